@@ -1,0 +1,35 @@
+//! The documented exit-status table (see `man/eseutil-rs.1`, EXIT STATUS).
+
+use std::process::ExitCode;
+
+use crate::error::ErrorKind;
+
+/// Success: the operation completed and found nothing wrong.
+pub const OK: u8 = 0;
+/// The operation completed but found damage (bad checksums, a header copy
+/// that does not verify, a broken log sequence …).
+pub const DAMAGE: u8 = 1;
+/// The command line was wrong.
+pub const USAGE: u8 = 2;
+/// A file could not be opened or read.
+pub const UNREADABLE: u8 = 3;
+/// A file is not an ESE file of the kind the mode needs, or uses a format or
+/// feature this version does not support.
+pub const NOT_ESE: u8 = 4;
+/// A file is of the right kind but too damaged for the operation to run.
+pub const CORRUPT: u8 = 5;
+
+/// Exit status of an error kind.
+pub fn code_for(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Usage => USAGE,
+        ErrorKind::Unreadable => UNREADABLE,
+        ErrorKind::NotEse => NOT_ESE,
+        ErrorKind::Corrupt => CORRUPT,
+    }
+}
+
+/// Converts to a process exit code.
+pub fn exit(code: u8) -> ExitCode {
+    ExitCode::from(code)
+}

@@ -1,0 +1,148 @@
+//! `/mh`: dump a database header.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{write_json, Ctx, ModeResult};
+use crate::error::{Error, FormatError, Jet};
+use crate::file::{identify, FileKind, Input};
+use crate::parse::db_header::{read_header_pair, read_unverified, UsedCopy};
+use crate::render;
+use crate::report::mh::MhReport;
+
+/// Arguments of `/mh`.
+#[derive(Debug, Args)]
+pub struct MhArgs {
+    /// The database file.
+    pub file: PathBuf,
+    /// Force a page size instead of detecting it (eseutil /2 /4 /8 /16 /32).
+    #[arg(long)]
+    pub page_size: Option<usize>,
+}
+
+fn io_err(e: std::io::Error) -> Error {
+    Error::io(PathBuf::from("<stdout>"), e)
+}
+
+/// Runs `/mh`.
+pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
+    let path = &args.file;
+    let shown = path.display().to_string();
+    if !ctx.common.json {
+        write!(
+            out,
+            "Initiating FILE DUMP mode...\n         Database: {shown}\n\n"
+        )
+        .map_err(io_err)?;
+    }
+    let mut input = Input::open(path)?;
+    let probe = input.probe()?;
+    let kind = identify(&probe);
+    match kind {
+        FileKind::Database | FileKind::TempDatabase => {}
+        FileKind::Unknown
+            if probe.len() >= 8
+                && crate::parse::u32_at(&probe, 4) == crate::parse::db_header::MAGIC => {}
+        other => return Err(wrong_kind(path, other)),
+    }
+    let mut probe = probe;
+    if let Some(ps) = args.page_size {
+        if !crate::parse::db_header::PAGE_SIZES.contains(&ps) {
+            return Err(Error::Usage(format!(
+                "--page-size {ps}: must be 2048, 4096, 8192, 16384 or 32768"
+            )));
+        }
+        probe.truncate(2 * ps);
+    }
+    let pair = match read_header_pair(&probe) {
+        Ok(p) => p,
+        Err(e) => {
+            // Neither copy verifies. Show what the primary claims when asked.
+            if !ctx.common.json {
+                if let (true, Some((_, copy))) = (ctx.common.verbose, read_unverified(&probe)) {
+                    let text = render::mh::header_copy(
+                        "DATABASE HEADER (UNVERIFIED):",
+                        &copy,
+                        None,
+                        ctx.color,
+                    );
+                    out.write_all(text.as_bytes()).map_err(io_err)?;
+                }
+                writeln!(out).map_err(io_err)?;
+                writeln!(out, "WARNING: primary header has a checksum error.").map_err(io_err)?;
+                writeln!(out, "WARNING: shadow header has a checksum error.").map_err(io_err)?;
+            }
+            return Err(if e.detail.starts_with("not an ESE file") {
+                Error::not_ese(path, e)
+            } else {
+                Error::corrupt(path, e)
+            });
+        }
+    };
+    let damaged = pair.damaged();
+    if ctx.common.json {
+        let report = MhReport::new(shown, input.len, kind, &pair);
+        write_json(out, &report)?;
+    } else {
+        let mut text = String::new();
+        match pair.used {
+            UsedCopy::Primary => {
+                text.push_str(&render::mh::header_copy(
+                    "DATABASE HEADER:",
+                    &pair.primary,
+                    None,
+                    ctx.color,
+                ));
+                if ctx.common.verbose {
+                    if let Some(s) = &pair.shadow {
+                        text.push_str(&render::mh::header_copy(
+                            "DATABASE SHADOW HEADER:",
+                            s,
+                            None,
+                            ctx.color,
+                        ));
+                    }
+                }
+            }
+            UsedCopy::Shadow => {
+                let s = pair.shadow.as_ref().expect("shadow copy in use");
+                text.push_str(&render::mh::header_copy(
+                    "DATABASE SHADOW HEADER:",
+                    s,
+                    None,
+                    ctx.color,
+                ));
+            }
+        }
+        text.push('\n');
+        for w in pair.warnings() {
+            text.push_str(&render::color::bad(&w, ctx.color));
+            text.push('\n');
+        }
+        out.write_all(text.as_bytes()).map_err(io_err)?;
+    }
+    Ok(if damaged {
+        super::exit::DAMAGE
+    } else {
+        super::exit::OK
+    })
+}
+
+/// The error for a file that is not a database: says what it is and which
+/// mode dumps it.
+pub fn wrong_kind(path: &std::path::Path, kind: FileKind) -> Error {
+    let hint = match kind.dump_mode() {
+        Some(m) => format!("; use `eseutil-rs {m} {}`", path.display()),
+        None => String::new(),
+    };
+    Error::not_ese(
+        path,
+        FormatError::new(
+            667,
+            Jet::FILE_INVALID_TYPE,
+            format!("this is {}, not a database{hint}", kind.describe()),
+        ),
+    )
+}

@@ -1,0 +1,262 @@
+//! The command line: eseutil syntax (`/mh FILE`) and GNU subcommands
+//! (`mh FILE --json`), one module per mode.
+//!
+//! Each mode gathers facts through the library, builds a report (the JSON
+//! schema) and hands it to a renderer; this module owns the banner, the
+//! closing "Operation completed…" line and the mapping of errors to exit
+//! statuses.
+
+pub mod compat;
+pub mod exit;
+pub mod mh;
+pub mod mk;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::Error;
+use crate::render::color::{use_color, ColorWhen};
+
+/// Options every mode shares.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Print one JSON document instead of eseutil-style text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// When to use color: auto (terminal only, honours NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true)]
+    pub color: ColorWhen,
+    /// Do not print the banner (eseutil /o).
+    #[arg(long, global = true)]
+    pub no_logo: bool,
+    /// More detail (eseutil /v).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+/// eseutil-rs: ESEUTIL-compatible tools for ESE databases, logs and checkpoints.
+///
+/// Modes can be given as eseutil switches (/mh, /MH, -mh) or as subcommands
+/// (mh). Options may be eseutil switches glued to their letter (/lC:\logs,
+/// /r1A-2F) or GNU long options (--log-dir, --range).
+#[derive(Debug, Parser)]
+#[command(name = "eseutil-rs", version, about, long_about = None, disable_help_subcommand = true)]
+pub struct Cli {
+    /// Shared options.
+    #[command(flatten)]
+    pub common: Common,
+    /// The mode.
+    #[command(subcommand)]
+    pub mode: Mode,
+}
+
+/// The modes (eseutil switch in brackets).
+#[derive(Debug, Subcommand)]
+pub enum Mode {
+    /// [/mh] Dump a database header (also identifies logs, checkpoints, flush maps).
+    Mh(mh::MhArgs),
+    /// [/mk] Dump a checkpoint file.
+    Mk(mk::MkArgs),
+    /// [/ml] Dump and verify a log file or a log sequence (not implemented yet).
+    Ml(Planned),
+    /// [/mm] Dump database metadata (not implemented yet).
+    Mm(Planned),
+    /// [/ms] Dump database space usage (not implemented yet).
+    Ms(Planned),
+    /// [/k] Verify checksums of a database, log or checkpoint (not implemented yet).
+    K(Planned),
+    /// [/g] Verify database structural integrity (not implemented yet).
+    G(Planned),
+    /// [/r] Soft recovery (not implemented yet).
+    R(Planned),
+    /// [/cm] Dump a restore.env (not implemented yet).
+    Cm(Planned),
+    /// [/cc] Hard recovery from a restore folder (not implemented yet).
+    Cc(Planned),
+    /// Say what recovery needs and would do (not implemented yet).
+    Plan(Planned),
+}
+
+/// Arguments of a mode that is planned but not implemented in this version.
+#[derive(Debug, Args)]
+pub struct Planned {
+    /// Arguments (accepted so that the mode can report itself as unsupported).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<OsString>,
+}
+
+/// Run-time context shared by the modes.
+pub struct Ctx {
+    /// Shared options.
+    pub common: Common,
+    /// Resolved color decision.
+    pub color: bool,
+    /// Start of the operation, for the closing line.
+    pub start: Instant,
+}
+
+impl Ctx {
+    /// Elapsed time as eseutil prints it: seconds, a dot, and the
+    /// milliseconds *not* zero-padded (`EDBUTLGetTime`; 78 ms prints `0.78`).
+    pub fn elapsed_text(&self) -> String {
+        let ms = self.start.elapsed().as_millis();
+        format!("{}.{}", ms / 1000, ms % 1000)
+    }
+}
+
+/// The banner (eseutil's logo; suppressed by /o, --no-logo and --json).
+pub fn banner() -> String {
+    format!(
+        "Extensible Storage Engine Utilities for Linux (eseutil-rs)\nVersion {}\nMIT License. Not a Microsoft product; output follows esentutl's layout.\n\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// What a mode returns: its exit status (0 ok, 1 damage found).
+pub type ModeResult = Result<u8, Error>;
+
+/// Entry point of the `eseutil-rs` binary. `args` excludes the program name.
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let translated = match compat::translate(&args) {
+        Ok(t) => t,
+        Err(msg) => {
+            eprintln!("eseutil-rs: {msg} (-1003 JET_errInvalidParameter)");
+            return exit::exit(exit::USAGE);
+        }
+    };
+    let argv = std::iter::once(OsString::from("eseutil-rs")).chain(translated);
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return exit::exit(code);
+        }
+    };
+    run(cli)
+}
+
+/// Entry point of the per-mode binaries (`eseutil-mh` …): `mode` is put in
+/// front of the arguments.
+pub fn main_mode(mode: &str, args: Vec<OsString>) -> ExitCode {
+    let mut v = vec![OsString::from(mode)];
+    v.extend(args);
+    main(v)
+}
+
+fn run(cli: Cli) -> ExitCode {
+    let color = !cli.common.json && use_color(cli.common.color);
+    let ctx = Ctx {
+        common: cli.common.clone(),
+        color,
+        start: Instant::now(),
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if !ctx.common.json && !ctx.common.no_logo {
+        let _ = out.write_all(banner().as_bytes());
+    }
+    let result = match &cli.mode {
+        Mode::Mh(a) => mh::run(a, &ctx, &mut out),
+        Mode::Mk(a) => mk::run(a, &ctx, &mut out),
+        Mode::Ml(_) => planned("/ml", 4),
+        Mode::Mm(_) => planned("/mm", 5),
+        Mode::Ms(_) => planned("/ms", 5),
+        Mode::K(_) => planned("/k", 3),
+        Mode::G(_) => planned("/g", 5),
+        Mode::R(_) => planned("/r", 6),
+        Mode::Cm(_) => planned("/cm", 6),
+        Mode::Cc(_) => planned("/cc", 6),
+        Mode::Plan(_) => planned("plan", 4),
+    };
+    let code = finish(&ctx, &mut out, result);
+    let _ = out.flush();
+    exit::exit(code)
+}
+
+fn planned(mode: &str, issue: u32) -> ModeResult {
+    Err(Error::Unsupported(format!(
+        "mode {mode} is not implemented in this version (tracked as issue #{issue})"
+    )))
+}
+
+/// Prints the closing line (text mode) or the JSON error document, and the
+/// error message on stderr; returns the exit status.
+pub fn finish(ctx: &Ctx, out: &mut dyn Write, result: ModeResult) -> u8 {
+    match result {
+        Ok(code) => {
+            if !ctx.common.json {
+                let _ = write!(
+                    out,
+                    "Operation completed successfully in {} seconds.\n\n",
+                    ctx.elapsed_text()
+                );
+            }
+            code
+        }
+        Err(e) => {
+            let code = exit::code_for(e.kind());
+            eprintln!("eseutil-rs: {e}");
+            if ctx.common.json {
+                let doc = serde_json::json!({
+                    "tool": "eseutil-rs",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "error": error_json(&e),
+                    "exit_status": code,
+                });
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&doc).unwrap_or_default()
+                );
+            } else if let Some(j) = e.jet() {
+                let _ = write!(
+                    out,
+                    "Operation terminated with error {} ({}, {}) after {} seconds.\n\n",
+                    j.code,
+                    j.name,
+                    j.description,
+                    ctx.elapsed_text()
+                );
+            } else {
+                let _ = write!(
+                    out,
+                    "Operation terminated unsuccessfully after {} seconds.\n\n",
+                    ctx.elapsed_text()
+                );
+            }
+            code
+        }
+    }
+}
+
+/// JSON form of an error.
+pub fn error_json(e: &Error) -> serde_json::Value {
+    let (file, offset) = match e {
+        Error::Io { path, .. } => (Some(path.display().to_string()), None),
+        Error::Format { path, err, .. } => (Some(path.display().to_string()), Some(err.offset)),
+        _ => (None, None),
+    };
+    serde_json::json!({
+        "message": e.to_string(),
+        "kind": format!("{:?}", e.kind()),
+        "file": file,
+        "offset": offset,
+        "jet": e.jet(),
+    })
+}
+
+/// Writes a serializable report as pretty JSON followed by a newline.
+pub fn write_json<T: serde::Serialize>(out: &mut dyn Write, v: &T) -> Result<(), Error> {
+    let s = serde_json::to_string_pretty(v).map_err(|e| Error::Usage(e.to_string()))?;
+    writeln!(out, "{s}").map_err(|e| Error::io(PathBuf::from("<stdout>"), e))
+}

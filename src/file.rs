@@ -1,0 +1,180 @@
+//! Read-only file access and identification of ESE file kinds.
+//!
+//! Every input is opened read-only; nothing in this module can write. Files
+//! are identified by their header (file-type field at offset 667, magic and
+//! checksums), never by their name: a recycled log generation can sit under
+//! a `tmp` name and a database can have any extension.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::checksum::{legacy_header_checksum, stored_header_checksum};
+use crate::error::{Error, Result};
+use crate::parse::db_header::{FileType, FILE_TYPE_OFFSET, MAGIC, PAGE_SIZES};
+use crate::parse::u32_at;
+
+/// How many bytes are enough to identify any file kind and read both
+/// database header copies at the largest page size.
+pub const PROBE_SIZE: usize = 2 * 32768;
+
+/// Opens `path` for reading only.
+pub fn open_read_only(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| Error::io(path, e))
+}
+
+/// A file opened for reading, with its length.
+#[derive(Debug)]
+pub struct Input {
+    /// The path as given.
+    pub path: PathBuf,
+    /// The open handle (read-only).
+    pub file: File,
+    /// File length in bytes.
+    pub len: u64,
+}
+
+impl Input {
+    /// Opens `path` read-only and records its length. Directories are refused.
+    pub fn open(path: &Path) -> Result<Input> {
+        let file = open_read_only(path)?;
+        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            return Err(Error::io(path, std::io::Error::other("is a directory")));
+        }
+        Ok(Input {
+            path: path.to_path_buf(),
+            file,
+            len: meta.len(),
+        })
+    }
+
+    /// Reads up to `n` bytes from offset `off` (fewer at end of file).
+    pub fn read_at(&mut self, off: u64, n: usize) -> Result<Vec<u8>> {
+        let avail = self.len.saturating_sub(off).min(n as u64) as usize;
+        let mut buf = vec![0u8; avail];
+        self.file
+            .seek(SeekFrom::Start(off))
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.file
+            .read_exact(&mut buf)
+            .map_err(|e| Error::io(&self.path, e))?;
+        Ok(buf)
+    }
+
+    /// Reads the first [`PROBE_SIZE`] bytes (or the whole file if shorter).
+    pub fn probe(&mut self) -> Result<Vec<u8>> {
+        self.read_at(0, PROBE_SIZE)
+    }
+}
+
+/// What a file is, judged from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    /// An ESE database (file type 1, or 0 with the database magic).
+    Database,
+    /// A temporary database (file type 5).
+    TempDatabase,
+    /// A streaming file (`.stm`, file type 2).
+    StreamingFile,
+    /// A transaction log (file type 3, or 0 with a valid log header).
+    Log,
+    /// A checkpoint (file type 4).
+    Checkpoint,
+    /// A flush map (`.jfm`, file type 7).
+    FlushMap,
+    /// Another ESE file type (trace, RBS, cached file …).
+    OtherEse(u32),
+    /// All zero in the first page: an unused reserve log or preallocated file.
+    Blank,
+    /// Nothing recognisable.
+    Unknown,
+}
+
+impl FileKind {
+    /// A short human name.
+    pub fn describe(&self) -> String {
+        match self {
+            FileKind::Database => "an ESE database".into(),
+            FileKind::TempDatabase => "an ESE temporary database".into(),
+            FileKind::StreamingFile => "an ESE streaming file (.stm)".into(),
+            FileKind::Log => "an ESE transaction log file".into(),
+            FileKind::Checkpoint => "an ESE checkpoint file".into(),
+            FileKind::FlushMap => "an ESE flush map file (.jfm)".into(),
+            FileKind::OtherEse(t) => format!(
+                "an ESE file of type {t} ({})",
+                FileType::from_u32(*t).name()
+            ),
+            FileKind::Blank => "a blank (all-zero) file: an unused reserve or temporary log".into(),
+            FileKind::Unknown => "not an ESE file".into(),
+        }
+    }
+
+    /// The eseutil mode that dumps this kind of file.
+    pub fn dump_mode(&self) -> Option<&'static str> {
+        match self {
+            FileKind::Database
+            | FileKind::TempDatabase
+            | FileKind::StreamingFile
+            | FileKind::FlushMap => Some("/mh"),
+            FileKind::Log => Some("/ml"),
+            FileKind::Checkpoint => Some("/mk"),
+            _ => None,
+        }
+    }
+}
+
+fn header_ok_at(b: &[u8], size: usize) -> bool {
+    b.len() >= size && stored_header_checksum(b) == legacy_header_checksum(&b[..size])
+}
+
+/// Identifies a file from its first bytes (see [`Input::probe`]).
+pub fn identify(b: &[u8]) -> FileKind {
+    if b.len() < FILE_TYPE_OFFSET + 4 {
+        return FileKind::Unknown;
+    }
+    let first = &b[..b.len().min(4096)];
+    if first.iter().all(|&x| x == 0) {
+        return FileKind::Blank;
+    }
+    let ft = u32_at(b, FILE_TYPE_OFFSET);
+    let magic = u32_at(b, 4) == MAGIC;
+    match ft {
+        1 if magic => FileKind::Database,
+        5 if magic => FileKind::TempDatabase,
+        2 => FileKind::StreamingFile,
+        3 => FileKind::Log,
+        4 => FileKind::Checkpoint,
+        7 => FileKind::FlushMap,
+        0 => {
+            if magic {
+                FileKind::Database
+            } else if header_ok_at(b, 4096) {
+                // Old log or checkpoint without the file-type field: a log
+                // header has its generation at 4 and a sector size at 8.
+                let cb_sec = u16::from_le_bytes([b[8], b[9]]);
+                if matches!(cb_sec, 512 | 1024 | 2048 | 4096) {
+                    FileKind::Log
+                } else {
+                    FileKind::Checkpoint
+                }
+            } else {
+                FileKind::Unknown
+            }
+        }
+        t if (6..=11).contains(&t) || t == 1 || t == 5 => FileKind::OtherEse(t),
+        _ => {
+            // A damaged primary database header may still have a good shadow.
+            if PAGE_SIZES.iter().any(|&ps| {
+                b.len() >= 2 * ps && u32_at(&b[ps..], 4) == MAGIC && header_ok_at(&b[ps..], ps)
+            }) {
+                FileKind::Database
+            } else {
+                FileKind::Unknown
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The flush-map file (`.jfm`) header. (Filled in from the research notes.)

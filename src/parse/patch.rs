@@ -1,0 +1,1 @@
+//! The patch file (`.pat`) header. (Filled in from the research notes.)

@@ -1,0 +1,350 @@
+//! Text rendering of the database header in esentutl's layout
+//! (`ErrDUMPHeader` / `ErrDUMPHeaderStandard`, `ese/dbdump.cxx` ~116–665).
+
+use std::fmt::Write;
+
+use super::color;
+use crate::parse::db_header::{DbHeader, HeaderCopy};
+use crate::parse::primitives::{BkInfo, Lgpos, LogTime};
+use crate::report::mh::{ENGINE_DB_VERSION, ENGINE_EFV};
+
+fn lt(t: &LogTime) -> String {
+    t.eseutil_text()
+}
+
+fn lg(p: &Lgpos) -> String {
+    p.eseutil_text()
+}
+
+fn bkinfo(s: &mut String, b: &BkInfo, ty: u32) {
+    let (lo, hi) = (b.gen_low, b.gen_high);
+    let suffix = match ty {
+        0 => "",
+        1 => " - OSSnapshot",
+        2 => " - Snapshot",
+        _ => " - UNKNOWN",
+    };
+    let _ = writeln!(s, "        Log Gen: {lo}-{hi} (0x{lo:x}-0x{hi:x}){suffix}");
+    let _ = writeln!(s, "           Mark: {}", lg(&b.mark));
+    let _ = writeln!(s, "           Mark: {}", lt(&b.mark_time));
+}
+
+/// The `Checksum Information:` block and field dump of one header copy,
+/// starting with the `DATABASE HEADER:` (or shadow) title line. `patch` is
+/// the pre-rendered `Patch Current Full Backup:` block, when there is one.
+pub fn header_copy(title: &str, copy: &HeaderCopy, patch: Option<&str>, color: bool) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "\n{title}");
+    let _ = writeln!(s, "Checksum Information:");
+    let _ = writeln!(s, "Expected Checksum: 0x{:08x}", copy.stored_checksum);
+    let _ = writeln!(s, "  Actual Checksum: 0x{:08x}", copy.computed_checksum);
+    if let Some(h) = &copy.header {
+        s.push_str(&fields(h, color));
+        if let Some(p) = patch {
+            s.push_str(p);
+        }
+        s.push_str(&flush_signatures(h));
+    }
+    s
+}
+
+fn counter(s: &mut String, label: &str, n: u32, date_label: Option<(&str, &LogTime)>) {
+    if n != 0 {
+        let _ = writeln!(s, "{label}: found ({n})");
+        if let Some((dl, t)) = date_label {
+            let _ = writeln!(s, "{dl}: {}", lt(t));
+        }
+    } else {
+        let _ = writeln!(s, "{label}: none");
+    }
+}
+
+/// The `Fields:` block (`ErrDUMPHeaderStandard`).
+pub fn fields(h: &DbHeader, color: bool) -> String {
+    let mut s = String::new();
+    let w = &mut s;
+    let _ = writeln!(w, "\nFields:");
+    let _ = writeln!(
+        w,
+        "        File Type: {}",
+        if h.attrib == 0 { "Database" } else { "UNKNOWN" }
+    );
+    let _ = writeln!(w, "         Checksum: 0x{:x}", h.checksum);
+    let _ = writeln!(w, "   Format ulMagic: 0x{:x}", h.magic);
+    let _ = writeln!(
+        w,
+        "   Engine ulMagic: 0x{:x}",
+        crate::parse::db_header::MAGIC
+    );
+    let _ = writeln!(
+        w,
+        " Format ulVersion: 0x{:x},{},{}  (attached by {})",
+        h.version, h.update_major, h.update_minor, h.efv_max_bin_attach
+    );
+    let (ev, eu, em) = ENGINE_DB_VERSION;
+    let _ = writeln!(
+        w,
+        " Engine ulVersion: 0x{ev:x},{eu},{em}  (efvCurrent = {ENGINE_EFV})"
+    );
+    let _ = writeln!(
+        w,
+        "Created ulVersion: 0x{:x},{}",
+        h.create_version, h.create_update as i16
+    );
+    let _ = writeln!(w, "     DB Signature: {}", h.sign_db.eseutil_text());
+    let _ = writeln!(w, "         cbDbPage: {}", h.page_size_field);
+    let _ = writeln!(
+        w,
+        "           dbtime: {} (0x{:x})",
+        h.dbtime_dirtied, h.dbtime_dirtied
+    );
+    let _ = writeln!(
+        w,
+        "            State: {}",
+        color::state(h.state_name(), color)
+    );
+    let (lo, hi, pre) = (
+        h.gen_min_required as u32,
+        h.gen_max_required as u32,
+        h.gen_pre_redo_min_required as u32,
+    );
+    let _ = writeln!(
+        w,
+        "     Log Required: {lo}-{hi} (0x{lo:x}-0x{hi:x}) [Min. Req. Pre-Redo: {pre} (0x{pre:x})]"
+    );
+    let _ = writeln!(
+        w,
+        "Gen. Max. Req. Creation Time: {}",
+        lt(&h.logtime_gen_max_required)
+    );
+    let c = h.gen_max_committed as u32;
+    let _ = writeln!(w, "    Log Committed: 0-{c} (0x0-0x{c:x})");
+    let _ = writeln!(
+        w,
+        "Gen. Max. Com. Creation Time: {}",
+        lt(&h.logtime_gen_max_create)
+    );
+    let (mc, pc) = (
+        h.gen_min_consistent as u32,
+        h.gen_pre_redo_min_consistent as u32,
+    );
+    let _ = writeln!(
+        w,
+        "   Log Consistent: {mc} (0x{mc:x}) [Pre-Redo: {pc} (0x{pc:x})]"
+    );
+    let r = h.gen_recovering as u32;
+    let _ = writeln!(w, "   Log Recovering: {r} (0x{r:x})");
+    let _ = writeln!(
+        w,
+        "         Shadowed: {}",
+        if h.shadowing_disabled() { "No" } else { "Yes" }
+    );
+    let _ = writeln!(w, "       Last Objid: {}", h.objid_last);
+    let _ = writeln!(
+        w,
+        "     Scrub Dbtime: {} (0x{:x})",
+        h.dbtime_last_scrub, h.dbtime_last_scrub
+    );
+    let _ = writeln!(w, "       Scrub Date: {}", lt(&h.logtime_scrub));
+    let _ = writeln!(w, "     Repair Count: {}", h.repair_count);
+    let _ = writeln!(w, "      Repair Date: {}", lt(&h.logtime_repair));
+    let _ = writeln!(w, " Old Repair Count: {}", h.repair_count_old);
+    let _ = writeln!(
+        w,
+        "  Last Consistent: {}  {}",
+        lg(&h.lgpos_consistent),
+        lt(&h.logtime_consistent)
+    );
+    let _ = writeln!(
+        w,
+        "      Last Attach: {}  {}",
+        lg(&h.lgpos_attach),
+        lt(&h.logtime_attach)
+    );
+    let _ = writeln!(
+        w,
+        "      Last Detach: {}  {}",
+        lg(&h.lgpos_detach),
+        lt(&h.logtime_detach)
+    );
+    let _ = writeln!(
+        w,
+        "    Last ReAttach: {}  {}",
+        lg(&h.lgpos_last_reattach),
+        lt(&h.logtime_last_reattach)
+    );
+    let _ = writeln!(w, "             Dbid: {}", h.dbid as i16);
+    let _ = writeln!(w, "    Log Signature: {}", h.sign_log.eseutil_text());
+    let _ = writeln!(
+        w,
+        "       OS Version: ({}.{}.{} SP {} NLS {:x}.{:x})",
+        h.os_major,
+        h.os_minor,
+        h.os_build,
+        h.os_sp,
+        h.sort_version >> 32,
+        h.sort_version & 0xFFFF_FFFF
+    );
+    if h.incremental_reseed_count != 0
+        || h.incremental_reseed_count_old != 0
+        || h.page_patch_count != 0
+        || h.page_patch_count_old != 0
+    {
+        let _ = writeln!(w, "     Reseed Count: {}", h.incremental_reseed_count);
+        let _ = writeln!(
+            w,
+            "      Reseed Date: {}",
+            lt(&h.logtime_incremental_reseed)
+        );
+        let _ = writeln!(w, " Old Reseed Count: {}", h.incremental_reseed_count_old);
+        let _ = writeln!(w, "      Patch Count: {}", h.page_patch_count);
+        let _ = writeln!(w, "       Patch Date: {}", lt(&h.logtime_page_patch));
+        let _ = writeln!(w, "  Old Patch Count: {}", h.page_patch_count_old);
+    }
+    for (title, b, ty) in [
+        (
+            "Previous Full Backup:",
+            &h.bkinfo_full_prev,
+            h.bkinfo_type_full_prev,
+        ),
+        (
+            "Previous Incremental Backup:",
+            &h.bkinfo_inc_prev,
+            h.bkinfo_type_inc_prev,
+        ),
+        (
+            "Previous Copy Backup:",
+            &h.bkinfo_copy_prev,
+            h.bkinfo_type_copy_prev,
+        ),
+        (
+            "Previous Differential Backup:",
+            &h.bkinfo_diff_prev,
+            h.bkinfo_type_diff_prev,
+        ),
+        ("Current Full Backup:", &h.bkinfo_full_cur, 0),
+        ("Current Shadow copy backup:", &h.bkinfo_snapshot_cur, 0),
+    ] {
+        let _ = writeln!(w, "\n{title}");
+        bkinfo(w, b, ty);
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "     cpgUpgrade55Format: {}",
+        h.cpg_upgrade_55_format as i32
+    );
+    let _ = writeln!(
+        w,
+        "    cpgUpgradeFreePages: {}",
+        h.cpg_upgrade_free_pages as i32
+    );
+    let _ = writeln!(
+        w,
+        "cpgUpgradeSpaceMapPages: {}",
+        h.cpg_upgrade_space_map_pages as i32
+    );
+    let _ = writeln!(w);
+    let note = if h.lgpos_last_resize == h.lgpos_attach {
+        "(Matches \"Last Attach\", no subsequent resize)"
+    } else if h.lgpos_last_resize == h.lgpos_consistent {
+        "(Matches \"Last Consistent\", no subsequent resize)"
+    } else {
+        ""
+    };
+    let _ = writeln!(w, "      Last Resize: {}  {note}", lg(&h.lgpos_last_resize));
+    let _ = writeln!(w);
+    let _ = writeln!(w, "     Extend Count: {}", h.extend_count);
+    let _ = writeln!(w, "      Extend Date: {}", lt(&h.logtime_last_extend));
+    let _ = writeln!(w);
+    let _ = writeln!(w, "     Shrink Count: {}", h.shrink_count);
+    let _ = writeln!(w, "      Shrink Date: {}", lt(&h.logtime_last_shrink));
+    let _ = writeln!(w);
+    let _ = writeln!(w, "       Trim Count: {}", h.trim_count);
+    if h.file_type == 1 {
+        let _ = writeln!(w);
+        counter(
+            w,
+            "       ECC Fix Success Count",
+            h.ecc_fix_success,
+            Some(("   Last ECC Fix Success Date", &h.logtime_ecc_fix_success)),
+        );
+        counter(
+            w,
+            "   Old ECC Fix Success Count",
+            h.ecc_fix_success_old,
+            None,
+        );
+        counter(
+            w,
+            "         ECC Fix Error Count",
+            h.ecc_fix_fail,
+            Some(("     Last ECC Fix Error Date", &h.logtime_ecc_fix_fail)),
+        );
+        counter(w, "     Old ECC Fix Error Count", h.ecc_fix_fail_old, None);
+        counter(
+            w,
+            "    Bad Checksum Error Count",
+            h.bad_checksum,
+            Some(("Last Bad Checksum Error Date", &h.logtime_bad_checksum)),
+        );
+        counter(w, "Old bad Checksum Error Count", h.bad_checksum_old, None);
+        let _ = writeln!(w);
+        let _ = writeln!(
+            w,
+            "  Last Database Maintenance Finish Date: {}",
+            lt(&h.logtime_dbscan_prev)
+        );
+        let _ = writeln!(
+            w,
+            "Current Database Maintenance Start Date: {}",
+            lt(&h.logtime_dbscan_start)
+        );
+        let _ = writeln!(
+            w,
+            "      Highest Continuous Database Maintenance Page: {}",
+            h.pgno_dbscan_highest_continuous
+        );
+        let _ = writeln!(
+            w,
+            "      Highest Database Maintenance Page: {}",
+            h.pgno_dbscan_highest
+        );
+    }
+    s
+}
+
+/// The tail after the field dump: flush signatures and the revert block.
+pub fn flush_signatures(h: &DbHeader) -> String {
+    let mut s = String::new();
+    let w = &mut s;
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "  Database Header Flush Signature: {}",
+        h.sign_db_hdr_flush.eseutil_text()
+    );
+    let _ = writeln!(
+        w,
+        " Flush Map Header Flush Signature: {}",
+        h.sign_flush_map_hdr_flush.eseutil_text()
+    );
+    let _ = writeln!(
+        w,
+        "       RBS Header Flush Signature: {}",
+        h.sign_rbs_hdr_flush.eseutil_text()
+    );
+    if h.revert_count > 0 || h.revert_page_count > 0 {
+        let _ = writeln!(w);
+        let _ = writeln!(w, "     Revert Count: {}", h.revert_count);
+        let _ = writeln!(w, " Revert From Date: {}", lt(&h.logtime_revert_from));
+        let _ = writeln!(w, "   Revert To Date: {}", lt(&h.logtime_revert_to));
+        let _ = writeln!(w, "Revert Page Count: {}", h.revert_page_count);
+        let _ = writeln!(
+            w,
+            "Last Commit Before Revert: {}  ",
+            lg(&h.lgpos_commit_before_revert)
+        );
+    }
+    s
+}

@@ -1,0 +1,6 @@
+//! eseutil-style text rendering of reports. Rendering never parses: every
+//! function here takes decoded values and returns text.
+
+pub mod color;
+pub mod mh;
+pub mod mk;

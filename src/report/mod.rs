@@ -1,0 +1,5 @@
+//! Serde view models: the documented JSON schema of every mode
+//! (`man/eseutil-rs.1`, section JSON OUTPUT).
+
+pub mod mh;
+pub mod mk;
