@@ -64,6 +64,10 @@ impl LogTime {
     pub fn is_utc(&self) -> bool {
         self.raw[6] & 1 != 0
     }
+    /// Byte 7 bit 0, `fReserved` ("OS snapshot" in the source comment).
+    pub fn reserved_bit(&self) -> bool {
+        self.raw[7] & 1 != 0
+    }
     /// "Set" as the engine defines it (`FIsSet`): any byte non-zero.
     pub fn is_set(&self) -> bool {
         self.raw != [0; 8]
@@ -115,7 +119,7 @@ impl LogTime {
 
 impl Serialize for LogTime {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("LogTime", 5)?;
+        let mut st = s.serialize_struct("LogTime", 6)?;
         st.serialize_field("iso8601", &self.iso8601())?;
         st.serialize_field("eseutil", &self.eseutil_text())?;
         st.serialize_field("utc", &self.is_utc())?;
@@ -127,6 +131,7 @@ impl Serialize for LogTime {
                 "local time of the writer"
             },
         )?;
+        st.serialize_field("reserved_bit", &self.reserved_bit())?;
         st.serialize_field("raw", &hex(&self.raw))?;
         st.end()
     }
