@@ -116,10 +116,8 @@ impl FileKind {
     /// The eseutil mode that dumps this kind of file.
     pub fn dump_mode(&self) -> Option<&'static str> {
         match self {
-            FileKind::Database
-            | FileKind::TempDatabase
-            | FileKind::StreamingFile
-            | FileKind::FlushMap => Some("/mh"),
+            FileKind::Database | FileKind::TempDatabase | FileKind::StreamingFile => Some("/mh"),
+            FileKind::FlushMap => Some("/mp"),
             FileKind::Log => Some("/ml"),
             FileKind::Checkpoint => Some("/mk"),
             _ => None,

@@ -25,5 +25,6 @@ pub mod file;
 pub mod parse;
 pub mod render;
 pub mod report;
+pub mod synth;
 
 pub use error::{Error, ErrorKind, FormatError, Jet, Result};

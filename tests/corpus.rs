@@ -216,6 +216,31 @@ fn dbms_eq(c: &mut Cmp, ours: &Value, theirs: &Value) {
     c.eq("dbms_param.system_path", s(&ours["system_path"]), s(&theirs["system_path"]));
 }
 
+fn check_flush_map(c: &mut Cmp, f: &Value, j: &Value) {
+    let h = &j["header"];
+    c.eq("filetype_field", h["file_type"].as_u64(), f["filetype_field"].as_u64());
+    c.eq("format.text", s(&j["version_text"]), s(&f["format"]["text"]));
+    c.eq("fm_flags.value", h["flags"].as_u64(), f["fm_flags"]["value"].as_u64());
+    c.eq("fm_flags.clean", j["clean"].as_bool(), f["fm_flags"]["clean"].as_bool());
+    c.eq("gen_min_required", h["gen_min_required"].as_i64(), f["gen_min_required"].as_i64());
+    c.eq("gen_min_required_target", h["gen_min_required_target"].as_i64(), f["gen_min_required_target"].as_i64());
+    c.eq("data_pages", j["data_pages"].as_u64(), f["data_pages"].as_u64());
+    for (ours, theirs) in [
+        ("logtime_create", "logtime_create"),
+        ("logtime_attach", "logtime_attach"),
+        ("logtime_detach", "logtime_detach"),
+        ("logtime_flush_last_started", "logtime_flush_last_started"),
+        ("logtime_flush_last_completed", "logtime_flush_last_completed"),
+    ] {
+        time_eq(c, theirs, &h[ours], &f[theirs]);
+    }
+    sig_eq(c, "sign_db_hdr_flush", &h["sign_db_hdr_flush"], &f["sign_db_hdr_flush"]);
+    sig_eq(c, "sign_flushmap_hdr_flush", &h["sign_flush_map_hdr_flush"], &f["sign_flushmap_hdr_flush"]);
+    let hc = &f["header_checksum"];
+    c.eq("header_checksum.stored", s(&j["stored_checksum"]), format!("0x{}", s(&hc["stored"])));
+    c.eq("header_checksum.computed", s(&j["computed_checksum"]), format!("0x{}", s(&hc["computed"])));
+}
+
 fn check_log(c: &mut Cmp, f: &Value, path: &std::path::Path) {
     let bytes = std::fs::read(path).unwrap();
     let v = eseutil::parse::log_header::read_log_header(&bytes).expect("log header verifies");
@@ -290,7 +315,13 @@ fn every_corpus_file_matches_the_independent_facts() {
                 c.eq("kind", kind, eseutil::file::FileKind::Log);
                 check_log(&mut c, f, &path);
             }
-            "flushmap" => c.eq("kind", kind, eseutil::file::FileKind::FlushMap),
+            "flushmap" => {
+                c.eq("kind", kind, eseutil::file::FileKind::FlushMap);
+                let r = run(&[std::ffi::OsStr::new("mp"), path.as_os_str(), "--json".as_ref()]);
+                let j: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{file}: {e}: {}", r.stdout));
+                check_flush_map(&mut c, f, &j);
+                c.eq("exit", r.code, 0);
+            }
             "blank" => c.eq("kind", kind, eseutil::file::FileKind::Blank),
             other => c.errors.push(format!("{file}: unknown facts type {other}")),
         }

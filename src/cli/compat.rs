@@ -46,6 +46,7 @@ const PAGE_SIZE_SWITCHES: &[Switch] = &[
     sw("4", Val::Flag, "--page-size=4096"),
     sw("2", Val::Flag, "--page-size=2048"),
 ];
+const MP_SWITCHES: &[Switch] = &[sw("p", Val::Required, "--page")];
 const ML_SWITCHES: &[Switch] = &[
     sw("r", Val::Required, "--range"),
     sw("a", Val::Required, "--range"),
@@ -81,6 +82,7 @@ fn table(mode: &str) -> &'static [Switch] {
     match mode {
         "mh" | "mk" | "mm" | "ms" => PAGE_SIZE_SWITCHES,
         "ml" => ML_SWITCHES,
+        "mp" => MP_SWITCHES,
         "k" => K_SWITCHES,
         "r" => R_SWITCHES,
         "cc" => CC_SWITCHES,
@@ -102,7 +104,7 @@ pub fn mode_of(token: &str) -> Option<&'static str> {
 
 /// Every mode name, as subcommand and as eseutil switch.
 pub const MODES: &[&str] = &[
-    "mh", "mk", "ml", "mm", "ms", "k", "g", "r", "cm", "cc", "plan",
+    "mh", "mk", "ml", "mm", "mp", "ms", "k", "g", "r", "cm", "cc", "plan",
 ];
 
 fn is_switch_shaped(s: &str) -> bool {

@@ -81,11 +81,38 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
             });
         }
     };
-    let damaged = pair.damaged();
+    let mut damaged = pair.damaged();
+    // A streaming-backup copy keeps its final backup state in the trailer
+    // (patch) page, the last page of the file (format-notes §6.3).
+    let h = pair.header();
+    let mut patch = None;
+    let mut patch_error = None;
+    if h.bkinfo_full_cur.gen_low != 0 && h.bkinfo_full_cur.gen_high == 0 {
+        let ps = pair.page_size as u64;
+        let res = if input.len < 3 * ps {
+            Err(FormatError::new(input.len, Jet::DATABASE_CORRUPTED, "file too short to hold a backup trailer page"))
+        } else {
+            let off = (input.len / ps - 1) * ps;
+            let page = input.read_at(off, ps as usize)?;
+            crate::parse::patch::read_patch_page(&page)
+                .and_then(|p| crate::parse::patch::check_against_header(&p, h).map(|_| p))
+                .map_err(|e| e.at_base(off))
+        };
+        match res {
+            Ok(p) => patch = Some(p),
+            Err(e) => {
+                damaged = true;
+                patch_error = Some(e);
+            }
+        }
+    }
     if ctx.common.json {
-        let report = MhReport::new(shown, input.len, kind, &pair);
+        let mut report = MhReport::new(shown, input.len, kind, &pair);
+        report.patch_page = patch.clone();
+        report.patch_page_error = patch_error.as_ref().map(|e| e.to_string());
         write_json(out, &report)?;
     } else {
+        let patch_text = patch.as_ref().map(render::mh::patch_block);
         let mut text = String::new();
         match pair.used {
             UsedCopy::Primary => {

@@ -10,6 +10,7 @@ pub mod compat;
 pub mod exit;
 pub mod mh;
 pub mod mk;
+pub mod mp;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -62,6 +63,8 @@ pub enum Mode {
     Mh(mh::MhArgs),
     /// [/mk] Dump a checkpoint file.
     Mk(mk::MkArgs),
+    /// [/mp] Dump a flush-map file (.jfm).
+    Mp(mp::MpArgs),
     /// [/ml] Dump and verify a log file or a log sequence (not implemented yet).
     Ml(Planned),
     /// [/mm] Dump database metadata (not implemented yet).
@@ -168,6 +171,7 @@ fn run(cli: Cli) -> ExitCode {
     let result = match &cli.mode {
         Mode::Mh(a) => mh::run(a, &ctx, &mut out),
         Mode::Mk(a) => mk::run(a, &ctx, &mut out),
+        Mode::Mp(a) => mp::run(a, &ctx, &mut out),
         Mode::Ml(_) => planned("/ml", 4),
         Mode::Mm(_) => planned("/mm", 5),
         Mode::Ms(_) => planned("/ms", 5),

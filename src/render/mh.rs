@@ -348,3 +348,23 @@ pub fn flush_signatures(h: &DbHeader) -> String {
     }
     s
 }
+
+/// The `Patch Current Full Backup:` block (`ese/dbdump.cxx` ~374–413), printed
+/// when the header says a streaming backup is in the file's trailer page.
+/// eseutil omits the newline after the first creation time (so "Log
+/// Committed" continues that line); we keep each value on its own line.
+pub fn patch_block(p: &crate::parse::patch::PatchHeader) -> String {
+    let mut s = String::new();
+    let w = &mut s;
+    let _ = writeln!(w, "\nPatch Current Full Backup:");
+    bkinfo(w, &p.bkinfo, 0);
+    if p.has_log_fields() {
+        let (lo, hi) = (p.gen_min_required, p.gen_max_required);
+        let _ = writeln!(w, "   Log Required: {lo}-{hi} (0x{lo:x}-0x{hi:x})");
+        let _ = writeln!(w, "   Gen. Max. Req. Creation Time: {}", lt(&p.logtime_gen_max_required));
+        let c = p.gen_max_committed;
+        let _ = writeln!(w, "  Log Committed: {c} (0x{c:x})");
+        let _ = writeln!(w, "  Gen. Max. Com. Creation Time: {}", lt(&p.logtime_gen_max_committed));
+    }
+    s
+}

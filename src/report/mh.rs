@@ -171,6 +171,10 @@ pub struct MhReport {
     pub warnings: Vec<String>,
     /// Engine version line values eseutil-rs reports.
     pub engine: EngineVersion,
+    /// The backup trailer (patch) page, when the header says there is one.
+    pub patch_page: Option<crate::parse::patch::PatchHeader>,
+    /// Why the trailer page could not be used (-535 / -552), if so.
+    pub patch_page_error: Option<String>,
 }
 
 /// The engine values printed on the `Engine ulVersion` line.
@@ -211,6 +215,8 @@ impl MhReport {
                 ),
                 efv: ENGINE_EFV,
             },
+            patch_page: None,
+            patch_page_error: None,
         }
     }
 }
