@@ -119,7 +119,7 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
                 text.push_str(&render::mh::header_copy(
                     "DATABASE HEADER:",
                     &pair.primary,
-                    None,
+                    patch_text.as_deref(),
                     ctx.color,
                 ));
                 if ctx.common.verbose {
@@ -138,10 +138,13 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
                 text.push_str(&render::mh::header_copy(
                     "DATABASE SHADOW HEADER:",
                     s,
-                    None,
+                    patch_text.as_deref(),
                     ctx.color,
                 ));
             }
+        }
+        if let Some(e) = &patch_error {
+            text.push_str(&format!("\nWARNING: backup trailer (patch) page: {e}\n"));
         }
         text.push('\n');
         for w in pair.warnings() {

@@ -1,0 +1,215 @@
+//! Malformed inputs: every one gives a clear message naming the file, the
+//! documented exit status, no panic, and finishes quickly.
+//!
+//! Exit statuses (man/eseutil-rs.1): 0 ok, 1 damage found, 2 usage,
+//! 3 unreadable, 4 not an ESE file / unsupported, 5 corrupt.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::run;
+use eseutil::synth::{checkpoint, database, db_header_page, DbSpec};
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// Runs a mode on a file and checks the exit status, that stderr names the
+/// file, that no panic happened and that it was quick.
+fn expect(mode: &str, file: &Path, code: i32, needle: &str) -> common::Run {
+    let t = Instant::now();
+    let r = run(&[std::ffi::OsStr::new(mode), file.as_os_str(), "--no-logo".as_ref()]);
+    assert!(t.elapsed() < Duration::from_secs(5), "{mode} {file:?} took {:?}", t.elapsed());
+    assert!(!r.stderr.contains("panicked"), "{mode} {file:?} panicked: {}", r.stderr);
+    assert_eq!(r.code, code, "{mode} {file:?}: stdout {} stderr {}", r.stdout, r.stderr);
+    if code >= 2 {
+        let name = file.file_name().unwrap().to_string_lossy();
+        assert!(r.stderr.contains(name.as_ref()), "stderr does not name the file: {}", r.stderr);
+    }
+    assert!(
+        r.stderr.contains(needle) || r.stdout.contains(needle),
+        "{mode} {file:?}: expected {needle:?} in output\nstdout: {}\nstderr: {}",
+        r.stdout,
+        r.stderr
+    );
+    r
+}
+
+#[test]
+fn empty_and_one_byte_files() {
+    let d = tmp();
+    for mode in ["mh", "mk", "mp"] {
+        expect(mode, &write(d.path(), "empty.edb", b""), 4, "not an ESE file");
+        expect(mode, &write(d.path(), "one.edb", b"\x01"), 4, "not an ESE file");
+    }
+}
+
+#[test]
+fn missing_file_and_directory() {
+    let d = tmp();
+    expect("mh", &d.path().join("nope.edb"), 3, "-1811 JET_errFileNotFound");
+    expect("mh", d.path(), 3, "is a directory");
+}
+
+#[test]
+fn random_bytes() {
+    let d = tmp();
+    let mut x = 0x9E37_79B9u32;
+    let bytes: Vec<u8> = (0..65536)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    let p = write(d.path(), "random.bin", &bytes);
+    for mode in ["mh", "mk", "mp"] {
+        let r = run(&[std::ffi::OsStr::new(mode), p.as_os_str()]);
+        assert_eq!(r.code, 4, "{mode}: {}", r.stderr);
+        assert!(r.stderr.contains("random.bin") && r.stderr.contains("JET_err"));
+    }
+}
+
+/// A valid two-copy header truncated at every 64-byte boundary.
+#[test]
+fn header_truncated_at_every_64_byte_boundary() {
+    let d = tmp();
+    let full = database(&DbSpec::default(), 2, 1);
+    for cut in (0..=2 * 4096).step_by(64) {
+        let p = write(d.path(), &format!("cut{cut}.edb"), &full[..cut]);
+        let r = run(&[std::ffi::OsStr::new("mh"), p.as_os_str()]);
+        assert!(!r.stderr.contains("panicked"), "cut {cut}: {}", r.stderr);
+        let expected = match cut {
+            0..=7 => 4,            // too short to carry the magic: not an ESE file
+            8..=4095 => 5,         // magic present, no whole header page: corrupt (-1206)
+            4096..=8191 => 1,      // primary verifies, shadow missing: damage found
+            _ => 0,                // both copies
+        };
+        assert_eq!(r.code, expected, "cut {cut}: {} {}", r.stdout, r.stderr);
+        if expected == 5 {
+            assert!(r.stderr.contains("-1206 JET_errDatabaseCorrupted"), "cut {cut}: {}", r.stderr);
+        }
+        if expected == 1 {
+            assert!(r.stdout.contains("WARNING: shadow header is missing"), "cut {cut}");
+        }
+    }
+}
+
+/// Every byte of the stored checksum of the primary, then of both copies.
+#[test]
+fn every_checksum_byte_flipped() {
+    let d = tmp();
+    let good = database(&DbSpec::default(), 2, 1);
+    for byte in 0..4 {
+        let mut f = good.clone();
+        f[byte] ^= 0xFF;
+        let p = write(d.path(), &format!("flip{byte}.edb"), &f);
+        let r = expect("mh", &p, 1, "WARNING: primary header has a checksum error.");
+        assert!(r.stdout.contains("DATABASE SHADOW HEADER:"), "shadow used");
+        assert!(r.stdout.contains("WARNING: primary header and shadow header are not identical."));
+        f[4096 + byte] ^= 0xFF;
+        let p = write(d.path(), &format!("flipboth{byte}.edb"), &f);
+        let r = expect("mh", &p, 5, "-1206 JET_errDatabaseCorrupted");
+        assert!(r.stdout.contains("Operation terminated with error -1206"));
+    }
+    // A checkpoint with one copy damaged still dumps; with both, -533.
+    let mut c = checkpoint(3, 7);
+    c[1] ^= 0x10;
+    let p = write(d.path(), "one.chk", &c);
+    expect("mk", &p, 1, "WARNING: primary checkpoint has a checksum error.");
+    c[4097] ^= 0x10;
+    let p = write(d.path(), "both.chk", &c);
+    expect("mk", &p, 5, "-533 JET_errCheckpointCorrupt");
+}
+
+#[test]
+fn wrong_kind_of_file_names_the_right_mode() {
+    let d = tmp();
+    let db = write(d.path(), "x.edb", &database(&DbSpec::default(), 2, 1));
+    let chk = write(d.path(), "x.chk", &checkpoint(1, 2));
+    let mut log = eseutil::synth::log_header(1);
+    log.resize(256 * 4096, 0);
+    let log = write(d.path(), "x.log", &log);
+    expect("mk", &db, 4, "use `eseutil-rs /mh");
+    expect("mh", &chk, 4, "use `eseutil-rs /mk");
+    expect("mh", &log, 4, "use `eseutil-rs /ml");
+    expect("mp", &db, 4, "not a flush map");
+    let blank = write(d.path(), "edbres00001.jrs", &vec![0u8; 8192]);
+    expect("mh", &blank, 4, "blank (all-zero) file");
+}
+
+#[test]
+fn short_checkpoint_and_page_size_override() {
+    let d = tmp();
+    let c = checkpoint(1, 2);
+    let p = write(d.path(), "short.chk", &c[..4096]);
+    expect("mk", &p, 1, "WARNING: shadow checkpoint is missing");
+    let p = write(d.path(), "tiny.chk", &c[..1000]);
+    expect("mk", &p, 5, "-533 JET_errCheckpointCorrupt");
+    let db = write(d.path(), "x.edb", &database(&DbSpec::default(), 2, 1));
+    let r = run(&[std::ffi::OsStr::new("mh"), db.as_os_str(), "--page-size".as_ref(), "3000".as_ref()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
+fn dirty_and_newer_format_is_shown_not_rejected() {
+    let d = tmp();
+    let spec = DbSpec { page_size: 16384, state: 2, gen_required: (0x1E2E4, 0x1E2E6), update: (300, 620) };
+    let p = write(d.path(), "new.edb", &database(&spec, 2, 1));
+    let r = expect("mh", &p, 0, "State: Dirty Shutdown");
+    assert!(r.stdout.contains(" Format ulVersion: 0x620,300,620  (attached by 9180)"));
+    assert!(r.stdout.contains("     Log Required: 123620-123622 (0x1e2e4-0x1e2e6)"));
+}
+
+#[test]
+fn backup_sections_and_patch_page() {
+    let d = tmp();
+    let spec = DbSpec::default();
+    let mut f = database(&spec, 3, 1);
+    // bkinfoFullPrev (@136) from an OS snapshot, bkinfoFullCur (@184) with
+    // genLow set and genHigh 0: the final state is in the trailer page.
+    let mut h = db_header_page(&spec);
+    h[136 + 16..136 + 20].copy_from_slice(&7u32.to_le_bytes());
+    h[136 + 20..136 + 24].copy_from_slice(&9u32.to_le_bytes());
+    h[356..360].copy_from_slice(&1u32.to_le_bytes());
+    h[184..186].copy_from_slice(&0x20u16.to_le_bytes());
+    h[188..192].copy_from_slice(&10u32.to_le_bytes());
+    h[184 + 16..184 + 20].copy_from_slice(&10u32.to_le_bytes());
+    eseutil::checksum::seal_header(&mut h);
+    f[..4096].copy_from_slice(&h);
+    f[4096..8192].copy_from_slice(&h);
+    let last = f.len() - 4096;
+    let mut t = vec![0u8; 4096];
+    t[40..48].copy_from_slice(&h[184..192]); // same mark
+    t[56..60].copy_from_slice(&10u32.to_le_bytes());
+    t[60..64].copy_from_slice(&12u32.to_le_bytes());
+    t[64..92].copy_from_slice(&h[24..52]); // signDb
+    t[92..120].copy_from_slice(&h[108..136]); // signLog
+    eseutil::checksum::seal_header(&mut t);
+    f[last..].copy_from_slice(&t);
+    let p = write(d.path(), "backup.edb", &f);
+    let r = expect("mh", &p, 0, "Patch Current Full Backup:");
+    assert!(r.stdout.contains("Previous Full Backup:\n        Log Gen: 7-9 (0x7-0x9) - OSSnapshot\n"));
+    assert!(r.stdout.contains("Patch Current Full Backup:\n        Log Gen: 10-12 (0xa-0xc)\n           Mark: (0xA,0,20)\n"));
+    // A trailer from another backup: -552, reported as damage.
+    f[last + 60] = 13;
+    let mut t2 = f[last..].to_vec();
+    t2[40] ^= 1;
+    eseutil::checksum::seal_header(&mut t2);
+    f[last..].copy_from_slice(&t2);
+    let p = write(d.path(), "mismatch.edb", &f);
+    expect("mh", &p, 1, "-552 JET_errDatabasePatchFileMismatch");
+    // A torn trailer: -535.
+    f[last + 100] ^= 1;
+    let p = write(d.path(), "badtrailer.edb", &f);
+    expect("mh", &p, 1, "-535 JET_errBadPatchPage");
+}
