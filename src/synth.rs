@@ -20,9 +20,20 @@ fn put64(b: &mut [u8], off: usize, v: u64) {
     b[off..off + 8].copy_from_slice(&v.to_le_bytes());
 }
 
-/// A LOGTIME for `y-mo-d h:mi:s.ms`, UTC flag as given.
+/// A LOGTIME for `y-mo-d h:mi:s.ms`, UTC flag as given (one argument per
+/// stored field, hence the count).
+#[allow(clippy::too_many_arguments)]
 pub fn logtime(y: u32, mo: u8, d: u8, h: u8, mi: u8, s: u8, ms: u16, utc: bool) -> [u8; 8] {
-    [s, mi, h, d, mo, (y - 1900) as u8, (((ms & 0x7F) as u8) << 1) | utc as u8, (((ms >> 7) & 7) as u8) << 1]
+    [
+        s,
+        mi,
+        h,
+        d,
+        mo,
+        (y - 1900) as u8,
+        (((ms & 0x7F) as u8) << 1) | utc as u8,
+        (((ms >> 7) & 7) as u8) << 1,
+    ]
 }
 
 fn put_lgpos(b: &mut [u8], off: usize, gen: i32, isec: u16, ib: u16) {
@@ -51,7 +62,12 @@ pub struct DbSpec {
 
 impl Default for DbSpec {
     fn default() -> Self {
-        DbSpec { page_size: 4096, state: 3, gen_required: (0, 0), update: (20, 0) }
+        DbSpec {
+            page_size: 4096,
+            state: 3,
+            gen_required: (0, 0),
+            update: (20, 0),
+        }
     }
 }
 
@@ -128,7 +144,12 @@ pub fn database(spec: &DbSpec, pages: u32, written: u32) -> Vec<u8> {
 pub fn checkpoint(gen: i32, isec: u16) -> Vec<u8> {
     let mut c = vec![0u8; 4096];
     put_lgpos(&mut c, 12, gen, isec, 0);
-    put_sig(&mut c, 20, 0xC0FF_EE01, logtime(2024, 3, 1, 10, 20, 30, 456, true));
+    put_sig(
+        &mut c,
+        20,
+        0xC0FF_EE01,
+        logtime(2024, 3, 1, 10, 20, 30, 456, true),
+    );
     c[48 + 522] = 1; // circular logging
     put32(&mut c, 48 + 523, 64);
     put32(&mut c, 48 + 543, 256);
@@ -154,7 +175,12 @@ pub fn log_header(gen: i32) -> Vec<u8> {
     put32(&mut h, 32, 8);
     put32(&mut h, 36, 4000);
     put32(&mut h, 40, 60);
-    put_sig(&mut h, 44, 0xC0FF_EE01, logtime(2024, 3, 1, 10, 20, 30, 456, true));
+    put_sig(
+        &mut h,
+        44,
+        0xC0FF_EE01,
+        logtime(2024, 3, 1, 10, 20, 30, 456, true),
+    );
     put_lgpos(&mut h, 640, gen, 1, 0);
     put32(&mut h, 648, 140);
     put32(&mut h, 667, 3);

@@ -24,13 +24,18 @@ impl Cmp<'_> {
         self.checked += 1;
         let theirs = theirs.into();
         if ours != theirs {
-            self.errors.push(format!("{}: {field}: ours {ours:?} != facts {theirs:?}", self.file));
+            self.errors.push(format!(
+                "{}: {field}: ours {ours:?} != facts {theirs:?}",
+                self.file
+            ));
         }
     }
 }
 
 fn s(v: &Value) -> String {
-    v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+    v.as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| v.to_string())
 }
 
 /// The facts write every time with a trailing `Z`; the file says whether it
@@ -38,45 +43,124 @@ fn s(v: &Value) -> String {
 /// The facts mark LOGTIME byte 7 bit 0 (`fReserved`) with a suffix; we
 /// expose it as `reserved_bit`.
 fn time_eq(c: &mut Cmp, field: &str, ours: &Value, theirs: &Value) {
-    let o = ours["iso8601"].as_str().map(|t| t.trim_end_matches('Z').to_string());
+    let o = ours["iso8601"]
+        .as_str()
+        .map(|t| t.trim_end_matches('Z').to_string());
     let reserved = theirs.as_str().is_some_and(|t| t.ends_with(" [fReserved]"));
-    let t = theirs.as_str().map(|t| t.trim_end_matches(" [fReserved]").trim_end_matches('Z').to_string());
+    let t = theirs.as_str().map(|t| {
+        t.trim_end_matches(" [fReserved]")
+            .trim_end_matches('Z')
+            .to_string()
+    });
     c.eq(field, o, t);
     if theirs.is_string() {
-        c.eq(&format!("{field}.reserved_bit"), ours["reserved_bit"].as_bool(), Some(reserved));
+        c.eq(
+            &format!("{field}.reserved_bit"),
+            ours["reserved_bit"].as_bool(),
+            Some(reserved),
+        );
     }
 }
 
 /// The facts write an all-zero signature as `null`.
 fn sig_eq(c: &mut Cmp, field: &str, ours: &Value, theirs: &Value) {
     if theirs.is_null() {
-        c.eq(&format!("{field} (all zero)"), (ours["random"].as_u64(), ours["create_time"]["iso8601"].is_null(), s(&ours["computer"])), (Some(0u64), true, String::new()));
+        c.eq(
+            &format!("{field} (all zero)"),
+            (
+                ours["random"].as_u64(),
+                ours["create_time"]["iso8601"].is_null(),
+                s(&ours["computer"]),
+            ),
+            (Some(0u64), true, String::new()),
+        );
         return;
     }
-    c.eq(&format!("{field}.random"), ours["random"].as_u64(), theirs["random"].as_u64());
-    c.eq(&format!("{field}.computer"), s(&ours["computer"]), s(&theirs["computer"]));
-    time_eq(c, &format!("{field}.create_time"), &ours["create_time"], &theirs["create_time"]);
+    c.eq(
+        &format!("{field}.random"),
+        ours["random"].as_u64(),
+        theirs["random"].as_u64(),
+    );
+    c.eq(
+        &format!("{field}.computer"),
+        s(&ours["computer"]),
+        s(&theirs["computer"]),
+    );
+    time_eq(
+        c,
+        &format!("{field}.create_time"),
+        &ours["create_time"],
+        &theirs["create_time"],
+    );
 }
 
 fn check_database(c: &mut Cmp, f: &Value, j: &Value) {
     let h = &j["header"];
     c.eq("dbstate", h["db_state"].as_u64(), f["dbstate"].as_u64());
-    c.eq("dbtime_dirtied", h["dbtime_dirtied"].as_u64(), f["dbtime_dirtied"].as_u64());
-    c.eq("dbtime_last_scrub", h["dbtime_last_scrub"].as_u64(), f["dbtime_last_scrub"].as_u64());
+    c.eq(
+        "dbtime_dirtied",
+        h["dbtime_dirtied"].as_u64(),
+        f["dbtime_dirtied"].as_u64(),
+    );
+    c.eq(
+        "dbtime_last_scrub",
+        h["dbtime_last_scrub"].as_u64(),
+        f["dbtime_last_scrub"].as_u64(),
+    );
     c.eq("attrib", h["attrib"].as_u64(), f["attrib"].as_u64());
     c.eq("db_flags", h["db_flags"].as_u64(), f["db_flags"].as_u64());
     c.eq("dbid", h["dbid"].as_u64(), f["dbid"].as_u64());
-    c.eq("objid_last", h["objid_last"].as_u64(), f["objid_last"].as_u64());
-    c.eq("repair_count", h["repair_count"].as_u64(), f["repair_count"].as_u64());
-    c.eq("filetype_field", h["file_type"].as_u64(), f["filetype_field"].as_u64());
+    c.eq(
+        "objid_last",
+        h["objid_last"].as_u64(),
+        f["objid_last"].as_u64(),
+    );
+    c.eq(
+        "repair_count",
+        h["repair_count"].as_u64(),
+        f["repair_count"].as_u64(),
+    );
+    c.eq(
+        "filetype_field",
+        h["file_type"].as_u64(),
+        f["filetype_field"].as_u64(),
+    );
     let fm = &f["format"];
-    c.eq("format.ulVersion", format!("0x{:x}", h["version"].as_u64().unwrap()), s(&fm["ulVersion"]));
-    c.eq("format.magic", format!("{:x}", h["magic"].as_u64().unwrap()), s(&fm["magic"]));
-    c.eq("format.ulDaeUpdateMajor", h["update_major"].as_u64(), fm["ulDaeUpdateMajor"].as_u64());
-    c.eq("format.ulDaeUpdateMinor", h["update_minor"].as_u64(), fm["ulDaeUpdateMinor"].as_u64());
-    c.eq("format.efv_max_bin_attach", h["efv_max_bin_attach"].as_u64(), fm["efv_max_bin_attach"].as_u64());
-    c.eq("format.text", s(&j["decoded"]["format_version"]), s(&fm["text"]));
-    c.eq("format.created", s(&j["decoded"]["created_version"]), s(&fm["created"]));
+    c.eq(
+        "format.ulVersion",
+        format!("0x{:x}", h["version"].as_u64().unwrap()),
+        s(&fm["ulVersion"]),
+    );
+    c.eq(
+        "format.magic",
+        format!("{:x}", h["magic"].as_u64().unwrap()),
+        s(&fm["magic"]),
+    );
+    c.eq(
+        "format.ulDaeUpdateMajor",
+        h["update_major"].as_u64(),
+        fm["ulDaeUpdateMajor"].as_u64(),
+    );
+    c.eq(
+        "format.ulDaeUpdateMinor",
+        h["update_minor"].as_u64(),
+        fm["ulDaeUpdateMinor"].as_u64(),
+    );
+    c.eq(
+        "format.efv_max_bin_attach",
+        h["efv_max_bin_attach"].as_u64(),
+        fm["efv_max_bin_attach"].as_u64(),
+    );
+    c.eq(
+        "format.text",
+        s(&j["decoded"]["format_version"]),
+        s(&fm["text"]),
+    );
+    c.eq(
+        "format.created",
+        s(&j["decoded"]["created_version"]),
+        s(&fm["created"]),
+    );
     for g in [
         "gen_min_required",
         "gen_max_required",
@@ -89,11 +173,31 @@ fn check_database(c: &mut Cmp, f: &Value, j: &Value) {
         c.eq(g, h[g].as_i64(), f[g].as_i64());
     }
     let hc = &f["header_checksum"];
-    c.eq("header_checksum.stored", s(&j["primary"]["stored_checksum"]), format!("0x{}", s(&hc["stored"])));
-    c.eq("header_checksum.computed", s(&j["primary"]["computed_checksum"]), format!("0x{}", s(&hc["computed"])));
-    c.eq("header_checksum.ok", j["primary"]["checksum_ok"].as_bool(), hc["ok"].as_bool());
-    c.eq("shadow_header.checksum_ok", j["shadow"]["checksum_ok"].as_bool(), f["shadow_header"]["checksum_ok"].as_bool());
-    c.eq("shadow_header.identical", j["copies_identical"].as_bool(), f["shadow_header"]["identical"].as_bool());
+    c.eq(
+        "header_checksum.stored",
+        s(&j["primary"]["stored_checksum"]),
+        format!("0x{}", s(&hc["stored"])),
+    );
+    c.eq(
+        "header_checksum.computed",
+        s(&j["primary"]["computed_checksum"]),
+        format!("0x{}", s(&hc["computed"])),
+    );
+    c.eq(
+        "header_checksum.ok",
+        j["primary"]["checksum_ok"].as_bool(),
+        hc["ok"].as_bool(),
+    );
+    c.eq(
+        "shadow_header.checksum_ok",
+        j["shadow"]["checksum_ok"].as_bool(),
+        f["shadow_header"]["checksum_ok"].as_bool(),
+    );
+    c.eq(
+        "shadow_header.identical",
+        j["copies_identical"].as_bool(),
+        f["shadow_header"]["identical"].as_bool(),
+    );
     for (ours, theirs) in [
         ("lgpos_attach", "lgpos_attach"),
         ("lgpos_consistent", "lgpos_consistent"),
@@ -133,12 +237,32 @@ fn check_database(c: &mut Cmp, f: &Value, j: &Value) {
         h["os_sp"].as_u64().unwrap()
     );
     c.eq("os_version", os, s(&f["os_version"]));
-    c.eq("sort_version", format!("{:016x}", h["sort_version"].as_u64().unwrap()), s(&f["sort_version"]));
-    c.eq("page_size", j["page_size"].as_u64(), f["page_size"].as_u64());
-    c.eq("page_count", j["file_pages"].as_u64().map(|p| p - 2), f["page_count"].as_u64());
+    c.eq(
+        "sort_version",
+        format!("{:016x}", h["sort_version"].as_u64().unwrap()),
+        s(&f["sort_version"]),
+    );
+    c.eq(
+        "page_size",
+        j["page_size"].as_u64(),
+        f["page_size"].as_u64(),
+    );
+    c.eq(
+        "page_count",
+        j["file_pages"].as_u64().map(|p| p - 2),
+        f["page_count"].as_u64(),
+    );
     c.eq("size", j["file_size"].as_u64(), f["size"].as_u64());
-    c.eq("size_is_page_multiple", j["size_is_page_multiple"].as_bool(), f["size_is_page_multiple"].as_bool());
-    c.eq("pgno_dbscan_highest", h["pgno_dbscan_highest"].as_u64(), f["pgno_dbscan_highest"].as_u64());
+    c.eq(
+        "size_is_page_multiple",
+        j["size_is_page_multiple"].as_bool(),
+        f["size_is_page_multiple"].as_bool(),
+    );
+    c.eq(
+        "pgno_dbscan_highest",
+        h["pgno_dbscan_highest"].as_u64(),
+        f["pgno_dbscan_highest"].as_u64(),
+    );
     c.eq(
         "pgno_dbscan_highest_continuous",
         h["pgno_dbscan_highest_continuous"].as_u64(),
@@ -156,16 +280,38 @@ fn check_database(c: &mut Cmp, f: &Value, j: &Value) {
         ("shrink_count", "shrink"),
         ("trim_count", "trim"),
     ] {
-        c.eq(&format!("counters.{theirs}"), h[ours].as_u64(), ct[theirs].as_u64());
+        c.eq(
+            &format!("counters.{theirs}"),
+            h[ours].as_u64(),
+            ct[theirs].as_u64(),
+        );
     }
     // No corpus database records a backup: every BKINFO must be empty then.
     if f["backup"].is_null() {
-        for b in ["bkinfo_full_prev", "bkinfo_inc_prev", "bkinfo_full_cur", "bkinfo_copy_prev", "bkinfo_diff_prev", "bkinfo_snapshot_cur"] {
-            c.eq(&format!("backup.{b}.gen_high"), h[b]["gen_high"].as_u64(), Some(0u64));
-            c.eq(&format!("backup.{b}.mark"), s(&h[b]["mark"]["eseutil"]), "(0x0,0,0)".to_string());
+        for b in [
+            "bkinfo_full_prev",
+            "bkinfo_inc_prev",
+            "bkinfo_full_cur",
+            "bkinfo_copy_prev",
+            "bkinfo_diff_prev",
+            "bkinfo_snapshot_cur",
+        ] {
+            c.eq(
+                &format!("backup.{b}.gen_high"),
+                h[b]["gen_high"].as_u64(),
+                Some(0u64),
+            );
+            c.eq(
+                &format!("backup.{b}.mark"),
+                s(&h[b]["mark"]["eseutil"]),
+                "(0x0,0,0)".to_string(),
+            );
         }
     } else {
-        c.errors.push(format!("{}: facts list a backup; extend this test to compare it", c.file));
+        c.errors.push(format!(
+            "{}: facts list a backup; extend this test to compare it",
+            c.file
+        ));
     }
     // Text output agrees with JSON on the fields people grep.
 }
@@ -177,25 +323,66 @@ fn check_checkpoint(c: &mut Cmp, f: &Value, j: &Value) {
         ("lgpos_db_consistency", "lgpos_db_consistency"),
         ("lgpos_full_backup", "lgpos_full_backup"),
         ("lgpos_inc_backup", "lgpos_inc_backup"),
-        ("lgpos_last_full_backup_checkpoint", "lgpos_last_full_backup_checkpoint"),
+        (
+            "lgpos_last_full_backup_checkpoint",
+            "lgpos_last_full_backup_checkpoint",
+        ),
     ] {
         c.eq(theirs, s(&k[ours]["eseutil"]), s(&f[theirs]));
     }
-    c.eq("checkpoint_generation", k["lgpos_checkpoint"]["generation"].as_i64(), f["checkpoint_generation"].as_i64());
-    time_eq(c, "logtime_full_backup", &k["logtime_full_backup"], &f["logtime_full_backup"]);
-    time_eq(c, "logtime_inc_backup", &k["logtime_inc_backup"], &f["logtime_inc_backup"]);
+    c.eq(
+        "checkpoint_generation",
+        k["lgpos_checkpoint"]["generation"].as_i64(),
+        f["checkpoint_generation"].as_i64(),
+    );
+    time_eq(
+        c,
+        "logtime_full_backup",
+        &k["logtime_full_backup"],
+        &f["logtime_full_backup"],
+    );
+    time_eq(
+        c,
+        "logtime_inc_backup",
+        &k["logtime_inc_backup"],
+        &f["logtime_inc_backup"],
+    );
     sig_eq(c, "sign_log", &k["sign_log"], &f["sign_log"]);
     c.eq("f_version", k["version"].as_u64(), f["f_version"].as_u64());
-    c.eq("filetype_field", k["file_type"].as_u64(), f["filetype_field"].as_u64());
+    c.eq(
+        "filetype_field",
+        k["file_type"].as_u64(),
+        f["filetype_field"].as_u64(),
+    );
     let hc = &f["header_checksum"];
-    c.eq("header_checksum.stored", s(&j["primary"]["stored_checksum"]), format!("0x{}", s(&hc["stored"])));
-    c.eq("header_checksum.computed", s(&j["primary"]["computed_checksum"]), format!("0x{}", s(&hc["computed"])));
-    c.eq("shadow_header.checksum_ok", j["shadow"]["checksum_ok"].as_bool(), f["shadow_header"]["checksum_ok"].as_bool());
-    c.eq("shadow_header.identical", j["copies_identical"].as_bool(), f["shadow_header"]["identical"].as_bool());
+    c.eq(
+        "header_checksum.stored",
+        s(&j["primary"]["stored_checksum"]),
+        format!("0x{}", s(&hc["stored"])),
+    );
+    c.eq(
+        "header_checksum.computed",
+        s(&j["primary"]["computed_checksum"]),
+        format!("0x{}", s(&hc["computed"])),
+    );
+    c.eq(
+        "shadow_header.checksum_ok",
+        j["shadow"]["checksum_ok"].as_bool(),
+        f["shadow_header"]["checksum_ok"].as_bool(),
+    );
+    c.eq(
+        "shadow_header.identical",
+        j["copies_identical"].as_bool(),
+        f["shadow_header"]["identical"].as_bool(),
+    );
     dbms_eq(c, &k["dbms_param"], &f["dbms_param"]);
     // The facts give `null` when fVersion bit 0 says the list is absent.
     let theirs = f["attached_dbs"].as_array().map(Vec::len).unwrap_or(0);
-    c.eq("attached_dbs.len", k["attachments"].as_array().map(Vec::len), Some(theirs));
+    c.eq(
+        "attached_dbs.len",
+        k["attachments"].as_array().map(Vec::len),
+        Some(theirs),
+    );
 }
 
 fn dbms_eq(c: &mut Cmp, ours: &Value, theirs: &Value) {
@@ -209,68 +396,197 @@ fn dbms_eq(c: &mut Cmp, ours: &Value, theirs: &Value) {
         ("max_sessions", "sessions_max"),
         ("max_version_pages", "ver_pages_max"),
     ] {
-        c.eq(&format!("dbms_param.{t}"), ours[o].as_u64(), theirs[t].as_u64());
+        c.eq(
+            &format!("dbms_param.{t}"),
+            ours[o].as_u64(),
+            theirs[t].as_u64(),
+        );
     }
-    c.eq("dbms_param.circular_logging", ours["circular_logging"].as_bool(), theirs["circular_logging"].as_bool());
-    c.eq("dbms_param.log_path", s(&ours["log_file_path"]), s(&theirs["log_path"]));
-    c.eq("dbms_param.system_path", s(&ours["system_path"]), s(&theirs["system_path"]));
+    c.eq(
+        "dbms_param.circular_logging",
+        ours["circular_logging"].as_bool(),
+        theirs["circular_logging"].as_bool(),
+    );
+    c.eq(
+        "dbms_param.log_path",
+        s(&ours["log_file_path"]),
+        s(&theirs["log_path"]),
+    );
+    c.eq(
+        "dbms_param.system_path",
+        s(&ours["system_path"]),
+        s(&theirs["system_path"]),
+    );
 }
 
 fn check_flush_map(c: &mut Cmp, f: &Value, j: &Value) {
     let h = &j["header"];
-    c.eq("filetype_field", h["file_type"].as_u64(), f["filetype_field"].as_u64());
-    c.eq("format.text", s(&j["version_text"]), s(&f["format"]["text"]));
-    c.eq("fm_flags.value", h["flags"].as_u64(), f["fm_flags"]["value"].as_u64());
-    c.eq("fm_flags.clean", j["clean"].as_bool(), f["fm_flags"]["clean"].as_bool());
-    c.eq("gen_min_required", h["gen_min_required"].as_i64(), f["gen_min_required"].as_i64());
-    c.eq("gen_min_required_target", h["gen_min_required_target"].as_i64(), f["gen_min_required_target"].as_i64());
-    c.eq("data_pages", j["data_pages"].as_u64(), f["data_pages"].as_u64());
+    c.eq(
+        "filetype_field",
+        h["file_type"].as_u64(),
+        f["filetype_field"].as_u64(),
+    );
+    c.eq(
+        "format.text",
+        s(&j["version_text"]),
+        s(&f["format"]["text"]),
+    );
+    c.eq(
+        "fm_flags.value",
+        h["flags"].as_u64(),
+        f["fm_flags"]["value"].as_u64(),
+    );
+    c.eq(
+        "fm_flags.clean",
+        j["clean"].as_bool(),
+        f["fm_flags"]["clean"].as_bool(),
+    );
+    c.eq(
+        "gen_min_required",
+        h["gen_min_required"].as_i64(),
+        f["gen_min_required"].as_i64(),
+    );
+    c.eq(
+        "gen_min_required_target",
+        h["gen_min_required_target"].as_i64(),
+        f["gen_min_required_target"].as_i64(),
+    );
+    c.eq(
+        "data_pages",
+        j["data_pages"].as_u64(),
+        f["data_pages"].as_u64(),
+    );
     for (ours, theirs) in [
         ("logtime_create", "logtime_create"),
         ("logtime_attach", "logtime_attach"),
         ("logtime_detach", "logtime_detach"),
         ("logtime_flush_last_started", "logtime_flush_last_started"),
-        ("logtime_flush_last_completed", "logtime_flush_last_completed"),
+        (
+            "logtime_flush_last_completed",
+            "logtime_flush_last_completed",
+        ),
     ] {
         time_eq(c, theirs, &h[ours], &f[theirs]);
     }
-    sig_eq(c, "sign_db_hdr_flush", &h["sign_db_hdr_flush"], &f["sign_db_hdr_flush"]);
-    sig_eq(c, "sign_flushmap_hdr_flush", &h["sign_flush_map_hdr_flush"], &f["sign_flushmap_hdr_flush"]);
+    sig_eq(
+        c,
+        "sign_db_hdr_flush",
+        &h["sign_db_hdr_flush"],
+        &f["sign_db_hdr_flush"],
+    );
+    sig_eq(
+        c,
+        "sign_flushmap_hdr_flush",
+        &h["sign_flush_map_hdr_flush"],
+        &f["sign_flushmap_hdr_flush"],
+    );
     let hc = &f["header_checksum"];
-    c.eq("header_checksum.stored", s(&j["stored_checksum"]), format!("0x{}", s(&hc["stored"])));
-    c.eq("header_checksum.computed", s(&j["computed_checksum"]), format!("0x{}", s(&hc["computed"])));
+    c.eq(
+        "header_checksum.stored",
+        s(&j["stored_checksum"]),
+        format!("0x{}", s(&hc["stored"])),
+    );
+    c.eq(
+        "header_checksum.computed",
+        s(&j["computed_checksum"]),
+        format!("0x{}", s(&hc["computed"])),
+    );
 }
 
 fn check_log(c: &mut Cmp, f: &Value, path: &std::path::Path) {
     let bytes = std::fs::read(path).unwrap();
     let v = eseutil::parse::log_header::read_log_header(&bytes).expect("log header verifies");
     let j = serde_json::to_value(&v.header).unwrap();
-    c.eq("generation", j["generation"].as_i64(), f["generation"].as_i64());
+    c.eq(
+        "generation",
+        j["generation"].as_i64(),
+        f["generation"].as_i64(),
+    );
     c.eq("cb_sec", j["cb_sec"].as_u64(), f["cb_sec"].as_u64());
-    c.eq("csec_header", j["csec_header"].as_u64(), f["csec_header"].as_u64());
-    c.eq("csec_lg_file", j["csec_lg_file"].as_u64(), f["csec_lg_file"].as_u64());
-    c.eq("db_page_size", v.header.cb_page_size as u64, f["db_page_size"].as_u64().unwrap());
-    c.eq("log_file_size_from_header", v.header.expected_file_size(), f["log_file_size_from_header"].as_u64().unwrap());
-    c.eq("format.text", v.header.version_text(), s(&f["format"]["text"]));
-    c.eq("format.efv_engine_current", j["efv_engine_current"].as_u64(), f["format"]["efv_engine_current"].as_u64());
-    c.eq("filetype_field", j["file_type"].as_u64(), f["filetype_field"].as_u64());
-    c.eq("lg_flags", j["lg_flags"].as_u64(), f["lg_flags"]["value"].as_u64());
-    c.eq("lg_flags.circular_current", v.header.circular_now(), f["lg_flags"]["circular_current"].as_bool().unwrap());
-    c.eq("lg_flags.circular_history", v.header.circular_past(), f["lg_flags"]["circular_history"].as_bool().unwrap());
-    c.eq("lg_flags.reserved_log", v.header.reserve_log_used(), f["lg_flags"]["reserved_log"].as_bool().unwrap());
-    c.eq("disk_sec_size_mismatch", j["disk_sec_size_mismatch"].as_u64(), f["disk_sec_size_mismatch"].as_u64());
+    c.eq(
+        "csec_header",
+        j["csec_header"].as_u64(),
+        f["csec_header"].as_u64(),
+    );
+    c.eq(
+        "csec_lg_file",
+        j["csec_lg_file"].as_u64(),
+        f["csec_lg_file"].as_u64(),
+    );
+    c.eq(
+        "db_page_size",
+        v.header.cb_page_size as u64,
+        f["db_page_size"].as_u64().unwrap(),
+    );
+    c.eq(
+        "log_file_size_from_header",
+        v.header.expected_file_size(),
+        f["log_file_size_from_header"].as_u64().unwrap(),
+    );
+    c.eq(
+        "format.text",
+        v.header.version_text(),
+        s(&f["format"]["text"]),
+    );
+    c.eq(
+        "format.efv_engine_current",
+        j["efv_engine_current"].as_u64(),
+        f["format"]["efv_engine_current"].as_u64(),
+    );
+    c.eq(
+        "filetype_field",
+        j["file_type"].as_u64(),
+        f["filetype_field"].as_u64(),
+    );
+    c.eq(
+        "lg_flags",
+        j["lg_flags"].as_u64(),
+        f["lg_flags"]["value"].as_u64(),
+    );
+    c.eq(
+        "lg_flags.circular_current",
+        v.header.circular_now(),
+        f["lg_flags"]["circular_current"].as_bool().unwrap(),
+    );
+    c.eq(
+        "lg_flags.circular_history",
+        v.header.circular_past(),
+        f["lg_flags"]["circular_history"].as_bool().unwrap(),
+    );
+    c.eq(
+        "lg_flags.reserved_log",
+        v.header.reserve_log_used(),
+        f["lg_flags"]["reserved_log"].as_bool().unwrap(),
+    );
+    c.eq(
+        "disk_sec_size_mismatch",
+        j["disk_sec_size_mismatch"].as_u64(),
+        f["disk_sec_size_mismatch"].as_u64(),
+    );
     c.eq(
         "checksum_prev_log_all_segments",
         format!("{:016x}", v.header.checksum_prev_log_all_segments),
         s(&f["checksum_prev_log_all_segments"]),
     );
-    c.eq("lgpos_checkpoint_at_create", s(&j["lgpos_checkpoint"]["eseutil"]), s(&f["lgpos_checkpoint_at_create"]));
+    c.eq(
+        "lgpos_checkpoint_at_create",
+        s(&j["lgpos_checkpoint"]["eseutil"]),
+        s(&f["lgpos_checkpoint_at_create"]),
+    );
     time_eq(c, "tm_create", &j["create_time"], &f["tm_create"]);
     time_eq(c, "tm_prev_gen", &j["prev_gen_time"], &f["tm_prev_gen"]);
     sig_eq(c, "sign_log", &j["sign_log"], &f["sign_log"]);
     dbms_eq(c, &j["dbms_param"], &f["dbms_param"]);
-    c.eq("header_checksum.stored", format!("{:08x}", v.stored_checksum), s(&f["header_checksum"]["stored"]));
-    c.eq("attached_dbs.len", v.header.attachments.len(), f["attached_dbs"].as_array().map(Vec::len).unwrap());
+    c.eq(
+        "header_checksum.stored",
+        format!("{:08x}", v.stored_checksum),
+        s(&f["header_checksum"]["stored"]),
+    );
+    c.eq(
+        "attached_dbs.len",
+        v.header.attachments.len(),
+        f["attached_dbs"].as_array().map(Vec::len).unwrap(),
+    );
     for (i, a) in v.header.attachments.iter().enumerate() {
         let t = &f["attached_dbs"][i];
         if let Some(p) = t.get("path").or_else(|| t.get("name")) {
@@ -292,22 +608,36 @@ fn every_corpus_file_matches_the_independent_facts() {
         let file = entry["file"].as_str().unwrap();
         let f = &entry["facts"];
         let path = dir.join(file);
-        let mut c = Cmp { file, errors: Vec::new(), checked: 0 };
+        let mut c = Cmp {
+            file,
+            errors: Vec::new(),
+            checked: 0,
+        };
         let bytes = std::fs::read(&path).unwrap();
         let kind = eseutil::file::identify(&bytes[..bytes.len().min(eseutil::file::PROBE_SIZE)]);
         match f["type"].as_str().unwrap() {
             "database" => {
                 c.eq("kind", kind, eseutil::file::FileKind::Database);
-                let r = run(&[std::ffi::OsStr::new("mh"), path.as_os_str(), "--json".as_ref()]);
-                let j: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{file}: {e}: {}", r.stdout));
+                let r = run(&[
+                    std::ffi::OsStr::new("mh"),
+                    path.as_os_str(),
+                    "--json".as_ref(),
+                ]);
+                let j: Value = serde_json::from_str(&r.stdout)
+                    .unwrap_or_else(|e| panic!("{file}: {e}: {}", r.stdout));
                 check_database(&mut c, f, &j);
                 // A clean header pair means exit 0, as eseutil.
                 c.eq("exit", r.code, 0);
             }
             "checkpoint" => {
                 c.eq("kind", kind, eseutil::file::FileKind::Checkpoint);
-                let r = run(&[std::ffi::OsStr::new("mk"), path.as_os_str(), "--json".as_ref()]);
-                let j: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{file}: {e}: {}", r.stdout));
+                let r = run(&[
+                    std::ffi::OsStr::new("mk"),
+                    path.as_os_str(),
+                    "--json".as_ref(),
+                ]);
+                let j: Value = serde_json::from_str(&r.stdout)
+                    .unwrap_or_else(|e| panic!("{file}: {e}: {}", r.stdout));
                 check_checkpoint(&mut c, f, &j);
                 c.eq("exit", r.code, 0);
             }
@@ -317,8 +647,13 @@ fn every_corpus_file_matches_the_independent_facts() {
             }
             "flushmap" => {
                 c.eq("kind", kind, eseutil::file::FileKind::FlushMap);
-                let r = run(&[std::ffi::OsStr::new("mp"), path.as_os_str(), "--json".as_ref()]);
-                let j: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{file}: {e}: {}", r.stdout));
+                let r = run(&[
+                    std::ffi::OsStr::new("mp"),
+                    path.as_os_str(),
+                    "--json".as_ref(),
+                ]);
+                let j: Value = serde_json::from_str(&r.stdout)
+                    .unwrap_or_else(|e| panic!("{file}: {e}: {}", r.stdout));
                 check_flush_map(&mut c, f, &j);
                 c.eq("exit", r.code, 0);
             }
@@ -331,6 +666,14 @@ fn every_corpus_file_matches_the_independent_facts() {
         errors.extend(c.errors);
     }
     eprintln!("compared {checked} fields over {files} corpus files");
-    assert!(files >= 51, "facts.jsonl lists {files} files, expected at least 51");
-    assert!(errors.is_empty(), "{} disagreement(s):\n{}", errors.len(), errors.join("\n"));
+    assert!(
+        files >= 51,
+        "facts.jsonl lists {files} files, expected at least 51"
+    );
+    assert!(
+        errors.is_empty(),
+        "{} disagreement(s):\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
 }

@@ -26,13 +26,33 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 /// file, that no panic happened and that it was quick.
 fn expect(mode: &str, file: &Path, code: i32, needle: &str) -> common::Run {
     let t = Instant::now();
-    let r = run(&[std::ffi::OsStr::new(mode), file.as_os_str(), "--no-logo".as_ref()]);
-    assert!(t.elapsed() < Duration::from_secs(5), "{mode} {file:?} took {:?}", t.elapsed());
-    assert!(!r.stderr.contains("panicked"), "{mode} {file:?} panicked: {}", r.stderr);
-    assert_eq!(r.code, code, "{mode} {file:?}: stdout {} stderr {}", r.stdout, r.stderr);
+    let r = run(&[
+        std::ffi::OsStr::new(mode),
+        file.as_os_str(),
+        "--no-logo".as_ref(),
+    ]);
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "{mode} {file:?} took {:?}",
+        t.elapsed()
+    );
+    assert!(
+        !r.stderr.contains("panicked"),
+        "{mode} {file:?} panicked: {}",
+        r.stderr
+    );
+    assert_eq!(
+        r.code, code,
+        "{mode} {file:?}: stdout {} stderr {}",
+        r.stdout, r.stderr
+    );
     if code >= 2 {
         let name = file.file_name().unwrap().to_string_lossy();
-        assert!(r.stderr.contains(name.as_ref()), "stderr does not name the file: {}", r.stderr);
+        assert!(
+            r.stderr.contains(name.as_ref()),
+            "stderr does not name the file: {}",
+            r.stderr
+        );
     }
     assert!(
         r.stderr.contains(needle) || r.stdout.contains(needle),
@@ -47,15 +67,30 @@ fn expect(mode: &str, file: &Path, code: i32, needle: &str) -> common::Run {
 fn empty_and_one_byte_files() {
     let d = tmp();
     for mode in ["mh", "mk", "mp"] {
-        expect(mode, &write(d.path(), "empty.edb", b""), 4, "not an ESE file");
-        expect(mode, &write(d.path(), "one.edb", b"\x01"), 4, "not an ESE file");
+        expect(
+            mode,
+            &write(d.path(), "empty.edb", b""),
+            4,
+            "not an ESE file",
+        );
+        expect(
+            mode,
+            &write(d.path(), "one.edb", b"\x01"),
+            4,
+            "not an ESE file",
+        );
     }
 }
 
 #[test]
 fn missing_file_and_directory() {
     let d = tmp();
-    expect("mh", &d.path().join("nope.edb"), 3, "-1811 JET_errFileNotFound");
+    expect(
+        "mh",
+        &d.path().join("nope.edb"),
+        3,
+        "-1811 JET_errFileNotFound",
+    );
     expect("mh", d.path(), 3, "is a directory");
 }
 
@@ -89,17 +124,24 @@ fn header_truncated_at_every_64_byte_boundary() {
         let r = run(&[std::ffi::OsStr::new("mh"), p.as_os_str()]);
         assert!(!r.stderr.contains("panicked"), "cut {cut}: {}", r.stderr);
         let expected = match cut {
-            0..=7 => 4,            // too short to carry the magic: not an ESE file
-            8..=4095 => 5,         // magic present, no whole header page: corrupt (-1206)
-            4096..=8191 => 1,      // primary verifies, shadow missing: damage found
-            _ => 0,                // both copies
+            0..=7 => 4,       // too short to carry the magic: not an ESE file
+            8..=4095 => 5,    // magic present, no whole header page: corrupt (-1206)
+            4096..=8191 => 1, // primary verifies, shadow missing: damage found
+            _ => 0,           // both copies
         };
         assert_eq!(r.code, expected, "cut {cut}: {} {}", r.stdout, r.stderr);
         if expected == 5 {
-            assert!(r.stderr.contains("-1206 JET_errDatabaseCorrupted"), "cut {cut}: {}", r.stderr);
+            assert!(
+                r.stderr.contains("-1206 JET_errDatabaseCorrupted"),
+                "cut {cut}: {}",
+                r.stderr
+            );
         }
         if expected == 1 {
-            assert!(r.stdout.contains("WARNING: shadow header is missing"), "cut {cut}");
+            assert!(
+                r.stdout.contains("WARNING: shadow header is missing"),
+                "cut {cut}"
+            );
         }
     }
 }
@@ -115,7 +157,9 @@ fn every_checksum_byte_flipped() {
         let p = write(d.path(), &format!("flip{byte}.edb"), &f);
         let r = expect("mh", &p, 1, "WARNING: primary header has a checksum error.");
         assert!(r.stdout.contains("DATABASE SHADOW HEADER:"), "shadow used");
-        assert!(r.stdout.contains("WARNING: primary header and shadow header are not identical."));
+        assert!(r
+            .stdout
+            .contains("WARNING: primary header and shadow header are not identical."));
         f[4096 + byte] ^= 0xFF;
         let p = write(d.path(), &format!("flipboth{byte}.edb"), &f);
         let r = expect("mh", &p, 5, "-1206 JET_errDatabaseCorrupted");
@@ -125,7 +169,12 @@ fn every_checksum_byte_flipped() {
     let mut c = checkpoint(3, 7);
     c[1] ^= 0x10;
     let p = write(d.path(), "one.chk", &c);
-    expect("mk", &p, 1, "WARNING: primary checkpoint has a checksum error.");
+    expect(
+        "mk",
+        &p,
+        1,
+        "WARNING: primary checkpoint has a checksum error.",
+    );
     c[4097] ^= 0x10;
     let p = write(d.path(), "both.chk", &c);
     expect("mk", &p, 5, "-533 JET_errCheckpointCorrupt");
@@ -156,18 +205,32 @@ fn short_checkpoint_and_page_size_override() {
     let p = write(d.path(), "tiny.chk", &c[..1000]);
     expect("mk", &p, 5, "-533 JET_errCheckpointCorrupt");
     let db = write(d.path(), "x.edb", &database(&DbSpec::default(), 2, 1));
-    let r = run(&[std::ffi::OsStr::new("mh"), db.as_os_str(), "--page-size".as_ref(), "3000".as_ref()]);
+    let r = run(&[
+        std::ffi::OsStr::new("mh"),
+        db.as_os_str(),
+        "--page-size".as_ref(),
+        "3000".as_ref(),
+    ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
 
 #[test]
 fn dirty_and_newer_format_is_shown_not_rejected() {
     let d = tmp();
-    let spec = DbSpec { page_size: 16384, state: 2, gen_required: (0x1E2E4, 0x1E2E6), update: (300, 620) };
+    let spec = DbSpec {
+        page_size: 16384,
+        state: 2,
+        gen_required: (0x1E2E4, 0x1E2E6),
+        update: (300, 620),
+    };
     let p = write(d.path(), "new.edb", &database(&spec, 2, 1));
     let r = expect("mh", &p, 0, "State: Dirty Shutdown");
-    assert!(r.stdout.contains(" Format ulVersion: 0x620,300,620  (attached by 9180)"));
-    assert!(r.stdout.contains("     Log Required: 123620-123622 (0x1e2e4-0x1e2e6)"));
+    assert!(r
+        .stdout
+        .contains(" Format ulVersion: 0x620,300,620  (attached by 9180)"));
+    assert!(r
+        .stdout
+        .contains("     Log Required: 123620-123622 (0x1e2e4-0x1e2e6)"));
 }
 
 #[test]
@@ -198,7 +261,9 @@ fn backup_sections_and_patch_page() {
     f[last..].copy_from_slice(&t);
     let p = write(d.path(), "backup.edb", &f);
     let r = expect("mh", &p, 0, "Patch Current Full Backup:");
-    assert!(r.stdout.contains("Previous Full Backup:\n        Log Gen: 7-9 (0x7-0x9) - OSSnapshot\n"));
+    assert!(r
+        .stdout
+        .contains("Previous Full Backup:\n        Log Gen: 7-9 (0x7-0x9) - OSSnapshot\n"));
     assert!(r.stdout.contains("Patch Current Full Backup:\n        Log Gen: 10-12 (0xa-0xc)\n           Mark: (0xA,0,20)\n"));
     // A trailer from another backup: -552, reported as damage.
     f[last + 60] = 13;

@@ -17,7 +17,12 @@ fn corpus_files_unchanged_after_the_suite() {
     let mut n = 0;
     for e in facts(&dir) {
         let p = dir.join(e["file"].as_str().unwrap());
-        assert_eq!(sha256_file(&p), e["sha256"].as_str().unwrap(), "{} changed", p.display());
+        assert_eq!(
+            sha256_file(&p),
+            e["sha256"].as_str().unwrap(),
+            "{} changed",
+            p.display()
+        );
         n += 1;
     }
     assert!(n >= 51);

@@ -90,7 +90,11 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     if h.bkinfo_full_cur.gen_low != 0 && h.bkinfo_full_cur.gen_high == 0 {
         let ps = pair.page_size as u64;
         let res = if input.len < 3 * ps {
-            Err(FormatError::new(input.len, Jet::DATABASE_CORRUPTED, "file too short to hold a backup trailer page"))
+            Err(FormatError::new(
+                input.len,
+                Jet::DATABASE_CORRUPTED,
+                "file too short to hold a backup trailer page",
+            ))
         } else {
             let off = (input.len / ps - 1) * ps;
             let page = input.read_at(off, ps as usize)?;

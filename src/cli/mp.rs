@@ -31,21 +31,35 @@ pub fn run(args: &MpArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     let path = &args.file;
     let shown = path.display().to_string();
     if !ctx.common.json {
-        write!(out, "Initiating FILE DUMP mode...\nFlush map file: {shown}\n\n").map_err(io_err)?;
+        write!(
+            out,
+            "Initiating FILE DUMP mode...\nFlush map file: {shown}\n\n"
+        )
+        .map_err(io_err)?;
     }
     let mut input = Input::open(path)?;
     let head = input.read_at(0, FM_PAGE_SIZE)?;
     let kind = identify(&head);
     if kind != FileKind::FlushMap {
-        let hint = kind.dump_mode().map(|m| format!("; use `eseutil-rs {m} {shown}`")).unwrap_or_default();
+        let hint = kind
+            .dump_mode()
+            .map(|m| format!("; use `eseutil-rs {m} {shown}`"))
+            .unwrap_or_default();
         return Err(Error::not_ese(
             path,
-            FormatError::new(667, Jet::FILE_INVALID_TYPE, format!("this is {}, not a flush map{hint}", kind.describe())),
+            FormatError::new(
+                667,
+                Jet::FILE_INVALID_TYPE,
+                format!("this is {}, not a flush map{hint}", kind.describe()),
+            ),
         ));
     }
     let hdr = read_flush_map_header(&head).map_err(|e| Error::corrupt(path, e))?;
     if args.page < -1 {
-        return Err(Error::Usage(format!("--page {}: must be -1 (header) or a data page number", args.page)));
+        return Err(Error::Usage(format!(
+            "--page {}: must be -1 (header) or a data page number",
+            args.page
+        )));
     }
     if args.page == -1 {
         if ctx.common.json {
@@ -72,12 +86,17 @@ pub fn run(args: &MpArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     if page.len() < FM_PAGE_SIZE {
         return Err(Error::corrupt(
             path,
-            FormatError::new(off, Jet::READ_VERIFY_FAILURE, format!("data page {} lies beyond the end of the file", args.page)),
+            FormatError::new(
+                off,
+                Jet::READ_VERIFY_FAILURE,
+                format!("data page {} lies beyond the end of the file", args.page),
+            ),
         ));
     }
     if page.iter().all(|&b| b == 0) {
         if !ctx.common.json {
-            out.write_all(b"\nFlush map data page is empty.\n\n\n").map_err(io_err)?;
+            out.write_all(b"\nFlush map data page is empty.\n\n\n")
+                .map_err(io_err)?;
         }
         return Ok(super::exit::OK);
     }
@@ -100,5 +119,9 @@ pub fn run(args: &MpArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         t.push_str("\n\n");
         out.write_all(t.as_bytes()).map_err(io_err)?;
     }
-    Ok(if ok { super::exit::OK } else { super::exit::DAMAGE })
+    Ok(if ok {
+        super::exit::OK
+    } else {
+        super::exit::DAMAGE
+    })
 }

@@ -70,7 +70,10 @@ impl FlushMapHeader {
     }
     /// `major.updateMajor.updateMinor`.
     pub fn version_text(&self) -> String {
-        format!("{}.{}.{}", self.version_major, self.version_update_major, self.version_update_minor)
+        format!(
+            "{}.{}.{}",
+            self.version_major, self.version_update_major, self.version_update_minor
+        )
     }
 }
 
@@ -129,12 +132,26 @@ pub struct VerifiedFlushMapHeader {
 /// (`ErrValidateFmHdr_`): all-zero → -1019, checksum → -1018, file type ≠ 7 →
 /// -1812. A newer version is reported by the caller, not rejected.
 pub fn read_flush_map_header(page: &[u8]) -> Result<VerifiedFlushMapHeader, FormatError> {
-    need(page, FM_PAGE_SIZE, "flush map header page", Jet::READ_VERIFY_FAILURE)?;
+    need(
+        page,
+        FM_PAGE_SIZE,
+        "flush map header page",
+        Jet::READ_VERIFY_FAILURE,
+    )?;
     let page = &page[..FM_PAGE_SIZE];
     if page.iter().all(|&b| b == 0) {
-        return Err(FormatError::new(0, Jet::PAGE_NOT_INITIALIZED, "flush map file header is empty"));
+        return Err(FormatError::new(
+            0,
+            Jet::PAGE_NOT_INITIALIZED,
+            "flush map file header is empty",
+        ));
     }
-    let header = run(&page[..FM_HEADER_SIZE], "flush map header", Jet::READ_VERIFY_FAILURE, fm_header)?;
+    let header = run(
+        &page[..FM_HEADER_SIZE],
+        "flush map header",
+        Jet::READ_VERIFY_FAILURE,
+        fm_header,
+    )?;
     let stored = stored_header_checksum(page);
     let computed = legacy_header_checksum(page);
     if stored != computed {
@@ -145,9 +162,17 @@ pub fn read_flush_map_header(page: &[u8]) -> Result<VerifiedFlushMapHeader, Form
         ));
     }
     if header.file_type != 7 {
-        return Err(FormatError::new(667, Jet::FILE_INVALID_TYPE, format!("file type {} is not a flush map (7)", header.file_type)));
+        return Err(FormatError::new(
+            667,
+            Jet::FILE_INVALID_TYPE,
+            format!("file type {} is not a flush map (7)", header.file_type),
+        ));
     }
-    Ok(VerifiedFlushMapHeader { stored_checksum: stored, computed_checksum: computed, header })
+    Ok(VerifiedFlushMapHeader {
+        stored_checksum: stored,
+        computed_checksum: computed,
+        header,
+    })
 }
 
 /// The 64-byte header of a flush-map data page.
@@ -166,16 +191,34 @@ pub struct FlushMapDataPage {
 /// Parses a data page header (no checksum check; see
 /// [`crate::checksum::verify_page`] with pgno = fmpgno).
 pub fn parse_data_page_header(page: &[u8]) -> Result<FlushMapDataPage, FormatError> {
-    need(page, FM_DATA_HEADER_SIZE, "flush map data page", Jet::READ_VERIFY_FAILURE)?;
-    run(&page[..FM_DATA_HEADER_SIZE], "flush map data page", Jet::READ_VERIFY_FAILURE, |i| {
-        let (i, checksum) = le_u64(i)?;
-        let (i, dbtime_max) = le_u64(i)?;
-        let (i, fmpgno) = le_i32(i)?;
-        let (i, _pad) = nom::bytes::complete::take(16usize)(i)?;
-        let (i, flags) = le_u32(i)?;
-        let (i, _pad2) = nom::bytes::complete::take(24usize)(i)?;
-        Ok((i, FlushMapDataPage { checksum, dbtime_max, fmpgno, flags }))
-    })
+    need(
+        page,
+        FM_DATA_HEADER_SIZE,
+        "flush map data page",
+        Jet::READ_VERIFY_FAILURE,
+    )?;
+    run(
+        &page[..FM_DATA_HEADER_SIZE],
+        "flush map data page",
+        Jet::READ_VERIFY_FAILURE,
+        |i| {
+            let (i, checksum) = le_u64(i)?;
+            let (i, dbtime_max) = le_u64(i)?;
+            let (i, fmpgno) = le_i32(i)?;
+            let (i, _pad) = nom::bytes::complete::take(16usize)(i)?;
+            let (i, flags) = le_u32(i)?;
+            let (i, _pad2) = nom::bytes::complete::take(24usize)(i)?;
+            Ok((
+                i,
+                FlushMapDataPage {
+                    checksum,
+                    dbtime_max,
+                    fmpgno,
+                    flags,
+                },
+            ))
+        },
+    )
 }
 
 /// Flush state (0 unknown, 1 rock, 2 paper, 3 scissors) of database page

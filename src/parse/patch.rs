@@ -91,14 +91,21 @@ fn patch_header(i: Input<'_>) -> PResult<'_, PatchHeader> {
 /// page long). A checksum mismatch is `-535 JET_errBadPatchPage`.
 pub fn read_patch_page(page: &[u8]) -> Result<PatchHeader, FormatError> {
     need(page, PATCH_HEADER_SIZE, "patch page", Jet::BAD_PATCH_PAGE)?;
-    let h = run(&page[..PATCH_HEADER_SIZE], "patch page", Jet::BAD_PATCH_PAGE, patch_header)?;
+    let h = run(
+        &page[..PATCH_HEADER_SIZE],
+        "patch page",
+        Jet::BAD_PATCH_PAGE,
+        patch_header,
+    )?;
     let computed = legacy_header_checksum(page);
     let stored = stored_header_checksum(page);
     if computed != stored {
         return Err(FormatError::new(
             0,
             Jet::BAD_PATCH_PAGE,
-            format!("patch page checksum mismatch (stored 0x{stored:08x}, computed 0x{computed:08x})"),
+            format!(
+                "patch page checksum mismatch (stored 0x{stored:08x}, computed 0x{computed:08x})"
+            ),
         ));
     }
     Ok(h)
@@ -111,7 +118,10 @@ pub fn check_against_header(
     p: &PatchHeader,
     header: &super::db_header::DbHeader,
 ) -> Result<(), FormatError> {
-    if p.sign_db != header.sign_db || p.sign_log != header.sign_log || p.bkinfo.mark != header.bkinfo_full_cur.mark {
+    if p.sign_db != header.sign_db
+        || p.sign_log != header.sign_log
+        || p.bkinfo.mark != header.bkinfo_full_cur.mark
+    {
         return Err(FormatError::new(
             0,
             Jet::DATABASE_PATCH_FILE_MISMATCH,

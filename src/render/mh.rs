@@ -361,10 +361,18 @@ pub fn patch_block(p: &crate::parse::patch::PatchHeader) -> String {
     if p.has_log_fields() {
         let (lo, hi) = (p.gen_min_required, p.gen_max_required);
         let _ = writeln!(w, "   Log Required: {lo}-{hi} (0x{lo:x}-0x{hi:x})");
-        let _ = writeln!(w, "   Gen. Max. Req. Creation Time: {}", lt(&p.logtime_gen_max_required));
+        let _ = writeln!(
+            w,
+            "   Gen. Max. Req. Creation Time: {}",
+            lt(&p.logtime_gen_max_required)
+        );
         let c = p.gen_max_committed;
         let _ = writeln!(w, "  Log Committed: {c} (0x{c:x})");
-        let _ = writeln!(w, "  Gen. Max. Com. Creation Time: {}", lt(&p.logtime_gen_max_committed));
+        let _ = writeln!(
+            w,
+            "  Gen. Max. Com. Creation Time: {}",
+            lt(&p.logtime_gen_max_committed)
+        );
     }
     s
 }

@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::parse::flush_map::{flush_state, FlushMapDataPage, VerifiedFlushMapHeader, DB_PAGES_PER_FM_PAGE};
+use crate::parse::flush_map::{
+    flush_state, FlushMapDataPage, VerifiedFlushMapHeader, DB_PAGES_PER_FM_PAGE,
+};
 
 fn field(s: &mut String, label: &str, value: &str) {
     let _ = writeln!(s, "{label:>36}: {value}");
@@ -31,29 +33,78 @@ pub fn header(v: &VerifiedFlushMapHeader) -> String {
     let h = &v.header;
     let mut s = String::new();
     let _ = writeln!(s, "\nChecksum Information:");
-    field(&mut s, "Persisted Checksum", &format!("0x{:016x}", v.stored_checksum));
-    field(&mut s, "Calculated Checksum", &format!("0x{:016x}", v.computed_checksum));
+    field(
+        &mut s,
+        "Persisted Checksum",
+        &format!("0x{:016x}", v.stored_checksum),
+    );
+    field(
+        &mut s,
+        "Calculated Checksum",
+        &format!("0x{:016x}", v.computed_checksum),
+    );
     let _ = writeln!(s, "\nFields:");
     field(&mut s, "Version", &h.version_text());
     field(
         &mut s,
         "Flags",
-        &format!("0x{:08x} (Clean:{}, NewChecksumFormat:{})", h.flags, yes_no(h.clean()), yes_no(h.flags & 0x2000 != 0)),
+        &format!(
+            "0x{:08x} (Clean:{}, NewChecksumFormat:{})",
+            h.flags,
+            yes_no(h.clean()),
+            yes_no(h.flags & 0x2000 != 0)
+        ),
     );
     field(&mut s, "File Type", &h.file_type.to_string());
-    field(&mut s, "Flush Map Creation", &h.logtime_create.eseutil_text());
-    field(&mut s, "Last Flush Map Attach", &h.logtime_attach.eseutil_text());
-    field(&mut s, "Last Flush Map Detach", &h.logtime_detach.eseutil_text());
-    field(&mut s, "Log Required Min.", &format!("{} ({})", h.gen_min_required, alt_hex(h.gen_min_required)));
+    field(
+        &mut s,
+        "Flush Map Creation",
+        &h.logtime_create.eseutil_text(),
+    );
+    field(
+        &mut s,
+        "Last Flush Map Attach",
+        &h.logtime_attach.eseutil_text(),
+    );
+    field(
+        &mut s,
+        "Last Flush Map Detach",
+        &h.logtime_detach.eseutil_text(),
+    );
+    field(
+        &mut s,
+        "Log Required Min.",
+        &format!("{} ({})", h.gen_min_required, alt_hex(h.gen_min_required)),
+    );
     field(
         &mut s,
         "Log Required Min. (Next)",
-        &format!("{} ({})", h.gen_min_required_target, alt_hex(h.gen_min_required_target)),
+        &format!(
+            "{} ({})",
+            h.gen_min_required_target,
+            alt_hex(h.gen_min_required_target)
+        ),
     );
-    field(&mut s, "Last Flush Map Full Flush Started", &h.logtime_flush_last_started.eseutil_text());
-    field(&mut s, "Last Flush Map Full Flush Completed", &h.logtime_flush_last_completed.eseutil_text());
-    field(&mut s, "DB Header Flush Signature", &h.sign_db_hdr_flush.eseutil_text());
-    field(&mut s, "Flush Map Header Flush Signature", &h.sign_flush_map_hdr_flush.eseutil_text());
+    field(
+        &mut s,
+        "Last Flush Map Full Flush Started",
+        &h.logtime_flush_last_started.eseutil_text(),
+    );
+    field(
+        &mut s,
+        "Last Flush Map Full Flush Completed",
+        &h.logtime_flush_last_completed.eseutil_text(),
+    );
+    field(
+        &mut s,
+        "DB Header Flush Signature",
+        &h.sign_db_hdr_flush.eseutil_text(),
+    );
+    field(
+        &mut s,
+        "Flush Map Header Flush Signature",
+        &h.sign_flush_map_hdr_flush.eseutil_text(),
+    );
     s
 }
 
@@ -61,14 +112,37 @@ pub fn header(v: &VerifiedFlushMapHeader) -> String {
 pub fn data_page(d: &FlushMapDataPage, computed: u64, page: &[u8], states: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "\nChecksum Information:");
-    field(&mut s, "Persisted Checksum", &format!("0x{:016x}", d.checksum));
+    field(
+        &mut s,
+        "Persisted Checksum",
+        &format!("0x{:016x}", d.checksum),
+    );
     field(&mut s, "Calculated Checksum", &format!("0x{computed:016x}"));
     let _ = writeln!(s, "\nFields:");
-    field(&mut s, "DB Time Max.", &format!("{} (0x{:016x})", d.dbtime_max, d.dbtime_max));
-    field(&mut s, "Flush Map Page Number", &format!("{} (0x{:08x})", d.fmpgno, d.fmpgno as u32));
-    field(&mut s, "Flags", &format!("0x{:08x} (NewChecksumFormat:{})", d.flags, yes_no(d.flags & 0x2000 != 0)));
+    field(
+        &mut s,
+        "DB Time Max.",
+        &format!("{} (0x{:016x})", d.dbtime_max, d.dbtime_max),
+    );
+    field(
+        &mut s,
+        "Flush Map Page Number",
+        &format!("{} (0x{:08x})", d.fmpgno, d.fmpgno as u32),
+    );
+    field(
+        &mut s,
+        "Flags",
+        &format!(
+            "0x{:08x} (NewChecksumFormat:{})",
+            d.flags,
+            yes_no(d.flags & 0x2000 != 0)
+        ),
+    );
     if states {
-        let _ = write!(s, "\nFlush States ({DB_PAGES_PER_FM_PAGE} database pages):\nPGNO      : FLUSH STATE");
+        let _ = write!(
+            s,
+            "\nFlush States ({DB_PAGES_PER_FM_PAGE} database pages):\nPGNO      : FLUSH STATE"
+        );
         let first = (d.fmpgno.max(0) as u32) * DB_PAGES_PER_FM_PAGE;
         for slot in 0..DB_PAGES_PER_FM_PAGE {
             if slot % 32 == 0 {

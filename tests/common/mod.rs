@@ -13,7 +13,10 @@ pub fn corpus() -> Option<PathBuf> {
     if p.join("facts.jsonl").is_file() {
         Some(p)
     } else {
-        eprintln!("note: corpus not found at {} (set ESEUTIL_CORPUS); corpus checks skipped", p.display());
+        eprintln!(
+            "note: corpus not found at {} (set ESEUTIL_CORPUS); corpus checks skipped",
+            p.display()
+        );
         None
     }
 }
