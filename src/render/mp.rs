@@ -143,14 +143,35 @@ pub fn data_page(d: &FlushMapDataPage, computed: u64, page: &[u8], states: bool)
             s,
             "\nFlush States ({DB_PAGES_PER_FM_PAGE} database pages):\nPGNO      : FLUSH STATE"
         );
-        let first = (d.fmpgno.max(0) as u32) * DB_PAGES_PER_FM_PAGE;
+        // u64: a hostile fmpgno times 32 512 overflows u32 (found by fuzzing).
+        let first = d.fmpgno.max(0) as u64 * DB_PAGES_PER_FM_PAGE as u64;
         for slot in 0..DB_PAGES_PER_FM_PAGE {
             if slot % 32 == 0 {
-                let _ = write!(s, "\n0x{:08x}: ", first + slot);
+                let _ = write!(s, "\n0x{:08x}: ", first + slot as u64);
             }
             let _ = write!(s, "{} ", flush_state(page, slot).unwrap_or(0));
         }
         s.push_str("\n\n");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (fuzz target flush_map): a huge flush-map page number made
+    /// the first database page number overflow.
+    #[test]
+    fn huge_fmpgno_does_not_overflow() {
+        let d = FlushMapDataPage {
+            checksum: 0,
+            dbtime_max: 0,
+            fmpgno: i32::MAX,
+            flags: 0,
+        };
+        let page = vec![0u8; 8192];
+        let text = data_page(&d, 0, &page, true);
+        assert!(text.contains(&format!("0x{:08x}: ", i32::MAX as u64 * 32512)));
+    }
 }
