@@ -1,0 +1,7 @@
+//! Transaction logs: file naming, integrity scans of both formats (8.x
+//! segments, 7.x LRCHECKSUM chains) and the record stream.
+//!
+//! Facts come from the MIT ESE source as restated in
+//! `../shared/docs/format-notes.md` §4; each module cites the source files.
+
+pub mod naming;
