@@ -4,4 +4,9 @@
 //! Facts come from the MIT ESE source as restated in
 //! `../shared/docs/format-notes.md` §4; each module cites the source files.
 
+#[cfg(test)]
+pub(crate) mod fixture7;
+pub mod lrck;
 pub mod naming;
+pub mod scan;
+pub mod segments;
