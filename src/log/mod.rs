@@ -8,5 +8,6 @@
 pub(crate) mod fixture7;
 pub mod lrck;
 pub mod naming;
+pub mod record;
 pub mod scan;
 pub mod segments;
