@@ -11,3 +11,4 @@ pub mod naming;
 pub mod record;
 pub mod scan;
 pub mod segments;
+pub mod set;
