@@ -10,6 +10,7 @@ pub mod compat;
 pub mod exit;
 pub mod mh;
 pub mod mk;
+pub mod ml;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -62,8 +63,8 @@ pub enum Mode {
     Mh(mh::MhArgs),
     /// [/mk] Dump a checkpoint file.
     Mk(mk::MkArgs),
-    /// [/ml] Dump and verify a log file or a log sequence (not implemented yet).
-    Ml(Planned),
+    /// [/ml] Dump and verify a log file or a log sequence.
+    Ml(ml::MlArgs),
     /// [/mm] Dump database metadata (not implemented yet).
     Mm(Planned),
     /// [/ms] Dump database space usage (not implemented yet).
@@ -98,6 +99,10 @@ pub struct Ctx {
     pub color: bool,
     /// Start of the operation, for the closing line.
     pub start: Instant,
+    /// Set by a mode that completed but found damage: the closing line then
+    /// reads "Operation terminated with error …" for this JET error while
+    /// the mode's own exit status (DAMAGE) is kept.
+    pub terminated: std::cell::Cell<Option<crate::error::Jet>>,
 }
 
 impl Ctx {
@@ -159,6 +164,7 @@ fn run(cli: Cli) -> ExitCode {
         common: cli.common.clone(),
         color,
         start: Instant::now(),
+        terminated: std::cell::Cell::new(None),
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -168,7 +174,7 @@ fn run(cli: Cli) -> ExitCode {
     let result = match &cli.mode {
         Mode::Mh(a) => mh::run(a, &ctx, &mut out),
         Mode::Mk(a) => mk::run(a, &ctx, &mut out),
-        Mode::Ml(_) => planned("/ml", 4),
+        Mode::Ml(a) => ml::run(a, &ctx, &mut out),
         Mode::Mm(_) => planned("/mm", 5),
         Mode::Ms(_) => planned("/ms", 5),
         Mode::K(_) => planned("/k", 3),
@@ -194,7 +200,16 @@ fn planned(mode: &str, issue: u32) -> ModeResult {
 pub fn finish(ctx: &Ctx, out: &mut dyn Write, result: ModeResult) -> u8 {
     match result {
         Ok(code) => {
-            if !ctx.common.json {
+            if let (Some(j), false) = (ctx.terminated.get(), ctx.common.json) {
+                let _ = write!(
+                    out,
+                    "Operation terminated with error {} ({}, {}) after {} seconds.\n\n",
+                    j.code,
+                    j.name,
+                    j.description,
+                    ctx.elapsed_text()
+                );
+            } else if !ctx.common.json {
                 let _ = write!(
                     out,
                     "Operation completed successfully in {} seconds.\n\n",

@@ -701,7 +701,11 @@ pub fn record_info(r: &LogRecord) -> RecordInfo {
             match t {
                 8 | 9 | 53 if b.len() >= 8 => i.trx = Some(u32_at(b, 4)),
                 10 if b.len() >= 7 => i.trx = Some(u32_at(b, 3)),
-                5..=7 => i.detail = format!("level {}", b[3]),
+                5 => {
+                    i.detail = format!("levelBeginFrom:{} clevelsToBegin:{}", b[3] & 0xF, b[3] >> 4)
+                }
+                6 => i.detail = format!("levelCommitTo:{}", b[3]),
+                7 => i.detail = format!("levelRollback:{}", b[3]),
                 11..=13 if b.len() >= 11 => {
                     i.dbtime_after = Some(u64_at(b, 3));
                 }

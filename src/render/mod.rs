@@ -4,3 +4,4 @@
 pub mod color;
 pub mod mh;
 pub mod mk;
+pub mod ml;
