@@ -127,6 +127,20 @@ pub fn generation_file_name(base: &str, generation: u32, ext: LogExt) -> String 
     format!("{base}{}.{}", generation_digits(generation), ext.as_str())
 }
 
+/// The name of generation `generation` written with `digits` hex digits
+/// (5 or 8), as in a sequence whose existing names use that width
+/// (`LGFileHelper::LGSzLogIdAppend`, logdump.cxx ~720–740); widths other
+/// than 5 and 8 fall back to [`generation_file_name`].
+pub fn generation_file_name_width(base: &str, generation: u32, digits: u8, ext: LogExt) -> String {
+    match digits {
+        5 if generation <= MAX_FIVE_DIGIT_GENERATION => {
+            format!("{base}{generation:05X}.{}", ext.as_str())
+        }
+        8 => format!("{base}{generation:08X}.{}", ext.as_str()),
+        _ => generation_file_name(base, generation, ext),
+    }
+}
+
 /// The hex digits of a generation as they appear in a file name.
 pub fn generation_digits(generation: u32) -> String {
     if generation <= MAX_FIVE_DIGIT_GENERATION {
@@ -281,6 +295,14 @@ mod tests {
             "sru000AB.log"
         );
         assert_eq!(current_file_name("RVN", LogExt::Log), "RVN.log");
+        assert_eq!(
+            generation_file_name_width("E00", 0xA5, 8, LogExt::Log),
+            "E00000000A5.log"
+        );
+        assert_eq!(
+            generation_file_name_width("edb", 0xA5, 5, LogExt::Log),
+            "edb000A5.log"
+        );
         for g in [1u32, 0x7B, 0xFFFFF, 0x100000, 0xFFFF_FFFF] {
             let n = p(&generation_file_name("edb", g, LogExt::Log));
             assert_eq!(n.kind, LogNameKind::Generation(g));

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::naming::{generation_file_name, parse_log_file_name, LogFileName, LogNameKind};
+use super::naming::{generation_file_name_width, parse_log_file_name, LogFileName, LogNameKind};
 use super::record::{read_records, record_info, Layout, LogRecord};
 use super::scan::{scan_log, FormatScan, LogScan};
 use super::segments::{SEGMENT_HEADER_SIZE, SEGMENT_SIZE};
@@ -206,10 +206,9 @@ pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<Se
     let mut prev: Option<LogScan> = None;
     let mut first_sig = None;
     let mut last_gen: Option<u32> = None;
-    let mut digits = 5u8;
     let mut ext = super::naming::LogExt::Log;
     let mut seen_current = false;
-    let mut archived: BTreeMap<u32, ()> = BTreeMap::new();
+    let mut digits = 0u8;
     for f in &logs {
         let name_gen = match f.name.kind {
             LogNameKind::Generation(g) => Some(g),
@@ -227,7 +226,6 @@ pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<Se
             seen_current = true;
         }
         if let Some(g) = name_gen {
-            archived.insert(g, ());
             digits = f.name.digits;
         }
         ext = f.name.ext;
@@ -241,13 +239,12 @@ pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<Se
                 let msg = if g == last + 2 {
                     format!(
                         "Missing log file: {}",
-                        generation_file_name(base, last + 1, ext)
+                        generation_file_name_width(base, last + 1, digits, ext)
                     )
                 } else {
-                    let a = generation_file_name(base, last + 1, ext);
-                    let b = generation_file_name(base, g - 1, ext);
+                    let a = generation_file_name_width(base, last + 1, digits, ext);
+                    let b = generation_file_name_width(base, g - 1, digits, ext);
                     let strip = |s: &str| s[base.len()..s.len() - 4].to_string();
-                    let _ = digits;
                     format!(
                         "Missing log files: {base}{{{} - {}}}.{}",
                         strip(&a),
@@ -314,7 +311,9 @@ pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<Se
         prev = c.scan.clone();
         steps.push(SetStep::File(Box::new(c), issues));
     }
-    let in_range_top = range.is_none_or_compat();
+    // Without a range the current log must exist; with one only when the
+    // range is open-ended (`A-`).
+    let in_range_top = range.map_or(true, |(_, b)| b == u32::MAX);
     if !seen_current && in_range_top {
         steps.push(SetStep::Missing(SetIssue {
             jet: Jet::MISSING_LOG_FILE,
@@ -330,21 +329,6 @@ pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<Se
         range,
         steps,
     })
-}
-
-trait NoneOrCompat {
-    fn is_none_or_compat(&self) -> bool;
-}
-
-impl NoneOrCompat for Option<(u32, u32)> {
-    /// Without a range the current log must exist; with one only when the
-    /// range is open-ended (upper bound u32::MAX).
-    fn is_none_or_compat(&self) -> bool {
-        match self {
-            None => true,
-            Some((_, b)) => *b == u32::MAX,
-        }
-    }
 }
 
 /// Statistics of a record walk (`--stats`).
