@@ -225,7 +225,7 @@ pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<Se
             }
             seen_current = true;
         }
-        if let Some(g) = name_gen {
+        if name_gen.is_some() {
             digits = f.name.digits;
         }
         ext = f.name.ext;
