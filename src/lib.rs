@@ -22,6 +22,7 @@ pub mod checksum;
 pub mod cli;
 pub mod error;
 pub mod file;
+pub mod log;
 pub mod parse;
 pub mod render;
 pub mod report;

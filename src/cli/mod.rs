@@ -10,6 +10,7 @@ pub mod compat;
 pub mod exit;
 pub mod mh;
 pub mod mk;
+pub mod ml;
 pub mod mp;
 
 use std::ffi::OsString;
@@ -65,8 +66,8 @@ pub enum Mode {
     Mk(mk::MkArgs),
     /// [/mp] Dump a flush-map file (.jfm).
     Mp(mp::MpArgs),
-    /// [/ml] Dump and verify a log file or a log sequence (not implemented yet).
-    Ml(Planned),
+    /// [/ml] Dump and verify a log file or a log sequence.
+    Ml(ml::MlArgs),
     /// [/mm] Dump database metadata (not implemented yet).
     Mm(Planned),
     /// [/ms] Dump database space usage (not implemented yet).
@@ -101,6 +102,10 @@ pub struct Ctx {
     pub color: bool,
     /// Start of the operation, for the closing line.
     pub start: Instant,
+    /// Set by a mode that completed but found damage: the closing line then
+    /// reads "Operation terminated with error …" for this JET error while
+    /// the mode's own exit status (DAMAGE) is kept.
+    pub terminated: std::cell::Cell<Option<crate::error::Jet>>,
 }
 
 impl Ctx {
@@ -162,6 +167,7 @@ fn run(cli: Cli) -> ExitCode {
         common: cli.common.clone(),
         color,
         start: Instant::now(),
+        terminated: std::cell::Cell::new(None),
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -172,7 +178,7 @@ fn run(cli: Cli) -> ExitCode {
         Mode::Mh(a) => mh::run(a, &ctx, &mut out),
         Mode::Mk(a) => mk::run(a, &ctx, &mut out),
         Mode::Mp(a) => mp::run(a, &ctx, &mut out),
-        Mode::Ml(_) => planned("/ml", 4),
+        Mode::Ml(a) => ml::run(a, &ctx, &mut out),
         Mode::Mm(_) => planned("/mm", 5),
         Mode::Ms(_) => planned("/ms", 5),
         Mode::K(_) => planned("/k", 3),
@@ -198,7 +204,16 @@ fn planned(mode: &str, issue: u32) -> ModeResult {
 pub fn finish(ctx: &Ctx, out: &mut dyn Write, result: ModeResult) -> u8 {
     match result {
         Ok(code) => {
-            if !ctx.common.json {
+            if let (Some(j), false) = (ctx.terminated.get(), ctx.common.json) {
+                let _ = write!(
+                    out,
+                    "Operation terminated with error {} ({}, {}) after {} seconds.\n\n",
+                    j.code,
+                    j.name,
+                    j.description,
+                    ctx.elapsed_text()
+                );
+            } else if !ctx.common.json {
                 let _ = write!(
                     out,
                     "Operation completed successfully in {} seconds.\n\n",

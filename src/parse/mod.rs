@@ -77,3 +77,9 @@ pub(crate) fn u64_at(b: &[u8], off: usize) -> u64 {
     a.copy_from_slice(&b[off..off + 8]);
     u64::from_le_bytes(a)
 }
+
+/// Reads a little-endian u16 at `off` (caller guarantees bounds).
+#[inline]
+pub(crate) fn u16_at(b: &[u8], off: usize) -> u16 {
+    u16::from_le_bytes([b[off], b[off + 1]])
+}

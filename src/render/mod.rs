@@ -4,4 +4,5 @@
 pub mod color;
 pub mod mh;
 pub mod mk;
+pub mod ml;
 pub mod mp;

@@ -3,3 +3,4 @@
 
 pub mod mh;
 pub mod mk;
+pub mod ml;

@@ -1,0 +1,14 @@
+//! Transaction logs: file naming, integrity scans of both formats (8.x
+//! segments, 7.x LRCHECKSUM chains) and the record stream.
+//!
+//! Facts come from the MIT ESE source as restated in
+//! `../shared/docs/format-notes.md` §4; each module cites the source files.
+
+#[cfg(test)]
+pub(crate) mod fixture7;
+pub mod lrck;
+pub mod naming;
+pub mod record;
+pub mod scan;
+pub mod segments;
+pub mod set;

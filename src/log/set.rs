@@ -1,0 +1,463 @@
+//! Verification of one log file (header, integrity scan, record walk) and of
+//! a log sequence (the checks `/ml <base>` makes between generations).
+//!
+//! Facts: `ese/_log/logdump.cxx` ~585–760 (sequence walk, missing-file
+//! lines), ~1100–1200 (signature, previous-generation time and accumulated
+//! checksum checks), ~1337–1380 (integrity verdict); `ese/_log/log.cxx`
+//! ~3991 (`ErrLGSetSignLog`, −530); format notes §4.9, §7.1.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::naming::{generation_file_name_width, parse_log_file_name, LogFileName, LogNameKind};
+use super::record::{read_records, record_info, Layout, LogRecord};
+use super::scan::{scan_log, FormatScan, LogScan};
+use super::segments::{SEGMENT_HEADER_SIZE, SEGMENT_SIZE};
+use crate::error::{Error, FormatError, Jet};
+
+/// The record walk of one log file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordWalk {
+    /// Records read, in order (NOP runs collapsed).
+    pub records: Vec<LogRecord>,
+    /// Bytes the records occupy (fragment headers and NOPs included).
+    pub record_bytes: u64,
+    /// Bytes of segment headers inside the walked range (8.x).
+    pub segment_header_bytes: u64,
+    /// Bytes from the start of data to the end of verified data.
+    pub data_bytes: u64,
+    /// The first record error (unknown type, overrun …), if any.
+    pub error: Option<FormatError>,
+}
+
+impl RecordWalk {
+    /// Whether the walk accounts for every byte up to the end of data.
+    pub fn lands_on_end(&self) -> bool {
+        self.error.is_none() && self.record_bytes + self.segment_header_bytes == self.data_bytes
+    }
+}
+
+/// Walks the records of a scanned file.
+pub fn walk_records(file: &[u8], scan: &LogScan) -> RecordWalk {
+    let h = &scan.header;
+    let (layout, start, seg_hdr) = match &scan.scan {
+        FormatScan::Segments(s) => {
+            let n = s
+                .last_good_segment
+                .map_or(0, |l| (l - h.csec_header + 1) as u64);
+            (
+                Layout::Segments {
+                    first: h.csec_header,
+                    last: s.last_good_segment,
+                },
+                h.csec_header as u64 * SEGMENT_SIZE as u64,
+                n * SEGMENT_HEADER_SIZE as u64,
+            )
+        }
+        FormatScan::Lrck(l) => {
+            let start = h.csec_header as u64 * h.cb_sec as u64;
+            (
+                Layout::Contiguous {
+                    start,
+                    end: l.end_offset,
+                },
+                start,
+                0,
+            )
+        }
+    };
+    let end = scan.offset_of(scan.end);
+    let (records, error) = match read_records(file, h.generation, h.cb_sec, layout) {
+        Ok(r) => (r, None),
+        Err((r, e)) => (r, Some(e)),
+    };
+    RecordWalk {
+        record_bytes: records.iter().map(|r| r.disk_bytes as u64).sum(),
+        records,
+        segment_header_bytes: seg_hdr,
+        data_bytes: end.saturating_sub(start),
+        error,
+    }
+}
+
+/// Everything known about one log file.
+#[derive(Debug, Clone)]
+pub struct LogFileCheck {
+    /// The file.
+    pub path: PathBuf,
+    /// Its decoded name, when it follows the naming rules.
+    pub name: Option<LogFileName>,
+    /// Integrity scan (None when the header could not be read).
+    pub scan: Option<LogScan>,
+    /// Why the header could not be read.
+    pub header_error: Option<FormatError>,
+    /// Record walk (only when the header was read).
+    pub walk: Option<RecordWalk>,
+}
+
+impl LogFileCheck {
+    /// The first integrity problem: header, size/segments/chain, records.
+    pub fn error(&self) -> Option<&FormatError> {
+        self.header_error
+            .as_ref()
+            .or_else(|| self.scan.as_ref().and_then(|s| s.error.as_ref()))
+            .or_else(|| self.walk.as_ref().and_then(|w| w.error.as_ref()))
+    }
+
+    /// Damaged: an error, or a torn write that only recovery would patch.
+    pub fn damaged(&self) -> bool {
+        self.error().is_some() || self.scan.as_ref().is_some_and(|s| s.patchable_at.is_some())
+    }
+}
+
+/// Reads and checks one log file. I/O failures are errors; format problems
+/// are recorded in the result.
+pub fn check_file(path: &Path) -> Result<LogFileCheck, Error> {
+    let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(parse_log_file_name);
+    let mut c = LogFileCheck {
+        path: path.to_path_buf(),
+        name,
+        scan: None,
+        header_error: None,
+        walk: None,
+    };
+    match scan_log(&mut bytes) {
+        Ok(s) => {
+            c.walk = Some(walk_records(&bytes, &s));
+            c.scan = Some(s);
+        }
+        Err(e) => c.header_error = Some(e),
+    }
+    Ok(c)
+}
+
+/// One problem found by the sequence checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SetIssue {
+    /// JET error.
+    pub jet: Jet,
+    /// The eseutil-style message (without indentation).
+    pub message: String,
+}
+
+/// One step of a sequence verification, in display order.
+#[derive(Debug, Clone)]
+pub enum SetStep {
+    /// A log file with the sequence problems found at it.
+    File(Box<LogFileCheck>, Vec<SetIssue>),
+    /// A gap in the sequence.
+    Missing(SetIssue),
+}
+
+/// The result of verifying a log sequence.
+#[derive(Debug, Clone)]
+pub struct SetCheck {
+    /// Base name.
+    pub base: String,
+    /// Folder.
+    pub dir: PathBuf,
+    /// Generation range asked for.
+    pub range: Option<(u32, u32)>,
+    /// Steps in order.
+    pub steps: Vec<SetStep>,
+}
+
+impl SetCheck {
+    /// Every issue, with the file it belongs to.
+    pub fn issues(&self) -> Vec<(Option<&Path>, &SetIssue)> {
+        let mut v = Vec::new();
+        for s in &self.steps {
+            match s {
+                SetStep::File(f, is) => v.extend(is.iter().map(|i| (Some(f.path.as_path()), i))),
+                SetStep::Missing(i) => v.push((None, i)),
+            }
+        }
+        v
+    }
+
+    /// No damaged file and no sequence problem.
+    pub fn ok(&self) -> bool {
+        self.steps.iter().all(|s| match s {
+            SetStep::File(f, is) => is.is_empty() && !f.damaged(),
+            SetStep::Missing(_) => false,
+        })
+    }
+
+    /// The first JET error of the set (file damage or sequence problem).
+    pub fn first_error(&self) -> Option<Jet> {
+        self.steps.iter().find_map(|s| match s {
+            SetStep::File(f, is) => f.error().map(|e| e.jet).or(is.first().map(|i| i.jet)),
+            SetStep::Missing(i) => Some(i.jet),
+        })
+    }
+}
+
+/// Verifies the sequence `base` in `dir`: every archived generation in order
+/// (within `range` if given), then the current log.
+pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<SetCheck, Error> {
+    let (logs, _) = super::naming::list_logs(dir, base)?;
+    let mut steps = Vec::new();
+    let mut prev: Option<LogScan> = None;
+    let mut first_sig = None;
+    let mut last_gen: Option<u32> = None;
+    let mut ext = super::naming::LogExt::Log;
+    let mut seen_current = false;
+    let mut digits = 0u8;
+    for f in &logs {
+        let name_gen = match f.name.kind {
+            LogNameKind::Generation(g) => Some(g),
+            _ => None,
+        };
+        if let (Some(g), Some((a, b))) = (name_gen, range) {
+            if g < a || g > b {
+                continue;
+            }
+        }
+        if f.name.kind == LogNameKind::Current {
+            if seen_current {
+                continue; // .jtx and .log both present: the reader uses .jtx
+            }
+            seen_current = true;
+        }
+        if name_gen.is_some() {
+            digits = f.name.digits;
+        }
+        ext = f.name.ext;
+        let c = check_file(&f.path)?;
+        let mut issues = Vec::new();
+        let hgen = c.scan.as_ref().map(|s| s.header.generation as u32);
+        let gen = name_gen.or(hgen);
+        // Gap before this file.
+        if let (Some(last), Some(g)) = (last_gen, gen) {
+            if g > last + 1 {
+                let msg = if g == last + 2 {
+                    format!(
+                        "Missing log file: {}",
+                        generation_file_name_width(base, last + 1, digits, ext)
+                    )
+                } else {
+                    let a = generation_file_name_width(base, last + 1, digits, ext);
+                    let b = generation_file_name_width(base, g - 1, digits, ext);
+                    let strip = |s: &str| s[base.len()..s.len() - 4].to_string();
+                    format!(
+                        "Missing log files: {base}{{{} - {}}}.{}",
+                        strip(&a),
+                        strip(&b),
+                        ext.as_str()
+                    )
+                };
+                steps.push(SetStep::Missing(SetIssue {
+                    jet: Jet::MISSING_LOG_FILE,
+                    message: msg,
+                }));
+                prev = None;
+            }
+        }
+        if let Some(s) = &c.scan {
+            let h = &s.header;
+            if let (Some(ng), Some(hg)) = (name_gen, hgen) {
+                if ng != hg {
+                    issues.push(SetIssue {
+                        jet: Jet::LOG_GENERATION_MISMATCH,
+                        message: format!("ERROR: Mismatched log generation {hg} (0x{hg:X}) with log file name. Expected generation {ng} (0x{ng:X})."),
+                    });
+                }
+            }
+            match &first_sig {
+                None => first_sig = Some(h.sign_log),
+                Some(sig) if *sig != h.sign_log => issues.push(SetIssue {
+                    jet: Jet::BAD_LOG_SIGNATURE,
+                    message: format!(
+                        "ERROR: Invalid log signature: {}\n   Expected signature: {}",
+                        h.sign_log.eseutil_text(),
+                        sig.eseutil_text()
+                    ),
+                }),
+                _ => {}
+            }
+            if let Some(p) = &prev {
+                if p.header.generation + 1 == h.generation {
+                    if p.header.create_time != h.prev_gen_time {
+                        issues.push(SetIssue {
+                            jet: Jet::INVALID_LOG_SEQUENCE,
+                            message: format!(
+                                "ERROR: Invalid log sequence. Previous generation time is [{}], but expected [{}].",
+                                h.prev_gen_time.eseutil_text(),
+                                p.header.create_time.eseutil_text()
+                            ),
+                        });
+                    }
+                    if let (Some(acc), false) = (p.accumulated_checksum, h.is_legacy_format()) {
+                        let stored = h.checksum_prev_log_all_segments;
+                        if stored != 0 && stored != acc {
+                            issues.push(SetIssue {
+                                jet: Jet::LOG_SEQUENCE_CHECKSUM_MISMATCH,
+                                message: format!("ERROR: Invalid log sequence. Previous generation accumulated segment checksum is 0x{stored:016x}, but expected 0x{acc:016x}."),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(g) = gen {
+            last_gen = Some(g);
+        }
+        prev = c.scan.clone();
+        steps.push(SetStep::File(Box::new(c), issues));
+    }
+    // Without a range the current log must exist; with one only when the
+    // range is open-ended (`A-`).
+    let in_range_top = range.is_none_or(|(_, b)| b == u32::MAX);
+    if !seen_current && in_range_top {
+        steps.push(SetStep::Missing(SetIssue {
+            jet: Jet::MISSING_LOG_FILE,
+            message: format!(
+                "Missing log file: {}",
+                super::naming::current_file_name(base, ext)
+            ),
+        }));
+    }
+    Ok(SetCheck {
+        base: base.to_string(),
+        dir: dir.to_path_buf(),
+        range,
+        steps,
+    })
+}
+
+/// Statistics of a record walk (`--stats`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RecordStats {
+    /// Number of records (NOP runs count once).
+    pub records: u64,
+    /// Bytes occupied by records.
+    pub record_bytes: u64,
+    /// Bytes of segment headers.
+    pub segment_header_bytes: u64,
+    /// Bytes from start of data to end of verified data.
+    pub data_bytes: u64,
+    /// Whether records + segment headers add up to the end of data exactly.
+    pub walk_matches_end: bool,
+    /// Per record type.
+    pub by_type: Vec<TypeStat>,
+    /// Per database id.
+    pub by_database: Vec<DbStat>,
+    /// Transactions.
+    pub transactions: TrxStats,
+}
+
+/// Count and bytes of one record type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TypeStat {
+    /// lrtyp.
+    pub lrtyp: u8,
+    /// Name.
+    pub name: &'static str,
+    /// Records.
+    pub count: u64,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+/// Records referring to one database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DbStat {
+    /// dbid.
+    pub dbid: u8,
+    /// Records naming it.
+    pub records: u64,
+    /// Distinct pages referenced.
+    pub pages: u64,
+}
+
+/// Transaction outcomes, tracked per session (procid) from Begin0/Begin/
+/// Commit/Commit0/Rollback levels (logapi.hxx LRBEGIN/LRCOMMIT/LRROLLBACK).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TrxStats {
+    /// Outermost begins (Begin0/BeginDT).
+    pub begun: u64,
+    /// Outermost commits (Commit0).
+    pub committed: u64,
+    /// Rolled back to level 0.
+    pub rolled_back: u64,
+    /// Still open at the end of the data.
+    pub open_at_end: u64,
+}
+
+/// Computes `--stats` from a walk.
+pub fn stats(w: &RecordWalk) -> RecordStats {
+    let mut types: BTreeMap<u8, (u64, u64)> = BTreeMap::new();
+    let mut dbs: BTreeMap<u8, (u64, std::collections::BTreeSet<u32>)> = BTreeMap::new();
+    let mut level: BTreeMap<u16, u32> = BTreeMap::new();
+    let mut t = TrxStats::default();
+    for r in &w.records {
+        let e = types.entry(r.lrtyp).or_default();
+        e.0 += 1;
+        e.1 += r.disk_bytes as u64;
+        let info = record_info(r);
+        if let Some(d) = info.dbid {
+            let e = dbs.entry(d).or_default();
+            e.0 += 1;
+            e.1.extend(info.pgnos.iter().copied());
+        }
+        let b = &r.data;
+        let procid = info.procid.unwrap_or(0);
+        match r.lrtyp {
+            8 | 53 if b.len() >= 4 => {
+                t.begun += 1;
+                level.insert(procid, ((b[3] & 0xF) + (b[3] >> 4)) as u32);
+            }
+            5 if b.len() >= 4 => {
+                level.insert(procid, ((b[3] & 0xF) + (b[3] >> 4)) as u32);
+            }
+            6 if b.len() >= 4 => {
+                level.insert(procid, b[3] as u32);
+            }
+            9 => {
+                t.committed += 1;
+                level.insert(procid, 0);
+            }
+            7 if b.len() >= 4 => {
+                let l = level.entry(procid).or_default();
+                let was = *l;
+                *l = l.saturating_sub(b[3] as u32);
+                if was > 0 && *l == 0 {
+                    t.rolled_back += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    t.open_at_end = level.values().filter(|&&l| l > 0).count() as u64;
+    RecordStats {
+        records: w.records.len() as u64,
+        record_bytes: w.record_bytes,
+        segment_header_bytes: w.segment_header_bytes,
+        data_bytes: w.data_bytes,
+        walk_matches_end: w.lands_on_end(),
+        by_type: types
+            .into_iter()
+            .map(|(k, (c, b))| TypeStat {
+                lrtyp: k,
+                name: super::record::lrtyp_name(k),
+                count: c,
+                bytes: b,
+            })
+            .collect(),
+        by_database: dbs
+            .into_iter()
+            .map(|(k, (c, p))| DbStat {
+                dbid: k,
+                records: c,
+                pages: p.len() as u64,
+            })
+            .collect(),
+        transactions: t,
+    }
+}
