@@ -278,3 +278,136 @@ fn backup_sections_and_patch_page() {
     let p = write(d.path(), "badtrailer.edb", &f);
     expect("mh", &p, 1, "-535 JET_errBadPatchPage");
 }
+
+/// A synthetic 8.x log: a valid header and zero-filled data (no segment
+/// written yet), `sectors` long.
+fn log_file(sectors: u16) -> Vec<u8> {
+    let mut h = eseutil::synth::log_header(1);
+    h[12..14].copy_from_slice(&sectors.to_le_bytes());
+    eseutil::checksum::seal_header(&mut h);
+    h.resize(sectors as usize * 4096, 0);
+    h
+}
+
+fn reseal_log(mut f: Vec<u8>, edit: impl Fn(&mut [u8])) -> Vec<u8> {
+    edit(&mut f[..4096]);
+    eseutil::checksum::seal_header(&mut f[..4096]);
+    f
+}
+
+#[test]
+fn malformed_logs() {
+    let d = tmp();
+    let good = log_file(16);
+    let r = expect(
+        "ml",
+        &write(d.path(), "edb.log", &good),
+        0,
+        "Integrity check passed for log file:",
+    );
+    assert!(r.stdout.contains("lGeneration: 1 (0x1)"));
+    // Header checksum flipped.
+    let mut f = good.clone();
+    f[100] ^= 1;
+    expect("ml", &write(d.path(), "badsum.log", &f), 1, "-501");
+    // File size does not match csecLGFile · cbSec.
+    expect(
+        "ml",
+        &write(d.path(), "short.log", &good[..good.len() - 4096]),
+        1,
+        "-541",
+    );
+    // 8.x log with a 512-byte sector size.
+    let f = reseal_log(good.clone(), |h| {
+        h[8..10].copy_from_slice(&512u16.to_le_bytes())
+    });
+    expect("ml", &write(d.path(), "sec512.log", &f), 1, "-501");
+    // Sector size that no disk has.
+    let f = reseal_log(good.clone(), |h| {
+        h[8..10].copy_from_slice(&1000u16.to_le_bytes())
+    });
+    expect("ml", &write(d.path(), "sec1000.log", &f), 1, "-501");
+    // Header sectors larger than the file.
+    let f = reseal_log(good.clone(), |h| {
+        h[10..12].copy_from_slice(&40u16.to_le_bytes())
+    });
+    expect("ml", &write(d.path(), "csechdr.log", &f), 1, "-501");
+    // Header shorter than 4096 bytes.
+    expect("ml", &write(d.path(), "stub.log", &good[..3000]), 1, "");
+    // A checkpoint handed to /ml.
+    expect(
+        "ml",
+        &write(d.path(), "x.chk", &checkpoint(1, 1)),
+        4,
+        "use `eseutil-rs /mk",
+    );
+    expect(
+        "ml",
+        &write(d.path(), "edbtmp.log", &vec![0u8; 65536]),
+        4,
+        "blank (all-zero) file",
+    );
+    // An attach entry whose name length runs past the attach area: shown,
+    // reported, no over-read.
+    let f = reseal_log(good.clone(), |h| {
+        h[671] = 1;
+        h[673..675].copy_from_slice(&3000u16.to_le_bytes());
+    });
+    let r = run(&[
+        std::ffi::OsStr::new("ml"),
+        write(d.path(), "attach.log", &f).as_os_str(),
+    ]);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    // A valid segment 1 whose first record has an undefined type.
+    let mut f = good.clone();
+    let seg = 4096;
+    f[seg + 8..seg + 16].copy_from_slice(&[0, 0, 1, 0, 1, 0, 0, 0]); // lgpos (1,1,0)
+    f[seg + 36..seg + 40].copy_from_slice(&0x2000u32.to_le_bytes());
+    f[seg + 40] = 47; // lrtyp 47 (UpgradeDB) has no size: corruption
+    let ck = eseutil::checksum::ecc_block_checksum(&f[seg..seg + 4096], 1, true);
+    f[seg..seg + 8].copy_from_slice(&ck.to_le_bytes());
+    expect("ml", &write(d.path(), "lrtyp.log", &f), 1, "-501");
+}
+
+#[test]
+fn malformed_flush_maps() {
+    let d = tmp();
+    let mut hdr = vec![0u8; 8192];
+    hdr[4..8].copy_from_slice(&3u32.to_le_bytes());
+    hdr[36] = 1;
+    hdr[667..671].copy_from_slice(&7u32.to_le_bytes());
+    eseutil::checksum::seal_header(&mut hdr);
+    let mut good = hdr.clone();
+    good.extend_from_slice(&[0u8; 8192]);
+    expect("mp", &write(d.path(), "ok.jfm", &good), 0, "Version: 3.0.0");
+    // Empty data page is fine and says so.
+    let p = write(d.path(), "ok2.jfm", &good);
+    let r = run(&[std::ffi::OsStr::new("mp"), p.as_os_str(), "/p0".as_ref()]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("Flush map data page is empty."));
+    // Data page beyond the end of the file.
+    let r = run(&[
+        std::ffi::OsStr::new("mp"),
+        p.as_os_str(),
+        "--page".as_ref(),
+        "5".as_ref(),
+    ]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(r.stderr.contains("beyond the end of the file"));
+    // Header checksum damaged: -1018.
+    let mut f = good.clone();
+    f[50] ^= 4;
+    expect(
+        "mp",
+        &write(d.path(), "bad.jfm", &f),
+        5,
+        "-1018 JET_errReadVerifyFailure",
+    );
+    // A data page with a damaged checksum: dumped, damage reported.
+    let mut f = good.clone();
+    f[8192 + 36..8192 + 40].copy_from_slice(&0x2000u32.to_le_bytes());
+    f[8192 + 8] = 9;
+    let p = write(d.path(), "baddata.jfm", &f);
+    let r = run(&[std::ffi::OsStr::new("mp"), p.as_os_str(), "/p0".as_ref()]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+}

@@ -145,6 +145,26 @@ pub fn run(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
 fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     let path = &args.target;
     let shown = path.display().to_string();
+    // Identify by header, not name: another ESE file kind gets a pointer to
+    // the mode that reads it.
+    let mut input = crate::file::Input::open(path)?;
+    let kind = crate::file::identify(&input.probe()?);
+    use crate::file::FileKind;
+    if !matches!(kind, FileKind::Log | FileKind::Unknown) {
+        let hint = kind
+            .dump_mode()
+            .map(|m| format!("; use `eseutil-rs {m} {shown}`"))
+            .unwrap_or_default();
+        return Err(Error::not_ese(
+            path,
+            crate::error::FormatError::new(
+                667,
+                Jet::FILE_INVALID_TYPE,
+                format!("this is {}, not a log file{hint}", kind.describe()),
+            ),
+        ));
+    }
+    drop(input);
     let c = check_file(path)?;
     let dir = path
         .parent()
