@@ -13,6 +13,7 @@ corpus=${ESEUTIL_CORPUS:-../../shared/corpus}
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   case "$t" in
+    restore_env) printf "%s" "<DATABASE_RESTORE_ENVIRONMENT><LOG_BASE_NAME>E01</LOG_BASE_NAME><EDB_FILENAME_ORIGINAL>C:\\x\\a.edb</EDB_FILENAME_ORIGINAL></DATABASE_RESTORE_ENVIRONMENT>" > corpus/$t/seed1 ;;
     compat_argv) printf '/mh\0x.edb\0/v' > corpus/$t/seed1; printf '/r\0edb\0/lC:\\logs\0/i' > corpus/$t/seed2 ;;
     page_checksum) for f in "$corpus"/dissect-esedb/*.edb "$corpus"/go-ese/Samples/qmgr.db; do
         [ -f "$f" ] && { printf '\x05\0\0\0' > "corpus/$t/$(basename "$f").p5"; dd if="$f" bs=4096 skip=6 count=8 status=none >> "corpus/$t/$(basename "$f").p5"; }; done ;;

@@ -109,7 +109,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn unimplemented_modes_say_so() {
-    let r = run(&["/cm", "x"]);
+    let r = run(&["/cc", "x"]);
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("not implemented"), "{}", r.stderr);
 }

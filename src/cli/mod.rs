@@ -6,6 +6,7 @@
 //! closing "Operation completed…" line and the mapping of errors to exit
 //! statuses.
 
+pub mod cm;
 pub mod compat;
 pub mod exit;
 pub mod mh;
@@ -78,8 +79,8 @@ pub enum Mode {
     G(Planned),
     /// [/r] Soft recovery (not implemented yet).
     R(Planned),
-    /// [/cm] Dump a restore.env (not implemented yet).
-    Cm(Planned),
+    /// [/cm] Dump a restore environment (restore.env, Exchange 2007+ format).
+    Cm(cm::CmArgs),
     /// [/cc] Hard recovery from a restore folder (not implemented yet).
     Cc(Planned),
     /// Say what recovery needs and would do (not implemented yet).
@@ -184,7 +185,7 @@ fn run(cli: Cli) -> ExitCode {
         Mode::K(_) => planned("/k", 3),
         Mode::G(_) => planned("/g", 5),
         Mode::R(_) => planned("/r", 6),
-        Mode::Cm(_) => planned("/cm", 6),
+        Mode::Cm(a) => cm::run(a, &ctx, &mut out),
         Mode::Cc(_) => planned("/cc", 6),
         Mode::Plan(_) => planned("plan", 4),
     };

@@ -14,6 +14,7 @@ pub mod flush_map;
 pub mod log_header;
 pub mod patch;
 pub mod primitives;
+pub mod restore_env;
 
 use crate::error::{FormatError, Jet};
 

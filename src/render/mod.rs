@@ -1,6 +1,7 @@
 //! eseutil-style text rendering of reports. Rendering never parses: every
 //! function here takes decoded values and returns text.
 
+pub mod cm;
 pub mod color;
 pub mod mh;
 pub mod mk;
