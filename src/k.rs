@@ -96,6 +96,10 @@ pub enum Verdict {
     Bad {
         /// First failing block.
         block: usize,
+        /// What the damage looks like, when recognisable (e.g. a partially
+        /// written page whose first sectors are zero: a torn write).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<&'static str>,
         /// Stored checksum.
         #[serde(serialize_with = "hex64")]
         stored: u64,
@@ -250,6 +254,7 @@ pub fn classify_page(page: &[u8], phys: u64, last_phys: u64, expect_ecc: bool) -
         } else {
             Verdict::Bad {
                 block: 0,
+                note: None,
                 stored: stored as u64,
                 computed: computed as u64,
             }
@@ -283,14 +288,29 @@ pub fn classify_page(page: &[u8], phys: u64, last_phys: u64, expect_ecc: bool) -
             stored,
             computed,
             ..
-        } => match implausible_page_header(page, expect_ecc) {
-            Some(reason) => Verdict::NotEsePage { reason },
-            None => Verdict::Bad {
-                block,
-                stored,
-                computed,
-            },
-        },
+        } => {
+            let hdr = if page.len() > 8192 { 80 } else { 40 };
+            if is_all_zero(&page[..hdr]) {
+                // Leading sectors never written: a torn (partial) write of an
+                // ESE page, not foreign data.
+                Verdict::Bad {
+                    block,
+                    note: Some("page header is zero: partially written page (torn write)"),
+                    stored,
+                    computed,
+                }
+            } else {
+                match implausible_page_header(page, expect_ecc) {
+                    Some(reason) => Verdict::NotEsePage { reason },
+                    None => Verdict::Bad {
+                        block,
+                        note: None,
+                        stored,
+                        computed,
+                    },
+                }
+            }
+        }
     };
     mk(PageRole::Data, Some(fmt), v)
 }

@@ -2,5 +2,6 @@
 //! function here takes decoded values and returns text.
 
 pub mod color;
+pub mod k;
 pub mod mh;
 pub mod mk;

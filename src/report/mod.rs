@@ -1,5 +1,6 @@
 //! Serde view models: the documented JSON schema of every mode
 //! (`man/eseutil-rs.1`, section JSON OUTPUT).
 
+pub mod k;
 pub mod mh;
 pub mod mk;
