@@ -881,6 +881,63 @@ pub fn fix_ecc(scan: &DbScan, output: Option<&Path>) -> Result<FixReport> {
     Ok(report)
 }
 
+/// Synthetic database pages for tests, the benchmark generator and fuzzing:
+/// a verifiable header and plausible data pages with valid checksums.
+#[doc(hidden)]
+pub mod synth {
+    use crate::checksum::{seal_header, seal_page, FLAG_NEW_CHECKSUM};
+    use crate::parse::db_header::MAGIC;
+
+    /// A database header page (magic, file type 1, cbPageSize at 236),
+    /// sealed with the legacy header checksum.
+    pub fn header(ps: usize) -> Vec<u8> {
+        let mut h = vec![0u8; ps];
+        h[4..8].copy_from_slice(&MAGIC.to_le_bytes());
+        h[8..12].copy_from_slice(&0x620u32.to_le_bytes());
+        h[236..240].copy_from_slice(&(ps as u32).to_le_bytes());
+        h[667..671].copy_from_slice(&1u32.to_le_bytes());
+        seal_header(&mut h);
+        h
+    }
+
+    /// A plausible leaf page of tree 7 at logical page `pgno` with valid
+    /// checksums (ECC format when `ecc`, else legacy XOR; large pages are
+    /// always ECC in real files but either works here).
+    pub fn data_page(ps: usize, pgno: u32, dbtime: u64, ecc: bool) -> Vec<u8> {
+        let mut p = vec![0u8; ps];
+        fill_data_page(&mut p, pgno, dbtime, ecc);
+        p
+    }
+
+    /// [`data_page`] into an existing buffer.
+    pub fn fill_data_page(p: &mut [u8], pgno: u32, dbtime: u64, ecc: bool) {
+        let ps = p.len();
+        let hdr = if ps > 8192 { 80 } else { 40 };
+        p.fill(0);
+        p[8..16].copy_from_slice(&dbtime.to_le_bytes());
+        p[24..28].copy_from_slice(&7u32.to_le_bytes());
+        let itag = 3usize;
+        let ib = ps / 2;
+        let free = ps - hdr - ib - 4 * itag;
+        p[28..30].copy_from_slice(&(free as u16).to_le_bytes());
+        p[32..34].copy_from_slice(&(ib as u16).to_le_bytes());
+        p[34..36].copy_from_slice(&(itag as u16).to_le_bytes());
+        let flags = 2 | if ecc { FLAG_NEW_CHECKSUM } else { 0 };
+        p[36..40].copy_from_slice(&flags.to_le_bytes());
+        let mut x = 0x9E37_79B9u32 ^ pgno.wrapping_mul(0x85EB_CA6B);
+        for b in p[hdr..hdr + ib].iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *b = x as u8;
+        }
+        if ps > 8192 {
+            p[64..68].copy_from_slice(&pgno.to_le_bytes());
+        }
+        seal_page(p, pgno);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -260,10 +260,10 @@ pub fn verify_log(
                     });
                 }
             }
-        } else if i > 0 && matches!(verify_page(&seg, i - 1), PageVerdict::Ok { .. }) {
-            empty_seen = true;
-            r.empty_segments += 1;
-        } else if zero_filled(&h) && is_all_zero(&seg) {
+        } else if (i > 0 && matches!(verify_page(&seg, i - 1), PageVerdict::Ok { .. }))
+            || (zero_filled(&h) && is_all_zero(&seg))
+        {
+            // A shadow copy of segment i-1, or a zero-filled segment: end of data.
             empty_seen = true;
             r.empty_segments += 1;
         } else if empty_seen {
