@@ -44,8 +44,9 @@ use crate::parse::{u16_at, u32_at, u64_at};
 /// its shadow (`cpgDBReserved`, `inc/io.hxx`).
 pub const HEADER_PAGES: u64 = 2;
 
-/// Default size of one sequential read (4 MiB).
-pub const DEFAULT_CHUNK: usize = 4 << 20;
+/// Default size of one sequential read (2 MiB: measured best on a 2-core VM,
+/// see BENCHMARKS.md).
+pub const DEFAULT_CHUNK: usize = 2 << 20;
 
 /// Default cap on the damaged pages kept in memory for the report.
 pub const DEFAULT_MAX_DAMAGED: usize = 100_000;
@@ -539,7 +540,12 @@ fn ms(d: Duration) -> u64 {
 /// Scans a database file. The file is opened read-only and read
 /// sequentially in [`ScanOptions::chunk_size`] pieces by one reader thread;
 /// `workers` threads verify chunks; at most `workers + 2` chunks are in
-/// memory at any time (≤ 40 MiB with the defaults and 8 workers).
+/// memory at any time (20 MiB with the default 2 MiB chunks and 8 workers).
+///
+/// (A design where every worker reads and verifies its own chunk with
+/// positioned reads was measured slower on the 2-core benchmark machine:
+/// concurrent reads of one file do not scale there, while one reader
+/// overlapping with verifiers does.)
 pub fn scan_database(
     path: &Path,
     opts: &ScanOptions,

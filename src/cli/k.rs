@@ -41,7 +41,7 @@ pub struct KArgs {
     /// Verifying threads (default: one per core, at most 8).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Bytes per read (default 4 MiB).
+    /// Bytes per read (default 2 MiB).
     #[arg(long, hide = true)]
     pub chunk_size: Option<usize>,
     /// eseutil /t (temporary database name): accepted and ignored, no
