@@ -82,8 +82,8 @@ pub enum LogVerdict {
     Patchable,
     /// Damaged (header or a segment).
     Corrupt,
-    /// Header verifies; segment verification of this format is not
-    /// implemented (7.x LRCHECKSUM chain).
+    /// Header verifies; the data area was not verified (a sector size this
+    /// module does not handle).
     HeaderOnly,
 }
 
@@ -116,6 +116,12 @@ pub struct LogIntegrity {
     pub accumulated_checksum: String,
     /// Segments worth reporting.
     pub segments: Vec<SegmentReport>,
+    /// True for the 7.x LRCHECKSUM format (major ≤ 7), false for 8.x segments.
+    pub legacy_format: bool,
+    /// 7.x only: LRCHECKSUM records verified along the chain.
+    pub lrck_records: u32,
+    /// 7.x only: end of the written data, as an LGPOS text.
+    pub end_of_data: Option<String>,
     /// Overall verdict.
     pub verdict: LogVerdict,
 }
@@ -134,8 +140,11 @@ fn segment_lgpos(seg: &[u8]) -> (i32, u16, u16) {
     (u32_at(seg, 12) as i32, u16_at(seg, 10), u16_at(seg, 8))
 }
 
-/// Verifies a log file. `read_segment(i)` returns the 4096 bytes of segment
-/// `i` (`None` beyond the end of the file); segment 0 is the header.
+/// Verifies a log file. `read_segment(i)` returns the 4096 bytes at offset
+/// 4096·i (fewer for a partial last piece, `None` beyond the end of the
+/// file); piece 0 is the header. 7.x logs (major ≤ 7) are read whole into
+/// memory (at most csecLGFile · cbSec bytes) and their LRCHECKSUM chain is
+/// verified instead of segments.
 pub fn verify_log(
     read_segment: &mut dyn FnMut(u32) -> Option<Vec<u8>>,
 ) -> Result<LogIntegrity, FormatError> {
@@ -159,6 +168,9 @@ pub fn verify_log(
         first_damage: None,
         accumulated_checksum: format!("0x{:016x}", 0),
         segments: Vec::new(),
+        legacy_format: h.is_legacy_format(),
+        lrck_records: 0,
+        end_of_data: None,
         verdict: LogVerdict::Clean,
     };
     if !header_ok {
@@ -166,7 +178,21 @@ pub fn verify_log(
         r.verdict = LogVerdict::Corrupt;
         return Ok(r);
     }
-    if h.is_legacy_format() || h.cb_sec as usize != SEGMENT_SIZE {
+    if h.is_legacy_format() {
+        let mut file = head;
+        let mut i = 1;
+        while let Some(seg) = read_segment(i) {
+            let short = seg.len() < SEGMENT_SIZE;
+            file.extend_from_slice(&seg);
+            if short {
+                break;
+            }
+            i += 1;
+        }
+        verify_lrck_chain(&file, &h, &mut r);
+        return Ok(r);
+    }
+    if h.cb_sec as usize != SEGMENT_SIZE {
         r.verdict = LogVerdict::HeaderOnly;
         return Ok(r);
     }
@@ -188,7 +214,7 @@ pub fn verify_log(
     };
     let mut i = first;
     while i < end {
-        let Some(seg) = read_segment(i) else {
+        let Some(seg) = read_segment(i).filter(|s| s.len() == SEGMENT_SIZE) else {
             damage(
                 &mut r,
                 i,
@@ -277,7 +303,8 @@ pub fn verify_log(
             break;
         } else {
             let next_is_shadow = read_segment(i + 1).is_some_and(|n| {
-                matches!(verify_page(&n, i), PageVerdict::Ok { .. })
+                n.len() == SEGMENT_SIZE
+                    && matches!(verify_page(&n, i), PageVerdict::Ok { .. })
                     && segment_lgpos(&n) == (gen, i as u16, 0)
             });
             if next_is_shadow {
@@ -305,11 +332,217 @@ pub fn verify_log(
     Ok(r)
 }
 
+// ------------------------------------------------------------------ 7.x
+
+/// `lrtypChecksum` (logapi.hxx).
+const LRTYP_CHECKSUM: u8 = 42;
+/// Size of an LRCHECKSUM record.
+const LRCK_SIZE: usize = 22;
+/// `bShortChecksumOn` / `bShortChecksumOff` (logapi.hxx ~1855).
+const SHORT_ON: u8 = 0x9A;
+const SHORT_OFF: u8 = 0xD1;
+/// Seeds and the shadow-sector marker (daedef.hxx ~2323–2325).
+const LRCK_SEED: u32 = 0xFEED_BEAF;
+const LRCK_SHORT_SEED: u32 = 0xDEAD_C0DE;
+const SHADOW_SECTOR_CHECKSUM: u32 = 0x5AD0_5EC7;
+
+/// `LGChecksum::UlChecksumBytes` (logread_legacy.cxx ~5243, naive form):
+/// byte j of the range is XORed in at bit 8·(j mod 4), starting from `seed`.
+fn lr_checksum_bytes(b: &[u8], seed: u32) -> u32 {
+    let mut c = seed;
+    let mut words = b.chunks_exact(4);
+    for w in &mut words {
+        c ^= u32::from_le_bytes(w.try_into().unwrap());
+    }
+    for (j, &x) in words.remainder().iter().enumerate() {
+        c ^= (x as u32) << (8 * j);
+    }
+    c
+}
+
+/// One LRCHECKSUM record (logapi.hxx ~1859–1878).
+#[derive(Debug, Clone, Copy)]
+struct Lrck {
+    lrtyp: u8,
+    cb_backwards: u32,
+    cb_forwards: u32,
+    cb_next: u32,
+    checksum: u32,
+    short_checksum: u32,
+    use_short: u8,
+}
+
+fn lrck_at(file: &[u8], pos: usize) -> Option<Lrck> {
+    let b = file.get(pos..pos + LRCK_SIZE)?;
+    Some(Lrck {
+        lrtyp: b[0],
+        cb_backwards: u32_at(b, 1),
+        cb_forwards: u32_at(b, 5),
+        cb_next: u32_at(b, 9),
+        checksum: u32_at(b, 13),
+        short_checksum: u32_at(b, 17),
+        use_short: b[21],
+    })
+}
+
+/// `UlComputeChecksum` / `UlComputeShortChecksum` (~4909–5030): the range
+/// before the record, then after it (to `fwd_end`), then the fields and the
+/// generation. `None` when a range leaves the file.
+fn lrck_checksum(
+    file: &[u8],
+    pos: usize,
+    l: &Lrck,
+    gen: i32,
+    seed: u32,
+    fwd_end: usize,
+) -> Option<u32> {
+    let back = file.get(pos.checked_sub(l.cb_backwards as usize)?..pos)?;
+    let fwd = file.get(pos + LRCK_SIZE..fwd_end)?;
+    let mut c = lr_checksum_bytes(back, seed);
+    c = lr_checksum_bytes(fwd, c);
+    Some(c ^ l.cb_backwards ^ l.cb_forwards ^ l.cb_next ^ l.use_short as u32 ^ gen as u32)
+}
+
+/// `FValidLRCKRecord` (~42–300): structure, short checksum, ranges.
+fn lrck_valid_record(file: &[u8], pos: usize, l: &Lrck, sec: usize, gen: i32) -> bool {
+    if l.lrtyp != LRTYP_CHECKSUM || l.cb_backwards as usize > sec - LRCK_SIZE {
+        return false;
+    }
+    let ib = pos % sec;
+    let multisector = match l.use_short {
+        SHORT_ON => {
+            let sector_end = pos - ib + sec;
+            if lrck_checksum(file, pos, l, gen, LRCK_SHORT_SEED, sector_end)
+                != Some(l.short_checksum)
+            {
+                return false;
+            }
+            true
+        }
+        SHORT_OFF => {
+            if l.short_checksum != 0 {
+                return false;
+            }
+            false
+        }
+        _ => return false,
+    };
+    if l.cb_backwards != 0 && l.cb_backwards as usize != ib {
+        return false;
+    }
+    if pos + LRCK_SIZE + l.cb_forwards as usize > file.len() {
+        return false;
+    }
+    let range_bwd = l.cb_backwards as usize + LRCK_SIZE + l.cb_forwards as usize;
+    if range_bwd > sec && (!multisector || (range_bwd % sec != 0 && l.cb_backwards != 0)) {
+        return false;
+    }
+    let range = ib + LRCK_SIZE + l.cb_forwards as usize;
+    if range > sec {
+        if !multisector || range % sec != 0 {
+            return false;
+        }
+    } else if multisector {
+        return false;
+    }
+    if l.cb_next != 0 {
+        if range < sec || range % sec != 0 {
+            return false;
+        }
+        let next = pos + LRCK_SIZE + l.cb_next as usize;
+        if next / sec != pos / sec + range / sec {
+            return false;
+        }
+    }
+    true
+}
+
+/// Verifies the 7.x LRCHECKSUM chain (`format-notes.md` §4.6): from the
+/// first record at the start of the data area, follow `cbNext` until a
+/// record with `cbNext = 0`; a record that fails is a torn last flush when
+/// the next sector holds a valid shadow of it (patchable), else corruption.
+fn verify_lrck_chain(file: &[u8], h: &LogHeader, r: &mut LogIntegrity) {
+    let sec = h.cb_sec as usize;
+    let gen = h.generation;
+    let pos_text = |p: usize| lgpos_text(gen, (p / sec) as u32, (p % sec) as u32);
+    let mut pos = h.csec_header as usize * sec;
+    loop {
+        let rec = lrck_at(file, pos);
+        let good = rec.is_some_and(|l| {
+            lrck_valid_record(file, pos, &l, sec, gen)
+                && lrck_checksum(
+                    file,
+                    pos,
+                    &l,
+                    gen,
+                    LRCK_SEED,
+                    pos + LRCK_SIZE + l.cb_forwards as usize,
+                ) == Some(l.checksum)
+        });
+        if good {
+            let l = rec.unwrap();
+            r.lrck_records += 1;
+            r.last_good = Some(pos_text(pos));
+            if l.cb_next == 0 {
+                r.end_of_data = Some(pos_text(pos + LRCK_SIZE + l.cb_forwards as usize));
+                r.verdict = LogVerdict::Clean;
+                return;
+            }
+            pos += LRCK_SIZE + l.cb_next as usize;
+            continue;
+        }
+        // `FValidLRCKShadow`: the same record one sector further on.
+        let shadow = pos + sec;
+        let shadow_ok = lrck_at(file, shadow).is_some_and(|l| {
+            lrck_valid_record(file, shadow, &l, sec, gen)
+                && l.use_short == SHORT_OFF
+                && l.cb_next == 0
+                && lrck_checksum(
+                    file,
+                    shadow,
+                    &l,
+                    gen,
+                    LRCK_SEED,
+                    shadow + LRCK_SIZE + l.cb_forwards as usize,
+                )
+                .map(|c| c ^ SHADOW_SECTOR_CHECKSUM)
+                    == Some(l.checksum)
+        });
+        let (state, verdict, detail) = if shadow_ok {
+            (
+                SegmentState::Torn,
+                LogVerdict::Patchable,
+                "LRCHECKSUM range fails; the next sector holds its shadow (torn last flush, patchable)",
+            )
+        } else {
+            (
+                SegmentState::Corrupt,
+                LogVerdict::Corrupt,
+                "LRCHECKSUM record or range checksum invalid",
+            )
+        };
+        r.first_damage = Some(pos_text(pos));
+        r.segments.push(SegmentReport {
+            segment: (pos / sec) as u32,
+            lgpos: pos_text(pos),
+            file_offset: pos as u64,
+            state,
+            corrected_bit: None,
+            detail: detail.into(),
+        });
+        r.verdict = verdict;
+        return;
+    }
+}
+
 /// [`verify_log`] over a whole file held in memory.
 pub fn verify_log_bytes(file: &[u8]) -> Result<LogIntegrity, FormatError> {
     verify_log(&mut |i| {
         let off = i as usize * SEGMENT_SIZE;
-        file.get(off..off + SEGMENT_SIZE).map(|s| s.to_vec())
+        if off >= file.len() {
+            return None;
+        }
+        Some(file[off..(off + SEGMENT_SIZE).min(file.len())].to_vec())
     })
 }
 
@@ -396,5 +629,109 @@ mod tests {
         let r = verify_log_bytes(&f).unwrap();
         assert_eq!(r.verdict, LogVerdict::Patchable);
         assert_eq!(r.first_damage.as_deref(), Some("(0x7,5,0)"));
+    }
+
+    /// Builds a 7.x log byte by byte: 512-byte sectors, header in sectors
+    /// 0–7, two flushes: a 2-sector flush (short checksum on) at sector 8
+    /// and a single-sector flush at sector 10, offset 40 (cbBackwards 40).
+    fn log7() -> Vec<u8> {
+        const SEC: usize = 512;
+        let gen = 5i32;
+        let mut f = vec![0u8; 64 * SEC];
+        {
+            let h = &mut f[..4096];
+            h[4..8].copy_from_slice(&gen.to_le_bytes());
+            h[8..10].copy_from_slice(&(SEC as u16).to_le_bytes());
+            h[10..12].copy_from_slice(&8u16.to_le_bytes());
+            h[12..14].copy_from_slice(&64u16.to_le_bytes());
+            h[32..36].copy_from_slice(&7u32.to_le_bytes());
+            h[36..40].copy_from_slice(&3704u32.to_le_bytes());
+            h[40..44].copy_from_slice(&15u32.to_le_bytes());
+            h[667..671].copy_from_slice(&3u32.to_le_bytes());
+            seal_header(h);
+        }
+        for (k, b) in f[4096..11 * SEC].iter_mut().enumerate() {
+            *b = (k * 7 + 3) as u8;
+        }
+        let put = |f: &mut Vec<u8>, pos: usize, l: Lrck, gen: i32| {
+            f[pos] = l.lrtyp;
+            f[pos + 1..pos + 5].copy_from_slice(&l.cb_backwards.to_le_bytes());
+            f[pos + 5..pos + 9].copy_from_slice(&l.cb_forwards.to_le_bytes());
+            f[pos + 9..pos + 13].copy_from_slice(&l.cb_next.to_le_bytes());
+            f[pos + 21] = l.use_short;
+            let short = if l.use_short == SHORT_ON {
+                lrck_checksum(f, pos, &l, gen, LRCK_SHORT_SEED, pos - pos % SEC + SEC).unwrap()
+            } else {
+                0
+            };
+            f[pos + 17..pos + 21].copy_from_slice(&short.to_le_bytes());
+            let c = lrck_checksum(
+                f,
+                pos,
+                &l,
+                gen,
+                LRCK_SEED,
+                pos + LRCK_SIZE + l.cb_forwards as usize,
+            )
+            .unwrap();
+            f[pos + 13..pos + 17].copy_from_slice(&c.to_le_bytes());
+        };
+        let p1 = 8 * SEC;
+        let p2 = 10 * SEC + 40;
+        let l1 = Lrck {
+            lrtyp: LRTYP_CHECKSUM,
+            cb_backwards: 0,
+            cb_forwards: (2 * SEC - LRCK_SIZE) as u32,
+            cb_next: (p2 - p1 - LRCK_SIZE) as u32,
+            checksum: 0,
+            short_checksum: 0,
+            use_short: SHORT_ON,
+        };
+        let l2 = Lrck {
+            lrtyp: LRTYP_CHECKSUM,
+            cb_backwards: 40,
+            cb_forwards: 200,
+            cb_next: 0,
+            checksum: 0,
+            short_checksum: 0,
+            use_short: SHORT_OFF,
+        };
+        put(&mut f, p2, l2, gen);
+        put(&mut f, p1, l1, gen);
+        f
+    }
+
+    #[test]
+    fn lrck_chain_verifies() {
+        let f = log7();
+        let r = verify_log_bytes(&f).unwrap();
+        assert_eq!(r.verdict, LogVerdict::Clean, "{r:?}");
+        assert_eq!(r.lrck_records, 2);
+        assert_eq!(r.end_of_data.as_deref(), Some("(0x5,A,106)"));
+        // the naive byte checksum: positions restart at 0 for each range
+        assert_eq!(lr_checksum_bytes(&[1, 2, 3, 4, 5], 0), 0x0403_0201 ^ 5);
+    }
+
+    #[test]
+    fn lrck_damage_is_located() {
+        // a flipped byte in the second sector of flush 1: its short checksum
+        // still verifies, its range checksum does not, no shadow: corrupt
+        let mut f = log7();
+        f[9 * 512 + 100] ^= 0x10;
+        let r = verify_log_bytes(&f).unwrap();
+        assert_eq!(r.verdict, LogVerdict::Corrupt);
+        assert_eq!(r.first_damage.as_deref(), Some("(0x5,8,0)"));
+        // torn last flush with a shadow copy of its sector in the next one
+        let mut f = log7();
+        let p2 = 10 * 512 + 40;
+        let sector: Vec<u8> = f[10 * 512..11 * 512].to_vec();
+        f[11 * 512..12 * 512].copy_from_slice(&sector);
+        let c = u32_at(&f, 11 * 512 + 40 + 13) ^ SHADOW_SECTOR_CHECKSUM;
+        f[11 * 512 + 40 + 13..11 * 512 + 40 + 17].copy_from_slice(&c.to_le_bytes());
+        assert_eq!(verify_log_bytes(&f).unwrap().verdict, LogVerdict::Clean);
+        f[p2 + 30] ^= 1;
+        let r = verify_log_bytes(&f).unwrap();
+        assert_eq!(r.verdict, LogVerdict::Patchable, "{r:?}");
+        assert_eq!(r.first_damage.as_deref(), Some("(0x5,A,28)"));
     }
 }

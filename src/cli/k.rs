@@ -249,7 +249,7 @@ fn check_log(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result<Checke
     let mut io_error = None;
     let integrity = verify_log(&mut |i| {
         let off = i as u64 * SEGMENT_SIZE as u64;
-        if off + SEGMENT_SIZE as u64 > input.len {
+        if off >= input.len {
             return None;
         }
         match input.read_at(off, SEGMENT_SIZE) {

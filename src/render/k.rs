@@ -172,9 +172,15 @@ pub fn log(path: &str, r: &LogIntegrity) -> String {
     );
     let _ = writeln!(t, "Generation: 0x{:X}, format {}", r.generation, r.version);
     if r.verdict == LogVerdict::HeaderOnly {
+        let _ = writeln!(t, "Data: not verified (unsupported sector size)");
+    } else if r.version.starts_with(|c: char| c <= '7')
+        && r.version.as_bytes().get(1) == Some(&b'.')
+    {
+        let _ = writeln!(t, "{} LRCHECKSUM records verified", r.lrck_records);
         let _ = writeln!(
             t,
-            "Segments: not verified (7.x LRCHECKSUM chain verification is not implemented)"
+            "End of data: {}",
+            r.end_of_data.as_deref().unwrap_or("(unknown)")
         );
     } else if r.header_ok {
         let _ = writeln!(
