@@ -428,3 +428,37 @@ fn input_is_opened_read_only() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(sha(&p), before);
 }
+
+/// The not-an-ESE-page heuristic never fires on a page that verifies: no
+/// false positive on any valid page of the corpus.
+#[test]
+fn heuristic_accepts_every_valid_corpus_page() {
+    let Some(c) = corpus() else { return };
+    let mut checked = 0u64;
+    for f in facts(&c) {
+        let Some(ps) = f["facts"]["page_size"].as_u64() else {
+            continue;
+        };
+        if !f["facts"].get("pages").is_some_and(|p| p.is_object()) {
+            continue;
+        }
+        let b = std::fs::read(c.join(f["file"].as_str().unwrap())).unwrap();
+        let ps = ps as usize;
+        let last = (b.len() / ps) as u64;
+        for (i, page) in b.chunks_exact(ps).enumerate().skip(2) {
+            let phys = i as u64 + 1;
+            let r = classify_page(page, phys, last, false);
+            if r.verdict == Verdict::Ok && r.role == eseutil::k::PageRole::Data {
+                assert_eq!(
+                    eseutil::k::implausible_page_header(page, ps > 8192),
+                    None,
+                    "{} page {}",
+                    f["file"],
+                    r.page
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 3000, "{checked}");
+}
