@@ -83,7 +83,7 @@ pub enum Verdict {
         /// Bit index from the start of the page (what eseutil prints).
         page_bit: u32,
         /// Byte offset of the damaged byte in the file.
-        file_offset: u64,
+        byte_offset: u64,
         /// Bit number inside that byte (0 = least significant).
         bit: u8,
         /// Stored checksum of the block.
@@ -276,7 +276,7 @@ pub fn classify_page(page: &[u8], phys: u64, last_phys: u64, expect_ecc: bool) -
         } => Verdict::Correctable {
             block,
             page_bit: bit,
-            file_offset: file_offset + (bit / 8) as u64,
+            byte_offset: file_offset + (bit / 8) as u64,
             bit: (bit % 8) as u8,
             stored,
             computed,
@@ -1028,13 +1028,16 @@ mod tests {
         assert_eq!(pages, [4, 10, 20]);
         match s.damaged[0].verdict {
             Verdict::Correctable {
-                file_offset, bit, ..
+                byte_offset, bit, ..
             } => {
-                assert_eq!(file_offset, (5 * ps + 1000) as u64);
+                assert_eq!(byte_offset, (5 * ps + 1000) as u64);
                 assert_eq!(bit, 4);
             }
             ref v => panic!("{v:?}"),
         }
+        // flattened verdict fields must not collide with the page's fields
+        let j = serde_json::to_string(&s.damaged[0]).unwrap();
+        assert_eq!(j.matches("\"file_offset\"").count(), 1, "{j}");
         assert_eq!(s.counts.highest_dbtime, 500);
         assert_eq!(s.counts.highest_dbtime_pgno, 50);
         // fix a copy

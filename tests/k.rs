@@ -159,13 +159,13 @@ fn check_flips(page: &[u8], pgno: u32, stride: usize) {
         let uncorrectable = !ecc || bit < 64 || bit == 301;
         match r.verdict {
             Verdict::Correctable {
-                file_offset,
+                byte_offset,
                 bit: b,
                 page_bit,
                 ..
             } if !uncorrectable => {
                 assert_eq!(page_bit as usize, bit, "ps {ps}");
-                assert_eq!(file_offset, base + (bit / 8) as u64);
+                assert_eq!(byte_offset, base + (bit / 8) as u64);
                 assert_eq!(b as usize, bit % 8);
                 let mut fixed = p.clone();
                 assert!(eseutil::checksum::apply_correction(
@@ -250,7 +250,7 @@ fn fix_ecc_restores_original_bytes_and_double_flips_are_bad() {
             let p = &d["damaged_pages"][i];
             assert_eq!(p["page"], *pg as i64);
             assert_eq!(
-                p["file_offset"].as_u64().unwrap() as usize,
+                p["byte_offset"].as_u64().unwrap() as usize,
                 (*pg as usize + 1) * ps + bit / 8
             );
             assert_eq!(p["bit"].as_u64().unwrap() as usize, bit % 8);

@@ -37,12 +37,12 @@ pub fn page_detail(r: &PageResult) -> String {
         Verdict::Correctable {
             block,
             page_bit,
-            file_offset,
+            byte_offset,
             bit,
             stored,
             computed,
         } => format!(
-            "one flipped bit: byte 0x{file_offset:x} of the file, bit {bit} (page bit {page_bit}, block {block}); stored 0x{stored:016x}, computed 0x{computed:016x}"
+            "one flipped bit: byte 0x{byte_offset:x} of the file, bit {bit} (page bit {page_bit}, block {block}); stored 0x{stored:016x}, computed 0x{computed:016x}"
         ),
         Verdict::Bad {
             block,
