@@ -50,7 +50,91 @@ pub fn stored_header_checksum(page: &[u8]) -> u32 {
 /// `header_block`) XOR `pgno`.
 ///
 /// `block.len()` must be a power of two between 8 and 8192 bytes.
+///
+/// This is the fast kernel: it never branches per row. It relies on the
+/// identity *bit j of p = parity of the XOR of every row whose index has bit
+/// j set*, so only XORs are needed while streaming: 32 lane accumulators
+/// (one u64 = two rows each) give the XOR of rows by `index mod 64`, and one
+/// fold per 256-byte chunk gives the chunk XOR for the high index bits.
+/// Blocks shorter than 256 bytes use [`ecc_block_checksum_reference`].
 pub fn ecc_block_checksum(block: &[u8], pgno: u32, header_block: bool) -> u64 {
+    const CHUNK: usize = 256; // 64 rows, 32 u64 lanes
+    let rows = block.len() / 4;
+    debug_assert!(rows.is_power_of_two());
+    if block.len() < CHUNK {
+        return ecc_block_checksum_reference(block, pgno, header_block);
+    }
+    let mut lanes = [0u64; 32];
+    // XOR of the rows of each chunk, folded to one u32 (<= 32 chunks).
+    let mut hi_acc = [0u32; 5]; // index bits 6..=10 (8 KiB = 2048 rows)
+    for (c, chunk) in block.chunks_exact(CHUNK).enumerate() {
+        let mut w = [0u64; 32];
+        for (d, s) in w.iter_mut().zip(chunk.chunks_exact(8)) {
+            *d = u64::from_le_bytes(s.try_into().unwrap());
+        }
+        if c == 0 && header_block {
+            w[0] = 0;
+        }
+        let mut fold = 0u64;
+        for (l, x) in lanes.iter_mut().zip(w.iter()) {
+            *l ^= *x;
+            fold ^= *x;
+        }
+        let fold32 = (fold as u32) ^ ((fold >> 32) as u32);
+        for (j, acc) in hi_acc.iter_mut().enumerate() {
+            // Branch-free: mask is all ones when bit j of the chunk index is set.
+            *acc ^= fold32 & ((c >> j) as u32 & 1).wrapping_neg();
+        }
+    }
+    // Row accumulators by index mod 64: row 2i is the low half of lane i.
+    let mut col = 0u32;
+    let mut lo_acc = [0u32; 6];
+    for (i, &l) in lanes.iter().enumerate() {
+        for (h, row) in [(l as u32), ((l >> 32) as u32)].into_iter().enumerate() {
+            let r = 2 * i + h;
+            col ^= row;
+            for (j, acc) in lo_acc.iter_mut().enumerate() {
+                *acc ^= row & ((r >> j) as u32 & 1).wrapping_neg();
+            }
+        }
+    }
+    let mut p = 0u32;
+    for (j, acc) in lo_acc.iter().chain(hi_acc.iter()).enumerate() {
+        p |= (acc.count_ones() & 1) << j;
+    }
+    finish_ecc(col, p, rows as u32, pgno)
+}
+
+/// Assembles the 64-bit checksum from the column parities (`col`, the XOR
+/// of all rows) and `p` (XOR of the indexes of odd-parity rows).
+#[inline]
+fn finish_ecc(col: u32, p: u32, rows: u32, pgno: u32) -> u64 {
+    // The number of odd rows has the parity of the whole block = parity(col).
+    let odd_total = (col.count_ones() & 1).wrapping_neg();
+    let q = p ^ odd_total;
+    // rr = XOR of the indexes of set columns: bit m of rr = parity of the
+    // columns whose index has bit m set; s = XOR of their complements.
+    const COLMASK: [u32; 5] = [
+        0xAAAA_AAAA,
+        0xCCCC_CCCC,
+        0xF0F0_F0F0,
+        0xFF00_FF00,
+        0xFFFF_0000,
+    ];
+    let mut rr = 0u32;
+    for (m, mask) in COLMASK.iter().enumerate() {
+        rr |= ((col & mask).count_ones() & 1) << m;
+    }
+    let s = rr ^ odd_total;
+    let mask = rows - 1;
+    let ecc = ((q & mask) << 21) | ((s & 31) << 16) | ((p & mask) << 5) | (rr & 31);
+    ((ecc as u64) << 32) | ((col ^ pgno) as u64)
+}
+
+/// Straightforward row-by-row form of [`ecc_block_checksum`], as the engine's
+/// portable code states it (one parity per row). Kept as the test oracle and
+/// for blocks shorter than 256 bytes.
+pub fn ecc_block_checksum_reference(block: &[u8], pgno: u32, header_block: bool) -> u64 {
     let rows = block.len() / 4;
     debug_assert!(rows.is_power_of_two());
     let mut col = 0u32; // XOR of all rows = column parities
@@ -213,12 +297,27 @@ pub fn legacy_page_checksum(page: &[u8], pgno: u32) -> (u64, u64) {
     (stored, computed)
 }
 
+/// Whether every byte of `b` is zero (word-wise; early exit per 64 bytes).
+pub fn is_all_zero(b: &[u8]) -> bool {
+    let mut chunks = b.chunks_exact(64);
+    for c in &mut chunks {
+        let mut acc = 0u64;
+        for w in c.chunks_exact(8) {
+            acc |= u64::from_le_bytes(w.try_into().unwrap());
+        }
+        if acc != 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&x| x == 0)
+}
+
 /// Verifies one data page of `page.len()` bytes (4, 8, 16 or 32 KiB; 2 KiB
 /// legacy pages too) that belongs at logical page number `pgno`.
 ///
 /// Correction is attempted in memory only; the page is never modified.
 pub fn verify_page(page: &[u8], pgno: u32) -> PageVerdict {
-    if page.iter().all(|&b| b == 0) {
+    if is_all_zero(page) {
         return PageVerdict::Uninitialized;
     }
     match page_format(page) {
@@ -446,6 +545,67 @@ mod tests {
                 actual_pgno: 5
             }
         );
+    }
+
+    fn rand_bytes(n: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fast_kernel_matches_reference() {
+        for shift in 3..=13 {
+            let len = 1usize << shift;
+            for seed in 1..40u64 {
+                let mut b = rand_bytes(len, seed * 7919 + len as u64);
+                if seed % 5 == 0 {
+                    // sparse blocks exercise odd/even row counts
+                    for (i, x) in b.iter_mut().enumerate() {
+                        if i % 97 != 0 {
+                            *x = 0;
+                        }
+                    }
+                }
+                for hdr in [false, true] {
+                    let pg = seed as u32 * 31;
+                    assert_eq!(
+                        ecc_block_checksum(&b, pg, hdr),
+                        ecc_block_checksum_reference(&b, pg, hdr),
+                        "len {len} seed {seed} hdr {hdr}"
+                    );
+                }
+            }
+        }
+        // Every single-bit block of 256 bytes and 8 KiB.
+        for len in [256usize, 8192] {
+            for bit in (0..len * 8).step_by(if len == 256 { 1 } else { 13 }) {
+                let mut b = vec![0u8; len];
+                b[bit / 8] |= 1 << (bit % 8);
+                for hdr in [false, true] {
+                    assert_eq!(
+                        ecc_block_checksum(&b, 5, hdr),
+                        ecc_block_checksum_reference(&b, 5, hdr)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zero_check() {
+        assert!(is_all_zero(&[0u8; 100]));
+        for i in 0..100 {
+            let mut b = [0u8; 100];
+            b[i] = 1;
+            assert!(!is_all_zero(&b));
+        }
     }
 
     #[test]

@@ -159,6 +159,9 @@ pub enum ErrorKind {
     NotEse,
     /// The file is of the right kind but too damaged to be used.
     Corrupt,
+    /// The operation ran to the end and found damage (bad checksums …); the
+    /// mode has already reported the details.
+    Damage,
 }
 
 /// The library's error type.
@@ -192,6 +195,16 @@ pub enum Error {
     /// A mode, format or feature this version does not support.
     #[error("{0}")]
     Unsupported(String),
+    /// The operation completed and found damage (exit status 1); the text
+    /// trailer names `jet` as eseutil does (`Operation terminated with error
+    /// -1018 …`).
+    #[error("{detail}")]
+    Damage {
+        /// The JET error eseutil ends with.
+        jet: Jet,
+        /// A one-line summary of the damage.
+        detail: String,
+    },
 }
 
 impl Error {
@@ -234,6 +247,7 @@ impl Error {
             Error::Format { kind, .. } => *kind,
             Error::Usage(_) => ErrorKind::Usage,
             Error::Unsupported(_) => ErrorKind::NotEse,
+            Error::Damage { .. } => ErrorKind::Damage,
         }
     }
 
@@ -244,6 +258,7 @@ impl Error {
             Error::Format { err, .. } => Some(err.jet),
             Error::Usage(_) => Some(Jet::INVALID_PARAMETER),
             Error::Unsupported(_) => None,
+            Error::Damage { jet, .. } => Some(*jet),
         }
     }
 }

@@ -6,6 +6,8 @@
 //! * [`parse`]: pure nom parsers, one module per on-disk structure (no I/O);
 //! * [`checksum`]: the legacy XOR and XOR+ECC checksums with bit location;
 //! * [`file`]: read-only file access and file-kind identification;
+//! * [`k`]: the `/k` database page checksum scanner and `--fix-ecc`;
+//! * [`log_integrity`]: `/k` verification of log files (header, 8.x segments);
 //! * [`report`]: serde view models (the documented JSON schema);
 //! * [`render`]: eseutil-style text rendering (never parses);
 //! * [`cli`]: the command line (eseutil `/mh` syntax and GNU subcommands).
@@ -22,7 +24,9 @@ pub mod checksum;
 pub mod cli;
 pub mod error;
 pub mod file;
+pub mod k;
 pub mod log;
+pub mod log_integrity;
 pub mod parse;
 pub mod render;
 pub mod report;

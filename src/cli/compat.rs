@@ -107,6 +107,23 @@ pub const MODES: &[&str] = &[
     "mh", "mk", "ml", "mm", "mp", "ms", "k", "g", "r", "cm", "cc", "plan",
 ];
 
+/// GNU long options that take their value as the next token: that token is
+/// passed through untouched (a path such as `/tmp/x` is not a switch there).
+const VALUE_LONG: &[&str] = &[
+    "--output",
+    "--page",
+    "--page-size",
+    "--threads",
+    "--chunk-size",
+    "--color",
+    "--range",
+    "--log-dir",
+    "--system-dir",
+    "--db-dir",
+    "--new-location",
+    "--play-forward",
+];
+
 fn is_switch_shaped(s: &str) -> bool {
     (s.starts_with('/') || (s.starts_with('-') && !s.starts_with("--"))) && s.len() >= 2
 }
@@ -157,6 +174,9 @@ pub fn translate(args: &[OsString]) -> Result<Vec<OsString>, String> {
         }
         if !is_switch_shaped(&s) || Path::new(a).exists() {
             out.push(a.clone());
+            if VALUE_LONG.contains(&s.as_ref()) {
+                out.extend(it.next().cloned());
+            }
             continue;
         }
         let body = &s[1..];
@@ -258,6 +278,10 @@ mod tests {
             ["--color", "never", "mh", "x"]
         );
         assert_eq!(t(&["/mh", "--", "/v"]), ["mh", "--", "/v"]);
+        assert_eq!(
+            t(&["/k", "x", "--fix-ecc", "--output", "/nonexistent/t.edb"]),
+            ["k", "x", "--fix-ecc", "--output", "/nonexistent/t.edb"]
+        );
         assert_eq!(t(&["/?"]), ["--help"]);
     }
 

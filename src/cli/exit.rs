@@ -26,6 +26,7 @@ pub fn code_for(kind: ErrorKind) -> u8 {
         ErrorKind::Unreadable => UNREADABLE,
         ErrorKind::NotEse => NOT_ESE,
         ErrorKind::Corrupt => CORRUPT,
+        ErrorKind::Damage => DAMAGE,
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod cm;
 pub mod compat;
 pub mod exit;
+pub mod k;
 pub mod mh;
 pub mod mk;
 pub mod ml;
@@ -73,8 +74,9 @@ pub enum Mode {
     Mm(Planned),
     /// [/ms] Dump database space usage (not implemented yet).
     Ms(Planned),
-    /// [/k] Verify checksums of a database, log or checkpoint (not implemented yet).
-    K(Planned),
+    /// [/k] Verify checksums of databases, logs and checkpoints; repair
+    /// single-bit errors into a copy (--fix-ecc --output COPY).
+    K(k::KArgs),
     /// [/g] Verify database structural integrity (not implemented yet).
     G(Planned),
     /// [/r] Soft recovery (not implemented yet).
@@ -182,7 +184,7 @@ fn run(cli: Cli) -> ExitCode {
         Mode::Ml(a) => ml::run(a, &ctx, &mut out),
         Mode::Mm(_) => planned("/mm", 5),
         Mode::Ms(_) => planned("/ms", 5),
-        Mode::K(_) => planned("/k", 3),
+        Mode::K(a) => k::run(a, &ctx, &mut out),
         Mode::G(_) => planned("/g", 5),
         Mode::R(_) => planned("/r", 6),
         Mode::Cm(a) => cm::run(a, &ctx, &mut out),
@@ -226,7 +228,9 @@ pub fn finish(ctx: &Ctx, out: &mut dyn Write, result: ModeResult) -> u8 {
         Err(e) => {
             let code = exit::code_for(e.kind());
             eprintln!("eseutil-rs: {e}");
-            if ctx.common.json {
+            if ctx.common.json && matches!(e, Error::Damage { .. }) {
+                // The mode has printed its JSON report, which says it all.
+            } else if ctx.common.json {
                 let doc = serde_json::json!({
                     "tool": "eseutil-rs",
                     "version": env!("CARGO_PKG_VERSION"),

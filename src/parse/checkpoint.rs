@@ -156,7 +156,7 @@ impl CheckpointPair {
     /// Whether either copy is damaged or they differ.
     pub fn damaged(&self) -> bool {
         !self.primary.checksum_ok
-            || self.shadow.as_ref().is_none_or(|s| !s.checksum_ok)
+            || !self.shadow.as_ref().is_some_and(|s| s.checksum_ok)
             || !self.identical
     }
 }
