@@ -21,9 +21,7 @@ pub struct CmArgs {
     pub path: PathBuf,
 }
 
-fn io_err(e: std::io::Error) -> Error {
-    Error::io(PathBuf::from("<stdout>"), e)
-}
+use super::stdout_err as io_err;
 
 /// Finds the restore.env of a restore folder: `restore.env` or any
 /// `*restore.env` (case-insensitive), the first in name order.

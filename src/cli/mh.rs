@@ -22,9 +22,7 @@ pub struct MhArgs {
     pub page_size: Option<usize>,
 }
 
-fn io_err(e: std::io::Error) -> Error {
-    Error::io(PathBuf::from("<stdout>"), e)
-}
+use super::stdout_err as io_err;
 
 /// Runs `/mh`.
 pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
@@ -45,7 +43,7 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         FileKind::Unknown
             if probe.len() >= 8
                 && crate::parse::u32_at(&probe, 4) == crate::parse::db_header::MAGIC => {}
-        other => return Err(wrong_kind(path, other)),
+        other => return Err(super::wrong_kind(path, other, "a database")),
     }
     let mut probe = probe;
     if let Some(ps) = args.page_size {
@@ -162,21 +160,4 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     } else {
         super::exit::OK
     })
-}
-
-/// The error for a file that is not a database: says what it is and which
-/// mode dumps it.
-pub fn wrong_kind(path: &std::path::Path, kind: FileKind) -> Error {
-    let hint = match kind.dump_mode() {
-        Some(m) => format!("; use `eseutil-rs {m} {}`", path.display()),
-        None => String::new(),
-    };
-    Error::not_ese(
-        path,
-        FormatError::new(
-            667,
-            Jet::FILE_INVALID_TYPE,
-            format!("this is {}, not a database{hint}", kind.describe()),
-        ),
-    )
 }

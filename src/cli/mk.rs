@@ -19,9 +19,7 @@ pub struct MkArgs {
     pub file: PathBuf,
 }
 
-fn io_err(e: std::io::Error) -> Error {
-    Error::io(PathBuf::from("<stdout>"), e)
-}
+use super::stdout_err as io_err;
 
 /// Runs `/mk`.
 pub fn run(args: &MkArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
@@ -38,18 +36,7 @@ pub fn run(args: &MkArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     let bytes = input.read_at(0, 2 * CHECKPOINT_COPY_SIZE)?;
     let kind = identify(&bytes);
     if kind != FileKind::Checkpoint {
-        let hint = kind
-            .dump_mode()
-            .map(|m| format!("; use `eseutil-rs {m} {shown}`"))
-            .unwrap_or_default();
-        return Err(Error::not_ese(
-            path,
-            FormatError::new(
-                667,
-                Jet::FILE_INVALID_TYPE,
-                format!("this is {}, not a checkpoint{hint}", kind.describe()),
-            ),
-        ));
+        return Err(super::wrong_kind(path, kind, "a checkpoint"));
     }
     if bytes.len() < CHECKPOINT_COPY_SIZE {
         return Err(Error::corrupt(

@@ -38,9 +38,7 @@ pub struct MlArgs {
     pub stats: bool,
 }
 
-fn io_err(e: std::io::Error) -> Error {
-    Error::io(PathBuf::from("<stdout>"), e)
-}
+use super::stdout_err as io_err;
 
 /// Parses `A-B` (hex) or `A` into an inclusive generation range.
 pub fn parse_range(s: &str) -> Result<(u32, u32), Error> {
@@ -151,18 +149,7 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     let kind = crate::file::identify(&input.probe()?);
     use crate::file::FileKind;
     if !matches!(kind, FileKind::Log | FileKind::Unknown) {
-        let hint = kind
-            .dump_mode()
-            .map(|m| format!("; use `eseutil-rs {m} {shown}`"))
-            .unwrap_or_default();
-        return Err(Error::not_ese(
-            path,
-            crate::error::FormatError::new(
-                667,
-                Jet::FILE_INVALID_TYPE,
-                format!("this is {}, not a log file{hint}", kind.describe()),
-            ),
-        ));
+        return Err(super::wrong_kind(path, kind, "a log file"));
     }
     drop(input);
     let c = check_file(path)?;

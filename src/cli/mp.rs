@@ -22,9 +22,7 @@ pub struct MpArgs {
     pub page: i64,
 }
 
-fn io_err(e: std::io::Error) -> Error {
-    Error::io(PathBuf::from("<stdout>"), e)
-}
+use super::stdout_err as io_err;
 
 /// Runs `/mp`.
 pub fn run(args: &MpArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
@@ -41,18 +39,7 @@ pub fn run(args: &MpArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     let head = input.read_at(0, FM_PAGE_SIZE)?;
     let kind = identify(&head);
     if kind != FileKind::FlushMap {
-        let hint = kind
-            .dump_mode()
-            .map(|m| format!("; use `eseutil-rs {m} {shown}`"))
-            .unwrap_or_default();
-        return Err(Error::not_ese(
-            path,
-            FormatError::new(
-                667,
-                Jet::FILE_INVALID_TYPE,
-                format!("this is {}, not a flush map{hint}", kind.describe()),
-            ),
-        ));
+        return Err(super::wrong_kind(path, kind, "a flush map"));
     }
     let hdr = read_flush_map_header(&head).map_err(|e| Error::corrupt(path, e))?;
     if args.page < -1 {
