@@ -324,6 +324,20 @@ impl DbHeader {
         FileType::from_u32(self.file_type)
     }
 
+    /// `(major.minor.build SP n NLS hi.lo)` as eseutil prints the OS version
+    /// and the deprecated sort version.
+    pub fn os_version_text(&self) -> String {
+        format!(
+            "({}.{}.{} SP {} NLS {:x}.{:x})",
+            self.os_major,
+            self.os_minor,
+            self.os_build,
+            self.os_sp,
+            self.sort_version >> 32,
+            self.sort_version & 0xFFFF_FFFF
+        )
+    }
+
     /// Format version triple `0x620,U,u` as eseutil prints it.
     pub fn format_text(&self) -> String {
         format!(

@@ -175,16 +175,7 @@ pub fn fields(h: &DbHeader, color: bool) -> String {
     );
     let _ = writeln!(w, "             Dbid: {}", h.dbid as i16);
     let _ = writeln!(w, "    Log Signature: {}", h.sign_log.eseutil_text());
-    let _ = writeln!(
-        w,
-        "       OS Version: ({}.{}.{} SP {} NLS {:x}.{:x})",
-        h.os_major,
-        h.os_minor,
-        h.os_build,
-        h.os_sp,
-        h.sort_version >> 32,
-        h.sort_version & 0xFFFF_FFFF
-    );
+    let _ = writeln!(w, "       OS Version: {}", h.os_version_text());
     if h.incremental_reseed_count != 0
         || h.incremental_reseed_count_old != 0
         || h.page_patch_count != 0

@@ -11,22 +11,7 @@ use crate::parse::checkpoint::Checkpoint;
 /// has no engine state, so the LogOn/VerOn/RW flags print as the defaults.
 pub fn attachment(s: &mut String, a: &AttachInfo) {
     let _ = writeln!(s, "{:7} {} LogOn VerOn RW", a.dbid, a.path);
-    let _ = writeln!(
-        s,
-        "        dbtime: {} ({}-{})",
-        a.dbtime,
-        a.dbtime >> 32,
-        a.dbtime & 0xFFFF_FFFF
-    );
-    let _ = writeln!(s, "        objidLast: {}", a.objid_last);
-    let _ = writeln!(s, "        Signature: {}", a.sign_db.eseutil_text());
-    let _ = writeln!(s, "        MaxDbSize: {} pages", a.cpg_database_size_max);
-    let _ = writeln!(s, "        Last Attach: {}", a.lgpos_attach.eseutil_text());
-    let _ = writeln!(
-        s,
-        "        Last Consistent: {}",
-        a.lgpos_consistent.eseutil_text()
-    );
+    super::attach_details(s, a, "        ");
 }
 
 /// The checkpoint field dump.

@@ -77,22 +77,7 @@ pub fn header(base: &str, path: &str, checkpoint: Option<Lgpos>, h: &LogHeader) 
     for a in &h.attachments {
         let sparse = if a.sparse() { " (sparse)" } else { "" };
         let _ = writeln!(w, "      {} {}{}", a.dbid, a.path, sparse);
-        let _ = writeln!(
-            w,
-            "\t\t dbtime: {} ({}-{})",
-            a.dbtime,
-            a.dbtime >> 32,
-            a.dbtime & 0xFFFF_FFFF
-        );
-        let _ = writeln!(w, "\t\t objidLast: {}", a.objid_last);
-        let _ = writeln!(w, "\t\t Signature: {}", a.sign_db.eseutil_text());
-        let _ = writeln!(w, "\t\t MaxDbSize: {} pages", a.cpg_database_size_max);
-        let _ = writeln!(w, "\t\t Last Attach: {}", a.lgpos_attach.eseutil_text());
-        let _ = writeln!(
-            w,
-            "\t\t Last Consistent: {}",
-            a.lgpos_consistent.eseutil_text()
-        );
+        super::attach_details(w, a, "\t\t ");
     }
     if let Some(off) = h.attach_list_error {
         let _ = writeln!(

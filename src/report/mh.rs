@@ -92,15 +92,7 @@ impl Decoded {
             log_required: GenRange::new(h.gen_min_required, h.gen_max_required),
             log_committed: GenRange::new(0, h.gen_max_committed),
             shadowed: !h.shadowing_disabled(),
-            os_version: format!(
-                "({}.{}.{} SP {} NLS {:x}.{:x})",
-                h.os_major,
-                h.os_minor,
-                h.os_build,
-                h.os_sp,
-                h.sort_version >> 32,
-                h.sort_version & 0xFFFF_FFFF
-            ),
+            os_version: h.os_version_text(),
             backup_types: BackupTypes {
                 full_prev: bkinfo_type_name(h.bkinfo_type_full_prev),
                 inc_prev: bkinfo_type_name(h.bkinfo_type_inc_prev),
