@@ -24,6 +24,7 @@ pub mod error;
 pub mod file;
 pub mod log;
 pub mod parse;
+pub mod plan;
 pub mod render;
 pub mod report;
 pub mod synth;

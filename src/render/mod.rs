@@ -6,3 +6,4 @@ pub mod mh;
 pub mod mk;
 pub mod ml;
 pub mod mp;
+pub mod plan;

@@ -4,3 +4,4 @@
 pub mod mh;
 pub mod mk;
 pub mod ml;
+pub mod plan;
