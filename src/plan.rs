@@ -1461,3 +1461,89 @@ pub fn problems_by_code(p: &Plan) -> BTreeMap<i32, usize> {
     }
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_ranges_group_and_keep_width() {
+        let r = missing_ranges("edb", &[2, 4, 5, 6], 5, LogExt::Log);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].text, "edb00002.log");
+        assert_eq!(r[1].text, "edb{00004 - 00006}.log");
+        assert_eq!(
+            r[1].file_names,
+            ["edb00004.log", "edb00005.log", "edb00006.log"]
+        );
+        let r = missing_ranges("E00", &[0x1E], 8, LogExt::Jtx);
+        assert_eq!(r[0].text, "E000000001E.jtx");
+        assert_eq!(pattern_name(0x7C), "<base>0007C.log");
+    }
+
+    #[test]
+    fn attach_info_version_threshold() {
+        assert!(attach_info_in_checkpoint((8, 4000, 4, 3)));
+        assert!(attach_info_in_checkpoint((8, 4000, 60, 140)));
+        assert!(!attach_info_in_checkpoint((8, 4000, 4, 2)));
+        assert!(!attach_info_in_checkpoint((7, 3704, 17, 0)));
+    }
+
+    fn rec(gen: i32, sec: u16, kind: &'static str, path: &str) -> DbRecordFact {
+        DbRecordFact {
+            lgpos: Lgpos {
+                generation: gen,
+                sector: sec,
+                offset: 0,
+            },
+            kind,
+            dbid: 1,
+            path: path.into(),
+            sign_db: None,
+            lgpos_consistent: None,
+        }
+    }
+
+    #[test]
+    fn attachment_walk_follows_records_from_the_start() {
+        let log = LogFact {
+            path: "edb.log".into(),
+            name_generation: None,
+            generation: Some(1),
+            sign_log: None,
+            version: (8, 4000, 5, 16),
+            csec_header: 1,
+            attachments: Vec::new(),
+            db_records: vec![
+                rec(1, 1, "create", "C:\\a.edb"),
+                rec(1, 5, "detach", "C:\\a.edb"),
+                rec(1, 6, "attach", "C:\\A.EDB"),
+            ],
+            error: None,
+            patchable: false,
+            chain_issues: Vec::new(),
+        };
+        let start = Lgpos {
+            generation: 1,
+            sector: 1,
+            offset: 0,
+        };
+        let all = walk_attachments(&[], &[&log], start, None);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].enters, "created");
+        assert_eq!(all[0].records.len(), 3);
+        assert!(all[0].attached_at_end);
+        // From after the detach: the database enters by AttachDB.
+        let later = Lgpos {
+            generation: 1,
+            sector: 6,
+            offset: 0,
+        };
+        let w = walk_attachments(&[], &[&log], later, None);
+        assert_eq!(w[0].enters, "attached");
+        // Only before the checkpoint.
+        let w = walk_attachments(&[], &[&log], start, Some(later));
+        assert_eq!(w[0].records.len(), 2);
+        assert!(!w[0].attached_at_end);
+    }
+}
