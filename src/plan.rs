@@ -1355,6 +1355,15 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
             if verdict == "blocked" {
                 steps.push("first supply what is listed under Problems".into());
             }
+            for m in logged.iter().filter(|x| x.outcome == "missing") {
+                let fname = m.path.rsplit(['\\', '/']).next().unwrap_or(&m.path);
+                steps.push(format!(
+                    "put the database {} (signature {}) into {} as {fname}, or add /i to skip it (recovery then ignores that attachment and the changes the logs hold for it are lost)",
+                    m.path,
+                    m.sign_db.map(|x| x.eseutil_text()).unwrap_or_default(),
+                    d.display()
+                ));
+            }
             steps.push(format!("run: {c}"));
             steps.push("(/r is not implemented in this version of eseutil-rs: run the same command with Microsoft's eseutil /r on Windows meanwhile)".into());
             Some(c)

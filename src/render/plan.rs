@@ -17,7 +17,7 @@ fn verdict_line(s: &StreamPlan, color: bool) -> String {
     }
 }
 
-fn logged(s: &mut String, d: &LoggedDatabase) {
+fn logged(s: &mut String, d: &LoggedDatabase, verbose: bool) {
     let how = match d.outcome {
         "recreated" => "re-created from the logs (CreateDB): no file needed".to_string(),
         "replayed" => format!(
@@ -45,7 +45,8 @@ fn logged(s: &mut String, d: &LoggedDatabase) {
         _ => "DetachDB record",
     };
     let _ = writeln!(s, "        Enters redo by: {entry}");
-    for r in &d.records {
+    let shown = if verbose { d.records.len() } else { 8 };
+    for r in d.records.iter().take(shown) {
         let extra = match r.lgpos_consistent {
             Some(c) => format!(" (database consistent at {})", c.eseutil_text()),
             None => String::new(),
@@ -55,6 +56,13 @@ fn logged(s: &mut String, d: &LoggedDatabase) {
             "        {:<7} at {}{extra}",
             r.kind,
             r.lgpos.eseutil_text()
+        );
+    }
+    if d.records.len() > shown {
+        let _ = writeln!(
+            s,
+            "        ... {} more records (-v lists them all)",
+            d.records.len() - shown
         );
     }
     let _ = writeln!(
@@ -210,16 +218,16 @@ pub fn stream(p: &StreamPlan, color: bool, verbose: bool) -> String {
     }
 
     if !p.logged_databases.is_empty() {
-        let _ = writeln!(s, "Databases the replayed logs attach:");
+        let _ = writeln!(s, "Databases named by the replayed logs:");
         for d in &p.logged_databases {
-            logged(&mut s, d);
+            logged(&mut s, d, verbose);
         }
         s.push('\n');
     }
     if !p.rebuildable_without_checkpoint.is_empty() {
         let _ = writeln!(s, "Databases created by the logs before the redo start:");
         for d in &p.rebuildable_without_checkpoint {
-            logged(&mut s, d);
+            logged(&mut s, d, verbose);
         }
         s.push('\n');
     }
