@@ -28,6 +28,7 @@ pub mod k;
 pub mod log;
 pub mod log_integrity;
 pub mod parse;
+pub mod plan;
 pub mod render;
 pub mod report;
 pub mod synth;

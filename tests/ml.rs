@@ -110,10 +110,19 @@ fn real_log_record_lines_and_transactions() {
     // eseutil syntax: /v lists records with the >gen,isec,ib prefix.
     let (code, out, _) = run(&["/ml", s(&f), "/v", "/o"]);
     assert_eq!(code, 0);
+    // LrToSz text (logapi.cxx ~7201, ~7484, ~7525) for the types it covers.
+    for line in [
+        ">00000001,0002,023E Insert    72,53,c:2(5,[1:4:0],U:V:ND:NSP:USR:NCI,0,13,45,rceid:4294967215,objid:[1:2])\n",
+        ">00000001,0002,0032 Begin0    (5,from:0,to:1) 4\n",
+        ">00000001,0002,0072 Commit0   (5,to:0) 8\n",
+        ">00000001,0002,023A Begin     (5,from:1,to:2)\n",
+        ">00000001,0002,034C Commit    (5,to:1)\n",
+    ] {
+        assert!(out.contains(line), "{line}");
+    }
+    // Types without LrToSz text yet keep the field list.
     assert!(
-        out.contains(
-            ">00000001,0002,023E Insert    trx:c procid:5 db:1 pgno:4 dbtime:53->72 size:108"
-        ),
+        out.contains(">00000001,0001,0268 CreateDB  procid:5 db:1 path:C:\\WINDOWS\\Security\\Database\\secedit.sdb"),
         "{out}"
     );
 }

@@ -14,6 +14,7 @@ pub mod mh;
 pub mod mk;
 pub mod ml;
 pub mod mp;
+pub mod plan;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -85,8 +86,9 @@ pub enum Mode {
     Cm(cm::CmArgs),
     /// [/cc] Hard recovery from a restore folder (not implemented yet).
     Cc(Planned),
-    /// Say what recovery needs and would do (not implemented yet).
-    Plan(Planned),
+    /// Say what recovery needs and would do: required logs, checkpoint,
+    /// attached databases, missing or foreign files, the command to run.
+    Plan(plan::PlanArgs),
 }
 
 /// Arguments of a mode that is planned but not implemented in this version.
@@ -189,7 +191,7 @@ fn run(cli: Cli) -> ExitCode {
         Mode::R(_) => planned("/r", 6),
         Mode::Cm(a) => cm::run(a, &ctx, &mut out),
         Mode::Cc(_) => planned("/cc", 6),
-        Mode::Plan(_) => planned("plan", 4),
+        Mode::Plan(a) => plan::run(a, &ctx, &mut out),
     };
     let code = finish(&ctx, &mut out, result);
     let _ = out.flush();

@@ -181,6 +181,10 @@ pub fn record_line(r: &LogRecord) -> String {
         let _ = write!(s, " ({} bytes)", r.size);
         return s;
     }
+    if let Some(t) = lr_to_sz_tail(r) {
+        s.push_str(&t);
+        return s;
+    }
     let i = record_info(r);
     if let Some(t) = i.trx {
         let _ = write!(s, " trx:{t:x}");
@@ -328,4 +332,84 @@ pub fn set(c: &SetCheck, color: bool) -> String {
         let _ = writeln!(w);
     }
     s
+}
+
+/// The text eseutil's `LrToSz` (`ese/logapi.cxx` ~7122–8700) appends after
+/// the record name, for the record types implemented here: Begin/Begin0/
+/// BeginDT `(procid,from:F,to:T) trx`, Commit/Commit0 `(procid,to:L) trx`,
+/// Rollback `(procid,L)`, Refresh `(procid,trx)`, Macro* `(procid) dbtime`,
+/// Insert `dbtime,dbtimeBefore,trx:level(procid,[dbid:pgno:iline],U:V:ND:NSP:USR:NCI,
+/// cbPrefix,cbSuffix,cbData,rceid:R,objid:[dbid:objid])` and FlagInsert (same
+/// without the sizes). Insert's key/data bytes (`DataToSz`) are not printed.
+/// Other types: `None` (the caller prints its own field list).
+pub fn lr_to_sz_tail(r: &LogRecord) -> Option<String> {
+    let b = &r.data[..];
+    let u16_at = |o: usize| b.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
+    let u32_at = |o: usize| {
+        b.get(o..o + 4)
+            .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+    };
+    let procid = u16_at(1)?;
+    match r.lrtyp {
+        5 | 8 | 53 => {
+            let l = *b.get(3)?;
+            let from = (l & 0xF) as i16;
+            let to = from + (l >> 4) as i16;
+            let mut t = format!(" ({procid:x},from:{from},to:{to})");
+            if r.lrtyp != 5 {
+                t.push_str(&format!(" {:x}", u32_at(4)?));
+            }
+            Some(t)
+        }
+        6 | 9 => {
+            let mut t = format!(" ({procid:x},to:{})", b.get(3)?);
+            if r.lrtyp == 9 {
+                t.push_str(&format!(" {:x}", u32_at(4)?));
+            }
+            Some(t)
+        }
+        7 => Some(format!(" ({procid:x},{})", b.get(3)?)),
+        10 => Some(format!(" ({procid:x},{:x})", u32_at(3)?)),
+        11..=13 => {
+            let d = b.get(3..11)?;
+            Some(format!(
+                " ({procid:x}) {:x}",
+                u64::from_le_bytes(d.try_into().ok()?)
+            ))
+        }
+        29 | 30 => {
+            let p = crate::log::record::page_prefix(b)?;
+            let f = p.flags;
+            let pick = |bit: u8, y: &'static str, n: &'static str| if f & bit != 0 { y } else { n };
+            let flags = format!(
+                "{}:{}:{}:{}:{}:{}",
+                pick(0x04, "U", "NU"),
+                pick(0x01, "V", "NV"),
+                pick(0x02, "D", "ND"),
+                pick(0x08, "SP", "NSP"),
+                pick(0x20, "SYS", "USR"),
+                pick(0x10, "CI", "NCI")
+            );
+            let sizes = if r.lrtyp == 29 {
+                format!(",{},{},{}", u16_at(46)?, u16_at(44)?, u16_at(48)?)
+            } else {
+                String::new()
+            };
+            Some(format!(
+                " {:x},{:x},{:x}:{}({:x},[{}:{}:{}],{flags}{sizes},rceid:{},objid:[{}:{}])",
+                p.dbtime,
+                p.dbtime_before,
+                p.trx_begin0,
+                p.level,
+                p.procid,
+                p.dbid,
+                p.pgno,
+                p.iline,
+                p.rceid?,
+                p.dbid,
+                p.objid_fdp?
+            ))
+        }
+        _ => None,
+    }
 }

@@ -8,6 +8,7 @@ pub mod mh;
 pub mod mk;
 pub mod ml;
 pub mod mp;
+pub mod plan;
 
 use std::fmt::Write;
 

@@ -5,3 +5,4 @@ pub mod k;
 pub mod mh;
 pub mod mk;
 pub mod ml;
+pub mod plan;

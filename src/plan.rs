@@ -1,0 +1,1558 @@
+//! `plan`: what soft recovery needs and will do, for a set of databases,
+//! log folders and checkpoints (issue #4; no eseutil mode does this).
+//!
+//! Two steps:
+//! * [`gather`] reads the files (database headers, checkpoints, every log of
+//!   each base with [`crate::log::set::check_set`]) into [`Facts`];
+//! * [`plan`] is pure: from the facts it decides, per log stream, where redo
+//!   starts, which generations it replays, which are missing or foreign,
+//!   which databases the logs attach or create, whether each database can be
+//!   brought to Clean Shutdown, and the command to run.
+//!
+//! Facts (format notes §7.1, ESE source):
+//! * redo starts at the checkpoint's lgposCheckpoint when the checkpoint
+//!   carries the attach list (fVersion bit 0) and the log is at least
+//!   8.4000.4.3 (`FLGVersionAttachInfoInCheckpoint`, log.cxx ~1243;
+//!   daedef.hxx ~2577); otherwise at the start of the checkpoint's generation
+//!   with the attach list of that log's header (`LGFakeCheckpointToLogFile`,
+//!   logredo.cxx ~14742, ~15150–15170). Without a checkpoint, at the start of
+//!   the lowest archived generation, or of the current log
+//!   (logredo.cxx ~15185–15225);
+//! * the checkpoint's generation missing → −509, a later one → −528, the
+//!   current log missing → −528 (eseutil suggests `/a`); a database whose
+//!   lGenMaxRequired is not reached → −543, lGenMaxCommitted → −582
+//!   (logredo.cxx ~2119, ~13600–13630);
+//! * an attachment (attach list, AttachDB) whose file is missing is deferred
+//!   and fails recovery at the end with −1216
+//!   `JET_errAttachedDatabaseMismatch` (`ErrLGIAttachedDatabaseMismatch`,
+//!   logredo.cxx ~2139–2157; missing file → `redoattachDefer` ~5333); a
+//!   CreateDB record re-creates the database from nothing;
+//! * per log: signature = the stream's (−530), name = header generation
+//!   (−513), previous-generation time (−515), accumulated checksum (−590).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Jet};
+use crate::file::{identify, FileKind, Input};
+use crate::log::naming::{
+    bases_in, current_file_name, generation_file_name_width, parse_log_file_name, LogExt,
+    LogNameKind,
+};
+use crate::log::record::LogRecord;
+use crate::log::set::{check_set, SetStep};
+use crate::parse::attach_info::AttachInfo;
+use crate::parse::checkpoint::{read_checkpoint_pair, Checkpoint, ATTACH_INFO_PRESENT};
+use crate::parse::db_header::{read_header_pair, DbHeader};
+use crate::parse::primitives::{Lgpos, Signature};
+
+// ---------------------------------------------------------------------------
+// Gathered facts
+// ---------------------------------------------------------------------------
+
+/// A database file given to `plan` (or found in a given folder).
+#[derive(Debug, Clone)]
+pub struct DbFact {
+    /// The file.
+    pub path: PathBuf,
+    /// Its header (the copy eseutil would use), or why it could not be read.
+    pub header: Result<DbHeader, (Jet, String)>,
+}
+
+/// A checkpoint file.
+#[derive(Debug, Clone)]
+pub struct CheckpointFact {
+    /// The file.
+    pub path: PathBuf,
+    /// Base name from the file name (`edb.chk` → `edb`).
+    pub base: String,
+    /// Decoded checkpoint, or why not.
+    pub checkpoint: Result<Checkpoint, (Jet, String)>,
+}
+
+/// What a CreateDB / AttachDB / DetachDB record says (`src/log/record.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DbRecordFact {
+    /// Position of the record.
+    pub lgpos: Lgpos,
+    /// `create`, `attach` or `detach`.
+    pub kind: &'static str,
+    /// Database id.
+    pub dbid: u8,
+    /// Path recorded by the engine (Windows path; never opened).
+    pub path: String,
+    /// Database signature (CreateDB, AttachDB).
+    pub sign_db: Option<Signature>,
+    /// The database's consistent position recorded by AttachDB.
+    pub lgpos_consistent: Option<Lgpos>,
+}
+
+/// One log file of a sequence.
+#[derive(Debug, Clone)]
+pub struct LogFact {
+    /// The file.
+    pub path: PathBuf,
+    /// Generation from the name (None for the current log `<base>.log`).
+    pub name_generation: Option<u32>,
+    /// Generation from the header, when readable.
+    pub generation: Option<u32>,
+    /// Header fields plan needs, when readable.
+    pub sign_log: Option<Signature>,
+    /// Log format version (major, minor, update major, update minor).
+    pub version: (u32, u32, u32, u32),
+    /// Sectors before the first data segment (lgpos isec of the start).
+    pub csec_header: u16,
+    /// Attach list of the header.
+    pub attachments: Vec<AttachInfo>,
+    /// CreateDB / AttachDB / DetachDB records, in order.
+    pub db_records: Vec<DbRecordFact>,
+    /// First integrity error (file damage), as JET error and text.
+    pub error: Option<(Jet, String)>,
+    /// A torn last write that recovery patches (not an error for /r).
+    pub patchable: bool,
+    /// Sequence problems found between this file and the previous one
+    /// (−513, −515, −590), as found by `check_set`.
+    pub chain_issues: Vec<(Jet, String)>,
+}
+
+/// The logs of one base in one folder.
+#[derive(Debug, Clone)]
+pub struct LogSetFact {
+    /// Folder.
+    pub dir: PathBuf,
+    /// Base name.
+    pub base: String,
+    /// Extension in use (`log` or `jtx`).
+    pub ext: LogExt,
+    /// Width of archived names (5 or 8; 0 when none exist).
+    pub digits: u8,
+    /// Files in generation order, current log last.
+    pub logs: Vec<LogFact>,
+}
+
+/// Everything `plan` read.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// Databases.
+    pub databases: Vec<DbFact>,
+    /// Checkpoints.
+    pub checkpoints: Vec<CheckpointFact>,
+    /// Log sequences.
+    pub log_sets: Vec<LogSetFact>,
+    /// Files that were looked at and left out, with the reason.
+    pub ignored: Vec<(PathBuf, String)>,
+}
+
+fn database_signature(r: &LogRecord) -> Option<Signature> {
+    // CreateDB: signDb at 12; AttachDB: signDb at 16 (record.rs record_info).
+    let off = match r.lrtyp {
+        14 => 12,
+        15 => 16,
+        _ => return None,
+    };
+    let b = r.data.get(off..off + Signature::SIZE)?;
+    crate::parse::primitives::signature(b).ok().map(|(_, s)| s)
+}
+
+fn db_records(records: &[LogRecord]) -> Vec<DbRecordFact> {
+    let mut v = Vec::new();
+    for r in records {
+        let kind = match r.lrtyp {
+            14 => "create",
+            15 => "attach",
+            16 => "detach",
+            _ => continue,
+        };
+        let info = crate::log::record::record_info(r);
+        let lgpos_consistent = if r.lrtyp == 15 {
+            r.data
+                .get(8..16)
+                .and_then(|b| crate::parse::primitives::lgpos(b).ok())
+                .map(|(_, p)| p)
+        } else {
+            None
+        };
+        v.push(DbRecordFact {
+            lgpos: r.lgpos,
+            kind,
+            dbid: info.dbid.unwrap_or(0),
+            path: info.path.unwrap_or_default(),
+            sign_db: database_signature(r),
+            lgpos_consistent,
+        });
+    }
+    v
+}
+
+/// Reads the logs of `base` in `dir` (every generation, the current log
+/// last) with their integrity and sequence checks.
+pub fn gather_log_set(dir: &Path, base: &str) -> Result<LogSetFact, Error> {
+    let c = check_set(dir, base, None)?;
+    let mut logs = Vec::new();
+    let mut ext = LogExt::Log;
+    let mut digits = 0;
+    for s in &c.steps {
+        let SetStep::File(f, issues) = s else {
+            continue;
+        };
+        let name = f.name.as_ref();
+        if let Some(n) = name {
+            ext = n.ext;
+            if matches!(n.kind, LogNameKind::Generation(_)) {
+                digits = n.digits;
+            }
+        }
+        let h = f.scan.as_ref().map(|s| &s.header);
+        logs.push(LogFact {
+            path: f.path.clone(),
+            name_generation: name.and_then(|n| match n.kind {
+                LogNameKind::Generation(g) => Some(g),
+                _ => None,
+            }),
+            generation: h.map(|h| h.generation as u32),
+            sign_log: h.map(|h| h.sign_log),
+            version: h.map_or((0, 0, 0, 0), |h| {
+                (h.major, h.minor, h.update_major, h.update_minor)
+            }),
+            csec_header: h.map_or(1, |h| h.csec_header),
+            attachments: h.map(|h| h.attachments.clone()).unwrap_or_default(),
+            db_records: f
+                .walk
+                .as_ref()
+                .map(|w| db_records(&w.records))
+                .unwrap_or_default(),
+            error: f.error().map(|e| (e.jet, e.to_string())),
+            patchable: f.scan.as_ref().is_some_and(|s| s.patchable_at.is_some()),
+            // −530 is judged by plan against the stream's signature.
+            chain_issues: issues
+                .iter()
+                .filter(|i| i.jet != Jet::BAD_LOG_SIGNATURE)
+                .map(|i| (i.jet, i.message.clone()))
+                .collect(),
+        });
+    }
+    Ok(LogSetFact {
+        dir: dir.to_path_buf(),
+        base: base.to_string(),
+        ext,
+        digits,
+        logs,
+    })
+}
+
+fn read_db(path: &Path, probe: &[u8]) -> DbFact {
+    let header = read_header_pair(probe)
+        .map(|p| p.header().clone())
+        .map_err(|e| (e.jet, e.to_string()));
+    DbFact {
+        path: path.to_path_buf(),
+        header,
+    }
+}
+
+fn read_chk(path: &Path) -> Result<CheckpointFact, Error> {
+    let b = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let base = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("edb")
+        .to_string();
+    Ok(CheckpointFact {
+        path: path.to_path_buf(),
+        base,
+        checkpoint: read_checkpoint_pair(&b)
+            .map(|p| p.checkpoint().clone())
+            .map_err(|e| (e.jet, e.to_string())),
+    })
+}
+
+#[derive(Default)]
+struct Gatherer {
+    facts: Facts,
+    seen: BTreeSet<PathBuf>,
+    sets: BTreeSet<(PathBuf, String)>,
+}
+
+impl Gatherer {
+    fn file(&mut self, path: &Path, from_dir: bool) -> Result<(), Error> {
+        let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if !self.seen.insert(key) {
+            return Ok(());
+        }
+        let fname = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        // Log-family names are handled per base (check_set).
+        if let Some(n) = parse_log_file_name(fname) {
+            if matches!(n.kind, LogNameKind::Generation(_) | LogNameKind::Current) {
+                let dir = parent_of(path);
+                self.set(&dir, &n.base)?;
+            }
+            return Ok(());
+        }
+        let mut input = match Input::open(path) {
+            Ok(i) => i,
+            Err(e) if from_dir => {
+                self.facts.ignored.push((path.to_path_buf(), e.to_string()));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let probe = input.probe()?;
+        match identify(&probe) {
+            FileKind::Database => self.facts.databases.push(read_db(path, &probe)),
+            FileKind::Checkpoint => {
+                let c = read_chk(path)?;
+                let dir = parent_of(path);
+                let base = c.base.clone();
+                self.facts.checkpoints.push(c);
+                if crate::log::naming::is_base_name(&base) {
+                    self.set(&dir, &base)?;
+                }
+            }
+            k => self.facts.ignored.push((path.to_path_buf(), k.describe())),
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, dir: &Path, base: &str) -> Result<(), Error> {
+        let key = (
+            dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
+            base.to_ascii_lowercase(),
+        );
+        if !self.sets.insert(key) {
+            return Ok(());
+        }
+        let s = gather_log_set(dir, base)?;
+        if !s.logs.is_empty() {
+            self.facts.log_sets.push(s);
+        }
+        Ok(())
+    }
+
+    fn dir(&mut self, dir: &Path) -> Result<(), Error> {
+        for base in bases_in(dir)? {
+            self.set(dir, &base)?;
+        }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        entries.sort();
+        for p in entries {
+            self.file(&p, true)?;
+        }
+        Ok(())
+    }
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Reads every PATH: a database, a checkpoint, a log file (its whole
+/// sequence is read), a base name (`DIR/edb`) or a folder (everything in
+/// it, not recursive).
+pub fn gather(paths: &[PathBuf]) -> Result<Facts, Error> {
+    let mut g = Gatherer::default();
+    for p in paths {
+        if p.is_dir() {
+            g.dir(p)?;
+        } else if p.is_file() {
+            g.file(p, false)?;
+        } else {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let dir = parent_of(p);
+            if crate::log::naming::is_base_name(name) && dir.is_dir() {
+                g.set(&dir, name)?;
+            } else {
+                return Err(Error::io(
+                    p,
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no such database, log, checkpoint, base name or folder",
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(g.facts)
+}
+
+// ---------------------------------------------------------------------------
+// The plan
+// ---------------------------------------------------------------------------
+
+/// A JET error with the sentence explaining it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The JET error recovery would stop with.
+    pub jet: Jet,
+    /// What is wrong, naming files.
+    pub message: String,
+}
+
+/// A generation in the plan: its file name and where it was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogEntry {
+    /// Generation (header, else name).
+    pub generation: Option<u32>,
+    /// File name (`edb0001E.log`, `edb.log`).
+    pub file_name: String,
+    /// Full path.
+    pub path: PathBuf,
+    /// `replayed`, `before_start` (older than where redo starts; not needed)
+    /// or `foreign` (another stream's signature).
+    pub role: &'static str,
+    /// `ok`, `patchable` (torn last write, recovery patches it) or `damaged`.
+    pub status: &'static str,
+    /// Integrity or sequence problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Problem>,
+    /// The log's signature (eseutil text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// A run of missing generations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MissingRange {
+    /// First generation.
+    pub first: u32,
+    /// Last generation.
+    pub last: u32,
+    /// Every file name (archived names; the current log is reported apart).
+    pub file_names: Vec<String>,
+    /// eseutil's compact form (`edb{00004 - 00006}.log`).
+    pub text: String,
+}
+
+/// The checkpoint as recovery uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckpointUse {
+    /// The file.
+    pub path: PathBuf,
+    /// lgposCheckpoint.
+    pub lgpos: Lgpos,
+    /// Its generation as a file name.
+    pub file_name: String,
+    /// Whether the checkpoint carries the attach list (fVersion bit 0).
+    pub attach_info_present: bool,
+    /// Whether redo starts exactly at lgposCheckpoint (else at the start of
+    /// its generation, with that log header's attach list).
+    pub exact: bool,
+    /// Databases attached at the checkpoint (its attach list).
+    pub attachments: Vec<AttachEntry>,
+}
+
+/// An attach-list entry (log header or checkpoint).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttachEntry {
+    /// dbid.
+    pub dbid: u8,
+    /// Recorded path.
+    pub path: String,
+    /// Database signature.
+    pub sign_db: Signature,
+    /// Consistent position recorded.
+    pub lgpos_consistent: Lgpos,
+}
+
+impl From<&AttachInfo> for AttachEntry {
+    fn from(a: &AttachInfo) -> Self {
+        AttachEntry {
+            dbid: a.dbid,
+            path: a.path.clone(),
+            sign_db: a.sign_db,
+            lgpos_consistent: a.lgpos_consistent,
+        }
+    }
+}
+
+/// What redo does with one database the logs name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedDatabase {
+    /// dbid (last seen).
+    pub dbid: u8,
+    /// Path recorded in the logs.
+    pub path: String,
+    /// Signature (last seen).
+    pub sign_db: Option<Signature>,
+    /// How it enters redo: `attach_list` (header/checkpoint), `created`
+    /// (CreateDB), `attached` (AttachDB).
+    pub enters: &'static str,
+    /// The records naming it, in order.
+    pub records: Vec<DbRecordFact>,
+    /// Whether it is still attached after the last replayed record.
+    pub attached_at_end: bool,
+    /// The database file given that matches it (signature), if any.
+    pub file: Option<PathBuf>,
+    /// `recreated` (CreateDB replayed: no file needed), `replayed` (file
+    /// present), `missing` (file needed and absent: −1216 at the end),
+    /// `skipped` (absent, but detached again in the replayed range).
+    pub outcome: &'static str,
+}
+
+/// A database given to `plan`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatabasePlan {
+    /// The file.
+    pub path: PathBuf,
+    /// JET_dbstate value and name.
+    pub state: u32,
+    /// State name as eseutil prints it.
+    pub state_name: &'static str,
+    /// Database signature.
+    pub sign_db: Signature,
+    /// Log signature the database belongs to.
+    pub sign_log: Signature,
+    /// Log Required min-max (0-0 when clean).
+    pub required: (u32, u32),
+    /// Log Committed max.
+    pub committed_max: u32,
+    /// Required generations as file names (when the base is known) or as
+    /// the pattern `<base>%05X.log` with the generation in hex.
+    pub required_files: Vec<String>,
+    /// `clean` (nothing needed), `can_recover`, `cannot_recover`,
+    /// `unreadable`.
+    pub verdict: &'static str,
+    /// Why it cannot be recovered.
+    pub problems: Vec<Problem>,
+}
+
+/// Everything about one log stream (one log signature).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamPlan {
+    /// The stream's log signature (None when unknown: no log, checkpoint or
+    /// readable database).
+    pub sign_log: Option<Signature>,
+    /// Base name (`edb`), None when no log or checkpoint names it.
+    pub base: Option<String>,
+    /// Folder of the logs.
+    pub log_dir: Option<PathBuf>,
+    /// Folder of the checkpoint (eseutil /s).
+    pub system_dir: Option<PathBuf>,
+    /// The checkpoint, if any.
+    pub checkpoint: Option<CheckpointUse>,
+    /// Where redo starts and why.
+    pub redo_start: Option<Lgpos>,
+    /// Why redo starts there.
+    pub redo_start_reason: String,
+    /// Last generation redo reaches (the current log's, else the highest
+    /// present or required).
+    pub redo_end_generation: Option<u32>,
+    /// Every log file found for this stream's base, in order.
+    pub logs: Vec<LogEntry>,
+    /// Missing generations in the redo range.
+    pub missing: Vec<MissingRange>,
+    /// Whether the current log (`edb.log`) is absent.
+    pub current_log_missing: bool,
+    /// Databases named by the attach lists and CreateDB/AttachDB/DetachDB
+    /// records in the replayed range.
+    pub logged_databases: Vec<LoggedDatabase>,
+    /// Databases created by the logs *before* the redo start (checkpoint):
+    /// recovery from the checkpoint does not rebuild them; replay without
+    /// the checkpoint would.
+    pub rebuildable_without_checkpoint: Vec<LoggedDatabase>,
+    /// Databases given that belong to this stream.
+    pub databases: Vec<DatabasePlan>,
+    /// What stops recovery.
+    pub problems: Vec<Problem>,
+    /// Remarks that do not stop recovery.
+    pub notes: Vec<String>,
+    /// `nothing_to_do`, `ready` or `blocked`.
+    pub verdict: &'static str,
+    /// One sentence saying what recovery can do.
+    pub summary: String,
+    /// What to do, in order (the last step is the command).
+    pub steps: Vec<String>,
+    /// The eseutil-rs command (also valid for Microsoft's eseutil).
+    pub command: Option<String>,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// One entry per log stream.
+    pub streams: Vec<StreamPlan>,
+    /// Files left out, with the reason.
+    pub ignored: Vec<(PathBuf, String)>,
+    /// Whether recovery can proceed (or nothing is needed) everywhere.
+    pub ok: bool,
+}
+
+/// Whether a log version stores the attach list in the checkpoint
+/// (≥ 8.4000.4.3, `FLGVersionAttachInfoInCheckpoint`).
+pub fn attach_info_in_checkpoint(v: (u32, u32, u32, u32)) -> bool {
+    v >= (8, 4000, 4, 3)
+}
+
+/// A generation's file name; `digits` 0 = the default width.
+fn gen_name(base: &str, g: u32, digits: u8, ext: LogExt) -> String {
+    generation_file_name_width(base, g, if digits == 0 { 5 } else { digits }, ext)
+}
+
+/// Pattern names when the base is unknown: `<base>0007C.log`.
+fn pattern_name(g: u32) -> String {
+    gen_name("<base>", g, 0, LogExt::Log)
+}
+
+fn missing_ranges(base: &str, gens: &[u32], digits: u8, ext: LogExt) -> Vec<MissingRange> {
+    let mut out: Vec<MissingRange> = Vec::new();
+    for &g in gens {
+        match out.last_mut() {
+            Some(r) if r.last + 1 == g => {
+                r.last = g;
+                r.file_names.push(gen_name(base, g, digits, ext));
+            }
+            _ => out.push(MissingRange {
+                first: g,
+                last: g,
+                file_names: vec![gen_name(base, g, digits, ext)],
+                text: String::new(),
+            }),
+        }
+    }
+    for r in &mut out {
+        r.text = if r.first == r.last {
+            r.file_names[0].clone()
+        } else {
+            let strip = |s: &str| s[base.len()..s.len() - 1 - ext.as_str().len()].to_string();
+            format!(
+                "{base}{{{} - {}}}.{}",
+                strip(&r.file_names[0]),
+                strip(r.file_names.last().unwrap()),
+                ext.as_str()
+            )
+        };
+    }
+    out
+}
+
+fn file_name_of(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn quote(p: &Path) -> String {
+    let s = p.display().to_string();
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@".contains(c))
+    {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Tracks attachments through the db records from `start`.
+fn walk_attachments(
+    initial: &[AttachEntry],
+    logs: &[&LogFact],
+    from: Lgpos,
+    until: Option<Lgpos>,
+) -> Vec<LoggedDatabase> {
+    let mut out: Vec<LoggedDatabase> = initial
+        .iter()
+        .map(|a| LoggedDatabase {
+            dbid: a.dbid,
+            path: a.path.clone(),
+            sign_db: Some(a.sign_db),
+            enters: "attach_list",
+            records: Vec::new(),
+            attached_at_end: true,
+            file: None,
+            outcome: "",
+        })
+        .collect();
+    for l in logs {
+        for r in &l.db_records {
+            if r.lgpos < from || until.is_some_and(|u| r.lgpos >= u) {
+                continue;
+            }
+            let idx = out
+                .iter()
+                .position(|d| d.path.eq_ignore_ascii_case(&r.path))
+                .or_else(|| {
+                    (r.kind == "detach")
+                        .then(|| {
+                            out.iter()
+                                .position(|d| d.dbid == r.dbid && d.attached_at_end)
+                        })
+                        .flatten()
+                });
+            let i = match idx {
+                Some(i) => i,
+                None => {
+                    out.push(LoggedDatabase {
+                        dbid: r.dbid,
+                        path: r.path.clone(),
+                        sign_db: r.sign_db,
+                        enters: match r.kind {
+                            "create" => "created",
+                            "attach" => "attached",
+                            _ => "detached",
+                        },
+                        records: Vec::new(),
+                        attached_at_end: false,
+                        file: None,
+                        outcome: "",
+                    });
+                    out.len() - 1
+                }
+            };
+            let d = &mut out[i];
+            d.dbid = r.dbid;
+            if r.sign_db.is_some() {
+                d.sign_db = r.sign_db;
+            }
+            d.attached_at_end = r.kind != "detach";
+            d.records.push(r.clone());
+        }
+    }
+    out
+}
+
+struct StreamInput<'a> {
+    sign: Option<Signature>,
+    set: Option<&'a LogSetFact>,
+    checkpoint: Option<&'a CheckpointFact>,
+    dbs: Vec<&'a DbFact>,
+}
+
+/// Plans recovery from gathered facts (pure: no I/O).
+pub fn plan(facts: &Facts) -> Plan {
+    let mut inputs: Vec<StreamInput<'_>> = Vec::new();
+    let mut used_chk = vec![false; facts.checkpoints.len()];
+    for set in &facts.log_sets {
+        // The stream's signature: the checkpoint of this base in this folder,
+        // else the current log's, else the newest generation's.
+        let chk = facts
+            .checkpoints
+            .iter()
+            .position(|c| c.base.eq_ignore_ascii_case(&set.base) && parent_of(&c.path) == set.dir);
+        let chk_sig = chk.and_then(|i| {
+            facts.checkpoints[i]
+                .checkpoint
+                .as_ref()
+                .ok()
+                .map(|c| c.sign_log)
+        });
+        let sig = chk_sig.or_else(|| set.logs.iter().rev().find_map(|l| l.sign_log));
+        let chk = chk.or_else(|| {
+            facts.checkpoints.iter().position(|c| {
+                c.checkpoint.as_ref().ok().map(|c| c.sign_log) == sig
+                    && c.base.eq_ignore_ascii_case(&set.base)
+            })
+        });
+        if let Some(i) = chk {
+            used_chk[i] = true;
+        }
+        inputs.push(StreamInput {
+            sign: sig,
+            set: Some(set),
+            checkpoint: chk.map(|i| &facts.checkpoints[i]),
+            dbs: Vec::new(),
+        });
+    }
+    for (i, c) in facts.checkpoints.iter().enumerate() {
+        if !used_chk[i] {
+            inputs.push(StreamInput {
+                sign: c.checkpoint.as_ref().ok().map(|c| c.sign_log),
+                set: None,
+                checkpoint: Some(c),
+                dbs: Vec::new(),
+            });
+        }
+    }
+    let mut unreadable = Vec::new();
+    for d in &facts.databases {
+        let Ok(h) = &d.header else {
+            unreadable.push(d);
+            continue;
+        };
+        match inputs
+            .iter_mut()
+            .find(|s| s.sign == Some(h.sign_log) && (s.set.is_some() || s.checkpoint.is_some()))
+        {
+            Some(s) => s.dbs.push(d),
+            None => match inputs
+                .iter_mut()
+                .find(|s| s.set.is_none() && s.checkpoint.is_none() && s.sign == Some(h.sign_log))
+            {
+                Some(s) => s.dbs.push(d),
+                None => inputs.push(StreamInput {
+                    sign: Some(h.sign_log),
+                    set: None,
+                    checkpoint: None,
+                    dbs: vec![d],
+                }),
+            },
+        }
+    }
+    let mut streams: Vec<StreamPlan> = inputs.iter().map(plan_stream).collect();
+    for d in unreadable {
+        let (jet, msg) = d.header.as_ref().err().cloned().unwrap();
+        streams.push(StreamPlan {
+            sign_log: None,
+            base: None,
+            log_dir: None,
+            system_dir: None,
+            checkpoint: None,
+            redo_start: None,
+            redo_start_reason: String::new(),
+            redo_end_generation: None,
+            logs: Vec::new(),
+            missing: Vec::new(),
+            current_log_missing: false,
+            logged_databases: Vec::new(),
+            rebuildable_without_checkpoint: Vec::new(),
+            databases: Vec::new(),
+            problems: vec![Problem {
+                jet,
+                message: format!(
+                    "the database header of {} cannot be read: {msg}",
+                    d.path.display()
+                ),
+            }],
+            notes: Vec::new(),
+            verdict: "blocked",
+            summary: "the database header cannot be read".into(),
+            steps: Vec::new(),
+            command: None,
+        });
+    }
+    let ok = streams.iter().all(|s| s.verdict != "blocked");
+    Plan {
+        streams,
+        ignored: facts.ignored.clone(),
+        ok,
+    }
+}
+
+fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    let base = inp
+        .set
+        .map(|s| s.base.clone())
+        .or_else(|| inp.checkpoint.map(|c| c.base.clone()));
+    let ext = inp.set.map_or(LogExt::Log, |s| s.ext);
+    let digits = inp.set.map_or(0, |s| s.digits);
+    let name = |g: u32| match &base {
+        Some(b) => gen_name(b, g, digits, ext),
+        None => pattern_name(g),
+    };
+
+    // Logs: belonging or foreign.
+    let mut own: Vec<&LogFact> = Vec::new();
+    let mut logs: Vec<LogEntry> = Vec::new();
+    if let Some(set) = inp.set {
+        for l in &set.logs {
+            let foreign = match (l.sign_log, inp.sign) {
+                (Some(a), Some(b)) => a != b,
+                _ => false,
+            };
+            let problem = if foreign {
+                Some(Problem {
+                    jet: Jet::BAD_LOG_SIGNATURE,
+                    message: format!(
+                        "{} belongs to another log stream (signature {}; expected {})",
+                        file_name_of(&l.path),
+                        l.sign_log.map(|s| s.eseutil_text()).unwrap_or_default(),
+                        inp.sign.map(|s| s.eseutil_text()).unwrap_or_default()
+                    ),
+                })
+            } else if let Some((jet, msg)) = &l.error {
+                Some(Problem {
+                    jet: *jet,
+                    message: format!("{} is damaged: {msg}", file_name_of(&l.path)),
+                })
+            } else {
+                l.chain_issues.first().map(|(jet, msg)| Problem {
+                    jet: *jet,
+                    message: format!("{}: {msg}", file_name_of(&l.path)),
+                })
+            };
+            if !foreign {
+                own.push(l);
+            }
+            logs.push(LogEntry {
+                generation: l.generation.or(l.name_generation),
+                file_name: file_name_of(&l.path),
+                path: l.path.clone(),
+                role: if foreign { "foreign" } else { "replayed" },
+                status: if l.error.is_some() {
+                    "damaged"
+                } else if l.patchable {
+                    "patchable"
+                } else {
+                    "ok"
+                },
+                problem,
+                signature: l.sign_log.map(|s| s.eseutil_text()),
+            });
+        }
+    }
+    let current = own.iter().find(|l| l.name_generation.is_none()).copied();
+    let current_log_missing = inp.set.is_some() && current.is_none();
+    let gen_of = |l: &LogFact| l.generation.or(l.name_generation);
+    let present: BTreeSet<u32> = own.iter().filter_map(|l| gen_of(l)).collect();
+    let lowest_archived = own
+        .iter()
+        .filter(|l| l.name_generation.is_some())
+        .filter_map(|l| gen_of(l))
+        .min();
+
+    // The checkpoint.
+    let mut checkpoint = None;
+    let mut cp_gen = None;
+    if let Some(c) = inp.checkpoint {
+        match &c.checkpoint {
+            Ok(cp) if Some(cp.sign_log) != inp.sign && inp.sign.is_some() => {
+                problems.push(Problem {
+                    jet: Jet::BAD_CHECKPOINT_SIGNATURE,
+                    message: format!(
+                        "checkpoint {} belongs to another log stream ({})",
+                        c.path.display(),
+                        cp.sign_log.eseutil_text()
+                    ),
+                });
+            }
+            Ok(cp) => {
+                let g = cp.lgpos_checkpoint.generation as u32;
+                cp_gen = Some(g);
+                let at = own.iter().find(|l| gen_of(l) == Some(g));
+                let present_info = cp.version & ATTACH_INFO_PRESENT != 0;
+                let exact =
+                    present_info && at.is_some_and(|l| attach_info_in_checkpoint(l.version));
+                checkpoint = Some(CheckpointUse {
+                    path: c.path.clone(),
+                    lgpos: cp.lgpos_checkpoint,
+                    file_name: if current.is_some_and(|l| gen_of(l) == Some(g)) {
+                        file_name_of(&current.unwrap().path)
+                    } else {
+                        name(g)
+                    },
+                    attach_info_present: present_info,
+                    exact,
+                    attachments: if present_info {
+                        cp.attachments.iter().map(AttachEntry::from).collect()
+                    } else {
+                        Vec::new()
+                    },
+                });
+            }
+            Err((jet, msg)) => problems.push(Problem {
+                jet: *jet,
+                message: format!("checkpoint {} cannot be read: {msg}", c.path.display()),
+            }),
+        }
+    }
+
+    // Databases given.
+    let dirty: Vec<&DbHeader> = inp
+        .dbs
+        .iter()
+        .filter_map(|d| d.header.as_ref().ok())
+        .filter(|h| h.db_state != 3)
+        .collect();
+    let min_required = dirty
+        .iter()
+        .filter(|h| h.gen_min_required > 0)
+        .map(|h| h.gen_min_required as u32)
+        .min();
+    let max_needed = dirty
+        .iter()
+        .map(|h| (h.gen_max_required.max(h.gen_max_committed)).max(0) as u32)
+        .max();
+
+    // Where redo starts.
+    let start_log_hdr = |g: u32| own.iter().find(|l| gen_of(l) == Some(g)).copied();
+    let (redo_start, reason, initial): (Option<Lgpos>, String, Vec<AttachEntry>) = match (
+        &checkpoint,
+        cp_gen,
+    ) {
+        (Some(c), Some(_)) if c.exact => (
+            Some(c.lgpos),
+            format!(
+                "the checkpoint {} ({}), with the checkpoint's attach list",
+                c.lgpos.eseutil_text(),
+                c.file_name
+            ),
+            c.attachments.clone(),
+        ),
+        (Some(c), Some(g)) => {
+            let l = start_log_hdr(g);
+            (
+                    Some(Lgpos {
+                        generation: g as i32,
+                        sector: l.map_or(1, |l| l.csec_header),
+                        offset: 0,
+                    }),
+                    format!(
+                        "the start of the checkpoint's generation {} ({}), with that log header's attach list (the checkpoint {} {})",
+                        c.file_name,
+                        format_args!("0x{g:X}"),
+                        c.lgpos.eseutil_text(),
+                        if c.attach_info_present { "is older than the log format that keeps attachments in the checkpoint" } else { "carries no attach list" }
+                    ),
+                    l.map(|l| l.attachments.iter().map(AttachEntry::from).collect()).unwrap_or_default(),
+                )
+        }
+        _ => {
+            let g = lowest_archived
+                .or_else(|| current.and_then(gen_of))
+                .or(min_required);
+            match g {
+                Some(g) => {
+                    let l = start_log_hdr(g);
+                    let why = if inp.set.is_none() {
+                        "no log or checkpoint was given; the databases' Log Required minimum"
+                    } else if lowest_archived.is_some() {
+                        "no checkpoint: the lowest archived generation present"
+                    } else {
+                        "no checkpoint: the current log"
+                    };
+                    (
+                        Some(Lgpos {
+                            generation: g as i32,
+                            sector: l.map_or(1, |l| l.csec_header),
+                            offset: 0,
+                        }),
+                        format!("{why} ({})", name(g)),
+                        l.map(|l| l.attachments.iter().map(AttachEntry::from).collect())
+                            .unwrap_or_default(),
+                    )
+                }
+                None => (None, String::new(), Vec::new()),
+            }
+        }
+    };
+    let start_gen = redo_start.map(|p| p.generation as u32);
+    let end_gen = current
+        .and_then(gen_of)
+        .or_else(|| present.iter().max().copied().max(max_needed))
+        .or(max_needed);
+    let end_gen = match (end_gen, max_needed) {
+        (Some(e), Some(m)) if current.is_none() => Some(e.max(m)),
+        (e, _) => e,
+    };
+
+    // Missing generations.
+    let mut missing_gens = Vec::new();
+    let mut first_needed = start_gen;
+    if let (Some(s), Some(m)) = (start_gen, min_required) {
+        if m < s && inp.set.is_some() {
+            notes.push(format!(
+                "a database needs generation 0x{m:X}, older than where redo starts ({}); the checkpoint is newer than that database",
+                name(s)
+            ));
+            first_needed = Some(m);
+        }
+    }
+    if let (Some(s), Some(e)) = (first_needed, end_gen) {
+        let cur_gen = current.and_then(gen_of);
+        for g in s..=e {
+            if !present.contains(&g) && Some(g) != cur_gen {
+                missing_gens.push(g);
+            }
+        }
+    }
+    let missing = missing_ranges(
+        base.as_deref().unwrap_or("<base>"),
+        &missing_gens,
+        digits,
+        ext,
+    );
+    for r in missing.iter().filter(|_| inp.set.is_some()) {
+        let jet = if Some(r.first) == first_needed {
+            Jet::MISSING_PREVIOUS_LOG_FILE
+        } else {
+            Jet::MISSING_LOG_FILE
+        };
+        let what = if Some(r.first) == cp_gen {
+            "the checkpoint's generation is missing"
+        } else if Some(r.first) == first_needed {
+            "the first generation redo needs is missing"
+        } else {
+            "generations in the redo range are missing"
+        };
+        problems.push(Problem {
+            jet,
+            message: format!("{what}: {}", r.text),
+        });
+    }
+    if current_log_missing {
+        let b = base.clone().unwrap_or_default();
+        problems.push(Problem {
+            jet: Jet::MISSING_LOG_FILE,
+            message: format!(
+                "the current log {} is missing: eseutil /r stops with -528 unless run with /a (lossy: whatever was only in the current log is lost)",
+                current_file_name(&b, ext)
+            ),
+        });
+    }
+
+    // Logs in the range that are damaged or break the chain.
+    for e in &mut logs {
+        if e.role == "foreign" {
+            if let Some(p) = &e.problem {
+                problems.push(p.clone());
+            }
+            continue;
+        }
+        if let (Some(g), Some(s)) = (e.generation, start_gen) {
+            if g < s && first_needed.is_none_or(|f| g < f) {
+                e.role = "before_start";
+                continue;
+            }
+        }
+        if let Some(p) = &e.problem {
+            problems.push(p.clone());
+        }
+        if e.status == "patchable" {
+            notes.push(format!(
+                "{} ends with a torn write that recovery patches from its shadow segment",
+                e.file_name
+            ));
+        }
+    }
+
+    // Attachments through the replayed range.
+    let ordered: Vec<&LogFact> = {
+        let mut v = own.clone();
+        v.sort_by_key(|l| gen_of(l).unwrap_or(u32::MAX));
+        v
+    };
+    let mut logged = match redo_start {
+        Some(p) if inp.set.is_some() => walk_attachments(&initial, &ordered, p, None),
+        _ => Vec::new(),
+    };
+    let given: Vec<(&DbFact, &DbHeader)> = inp
+        .dbs
+        .iter()
+        .filter_map(|d| d.header.as_ref().ok().map(|h| (*d, h)))
+        .collect();
+    let match_file = |d: &LoggedDatabase| {
+        given
+            .iter()
+            .find(|(_, h)| Some(h.sign_db) == d.sign_db)
+            .map(|(f, _)| f.path.clone())
+    };
+    for d in &mut logged {
+        d.file = match_file(d);
+        let created_first =
+            d.records.first().is_some_and(|r| r.kind == "create") && d.enters == "created";
+        d.outcome = if created_first {
+            "recreated"
+        } else if d.file.is_some() {
+            "replayed"
+        } else if d.enters == "detached" || !d.attached_at_end {
+            "skipped"
+        } else {
+            "missing"
+        };
+        match d.outcome {
+            "missing" => {
+                let how = match d.enters {
+                    "attach_list" => "is in the attach list where redo starts".to_string(),
+                    _ => format!(
+                        "is attached by the AttachDB record at {}",
+                        d.records
+                            .first()
+                            .map(|r| r.lgpos.eseutil_text())
+                            .unwrap_or_default()
+                    ),
+                };
+                let named_alike = given.iter().find(|(f, _)| {
+                    file_name_of(&f.path).eq_ignore_ascii_case(d.path.rsplit('\\').next().unwrap_or(""))
+                });
+                let extra = match named_alike {
+                    Some((f, _)) => format!(
+                        "; {} has that name but another database signature",
+                        f.path.display()
+                    ),
+                    None => String::new(),
+                };
+                problems.push(Problem {
+                    jet: Jet::ATTACHED_DATABASE_MISMATCH,
+                    message: format!(
+                        "database {} (dbid {}, signature {}) {how} and is not created by the logs, but no database with that signature was given{extra}: recovery defers the attachment and fails at the end",
+                        d.path,
+                        d.dbid,
+                        d.sign_db.map(|s| s.eseutil_text()).unwrap_or_default()
+                    ),
+                });
+            }
+            "skipped" => notes.push(format!(
+                "database {} (dbid {}) is absent but detached again within the replayed logs: its records are skipped",
+                d.path, d.dbid
+            )),
+            _ => {}
+        }
+    }
+
+    // Databases created before the redo start (not rebuilt from the checkpoint).
+    let mut rebuildable = Vec::new();
+    if let (Some(p), Some(low)) = (redo_start, ordered.first()) {
+        let from = Lgpos {
+            generation: gen_of(low).unwrap_or(0) as i32,
+            sector: low.csec_header,
+            offset: 0,
+        };
+        if from < p {
+            let header_list: Vec<AttachEntry> =
+                low.attachments.iter().map(AttachEntry::from).collect();
+            for mut d in walk_attachments(&header_list, &ordered, from, Some(p)) {
+                if d.enters == "created"
+                    && !logged.iter().any(|x| x.path.eq_ignore_ascii_case(&d.path))
+                {
+                    d.file = match_file(&d);
+                    d.outcome = "recreated";
+                    rebuildable.push(d);
+                }
+            }
+        }
+    }
+
+    // Each database given.
+    let mut databases = Vec::new();
+    for (f, h) in &given {
+        let req = (
+            h.gen_min_required.max(0) as u32,
+            h.gen_max_required.max(0) as u32,
+        );
+        let committed = h.gen_max_committed.max(0) as u32;
+        let mut dp = Vec::new();
+        let clean = h.db_state == 3;
+        let mut required_files = Vec::new();
+        if !clean && req.0 > 0 {
+            for g in req.0..=req.1.max(committed) {
+                required_files.push(name(g));
+            }
+            if h.sign_log.is_zero() {
+                dp.push(Problem {
+                    jet: Jet::DATABASE_LOG_SET_MISMATCH,
+                    message:
+                        "the database has no log signature (logging disabled) yet is not clean"
+                            .into(),
+                });
+            }
+            let top = req.1.max(committed);
+            let have_all = (req.0..=top).all(|g| present.contains(&g));
+            if !have_all {
+                let absent: Vec<u32> = (req.0..=top).filter(|g| !present.contains(g)).collect();
+                let jet = if absent.iter().any(|&g| g <= req.1) {
+                    Jet::REQUIRED_LOG_FILES_MISSING
+                } else {
+                    Jet::COMMITTED_LOG_FILES_MISSING
+                };
+                let names: Vec<String> = absent.iter().map(|&g| name(g)).collect();
+                dp.push(Problem {
+                    jet,
+                    message: format!(
+                        "needs generation{} {} ({}), not present{}",
+                        if absent.len() > 1 { "s" } else { "" },
+                        absent
+                            .iter()
+                            .map(|g| format!("0x{g:X}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        names.join(", "),
+                        if base.is_none() {
+                            format!(
+                                "; the base name is unknown from the database alone (default edb: {})",
+                                absent
+                                    .iter()
+                                    .map(|&g| gen_name("edb", g, 0, LogExt::Log))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        } else {
+                            String::new()
+                        }
+                    ),
+                });
+            }
+        }
+        let verdict = if clean {
+            "clean"
+        } else {
+            "cannot_recover" // settled below, once stream problems are known
+        };
+        databases.push(DatabasePlan {
+            path: f.path.clone(),
+            state: h.db_state,
+            state_name: h.state_name(),
+            sign_db: h.sign_db,
+            sign_log: h.sign_log,
+            required: req,
+            committed_max: committed,
+            required_files,
+            verdict,
+            problems: dp,
+        });
+    }
+    // A database problem is a stream problem; with no stream problem, every
+    // dirty database can recover.
+    for d in &mut databases {
+        if d.verdict == "cannot_recover" && d.problems.is_empty() && problems.is_empty() {
+            d.verdict = "can_recover";
+        }
+        for p in &d.problems {
+            problems.push(Problem {
+                jet: p.jet,
+                message: format!("{}: {}", d.path.display(), p.message),
+            });
+        }
+    }
+    if inp.set.is_none() && !dirty.is_empty() {
+        notes.push(match &base {
+            Some(_) => "no log file was given for this stream".into(),
+            None => "no log or checkpoint was given: the base name is unknown (file names are shown as <base>%05X.log with the generation in hex; the usual base is edb); the newest required generation may still be the current log <base>.log rather than an archived file".into(),
+        });
+    }
+
+    let nothing = inp.set.is_none() && dirty.is_empty();
+    let verdict = if !problems.is_empty() {
+        "blocked"
+    } else if nothing {
+        "nothing_to_do"
+    } else {
+        "ready"
+    };
+
+    // Command.
+    let log_dir = inp.set.map(|s| s.dir.clone());
+    let system_dir = inp
+        .checkpoint
+        .map(|c| parent_of(&c.path))
+        .or(log_dir.clone());
+    let db_dir = inp
+        .dbs
+        .first()
+        .map(|d| parent_of(&d.path))
+        .or(log_dir.clone());
+    let mut steps = Vec::new();
+    let command = match (&base, &log_dir, &system_dir, &db_dir) {
+        (Some(b), Some(l), Some(s), Some(d)) if !nothing => {
+            steps.push("work on a copy of the folders: recovery writes to the databases, the checkpoint and the logs".into());
+            let mut c = format!(
+                "eseutil-rs /r {b} /l {} /s {} /d {}",
+                quote(l),
+                quote(s),
+                quote(d)
+            );
+            if current_log_missing {
+                c.push_str(" /a");
+            }
+            if verdict == "blocked" {
+                steps.push("first supply what is listed under Problems".into());
+            }
+            for m in logged.iter().filter(|x| x.outcome == "missing") {
+                let fname = m.path.rsplit(['\\', '/']).next().unwrap_or(&m.path);
+                steps.push(format!(
+                    "put the database {} (signature {}) into {} as {fname}, or add /i to skip it (recovery then ignores that attachment and the changes the logs hold for it are lost)",
+                    m.path,
+                    m.sign_db.map(|x| x.eseutil_text()).unwrap_or_default(),
+                    d.display()
+                ));
+            }
+            steps.push(format!("run: {c}"));
+            steps.push("(/r is not implemented in this version of eseutil-rs: run the same command with Microsoft's eseutil /r on Windows meanwhile)".into());
+            Some(c)
+        }
+        _ => None,
+    };
+    if let (Some(b), Some(l)) = (&base, &log_dir) {
+        if !rebuildable.is_empty() {
+            let chk = checkpoint
+                .as_ref()
+                .map(|c| c.path.display().to_string())
+                .unwrap_or_default();
+            let c = format!(
+                "eseutil-rs /r {b} /l {} /s EMPTY-FOLDER /d {}",
+                quote(l),
+                quote(db_dir.as_ref().unwrap_or(l))
+            );
+            notes.push(format!(
+                "{} created by the logs before the checkpoint: replay from the checkpoint does not rebuild {}; replay without the checkpoint (set {chk} aside, or point /s to an empty folder) rebuilds {} from the logs alone: {c}",
+                rebuildable
+                    .iter()
+                    .map(|d| format!("{} (CreateDB at {})", d.path, d.records[0].lgpos.eseutil_text()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if rebuildable.len() > 1 { "them" } else { "it" },
+                if rebuildable.len() > 1 { "them" } else { "it" },
+            ));
+            steps.push(format!("to rebuild from the logs alone: {c}"));
+        }
+    }
+
+    let recreated: Vec<&str> = logged
+        .iter()
+        .filter(|d| d.outcome == "recreated")
+        .map(|d| d.path.as_str())
+        .collect();
+    let summary = match verdict {
+        "nothing_to_do" => {
+            "every database given is in Clean Shutdown: no recovery needed".to_string()
+        }
+        "blocked" => {
+            let codes: BTreeSet<i32> = problems.iter().map(|p| p.jet.code).collect();
+            format!(
+                "soft recovery cannot complete: {} (errors {})",
+                problems[0].message,
+                codes
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+        _ => {
+            let mut t = String::from("soft recovery can proceed");
+            if !databases.is_empty() {
+                t.push_str(" and bring every database given to Clean Shutdown");
+            }
+            if !recreated.is_empty() {
+                t.push_str(&format!("; the logs re-create {}", recreated.join(", ")));
+            }
+            if !rebuildable.is_empty() {
+                t.push_str(&format!(
+                    "; the logs create {} from nothing, so soft recovery can rebuild {} from the logs alone when it replays from the start of {} (without the checkpoint)",
+                    rebuildable.iter().map(|d| d.path.as_str()).collect::<Vec<_>>().join(", "),
+                    if rebuildable.len() > 1 { "them" } else { "it" },
+                    ordered.first().map(|l| file_name_of(&l.path)).unwrap_or_default()
+                ));
+            }
+            t
+        }
+    };
+
+    StreamPlan {
+        sign_log: inp.sign,
+        base,
+        log_dir,
+        system_dir: inp.checkpoint.map(|c| parent_of(&c.path)),
+        checkpoint,
+        redo_start,
+        redo_start_reason: reason,
+        redo_end_generation: end_gen,
+        logs,
+        missing,
+        current_log_missing,
+        logged_databases: logged,
+        rebuildable_without_checkpoint: rebuildable,
+        databases,
+        problems,
+        notes,
+        verdict,
+        summary,
+        steps,
+        command,
+    }
+}
+
+/// Map from a JET code to the problems carrying it (for summaries).
+pub fn problems_by_code(p: &Plan) -> BTreeMap<i32, usize> {
+    let mut m = BTreeMap::new();
+    for s in &p.streams {
+        for x in &s.problems {
+            *m.entry(x.jet.code).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_ranges_group_and_keep_width() {
+        let r = missing_ranges("edb", &[2, 4, 5, 6], 5, LogExt::Log);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].text, "edb00002.log");
+        assert_eq!(r[1].text, "edb{00004 - 00006}.log");
+        assert_eq!(
+            r[1].file_names,
+            ["edb00004.log", "edb00005.log", "edb00006.log"]
+        );
+        let r = missing_ranges("E00", &[0x1E], 8, LogExt::Jtx);
+        assert_eq!(r[0].text, "E000000001E.jtx");
+        assert_eq!(pattern_name(0x7C), "<base>0007C.log");
+    }
+
+    #[test]
+    fn attach_info_version_threshold() {
+        assert!(attach_info_in_checkpoint((8, 4000, 4, 3)));
+        assert!(attach_info_in_checkpoint((8, 4000, 60, 140)));
+        assert!(!attach_info_in_checkpoint((8, 4000, 4, 2)));
+        assert!(!attach_info_in_checkpoint((7, 3704, 17, 0)));
+    }
+
+    fn rec(gen: i32, sec: u16, kind: &'static str, path: &str) -> DbRecordFact {
+        DbRecordFact {
+            lgpos: Lgpos {
+                generation: gen,
+                sector: sec,
+                offset: 0,
+            },
+            kind,
+            dbid: 1,
+            path: path.into(),
+            sign_db: None,
+            lgpos_consistent: None,
+        }
+    }
+
+    #[test]
+    fn attachment_walk_follows_records_from_the_start() {
+        let log = LogFact {
+            path: "edb.log".into(),
+            name_generation: None,
+            generation: Some(1),
+            sign_log: None,
+            version: (8, 4000, 5, 16),
+            csec_header: 1,
+            attachments: Vec::new(),
+            db_records: vec![
+                rec(1, 1, "create", "C:\\a.edb"),
+                rec(1, 5, "detach", "C:\\a.edb"),
+                rec(1, 6, "attach", "C:\\A.EDB"),
+            ],
+            error: None,
+            patchable: false,
+            chain_issues: Vec::new(),
+        };
+        let start = Lgpos {
+            generation: 1,
+            sector: 1,
+            offset: 0,
+        };
+        let all = walk_attachments(&[], &[&log], start, None);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].enters, "created");
+        assert_eq!(all[0].records.len(), 3);
+        assert!(all[0].attached_at_end);
+        // From after the detach: the database enters by AttachDB.
+        let later = Lgpos {
+            generation: 1,
+            sector: 6,
+            offset: 0,
+        };
+        let w = walk_attachments(&[], &[&log], later, None);
+        assert_eq!(w[0].enters, "attached");
+        // Only before the checkpoint.
+        let w = walk_attachments(&[], &[&log], start, Some(later));
+        assert_eq!(w[0].records.len(), 2);
+        assert!(!w[0].attached_at_end);
+    }
+}
