@@ -267,13 +267,10 @@ impl LogIntegrity {
         let header_stored = stored_header_checksum(head);
         let header_computed = legacy_header_checksum(&head[..LOG_HEADER_SIZE]);
         let gen = h.generation;
-        let at = |sector: u16, offset: u16| {
-            Lgpos {
-                generation: gen,
-                sector,
-                offset,
-            }
-            .eseutil_text()
+        let at = |sector: u16, offset: u16| Lgpos {
+            generation: gen,
+            sector,
+            offset,
         };
         let mut r = LogIntegrity {
             generation: gen,
@@ -300,17 +297,17 @@ impl LogIntegrity {
             Ok(s) => s,
             Err(e) => {
                 r.error = Some(e.into());
-                r.first_damage = Some(at(0, 0));
+                r.first_damage = Some(at(0, 0).eseutil_text());
                 r.verdict = LogVerdict::Corrupt;
                 return r;
             }
         };
         r.data_scanned = true;
         r.error = s.error.as_ref().map(ErrorReport::from);
-        let damage = |state, segment: u32, lgpos: Lgpos, file_offset, detail: &str| SegmentReport {
-            segment,
-            lgpos: lgpos.eseutil_text(),
-            file_offset,
+        let damage = |state, p: Lgpos, detail: &str| SegmentReport {
+            segment: p.sector as u32,
+            lgpos: p.eseutil_text(),
+            file_offset: s.offset_of(p),
             state,
             corrected_bit: None,
             detail: detail.to_string(),
@@ -320,7 +317,7 @@ impl LogIntegrity {
                 r.segments_scanned = g.scanned;
                 r.good_segments = g.good;
                 r.empty_segments = g.stale + g.shadow + g.zero;
-                r.last_good = g.last_good_segment.map(|i| at(i, 0));
+                r.last_good = g.last_good_segment.map(|i| at(i, 0).eseutil_text());
                 r.accumulated_checksum = format!("0x{:016x}", g.accumulated_checksum);
                 for c in &g.corrected {
                     let state = match c.class {
@@ -329,46 +326,22 @@ impl LogIntegrity {
                         None => continue, // the damaged segment, listed below
                     };
                     r.corrected_segments += (state == SegmentState::Good) as u32;
+                    let (byte, bit) = (c.byte(), c.bit_in_byte());
+                    let detail = format!("single flipped bit {bit} of byte {byte} (correctable)");
                     r.segments.push(SegmentReport {
-                        segment: c.segment as u32,
-                        lgpos: at(c.segment, c.byte() as u16),
-                        file_offset: s.offset_of(Lgpos {
-                            generation: gen,
-                            sector: c.segment,
-                            offset: c.byte() as u16,
-                        }),
-                        state,
-                        corrected_bit: Some(c.bit_in_byte()),
-                        detail: format!(
-                            "single flipped bit {} of byte {} (correctable)",
-                            c.bit_in_byte(),
-                            c.byte()
-                        ),
+                        corrected_bit: Some(bit),
+                        ..damage(state, at(c.segment, byte as u16), &detail)
                     });
                 }
-                let seg = |i: u16| {
-                    let p = Lgpos {
-                        generation: gen,
-                        sector: i,
-                        offset: 0,
-                    };
-                    (i as u32, p, s.offset_of(p))
-                };
                 match &g.outcome {
                     SegmentOutcome::Clean => None,
-                    SegmentOutcome::Patchable { segment } => {
-                        let (i, p, off) = seg(*segment);
-                        Some(damage(
-                            SegmentState::Torn,
-                            i,
-                            p,
-                            off,
-                            "torn write; the next segment holds its shadow copy (patchable)",
-                        ))
-                    }
+                    SegmentOutcome::Patchable { segment } => Some(damage(
+                        SegmentState::Torn,
+                        at(*segment, 0),
+                        "torn write; the next segment holds its shadow copy (patchable)",
+                    )),
                     SegmentOutcome::Corrupt { segment, reason } => {
-                        let (i, p, off) = seg(*segment);
-                        Some(damage(SegmentState::Corrupt, i, p, off, reason))
+                        Some(damage(SegmentState::Corrupt, at(*segment, 0), reason))
                     }
                 }
             }
@@ -377,23 +350,16 @@ impl LogIntegrity {
                 r.lrck_records = l.chain.len() as u32;
                 r.last_good = l.chain.last().map(|c| pos(c.offset).eseutil_text());
                 r.end_of_data = Some(pos(l.end_offset).eseutil_text());
-                let sector = |off: u64| (off / h.cb_sec as u64) as u32;
                 match &l.outcome {
                     LrckOutcome::Clean => None,
                     LrckOutcome::Patchable { offset } => Some(damage(
                         SegmentState::Torn,
-                        sector(*offset),
                         pos(*offset),
-                        *offset,
                         "LRCHECKSUM range fails; the next sector holds its shadow (torn last flush, patchable)",
                     )),
-                    LrckOutcome::Corrupt { offset, reason } => Some(damage(
-                        SegmentState::Corrupt,
-                        sector(*offset),
-                        pos(*offset),
-                        *offset,
-                        reason,
-                    )),
+                    LrckOutcome::Corrupt { offset, reason } => {
+                        Some(damage(SegmentState::Corrupt, pos(*offset), reason))
+                    }
                 }
             }
         };
