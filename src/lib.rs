@@ -7,7 +7,8 @@
 //! * [`checksum`]: the legacy XOR and XOR+ECC checksums with bit location;
 //! * [`file`]: read-only file access and file-kind identification;
 //! * [`k`]: the `/k` database page checksum scanner and `--fix-ecc`;
-//! * [`log_integrity`]: `/k` verification of log files (header, 8.x segments);
+//! * [`log`]: transaction logs — naming, integrity scans (shared by `/ml`
+//!   and `/k`), the record stream;
 //! * [`report`]: serde view models (the documented JSON schema);
 //! * [`render`]: eseutil-style text rendering (never parses);
 //! * [`cli`]: the command line (eseutil `/mh` syntax and GNU subcommands).
@@ -26,7 +27,6 @@ pub mod error;
 pub mod file;
 pub mod k;
 pub mod log;
-pub mod log_integrity;
 pub mod parse;
 pub mod plan;
 pub mod render;

@@ -376,6 +376,58 @@ fn flipped_bit_in_log_is_reported_at_its_position() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// A log far larger than its header says (an 8 GiB sparse file whose header
+/// says 1 MiB): `/k` and `/ml` read only the legitimate 1 MiB, report -541
+/// from the real length, and finish fast under a 512 MiB address-space
+/// limit (reading the whole file would need 8 GiB).
+#[cfg(unix)]
+#[test]
+fn oversized_sparse_log_is_541_with_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("edb.log");
+    let mut log = eseutil::synth::log_header(1); // csecLGFile 256 × 4096
+    log.resize(256 * 4096, 0);
+    std::fs::write(&p, &log).unwrap();
+    let big = 8u64 << 30;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(big)
+        .unwrap();
+    let limited = |args: &[&str]| {
+        let t = std::time::Instant::now();
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -v 524288 && exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_eseutil-rs"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+        out
+    };
+    let path = p.to_str().unwrap();
+    let out = limited(&["k", path, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["files"][0];
+    assert_eq!(f["file_size"], big);
+    let i = &f["integrity"];
+    assert_eq!(i["error"]["jet_code"], -541, "{i}");
+    assert_eq!(i["error"]["offset"], 256 * 4096);
+    assert_eq!(i["verdict"], "corrupt");
+    assert_eq!(i["segments_scanned"], 254);
+    let out = limited(&["/k", path]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("-541 JET_errLogFileSizeMismatch"), "{err}");
+    let out = limited(&["ml", path, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["integrity"]["error"]["jet_code"], -541, "{v}");
+}
+
 #[test]
 fn folder_is_checked_file_by_file() {
     let Some(c) = corpus() else { return };

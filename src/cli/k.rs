@@ -10,10 +10,11 @@ use super::{error_json, write_json, Ctx, ModeResult};
 use crate::error::{Error, FormatError, Jet};
 use crate::file::{identify, FileKind, Input, PROBE_SIZE};
 use crate::k::{fix_ecc, scan_database, PageResult, ScanObserver, ScanOptions};
-use crate::log_integrity::{verify_log, LogVerdict, SEGMENT_SIZE};
+use crate::log::scan::{read_log_bytes, scan_log_sized, LogBytes};
 use crate::parse::checkpoint::CHECKPOINT_COPY_SIZE;
+use crate::parse::log_header::{parse_log_header_fields, LOG_HEADER_SIZE};
 use crate::render;
-use crate::report::k::{CkptCopy, CkptReport, DbReport, KFile, KReport, LogReport};
+use crate::report::k::{CkptCopy, CkptReport, DbReport, KFile, KReport, LogIntegrity, LogReport};
 
 /// Arguments of `/k`.
 #[derive(Debug, Args)]
@@ -245,29 +246,15 @@ fn check_checkpoint(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result
 
 fn check_log(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result<Checked, Error> {
     let shown = input.path.display().to_string();
-    let path = input.path.clone();
-    let mut io_error = None;
-    let integrity = verify_log(&mut |i| {
-        let off = i as u64 * SEGMENT_SIZE as u64;
-        if off >= input.len {
-            return None;
-        }
-        match input.read_at(off, SEGMENT_SIZE) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                io_error.get_or_insert(e);
-                None
-            }
-        }
-    })
-    .map_err(|e| Error::corrupt(&path, e))?;
-    if let Some(e) = io_error {
-        return Err(e);
-    }
-    let failed = matches!(
-        integrity.verdict,
-        LogVerdict::Corrupt | LogVerdict::Patchable
-    );
+    let LogBytes {
+        mut bytes,
+        file_size,
+    } = read_log_bytes(input)?;
+    let h = parse_log_header_fields(&bytes).map_err(|e| Error::corrupt(&input.path, e))?;
+    let head = bytes[..LOG_HEADER_SIZE].to_vec();
+    let scan = scan_log_sized(&mut bytes, file_size);
+    let integrity = LogIntegrity::new(&head, &h, scan.as_ref());
+    let failed = integrity.failed();
     if !ctx.common.json {
         for m in render::k::log_messages(&integrity) {
             eprintln!("{m}");
@@ -275,14 +262,21 @@ fn check_log(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result<Checke
         out.write_all(render::k::log(&shown, &integrity).as_bytes())
             .map_err(io_err)?;
     }
+    let error = match &scan {
+        Ok(s) => s.error.as_ref(),
+        Err(e) => Some(e),
+    };
+    let damage = error
+        .map(|e| e.jet)
+        .or(failed.then_some(Jet::LOG_FILE_CORRUPT));
     Ok(Checked {
         entry: KFile::Log(LogReport {
             file: shown,
-            file_size: input.len,
+            file_size,
             integrity,
             failed,
         }),
-        damage: failed.then_some(Jet::LOG_FILE_CORRUPT),
+        damage,
     })
 }
 

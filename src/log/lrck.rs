@@ -303,6 +303,23 @@ mod tests {
     }
 
     #[test]
+    fn range_checksum_guards_later_sectors() {
+        // a flipped byte in the second sector of flush 1: the short checksum
+        // (first sector only) still verifies, the range checksum does not,
+        // and no shadow follows: corrupt at the first record
+        let mut f = clean_log();
+        f[9 * SEC + 100] ^= 0x10;
+        let s = scan_lrck(&f, GEN as i32, SEC as u16, 8);
+        match s.outcome {
+            LrckOutcome::Corrupt { offset, reason } => {
+                assert_eq!(offset, LRCK1 as u64);
+                assert!(reason.contains("range checksum"), "{reason}");
+            }
+            o => panic!("{o:?}"),
+        }
+    }
+
+    #[test]
     fn torn_last_flush_is_patchable() {
         let s = scan_lrck(&torn_log(), GEN as i32, SEC as u16, 8);
         assert_eq!(

@@ -12,8 +12,9 @@ use serde::Serialize;
 
 use super::lrck::{scan_lrck, LrckOutcome, LrckScan};
 use super::segments::{scan_segments, SegmentOutcome, SegmentScan};
-use crate::error::{FormatError, Jet};
-use crate::parse::log_header::{read_log_header, LogHeader};
+use crate::error::{Error, FormatError, Jet};
+use crate::file::Input;
+use crate::parse::log_header::{read_log_header, LogHeader, LOG_HEADER_SIZE};
 use crate::parse::primitives::Lgpos;
 
 /// The format-specific part of a scan.
@@ -76,13 +77,51 @@ pub fn lgpos_of(generation: i32, cb_sec: u16, off: u64) -> Lgpos {
     }
 }
 
-/// Scans a whole log file held in memory. `file` may be modified: located
-/// single-bit errors of 8.x segments are corrected in place (the file on disk
-/// is never written). An unreadable header is returned as `Err` (eseutil's
-/// "Cannot read log file header").
+/// The bytes of a log file read for [`scan_log_sized`]: never more than the
+/// file's legitimate size, however long the file really is.
+#[derive(Debug, Clone)]
+pub struct LogBytes {
+    /// The header (4096 bytes) and, when it verifies, the data up to
+    /// `csecLGFile · cbSec` (≤ 65535 · 4096 bytes) or the end of the file.
+    pub bytes: Vec<u8>,
+    /// The real length of the file.
+    pub file_size: u64,
+}
+
+/// Reads a log file for scanning with bounded memory: the 4096-byte header
+/// first, then — only when it verifies — the rest of `csecLGFile · cbSec`
+/// bytes. A file longer than that is not read past it (the mismatch is
+/// reported from `file_size`, -541); a file whose header does not verify
+/// is read no further than the header.
+pub fn read_log_bytes(input: &mut Input) -> Result<LogBytes, Error> {
+    let mut bytes = input.read_at(0, LOG_HEADER_SIZE)?;
+    if let Ok(h) = read_log_header(&bytes) {
+        let want = h
+            .header
+            .expected_file_size()
+            .saturating_sub(bytes.len() as u64);
+        let rest = input.read_at(bytes.len() as u64, want as usize)?;
+        bytes.extend_from_slice(&rest);
+    }
+    Ok(LogBytes {
+        bytes,
+        file_size: input.len,
+    })
+}
+
+/// Scans a whole log file held in memory (see [`scan_log_sized`]).
 pub fn scan_log(file: &mut [u8]) -> Result<LogScan, FormatError> {
+    let len = file.len() as u64;
+    scan_log_sized(file, len)
+}
+
+/// Scans a log file whose bytes are in `file` (at most its legitimate size,
+/// see [`read_log_bytes`]) and whose real length is `file_size`. `file` may
+/// be modified: located single-bit errors of 8.x segments are corrected in
+/// place (the file on disk is never written). An unreadable header is
+/// returned as `Err` (eseutil's "Cannot read log file header").
+pub fn scan_log_sized(file: &mut [u8], file_size: u64) -> Result<LogScan, FormatError> {
     let header = read_log_header(file)?.header;
-    let file_size = file.len() as u64;
     let expected_size = header.expected_file_size();
     let mut error = None;
     if file_size != expected_size {
@@ -193,6 +232,32 @@ mod tests {
         let e = s.error.unwrap();
         assert_eq!(e.jet, Jet::LOG_FILE_SIZE_MISMATCH);
         assert_eq!(e.offset, 7680);
+    }
+
+    /// An 8 GiB sparse file whose header says 8 KiB: only 8 KiB are read,
+    /// the mismatch (-541) comes from the real length.
+    #[cfg(unix)]
+    #[test]
+    fn oversized_file_is_read_only_up_to_its_legitimate_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("edb.log");
+        std::fs::write(&p, fixture7::clean_log()).unwrap();
+        let big = 8u64 << 30;
+        let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+        f.set_len(big).unwrap();
+        let mut b = read_log_bytes(&mut Input::open(&p).unwrap()).unwrap();
+        assert_eq!((b.bytes.len(), b.file_size), (8192, big));
+        let s = scan_log_sized(&mut b.bytes, b.file_size).unwrap();
+        let e = s.error.unwrap();
+        assert_eq!((e.jet, e.offset), (Jet::LOG_FILE_SIZE_MISMATCH, 8192));
+        assert_eq!(s.scan, scan_log(&mut fixture7::clean_log()).unwrap().scan);
+        // a header that does not verify: nothing past it is read
+        let mut h = fixture7::clean_log();
+        h[100] ^= 1;
+        std::fs::write(&p, &h).unwrap();
+        f.set_len(big).unwrap();
+        let b = read_log_bytes(&mut Input::open(&p).unwrap()).unwrap();
+        assert_eq!(b.bytes.len(), LOG_HEADER_SIZE);
     }
 
     #[test]

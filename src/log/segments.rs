@@ -92,6 +92,23 @@ pub struct CorrectedBit {
     pub segment: u16,
     /// Bit index inside the segment.
     pub bit: u32,
+    /// What the corrected segment turned out to be (good or stale); `None`
+    /// when it is the damaged segment of a `Corrupt` outcome. Not in the
+    /// `/ml` JSON; `/k` reports it per segment.
+    #[serde(skip)]
+    pub class: Option<SegmentClass>,
+}
+
+impl CorrectedBit {
+    /// Byte offset of the flipped byte inside its segment.
+    pub fn byte(&self) -> u32 {
+        self.bit / 8
+    }
+
+    /// The flipped bit inside that byte.
+    pub fn bit_in_byte(&self) -> u8 {
+        (self.bit % 8) as u8
+    }
 }
 
 /// Result of scanning the segments of one 8.x log.
@@ -190,22 +207,36 @@ pub fn scan_segments(
         let (ok, bit) = check(seg, i as u32);
         if ok {
             if let Some(bit) = bit {
-                s.corrected.push(CorrectedBit { segment: i, bit });
                 file[off + (bit / 8) as usize] ^= 1 << (bit % 8);
             }
             let h = segment_header(&file[off..off + SEGMENT_SIZE]);
-            if h.lgpos < here {
-                s.stale += 1;
-                empty_seen = true;
-                continue;
+            let class = if h.lgpos < here {
+                Ok(SegmentClass::Stale)
+            } else if h.lgpos > here {
+                Err("segment header carries a later lgpos")
+            } else if empty_seen {
+                Err("valid segment after an empty one")
+            } else {
+                Ok(SegmentClass::Good)
+            };
+            if let Some(bit) = bit {
+                s.corrected.push(CorrectedBit {
+                    segment: i,
+                    bit,
+                    class: class.ok(),
+                });
             }
-            if h.lgpos > here {
-                corrupt(&mut s, i, "segment header carries a later lgpos");
-                break;
-            }
-            if empty_seen {
-                corrupt(&mut s, i, "valid segment after an empty one");
-                break;
+            match class {
+                Ok(SegmentClass::Good) => {}
+                Ok(_) => {
+                    s.stale += 1;
+                    empty_seen = true;
+                    continue;
+                }
+                Err(why) => {
+                    corrupt(&mut s, i, why);
+                    break;
+                }
             }
             s.good += 1;
             s.accumulated_checksum ^= h.checksum;
@@ -343,10 +374,35 @@ pub(crate) mod tests {
             s.corrected,
             vec![CorrectedBit {
                 segment: 1,
-                bit: 804
+                bit: 804,
+                class: Some(SegmentClass::Good)
             }]
         );
+        assert_eq!(
+            (s.corrected[0].byte(), s.corrected[0].bit_in_byte()),
+            (100, 4)
+        );
         assert_eq!(f[4096 + 100], 7);
+    }
+
+    #[test]
+    fn corrected_bit_keeps_its_class() {
+        let mut stale = segment(4, 2, 2, 1);
+        stale[500] ^= 0x02;
+        let mut bad = segment(5, 2, 2, 1);
+        bad[600] ^= 0x01;
+        let mut f = file(&[segment(5, 1, 1, 1), stale, vec![0; 4096]]);
+        let s = scan_segments(&mut f, 5, 1, 4, true);
+        assert_eq!(s.outcome, SegmentOutcome::Clean);
+        assert_eq!(s.corrected[0].class, Some(SegmentClass::Stale));
+        // corrected, then found after an empty segment: the damaged one
+        let mut f = file(&[vec![0; 4096], bad, vec![0; 4096]]);
+        let s = scan_segments(&mut f, 5, 1, 4, true);
+        assert!(matches!(
+            s.outcome,
+            SegmentOutcome::Corrupt { segment: 2, .. }
+        ));
+        assert_eq!(s.corrected[0].class, None);
     }
 
     #[test]

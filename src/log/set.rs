@@ -13,9 +13,10 @@ use serde::Serialize;
 
 use super::naming::{generation_file_name_width, parse_log_file_name, LogFileName, LogNameKind};
 use super::record::{read_records, record_info, Layout, LogRecord};
-use super::scan::{scan_log, FormatScan, LogScan};
+use super::scan::{read_log_bytes, scan_log_sized, FormatScan, LogBytes, LogScan};
 use super::segments::{SEGMENT_HEADER_SIZE, SEGMENT_SIZE};
 use crate::error::{Error, FormatError, Jet};
+use crate::file::Input;
 
 /// The record walk of one log file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,9 +114,13 @@ impl LogFileCheck {
 }
 
 /// Reads and checks one log file. I/O failures are errors; format problems
-/// are recorded in the result.
+/// are recorded in the result. At most the file's legitimate size is read
+/// ([`read_log_bytes`]).
 pub fn check_file(path: &Path) -> Result<LogFileCheck, Error> {
-    let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let LogBytes {
+        mut bytes,
+        file_size,
+    } = read_log_bytes(&mut Input::open(path)?)?;
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -127,7 +132,7 @@ pub fn check_file(path: &Path) -> Result<LogFileCheck, Error> {
         header_error: None,
         walk: None,
     };
-    match scan_log(&mut bytes) {
+    match scan_log_sized(&mut bytes, file_size) {
         Ok(s) => {
             c.walk = Some(walk_records(&bytes, &s));
             c.scan = Some(s);

@@ -238,6 +238,15 @@ impl Lgpos {
         )
     }
 
+    /// The variant `(0x%x,%X,%X)` (lower-case generation) that `/ml` prints
+    /// after "Last Lgpos:" (`ese/_log/logdump.cxx`, format notes §4.9).
+    pub fn eseutil_last_lgpos_text(&self) -> String {
+        format!(
+            "(0x{:x},{:X},{:X})",
+            self.generation as u32, self.sector, self.offset
+        )
+    }
+
     /// Whether all fields are zero.
     pub fn is_zero(&self) -> bool {
         *self == Lgpos::default()
@@ -456,6 +465,7 @@ mod tests {
             }
         );
         assert_eq!(p.eseutil_text(), "(0x1E2E4,E,10C)");
+        assert_eq!(p.eseutil_last_lgpos_text(), "(0x1e2e4,E,10C)");
         assert!(
             Lgpos {
                 generation: 2,

@@ -5,8 +5,7 @@
 use std::fmt::Write;
 
 use crate::k::{DbScan, FixReport, PageResult, Verdict};
-use crate::log_integrity::{LogIntegrity, LogVerdict, SegmentState};
-use crate::report::k::CkptReport;
+use crate::report::k::{CkptReport, LogIntegrity, LogVerdict};
 
 /// First line of the mode.
 pub const BANNER: &str = "Initiating CHECKSUM mode...\n";
@@ -171,18 +170,16 @@ pub fn log(path: &str, r: &LogIntegrity) -> String {
         if r.header_ok { "OK" } else { "FAILED" }
     );
     let _ = writeln!(t, "Generation: 0x{:X}, format {}", r.generation, r.version);
-    if r.verdict == LogVerdict::HeaderOnly {
-        let _ = writeln!(t, "Data: not verified (unsupported sector size)");
-    } else if r.version.starts_with(|c: char| c <= '7')
-        && r.version.as_bytes().get(1) == Some(&b'.')
-    {
+    if !r.data_scanned {
+        // the header failed: nothing after it was read
+    } else if r.legacy_format {
         let _ = writeln!(t, "{} LRCHECKSUM records verified", r.lrck_records);
         let _ = writeln!(
             t,
             "End of data: {}",
             r.end_of_data.as_deref().unwrap_or("(unknown)")
         );
-    } else if r.header_ok {
+    } else {
         let _ = writeln!(
             t,
             "{} segments scanned: {} good, {} empty, {} corrected",
@@ -202,9 +199,11 @@ pub fn log(path: &str, r: &LogIntegrity) -> String {
     if let Some(d) = &r.first_damage {
         let _ = writeln!(t, "First damaged position: {d}");
     }
+    if let Some(e) = &r.error {
+        let _ = writeln!(t, "Error: {} {}: {}", e.jet_code, e.jet_name, e.detail);
+    }
     let verdict = match r.verdict {
         LogVerdict::Clean => "OK",
-        LogVerdict::HeaderOnly => "header OK",
         LogVerdict::Patchable => "torn write (patchable by recovery)",
         LogVerdict::Corrupt => "CORRUPT",
     };
@@ -212,17 +211,26 @@ pub fn log(path: &str, r: &LogIntegrity) -> String {
     t
 }
 
-/// stderr messages for a log's reported segments.
+/// stderr messages for a log's reported segments, then for an error that
+/// no segment explains (header, file size).
 pub fn log_messages(r: &LogIntegrity) -> Vec<String> {
-    r.segments
+    let mut v: Vec<String> = r
+        .segments
         .iter()
-        .map(|s| match s.state {
-            SegmentState::Good => format!(
-                "WARNING: log position {} checksum verification failed but the corruption ( bit {} ) can be corrected",
-                s.lgpos,
-                s.corrected_bit.unwrap_or(0)
+        .map(|s| match s.corrected_bit {
+            Some(bit) => format!(
+                "WARNING: log position {} checksum verification failed but the corruption ( bit {bit} ) can be corrected",
+                s.lgpos
             ),
-            _ => format!("ERROR: log position {} {}", s.lgpos, s.detail),
+            None => format!("ERROR: log position {} {}", s.lgpos, s.detail),
         })
-        .collect()
+        .collect();
+    let explained = r.segments.iter().any(|s| s.corrected_bit.is_none());
+    if let (Some(e), false) = (&r.error, explained) {
+        v.push(format!(
+            "ERROR: offset 0x{:x}: {} ({} {})",
+            e.offset, e.detail, e.jet_code, e.jet_name
+        ));
+    }
+    v
 }

@@ -88,14 +88,6 @@ pub fn header(base: &str, path: &str, checkpoint: Option<Lgpos>, h: &LogHeader) 
     s
 }
 
-/// `(0x%x,%X,%X)` — the lower-case generation variant of "Last Lgpos".
-pub fn last_lgpos(p: Lgpos) -> String {
-    format!(
-        "(0x{:x},{:X},{:X})",
-        p.generation as u32, p.sector, p.offset
-    )
-}
-
 /// The verdict lines of a single-file dump (after the header block).
 pub fn verdict(c: &LogFileCheck, path: &str, color: bool) -> String {
     let mut s = String::new();
@@ -124,7 +116,7 @@ pub fn verdict(c: &LogFileCheck, path: &str, color: bool) -> String {
                 color::bad(
                     &format!(
                         "\n      ERROR: Log damaged (unusable). Last Lgpos: {}. Error {}.",
-                        last_lgpos(scan.end),
+                        scan.end.eseutil_last_lgpos_text(),
                         e.jet.code
                     ),
                     color
@@ -133,7 +125,11 @@ pub fn verdict(c: &LogFileCheck, path: &str, color: bool) -> String {
             let _ = writeln!(w, "      {path}: {e}");
         }
         None => {
-            let _ = writeln!(w, "\n      Last Lgpos: {}", last_lgpos(scan.end));
+            let _ = writeln!(
+                w,
+                "\n      Last Lgpos: {}",
+                scan.end.eseutil_last_lgpos_text()
+            );
             let _ = writeln!(
                 w,
                 "      Accumulated segment checksum: 0x{:016x}",
@@ -283,7 +279,7 @@ pub fn set(c: &SetCheck, color: bool) -> String {
                         color::bad(
                             &format!(
                                 "ERROR: Log damaged (unusable). Last Lgpos: {}. Error {}.",
-                                last_lgpos(end),
+                                end.eseutil_last_lgpos_text(),
                                 e.jet.code
                             ),
                             color

@@ -11,9 +11,15 @@
 use serde::Serialize;
 
 use crate::checksum::{legacy_header_checksum, stored_header_checksum};
+use crate::error::FormatError;
 use crate::k::{DbScan, FixReport, IoStats, PageResult};
-use crate::log_integrity::LogIntegrity;
+use crate::log::lrck::LrckOutcome;
+use crate::log::scan::{lgpos_of, FormatScan, LogScan};
+use crate::log::segments::{SegmentClass, SegmentOutcome};
 use crate::parse::checkpoint::CHECKPOINT_COPY_SIZE;
+use crate::parse::log_header::{LogHeader, LOG_HEADER_SIZE};
+use crate::parse::primitives::Lgpos;
+use crate::report::ml::ErrorReport;
 
 /// Counters of a database scan.
 #[derive(Debug, Clone, Serialize)]
@@ -158,6 +164,225 @@ pub struct LogReport {
     pub failed: bool,
 }
 
+/// What a reported segment (8.x) or LRCHECKSUM position (7.x) is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentState {
+    /// Verifies (after a single-bit correction) and belongs here.
+    Good,
+    /// Verifies (after a single-bit correction) but carries an older
+    /// position: left from an earlier use of the file (end of data).
+    Stale,
+    /// Fails, but the next segment / sector holds its shadow: a torn last
+    /// write that soft recovery patches.
+    Torn,
+    /// Damaged beyond repair.
+    Corrupt,
+}
+
+/// A segment worth reporting (corrected, torn, damaged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SegmentReport {
+    /// Segment (8.x) or sector (7.x) index.
+    pub segment: u32,
+    /// Log position of the problem, `(0xGEN,ISEC,IB)`: IB is the flipped
+    /// byte for a corrected segment, the LRCHECKSUM offset in its sector for
+    /// 7.x, else 0.
+    pub lgpos: String,
+    /// Byte offset of the problem in the file.
+    pub file_offset: u64,
+    /// State.
+    pub state: SegmentState,
+    /// Bit inside the byte at `file_offset` when exactly one flipped bit was
+    /// located and the segment verifies once it is flipped back.
+    pub corrected_bit: Option<u8>,
+    /// What is wrong.
+    pub detail: String,
+}
+
+/// Overall verdict on a log file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogVerdict {
+    /// Header, size and every scanned segment / LRCHECKSUM verify.
+    Clean,
+    /// Only a torn last write that recovery patches from its shadow.
+    Patchable,
+    /// Damaged: header, size (-541), a segment or the LRCHECKSUM chain.
+    Corrupt,
+}
+
+/// The `/k` facts of one log file, from the shared scanner
+/// ([`crate::log::scan`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct LogIntegrity {
+    /// Generation (from the header).
+    pub generation: i32,
+    /// Format version `major.minor.update_major.update_minor`.
+    pub version: String,
+    /// Stored header checksum.
+    pub header_stored: u32,
+    /// Computed header checksum.
+    pub header_computed: u32,
+    /// Whether the header checksum verifies.
+    pub header_ok: bool,
+    /// Segments scanned (8.x).
+    pub segments_scanned: u32,
+    /// Good segments (8.x).
+    pub good_segments: u32,
+    /// Stale, shadow or zero segments (8.x).
+    pub empty_segments: u32,
+    /// Good segments that needed a single-bit correction (8.x).
+    pub corrected_segments: u32,
+    /// Last good segment (8.x, `(gen, isec, 0)`) or last verified
+    /// LRCHECKSUM (7.x).
+    pub last_good: Option<String>,
+    /// First damaged position (header: `(gen,0,0)`).
+    pub first_damage: Option<String>,
+    /// XOR of the stored checksums of the good segments (8.x; 0 for 7.x).
+    pub accumulated_checksum: String,
+    /// Segments worth reporting.
+    pub segments: Vec<SegmentReport>,
+    /// True for the 7.x LRCHECKSUM format (major ≤ 7), false for 8.x segments.
+    pub legacy_format: bool,
+    /// 7.x only: LRCHECKSUM records verified along the chain.
+    pub lrck_records: u32,
+    /// 7.x only: end of the verified data.
+    pub end_of_data: Option<String>,
+    /// The first integrity error (header, -541 size mismatch, -501 damage),
+    /// as in `/ml --json`.
+    pub error: Option<ErrorReport>,
+    /// Overall verdict.
+    pub verdict: LogVerdict,
+    /// Whether the data area was scanned (false when the header failed).
+    #[serde(skip)]
+    pub data_scanned: bool,
+}
+
+impl LogIntegrity {
+    /// The facts of a log whose header `h` parsed: `head` is its first
+    /// 4096 bytes, `scan` the shared scanner's result (`Err` = the header
+    /// did not verify).
+    pub fn new(head: &[u8], h: &LogHeader, scan: Result<&LogScan, &FormatError>) -> LogIntegrity {
+        let header_stored = stored_header_checksum(head);
+        let header_computed = legacy_header_checksum(&head[..LOG_HEADER_SIZE]);
+        let gen = h.generation;
+        let at = |sector: u16, offset: u16| Lgpos {
+            generation: gen,
+            sector,
+            offset,
+        };
+        let mut r = LogIntegrity {
+            generation: gen,
+            version: h.version_text(),
+            header_stored,
+            header_computed,
+            header_ok: header_stored == header_computed,
+            segments_scanned: 0,
+            good_segments: 0,
+            empty_segments: 0,
+            corrected_segments: 0,
+            last_good: None,
+            first_damage: None,
+            accumulated_checksum: format!("0x{:016x}", 0),
+            segments: Vec::new(),
+            legacy_format: h.is_legacy_format(),
+            lrck_records: 0,
+            end_of_data: None,
+            error: None,
+            verdict: LogVerdict::Clean,
+            data_scanned: false,
+        };
+        let s = match scan {
+            Ok(s) => s,
+            Err(e) => {
+                r.error = Some(e.into());
+                r.first_damage = Some(at(0, 0).eseutil_text());
+                r.verdict = LogVerdict::Corrupt;
+                return r;
+            }
+        };
+        r.data_scanned = true;
+        r.error = s.error.as_ref().map(ErrorReport::from);
+        let damage = |state, p: Lgpos, detail: &str| SegmentReport {
+            segment: p.sector as u32,
+            lgpos: p.eseutil_text(),
+            file_offset: s.offset_of(p),
+            state,
+            corrected_bit: None,
+            detail: detail.to_string(),
+        };
+        let damaged = match &s.scan {
+            FormatScan::Segments(g) => {
+                r.segments_scanned = g.scanned;
+                r.good_segments = g.good;
+                r.empty_segments = g.stale + g.shadow + g.zero;
+                r.last_good = g.last_good_segment.map(|i| at(i, 0).eseutil_text());
+                r.accumulated_checksum = format!("0x{:016x}", g.accumulated_checksum);
+                for c in &g.corrected {
+                    let state = match c.class {
+                        Some(SegmentClass::Good) => SegmentState::Good,
+                        Some(_) => SegmentState::Stale,
+                        None => continue, // the damaged segment, listed below
+                    };
+                    r.corrected_segments += (state == SegmentState::Good) as u32;
+                    let (byte, bit) = (c.byte(), c.bit_in_byte());
+                    let detail = format!("single flipped bit {bit} of byte {byte} (correctable)");
+                    r.segments.push(SegmentReport {
+                        corrected_bit: Some(bit),
+                        ..damage(state, at(c.segment, byte as u16), &detail)
+                    });
+                }
+                match &g.outcome {
+                    SegmentOutcome::Clean => None,
+                    SegmentOutcome::Patchable { segment } => Some(damage(
+                        SegmentState::Torn,
+                        at(*segment, 0),
+                        "torn write; the next segment holds its shadow copy (patchable)",
+                    )),
+                    SegmentOutcome::Corrupt { segment, reason } => {
+                        Some(damage(SegmentState::Corrupt, at(*segment, 0), reason))
+                    }
+                }
+            }
+            FormatScan::Lrck(l) => {
+                let pos = |off: u64| lgpos_of(gen, h.cb_sec, off);
+                r.lrck_records = l.chain.len() as u32;
+                r.last_good = l.chain.last().map(|c| pos(c.offset).eseutil_text());
+                r.end_of_data = Some(pos(l.end_offset).eseutil_text());
+                match &l.outcome {
+                    LrckOutcome::Clean => None,
+                    LrckOutcome::Patchable { offset } => Some(damage(
+                        SegmentState::Torn,
+                        pos(*offset),
+                        "LRCHECKSUM range fails; the next sector holds its shadow (torn last flush, patchable)",
+                    )),
+                    LrckOutcome::Corrupt { offset, reason } => {
+                        Some(damage(SegmentState::Corrupt, pos(*offset), reason))
+                    }
+                }
+            }
+        };
+        if let Some(d) = damaged {
+            r.first_damage = Some(d.lgpos.clone());
+            r.verdict = match d.state {
+                SegmentState::Torn => LogVerdict::Patchable,
+                _ => LogVerdict::Corrupt,
+            };
+            r.segments.push(d);
+        }
+        if r.error.is_some() {
+            r.verdict = LogVerdict::Corrupt;
+        }
+        r
+    }
+
+    /// Damaged (corrupt, wrong size, or torn).
+    pub fn failed(&self) -> bool {
+        self.verdict != LogVerdict::Clean
+    }
+}
+
 /// One entry of the `files` list.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -199,4 +424,119 @@ pub struct KReport {
     pub damaged: bool,
     /// The process exit status.
     pub exit_status: u8,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checksum::seal_header;
+    use crate::log::fixture7;
+    use crate::log::scan::scan_log;
+    use crate::log::segments::tests::segment;
+    use crate::parse::log_header::parse_log_header_fields;
+
+    fn integrity(f: &mut [u8]) -> LogIntegrity {
+        let h = parse_log_header_fields(f).unwrap();
+        let head = f[..LOG_HEADER_SIZE].to_vec();
+        let s = scan_log(f);
+        LogIntegrity::new(&head, &h, s.as_ref())
+    }
+
+    /// An 8.x log of 16 segments (generation 7): header, `good` written
+    /// segments, zeros.
+    fn log8(good: u16) -> Vec<u8> {
+        let mut f = crate::synth::log_header(7);
+        f[12..14].copy_from_slice(&16u16.to_le_bytes());
+        seal_header(&mut f);
+        for i in 1..=good {
+            f.extend_from_slice(&segment(7, i, i as u32, i as u8));
+        }
+        f.resize(16 * 4096, 0);
+        f
+    }
+
+    #[test]
+    fn clean_8x_log() {
+        let mut f = log8(5);
+        let acc = (1..=5).fold(0u64, |a, i| a ^ crate::parse::u64_at(&f, i * 4096));
+        let r = integrity(&mut f);
+        assert_eq!(r.verdict, LogVerdict::Clean, "{r:?}");
+        assert_eq!(
+            (r.segments_scanned, r.good_segments, r.empty_segments),
+            (14, 5, 9)
+        );
+        assert_eq!(r.last_good.as_deref(), Some("(0x7,5,0)"));
+        assert_eq!(r.accumulated_checksum, format!("0x{acc:016x}"));
+        assert!(r.segments.is_empty() && r.error.is_none() && !r.failed());
+    }
+
+    #[test]
+    fn flipped_bit_is_located_and_double_flip_is_corrupt() {
+        let mut f = log8(5);
+        f[3 * 4096 + 1234] ^= 0x20;
+        let r = integrity(&mut f.clone());
+        assert_eq!(r.verdict, LogVerdict::Clean);
+        assert_eq!(r.corrected_segments, 1);
+        let s = &r.segments[0];
+        assert_eq!(
+            (s.lgpos.as_str(), s.corrected_bit),
+            ("(0x7,3,4D2)", Some(5))
+        );
+        assert_eq!(
+            (s.state, s.file_offset),
+            (SegmentState::Good, 3 * 4096 + 1234)
+        );
+        f[3 * 4096 + 2000] ^= 1;
+        let r = integrity(&mut f);
+        assert_eq!(r.verdict, LogVerdict::Corrupt);
+        assert_eq!(r.first_damage.as_deref(), Some("(0x7,3,0)"));
+        assert_eq!(r.segments[0].state, SegmentState::Corrupt);
+        assert_eq!(r.error.unwrap().jet_code, -501);
+    }
+
+    #[test]
+    fn torn_8x_segment_is_patchable() {
+        let mut f = log8(5);
+        let s5 = f[5 * 4096..6 * 4096].to_vec();
+        f[6 * 4096..7 * 4096].copy_from_slice(&s5);
+        f[5 * 4096 + 3000] ^= 0xFF;
+        let r = integrity(&mut f);
+        assert_eq!(r.verdict, LogVerdict::Patchable, "{r:?}");
+        assert_eq!(r.first_damage.as_deref(), Some("(0x7,5,0)"));
+        assert_eq!(r.segments[0].state, SegmentState::Torn);
+        assert!(r.error.is_none() && r.failed());
+    }
+
+    #[test]
+    fn header_and_size_errors() {
+        let mut f = log8(2);
+        f[100] ^= 1;
+        let r = integrity(&mut f);
+        assert!(!r.header_ok && !r.data_scanned);
+        assert_eq!(r.verdict, LogVerdict::Corrupt);
+        assert_eq!(r.first_damage.as_deref(), Some("(0x7,0,0)"));
+        let mut f = log8(2);
+        f.resize(17 * 4096, 0);
+        let r = integrity(&mut f);
+        assert_eq!(r.verdict, LogVerdict::Corrupt);
+        assert_eq!(r.error.as_ref().unwrap().jet_code, -541);
+        assert!(r.first_damage.is_none() && r.segments.is_empty());
+    }
+
+    #[test]
+    fn lrck_chain_7x() {
+        let r = integrity(&mut fixture7::clean_log());
+        assert!(r.legacy_format);
+        assert_eq!(r.verdict, LogVerdict::Clean, "{r:?}");
+        assert_eq!(r.lrck_records, 2);
+        assert_eq!(r.last_good.as_deref(), Some("(0x3,A,28)"));
+        assert_eq!(r.end_of_data.as_deref(), Some("(0x3,A,5C)"));
+        let r = integrity(&mut fixture7::torn_log());
+        assert_eq!(r.verdict, LogVerdict::Patchable);
+        assert_eq!(r.first_damage.as_deref(), Some("(0x3,A,28)"));
+        assert_eq!(r.segments[0].file_offset, fixture7::LRCK2 as u64);
+        let r = integrity(&mut fixture7::corrupt_log());
+        assert_eq!(r.verdict, LogVerdict::Corrupt);
+        assert_eq!(r.segments[0].state, SegmentState::Corrupt);
+    }
 }
