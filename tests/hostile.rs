@@ -411,3 +411,44 @@ fn malformed_flush_maps() {
     let r = run(&[std::ffi::OsStr::new("mp"), p.as_os_str(), "/p0".as_ref()]);
     assert_eq!(r.code, 1, "{}", r.stdout);
 }
+
+/// A sparse database larger than 4 GiB whose damaged page lies beyond the
+/// 4 GiB mark: offsets are reported as 64-bit values; a file whose size is
+/// not a multiple of the page size is reported, not crashed on.
+#[test]
+fn sparse_database_beyond_4_gib() {
+    use std::io::{Seek, SeekFrom, Write};
+    let d = tmp();
+    let p = d.path().join("big.edb");
+    let spec = DbSpec::default();
+    let h = db_header_page(&spec);
+    let mut f = std::fs::File::create(&p).unwrap();
+    f.write_all(&h).unwrap();
+    f.write_all(&h).unwrap();
+    let pgno: u64 = (4u64 << 30) / 4096 + 10; // file offset (pgno + 1) · 4096 > 4 GiB
+    let page = &database(&spec, 1, 1)[2 * 4096..3 * 4096];
+    let mut page = page.to_vec();
+    page[4] = 0; // re-number: seal as `pgno`
+    eseutil::checksum::seal_page(&mut page, pgno as u32);
+    page[1000] ^= 0x10; // one flipped bit: correctable
+    f.seek(SeekFrom::Start((pgno + 1) * 4096)).unwrap();
+    f.write_all(&page).unwrap();
+    f.set_len((pgno + 8) * 4096 + 100).unwrap(); // not a page multiple
+    drop(f);
+    let r = expect("mh", &p, 0, "WARNING: file size");
+    assert!(r
+        .stdout
+        .contains("is not a multiple of the page size 4096 (100 bytes after the last whole page)"));
+    let r = run(&[std::ffi::OsStr::new("k"), p.as_os_str(), "--json".as_ref()]);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let dmg = &v["files"][0]["damaged_pages"];
+    assert_eq!(dmg.as_array().unwrap().len(), 1, "{dmg}");
+    assert_eq!(dmg[0]["page"].as_u64(), Some(pgno));
+    assert_eq!(dmg[0]["verdict"], "correctable");
+    assert_eq!(
+        dmg[0]["byte_offset"].as_u64(),
+        Some((pgno + 1) * 4096 + 1000)
+    );
+    assert!(dmg[0]["byte_offset"].as_u64().unwrap() > 4 << 30);
+}

@@ -153,6 +153,17 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
             text.push_str(&render::color::bad(&w, ctx.color));
             text.push('\n');
         }
+        if input.len % pair.page_size as u64 != 0 {
+            // Not an eseutil line: a truncated or carved copy is worth saying.
+            let w = format!(
+                "WARNING: file size {} is not a multiple of the page size {} ({} bytes after the last whole page).",
+                input.len,
+                pair.page_size,
+                input.len % pair.page_size as u64
+            );
+            text.push_str(&render::color::bad(&w, ctx.color));
+            text.push('\n');
+        }
         out.write_all(text.as_bytes()).map_err(io_err)?;
     }
     Ok(if damaged {
