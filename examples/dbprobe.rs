@@ -12,13 +12,13 @@ fn main() {
     for v in &r.violations {
         println!("V page {} tree {} {} {}", v.pgno, v.tree, v.jet, v.detail);
     }
-    for v in r.explained.iter().take(5) {
+    for v in r.warnings.iter().take(5) {
         println!("E page {} tree {} {} {}", v.pgno, v.tree, v.jet, v.detail);
     }
     println!(
         "violations {} explained {} catalog entries {} undecodable {}",
         r.violations.len(),
-        r.explained.len(),
+        r.warnings.len(),
         cat.entries.len(),
         cat.undecodable.len()
     );

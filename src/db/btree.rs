@@ -111,7 +111,7 @@ pub fn walk(
     let max_depth = MAX_DEPTH.min(db.page_count as usize + 1);
     let mut objid = opts.objid;
     let mut depth = 0usize;
-    let mut prob = |w: &mut TreeWalk, pgno: u32, jet: Jet, detail: String| {
+    let prob = |w: &mut TreeWalk, pgno: u32, jet: Jet, detail: String| {
         w.problems.push(Problem {
             pgno,
             tree: root,
@@ -338,7 +338,7 @@ pub fn walk(
                         }
                     }
                     if let Some(lo) = &c.lower {
-                        if node.key < *lo {
+                        if k < *lo {
                             prob(
                                 &mut w,
                                 pgno,
@@ -348,7 +348,7 @@ pub fn walk(
                         }
                     }
                     if let Some(up) = &c.upper {
-                        if node.key >= *up {
+                        if (leaf && k >= *up) || (!leaf && node.key > *up) {
                             prob(
                                 &mut w,
                                 pgno,
@@ -396,7 +396,7 @@ pub fn walk(
                 }
             }
         }
-        check_chain(&mut w, &chain, root);
+        check_chain(&mut w, &chain, root, level_leaf == Some(true));
         if level_leaf == Some(true) {
             w.leaf_pages = chain.iter().flatten().count() as u32;
             w.depth = depth as u32;
@@ -409,7 +409,12 @@ pub fn walk(
 }
 
 /// Compares a level's order (from the parents) with its sibling links.
-fn check_chain(w: &mut TreeWalk, chain: &[Option<(u32, u32, u32)>], root: u32) {
+fn check_chain(w: &mut TreeWalk, chain: &[Option<(u32, u32, u32)>], root: u32, leaf: bool) {
+    // Internal levels carry no sibling links (both 0) on the engine's
+    // pages; check them only when they are set.
+    if !leaf && chain.iter().flatten().all(|&(_, p, n)| p == 0 && n == 0) {
+        return;
+    }
     let mut p = |pgno: u32, detail: String| {
         w.problems.push(Problem {
             pgno,

@@ -10,7 +10,7 @@
 //! plus the per-page checks of the walk. Checksum failures met on the way
 //! are reported as -1018. On a dirty database a page dbtime above the
 //! header's is what the unflushed header explains: it is reported as
-//! explained, not as a violation.
+//! warnings, not as a violation.
 
 use serde::Serialize;
 
@@ -73,8 +73,10 @@ pub struct CheckReport {
     pub pages_unaccounted: Vec<u32>,
     /// Violations (each one counts).
     pub violations: Vec<Problem>,
-    /// Findings a dirty shutdown explains (not counted as violations).
-    pub explained: Vec<Problem>,
+    /// Findings eseutil reports without failing: a page dbtime above the
+    /// header's (`repair.cxx` only flags it; on a dirty database the
+    /// unflushed header explains it) and leaked pages.
+    pub warnings: Vec<Problem>,
 }
 
 struct Acc<'a> {
@@ -82,8 +84,7 @@ struct Acc<'a> {
     owner: Vec<u32>,
     avail: Vec<bool>,
     violations: Vec<Problem>,
-    explained: Vec<Problem>,
-    dirty: bool,
+    warnings: Vec<Problem>,
     opts: WalkOptions,
     trees: Vec<TreeSummary>,
 }
@@ -91,8 +92,8 @@ struct Acc<'a> {
 impl Acc<'_> {
     fn problems(&mut self, ps: Vec<Problem>) {
         for p in ps {
-            if self.dirty && p.jet == Jet::DB_TIME_TOO_NEW {
-                self.explained.push(p);
+            if p.jet == Jet::DB_TIME_TOO_NEW {
+                self.warnings.push(p);
             } else {
                 self.violations.push(p);
             }
@@ -259,8 +260,7 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
         owner: vec![0; n],
         avail: vec![false; n],
         violations: Vec::new(),
-        explained: Vec::new(),
-        dirty,
+        warnings: Vec::new(),
         opts: WalkOptions {
             max_dbtime: h.dbtime_dirtied,
             objid: None,
@@ -298,7 +298,8 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
             ..acc.opts
         },
     );
-    if shadow.walk.problems.is_empty() && cat.walk.problems.is_empty() {
+    if shadow.walk.problems.is_empty() && cat.walk.problems.is_empty() && !shadow.entries.is_empty()
+    {
         compare_shadow(&cat, &shadow, &mut acc.violations);
     }
     for t in cat.tables() {
@@ -349,13 +350,53 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
                 ),
             });
         }
-        if !used && !acc.avail[i] {
+        if !used {
+            // Pages outside every tree are still checksummed, as /k would.
             if let Ok(b) = db.read_page(pg) {
                 if !is_blank(&b) {
-                    unaccounted.push(pg);
+                    let v = crate::checksum::verify_page(&b, pg);
+                    if !v.is_good()
+                        && !matches!(v, crate::checksum::PageVerdict::Correctable { .. })
+                    {
+                        let foreign = b.len() > 40
+                            && u32::from_le_bytes([b[36], b[37], b[38], b[39]])
+                                & crate::parse::page::FLAG_NEW_CHECKSUM
+                                == 0
+                            && crate::parse::page::parse_page_header(&b)
+                                .map(|h| h.objid > h.dbtime as u32 || h.objid == 0)
+                                .unwrap_or(true);
+                        acc.violations.push(Problem {
+                            pgno: pg,
+                            tree: 0,
+                            jet: Jet::READ_VERIFY_FAILURE,
+                            detail: format!(
+                                "page outside every tree fails its checksum ({}){}",
+                                super::btree::verdict_text(&v),
+                                if foreign {
+                                    "; content does not look like an ESE page"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        });
+                    } else if !acc.avail[i] {
+                        unaccounted.push(pg);
+                    }
                 }
             }
         }
+    }
+    if !unaccounted.is_empty() {
+        acc.warnings.push(Problem {
+            pgno: unaccounted[0],
+            tree: 0,
+            jet: Jet::DATABASE_CORRUPTED,
+            detail: format!(
+                "{} written page(s) belong to no tree and are not available (leaked space): {:?}",
+                unaccounted.len(),
+                unaccounted
+            ),
+        });
     }
     let report = CheckReport {
         page_count: db.page_count,
@@ -367,7 +408,7 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
         pages_available: available,
         pages_unaccounted: unaccounted,
         violations: acc.violations,
-        explained: acc.explained,
+        warnings: acc.warnings,
     };
     (report, cat)
 }

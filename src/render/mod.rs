@@ -2,6 +2,7 @@
 //! function here takes decoded values and returns text.
 
 pub mod color;
+pub mod db;
 pub mod mh;
 pub mod mk;
 pub mod ml;
