@@ -260,7 +260,7 @@ pub struct IndexInfo {
     pub density: u32,
     /// Flags (IDB flags in the low half, IDX flags in the high half).
     pub flags: u32,
-    /// Primary index (IDB flag 0x2000: `fIDBPrimary`).
+    /// Primary index (IDB flag 0x0020: `fIDBPrimary`, idb.hxx).
     pub primary: bool,
     /// Locale (LCID).
     pub locale: u32,
@@ -365,7 +365,7 @@ impl Catalog {
                     pgno_fdp: e.coltyp_or_pgno_fdp,
                     density: e.space_usage,
                     flags: e.flags,
-                    primary: e.flags & 0x2000 != 0,
+                    primary: e.flags & 0x0020 != 0,
                     locale: e.pages_or_locale,
                     lcmap_flags: e.lcmap_flags,
                     key: e.key_segments.clone(),

@@ -274,6 +274,15 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
         super::catalog::DB_OBJID,
         DB_ROOT,
     );
+    // The catalog trees are walked whatever the catalog says about itself.
+    acc.tree("MSysObjects", "MSysObjects", "table", 2, CATALOG_ROOT);
+    acc.tree(
+        "MSysObjectsShadow",
+        "MSysObjectsShadow",
+        "table",
+        3,
+        SHADOW_ROOT,
+    );
     let cat = read_catalog(
         db,
         CATALOG_ROOT,
@@ -315,7 +324,9 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
             });
             continue;
         }
-        acc.tree(&t.name, &t.name, "table", t.objid, t.pgno_fdp);
+        if t.pgno_fdp != CATALOG_ROOT && t.pgno_fdp != SHADOW_ROOT {
+            acc.tree(&t.name, &t.name, "table", t.objid, t.pgno_fdp);
+        }
         if let Some((objid, pg)) = t.long_values {
             acc.tree("<Long Values>", &t.name, "long_value", objid, pg);
         }
