@@ -2,7 +2,10 @@
 """Print the tables and record counts of ESE databases as read by the peer
 dissect.esedb (fox-it, PyPI), as one JSON document on stdout:
 
-    {"FILE": {"tables": {"NAME": COUNT, ...}} | {"error": "TEXT"}, ...}
+    {"FILE": {"tables": {"NAME": COUNT, ...},
+              "schema": {"NAME": {"columns": [[ID, "NAME", COLTYP], ...],
+                                  "indexes": {"NAME": [COLUMN_ID, ...]}}}}
+             | {"error": "TEXT"}, ...}
 
 Usage: scripts/peer_tables.py FILE...
 
@@ -25,12 +28,17 @@ def read(path):
         with open(path, "rb") as fh:
             db = EseDB(fh)
             tables = {}
+            schema = {}
             for t in db.tables():
                 n = 0
                 for _ in t.records():
                     n += 1
                 tables[t.name] = n
-            return {"tables": tables}
+                schema[t.name] = {
+                    "columns": [[c.identifier, c.name, int(c.type)] for c in t.columns],
+                    "indexes": {ix.name: ix.column_ids for ix in t.indexes},
+                }
+            return {"tables": tables, "schema": schema}
     except Exception as e:  # the peer's own failure, reported not raised
         return {"error": f"{type(e).__name__}: {e}"}
 

@@ -184,6 +184,60 @@ fn mm_counts_match_dissect_esedb() {
         if ours != theirs {
             errors.push(format!("{rel}:\n ours   {ours:?}\n theirs {theirs:?}"));
         }
+        // Columns (id, name, type) and index key columns.
+        for t in v["tables"].as_array().unwrap() {
+            let name = t["name"].as_str().unwrap();
+            let sch = &peer[p.to_str().unwrap()]["schema"][name];
+            let mut oc: Vec<(u64, String, u64)> = t["columns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        c["id"].as_u64().unwrap(),
+                        c["name"].as_str().unwrap().to_string(),
+                        c["coltyp"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            let mut tc: Vec<(u64, String, u64)> = sch["columns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        c[0].as_u64().unwrap(),
+                        c[1].as_str().unwrap().to_string(),
+                        c[2].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            oc.sort();
+            tc.sort();
+            if oc != tc {
+                errors.push(format!(
+                    "{rel} {name}: columns\n ours   {oc:?}\n theirs {tc:?}"
+                ));
+            }
+            for ix in t["indexes"].as_array().unwrap() {
+                let iname = ix["name"].as_str().unwrap();
+                let ok: Vec<u64> = ix["key"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| k["column_id"].as_u64().unwrap())
+                    .collect();
+                let tk: Vec<u64> = sch["indexes"][iname]
+                    .as_array()
+                    .map(|a| a.iter().map(|x| x.as_u64().unwrap()).collect())
+                    .unwrap_or_default();
+                if ok != tk {
+                    errors.push(format!(
+                        "{rel} {name}.{iname}: key ours {ok:?} theirs {tk:?}"
+                    ));
+                }
+            }
+        }
         compared += 1;
     }
     assert!(errors.is_empty(), "{}", errors.join("\n"));
