@@ -17,6 +17,10 @@ for t in "${targets[@]}"; do
     compat_argv) printf '/mh\0x.edb\0/v' > corpus/$t/seed1; printf '/r\0edb\0/lC:\\logs\0/i' > corpus/$t/seed2 ;;
     page_checksum) for f in "$corpus"/dissect-esedb/*.edb "$corpus"/go-ese/Samples/qmgr.db; do
         [ -f "$f" ] && { printf '\x05\0\0\0' > "corpus/$t/$(basename "$f").p5"; dd if="$f" bs=4096 skip=6 count=8 status=none >> "corpus/$t/$(basename "$f").p5"; }; done ;;
+    page) for spec in "dissect-esedb/basic.edb 4096 1" "dissect-esedb/large.edb 32768 4" "go-ese/Samples/qmgr.db 16384 3"; do
+        set -- $spec; [ -f "$corpus/$1" ] || continue
+        for pg in 4 5 13 20; do { printf "\\x0$3"; dd if="$corpus/$1" bs=$2 skip=$((pg+1)) count=1 status=none; } > "corpus/$t/$(basename "$1").$pg"; done; done ;;
+    node) [ -f "$corpus/dissect-esedb/basic.edb" ] && for pg in 13 14; do dd if="$corpus/dissect-esedb/basic.edb" bs=4096 skip=$((pg+1)) count=1 status=none | tail -c +41 | head -c 200 > "corpus/$t/basic.$pg"; done ;;
     *) find "$corpus" ../testdata -type f -size -2M 2>/dev/null | while read -r f; do
         head -c 65536 "$f" > "corpus/$t/$(echo "$f" | tr '/' '_')"; done ;;
   esac

@@ -23,6 +23,7 @@
 
 pub mod checksum;
 pub mod cli;
+pub mod db;
 pub mod error;
 pub mod file;
 pub mod k;

@@ -9,11 +9,14 @@
 pub mod cm;
 pub mod compat;
 pub mod exit;
+pub mod g;
 pub mod k;
 pub mod mh;
 pub mod mk;
 pub mod ml;
+pub mod mm;
 pub mod mp;
+pub mod ms;
 pub mod plan;
 
 use std::ffi::OsString;
@@ -71,15 +74,15 @@ pub enum Mode {
     Mp(mp::MpArgs),
     /// [/ml] Dump and verify a log file or a log sequence.
     Ml(ml::MlArgs),
-    /// [/mm] Dump database metadata (not implemented yet).
-    Mm(Planned),
-    /// [/ms] Dump database space usage (not implemented yet).
-    Ms(Planned),
+    /// [/mm] Dump database metadata (catalog) with record counts.
+    Mm(mm::DbArgs),
+    /// [/ms] Dump database space usage per object.
+    Ms(mm::DbArgs),
     /// [/k] Verify checksums of databases, logs and checkpoints; repair
     /// single-bit errors into a copy (--fix-ecc --output COPY).
     K(k::KArgs),
-    /// [/g] Verify database structural integrity (not implemented yet).
-    G(Planned),
+    /// [/g] Verify database structural integrity (read-only).
+    G(mm::DbArgs),
     /// [/r] Soft recovery (not implemented yet).
     R(Planned),
     /// [/cm] Dump a restore environment (restore.env, Exchange 2007+ format).
@@ -184,10 +187,10 @@ fn run(cli: Cli) -> ExitCode {
         Mode::Mk(a) => mk::run(a, &ctx, &mut out),
         Mode::Mp(a) => mp::run(a, &ctx, &mut out),
         Mode::Ml(a) => ml::run(a, &ctx, &mut out),
-        Mode::Mm(_) => planned("/mm", 5),
-        Mode::Ms(_) => planned("/ms", 5),
+        Mode::Mm(a) => mm::run(a, &ctx, &mut out),
+        Mode::Ms(a) => ms::run(a, &ctx, &mut out),
         Mode::K(a) => k::run(a, &ctx, &mut out),
-        Mode::G(_) => planned("/g", 5),
+        Mode::G(a) => g::run(a, &ctx, &mut out),
         Mode::R(_) => planned("/r", 6),
         Mode::Cm(a) => cm::run(a, &ctx, &mut out),
         Mode::Cc(_) => planned("/cc", 6),

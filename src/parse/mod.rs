@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod db_header;
 pub mod flush_map;
 pub mod log_header;
+pub mod page;
 pub mod patch;
 pub mod primitives;
 pub mod restore_env;

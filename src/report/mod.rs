@@ -1,6 +1,7 @@
 //! Serde view models: the documented JSON schema of every mode
 //! (`man/eseutil-rs.1`, section JSON OUTPUT).
 
+pub mod db;
 pub mod k;
 pub mod mh;
 pub mod mk;
