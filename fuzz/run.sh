@@ -14,6 +14,7 @@ for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   case "$t" in
     restore_env) printf "%s" "<DATABASE_RESTORE_ENVIRONMENT><LOG_BASE_NAME>E01</LOG_BASE_NAME><EDB_FILENAME_ORIGINAL>C:\\x\\a.edb</EDB_FILENAME_ORIGINAL></DATABASE_RESTORE_ENVIRONMENT>" > corpus/$t/seed1 ;;
+    plan_folder) c=${corpus}; [ -f "$c/secedit-logs-b/edb.chk" ] && { head -c 8192 "$c/secedit-db-2018/secedit.sdb"; printf '\xfe'; cat "$c/secedit-logs-b/edb.chk"; printf '\xfe'; head -c 65536 "$c/secedit-logs-b/edb.log"; } > corpus/$t/seed1 ;;
     compat_argv) printf '/mh\0x.edb\0/v' > corpus/$t/seed1; printf '/r\0edb\0/lC:\\logs\0/i' > corpus/$t/seed2 ;;
     page_checksum) for f in "$corpus"/dissect-esedb/*.edb "$corpus"/go-ese/Samples/qmgr.db; do
         [ -f "$f" ] && { printf '\x05\0\0\0' > "corpus/$t/$(basename "$f").p5"; dd if="$f" bs=4096 skip=6 count=8 status=none >> "corpus/$t/$(basename "$f").p5"; }; done ;;
