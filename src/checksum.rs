@@ -385,9 +385,16 @@ fn verify_ecc_page(page: &[u8], pgno: u32) -> PageVerdict {
 /// page-relative bit (and its block) of the first correction when flipping
 /// the located bits makes every block verify.
 fn try_fix_ecc_page(page: &[u8], pgno: u32) -> Option<(u32, usize)> {
+    ecc_page_fixes(page, pgno).map(|fixes| fixes[0])
+}
+
+/// Every single-bit correction (page bit, block) that together make an ECC
+/// page verify, in block order; `None` when the page cannot be repaired by
+/// one flip per block.
+fn ecc_page_fixes(page: &[u8], pgno: u32) -> Option<Vec<(u32, usize)>> {
     let cb = block_size(page.len());
     let mut copy = page.to_vec();
-    let mut first: Option<(u32, usize)> = None;
+    let mut fixes = Vec::new();
     let nblocks = (page.len() / cb).min(4);
     for k in 0..nblocks {
         let stored = u64_at(&copy, stored_checksum_offset(k));
@@ -401,13 +408,9 @@ fn try_fix_ecc_page(page: &[u8], pgno: u32) -> Option<(u32, usize)> {
             return None;
         }
         copy[(page_bit / 8) as usize] ^= 1 << (page_bit % 8);
-        first.get_or_insert((page_bit, k));
+        fixes.push((page_bit, k));
     }
-    if first.is_some() && ecc_page_ok(&copy, pgno) {
-        first
-    } else {
-        None
-    }
+    (!fixes.is_empty() && ecc_page_ok(&copy, pgno)).then_some(fixes)
 }
 
 /// Applies a located single-bit correction to a page buffer in place and
@@ -418,9 +421,12 @@ pub fn apply_correction(page: &mut [u8], pgno: u32, bit: u32) -> bool {
         return false;
     }
     page[byte] ^= 1 << (bit % 8);
-    // A page may hold several correctable blocks: fix the rest too.
-    if let Some((b, _)) = try_fix_ecc_page(page, pgno) {
-        page[(b / 8) as usize] ^= 1 << (b % 8);
+    // A page may hold a correctable flip in each of several blocks: fix them
+    // all (one `bit` is what eseutil reports; the others follow).
+    if let Some(rest) = ecc_page_fixes(page, pgno) {
+        for (b, _) in rest {
+            page[(b / 8) as usize] ^= 1 << (b % 8);
+        }
     }
     matches!(verify_page(page, pgno), PageVerdict::Ok { .. })
 }
@@ -611,5 +617,26 @@ mod tests {
     #[test]
     fn zero_page_is_uninitialized() {
         assert_eq!(verify_page(&[0u8; 4096], 1), PageVerdict::Uninitialized);
+    }
+
+    /// Regression (fuzz target page_checksum): a page with a single flipped
+    /// bit in each of three blocks is correctable, and applying the reported
+    /// correction must repair all three.
+    #[test]
+    fn flips_in_three_blocks_are_all_corrected() {
+        for &size in &[16384usize, 32768] {
+            let page = sample_page(size, 11, true);
+            let cb = block_size(size);
+            let mut p = page.clone();
+            for (k, bit) in [(0usize, 900u32), (1, 77), (3, 5000)] {
+                let b = bit + (k * cb * 8) as u32;
+                p[(b / 8) as usize] ^= 1 << (b % 8);
+            }
+            let PageVerdict::Correctable { bit, .. } = verify_page(&p, 11) else {
+                panic!("size {size}: not correctable");
+            };
+            assert!(apply_correction(&mut p, 11, bit), "size {size}");
+            assert_eq!(p, page);
+        }
     }
 }
