@@ -18,6 +18,7 @@
 use crate::error::{FormatError, Jet};
 use crate::parse::page::{
     header_size, is_large, line, parse_node, parse_page_header, read_tag, FLAG_NEW_CHECKSUM,
+    FLAG_NEW_RECORD_FORMAT,
     FLAG_ROOT, FLAG_SPACE_TREE, NODE_COMPRESSED, SPLIT_BUFFER_SIZE,
 };
 
@@ -74,7 +75,9 @@ fn corrupt(detail: String) -> FormatError {
 }
 
 impl PageImage {
-    /// A freshly formatted page (`ConsumePreInitPage`): header, empty tag 0.
+    /// A freshly formatted page (`CPAGE::ConsumePreInitPage`, cpage.cxx
+    /// ~2191–2215, which always adds fPageNewRecordFormat): header, empty
+    /// tag 0. The new checksum format flag is set as every 8.x page has it.
     pub fn new(page_size: usize, objid: u32, flags: u32, dbtime: u64) -> PageImage {
         PageImage {
             page_size,
@@ -84,7 +87,7 @@ impl PageImage {
             objid,
             cb_unc_free: 0,
             reserved_tags: 0,
-            flags: flags | FLAG_NEW_CHECKSUM,
+            flags: flags | FLAG_NEW_CHECKSUM | FLAG_NEW_RECORD_FORMAT,
             ext: Vec::new(),
             lines: Vec::new(),
         }

@@ -609,12 +609,95 @@ impl Redo {
         Ok(any)
     }
 
-    fn convert_fdp(&mut self, r: &LogRecord, _pp: &PagePrefix) -> R<bool> {
-        Err(err(
-            Jet::LOG_FILE_CORRUPT,
-            r,
-            "unsupported record type 58 (ConvertFDP)",
-        ))
+    /// ConvertFDP2 (`ErrLGRIRedoConvertFDP` logredo.cxx ~6720,
+    /// `SPIConvertCalcExtents` / `SPIConvertUpdateOE` / `SPIConvertUpdateAE`
+    /// / `SPIConvertUpdateFDP`, space.cxx ~3493–3760).
+    fn convert_fdp(&mut self, r: &LogRecord, pp: &PagePrefix) -> R<bool> {
+        let b = &r.data[..];
+        let (dbid, fdp, after) = (pp.dbid, pp.pgno, pp.dbtime);
+        let objid = u32_at(b, 32);
+        let (oe, ae, parent) = (u32_at(b, 36), u32_at(b, 40), u32_at(b, 44));
+        let (sec_first, cpg_primary, cpg_sec) = (u32_at(b, 48), u32_at(b, 52), u32_at(b, 56));
+        let (rgbit_avail, fl) = (u32_at(b, 60), u32_at(b, 64));
+        let unique = pp.flags & 0x4 != 0;
+        // Available extents of the single-extent bitmap.
+        let mut ext: Vec<(u32, u32)> = Vec::new();
+        let mut rgbit: u32 = 0x8000_0000;
+        let mut pgno;
+        if cpg_primary.wrapping_sub(1) > 32 && cpg_primary > 0 {
+            pgno = fdp + cpg_primary - 1;
+            let c = cpg_primary - 32 - 1;
+            ext.push((pgno, c));
+            pgno -= c;
+        } else {
+            pgno = fdp + 32;
+            while rgbit != 0 && ext.is_empty() {
+                if rgbit & rgbit_avail != 0 {
+                    ext.push((pgno, 1));
+                }
+                pgno -= 1;
+                rgbit >>= 1;
+            }
+        }
+        while rgbit != 0 {
+            if rgbit & rgbit_avail != 0 {
+                let last = ext.len() - 1;
+                let first = ext[last].0 - ext[last].1 + 1;
+                if first - 1 == pgno {
+                    ext[last].1 += 1;
+                } else {
+                    ext.push((pgno, 1));
+                }
+            }
+            pgno = pgno.wrapping_sub(1);
+            rgbit >>= 1;
+        }
+        let ps = self.db(r, dbid)?.store.page_size();
+        let node = |last: u32, cpg: u32| Line {
+            flags: 0,
+            cb_prefix: 0,
+            suffix: last.to_be_bytes().to_vec(),
+            data: cpg.to_le_bytes().to_vec(),
+        };
+        let mut any = false;
+        if self.check_new(r, dbid, oe, after)? {
+            let mut p = PageImage::new(ps, objid, fl | FLAG_ROOT | FLAG_LEAF | FLAG_SPACE_TREE, after);
+            p.ext = vec![0u8; SPLIT_BUFFER_SIZE];
+            let mut v = vec![
+                node(sec_first + cpg_sec - 1, cpg_sec),
+                node(fdp + cpg_primary - 1, cpg_primary),
+            ];
+            v.sort_by(|a, b| a.suffix.cmp(&b.suffix));
+            p.lines = v;
+            self.write(r, dbid, oe, p, after)?;
+            any = true;
+        }
+        if self.check_new(r, dbid, ae, after)? {
+            let mut p = PageImage::new(ps, objid, fl | FLAG_ROOT | FLAG_LEAF | FLAG_SPACE_TREE, after);
+            p.ext = vec![0u8; SPLIT_BUFFER_SIZE];
+            let mut v = Vec::new();
+            if cpg_sec > 2 {
+                v.push(node(sec_first + cpg_sec - 1, cpg_sec - 2));
+            }
+            for (l, c) in &ext {
+                v.push(node(*l, *c));
+            }
+            v.sort_by(|a, b| a.suffix.cmp(&b.suffix));
+            p.lines = v;
+            self.write(r, dbid, ae, p, after)?;
+            any = true;
+        }
+        if let Check::Redo(mut p) = self.check(r, dbid, fdp, after, pp.dbtime_before)? {
+            let mut sph = [0u8; 16];
+            sph[0..4].copy_from_slice(&cpg_primary.to_le_bytes());
+            sph[4..8].copy_from_slice(&parent.to_le_bytes());
+            sph[8] = 0x01 | if unique { 0 } else { 0x02 };
+            sph[12..16].copy_from_slice(&sec_first.to_le_bytes());
+            p.ext = sph.to_vec();
+            self.write(r, dbid, fdp, p, after)?;
+            any = true;
+        }
+        Ok(any)
     }
 
     fn empty_tree(&mut self, r: &LogRecord, pp: &PagePrefix) -> R<bool> {
