@@ -109,6 +109,19 @@ pub struct Report {
     pub exit_status: i32,
 }
 
+thread_local! {
+    /// Existing databases opened during a run, with their sha256 before.
+    static DB_INPUTS: std::cell::RefCell<Vec<(PathBuf, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn hex_sha(b: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
 fn sha256(path: &Path) -> String {
     use sha2::Digest;
     match std::fs::read(path) {
@@ -274,6 +287,7 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
         }
     }
     let before: Vec<String> = inputs.iter().map(|p| sha256(p)).collect();
+    DB_INPUTS.with(|v| v.borrow_mut().clear());
     std::fs::create_dir_all(&opts.output).map_err(|e| Error::io(&opts.output, e))?;
     let page_size = {
         let ps = u16_at(&logs[0].header, 14) as usize;
@@ -386,9 +400,14 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
             page_count,
         });
     }
+    let mut inputs: Vec<(PathBuf, String)> = inputs.into_iter().zip(before).collect();
+    for (p, h) in DB_INPUTS.with(|v| std::mem::take(&mut *v.borrow_mut())) {
+        if !inputs.iter().any(|(q, _)| *q == p) {
+            inputs.push((p, h));
+        }
+    }
     let inputs = inputs
         .into_iter()
-        .zip(before)
         .map(|(p, b)| InputFile {
             sha256_after: sha256(&p),
             path: p,
@@ -410,6 +429,43 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
     })
 }
 
+/// Opens `f` for redo when it exists and carries `sign_db`.
+fn existing_db(
+    f: &Path,
+    sign_db: &[u8],
+    dbid: u8,
+    logged: &str,
+    target: &Path,
+) -> Result<Option<DbRun>, Error> {
+    if !f.is_file() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(f).map_err(|x| Error::io(f, x))?;
+    DB_INPUTS.with(|v| v.borrow_mut().push((f.to_path_buf(), hex_sha(&bytes))));
+    let Ok(pair) = crate::parse::db_header::read_header_pair(&bytes) else {
+        return Ok(None);
+    };
+    if bytes.len() < 52 || &bytes[24..52] != sign_db {
+        return Ok(None);
+    }
+    let hdr = pair.header();
+    let ps = hdr.page_size() as usize;
+    let store = PageStore::copy_of(f, target, ps)?;
+    let mut header = bytes[..ps].to_vec();
+    header[52..56].copy_from_slice(&2u32.to_le_bytes());
+    Ok(Some(DbRun {
+        dbid,
+        logged_path: logged.to_string(),
+        store,
+        dbtime_max: hdr.dbtime_dirtied,
+        objid_max: hdr.objid_last,
+        header,
+        attached: true,
+        pages: Default::default(),
+        created: false,
+    }))
+}
+
 /// Database-level records. Returns `Ok(true)` when `r` was one.
 fn database_record(
     rd: &mut Redo,
@@ -427,6 +483,16 @@ fn database_record(
             let dbid = b[3];
             let path = info.path.unwrap_or_default();
             let target = opts.output.join(file_name_of(&path));
+            // A database with this signature already in /d (a previous
+            // recovery's output, or the live file): redo into a copy of it;
+            // the dbtime rule then skips what it already holds.
+            let existing = opts.db_dir.join(file_name_of(&path));
+            if let Some(db) = existing_db(&existing, &b[12..40], dbid, &path, &target)
+                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
+            {
+                rd.dbs.insert(dbid, db);
+                return Ok(true);
+            }
             let mut store = PageStore::create(&target, page_size)
                 .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
             let header = new_header(page_size, r, &l.header, r.lgpos);
@@ -498,45 +564,19 @@ fn database_record(
             }
             // An existing database from /d.
             let f = opts.db_dir.join(file_name_of(&path));
-            if f.exists() {
-                let bytes = std::fs::read(&f).map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
-                let pair = crate::parse::db_header::read_header_pair(&bytes)
-                    .map_err(|x| e(Jet::DATABASE_CORRUPTED, x.detail))?;
-                let hdr = pair.header();
-                if bytes[24..52] != b[16..44] {
-                    if opts.ignore_missing {
-                        return Ok(true);
-                    }
-                    return Err(e(
-                        Jet::ATTACHED_DATABASE_MISMATCH,
-                        format!(
-                            "{} has another database signature than the AttachDB record",
-                            f.display()
-                        ),
-                    ));
-                }
-                let ps = hdr.page_size() as usize;
-                let target = opts.output.join(file_name_of(&path));
-                let store = PageStore::copy_of(&f, &target, ps)
-                    .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
-                let mut header = bytes[..ps].to_vec();
-                header[52..56].copy_from_slice(&2u32.to_le_bytes());
-                put_lgpos(&mut header, 80, r.lgpos);
-                rd.dbs.insert(
-                    dbid,
-                    DbRun {
-                        dbid,
-                        logged_path: path,
-                        store,
-                        dbtime_max: hdr.dbtime_dirtied,
-                        objid_max: hdr.objid_last,
-                        header,
-                        attached: true,
-                        pages: Default::default(),
-                        created: false,
-                    },
-                );
+            let target = opts.output.join(file_name_of(&path));
+            if let Some(mut db) = existing_db(&f, &b[16..44], dbid, &path, &target)
+                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
+            {
+                put_lgpos(&mut db.header, 80, r.lgpos);
+                rd.dbs.insert(dbid, db);
                 return Ok(true);
+            }
+            if f.exists() && !opts.ignore_missing {
+                return Err(e(
+                    Jet::ATTACHED_DATABASE_MISMATCH,
+                    format!("{} is not the database of this AttachDB record (signature differs or header unreadable)", f.display()),
+                ));
             }
             if opts.ignore_missing {
                 return Ok(true);

@@ -18,8 +18,7 @@
 use crate::error::{FormatError, Jet};
 use crate::parse::page::{
     header_size, is_large, line, parse_node, parse_page_header, read_tag, FLAG_NEW_CHECKSUM,
-    FLAG_NEW_RECORD_FORMAT,
-    FLAG_ROOT, FLAG_SPACE_TREE, NODE_COMPRESSED, SPLIT_BUFFER_SIZE,
+    FLAG_NEW_RECORD_FORMAT, FLAG_ROOT, FLAG_SPACE_TREE, NODE_COMPRESSED, SPLIT_BUFFER_SIZE,
 };
 
 /// `cbPrefixOverhead` (node.hxx): a prefix shorter than this is not used.

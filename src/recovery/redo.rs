@@ -661,7 +661,12 @@ impl Redo {
         };
         let mut any = false;
         if self.check_new(r, dbid, oe, after)? {
-            let mut p = PageImage::new(ps, objid, fl | FLAG_ROOT | FLAG_LEAF | FLAG_SPACE_TREE, after);
+            let mut p = PageImage::new(
+                ps,
+                objid,
+                fl | FLAG_ROOT | FLAG_LEAF | FLAG_SPACE_TREE,
+                after,
+            );
             p.ext = vec![0u8; SPLIT_BUFFER_SIZE];
             let mut v = vec![
                 node(sec_first + cpg_sec - 1, cpg_sec),
@@ -673,7 +678,12 @@ impl Redo {
             any = true;
         }
         if self.check_new(r, dbid, ae, after)? {
-            let mut p = PageImage::new(ps, objid, fl | FLAG_ROOT | FLAG_LEAF | FLAG_SPACE_TREE, after);
+            let mut p = PageImage::new(
+                ps,
+                objid,
+                fl | FLAG_ROOT | FLAG_LEAF | FLAG_SPACE_TREE,
+                after,
+            );
             p.ext = vec![0u8; SPLIT_BUFFER_SIZE];
             let mut v = Vec::new();
             if cpg_sec > 2 {
