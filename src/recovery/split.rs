@@ -7,7 +7,7 @@
 //! `ErrLGRIRedoInitializeSplit` ~7918 (field decoding, key parent, prefix
 //! old/new), `ErrLGIRedoSplitLineinfo` ~7709 (line list = page lines with
 //! the operation at ilineOper; cbPrefix = common bytes with the prefix when
-//! > cbPrefixOverhead), `BTIPerformSplit` / `BTISplitMoveNodes` /
+//! above cbPrefixOverhead), `BTIPerformSplit` / `BTISplitMoveNodes` /
 //! `BTISplitSetPrefixInSrcPage` / `BTIInsertPgnoNewAndSetPgnoSplit` /
 //! `BTIInsertPgnoNew` / `BTISplitFixSiblings` (`ese/bt.cxx` ~11812–12745).
 //! Merge: `ErrLGIRedoMergePath` ~8214, `ErrLGRIRedoInitializeMerge` ~8266,
