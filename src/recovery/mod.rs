@@ -372,6 +372,7 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
             _ => "other",
         };
         let header = db.header.clone();
+        let page_writes = db.store.writes;
         let out = if error.is_none() {
             db.store.write_header(header)?;
             db.store.commit()?
@@ -390,7 +391,7 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
             output: out,
             created: db.created,
             pages_written: db.pages.len(),
-            page_writes: 0,
+            page_writes,
             state: if error.is_none() {
                 state.into()
             } else {
