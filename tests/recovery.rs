@@ -57,6 +57,15 @@ fn rebuilds_secedit_from_logs_b() {
     assert_eq!(st["trx_open_at_end"].as_array().unwrap().len(), 0);
     assert_eq!(v["generations"], serde_json::json!([1]));
     assert!(v["not_recovered"].as_array().unwrap().is_empty());
+    // The 9 Xpress-compressed page before-images of Split2/Merge2 equal the
+    // pages redo had built at that point (7 exactly, 2 but for fNDVersion).
+    let bi = &st["before_images"];
+    assert_eq!(
+        (bi["checked"].as_u64(), bi["matched"].as_u64()),
+        (Some(9), Some(9)),
+        "{bi}"
+    );
+    assert_eq!(bi["version_bit_only"], 2);
     // Every record type of the log was handled (redone or known no-op).
     for t in [
         "Split2",

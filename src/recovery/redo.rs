@@ -130,6 +130,27 @@ pub struct RedoStats {
     pub trx_open_at_end: Vec<u16>,
     /// Macros still open at the end of the log (dropped, as MacroAbort).
     pub macros_open_at_end: Vec<u16>,
+    /// Split2/Merge2 page before-images compared with the page redo had
+    /// built at that point (a self-check of every earlier redo step).
+    pub before_images: BeforeImageCheck,
+}
+
+/// Results of comparing logged before-images with redone pages.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BeforeImageCheck {
+    /// Images compared.
+    pub checked: u64,
+    /// Logically equal (siblings, page flags, objid, tag 0, every node's
+    /// key, data and flags — the fNDVersion bit excepted).
+    pub matched: u64,
+    /// Of those, images where some node differed only in fNDVersion: ESE
+    /// had already cleaned the version (RCE cleanup resets the bit without
+    /// logging); redo here does no version cleanup.
+    pub version_bit_only: u64,
+    /// Images not compared (Xpress-compressed: no decompressor here).
+    pub not_compared: u64,
+    /// Differences found (lgpos, page, what).
+    pub differences: Vec<String>,
 }
 
 /// A database known to the redo pass.

@@ -97,6 +97,205 @@ fn decode_split(r: &LogRecord) -> R<SplitRec<'_>> {
     })
 }
 
+/// The page before-image a Split2 (after key parent and both prefixes) or
+/// Merge2 (after the separator key) carries: `ErrLGIDecompressPreimage`
+/// (logredo.cxx ~7838) — flag 0x2 Xpress (not decoded here), flag 0x1
+/// dehydrated: `CPAGE::RehydratePage` (cpage.cxx ~5934) moves the tag array
+/// to the end of the page and adds the growth to cbFree.
+fn before_image(b: &[u8], off: usize, flags: u32, cb: usize, ps: usize) -> Option<Vec<u8>> {
+    let raw = b.get(off..off + cb)?;
+    if cb == 0 || cb > ps {
+        return None;
+    }
+    let dec;
+    let img: &[u8] = if flags & 0x2 != 0 {
+        // COMPRESS_XPRESS: signature byte (3 << 3), u16 uncompressed size,
+        // then Xpress data (compression.cxx ~1551, ~2290).
+        if raw.len() < 3 || raw[0] >> 3 != 3 {
+            return None;
+        }
+        let n = u16_at(raw, 1) as usize;
+        dec = lz77_plain_decompress(&raw[3..], n)?;
+        &dec
+    } else {
+        raw
+    };
+    let cb = img.len();
+    if cb == ps {
+        return Some(img.to_vec());
+    }
+    if flags & 0x1 == 0 || cb < 40 {
+        return None;
+    }
+    let ntags = (u16_at(img, 34) & 0x0FFF) as usize;
+    let tag_bytes = 4 * ntags;
+    if tag_bytes > cb {
+        return None;
+    }
+    let mut p = vec![0u8; ps];
+    p[..cb - tag_bytes].copy_from_slice(&img[..cb - tag_bytes]);
+    p[ps - tag_bytes..].copy_from_slice(&img[cb - tag_bytes..]);
+    let free = u16_at(&p, 28) as usize + (ps - cb);
+    p[28..30].copy_from_slice(&(free as u16).to_le_bytes());
+    Some(p)
+}
+
+/// MS-XCA "Plain LZ77" decompression (the Xpress format of
+/// `_xpress/xdecode.c`, as dissect.util's lzxpress reads ESE data).
+/// `None` on malformed input or when the output is not `want` bytes.
+pub fn lz77_plain_decompress(inp: &[u8], want: usize) -> Option<Vec<u8>> {
+    let mut out: Vec<u8> = Vec::with_capacity(want);
+    let (mut ip, mut flags, mut nflags, mut half) = (0usize, 0u32, 0u32, 0usize);
+    while out.len() < want {
+        if nflags == 0 {
+            flags = u32::from_le_bytes(inp.get(ip..ip + 4)?.try_into().ok()?);
+            ip += 4;
+            nflags = 32;
+        }
+        nflags -= 1;
+        if flags & (1 << nflags) == 0 {
+            out.push(*inp.get(ip)?);
+            ip += 1;
+            continue;
+        }
+        if ip >= inp.len() {
+            break;
+        }
+        let mb = u16::from_le_bytes(inp.get(ip..ip + 2)?.try_into().ok()?) as usize;
+        ip += 2;
+        let mut len = mb % 8;
+        let off = mb / 8 + 1;
+        if len == 7 {
+            if half == 0 {
+                len = (*inp.get(ip)? % 16) as usize;
+                half = ip;
+                ip += 1;
+            } else {
+                len = (inp[half] / 16) as usize;
+                half = 0;
+            }
+            if len == 15 {
+                len = *inp.get(ip)? as usize;
+                ip += 1;
+                if len == 255 {
+                    len = u16::from_le_bytes(inp.get(ip..ip + 2)?.try_into().ok()?) as usize;
+                    ip += 2;
+                    if len == 0 {
+                        len = u32::from_le_bytes(inp.get(ip..ip + 4)?.try_into().ok()?) as usize;
+                        ip += 4;
+                    }
+                    len = len.checked_sub(22)?;
+                }
+                len += 15;
+            }
+            len += 7;
+        }
+        len += 3;
+        if off > out.len() {
+            return None;
+        }
+        for _ in 0..len {
+            let c = out[out.len() - off];
+            out.push(c);
+        }
+    }
+    (out.len() >= want).then(|| {
+        out.truncate(want);
+        out
+    })
+}
+
+/// Compares a logged before-image with the page redo built.
+fn compare_before_image(
+    rd: &mut Redo,
+    r: &LogRecord,
+    pgno: u32,
+    img: Option<Vec<u8>>,
+    ours: &PageImage,
+) {
+    let st = &mut rd.stats.before_images;
+    let Some(img) = img else {
+        st.not_compared += 1;
+        return;
+    };
+    st.checked += 1;
+    let theirs = match PageImage::parse(&img) {
+        Ok(p) => p,
+        Err(e) => {
+            st.differences.push(format!(
+                "{} page {pgno}: before-image unreadable: {}",
+                r.lgpos.eseutil_text(),
+                e.detail
+            ));
+            return;
+        }
+    };
+    let mut diffs = Vec::new();
+    // Flush-type and checksum-format bits are set when the page is
+    // written; the image was taken after the page got the record's dbtime.
+    let mask = !(0x18000u32 | crate::parse::page::FLAG_NEW_CHECKSUM);
+    if (theirs.prev, theirs.next, theirs.objid, theirs.flags & mask)
+        != (ours.prev, ours.next, ours.objid, ours.flags & mask)
+    {
+        diffs.push(format!(
+            "header (prev {}/{} next {}/{} objid {}/{} flags {:x}/{:x})",
+            theirs.prev,
+            ours.prev,
+            theirs.next,
+            ours.next,
+            theirs.objid,
+            ours.objid,
+            theirs.flags,
+            ours.flags
+        ));
+    }
+    if theirs.ext != ours.ext {
+        diffs.push("external header / prefix".into());
+    }
+    let mut version_only = false;
+    if theirs.lines.len() != ours.lines.len() {
+        diffs.push(format!(
+            "{} nodes logged, {} redone",
+            theirs.lines.len(),
+            ours.lines.len()
+        ));
+    } else {
+        for i in 0..ours.lines.len() {
+            let (a, b) = (&theirs.lines[i], &ours.lines[i]);
+            if a.flags != b.flags && (a.flags ^ b.flags) == NODE_VERSIONED {
+                version_only = true;
+            }
+            if theirs.key(i) != ours.key(i)
+                || a.data != b.data
+                || (a.flags & !NODE_VERSIONED) != (b.flags & !NODE_VERSIONED)
+            {
+                diffs.push(format!(
+                    "node {i} differs (flags {:x}/{:x}, key {}/{} bytes, data {}/{} bytes)",
+                    a.flags,
+                    b.flags,
+                    theirs.key(i).len(),
+                    ours.key(i).len(),
+                    a.data.len(),
+                    b.data.len()
+                ));
+                break;
+            }
+        }
+    }
+    if diffs.is_empty() {
+        st.matched += 1;
+        if version_only {
+            st.version_bit_only += 1;
+        }
+    } else {
+        st.differences.push(format!(
+            "{} page {pgno}: {}",
+            r.lgpos.eseutil_text(),
+            diffs.join("; ")
+        ));
+    }
+}
+
 /// A line being moved: full key, data, flags.
 #[derive(Debug, Clone)]
 struct Kdf {
@@ -305,6 +504,16 @@ fn split_one(
         }
         return right_sibling(rd, s, dbtime);
     };
+    if r.lrtyp == 62 && r.data.len() >= 110 {
+        let b = &r.data[..];
+        let off = 110 + s.key_parent.len() + u16_at(b, 96) as usize + s.prefix_split_new.len();
+        let (fl, cb) = (u32_at(b, 102), u32_at(b, 106) as usize);
+        if cb > 0 {
+            let ps = rd.page_size(r, s.dbid)?;
+            let img = before_image(b, off, fl, cb, ps);
+            compare_before_image(rd, r, s.pgno, img, &src);
+        }
+    }
     // Line info: the page's lines with the operation at ilineOper.
     let mut lines = kdfs(&src);
     let leaf = s.new_flags & FLAG_LEAF != 0;
@@ -626,6 +835,15 @@ fn merge_leaf(rd: &mut Redo, m: &MergeRec, dbtime: u64) -> R<()> {
         }
         return Ok(());
     };
+    {
+        let b = &r.data[..];
+        let (fl, cb) = (u32_at(b, 88), u32_at(b, 92) as usize);
+        if cb > 0 {
+            let ps = rd.page_size(r, m.dbid)?;
+            let img = before_image(b, 96 + m.key_sep.len(), fl, cb, ps);
+            compare_before_image(rd, r, m.pgno, img, &src);
+        }
+    }
     let lines = kdfs(&src);
     match m.mergetype {
         0 | 1 => {}
@@ -703,5 +921,43 @@ fn fix_siblings(m: &MergeRec, l: &mut Option<PageImage>, r: &mut Option<PageImag
     }
     if let Some(p) = r {
         p.prev = m.pgno_left;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_lz77_spec_examples() {
+        // MS-XCA §3.1: 26 literals; "abc" × 100 with a long match.
+        let mut a = vec![0x3f, 0, 0, 0];
+        a.extend(b'a'..=b'z');
+        assert_eq!(
+            lz77_plain_decompress(&a, 26).unwrap(),
+            (b'a'..=b'z').collect::<Vec<u8>>()
+        );
+        let b = [
+            0xff, 0xff, 0xff, 0x1f, 0x61, 0x62, 0x63, 0x17, 0x00, 0x0f, 0xff, 0x26, 0x01,
+        ];
+        assert_eq!(lz77_plain_decompress(&b, 300).unwrap(), b"abc".repeat(100));
+        assert!(lz77_plain_decompress(&b, 301).is_none());
+        assert!(lz77_plain_decompress(&b[..6], 300).is_none());
+    }
+
+    #[test]
+    fn rehydrates_a_dehydrated_image() {
+        let mut p = PageImage::new(4096, 5, FLAG_LEAF, 9);
+        p.lines.push(p.make_line(b"key", 0, b"data", 0));
+        let full = p.to_bytes().unwrap();
+        let used = 40 + u16_at(&full, 32) as usize;
+        let mut d = full[..used].to_vec();
+        d.extend_from_slice(&full[4096 - 8..]);
+        let free = u16_at(&full, 28) as usize - (4096 - d.len());
+        d[28..30].copy_from_slice(&(free as u16).to_le_bytes());
+        let cb = d.len();
+        let img = before_image(&d, 0, 0x1, cb, 4096).unwrap();
+        assert_eq!(PageImage::parse(&img).unwrap(), p);
+        assert_eq!(u16_at(&img, 28), u16_at(&full, 28));
     }
 }
