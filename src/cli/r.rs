@@ -107,6 +107,7 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         ignore_checkpoint: args.ignore_checkpoint,
         ignore_missing: args.ignore_missing,
         lossy: args.allow_loss,
+        stop_at: None,
     };
     let rep = recover(&opts)?;
     let code = if rep.error.is_some() {

@@ -50,6 +50,10 @@ pub struct Options {
     pub ignore_missing: bool,
     /// `/a`: allow a missing current log.
     pub lossy: bool,
+    /// Stop before the first record at or after this position (library
+    /// only: the database "as of" a log position, still attached, finished
+    /// at that position). Used by the convergence tests.
+    pub stop_at: Option<Lgpos>,
 }
 
 /// One input file with its hashes.
@@ -308,6 +312,10 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
         for r in &l.records {
             if redo_start.is_some_and(|s| r.lgpos < s) {
                 continue;
+            }
+            if opts.stop_at.is_some_and(|s| r.lgpos >= s) {
+                end = Some(r.lgpos);
+                break 'logs;
             }
             let res = database_record(&mut rd, r, l, page_size, opts).and_then(|done| {
                 if done {

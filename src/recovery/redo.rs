@@ -147,8 +147,11 @@ pub struct BeforeImageCheck {
     /// had already cleaned the version (RCE cleanup resets the bit without
     /// logging); redo here does no version cleanup.
     pub version_bit_only: u64,
-    /// Images not compared (Xpress-compressed: no decompressor here).
+    /// Images not compared (format not decoded).
     pub not_compared: u64,
+    /// Images used to restart a split/merge whose page was flushed after
+    /// the operation while the new/destination page was not.
+    pub used: u64,
     /// Differences found (lgpos, page, what).
     pub differences: Vec<String>,
 }

@@ -491,18 +491,74 @@ fn split_one(
     let r = s.r;
     let src = rd.check_pub(r, s.dbid, s.pgno, dbtime, s.before)?;
     let redo_new = rd.check_new_pub(r, s.dbid, s.pgno_new, dbtime)?;
-    let Some(mut src) = src else {
-        if redo_new {
-            return Err(redo_err(
-                Jet::DB_TIME_TOO_NEW,
-                r,
-                format!(
-                    "split page {} already carries the split but new page {} does not: needs the logged before-image (not implemented)",
-                    s.pgno, s.pgno_new
-                ),
-            ));
+    let leaf = s.new_flags & FLAG_LEAF != 0;
+    let mut src = match src {
+        Some(p) => p,
+        None if !redo_new => return right_sibling(rd, s, dbtime),
+        None if s.splittype == 2 => {
+            // Append split, split page already written, new page not
+            // (ErrLGIRedoSplitLineinfo ~7728): the new page holds only the
+            // operation's node.
+            let ps = rd.page_size(r, s.dbid)?;
+            let objid = u32_at(&r.data, 64);
+            let mut newp = PageImage::new(ps, objid, s.new_flags, dbtime);
+            if let Some(o) = oper.as_ref().filter(|o| o.kind == 1) {
+                let f = if o.versioned && leaf {
+                    NODE_VERSIONED
+                } else {
+                    0
+                };
+                let k = Kdf {
+                    key: o.key.clone(),
+                    data: o.data.clone(),
+                    flags: f,
+                };
+                let pre = (s.iline_prefix_new >= 0).then(|| o.key.clone());
+                if let Some(p) = &pre {
+                    newp.ext = p.clone();
+                }
+                fill(&mut newp, &[k], pre.as_deref());
+            }
+            if leaf {
+                newp.prev = s.pgno;
+                newp.next = s.pgno_right;
+                newp.cb_unc_free = s.unc_dest;
+            }
+            rd.write_pub(r, s.dbid, s.pgno_new, newp, dbtime)?;
+            return right_sibling(rd, s, dbtime);
         }
-        return right_sibling(rd, s, dbtime);
+        None => {
+            // ErrLGRIRedoInitializeSplit ~8000: the split page was flushed
+            // after the split, the new page was not; restart from the
+            // logged before-image at dbtimeBefore (ErrReplacePageImage ~107).
+            let b = &r.data[..];
+            let off = 110 + s.key_parent.len() + u16_at(b, 96) as usize + s.prefix_split_new.len();
+            let (fl, cb) = (u32_at(b, 102), u32_at(b, 106) as usize);
+            let ps = rd.page_size(r, s.dbid)?;
+            let img = before_image(b, off, fl, cb, ps).ok_or_else(|| {
+                redo_err(
+                    Jet::DB_TIME_TOO_NEW,
+                    r,
+                    format!(
+                        "split page {} already carries the split but new page {} does not, and the record has no usable before-image",
+                        s.pgno, s.pgno_new
+                    ),
+                )
+            })?;
+            let mut p = PageImage::parse(&img).map_err(|e| {
+                redo_err(
+                    Jet::LOG_FILE_CORRUPT,
+                    r,
+                    format!("before-image: {}", e.detail),
+                )
+            })?;
+            p.dbtime = s.before;
+            // The image predates the write that sets the checksum format;
+            // flush-type bits (0x18000) belong to the buffer manager.
+            p.flags = (p.flags | crate::parse::page::FLAG_NEW_CHECKSUM) & !0x18000;
+            rd.stats.before_images.used += 1;
+            p
+        }
     };
     if r.lrtyp == 62 && r.data.len() >= 110 {
         let b = &r.data[..];
@@ -516,7 +572,6 @@ fn split_one(
     }
     // Line info: the page's lines with the operation at ilineOper.
     let mut lines = kdfs(&src);
-    let leaf = s.new_flags & FLAG_LEAF != 0;
     let vflag = |o: &Oper| {
         if o.versioned && leaf {
             NODE_VERSIONED
@@ -815,16 +870,37 @@ fn merge_leaf(rd: &mut Redo, m: &MergeRec, dbtime: u64) -> R<()> {
     } else {
         None
     };
-    let Some(mut src) = src else {
-        if (m.mergetype == 2 || m.mergetype == 3) && pright.is_some()
-            || (m.mergetype == 5 || m.mergetype == 6) && pleft.is_some()
-        {
-            return Err(redo_err(
-                Jet::DB_TIME_TOO_NEW,
-                r,
-                "merged page already redone but its destination is not: needs the logged before-image (not implemented)",
-            ));
+    let dest_needs = (m.mergetype == 2 || m.mergetype == 3) && pright.is_some()
+        || (m.mergetype == 5 || m.mergetype == 6) && pleft.is_some();
+    let src = match src {
+        None if dest_needs => {
+            // ErrLGRIRedoInitializeMerge ~8340: the merged page was flushed,
+            // its destination was not: restart from the before-image.
+            let b = &r.data[..];
+            let (fl, cb) = (u32_at(b, 88), u32_at(b, 92) as usize);
+            let ps = rd.page_size(r, m.dbid)?;
+            let img = before_image(b, 96 + m.key_sep.len(), fl, cb, ps).ok_or_else(|| {
+                redo_err(
+                    Jet::DB_TIME_TOO_NEW,
+                    r,
+                    "merged page already redone but its destination is not, and the record has no usable before-image",
+                )
+            })?;
+            let mut p = PageImage::parse(&img).map_err(|e| {
+                redo_err(
+                    Jet::LOG_FILE_CORRUPT,
+                    r,
+                    format!("before-image: {}", e.detail),
+                )
+            })?;
+            p.dbtime = m.before;
+            p.flags = (p.flags | crate::parse::page::FLAG_NEW_CHECKSUM) & !0x18000;
+            rd.stats.before_images.used += 1;
+            Some(p)
         }
+        x => x,
+    };
+    let Some(mut src) = src else {
         // Siblings only.
         fix_siblings(m, &mut pleft, &mut pright);
         if let Some(p) = pleft {
