@@ -400,3 +400,49 @@ fn replay_over_mixed_page_states() {
     assert_eq!(converged, 6);
     assert!(used > 0, "no split/merge restarted from its before-image");
 }
+
+/// secedit-logs-a attaches a database that is not there: −1216 at the
+/// AttachDB record; with `/i` the attachment and its page records are
+/// skipped and said so.
+#[test]
+fn missing_attached_database_1216_and_i() {
+    let Some(c) = common::corpus() else {
+        eprintln!("corpus absent: skipped");
+        return;
+    };
+    let logs = c.join("secedit-logs-a");
+    if !logs.join("edb.log").exists() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let base = logs.join("edb");
+    let out = tmp.path().join("o");
+    let r = common::run(&[
+        "/r".as_ref(),
+        base.as_os_str(),
+        "--json".as_ref(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["error"]["jet"]["code"], -1216);
+    assert_eq!(v["error"]["lgpos"]["eseutil"], "(0x1,1,268)");
+    let r = common::run(&[
+        "/r".as_ref(),
+        base.as_os_str(),
+        "/i".as_ref(),
+        "--json".as_ref(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["error"].is_null());
+    assert!(v["databases"].as_array().unwrap().is_empty());
+    let notes = v["not_recovered"].to_string();
+    assert!(
+        notes.contains("skipped with its page records (/i)"),
+        "{notes}"
+    );
+}

@@ -257,6 +257,13 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
     let chk = opts.system_dir.join(format!("{}.chk", opts.base));
     let mut redo_start = None;
     let mut reason = "no checkpoint: replay from the first log".to_string();
+    // Databases attached when redo starts: the checkpoint's attach list, or
+    // the first log header's (LGFakeCheckpointToLogFile, logredo.cxx ~14742).
+    let mut initial: Vec<crate::parse::attach_info::AttachInfo> =
+        crate::parse::log_header::parse_log_header_fields(&logs[0].header)
+            .map(|h| h.attachments)
+            .unwrap_or_default();
+    let mut initial_from = logs[0].path.clone();
     if chk.exists() {
         inputs.push(chk.clone());
         if opts.ignore_checkpoint {
@@ -268,28 +275,11 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
             let c = pair.checkpoint();
             redo_start = Some(c.lgpos_checkpoint);
             reason = format!("checkpoint {}", c.lgpos_checkpoint.eseutil_text());
-            if !c.attachments.is_empty() {
-                // Databases attached at the checkpoint must be given in /d.
-                for a in &c.attachments {
-                    let f = opts.db_dir.join(file_name_of(&a.path));
-                    if !f.exists() && !opts.ignore_missing {
-                        return Err(Error::corrupt(
-                            &chk,
-                            crate::error::FormatError::new(
-                                0,
-                                Jet::ATTACHED_DATABASE_MISMATCH,
-                                format!(
-                                    "database {} attached at the checkpoint is missing from {}",
-                                    a.path,
-                                    opts.db_dir.display()
-                                ),
-                            ),
-                        ));
-                    }
-                }
-            }
+            initial = c.attachments.clone();
+            initial_from = chk.clone();
         }
     }
+    let mut not_recovered_early: Vec<String> = Vec::new();
     let before: Vec<String> = inputs.iter().map(|p| sha256(p)).collect();
     DB_INPUTS.with(|v| v.borrow_mut().clear());
     std::fs::create_dir_all(&opts.output).map_err(|e| Error::io(&opts.output, e))?;
@@ -302,8 +292,47 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
         }
     };
     let mut rd = Redo::default();
+    for a in &initial {
+        let f = opts.db_dir.join(file_name_of(&a.path));
+        let target = opts.output.join(file_name_of(&a.path));
+        let want = a.sign_db;
+        let same = move |b: &[u8]| {
+            crate::parse::primitives::signature(b)
+                .map(|(_, s)| s == want)
+                .unwrap_or(false)
+        };
+        match existing_db(&f, &same, a.dbid, &a.path, &target)? {
+            Some(db) => {
+                rd.dbs.insert(a.dbid, db);
+            }
+            None if opts.ignore_missing => {
+                rd.skipped_dbids.insert(a.dbid);
+                not_recovered_early.push(format!(
+                    "{} (dbid {}) attached at the start of redo is missing or mismatched in {}: skipped (/i)",
+                    a.path,
+                    a.dbid,
+                    opts.db_dir.display()
+                ));
+            }
+            None => {
+                return Err(Error::corrupt(
+                    &initial_from,
+                    crate::error::FormatError::new(
+                        0,
+                        Jet::ATTACHED_DATABASE_MISMATCH,
+                        format!(
+                            "database {} (dbid {}) attached at the start of redo is missing from {} or has another signature (use /i to skip it)",
+                            a.path,
+                            a.dbid,
+                            opts.db_dir.display()
+                        ),
+                    ),
+                ));
+            }
+        }
+    }
     let mut error: Option<RedoError> = None;
-    let mut not_recovered = Vec::new();
+    let mut not_recovered = std::mem::take(&mut not_recovered_early);
     let mut generations = Vec::new();
     let mut end = None;
     'logs: for l in &logs {
@@ -344,6 +373,7 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
         }
     }
     rd.finish();
+    not_recovered.append(&mut rd.notes);
     if !rd.stats.trx_open_at_end.is_empty() {
         not_recovered.push(format!(
             "undo is not implemented: sessions {:?} have transactions open at the end of the log; their changes stay in the pages",
@@ -441,7 +471,7 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
 /// Opens `f` for redo when it exists and carries `sign_db`.
 fn existing_db(
     f: &Path,
-    sign_db: &[u8],
+    same_sign: &dyn Fn(&[u8]) -> bool,
     dbid: u8,
     logged: &str,
     target: &Path,
@@ -454,7 +484,7 @@ fn existing_db(
     let Ok(pair) = crate::parse::db_header::read_header_pair(&bytes) else {
         return Ok(None);
     };
-    if bytes.len() < 52 || &bytes[24..52] != sign_db {
+    if bytes.len() < 52 || !same_sign(&bytes[24..52]) {
         return Ok(None);
     }
     let hdr = pair.header();
@@ -496,8 +526,9 @@ fn database_record(
             // recovery's output, or the live file): redo into a copy of it;
             // the dbtime rule then skips what it already holds.
             let existing = opts.db_dir.join(file_name_of(&path));
-            if let Some(db) = existing_db(&existing, &b[12..40], dbid, &path, &target)
-                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
+            if let Some(db) =
+                existing_db(&existing, &|x: &[u8]| x == &b[12..40], dbid, &path, &target)
+                    .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
             {
                 rd.dbs.insert(dbid, db);
                 return Ok(true);
@@ -574,14 +605,23 @@ fn database_record(
             // An existing database from /d.
             let f = opts.db_dir.join(file_name_of(&path));
             let target = opts.output.join(file_name_of(&path));
-            if let Some(mut db) = existing_db(&f, &b[16..44], dbid, &path, &target)
+            if let Some(mut db) = existing_db(&f, &|x: &[u8]| x == &b[16..44], dbid, &path, &target)
                 .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
             {
                 put_lgpos(&mut db.header, 80, r.lgpos);
                 rd.dbs.insert(dbid, db);
                 return Ok(true);
             }
-            if f.exists() && !opts.ignore_missing {
+            if opts.ignore_missing {
+                rd.skipped_dbids.insert(dbid);
+                rd.notes.push(format!(
+                    "AttachDB at {} of {path} (dbid {dbid}): no matching database in {}; skipped with its page records (/i)",
+                    r.lgpos.eseutil_text(),
+                    opts.db_dir.display()
+                ));
+                return Ok(true);
+            }
+            if f.exists() {
                 return Err(e(
                     Jet::ATTACHED_DATABASE_MISMATCH,
                     format!("{} is not the database of this AttachDB record (signature differs or header unreadable)", f.display()),

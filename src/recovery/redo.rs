@@ -112,6 +112,8 @@ pub struct RedoStats {
     pub pages_redone: u64,
     /// Page operations skipped because the page already carried them.
     pub pages_already_applied: u64,
+    /// Page records of databases skipped with `/i`.
+    pub records_of_skipped_databases: u64,
     /// dbtime mismatches (recovery stops at the first one).
     pub mismatches: Vec<Mismatch>,
     /// Records per type name: (seen, applied to at least one page).
@@ -192,6 +194,10 @@ pub struct Redo {
     macros: HashMap<u16, (u64, Vec<LogRecord>)>,
     /// Transaction level per session.
     levels: HashMap<u16, u32>,
+    /// Databases skipped with `/i`: their page records are not redone.
+    pub skipped_dbids: BTreeSet<u8>,
+    /// Things the report must say were not recovered.
+    pub notes: Vec<String>,
 }
 
 fn err(jet: Jet, r: &LogRecord, detail: impl Into<String>) -> RedoError {
@@ -473,6 +479,10 @@ impl Redo {
                 let Some(pp) = page_prefix(b) else {
                     return Err(corrupt(r, "page record too short"));
                 };
+                if self.skipped_dbids.contains(&pp.dbid) && !self.dbs.contains_key(&pp.dbid) {
+                    self.stats.records_of_skipped_databases += 1;
+                    return Ok(false);
+                }
                 // Inside a macro of this session with the macro's dbtime: store.
                 if let Some((mdbtime, recs)) = self.macros.get_mut(&pp.procid) {
                     if *mdbtime == pp.dbtime {
@@ -481,6 +491,13 @@ impl Redo {
                     }
                 }
                 self.page_record(r, &pp)
+            }
+            95 if r.data.len() >= 4
+                && self.skipped_dbids.contains(&r.data[3])
+                && !self.dbs.contains_key(&r.data[3]) =>
+            {
+                self.stats.records_of_skipped_databases += 1;
+                Ok(false)
             }
             95 => self.new_page(r),
             _ => Err(err(
