@@ -252,6 +252,18 @@ fn a_page_ahead_of_the_log_stops_with_567() {
     assert!(!out2.join("secedit.sdb").exists());
 }
 
+fn snap_opts(
+    logs: &Path,
+    db_dir: &Path,
+    out: &Path,
+    stop: Option<eseutil::parse::primitives::Lgpos>,
+) -> eseutil::recovery::Options {
+    eseutil::recovery::Options {
+        skip_undo: true,
+        ..lib_opts(logs, db_dir, out, stop)
+    }
+}
+
 fn lib_opts(
     logs: &Path,
     db_dir: &Path,
@@ -296,7 +308,7 @@ fn replay_over_intermediate_states_converges() {
     let mut checked = 0;
     for k in (60..pos.len()).step_by(97) {
         let snap = tmp.path().join(format!("s{k}"));
-        let r = eseutil::recovery::recover(&lib_opts(&logs, &empty, &snap, Some(pos[k]))).unwrap();
+        let r = eseutil::recovery::recover(&snap_opts(&logs, &empty, &snap, Some(pos[k]))).unwrap();
         assert!(r.error.is_none(), "{k}: {:?}", r.error);
         if r.databases.is_empty() {
             continue; // detached at that point or not yet created
@@ -360,8 +372,8 @@ fn replay_over_mixed_page_states() {
     ] {
         let sa = tmp.path().join(format!("a{a}"));
         let sb = tmp.path().join(format!("b{b}"));
-        let ra = eseutil::recovery::recover(&lib_opts(&logs, &empty, &sa, Some(pos[a]))).unwrap();
-        let rb = eseutil::recovery::recover(&lib_opts(&logs, &empty, &sb, Some(pos[b]))).unwrap();
+        let ra = eseutil::recovery::recover(&snap_opts(&logs, &empty, &sa, Some(pos[a]))).unwrap();
+        let rb = eseutil::recovery::recover(&snap_opts(&logs, &empty, &sb, Some(pos[b]))).unwrap();
         if ra.databases.is_empty() || rb.databases.is_empty() {
             continue;
         }
@@ -445,4 +457,117 @@ fn missing_attached_database_1216_and_i() {
         notes.contains("skipped with its page records (/i)"),
         "{notes}"
     );
+}
+
+/// (key, data) of the live leaf nodes of one tree.
+type Nodes = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Live leaf content of every table, index and LV tree, by name.
+fn live_content(db: &Path) -> std::collections::BTreeMap<String, Nodes> {
+    use eseutil::db::btree::{walk, WalkOptions};
+    let d = eseutil::db::Database::open(db, None).unwrap();
+    let cat = eseutil::db::catalog::read_catalog(&d, 4, WalkOptions::default());
+    let mut out = std::collections::BTreeMap::new();
+    let mut trees: Vec<(String, u32)> = Vec::new();
+    for t in cat.tables() {
+        trees.push((t.name.clone(), t.pgno_fdp));
+        for i in &t.indexes {
+            if !i.primary {
+                trees.push((format!("{}/{}", t.name, i.name), i.pgno_fdp));
+            }
+        }
+        if let Some((_, lv)) = t.long_values {
+            trees.push((format!("{}/LV", t.name), lv));
+        }
+    }
+    for (name, root) in trees {
+        let mut v = Vec::new();
+        walk(&d, root, WalkOptions::default(), &mut |_, n| {
+            if !n.is_deleted() {
+                v.push((n.key.clone(), n.data.to_vec()));
+            }
+        });
+        out.insert(name, v);
+    }
+    out
+}
+
+/// Transactions open at the end of the log are rolled back (§7.4): a
+/// database stopped just before a Commit0 and undone holds the same live
+/// records as the database stopped just before the matching Begin0.
+#[test]
+fn open_transactions_are_rolled_back() {
+    let Some(logs) = logs_b() else {
+        eprintln!("corpus absent: skipped");
+        return;
+    };
+    let c = eseutil::log::set::check_file(&logs.join("edb.log")).unwrap();
+    let recs = c.walk.unwrap().records;
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let mut tested = 0;
+    let mut undone_total = 0;
+    let mut i = 0;
+    while i < recs.len() {
+        if recs[i].lrtyp != 8 {
+            i += 1;
+            continue;
+        }
+        let procid = u16::from_le_bytes([recs[i].data[1], recs[i].data[2]]);
+        let Some(j) = (i + 1..recs.len()).find(|&j| {
+            recs[j].lrtyp == 9 && u16::from_le_bytes([recs[j].data[1], recs[j].data[2]]) == procid
+        }) else {
+            break;
+        };
+        // Only transactions of one session with node operations, no other
+        // session in between, and the database attached throughout.
+        let others = recs[i..j].iter().any(|r| {
+            r.data.len() >= 3
+                && matches!(r.lrtyp, 5..=13 | 24..=39 | 62 | 63)
+                && u16::from_le_bytes([r.data[1], r.data[2]]) != procid
+        });
+        let nodes = recs[i..j]
+            .iter()
+            .filter(|r| matches!(r.lrtyp, 29..=35))
+            .count();
+        let dbrec = recs[i..j].iter().any(|r| matches!(r.lrtyp, 14..=16));
+        if others || nodes < 3 || dbrec || tested >= 12 {
+            i = j + 1;
+            continue;
+        }
+        let at_begin = tmp.path().join(format!("b{i}"));
+        let at_commit = tmp.path().join(format!("c{i}"));
+        let rb =
+            eseutil::recovery::recover(&lib_opts(&logs, &empty, &at_begin, Some(recs[i].lgpos)))
+                .unwrap();
+        let rc =
+            eseutil::recovery::recover(&lib_opts(&logs, &empty, &at_commit, Some(recs[j].lgpos)))
+                .unwrap();
+        assert!(rb.error.is_none() && rc.error.is_none());
+        if rb.databases.is_empty() {
+            i = j + 1;
+            continue;
+        }
+        assert_eq!(rc.stats.trx_open_at_end, vec![procid]);
+        assert_eq!(rc.undo.sessions_rolled_back, vec![procid]);
+        assert!(rc.undo.failures.is_empty(), "{:?}", rc.undo.failures);
+        assert!(rc.undo.operations_undone > 0);
+        undone_total += rc.undo.operations_undone;
+        let a = live_content(&at_begin.join("secedit.sdb"));
+        let b = live_content(&at_commit.join("secedit.sdb"));
+        assert_eq!(
+            a,
+            b,
+            "transaction {} at {}",
+            i,
+            recs[i].lgpos.eseutil_text()
+        );
+        let r = common::run(&["/g".as_ref(), at_commit.join("secedit.sdb").as_os_str()]);
+        assert_eq!(r.code, 0, "{}", r.stdout);
+        tested += 1;
+        i = j + 1;
+    }
+    eprintln!("{tested} transactions rolled back, {undone_total} operations undone");
+    assert!(tested >= 5, "{tested}");
 }

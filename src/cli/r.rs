@@ -108,6 +108,7 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         ignore_missing: args.ignore_missing,
         lossy: args.allow_loss,
         stop_at: None,
+        skip_undo: false,
     };
     let rep = recover(&opts)?;
     let code = if rep.error.is_some() {

@@ -19,6 +19,7 @@ pub mod page;
 pub mod redo;
 pub mod split;
 pub mod store;
+pub mod undo;
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,7 @@ use crate::parse::primitives::Lgpos;
 use crate::parse::{u16_at, u32_at};
 use redo::{DbRun, Redo, RedoError, RedoStats};
 use store::PageStore;
+use undo as redo_undo;
 
 /// What `/r` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +56,10 @@ pub struct Options {
     /// only: the database "as of" a log position, still attached, finished
     /// at that position). Used by the convergence tests.
     pub stop_at: Option<Lgpos>,
+    /// Leave transactions open at the end as they are (no rollback): the
+    /// pages as flushed at `stop_at`, for tests; reported in
+    /// `not_recovered` (ESE: −579 JET_errRecoveredWithoutUndo).
+    pub skip_undo: bool,
 }
 
 /// One input file with its hashes.
@@ -105,6 +111,8 @@ pub struct Report {
     pub stats: RedoStats,
     /// Databases produced.
     pub databases: Vec<DbOutcome>,
+    /// Undo (Rollback/Undo records and the end-of-log rollback).
+    pub undo: redo_undo::UndoStats,
     /// The error that stopped recovery.
     pub error: Option<RedoError>,
     /// What was not done (undo, unsupported parts).
@@ -374,11 +382,18 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
     }
     rd.finish();
     not_recovered.append(&mut rd.notes);
-    if !rd.stats.trx_open_at_end.is_empty() {
-        not_recovered.push(format!(
-            "undo is not implemented: sessions {:?} have transactions open at the end of the log; their changes stay in the pages",
-            rd.stats.trx_open_at_end
-        ));
+    if error.is_none() && !rd.stats.trx_open_at_end.is_empty() {
+        if opts.skip_undo {
+            not_recovered.push(format!(
+                "undo skipped: sessions {:?} keep their uncommitted changes (-579 JET_errRecoveredWithoutUndo)",
+                rd.stats.trx_open_at_end
+            ));
+        } else {
+            rd.undo_open_transactions();
+        }
+    }
+    for f in &rd.undo.failures {
+        not_recovered.push(format!("undo: {f}"));
     }
     if !rd.stats.macros_open_at_end.is_empty() {
         not_recovered.push(format!(
@@ -461,6 +476,7 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
         redo_start_reason: reason,
         redo_end: end,
         stats: rd.stats,
+        undo: rd.undo,
         databases,
         error,
         not_recovered,

@@ -38,6 +38,7 @@ use serde::Serialize;
 
 use super::page::{Line, PageImage};
 use super::store::PageStore;
+use super::undo::{Rce, UndoOp, UndoStats};
 use crate::error::Jet;
 use crate::log::record::{lrtyp_name, page_prefix, LogRecord, PagePrefix};
 use crate::parse::page::{
@@ -198,6 +199,10 @@ pub struct Redo {
     pub skipped_dbids: BTreeSet<u8>,
     /// Things the report must say were not recovered.
     pub notes: Vec<String>,
+    /// Version-store entries per session (see [`super::undo`]).
+    pub rces: HashMap<u16, Vec<Rce>>,
+    /// Undo counters.
+    pub undo: UndoStats,
 }
 
 fn err(jet: Jet, r: &LogRecord, detail: impl Into<String>) -> RedoError {
@@ -436,7 +441,17 @@ impl Redo {
             6 | 9 => {
                 need(r, 4)?;
                 let procid = u16_at(b, 1);
-                self.levels.insert(procid, b[3] as u32);
+                let to = if t == 9 { 0 } else { b[3] as u32 };
+                self.levels.insert(procid, to);
+                if let Some(v) = self.rces.get_mut(&procid) {
+                    if to == 0 {
+                        v.clear();
+                    } else {
+                        for rce in v.iter_mut() {
+                            rce.level = rce.level.min(to);
+                        }
+                    }
+                }
                 if t == 9 {
                     self.stats.trx_committed += 1;
                 }
@@ -444,13 +459,15 @@ impl Redo {
             }
             7 => {
                 need(r, 4)?;
-                // Rollback: the compensating operations were logged as
-                // ordinary records before it; only the level moves.
+                // Rollback of levelRollback levels (logredo.cxx ~7152): what
+                // Undo records did not already undo is rolled back here.
                 let procid = u16_at(b, 1);
                 let l = self.levels.entry(procid).or_insert(0);
-                *l = l.saturating_sub(b[3] as u32);
+                let to = l.saturating_sub(b[3] as u32);
+                *l = to;
                 self.stats.rollbacks += 1;
-                Ok(false)
+                let applied = self.rollback_to(procid, to, Some(r))?;
+                Ok(applied)
             }
             10 => Ok(false),
             11 => {
@@ -554,10 +571,17 @@ impl Redo {
                         "node record without dbtimeBefore outside a macro",
                     ));
                 }
+                if r.lrtyp == 39 {
+                    return self.undo_record(r, pp);
+                }
                 let p = match self.check(r, dbid, pgno, after, before)? {
-                    Check::Skip => return Ok(false),
+                    Check::Skip => {
+                        self.remember(r, pp, None);
+                        return Ok(false);
+                    }
                     Check::Redo(p) => p,
                 };
+                self.remember(r, pp, Some(&p));
                 let p = node_op(r, pp, p, b)?;
                 self.write(r, dbid, pgno, p, after)?;
                 Ok(true)
@@ -569,6 +593,175 @@ impl Redo {
                 format!("unsupported record type {t} ({})", lrtyp_name(t)),
             )),
         }
+    }
+
+    /// Creates the RCE of a versioned node operation (`p` = the page before
+    /// the operation, when redo applies it).
+    pub(crate) fn remember(&mut self, r: &LogRecord, pp: &PagePrefix, p: Option<&PageImage>) {
+        if pp.flags & 0x1 == 0 || pp.level == 0 {
+            return;
+        }
+        let b = &r.data[..];
+        let iline = pp.iline as usize;
+        let node = |p: &PageImage| -> Option<(Vec<u8>, Vec<u8>)> {
+            (iline < p.lines.len()).then(|| (p.key(iline), p.lines[iline].data.clone()))
+        };
+        let logged_key = |off: usize, ck: usize, cd: usize| -> Option<(Vec<u8>, Vec<u8>)> {
+            Some((
+                b.get(off..off + ck)?.to_vec(),
+                b.get(off + ck..off + ck + cd)?.to_vec(),
+            ))
+        };
+        let (kd, undo) = match r.lrtyp {
+            29 => {
+                let (cs, cp, cd) = (
+                    u16_at(b, 44) as usize,
+                    u16_at(b, 46) as usize,
+                    u16_at(b, 48) as usize,
+                );
+                (logged_key(50, cs + cp, cd), Some(UndoOp::FlagDelete))
+            }
+            30 => (
+                logged_key(48, u16_at(b, 44) as usize, u16_at(b, 46) as usize),
+                Some(UndoOp::FlagDelete),
+            ),
+            31 => {
+                let k = logged_key(52, u16_at(b, 44) as usize, u16_at(b, 46) as usize);
+                let old = p.and_then(node).map(|(_, d)| UndoOp::FlagDeleteAndData(d));
+                (k, old)
+            }
+            32 => (p.and_then(node), p.map(|_| UndoOp::ResetDelete)),
+            33 | 34 => {
+                let n = p.and_then(node);
+                let u = n.as_ref().map(|(_, d)| UndoOp::Data(d.clone()));
+                (n, u)
+            }
+            37 | 93 => {
+                let (delta, off, w) = if r.lrtyp == 37 {
+                    (u32_at(b, 48) as i32 as i64, u16_at(b, 52) as usize, 4)
+                } else {
+                    (u64_at(b, 48) as i64, u16_at(b, 56) as usize, 8)
+                };
+                (
+                    p.and_then(node),
+                    p.map(|_| UndoOp::Delta {
+                        offset: off,
+                        delta: delta.wrapping_neg(),
+                        width: w,
+                    }),
+                )
+            }
+            _ => return,
+        };
+        let unique = pp.flags & 0x4 != 0;
+        let (key, data) = kd.unwrap_or_default();
+        self.rces.entry(pp.procid).or_default().push(Rce {
+            lgpos: r.lgpos,
+            rceid: pp.rceid.unwrap_or(0),
+            level: pp.level as u32,
+            dbid: pp.dbid,
+            pgno_fdp: pp.pgno_fdp.unwrap_or(0),
+            unique,
+            key,
+            bm_data: if unique { Vec::new() } else { data },
+            undo,
+        });
+    }
+
+    /// lrtypUndo: the physical undo of one RCE on the logged page.
+    fn undo_record(&mut self, r: &LogRecord, pp: &PagePrefix) -> R<bool> {
+        let rceid = pp.rceid.unwrap_or(0);
+        let list = self.rces.entry(pp.procid).or_default();
+        let Some(i) = list.iter().position(|x| x.rceid == rceid) else {
+            return Err(err(
+                Jet::LOG_FILE_CORRUPT,
+                r,
+                format!(
+                    "Undo of rceid {rceid}, which no versioned operation of session {} created",
+                    pp.procid
+                ),
+            ));
+        };
+        let rce = list.remove(i);
+        let Check::Redo(mut p) = self.check(r, pp.dbid, pp.pgno, pp.dbtime, pp.dbtime_before)?
+        else {
+            return Ok(false);
+        };
+        let op = rce.undo.ok_or_else(|| {
+            err(
+                Jet::LOG_FILE_CORRUPT,
+                r,
+                "Undo of an operation whose before-state redo did not see",
+            )
+        })?;
+        super::undo::apply(&mut p, pp.iline as usize, &op)
+            .map_err(|d| err(Jet::DATABASE_CORRUPTED, r, d))?;
+        self.write(r, pp.dbid, pp.pgno, p, pp.dbtime)?;
+        self.undo.operations_undone += 1;
+        Ok(true)
+    }
+
+    /// Rolls back every RCE of `procid` above `level`, newest first.
+    fn rollback_to(&mut self, procid: u16, level: u32, r: Option<&LogRecord>) -> R<bool> {
+        let mut list = self.rces.remove(&procid).unwrap_or_default();
+        let mut undone = Vec::new();
+        while list.last().is_some_and(|x| x.level > level) {
+            undone.push(list.pop().unwrap());
+        }
+        // RCEs of higher levels interleaved with lower ones (not expected).
+        let (hi, keep): (Vec<Rce>, Vec<Rce>) = list.into_iter().partition(|x| x.level > level);
+        undone.extend(hi.into_iter().rev());
+        if !keep.is_empty() {
+            self.rces.insert(procid, keep);
+        }
+        let mut any = false;
+        for rce in undone {
+            match self.undo_by_bookmark(&rce) {
+                Ok(()) => {
+                    self.undo.operations_undone += 1;
+                    any = true;
+                }
+                Err(d) => {
+                    let at = r
+                        .map(|r| r.lgpos.eseutil_text())
+                        .unwrap_or_else(|| "end of log".into());
+                    self.undo.failures.push(format!(
+                        "session {procid}: operation of {} (rceid {}) not undone at {at}: {d}",
+                        rce.lgpos.eseutil_text(),
+                        rce.rceid
+                    ));
+                }
+            }
+        }
+        Ok(any)
+    }
+
+    fn undo_by_bookmark(&mut self, rce: &Rce) -> std::result::Result<(), String> {
+        let op = rce
+            .undo
+            .clone()
+            .ok_or("redo did not see the page before the operation (page ahead of the log)")?;
+        let db = self
+            .dbs
+            .get_mut(&rce.dbid)
+            .ok_or_else(|| format!("database {} is no longer attached", rce.dbid))?;
+        let store = &db.store;
+        let mut read = |pg: u32| -> std::result::Result<PageImage, String> {
+            let b = store.read_page(pg).map_err(|e| e.to_string())?;
+            PageImage::parse(&b).map_err(|e| format!("page {pg}: {}", e.detail))
+        };
+        let (pgno, i) =
+            super::undo::seek(rce.pgno_fdp, &rce.key, &rce.bm_data, rce.unique, &mut read)?;
+        let mut p = read(pgno)?;
+        super::undo::apply(&mut p, i, &op)?;
+        db.dbtime_max += 1;
+        p.dbtime = db.dbtime_max;
+        let bytes = p.to_bytes().map_err(|e| e.detail)?;
+        db.store
+            .write_page(pgno, bytes)
+            .map_err(|e| e.to_string())?;
+        db.pages.insert(pgno);
+        Ok(())
     }
 
     fn create_fdp(&mut self, r: &LogRecord, pp: &PagePrefix, multiple: bool) -> R<bool> {
@@ -809,6 +1002,16 @@ impl Redo {
         }
         if !splits.is_empty() {
             let op = recs.iter().find(|r| !matches!(r.lrtyp, 62 | 63));
+            if let Some(o) = op {
+                if let Some(pp) = page_prefix(&o.data) {
+                    let page = self
+                        .dbs
+                        .get(&pp.dbid)
+                        .and_then(|db| db.store.read_page(pp.pgno).ok())
+                        .and_then(|b| PageImage::parse(&b).ok());
+                    self.remember(o, &pp, page.as_ref());
+                }
+            }
             return super::split::redo_split(self, &splits, op, dbtime);
         }
         if !merges.is_empty() {
@@ -836,7 +1039,16 @@ impl Redo {
             .map(|(&p, _)| p)
             .collect();
         t.sort();
-        self.stats.trx_open_at_end = t;
+        self.stats.trx_open_at_end = t.clone();
+    }
+
+    /// Rolls back the transactions open at the end of the log (§7.4).
+    pub fn undo_open_transactions(&mut self) {
+        for procid in self.stats.trx_open_at_end.clone() {
+            self.undo.sessions_rolled_back.push(procid);
+            let _ = self.rollback_to(procid, 0, None);
+            self.levels.insert(procid, 0);
+        }
     }
 
     pub(crate) fn check_pub(
