@@ -186,6 +186,19 @@ fn text(r: &Report, o: &Options) -> String {
         "Macros (split/merge): {} committed, {} aborted",
         st.macros_committed, st.macros_aborted
     );
+    let _ = writeln!(
+        s,
+        "Undo: {} session(s) rolled back at the end, {} operation(s) undone, {} failure(s)",
+        r.undo.sessions_rolled_back.len(),
+        r.undo.operations_undone,
+        r.undo.failures.len()
+    );
+    let bi = &st.before_images;
+    let _ = writeln!(
+        s,
+        "Logged page before-images: {} compared, {} equal to the redone page, {} used to restart a split/merge",
+        bi.checked, bi.matched, bi.used
+    );
     let _ = writeln!(s);
     for d in &r.databases {
         let _ = writeln!(
