@@ -563,6 +563,7 @@ impl Redo {
                 if matches!(r.lrtyp, 36) {
                     // UndoInfo: only feeds the version store for undo.
                     self.note_dbtime(dbid, after);
+                    self.undo_info(r, pp)?;
                     return Ok(false);
                 }
                 if before == DBTIME_NIL {
@@ -666,6 +667,55 @@ impl Redo {
             bm_data: if unique { Vec::new() } else { data },
             undo,
         });
+    }
+
+    /// UndoInfo (logredo.cxx ~3140): the before-image of an operation whose
+    /// page was flushed while it was uncommitted. Completes (or creates) the
+    /// RCE with that rceid. Layout: LRNODE_, bookmark key/data sizes @44/@46,
+    /// oper @48 (ver.hxx ~346: 2 replace, 3 flag delete), cbData @54, then
+    /// bookmark key, bookmark data, before-image.
+    fn undo_info(&mut self, r: &LogRecord, pp: &PagePrefix) -> R<()> {
+        let b = &r.data[..];
+        need(r, 56)?;
+        let (ck, cd, oper, cb) = (
+            u16_at(b, 44) as usize,
+            u16_at(b, 46) as usize,
+            u16_at(b, 48),
+            u16_at(b, 54) as usize,
+        );
+        need(r, 56 + ck + cd + cb)?;
+        let key = b[56..56 + ck].to_vec();
+        let bm_data = b[56 + ck..56 + ck + cd].to_vec();
+        let before = b[56 + ck + cd..56 + ck + cd + cb].to_vec();
+        let undo = match oper {
+            2 => Some(UndoOp::Data(before)),
+            3 => Some(UndoOp::ResetDelete),
+            _ => None,
+        };
+        let rceid = pp.rceid.unwrap_or(0);
+        let list = self.rces.entry(pp.procid).or_default();
+        if let Some(x) = list.iter_mut().find(|x| x.rceid == rceid) {
+            if x.undo.is_none() {
+                x.undo = undo;
+            }
+            if x.key.is_empty() {
+                x.key = key;
+                x.bm_data = bm_data;
+            }
+        } else if pp.level > 0 {
+            list.push(Rce {
+                lgpos: r.lgpos,
+                rceid,
+                level: pp.level as u32,
+                dbid: pp.dbid,
+                pgno_fdp: pp.pgno_fdp.unwrap_or(0),
+                unique: pp.flags & 0x4 != 0,
+                key,
+                bm_data,
+                undo,
+            });
+        }
+        Ok(())
     }
 
     /// lrtypUndo: the physical undo of one RCE on the logged page.
