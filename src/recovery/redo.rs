@@ -248,6 +248,9 @@ impl Redo {
     /// Reads a page and applies the §7.2 rule. `before == DBTIME_NIL`
     /// means "inside a macro, page already latched": only the after test.
     fn check(&mut self, r: &LogRecord, dbid: u8, pgno: u32, after: u64, before: u64) -> R<Check> {
+        // dbtimeLast follows every record, redone or not
+        // (ErrLGRICheckRedoCondition's fUpdateCountersOnly path).
+        self.note_dbtime(dbid, after);
         let db = self.db(r, dbid)?;
         let b = db
             .store
@@ -312,6 +315,7 @@ impl Redo {
 
     /// For pages (re)formatted by the record: redo when page dbtime < after.
     fn check_new(&mut self, r: &LogRecord, dbid: u8, pgno: u32, after: u64) -> R<bool> {
+        self.note_dbtime(dbid, after);
         let db = self.db(r, dbid)?;
         let b = db
             .store
