@@ -571,3 +571,95 @@ fn open_transactions_are_rolled_back() {
     eprintln!("{tested} transactions rolled back, {undone_total} operations undone");
     assert!(tested >= 5, "{tested}");
 }
+
+/// The ordinary case: a dirty database flushed up to some point, and a
+/// checkpoint there that lists it as attached. The checkpoint is the real
+/// edb.chk of the corpus with its position and attach list rewritten (in a
+/// temporary folder); the database is the state as of that position.
+#[test]
+fn dirty_database_with_checkpoint() {
+    let Some(logs) = logs_b() else {
+        eprintln!("corpus absent: skipped");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let clean = tmp.path().join("clean");
+    eseutil::recovery::recover(&lib_opts(&logs, &empty, &clean, None)).unwrap();
+    let want = std::fs::read(clean.join("secedit.sdb")).unwrap();
+    let pos = record_positions(&logs);
+    let chk_real = std::fs::read(logs.join("edb.chk")).unwrap();
+    let mut tested = 0;
+    for k in [400usize, 1000, 1600, 2200] {
+        let snap = tmp.path().join(format!("d{k}"));
+        let r = eseutil::recovery::recover(&snap_opts(&logs, &empty, &snap, Some(pos[k]))).unwrap();
+        if r.databases.is_empty() {
+            continue;
+        }
+        let dbf = snap.join("secedit.sdb");
+        let mut db = std::fs::read(&dbf).unwrap();
+        // Dirty Shutdown, as a crashed database is.
+        for copy in 0..2 {
+            let h = &mut db[copy * 4096..(copy + 1) * 4096];
+            h[52..56].copy_from_slice(&2u32.to_le_bytes());
+            eseutil::checksum::seal_header(h);
+        }
+        std::fs::write(&dbf, &db).unwrap();
+        // Checkpoint at pos[k] with the database attached as dbid 1.
+        let mut c = chk_real[..4096].to_vec();
+        let p = pos[k];
+        let mut lg = [0u8; 8];
+        lg[0..2].copy_from_slice(&p.offset.to_le_bytes());
+        lg[2..4].copy_from_slice(&p.sector.to_le_bytes());
+        lg[4..8].copy_from_slice(&p.generation.to_le_bytes());
+        c[12..20].copy_from_slice(&lg);
+        c[647] |= 1;
+        let name: Vec<u8> = "C:\\WINDOWS\\Security\\Database\\secedit.sdb\0"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        let a = &mut c[679..679 + 2048];
+        a.fill(0);
+        a[0] = 1;
+        a[1] = 0x20;
+        a[2..4].copy_from_slice(&(name.len() as u16).to_le_bytes());
+        a[36..64].copy_from_slice(&db[24..52]);
+        a[64..64 + name.len()].copy_from_slice(&name);
+        eseutil::checksum::seal_header(&mut c);
+        let sys = tmp.path().join(format!("s{k}"));
+        std::fs::create_dir_all(&sys).unwrap();
+        let mut f = c.clone();
+        f.extend_from_slice(&c);
+        std::fs::write(sys.join("edb.chk"), &f).unwrap();
+        let out = tmp.path().join(format!("o{k}"));
+        let log = logs.join("edb.log");
+        let r = common::run(&[
+            "/r".as_ref(),
+            log.as_os_str(),
+            "/s".as_ref(),
+            sys.as_os_str(),
+            "/d".as_ref(),
+            snap.as_os_str(),
+            "--json".as_ref(),
+            "--output".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["redo_start"]["eseutil"], p.eseutil_text());
+        assert!(v["stats"]["pages_redone"].as_u64().unwrap() > 0);
+        assert_eq!(v["stats"]["mismatches"].as_array().unwrap().len(), 0);
+        let got = std::fs::read(out.join("secedit.sdb")).unwrap();
+        let diff: Vec<usize> = (2..want.len() / 4096)
+            .filter(|&i| want[i * 4096..(i + 1) * 4096] != got[i * 4096..(i + 1) * 4096])
+            .collect();
+        assert!(diff.is_empty(), "{k}: pages differ {diff:?}");
+        let r = common::run(&["/mh".as_ref(), out.join("secedit.sdb").as_os_str()]);
+        assert!(r.stdout.contains("State: Clean Shutdown"));
+        // The input database was only read.
+        assert_eq!(std::fs::read(&dbf).unwrap(), db);
+        tested += 1;
+    }
+    assert!(tested >= 2, "{tested}");
+}
