@@ -663,3 +663,56 @@ fn dirty_database_with_checkpoint() {
     }
     assert!(tested >= 2, "{tested}");
 }
+
+/// Guards: output = database folder is refused (inputs are never written);
+/// a missing current log needs /a.
+#[test]
+fn refuses_to_write_over_inputs_and_wants_a_for_missing_current_log() {
+    let Some(logs) = logs_b() else {
+        eprintln!("corpus absent: skipped");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, _) = recover(&logs, &out, &[]);
+    assert_eq!(code, 0);
+    let before = common::sha256_file(&out.join("secedit.sdb"));
+    let log = logs.join("edb.log");
+    let r = common::run(&[
+        "/r".as_ref(),
+        log.as_os_str(),
+        "--ignore-checkpoint".as_ref(),
+        "/d".as_ref(),
+        out.as_os_str(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert_eq!(before, common::sha256_file(&out.join("secedit.sdb")));
+    // Archived generation only (renamed copy in a temp folder): -528 without /a.
+    let ldir = tmp.path().join("logs");
+    std::fs::create_dir_all(&ldir).unwrap();
+    std::fs::copy(&log, ldir.join("edb00001.log")).unwrap();
+    let o2 = tmp.path().join("o2");
+    let base = ldir.join("edb");
+    let r = common::run(&[
+        "/r".as_ref(),
+        base.as_os_str(),
+        "--output".as_ref(),
+        o2.as_os_str(),
+    ]);
+    assert_eq!(r.code, 5, "{}{}", r.stdout, r.stderr);
+    assert!(format!("{}{}", r.stdout, r.stderr).contains("-528"));
+    let r = common::run(&[
+        "/r".as_ref(),
+        base.as_os_str(),
+        "/a".as_ref(),
+        "--json".as_ref(),
+        "--output".as_ref(),
+        o2.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["stats"]["mismatches"].as_array().unwrap().len(), 0);
+    assert_eq!(v["databases"][0]["state"], "Clean Shutdown");
+}

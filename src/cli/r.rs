@@ -110,6 +110,17 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         stop_at: None,
         skip_undo: false,
     };
+    if let (Ok(a), Ok(b)) = (
+        std::fs::canonicalize(&opts.db_dir),
+        std::fs::canonicalize(&opts.output),
+    ) {
+        if a == b {
+            return Err(Error::Usage(format!(
+                "--output {} is the database folder: recovery never writes over its inputs; choose another --output",
+                opts.output.display()
+            )));
+        }
+    }
     let rep = recover(&opts)?;
     let code = if rep.error.is_some() {
         super::exit::DAMAGE

@@ -162,6 +162,23 @@ fn read_logs(opts: &Options) -> Result<Vec<LogIn>, Error> {
             std::io::Error::new(std::io::ErrorKind::NotFound, "no log files of this base"),
         ));
     }
+    let has_current = logs
+        .iter()
+        .any(|f| f.name.kind == crate::log::naming::LogNameKind::Current);
+    if !has_current && !opts.lossy {
+        let p = opts.log_dir.join(format!("{}.log", opts.base));
+        return Err(Error::corrupt(
+            &p,
+            crate::error::FormatError::new(
+                0,
+                Jet::MISSING_LOG_FILE,
+                format!(
+                    "the current log {}.log is missing: recovery would lose its records (use /a to recover without it)",
+                    opts.base
+                ),
+            ),
+        ));
+    }
     let mut out = Vec::new();
     for f in logs {
         let mut input = crate::file::Input::open(&f.path)?;
@@ -484,6 +501,20 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
     })
 }
 
+fn same_file_path(a: &Path, b: &Path) -> bool {
+    let canon = |p: &Path| -> Option<PathBuf> {
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
+    };
+    match (canon(a), canon(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
 /// Opens `f` for redo when it exists and carries `sign_db`.
 fn existing_db(
     f: &Path,
@@ -494,6 +525,13 @@ fn existing_db(
 ) -> Result<Option<DbRun>, Error> {
     if !f.is_file() {
         return Ok(None);
+    }
+    // The working copy must never replace its own input.
+    if same_file_path(f, target) {
+        return Err(Error::Usage(format!(
+            "the output folder holds the input database {}: choose another --output",
+            f.display()
+        )));
     }
     let bytes = std::fs::read(f).map_err(|x| Error::io(f, x))?;
     DB_INPUTS.with(|v| v.borrow_mut().push((f.to_path_buf(), hex_sha(&bytes))));
