@@ -610,6 +610,41 @@ fn database_record(
             Ok(true)
         }
         79 => Ok(true),
+        92 => {
+            // SetDbVersion (logredo.cxx ~13231, ErrDBRedoSetDbVersion):
+            // dbid@1, ulVersion@2, ulDaeUpdateMajor@6, ulDaeUpdateMinor@10.
+            if b.len() < 14 {
+                return Err(e(Jet::LOG_FILE_CORRUPT, "SetDbVersion too short".into()));
+            }
+            if let Some(db) = rd.dbs.get_mut(&b[1]) {
+                db.header[8..12].copy_from_slice(&b[2..6]);
+                db.header[232..236].copy_from_slice(&b[6..10]);
+                db.header[644..648].copy_from_slice(&b[10..14]);
+            }
+            Ok(true)
+        }
+        81 => {
+            // TrimDB (ErrLGRIRedoTrimDB ~11412): pages pgnoStart@2 ..
+            // +cpg@6 become zero (uninitialized) when inside the file.
+            if b.len() < 10 {
+                return Err(e(Jet::LOG_FILE_CORRUPT, "TrimDB too short".into()));
+            }
+            let (first, cpg) = (u32_at(b, 2), u32_at(b, 6));
+            if let Some(db) = rd.dbs.get_mut(&b[1]) {
+                let n = db
+                    .store
+                    .page_count()
+                    .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                if first.saturating_add(cpg) <= n + 1 {
+                    for pg in first..first + cpg {
+                        db.store
+                            .zero_page(pg)
+                            .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                    }
+                }
+            }
+            Ok(true)
+        }
         68 => {
             // ExtendDB: dbid@5, pgnoLast@6.
             if b.len() < 10 {

@@ -129,6 +129,15 @@ impl PageStore {
         Ok(())
     }
 
+    /// Writes an all-zero (uninitialized) page, as a trim leaves it.
+    pub fn zero_page(&mut self, pgno: u32) -> Result<()> {
+        let off = (pgno as u64 + 1) * self.page_size as u64;
+        self.file
+            .write_all_at(&vec![0u8; self.page_size], off)
+            .map_err(|e| Error::io(&self.tmp, e))?;
+        Ok(())
+    }
+
     /// Reads the primary header page.
     pub fn read_header(&self) -> Result<Vec<u8>> {
         let mut b = vec![0u8; self.page_size];
