@@ -655,12 +655,23 @@ fn database_record(
                 db.store
                     .extend_to(last)
                     .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+            } else if !rd.skipped_dbids.contains(&dbid) {
+                rd.notes.push(format!(
+                    "ExtendDB at {} for dbid {dbid}, which is not attached: ignored",
+                    r.lgpos.eseutil_text()
+                ));
             }
             Ok(true)
         }
         16 => {
             let dbid = b[3];
             let Some(mut db) = rd.dbs.remove(&dbid) else {
+                if !rd.skipped_dbids.contains(&dbid) {
+                    rd.notes.push(format!(
+                        "DetachDB at {} for dbid {dbid}, which was not attached in this replay: nothing to detach",
+                        r.lgpos.eseutil_text()
+                    ));
+                }
                 return Ok(true);
             };
             finish_header(&mut db, r.lgpos, &l.header[16..24]);
