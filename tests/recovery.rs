@@ -291,6 +291,8 @@ fn record_positions(logs: &Path) -> Vec<eseutil::parse::primitives::Lgpos> {
 /// "flushed up to here" state) converges to the same file as the rebuild
 /// from nothing: every page operation before the point is skipped by the
 /// dbtime rule, every one after it redone, splits and merges included.
+/// Recovering as if the log ended at each point (undo included) gives a
+/// database /g finds clean.
 #[test]
 fn replay_over_intermediate_states_converges() {
     let Some(logs) = logs_b() else {
@@ -313,6 +315,22 @@ fn replay_over_intermediate_states_converges() {
         if r.databases.is_empty() {
             continue; // detached at that point or not yet created
         }
+        // Recovery as if the log ended there (open transaction rolled back)
+        // gives a structurally valid database: "crash at any point".
+        let undone = tmp.path().join(format!("u{k}"));
+        let ru =
+            eseutil::recovery::recover(&lib_opts(&logs, &empty, &undone, Some(pos[k]))).unwrap();
+        assert!(
+            ru.error.is_none() && ru.undo.failures.is_empty(),
+            "{k}: {:?}",
+            ru.undo.failures
+        );
+        let g = common::run(&[
+            "/g".as_ref(),
+            undone.join("secedit.sdb").as_os_str(),
+            "--json".as_ref(),
+        ]);
+        assert_eq!(g.code, 0, "{k} at {}: {}", pos[k].eseutil_text(), g.stdout);
         let out = tmp.path().join(format!("f{k}"));
         let r2 = eseutil::recovery::recover(&lib_opts(&logs, &snap, &out, None)).unwrap();
         assert!(
