@@ -30,6 +30,7 @@ pub mod k;
 pub mod log;
 pub mod parse;
 pub mod plan;
+pub mod recovery;
 pub mod render;
 pub mod report;
 pub mod synth;

@@ -77,6 +77,18 @@ const CC_SWITCHES: &[Switch] = &[
     sw("k", Val::Flag, "--keep-logs"),
 ];
 
+/// A Linux path whose folder exists (`/tmp/logs/edb`: a log base name is
+/// not a file itself): two or more `/` and a parent other than `/` that is
+/// a directory. `/lC:\logs` or `/l/var/x` (glued switches) do not qualify
+/// unless such a folder really exists.
+fn in_existing_folder(a: &std::ffi::OsStr) -> bool {
+    let p = Path::new(a);
+    let s = a.to_string_lossy();
+    s.matches('/').count() >= 2
+        && p.parent()
+            .is_some_and(|d| d != Path::new("/") && d.is_dir())
+}
+
 /// Per-mode switch tables. Longer letters first so `/32` wins over `/3`.
 fn table(mode: &str) -> &'static [Switch] {
     match mode {
@@ -172,7 +184,7 @@ pub fn translate(args: &[OsString]) -> Result<Vec<OsString>, String> {
             out.push(OsString::from("--help"));
             continue;
         }
-        if !is_switch_shaped(&s) || Path::new(a).exists() {
+        if !is_switch_shaped(&s) || Path::new(a).exists() || in_existing_folder(a) {
             out.push(a.clone());
             if VALUE_LONG.contains(&s.as_ref()) {
                 out.extend(it.next().cloned());
@@ -227,6 +239,19 @@ mod tests {
             .into_iter()
             .map(|o| o.to_string_lossy().into_owned())
             .collect()
+    }
+
+    #[test]
+    fn base_name_in_an_existing_folder_is_a_path() {
+        let d = tempfile::tempdir().unwrap();
+        let base = d.path().join("edb");
+        let b = base.to_str().unwrap();
+        assert_eq!(t(&["/r", b, "/a"]), ["r", b, "--allow-loss"]);
+        // A glued switch whose "folder" does not exist stays a switch.
+        assert_eq!(
+            t(&["/r", "edb", "/l/nonexistent/logs"]),
+            ["r", "edb", "--log-dir=/nonexistent/logs"]
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod mm;
 pub mod mp;
 pub mod ms;
 pub mod plan;
+pub mod r;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -83,8 +84,8 @@ pub enum Mode {
     K(k::KArgs),
     /// [/g] Verify database structural integrity (read-only).
     G(mm::DbArgs),
-    /// [/r] Soft recovery (not implemented yet).
-    R(Planned),
+    /// [/r] Soft recovery: replay the logs into databases rebuilt in --output.
+    R(r::RArgs),
     /// [/cm] Dump a restore environment (restore.env, Exchange 2007+ format).
     Cm(cm::CmArgs),
     /// [/cc] Hard recovery from a restore folder (not implemented yet).
@@ -191,7 +192,7 @@ fn run(cli: Cli) -> ExitCode {
         Mode::Ms(a) => ms::run(a, &ctx, &mut out),
         Mode::K(a) => k::run(a, &ctx, &mut out),
         Mode::G(a) => g::run(a, &ctx, &mut out),
-        Mode::R(_) => planned("/r", 6),
+        Mode::R(a) => r::run(a, &ctx, &mut out),
         Mode::Cm(a) => cm::run(a, &ctx, &mut out),
         Mode::Cc(_) => planned("/cc", 6),
         Mode::Plan(a) => plan::run(a, &ctx, &mut out),

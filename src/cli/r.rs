@@ -1,0 +1,251 @@
+//! `/r BASE`: soft recovery into an output folder ([`crate::recovery`]).
+//!
+//! eseutil's meanings (eseutil.cxx usage of `/r`): BASE is the 3-character
+//! log base name (here also accepted as a log file path or `DIR/edb`);
+//! `/l` log folder, `/s` system folder (checkpoint), `/d` database folder,
+//! `/i` ignore mismatched/missing database attachments, `/a` allow
+//! recovery with a missing current log. Unlike eseutil, nothing is written
+//! next to the inputs: databases are rebuilt in `--output` (default
+//! `./recovered/`) and the logs and checkpoint are only read.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Serialize;
+
+use super::{write_json, Ctx, ModeResult};
+use crate::error::Error;
+use crate::recovery::{recover, Options, Report};
+
+/// Arguments of `/r`.
+#[derive(Debug, Args)]
+pub struct RArgs {
+    /// Log base name (`edb`), `DIR/edb`, or a log file (`DIR/edb.log`).
+    pub base: PathBuf,
+    /// [/l] Folder of the logs (default: the base's folder, else `.`).
+    #[arg(long = "log-dir")]
+    pub log_dir: Option<PathBuf>,
+    /// [/s] System folder with the checkpoint (default: the log folder).
+    #[arg(long = "system-dir")]
+    pub system_dir: Option<PathBuf>,
+    /// [/d] Folder of existing databases (default: the log folder).
+    #[arg(long = "db-dir")]
+    pub db_dir: Option<PathBuf>,
+    /// [/i] Skip attachments whose database is missing or mismatched.
+    #[arg(long = "ignore-missing-db")]
+    pub ignore_missing: bool,
+    /// [/a] Allow a missing current log (lossy).
+    #[arg(long = "allow-loss")]
+    pub allow_loss: bool,
+    /// [/t] Accepted for compatibility; no temporary database is used.
+    #[arg(long = "temp-db", num_args = 0..=1, default_missing_value = "")]
+    pub temp_db: Option<String>,
+    /// [/n] Not supported (new database locations).
+    #[arg(long = "new-location")]
+    pub new_location: Option<PathBuf>,
+    /// Replay from the first log even when a checkpoint exists.
+    #[arg(long = "ignore-checkpoint")]
+    pub ignore_checkpoint: bool,
+    /// Output folder for the recovered databases.
+    #[arg(long, default_value = "recovered")]
+    pub output: PathBuf,
+}
+
+#[derive(Serialize)]
+struct RReport<'a> {
+    tool: &'static str,
+    version: &'static str,
+    mode: &'static str,
+    base: String,
+    log_dir: PathBuf,
+    system_dir: PathBuf,
+    db_dir: PathBuf,
+    output: PathBuf,
+    #[serde(flatten)]
+    report: &'a Report,
+}
+
+fn split_base(base: &Path) -> (Option<PathBuf>, String) {
+    let name = base
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let dir = base
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf);
+    let stem = match crate::log::naming::parse_log_file_name(&name) {
+        Some(n) => n.base,
+        None => name,
+    };
+    (dir, stem)
+}
+
+/// Runs `/r`.
+pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
+    if args.new_location.is_some() {
+        return Err(Error::Usage(
+            "/n (new database locations) is not supported".into(),
+        ));
+    }
+    let (dir, base) = split_base(&args.base);
+    if base.is_empty() {
+        return Err(Error::Usage("/r needs a log base name".into()));
+    }
+    let log_dir = args
+        .log_dir
+        .clone()
+        .or(dir)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let opts = Options {
+        base: base.clone(),
+        system_dir: args.system_dir.clone().unwrap_or_else(|| log_dir.clone()),
+        db_dir: args.db_dir.clone().unwrap_or_else(|| log_dir.clone()),
+        log_dir: log_dir.clone(),
+        output: args.output.clone(),
+        ignore_checkpoint: args.ignore_checkpoint,
+        ignore_missing: args.ignore_missing,
+        lossy: args.allow_loss,
+        stop_at: None,
+        skip_undo: false,
+    };
+    if let (Ok(a), Ok(b)) = (
+        std::fs::canonicalize(&opts.db_dir),
+        std::fs::canonicalize(&opts.output),
+    ) {
+        if a == b {
+            return Err(Error::Usage(format!(
+                "--output {} is the database folder: recovery never writes over its inputs; choose another --output",
+                opts.output.display()
+            )));
+        }
+    }
+    let rep = recover(&opts)?;
+    let code = if rep.error.is_some() {
+        super::exit::DAMAGE
+    } else {
+        super::exit::OK
+    };
+    if ctx.common.json {
+        write_json(
+            out,
+            &RReport {
+                tool: "eseutil-rs",
+                version: env!("CARGO_PKG_VERSION"),
+                mode: "r",
+                base,
+                log_dir,
+                system_dir: opts.system_dir.clone(),
+                db_dir: opts.db_dir.clone(),
+                output: opts.output.clone(),
+                report: &rep,
+            },
+        )?;
+    } else {
+        out.write_all(text(&rep, &opts).as_bytes())
+            .map_err(|e| Error::io(PathBuf::from("<stdout>"), e))?;
+    }
+    if let Some(e) = &rep.error {
+        ctx.terminated.set(Some(e.jet));
+    }
+    Ok(code)
+}
+
+fn text(r: &Report, o: &Options) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "Initiating RECOVERY mode...");
+    let _ = writeln!(s, "    Logfile base name: {}", o.base);
+    let _ = writeln!(s, "            Log files: {}", o.log_dir.display());
+    let _ = writeln!(s, "         System files: {}", o.system_dir.display());
+    let _ = writeln!(s, "       Database files: {}", o.db_dir.display());
+    let _ = writeln!(s, "        Output folder: {}", o.output.display());
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "Redo start: {}",
+        match r.redo_start {
+            Some(p) => format!("{} ({})", p.eseutil_text(), r.redo_start_reason),
+            None => r.redo_start_reason.clone(),
+        }
+    );
+    let gens: Vec<String> = r.generations.iter().map(|g| format!("0x{g:X}")).collect();
+    let _ = writeln!(s, "Generations replayed: {}", gens.join(", "));
+    if let Some(e) = r.redo_end {
+        let _ = writeln!(s, "End of logs: {}", e.eseutil_text());
+    }
+    let st = &r.stats;
+    let _ = writeln!(s, "Records: {}", st.records);
+    let _ = writeln!(
+        s,
+        "Page operations: {} redone, {} already applied, {} dbtime mismatches",
+        st.pages_redone,
+        st.pages_already_applied,
+        st.mismatches.len()
+    );
+    let _ = writeln!(
+        s,
+        "Transactions: {} begun, {} committed, {} rollback records, {} open at end",
+        st.trx_begun,
+        st.trx_committed,
+        st.rollbacks,
+        st.trx_open_at_end.len()
+    );
+    let _ = writeln!(
+        s,
+        "Macros (split/merge): {} committed, {} aborted",
+        st.macros_committed, st.macros_aborted
+    );
+    let _ = writeln!(
+        s,
+        "Undo: {} session(s) rolled back at the end, {} operation(s) undone, {} failure(s)",
+        r.undo.sessions_rolled_back.len(),
+        r.undo.operations_undone,
+        r.undo.failures.len()
+    );
+    let bi = &st.before_images;
+    let _ = writeln!(
+        s,
+        "Logged page before-images: {} compared, {} equal to the redone page, {} used to restart a split/merge",
+        bi.checked, bi.matched, bi.used
+    );
+    let _ = writeln!(s);
+    for d in &r.databases {
+        let _ = writeln!(
+            s,
+            "Database {} -> {}: {}, {} pages, {} pages written, dbtime 0x{:x}{}",
+            d.logged_path,
+            d.output.display(),
+            d.state,
+            d.page_count,
+            d.pages_written,
+            d.dbtime,
+            if d.created {
+                ", recreated from CreateDB"
+            } else {
+                ""
+            }
+        );
+    }
+    if !r.inputs.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "Inputs (sha256 before = after):");
+        for i in &r.inputs {
+            let same = if i.sha256_before == i.sha256_after {
+                "unchanged"
+            } else {
+                "CHANGED"
+            };
+            let _ = writeln!(s, "  {} {} {}", i.sha256_before, same, i.path.display());
+        }
+    }
+    for n in &r.not_recovered {
+        let _ = writeln!(s, "Not recovered: {n}");
+    }
+    if let Some(e) = &r.error {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "Recovery stopped: {e}");
+    }
+    s
+}

@@ -1,0 +1,743 @@
+//! Soft recovery (`/r`): replays transaction logs into database pages.
+//!
+//! * [`store`]: the working copy (never the input files);
+//! * [`page`]: the mutable page image redo works on;
+//! * [`redo`]: the record loop, dbtime rule and single-page operations;
+//! * [`split`]: Split2 / Merge2 at MacroCommit;
+//! * this module: finding the logs, the database-level records (CreateDB,
+//!   CreateDBFinish, AttachDB, DetachDB, ExtendDB) and the header
+//!   finishing of format notes §7.5.
+//!
+//! Facts: `LOG::ErrLGRRedo` (`ese/_log/logredo.cxx` ~14031),
+//! `ErrLGRIRedoCreateDB` / `ErrLGRIRedoAttachDB` / `ErrLGRIRedoDetachDB`
+//! (logredo.cxx, the lrtypCreateDB/AttachDB/DetachDB cases of
+//! `ErrLGRIRedoOperations` ~11870–13300), `ErrLGRIRedoExtendDB` ~11024,
+//! header finishing `ErrIOTermUpdateAndWriteDatabaseHeader` (`ese/io.cxx`
+//! ~766–850) and `SetDbstate` (`inc/daedef.hxx` ~3076–3245).
+
+pub mod page;
+pub mod redo;
+pub mod split;
+pub mod store;
+pub mod undo;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Jet};
+use crate::log::record::LogRecord;
+use crate::parse::primitives::Lgpos;
+use crate::parse::{u16_at, u32_at};
+use redo::{DbRun, Redo, RedoError, RedoStats};
+use store::PageStore;
+use undo as redo_undo;
+
+/// What `/r` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Log base name (`edb`).
+    pub base: String,
+    /// Log folder.
+    pub log_dir: PathBuf,
+    /// System folder (checkpoint).
+    pub system_dir: PathBuf,
+    /// Database folder (existing databases are looked up here by file name).
+    pub db_dir: PathBuf,
+    /// Output folder.
+    pub output: PathBuf,
+    /// Replay from the first log, not the checkpoint.
+    pub ignore_checkpoint: bool,
+    /// `/i`: ignore attachments whose database is missing (skip their records).
+    pub ignore_missing: bool,
+    /// `/a`: allow a missing current log.
+    pub lossy: bool,
+    /// Stop before the first record at or after this position (library
+    /// only: the database "as of" a log position, still attached, finished
+    /// at that position). Used by the convergence tests.
+    pub stop_at: Option<Lgpos>,
+    /// Leave transactions open at the end as they are (no rollback): the
+    /// pages as flushed at `stop_at`, for tests; reported in
+    /// `not_recovered` (ESE: −579 JET_errRecoveredWithoutUndo).
+    pub skip_undo: bool,
+}
+
+/// One input file with its hashes.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    /// Path.
+    pub path: PathBuf,
+    /// sha256 before recovery.
+    pub sha256_before: String,
+    /// sha256 after recovery.
+    pub sha256_after: String,
+}
+
+/// One database produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct DbOutcome {
+    /// Path as logged.
+    pub logged_path: String,
+    /// Output file.
+    pub output: PathBuf,
+    /// Entered by CreateDB in the replayed range.
+    pub created: bool,
+    /// Distinct pages written.
+    pub pages_written: usize,
+    /// Page writes.
+    pub page_writes: u64,
+    /// Final state name.
+    pub state: String,
+    /// Highest dbtime.
+    pub dbtime: u64,
+    /// Final page count.
+    pub page_count: u32,
+}
+
+/// The recovery report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Inputs.
+    pub inputs: Vec<InputFile>,
+    /// Generations replayed.
+    pub generations: Vec<u32>,
+    /// Where redo started.
+    pub redo_start: Option<Lgpos>,
+    /// Why there.
+    pub redo_start_reason: String,
+    /// Where the logs end.
+    pub redo_end: Option<Lgpos>,
+    /// Counters.
+    pub stats: RedoStats,
+    /// Databases produced.
+    pub databases: Vec<DbOutcome>,
+    /// Undo (Rollback/Undo records and the end-of-log rollback).
+    pub undo: redo_undo::UndoStats,
+    /// The error that stopped recovery.
+    pub error: Option<RedoError>,
+    /// What was not done (undo, unsupported parts).
+    pub not_recovered: Vec<String>,
+    /// Exit status.
+    pub exit_status: i32,
+}
+
+thread_local! {
+    /// Existing databases opened during a run, with their sha256 before.
+    static DB_INPUTS: std::cell::RefCell<Vec<(PathBuf, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn hex_sha(b: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+fn sha256(path: &Path) -> String {
+    use sha2::Digest;
+    match std::fs::read(path) {
+        Ok(b) => {
+            let d = sha2::Sha256::digest(&b);
+            d.iter().map(|x| format!("{x:02x}")).collect()
+        }
+        Err(e) => format!("unreadable: {e}"),
+    }
+}
+
+/// One log generation read for redo.
+struct LogIn {
+    path: PathBuf,
+    generation: u32,
+    header: Vec<u8>,
+    records: Vec<LogRecord>,
+    end: Lgpos,
+}
+
+fn read_logs(opts: &Options) -> Result<Vec<LogIn>, Error> {
+    let (logs, _) = crate::log::naming::list_logs(&opts.log_dir, &opts.base)?;
+    if logs.is_empty() {
+        return Err(Error::io(
+            opts.log_dir.join(format!("{}.log", opts.base)),
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no log files of this base"),
+        ));
+    }
+    let has_current = logs
+        .iter()
+        .any(|f| f.name.kind == crate::log::naming::LogNameKind::Current);
+    if !has_current && !opts.lossy {
+        let p = opts.log_dir.join(format!("{}.log", opts.base));
+        return Err(Error::corrupt(
+            &p,
+            crate::error::FormatError::new(
+                0,
+                Jet::MISSING_LOG_FILE,
+                format!(
+                    "the current log {}.log is missing: recovery would lose its records (use /a to recover without it)",
+                    opts.base
+                ),
+            ),
+        ));
+    }
+    let mut out = Vec::new();
+    for f in logs {
+        let mut input = crate::file::Input::open(&f.path)?;
+        let lb = crate::log::scan::read_log_bytes(&mut input)?;
+        let mut bytes = lb.bytes;
+        let scan = crate::log::scan::scan_log_sized(&mut bytes, lb.file_size)
+            .map_err(|e| Error::corrupt(&f.path, e))?;
+        if let Some(e) = scan.error.clone() {
+            return Err(Error::corrupt(&f.path, e));
+        }
+        let walk = crate::log::set::walk_records(&bytes, &scan);
+        if let Some(e) = walk.error {
+            return Err(Error::corrupt(&f.path, e));
+        }
+        out.push(LogIn {
+            path: f.path.clone(),
+            generation: scan.header.generation as u32,
+            header: bytes[..4096.min(bytes.len())].to_vec(),
+            records: walk.records,
+            end: scan.end,
+        });
+    }
+    for w in out.windows(2) {
+        if w[1].generation != w[0].generation + 1 {
+            return Err(Error::corrupt(
+                &w[1].path,
+                crate::error::FormatError::new(
+                    0,
+                    Jet::MISSING_LOG_FILE,
+                    format!(
+                        "generation {} follows {}: missing log file(s)",
+                        w[1].generation, w[0].generation
+                    ),
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn file_name_of(logged: &str) -> String {
+    logged
+        .rsplit(['\\', '/'])
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("database.edb")
+        .to_string()
+}
+
+/// Database header fields written at CreateDB (format notes §1.2, §7.5).
+fn new_header(page_size: usize, rec: &LogRecord, log_header: &[u8], attach: Lgpos) -> Vec<u8> {
+    let b = &rec.data;
+    let mut h = vec![0u8; page_size];
+    let put32 = |h: &mut Vec<u8>, o: usize, v: u32| h[o..o + 4].copy_from_slice(&v.to_le_bytes());
+    put32(&mut h, 4, crate::parse::db_header::MAGIC);
+    put32(&mut h, 8, 0x620);
+    h[24..52].copy_from_slice(&b[12..40]); // signDb
+    put32(&mut h, 52, 2); // dirty while recovering
+    h[72..80].copy_from_slice(&log_header[16..24]); // logtimeAttach = tmCreate
+    put_lgpos(&mut h, 80, attach);
+    put32(&mut h, 104, b[3] as u32);
+    h[108..136].copy_from_slice(&log_header[44..72]); // signLog
+    put32(&mut h, 232, 0x14);
+    put32(&mut h, 236, page_size as u32);
+    put32(&mut h, 340, 0x620);
+    put32(&mut h, 344, 0x14);
+    h[508..516].copy_from_slice(&u64::MAX.to_le_bytes());
+    put32(&mut h, 667, 1);
+    h
+}
+
+fn put_lgpos(h: &mut [u8], off: usize, p: Lgpos) {
+    h[off..off + 2].copy_from_slice(&p.offset.to_le_bytes());
+    h[off + 2..off + 4].copy_from_slice(&p.sector.to_le_bytes());
+    h[off + 4..off + 8].copy_from_slice(&p.generation.to_le_bytes());
+}
+
+/// §7.5: Clean Shutdown with consistent = detach = `at`.
+fn finish_header(db: &mut DbRun, at: Lgpos, logtime: &[u8]) {
+    let h = &mut db.header;
+    h[16..24].copy_from_slice(&db.dbtime_max.to_le_bytes());
+    h[52..56].copy_from_slice(&3u32.to_le_bytes());
+    put_lgpos(h, 56, at);
+    h[64..72].copy_from_slice(logtime);
+    h[88..96].copy_from_slice(logtime);
+    put_lgpos(h, 96, at);
+    h[212..216].copy_from_slice(&db.objid_max.to_le_bytes());
+    for o in [296, 300, 416, 536, 640, 680, 684] {
+        h[o..o + 4].copy_from_slice(&0u32.to_le_bytes());
+    }
+    h[348..356].fill(0);
+    h[672..680].fill(0);
+    put_lgpos(h, 656, at);
+}
+
+/// Runs soft recovery. Input files are only read; results go to
+/// `opts.output`.
+pub fn recover(opts: &Options) -> Result<Report, Error> {
+    let logs = read_logs(opts)?;
+    let mut inputs: Vec<PathBuf> = logs.iter().map(|l| l.path.clone()).collect();
+    let chk = opts.system_dir.join(format!("{}.chk", opts.base));
+    let mut redo_start = None;
+    let mut reason = "no checkpoint: replay from the first log".to_string();
+    // Databases attached when redo starts: the checkpoint's attach list, or
+    // the first log header's (LGFakeCheckpointToLogFile, logredo.cxx ~14742).
+    let mut initial: Vec<crate::parse::attach_info::AttachInfo> =
+        crate::parse::log_header::parse_log_header_fields(&logs[0].header)
+            .map(|h| h.attachments)
+            .unwrap_or_default();
+    let mut initial_from = logs[0].path.clone();
+    if chk.exists() {
+        inputs.push(chk.clone());
+        if opts.ignore_checkpoint {
+            reason = "checkpoint ignored (--ignore-checkpoint): replay from the first log".into();
+        } else {
+            let bytes = std::fs::read(&chk).map_err(|e| Error::io(&chk, e))?;
+            let pair = crate::parse::checkpoint::read_checkpoint_pair(&bytes)
+                .map_err(|e| Error::corrupt(&chk, e))?;
+            let c = pair.checkpoint();
+            redo_start = Some(c.lgpos_checkpoint);
+            reason = format!("checkpoint {}", c.lgpos_checkpoint.eseutil_text());
+            initial = c.attachments.clone();
+            initial_from = chk.clone();
+        }
+    }
+    let mut not_recovered_early: Vec<String> = Vec::new();
+    let before: Vec<String> = inputs.iter().map(|p| sha256(p)).collect();
+    DB_INPUTS.with(|v| v.borrow_mut().clear());
+    std::fs::create_dir_all(&opts.output).map_err(|e| Error::io(&opts.output, e))?;
+    let page_size = {
+        let ps = u16_at(&logs[0].header, 14) as usize;
+        if ps == 0 {
+            4096
+        } else {
+            ps
+        }
+    };
+    let mut rd = Redo::default();
+    for a in &initial {
+        let f = opts.db_dir.join(file_name_of(&a.path));
+        let target = opts.output.join(file_name_of(&a.path));
+        let want = a.sign_db;
+        let same = move |b: &[u8]| {
+            crate::parse::primitives::signature(b)
+                .map(|(_, s)| s == want)
+                .unwrap_or(false)
+        };
+        match existing_db(&f, &same, a.dbid, &a.path, &target)? {
+            Some(db) => {
+                rd.dbs.insert(a.dbid, db);
+            }
+            None if opts.ignore_missing => {
+                rd.skipped_dbids.insert(a.dbid);
+                not_recovered_early.push(format!(
+                    "{} (dbid {}) attached at the start of redo is missing or mismatched in {}: skipped (/i)",
+                    a.path,
+                    a.dbid,
+                    opts.db_dir.display()
+                ));
+            }
+            None => {
+                return Err(Error::corrupt(
+                    &initial_from,
+                    crate::error::FormatError::new(
+                        0,
+                        Jet::ATTACHED_DATABASE_MISMATCH,
+                        format!(
+                            "database {} (dbid {}) attached at the start of redo is missing from {} or has another signature (use /i to skip it)",
+                            a.path,
+                            a.dbid,
+                            opts.db_dir.display()
+                        ),
+                    ),
+                ));
+            }
+        }
+    }
+    let mut error: Option<RedoError> = None;
+    let mut not_recovered = std::mem::take(&mut not_recovered_early);
+    let mut generations = Vec::new();
+    let mut end = None;
+    'logs: for l in &logs {
+        generations.push(l.generation);
+        end = Some(l.end);
+        for r in &l.records {
+            if redo_start.is_some_and(|s| r.lgpos < s) {
+                continue;
+            }
+            if opts.stop_at.is_some_and(|s| r.lgpos >= s) {
+                end = Some(r.lgpos);
+                break 'logs;
+            }
+            let res = database_record(&mut rd, r, l, page_size, opts).and_then(|done| {
+                if done {
+                    rd.stats.records += 1;
+                    *rd.stats
+                        .per_type
+                        .entry(crate::log::record::lrtyp_name(r.lrtyp).to_string())
+                        .or_default() = {
+                        let e = rd
+                            .stats
+                            .per_type
+                            .get(crate::log::record::lrtyp_name(r.lrtyp))
+                            .copied()
+                            .unwrap_or_default();
+                        (e.0 + 1, e.1 + 1)
+                    };
+                    Ok(true)
+                } else {
+                    rd.record(r)
+                }
+            });
+            if let Err(e) = res {
+                error = Some(e);
+                break 'logs;
+            }
+        }
+    }
+    rd.finish();
+    not_recovered.append(&mut rd.notes);
+    if error.is_none() && !rd.stats.trx_open_at_end.is_empty() {
+        if opts.skip_undo {
+            not_recovered.push(format!(
+                "undo skipped: sessions {:?} keep their uncommitted changes (-579 JET_errRecoveredWithoutUndo)",
+                rd.stats.trx_open_at_end
+            ));
+        } else {
+            rd.undo_open_transactions();
+        }
+    }
+    for f in &rd.undo.failures {
+        not_recovered.push(format!("undo: {f}"));
+    }
+    if !rd.stats.macros_open_at_end.is_empty() {
+        not_recovered.push(format!(
+            "macros of sessions {:?} were not committed at the end of the log and were dropped",
+            rd.stats.macros_open_at_end
+        ));
+    }
+    // Finish databases still attached: consistent at the end of the logs.
+    let end_pos = end.unwrap_or_default();
+    let logtime = logs
+        .last()
+        .map(|l| l.header[16..24].to_vec())
+        .unwrap_or(vec![0; 8]);
+    let attached: Vec<u8> = rd.dbs.keys().copied().collect();
+    for dbid in attached {
+        if let Some(mut db) = rd.dbs.remove(&dbid) {
+            if error.is_none() {
+                finish_header(&mut db, end_pos, &logtime);
+            }
+            rd.detached.push(db);
+        }
+    }
+    let mut databases = Vec::new();
+    for mut db in std::mem::take(&mut rd.detached) {
+        let page_count = db.store.page_count().unwrap_or(0);
+        let state = match u32_at(&db.header, 52) {
+            3 => "Clean Shutdown",
+            2 => "Dirty Shutdown",
+            _ => "other",
+        };
+        let header = db.header.clone();
+        let page_writes = db.store.writes;
+        let out = if error.is_none() {
+            db.store.write_header(header)?;
+            db.store.commit()?
+        } else {
+            let t = db.store.tmp_path().to_path_buf();
+            db.store.write_header(header)?;
+            not_recovered.push(format!(
+                "{} was left as {} (Dirty Shutdown, incomplete)",
+                db.logged_path,
+                t.display()
+            ));
+            t
+        };
+        databases.push(DbOutcome {
+            logged_path: db.logged_path.clone(),
+            output: out,
+            created: db.created,
+            pages_written: db.pages.len(),
+            page_writes,
+            state: if error.is_none() {
+                state.into()
+            } else {
+                "Dirty Shutdown".into()
+            },
+            dbtime: db.dbtime_max,
+            page_count,
+        });
+    }
+    let mut inputs: Vec<(PathBuf, String)> = inputs.into_iter().zip(before).collect();
+    for (p, h) in DB_INPUTS.with(|v| std::mem::take(&mut *v.borrow_mut())) {
+        if !inputs.iter().any(|(q, _)| *q == p) {
+            inputs.push((p, h));
+        }
+    }
+    let inputs = inputs
+        .into_iter()
+        .map(|(p, b)| InputFile {
+            sha256_after: sha256(&p),
+            path: p,
+            sha256_before: b,
+        })
+        .collect();
+    let exit_status = if error.is_some() { 1 } else { 0 };
+    Ok(Report {
+        inputs,
+        generations,
+        redo_start,
+        redo_start_reason: reason,
+        redo_end: end,
+        stats: rd.stats,
+        undo: rd.undo,
+        databases,
+        error,
+        not_recovered,
+        exit_status,
+    })
+}
+
+fn same_file_path(a: &Path, b: &Path) -> bool {
+    let canon = |p: &Path| -> Option<PathBuf> {
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
+    };
+    match (canon(a), canon(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Opens `f` for redo when it exists and carries `sign_db`.
+fn existing_db(
+    f: &Path,
+    same_sign: &dyn Fn(&[u8]) -> bool,
+    dbid: u8,
+    logged: &str,
+    target: &Path,
+) -> Result<Option<DbRun>, Error> {
+    if !f.is_file() {
+        return Ok(None);
+    }
+    // The working copy must never replace its own input.
+    if same_file_path(f, target) {
+        return Err(Error::Usage(format!(
+            "the output folder holds the input database {}: choose another --output",
+            f.display()
+        )));
+    }
+    let bytes = std::fs::read(f).map_err(|x| Error::io(f, x))?;
+    DB_INPUTS.with(|v| v.borrow_mut().push((f.to_path_buf(), hex_sha(&bytes))));
+    let Ok(pair) = crate::parse::db_header::read_header_pair(&bytes) else {
+        return Ok(None);
+    };
+    if bytes.len() < 52 || !same_sign(&bytes[24..52]) {
+        return Ok(None);
+    }
+    let hdr = pair.header();
+    let ps = hdr.page_size() as usize;
+    let store = PageStore::copy_of(f, target, ps)?;
+    let mut header = bytes[..ps].to_vec();
+    header[52..56].copy_from_slice(&2u32.to_le_bytes());
+    Ok(Some(DbRun {
+        dbid,
+        logged_path: logged.to_string(),
+        store,
+        dbtime_max: hdr.dbtime_dirtied,
+        objid_max: hdr.objid_last,
+        header,
+        attached: true,
+        pages: Default::default(),
+        created: false,
+    }))
+}
+
+/// Database-level records. Returns `Ok(true)` when `r` was one.
+fn database_record(
+    rd: &mut Redo,
+    r: &LogRecord,
+    l: &LogIn,
+    page_size: usize,
+    opts: &Options,
+) -> Result<bool, RedoError> {
+    let b = &r.data[..];
+    let info = crate::log::record::record_info(r);
+    let e = |jet: Jet, d: String| redo::redo_err(jet, r, d);
+    match r.lrtyp {
+        14 => {
+            // CreateDB: a new file with a header (ErrLGRIRedoCreateDB).
+            let dbid = b[3];
+            let path = info.path.unwrap_or_default();
+            let target = opts.output.join(file_name_of(&path));
+            // A database with this signature already in /d (a previous
+            // recovery's output, or the live file): redo into a copy of it;
+            // the dbtime rule then skips what it already holds.
+            let existing = opts.db_dir.join(file_name_of(&path));
+            if let Some(db) =
+                existing_db(&existing, &|x: &[u8]| x == &b[12..40], dbid, &path, &target)
+                    .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
+            {
+                rd.dbs.insert(dbid, db);
+                return Ok(true);
+            }
+            let mut store = PageStore::create(&target, page_size)
+                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+            let header = new_header(page_size, r, &l.header, r.lgpos);
+            store
+                .write_header(header.clone())
+                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+            rd.dbs.insert(
+                dbid,
+                DbRun {
+                    dbid,
+                    logged_path: path,
+                    store,
+                    header,
+                    attached: true,
+                    dbtime_max: 0,
+                    objid_max: 0,
+                    pages: Default::default(),
+                    created: true,
+                },
+            );
+            Ok(true)
+        }
+        79 => Ok(true),
+        92 => {
+            // SetDbVersion (logredo.cxx ~13231, ErrDBRedoSetDbVersion):
+            // dbid@1, ulVersion@2, ulDaeUpdateMajor@6, ulDaeUpdateMinor@10.
+            if b.len() < 14 {
+                return Err(e(Jet::LOG_FILE_CORRUPT, "SetDbVersion too short".into()));
+            }
+            if let Some(db) = rd.dbs.get_mut(&b[1]) {
+                db.header[8..12].copy_from_slice(&b[2..6]);
+                db.header[232..236].copy_from_slice(&b[6..10]);
+                db.header[644..648].copy_from_slice(&b[10..14]);
+            }
+            Ok(true)
+        }
+        81 => {
+            // TrimDB (ErrLGRIRedoTrimDB ~11412): pages pgnoStart@2 ..
+            // +cpg@6 become zero (uninitialized) when inside the file.
+            if b.len() < 10 {
+                return Err(e(Jet::LOG_FILE_CORRUPT, "TrimDB too short".into()));
+            }
+            let (first, cpg) = (u32_at(b, 2), u32_at(b, 6));
+            if let Some(db) = rd.dbs.get_mut(&b[1]) {
+                let n = db
+                    .store
+                    .page_count()
+                    .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                if first.saturating_add(cpg) <= n + 1 {
+                    for pg in first..first + cpg {
+                        db.store
+                            .zero_page(pg)
+                            .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                    }
+                }
+            }
+            Ok(true)
+        }
+        68 => {
+            // ExtendDB: dbid@5, pgnoLast@6.
+            if b.len() < 10 {
+                return Err(e(Jet::LOG_FILE_CORRUPT, "ExtendDB too short".into()));
+            }
+            let (dbid, last) = (b[5], u32_at(b, 6));
+            if let Some(db) = rd.dbs.get_mut(&dbid) {
+                db.store
+                    .extend_to(last)
+                    .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+            } else if !rd.skipped_dbids.contains(&dbid) {
+                rd.notes.push(format!(
+                    "ExtendDB at {} for dbid {dbid}, which is not attached: ignored",
+                    r.lgpos.eseutil_text()
+                ));
+            }
+            Ok(true)
+        }
+        16 => {
+            let dbid = b[3];
+            let Some(mut db) = rd.dbs.remove(&dbid) else {
+                if !rd.skipped_dbids.contains(&dbid) {
+                    rd.notes.push(format!(
+                        "DetachDB at {} for dbid {dbid}, which was not attached in this replay: nothing to detach",
+                        r.lgpos.eseutil_text()
+                    ));
+                }
+                return Ok(true);
+            };
+            finish_header(&mut db, r.lgpos, &l.header[16..24]);
+            db.attached = false;
+            let h = db.header.clone();
+            db.store
+                .write_header(h)
+                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+            rd.detached.push(db);
+            Ok(true)
+        }
+        15 => {
+            let dbid = b[3];
+            let path = info.path.unwrap_or_default();
+            // Re-attach of a database detached earlier in this pass.
+            let idx = rd.detached.iter().position(|d| {
+                d.logged_path.eq_ignore_ascii_case(&path) && d.header[24..52] == b[16..44]
+            });
+            if let Some(i) = idx {
+                let mut db = rd.detached.remove(i);
+                db.dbid = dbid;
+                db.attached = true;
+                let h = &mut db.header;
+                h[52..56].copy_from_slice(&2u32.to_le_bytes());
+                put_lgpos(h, 80, r.lgpos);
+                h[72..80].copy_from_slice(&l.header[16..24]);
+                h[104..108].copy_from_slice(&(dbid as u32).to_le_bytes());
+                rd.dbs.insert(dbid, db);
+                return Ok(true);
+            }
+            // An existing database from /d.
+            let f = opts.db_dir.join(file_name_of(&path));
+            let target = opts.output.join(file_name_of(&path));
+            if let Some(mut db) = existing_db(&f, &|x: &[u8]| x == &b[16..44], dbid, &path, &target)
+                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
+            {
+                put_lgpos(&mut db.header, 80, r.lgpos);
+                rd.dbs.insert(dbid, db);
+                return Ok(true);
+            }
+            if opts.ignore_missing {
+                rd.skipped_dbids.insert(dbid);
+                rd.notes.push(format!(
+                    "AttachDB at {} of {path} (dbid {dbid}): no matching database in {}; skipped with its page records (/i)",
+                    r.lgpos.eseutil_text(),
+                    opts.db_dir.display()
+                ));
+                return Ok(true);
+            }
+            if f.exists() {
+                return Err(e(
+                    Jet::ATTACHED_DATABASE_MISMATCH,
+                    format!("{} is not the database of this AttachDB record (signature differs or header unreadable)", f.display()),
+                ));
+            }
+            if opts.ignore_missing {
+                return Ok(true);
+            }
+            Err(e(
+                Jet::ATTACHED_DATABASE_MISMATCH,
+                format!(
+                    "AttachDB of {path}: no such database in {}",
+                    opts.db_dir.display()
+                ),
+            ))
+        }
+        _ => Ok(false),
+    }
+}

@@ -1,0 +1,171 @@
+//! Undo: the version-store entries (RCEs) redo rebuilds for versioned node
+//! operations, and rolling them back.
+//!
+//! Facts (ESE source):
+//! * redo creates an RCE for every versioned node operation, "even if the
+//!   operation is not redone, for rollback support"
+//!   (`ErrLGRIRedoNodeOperation`, `ese/_log/logredo.cxx` ~3290 ff.);
+//! * Commit to level L merges the RCEs of higher levels into L; Commit0
+//!   (L = 0) makes them permanent; a Rollback record rolls back `levelRollback`
+//!   levels with `ErrVERRollback` (logredo.cxx ~7152); an Undo record
+//!   (lrtypUndo) is the physical undo of one RCE, found by rceid
+//!   (`VERRedoPhysicalUndo`, logredo.cxx ~3267);
+//! * at the end of the log, sessions with open transactions are rolled back
+//!   (`ErrLGRIEndAllSessions` ~2379, format notes §7.4);
+//! * the inverse operations (`ese/ver.cxx` ~6836–7060): insert → flag
+//!   delete (`ErrVERIUndoInsertPhysical`), flag delete → reset the flag
+//!   (`ErrVERIUndoFlagDeletePhysical`), replace → the before-image data
+//!   (`ErrVERIUndoReplacePhysical`), delta → the negated delta
+//!   (`ErrVERIUndoDeltaPhysical`).
+//!
+//! The node to undo is found by bookmark (key, plus data on non-unique
+//! trees) from the tree's FDP root, as pages may have split since.
+//! Operations undone at the end get fresh dbtimes above the highest one in
+//! the database (ESE logs them; this tool writes no log).
+
+use serde::Serialize;
+
+use super::page::PageImage;
+use crate::parse::page::{FLAG_LEAF, NODE_DELETED, NODE_VERSIONED};
+use crate::parse::primitives::Lgpos;
+use crate::parse::u32_at;
+
+/// The inverse to apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UndoOp {
+    /// Undo an insert (or a flag-insert): flag-delete the node.
+    FlagDelete,
+    /// Undo a flag-delete: clear the deleted flag.
+    ResetDelete,
+    /// Undo a replace: put the old data back.
+    Data(Vec<u8>),
+    /// Undo a flag-insert-and-replace-data: flag-delete, old data back.
+    FlagDeleteAndData(Vec<u8>),
+    /// Undo a delta: add this at the offset (4 or 8 bytes wide).
+    Delta {
+        /// Offset in the data.
+        offset: usize,
+        /// Value to add.
+        delta: i64,
+        /// 4 or 8.
+        width: usize,
+    },
+}
+
+/// A version-store entry for one versioned operation.
+#[derive(Debug, Clone)]
+pub struct Rce {
+    /// Record that created it.
+    pub lgpos: Lgpos,
+    /// rceid.
+    pub rceid: u32,
+    /// Transaction level.
+    pub level: u32,
+    /// Database.
+    pub dbid: u8,
+    /// Root of the tree.
+    pub pgno_fdp: u32,
+    /// Unique-key tree (bookmark = key) or not (key + data).
+    pub unique: bool,
+    /// Bookmark key.
+    pub key: Vec<u8>,
+    /// Bookmark data (non-unique trees).
+    pub bm_data: Vec<u8>,
+    /// The inverse, `None` when redo could not capture it (page ahead).
+    pub undo: Option<UndoOp>,
+}
+
+/// Undo outcome, for the report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UndoStats {
+    /// Sessions whose open transactions were rolled back at the end.
+    pub sessions_rolled_back: Vec<u16>,
+    /// Operations undone (Rollback/Undo records and end-of-log rollback).
+    pub operations_undone: u64,
+    /// Operations that could not be undone, with why.
+    pub failures: Vec<String>,
+}
+
+/// Applies an inverse to a leaf page at line `i`.
+pub fn apply(p: &mut PageImage, i: usize, op: &UndoOp) -> Result<(), String> {
+    let l = p
+        .lines
+        .get_mut(i)
+        .ok_or_else(|| format!("line {i} not on the page"))?;
+    match op {
+        UndoOp::FlagDelete => l.flags = (l.flags | NODE_DELETED) & !NODE_VERSIONED,
+        UndoOp::ResetDelete => l.flags &= !(NODE_DELETED | NODE_VERSIONED),
+        UndoOp::Data(d) => {
+            l.data = d.clone();
+            l.flags &= !NODE_VERSIONED;
+        }
+        UndoOp::FlagDeleteAndData(d) => {
+            l.data = d.clone();
+            l.flags = (l.flags | NODE_DELETED) & !NODE_VERSIONED;
+        }
+        UndoOp::Delta {
+            offset,
+            delta,
+            width,
+        } => {
+            let d = &mut l.data;
+            if offset + width > d.len() {
+                return Err("delta offset beyond the data".into());
+            }
+            if *width == 4 {
+                let v = (u32_at(d, *offset) as i32 as i64).wrapping_add(*delta) as i32;
+                d[*offset..offset + 4].copy_from_slice(&v.to_le_bytes());
+            } else {
+                let v = (crate::parse::u64_at(d, *offset) as i64).wrapping_add(*delta);
+                d[*offset..offset + 8].copy_from_slice(&v.to_le_bytes());
+            }
+            l.flags &= !NODE_VERSIONED;
+        }
+    }
+    Ok(())
+}
+
+/// Descends from `root` to the leaf holding the bookmark; returns (pgno,
+/// line). `read` gives a page image by number.
+pub fn seek(
+    root: u32,
+    key: &[u8],
+    bm_data: &[u8],
+    unique: bool,
+    read: &mut dyn FnMut(u32) -> Result<PageImage, String>,
+) -> Result<(u32, usize), String> {
+    let mut want = key.to_vec();
+    if !unique {
+        want.extend_from_slice(bm_data);
+    }
+    let mut pgno = root;
+    for _depth in 0..64 {
+        let p = read(pgno)?;
+        if p.flags & FLAG_LEAF != 0 {
+            for i in 0..p.lines.len() {
+                if p.key(i) == key && (unique || p.lines[i].data == bm_data) {
+                    return Ok((pgno, i));
+                }
+            }
+            return Err(format!("bookmark not found on leaf page {pgno}"));
+        }
+        // Internal: the first separator greater than the bookmark (empty
+        // key = +infinity).
+        let mut child = None;
+        for i in 0..p.lines.len() {
+            // Separators of non-unique trees carry key||data themselves.
+            let sep = p.key(i);
+            if sep.is_empty() || sep.as_slice() > want.as_slice() {
+                child = Some(i);
+                break;
+            }
+        }
+        let i = child.ok_or_else(|| format!("no child for the bookmark on page {pgno}"))?;
+        let d = &p.lines[i].data;
+        if d.len() < 4 {
+            return Err(format!("internal node without child on page {pgno}"));
+        }
+        pgno = u32_at(d, d.len() - 4);
+    }
+    Err("tree deeper than 64 levels".into())
+}

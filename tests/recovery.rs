@@ -1,0 +1,736 @@
+//! Soft recovery (`/r`) rebuilding `secedit-logs-b` from its single log
+//! (CreateDB onwards), checked by the other modes and by dissect.esedb.
+//! Skipped with a note when the corpus is absent.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn logs_b() -> Option<PathBuf> {
+    let c = common::corpus()?;
+    let d = c.join("secedit-logs-b");
+    d.join("edb.log").exists().then_some(d)
+}
+
+fn recover(logs: &Path, out: &Path, extra: &[&str]) -> (i32, Value) {
+    let log = logs.join("edb.log");
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "/r".into(),
+        log.into(),
+        "--ignore-checkpoint".into(),
+        "--json".into(),
+        "--output".into(),
+        out.into(),
+    ];
+    args.extend(extra.iter().map(Into::into));
+    let r = common::run(&args);
+    let v: Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", r.stdout, r.stderr));
+    (r.code, v)
+}
+
+#[test]
+fn rebuilds_secedit_from_logs_b() {
+    let Some(logs) = logs_b() else {
+        eprintln!("corpus absent: skipped");
+        return;
+    };
+    let hashes: Vec<String> = ["edb.log", "edb.chk"]
+        .iter()
+        .map(|f| common::sha256_file(&logs.join(f)))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, v) = recover(&logs, &out, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(v["error"].is_null(), "{}", v["error"]);
+    let st = &v["stats"];
+    assert_eq!(st["records"], 2576);
+    assert_eq!(st["mismatches"].as_array().unwrap().len(), 0);
+    assert_eq!(st["pages_already_applied"], 0);
+    assert!(st["pages_redone"].as_u64().unwrap() > 1000);
+    assert_eq!(st["trx_begun"], 154);
+    assert_eq!(st["trx_committed"], 154);
+    assert_eq!(st["macros_committed"], 32);
+    assert_eq!(st["trx_open_at_end"].as_array().unwrap().len(), 0);
+    assert_eq!(v["generations"], serde_json::json!([1]));
+    assert!(v["not_recovered"].as_array().unwrap().is_empty());
+    // The 9 Xpress-compressed page before-images of Split2/Merge2 equal the
+    // pages redo had built at that point (7 exactly, 2 but for fNDVersion).
+    let bi = &st["before_images"];
+    assert_eq!(
+        (bi["checked"].as_u64(), bi["matched"].as_u64()),
+        (Some(9), Some(9)),
+        "{bi}"
+    );
+    assert_eq!(bi["version_bit_only"], 2);
+    // Every record type of the log was handled (redone or known no-op).
+    for t in [
+        "Split2",
+        "Merge2",
+        "ReplaceD",
+        "Convert",
+        "EmptyTree",
+        "FInsertRD",
+    ] {
+        let e = &st["per_type"][t];
+        assert!(e[0].as_u64().unwrap() > 0, "{t}: {e}");
+        assert!(e[1].as_u64().unwrap() > 0, "{t} never applied: {e}");
+    }
+    // Input files are only read.
+    for i in v["inputs"].as_array().unwrap() {
+        assert_eq!(i["sha256_before"], i["sha256_after"]);
+    }
+    let after: Vec<String> = ["edb.log", "edb.chk"]
+        .iter()
+        .map(|f| common::sha256_file(&logs.join(f)))
+        .collect();
+    assert_eq!(hashes, after);
+    let db = out.join("secedit.sdb");
+    assert_eq!(v["databases"][0]["output"], db.display().to_string());
+    assert!(!out.join("secedit.sdb.recovering").exists());
+
+    // /k: every page valid.
+    let r = common::run(&["/k".as_ref(), db.as_os_str()]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // /g: zero violations.
+    let r = common::run(&["/g".as_ref(), db.as_os_str(), "--json".as_ref()]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let g: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        g["violations"].as_array().unwrap().len(),
+        0,
+        "{}",
+        g["violations"]
+    );
+    assert_eq!(g["verdict"], "clean");
+    // /mh: Clean Shutdown, consistent at the final DetachDB.
+    let r = common::run(&["/mh".as_ref(), db.as_os_str()]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("State: Clean Shutdown"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Last Consistent: (0x1,9D,A42)"),
+        "{}",
+        r.stdout
+    );
+    // /mm: the secedit tables, same catalog shape as the real files.
+    let r = common::run(&["/mm".as_ref(), db.as_os_str(), "--json".as_ref()]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let mm: Value = serde_json::from_str(&r.stdout).unwrap();
+    let names: Vec<&str> = mm["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    for t in [
+        "MSysObjects",
+        "MSysObjectsShadow",
+        "MSysObjids",
+        "MSysLocales",
+        "SmTblVersion",
+        "SmTblSection",
+        "SmTblScp",
+        "SmTblSmp",
+        "SmTblScp2",
+        "SmTblGpo",
+        "SmTblTattoo",
+    ] {
+        assert!(names.contains(&t), "{t} missing from {names:?}");
+    }
+    let rec = |n: &str| {
+        mm["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == n)
+            .unwrap()["records"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(rec("MSysObjects"), rec("MSysObjectsShadow"));
+    assert_eq!(rec("SmTblSection"), 15);
+
+    // dissect.esedb opens it and reads every column of every record.
+    let py = std::process::Command::new("python3")
+        .args(["-c", "import dissect.esedb"])
+        .status();
+    if py.map(|s| s.success()).unwrap_or(false) {
+        let script = "import sys\nfrom dissect.esedb import EseDB\ndb=EseDB(open(sys.argv[1],'rb'))\nfor t in db.tables():\n    n=0\n    for r in t.records():\n        [r.get(c.name) for c in t.columns]\n        n+=1\n    print(t.name, n)\n";
+        let o = std::process::Command::new("python3")
+            .args(["-c", script])
+            .arg(&db)
+            .output()
+            .unwrap();
+        let s = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(s.contains("SmTblSection 15"), "{s}");
+        assert_eq!(s.lines().count(), names.len(), "{s}");
+    } else {
+        eprintln!("dissect.esedb not installed: peer check skipped");
+    }
+
+    // A second /r over the recovered database is a no-op: every page
+    // operation is already applied and the file is byte-identical.
+    let out2 = tmp.path().join("out2");
+    let (code, v2) = recover(&logs, &out2, &["--db-dir", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v2:#}");
+    assert_eq!(v2["stats"]["pages_redone"], 0);
+    assert_eq!(
+        v2["stats"]["pages_already_applied"], st["pages_redone"],
+        "every page operation skipped"
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        std::fs::read(out2.join("secedit.sdb")).unwrap()
+    );
+    assert!(v2["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["path"] == db.display().to_string() && i["sha256_before"] == i["sha256_after"]));
+}
+
+#[test]
+fn honouring_the_checkpoint_replays_nothing() {
+    let Some(logs) = logs_b() else {
+        eprintln!("corpus absent: skipped");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let log = logs.join("edb.log");
+    let r = common::run(&[
+        "/r".as_ref(),
+        log.as_os_str(),
+        "--json".as_ref(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["redo_start"]["eseutil"], "(0x1,9E,0)");
+    assert_eq!(v["stats"]["pages_redone"], 0);
+    assert!(v["databases"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_page_ahead_of_the_log_stops_with_567() {
+    let Some(logs) = logs_b() else {
+        eprintln!("corpus absent: skipped");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, _) = recover(&logs, &out, &[]);
+    assert_eq!(code, 0);
+    // Give the catalog root of a copy a dbtime between the record's before
+    // (0x53) and after (0x72) of its first Insert (re-sealed): replaying over
+    // it must report -567 (too new) with the record's lgpos.
+    let dbdir = tmp.path().join("d");
+    std::fs::create_dir_all(&dbdir).unwrap();
+    let mut b = std::fs::read(out.join("secedit.sdb")).unwrap();
+    let off = 5 * 4096; // pgno 4
+    b[off + 8..off + 16].copy_from_slice(&0x60u64.to_le_bytes());
+    eseutil::checksum::seal_page(&mut b[off..off + 4096], 4);
+    std::fs::write(dbdir.join("secedit.sdb"), &b).unwrap();
+    let out2 = tmp.path().join("out2");
+    let (code, v) = recover(&logs, &out2, &["--db-dir", dbdir.to_str().unwrap()]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["error"]["jet"]["code"], -567, "{}", v["error"]);
+    assert_eq!(v["error"]["lgpos"]["eseutil"], "(0x1,2,23E)");
+    let m = &v["stats"]["mismatches"][0];
+    assert_eq!(m["pgno"], 4);
+    assert_eq!(m["page_dbtime"], 0x60);
+    assert_eq!(
+        (m["dbtime_before"].as_u64(), m["dbtime_after"].as_u64()),
+        (Some(0x53), Some(0x72))
+    );
+    assert!(out2.join("secedit.sdb.recovering").exists());
+    assert!(!out2.join("secedit.sdb").exists());
+}
+
+fn snap_opts(
+    logs: &Path,
+    db_dir: &Path,
+    out: &Path,
+    stop: Option<eseutil::parse::primitives::Lgpos>,
+) -> eseutil::recovery::Options {
+    eseutil::recovery::Options {
+        skip_undo: true,
+        ..lib_opts(logs, db_dir, out, stop)
+    }
+}
+
+fn lib_opts(
+    logs: &Path,
+    db_dir: &Path,
+    out: &Path,
+    stop: Option<eseutil::parse::primitives::Lgpos>,
+) -> eseutil::recovery::Options {
+    eseutil::recovery::Options {
+        base: "edb".into(),
+        log_dir: logs.to_path_buf(),
+        system_dir: logs.to_path_buf(),
+        db_dir: db_dir.to_path_buf(),
+        output: out.to_path_buf(),
+        ignore_checkpoint: true,
+        stop_at: stop,
+        ..Default::default()
+    }
+}
+
+fn record_positions(logs: &Path) -> Vec<eseutil::parse::primitives::Lgpos> {
+    let c = eseutil::log::set::check_file(&logs.join("edb.log")).unwrap();
+    c.walk.unwrap().records.iter().map(|r| r.lgpos).collect()
+}
+
+/// Redo over the database as it stood at many points of the log (a
+/// "flushed up to here" state) converges to the same file as the rebuild
+/// from nothing: every page operation before the point is skipped by the
+/// dbtime rule, every one after it redone, splits and merges included.
+/// Recovering as if the log ended at each point (undo included) gives a
+/// database /g finds clean.
+#[test]
+fn replay_over_intermediate_states_converges() {
+    let Some(logs) = logs_b() else {
+        eprintln!("corpus absent: skipped");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let clean = tmp.path().join("clean");
+    let full = eseutil::recovery::recover(&lib_opts(&logs, &empty, &clean, None)).unwrap();
+    assert!(full.error.is_none());
+    let want = std::fs::read(clean.join("secedit.sdb")).unwrap();
+    let pos = record_positions(&logs);
+    let mut checked = 0;
+    for k in (60..pos.len()).step_by(97) {
+        let snap = tmp.path().join(format!("s{k}"));
+        let r = eseutil::recovery::recover(&snap_opts(&logs, &empty, &snap, Some(pos[k]))).unwrap();
+        assert!(r.error.is_none(), "{k}: {:?}", r.error);
+        if r.databases.is_empty() {
+            continue; // detached at that point or not yet created
+        }
+        // Recovery as if the log ended there (open transaction rolled back)
+        // gives a structurally valid database: "crash at any point".
+        let undone = tmp.path().join(format!("u{k}"));
+        let ru =
+            eseutil::recovery::recover(&lib_opts(&logs, &empty, &undone, Some(pos[k]))).unwrap();
+        assert!(
+            ru.error.is_none() && ru.undo.failures.is_empty(),
+            "{k}: {:?}",
+            ru.undo.failures
+        );
+        let g = common::run(&[
+            "/g".as_ref(),
+            undone.join("secedit.sdb").as_os_str(),
+            "--json".as_ref(),
+        ]);
+        assert_eq!(g.code, 0, "{k} at {}: {}", pos[k].eseutil_text(), g.stdout);
+        let out = tmp.path().join(format!("f{k}"));
+        let r2 = eseutil::recovery::recover(&lib_opts(&logs, &snap, &out, None)).unwrap();
+        assert!(
+            r2.error.is_none(),
+            "{k} at {}: {:?}",
+            pos[k].eseutil_text(),
+            r2.error
+        );
+        assert!(r2.stats.mismatches.is_empty());
+        assert_eq!(
+            r2.stats.pages_redone + r2.stats.pages_already_applied,
+            full.stats.pages_redone,
+            "{k}"
+        );
+        let got = std::fs::read(out.join("secedit.sdb")).unwrap();
+        let n = want.len() / 4096;
+        let diff: Vec<usize> = (0..n)
+            .filter(|&i| want[i * 4096..(i + 1) * 4096] != got[i * 4096..(i + 1) * 4096])
+            .collect();
+        assert!(
+            diff.is_empty(),
+            "{k} at {}: pages differ {diff:?}",
+            pos[k].eseutil_text()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 15, "{checked}");
+}
+
+/// A database whose pages were flushed at different points (each page
+/// from one of two states of the log, as after a crash with partial
+/// flushing): redo brings every page forward from its own dbtime, or
+/// reports why it cannot.
+#[test]
+fn replay_over_mixed_page_states() {
+    let Some(logs) = logs_b() else {
+        eprintln!("corpus absent: skipped");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let clean = tmp.path().join("clean");
+    let full = eseutil::recovery::recover(&lib_opts(&logs, &empty, &clean, None)).unwrap();
+    let want = std::fs::read(clean.join("secedit.sdb")).unwrap();
+    let pos = record_positions(&logs);
+    let mut converged = 0;
+    let mut used = 0;
+    let mut refused: Vec<String> = Vec::new();
+    for (a, b) in [
+        (300, 700),
+        (600, 1100),
+        (900, 1500),
+        (1200, 2000),
+        (450, 2300),
+        (1700, 2500),
+    ] {
+        let sa = tmp.path().join(format!("a{a}"));
+        let sb = tmp.path().join(format!("b{b}"));
+        let ra = eseutil::recovery::recover(&snap_opts(&logs, &empty, &sa, Some(pos[a]))).unwrap();
+        let rb = eseutil::recovery::recover(&snap_opts(&logs, &empty, &sb, Some(pos[b]))).unwrap();
+        if ra.databases.is_empty() || rb.databases.is_empty() {
+            continue;
+        }
+        let pa = std::fs::read(sa.join("secedit.sdb")).unwrap();
+        let mut m = std::fs::read(sb.join("secedit.sdb")).unwrap();
+        for pg in (1..pa.len() / 4096 - 1).step_by(3) {
+            let o = (pg + 1) * 4096;
+            m[o..o + 4096].copy_from_slice(&pa[o..o + 4096]);
+        }
+        let mdir = tmp.path().join(format!("m{a}-{b}"));
+        std::fs::create_dir_all(&mdir).unwrap();
+        std::fs::write(mdir.join("secedit.sdb"), &m).unwrap();
+        let out = tmp.path().join(format!("o{a}-{b}"));
+        let r = eseutil::recovery::recover(&lib_opts(&logs, &mdir, &out, None)).unwrap();
+        match &r.error {
+            None => {
+                let got = std::fs::read(out.join("secedit.sdb")).unwrap();
+                let diff: Vec<usize> = (2..want.len() / 4096)
+                    .filter(|&i| want[i * 4096..(i + 1) * 4096] != got[i * 4096..(i + 1) * 4096])
+                    .collect();
+                assert!(diff.is_empty(), "{a}/{b}: pages differ {diff:?}");
+                // A page restarted from a before-image was first counted as
+                // already applied.
+                assert_eq!(
+                    r.stats.pages_redone + r.stats.pages_already_applied,
+                    full.stats.pages_redone + r.stats.before_images.used
+                );
+                used += r.stats.before_images.used;
+                converged += 1;
+            }
+            Some(e) => refused.push(format!("{a}/{b}: {e}")),
+        }
+    }
+    eprintln!("converged {converged}, before-images used {used}, refused {refused:#?}");
+    assert!(refused.is_empty(), "{refused:#?}");
+    assert_eq!(converged, 6);
+    assert!(used > 0, "no split/merge restarted from its before-image");
+}
+
+/// secedit-logs-a attaches a database that is not there: −1216 at the
+/// AttachDB record; with `/i` the attachment and its page records are
+/// skipped and said so.
+#[test]
+fn missing_attached_database_1216_and_i() {
+    let Some(c) = common::corpus() else {
+        eprintln!("corpus absent: skipped");
+        return;
+    };
+    let logs = c.join("secedit-logs-a");
+    if !logs.join("edb.log").exists() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let base = logs.join("edb");
+    let out = tmp.path().join("o");
+    let r = common::run(&[
+        "/r".as_ref(),
+        base.as_os_str(),
+        "--json".as_ref(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["error"]["jet"]["code"], -1216);
+    assert_eq!(v["error"]["lgpos"]["eseutil"], "(0x1,1,268)");
+    let r = common::run(&[
+        "/r".as_ref(),
+        base.as_os_str(),
+        "/i".as_ref(),
+        "--json".as_ref(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["error"].is_null());
+    assert!(v["databases"].as_array().unwrap().is_empty());
+    let notes = v["not_recovered"].to_string();
+    assert!(
+        notes.contains("skipped with its page records (/i)"),
+        "{notes}"
+    );
+}
+
+/// (key, data) of the live leaf nodes of one tree.
+type Nodes = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Live leaf content of every table, index and LV tree, by name.
+fn live_content(db: &Path) -> std::collections::BTreeMap<String, Nodes> {
+    use eseutil::db::btree::{walk, WalkOptions};
+    let d = eseutil::db::Database::open(db, None).unwrap();
+    let cat = eseutil::db::catalog::read_catalog(&d, 4, WalkOptions::default());
+    let mut out = std::collections::BTreeMap::new();
+    let mut trees: Vec<(String, u32)> = Vec::new();
+    for t in cat.tables() {
+        trees.push((t.name.clone(), t.pgno_fdp));
+        for i in &t.indexes {
+            if !i.primary {
+                trees.push((format!("{}/{}", t.name, i.name), i.pgno_fdp));
+            }
+        }
+        if let Some((_, lv)) = t.long_values {
+            trees.push((format!("{}/LV", t.name), lv));
+        }
+    }
+    for (name, root) in trees {
+        let mut v = Vec::new();
+        walk(&d, root, WalkOptions::default(), &mut |_, n| {
+            if !n.is_deleted() {
+                v.push((n.key.clone(), n.data.to_vec()));
+            }
+        });
+        out.insert(name, v);
+    }
+    out
+}
+
+/// Transactions open at the end of the log are rolled back (§7.4): a
+/// database stopped just before a Commit0 and undone holds the same live
+/// records as the database stopped just before the matching Begin0.
+#[test]
+fn open_transactions_are_rolled_back() {
+    let Some(logs) = logs_b() else {
+        eprintln!("corpus absent: skipped");
+        return;
+    };
+    let c = eseutil::log::set::check_file(&logs.join("edb.log")).unwrap();
+    let recs = c.walk.unwrap().records;
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let mut tested = 0;
+    let mut undone_total = 0;
+    let mut i = 0;
+    while i < recs.len() {
+        if recs[i].lrtyp != 8 {
+            i += 1;
+            continue;
+        }
+        let procid = u16::from_le_bytes([recs[i].data[1], recs[i].data[2]]);
+        let Some(j) = (i + 1..recs.len()).find(|&j| {
+            recs[j].lrtyp == 9 && u16::from_le_bytes([recs[j].data[1], recs[j].data[2]]) == procid
+        }) else {
+            break;
+        };
+        // Only transactions of one session with node operations, no other
+        // session in between, and the database attached throughout.
+        let others = recs[i..j].iter().any(|r| {
+            r.data.len() >= 3
+                && matches!(r.lrtyp, 5..=13 | 24..=39 | 62 | 63)
+                && u16::from_le_bytes([r.data[1], r.data[2]]) != procid
+        });
+        let nodes = recs[i..j]
+            .iter()
+            .filter(|r| matches!(r.lrtyp, 29..=35))
+            .count();
+        let dbrec = recs[i..j].iter().any(|r| matches!(r.lrtyp, 14..=16));
+        if others || nodes < 3 || dbrec || tested >= 12 {
+            i = j + 1;
+            continue;
+        }
+        let at_begin = tmp.path().join(format!("b{i}"));
+        let at_commit = tmp.path().join(format!("c{i}"));
+        let rb =
+            eseutil::recovery::recover(&lib_opts(&logs, &empty, &at_begin, Some(recs[i].lgpos)))
+                .unwrap();
+        let rc =
+            eseutil::recovery::recover(&lib_opts(&logs, &empty, &at_commit, Some(recs[j].lgpos)))
+                .unwrap();
+        assert!(rb.error.is_none() && rc.error.is_none());
+        if rb.databases.is_empty() {
+            i = j + 1;
+            continue;
+        }
+        assert_eq!(rc.stats.trx_open_at_end, vec![procid]);
+        assert_eq!(rc.undo.sessions_rolled_back, vec![procid]);
+        assert!(rc.undo.failures.is_empty(), "{:?}", rc.undo.failures);
+        assert!(rc.undo.operations_undone > 0);
+        undone_total += rc.undo.operations_undone;
+        let a = live_content(&at_begin.join("secedit.sdb"));
+        let b = live_content(&at_commit.join("secedit.sdb"));
+        assert_eq!(
+            a,
+            b,
+            "transaction {} at {}",
+            i,
+            recs[i].lgpos.eseutil_text()
+        );
+        let r = common::run(&["/g".as_ref(), at_commit.join("secedit.sdb").as_os_str()]);
+        assert_eq!(r.code, 0, "{}", r.stdout);
+        tested += 1;
+        i = j + 1;
+    }
+    eprintln!("{tested} transactions rolled back, {undone_total} operations undone");
+    assert!(tested >= 5, "{tested}");
+}
+
+/// The ordinary case: a dirty database flushed up to some point, and a
+/// checkpoint there that lists it as attached. The checkpoint is the real
+/// edb.chk of the corpus with its position and attach list rewritten (in a
+/// temporary folder); the database is the state as of that position.
+#[test]
+fn dirty_database_with_checkpoint() {
+    let Some(logs) = logs_b() else {
+        eprintln!("corpus absent: skipped");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let clean = tmp.path().join("clean");
+    eseutil::recovery::recover(&lib_opts(&logs, &empty, &clean, None)).unwrap();
+    let want = std::fs::read(clean.join("secedit.sdb")).unwrap();
+    let pos = record_positions(&logs);
+    let chk_real = std::fs::read(logs.join("edb.chk")).unwrap();
+    let mut tested = 0;
+    for k in [400usize, 1000, 1600, 2200] {
+        let snap = tmp.path().join(format!("d{k}"));
+        let r = eseutil::recovery::recover(&snap_opts(&logs, &empty, &snap, Some(pos[k]))).unwrap();
+        if r.databases.is_empty() {
+            continue;
+        }
+        let dbf = snap.join("secedit.sdb");
+        let mut db = std::fs::read(&dbf).unwrap();
+        // Dirty Shutdown, as a crashed database is.
+        for copy in 0..2 {
+            let h = &mut db[copy * 4096..(copy + 1) * 4096];
+            h[52..56].copy_from_slice(&2u32.to_le_bytes());
+            eseutil::checksum::seal_header(h);
+        }
+        std::fs::write(&dbf, &db).unwrap();
+        // Checkpoint at pos[k] with the database attached as dbid 1.
+        let mut c = chk_real[..4096].to_vec();
+        let p = pos[k];
+        let mut lg = [0u8; 8];
+        lg[0..2].copy_from_slice(&p.offset.to_le_bytes());
+        lg[2..4].copy_from_slice(&p.sector.to_le_bytes());
+        lg[4..8].copy_from_slice(&p.generation.to_le_bytes());
+        c[12..20].copy_from_slice(&lg);
+        c[647] |= 1;
+        let name: Vec<u8> = "C:\\WINDOWS\\Security\\Database\\secedit.sdb\0"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        let a = &mut c[679..679 + 2048];
+        a.fill(0);
+        a[0] = 1;
+        a[1] = 0x20;
+        a[2..4].copy_from_slice(&(name.len() as u16).to_le_bytes());
+        a[36..64].copy_from_slice(&db[24..52]);
+        a[64..64 + name.len()].copy_from_slice(&name);
+        eseutil::checksum::seal_header(&mut c);
+        let sys = tmp.path().join(format!("s{k}"));
+        std::fs::create_dir_all(&sys).unwrap();
+        let mut f = c.clone();
+        f.extend_from_slice(&c);
+        std::fs::write(sys.join("edb.chk"), &f).unwrap();
+        let out = tmp.path().join(format!("o{k}"));
+        let log = logs.join("edb.log");
+        let r = common::run(&[
+            "/r".as_ref(),
+            log.as_os_str(),
+            "/s".as_ref(),
+            sys.as_os_str(),
+            "/d".as_ref(),
+            snap.as_os_str(),
+            "--json".as_ref(),
+            "--output".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["redo_start"]["eseutil"], p.eseutil_text());
+        assert!(v["stats"]["pages_redone"].as_u64().unwrap() > 0);
+        assert_eq!(v["stats"]["mismatches"].as_array().unwrap().len(), 0);
+        let got = std::fs::read(out.join("secedit.sdb")).unwrap();
+        let diff: Vec<usize> = (2..want.len() / 4096)
+            .filter(|&i| want[i * 4096..(i + 1) * 4096] != got[i * 4096..(i + 1) * 4096])
+            .collect();
+        assert!(diff.is_empty(), "{k}: pages differ {diff:?}");
+        let r = common::run(&["/mh".as_ref(), out.join("secedit.sdb").as_os_str()]);
+        assert!(r.stdout.contains("State: Clean Shutdown"));
+        // The input database was only read.
+        assert_eq!(std::fs::read(&dbf).unwrap(), db);
+        tested += 1;
+    }
+    assert!(tested >= 2, "{tested}");
+}
+
+/// Guards: output = database folder is refused (inputs are never written);
+/// a missing current log needs /a.
+#[test]
+fn refuses_to_write_over_inputs_and_wants_a_for_missing_current_log() {
+    let Some(logs) = logs_b() else {
+        eprintln!("corpus absent: skipped");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, _) = recover(&logs, &out, &[]);
+    assert_eq!(code, 0);
+    let before = common::sha256_file(&out.join("secedit.sdb"));
+    let log = logs.join("edb.log");
+    let r = common::run(&[
+        "/r".as_ref(),
+        log.as_os_str(),
+        "--ignore-checkpoint".as_ref(),
+        "/d".as_ref(),
+        out.as_os_str(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert_eq!(before, common::sha256_file(&out.join("secedit.sdb")));
+    // Archived generation only (renamed copy in a temp folder): -528 without /a.
+    let ldir = tmp.path().join("logs");
+    std::fs::create_dir_all(&ldir).unwrap();
+    std::fs::copy(&log, ldir.join("edb00001.log")).unwrap();
+    let o2 = tmp.path().join("o2");
+    let base = ldir.join("edb");
+    let r = common::run(&[
+        "/r".as_ref(),
+        base.as_os_str(),
+        "--output".as_ref(),
+        o2.as_os_str(),
+    ]);
+    assert_eq!(r.code, 5, "{}{}", r.stdout, r.stderr);
+    assert!(format!("{}{}", r.stdout, r.stderr).contains("-528"));
+    let r = common::run(&[
+        "/r".as_ref(),
+        base.as_os_str(),
+        "/a".as_ref(),
+        "--json".as_ref(),
+        "--output".as_ref(),
+        o2.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["stats"]["mismatches"].as_array().unwrap().len(), 0);
+    assert_eq!(v["databases"][0]["state"], "Clean Shutdown");
+}
