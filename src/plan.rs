@@ -1342,7 +1342,7 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
     let mut steps = Vec::new();
     let command = match (&base, &log_dir, &system_dir, &db_dir) {
         (Some(b), Some(l), Some(s), Some(d)) if !nothing => {
-            steps.push("work on a copy of the folders: recovery writes to the databases, the checkpoint and the logs".into());
+            steps.push("eseutil-rs /r only reads its inputs and writes the recovered databases to ./recovered/ (choose with --output DIR); with Microsoft's eseutil, work on a copy: it writes to the databases, the checkpoint and the logs".into());
             let mut c = format!(
                 "eseutil-rs /r {b} /l {} /s {} /d {}",
                 quote(l),
@@ -1365,7 +1365,6 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
                 ));
             }
             steps.push(format!("run: {c}"));
-            steps.push("(/r is not implemented in this version of eseutil-rs: run the same command with Microsoft's eseutil /r on Windows meanwhile)".into());
             Some(c)
         }
         _ => None,
@@ -1377,12 +1376,12 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
                 .map(|c| c.path.display().to_string())
                 .unwrap_or_default();
             let c = format!(
-                "eseutil-rs /r {b} /l {} /s EMPTY-FOLDER /d {}",
+                "eseutil-rs /r {b} /l {} /d {} --ignore-checkpoint",
                 quote(l),
                 quote(db_dir.as_ref().unwrap_or(l))
             );
             notes.push(format!(
-                "{} created by the logs before the checkpoint: replay from the checkpoint does not rebuild {}; replay without the checkpoint (set {chk} aside, or point /s to an empty folder) rebuilds {} from the logs alone: {c}",
+                "{} created by the logs before the checkpoint: replay from the checkpoint does not rebuild {}; replay without the checkpoint (--ignore-checkpoint; with Microsoft's eseutil set {chk} aside or point /s to an empty folder) rebuilds {} from the logs alone: {c}",
                 rebuildable
                     .iter()
                     .map(|d| format!("{} (CreateDB at {})", d.path, d.records[0].lgpos.eseutil_text()))

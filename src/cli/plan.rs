@@ -36,7 +36,7 @@ pub fn run(args: &PlanArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
             version: env!("CARGO_PKG_VERSION"),
             mode: "plan",
             inputs: args.paths.iter().map(|p| p.display().to_string()).collect(),
-            recovery_implemented: false,
+            recovery_implemented: true,
             plan: &p,
             exit_status: code,
         };
