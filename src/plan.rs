@@ -425,8 +425,11 @@ pub struct MissingRange {
     pub first: u32,
     /// Last generation.
     pub last: u32,
-    /// Every file name (archived names; the current log is reported apart).
+    /// The file names (archived names; the current log is reported apart),
+    /// at most [`MAX_LISTED_NAMES`] of them.
     pub file_names: Vec<String>,
+    /// True when the range holds more names than `file_names` lists.
+    pub file_names_truncated: bool,
     /// eseutil's compact form (`edb{00004 - 00006}.log`).
     pub text: String,
 }
@@ -601,36 +604,66 @@ fn pattern_name(g: u32) -> String {
     gen_name("<base>", g, 0, LogExt::Log)
 }
 
-fn missing_ranges(base: &str, gens: &[u32], digits: u8, ext: LogExt) -> Vec<MissingRange> {
-    let mut out: Vec<MissingRange> = Vec::new();
-    for &g in gens {
-        match out.last_mut() {
-            Some(r) if r.last + 1 == g => {
-                r.last = g;
-                r.file_names.push(gen_name(base, g, digits, ext));
-            }
-            _ => out.push(MissingRange {
-                first: g,
-                last: g,
-                file_names: vec![gen_name(base, g, digits, ext)],
-                text: String::new(),
-            }),
+/// Most file names listed per missing range or required range: the ranges
+/// themselves are always exact, but a hostile header can claim billions of
+/// generations (found by fuzzing the planner).
+pub const MAX_LISTED_NAMES: u32 = 64;
+
+/// The generations of `first..=last` that are not in `present` (nor `skip`),
+/// as ranges, without visiting every generation of the span.
+fn gaps(first: u32, last: u32, present: &BTreeSet<u32>, skip: Option<u32>) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    let mut next = first;
+    let have = present
+        .range(first..=last)
+        .copied()
+        .chain(skip.filter(|g| (first..=last).contains(g)));
+    let mut have: Vec<u32> = have.collect();
+    have.sort_unstable();
+    have.dedup();
+    for g in have {
+        if g > next {
+            out.push((next, g - 1));
+        }
+        next = g.saturating_add(1);
+        if g == u32::MAX {
+            return out;
         }
     }
-    for r in &mut out {
-        r.text = if r.first == r.last {
-            r.file_names[0].clone()
-        } else {
-            let strip = |s: &str| s[base.len()..s.len() - 1 - ext.as_str().len()].to_string();
-            format!(
-                "{base}{{{} - {}}}.{}",
-                strip(&r.file_names[0]),
-                strip(r.file_names.last().unwrap()),
-                ext.as_str()
-            )
-        };
+    if next <= last {
+        out.push((next, last));
     }
     out
+}
+
+fn missing_ranges(base: &str, ranges: &[(u32, u32)], digits: u8, ext: LogExt) -> Vec<MissingRange> {
+    ranges
+        .iter()
+        .map(|&(first, last)| {
+            let listed_last = last.min(first.saturating_add(MAX_LISTED_NAMES - 1));
+            let file_names: Vec<String> = (first..=listed_last)
+                .map(|g| gen_name(base, g, digits, ext))
+                .collect();
+            let text = if first == last {
+                file_names[0].clone()
+            } else {
+                let strip = |s: &str| s[base.len()..s.len() - 1 - ext.as_str().len()].to_string();
+                format!(
+                    "{base}{{{} - {}}}.{}",
+                    strip(&file_names[0]),
+                    strip(&gen_name(base, last, digits, ext)),
+                    ext.as_str()
+                )
+            };
+            MissingRange {
+                first,
+                last,
+                file_names,
+                file_names_truncated: listed_last < last,
+                text,
+            }
+        })
+        .collect()
 }
 
 fn file_name_of(p: &Path) -> String {
@@ -1058,11 +1091,7 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
     }
     if let (Some(s), Some(e)) = (first_needed, end_gen) {
         let cur_gen = current.and_then(gen_of);
-        for g in s..=e {
-            if !present.contains(&g) && Some(g) != cur_gen {
-                missing_gens.push(g);
-            }
-        }
+        missing_gens = gaps(s, e, &present, cur_gen);
     }
     let missing = missing_ranges(
         base.as_deref().unwrap_or("<base>"),
@@ -1233,8 +1262,13 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         let clean = h.db_state == 3;
         let mut required_files = Vec::new();
         if !clean && req.0 > 0 {
-            for g in req.0..=req.1.max(committed) {
+            let last = req.1.max(committed);
+            let listed = last.min(req.0.saturating_add(MAX_LISTED_NAMES - 1));
+            for g in req.0..=listed {
                 required_files.push(name(g));
+            }
+            if listed < last {
+                required_files.push(format!("… {} more, up to {}", last - listed, name(last)));
             }
             if h.sign_log.is_zero() {
                 dp.push(Problem {
@@ -1476,7 +1510,8 @@ mod tests {
 
     #[test]
     fn missing_ranges_group_and_keep_width() {
-        let r = missing_ranges("edb", &[2, 4, 5, 6], 5, LogExt::Log);
+        let present: BTreeSet<u32> = [1, 3, 7].into_iter().collect();
+        let r = missing_ranges("edb", &gaps(1, 7, &present, None), 5, LogExt::Log);
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].text, "edb00002.log");
         assert_eq!(r[1].text, "edb{00004 - 00006}.log");
@@ -1484,9 +1519,28 @@ mod tests {
             r[1].file_names,
             ["edb00004.log", "edb00005.log", "edb00006.log"]
         );
-        let r = missing_ranges("E00", &[0x1E], 8, LogExt::Jtx);
+        let r = missing_ranges("E00", &[(0x1E, 0x1E)], 8, LogExt::Jtx);
         assert_eq!(r[0].text, "E000000001E.jtx");
         assert_eq!(pattern_name(0x7C), "<base>0007C.log");
+    }
+
+    /// Regression (fuzz target plan_folder): a header claiming a generation
+    /// near 2^31 made the planner list every generation of the span
+    /// (14 GB, a minute). Ranges are computed from the files present and the
+    /// names listed are capped.
+    #[test]
+    fn huge_generation_span_is_bounded() {
+        let present: BTreeSet<u32> = [1, 5].into_iter().collect();
+        let g = gaps(1, 0x7FFF_FFFF, &present, Some(0x7FFF_FFFF));
+        assert_eq!(g, [(2, 4), (6, 0x7FFF_FFFE)]);
+        let r = missing_ranges("edb", &g, 5, LogExt::Log);
+        assert_eq!(r[1].file_names.len(), MAX_LISTED_NAMES as usize);
+        assert!(r[1].file_names_truncated && !r[0].file_names_truncated);
+        assert_eq!(r[1].text, "edb{00006 - 7FFFFFFE}.log");
+        assert_eq!(
+            gaps(0, u32::MAX, &[u32::MAX].into_iter().collect(), None),
+            [(0, u32::MAX - 1)]
+        );
     }
 
     #[test]
