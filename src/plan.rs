@@ -613,6 +613,11 @@ pub const MAX_LISTED_NAMES: u32 = 64;
 /// as ranges, without visiting every generation of the span.
 fn gaps(first: u32, last: u32, present: &BTreeSet<u32>, skip: Option<u32>) -> Vec<(u32, u32)> {
     let mut out = Vec::new();
+    if first > last {
+        // A hostile header can put the redo start after the end (BTreeSet::range
+        // panics on such a range: found by fuzzing).
+        return out;
+    }
     let mut next = first;
     let have = present
         .range(first..=last)
