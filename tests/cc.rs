@@ -288,20 +288,18 @@ fn play_forward_trailer_and_explicit_paths() {
     let mut trailer = vec![0u8; 4096];
     trailer[40..64].copy_from_slice(&db[184..208]);
     trailer[60..64].copy_from_slice(&1u32.to_le_bytes());
-    trailer[64..92].copy_from_slice(&db[24..52].to_vec());
-    trailer[92..120].copy_from_slice(&db[108..136].to_vec());
+    trailer[64..92].copy_from_slice(&db[24..52]);
+    trailer[92..120].copy_from_slice(&db[108..136]);
     seal_header(&mut trailer);
     db.extend_from_slice(&trailer);
     let tdir = t.join("trailer");
     std::fs::create_dir_all(&tdir).unwrap();
     std::fs::write(tdir.join("backup.sdb"), &db).unwrap();
     std::fs::copy(logs.join("edb.log"), tdir.join("edb00000001.log")).unwrap();
-    // Explicit paths (no restore.env): the logged name secedit.sdb maps to
-    // --database by signature through the restore map's name, so name the
-    // copy as logged.
-    std::fs::rename(tdir.join("backup.sdb"), tdir.join("secedit.sdb")).unwrap();
+    // Explicit paths (no restore.env): the copy is found by signature in
+    // the logs (CreateDB of secedit.sdb), whatever its own file name.
     let out = t.join("tr");
-    let dbp = tdir.join("secedit.sdb");
+    let dbp = tdir.join("backup.sdb");
     let (code, v, err) = cc(
         &[&tdir],
         &[
@@ -386,6 +384,14 @@ fn refusals() {
     let (code, _, err) = cc(&[&d], &["--output", o]);
     assert_eq!(code, 5, "{err}");
     assert!(err.contains("-553"), "{err}");
+    // A backup copy of another database (signDb no restored log knows): -539.
+    let mut other = backup.clone();
+    edit_header(&mut other, |h| h[24] ^= 0x5A);
+    let d = t.join("other");
+    restore_folder(&logs, &d, &other, "secedit.sdb");
+    let (code, _, err) = cc(&[&d], &["--output", o]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("-539"), "{err}");
     // Restored set problems (fabricated generations next to generation 1).
     let g1 = std::fs::read(logs.join("edb.log")).unwrap();
     for (name, log, gen, code_text) in [

@@ -139,6 +139,39 @@ fn read_hard(path: &Path, restored: bool) -> Result<LogIn, Error> {
     })
 }
 
+/// The file name the logs give the database of signature `sign_db`: the
+/// first log header's attach list, then CreateDB (signDb @12) and AttachDB
+/// (signDb @16) records — the restore map matches by signature
+/// (`ErrBuildRstmapForRestore`, rstmap.cxx), the restored file's own name
+/// does not matter.
+fn logged_name(logs: &[LogIn], sign_db: &[u8]) -> Option<String> {
+    let first = &logs.first()?.header;
+    if let Ok(h) = crate::parse::log_header::parse_log_header_fields(first) {
+        for a in h.attachments {
+            let same = crate::parse::primitives::signature(sign_db)
+                .map(|(_, s)| s == a.sign_db)
+                .unwrap_or(false);
+            if same {
+                return Some(super::file_name_of(&a.path));
+            }
+        }
+    }
+    for l in logs {
+        for r in &l.records {
+            let at = match r.lrtyp {
+                14 => 12,
+                15 => 16,
+                _ => continue,
+            };
+            if r.data.get(at..at + 28) == Some(sign_db) {
+                let info = crate::log::record::record_info(r);
+                return Some(super::file_name_of(&info.path.unwrap_or_default()));
+            }
+        }
+    }
+    None
+}
+
 /// Runs hard recovery.
 pub fn hard_recover(o: &HardOptions) -> Result<HardReport, Error> {
     let dir = &o.restore_dir;
@@ -344,10 +377,15 @@ pub fn hard_recover(o: &HardOptions) -> Result<HardReport, Error> {
             hp[672..680].fill(0); // logtimeGenMaxRequired
             hp[300..304].copy_from_slice(&gen_high.to_le_bytes());
         }
-        let name = f
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
+        let name = logged_name(&logs, &bytes[24..52]).ok_or_else(|| {
+            err(
+                f,
+                Jet::DATABASE_LOG_SET_MISMATCH,
+                format!(
+                    "no restored log attaches or creates a database with this signature (generations {gen_low:#X}-{gen_high:#X})"
+                ),
+            )
+        })?;
         map.push(RestoreSource {
             name,
             source: f.clone(),
