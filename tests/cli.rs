@@ -108,10 +108,10 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
-fn unimplemented_modes_say_so() {
-    let r = run(&["/cc", "x"]);
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(r.stderr.contains("not implemented"), "{}", r.stderr);
+fn cc_without_restore_env_asks_for_explicit_paths() {
+    let r = run(&["/cc", "/nonexistent/restore-folder"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("--database FILE"), "{}", r.stderr);
 }
 
 #[test]

@@ -134,6 +134,9 @@ const VALUE_LONG: &[&str] = &[
     "--db-dir",
     "--new-location",
     "--play-forward",
+    "--database",
+    "--logs",
+    "--base",
 ];
 
 fn is_switch_shaped(s: &str) -> bool {

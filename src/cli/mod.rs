@@ -6,6 +6,7 @@
 //! closing "Operation completed…" line and the mapping of errors to exit
 //! statuses.
 
+pub mod cc;
 pub mod cm;
 pub mod compat;
 pub mod exit;
@@ -88,8 +89,9 @@ pub enum Mode {
     R(r::RArgs),
     /// [/cm] Dump a restore environment (restore.env, Exchange 2007+ format).
     Cm(cm::CmArgs),
-    /// [/cc] Hard recovery from a restore folder (not implemented yet).
-    Cc(Planned),
+    /// [/cc] Hard recovery: a restored backup replayed through its logs
+    /// (and /f play-forward logs) into --output.
+    Cc(cc::CcArgs),
     /// Say what recovery needs and would do: required logs, checkpoint,
     /// attached databases, missing or foreign files, the command to run.
     Plan(plan::PlanArgs),
@@ -194,18 +196,12 @@ fn run(cli: Cli) -> ExitCode {
         Mode::G(a) => g::run(a, &ctx, &mut out),
         Mode::R(a) => r::run(a, &ctx, &mut out),
         Mode::Cm(a) => cm::run(a, &ctx, &mut out),
-        Mode::Cc(_) => planned("/cc", 6),
+        Mode::Cc(a) => cc::run(a, &ctx, &mut out),
         Mode::Plan(a) => plan::run(a, &ctx, &mut out),
     };
     let code = finish(&ctx, &mut out, result);
     let _ = out.flush();
     exit::exit(code)
-}
-
-fn planned(mode: &str, issue: u32) -> ModeResult {
-    Err(Error::Unsupported(format!(
-        "mode {mode} is not implemented in this version (tracked as issue #{issue})"
-    )))
 }
 
 /// Prints the closing line (text mode) or the JSON error document, and the

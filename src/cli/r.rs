@@ -109,6 +109,7 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         lossy: args.allow_loss,
         stop_at: None,
         skip_undo: false,
+        ..Default::default()
     };
     if let (Ok(a), Ok(b)) = (
         std::fs::canonicalize(&opts.db_dir),
@@ -162,6 +163,14 @@ fn text(r: &Report, o: &Options) -> String {
     let _ = writeln!(s, "       Database files: {}", o.db_dir.display());
     let _ = writeln!(s, "        Output folder: {}", o.output.display());
     let _ = writeln!(s);
+    s.push_str(&report_text(r));
+    s
+}
+
+/// The redo/undo part of the report (shared with `/cc`).
+pub(crate) fn report_text(r: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
     let _ = writeln!(
         s,
         "Redo start: {}",

@@ -15,6 +15,7 @@
 //! header finishing `ErrIOTermUpdateAndWriteDatabaseHeader` (`ese/io.cxx`
 //! ~766–850) and `SetDbstate` (`inc/daedef.hxx` ~3076–3245).
 
+pub mod hard;
 pub mod page;
 pub mod redo;
 pub mod split;
@@ -60,6 +61,29 @@ pub struct Options {
     /// pages as flushed at `stop_at`, for tests; reported in
     /// `not_recovered` (ESE: −579 JET_errRecoveredWithoutUndo).
     pub skip_undo: bool,
+    /// Hard recovery (`/cc`, [`hard`]): databases found through this map
+    /// (file name as logged → restored file, with the patched header of
+    /// `ErrLGCheckDBFiles` step 5) rather than `db_dir`.
+    pub restore_map: Vec<RestoreSource>,
+    /// Hard recovery: finish with the backup-history changes of
+    /// `ErrIOTermUpdateAndWriteDatabaseHeader` (`ese/io.cxx` ~800–826).
+    pub hard: bool,
+}
+
+/// One restored database of a hard recovery (the restore map of
+/// `ErrBuildRstmapForRestore`, `ese/_log/rstmap.cxx` ~1–200, by file name).
+#[derive(Debug, Clone)]
+pub struct RestoreSource {
+    /// File name the logs use (compared case-insensitively).
+    pub name: String,
+    /// The restored database (only read).
+    pub source: PathBuf,
+    /// Header page to use in the working copy instead of the file's (both
+    /// copies are rewritten, sealed).
+    pub header: Option<Vec<u8>>,
+    /// Zero the last page of the working copy (the backup trailer page,
+    /// `ErrDBTryToZeroDBTrailer`).
+    pub zero_trailer: bool,
 }
 
 /// One input file with its hashes.
@@ -146,12 +170,35 @@ fn sha256(path: &Path) -> String {
 }
 
 /// One log generation read for redo.
-struct LogIn {
-    path: PathBuf,
-    generation: u32,
-    header: Vec<u8>,
+pub(crate) struct LogIn {
+    pub(crate) path: PathBuf,
+    pub(crate) generation: u32,
+    pub(crate) header: Vec<u8>,
     records: Vec<LogRecord>,
     end: Lgpos,
+}
+
+/// Reads and scans one log file for redo (header, records, end).
+pub(crate) fn read_log(path: &Path) -> Result<LogIn, Error> {
+    let mut input = crate::file::Input::open(path)?;
+    let lb = crate::log::scan::read_log_bytes(&mut input)?;
+    let mut bytes = lb.bytes;
+    let scan = crate::log::scan::scan_log_sized(&mut bytes, lb.file_size)
+        .map_err(|e| Error::corrupt(path, e))?;
+    if let Some(e) = scan.error.clone() {
+        return Err(Error::corrupt(path, e));
+    }
+    let walk = crate::log::set::walk_records(&bytes, &scan);
+    if let Some(e) = walk.error {
+        return Err(Error::corrupt(path, e));
+    }
+    Ok(LogIn {
+        path: path.to_path_buf(),
+        generation: scan.header.generation as u32,
+        header: bytes[..4096.min(bytes.len())].to_vec(),
+        records: walk.records,
+        end: scan.end,
+    })
 }
 
 fn read_logs(opts: &Options) -> Result<Vec<LogIn>, Error> {
@@ -181,25 +228,7 @@ fn read_logs(opts: &Options) -> Result<Vec<LogIn>, Error> {
     }
     let mut out = Vec::new();
     for f in logs {
-        let mut input = crate::file::Input::open(&f.path)?;
-        let lb = crate::log::scan::read_log_bytes(&mut input)?;
-        let mut bytes = lb.bytes;
-        let scan = crate::log::scan::scan_log_sized(&mut bytes, lb.file_size)
-            .map_err(|e| Error::corrupt(&f.path, e))?;
-        if let Some(e) = scan.error.clone() {
-            return Err(Error::corrupt(&f.path, e));
-        }
-        let walk = crate::log::set::walk_records(&bytes, &scan);
-        if let Some(e) = walk.error {
-            return Err(Error::corrupt(&f.path, e));
-        }
-        out.push(LogIn {
-            path: f.path.clone(),
-            generation: scan.header.generation as u32,
-            header: bytes[..4096.min(bytes.len())].to_vec(),
-            records: walk.records,
-            end: scan.end,
-        });
+        out.push(read_log(&f.path)?);
     }
     for w in out.windows(2) {
         if w[1].generation != w[0].generation + 1 {
@@ -217,6 +246,17 @@ fn read_logs(opts: &Options) -> Result<Vec<LogIn>, Error> {
         }
     }
     Ok(out)
+}
+
+/// Where the database logged as `logged` is read from: the hard-recovery
+/// restore map by file name, else `db_dir/<file name>`.
+fn db_source(opts: &Options, logged: &str) -> PathBuf {
+    let name = file_name_of(logged);
+    opts.restore_map
+        .iter()
+        .find(|m| m.name.eq_ignore_ascii_case(&name))
+        .map(|m| m.source.clone())
+        .unwrap_or_else(|| opts.db_dir.join(name))
 }
 
 fn file_name_of(logged: &str) -> String {
@@ -278,7 +318,19 @@ fn finish_header(db: &mut DbRun, at: Lgpos, logtime: &[u8]) {
 /// `opts.output`.
 pub fn recover(opts: &Options) -> Result<Report, Error> {
     let logs = read_logs(opts)?;
+    recover_logs(opts, logs, Vec::new())
+}
+
+/// The redo/undo run over `logs` (already read and checked to follow one
+/// another); `extra_inputs` are hashed before and after like the logs.
+/// Shared by `/r` and `/cc` ([`hard`]).
+pub(crate) fn recover_logs(
+    opts: &Options,
+    logs: Vec<LogIn>,
+    extra_inputs: Vec<PathBuf>,
+) -> Result<Report, Error> {
     let mut inputs: Vec<PathBuf> = logs.iter().map(|l| l.path.clone()).collect();
+    inputs.extend(extra_inputs);
     let chk = opts.system_dir.join(format!("{}.chk", opts.base));
     let mut redo_start = None;
     let mut reason = "no checkpoint: replay from the first log".to_string();
@@ -318,7 +370,7 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
     };
     let mut rd = Redo::default();
     for a in &initial {
-        let f = opts.db_dir.join(file_name_of(&a.path));
+        let f = db_source(opts, &a.path);
         let target = opts.output.join(file_name_of(&a.path));
         let want = a.sign_db;
         let same = move |b: &[u8]| {
@@ -326,7 +378,7 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
                 .map(|(_, s)| s == want)
                 .unwrap_or(false)
         };
-        match existing_db(&f, &same, a.dbid, &a.path, &target)? {
+        match existing_db(&f, &same, a.dbid, &a.path, &target, &opts.restore_map)? {
             Some(db) => {
                 rd.dbs.insert(a.dbid, db);
             }
@@ -441,6 +493,9 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
             2 => "Dirty Shutdown",
             _ => "other",
         };
+        if opts.hard && error.is_none() {
+            hard::clear_backup_history(&mut db.header);
+        }
         let header = db.header.clone();
         let page_writes = db.store.writes;
         let out = if error.is_none() {
@@ -522,6 +577,7 @@ fn existing_db(
     dbid: u8,
     logged: &str,
     target: &Path,
+    map: &[RestoreSource],
 ) -> Result<Option<DbRun>, Error> {
     if !f.is_file() {
         return Ok(None);
@@ -543,8 +599,20 @@ fn existing_db(
     }
     let hdr = pair.header();
     let ps = hdr.page_size() as usize;
-    let store = PageStore::copy_of(f, target, ps)?;
+    let mut store = PageStore::copy_of(f, target, ps)?;
     let mut header = bytes[..ps].to_vec();
+    if let Some(m) = map.iter().find(|m| m.source == f) {
+        if let Some(h) = &m.header {
+            header = h.clone();
+            store.write_header(header.clone())?;
+        }
+        if m.zero_trailer {
+            let last = store.page_count()?;
+            if last > 0 {
+                store.zero_page(last)?;
+            }
+        }
+    }
     header[52..56].copy_from_slice(&2u32.to_le_bytes());
     Ok(Some(DbRun {
         dbid,
@@ -579,10 +647,16 @@ fn database_record(
             // A database with this signature already in /d (a previous
             // recovery's output, or the live file): redo into a copy of it;
             // the dbtime rule then skips what it already holds.
-            let existing = opts.db_dir.join(file_name_of(&path));
-            if let Some(db) =
-                existing_db(&existing, &|x: &[u8]| x == &b[12..40], dbid, &path, &target)
-                    .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
+            let existing = db_source(opts, &path);
+            if let Some(db) = existing_db(
+                &existing,
+                &|x: &[u8]| x == &b[12..40],
+                dbid,
+                &path,
+                &target,
+                &opts.restore_map,
+            )
+            .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
             {
                 rd.dbs.insert(dbid, db);
                 return Ok(true);
@@ -703,10 +777,17 @@ fn database_record(
                 return Ok(true);
             }
             // An existing database from /d.
-            let f = opts.db_dir.join(file_name_of(&path));
+            let f = db_source(opts, &path);
             let target = opts.output.join(file_name_of(&path));
-            if let Some(mut db) = existing_db(&f, &|x: &[u8]| x == &b[16..44], dbid, &path, &target)
-                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
+            if let Some(mut db) = existing_db(
+                &f,
+                &|x: &[u8]| x == &b[16..44],
+                dbid,
+                &path,
+                &target,
+                &opts.restore_map,
+            )
+            .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
             {
                 put_lgpos(&mut db.header, 80, r.lgpos);
                 rd.dbs.insert(dbid, db);
