@@ -332,6 +332,21 @@ fn play_forward_trailer_and_explicit_paths() {
     );
     assert_eq!(code, 5, "{err}");
     assert!(err.contains("-535"), "{err}");
+    // A log file given as the database: said to be a log, exit 4.
+    let (code, _, err) = cc(
+        &[&tdir],
+        &[
+            "--database",
+            tdir.join("edb00000001.log").to_str().unwrap(),
+            "--output",
+            t.join("z").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("not a database") && err.contains("-1812"),
+        "{err}"
+    );
 }
 
 #[test]

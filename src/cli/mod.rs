@@ -271,12 +271,9 @@ pub(crate) fn stdout_err(e: std::io::Error) -> Error {
 }
 
 /// The error for a file of another kind than the mode reads: says what the
-/// file is (identified by its header) and which mode reads it.
-pub(crate) fn wrong_kind(
-    path: &std::path::Path,
-    kind: crate::file::FileKind,
-    wanted: &str,
-) -> Error {
+/// file is (identified by its header) and which mode reads it (`-1812
+/// JET_errFileInvalidType`, exit status 4).
+pub fn wrong_kind(path: &std::path::Path, kind: crate::file::FileKind, wanted: &str) -> Error {
     let hint = kind
         .dump_mode()
         .map(|m| format!("; use `eseutil-rs {m} {}`", path.display()))

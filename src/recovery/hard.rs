@@ -290,7 +290,15 @@ pub fn hard_recover(o: &HardOptions) -> Result<HardReport, Error> {
     let mut map = Vec::new();
     let mut backups = Vec::new();
     for f in &db_files {
-        let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
+        // Only the header pages are read here (and the trailer page below):
+        // a database may be far larger than memory.
+        let mut input = crate::file::Input::open(f)?;
+        let bytes = input.probe()?;
+        let file_len = input.len;
+        let kind = crate::file::identify(&bytes);
+        if kind != crate::file::FileKind::Database {
+            return Err(crate::cli::wrong_kind(f, kind, "a database"));
+        }
         let pair = crate::parse::db_header::read_header_pair(&bytes).map_err(|e| {
             err(
                 f,
@@ -325,15 +333,16 @@ pub fn hard_recover(o: &HardOptions) -> Result<HardReport, Error> {
         }
         if kind == "streaming" && gh == 0 {
             // The final state is in the trailer page (last page of the file).
-            if bytes.len() < 3 * ps {
+            if file_len < 3 * ps as u64 {
                 return Err(err(
                     f,
                     Jet::BAD_PATCH_PAGE,
                     "genHigh is 0 and the file has no trailer page".into(),
                 ));
             }
-            let page = &bytes[bytes.len() - ps..];
-            let p = crate::parse::patch::read_patch_page(page).map_err(|e| Error::corrupt(f, e))?;
+            let page = input.read_at(file_len - ps as u64, ps)?;
+            let p =
+                crate::parse::patch::read_patch_page(&page).map_err(|e| Error::corrupt(f, e))?;
             crate::parse::patch::check_against_header(&p, h).map_err(|e| Error::corrupt(f, e))?;
             gh = p.bkinfo.gen_high;
             from_trailer = true;
