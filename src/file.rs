@@ -176,3 +176,28 @@ pub fn identify(b: &[u8]) -> FileKind {
         }
     }
 }
+
+/// Reads at most `max` bytes from the start of `path` (read-only): for small
+/// structures (checkpoints, restore.env, headers) whose file may be hostile
+/// and huge.
+pub fn read_prefix(path: &Path, max: usize) -> Result<Vec<u8>> {
+    let mut input = Input::open(path)?;
+    input.read_at(0, max)
+}
+
+/// sha256 of a file, lower-case hex, streamed in 1 MiB pieces so that memory
+/// stays bounded whatever the file size.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    let mut f = open_read_only(path)?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|x| format!("{x:02x}")).collect())
+}

@@ -253,7 +253,7 @@ fn read_db(path: &Path, probe: &[u8]) -> DbFact {
 }
 
 fn read_chk(path: &Path) -> Result<CheckpointFact, Error> {
-    let b = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let b = crate::file::read_prefix(path, 2 * crate::parse::checkpoint::CHECKPOINT_COPY_SIZE)?;
     let base = path
         .file_stem()
         .and_then(|s| s.to_str())

@@ -452,3 +452,58 @@ fn sparse_database_beyond_4_gib() {
     );
     assert!(dmg[0]["byte_offset"].as_u64().unwrap() > 4 << 30);
 }
+
+/// Small structures in huge files: a checkpoint and a restore.env extended
+/// sparsely to 8 GiB are never read whole (each mode answers at once).
+#[test]
+fn huge_sparse_checkpoint_and_restore_env() {
+    let d = tmp();
+    let chk = write(d.path(), "edb.chk", &checkpoint(1, 2));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&chk)
+        .unwrap()
+        .set_len(8 << 30)
+        .unwrap();
+    let r = expect("mk", &chk, 0, "Checkpoint: (0x1,2,0)");
+    assert!(r.stdout.contains("DbConsistency"));
+    let t = Instant::now();
+    let r = run(&[std::ffi::OsStr::new("plan"), d.path().as_os_str()]);
+    assert!(
+        !r.stderr.contains("panicked") && t.elapsed() < Duration::from_secs(5),
+        "{}",
+        r.stderr
+    );
+    let env = write(
+        d.path(),
+        "restore.env",
+        b"<LOG_BASE_NAME>edb</LOG_BASE_NAME>",
+    );
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&env)
+        .unwrap()
+        .set_len(8 << 30)
+        .unwrap();
+    for mode in ["cm", "cc"] {
+        let t = Instant::now();
+        let out = d.path().join("out");
+        let mut args = vec![std::ffi::OsStr::new(mode), d.path().as_os_str()];
+        if mode == "cc" {
+            args.extend([std::ffi::OsStr::new("--output"), out.as_os_str()]);
+        }
+        let r = run(&args);
+        assert!(!r.stderr.contains("panicked"), "{mode}: {}", r.stderr);
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "{mode} took {:?}",
+            t.elapsed()
+        );
+        assert!(r.code >= 2, "{mode}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("restore.env") || r.stderr.contains("restore environment"),
+            "{mode}: {}",
+            r.stderr
+        );
+    }
+}

@@ -65,7 +65,7 @@ pub fn parse_range(s: &str) -> Result<(u32, u32), Error> {
 fn checkpoint_of(dir: &Path, base: &str) -> Option<Lgpos> {
     for ext in ["jcp", "chk"] {
         let p = dir.join(format!("{base}.{ext}"));
-        if let Ok(b) = std::fs::read(&p) {
+        if let Ok(b) = crate::file::read_prefix(&p, 2 * CHECKPOINT_COPY_SIZE) {
             if b.len() >= CHECKPOINT_COPY_SIZE {
                 if let Ok(pair) = read_checkpoint_pair(&b) {
                     return Some(pair.checkpoint().lgpos_checkpoint);

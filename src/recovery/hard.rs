@@ -191,7 +191,10 @@ pub fn hard_recover(o: &HardOptions) -> Result<HardReport, Error> {
                 ),
             )
         })?;
-        let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+        // One byte more than the largest restore.env accepted, so that the
+        // parser sees an oversized file as such without it being read whole.
+        let bytes =
+            crate::file::read_prefix(&p, crate::parse::restore_env::MAX_RESTORE_ENV_SIZE + 1)?;
         let env = crate::parse::restore_env::parse_restore_env(&bytes).map_err(|e| {
             if e.jet == Jet::FILE_INVALID_TYPE
                 && crate::parse::restore_env::detect(&bytes)

@@ -150,23 +150,8 @@ thread_local! {
     static DB_INPUTS: std::cell::RefCell<Vec<(PathBuf, String)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn hex_sha(b: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
-}
-
 fn sha256(path: &Path) -> String {
-    use sha2::Digest;
-    match std::fs::read(path) {
-        Ok(b) => {
-            let d = sha2::Sha256::digest(&b);
-            d.iter().map(|x| format!("{x:02x}")).collect()
-        }
-        Err(e) => format!("unreadable: {e}"),
-    }
+    crate::file::sha256_file(path).unwrap_or_else(|e| format!("unreadable: {e}"))
 }
 
 /// One log generation read for redo.
@@ -346,7 +331,8 @@ pub(crate) fn recover_logs(
         if opts.ignore_checkpoint {
             reason = "checkpoint ignored (--ignore-checkpoint): replay from the first log".into();
         } else {
-            let bytes = std::fs::read(&chk).map_err(|e| Error::io(&chk, e))?;
+            let bytes =
+                crate::file::read_prefix(&chk, 2 * crate::parse::checkpoint::CHECKPOINT_COPY_SIZE)?;
             let pair = crate::parse::checkpoint::read_checkpoint_pair(&bytes)
                 .map_err(|e| Error::corrupt(&chk, e))?;
             let c = pair.checkpoint();
@@ -589,8 +575,9 @@ fn existing_db(
             f.display()
         )));
     }
-    let bytes = std::fs::read(f).map_err(|x| Error::io(f, x))?;
-    DB_INPUTS.with(|v| v.borrow_mut().push((f.to_path_buf(), hex_sha(&bytes))));
+    // The header pages only: the database itself is copied file to file.
+    let bytes = crate::file::read_prefix(f, crate::file::PROBE_SIZE)?;
+    DB_INPUTS.with(|v| v.borrow_mut().push((f.to_path_buf(), sha256(f))));
     let Ok(pair) = crate::parse::db_header::read_header_pair(&bytes) else {
         return Ok(None);
     };
