@@ -97,14 +97,6 @@ pub enum Mode {
     Plan(plan::PlanArgs),
 }
 
-/// Arguments of a mode that is planned but not implemented in this version.
-#[derive(Debug, Args)]
-pub struct Planned {
-    /// Arguments (accepted so that the mode can report itself as unsupported).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<OsString>,
-}
-
 /// Run-time context shared by the modes.
 pub struct Ctx {
     /// Shared options.
