@@ -17,6 +17,8 @@
 
 pub mod hard;
 pub mod page;
+#[cfg(test)]
+mod rare_tests;
 pub mod redo;
 pub mod split;
 pub mod store;
@@ -29,7 +31,8 @@ use serde::Serialize;
 use crate::error::{Error, Jet};
 use crate::log::record::LogRecord;
 use crate::parse::primitives::Lgpos;
-use crate::parse::{u16_at, u32_at};
+use crate::parse::{u16_at, u32_at, u64_at};
+use page::PageImage;
 use redo::{DbRun, Redo, RedoError, RedoStats};
 use store::PageStore;
 use undo as redo_undo;
@@ -409,26 +412,7 @@ pub(crate) fn recover_logs(
                 end = Some(r.lgpos);
                 break 'logs;
             }
-            let res = database_record(&mut rd, r, l, page_size, opts).and_then(|done| {
-                if done {
-                    rd.stats.records += 1;
-                    *rd.stats
-                        .per_type
-                        .entry(crate::log::record::lrtyp_name(r.lrtyp).to_string())
-                        .or_default() = {
-                        let e = rd
-                            .stats
-                            .per_type
-                            .get(crate::log::record::lrtyp_name(r.lrtyp))
-                            .copied()
-                            .unwrap_or_default();
-                        (e.0 + 1, e.1 + 1)
-                    };
-                    Ok(true)
-                } else {
-                    rd.record(r)
-                }
-            });
+            let res = apply_record(&mut rd, r, l, page_size, opts);
             if let Err(e) = res {
                 error = Some(e);
                 break 'logs;
@@ -614,6 +598,136 @@ fn existing_db(
     }))
 }
 
+/// One record: database-level records here, the rest through
+/// [`Redo::record`].
+pub(crate) fn apply_record(
+    rd: &mut Redo,
+    r: &LogRecord,
+    l: &LogIn,
+    page_size: usize,
+    opts: &Options,
+) -> Result<bool, RedoError> {
+    database_record(rd, r, l, page_size, opts).and_then(|done| {
+        if done {
+            rd.stats.records += 1;
+            *rd.stats
+                .per_type
+                .entry(crate::log::record::lrtyp_name(r.lrtyp).to_string())
+                .or_default() = {
+                let e = rd
+                    .stats
+                    .per_type
+                    .get(crate::log::record::lrtyp_name(r.lrtyp))
+                    .copied()
+                    .unwrap_or_default();
+                (e.0 + 1, e.1 + 1)
+            };
+            Ok(true)
+        } else {
+            rd.record(r)
+        }
+    })
+}
+
+fn get_lgpos(h: &[u8], off: usize) -> Lgpos {
+    Lgpos {
+        offset: u16::from_le_bytes([h[off], h[off + 1]]),
+        sector: u16::from_le_bytes([h[off + 2], h[off + 3]]),
+        generation: i32::from_le_bytes([h[off + 4], h[off + 5], h[off + 6], h[off + 7]]),
+    }
+}
+
+/// ShrinkDB / ShrinkDB2 / ShrinkDB3 (`ErrLGRIRedoShrinkDB` logredo.cxx
+/// ~11108; LRSHRINKDB logapi.hxx ~2254: dbid@1, pgnoLast@2, cpgShrunk@6,
+/// ShrinkDB3 + dbtimeShrink@10).
+///
+/// * lgposLastResize (header @656) unset and the database still holds data
+///   of later logs (lGenMaxRequired ≥ this generation) → skipped (the old
+///   rule, `fMustSkipShrinkRedo`);
+/// * lgposLastResize after the record (`fMaySkipShrinkRedo`): ShrinkDB/2 are
+///   skipped; ShrinkDB3 resets each page of pgnoLast+1 ..
+///   min(pgnoLast+cpgShrunk, last page of the file) whose dbtime is > 0,
+///   < dbtimeShrink and not already dbtimeShrunk to a shrunk page
+///   (`ErrLGRIRedoShrinkDBPageReset`, `CPAGE::GetShrunkPage`: a pre-init
+///   page, objid 0, dbtime `dbtimeShrunk`); blank pages stay blank;
+/// * otherwise the file is truncated to pgnoLast
+///   (`ErrLGRIRedoShrinkDBFileTruncation`): pages beyond it no longer exist
+///   (read back as blank), ulShrinkCount@552 + 1, logtimeLastShrink@556,
+///   lgposLastResize@656 = the record.
+///
+/// A ShrinkDB3 dbtime raises the database's dbtime. No redo maps are kept
+/// (a too-old page is always −566), so there is nothing to clear.
+fn shrink_db(rd: &mut Redo, r: &LogRecord, l: &LogIn) -> Result<(), String> {
+    let b = &r.data[..];
+    let need = if r.lrtyp == 99 { 18 } else { 10 };
+    if b.len() < need {
+        return Err(format!(
+            "{} too short",
+            crate::log::record::lrtyp_name(r.lrtyp)
+        ));
+    }
+    let (dbid, pgno_last, cpg) = (b[1], u32_at(b, 2), u32_at(b, 6));
+    let dbtime_shrink = if r.lrtyp == 99 {
+        u64_at(b, 10)
+    } else {
+        redo::DBTIME_NIL
+    };
+    let by_dbtime = r.lrtyp == 99 && dbtime_shrink > 0 && dbtime_shrink != redo::DBTIME_NIL;
+    let Some(db) = rd.dbs.get_mut(&dbid) else {
+        if !rd.skipped_dbids.contains(&dbid) {
+            rd.notes.push(format!(
+                "{} at {} for dbid {dbid}, which is not attached: ignored",
+                crate::log::record::lrtyp_name(r.lrtyp),
+                r.lgpos.eseutil_text()
+            ));
+        }
+        return Ok(());
+    };
+    if pgno_last == 0 {
+        return Err("ShrinkDB with pgnoLast 0".into());
+    }
+    if by_dbtime {
+        db.dbtime_max = db.dbtime_max.max(dbtime_shrink);
+    }
+    let last_resize = get_lgpos(&db.header, 656);
+    let resize_set = last_resize != Lgpos::default();
+    let initial_range = u32_at(&db.header, 300) as i64 >= r.lgpos.generation as i64 && !db.created;
+    if !resize_set && initial_range {
+        return Ok(());
+    }
+    let fs_last = db.store.page_count().map_err(|x| x.to_string())?;
+    if resize_set && last_resize > r.lgpos {
+        if !by_dbtime {
+            return Ok(());
+        }
+        let first = pgno_last + 1;
+        let last = pgno_last.saturating_add(cpg).min(fs_last);
+        let ps = db.store.page_size();
+        for pg in first..=last {
+            let pb = db.store.read_page(pg).map_err(|x| x.to_string())?;
+            if crate::checksum::is_all_zero(&pb) {
+                continue;
+            }
+            let t = u64_at(&pb, 8);
+            if t != redo::DBTIME_SHRUNK && t > 0 && t < dbtime_shrink {
+                let p = PageImage::new(ps, 0, 0, redo::DBTIME_SHRUNK);
+                let bytes = p.to_bytes().map_err(|x| x.detail)?;
+                db.store.write_page(pg, bytes).map_err(|x| x.to_string())?;
+                db.pages.insert(pg);
+            }
+        }
+        return Ok(());
+    }
+    db.store.truncate_to(pgno_last).map_err(|x| x.to_string())?;
+    db.pages.retain(|&p| p <= pgno_last);
+    let h = &mut db.header;
+    let n = u32_at(h, 552).wrapping_add(1);
+    h[552..556].copy_from_slice(&n.to_le_bytes());
+    h[556..564].copy_from_slice(&l.header[16..24]);
+    put_lgpos(h, 656, r.lgpos);
+    Ok(())
+}
+
 /// Database-level records. Returns `Ok(true)` when `r` was one.
 fn database_record(
     rd: &mut Redo,
@@ -704,6 +818,25 @@ fn database_record(
                     }
                 }
             }
+            Ok(true)
+        }
+        72 => {
+            // ReAttach (logredo.cxx ~7562, LRREATTACHDB logapi.hxx ~2396):
+            // ignorable layout, dbid@3 (lgposAttach@4, lgposConsistent@12,
+            // signDb@20 are informational). The header's lgposLastReAttach
+            // becomes the record's position and logtimeLastReAttach the
+            // time (here: the generation's tmCreate, as the other times).
+            if b.len() < 4 {
+                return Err(e(Jet::LOG_FILE_CORRUPT, "ReAttach too short".into()));
+            }
+            if let Some(db) = rd.dbs.get_mut(&b[3]) {
+                put_lgpos(&mut db.header, 572, r.lgpos);
+                db.header[564..572].copy_from_slice(&l.header[16..24]);
+            }
+            Ok(true)
+        }
+        78 | 94 | 99 => {
+            shrink_db(rd, r, l).map_err(|x| e(Jet::DISK_IO, x))?;
             Ok(true)
         }
         68 => {

@@ -42,14 +42,18 @@ use super::undo::{Rce, UndoOp, UndoStats};
 use crate::error::Jet;
 use crate::log::record::{lrtyp_name, page_prefix, LogRecord, PagePrefix};
 use crate::parse::page::{
-    FLAG_EMPTY, FLAG_LEAF, FLAG_PARENT_OF_LEAF, FLAG_ROOT, FLAG_SPACE_TREE, NODE_DELETED,
-    NODE_VERSIONED, SPLIT_BUFFER_SIZE,
+    FLAG_EMPTY, FLAG_LEAF, FLAG_PARENT_OF_LEAF, FLAG_ROOT, FLAG_SCRUBBED, FLAG_SPACE_TREE,
+    NODE_DELETED, NODE_VERSIONED, SPLIT_BUFFER_SIZE,
 };
 use crate::parse::primitives::Lgpos;
 use crate::parse::{u16_at, u32_at, u64_at};
 
 /// `dbtimeNil` / `dbtimeInvalid`: "no before-dbtime" (daedef.hxx).
 pub const DBTIME_NIL: u64 = u64::MAX;
+
+/// `dbtimeShrunk` (daedef.hxx ~1112): the dbtime of a page reset by a
+/// shrink redo (`CPAGE::GetShrunkPage`); such a page counts as blank.
+pub const DBTIME_SHRUNK: u64 = 0xFFFF_FFFF_FFFF_FFFD;
 
 /// A redo failure, with the record that caused it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -256,7 +260,7 @@ impl Redo {
             .store
             .read_page(pgno)
             .map_err(|e| err(Jet::DATABASE_CORRUPTED, r, e.to_string()))?;
-        if crate::checksum::is_all_zero(&b) {
+        if crate::checksum::is_all_zero(&b) || u64_at(&b, 8) == DBTIME_SHRUNK {
             if before == DBTIME_NIL {
                 return Err(err(
                     Jet::PAGE_NOT_INITIALIZED,
@@ -321,7 +325,7 @@ impl Redo {
             .store
             .read_page(pgno)
             .map_err(|e| err(Jet::DATABASE_CORRUPTED, r, e.to_string()))?;
-        if crate::checksum::is_all_zero(&b) {
+        if crate::checksum::is_all_zero(&b) || u64_at(&b, 8) == DBTIME_SHRUNK {
             return Ok(true);
         }
         let dbtime = u64_at(&b, 8);
@@ -341,6 +345,8 @@ impl Redo {
         dbtime: u64,
     ) -> R<()> {
         p.dbtime = dbtime;
+        // CPAGE::Dirty resets fPageScrubbed (cpage.cxx ~3095).
+        p.flags &= !FLAG_SCRUBBED;
         let b = p.to_bytes().map_err(|e| {
             err(
                 Jet::DATABASE_CORRUPTED,
@@ -428,6 +434,17 @@ impl Redo {
             | 19
             | 20
             | 60 => Ok(false),
+            // ExtRestore / ExtRestore2: "for tracing only" (logredo.cxx
+            // ~13210).
+            45 | 59 => Ok(false),
+            // ExtentFreed / ExtentFreed2 (`ErrLGRIRedoExtentFreed` ~11497):
+            // pages are only touched to capture revert-snapshot (RBS)
+            // pre-images, and the dbtime-revert redo maps are cleared —
+            // neither exists here, so no page or header effect.
+            100 | 101 => {
+                need(r, if t == 100 { 11 } else { 19 })?;
+                Ok(false)
+            }
             5 => {
                 need(r, 4)?;
                 let (procid, from, n) = (u16_at(b, 1), b[3] & 0xF, b[3] >> 4);
@@ -532,6 +549,91 @@ impl Redo {
         }
     }
 
+    /// Scrub (`ErrLGRIRedoScrub` logredo.cxx ~3882; LRSCRUB logapi.hxx
+    /// ~442: LRNODE_ then flags u32@44 (0x1 = unused page), cscrubOper
+    /// u32@48, cbData u16@52, one SCRUBOPER byte per line @54). Under the
+    /// dbtime rule: an unused page loses every line and its free space is
+    /// filled with 'U' (`NDScrubOneUnusedPage`); on a used page the count
+    /// must equal the lines (Enforce), op 1 fills the (deleted) node's data
+    /// with 'D', op 2 makes it a scrubbed LV chunk (first byte
+    /// COMPRESS_SCRUB << 3 = 0x20, the rest 'L', `CDataCompressor::ErrScrub`),
+    /// both clear fNDVersion; the free space is filled with 'Z'
+    /// (`NDScrubOneUsedPage`, node.cxx ~2740). The page gets fPageScrubbed
+    /// (`CPAGE::DirtyForScrub`) and the record's dbtime.
+    fn scrub(&mut self, r: &LogRecord, pp: &PagePrefix) -> R<bool> {
+        need(r, 54)?;
+        let b = &r.data[..];
+        let (flags, cops, cb) = (
+            u32_at(b, 44),
+            u32_at(b, 48) as usize,
+            u16_at(b, 52) as usize,
+        );
+        need(r, 54 + cb)?;
+        let unused = flags & 1 != 0;
+        let ops = &b[54..54 + cb];
+        let mut p = match self.check(r, pp.dbid, pp.pgno, pp.dbtime, pp.dbtime_before)? {
+            Check::Skip => return Ok(false),
+            Check::Redo(p) => p,
+        };
+        let fill = if unused {
+            p.lines.clear();
+            b'U'
+        } else {
+            if cops != p.lines.len() || ops.len() < cops {
+                return Err(corrupt(
+                    r,
+                    format!(
+                        "scrub of page {} lists {cops} lines ({} bytes of operations), the page has {}",
+                        pp.pgno,
+                        ops.len(),
+                        p.lines.len()
+                    ),
+                ));
+            }
+            for (l, &op) in p.lines.iter_mut().zip(ops) {
+                match op {
+                    0 => {}
+                    1 => {
+                        l.data.fill(b'D');
+                        l.flags &= !NODE_VERSIONED;
+                    }
+                    2 => {
+                        if let Some((first, rest)) = l.data.split_first_mut() {
+                            *first = 4 << 3;
+                            rest.fill(b'L');
+                        }
+                        l.flags &= !NODE_VERSIONED;
+                    }
+                    o => return Err(corrupt(r, format!("unknown scrub operation {o}"))),
+                }
+            }
+            b'Z'
+        };
+        p.flags |= FLAG_SCRUBBED;
+        p.dbtime = pp.dbtime;
+        let mut bytes = p.to_bytes().map_err(|e| {
+            err(
+                Jet::DATABASE_CORRUPTED,
+                r,
+                format!("page {}: {}", pp.pgno, e.detail),
+            )
+        })?;
+        let ps = p.page_size;
+        let free_start = crate::parse::page::header_size(ps) + u16_at(&bytes, 32) as usize;
+        let free_end = ps - 4 * (p.lines.len() + 1);
+        if free_start < free_end {
+            bytes[free_start..free_end].fill(fill);
+        }
+        let db = self.db(r, pp.dbid)?;
+        db.store
+            .write_page(pp.pgno, bytes)
+            .map_err(|e| err(Jet::DATABASE_CORRUPTED, r, e.to_string()))?;
+        db.pages.insert(pp.pgno);
+        db.dbtime_max = db.dbtime_max.max(pp.dbtime);
+        self.stats.pages_redone += 1;
+        Ok(true)
+    }
+
     fn new_page(&mut self, r: &LogRecord) -> R<bool> {
         need(r, 20)?;
         let b = &r.data;
@@ -563,6 +665,7 @@ impl Redo {
                 self.convert_fdp(r, pp)
             }
             48 => self.empty_tree(r, pp),
+            64 => self.scrub(r, pp),
             29..=39 | 93 => {
                 if matches!(r.lrtyp, 36) {
                     // UndoInfo: only feeds the version store for undo.

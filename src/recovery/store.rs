@@ -100,6 +100,18 @@ impl PageStore {
         Ok(())
     }
 
+    /// Shrinks the file so that `pgno_last` is its last page (never grows;
+    /// `ErrIONewSize` with `JET_bitResizeDatabaseOnlyShrink`).
+    pub fn truncate_to(&mut self, pgno_last: u32) -> Result<()> {
+        if self.page_count()? > pgno_last {
+            let len = (pgno_last as u64 + 2) * self.page_size as u64;
+            self.file
+                .set_len(len)
+                .map_err(|e| Error::io(&self.tmp, e))?;
+        }
+        Ok(())
+    }
+
     /// Reads page `pgno` (zeros beyond the end of the file).
     pub fn read_page(&self, pgno: u32) -> Result<Vec<u8>> {
         let mut b = vec![0u8; self.page_size];
