@@ -424,3 +424,253 @@ fn scrub_overwrites_listed_nodes_under_the_dbtime_rule() {
         0
     );
 }
+
+/// A leaf with both siblings and the internal page pointing at it.
+fn movable(fx: &Fx) -> Option<(u32, u32, usize)> {
+    for q in 1..=fx.page_count() {
+        let b = fx.page(q);
+        if b.iter().all(|&x| x == 0) {
+            continue;
+        }
+        let Ok(p) = PageImage::parse(&b) else {
+            continue;
+        };
+        if p.flags & FLAG_LEAF != 0 {
+            continue;
+        }
+        for (i, l) in p.lines.iter().enumerate() {
+            if l.data.len() != 4 {
+                continue;
+            }
+            let c = u32_at(&l.data, 0);
+            let cb = fx.page(c);
+            if cb.iter().all(|&x| x == 0) {
+                continue;
+            }
+            let cp = PageImage::parse(&cb).ok()?;
+            if cp.flags & FLAG_LEAF != 0 && cp.prev != 0 && cp.next != 0 && !cp.lines.is_empty() {
+                return Some((q, c, i));
+            }
+        }
+    }
+    None
+}
+
+#[allow(clippy::too_many_arguments)]
+fn page_move(
+    src: u32,
+    dest: u32,
+    left: u32,
+    right: u32,
+    parent: u32,
+    after: u64,
+    befores: [u64; 4],
+    iline_parent: u32,
+    img: (&[u8], &[u8]),
+) -> Vec<u8> {
+    let mut b = vec![65u8, 9, 0, DBID];
+    b.extend(src.to_le_bytes());
+    b.extend(after.to_le_bytes());
+    b.extend(befores[0].to_le_bytes());
+    b.extend([0u8; 8]);
+    for x in [dest, left, right, parent] {
+        b.extend(x.to_le_bytes());
+    }
+    for x in &befores[1..] {
+        b.extend(x.to_le_bytes());
+    }
+    b.extend(0u32.to_le_bytes());
+    b.extend(0u32.to_le_bytes());
+    b.extend(iline_parent.to_le_bytes());
+    b.extend(0u32.to_le_bytes());
+    b.extend((img.0.len() as u32).to_le_bytes());
+    b.extend((img.1.len() as u32).to_le_bytes());
+    b.extend(img.0);
+    b.extend(img.1);
+    b
+}
+
+#[test]
+fn page_move_relocates_a_leaf_and_fixes_its_neighbours() {
+    let Some(mut fx) = fixture() else { return };
+    let (parent, src, iline) = movable(&fx).expect("a movable leaf");
+    let n = fx.page_count();
+    let dest = (1..=n)
+        .rev()
+        .find(|&p| fx.page(p).iter().all(|&x| x == 0))
+        .unwrap();
+    let sb = fx.page(src);
+    let s0 = PageImage::parse(&sb).unwrap();
+    let (left, right) = (s0.prev, s0.next);
+    let par0 = PageImage::parse(&fx.page(parent)).unwrap();
+    let l0 = PageImage::parse(&fx.page(left)).unwrap();
+    let r0 = PageImage::parse(&fx.page(right)).unwrap();
+    assert_eq!((l0.next, r0.prev), (src, src));
+    // the logged image: header + used data, and the tag array
+    let ps = fx.ps;
+    let cbh = crate::parse::page::header_size(ps) + crate::parse::u16_at(&sb, 32) as usize;
+    let cbt = 4 * (s0.lines.len() + 1);
+    let img = (&sb[..cbh], &sb[ps - cbt..]);
+    let after = fx.db().dbtime_max + 1;
+    let befores = [s0.dbtime, l0.dbtime, r0.dbtime, par0.dbtime];
+    let data = page_move(
+        src,
+        dest,
+        left,
+        right,
+        parent,
+        after,
+        befores,
+        iline as u32,
+        img,
+    );
+    let r = rec(65, data.clone(), 0x160);
+    assert!(fx.apply(&r).unwrap());
+    let d = PageImage::parse(&fx.page(dest)).unwrap();
+    assert_eq!(d.dbtime, after);
+    assert_eq!(
+        (&d.lines, &d.ext, d.prev, d.next, d.objid, d.flags),
+        (&s0.lines, &s0.ext, s0.prev, s0.next, s0.objid, s0.flags)
+    );
+    let s = PageImage::parse(&fx.page(src)).unwrap();
+    assert!(s.lines.is_empty() && s.ext.is_empty());
+    assert_ne!(s.flags & crate::parse::page::FLAG_EMPTY, 0);
+    assert_eq!(s.dbtime, after);
+    let par = PageImage::parse(&fx.page(parent)).unwrap();
+    assert_eq!(par.lines[iline].data, dest.to_le_bytes());
+    for (i, l) in par.lines.iter().enumerate() {
+        if i != iline {
+            assert_eq!(l, &par0.lines[i]);
+        }
+    }
+    assert_eq!(par.dbtime, after);
+    let (l1, r1) = (
+        PageImage::parse(&fx.page(left)).unwrap(),
+        PageImage::parse(&fx.page(right)).unwrap(),
+    );
+    assert_eq!((l1.next, l1.prev, l1.dbtime), (dest, l0.prev, after));
+    assert_eq!((r1.prev, r1.next, r1.dbtime), (dest, r0.next, after));
+    assert_eq!(l1.lines, l0.lines);
+    assert_eq!(fx.rd.stats.pages_redone, 5);
+    // Again: everything already applied.
+    let file1 = fx.file();
+    let dest1 = fx.page(dest);
+    assert!(!fx.apply(&r).unwrap());
+    assert_eq!(fx.file(), file1);
+    // Destination lost (blank), source flushed: the source is rebuilt from
+    // the logged image and the move redone.
+    fx.rd
+        .dbs
+        .get_mut(&DBID)
+        .unwrap()
+        .store
+        .zero_page(dest)
+        .unwrap();
+    let used0 = fx.rd.stats.before_images.used;
+    assert!(fx.apply(&r).unwrap());
+    assert_eq!(fx.rd.stats.before_images.used, used0 + 1);
+    assert_eq!(fx.page(dest), dest1);
+    assert_eq!(fx.file(), file1);
+}
+
+#[test]
+fn page_move_dbtime_mismatch_and_bad_parent() {
+    let Some(mut fx) = fixture() else { return };
+    let (parent, src, iline) = movable(&fx).expect("a movable leaf");
+    let n = fx.page_count();
+    let dest = (1..=n)
+        .rev()
+        .find(|&p| fx.page(p).iter().all(|&x| x == 0))
+        .unwrap();
+    let s0 = PageImage::parse(&fx.page(src)).unwrap();
+    let (left, right) = (s0.prev, s0.next);
+    let dt = |fx: &Fx, p: u32| u64_at(&fx.page(p), 8);
+    let after = fx.db().dbtime_max + 1;
+    let b0 = [dt(&fx, src), dt(&fx, left), dt(&fx, right), dt(&fx, parent)];
+    let file0 = fx.file();
+    // parent before below the page: −567; left before above the page: −566.
+    let mut b = b0;
+    b[3] -= 1;
+    let e = fx
+        .apply(&rec(
+            65,
+            page_move(
+                src,
+                dest,
+                left,
+                right,
+                parent,
+                after,
+                b,
+                iline as u32,
+                (&[], &[]),
+            ),
+            0x170,
+        ))
+        .unwrap_err();
+    assert_eq!(e.jet, Jet::DB_TIME_TOO_NEW);
+    let mut b = b0;
+    b[1] += 1;
+    let e = fx
+        .apply(&rec(
+            65,
+            page_move(
+                src,
+                dest,
+                left,
+                right,
+                parent,
+                after,
+                b,
+                iline as u32,
+                (&[], &[]),
+            ),
+            0x171,
+        ))
+        .unwrap_err();
+    assert_eq!(e.jet, Jet::DB_TIME_TOO_OLD);
+    assert_eq!(fx.file(), file0, "nothing written before the checks pass");
+    // The parent line does not point at the source: refused.
+    let other = (iline + 1) % PageImage::parse(&fx.page(parent)).unwrap().lines.len();
+    let e = fx
+        .apply(&rec(
+            65,
+            page_move(
+                src,
+                dest,
+                left,
+                right,
+                parent,
+                after,
+                b0,
+                other as u32,
+                (&[], &[]),
+            ),
+            0x172,
+        ))
+        .unwrap_err();
+    assert_eq!(e.jet, Jet::DATABASE_CORRUPTED);
+    // Root page moves stay unsupported.
+    let mut d = page_move(
+        src,
+        dest,
+        left,
+        right,
+        parent,
+        after,
+        b0,
+        iline as u32,
+        (&[], &[]),
+    );
+    d[84] = 1;
+    let e = fx.apply(&rec(65, d, 0x173)).unwrap_err();
+    assert!(e.detail.contains("unsupported"), "{}", e.detail);
+    let mut rpm = vec![96u8];
+    rpm.extend([0u8; 15]);
+    let e = fx.apply(&rec(96, rpm, 0x174)).unwrap_err();
+    assert!(
+        e.detail.contains("unsupported record type 96"),
+        "{}",
+        e.detail
+    );
+}

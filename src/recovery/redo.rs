@@ -634,6 +634,123 @@ impl Redo {
         Ok(true)
     }
 
+    /// PageMove (`ErrLGRIIRedoPageMove` logredo.cxx ~9141,
+    /// `BTPerformPageMove` bt.cxx ~15968; LRPAGEMOVE logapi.hxx ~1098:
+    /// LRPAGE_ (pgno = source, dbtime = after for every page, dbtimeBefore
+    /// = source's) then pgnoDest@32 pgnoLeft@36 pgnoRight@40 pgnoParent@44
+    /// dbtimeLeftBefore@48 dbtimeRightBefore@56 dbtimeParentBefore@64
+    /// pgnoFDP@72 objidFDP@76 ilineParent@80 fMoveFlags@84 cbPageHeader@88
+    /// cbPageTrailer@92, then the source page's header part and trailer
+    /// part). Each page under the dbtime rule with its own before (the
+    /// destination is a new page: redone when its dbtime < after); the
+    /// destination becomes a copy of the source; the source is emptied
+    /// (`NDEmptyPage`); the parent's node at ilineParent, which must point
+    /// at the source, points at the destination; left.pgnoNext and
+    /// right.pgnoPrev follow. When the destination needs redo but the
+    /// source does not (flushed after the move, destination lost), the
+    /// source is first rebuilt from the logged header + zeros + trailer
+    /// (`ErrReplacePageImageHeaderTrailer` ~227) at dbtimeBefore and redone.
+    /// Root moves (fMoveFlags ≠ 0, part of a RootPageMove) are refused.
+    fn page_move(&mut self, r: &LogRecord, pp: &PagePrefix) -> R<bool> {
+        need(r, 96)?;
+        let b = &r.data[..];
+        let (cbh, cbt) = (u32_at(b, 88) as usize, u32_at(b, 92) as usize);
+        need(r, 96 + cbh + cbt)?;
+        if u32_at(b, 84) != 0 {
+            return Err(err(
+                Jet::LOG_FILE_CORRUPT,
+                r,
+                format!(
+                    "unsupported record type 65 (PageMove) of a root page (flags 0x{:x}, part of a RootPageMove)",
+                    u32_at(b, 84)
+                ),
+            ));
+        }
+        let (dbid, src, after, src_before) = (pp.dbid, pp.pgno, pp.dbtime, pp.dbtime_before);
+        let (dest, left, right, parent) =
+            (u32_at(b, 32), u32_at(b, 36), u32_at(b, 40), u32_at(b, 44));
+        let (left_before, right_before, parent_before) =
+            (u64_at(b, 48), u64_at(b, 56), u64_at(b, 64));
+        let iline_parent = u32_at(b, 80) as usize;
+        let redo = |c: Check| match c {
+            Check::Redo(p) => Some(p),
+            Check::Skip => None,
+        };
+        let mut par = redo(self.check(r, dbid, parent, after, parent_before)?);
+        let mut source = redo(self.check(r, dbid, src, after, src_before)?);
+        let mut lp = if left != 0 {
+            redo(self.check(r, dbid, left, after, left_before)?)
+        } else {
+            None
+        };
+        let mut rp = if right != 0 {
+            redo(self.check(r, dbid, right, after, right_before)?)
+        } else {
+            None
+        };
+        let redo_dest = self.check_new(r, dbid, dest, after)?;
+        if redo_dest && source.is_none() {
+            let ps = self.db(r, dbid)?.store.page_size();
+            if cbh + cbt > ps || cbh < 40 {
+                return Err(corrupt(r, format!("page image of {cbh} + {cbt} bytes")));
+            }
+            let mut img = vec![0u8; ps];
+            img[..cbh].copy_from_slice(&b[96..96 + cbh]);
+            img[ps - cbt..].copy_from_slice(&b[96 + cbh..96 + cbh + cbt]);
+            let mut p = PageImage::parse(&img).map_err(|e| {
+                err(
+                    Jet::DATABASE_CORRUPTED,
+                    r,
+                    format!("logged image of page {src}: {}", e.detail),
+                )
+            })?;
+            p.dbtime = src_before;
+            self.stats.before_images.used += 1;
+            source = Some(p);
+        }
+        let any = redo_dest || source.is_some() || par.is_some() || lp.is_some() || rp.is_some();
+        if redo_dest {
+            let mut d = source.clone().expect("source set above");
+            d.dbtime = after;
+            self.write(r, dbid, dest, d, after)?;
+        }
+        if let Some(mut p) = source {
+            p.ext.clear();
+            p.lines.clear();
+            p.flags |= FLAG_EMPTY;
+            self.write(r, dbid, src, p, after)?;
+        }
+        if let Some(mut p) = par.take() {
+            let Some(l) = p.lines.get_mut(iline_parent) else {
+                return Err(err(
+                    Jet::DATABASE_CORRUPTED,
+                    r,
+                    format!("parent page {parent} has no line {iline_parent}"),
+                ));
+            };
+            if l.data.len() != 4 || u32_at(&l.data, 0) != src {
+                return Err(err(
+                    Jet::DATABASE_CORRUPTED,
+                    r,
+                    format!(
+                        "parent page {parent} line {iline_parent} does not point at page {src}"
+                    ),
+                ));
+            }
+            l.data = dest.to_le_bytes().to_vec();
+            self.write(r, dbid, parent, p, after)?;
+        }
+        if let Some(mut p) = lp.take() {
+            p.next = dest;
+            self.write(r, dbid, left, p, after)?;
+        }
+        if let Some(mut p) = rp.take() {
+            p.prev = dest;
+            self.write(r, dbid, right, p, after)?;
+        }
+        Ok(any)
+    }
+
     fn new_page(&mut self, r: &LogRecord) -> R<bool> {
         need(r, 20)?;
         let b = &r.data;
@@ -666,6 +783,7 @@ impl Redo {
             }
             48 => self.empty_tree(r, pp),
             64 => self.scrub(r, pp),
+            65 => self.page_move(r, pp),
             29..=39 | 93 => {
                 if matches!(r.lrtyp, 36) {
                     // UndoInfo: only feeds the version store for undo.
