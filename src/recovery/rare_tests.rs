@@ -650,7 +650,7 @@ fn page_move_dbtime_mismatch_and_bad_parent() {
         ))
         .unwrap_err();
     assert_eq!(e.jet, Jet::DATABASE_CORRUPTED);
-    // Root page moves stay unsupported.
+    // Root page moves only inside their macro.
     let mut d = page_move(
         src,
         dest,
@@ -664,13 +664,239 @@ fn page_move_dbtime_mismatch_and_bad_parent() {
     );
     d[84] = 1;
     let e = fx.apply(&rec(65, d, 0x173)).unwrap_err();
-    assert!(e.detail.contains("unsupported"), "{}", e.detail);
+    assert!(
+        e.detail.contains("outside its RootPageMove macro"),
+        "{}",
+        e.detail
+    );
     let mut rpm = vec![96u8];
     rpm.extend([0u8; 15]);
     let e = fx.apply(&rec(96, rpm, 0x174)).unwrap_err();
     assert!(
-        e.detail.contains("unsupported record type 96"),
+        e.detail.contains("RootPageMove outside a macro"),
         "{}",
         e.detail
     );
+}
+
+fn lrnode(t: u8, pgno: u32, after: u64, before: u64, iline: u16, objid: u32) -> Vec<u8> {
+    let mut b = vec![t, 9, 0, DBID];
+    b.extend(pgno.to_le_bytes());
+    b.extend(after.to_le_bytes());
+    b.extend(before.to_le_bytes());
+    b.extend([0u8; 5]);
+    b.extend(iline.to_le_bytes());
+    b.push(0);
+    b.extend([0u8; 8]);
+    b.extend(objid.to_le_bytes());
+    b
+}
+
+struct RootMove {
+    fdp: u32,
+    oe: u32,
+    ae: u32,
+    child: u32,
+    cat: u32,
+    dests: [u32; 3],
+}
+
+fn root_move_case(fx: &Fx) -> Option<RootMove> {
+    let n = fx.page_count();
+    let imgs: Vec<Option<PageImage>> = (1..=n)
+        .map(|p| {
+            let b = fx.page(p);
+            (!b.iter().all(|&x| x == 0))
+                .then(|| PageImage::parse(&b).ok())
+                .flatten()
+        })
+        .collect();
+    let get = |p: u32| imgs.get(p as usize - 1).and_then(|x| x.as_ref());
+    let root = |p: &PageImage| p.flags & crate::parse::page::FLAG_ROOT != 0 && p.ext.len() == 16;
+    for fdp in 1..=n {
+        let Some(f) = get(fdp) else { continue };
+        if !root(f) || f.ext[8] & 1 == 0 || f.objid <= 1 {
+            continue;
+        }
+        let oe = u32_at(&f.ext, 12);
+        let (Some(o), Some(a)) = (get(oe), get(oe + 1)) else {
+            continue;
+        };
+        if o.objid != f.objid || a.objid != f.objid {
+            continue;
+        }
+        let Some(child) = (1..=n)
+            .find(|&c| c != fdp && get(c).is_some_and(|p| root(p) && u32_at(&p.ext, 4) == fdp))
+        else {
+            continue;
+        };
+        let cat = (1..=n).find(|&c| {
+            ![fdp, oe, oe + 1, child].contains(&c)
+                && get(c).is_some_and(|p| {
+                    (p.objid == 2 || p.objid == 3) && p.flags & FLAG_LEAF != 0 && p.lines.len() >= 2
+                })
+        })?;
+        let mut blanks = (1..=n).rev().filter(|&p| get(p).is_none());
+        let dests = [blanks.next()?, blanks.next()?, blanks.next()?];
+        return Some(RootMove {
+            fdp,
+            oe,
+            ae: oe + 1,
+            child,
+            cat,
+            dests,
+        });
+    }
+    None
+}
+
+#[test]
+fn root_page_move_macro_moves_root_oe_ae_and_repoints_children_and_catalog() {
+    let Some(mut fx) = fixture() else { return };
+    let Some(c) = root_move_case(&fx) else {
+        for p in 1..=fx.page_count() {
+            if let Ok(q) = PageImage::parse(&fx.page(p)) {
+                if q.flags & crate::parse::page::FLAG_ROOT != 0 {
+                    eprintln!(
+                        "root {p} objid {} flags {:x} ext {:02x?}",
+                        q.objid, q.flags, q.ext
+                    );
+                }
+            }
+        }
+        panic!("no case");
+    };
+    let ps = fx.ps;
+    let img = |b: &[u8]| {
+        let p = PageImage::parse(b).unwrap();
+        let cbh = crate::parse::page::header_size(ps) + crate::parse::u16_at(b, 32) as usize;
+        let cbt = 4 * (p.lines.len() + 1);
+        (b[..cbh].to_vec(), b[ps - cbt..].to_vec())
+    };
+    let old: Vec<Vec<u8>> = [c.fdp, c.oe, c.ae, c.child, c.cat]
+        .iter()
+        .map(|&p| fx.page(p))
+        .collect();
+    let olds: Vec<PageImage> = old.iter().map(|b| PageImage::parse(b).unwrap()).collect();
+    let objid = olds[0].objid;
+    let after = fx.db().dbtime_max + 1;
+    let mut new_sph = olds[3].ext.clone();
+    new_sph[4..8].copy_from_slice(&c.dests[0].to_le_bytes());
+    let mut new_cat = olds[4].lines[0].data.clone();
+    *new_cat.last_mut().unwrap() ^= 0x5A;
+    let macro_recs = |befores: [u64; 5]| -> Vec<LogRecord> {
+        let mut v = Vec::new();
+        let mut mb = vec![11u8, 9, 0];
+        mb.extend(after.to_le_bytes());
+        v.push(mb);
+        let mut rpm = vec![96u8];
+        rpm.extend(after.to_le_bytes());
+        rpm.push(DBID);
+        rpm.extend(objid.to_le_bytes());
+        rpm.extend(9u16.to_le_bytes());
+        v.push(rpm);
+        for (i, (src, flag)) in [(c.fdp, 1u32), (c.oe, 2), (c.ae, 4)]
+            .into_iter()
+            .enumerate()
+        {
+            let (h, t) = img(&old[i]);
+            let mut pm = page_move(
+                src,
+                c.dests[i],
+                0,
+                0,
+                0,
+                after,
+                [befores[i], 0, 0, 0],
+                0,
+                (&h, &t),
+            );
+            pm[84..88].copy_from_slice(&flag.to_le_bytes());
+            v.push(pm);
+        }
+        let mut seh = lrnode(38, c.child, after, befores[3], 0, olds[3].objid);
+        seh.extend((new_sph.len() as u16).to_le_bytes());
+        seh.extend(&new_sph);
+        v.push(seh);
+        let mut rp = lrnode(33, c.cat, after, befores[4], 0, 2);
+        rp.extend((new_cat.len() as u16).to_le_bytes());
+        rp.extend((olds[4].lines[0].data.len() as u16).to_le_bytes());
+        rp.extend((new_cat.len() as u16).to_le_bytes());
+        rp.extend(&new_cat);
+        v.push(rp);
+        let mut mc = vec![12u8, 9, 0];
+        mc.extend(after.to_le_bytes());
+        v.push(mc);
+        v.into_iter()
+            .enumerate()
+            .map(|(i, d)| rec(d[0], d, 0x200 + i as u16))
+            .collect()
+    };
+    let befores: [u64; 5] = [0, 1, 2, 3, 4].map(|i| olds[i].dbtime);
+    // A wrong before on the OE page: −566, nothing written.
+    let file0 = fx.file();
+    let mut bad = befores;
+    bad[1] += 1;
+    let recs = macro_recs(bad);
+    let mut res = Ok(false);
+    for r in &recs {
+        res = fx.apply(r);
+        if res.is_err() {
+            break;
+        }
+    }
+    assert_eq!(res.unwrap_err().jet, Jet::DB_TIME_TOO_OLD);
+    assert_eq!(fx.file(), file0);
+    // The real one.
+    let recs = macro_recs(befores);
+    for r in &recs {
+        fx.apply(r).unwrap();
+    }
+    let pg = |fx: &Fx, p: u32| PageImage::parse(&fx.page(p)).unwrap();
+    for (i, &d) in c.dests.iter().enumerate() {
+        let n = pg(&fx, d);
+        assert_eq!(n.dbtime, after);
+        assert_eq!(
+            (&n.lines, n.prev, n.next, n.objid),
+            (&olds[i].lines, olds[i].prev, olds[i].next, objid)
+        );
+        let mut ext = olds[i].ext.clone();
+        if i == 0 {
+            ext[12..16].copy_from_slice(&c.dests[1].to_le_bytes());
+        }
+        assert_eq!(n.ext, ext, "dest {i}");
+        let s = pg(&fx, [c.fdp, c.oe, c.ae][i]);
+        assert!(s.lines.is_empty() && s.ext.is_empty());
+        assert_ne!(s.flags & crate::parse::page::FLAG_EMPTY, 0);
+        assert_eq!(s.dbtime, after);
+    }
+    let ch = pg(&fx, c.child);
+    assert_eq!((ch.ext.clone(), ch.dbtime), (new_sph.clone(), after));
+    assert_eq!(ch.lines, olds[3].lines);
+    let cat = pg(&fx, c.cat);
+    assert_eq!(
+        (cat.lines[0].data.clone(), cat.dbtime),
+        (new_cat.clone(), after)
+    );
+    assert_eq!(cat.lines[1..], olds[4].lines[1..]);
+    // Replayed: nothing changes.
+    let file1 = fx.file();
+    let root1 = fx.page(c.dests[0]);
+    for r in &recs {
+        fx.apply(r).unwrap();
+    }
+    assert_eq!(fx.file(), file1);
+    // New root page lost: rebuilt from the logged image.
+    fx.rd
+        .dbs
+        .get_mut(&DBID)
+        .unwrap()
+        .store
+        .zero_page(c.dests[0])
+        .unwrap();
+    for r in &recs {
+        fx.apply(r).unwrap();
+    }
+    assert_eq!(fx.page(c.dests[0]), root1);
+    assert_eq!(fx.file(), file1);
 }

@@ -55,6 +55,9 @@ pub const DBTIME_NIL: u64 = u64::MAX;
 /// shrink redo (`CPAGE::GetShrunkPage`); such a page counts as blank.
 pub const DBTIME_SHRUNK: u64 = 0xFFFF_FFFF_FFFF_FFFD;
 
+/// `fPageFDPDelete` (cpage.hxx ~724).
+const FLAG_FDP_DELETE: u32 = 0x40000;
+
 /// A redo failure, with the record that caused it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RedoError {
@@ -538,6 +541,24 @@ impl Redo {
                 Ok(false)
             }
             95 => self.new_page(r),
+            96 => {
+                // RootPageMove (LRROOTPAGEMOVE logapi.hxx ~1218: dbtimeAfter
+                // u64@1, dbid@9, objid@10, procid u16@14): the first record
+                // of its macro (logredo.cxx ~7195), redone at MacroCommit.
+                need(r, 16)?;
+                let (dbtime, dbid, procid) = (u64_at(b, 1), b[9], u16_at(b, 14));
+                if self.skipped_dbids.contains(&dbid) && !self.dbs.contains_key(&dbid) {
+                    self.stats.records_of_skipped_databases += 1;
+                    return Ok(false);
+                }
+                match self.macros.get_mut(&procid) {
+                    Some((mdbtime, recs)) if *mdbtime == dbtime => {
+                        recs.push(r.clone());
+                        Ok(false)
+                    }
+                    _ => Err(corrupt(r, "RootPageMove outside a macro of its dbtime")),
+                }
+            }
             _ => Err(err(
                 Jet::LOG_FILE_CORRUPT,
                 r,
@@ -650,7 +671,8 @@ impl Redo {
     /// source does not (flushed after the move, destination lost), the
     /// source is first rebuilt from the logged header + zeros + trailer
     /// (`ErrReplacePageImageHeaderTrailer` ~227) at dbtimeBefore and redone.
-    /// Root moves (fMoveFlags ≠ 0, part of a RootPageMove) are refused.
+    /// Root moves (fMoveFlags ≠ 0) belong to a RootPageMove macro
+    /// ([`Redo::redo_root_move`]); alone they are refused.
     fn page_move(&mut self, r: &LogRecord, pp: &PagePrefix) -> R<bool> {
         need(r, 96)?;
         let b = &r.data[..];
@@ -661,7 +683,7 @@ impl Redo {
                 Jet::LOG_FILE_CORRUPT,
                 r,
                 format!(
-                    "unsupported record type 65 (PageMove) of a root page (flags 0x{:x}, part of a RootPageMove)",
+                    "PageMove of a root page (flags 0x{:x}) outside its RootPageMove macro",
                     u32_at(b, 84)
                 ),
             ));
@@ -749,6 +771,125 @@ impl Redo {
             self.write(r, dbid, right, p, after)?;
         }
         Ok(any)
+    }
+
+    /// First access of a page in a multi-record operation: the dbtime
+    /// rule once per page; later records work on the same image.
+    fn touch(
+        &mut self,
+        pages: &mut BTreeMap<u32, Option<PageImage>>,
+        r: &LogRecord,
+        dbid: u8,
+        pgno: u32,
+        after: u64,
+        before: u64,
+    ) -> R<()> {
+        if let std::collections::btree_map::Entry::Vacant(e) = pages.entry(pgno) {
+            let c = self.check(r, dbid, pgno, after, before)?;
+            e.insert(match c {
+                Check::Redo(p) => Some(p),
+                Check::Skip => None,
+            });
+        }
+        Ok(())
+    }
+
+    /// RootPageMove macro (`ErrLGRIRedoRootPageMove` logredo.cxx ~10900,
+    /// `ErrLGIRedoRootMoveStructures` ~10421, `SHKPerformRootMove`
+    /// dbshrink.cxx ~2357): RootPageMove, then PageMove records flagged
+    /// root FDP (0x1) / OE (0x2) / AE (0x4), SetExternalHeader records of
+    /// child objects (their SPACE_HEADER now naming the new parent), and
+    /// Replace records of the catalog entries. Every page under the dbtime
+    /// rule with its own before (once per page); a destination (new page,
+    /// redone when its dbtime < after) becomes the logged source image
+    /// (header + zeros + trailer) with the macro's dbtime, the new FDP page
+    /// keeps the old root's fPageFDPDelete and its SPACE_HEADER pgnoOE
+    /// becomes the OE destination; children get the logged external
+    /// header, catalog lines the logged data; the old root, OE and AE pages
+    /// are emptied (`NDEmptyPage`).
+    fn redo_root_move(&mut self, after: u64, recs: &[LogRecord]) -> R<()> {
+        let rpm = recs.iter().find(|r| r.lrtyp == 96).expect("caller checked");
+        let dbid = rpm.data[9];
+        let mut pages: BTreeMap<u32, Option<PageImage>> = BTreeMap::new();
+        // (kind flags, source, destination, logged image, redo destination)
+        let mut moves: Vec<(u32, u32, u32, Vec<u8>, bool)> = Vec::new();
+        let ps = self.db(rpm, dbid)?.store.page_size();
+        for r in recs {
+            match r.lrtyp {
+                96 => {}
+                65 => {
+                    need(r, 96)?;
+                    let b = &r.data[..];
+                    let pp = page_prefix(b).ok_or_else(|| corrupt(r, "short record"))?;
+                    let (cbh, cbt) = (u32_at(b, 88) as usize, u32_at(b, 92) as usize);
+                    need(r, 96 + cbh + cbt)?;
+                    let kind = u32_at(b, 84) & 7;
+                    if kind == 0 || cbh + cbt > ps {
+                        return Err(corrupt(r, "PageMove in a root move without a root flag"));
+                    }
+                    let dest = u32_at(b, 32);
+                    self.touch(&mut pages, r, dbid, pp.pgno, after, pp.dbtime_before)?;
+                    let redo_dest = self.check_new(r, dbid, dest, after)?;
+                    let mut img = vec![0u8; ps];
+                    img[..cbh].copy_from_slice(&b[96..96 + cbh]);
+                    img[ps - cbt..].copy_from_slice(&b[96 + cbh..96 + cbh + cbt]);
+                    moves.push((kind, pp.pgno, dest, img, redo_dest));
+                }
+                38 | 33 | 34 => {
+                    let pp = page_prefix(&r.data).ok_or_else(|| corrupt(r, "short record"))?;
+                    self.touch(&mut pages, r, dbid, pp.pgno, after, pp.dbtime_before)?;
+                    if let Some(p) = pages.get_mut(&pp.pgno).and_then(Option::take) {
+                        let q = node_op(r, &pp, p, &r.data)?;
+                        pages.insert(pp.pgno, Some(q));
+                    }
+                }
+                t => {
+                    return Err(corrupt(
+                        r,
+                        format!(
+                            "record type {t} ({}) inside a root page move",
+                            lrtyp_name(t)
+                        ),
+                    ))
+                }
+            }
+        }
+        let new_oe = moves.iter().find(|m| m.0 & 2 != 0).map(|m| m.2);
+        for (kind, src, dest, img, redo_dest) in &moves {
+            if !redo_dest {
+                continue;
+            }
+            let mut d = PageImage::parse(img).map_err(|e| {
+                err(
+                    Jet::DATABASE_CORRUPTED,
+                    rpm,
+                    format!("logged image of page {src}: {}", e.detail),
+                )
+            })?;
+            if kind & 1 != 0 {
+                if let Some(Some(s)) = pages.get(src) {
+                    d.flags = (d.flags & !FLAG_FDP_DELETE) | (s.flags & FLAG_FDP_DELETE);
+                }
+                if let (Some(oe), true) = (new_oe, d.ext.len() >= 16) {
+                    d.ext[12..16].copy_from_slice(&oe.to_le_bytes());
+                }
+            }
+            self.stats.before_images.used += 1;
+            self.write(rpm, dbid, *dest, d, after)?;
+        }
+        for (_, src, ..) in &moves {
+            if let Some(Some(p)) = pages.get_mut(src) {
+                p.ext.clear();
+                p.lines.clear();
+                p.flags |= FLAG_EMPTY;
+            }
+        }
+        for (pg, p) in pages {
+            if let Some(p) = p {
+                self.write(rpm, dbid, pg, p, after)?;
+            }
+        }
+        Ok(())
     }
 
     fn new_page(&mut self, r: &LogRecord) -> R<bool> {
@@ -1264,6 +1405,9 @@ impl Redo {
                 .entry(lrtyp_name(r.lrtyp).to_string())
                 .or_default()
                 .1 += 1;
+        }
+        if recs.iter().any(|r| r.lrtyp == 96) {
+            return self.redo_root_move(dbtime, recs);
         }
         if !splits.is_empty() && !merges.is_empty() {
             return Err(corrupt(end, "macro holds both splits and merges"));
