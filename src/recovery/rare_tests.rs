@@ -900,3 +900,17 @@ fn root_page_move_macro_moves_root_oe_ae_and_repoints_children_and_catalog() {
     assert_eq!(fx.page(c.dests[0]), root1);
     assert_eq!(fx.file(), file1);
 }
+
+#[test]
+fn old_split_merge_convert_are_refused_as_ese_does() {
+    let Some(mut fx) = fixture() else { return };
+    let file0 = fx.file();
+    for (t, len) in [(26u8, 60usize), (27, 102), (28, 88)] {
+        let mut b = lrnode(t, 4, fx.db().dbtime_max + 1, 1, 0, 2);
+        b.resize(len, 0);
+        let e = fx.apply(&rec(t, b, 0x300 + t as u16)).unwrap_err();
+        assert_eq!(e.jet, Jet::BAD_LOG_VERSION, "{t}");
+        assert!(e.detail.contains("deprecated record type"), "{}", e.detail);
+    }
+    assert_eq!(fx.file(), file0);
+}

@@ -25,7 +25,11 @@
 //! * ReplaceD diffs `ErrLGGetAfterImage` (`ese/logdiff.cxx` ~1150),
 //!   DIFFHDR/DIFFHDR2 (`inc/logapi.hxx` ~16–60);
 //! * EmptyTree `ErrLGRIRedoFreeEmptyPages` ~2947, `NDSetEmptyTree` /
-//!   `NDEmptyPage` (`inc/node.hxx` ~590–625).
+//!   `NDEmptyPage` (`inc/node.hxx` ~590–625);
+//! * Scrub `ErrLGRIRedoScrub` ~3882, PageMove `ErrLGRIIRedoPageMove` ~9141,
+//!   RootPageMove `ErrLGRIRedoRootPageMove` ~10900 (`SHKPerformRootMove`,
+//!   `ese/dbshrink.cxx` ~2357), ExtentFreed ~11497 (no effect without RBS);
+//!   ShrinkDB and ReAttach are database-level records in `mod.rs`.
 //!
 //! Every record type either has a redo here, is one of the types with no
 //! page effect (transaction, macro bookkeeping, ignorable, instance
@@ -516,6 +520,17 @@ impl Redo {
                 self.macro_commit(r, u64_at(b, 3), &recs)?;
                 Ok(true)
             }
+            // The pre-Split2/Merge2 split and merge and the old ConvertFDP:
+            // ESE's own redo refuses them (FireWall "DeprecatedLrType",
+            // JET_errBadLogVersion; logredo.cxx ~7189, ~7394).
+            26..=28 => Err(err(
+                Jet::BAD_LOG_VERSION,
+                r,
+                format!(
+                    "deprecated record type {t} ({}): ESE's redo refuses it as well (JET_errBadLogVersion)",
+                    lrtyp_name(t)
+                ),
+            )),
             24..=39 | 48 | 58 | 62..=65 | 93 => {
                 let Some(pp) = page_prefix(b) else {
                     return Err(corrupt(r, "page record too short"));
