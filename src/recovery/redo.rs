@@ -1226,13 +1226,7 @@ impl Redo {
             let last = pgno + cpg - 1;
             for (root, cpg_ext) in [(oe, cpg as i64), (ae, cpg as i64 - 3)] {
                 if self.check_new(r, dbid, root, after)? {
-                    let mut p = PageImage::new(
-                        ps,
-                        objid,
-                        fl | FLAG_ROOT | FLAG_LEAF | FLAG_SPACE_TREE,
-                        after,
-                    );
-                    p.ext = vec![0u8; SPLIT_BUFFER_SIZE];
+                    let mut p = space_root_page(ps, objid, fl, after);
                     if cpg_ext > 0 {
                         p.lines.push(Line {
                             flags: 0,
@@ -1326,13 +1320,7 @@ impl Redo {
         };
         let mut any = false;
         if self.check_new(r, dbid, oe, after)? {
-            let mut p = PageImage::new(
-                ps,
-                objid,
-                fl | FLAG_ROOT | FLAG_LEAF | FLAG_SPACE_TREE,
-                after,
-            );
-            p.ext = vec![0u8; SPLIT_BUFFER_SIZE];
+            let mut p = space_root_page(ps, objid, fl, after);
             let mut v = vec![
                 node(sec_first + cpg_sec - 1, cpg_sec),
                 node(fdp + cpg_primary - 1, cpg_primary),
@@ -1343,13 +1331,7 @@ impl Redo {
             any = true;
         }
         if self.check_new(r, dbid, ae, after)? {
-            let mut p = PageImage::new(
-                ps,
-                objid,
-                fl | FLAG_ROOT | FLAG_LEAF | FLAG_SPACE_TREE,
-                after,
-            );
-            p.ext = vec![0u8; SPLIT_BUFFER_SIZE];
+            let mut p = space_root_page(ps, objid, fl, after);
             let mut v = Vec::new();
             if cpg_sec > 2 {
                 v.push(node(sec_first + cpg_sec - 1, cpg_sec - 2));
@@ -1740,6 +1722,20 @@ pub fn apply_diff(r: &LogRecord, old: &[u8], diff: &[u8], diff2: bool) -> R<Vec<
 /// Makes the `err` helper available to sibling modules.
 pub(crate) fn redo_err(jet: Jet, r: &LogRecord, detail: impl Into<String>) -> RedoError {
     err(jet, r, detail)
+}
+
+/// An empty space-tree root page (owned- or available-extent tree of an FDP):
+/// root, leaf and space-tree flags, its external header the split buffer
+/// (`ErrLGRIRedoSpaceRootPage`, logredo.cxx; format notes §2.6–2.7).
+fn space_root_page(ps: usize, objid: u32, flags: u32, dbtime: u64) -> PageImage {
+    let mut p = PageImage::new(
+        ps,
+        objid,
+        flags | FLAG_ROOT | FLAG_LEAF | FLAG_SPACE_TREE,
+        dbtime,
+    );
+    p.ext = vec![0u8; SPLIT_BUFFER_SIZE];
+    p
 }
 
 #[cfg(test)]
