@@ -846,3 +846,129 @@ fn kill_9_at_random_moments_never_leaves_a_partial_database() {
     let after: Vec<String> = inputs.iter().map(|p| common::sha256_file(p)).collect();
     assert_eq!(hashes, after, "inputs changed");
 }
+
+/// `--in-place`: a database saved part-way through the log, in the log
+/// folder, is replaced by its recovered version (equal to a rebuild); the
+/// log is untouched, no temporary folder is left; a read-only database is
+/// refused and left as it was.
+#[test]
+fn in_place_replaces_the_database_atomically() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(c) = common::corpus() else { return };
+    let logs_b = c.join("secedit-logs-b");
+    let t = tempfile::tempdir().unwrap();
+    // The full rebuild, for comparison.
+    let full = t.path().join("full");
+    let r = common::run(&[
+        "/r",
+        logs_b.join("edb").to_str().unwrap(),
+        "--ignore-checkpoint",
+        "--output",
+        full.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let want = std::fs::read(full.join("secedit.sdb")).unwrap();
+    // A partial database: recovery stopped at record 1500.
+    let walk = eseutil::log::set::check_file(&logs_b.join("edb.log"))
+        .unwrap()
+        .walk
+        .unwrap();
+    let part = t.path().join("part");
+    let o = eseutil::recovery::Options {
+        base: "edb".into(),
+        log_dir: logs_b.clone(),
+        system_dir: logs_b.clone(),
+        db_dir: t.path().join("none"),
+        output: part.clone(),
+        ignore_checkpoint: true,
+        stop_at: Some(walk.records[1500].lgpos),
+        skip_undo: true,
+        ..Default::default()
+    };
+    assert!(eseutil::recovery::recover(&o).unwrap().error.is_none());
+    let work = t.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    std::fs::copy(logs_b.join("edb.log"), work.join("edb.log")).unwrap();
+    std::fs::copy(part.join("secedit.sdb"), work.join("secedit.sdb")).unwrap();
+    let before = std::fs::read(work.join("secedit.sdb")).unwrap();
+    assert_ne!(before, want);
+    let log_hash = common::sha256_file(&work.join("edb.log"));
+    // Read-only database: refused, nothing replaced.
+    std::fs::set_permissions(
+        work.join("secedit.sdb"),
+        std::fs::Permissions::from_mode(0o444),
+    )
+    .unwrap();
+    let r = common::run(&[
+        "/r",
+        work.join("edb").to_str().unwrap(),
+        "--ignore-checkpoint",
+        "--in-place",
+        "--json",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("read-only"), "{}", r.stderr);
+    assert_eq!(std::fs::read(work.join("secedit.sdb")).unwrap(), before);
+    std::fs::set_permissions(
+        work.join("secedit.sdb"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    // Writable: replaced by the recovered database.
+    let r = common::run(&[
+        "/r",
+        work.join("edb").to_str().unwrap(),
+        "--ignore-checkpoint",
+        "--in-place",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["replaced_in_place"].as_array().unwrap().len(), 1);
+    assert_eq!(std::fs::read(work.join("secedit.sdb")).unwrap(), want);
+    assert_eq!(common::sha256_file(&work.join("edb.log")), log_hash);
+    let mut names: Vec<String> = std::fs::read_dir(&work)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["edb.log", "secedit.sdb"]);
+    // --in-place and --output together are a usage error.
+    let r = common::run(&[
+        "/r",
+        work.join("edb").to_str().unwrap(),
+        "--in-place",
+        "--output",
+        "x",
+    ]);
+    assert_eq!(r.code, 2);
+}
+
+/// The progress observer the CLI's bar uses sees the replay advance to the
+/// last record (the bar itself is drawn only on a terminal for long replays).
+#[test]
+fn progress_observer_reaches_the_last_record() {
+    let Some(c) = common::corpus() else { return };
+    let logs_b = c.join("secedit-logs-b");
+    let t = tempfile::tempdir().unwrap();
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let s = seen.clone();
+    eseutil::recovery::set_progress(Some(Box::new(move |done, total| {
+        s.borrow_mut().push((done, total))
+    })));
+    let o = eseutil::recovery::Options {
+        base: "edb".into(),
+        log_dir: logs_b.clone(),
+        system_dir: logs_b.clone(),
+        db_dir: t.path().join("none"),
+        output: t.path().join("out"),
+        ignore_checkpoint: true,
+        ..Default::default()
+    };
+    let rep = eseutil::recovery::recover(&o).unwrap();
+    eseutil::recovery::set_progress(None);
+    assert!(rep.error.is_none());
+    let seen = seen.borrow();
+    assert_eq!(seen.last(), Some(&(2576, 2576)), "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0));
+}

@@ -72,7 +72,10 @@ pub fn run(args: &CcArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         play_forward: args.play_forward.clone(),
         output: args.output.clone(),
     };
-    let rep = hard_recover(&o)?;
+    let bar = super::r::progress_bar(ctx);
+    let rep = hard_recover(&o);
+    super::r::finish_progress(bar);
+    let rep = rep?;
     let code = if rep.recovery.error.is_some() {
         super::exit::DAMAGE
     } else {

@@ -50,6 +50,13 @@ pub struct RArgs {
     /// Output folder for the recovered databases.
     #[arg(long, default_value = "recovered")]
     pub output: PathBuf,
+    /// Replace the databases in the database folder with their recovered
+    /// versions, as eseutil does (for admins working on a restored copy).
+    /// The recovery still runs into a temporary folder beside them; each
+    /// database is replaced by an atomic rename only when recovery succeeded.
+    /// The logs and the checkpoint are never written.
+    #[arg(long = "in-place", conflicts_with = "output")]
+    pub in_place: bool,
 }
 
 #[derive(Serialize)]
@@ -62,6 +69,8 @@ struct RReport<'a> {
     system_dir: PathBuf,
     db_dir: PathBuf,
     output: PathBuf,
+    /// Databases replaced by `--in-place` (empty otherwise).
+    replaced_in_place: Vec<PathBuf>,
     #[serde(flatten)]
     report: &'a Report,
 }
@@ -98,12 +107,18 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         .clone()
         .or(dir)
         .unwrap_or_else(|| PathBuf::from("."));
+    let db_dir = args.db_dir.clone().unwrap_or_else(|| log_dir.clone());
+    let output = if args.in_place {
+        in_place_workdir(&db_dir)?
+    } else {
+        args.output.clone()
+    };
     let opts = Options {
         base: base.clone(),
         system_dir: args.system_dir.clone().unwrap_or_else(|| log_dir.clone()),
-        db_dir: args.db_dir.clone().unwrap_or_else(|| log_dir.clone()),
+        db_dir,
         log_dir: log_dir.clone(),
-        output: args.output.clone(),
+        output,
         ignore_checkpoint: args.ignore_checkpoint,
         ignore_missing: args.ignore_missing,
         lossy: args.allow_loss,
@@ -122,7 +137,23 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
             )));
         }
     }
-    let rep = recover(&opts)?;
+    let bar = progress_bar(ctx);
+    let rep = recover(&opts);
+    finish_progress(bar);
+    let mut replaced = Vec::new();
+    let rep = match (args.in_place, rep) {
+        (true, Ok(rep)) => {
+            let placed = place_in(&rep, &opts);
+            let _ = std::fs::remove_dir_all(&opts.output);
+            replaced = placed?;
+            rep
+        }
+        (true, Err(e)) => {
+            let _ = std::fs::remove_dir_all(&opts.output);
+            return Err(e);
+        }
+        (false, r) => r?,
+    };
     let code = if rep.error.is_some() {
         super::exit::DAMAGE
     } else {
@@ -140,17 +171,103 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
                 system_dir: opts.system_dir.clone(),
                 db_dir: opts.db_dir.clone(),
                 output: opts.output.clone(),
+                replaced_in_place: replaced.clone(),
                 report: &rep,
             },
         )?;
     } else {
-        out.write_all(text(&rep, &opts).as_bytes())
+        let mut t = text(&rep, &opts);
+        for p in &replaced {
+            t.push_str(&format!("Replaced in place: {}\n", p.display()));
+        }
+        if args.in_place && rep.error.is_some() {
+            t.push_str("--in-place: recovery stopped; every database in the database folder was left as it was\n");
+        }
+        out.write_all(t.as_bytes())
             .map_err(|e| Error::io(PathBuf::from("<stdout>"), e))?;
     }
     if let Some(e) = &rep.error {
         ctx.terminated.set(Some(e.jet));
     }
     Ok(code)
+}
+
+/// A progress bar on standard error for long replays (at least 50 000
+/// records), only on a terminal and never with `--json`.
+pub(crate) fn progress_bar(ctx: &Ctx) -> Option<std::rc::Rc<indicatif::ProgressBar>> {
+    use std::io::IsTerminal;
+    if ctx.common.json || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = std::rc::Rc::new(indicatif::ProgressBar::hidden());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "Restore Status {bar:50} {percent:>3}% {pos}/{len} records",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let b = bar.clone();
+    crate::recovery::set_progress(Some(Box::new(move |done, total| {
+        if total >= 50_000 {
+            if b.is_hidden() {
+                b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+            b.set_length(total);
+            b.set_position(done);
+        }
+    })));
+    Some(bar)
+}
+
+/// Removes the observer and clears the bar.
+pub(crate) fn finish_progress(bar: Option<std::rc::Rc<indicatif::ProgressBar>>) {
+    crate::recovery::set_progress(None);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+}
+
+/// The temporary output folder of `--in-place`: inside the database folder,
+/// so that the final renames stay on one file system. Refused when the
+/// database folder cannot be written.
+fn in_place_workdir(db_dir: &Path) -> Result<PathBuf, Error> {
+    let meta = std::fs::metadata(db_dir).map_err(|e| Error::io(db_dir, e))?;
+    if meta.permissions().readonly() {
+        return Err(Error::Usage(format!(
+            "--in-place: the database folder {} is read-only",
+            db_dir.display()
+        )));
+    }
+    let dir = db_dir.join(format!(".eseutil-rs-recovering.{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    Ok(dir)
+}
+
+/// Moves every recovered database of a successful run over its original in
+/// the database folder (atomic renames, after checking every target can be
+/// replaced); returns the paths replaced.
+fn place_in(rep: &Report, o: &Options) -> Result<Vec<PathBuf>, Error> {
+    if rep.error.is_some() {
+        return Ok(Vec::new());
+    }
+    let mut moves = Vec::new();
+    for d in &rep.databases {
+        let Some(name) = d.output.file_name() else {
+            continue;
+        };
+        let target = o.db_dir.join(name);
+        if std::fs::metadata(&target).is_ok_and(|m| m.permissions().readonly()) {
+            return Err(Error::Usage(format!(
+                "--in-place: {} is read-only; nothing was replaced (the recovered copies were discarded)",
+                target.display()
+            )));
+        }
+        moves.push((d.output.clone(), target));
+    }
+    for (from, to) in &moves {
+        std::fs::rename(from, to).map_err(|e| Error::io(to, e))?;
+    }
+    Ok(moves.into_iter().map(|(_, to)| to).collect())
 }
 
 fn text(r: &Report, o: &Options) -> String {

@@ -151,6 +151,26 @@ pub struct Report {
 thread_local! {
     /// Existing databases opened during a run, with their sha256 before.
     static DB_INPUTS: std::cell::RefCell<Vec<(PathBuf, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The progress observer of recoveries run on this thread.
+    static PROGRESS: std::cell::RefCell<Option<ProgressFn>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A progress observer: called with (records replayed, records in the logs).
+pub type ProgressFn = Box<dyn FnMut(u64, u64)>;
+
+/// Installs (or with `None` removes) the progress observer of the recoveries
+/// run on this thread. The library never draws anything itself; the CLI
+/// passes a progress bar on long replays.
+pub fn set_progress(f: Option<ProgressFn>) {
+    PROGRESS.with(|p| *p.borrow_mut() = f);
+}
+
+fn report_progress(done: u64, total: u64) {
+    PROGRESS.with(|p| {
+        if let Some(f) = p.borrow_mut().as_mut() {
+            f(done, total);
+        }
+    });
 }
 
 fn sha256(path: &Path) -> String {
@@ -401,10 +421,16 @@ pub(crate) fn recover_logs(
     let mut not_recovered = std::mem::take(&mut not_recovered_early);
     let mut generations = Vec::new();
     let mut end = None;
+    let total_records: u64 = logs.iter().map(|l| l.records.len() as u64).sum();
+    let mut done_records = 0u64;
     'logs: for l in &logs {
         generations.push(l.generation);
         end = Some(l.end);
         for r in &l.records {
+            done_records += 1;
+            if done_records % 4096 == 0 || done_records == total_records {
+                report_progress(done_records, total_records);
+            }
             if redo_start.is_some_and(|s| r.lgpos < s) {
                 continue;
             }
