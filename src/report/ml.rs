@@ -1,5 +1,5 @@
 //! JSON view of `/ml` (log dump and verification). Schema summary in
-//! `NOTES-log.md`; the facts come from the library modules under `log`.
+//! `docs/notes/log.md`; the facts come from the library modules under `log`.
 
 use serde::Serialize;
 
