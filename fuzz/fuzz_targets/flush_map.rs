@@ -7,6 +7,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = eseutil::render::mp::header(&v);
     }
     if let Ok(d) = eseutil::parse::flush_map::parse_data_page_header(data) {
-        let _ = eseutil::render::mp::data_page(&d, 0, data, true);
+        let states = eseutil::parse::flush_map::flush_states(data);
+        let _ = eseutil::render::mp::data_page(&d, 0, Some(&states));
     }
 });

@@ -24,8 +24,41 @@ pub struct DbArgs {
     pub page_size: Option<usize>,
 }
 
-pub(crate) fn io_err(e: std::io::Error) -> Error {
-    Error::io(PathBuf::from("<stdout>"), e)
+pub(crate) use super::stdout_err as io_err;
+
+/// The driver `/mm` and `/ms` share: banner, read-only open, gather, exit
+/// status (1 and `-1206` when reading met problems), JSON or text.
+pub(crate) fn run_dump<R: serde::Serialize>(
+    args: &DbArgs,
+    ctx: &Ctx,
+    out: &mut dyn Write,
+    gather: impl FnOnce(&Database, String) -> R,
+    has_problems: impl Fn(&R) -> bool,
+    render: impl FnOnce(&R) -> String,
+) -> ModeResult {
+    let shown = args.file.display().to_string();
+    if !ctx.common.json {
+        write!(
+            out,
+            "Initiating FILE DUMP mode...\n         Database: {shown}\n\n"
+        )
+        .map_err(io_err)?;
+    }
+    let db = open(args)?;
+    let report = gather(&db, shown);
+    let code = if has_problems(&report) {
+        ctx.terminated
+            .set(Some(crate::error::Jet::DATABASE_CORRUPTED));
+        super::exit::DAMAGE
+    } else {
+        super::exit::OK
+    };
+    if ctx.common.json {
+        write_json(out, &report)?;
+    } else {
+        out.write_all(render(&report).as_bytes()).map_err(io_err)?;
+    }
+    Ok(code)
 }
 
 /// Opens the database named by `args`.
@@ -128,28 +161,13 @@ pub fn gather(db: &Database, file: String, verbose: bool) -> MmReport {
 
 /// Runs `/mm`.
 pub fn run(args: &DbArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
-    let shown = args.file.display().to_string();
-    if !ctx.common.json {
-        write!(
-            out,
-            "Initiating FILE DUMP mode...\n         Database: {shown}\n\n"
-        )
-        .map_err(io_err)?;
-    }
-    let db = open(args)?;
-    let report = gather(&db, shown, ctx.common.verbose);
-    let code = if report.problems.is_empty() {
-        super::exit::OK
-    } else {
-        ctx.terminated
-            .set(Some(crate::error::Jet::DATABASE_CORRUPTED));
-        super::exit::DAMAGE
-    };
-    if ctx.common.json {
-        write_json(out, &report)?;
-    } else {
-        out.write_all(render::db::mm(&report, ctx.common.verbose).as_bytes())
-            .map_err(io_err)?;
-    }
-    Ok(code)
+    let verbose = ctx.common.verbose;
+    run_dump(
+        args,
+        ctx,
+        out,
+        |db, shown| gather(db, shown, verbose),
+        |r: &MmReport| !r.problems.is_empty(),
+        |r| render::db::mm(r, verbose),
+    )
 }

@@ -102,7 +102,11 @@ pub fn run(args: &MpArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         });
         write_json(out, &doc)?;
     } else {
-        let mut t = render::mp::data_page(&d, computed, &page, ctx.common.verbose);
+        let states = ctx
+            .common
+            .verbose
+            .then(|| crate::parse::flush_map::flush_states(&page));
+        let mut t = render::mp::data_page(&d, computed, states.as_deref());
         t.push_str("\n\n");
         out.write_all(t.as_bytes()).map_err(io_err)?;
     }

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use super::mm::{io_err, open, DbArgs};
-use super::{write_json, Ctx, ModeResult};
+use super::mm::DbArgs;
+use super::{Ctx, ModeResult};
 use crate::db::btree::{walk, Problem, WalkOptions};
 use crate::db::catalog::{read_catalog, CATALOG_ROOT, DB_OBJID, DB_ROOT};
 use crate::db::page::{is_blank, Page};
@@ -150,27 +150,13 @@ pub fn gather(db: &Database, file: String) -> MsReport {
 
 /// Runs `/ms`.
 pub fn run(args: &DbArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
-    let shown = args.file.display().to_string();
-    if !ctx.common.json {
-        write!(
-            out,
-            "Initiating FILE DUMP mode...\n         Database: {shown}\n\n"
-        )
-        .map_err(io_err)?;
-    }
-    let db = open(args)?;
-    let report = gather(&db, shown);
-    let code = if report.problems.is_empty() {
-        super::exit::OK
-    } else {
-        ctx.terminated.set(Some(Jet::DATABASE_CORRUPTED));
-        super::exit::DAMAGE
-    };
-    if ctx.common.json {
-        write_json(out, &report)?;
-    } else {
-        out.write_all(render::db::ms(&report, ctx.common.verbose).as_bytes())
-            .map_err(io_err)?;
-    }
-    Ok(code)
+    let verbose = ctx.common.verbose;
+    super::mm::run_dump(
+        args,
+        ctx,
+        out,
+        gather,
+        |r: &MsReport| !r.problems.is_empty(),
+        |r| render::db::ms(r, verbose),
+    )
 }

@@ -229,6 +229,14 @@ pub fn flush_state(page: &[u8], slot: u32) -> Option<u8> {
     Some((b >> (6 - 2 * (slot % 4))) & 3)
 }
 
+/// Every flush state of a data page, slot by slot
+/// ([`DB_PAGES_PER_FM_PAGE`] entries; slots past the end of a short page are 0).
+pub fn flush_states(page: &[u8]) -> Vec<u8> {
+    (0..DB_PAGES_PER_FM_PAGE)
+        .map(|slot| flush_state(page, slot).unwrap_or(0))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

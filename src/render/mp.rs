@@ -3,9 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::parse::flush_map::{
-    flush_state, FlushMapDataPage, VerifiedFlushMapHeader, DB_PAGES_PER_FM_PAGE,
-};
+use crate::parse::flush_map::{FlushMapDataPage, VerifiedFlushMapHeader, DB_PAGES_PER_FM_PAGE};
 
 fn field(s: &mut String, label: &str, value: &str) {
     let _ = writeln!(s, "{label:>36}: {value}");
@@ -109,7 +107,7 @@ pub fn header(v: &VerifiedFlushMapHeader) -> String {
 }
 
 /// A data page dump; `states` adds the flush-state table (eseutil `/v`).
-pub fn data_page(d: &FlushMapDataPage, computed: u64, page: &[u8], states: bool) -> String {
+pub fn data_page(d: &FlushMapDataPage, computed: u64, states: Option<&[u8]>) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "\nChecksum Information:");
     field(
@@ -138,18 +136,18 @@ pub fn data_page(d: &FlushMapDataPage, computed: u64, page: &[u8], states: bool)
             yes_no(d.flags & 0x2000 != 0)
         ),
     );
-    if states {
+    if let Some(states) = states {
         let _ = write!(
             s,
             "\nFlush States ({DB_PAGES_PER_FM_PAGE} database pages):\nPGNO      : FLUSH STATE"
         );
         // u64: a hostile fmpgno times 32 512 overflows u32 (found by fuzzing).
         let first = d.fmpgno.max(0) as u64 * DB_PAGES_PER_FM_PAGE as u64;
-        for slot in 0..DB_PAGES_PER_FM_PAGE {
+        for (slot, state) in states.iter().enumerate() {
             if slot % 32 == 0 {
                 let _ = write!(s, "\n0x{:08x}: ", first + slot as u64);
             }
-            let _ = write!(s, "{} ", flush_state(page, slot).unwrap_or(0));
+            let _ = write!(s, "{state} ");
         }
         s.push_str("\n\n");
     }
@@ -171,7 +169,7 @@ mod tests {
             flags: 0,
         };
         let page = vec![0u8; 8192];
-        let text = data_page(&d, 0, &page, true);
+        let text = data_page(&d, 0, Some(&crate::parse::flush_map::flush_states(&page)));
         assert!(text.contains(&format!("0x{:08x}: ", i32::MAX as u64 * 32512)));
     }
 }
