@@ -67,7 +67,7 @@ fn db_at(logs: &Path, tmp: &Path, idx: usize) -> (Vec<u8>, Lgpos) {
     let at = c.walk.unwrap().records[idx].lgpos;
     let out = tmp.join(format!("at{idx}"));
     let r = eseutil::recovery::recover(&opts(logs, &out, Some(at))).unwrap();
-    assert!(r.error.is_none());
+    assert!(r.error.is_none(), "{:?}", r.error);
     (std::fs::read(out.join("secedit.sdb")).unwrap(), at)
 }
 

@@ -526,6 +526,9 @@ fn open_transactions_are_rolled_back() {
     std::fs::create_dir_all(&empty).unwrap();
     let mut tested = 0;
     let mut undone_total = 0;
+    // Before CreateDBFinish the catalog roots are still blank: a database
+    // stopped there fails verification (/g) and is not compared.
+    let created = recs.iter().position(|r| r.lrtyp == 79).unwrap_or(0);
     let mut i = 0;
     while i < recs.len() {
         if recs[i].lrtyp != 8 {
@@ -562,7 +565,17 @@ fn open_transactions_are_rolled_back() {
         let rc =
             eseutil::recovery::recover(&lib_opts(&logs, &empty, &at_commit, Some(recs[j].lgpos)))
                 .unwrap();
-        assert!(rb.error.is_none() && rc.error.is_none());
+        let rb_unverified = i < created && rb.exit_status == 5;
+        if rb_unverified {
+            assert!(rb.verification.as_ref().is_some_and(|v| !v.passed));
+            assert!(!at_begin.join("secedit.sdb").exists());
+        }
+        assert!(
+            (rb.error.is_none() || rb_unverified) && rc.error.is_none(),
+            "{:?} {:?}",
+            rb.error,
+            rc.error
+        );
         if rb.databases.is_empty() {
             i = j + 1;
             continue;
@@ -570,10 +583,20 @@ fn open_transactions_are_rolled_back() {
         assert_eq!(rc.stats.trx_open_at_end, vec![procid]);
         assert_eq!(rc.undo.sessions_rolled_back, vec![procid]);
         assert!(rc.undo.failures.is_empty(), "{:?}", rc.undo.failures);
-        assert!(rc.undo.operations_undone > 0);
+        assert!(
+            rc.undo.operations_undone > 0,
+            "{} {:?} {:?}",
+            recs[i].lgpos.eseutil_text(),
+            rc.undo,
+            rc.verification.as_ref().map(|v| &v.failures)
+        );
         undone_total += rc.undo.operations_undone;
-        let a = live_content(&at_begin.join("secedit.sdb"));
         let b = live_content(&at_commit.join("secedit.sdb"));
+        let a = if rb_unverified {
+            b.clone()
+        } else {
+            live_content(&at_begin.join("secedit.sdb"))
+        };
         assert_eq!(
             a,
             b,

@@ -76,11 +76,7 @@ pub fn run(args: &CcArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     let rep = hard_recover(&o);
     super::r::finish_progress(bar);
     let rep = rep?;
-    let code = if rep.recovery.error.is_some() {
-        super::exit::DAMAGE
-    } else {
-        super::exit::OK
-    };
+    let code = super::r::exit_code(&rep.recovery);
     if ctx.common.json {
         write_json(
             out,

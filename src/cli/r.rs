@@ -154,11 +154,7 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         }
         (false, r) => r?,
     };
-    let code = if rep.error.is_some() {
-        super::exit::DAMAGE
-    } else {
-        super::exit::OK
-    };
+    let code = exit_code(&rep);
     if ctx.common.json {
         write_json(
             out,
@@ -366,12 +362,96 @@ pub(crate) fn report_text(r: &Report) -> String {
             let _ = writeln!(s, "  {} {} {}", i.sha256_before, same, i.path.display());
         }
     }
+    if let Some(v) = &r.verification {
+        let _ = writeln!(s);
+        s.push_str(&verification_text(v));
+    }
     for n in &r.not_recovered {
         let _ = writeln!(s, "Not recovered: {n}");
     }
     if let Some(e) = &r.error {
         let _ = writeln!(s);
         let _ = writeln!(s, "Recovery stopped: {e}");
+    }
+    s
+}
+
+/// The exit status of a recovery report (0, 1 redo stopped, 5 verification
+/// failed; shared with `/cc`).
+pub(crate) fn exit_code(r: &Report) -> u8 {
+    match r.exit_status {
+        0 => super::exit::OK,
+        5 => super::exit::CORRUPT,
+        _ => super::exit::DAMAGE,
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "ok"
+    } else {
+        "FAILED"
+    }
+}
+
+/// The verification section of the report.
+fn verification_text(v: &crate::recovery::verify::Verification) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let head = match (v.passed, v.jet) {
+        (true, _) => "passed".to_string(),
+        (false, Some(j)) => format!("FAILED ({j}): nothing was renamed into place"),
+        (false, None) => "FAILED: nothing was renamed into place".to_string(),
+    };
+    let _ = writeln!(s, "Verification before commit: {head}");
+    let w = &v.writes;
+    let _ = writeln!(
+        s,
+        "  Page writes: {} operations redone, {} page writes, {} pages written: {}",
+        w.pages_redone,
+        w.page_writes,
+        w.pages_written,
+        verdict(w.passed)
+    );
+    let b = &v.before_images;
+    let _ = writeln!(
+        s,
+        "  Logged before-images: {} compared, {} equal, {} differ: {}",
+        b.checked,
+        b.matched,
+        b.differences,
+        verdict(b.passed)
+    );
+    let h = &v.attach_history;
+    let _ = writeln!(
+        s,
+        "  Attach/detach history: {} records, {} attached at start, {} database(s) expected, {} produced: {}",
+        h.records,
+        h.attached_at_start,
+        h.databases_expected,
+        h.databases_produced,
+        verdict(h.passed)
+    );
+    for d in &v.databases {
+        let _ = writeln!(
+            s,
+            "  {}: {}/{} written pages read back; header dbtime 0x{:x}, highest page dbtime 0x{:x} (page {}); /k {} pages, {} bad; /g ({}) {} trees, {} violations: {}",
+            d.logged_path,
+            d.pages_read_back,
+            d.pages_written,
+            d.header_dbtime,
+            d.highest_page_dbtime,
+            d.highest_page_dbtime_pgno,
+            d.checksum.pages_seen,
+            d.checksum.bad,
+            d.structure.scope,
+            d.structure.trees_checked,
+            d.structure.violations,
+            verdict(d.passed)
+        );
+    }
+    for f in &v.failures {
+        let _ = writeln!(s, "  Failed: {f}");
     }
     s
 }

@@ -423,3 +423,85 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
     };
     (report, cat)
 }
+
+/// The structural check restricted to the trees whose objid is in
+/// `objids` (recovery verification of databases above its whole-database
+/// limit, [`crate::recovery::verify`]): the catalog is read to find them;
+/// each is walked with its space trees as [`check`] does; pages outside
+/// those trees are not accounted for.
+pub fn check_trees(db: &Database, objids: &std::collections::BTreeSet<u32>) -> CheckReport {
+    let h = db.header();
+    let n = db.page_count as usize + 1;
+    let mut acc = Acc {
+        db,
+        owner: vec![0; n],
+        avail: vec![false; n],
+        violations: Vec::new(),
+        warnings: Vec::new(),
+        opts: WalkOptions {
+            max_dbtime: h.dbtime_dirtied,
+            objid: None,
+        },
+        trees: Vec::new(),
+    };
+    let want = |o: u32| objids.contains(&o);
+    if want(super::catalog::DB_OBJID) {
+        acc.tree(
+            "<database>",
+            "",
+            "database",
+            super::catalog::DB_OBJID,
+            DB_ROOT,
+        );
+    }
+    if want(2) {
+        acc.tree("MSysObjects", "MSysObjects", "table", 2, CATALOG_ROOT);
+    }
+    if want(3) {
+        acc.tree(
+            "MSysObjectsShadow",
+            "MSysObjectsShadow",
+            "table",
+            3,
+            SHADOW_ROOT,
+        );
+    }
+    let cat = read_catalog(
+        db,
+        CATALOG_ROOT,
+        WalkOptions {
+            objid: Some(2),
+            ..acc.opts
+        },
+    );
+    for t in cat.tables() {
+        let inside = t.pgno_fdp != 0 && t.pgno_fdp <= db.page_count;
+        let catalog = t.pgno_fdp == CATALOG_ROOT || t.pgno_fdp == SHADOW_ROOT;
+        if inside && !catalog && want(t.objid) {
+            acc.tree(&t.name, &t.name, "table", t.objid, t.pgno_fdp);
+        }
+        if let Some((objid, pg)) = t.long_values.filter(|(o, _)| want(*o)) {
+            acc.tree("<Long Values>", &t.name, "long_value", objid, pg);
+        }
+        for ix in t
+            .indexes
+            .iter()
+            .filter(|ix| ix.pgno_fdp != t.pgno_fdp && want(ix.objid))
+        {
+            acc.tree(&ix.name, &t.name, "index", ix.objid, ix.pgno_fdp);
+        }
+    }
+    let in_trees = acc.owner.iter().filter(|&&o| o != 0).count() as u64;
+    CheckReport {
+        page_count: db.page_count,
+        page_size: db.page_size,
+        dirty: h.db_state == 2,
+        header_dbtime: h.dbtime_dirtied,
+        trees: acc.trees,
+        pages_in_trees: in_trees,
+        pages_available: acc.avail.iter().filter(|&&a| a).count() as u64,
+        pages_unaccounted: Vec::new(),
+        violations: acc.violations,
+        warnings: acc.warnings,
+    }
+}

@@ -23,6 +23,7 @@ pub mod redo;
 pub mod split;
 pub mod store;
 pub mod undo;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 
@@ -144,6 +145,9 @@ pub struct Report {
     pub error: Option<RedoError>,
     /// What was not done (undo, unsupported parts).
     pub not_recovered: Vec<String>,
+    /// The checks made before anything was renamed into place (absent when
+    /// redo stopped).
+    pub verification: Option<verify::Verification>,
     /// Exit status.
     pub exit_status: i32,
 }
@@ -481,6 +485,19 @@ pub(crate) fn recover_logs(
             rd.detached.push(db);
         }
     }
+    // Nothing is renamed into place unless it verifies (verify.rs).
+    let verification = error.is_none().then(|| {
+        let ctx = verify::Context {
+            logs: &logs,
+            redo_start,
+            end: end_pos,
+            initial: &initial,
+            ignore_missing: opts.ignore_missing,
+            skip_undo: opts.skip_undo,
+        };
+        verify::before_commit(&mut rd, &ctx)
+    });
+    error = error.or_else(|| verification.as_ref()?.error(end_pos));
     let mut databases = Vec::new();
     for mut db in std::mem::take(&mut rd.detached) {
         let page_count = db.store.page_count().unwrap_or(0);
@@ -536,7 +553,11 @@ pub(crate) fn recover_logs(
             sha256_before: b,
         })
         .collect();
-    let exit_status = if error.is_some() { 1 } else { 0 };
+    let exit_status = match (&verification, &error) {
+        (Some(v), _) if !v.passed => 5,
+        (_, Some(_)) => 1,
+        _ => 0,
+    };
     Ok(Report {
         inputs,
         generations,
@@ -548,6 +569,7 @@ pub(crate) fn recover_logs(
         databases,
         error,
         not_recovered,
+        verification,
         exit_status,
     })
 }

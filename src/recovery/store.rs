@@ -15,6 +15,7 @@
 //! [`crate::checksum::seal_header`] and written to both copies
 //! (`ErrUtilWriteShadowedHeaderInternal`, `ese/_osu/fileu.cxx` ~789–870).
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,23 @@ pub struct PageStore {
     page_size: usize,
     /// Pages written (data pages, counting rewrites once per write).
     pub writes: u64,
+    /// Every data page written, with the dbtime of its last write; zeroed
+    /// or truncated pages leave it. Read back by [`super::verify`].
+    ledger: BTreeMap<u32, u64>,
+}
+
+thread_local! {
+    /// Test hook: from this many page writes on, writes are counted and
+    /// recorded in the ledger but never reach the file (a lost write).
+    static LOSE_WRITES_FROM: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Test hook (fault injection for the verification tests): from the
+/// `n`-th page write of each store on this thread, writes are lost
+/// (counted, never written). `None` switches it off.
+#[doc(hidden)]
+pub fn inject_lost_writes_from(n: Option<u64>) {
+    LOSE_WRITES_FROM.with(|c| c.set(n));
 }
 
 impl PageStore {
@@ -53,6 +71,7 @@ impl PageStore {
             target: target.to_path_buf(),
             page_size,
             writes: 0,
+            ledger: BTreeMap::new(),
         })
     }
 
@@ -71,6 +90,7 @@ impl PageStore {
             target: target.to_path_buf(),
             page_size,
             writes: 0,
+            ledger: BTreeMap::new(),
         })
     }
 
@@ -103,6 +123,7 @@ impl PageStore {
     /// Shrinks the file so that `pgno_last` is its last page (never grows;
     /// `ErrIONewSize` with `JET_bitResizeDatabaseOnlyShrink`).
     pub fn truncate_to(&mut self, pgno_last: u32) -> Result<()> {
+        self.ledger.retain(|&p, _| p <= pgno_last);
         if self.page_count()? > pgno_last {
             let len = (pgno_last as u64 + 2) * self.page_size as u64;
             self.file
@@ -134,15 +155,22 @@ impl PageStore {
         seal_page(&mut b, pgno);
         self.extend_to(pgno)?;
         let off = (pgno as u64 + 1) * self.page_size as u64;
-        self.file
-            .write_all_at(&b, off)
-            .map_err(|e| Error::io(&self.tmp, e))?;
+        let lost = LOSE_WRITES_FROM
+            .with(|c| c.get())
+            .is_some_and(|n| self.writes >= n);
+        if !lost {
+            self.file
+                .write_all_at(&b, off)
+                .map_err(|e| Error::io(&self.tmp, e))?;
+        }
         self.writes += 1;
+        self.ledger.insert(pgno, crate::parse::u64_at(&b, 8));
         Ok(())
     }
 
     /// Writes an all-zero (uninitialized) page, as a trim leaves it.
     pub fn zero_page(&mut self, pgno: u32) -> Result<()> {
+        self.ledger.remove(&pgno);
         let off = (pgno as u64 + 1) * self.page_size as u64;
         self.file
             .write_all_at(&vec![0u8; self.page_size], off)
@@ -169,6 +197,11 @@ impl PageStore {
                 .map_err(|e| Error::io(&self.tmp, e))?;
         }
         Ok(())
+    }
+
+    /// Pages written, each with the dbtime of its last write.
+    pub fn ledger(&self) -> &BTreeMap<u32, u64> {
+        &self.ledger
     }
 
     /// Working file path.

@@ -1,0 +1,664 @@
+//! Verification of recovered databases before they are renamed into place
+//! and called Clean Shutdown (`/r` and `/cc`).
+//!
+//! Every database about to be committed is checked, and nothing is renamed
+//! unless every check of every database passes:
+//!
+//! 1. **writes**: every redone page operation reached a file — the page
+//!    writes of the databases produced are at least the page operations
+//!    redone (a store replaced or dropped during the run loses its writes:
+//!    "N redone, 0 pages written" fails here), and every page written reads
+//!    back from the working file with the dbtime of its last write and a
+//!    valid checksum;
+//! 2. **dbtime**: the header dbtime is at least every page's dbtime
+//!    (shrunk pages, `dbtimeShrunk`, excepted);
+//! 3. **before-images**: the logged Split2/Merge2 page images compared with
+//!    the redone pages without a difference (the counters of
+//!    [`super::redo::BeforeImageCheck`]);
+//! 4. **checksums**: the `/k` scan ([`crate::k::scan_database`]) of the
+//!    working file finds no failed page;
+//! 5. **structure**: the `/g` check ([`crate::db::check`]) finds no
+//!    violation — the whole database up to [`WHOLE_DATABASE_LIMIT`] pages,
+//!    above it every tree whose pages the replay wrote;
+//! 6. **attach history**: the CreateDB / AttachDB / DetachDB records of the
+//!    replayed range and the attachments at the start of redo agree with
+//!    the databases produced: one output per database, signDb as logged,
+//!    Clean Shutdown, consistent (and detached) at the last DetachDB or at
+//!    the end of the replay.
+//!
+//! ESE itself checks pages against the expected state while it replays
+//! (`LOG::ErrLGIAccessPage`, `ese/_log/logredo.cxx` ~640–770) and fails
+//! with −1123 `JET_errRecoveryVerifyFailure`; here the whole result is
+//! checked once more after the replay. A failure is −1123, or the more
+//! specific error of the check (−1018 for a checksum, the `/g` violation's
+//! error, −1216 for a database missing or of another signature).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::redo::{Redo, RedoError, DBTIME_SHRUNK};
+use super::{get_lgpos, LogIn};
+use crate::error::Jet;
+use crate::parse::attach_info::AttachInfo;
+use crate::parse::primitives::Lgpos;
+use crate::parse::{u32_at, u64_at};
+
+/// Above this many pages the structural check covers only the trees the
+/// replay wrote to.
+pub const WHOLE_DATABASE_LIMIT: u32 = 100_000;
+
+/// How many pages or problems a check lists (the counts are complete).
+const LIST_MAX: usize = 10;
+
+/// The verification of one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// Every check of every database passed.
+    pub passed: bool,
+    /// The error of the first failed check.
+    pub jet: Option<Jet>,
+    /// One line per failed check.
+    pub failures: Vec<String>,
+    /// Redone page operations against the page writes of the outputs.
+    pub writes: WritesCheck,
+    /// Logged page before-images against the redone pages.
+    pub before_images: ImagesCheck,
+    /// Attach/detach history of the logs against the outputs.
+    pub attach_history: HistoryCheck,
+    /// Per-database checks.
+    pub databases: Vec<DbCheck>,
+}
+
+/// Check 1, run-wide part.
+#[derive(Debug, Clone, Serialize)]
+pub struct WritesCheck {
+    /// Page operations redone.
+    pub pages_redone: u64,
+    /// Page writes of the databases produced (redo, undo, resets).
+    pub page_writes: u64,
+    /// Distinct pages written in the databases produced.
+    pub pages_written: u64,
+    /// Whether every redone operation has a write.
+    pub passed: bool,
+}
+
+/// Check 3.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImagesCheck {
+    /// Images compared.
+    pub checked: u64,
+    /// Images equal to the redone page.
+    pub matched: u64,
+    /// Images whose format was not decoded.
+    pub not_compared: u64,
+    /// Differences.
+    pub differences: usize,
+    /// No difference.
+    pub passed: bool,
+}
+
+/// Check 6.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryCheck {
+    /// CreateDB / AttachDB / DetachDB records in the replayed range.
+    pub records: usize,
+    /// Databases attached at the start of redo.
+    pub attached_at_start: usize,
+    /// Databases the history says must be produced.
+    pub databases_expected: usize,
+    /// Databases produced.
+    pub databases_produced: usize,
+    /// What disagrees.
+    pub problems: Vec<String>,
+    /// Nothing disagrees.
+    pub passed: bool,
+}
+
+/// Checks 1, 2, 4 and 5 of one database.
+#[derive(Debug, Clone, Serialize)]
+pub struct DbCheck {
+    /// Path as logged.
+    pub logged_path: String,
+    /// Working file checked.
+    pub file: PathBuf,
+    /// Pages written (distinct, still in the file).
+    pub pages_written: usize,
+    /// Of those, pages read back with the dbtime of their last write and a
+    /// valid checksum.
+    pub pages_read_back: usize,
+    /// Pages that did not read back (first few).
+    pub pages_not_in_file: Vec<u32>,
+    /// Header dbtime (dbtimeDirtied).
+    pub header_dbtime: u64,
+    /// Highest dbtime of a data page.
+    pub highest_page_dbtime: u64,
+    /// Its page.
+    pub highest_page_dbtime_pgno: u32,
+    /// Pages whose dbtime is above the header's (first few).
+    pub pages_above_header_dbtime: Vec<u32>,
+    /// `/k` of the working file.
+    pub checksum: ChecksumCheck,
+    /// `/g` of the working file.
+    pub structure: StructureCheck,
+    /// Every check of this database passed.
+    pub passed: bool,
+}
+
+/// Check 4.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecksumCheck {
+    /// Pages looked at (headers included).
+    pub pages_seen: u64,
+    /// Pages whose checksum verifies.
+    pub ok: u64,
+    /// All-zero pages.
+    pub uninitialized: u64,
+    /// Failed pages (eseutil's "bad checksums").
+    pub bad: u64,
+    /// No failed page.
+    pub passed: bool,
+}
+
+/// Check 5.
+#[derive(Debug, Clone, Serialize)]
+pub struct StructureCheck {
+    /// "database" (whole-database `/g`) or "touched trees".
+    pub scope: &'static str,
+    /// Pages in the file.
+    pub page_count: u32,
+    /// Trees walked.
+    pub trees_checked: usize,
+    /// Pages used by the trees walked.
+    pub pages_in_trees: u64,
+    /// Violations.
+    pub violations: usize,
+    /// The first violations.
+    pub first_violations: Vec<String>,
+    /// No violation.
+    pub passed: bool,
+    /// Whether a violation fails verification (not when undo was skipped
+    /// on request: −579, the trees may hold half a transaction).
+    pub enforced: bool,
+}
+
+/// What the replay was, for the history check.
+pub(crate) struct Context<'a> {
+    /// The logs replayed.
+    pub logs: &'a [LogIn],
+    /// Where redo started (`None`: the first record).
+    pub redo_start: Option<Lgpos>,
+    /// Where it ended (end of the logs or the stop position).
+    pub end: Lgpos,
+    /// Databases attached when redo started.
+    pub initial: &'a [AttachInfo],
+    /// `/i`: attachments of missing databases were skipped.
+    pub ignore_missing: bool,
+    /// Undo was skipped (library option `Options::skip_undo`): the trees
+    /// may hold half a transaction, so `/g` violations are reported but do
+    /// not fail the run.
+    pub skip_undo: bool,
+}
+
+impl Verification {
+    /// The error recovery reports when verification failed.
+    pub fn error(&self, at: Lgpos) -> Option<RedoError> {
+        if self.passed {
+            return None;
+        }
+        Some(RedoError {
+            jet: self.jet.unwrap_or(Jet::RECOVERY_VERIFY_FAILURE),
+            lgpos: at,
+            lrtyp: "verification".into(),
+            detail: format!(
+                "the recovered database failed verification before commit ({}); nothing was renamed into place",
+                self.failures.join("; ")
+            ),
+        })
+    }
+
+    fn fail(&mut self, jet: Jet, what: String) {
+        if self.passed {
+            self.jet = Some(jet);
+        }
+        self.passed = false;
+        self.failures.push(what);
+    }
+}
+
+/// Runs every check on the databases of `rd.detached` (all finished,
+/// headers final in memory). Each header is first written to its working
+/// file, so that the file checked is the file that would be renamed.
+pub(crate) fn before_commit(rd: &mut Redo, ctx: &Context) -> Verification {
+    let bi = &rd.stats.before_images;
+    let mut v = Verification {
+        passed: true,
+        jet: None,
+        failures: Vec::new(),
+        writes: WritesCheck {
+            pages_redone: rd.stats.pages_redone,
+            page_writes: rd.detached.iter().map(|d| d.store.writes).sum(),
+            pages_written: rd
+                .detached
+                .iter()
+                .map(|d| d.store.ledger().len() as u64)
+                .sum(),
+            passed: true,
+        },
+        before_images: ImagesCheck {
+            checked: bi.checked,
+            matched: bi.matched,
+            not_compared: bi.not_compared,
+            differences: bi.differences.len(),
+            passed: bi.differences.is_empty(),
+        },
+        attach_history: history(rd, ctx),
+        databases: Vec::new(),
+    };
+    let w = v.writes.clone();
+    if w.page_writes < w.pages_redone || (w.pages_redone > 0 && w.pages_written == 0) {
+        v.writes.passed = false;
+        let t = format!(
+            "{} page operations redone but {} page writes ({} pages) in the databases produced",
+            w.pages_redone, w.page_writes, w.pages_written
+        );
+        v.fail(Jet::RECOVERY_VERIFY_FAILURE, t);
+    }
+    if !v.before_images.passed {
+        let t = format!(
+            "{} logged before-image(s) differ from the redone page",
+            v.before_images.differences
+        );
+        v.fail(Jet::RECOVERY_VERIFY_FAILURE, t);
+    }
+    if !v.attach_history.passed {
+        let t = format!(
+            "attach/detach history: {}",
+            v.attach_history.problems.join("; ")
+        );
+        let jet = if v
+            .attach_history
+            .problems
+            .iter()
+            .any(|p| p.contains("signature") || p.contains("no output"))
+        {
+            Jet::ATTACHED_DATABASE_MISMATCH
+        } else {
+            Jet::RECOVERY_VERIFY_FAILURE
+        };
+        v.fail(jet, t);
+    }
+    for db in &mut rd.detached {
+        let header = db.header.clone();
+        let c = match db.store.write_header(header) {
+            Ok(()) => check_db(db, !ctx.skip_undo),
+            Err(e) => {
+                v.fail(Jet::DISK_IO, format!("{}: {e}", db.logged_path));
+                continue;
+            }
+        };
+        record_db(&mut v, c);
+    }
+    if !v.passed {
+        // The working files stay behind as what they are: not consistent.
+        for db in &mut rd.detached {
+            db.header[52..56].copy_from_slice(&2u32.to_le_bytes());
+        }
+    }
+    v
+}
+
+/// Adds a database's result and its failures.
+fn record_db(v: &mut Verification, c: (DbCheck, Vec<(Jet, String)>)) {
+    let (c, failures) = c;
+    for (jet, t) in failures {
+        v.fail(jet, format!("{}: {t}", c.logged_path));
+    }
+    v.databases.push(c);
+}
+
+/// Checks 1 (read back), 2, 4 and 5 of one working file.
+fn check_db(db: &super::redo::DbRun, enforce_structure: bool) -> (DbCheck, Vec<(Jet, String)>) {
+    let mut fails = Vec::new();
+    let file = db.store.tmp_path().to_path_buf();
+    let (read_back, missing, objids) = read_back(db);
+    if !missing.is_empty() {
+        fails.push((
+            Jet::RECOVERY_VERIFY_FAILURE,
+            format!(
+                "{} written page(s) do not read back as written (pages {:?})",
+                missing.len(),
+                &missing[..missing.len().min(LIST_MAX)]
+            ),
+        ));
+    }
+    let header_dbtime = u64_at(&db.header, 16);
+    let checksum = checksum_scan(&file);
+    let (checksum, highest, highest_pgno) = match checksum {
+        Ok(x) => x,
+        Err(e) => {
+            fails.push((Jet::READ_VERIFY_FAILURE, format!("/k could not run: {e}")));
+            (
+                ChecksumCheck {
+                    pages_seen: 0,
+                    ok: 0,
+                    uninitialized: 0,
+                    bad: 0,
+                    passed: false,
+                },
+                0,
+                0,
+            )
+        }
+    };
+    if !checksum.passed {
+        fails.push((
+            Jet::READ_VERIFY_FAILURE,
+            format!("/k finds {} page(s) failing their checksum", checksum.bad),
+        ));
+    }
+    let above = if highest > header_dbtime {
+        pages_above(db, header_dbtime)
+    } else {
+        Vec::new()
+    };
+    if !above.is_empty() {
+        fails.push((
+            Jet::RECOVERY_VERIFY_FAILURE,
+            format!(
+                "header dbtime 0x{header_dbtime:x} is below the dbtime of page(s) {:?}",
+                &above[..above.len().min(LIST_MAX)]
+            ),
+        ));
+    }
+    let mut structure = structure(&file, &objids);
+    structure.0.enforced = enforce_structure;
+    if let Some((jet, t)) = structure.1.filter(|_| enforce_structure) {
+        fails.push((jet, t));
+    }
+    let c = DbCheck {
+        logged_path: db.logged_path.clone(),
+        file,
+        pages_written: db.store.ledger().len(),
+        pages_read_back: read_back,
+        pages_not_in_file: missing.into_iter().take(LIST_MAX).collect(),
+        header_dbtime,
+        highest_page_dbtime: highest,
+        highest_page_dbtime_pgno: highest_pgno,
+        pages_above_header_dbtime: above.into_iter().take(LIST_MAX).collect(),
+        checksum,
+        structure: structure.0,
+        passed: fails.is_empty(),
+    };
+    (c, fails)
+}
+
+/// Reads back every page of the store's ledger: (pages as written, pages
+/// not, objids of the pages written).
+fn read_back(db: &super::redo::DbRun) -> (usize, Vec<u32>, BTreeSet<u32>) {
+    let (mut ok, mut missing, mut objids) = (0usize, Vec::new(), BTreeSet::new());
+    for (&pg, &dbtime) in db.store.ledger() {
+        let good =
+            db.store.read_page(pg).ok().filter(|b| {
+                u64_at(b, 8) == dbtime && crate::checksum::verify_page(b, pg).is_good()
+            });
+        match good {
+            Some(b) => {
+                ok += 1;
+                objids.insert(u32_at(&b, 24));
+            }
+            None => missing.push(pg),
+        }
+    }
+    (ok, missing, objids)
+}
+
+/// The `/k` scan: (result, highest page dbtime, its page).
+fn checksum_scan(file: &std::path::Path) -> crate::error::Result<(ChecksumCheck, u64, u32)> {
+    let opts = crate::k::ScanOptions {
+        workers: 1,
+        ..Default::default()
+    };
+    let s = crate::k::scan_database(file, &opts, &mut crate::k::Quiet)?;
+    let c = &s.counts;
+    Ok((
+        ChecksumCheck {
+            pages_seen: c.pages_seen,
+            ok: c.ok,
+            uninitialized: c.uninitialized,
+            bad: c.eseutil_bad(),
+            passed: !s.failed(),
+        },
+        c.highest_dbtime,
+        c.highest_dbtime_pgno,
+    ))
+}
+
+/// Pages whose dbtime is above `bound` (shrunk pages excepted).
+fn pages_above(db: &super::redo::DbRun, bound: u64) -> Vec<u32> {
+    let n = db.store.page_count().unwrap_or(0);
+    (1..=n)
+        .filter(|&pg| {
+            db.store.read_page(pg).is_ok_and(|b| {
+                let t = u64_at(&b, 8);
+                !crate::checksum::is_all_zero(&b) && t > bound && t != DBTIME_SHRUNK
+            })
+        })
+        .collect()
+}
+
+/// The `/g` check: whole database when small, else the trees of `objids`.
+fn structure(
+    file: &std::path::Path,
+    objids: &BTreeSet<u32>,
+) -> (StructureCheck, Option<(Jet, String)>) {
+    let db = match crate::db::Database::open(file, None) {
+        Ok(db) => db,
+        Err(e) => {
+            let s = StructureCheck {
+                scope: "database",
+                page_count: 0,
+                trees_checked: 0,
+                pages_in_trees: 0,
+                violations: 1,
+                first_violations: vec![e.to_string()],
+                passed: false,
+                enforced: true,
+            };
+            let jet = e.jet().unwrap_or(Jet::DATABASE_CORRUPTED);
+            return (s, Some((jet, format!("/g could not open it: {e}"))));
+        }
+    };
+    let whole = db.page_count <= WHOLE_DATABASE_LIMIT;
+    let rep = if whole {
+        crate::db::check::check(&db).0
+    } else {
+        crate::db::check::check_trees(&db, objids)
+    };
+    let s = StructureCheck {
+        scope: if whole { "database" } else { "touched trees" },
+        page_count: db.page_count,
+        trees_checked: rep.trees.len(),
+        pages_in_trees: rep.pages_in_trees,
+        violations: rep.violations.len(),
+        first_violations: rep
+            .violations
+            .iter()
+            .take(LIST_MAX)
+            .map(|p| {
+                format!(
+                    "page {} (tree {}): {} ({})",
+                    p.pgno, p.tree, p.detail, p.jet
+                )
+            })
+            .collect(),
+        passed: rep.violations.is_empty(),
+        enforced: true,
+    };
+    let fail = rep.violations.first().map(|p| {
+        (
+            p.jet,
+            format!(
+                "/g finds {} violation(s), the first at page {}: {}",
+                rep.violations.len(),
+                p.pgno,
+                p.detail
+            ),
+        )
+    });
+    (s, fail)
+}
+
+/// The expected final state of one database, from the logs.
+struct Expected {
+    /// signDb of the last CreateDB/AttachDB record (empty: attached at
+    /// the start of redo, see `initial`).
+    sign_db: Vec<u8>,
+    /// signDb of the attachment at the start of redo.
+    initial: Option<crate::parse::primitives::Signature>,
+    /// Position of the last DetachDB when that is the last event.
+    detached_at: Option<Lgpos>,
+}
+
+fn name_key(path: &str) -> String {
+    super::file_name_of(path).to_ascii_lowercase()
+}
+
+/// The attach/detach history of the replayed range, by file name.
+fn expected_history(ctx: &Context) -> (BTreeMap<String, Expected>, usize) {
+    let mut by_name: BTreeMap<String, Expected> = BTreeMap::new();
+    let mut dbid_name: BTreeMap<u8, String> = BTreeMap::new();
+    for a in ctx.initial {
+        let k = name_key(&a.path);
+        dbid_name.insert(a.dbid, k.clone());
+        by_name.insert(
+            k,
+            Expected {
+                sign_db: Vec::new(),
+                initial: Some(a.sign_db),
+                detached_at: None,
+            },
+        );
+    }
+    let mut records = 0;
+    let recs = ctx.logs.iter().flat_map(|l| l.records.iter());
+    for r in recs.filter(|r| ctx.redo_start.is_none_or(|s| r.lgpos >= s) && r.lgpos < ctx.end) {
+        let b = &r.data;
+        let (at, attach) = match r.lrtyp {
+            14 => (12, true),
+            15 => (16, true),
+            16 => (0, false),
+            _ => continue,
+        };
+        if b.len() < 4 || (attach && b.len() < at + 28) {
+            continue;
+        }
+        records += 1;
+        let dbid = b[3];
+        if attach {
+            let info = crate::log::record::record_info(r);
+            let k = name_key(&info.path.unwrap_or_default());
+            dbid_name.insert(dbid, k.clone());
+            by_name.insert(
+                k,
+                Expected {
+                    sign_db: b[at..at + 28].to_vec(),
+                    initial: None,
+                    detached_at: None,
+                },
+            );
+        } else if let Some(k) = dbid_name.remove(&dbid) {
+            if let Some(e) = by_name.get_mut(&k) {
+                e.detached_at = Some(r.lgpos);
+            }
+        }
+    }
+    (by_name, records)
+}
+
+/// Check 6.
+fn history(rd: &Redo, ctx: &Context) -> HistoryCheck {
+    let (expected, records) = expected_history(ctx);
+    let mut problems = Vec::new();
+    let mut outputs: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for db in &rd.detached {
+        *outputs.entry(db.store.target().to_path_buf()).or_default() += 1;
+    }
+    for (p, n) in &outputs {
+        if *n > 1 {
+            problems.push(format!(
+                "{n} databases would be committed to {}",
+                p.display()
+            ));
+        }
+    }
+    for (name, e) in &expected {
+        let db = rd
+            .detached
+            .iter()
+            .find(|d| name_key(&d.logged_path) == *name);
+        let Some(db) = db else {
+            if !ctx.ignore_missing {
+                problems.push(format!(
+                    "{name}: attached in the logs but no output database"
+                ));
+            }
+            continue;
+        };
+        let h = &db.header;
+        if !e.sign_db.is_empty() && h[24..52] != e.sign_db[..] {
+            problems.push(format!(
+                "{name}: signature differs from its last CreateDB/AttachDB record"
+            ));
+        }
+        if let Some(want) = e.initial {
+            let sign = crate::parse::primitives::signature(&h[24..52]).map(|(_, s)| s);
+            if sign.ok() != Some(want) {
+                problems.push(format!(
+                    "{name}: signature differs from its attachment at the start of redo"
+                ));
+            }
+        }
+        if u32_at(h, 52) != 3 {
+            problems.push(format!(
+                "{name}: state {} is not Clean Shutdown",
+                u32_at(h, 52)
+            ));
+        }
+        let consistent = get_lgpos(h, 56);
+        let want = e.detached_at.unwrap_or(ctx.end);
+        if consistent != want {
+            problems.push(format!(
+                "{name}: consistent at {} but its history ends at {}",
+                consistent.eseutil_text(),
+                want.eseutil_text()
+            ));
+        }
+        if let Some(d) = e.detached_at {
+            if get_lgpos(h, 96) != d {
+                problems.push(format!(
+                    "{name}: detach position {} is not its DetachDB record {}",
+                    get_lgpos(h, 96).eseutil_text(),
+                    d.eseutil_text()
+                ));
+            }
+        }
+    }
+    for db in &rd.detached {
+        if !expected.contains_key(&name_key(&db.logged_path)) {
+            problems.push(format!(
+                "{}: produced but never attached in the replayed range",
+                db.logged_path
+            ));
+        }
+    }
+    HistoryCheck {
+        records,
+        attached_at_start: ctx.initial.len(),
+        databases_expected: expected.len(),
+        databases_produced: rd.detached.len(),
+        passed: problems.is_empty(),
+        problems,
+    }
+}
