@@ -165,6 +165,7 @@ fn hard_recovery_of_a_backup_copy_equals_the_rebuild() {
         assert_eq!(v["restored_generations"], serde_json::json!([1, 1]));
         assert_eq!(v["backups"][0]["kind"], "streaming");
         assert!(v["recovery"]["error"].is_null());
+        assert_eq!(v["recovery"]["verification"]["passed"], true);
         // Byte-identical, header pages included: the backup-history fields
         // are cleared and the finishing is the same as the rebuild's.
         let got = std::fs::read(out.join("secedit.sdb")).unwrap();

@@ -1,0 +1,223 @@
+//! Verification before commit (`/r`, `/cc`): the normal runs show the
+//! section and pass; a replay whose writes are lost, a database whose
+//! untouched page fails its checksum and one whose tree is broken all fail
+//! it: nothing is renamed into place, exit status 5, the JET error named.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn logs_b() -> Option<PathBuf> {
+    let c = common::corpus()?;
+    Some(c.join("secedit-logs-b"))
+}
+
+fn r_json(args: &[&std::ffi::OsStr]) -> (i32, Value, String) {
+    let mut a: Vec<&std::ffi::OsStr> = args.to_vec();
+    a.push("--json".as_ref());
+    let r = common::run(&a);
+    let v = serde_json::from_str(&r.stdout).unwrap_or(Value::Null);
+    (r.code, v, r.stderr)
+}
+
+fn lib_opts(logs: &Path, db_dir: &Path, out: &Path) -> eseutil::recovery::Options {
+    eseutil::recovery::Options {
+        base: "edb".into(),
+        log_dir: logs.to_path_buf(),
+        system_dir: logs.to_path_buf(),
+        db_dir: db_dir.to_path_buf(),
+        output: out.to_path_buf(),
+        ignore_checkpoint: true,
+        ..Default::default()
+    }
+}
+
+/// Page `pgno` of a database file with `ps`-byte pages, edited and
+/// re-sealed (or written raw when `seal` is false).
+fn edit_page(file: &Path, ps: usize, pgno: u32, seal: bool, f: impl Fn(&mut [u8])) {
+    let mut b = std::fs::read(file).unwrap();
+    let off = (pgno as usize + 1) * ps;
+    let page = &mut b[off..off + ps];
+    f(page);
+    if seal {
+        eseutil::checksum::seal_page(page, pgno);
+    }
+    std::fs::write(file, b).unwrap();
+}
+
+#[test]
+fn normal_rebuild_passes_and_shows_every_check() {
+    let Some(logs) = logs_b() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let log = logs.join("edb.log");
+    let (code, v, err) = r_json(&[
+        "/r".as_ref(),
+        log.as_os_str(),
+        "--ignore-checkpoint".as_ref(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ver = &v["verification"];
+    assert_eq!(ver["passed"], true, "{ver:#}");
+    assert!(ver["jet"].is_null());
+    assert_eq!(ver["writes"]["pages_redone"], 1228);
+    assert!(ver["writes"]["page_writes"].as_u64().unwrap() >= 1228);
+    assert_eq!(ver["writes"]["pages_written"], 53);
+    assert_eq!(ver["before_images"]["checked"], 9);
+    assert_eq!(ver["before_images"]["differences"], 0);
+    assert_eq!(ver["attach_history"]["passed"], true);
+    assert_eq!(ver["attach_history"]["databases_expected"], 1);
+    let d = &ver["databases"][0];
+    assert_eq!(d["pages_read_back"], 53);
+    assert_eq!(d["header_dbtime"], 0x523);
+    assert_eq!(d["highest_page_dbtime"], 0x523);
+    assert_eq!(d["checksum"]["bad"], 0);
+    assert_eq!(d["structure"]["scope"], "database");
+    assert_eq!(d["structure"]["trees_checked"], 20);
+    assert_eq!(d["structure"]["violations"], 0);
+    // The text report carries the same section.
+    let t = common::run(&[
+        "/r".as_ref(),
+        log.as_os_str(),
+        "--ignore-checkpoint".as_ref(),
+        "--output".as_ref(),
+        tmp.path().join("out2").as_os_str(),
+    ]);
+    assert_eq!(t.code, 0);
+    assert!(
+        t.stdout.contains("Verification before commit: passed"),
+        "{}",
+        t.stdout
+    );
+    assert!(
+        t.stdout.contains(
+            "Page writes: 1228 operations redone, 1228 page writes, 53 pages written: ok"
+        ),
+        "{}",
+        t.stdout
+    );
+    assert!(t
+        .stdout
+        .contains("/g (database) 20 trees, 0 violations: ok"));
+}
+
+#[test]
+fn lost_writes_fail_with_1123_and_nothing_is_renamed() {
+    let Some(logs) = logs_b() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    // The last page write of the replay (1 228 in all) is counted but
+    // never reaches the file (test hook of the page store); earlier lost
+    // writes would stop redo itself with a dbtime mismatch.
+    eseutil::recovery::store::inject_lost_writes_from(Some(1227));
+    let r = eseutil::recovery::recover(&lib_opts(&logs, &tmp.path().join("none"), &out));
+    eseutil::recovery::store::inject_lost_writes_from(None);
+    let r = r.unwrap();
+    assert_eq!(r.exit_status, 5, "{:?}", r.error);
+    let e = r.error.as_ref().expect("verification error");
+    assert_eq!(e.jet.code, -1123, "{e:?}");
+    let v = r.verification.as_ref().unwrap();
+    assert!(!v.passed);
+    let d = &v.databases[0];
+    assert!(!d.pages_not_in_file.is_empty());
+    assert!(d.pages_read_back < d.pages_written);
+    assert!(!out.join("secedit.sdb").exists(), "renamed despite failure");
+    let left = out.join("secedit.sdb.recovering");
+    assert!(left.exists());
+    // The working file left behind says Dirty Shutdown.
+    let h = std::fs::read(&left).unwrap();
+    assert_eq!(u32::from_le_bytes(h[52..56].try_into().unwrap()), 2);
+    assert_eq!(r.databases[0].state, "Dirty Shutdown");
+}
+
+/// A rebuild placed in the database folder and damaged there; `/r` replays
+/// over it (every operation already applied) and must refuse the result.
+fn replay_over_damaged(
+    tag: &str,
+    seal: bool,
+    pgno: u32,
+    f: impl Fn(&mut [u8]),
+) -> (i32, Value, PathBuf) {
+    let logs = logs_b().unwrap();
+    let tmp = tempfile::tempdir().unwrap().keep();
+    let first = tmp.join("first");
+    eseutil::recovery::recover(&lib_opts(&logs, &tmp.join("none"), &first)).unwrap();
+    let dbdir = tmp.join(format!("db-{tag}"));
+    std::fs::create_dir_all(&dbdir).unwrap();
+    let db = dbdir.join("secedit.sdb");
+    std::fs::copy(first.join("secedit.sdb"), &db).unwrap();
+    edit_page(&db, 4096, pgno, seal, f);
+    let before = std::fs::read(&db).unwrap();
+    let out = tmp.join(format!("out-{tag}"));
+    let log = logs.join("edb.log");
+    let (code, v, _) = r_json(&[
+        "/r".as_ref(),
+        log.as_os_str(),
+        "--ignore-checkpoint".as_ref(),
+        "--db-dir".as_ref(),
+        dbdir.as_os_str(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(std::fs::read(&db).unwrap(), before, "input changed");
+    assert!(!out.join("secedit.sdb").exists(), "renamed despite failure");
+    assert!(out.join("secedit.sdb.recovering").exists());
+    let text = common::run(&[
+        "/r".as_ref(),
+        log.as_os_str(),
+        "--ignore-checkpoint".as_ref(),
+        "--db-dir".as_ref(),
+        dbdir.as_os_str(),
+        "--output".as_ref(),
+        tmp.join(format!("out2-{tag}")).as_os_str(),
+    ]);
+    assert_eq!(text.code, code);
+    assert!(
+        text.stdout.contains("Verification before commit: FAILED"),
+        "{}",
+        text.stdout
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+    (code, v, out)
+}
+
+#[test]
+fn a_page_failing_its_checksum_fails_verification_with_1018() {
+    if logs_b().is_none() {
+        return;
+    }
+    // Page 200 is blank in the rebuild and never touched by the log.
+    let (code, v, _) = replay_over_damaged("k", false, 200, |p| p[100] = 0x5A);
+    assert_eq!(code, 5, "{v:#}");
+    assert_eq!(v["exit_status"], 5);
+    assert_eq!(v["error"]["jet"]["code"], -1018);
+    let d = &v["verification"]["databases"][0];
+    assert_eq!(d["checksum"]["passed"], false);
+    assert!(d["checksum"]["bad"].as_u64().unwrap() >= 1);
+    assert_eq!(v["databases"][0]["state"], "Dirty Shutdown");
+}
+
+#[test]
+fn a_broken_tree_fails_verification_with_the_g_error() {
+    if logs_b().is_none() {
+        return;
+    }
+    // The catalog root (page 4) re-sealed with another objid: /k is clean,
+    // /g is not.
+    let (code, v, _) = replay_over_damaged("g", true, 4, |p| {
+        p[24..28].copy_from_slice(&999u32.to_le_bytes())
+    });
+    assert_eq!(code, 5, "{v:#}");
+    let ver = &v["verification"];
+    assert_eq!(ver["passed"], false);
+    let d = &ver["databases"][0];
+    assert_eq!(d["checksum"]["passed"], true, "{d:#}");
+    assert_eq!(d["structure"]["passed"], false);
+    assert!(d["structure"]["violations"].as_u64().unwrap() >= 1);
+    assert_eq!(v["error"]["jet"]["code"], ver["jet"]["code"]);
+    assert!(v["error"]["jet"]["code"].as_i64().unwrap() < 0);
+}
