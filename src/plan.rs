@@ -130,6 +130,9 @@ pub struct LogSetFact {
     pub digits: u8,
     /// Files in generation order, current log last.
     pub logs: Vec<LogFact>,
+    /// Backup copies found in the folder when it has no current log: a
+    /// restored backup set ([`crate::log::backup_set`]).
+    pub backup_sets: Vec<crate::log::backup_set::BackupSet>,
 }
 
 /// Everything `plan` read.
@@ -239,6 +242,7 @@ pub fn gather_log_set(dir: &Path, base: &str) -> Result<LogSetFact, Error> {
         ext,
         digits,
         logs,
+        backup_sets: c.backup_sets.clone(),
     })
 }
 
@@ -299,6 +303,13 @@ impl Gatherer {
             Err(e) => return Err(e),
         };
         let probe = input.probe()?;
+        if is_patch_file(path, &probe) {
+            self.facts.ignored.push((
+                path.to_path_buf(),
+                "a backup patch file (PATCHHDR): part of a restored backup set".into(),
+            ));
+            return Ok(());
+        }
         match identify(&probe) {
             FileKind::Database => self.facts.databases.push(read_db(path, &probe)),
             FileKind::Checkpoint => {
@@ -345,6 +356,16 @@ impl Gatherer {
         }
         Ok(())
     }
+}
+
+/// A `.pat` file holding a PATCHHDR (its first page checks as one).
+fn is_patch_file(path: &Path, probe: &[u8]) -> bool {
+    let pat = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pat"));
+    pat && crate::parse::db_header::PAGE_SIZES.iter().any(|&ps| {
+        probe.len() >= ps && crate::parse::patch::read_patch_page(&probe[..ps]).is_ok()
+    })
 }
 
 fn parent_of(path: &Path) -> PathBuf {
@@ -575,6 +596,10 @@ pub struct StreamPlan {
     pub steps: Vec<String>,
     /// The eseutil-rs command (also valid for Microsoft's eseutil).
     pub command: Option<String>,
+    /// A restored backup set in the log folder (no current log by design;
+    /// verdict `hard_recovery`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backup_sets: Vec<crate::log::backup_set::BackupSet>,
 }
 
 /// The whole plan.
@@ -851,6 +876,7 @@ pub fn plan(facts: &Facts) -> Plan {
             logged_databases: Vec::new(),
             rebuildable_without_checkpoint: Vec::new(),
             databases: Vec::new(),
+            backup_sets: Vec::new(),
             problems: vec![Problem {
                 jet,
                 message: format!(
@@ -1122,7 +1148,8 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
             message: format!("{what}: {}", r.text),
         });
     }
-    if current_log_missing {
+    let backup_sets: Vec<_> = inp.set.map(|s| s.backup_sets.clone()).unwrap_or_default();
+    if current_log_missing && backup_sets.is_empty() {
         let b = base.clone().unwrap_or_default();
         problems.push(Problem {
             jet: Jet::MISSING_LOG_FILE,
@@ -1495,6 +1522,51 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         summary,
         steps,
         command,
+        backup_sets,
+    }
+    .as_backup_set()
+}
+
+impl StreamPlan {
+    /// A restored backup set waits for hard recovery: the verdict, the
+    /// summary and the command say so instead of soft recovery's.
+    fn as_backup_set(mut self) -> StreamPlan {
+        let Some(b) = self.backup_sets.first() else {
+            return self;
+        };
+        if self.verdict == "blocked" {
+            return self;
+        }
+        self.verdict = "hard_recovery";
+        self.summary = format!(
+            "{} is a restored {} backup (mark {}, generations {:#X} - {:#X}); {}",
+            b.database.display(),
+            b.kind,
+            b.mark.eseutil_text(),
+            b.gen_low,
+            b.gen_high,
+            b.advice
+        );
+        let dir = b.database.parent().unwrap_or(std::path::Path::new("."));
+        let c = format!(
+            "eseutil-rs /cc {} --database {} --logs {} --base {}",
+            quote(dir),
+            quote(&b.database),
+            quote(dir),
+            self.base.as_deref().unwrap_or("edb")
+        );
+        for d in &mut self.databases {
+            if d.verdict == "can_recover" || d.verdict == "cannot_recover" {
+                d.verdict = "hard_recovery";
+            }
+        }
+        self.steps = vec![
+            "eseutil-rs /cc only reads the backup set and writes the recovered database to --output (default ./recovered/)".into(),
+            "to bring the database up to date, add /f FOLDER with the live log folder's later generations (up to its current log)".into(),
+            format!("run: {c}"),
+        ];
+        self.command = Some(c);
+        self
     }
 }
 

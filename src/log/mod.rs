@@ -6,6 +6,7 @@
 
 #[cfg(test)]
 pub(crate) mod fixture7;
+pub mod backup_set;
 pub mod lrck;
 pub mod naming;
 pub mod record;

@@ -171,6 +171,10 @@ pub struct SetCheck {
     pub range: Option<(u32, u32)>,
     /// Steps in order.
     pub steps: Vec<SetStep>,
+    /// Backup copies of databases in the folder when the current log is
+    /// absent: a restored backup set, which has no current log by design
+    /// (then no "missing current log" step is reported).
+    pub backup_sets: Vec<super::backup_set::BackupSet>,
 }
 
 impl SetCheck {
@@ -319,7 +323,12 @@ pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<Se
     // Without a range the current log must exist; with one only when the
     // range is open-ended (`A-`).
     let in_range_top = range.is_none_or(|(_, b)| b == u32::MAX);
-    if !seen_current && in_range_top {
+    let backup_sets = if !seen_current && in_range_top {
+        super::backup_set::find_backup_sets(dir, base)
+    } else {
+        Vec::new()
+    };
+    if !seen_current && in_range_top && backup_sets.is_empty() {
         steps.push(SetStep::Missing(SetIssue {
             jet: Jet::MISSING_LOG_FILE,
             message: format!(
@@ -333,6 +342,7 @@ pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<Se
         dir: dir.to_path_buf(),
         range,
         steps,
+        backup_sets,
     })
 }
 

@@ -318,6 +318,9 @@ pub fn set(c: &SetCheck, color: bool) -> String {
             }
         }
     }
+    for b in &c.backup_sets {
+        let _ = writeln!(w, "{}", backup_set_text(b));
+    }
     if c.ok() {
         let _ = writeln!(
             w,
@@ -408,4 +411,37 @@ pub fn lr_to_sz_tail(r: &LogRecord) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// A restored backup set found where the current log would be.
+fn backup_set_text(b: &crate::log::backup_set::BackupSet) -> String {
+    let mut s = format!(
+        "\n      Restored backup set: {} ({} backup, mark {}, generations {:#X} - {:#X}",
+        b.database.display(),
+        b.kind,
+        b.mark.eseutil_text(),
+        b.gen_low,
+        b.gen_high
+    );
+    if !b.gen_high_from.is_empty() {
+        s.push_str(&format!(", genHigh from the {}", b.gen_high_from));
+    }
+    s.push(')');
+    if b.trailer_page {
+        s.push_str("\n          Trailer page: present (the backup's final state)");
+    }
+    if let Some(p) = &b.patch_file {
+        s.push_str(&format!(
+            "\n          Patch file: {} ({} bytes{})",
+            p.display(),
+            b.patch_file_len,
+            if b.patch_file_matches {
+                ", this backup's PATCHHDR"
+            } else {
+                ""
+            }
+        ));
+    }
+    s.push_str(&format!("\n          No current log: {}", b.advice));
+    s
 }

@@ -10,6 +10,10 @@ fn verdict_line(s: &StreamPlan, color: bool) -> String {
     match s.verdict {
         "nothing_to_do" => good("NOTHING TO DO: every database is in Clean Shutdown", color),
         "ready" => good("READY: soft recovery can proceed", color),
+        "hard_recovery" => good(
+            "RESTORED BACKUP SET: hard recovery (/cc) replays it; no current log by design",
+            color,
+        ),
         _ => bad(
             "BLOCKED: recovery cannot complete until the problems below are solved",
             color,
@@ -122,6 +126,7 @@ pub fn stream(p: &StreamPlan, color: bool, verbose: bool) -> String {
             let v = match d.verdict {
                 "clean" => good("clean: nothing needed", color),
                 "can_recover" => good("can be brought to Clean Shutdown", color),
+                "hard_recovery" => good("backup copy: hard recovery (/cc) brings it to Clean Shutdown", color),
                 _ => bad("cannot be recovered yet", color),
             };
             let _ = writeln!(s, "        Verdict: {v}");

@@ -147,6 +147,9 @@ pub struct MlSetReport {
     pub missing: Vec<SetIssue>,
     /// Whether the sequence is complete and undamaged.
     pub ok: bool,
+    /// Restored backup set(s) found in the folder (no current log by design).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backup_sets: Vec<crate::log::backup_set::BackupSet>,
     /// Process exit status.
     pub exit_status: u8,
 }
@@ -178,6 +181,7 @@ impl MlSetReport {
             files,
             missing,
             ok: c.ok(),
+            backup_sets: c.backup_sets.clone(),
             exit_status,
         }
     }
