@@ -363,9 +363,9 @@ fn is_patch_file(path: &Path, probe: &[u8]) -> bool {
     let pat = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("pat"));
-    pat && crate::parse::db_header::PAGE_SIZES.iter().any(|&ps| {
-        probe.len() >= ps && crate::parse::patch::read_patch_page(&probe[..ps]).is_ok()
-    })
+    pat && crate::parse::db_header::PAGE_SIZES
+        .iter()
+        .any(|&ps| probe.len() >= ps && crate::parse::patch::read_patch_page(&probe[..ps]).is_ok())
 }
 
 fn parent_of(path: &Path) -> PathBuf {

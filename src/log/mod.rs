@@ -4,9 +4,9 @@
 //! Facts come from the MIT ESE source as restated in
 //! `../shared/docs/format-notes.md` §4; each module cites the source files.
 
+pub mod backup_set;
 #[cfg(test)]
 pub(crate) mod fixture7;
-pub mod backup_set;
 pub mod lrck;
 pub mod naming;
 pub mod record;

@@ -126,7 +126,10 @@ pub fn stream(p: &StreamPlan, color: bool, verbose: bool) -> String {
             let v = match d.verdict {
                 "clean" => good("clean: nothing needed", color),
                 "can_recover" => good("can be brought to Clean Shutdown", color),
-                "hard_recovery" => good("backup copy: hard recovery (/cc) brings it to Clean Shutdown", color),
+                "hard_recovery" => good(
+                    "backup copy: hard recovery (/cc) brings it to Clean Shutdown",
+                    color,
+                ),
                 _ => bad("cannot be recovered yet", color),
             };
             let _ = writeln!(s, "        Verdict: {v}");

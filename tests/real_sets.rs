@@ -1,0 +1,240 @@
+//! Differential tests on real sets of the corpus (issue 10 §7), compared
+//! table by table with the peer dissect.esedb (record counts and per-table
+//! record digests, scripts/table_digests.py; table shapes,
+//! scripts/peer_tables.py).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
+}
+
+/// `python3 scripts/NAME FILE...` → the JSON document, per file.
+fn peer(py: &str, name: &str, files: &[&Path]) -> Vec<Value> {
+    let out = std::process::Command::new(py)
+        .arg(script(name))
+        .args(files)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    files
+        .iter()
+        .map(|f| {
+            let d = v[f.to_str().unwrap()].clone();
+            assert!(d.get("error").is_none(), "{}: {d}", f.display());
+            d
+        })
+        .collect()
+}
+
+fn r(args: &[&std::ffi::OsStr]) -> (i32, Value) {
+    let mut a = args.to_vec();
+    a.push("--json".as_ref());
+    let run = common::run(&a);
+    (
+        run.code,
+        serde_json::from_str(&run.stdout).unwrap_or(Value::Null),
+    )
+}
+
+fn clean_and_g_clean(db: &Path) {
+    let mh = common::run(&["/mh".as_ref(), db.as_os_str()]);
+    assert!(mh.stdout.contains("State: Clean Shutdown"), "{}", mh.stdout);
+    let g = common::run(&["/g".as_ref(), db.as_os_str()]);
+    assert_eq!(g.code, 0, "{}", g.stdout);
+}
+
+/// datasharing-dirty: DSTokenDB2.dat (Dirty Shutdown) with DSS00001.log,
+/// DSS.log and DSS.chk, recovered from the checkpoint and from the first
+/// log (--ignore-checkpoint): the same database, table by table; Clean
+/// Shutdown; /g clean; verification passed.
+#[test]
+fn datasharing_dirty_with_and_without_checkpoint_agree() {
+    let Some(c) = common::corpus() else { return };
+    let set = c.join("datasharing-dirty");
+    let tmp = tempfile::tempdir().unwrap();
+    let base = set.join("DSS");
+    let mut outs = Vec::new();
+    for (tag, extra) in [("chk", None), ("nochk", Some("--ignore-checkpoint"))] {
+        let out = tmp.path().join(tag);
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "/r".as_ref(),
+            base.as_os_str(),
+            "--output".as_ref(),
+            out.as_os_str(),
+        ];
+        if let Some(e) = extra {
+            args.push(e.as_ref());
+        }
+        let (code, v) = r(&args);
+        assert_eq!(code, 0, "{v:#}");
+        assert_eq!(v["verification"]["passed"], true, "{v:#}");
+        assert_eq!(v["databases"][0]["state"], "Clean Shutdown");
+        for i in v["inputs"].as_array().unwrap() {
+            assert_eq!(i["sha256_before"], i["sha256_after"]);
+        }
+        let db = out.join("DSTokenDB2.dat");
+        clean_and_g_clean(&db);
+        outs.push((db, v));
+    }
+    // The checkpoint replays the last generation only; the full replay
+    // walks both (and finds every page operation already applied).
+    assert!(outs[1].1["stats"]["records"].as_u64() > outs[0].1["stats"]["records"].as_u64());
+    let Some(py) = common::peer_python() else {
+        return;
+    };
+    let d = peer(&py, "table_digests.py", &[&outs[0].0, &outs[1].0]);
+    assert_eq!(d[0]["tables"], d[1]["tables"], "tables differ");
+    let tables = d[0]["tables"].as_object().unwrap();
+    assert!(tables.contains_key("Token") && tables.contains_key("TokenScope"));
+    assert!(tables["MSysObjects"]["count"].as_u64().unwrap() > 0);
+}
+
+/// secedit-logs-b rebuilt from its log alone: /g clean, and the catalog of
+/// the real secedit-db-2018/secedit.sdb: each of its tables with the same
+/// columns and indexes; the one extra table of the rebuild is SmTblTattoo
+/// (the machine of the logs had it, the 2018 one did not).
+#[test]
+fn secedit_logs_b_rebuild_has_the_catalog_shape_of_secedit_db_2018() {
+    let Some(c) = common::corpus() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let log = c.join("secedit-logs-b").join("edb.log");
+    let (code, v) = r(&[
+        "/r".as_ref(),
+        log.as_os_str(),
+        "--ignore-checkpoint".as_ref(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["verification"]["passed"], true);
+    let db = out.join("secedit.sdb");
+    clean_and_g_clean(&db);
+    let Some(py) = common::peer_python() else {
+        return;
+    };
+    let real = c.join("secedit-db-2018").join("secedit.sdb");
+    let p = peer(&py, "peer_tables.py", &[&db, &real]);
+    let (ours, theirs) = (&p[0]["schema"], &p[1]["schema"]);
+    let theirs = theirs.as_object().unwrap();
+    assert!(theirs.len() >= 10);
+    for (name, shape) in theirs {
+        assert_eq!(&ours[name.as_str()], shape, "table {name}");
+    }
+    let extra: Vec<&String> = ours
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| !theirs.contains_key(*k))
+        .collect();
+    assert_eq!(extra, vec!["SmTblTattoo"]);
+}
+
+/// A play-forward hard recovery of the real Windows 7 backup never claims
+/// success it has not verified: either exit 0 with the verification passed
+/// and the database in place, or exit 5 with nothing renamed.
+#[test]
+fn winmail7_play_forward_never_claims_unverified_success() {
+    let Some(c) = common::corpus() else { return };
+    let set = c.join("winmail7-backup");
+    let tmp = tempfile::tempdir().unwrap();
+    let (restore, fwd, out) = (
+        tmp.path().join("restore"),
+        tmp.path().join("fwd"),
+        tmp.path().join("out"),
+    );
+    std::fs::create_dir_all(&restore).unwrap();
+    std::fs::create_dir_all(&fwd).unwrap();
+    for e in std::fs::read_dir(set.join("Backup-new")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, restore.join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::copy(set.join("edb.log"), fwd.join("edb.log")).unwrap();
+    let db = restore.join("WindowsMail.MSMessageStore");
+    let run = common::run(&[
+        "/cc".as_ref(),
+        restore.as_os_str(),
+        "--database".as_ref(),
+        db.as_os_str(),
+        "--logs".as_ref(),
+        restore.as_os_str(),
+        "/f".as_ref(),
+        fwd.as_os_str(),
+        "--output".as_ref(),
+        out.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let ver = &v["recovery"]["verification"];
+    let placed = out.join("WindowsMail.MSMessageStore");
+    match run.code {
+        0 => {
+            assert_eq!(ver["passed"], true);
+            assert!(placed.exists());
+            clean_and_g_clean(&placed);
+        }
+        5 => {
+            assert_eq!(ver["passed"], false);
+            assert!(!placed.exists(), "renamed despite a failed verification");
+            assert!(out.join("WindowsMail.MSMessageStore.recovering").exists());
+        }
+        c => panic!("exit {c}: {}", run.stderr),
+    }
+}
+
+/// A restored backup set has no current log by design: /ml and plan say
+/// what it is (backup state, trailer page, .pat) and give the /cc command
+/// instead of −528.
+#[test]
+fn backup_set_is_recognized_not_missing_its_current_log() {
+    let Some(c) = common::corpus() else { return };
+    let dir = c.join("winmail7-backup").join("Backup-new");
+    let ml = common::run(&["/ml".as_ref(), dir.as_os_str(), "--json".as_ref()]);
+    assert_eq!(ml.code, 0, "{}{}", ml.stdout, ml.stderr);
+    let v: Value = serde_json::from_str(&ml.stdout).unwrap();
+    let b = &v["backup_sets"][0];
+    assert_eq!(b["kind"], "streaming");
+    assert_eq!(b["mark"]["eseutil"], "(0x1,2,C22)");
+    assert_eq!(b["gen_low"], 1);
+    assert_eq!(b["gen_high"], 1);
+    assert_eq!(b["gen_high_from"], "trailer page");
+    assert_eq!(b["trailer_page"], true);
+    assert_eq!(b["patch_file_len"], 16384);
+    assert_eq!(b["patch_file_matches"], true);
+    assert!(b["advice"].as_str().unwrap().contains("eseutil-rs /cc"));
+    let text = common::run(&["/ml".as_ref(), dir.as_os_str()]);
+    assert!(
+        text.stdout.contains("Restored backup set:"),
+        "{}",
+        text.stdout
+    );
+    assert!(!text.stdout.contains("-528"));
+    let plan = common::run(&["plan".as_ref(), dir.as_os_str(), "--json".as_ref()]);
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+    let p: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let s = p["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["verdict"] == "hard_recovery")
+        .expect("a hard_recovery stream");
+    assert!(s["problems"].as_array().unwrap().is_empty());
+    assert!(s["command"]
+        .as_str()
+        .unwrap()
+        .starts_with("eseutil-rs /cc "));
+    // The .pat file is not taken for a checkpoint of another stream.
+    assert_eq!(p["streams"].as_array().unwrap().len(), 1, "{p:#}");
+}
