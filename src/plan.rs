@@ -1524,13 +1524,13 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         command,
         backup_sets,
     }
-    .as_backup_set()
+    .into_backup_set_plan()
 }
 
 impl StreamPlan {
     /// A restored backup set waits for hard recovery: the verdict, the
     /// summary and the command say so instead of soft recovery's.
-    fn as_backup_set(mut self) -> StreamPlan {
+    fn into_backup_set_plan(mut self) -> StreamPlan {
         let Some(b) = self.backup_sets.first() else {
             return self;
         };

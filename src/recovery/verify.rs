@@ -33,7 +33,7 @@
 //! specific error of the check (−1018 for a checksum, the `/g` violation's
 //! error, −1216 for a database missing or of another signature).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -42,7 +42,7 @@ use super::redo::{Redo, RedoError, DBTIME_SHRUNK};
 use super::{get_lgpos, LogIn};
 use crate::error::Jet;
 use crate::parse::attach_info::AttachInfo;
-use crate::parse::primitives::Lgpos;
+use crate::parse::primitives::{Lgpos, Signature};
 use crate::parse::{u32_at, u64_at};
 
 /// Above this many pages the structural check covers only the trees the
@@ -510,71 +510,132 @@ fn structure(
     (s, fail)
 }
 
-/// The expected final state of one database, from the logs.
+/// One attachment history of the replayed range: a database (file name
+/// and signDb) and how its last attachment ended.
 struct Expected {
-    /// signDb of the last CreateDB/AttachDB record (empty: attached at
-    /// the start of redo, see `initial`).
-    sign_db: Vec<u8>,
-    /// signDb of the attachment at the start of redo.
-    initial: Option<crate::parse::primitives::Signature>,
-    /// Position of the last DetachDB when that is the last event.
-    detached_at: Option<Lgpos>,
+    /// Position of its last CreateDB/AttachDB (the start of redo for an
+    /// attachment listed by the checkpoint or the first log header).
+    attached_at: Lgpos,
+    /// How the last attachment ended.
+    end: AttachEnd,
 }
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AttachEnd {
+    /// Still attached at the end of the replay: consistent there.
+    Open,
+    /// A DetachDB record: consistent and detached there.
+    Detach(Lgpos),
+    /// A Term / RecoveryQuit record ended it (it detaches every database,
+    /// `ErrLGRIEndEverySession`): consistent no later than the end.
+    Term,
+}
+
+type Key = (String, Option<Signature>);
 
 fn name_key(path: &str) -> String {
     super::file_name_of(path).to_ascii_lowercase()
 }
 
-/// The attach/detach history of the replayed range, by file name.
-fn expected_history(ctx: &Context) -> (BTreeMap<String, Expected>, usize) {
-    let mut by_name: BTreeMap<String, Expected> = BTreeMap::new();
-    let mut dbid_name: BTreeMap<u8, String> = BTreeMap::new();
+fn sign_of(b: &[u8]) -> Option<Signature> {
+    crate::parse::primitives::signature(b).ok().map(|(_, s)| s)
+}
+
+/// The attach/detach histories of the replayed range, by (file name,
+/// signDb): a database of the same name created again with another
+/// signature is another history (ESE keeps or replaces the earlier one,
+/// `ErrLGRICheckRedoCreateDb`; either way each output must match one).
+fn expected_history(ctx: &Context) -> (HashMap<Key, Expected>, usize) {
+    let mut by_key: HashMap<Key, Expected> = HashMap::new();
+    let mut dbid_key: BTreeMap<u8, Key> = BTreeMap::new();
+    let start = ctx.redo_start.unwrap_or_default();
     for a in ctx.initial {
-        let k = name_key(&a.path);
-        dbid_name.insert(a.dbid, k.clone());
-        by_name.insert(
-            k,
-            Expected {
-                sign_db: Vec::new(),
-                initial: Some(a.sign_db),
-                detached_at: None,
-            },
-        );
+        let k = (name_key(&a.path), Some(a.sign_db));
+        dbid_key.insert(a.dbid, k.clone());
+        let e = Expected {
+            attached_at: start,
+            end: AttachEnd::Open,
+        };
+        by_key.insert(k, e);
     }
     let mut records = 0;
     let recs = ctx.logs.iter().flat_map(|l| l.records.iter());
     for r in recs.filter(|r| ctx.redo_start.is_none_or(|s| r.lgpos >= s) && r.lgpos < ctx.end) {
         let b = &r.data;
-        let (at, attach) = match r.lrtyp {
-            14 => (12, true),
-            15 => (16, true),
-            16 => (0, false),
+        let sign_at = match r.lrtyp {
+            14 => 12,
+            15 => 16,
+            16 => 0,
+            // Term, RecoveryQuit (1 and 2).
+            2 | 18 | 50 | 52 => {
+                for k in std::mem::take(&mut dbid_key).into_values() {
+                    if let Some(e) = by_key.get_mut(&k) {
+                        e.end = AttachEnd::Term;
+                    }
+                }
+                continue;
+            }
             _ => continue,
         };
-        if b.len() < 4 || (attach && b.len() < at + 28) {
+        let need = if sign_at == 0 { 4 } else { sign_at + 28 };
+        if b.len() < need {
             continue;
         }
         records += 1;
         let dbid = b[3];
-        if attach {
-            let info = crate::log::record::record_info(r);
-            let k = name_key(&info.path.unwrap_or_default());
-            dbid_name.insert(dbid, k.clone());
-            by_name.insert(
-                k,
-                Expected {
-                    sign_db: b[at..at + 28].to_vec(),
-                    initial: None,
-                    detached_at: None,
-                },
-            );
-        } else if let Some(k) = dbid_name.remove(&dbid) {
-            if let Some(e) = by_name.get_mut(&k) {
-                e.detached_at = Some(r.lgpos);
+        if sign_at == 0 {
+            if let Some(e) = dbid_key.remove(&dbid).and_then(|k| by_key.get_mut(&k)) {
+                e.end = AttachEnd::Detach(r.lgpos);
             }
+            continue;
         }
+        let info = crate::log::record::record_info(r);
+        let k = (
+            name_key(&info.path.unwrap_or_default()),
+            sign_of(&b[sign_at..sign_at + 28]),
+        );
+        dbid_key.insert(dbid, k.clone());
+        let e = Expected {
+            attached_at: r.lgpos,
+            end: AttachEnd::Open,
+        };
+        by_key.insert(k, e);
     }
-    (by_name, records)
+    (by_key, records)
+}
+
+/// What is wrong with one output against its history.
+fn history_problems(name: &str, h: &[u8], e: &Expected, end: Lgpos) -> Vec<String> {
+    let mut out = Vec::new();
+    if u32_at(h, 52) != 3 {
+        out.push(format!(
+            "{name}: state {} is not Clean Shutdown",
+            u32_at(h, 52)
+        ));
+    }
+    let consistent = get_lgpos(h, 56);
+    let ok = match e.end {
+        AttachEnd::Open => consistent == end,
+        AttachEnd::Detach(d) => consistent == d && get_lgpos(h, 96) == d,
+        AttachEnd::Term => e.attached_at <= consistent && consistent <= end,
+    };
+    if !ok {
+        let want = match e.end {
+            AttachEnd::Open => format!("the end of the replay {}", end.eseutil_text()),
+            AttachEnd::Detach(d) => format!("its DetachDB record {}", d.eseutil_text()),
+            AttachEnd::Term => format!(
+                "between its attachment {} and the end {}",
+                e.attached_at.eseutil_text(),
+                end.eseutil_text()
+            ),
+        };
+        out.push(format!(
+            "{name}: consistent at {} (detach {}), its history ends at {want}",
+            consistent.eseutil_text(),
+            get_lgpos(h, 96).eseutil_text()
+        ));
+    }
+    out
 }
 
 /// Check 6.
@@ -593,72 +654,97 @@ fn history(rd: &Redo, ctx: &Context) -> HistoryCheck {
             ));
         }
     }
-    for (name, e) in &expected {
-        let db = rd
-            .detached
-            .iter()
-            .find(|d| name_key(&d.logged_path) == *name);
-        let Some(db) = db else {
-            if !ctx.ignore_missing {
-                problems.push(format!(
-                    "{name}: attached in the logs but no output database"
-                ));
-            }
-            continue;
-        };
-        let h = &db.header;
-        if !e.sign_db.is_empty() && h[24..52] != e.sign_db[..] {
-            problems.push(format!(
-                "{name}: signature differs from its last CreateDB/AttachDB record"
-            ));
-        }
-        if let Some(want) = e.initial {
-            let sign = crate::parse::primitives::signature(&h[24..52]).map(|(_, s)| s);
-            if sign.ok() != Some(want) {
-                problems.push(format!(
-                    "{name}: signature differs from its attachment at the start of redo"
-                ));
-            }
-        }
-        if u32_at(h, 52) != 3 {
-            problems.push(format!(
-                "{name}: state {} is not Clean Shutdown",
-                u32_at(h, 52)
-            ));
-        }
-        let consistent = get_lgpos(h, 56);
-        let want = e.detached_at.unwrap_or(ctx.end);
-        if consistent != want {
-            problems.push(format!(
-                "{name}: consistent at {} but its history ends at {}",
-                consistent.eseutil_text(),
-                want.eseutil_text()
-            ));
-        }
-        if let Some(d) = e.detached_at {
-            if get_lgpos(h, 96) != d {
-                problems.push(format!(
-                    "{name}: detach position {} is not its DetachDB record {}",
-                    get_lgpos(h, 96).eseutil_text(),
-                    d.eseutil_text()
-                ));
-            }
+    for db in &rd.detached {
+        let name = name_key(&db.logged_path);
+        let key = (name.clone(), sign_of(&db.header[24..52]));
+        match expected.get(&key) {
+            Some(e) => problems.extend(history_problems(&name, &db.header, e, ctx.end)),
+            None if expected.keys().any(|(n, _)| *n == name) => problems.push(format!(
+                "{name}: its signature is not the one of any CreateDB/AttachDB record or attachment of the replayed range"
+            )),
+            None => problems.push(format!(
+                "{name}: produced but never attached in the replayed range"
+            )),
         }
     }
-    for db in &rd.detached {
-        if !expected.contains_key(&name_key(&db.logged_path)) {
+    let names: BTreeSet<&String> = expected.keys().map(|(n, _)| n).collect();
+    for name in &names {
+        let produced = rd
+            .detached
+            .iter()
+            .any(|d| name_key(&d.logged_path) == **name);
+        if !produced && !ctx.ignore_missing {
             problems.push(format!(
-                "{}: produced but never attached in the replayed range",
-                db.logged_path
+                "{name}: attached in the logs but no output database"
             ));
         }
     }
     HistoryCheck {
         records,
         attached_at_start: ctx.initial.len(),
-        databases_expected: expected.len(),
+        databases_expected: names.len(),
         databases_produced: rd.detached.len(),
         passed: problems.is_empty(),
         problems,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(generation: i32, sector: u16, offset: u16) -> Lgpos {
+        Lgpos {
+            generation,
+            sector,
+            offset,
+        }
+    }
+
+    fn header(state: u32, consistent: Lgpos, detach: Lgpos) -> Vec<u8> {
+        let mut h = vec![0u8; 4096];
+        h[52..56].copy_from_slice(&state.to_le_bytes());
+        super::super::put_lgpos(&mut h, 56, consistent);
+        super::super::put_lgpos(&mut h, 96, detach);
+        h
+    }
+
+    #[test]
+    fn history_positions_by_how_the_attachment_ended() {
+        let (a, d, t, end) = (at(1, 2, 0), at(1, 5, 16), at(1, 7, 0), at(2, 1, 0));
+        let open = Expected {
+            attached_at: a,
+            end: AttachEnd::Open,
+        };
+        let detached = Expected {
+            attached_at: a,
+            end: AttachEnd::Detach(d),
+        };
+        let term = Expected {
+            attached_at: a,
+            end: AttachEnd::Term,
+        };
+        assert!(history_problems("x", &header(3, end, end), &open, end).is_empty());
+        assert_eq!(
+            history_problems("x", &header(3, d, end), &open, end).len(),
+            1
+        );
+        assert!(history_problems("x", &header(3, d, d), &detached, end).is_empty());
+        // Detach position wrong, then state not Clean Shutdown.
+        assert_eq!(
+            history_problems("x", &header(3, d, t), &detached, end).len(),
+            1
+        );
+        assert_eq!(
+            history_problems("x", &header(2, d, d), &detached, end).len(),
+            1
+        );
+        // A Term ends it anywhere between its attachment and the end.
+        assert!(history_problems("x", &header(3, t, t), &term, end).is_empty());
+        assert!(history_problems("x", &header(3, end, end), &term, end).is_empty());
+        assert_eq!(
+            history_problems("x", &header(3, at(1, 1, 0), at(1, 1, 0)), &term, end).len(),
+            1
+        );
     }
 }
