@@ -219,7 +219,12 @@ pub fn stream(p: &StreamPlan, color: bool, verbose: bool) -> String {
         }
         if p.current_log_missing {
             if let Some(b) = &p.base {
-                let _ = writeln!(s, "    {b}.log (current log)");
+                let why = if p.backup_sets.is_empty() {
+                    ""
+                } else {
+                    ": none by design in a restored backup set"
+                };
+                let _ = writeln!(s, "    {b}.log (current log){why}");
             }
         }
         s.push('\n');
