@@ -238,3 +238,29 @@ fn backup_set_is_recognized_not_missing_its_current_log() {
     // The .pat file is not taken for a checkpoint of another stream.
     assert_eq!(p["streams"].as_array().unwrap().len(), 1, "{p:#}");
 }
+
+/// A backup set whose trailer page asks for a generation the folder lacks
+/// is incomplete: −553, as hard recovery would answer.
+#[test]
+fn backup_set_missing_its_last_generation_is_553() {
+    let Some(c) = common::corpus() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(c.join("winmail7-backup").join("Backup-new")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, tmp.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let db = tmp.path().join("WindowsMail.MSMessageStore");
+    let mut b = std::fs::read(&db).unwrap();
+    let at = b.len() - 8192;
+    let page = &mut b[at..];
+    // PATCHHDR bkinfo genHigh @60, legacy header checksum @0.
+    page[60..64].copy_from_slice(&2u32.to_le_bytes());
+    let sum = eseutil::checksum::legacy_header_checksum(page);
+    page[0..4].copy_from_slice(&sum.to_le_bytes());
+    std::fs::write(&db, b).unwrap();
+    let ml = common::run(&["/ml".as_ref(), tmp.path().as_os_str(), "--json".as_ref()]);
+    let v: Value = serde_json::from_str(&ml.stdout).unwrap();
+    assert_ne!(ml.code, 0);
+    assert_eq!(v["backup_sets"][0]["gen_high"], 2);
+    assert_eq!(v["missing"][0]["jet"]["code"], -553, "{v:#}");
+}

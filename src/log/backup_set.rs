@@ -139,3 +139,37 @@ fn advice(db: &Path, dir: &Path, base: &str, kind: &str) -> String {
         dir.display()
     )
 }
+
+/// The restored logs must span the backup's generations, as hard recovery
+/// requires (`ErrLGCheckDBFiles`): the first present after genLow is −554
+/// `JET_errStartingRestoreLogTooHigh`, the last before genHigh −553
+/// `JET_errEndingRestoreLogTooLow`.
+pub fn coverage_issues(sets: &[BackupSet], generations: &[u32]) -> Vec<super::set::SetStep> {
+    use super::set::{SetIssue, SetStep};
+    let (Some(&low), Some(&high)) = (generations.iter().min(), generations.iter().max()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for b in sets {
+        let name = b.database.display();
+        if low > b.gen_low {
+            out.push(SetStep::Missing(SetIssue {
+                jet: crate::error::Jet::STARTING_RESTORE_LOG_TOO_HIGH,
+                message: format!(
+                    "Backup set incomplete: {name} needs generation {:#X} onwards, the logs here start at {low:#X}",
+                    b.gen_low
+                ),
+            }));
+        }
+        if b.gen_high > high {
+            out.push(SetStep::Missing(SetIssue {
+                jet: crate::error::Jet::ENDING_RESTORE_LOG_TOO_LOW,
+                message: format!(
+                    "Backup set incomplete: {name} needs generations up to {:#X}, the logs here end at {high:#X}",
+                    b.gen_high
+                ),
+            }));
+        }
+    }
+    out
+}

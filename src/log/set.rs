@@ -207,6 +207,17 @@ impl SetCheck {
     }
 }
 
+/// Generations of the files of the steps (header, else none).
+fn steps_generations(steps: &[SetStep]) -> Vec<u32> {
+    steps
+        .iter()
+        .filter_map(|s| match s {
+            SetStep::File(f, _) => f.scan.as_ref().map(|s| s.header.generation as u32),
+            SetStep::Missing(_) => None,
+        })
+        .collect()
+}
+
 /// Verifies the sequence `base` in `dir`: every archived generation in order
 /// (within `range` if given), then the current log.
 pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<SetCheck, Error> {
@@ -328,6 +339,10 @@ pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<Se
     } else {
         Vec::new()
     };
+    steps.extend(super::backup_set::coverage_issues(
+        &backup_sets,
+        &steps_generations(&steps),
+    ));
     if !seen_current && in_range_top && backup_sets.is_empty() {
         steps.push(SetStep::Missing(SetIssue {
             jet: Jet::MISSING_LOG_FILE,
