@@ -1149,6 +1149,15 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         });
     }
     let backup_sets: Vec<_> = inp.set.map(|s| s.backup_sets.clone()).unwrap_or_default();
+    let gens: Vec<u32> = present.iter().copied().collect();
+    for step in crate::log::backup_set::coverage_issues(&backup_sets, &gens) {
+        if let SetStep::Missing(i) = step {
+            problems.push(Problem {
+                jet: i.jet,
+                message: i.message,
+            });
+        }
+    }
     if current_log_missing && backup_sets.is_empty() {
         let b = base.clone().unwrap_or_default();
         problems.push(Problem {

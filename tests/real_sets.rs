@@ -263,4 +263,8 @@ fn backup_set_missing_its_last_generation_is_553() {
     assert_ne!(ml.code, 0);
     assert_eq!(v["backup_sets"][0]["gen_high"], 2);
     assert_eq!(v["missing"][0]["jet"]["code"], -553, "{v:#}");
+    let plan = common::run(&["plan".as_ref(), tmp.path().as_os_str(), "--json".as_ref()]);
+    let p: Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(p["streams"][0]["verdict"], "blocked", "{p:#}");
+    assert_eq!(p["streams"][0]["problems"][0]["jet"]["code"], -553);
 }
