@@ -27,15 +27,15 @@ use crate::parse::page::is_large;
 /// A database file being rebuilt.
 #[derive(Debug)]
 pub struct PageStore {
+    /// Every data page written, with the dbtime of its last write; zeroed
+    /// or truncated pages leave it. Read back by [`super::verify`].
+    ledger: BTreeMap<u32, u64>,
     file: File,
     tmp: PathBuf,
     target: PathBuf,
     page_size: usize,
     /// Pages written (data pages, counting rewrites once per write).
     pub writes: u64,
-    /// Every data page written, with the dbtime of its last write; zeroed
-    /// or truncated pages leave it. Read back by [`super::verify`].
-    ledger: BTreeMap<u32, u64>,
 }
 
 thread_local! {
@@ -66,12 +66,12 @@ impl PageStore {
         file.set_len(2 * page_size as u64)
             .map_err(|e| Error::io(&tmp, e))?;
         Ok(PageStore {
+            ledger: BTreeMap::new(),
             file,
             tmp,
             target: target.to_path_buf(),
             page_size,
             writes: 0,
-            ledger: BTreeMap::new(),
         })
     }
 
@@ -85,12 +85,12 @@ impl PageStore {
             .open(&tmp)
             .map_err(|e| Error::io(&tmp, e))?;
         Ok(PageStore {
+            ledger: BTreeMap::new(),
             file,
             tmp,
             target: target.to_path_buf(),
             page_size,
             writes: 0,
-            ledger: BTreeMap::new(),
         })
     }
 
