@@ -8,7 +8,7 @@
 //! `ErrLGIRSTCheckSignaturesLogSequence` (~262–560: −555/−556/−557/−565) and
 //! `ErrIOTermUpdateAndWriteDatabaseHeader` (`ese/io.cxx` ~766–850: backup
 //! history after hard recovery). The redo/undo run itself is the soft
-//! recovery engine ([`super::recover_logs`]); only the inputs differ.
+//! recovery engine (`recovery::recover_logs`); only the inputs differ.
 //!
 //! Inputs are never written: the database is copied into the output folder
 //! (`OUT/<name>.recovering`, renamed when complete) and patched there.

@@ -4,6 +4,9 @@
 //! * [`page`]: the mutable page image redo works on;
 //! * [`redo`]: the record loop, dbtime rule and single-page operations;
 //! * [`split`]: Split2 / Merge2 at MacroCommit;
+//! * [`undo`]: the rollback of transactions left open at the end of the log;
+//! * [`hard`]: hard recovery (`/cc`) of a restored backup: checks, header patch,
+//!   then the same engine;
 //! * this module: finding the logs, the database-level records (CreateDB,
 //!   CreateDBFinish, AttachDB, DetachDB, ExtendDB) and the header
 //!   finishing of format notes §7.5.

@@ -383,7 +383,7 @@ impl Redo {
     }
 
     /// Redoes one record (database-level records are handled by the caller
-    /// through [`Redo::database_record`]).
+    /// through `recovery::database_record`).
     pub fn record(&mut self, r: &LogRecord) -> R<bool> {
         self.stats.records += 1;
         let t = r.lrtyp;
