@@ -4,7 +4,7 @@
 //!
 //! Facts: `checksum/checksum.cxx`, `checksum/checksum_amd64.cxx` ~1331–1430 and
 //! `_osu/checksumu.cxx` ~55–470 of the ESE source, restated in
-//! `../shared/docs/format-notes.md` §1.3 and §3.
+//! `docs/format/checksums.md`.
 
 use crate::parse::{u32_at, u64_at};
 

@@ -2,7 +2,7 @@
 //! scanner, plus the single-bit repair of a copy (`--fix-ecc`).
 //!
 //! What is checked and how (facts from `_esefile/checksum.cxx`
-//! `ProcessESEPages`, restated in `format-notes.md` §2.1, §3.6):
+//! `ProcessESEPages`, restated in `docs/format/checksums.md` §8):
 //!
 //! * the file is cut into pages of the database page size (from the header,
 //!   [`read_header_pair`]); a partial tail is ignored;
@@ -171,7 +171,7 @@ const KNOWN_FLAGS: u32 = 0x7FFFF;
 /// Only fields of the page header are used (the first 40 bytes are written
 /// atomically with the rest of the first sector, so a torn page keeps a
 /// consistent header). Rules, each of which holds on every valid page of
-/// every sample (format-notes §2.2–2.5, §8.1):
+/// every sample (docs/format/pages.md §2–§5):
 /// 1. no flag bit above 0x40000 is set;
 /// 2. the checksum-format flag is set when the database uses the ECC format
 ///    for every page (`expect_ecc`: always for 16/32 KiB pages);

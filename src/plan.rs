@@ -9,7 +9,7 @@
 //!   which databases the logs attach or create, whether each database can be
 //!   brought to Clean Shutdown, and the command to run.
 //!
-//! Facts (format notes §7.1, ESE source):
+//! Facts (docs/format/recovery.md §1, ESE source):
 //! * redo starts at the checkpoint's lgposCheckpoint when the checkpoint
 //!   carries the attach list (fVersion bit 0) and the log is at least
 //!   8.4000.4.3 (`FLGVersionAttachInfoInCheckpoint`, log.cxx ~1243;

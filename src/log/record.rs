@@ -8,7 +8,7 @@
 //! fixed sizes), ~3192–3420 (`CbLGSizeOfRec` variable sizes), ~2019–2350
 //! (`ErrLGGetNextRecFF`: records confined to a segment, NOP padding,
 //! fragments); `ese/logapi.cxx` ~4915–5027 (the 9-character names /ml /v
-//! prints); format notes §4.5, §4.8.
+//! prints); docs/format/logs.md §5, log-records.md.
 
 use serde::Serialize;
 

@@ -4,7 +4,7 @@
 //! Facts: `ese/_log/logdump.cxx` ~585–760 (sequence walk, missing-file
 //! lines), ~1100–1200 (signature, previous-generation time and accumulated
 //! checksum checks), ~1337–1380 (integrity verdict); `ese/_log/log.cxx`
-//! ~3991 (`ErrLGSetSignLog`, −530); format notes §4.9, §7.1.
+//! ~3991 (`ErrLGSetSignLog`, −530); docs/format/logs.md §8, recovery.md §1.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Hard recovery (`/cc`): a restored backup copy of a database replayed
 //! through the restored logs and, optionally, the following generations of
-//! a play-forward folder (format notes §6.4).
+//! a play-forward folder (docs/format/recovery.md §7).
 //!
 //! Facts: `LOG::ErrLGRestore` (`ese/_log/logutil.cxx` ~957–1270),
 //! `ErrLGRSTExternalRestore` (~1365–1650), `ErrLGCheckDBFiles` (~9–250:

@@ -9,7 +9,7 @@
 //!   then the same engine;
 //! * this module: finding the logs, the database-level records (CreateDB,
 //!   CreateDBFinish, AttachDB, DetachDB, ExtendDB) and the header
-//!   finishing of format notes §7.5.
+//!   finishing of docs/format/recovery.md §6.
 //!
 //! Facts: `LOG::ErrLGRRedo` (`ese/_log/logredo.cxx` ~14031),
 //! `ErrLGRIRedoCreateDB` / `ErrLGRIRedoAttachDB` / `ErrLGRIRedoDetachDB`
@@ -279,7 +279,7 @@ fn file_name_of(logged: &str) -> String {
         .to_string()
 }
 
-/// Database header fields written at CreateDB (format notes §1.2, §7.5).
+/// Database header fields written at CreateDB (docs/format/database-header.md §3, recovery.md §6).
 fn new_header(page_size: usize, rec: &LogRecord, log_header: &[u8], attach: Lgpos) -> Vec<u8> {
     let b = &rec.data;
     let mut h = vec![0u8; page_size];

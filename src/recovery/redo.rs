@@ -1726,7 +1726,7 @@ pub(crate) fn redo_err(jet: Jet, r: &LogRecord, detail: impl Into<String>) -> Re
 
 /// An empty space-tree root page (owned- or available-extent tree of an FDP):
 /// root, leaf and space-tree flags, its external header the split buffer
-/// (`ErrLGRIRedoSpaceRootPage`, logredo.cxx; format notes §2.6–2.7).
+/// (`ErrLGRIRedoSpaceRootPage`, logredo.cxx; docs/format/pages.md §6–§7).
 fn space_root_page(ps: usize, objid: u32, flags: u32, dbtime: u64) -> PageImage {
     let mut p = PageImage::new(
         ps,
