@@ -307,7 +307,7 @@ fn put_lgpos(h: &mut [u8], off: usize, p: Lgpos) {
     h[off + 4..off + 8].copy_from_slice(&p.generation.to_le_bytes());
 }
 
-/// §7.5: Clean Shutdown with consistent = detach = `at`.
+/// docs/format/recovery.md §6: Clean Shutdown with consistent = detach = `at`.
 fn finish_header(db: &mut DbRun, at: Lgpos, logtime: &[u8]) {
     let h = &mut db.header;
     h[16..24].copy_from_slice(&db.dbtime_max.to_le_bytes());

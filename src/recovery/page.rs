@@ -10,7 +10,7 @@
 //! `BTIComputePrefixAndInsert` (`ese/bt.cxx` ~12058).
 //!
 //! Serialisation is always defragmented (lines packed in tag order after
-//! the header), which keeps the §2.5 invariant
+//! the header), which keeps the pages.md §5 invariant
 //! `header + Σ line sizes + cbFree + 4·itagMicFree = cbPage` by construction.
 //! ESE's own byte placement inside the data area is not reproduced; the
 //! logical content (ilines, keys, data, flags, prefixes) is.

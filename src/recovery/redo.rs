@@ -100,7 +100,7 @@ impl std::fmt::Display for RedoError {
 
 type R<T> = std::result::Result<T, RedoError>;
 
-/// A dbtime mismatch (§7.2).
+/// A dbtime mismatch (docs/format/recovery.md §3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Mismatch {
     /// Record position.
@@ -256,7 +256,7 @@ impl Redo {
         })
     }
 
-    /// Reads a page and applies the §7.2 rule. `before == DBTIME_NIL`
+    /// Reads a page and applies the recovery.md §3 rule. `before == DBTIME_NIL`
     /// means "inside a macro, page already latched": only the after test.
     fn check(&mut self, r: &LogRecord, dbid: u8, pgno: u32, after: u64, before: u64) -> R<Check> {
         // dbtimeLast follows every record, redone or not
@@ -1458,7 +1458,7 @@ impl Redo {
         self.stats.trx_open_at_end = t.clone();
     }
 
-    /// Rolls back the transactions open at the end of the log (§7.4).
+    /// Rolls back the transactions open at the end of the log (docs/format/recovery.md §5).
     pub fn undo_open_transactions(&mut self) {
         for procid in self.stats.trx_open_at_end.clone() {
             self.undo.sessions_rolled_back.push(procid);
