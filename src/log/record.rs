@@ -46,6 +46,9 @@ pub enum SizeRule {
     Replace,
     /// CreateDB: 43 + u16@40 + 4 when flags u8@42 & 0x04.
     CreateDb,
+    /// PageMove: 96 + cbPageHeader (u32@88) + cbPageTrailer (u32@92)
+    /// (`LRPAGEMOVE::CbTotal`, inc/logapi.hxx; `CbLGSizeOfRec`, logread.cxx).
+    PageMove,
     /// No size: obsolete or never logged; meeting one is corruption.
     Invalid,
 }
@@ -129,14 +132,7 @@ pub fn lrtyp_info(t: u8) -> (&'static str, SizeRule) {
         62 => ("Split2   ", v32(110, &[100, 96, 98], 106)),
         63 => ("Merge2   ", v32(96, &[86], 92)),
         64 => ("Scrub    ", v(54, &[52])),
-        65 => (
-            "PageMove ",
-            SizeRule::Var {
-                base: 96,
-                u16s: &[],
-                u32_at: Some(88),
-            },
-        ),
+        65 => ("PageMove ", PageMove),
         66 => ("PagePatch", Fixed(46)),
         67 => ("McroInfo ", Ignorable),
         68 => ("ExtendDB ", Ignorable),
@@ -180,6 +176,7 @@ pub fn size_prefix(t: u8) -> usize {
         SizeRule::Ignorable => 5,
         SizeRule::Replace => 50,
         SizeRule::CreateDb => 43,
+        SizeRule::PageMove => 96,
     }
 }
 
@@ -199,6 +196,9 @@ pub fn record_size(b: &[u8]) -> Option<u32> {
             let extra = if b[42] & 0x04 != 0 { 4 } else { 0 };
             Some(43 + u16_at(b, 40) as u32 + extra)
         }
+        SizeRule::PageMove => 96u32
+            .checked_add(u32_at(b, 88))?
+            .checked_add(u32_at(b, 92)),
         SizeRule::Var {
             base,
             u16s,
@@ -861,6 +861,19 @@ mod tests {
                 lrtyp_name(b[0])
             );
         }
+    }
+
+    /// PageMove carries the source page's header part and trailer part: both
+    /// lengths count (`LRPAGEMOVE::CbTotal`).
+    #[test]
+    fn page_move_size_counts_header_and_trailer_images() {
+        let mut b = vec![0u8; 96];
+        b[0] = 65;
+        b[88..92].copy_from_slice(&40u32.to_le_bytes());
+        b[92..96].copy_from_slice(&8u32.to_le_bytes());
+        assert_eq!(record_size(&b), Some(96 + 40 + 8));
+        b[92..96].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(record_size(&b), None);
     }
 
     #[test]
