@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::color;
-use crate::log::record::{lrtyp_info, record_info, LogRecord, NOP};
+use crate::log::record::{lrtyp_info, record_info, LogRecord, TornRecord, NOP};
 use crate::log::scan::LogScan;
 use crate::log::set::{LogFileCheck, RecordStats, SetCheck, SetStep};
 use crate::parse::log_header::LogHeader;
@@ -149,6 +149,9 @@ pub fn verdict(c: &LogFileCheck, path: &str, color: bool) -> String {
                     )
                 );
             }
+            for t in c.torn() {
+                let _ = writeln!(w, "      NOTE: {} ({} bytes).", t.text(), t.bytes);
+            }
             let _ = writeln!(
                 w,
                 "\n{}",
@@ -164,6 +167,20 @@ pub fn verdict(c: &LogFileCheck, path: &str, color: bool) -> String {
 
 fn offset_text(scan: &LogScan, p: Lgpos) -> String {
     format!("offset {}", scan.offset_of(p))
+}
+
+/// The `/ml /v` line of a torn record, placed before the first record at or
+/// after its lgpos.
+pub fn torn_line(t: &TornRecord) -> String {
+    let p = t.lgpos;
+    format!(
+        ">{:08X},{:04X},{:04X} (torn)    {} bytes: {}",
+        p.generation as u32,
+        p.sector,
+        p.offset,
+        t.bytes,
+        t.text()
+    )
 }
 
 /// One `/ml /v` record line: `>gen,isec,ib name details`.
@@ -303,6 +320,9 @@ pub fn set(c: &SetCheck, color: bool) -> String {
                     }
                 } else {
                     let _ = writeln!(w);
+                }
+                for t in f.torn() {
+                    let _ = writeln!(w, "                NOTE: {}.", t.text());
                 }
                 for i in issues {
                     let _ = writeln!(
