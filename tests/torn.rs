@@ -304,4 +304,11 @@ fn r_through_a_torn_record_builds_the_same_database() {
         .filter(|&p| da[p * ps..(p + 1) * ps] != db[p * ps..(p + 1) * ps])
         .collect();
     assert!(differing.is_empty(), "pages differ: {differing:?}");
+    eprintln!(
+        "{} records re-laid, torn record {}; pages redone {}; {} data pages identical",
+        recs.len(),
+        rb["torn_records"][0]["lgpos"]["eseutil"],
+        rb["stats"]["pages_redone"],
+        da.len() / ps - 2
+    );
 }

@@ -411,6 +411,58 @@ mod tests {
         }
     }
 
+    /// An UndoInfo (lrtyp 36) of `56 + cb` bytes.
+    fn undo_info(cb: u16) -> Vec<u8> {
+        let mut r = vec![0u8; 56 + cb as usize];
+        r[0] = 36;
+        put16(&mut r, 54, cb);
+        r
+    }
+
+    fn walk_8x(l: Log8) -> crate::log::set::RecordWalk {
+        let (mut f, _) = l.finish(day(1, 10), None);
+        let scan = scan_log(&mut f).unwrap();
+        walk_records(&f, &scan)
+    }
+
+    #[test]
+    fn fragmented_undo_info_after_a_torn_record_keeps_the_torn_lgpos() {
+        let mut l = log8_torn(5, 1, true);
+        l.restart(day(2, 9));
+        l.record(&undo_info(5000));
+        l.record(&begin0(9));
+        let w = walk_8x(l);
+        assert!(w.error.is_none(), "{:?}", w.error);
+        let torn = lg(5, 1, 0xF00);
+        assert_eq!(w.torn[0].restart_lgpos, Some(torn));
+        let u = w.records.iter().find(|r| r.lrtyp == 36).unwrap();
+        assert_eq!((u.lgpos, u.fragments), (torn, 2));
+        // A plain UndoInfo restarts at the segment's start.
+        let mut l = log8_torn(5, 1, true);
+        l.restart(day(2, 9));
+        l.record(&undo_info(10));
+        let w = walk_8x(l);
+        assert_eq!(w.torn[0].restart_lgpos, Some(lg(5, 2, 0)));
+    }
+
+    #[test]
+    fn other_records_after_a_partial_record_stay_corrupt() {
+        // Not a restart record type.
+        let mut l = log8_torn(5, 1, true);
+        l.restart(day(2, 9));
+        l.record(&begin0(9));
+        let w = walk_8x(l);
+        let e = w.error.expect("corrupt");
+        assert_eq!(e.jet, crate::error::Jet::LOG_FILE_CORRUPT);
+        assert!(e.detail.contains("found type 8"), "{}", e.detail);
+        // A restart record not at the first record position of its segment.
+        let mut l = log8_torn(5, 1, true);
+        l.restart(day(2, 9));
+        l.record(&[0u8; 4]); // NOPs first
+        l.record(&recovery_undo2(day(2, 9)));
+        assert!(walk_8x(l).error.is_some());
+    }
+
     #[test]
     fn eight_x_torn_at_the_end_of_data() {
         let (mut f, _) = log8_torn(5, 1, true).finish(day(1, 10), None);
@@ -438,6 +490,21 @@ mod tests {
         assert_eq!(kinds, [42, 8, 22, 42, 51, 50, 8, 9]);
         assert_eq!(w.records[3].lgpos, lg(3, 10, 0x28));
         assert!(w.lands_on_end());
+    }
+
+    #[test]
+    fn seven_x_uncovered_bytes_without_a_partial_record_are_skipped() {
+        let mut f = log7_file(3, day(1, 1), day(1, 0));
+        assert_eq!(place(&mut f, 4118, &[begin0(1), trace(989)]), 5120);
+        let end = place(&mut f, 5182, &restart_records(day(2, 9)));
+        put_lrck(&mut f, 5160, 0, (end - 5182) as u32, 0, 3);
+        put_lrck(&mut f, 4096, 0, 1002, (5160 - 4118) as u32, 3);
+        let scan = scan_log(&mut f).unwrap();
+        let w = walk_records(&f, &scan);
+        assert!(w.error.is_none() && w.torn.is_empty(), "{:?}", w.error);
+        assert_eq!(w.abandoned_bytes, 40);
+        assert!(w.lands_on_end());
+        assert_eq!(w.records[3].lgpos, lg(3, 10, 0x28));
     }
 
     #[test]
