@@ -376,6 +376,9 @@ pub struct RecordStats {
     pub record_bytes: u64,
     /// Bytes of segment headers.
     pub segment_header_bytes: u64,
+    /// Bytes of records a restart abandoned (torn records) and 7.x bytes no
+    /// LRCHECKSUM covers.
+    pub abandoned_bytes: u64,
     /// Bytes from start of data to end of verified data.
     pub data_bytes: u64,
     /// Whether records + segment headers add up to the end of data exactly.
@@ -475,6 +478,7 @@ pub fn stats(w: &RecordWalk) -> RecordStats {
         records: w.records.len() as u64,
         record_bytes: w.record_bytes,
         segment_header_bytes: w.segment_header_bytes,
+        abandoned_bytes: w.abandoned_bytes,
         data_bytes: w.data_bytes,
         walk_matches_end: w.lands_on_end(),
         by_type: types

@@ -241,6 +241,13 @@ pub fn stats(st: &RecordStats) -> String {
     let _ = writeln!(w, "\n      Records: {} ({} bytes; segment headers {} bytes; data {} bytes; walk {} the end of data)",
         st.records, st.record_bytes, st.segment_header_bytes, st.data_bytes,
         if st.walk_matches_end { "lands exactly on" } else { "does NOT land on" });
+    if st.abandoned_bytes > 0 {
+        let _ = writeln!(
+            w,
+            "      Abandoned: {} bytes (torn records, bytes no LRCHECKSUM covers)",
+            st.abandoned_bytes
+        );
+    }
     let _ = writeln!(w, "      Op         # Records      Bytes");
     for t in &st.by_type {
         let _ = writeln!(w, "      {:<9} {:>10} {:>10}", t.name, t.count, t.bytes);
