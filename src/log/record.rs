@@ -220,7 +220,13 @@ pub fn record_size(b: &[u8]) -> Option<u32> {
 /// One record of the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogRecord {
-    /// Where it starts (for a reassembled record: its FragmentBegin).
+    /// The record's lgpos as ESE's reader gives it. 7.x: where it starts.
+    /// 8.x: where the previous record ended — the start of a preceding NOP
+    /// run, `(gen, isec, 0)` when the previous record filled its segment or
+    /// for the first record, a restart's first record `(gen, isec, 0)`
+    /// (`m_pbNext`, logread.cxx ~2040–2100, ~2290); a NOP run itself keeps its
+    /// own position. For a reassembled record, the lgpos of its FragmentBegin
+    /// so defined.
     pub lgpos: Lgpos,
     /// Record type.
     pub lrtyp: u8,
@@ -614,6 +620,18 @@ fn read_segments(
 ) -> Result<(), FormatError> {
     let Some(last) = last else { return Ok(()) };
     let mut frag: Option<Partial> = None;
+    // ESE's record position: where the previous record ended (NOPs are not
+    // records for its reader), the segment start at the start of the data.
+    let mut next_pos = Lgpos {
+        generation: gen,
+        sector: first,
+        offset: 0,
+    };
+    let after = |isec: u16, end: usize| Lgpos {
+        generation: gen,
+        sector: isec + (end / SEGMENT_SIZE) as u16,
+        offset: (end % SEGMENT_SIZE) as u16,
+    };
     for isec in first..=last {
         let base = isec as usize * SEGMENT_SIZE;
         let seg = &file[base..base + SEGMENT_SIZE];
@@ -631,11 +649,14 @@ fn read_segments(
             if let Some(part) = frag.take() {
                 if t == FRAGMENT && p == SEGMENT_HEADER_SIZE {
                     let (n, r) = continue_fragment(seg, p, part, &err)?;
+                    p += n;
                     match r {
-                        Ok(rec) => out.records.push(rec),
+                        Ok(rec) => {
+                            out.records.push(rec);
+                            next_pos = after(isec, p);
+                        }
                         Err(part) => frag = Some(part),
                     }
-                    p += n;
                     continue;
                 }
                 let Some(restart) = restart_at(seg, p, here, &part) else {
@@ -644,10 +665,10 @@ fn read_segments(
                 out.torn.push(part.torn(Some(restart)));
                 restarted = Some(restart);
             }
-            let lgpos = restarted.take().unwrap_or(here);
+            let lgpos = restarted.take().unwrap_or(next_pos);
             match t {
                 NOP => {
-                    let r = nop_run(&seg[p..], lgpos);
+                    let r = nop_run(&seg[p..], here);
                     p += r.size as usize;
                     out.records.push(r);
                 }
@@ -662,6 +683,7 @@ fn read_segments(
                     let r = plain_record(seg, p, lgpos, &err)?;
                     p += r.size as usize;
                     out.records.push(r);
+                    next_pos = after(isec, p);
                 }
             }
         }
@@ -1266,14 +1288,19 @@ mod tests {
         assert_eq!(kinds, [8, 0, 29, 9, 0]);
         let ins = &recs[2];
         assert_eq!((ins.size, ins.disk_bytes, ins.fragments), (116, 126, 2));
-        assert_eq!(
-            ins.lgpos,
-            Lgpos {
-                generation: 1,
-                sector: 1,
-                offset: 4096 - 65
-            }
-        );
+        // ESE's reader gives the Insert the position where the Begin0 ended
+        // (the NOP run before it is not a record for it); the NOP run and the
+        // Begin0 keep theirs, the first record is at the segment's start.
+        let at = |sector, offset| Lgpos {
+            generation: 1,
+            sector,
+            offset,
+        };
+        assert_eq!(recs[1].lgpos, at(1, 0x30));
+        assert_eq!(ins.lgpos, at(1, 0x30));
+        assert_eq!(recs[0].lgpos, at(1, 0));
+        // The Commit0 follows the last Fragment directly.
+        assert_eq!(recs[3].lgpos, at(2, 40 + 3 + 58));
         assert_eq!(ins.data, r116);
         let total: u32 = recs.iter().map(|r| r.disk_bytes).sum();
         assert_eq!(total, 2 * (4096 - 40));
