@@ -231,14 +231,12 @@ fn r_replays_through_torn_records() {
     }
 }
 
-/// The real records of `secedit-logs-b` (CreateDB onwards) re-laid by the
-/// log writer with a torn record and a restart in the middle: `/r` replays
-/// through it and builds the same database pages as from the real log.
-#[test]
-fn r_through_a_torn_record_builds_the_same_database() {
-    let Some(c) = common::corpus() else { return };
-    let src = c.join("secedit-logs-b/edb.log");
-    let mut bytes = std::fs::read(&src).expect("secedit-logs-b/edb.log in the corpus");
+/// The records of the real log `src` re-laid by the log writer as
+/// generation 1, with a torn Trace record begun after half of them and the
+/// engine's restart (RecoveryUndo2 at the next segment, a day later) before
+/// the other half. Returns the file and the number of records re-laid.
+fn relaid_secedit(src: &Path) -> (Vec<u8>, usize) {
+    let mut bytes = std::fs::read(src).expect("secedit-logs-b/edb.log in the corpus");
     let scan = eseutil::log::scan::scan_log(&mut bytes).unwrap();
     let w = eseutil::log::set::walk_records(&bytes, &scan);
     assert!(w.error.is_none());
@@ -259,7 +257,17 @@ fn r_through_a_torn_record_builds_the_same_database() {
     for r in &recs[mid..] {
         l.record(r);
     }
-    let (relaid, _) = l.finish(day(1, 10), None);
+    (l.finish(day(1, 10), None).0, recs.len())
+}
+
+/// The real records of `secedit-logs-b` (CreateDB onwards) re-laid by the
+/// log writer with a torn record and a restart in the middle: `/r` replays
+/// through it and builds the same database pages as from the real log.
+#[test]
+fn r_through_a_torn_record_builds_the_same_database() {
+    let Some(c) = common::corpus() else { return };
+    let src = c.join("secedit-logs-b/edb.log");
+    let (relaid, n) = relaid_secedit(&src);
     let t = tempfile::tempdir().unwrap();
     let (a, b) = (t.path().join("a"), t.path().join("b"));
     std::fs::create_dir_all(&a).unwrap();
@@ -306,9 +314,100 @@ fn r_through_a_torn_record_builds_the_same_database() {
     assert!(differing.is_empty(), "pages differ: {differing:?}");
     eprintln!(
         "{} records re-laid, torn record {}; pages redone {}; {} data pages identical",
-        recs.len(),
+        n,
         rb["torn_records"][0]["lgpos"]["eseutil"],
         rb["stats"]["pages_redone"],
         da.len() / ps - 2
+    );
+}
+
+/// `/cc`: a streaming backup copy taken early in the re-laid log (before the
+/// torn record), restored with that log, is rolled forward through the torn
+/// record to the same database as `/r` builds from the log alone.
+#[test]
+fn cc_through_a_torn_record_equals_the_rebuild() {
+    use eseutil::checksum::seal_header;
+    use eseutil::parse::primitives::Lgpos;
+    let Some(c) = common::corpus() else { return };
+    let (relaid, _) = relaid_secedit(&c.join("secedit-logs-b/edb.log"));
+    let t = tempfile::tempdir().unwrap();
+    let logs = t.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(logs.join("edb.log"), &relaid).unwrap();
+    let opts = |out: &Path, stop: Option<Lgpos>| eseutil::recovery::Options {
+        base: "edb".into(),
+        log_dir: logs.clone(),
+        system_dir: logs.clone(),
+        db_dir: out.join("no-such-dir"),
+        output: out.to_path_buf(),
+        ignore_checkpoint: true,
+        stop_at: stop,
+        skip_undo: stop.is_some(),
+        ..Default::default()
+    };
+    let reference = t.path().join("ref");
+    let r = eseutil::recovery::recover(&opts(&reference, None)).unwrap();
+    assert!(r.error.is_none() && r.torn_records.len() == 1);
+    let good = std::fs::read(reference.join("secedit.sdb")).unwrap();
+    // The database as flushed at record 300, marked as a streaming backup
+    // of generation 1 (header fields as tests/cc.rs sets them).
+    let check = eseutil::log::set::check_file(&logs.join("edb.log")).unwrap();
+    let mark = check.walk.unwrap().records[300].lgpos;
+    let at = t.path().join("at");
+    eseutil::recovery::recover(&opts(&at, Some(mark))).unwrap();
+    let mut db = std::fs::read(at.join("secedit.sdb")).unwrap();
+    {
+        let h = &mut db[..4096];
+        h[184..186].copy_from_slice(&mark.offset.to_le_bytes());
+        h[186..188].copy_from_slice(&mark.sector.to_le_bytes());
+        h[188..192].copy_from_slice(&mark.generation.to_le_bytes());
+        h[200..204].copy_from_slice(&1u32.to_le_bytes());
+        h[204..208].copy_from_slice(&1u32.to_le_bytes());
+        h[52..56].copy_from_slice(&2u32.to_le_bytes());
+        h[296..300].copy_from_slice(&1u32.to_le_bytes());
+        h[300..304].copy_from_slice(&1u32.to_le_bytes());
+        seal_header(h);
+    }
+    let h = db[..4096].to_vec();
+    db[4096..8192].copy_from_slice(&h);
+    let rdir = t.path().join("restore");
+    std::fs::create_dir_all(&rdir).unwrap();
+    std::fs::write(rdir.join("secedit.sdb"), &db).unwrap();
+    std::fs::write(rdir.join("edb00000001.log"), &relaid).unwrap();
+    std::fs::write(
+        rdir.join("restore.env"),
+        "<DATABASE_RESTORE_ENVIRONMENT>\r\n  <VERSION_STAMP>1.0</VERSION_STAMP>\r\n  \
+         <DATABASE_GUID_ORIGINAL>{A2CFF078-782F-4BFE-9443-4BFEA1B46055}</DATABASE_GUID_ORIGINAL>\r\n  \
+         <EDB_LOCATION_ORIGINAL>C:\\Windows\\security\\Database</EDB_LOCATION_ORIGINAL>\r\n  \
+         <EDB_FILENAME_ORIGINAL>C:\\Windows\\security\\Database\\secedit.sdb</EDB_FILENAME_ORIGINAL>\r\n  \
+         <LOG_BASE_NAME>edb</LOG_BASE_NAME>\r\n  \
+         <LOG_PATH_ORIGINAL>C:\\Windows\\security\\logs</LOG_PATH_ORIGINAL>\r\n\
+         </DATABASE_RESTORE_ENVIRONMENT>\r\n",
+    )
+    .unwrap();
+    let out = t.path().join("out");
+    let (code, v) = json(&[
+        os("/cc"),
+        rdir.as_os_str(),
+        os("--output"),
+        out.as_os_str(),
+        os("--json"),
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(v["recovery"]["error"].is_null(), "{v:#}");
+    let tr = v["recovery"]["torn_records"].as_array().unwrap();
+    assert_eq!(tr.len(), 1, "{v:#}");
+    assert!(std::fs::read(out.join("secedit.sdb")).unwrap() == good);
+    let r = common::run(&[
+        os("/cc"),
+        rdir.as_os_str(),
+        os("--output"),
+        t.path().join("out2").as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("abandoned; engine restarted at"),
+        "{}",
+        r.stdout
     );
 }
