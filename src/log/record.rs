@@ -773,12 +773,12 @@ fn read_contiguous(
         let lim = rg.limit(k).min(rg.end);
         if p >= lim {
             // Bytes before an LRCHECKSUM that does not cover them: skipped.
-            let n = rg.next(k).unwrap_or(rg.end).max(p);
-            out.skipped_bytes += (n - p) as u64;
-            p = n;
-            if n == rg.end {
+            let n = rg.next(k).unwrap_or(rg.end);
+            if n <= p || n >= rg.end {
                 break;
             }
+            out.skipped_bytes += (n - p) as u64;
+            p = n;
             continue;
         }
         let t = file[p];
