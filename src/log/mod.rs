@@ -12,3 +12,4 @@ pub mod record;
 pub mod scan;
 pub mod segments;
 pub mod set;
+pub mod synth;

@@ -137,6 +137,8 @@ pub struct Report {
     pub redo_start_reason: String,
     /// Where the logs end.
     pub redo_end: Option<Lgpos>,
+    /// Records a crash left unfinished, skipped as ESE's reader does.
+    pub torn_records: Vec<crate::log::record::TornRecord>,
     /// Counters.
     pub stats: RedoStats,
     /// Databases produced.
@@ -187,6 +189,7 @@ pub(crate) struct LogIn {
     pub(crate) header: Vec<u8>,
     records: Vec<LogRecord>,
     end: Lgpos,
+    torn: Vec<crate::log::record::TornRecord>,
 }
 
 /// Reads and scans one log file for redo (header, records, end).
@@ -209,6 +212,7 @@ pub(crate) fn read_log(path: &Path) -> Result<LogIn, Error> {
         header: bytes[..4096.min(bytes.len())].to_vec(),
         records: walk.records,
         end: scan.end,
+        torn: walk.torn,
     })
 }
 
@@ -340,6 +344,11 @@ pub(crate) fn recover_logs(
     logs: Vec<LogIn>,
     extra_inputs: Vec<PathBuf>,
 ) -> Result<Report, Error> {
+    let mut logs = logs;
+    let torn_records = crate::log::record::link_torn_records(
+        logs.iter_mut()
+            .map(|l| (l.generation as i32, u16_at(&l.header, 10), &mut l.torn)),
+    );
     let mut inputs: Vec<PathBuf> = logs.iter().map(|l| l.path.clone()).collect();
     inputs.extend(extra_inputs);
     let chk = opts.system_dir.join(format!("{}.chk", opts.base));
@@ -546,6 +555,7 @@ pub(crate) fn recover_logs(
         redo_start,
         redo_start_reason: reason,
         redo_end: end,
+        torn_records,
         stats: rd.stats,
         undo: rd.undo,
         databases,
