@@ -1,0 +1,320 @@
+//! Issue 13: the command line as users meet it. Every input is made by the
+//! project's own code in a temporary folder (no corpus needed).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::run;
+use eseutil::synth::{checkpoint, database, DbSpec};
+
+/// A database, a checkpoint and a log header file in a temporary folder.
+fn kinds() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("x.edb");
+    std::fs::write(&db, database(&DbSpec::default(), 4, 2)).unwrap();
+    let chk = d.path().join("edb.chk");
+    std::fs::write(&chk, checkpoint(5, 3)).unwrap();
+    let mut log = eseutil::synth::log_header(1);
+    log.resize(256 * 4096, 0);
+    let log_path = d.path().join("edb.log");
+    std::fs::write(&log_path, &log).unwrap();
+    (d, db, chk, log_path)
+}
+
+fn os(p: &Path) -> &std::ffi::OsStr {
+    p.as_os_str()
+}
+
+/// Point 3: every mode checks what kind of file it got.
+#[test]
+fn every_mode_refuses_the_wrong_kind_of_file_with_1812() {
+    let (_d, db, chk, log) = kinds();
+    let cases: [(&str, &Path, &str); 9] = [
+        ("g", &log, "/ml"),
+        ("g", &chk, "/mk"),
+        ("mm", &chk, "/mk"),
+        ("mm", &log, "/ml"),
+        ("ms", &log, "/ml"),
+        ("ms", &chk, "/mk"),
+        ("mk", &db, "/mh"),
+        ("ml", &db, "/mh"),
+        ("cm", &db, "/mh"),
+    ];
+    for (mode, file, want) in cases {
+        let r = run(&[std::ffi::OsStr::new(mode), os(file)]);
+        assert_eq!(r.code, 4, "{mode} {file:?}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("-1812 JET_errFileInvalidType"),
+            "{mode} {file:?}: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(&format!("use `eseutil-rs {want} ")),
+            "{mode} {file:?}: {}",
+            r.stderr
+        );
+    }
+    // The right kind still works.
+    for mode in ["g", "mm", "ms"] {
+        let r = run(&[std::ffi::OsStr::new(mode), os(&db)]);
+        assert_ne!(r.code, 4, "{mode}: {}", r.stderr);
+    }
+}
+
+/// Point 4: a read-only output folder is refused before replay, exit 3,
+/// with a line on stderr.
+#[test]
+fn read_only_output_folder_is_refused_before_replay() {
+    use std::os::unix::fs::PermissionsExt;
+    let (d, _db, _chk, _log) = kinds();
+    let out = d.path().join("ro");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let base = d.path().join("edb");
+    let r = run(&[
+        "/r".as_ref(),
+        base.as_os_str(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ]);
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("read-only") && r.stderr.contains("-1032"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+}
+
+/// Point 4: `… | head` — the reader goes away, the run ends quietly with 0.
+#[test]
+fn closed_pipe_ends_quietly_with_status_0() {
+    use std::process::{Command, Stdio};
+    let (_d, db, _chk, _log) = kinds();
+    for args in [vec!["/mh"], vec!["mh", "--json"], vec!["/mm", "-v"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_eseutil-rs"))
+            .args(&args[..1])
+            .arg(&db)
+            .args(&args[1..])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}
+
+/// Point 4: `/cc` whose restored logs are missing: a required file is
+/// missing, exit 3 as for every -1811.
+#[test]
+fn cc_with_missing_restored_logs_exits_3() {
+    let (d, db, _chk, _log) = kinds();
+    let restore = d.path().join("restore");
+    std::fs::create_dir(&restore).unwrap();
+    let r = run(&[
+        "/cc".as_ref(),
+        restore.as_os_str(),
+        "--database".as_ref(),
+        db.as_os_str(),
+        "--output".as_ref(),
+        d.path().join("out").as_os_str(),
+    ]);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("-1811"), "{}", r.stderr);
+}
+
+fn logs_b() -> Option<PathBuf> {
+    common::corpus().map(|c| c.join("secedit-logs-b"))
+}
+
+fn r_into(logs: &Path, out: &Path, extra: &[&str]) -> common::Run {
+    let mut a: Vec<&std::ffi::OsStr> = vec![
+        "/r".as_ref(),
+        "--no-logo".as_ref(),
+        "--ignore-checkpoint".as_ref(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ];
+    let base = logs.join("edb");
+    a.insert(1, base.as_os_str());
+    a.extend(extra.iter().map(std::ffi::OsStr::new));
+    run(&a)
+}
+
+/// Point 4: Ctrl-C (SIGINT) and SIGTERM during `/r`: the `.recovering`
+/// file is removed, one line on stderr, exit status 130.
+#[test]
+fn interrupted_recovery_removes_its_unfinished_file_and_exits_130() {
+    use std::process::{Command, Stdio};
+    let Some(logs) = logs_b() else { return };
+    for sig in ["-INT", "-TERM"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let child = Command::new(env!("CARGO_BIN_EXE_eseutil-rs"))
+            .arg("/r")
+            .arg(logs.join("edb"))
+            .args(["--ignore-checkpoint", "--output"])
+            .arg(&out)
+            .env("ESEUTIL_TEST_PAUSE_MS", "20000")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let unfinished = out.join("secedit.sdb.recovering");
+        let t = std::time::Instant::now();
+        while !unfinished.exists() && t.elapsed().as_secs() < 20 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(unfinished.exists(), "replay never started");
+        let k = Command::new("kill")
+            .arg(sig)
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(k.success());
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(130), "{sig}: {err}");
+        assert_eq!(err.lines().count(), 1, "{sig}: {err}");
+        assert!(err.contains("interrupted"), "{err}");
+        assert!(!unfinished.exists(), "{sig}: .recovering left behind");
+        assert!(!out.join("secedit.sdb").exists());
+    }
+}
+
+/// Point 1: `--output` holding another database is refused before replay
+/// (exit 1, both signatures named) unless `--force`; an earlier output of
+/// the same recovery is replaced.
+#[test]
+fn output_holding_another_database_is_not_replaced() {
+    let Some(logs) = logs_b() else { return };
+    let other = logs.parent().unwrap().join("secedit-db-2018/secedit.sdb");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let target = out.join("secedit.sdb");
+    std::fs::copy(&other, &target).unwrap();
+    let before = common::sha256_file(&target);
+    let r = r_into(&logs, &out, &[]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("secedit.sdb"), "{}", r.stderr);
+    assert_eq!(r.stderr.matches("Create time:").count(), 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--force"), "{}", r.stderr);
+    assert_eq!(common::sha256_file(&target), before, "replaced");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "replay ran");
+    // Any other file too.
+    std::fs::write(&target, b"notes").unwrap();
+    assert_eq!(r_into(&logs, &out, &[]).code, 1);
+    // --force replaces it; a rerun over the earlier output is allowed.
+    let r = r_into(&logs, &out, &["--force"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let first = common::sha256_file(&target);
+    let r = r_into(&logs, &out, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(common::sha256_file(&target), first);
+}
+
+/// Point 1: `/k --fix-ecc --output` refuses to replace another file.
+#[test]
+fn fix_ecc_output_is_not_replaced_unless_earlier_copy_or_forced() {
+    let (d, db, _chk, _log) = kinds();
+    let copy = d.path().join("copy.edb");
+    std::fs::write(&copy, b"not a database").unwrap();
+    let k = |extra: &[&str]| {
+        let mut a: Vec<&std::ffi::OsStr> = vec![
+            "/k".as_ref(),
+            db.as_os_str(),
+            "--fix-ecc".as_ref(),
+            "--output".as_ref(),
+            copy.as_os_str(),
+        ];
+        a.extend(extra.iter().map(std::ffi::OsStr::new));
+        run(&a)
+    };
+    let r = k(&[]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("copy.edb") && r.stderr.contains("--force"));
+    assert_eq!(std::fs::read(&copy).unwrap(), b"not a database");
+    // Another database (other signature) is refused too.
+    let mut spec = DbSpec::default();
+    spec.page_size = 8192;
+    std::fs::write(&copy, database(&spec, 2, 1)).unwrap();
+    let mut other = std::fs::read(&copy).unwrap();
+    other[24] ^= 0x5A;
+    eseutil::checksum::seal_header(&mut other[..8192]);
+    std::fs::write(&copy, &other).unwrap();
+    assert_eq!(k(&[]).code, 1);
+    let r = k(&["--force"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // An earlier corrected copy of the same database is replaced.
+    let r = k(&[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// Point 5: hints where people trip.
+#[test]
+fn hints_for_windows_paths_folders_and_databases_given_to_r() {
+    let (d, db, _chk, _log) = kinds();
+    let out = d.path().join("out");
+    let o = out.to_str().unwrap();
+    // A Windows path and a trailing backslash in /l.
+    let r = run(&["/r", "edb", "/lC:\\Exchange\\Logs", "--output", o]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("hint: this looks like a Windows path"),
+        "{}",
+        r.stderr
+    );
+    let logs = format!("{}\\", d.path().display());
+    let r = run(&["/r", "edb", "/l", &logs, "--output", o]);
+    assert!(
+        r.stderr.contains("hint: a path ends in a backslash"),
+        "{}",
+        r.stderr
+    );
+    // A folder given to /mh names the modes that take folders.
+    let r = run(&["/mh", d.path().to_str().unwrap()]);
+    assert_eq!(r.code, 3);
+    assert!(r.stderr.contains("is a directory"), "{}", r.stderr);
+    assert!(r.stderr.contains("/k, /ml, plan"), "{}", r.stderr);
+    // /r given a database explains the base name.
+    let r = run(&["/r", db.to_str().unwrap(), "--output", o]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is an ESE database") && r.stderr.contains("base name of the logs"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&["/r", "qmgr.db", "--output", o]);
+    assert!(r.stderr.contains("base name of the logs"), "{}", r.stderr);
+    assert!(!out.exists(), "nothing written");
+}
+
+/// Point 5: `/k`'s timing lines print the measured time, not `1 seconds`.
+#[test]
+fn k_timing_is_not_rounded_up_to_one_second() {
+    let (_d, db, _chk, _log) = kinds();
+    let r = run(&["/k", db.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("\n1 seconds taken"), "{}", r.stdout);
+    assert!(r.stdout.contains(" seconds taken"), "{}", r.stdout);
+    let closing = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("completed successfully"))
+        .unwrap();
+    let secs = closing
+        .split(" in ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    assert_eq!(secs.split('.').nth(1).unwrap().len(), 3, "{closing}");
+}
