@@ -1104,6 +1104,19 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         (Some(e), Some(m)) if current.is_none() => Some(e.max(m)),
         (e, _) => e,
     };
+    // A misnamed file's name says the sequence reached that generation.
+    let named_max = logs
+        .iter()
+        .filter(|e| e.role == "misnamed")
+        .filter_map(|e| match parse_log_file_name(&e.file_name)?.kind {
+            crate::log::naming::LogNameKind::Generation(g) => Some(g),
+            _ => None,
+        })
+        .max();
+    let end_gen = match (end_gen, named_max) {
+        (Some(e), Some(n)) if current.is_none() => Some(e.max(n)),
+        (e, _) => e,
+    };
 
     // Missing generations.
     let mut missing_gens = Vec::new();
@@ -1451,6 +1464,9 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         }
         _ => None,
     };
+    let main_ignores_checkpoint = command
+        .as_deref()
+        .is_some_and(|c| c.ends_with("--ignore-checkpoint"));
     if let (Some(b), Some(l)) = (&base, &log_dir) {
         if !rebuildable.is_empty() {
             let chk = checkpoint
@@ -1473,7 +1489,9 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
                 if rebuildable.len() > 1 { "them" } else { "it" },
                 if rebuildable.len() > 1 { "them" } else { "it" },
             ));
-            steps.push(format!("to rebuild from the logs alone: {c}"));
+            if !main_ignores_checkpoint {
+                steps.push(format!("to rebuild from the logs alone: {c}"));
+            }
         }
     }
 

@@ -93,7 +93,7 @@ fn read_only_output_folder_is_refused_before_replay() {
 fn closed_pipe_ends_quietly_with_status_0() {
     use std::process::{Command, Stdio};
     let (_d, db, _chk, _log) = kinds();
-    for args in [vec!["/mh"], vec!["mh", "--json"], vec!["/mm", "-v"]] {
+    for args in [vec!["/mh"], vec!["mh", "--json"], vec!["/mh", "-v"]] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_eseutil-rs"))
             .args(&args[..1])
             .arg(&db)
@@ -317,4 +317,233 @@ fn k_timing_is_not_rounded_up_to_one_second() {
         .next()
         .unwrap();
     assert_eq!(secs.split('.').nth(1).unwrap().len(), 3, "{closing}");
+}
+
+fn plan_json(paths: &[&Path]) -> (i32, serde_json::Value) {
+    let mut a: Vec<&std::ffi::OsStr> = vec!["plan".as_ref(), "--json".as_ref()];
+    a.extend(paths.iter().map(|p| p.as_os_str()));
+    let r = run(&a);
+    (r.code, serde_json::from_str(&r.stdout).expect("plan JSON"))
+}
+
+/// Point 2: plan's command is the one that works; a `/r` writing nothing
+/// says so (exit 1).
+#[test]
+fn plan_command_rebuilds_secedit_logs_b_and_empty_replay_says_so() {
+    let Some(logs) = logs_b() else { return };
+    let (code, v) = plan_json(&[&logs]);
+    assert_eq!(code, 0, "{v:#}");
+    let cmd = v["streams"][0]["command"].as_str().unwrap().to_string();
+    assert!(cmd.ends_with("--ignore-checkpoint"), "{cmd}");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut args: Vec<String> = cmd.split(' ').skip(1).map(String::from).collect();
+    args.extend(["--output".into(), out.display().to_string()]);
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(out.join("secedit.sdb").is_file());
+    // Without --ignore-checkpoint nothing is written: said, exit 1.
+    let out2 = tmp.path().join("out2");
+    let r = run(&[
+        "/r".as_ref(),
+        logs.join("edb").as_os_str(),
+        "--output".as_ref(),
+        out2.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("no database was written"), "{}", r.stderr);
+    assert!(r.stderr.contains("--ignore-checkpoint"), "{}", r.stderr);
+    assert!(r.stdout.contains("No database was written"), "{}", r.stdout);
+}
+
+/// Point 2: the current log deleted, the checkpoint kept: not "nothing to do".
+#[test]
+fn plan_with_checkpoint_and_no_log_is_blocked() {
+    let Some(logs) = logs_b() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(logs.join("edb.chk"), tmp.path().join("edb.chk")).unwrap();
+    let (code, v) = plan_json(&[tmp.path()]);
+    assert_eq!(code, 1, "{v:#}");
+    let s = &v["streams"][0];
+    assert_eq!(s["verdict"], "blocked", "{s:#}");
+    assert!(s["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("edb.log"));
+    let r = run(&["plan".as_ref(), tmp.path().as_os_str()]);
+    assert!(!r.stdout.contains("NOTHING TO DO"), "{}", r.stdout);
+}
+
+/// Point 2: a copy of generation 1 named as generation 3 is flagged, the
+/// missing generation 2 listed, database events printed once, `/a` in
+/// every suggested command.
+#[test]
+fn plan_flags_a_misnamed_generation_and_lists_the_missing_one() {
+    let Some(logs) = logs_b() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    for n in ["edb00001.log", "edb00003.log"] {
+        std::fs::copy(logs.join("edb.log"), tmp.path().join(n)).unwrap();
+    }
+    let (_, v) = plan_json(&[tmp.path()]);
+    let s = &v["streams"][0];
+    let roles: Vec<(String, String)> = s["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["file_name"].as_str().unwrap().to_string(),
+                l["role"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        roles.contains(&("edb00003.log".into(), "misnamed".into())),
+        "{roles:?}"
+    );
+    let missing = s["missing"].to_string();
+    assert!(missing.contains("edb00002.log"), "{missing}");
+    let r = run(&["plan".as_ref(), tmp.path().as_os_str()]);
+    assert_eq!(
+        r.stdout.matches("create  at (0x1,1,268)").count(),
+        1,
+        "{}",
+        r.stdout
+    );
+    for line in r.stdout.lines().filter(|l| l.contains("eseutil-rs /r edb")) {
+        assert!(line.contains(" /a"), "{line}");
+    }
+}
+
+/// Point 7: completions and man pages generated from the clap definitions.
+#[test]
+fn completions_and_manpages_are_generated() {
+    for (shell, needle) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef eseutil-rs"),
+        ("fish", "complete -c eseutil-rs"),
+    ] {
+        let r = run(&["completions", shell]);
+        assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
+        assert!(
+            r.stdout.contains(needle),
+            "{shell}: {}",
+            &r.stdout[..200.min(r.stdout.len())]
+        );
+        assert!(r.stdout.contains("ignore-checkpoint"), "{shell}");
+        assert!(
+            !r.stdout.contains("Extensible Storage Engine Utilities"),
+            "no banner"
+        );
+    }
+    let d = tempfile::tempdir().unwrap();
+    let r = run(&["manpages".as_ref(), d.path().as_os_str()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for page in [
+        "eseutil-mh.1",
+        "eseutil-k.1",
+        "eseutil-cc.1",
+        "eseutil-rs-r.1",
+        "eseutil-rs-plan.1",
+    ] {
+        let t = std::fs::read_to_string(d.path().join(page)).unwrap_or_default();
+        assert!(t.contains(".TH"), "{page}");
+    }
+    let k = std::fs::read_to_string(d.path().join("eseutil-k.1")).unwrap();
+    assert!(k.contains("fix\\-ecc"), "{k}");
+}
+
+/// Point 7: `schema_version` in every JSON document; global options apart.
+#[test]
+fn every_json_document_has_a_schema_version_and_help_groups_global_options() {
+    let (d, db, chk, log) = kinds();
+    let docs = [
+        run(&["mh".as_ref(), db.as_os_str(), "--json".as_ref()]),
+        run(&["mk".as_ref(), chk.as_os_str(), "--json".as_ref()]),
+        run(&["k".as_ref(), db.as_os_str(), "--json".as_ref()]),
+        run(&["mm".as_ref(), db.as_os_str(), "--json".as_ref()]),
+        run(&["ms".as_ref(), db.as_os_str(), "--json".as_ref()]),
+        run(&["g".as_ref(), db.as_os_str(), "--json".as_ref()]),
+        run(&["ml".as_ref(), log.as_os_str(), "--json".as_ref()]),
+        run(&["plan".as_ref(), d.path().as_os_str(), "--json".as_ref()]),
+        run(&["mh".as_ref(), chk.as_os_str(), "--json".as_ref()]),
+    ];
+    for r in docs {
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).expect(&r.stdout);
+        assert_eq!(v["schema_version"], 1, "{v:#}");
+    }
+    let r = run(&["mh", "--help"]);
+    let global = r.stdout.find("Global options:").expect("heading");
+    let json = r.stdout.find("--json").unwrap();
+    let page = r.stdout.find("--page-size").unwrap();
+    assert!(page < global && global < json, "{}", r.stdout);
+}
+
+/// Point 6: README's first command runs on what the repository holds.
+#[test]
+fn readme_quick_start_runs_on_a_fresh_clone() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let block = readme.split("```sh\n").nth(1).unwrap();
+    let mut n = 0;
+    for line in block.lines().take_while(|l| !l.starts_with("```")) {
+        let Some(args) = line.split(" -- ").nth(1) else {
+            continue;
+        };
+        let args: Vec<String> = args
+            .split_whitespace()
+            .take_while(|a| !a.starts_with('#'))
+            .map(|a| {
+                if a.starts_with("testdata/") {
+                    root.join(a).display().to_string()
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect();
+        assert!(!line.contains("../shared"), "{line}");
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{line}: {}", r.stderr);
+        n += 1;
+    }
+    assert!(n >= 1, "no command in the quick start");
+    assert!(readme.contains("ESEUTIL_CORPUS"));
+}
+
+/// Point 7: `--hash` adds each input's sha256 (JSON and text).
+#[test]
+fn hash_adds_the_sha256_of_each_input() {
+    let (_d, db, chk, log) = kinds();
+    for (mode, f) in [
+        ("mh", &db),
+        ("mk", &chk),
+        ("ml", &log),
+        ("k", &db),
+        ("g", &db),
+    ] {
+        let r = run(&[
+            mode.as_ref(),
+            f.as_os_str(),
+            "--json".as_ref(),
+            "--hash".as_ref(),
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).expect(&r.stdout);
+        // Every input read (`/ml` also reads the checkpoint beside the log).
+        let h = v["input_hashes"].as_array().expect("input_hashes").clone();
+        let mine = h
+            .iter()
+            .find(|e| e["path"] == f.display().to_string())
+            .unwrap_or_else(|| panic!("{mode}: {v:#}"));
+        assert_eq!(mine["sha256"], common::sha256_file(f), "{mode}");
+        let r = run(&[mode.as_ref(), f.as_os_str(), "--hash".as_ref()]);
+        assert!(
+            r.stdout
+                .contains(&format!("sha256 (--hash): {}", common::sha256_file(f))),
+            "{mode}: {}",
+            r.stdout
+        );
+        // Off by default.
+        let r = run(&[mode.as_ref(), f.as_os_str(), "--json".as_ref()]);
+        assert!(!r.stdout.contains("input_hashes"), "{mode}");
+    }
 }

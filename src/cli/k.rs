@@ -73,7 +73,8 @@ struct CliObserver {
 
 impl CliObserver {
     fn new(ctx: &Ctx, total: u64) -> CliObserver {
-        let bar = (!ctx.common.json && std::io::stderr().is_terminal()).then(|| {
+        let large = total >= super::PROGRESS_MIN_BYTES;
+        let bar = (large && !ctx.common.json && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::new(total);
             b.set_style(
                 ProgressStyle::with_template(

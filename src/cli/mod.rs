@@ -191,6 +191,9 @@ fn run(cli: Cli) -> ExitCode {
         Mode::Manpages(a) => return gen::manpages(a),
         _ => {}
     }
+    if cli.common.hash {
+        crate::file::hash_tap::enable();
+    }
     let color = !cli.common.json && use_color(cli.common.color);
     let ctx = Ctx {
         common: cli.common.clone(),
@@ -227,6 +230,11 @@ fn run(cli: Cli) -> ExitCode {
 /// Prints the closing line (text mode) or the JSON error document, and the
 /// error message on stderr; returns the exit status.
 pub fn finish(ctx: &Ctx, out: &mut dyn Write, result: ModeResult) -> u8 {
+    if !ctx.common.json {
+        for (p, h) in crate::file::hash_tap::finish() {
+            let _ = writeln!(out, "sha256 (--hash): {h}  {}", p.display());
+        }
+    }
     match result {
         Ok(code) => {
             if let (Some(j), false) = (ctx.terminated.get(), ctx.common.json) {
@@ -323,6 +331,28 @@ pub fn hint_for(e: &Error) -> Option<String> {
     None
 }
 
+/// Inputs at least this large get a progress line on a terminal.
+pub const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
+/// A one-line activity indicator on standard error for modes whose library
+/// layer reports no progress (`/ml`, `/g`): only on a terminal, never with
+/// `--json`, and only for inputs of [`PROGRESS_MIN_BYTES`] or more.
+/// Dropped (or `finish_and_clear`ed) when the work is done.
+pub fn activity(ctx: &Ctx, label: &str, bytes: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if ctx.common.json || bytes < PROGRESS_MIN_BYTES || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let b = indicatif::ProgressBar::new_spinner();
+    b.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    b.set_message(format!("{label} ({} MiB)", bytes >> 20));
+    b.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(b)
+}
+
 /// An error writing to standard output.
 pub(crate) fn stdout_err(e: std::io::Error) -> Error {
     Error::io(PathBuf::from("<stdout>"), e)
@@ -371,10 +401,17 @@ pub fn write_json<T: serde::Serialize>(out: &mut dyn Write, v: &T) -> Result<(),
         schema_version: u32,
         #[serde(flatten)]
         doc: &'a T,
+        /// `--hash`: the inputs read for this document.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        input_hashes: Vec<serde_json::Value>,
     }
     let doc = Versioned {
         schema_version: SCHEMA_VERSION,
         doc: v,
+        input_hashes: crate::file::hash_tap::finish()
+            .into_iter()
+            .map(|(p, h)| serde_json::json!({ "path": p, "sha256": h }))
+            .collect(),
     };
     let s = serde_json::to_string_pretty(&doc).map_err(|e| Error::Usage(e.to_string()))?;
     writeln!(out, "{s}").map_err(|e| Error::io(PathBuf::from("<stdout>"), e))
