@@ -242,8 +242,10 @@ fn fix_ecc_output_is_not_replaced_unless_earlier_copy_or_forced() {
     assert!(r.stderr.contains("copy.edb") && r.stderr.contains("--force"));
     assert_eq!(std::fs::read(&copy).unwrap(), b"not a database");
     // Another database (other signature) is refused too.
-    let mut spec = DbSpec::default();
-    spec.page_size = 8192;
+    let spec = DbSpec {
+        page_size: 8192,
+        ..Default::default()
+    };
     std::fs::write(&copy, database(&spec, 2, 1)).unwrap();
     let mut other = std::fs::read(&copy).unwrap();
     other[24] ^= 0x5A;
@@ -546,4 +548,36 @@ fn hash_adds_the_sha256_of_each_input() {
         let r = run(&[mode.as_ref(), f.as_os_str(), "--json".as_ref()]);
         assert!(!r.stdout.contains("input_hashes"), "{mode}");
     }
+}
+
+/// Point 5: generations in `/r`'s gap message are hex, with the missing
+/// file names (`0x3 follows 0x1: edb00002.log is missing`).
+#[test]
+fn r_gap_message_names_generations_in_hex_and_the_missing_file() {
+    let Some(logs) = logs_b() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = std::fs::read(logs.join("edb.log")).unwrap();
+    std::fs::write(tmp.path().join("edb00001.log"), &src).unwrap();
+    // Generation 0xC9 as the current log: re-sealed header (stale segments
+    // read as an empty log).
+    let mut b = src.clone();
+    b[4..8].copy_from_slice(&0xC9u32.to_le_bytes());
+    b[16] = 0x33;
+    b[24..32].copy_from_slice(&src[16..24]);
+    b[653..661].copy_from_slice(&0u64.to_le_bytes());
+    eseutil::checksum::seal_header(&mut b[..4096]);
+    std::fs::write(tmp.path().join("edb.log"), &b).unwrap();
+    let r = run(&[
+        "/r".as_ref(),
+        tmp.path().join("edb").as_os_str(),
+        "--output".as_ref(),
+        tmp.path().join("out").as_os_str(),
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("0xC9 follows 0x1: edb00002.log … edb000C8.log (199 files) are missing"),
+        "{}",
+        r.stderr
+    );
 }
