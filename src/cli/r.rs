@@ -157,8 +157,9 @@ fn not_a_base_name(arg: &Path) -> Option<String> {
     ))
 }
 
-/// Runs `/r`.
-pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
+/// The recovery options of a `/r` command line, checked: a base name, and
+/// an output folder other than the database folder.
+fn options(args: &RArgs) -> Result<Options, Error> {
     if args.new_location.is_some() {
         return Err(Error::Usage(
             "/n (new database locations) is not supported".into(),
@@ -206,6 +207,13 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
             )));
         }
     }
+    Ok(opts)
+}
+
+/// Runs `/r`.
+pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
+    let opts = options(args)?;
+    let (base, log_dir) = (opts.base.clone(), opts.log_dir.clone());
     if !args.in_place {
         preflight(&opts, args.force)?;
     }
