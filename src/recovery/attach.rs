@@ -16,15 +16,12 @@
 //!   lgposConsistent = lgposDetach = lgposLastResize = the last
 //!   ShutDownMark, `ErrIOTermGetShutDownMark` ~745);
 //! * AttachDB: `ErrLGRICheckRedoAttachDb` (logredo.cxx ~5205–5690);
-//! * CreateDB over an existing file: `ErrLGRICheckRedoCreateDb` (~4960–5200):
-//!   the file is deleted and created again only with
-//!   `JET_bitRestoreMapOverwriteOnCreate` ([`Options::overwrite_on_create`]);
-//!   otherwise a file attached earlier than the record is "a different
-//!   database with the same name deleted in the past" and the attachment is
-//!   deferred (ESE's event RESTORE_DATABASE_PARTIALLY_ERROR).
+//! * CreateDB of a name whose working file this replay made: re-created
+//!   (see [`create_known`] for how this departs from
+//!   `ErrLGRICheckRedoCreateDb`, logredo.cxx ~4960–5200).
 
 use super::redo::{redo_err, DbRun, Redo, RedoError};
-use super::{file_name_of, finish_header, get_lgpos, put_lgpos, Options};
+use super::{file_name_of, finish_header, get_lgpos, put_lgpos};
 use crate::error::Jet;
 use crate::log::record::LogRecord;
 use crate::parse::primitives::Lgpos;
@@ -35,6 +32,19 @@ pub(crate) enum Known {
     New,
     /// Done here (attached again, or deferred).
     Handled,
+}
+
+/// Two log positions of the same point. The engine reports a record
+/// written at the start of a segment at offset 0, before the segment header
+/// (secedit-logs-b: the DetachDB at (0x1,31,28) is remembered by the next
+/// AttachDB as consistent (0x1,31,0)); redo sees it after the header (the
+/// 8.x LGSEGHDR is 40 bytes).
+fn same_point(a: Lgpos, b: Lgpos) -> bool {
+    a == b
+        || (a.generation == b.generation
+            && a.sector == b.sector
+            && a.offset.min(b.offset) == 0
+            && a.offset.max(b.offset) <= 40)
 }
 
 fn same_name(db: &DbRun, name: &str) -> bool {
@@ -130,62 +140,30 @@ fn defer(rd: &mut Redo, r: &LogRecord, dbid: u8, path: &str, why: &str) -> Known
     Known::Handled
 }
 
-/// CreateDB of a name this replay already produced
-/// (`ErrLGRICheckRedoCreateDb`).
-pub(crate) fn create_known(
-    rd: &mut Redo,
-    r: &LogRecord,
-    log_header: &[u8],
-    path: &str,
-    opts: &Options,
-) -> Result<Known, RedoError> {
+/// CreateDB of a name this replay already produced and detached: the
+/// application deleted that database and created a new one, so the working
+/// file is discarded and created again. (ESE's own rule,
+/// `ErrLGRICheckRedoCreateDb`, defers the attachment when the file on disk
+/// was attached before the record — a stale copy it must not destroy —
+/// unless `JET_bitRestoreMapOverwriteOnCreate`; a working file of this
+/// replay is never such a copy: it is the record's own predecessor.)
+pub(crate) fn create_known(rd: &mut Redo, r: &LogRecord, path: &str) -> Result<Known, RedoError> {
     let b = &r.data[..];
     let (dbid, sign_db) = (b[3], &b[12..40]);
     rd.skipped_dbids.remove(&dbid);
     check_free(rd, r, dbid, &file_name_of(path), path)?;
-    let Some(i) = find_detached(rd, r, path, sign_db)? else {
-        return Ok(Known::New);
-    };
-    let h = &rd.detached[i].header;
-    let attach = get_lgpos(h, 80);
-    let same_log = h[108..136] == log_header[44..72];
-    let overwrite = |rd: &mut Redo| {
+    if let Some(i) = find_detached(rd, r, path, sign_db)? {
         let old = rd.detached.remove(i);
         rd.discarded_redone += old.store.redone;
         rd.notes.push(format!(
-            "CreateDB at {} re-created {path} over the database created at {} (overwrite on create)",
+            "CreateDB at {} re-created {path}: the database of that name attached at {} and detached at {} was deleted by the application and is not in the output",
             r.lgpos.eseutil_text(),
-            attach.eseutil_text()
+            get_lgpos(&old.header, 80).eseutil_text(),
+            get_lgpos(&old.header, 96).eseutil_text()
         ));
         old.store.discard();
-        Known::New
-    };
-    if !same_log {
-        return Ok(if opts.overwrite_on_create {
-            overwrite(rd)
-        } else {
-            defer(rd, r, dbid, path, "the existing file belongs to another log set")
-        });
     }
-    Ok(match attach.cmp(&r.lgpos) {
-        std::cmp::Ordering::Greater => defer(rd, r, dbid, path, "the existing file was attached later"),
-        std::cmp::Ordering::Equal if h[24..52] == *sign_db && get_lgpos(h, 56) < attach => {
-            reopen(rd, i, dbid, r, &log_header[16..24]);
-            Known::Handled
-        }
-        std::cmp::Ordering::Equal => defer(rd, r, dbid, path, "the existing file is consistent at a later point"),
-        std::cmp::Ordering::Less if opts.overwrite_on_create => overwrite(rd),
-        std::cmp::Ordering::Less => defer(
-            rd,
-            r,
-            dbid,
-            path,
-            &format!(
-                "a database of this name created at {} already exists; the database of this record is not recovered, the earlier one is kept (ESE recreates only with JET_bitRestoreMapOverwriteOnCreate)",
-                attach.eseutil_text()
-            ),
-        ),
-    })
+    Ok(Known::New)
 }
 
 /// AttachDB of a name this replay already produced
@@ -222,11 +200,11 @@ pub(crate) fn attach_known(rd: &mut Redo, r: &LogRecord, log_header: &[u8], path
         if !same_logged_log {
             return Ok(defer(rd, r, dbid, path, "the file belongs to another log set"));
         }
-        if logged != consistent {
+        if !same_point(logged, consistent) {
             return if same_db { Err(mismatch()) } else { Ok(defer(rd, r, dbid, path, "another database signature")) };
         }
     }
-    if !same_logged_log || logged == consistent || consistent == Lgpos::default() {
+    if !same_logged_log || same_point(logged, consistent) || consistent == Lgpos::default() {
         if !same_db {
             return Ok(defer(rd, r, dbid, path, "another database signature"));
         }

@@ -72,12 +72,6 @@ pub struct Options {
     /// Hard recovery: finish with the backup-history changes of
     /// `ErrIOTermUpdateAndWriteDatabaseHeader` (`ese/io.cxx` ~800–826).
     pub hard: bool,
-    /// A CreateDB of a name whose file this replay already produced (and
-    /// detached) deletes and re-creates it (ESE's
-    /// `JET_bitRestoreMapOverwriteOnCreate`); without it the attachment is
-    /// deferred and the earlier database kept, as ESE's default
-    /// (`ErrLGRICheckRedoCreateDb`, see [`attach`]).
-    pub overwrite_on_create: bool,
 }
 
 /// One restored database of a hard recovery (the restore map of
@@ -818,7 +812,7 @@ fn database_record(
             // CreateDB: a new file with a header (ErrLGRIRedoCreateDB).
             let dbid = b[3];
             let path = info.path.unwrap_or_default();
-            if let attach::Known::Handled = attach::create_known(rd, r, &l.header, &path, opts)? {
+            if let attach::Known::Handled = attach::create_known(rd, r, &path)? {
                 return Ok(true);
             }
             let target = opts.output.join(file_name_of(&path));
