@@ -207,3 +207,63 @@ fn nothing_is_committed_before_the_whole_run_succeeds() {
     assert_eq!(rep.exit_status, 0, "{:?}", rep.error);
     assert_eq!(files(&out), ["secedit.sdb", "secedix.sdb"]);
 }
+
+/// `/cc` across the restored / play-forward boundary: the backup copy (the
+/// database as flushed at record 1200 of generation 1, marked as a
+/// streaming backup of generation 1) replayed through the restored
+/// generation 1, which detaches it, and the play-forward generation 2,
+/// which creates it again: the output is generation 2's database.
+#[test]
+fn hard_recovery_recreates_across_the_play_forward_boundary() {
+    let Some(src) = source_log() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let set = make_log_set::build(&src, 2, None);
+    let (one, out1) = run(&make_log_set::build(&src, 1, None), d.path(), "one");
+    assert_eq!(one.exit_status, 0);
+    // The backup copy: the one-generation replay stopped at record 1200.
+    let logs1 = d.path().join("one-logs");
+    let c = eseutil::log::set::check_file(&logs1.join("edb.log")).unwrap();
+    let mark = c.walk.unwrap().records[1200].lgpos;
+    let cut = d.path().join("cut");
+    let o = Options {
+        stop_at: Some(mark),
+        skip_undo: true,
+        ..opts(&logs1, &cut)
+    };
+    assert!(recover(&o).unwrap().error.is_none());
+    let mut bak = std::fs::read(cut.join("secedit.sdb")).unwrap();
+    {
+        let h = &mut bak[..4096];
+        h[184..186].copy_from_slice(&mark.offset.to_le_bytes());
+        h[186..188].copy_from_slice(&mark.sector.to_le_bytes());
+        h[188..192].copy_from_slice(&mark.generation.to_le_bytes());
+        for (off, v) in [(200, 1u32), (204, 1), (52, 2), (296, 1), (300, 1)] {
+            h[off..off + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        eseutil::checksum::seal_header(h);
+        let h = h.to_vec();
+        bak[4096..8192].copy_from_slice(&h);
+    }
+    let (restore, fwd, out) = (d.path().join("restore"), d.path().join("fwd"), d.path().join("cc-out"));
+    std::fs::create_dir_all(&restore).unwrap();
+    std::fs::create_dir_all(&fwd).unwrap();
+    std::fs::write(restore.join("secedit.sdb"), &bak).unwrap();
+    std::fs::write(restore.join("edb00000001.log"), &set[0].1).unwrap();
+    std::fs::write(fwd.join("edb.log"), &set[1].1).unwrap();
+    let r = common::run(&[
+        "/cc".as_ref(),
+        restore.as_os_str(),
+        "--database".as_ref(),
+        restore.join("secedit.sdb").as_os_str(),
+        "/f".as_ref(),
+        fwd.as_os_str(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("re-created"), "{}", r.stdout);
+    assert_eq!(files(&out), ["secedit.sdb"]);
+    let (state, consistent, attach, pages) = db(&out.join("secedit.sdb"));
+    assert_eq!((state, consistent, attach), (3, lg(2, 0x9D, 0xA42), lg(2, 0x35, 0x28)));
+    assert!(pages == db(&out1.join("secedit.sdb")).3, "data pages differ from the rebuild");
+}
