@@ -229,3 +229,60 @@ pub(crate) fn attach_known(rd: &mut Redo, r: &LogRecord, log_header: &[u8], path
     }
     Ok(defer(rd, r, dbid, path, "another database signature"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::store::PageStore;
+    use super::*;
+
+    fn run_of(dir: &std::path::Path, name: &str, redone: u64) -> DbRun {
+        let mut store = PageStore::create(&dir.join(name), 4096).unwrap();
+        store.redone = redone;
+        DbRun {
+            dbid: 1,
+            logged_path: format!("C:\\db\\{name}"),
+            store,
+            header: vec![0; 4096],
+            attached: false,
+            dbtime_max: 0,
+            objid_max: 0,
+            pages: Default::default(),
+            created: true,
+        }
+    }
+
+    /// "N operations redone, 0 pages written" cannot pass: the redone count
+    /// must be found in the outputs (plus the re-created files).
+    #[test]
+    fn redone_operations_must_reach_the_outputs() {
+        let d = tempfile::tempdir().unwrap();
+        let end = Lgpos::default();
+        let mut rd = Redo::default();
+        rd.stats.pages_redone = 156;
+        rd.detached.push(run_of(d.path(), "a.edb", 0));
+        let e = super::super::check_outputs(&rd, end).expect("refused");
+        assert_eq!(e.jet.code, -1123);
+        assert!(e.detail.contains("156 page operations were redone but 0 reached"), "{}", e.detail);
+        rd.detached[0].store.redone = 100;
+        rd.discarded_redone = 56;
+        assert!(super::super::check_outputs(&rd, end).is_none());
+        // Two working files for one output name.
+        rd.detached.push(run_of(d.path(), "a.edb", 0));
+        let e = super::super::check_outputs(&rd, end).expect("refused");
+        assert!(e.detail.contains("two databases would be written"), "{}", e.detail);
+    }
+
+    #[test]
+    fn segment_start_positions_are_the_same_point() {
+        let p = |sector, offset| Lgpos {
+            generation: 1,
+            sector,
+            offset,
+        };
+        assert!(same_point(p(0x31, 0), p(0x31, 0x28)));
+        assert!(same_point(p(0x31, 0x28), p(0x31, 0x28)));
+        assert!(!same_point(p(0x31, 0x28), p(0x31, 0x30)));
+        assert!(!same_point(p(0x31, 0), p(0x32, 0x28)));
+        assert!(!same_point(p(0x31, 0), p(0x31, 0x29)));
+    }
+}

@@ -830,6 +830,10 @@ fn database_record(
             )
             .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
             {
+                // Attached here from now on (later re-attachments are
+                // checked against this position, see `attach`).
+                let mut db = db;
+                put_lgpos(&mut db.header, 80, r.lgpos);
                 rd.dbs.insert(dbid, db);
                 return Ok(true);
             }
