@@ -65,7 +65,13 @@ fn replace_name(rec: &mut [u8], from: &str, to: &str) {
 }
 
 /// Patches the database records of generation `g` (see the module text).
-fn patch_records(b: &mut [u8], recs: &[(usize, Vec<u8>)], src_gen: u32, g: u32, rename: Option<(&str, &str)>) {
+fn patch_records(
+    b: &mut [u8],
+    recs: &[(usize, Vec<u8>)],
+    src_gen: u32,
+    g: u32,
+    rename: Option<(&str, &str)>,
+) {
     for (off, data) in recs {
         let mut d = data.clone();
         if d[0] == 15 && u32::from_le_bytes(d[12..16].try_into().unwrap()) == src_gen {

@@ -44,7 +44,11 @@ fn canonical(files: &[&Path]) -> serde_json::Value {
         .args(files)
         .output()
         .expect("run canonical_dump.py");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("canonical dump is JSON")
 }
 
@@ -65,12 +69,20 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn backup_plus_play_forward_equals_the_live_store_table_by_table() {
-    let Some(c) = need(common::corpus(), "corpus") else { return };
-    let Some(()) = need(peer(), "python3 with dissect.esedb") else { return };
+    let Some(c) = need(common::corpus(), "corpus") else {
+        return;
+    };
+    let Some(()) = need(peer(), "python3 with dissect.esedb") else {
+        return;
+    };
     let set = c.join("winmail7-backup");
     let live = set.join("WindowsMail.MSMessageStore");
     let d = tempfile::tempdir().unwrap();
-    let (restore, fwd, out) = (d.path().join("restore"), d.path().join("fwd"), d.path().join("out"));
+    let (restore, fwd, out) = (
+        d.path().join("restore"),
+        d.path().join("fwd"),
+        d.path().join("out"),
+    );
     copy_dir(&set.join("Backup-new"), &restore);
     std::fs::create_dir_all(&fwd).unwrap();
     std::fs::copy(set.join("edb.log"), fwd.join("edb.log")).unwrap();
@@ -108,7 +120,10 @@ fn backup_plus_play_forward_equals_the_live_store_table_by_table() {
     // Table by table, record by record, value by value.
     let dump = canonical(&[&result, &live]);
     let (a, b) = (&dump[s(&result)], &dump[s(&live)]);
-    assert!(a.get("error").is_none() && b.get("error").is_none(), "{a}\n{b}");
+    assert!(
+        a.get("error").is_none() && b.get("error").is_none(),
+        "{a}\n{b}"
+    );
     let names = |v: &serde_json::Value| -> Vec<String> {
         v["tables"].as_object().unwrap().keys().cloned().collect()
     };

@@ -104,7 +104,10 @@ fn detach_and_attach_inside_one_generation() {
     assert_eq!(rep.databases[0].page_writes, 1228);
     assert!(rep.not_recovered.is_empty(), "{:?}", rep.not_recovered);
     let (state, consistent, attach, _) = db(&out.join("secedit.sdb"));
-    assert_eq!((state, consistent, attach), (3, lg(1, 0x9D, 0xA42), lg(1, 0x35, 0x28)));
+    assert_eq!(
+        (state, consistent, attach),
+        (3, lg(1, 0x9D, 0xA42), lg(1, 0x35, 0x28))
+    );
     assert_eq!(files(&out), ["secedit.sdb"]);
 }
 
@@ -120,17 +123,31 @@ fn create_again_in_a_later_generation_recreates_the_file() {
     let (one, out1) = run(&make_log_set::build(&src, 1, None), d.path(), "one");
     assert_eq!(one.exit_status, 0);
     for n in [2u32, 3] {
-        let (rep, out) = run(&make_log_set::build(&src, n, None), d.path(), &format!("n{n}"));
+        let (rep, out) = run(
+            &make_log_set::build(&src, n, None),
+            d.path(),
+            &format!("n{n}"),
+        );
         assert_eq!(rep.exit_status, 0, "{n}: {:?}", rep.error);
         assert_eq!(rep.databases.len(), 1, "{n}");
         assert_eq!(rep.stats.pages_redone, 1228 * n as u64);
         assert_eq!(rep.databases[0].page_writes, 1228, "the last life's writes");
-        let recreated = rep.not_recovered.iter().filter(|x| x.contains("re-created")).count();
+        let recreated = rep
+            .not_recovered
+            .iter()
+            .filter(|x| x.contains("re-created"))
+            .count();
         assert_eq!(recreated, n as usize - 1, "{:?}", rep.not_recovered);
         let (state, consistent, attach, pages) = db(&out.join("secedit.sdb"));
         let g = n as i32;
-        assert_eq!((state, consistent, attach), (3, lg(g, 0x9D, 0xA42), lg(g, 0x35, 0x28)));
-        assert!(pages == db(&out1.join("secedit.sdb")).3, "{n}: data pages differ from the rebuild");
+        assert_eq!(
+            (state, consistent, attach),
+            (3, lg(g, 0x9D, 0xA42), lg(g, 0x35, 0x28))
+        );
+        assert!(
+            pages == db(&out1.join("secedit.sdb")).3,
+            "{n}: data pages differ from the rebuild"
+        );
         assert_eq!(files(&out), ["secedit.sdb"]);
     }
 }
@@ -153,9 +170,16 @@ fn two_databases_get_their_own_working_files() {
     let b = db(&out.join("secedix.sdb"));
     assert_eq!((a.0, a.1, a.2), (3, lg(1, 0x9D, 0xA42), lg(1, 0x35, 0x28)));
     assert_eq!((b.0, b.1, b.2), (3, lg(3, 0x9D, 0xA42), lg(3, 0x35, 0x28)));
-    assert!(a.3 == rebuild && b.3 == rebuild, "data pages differ from the rebuild");
+    assert!(
+        a.3 == rebuild && b.3 == rebuild,
+        "data pages differ from the rebuild"
+    );
     let written: u64 = rep.databases.iter().map(|x| x.page_writes).sum();
-    assert_eq!(written + 1228, rep.stats.pages_redone, "one life of secedix re-created");
+    assert_eq!(
+        written + 1228,
+        rep.stats.pages_redone,
+        "one life of secedix re-created"
+    );
 }
 
 /// Puts an AttachDB's remembered consistent generation back to 1 in the
@@ -166,7 +190,11 @@ fn stale_attach(set: &mut [(String, Vec<u8>)]) {
     let mut scan_bytes = b.clone();
     let scan = eseutil::log::scan::scan_log(&mut scan_bytes).unwrap();
     let walk = eseutil::log::set::walk_records(&scan_bytes, &scan);
-    let r = walk.records.iter().find(|r| r.lrtyp == 15).expect("an AttachDB");
+    let r = walk
+        .records
+        .iter()
+        .find(|r| r.lrtyp == 15)
+        .expect("an AttachDB");
     let seg = r.lgpos.sector as usize * 4096;
     let off = seg + r.lgpos.offset as usize;
     b[off + 12..off + 16].copy_from_slice(&1u32.to_le_bytes());
@@ -187,7 +215,10 @@ fn nothing_is_committed_before_the_whole_run_succeeds() {
     let e = rep.error.as_ref().expect("an error");
     assert_eq!(e.jet.code, -551, "{e:?}");
     assert_eq!(e.lgpos, lg(2, 0x32, 0x28));
-    assert_eq!(files(&out), ["secedit.sdb.recovering", "secedix.sdb.recovering"]);
+    assert_eq!(
+        files(&out),
+        ["secedit.sdb.recovering", "secedix.sdb.recovering"]
+    );
     for f in files(&out) {
         assert_eq!(db(&out.join(f)).0, 2, "left Dirty Shutdown");
     }
@@ -202,7 +233,10 @@ fn nothing_is_committed_before_the_whole_run_succeeds() {
         out.as_os_str(),
     ]);
     assert_eq!(r.code, 1, "{}", r.stdout);
-    write_set(&logs, &make_log_set::build(&src, 2, Some(("secedit.sdb", "secedix.sdb"))));
+    write_set(
+        &logs,
+        &make_log_set::build(&src, 2, Some(("secedit.sdb", "secedix.sdb"))),
+    );
     let rep = recover(&opts(&logs, &out)).unwrap();
     assert_eq!(rep.exit_status, 0, "{:?}", rep.error);
     assert_eq!(files(&out), ["secedit.sdb", "secedix.sdb"]);
@@ -244,7 +278,11 @@ fn hard_recovery_recreates_across_the_play_forward_boundary() {
         let h = h.to_vec();
         bak[4096..8192].copy_from_slice(&h);
     }
-    let (restore, fwd, out) = (d.path().join("restore"), d.path().join("fwd"), d.path().join("cc-out"));
+    let (restore, fwd, out) = (
+        d.path().join("restore"),
+        d.path().join("fwd"),
+        d.path().join("cc-out"),
+    );
     std::fs::create_dir_all(&restore).unwrap();
     std::fs::create_dir_all(&fwd).unwrap();
     std::fs::write(restore.join("secedit.sdb"), &bak).unwrap();
@@ -264,6 +302,12 @@ fn hard_recovery_recreates_across_the_play_forward_boundary() {
     assert!(r.stdout.contains("re-created"), "{}", r.stdout);
     assert_eq!(files(&out), ["secedit.sdb"]);
     let (state, consistent, attach, pages) = db(&out.join("secedit.sdb"));
-    assert_eq!((state, consistent, attach), (3, lg(2, 0x9D, 0xA42), lg(2, 0x35, 0x28)));
-    assert!(pages == db(&out1.join("secedit.sdb")).3, "data pages differ from the rebuild");
+    assert_eq!(
+        (state, consistent, attach),
+        (3, lg(2, 0x9D, 0xA42), lg(2, 0x35, 0x28))
+    );
+    assert!(
+        pages == db(&out1.join("secedit.sdb")).3,
+        "data pages differ from the rebuild"
+    );
 }

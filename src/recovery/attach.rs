@@ -54,7 +54,11 @@ fn same_name(db: &DbRun, name: &str) -> bool {
 /// Term-like records: sessions end, every attached database is detached
 /// Clean Shutdown at the last ShutDownMark (or at the record when the
 /// logs hold none after the attachment).
-pub(crate) fn end_all_sessions(rd: &mut Redo, r: &LogRecord, logtime: &[u8]) -> Result<(), RedoError> {
+pub(crate) fn end_all_sessions(
+    rd: &mut Redo,
+    r: &LogRecord,
+    logtime: &[u8],
+) -> Result<(), RedoError> {
     rd.end_all_sessions(r);
     let dbids: Vec<u8> = rd.dbs.keys().copied().collect();
     for dbid in dbids {
@@ -88,7 +92,10 @@ fn check_free(rd: &Redo, r: &LogRecord, dbid: u8, name: &str, path: &str) -> Res
         return Err(redo_err(
             Jet::DATABASE_DUPLICATE,
             r,
-            format!("{path} is still attached as dbid {} ({})", db.dbid, db.logged_path),
+            format!(
+                "{path} is still attached as dbid {} ({})",
+                db.dbid, db.logged_path
+            ),
         ));
     }
     Ok(())
@@ -97,7 +104,12 @@ fn check_free(rd: &Redo, r: &LogRecord, dbid: u8, name: &str, path: &str) -> Res
 /// The detached database of this replay with the output name of `path`;
 /// another database of the same file name (another folder, another
 /// signature) cannot share the output folder.
-fn find_detached(rd: &Redo, r: &LogRecord, path: &str, sign_db: &[u8]) -> Result<Option<usize>, RedoError> {
+fn find_detached(
+    rd: &Redo,
+    r: &LogRecord,
+    path: &str,
+    sign_db: &[u8],
+) -> Result<Option<usize>, RedoError> {
     let name = file_name_of(path);
     let Some(i) = rd.detached.iter().position(|d| same_name(d, &name)) else {
         return Ok(None);
@@ -169,7 +181,12 @@ pub(crate) fn create_known(rd: &mut Redo, r: &LogRecord, path: &str) -> Result<K
 /// AttachDB of a name this replay already produced
 /// (`ErrLGRICheckRedoAttachDb`; LRATTACHDB: dbid@3, lgposConsistent@8,
 /// signDb@16, signLog@44).
-pub(crate) fn attach_known(rd: &mut Redo, r: &LogRecord, log_header: &[u8], path: &str) -> Result<Known, RedoError> {
+pub(crate) fn attach_known(
+    rd: &mut Redo,
+    r: &LogRecord,
+    log_header: &[u8],
+    path: &str,
+) -> Result<Known, RedoError> {
     let b = &r.data[..];
     let (dbid, sign_db, logged_log) = (b[3], &b[16..44], &b[44..72]);
     rd.skipped_dbids.remove(&dbid);
@@ -184,7 +201,11 @@ pub(crate) fn attach_known(rd: &mut Redo, r: &LogRecord, log_header: &[u8], path
     let same_logged_log = h[108..136] == *logged_log;
     // A logged lgposConsistent from the future belongs to another log stream.
     let logged = get_lgpos(b, 8);
-    let logged = if logged >= r.lgpos { Lgpos::default() } else { logged };
+    let logged = if logged >= r.lgpos {
+        Lgpos::default()
+    } else {
+        logged
+    };
     let mismatch = || {
         redo_err(
             Jet::CONSISTENT_TIME_MISMATCH,
@@ -198,10 +219,20 @@ pub(crate) fn attach_known(rd: &mut Redo, r: &LogRecord, log_header: &[u8], path
     };
     if !same_log {
         if !same_logged_log {
-            return Ok(defer(rd, r, dbid, path, "the file belongs to another log set"));
+            return Ok(defer(
+                rd,
+                r,
+                dbid,
+                path,
+                "the file belongs to another log set",
+            ));
         }
         if !same_point(logged, consistent) {
-            return if same_db { Err(mismatch()) } else { Ok(defer(rd, r, dbid, path, "another database signature")) };
+            return if same_db {
+                Err(mismatch())
+            } else {
+                Ok(defer(rd, r, dbid, path, "another database signature"))
+            };
         }
     }
     if !same_logged_log || same_point(logged, consistent) || consistent == Lgpos::default() {
@@ -222,7 +253,13 @@ pub(crate) fn attach_known(rd: &mut Redo, r: &LogRecord, log_header: &[u8], path
         return Ok(Known::Handled);
     }
     if consistent > logged && consistent > r.lgpos {
-        return Ok(defer(rd, r, dbid, path, "the file is consistent at a later point"));
+        return Ok(defer(
+            rd,
+            r,
+            dbid,
+            path,
+            "the file is consistent at a later point",
+        ));
     }
     if same_db {
         return Err(mismatch());
@@ -262,14 +299,23 @@ mod tests {
         rd.detached.push(run_of(d.path(), "a.edb", 0));
         let e = super::super::check_outputs(&rd, end).expect("refused");
         assert_eq!(e.jet.code, -1123);
-        assert!(e.detail.contains("156 page operations were redone but 0 reached"), "{}", e.detail);
+        assert!(
+            e.detail
+                .contains("156 page operations were redone but 0 reached"),
+            "{}",
+            e.detail
+        );
         rd.detached[0].store.redone = 100;
         rd.discarded_redone = 56;
         assert!(super::super::check_outputs(&rd, end).is_none());
         // Two working files for one output name.
         rd.detached.push(run_of(d.path(), "a.edb", 0));
         let e = super::super::check_outputs(&rd, end).expect("refused");
-        assert!(e.detail.contains("two databases would be written"), "{}", e.detail);
+        assert!(
+            e.detail.contains("two databases would be written"),
+            "{}",
+            e.detail
+        );
     }
 
     #[test]

@@ -589,7 +589,10 @@ fn check_outputs(rd: &Redo, end: Lgpos) -> Option<RedoError> {
     let mut targets: Vec<&Path> = rd.detached.iter().map(|d| d.store.target()).collect();
     targets.sort();
     if let Some(w) = targets.windows(2).find(|w| w[0] == w[1]) {
-        return fail(format!("two databases would be written to {}", w[0].display()));
+        return fail(format!(
+            "two databases would be written to {}",
+            w[0].display()
+        ));
     }
     None
 }
