@@ -87,6 +87,8 @@ jet_errors! {
     PAGE_NOT_INITIALIZED = -1019, "JET_errPageNotInitialized", "Blank database page";
     DISK_IO = -1022, "JET_errDiskIO", "Disk IO error";
     FILE_ACCESS_DENIED = -1032, "JET_errFileAccessDenied", "Cannot access file, the file is locked or in use";
+    RECOVERY_VERIFY_FAILURE = -1123, "JET_errRecoveryVerifyFailure", "One or more database pages read from disk during recovery do not match the expected state";
+    DATABASE_DUPLICATE = -1201, "JET_errDatabaseDuplicate", "Database already exists";
     DATABASE_CORRUPTED = -1206, "JET_errDatabaseCorrupted", "Non database file or corrupted db";
     INVALID_DATABASE_VERSION = -1209, "JET_errInvalidDatabaseVersion", "Database engine is incompatible with database";
     PAGE_SIZE_MISMATCH = -1213, "JET_errPageSizeMismatch", "The database page size does not match the engine";
