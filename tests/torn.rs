@@ -205,7 +205,11 @@ fn r_replays_through_torn_records() {
             os("--output"),
             out.as_os_str(),
         ]);
-        assert_eq!(code, 0, "{v:#}");
+        // The fixtures carry no database: the replay runs through, and /r
+        // says that it wrote none (exit 1).
+        assert_eq!(code, 1, "{v:#}");
+        assert_eq!(v["exit_status"], 1, "{v:#}");
+        assert!(v["no_database_written"].is_string(), "{v:#}");
         assert!(v["error"].is_null(), "{v:#}");
         let tr = v["torn_records"].as_array().unwrap();
         assert_eq!(tr.len(), 1, "{v:#}");
@@ -222,7 +226,8 @@ fn r_replays_through_torn_records() {
             os("--output"),
             t.path().join("out2").as_os_str(),
         ]);
-        assert_eq!(r.code, 0, "{}", r.stdout);
+        assert_eq!(r.code, 1, "{}", r.stdout);
+        assert!(r.stdout.contains("No database was written"), "{}", r.stdout);
         assert!(
             r.stdout.contains("abandoned; engine restarted at"),
             "{}",

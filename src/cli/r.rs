@@ -246,6 +246,9 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     if let Some(why) = &nothing_written {
         eprintln!("eseutil-rs: no database was written: {why}");
     }
+    // The JSON's exit status is the process's.
+    let mut rep = rep;
+    rep.exit_status = code as i32;
     if ctx.common.json {
         write_json(
             out,

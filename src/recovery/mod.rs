@@ -18,6 +18,7 @@
 //! header finishing `ErrIOTermUpdateAndWriteDatabaseHeader` (`ese/io.cxx`
 //! ~766–850) and `SetDbstate` (`inc/daedef.hxx` ~3076–3245).
 
+mod attach;
 pub mod hard;
 pub mod output;
 pub mod page;
@@ -517,6 +518,9 @@ pub(crate) fn recover_logs(
             rd.detached.push(db);
         }
     }
+    if error.is_none() {
+        error = check_outputs(&rd, end_pos);
+    }
     // Nothing is renamed into place unless it verifies (verify.rs).
     let verification = error.is_none().then(|| {
         let ctx = verify::Context {
@@ -531,6 +535,7 @@ pub(crate) fn recover_logs(
     });
     error = error.or_else(|| verification.as_ref()?.error(end_pos));
     let mut databases = Vec::new();
+    let mut finished = Vec::new();
     for mut db in std::mem::take(&mut rd.detached) {
         let page_count = db.store.page_count().unwrap_or(0);
         let state = match u32_at(&db.header, 52) {
@@ -545,9 +550,12 @@ pub(crate) fn recover_logs(
         let page_writes = db.store.writes;
         let out = if error.is_none() {
             db.store.write_header(header)?;
-            db.store.commit()?
+            db.store.sync()?;
+            db.store.target().to_path_buf()
         } else {
             let t = db.store.tmp_path().to_path_buf();
+            let mut header = header;
+            header[52..56].copy_from_slice(&2u32.to_le_bytes());
             db.store.write_header(header)?;
             not_recovered.push(format!(
                 "{} was left as {} (Dirty Shutdown, incomplete)",
@@ -570,6 +578,13 @@ pub(crate) fn recover_logs(
             dbtime: db.dbtime_max,
             page_count,
         });
+        finished.push(db);
+    }
+    // Every output is complete and flushed: only now are they renamed.
+    for db in finished {
+        if error.is_none() {
+            db.store.commit()?;
+        }
     }
     let mut inputs: Vec<(PathBuf, String)> = inputs.into_iter().zip(before).collect();
     for (p, h) in DB_INPUTS.with(|v| std::mem::take(&mut *v.borrow_mut())) {
@@ -605,6 +620,36 @@ pub(crate) fn recover_logs(
         verification,
         exit_status,
     })
+}
+
+/// Checks before anything is committed: every redone page operation went
+/// into a working file that becomes an output (or into one re-created on
+/// purpose), and no two outputs share a name.
+fn check_outputs(rd: &Redo, end: Lgpos) -> Option<RedoError> {
+    let fail = |detail: String| {
+        Some(RedoError {
+            jet: Jet::RECOVERY_VERIFY_FAILURE,
+            lgpos: end,
+            lrtyp: String::new(),
+            detail,
+        })
+    };
+    let kept: u64 = rd.detached.iter().map(|d| d.store.redone).sum();
+    if kept + rd.discarded_redone != rd.stats.pages_redone {
+        return fail(format!(
+            "{} page operations were redone but {} reached the output databases ({} into re-created ones): refusing to call the result recovered",
+            rd.stats.pages_redone, kept, rd.discarded_redone
+        ));
+    }
+    let mut targets: Vec<&Path> = rd.detached.iter().map(|d| d.store.target()).collect();
+    targets.sort();
+    if let Some(w) = targets.windows(2).find(|w| w[0] == w[1]) {
+        return fail(format!(
+            "two databases would be written to {}",
+            w[0].display()
+        ));
+    }
+    None
 }
 
 fn same_file_path(a: &Path, b: &Path) -> bool {
@@ -825,6 +870,9 @@ fn database_record(
             // CreateDB: a new file with a header (ErrLGRIRedoCreateDB).
             let dbid = b[3];
             let path = info.path.unwrap_or_default();
+            if let attach::Known::Handled = attach::create_known(rd, r, &path)? {
+                return Ok(true);
+            }
             let target = opts.output.join(file_name_of(&path));
             // A database with this signature already in /d (a previous
             // recovery's output, or the live file): redo into a copy of it;
@@ -840,6 +888,10 @@ fn database_record(
             )
             .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
             {
+                // Attached here from now on (later re-attachments are
+                // checked against this position, see `attach`).
+                let mut db = db;
+                put_lgpos(&mut db.header, 80, r.lgpos);
                 rd.dbs.insert(dbid, db);
                 return Ok(true);
             }
@@ -866,6 +918,16 @@ fn database_record(
             Ok(true)
         }
         79 => Ok(true),
+        // ShutDownMark: the consistent point of the next Term.
+        23 => {
+            rd.shutdown_mark = Some(r.lgpos);
+            Ok(false)
+        }
+        // Term, RecoveryQuit (1 and 2): sessions end, databases detach.
+        2 | 18 | 50 | 52 => {
+            attach::end_all_sessions(rd, r, &l.header[16..24])?;
+            Ok(false)
+        }
         92 => {
             // SetDbVersion (logredo.cxx ~13231, ErrDBRedoSetDbVersion):
             // dbid@1, ulVersion@2, ulDaeUpdateMajor@6, ulDaeUpdateMinor@10.
@@ -941,7 +1003,7 @@ fn database_record(
         16 => {
             let dbid = b[3];
             let Some(mut db) = rd.dbs.remove(&dbid) else {
-                if !rd.skipped_dbids.contains(&dbid) {
+                if !rd.skipped_dbids.remove(&dbid) {
                     rd.notes.push(format!(
                         "DetachDB at {} for dbid {dbid}, which was not attached in this replay: nothing to detach",
                         r.lgpos.eseutil_text()
@@ -962,19 +1024,7 @@ fn database_record(
             let dbid = b[3];
             let path = info.path.unwrap_or_default();
             // Re-attach of a database detached earlier in this pass.
-            let idx = rd.detached.iter().position(|d| {
-                d.logged_path.eq_ignore_ascii_case(&path) && d.header[24..52] == b[16..44]
-            });
-            if let Some(i) = idx {
-                let mut db = rd.detached.remove(i);
-                db.dbid = dbid;
-                db.attached = true;
-                let h = &mut db.header;
-                h[52..56].copy_from_slice(&2u32.to_le_bytes());
-                put_lgpos(h, 80, r.lgpos);
-                h[72..80].copy_from_slice(&l.header[16..24]);
-                h[104..108].copy_from_slice(&(dbid as u32).to_le_bytes());
-                rd.dbs.insert(dbid, db);
+            if let attach::Known::Handled = attach::attach_known(rd, r, &l.header, &path)? {
                 return Ok(true);
             }
             // An existing database from /d.

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::error::{Error, ErrorKind, FormatError, Jet};
 use crate::parse::primitives::Signature;
 
-/// Offset of `signDb` in a database header (format notes §1.2).
+/// Offset of `signDb` in a database header (docs/format/database-header.md §3).
 const SIGN_DB_OFFSET: usize = 24;
 
 /// Checks, without creating anything, that `dir` can be written: a folder

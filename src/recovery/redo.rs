@@ -214,6 +214,12 @@ pub struct Redo {
     pub rces: HashMap<u16, Vec<Rce>>,
     /// Undo counters.
     pub undo: UndoStats,
+    /// The last ShutDownMark met (`m_lgposRedoShutDownMarkGlobal`): the
+    /// consistent position a Term gives the databases it detaches.
+    pub shutdown_mark: Option<Lgpos>,
+    /// Redone page writes of working files discarded on purpose (a
+    /// database re-created over an earlier one of the same name).
+    pub discarded_redone: u64,
 }
 
 fn err(jet: Jet, r: &LogRecord, detail: impl Into<String>) -> RedoError {
@@ -366,6 +372,7 @@ impl Redo {
             .write_page(pgno, b)
             .map_err(|e| err(Jet::DATABASE_CORRUPTED, r, e.to_string()))?;
         db.pages.insert(pgno);
+        db.store.redone += 1;
         db.dbtime_max = db.dbtime_max.max(dbtime);
         if p.objid != 0 && p.objid < 0x7FFF_FFFF {
             db.objid_max = db.objid_max.max(p.objid);
@@ -665,6 +672,7 @@ impl Redo {
             .write_page(pp.pgno, bytes)
             .map_err(|e| err(Jet::DATABASE_CORRUPTED, r, e.to_string()))?;
         db.pages.insert(pp.pgno);
+        db.store.redone += 1;
         db.dbtime_max = db.dbtime_max.max(pp.dbtime);
         self.stats.pages_redone += 1;
         Ok(true)
@@ -1456,6 +1464,28 @@ impl Redo {
             .collect();
         t.sort();
         self.stats.trx_open_at_end = t.clone();
+    }
+
+    /// A Term-like record: every session ends (`ErrLGRIEndEverySession`,
+    /// logredo.cxx ~2330: open transactions are rolled back), open macros
+    /// are dropped (`ErrLGEndAllSessionsMacro`). Returns the sessions
+    /// rolled back.
+    pub fn end_all_sessions(&mut self, r: &LogRecord) -> Vec<u16> {
+        self.macros.clear();
+        let mut open: Vec<u16> = self
+            .levels
+            .iter()
+            .filter(|(_, &l)| l > 0)
+            .map(|(&p, _)| p)
+            .collect();
+        open.sort();
+        for &procid in &open {
+            self.undo.sessions_rolled_back.push(procid);
+            let _ = self.rollback_to(procid, 0, Some(r));
+        }
+        self.levels.clear();
+        self.rces.clear();
+        open
     }
 
     /// Rolls back the transactions open at the end of the log (docs/format/recovery.md §5).

@@ -36,6 +36,9 @@ pub struct PageStore {
     page_size: usize,
     /// Pages written (data pages, counting rewrites once per write).
     pub writes: u64,
+    /// Of those, writes of redone page operations (the counterpart of
+    /// `RedoStats::pages_redone`, checked before anything is committed).
+    pub redone: u64,
 }
 
 thread_local! {
@@ -72,6 +75,7 @@ impl PageStore {
             target: target.to_path_buf(),
             page_size,
             writes: 0,
+            redone: 0,
         })
     }
 
@@ -91,6 +95,7 @@ impl PageStore {
             target: target.to_path_buf(),
             page_size,
             writes: 0,
+            redone: 0,
         })
     }
 
@@ -212,6 +217,11 @@ impl PageStore {
     /// Final path.
     pub fn target(&self) -> &Path {
         &self.target
+    }
+
+    /// Flushes the working file (`fsync`), before any output is renamed.
+    pub fn sync(&self) -> Result<()> {
+        self.file.sync_all().map_err(|e| Error::io(&self.tmp, e))
     }
 
     /// Flushes and renames the working file to its final name.

@@ -4,8 +4,9 @@
 //! Every database about to be committed is checked, and nothing is renamed
 //! unless every check of every database passes:
 //!
-//! 1. **writes**: every redone page operation reached a file — the page
-//!    writes of the databases produced are at least the page operations
+//! 1. **writes**: every redone page operation reached a file — the redone
+//!    writes of the databases produced plus those of working files
+//!    discarded on purpose (a database re-created) equal the page operations
 //!    redone (a store replaced or dropped during the run loses its writes:
 //!    "N redone, 0 pages written" fails here), and every page written reads
 //!    back from the working file with the dbtime of its last write and a
@@ -76,6 +77,11 @@ pub struct Verification {
 pub struct WritesCheck {
     /// Page operations redone.
     pub pages_redone: u64,
+    /// Of those, writes into the databases produced (`PageStore::redone`).
+    pub redone_in_outputs: u64,
+    /// Of those, writes into working files discarded on purpose (a database
+    /// re-created over an earlier one of the same name).
+    pub redone_in_discarded: u64,
     /// Page writes of the databases produced (redo, undo, resets).
     pub page_writes: u64,
     /// Distinct pages written in the databases produced.
@@ -238,6 +244,8 @@ pub(crate) fn before_commit(rd: &mut Redo, ctx: &Context) -> Verification {
         failures: Vec::new(),
         writes: WritesCheck {
             pages_redone: rd.stats.pages_redone,
+            redone_in_outputs: rd.detached.iter().map(|d| d.store.redone).sum(),
+            redone_in_discarded: rd.discarded_redone,
             page_writes: rd.detached.iter().map(|d| d.store.writes).sum(),
             pages_written: rd
                 .detached
@@ -257,11 +265,15 @@ pub(crate) fn before_commit(rd: &mut Redo, ctx: &Context) -> Verification {
         databases: Vec::new(),
     };
     let w = v.writes.clone();
-    if w.page_writes < w.pages_redone || (w.pages_redone > 0 && w.pages_written == 0) {
+    let kept = w.pages_redone.saturating_sub(w.redone_in_discarded);
+    if w.redone_in_outputs + w.redone_in_discarded != w.pages_redone
+        || w.page_writes < w.redone_in_outputs
+        || (kept > 0 && w.pages_written == 0)
+    {
         v.writes.passed = false;
         let t = format!(
-            "{} page operations redone but {} page writes ({} pages) in the databases produced",
-            w.pages_redone, w.page_writes, w.pages_written
+            "{} page operations redone, {} of them in the databases produced ({} in re-created ones), {} page writes ({} pages)",
+            w.pages_redone, w.redone_in_outputs, w.redone_in_discarded, w.page_writes, w.pages_written
         );
         v.fail(Jet::RECOVERY_VERIFY_FAILURE, t);
     }
