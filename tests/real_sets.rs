@@ -142,11 +142,11 @@ fn secedit_logs_b_rebuild_has_the_catalog_shape_of_secedit_db_2018() {
     assert_eq!(extra, vec!["SmTblTattoo"]);
 }
 
-/// A play-forward hard recovery of the real Windows 7 backup never claims
-/// success it has not verified: either exit 0 with the verification passed
-/// and the database in place, or exit 5 with nothing renamed.
+/// A play-forward hard recovery of the real Windows 7 backup passes
+/// verification (before the fix of issue 10 §1 it was refused: exit 5,
+/// "156 redone, 0 page writes", nothing renamed).
 #[test]
-fn winmail7_play_forward_never_claims_unverified_success() {
+fn winmail7_play_forward_passes_verification() {
     let Some(c) = common::corpus() else { return };
     let set = c.join("winmail7-backup");
     let tmp = tempfile::tempdir().unwrap();
@@ -179,6 +179,8 @@ fn winmail7_play_forward_never_claims_unverified_success() {
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     let ver = &v["recovery"]["verification"];
     let placed = out.join("WindowsMail.MSMessageStore");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(ver["writes"]["pages_redone"], 156);
     match run.code {
         0 => {
             assert_eq!(ver["passed"], true);
