@@ -18,6 +18,7 @@
 //! header finishing `ErrIOTermUpdateAndWriteDatabaseHeader` (`ese/io.cxx`
 //! ~766–850) and `SetDbstate` (`inc/daedef.hxx` ~3076–3245).
 
+pub mod create_db;
 pub mod hard;
 pub mod output;
 pub mod page;
@@ -821,26 +822,31 @@ fn database_record(
                 rd.dbs.insert(dbid, db);
                 return Ok(true);
             }
+            let kind = create_db::create_kind(b, &l.header);
+            if let create_db::CreateKind::Refused(why) = kind {
+                return Err(e(Jet::INVALID_CREATE_DB_VERSION, why));
+            }
             let mut store = PageStore::create(&target, page_size)
                 .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
             let header = new_header(page_size, r, &l.header, r.lgpos);
             store
                 .write_header(header.clone())
                 .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
-            rd.dbs.insert(
+            let mut db = DbRun {
                 dbid,
-                DbRun {
-                    dbid,
-                    logged_path: path,
-                    store,
-                    header,
-                    attached: true,
-                    dbtime_max: 0,
-                    objid_max: 0,
-                    pages: Default::default(),
-                    created: true,
-                },
-            );
+                logged_path: path,
+                store,
+                header,
+                attached: true,
+                dbtime_max: 0,
+                objid_max: 0,
+                pages: Default::default(),
+                created: true,
+            };
+            if kind == create_db::CreateKind::Implicit {
+                create_db::apply(&mut db, page_size).map_err(|(j, d)| e(j, d))?;
+            }
+            rd.dbs.insert(dbid, db);
             Ok(true)
         }
         79 => Ok(true),
@@ -915,6 +921,30 @@ fn database_record(
                 ));
             }
             Ok(true)
+        }
+        2 | 18 | 50 | 52 => {
+            // Term / RecoveryQuit (logredo.cxx ~12668, ErrLGRIEndAllSessions
+            // → ErrINSTTerm): every attached database is closed cleanly,
+            // consistent at the ShutDownMark just before (else the record).
+            let at = l
+                .records
+                .iter()
+                .rev()
+                .find(|x| x.lgpos < r.lgpos)
+                .filter(|x| x.lrtyp == 23)
+                .map_or(r.lgpos, |x| x.lgpos);
+            let dbids: Vec<u8> = rd.dbs.keys().copied().collect();
+            for dbid in dbids {
+                let Some(mut db) = rd.dbs.remove(&dbid) else { continue };
+                finish_header(&mut db, at, &l.header[16..24]);
+                db.attached = false;
+                let h = db.header.clone();
+                db.store
+                    .write_header(h)
+                    .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                rd.detached.push(db);
+            }
+            Ok(false)
         }
         16 => {
             let dbid = b[3];
