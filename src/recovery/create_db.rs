@@ -640,6 +640,16 @@ mod tests {
         assert!(matches!(create_kind(&rec, &hdr), CreateKind::Refused(_)));
     }
 
+    #[test]
+    fn page_sizes_where_the_catalog_fits_one_page() {
+        for ps in [4096usize, 8192, 16384, 32768] {
+            let db = build(ps).unwrap();
+            assert!(db.pages.values().all(|p| p.to_bytes().is_ok()));
+        }
+        let e = build(2048).unwrap_err();
+        assert!(e.contains("more than one 2048-byte page"), "{e}");
+    }
+
     fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
     }

@@ -850,6 +850,30 @@ fn database_record(
             Ok(true)
         }
         79 => Ok(true),
+        2 | 18 | 50 | 52 => {
+            // Term / RecoveryQuit (logredo.cxx ~12668, ErrLGRIEndAllSessions
+            // → ErrINSTTerm): every attached database is closed cleanly,
+            // consistent at the ShutDownMark just before (else the record).
+            let at = l
+                .records
+                .iter()
+                .rev()
+                .find(|x| x.lgpos < r.lgpos)
+                .filter(|x| x.lrtyp == 23)
+                .map_or(r.lgpos, |x| x.lgpos);
+            let dbids: Vec<u8> = rd.dbs.keys().copied().collect();
+            for dbid in dbids {
+                let Some(mut db) = rd.dbs.remove(&dbid) else { continue };
+                finish_header(&mut db, at, &l.header[16..24]);
+                db.attached = false;
+                let h = db.header.clone();
+                db.store
+                    .write_header(h)
+                    .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                rd.detached.push(db);
+            }
+            Ok(false)
+        }
         92 => {
             // SetDbVersion (logredo.cxx ~13231, ErrDBRedoSetDbVersion):
             // dbid@1, ulVersion@2, ulDaeUpdateMajor@6, ulDaeUpdateMinor@10.
@@ -921,30 +945,6 @@ fn database_record(
                 ));
             }
             Ok(true)
-        }
-        2 | 18 | 50 | 52 => {
-            // Term / RecoveryQuit (logredo.cxx ~12668, ErrLGRIEndAllSessions
-            // → ErrINSTTerm): every attached database is closed cleanly,
-            // consistent at the ShutDownMark just before (else the record).
-            let at = l
-                .records
-                .iter()
-                .rev()
-                .find(|x| x.lgpos < r.lgpos)
-                .filter(|x| x.lrtyp == 23)
-                .map_or(r.lgpos, |x| x.lgpos);
-            let dbids: Vec<u8> = rd.dbs.keys().copied().collect();
-            for dbid in dbids {
-                let Some(mut db) = rd.dbs.remove(&dbid) else { continue };
-                finish_header(&mut db, at, &l.header[16..24]);
-                db.attached = false;
-                let h = db.header.clone();
-                db.store
-                    .write_header(h)
-                    .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
-                rd.detached.push(db);
-            }
-            Ok(false)
         }
         16 => {
             let dbid = b[3];
