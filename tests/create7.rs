@@ -75,7 +75,10 @@ fn canonical(py: &str, files: &[&Path]) -> Vec<Value> {
     let o = cmd.args(files).output().expect("python3 runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    files.iter().map(|f| v[f.to_str().unwrap()].clone()).collect()
+    files
+        .iter()
+        .map(|f| v[f.to_str().unwrap()].clone())
+        .collect()
 }
 
 #[test]
@@ -93,19 +96,21 @@ fn rebuild_from_whole_life_7x_logs_equals_the_live_store() {
     for f in ["edb00001.log", "edb.log"] {
         std::fs::copy(set.join(f), logs.join(f)).unwrap();
     }
-    let r = common::run([
-        "/r".as_ref(),
-        "edb".as_ref(),
-        "/l".as_ref(),
-        logs.as_os_str(),
-        "/s".as_ref(),
-        logs.as_os_str(),
-        "--ignore-checkpoint".as_ref(),
-        "--json".as_ref(),
-        "--output".as_ref(),
-        out.as_os_str(),
-    ]
-    .as_slice());
+    let r = common::run(
+        [
+            "/r".as_ref(),
+            "edb".as_ref(),
+            "/l".as_ref(),
+            logs.as_os_str(),
+            "/s".as_ref(),
+            logs.as_os_str(),
+            "--ignore-checkpoint".as_ref(),
+            "--json".as_ref(),
+            "--output".as_ref(),
+            out.as_os_str(),
+        ]
+        .as_slice(),
+    );
     let v: Value = serde_json::from_str(&r.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", r.stdout, r.stderr));
     assert_eq!(r.code, 0, "{v:#}");
@@ -141,7 +146,10 @@ fn rebuild_from_whole_life_7x_logs_equals_the_live_store() {
     }
     assert_eq!(a["MSysObjects"]["count"], 117);
     // Every data page holds the live page's nodes; most are byte-identical.
-    let (x, y) = (std::fs::read(&live).unwrap(), std::fs::read(&rebuilt).unwrap());
+    let (x, y) = (
+        std::fs::read(&live).unwrap(),
+        std::fs::read(&rebuilt).unwrap(),
+    );
     let identical = (2..x.len() / 8192)
         .filter(|&i| x[i * 8192..(i + 1) * 8192] == y[i * 8192..(i + 1) * 8192])
         .count();

@@ -863,7 +863,9 @@ fn database_record(
                 .map_or(r.lgpos, |x| x.lgpos);
             let dbids: Vec<u8> = rd.dbs.keys().copied().collect();
             for dbid in dbids {
-                let Some(mut db) = rd.dbs.remove(&dbid) else { continue };
+                let Some(mut db) = rd.dbs.remove(&dbid) else {
+                    continue;
+                };
                 finish_header(&mut db, at, &l.header[16..24]);
                 db.attached = false;
                 let h = db.header.clone();
