@@ -3,8 +3,8 @@
 //! catalog the engine created unlogged): `/r` re-creates the catalog as the
 //! engine did and the result equals the live `WindowsMail.MSMessageStore`
 //! table by table (dissect.esedb, canonical per-record dump), with `/k` and
-//! `/g` clean. Corpus- and peer-dependent: skipped with a note when absent,
-//! failing when `CI` is set.
+//! `/g` clean. Corpus- and peer-dependent (tests/common: skipped with a note
+//! when absent, failing under `CI`).
 
 mod common;
 
@@ -12,26 +12,16 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-fn required(what: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("{what} is required in CI");
-    }
-    eprintln!("{what} absent: skipped");
-}
-
 fn winmail7() -> Option<PathBuf> {
     let d = common::corpus()?.join("winmail7-backup");
-    d.join("edb00001.log").exists().then_some(d)
-}
-
-fn python_with_dissect() -> Option<String> {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import dissect.esedb"])
-        .output()
-        .ok()?
-        .status
-        .success();
-    ok.then(|| "python3".to_string())
+    if d.join("edb00001.log").exists() {
+        Some(d)
+    } else if common::in_ci() {
+        panic!("CI is set but the corpus has no winmail7-backup set");
+    } else {
+        eprintln!("note: winmail7-backup absent; skipped");
+        None
+    }
 }
 
 /// Canonical per-record dump (same output shape as
@@ -84,10 +74,10 @@ fn canonical(py: &str, files: &[&Path]) -> Vec<Value> {
 #[test]
 fn rebuild_from_whole_life_7x_logs_equals_the_live_store() {
     let Some(set) = winmail7() else {
-        return required("corpus winmail7-backup");
+        return;
     };
-    let Some(py) = python_with_dissect() else {
-        return required("dissect.esedb");
+    let Some(py) = common::peer_python() else {
+        return;
     };
     let tmp = tempfile::tempdir().unwrap();
     let logs = tmp.path().join("logs");
@@ -159,7 +149,7 @@ fn rebuild_from_whole_life_7x_logs_equals_the_live_store() {
 #[test]
 fn older_create_db_versions_are_refused_with_1225() {
     let Some(set) = winmail7() else {
-        return required("corpus winmail7-backup");
+        return;
     };
     // The same log with its header claiming 7.3704.14 (before Windows 7's
     // update 15): ESE refuses to re-create such a database (-1225).

@@ -348,7 +348,7 @@ impl Row {
         k
     }
 
-    /// The record (format notes §3.1; `REC`, rec.hxx): fidFixedLastInRec,
+    /// The record (`REC`, inc/rec.hxx): fidFixedLastInRec,
     /// fidVarLastInRec, ibEndOfFixedData; fixed data (NULL columns keep
     /// their room, filled with `chRECFill` '*', fldmod.cxx ~2276); the
     /// null bitmap (1 = NULL; the unused bits of its last byte are set);
