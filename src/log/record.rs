@@ -197,9 +197,7 @@ pub fn record_size(b: &[u8]) -> Option<u32> {
             let extra = if b[42] & 0x04 != 0 { 4 } else { 0 };
             Some(43 + u16_at(b, 40) as u32 + extra)
         }
-        SizeRule::PageMove => 96u32
-            .checked_add(u32_at(b, 88))?
-            .checked_add(u32_at(b, 92)),
+        SizeRule::PageMove => 96u32.checked_add(u32_at(b, 88))?.checked_add(u32_at(b, 92)),
         SizeRule::Var {
             base,
             u16s,

@@ -19,6 +19,7 @@
 //! ~766–850) and `SetDbstate` (`inc/daedef.hxx` ~3076–3245).
 
 mod attach;
+pub mod create_db;
 pub mod hard;
 pub mod output;
 pub mod page;
@@ -873,26 +874,31 @@ fn database_record(
                 rd.dbs.insert(dbid, db);
                 return Ok(true);
             }
+            let kind = create_db::create_kind(b, &l.header);
+            if let create_db::CreateKind::Refused(why) = kind {
+                return Err(e(Jet::INVALID_CREATE_DB_VERSION, why));
+            }
             let mut store = PageStore::create(&target, page_size)
                 .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
             let header = new_header(page_size, r, &l.header, r.lgpos);
             store
                 .write_header(header.clone())
                 .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
-            rd.dbs.insert(
+            let mut db = DbRun {
                 dbid,
-                DbRun {
-                    dbid,
-                    logged_path: path,
-                    store,
-                    header,
-                    attached: true,
-                    dbtime_max: 0,
-                    objid_max: 0,
-                    pages: Default::default(),
-                    created: true,
-                },
-            );
+                logged_path: path,
+                store,
+                header,
+                attached: true,
+                dbtime_max: 0,
+                objid_max: 0,
+                pages: Default::default(),
+                created: true,
+            };
+            if kind == create_db::CreateKind::Implicit {
+                create_db::apply(&mut db, page_size).map_err(|(j, d)| e(j, d))?;
+            }
+            rd.dbs.insert(dbid, db);
             Ok(true)
         }
         79 => Ok(true),
