@@ -39,6 +39,7 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     let probe = input.probe()?;
     let kind = identify(&probe);
     match kind {
+        FileKind::Patch => return run_patch(path, shown, &mut input, ctx, out),
         FileKind::Database | FileKind::TempDatabase => {}
         FileKind::Unknown
             if probe.len() >= 8
@@ -170,5 +171,32 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         super::exit::DAMAGE
     } else {
         super::exit::OK
+    })
+}
+
+/// `/mh` on a `.pat` patch file: its patch page and shadow.
+fn run_patch(
+    path: &std::path::Path,
+    shown: String,
+    input: &mut Input,
+    ctx: &Ctx,
+    out: &mut dyn Write,
+) -> ModeResult {
+    // Two pages of the largest size at most: the file is small by format.
+    let bytes = input.read_at(0, 2 * 32768)?;
+    let f = crate::parse::patch::read_patch_file(&bytes, input.len)
+        .map_err(|e| Error::corrupt(path, e))?;
+    let warnings = crate::report::mh::patch_file_warnings(&f);
+    if ctx.common.json {
+        let report = crate::report::mh::PatchFileReport::new(shown, input.len, &f);
+        write_json(out, &report)?;
+    } else {
+        let text = render::mh::patch_file(&f, &warnings, ctx.color);
+        out.write_all(text.as_bytes()).map_err(io_err)?;
+    }
+    Ok(if warnings.is_empty() {
+        super::exit::OK
+    } else {
+        super::exit::DAMAGE
     })
 }

@@ -17,6 +17,7 @@
 
 pub mod hard;
 pub mod page;
+pub mod patch_file;
 #[cfg(test)]
 mod rare_tests;
 pub mod redo;
@@ -596,19 +597,21 @@ fn existing_db(
     }
     let hdr = pair.header();
     let ps = hdr.page_size() as usize;
+    let restoring = map.iter().find(|m| m.source == f);
+    // Soft recovery of a backup copy: -544 while its state is in the trailer.
+    let soft_backup = restoring.is_none() && patch_file::soft_recovery_of_backup_copy(f, hdr)?;
     let mut store = PageStore::copy_of(f, target, ps)?;
     let mut header = bytes[..ps].to_vec();
-    if let Some(m) = map.iter().find(|m| m.source == f) {
+    if let Some(m) = restoring {
         if let Some(h) = &m.header {
             header = h.clone();
             store.write_header(header.clone())?;
         }
         if m.zero_trailer {
-            let last = store.page_count()?;
-            if last > 0 {
-                store.zero_page(last)?;
-            }
+            store.zero_trailer_page()?;
         }
+    } else if soft_backup {
+        store.zero_trailer_page()?;
     }
     header[52..56].copy_from_slice(&2u32.to_le_bytes());
     Ok(Some(DbRun {

@@ -212,6 +212,19 @@ pub fn g(r: &GReport, verbose: bool) -> String {
         r.pages_unaccounted.len(),
         r.page_count
     );
+    if let Some(t) = r.trailer_page {
+        let _ = writeln!(
+            s,
+            "Page {t} is the backup trailer (patch) page of a streaming-backup copy: not a data page.\n"
+        );
+    }
+    if r.pages_shrunk > 0 {
+        let _ = writeln!(
+            s,
+            "{} page(s) released by a database shrink.\n",
+            r.pages_shrunk
+        );
+    }
     problem_lines(&mut s, "Integrity violations", &r.violations);
     problem_lines(&mut s, "Warnings", &r.warnings);
     if r.dirty {

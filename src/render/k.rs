@@ -76,6 +76,10 @@ pub fn db_summary(s: &DbScan) -> String {
     let _ = writeln!(t, "{} correctable checksums", c.correctable);
     let _ = writeln!(t, "{} uninitialized pages", c.uninitialized);
     let _ = writeln!(t, "{} wrong page numbers", c.wrong_page_numbers);
+    if c.trailer > 0 {
+        // Not an eseutil line: the backup trailer is neither data nor damage.
+        let _ = writeln!(t, "{} backup trailer (patch) page", c.trailer);
+    }
     let _ = writeln!(
         t,
         "0x{:x} highest dbtime (pgno 0x{:x})",

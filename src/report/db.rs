@@ -171,6 +171,10 @@ pub struct GReport {
     pub pages_available: u64,
     /// Leaked pages.
     pub pages_unaccounted: Vec<u32>,
+    /// The backup trailer (patch) page of a streaming-backup copy, if any.
+    pub trailer_page: Option<u32>,
+    /// Pages released by a database shrink.
+    pub pages_shrunk: u64,
     /// Violations.
     pub violations: Vec<Problem>,
     /// Warnings (not counted).
@@ -202,6 +206,8 @@ impl GReport {
             pages_in_trees: r.pages_in_trees,
             pages_available: r.pages_available,
             pages_unaccounted: r.pages_unaccounted,
+            trailer_page: r.trailer_page,
+            pages_shrunk: r.pages_shrunk,
             violations: r.violations,
             warnings: r.warnings,
             exit_status,

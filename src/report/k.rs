@@ -26,8 +26,13 @@ use crate::report::ml::ErrorReport;
 pub struct DbSummary {
     /// Pages looked at (headers and blank pages included).
     pub pages_seen: u64,
-    /// Pages that verify (headers included).
+    /// Pages that verify (headers included, trailer excluded).
     pub ok: u64,
+    /// Backup trailer (patch) pages that verify: the last page of a
+    /// streaming-backup copy, not a data page.
+    pub trailer_pages: u64,
+    /// Verified pages released by a database shrink (included in `ok`).
+    pub shrunk_pages: u64,
     /// eseutil's "bad checksums": every failed page (= checksum_mismatches +
     /// wrong_page_numbers + not_ese_pages).
     pub bad_checksums: u64,
@@ -88,6 +93,8 @@ impl DbReport {
             summary: DbSummary {
                 pages_seen: c.pages_seen,
                 ok: c.ok,
+                trailer_pages: c.trailer,
+                shrunk_pages: c.shrunk,
                 bad_checksums: c.eseutil_bad(),
                 correctable_checksums: c.correctable,
                 uninitialized_pages: c.uninitialized,
