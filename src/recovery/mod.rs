@@ -786,7 +786,7 @@ fn database_record(
                 &target,
                 &opts.restore_map,
             )
-            .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
+            .map_err(|x| e(x.jet().unwrap_or(Jet::DISK_IO), x.to_string()))?
             {
                 rd.dbs.insert(dbid, db);
                 return Ok(true);
@@ -936,7 +936,7 @@ fn database_record(
                 &target,
                 &opts.restore_map,
             )
-            .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
+            .map_err(|x| e(x.jet().unwrap_or(Jet::DISK_IO), x.to_string()))?
             {
                 put_lgpos(&mut db.header, 80, r.lgpos);
                 rd.dbs.insert(dbid, db);

@@ -167,6 +167,9 @@ pub struct MhReport {
     pub patch_page: Option<crate::parse::patch::PatchHeader>,
     /// Why the trailer page could not be used (-535 / -552), if so.
     pub patch_page_error: Option<String>,
+    /// What the last page of the file is (the shared page classification):
+    /// `trailer` on a streaming-backup copy.
+    pub last_page: Option<crate::db::classify::PageKind>,
 }
 
 /// The engine values printed on the `Engine ulVersion` line.
@@ -209,6 +212,7 @@ impl MhReport {
             },
             patch_page: None,
             patch_page_error: None,
+            last_page: None,
         }
     }
 }
