@@ -178,6 +178,9 @@ fn run_patch(
     })
 }
 
+/// The trailer page, why it cannot be used, and the class of the last page.
+type TrailerState = (Option<PatchHeader>, Option<FormatError>, Option<PageKind>);
+
 /// The trailer (patch) page of a streaming-backup copy: a database keeps its
 /// final backup state in its last page (format-notes §6.3) when the header
 /// says so (bkinfoFullCur genLow set, genHigh 0); the last page is also read
@@ -186,7 +189,7 @@ fn run_patch(
 fn trailer_of(
     input: &mut Input,
     pair: &crate::parse::db_header::DbHeaderPair,
-) -> Result<(Option<PatchHeader>, Option<FormatError>, Option<PageKind>), Error> {
+) -> Result<TrailerState, Error> {
     let h = pair.header();
     let ps = pair.page_size as u64;
     let last = if input.len >= 3 * ps {
