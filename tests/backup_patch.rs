@@ -102,11 +102,14 @@ fn hard_recovery_reads_the_patch_file_and_zeroes_the_trailer() {
     assert_eq!(v["backups"][0]["patch_file"]["content"], "empty");
 }
 
+/// A tampering of the `.pat`: name, re-seal, edit, expected JET error.
+type Tamper = (&'static str, bool, fn(&mut [u8]), &'static str);
+
 #[test]
 fn hard_recovery_refuses_a_contradicting_patch_file() {
     let Some(src) = backup_set() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [(&str, bool, fn(&mut [u8]), &str); 4] = [
+    let cases: [Tamper; 4] = [
         // Both copies damaged, not re-sealed: the page does not verify.
         ("damaged", false, |p| p[100] ^= 1, "-535"),
         // Another generation range than the trailer page's.
