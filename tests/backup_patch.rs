@@ -200,3 +200,31 @@ fn mh_dumps_the_patch_file_and_the_trailer() {
         r.stdout
     );
 }
+
+#[test]
+fn k_verifies_both_copies_of_the_patch_file() {
+    let Some(src) = backup_set() else { return };
+    let pat = src.join("WindowsMail.pat");
+    let r = common::run(&["k".as_ref(), pat.as_os_str(), "--json".as_ref()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let f = &v["files"][0];
+    assert_eq!(f["kind"], "patch");
+    assert_eq!(f["shadow"]["offset"], PS);
+    assert_eq!(f["copies_identical"], true);
+    // A damaged shadow: exit 1, -1018.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut b = std::fs::read(&pat).unwrap();
+    b[PS + 100] ^= 1;
+    let p = tmp.path().join("x.pat");
+    std::fs::write(&p, &b).unwrap();
+    let r = common::run(&["/k".as_ref(), p.as_os_str()]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Shadow copy (offset 8192)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("FAILED"), "{}", r.stdout);
+    assert!(r.stdout.contains("-1018"), "{}", r.stdout);
+}

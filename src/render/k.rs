@@ -137,7 +137,15 @@ pub fn fix_summary(f: &FixReport) -> String {
 
 /// A checkpoint's two copies.
 pub fn checkpoint(path: &str, r: &CkptReport) -> String {
-    let mut t = format!(" Checkpoint File: {path}\n\n");
+    copies(format!(" Checkpoint File: {path}\n\n"), r)
+}
+
+/// A patch file's verification: its two copies of the patch page.
+pub fn patch_file(path: &str, r: &CkptReport) -> String {
+    copies(format!("      Patch File: {path}\n\n"), r)
+}
+
+fn copies(mut t: String, r: &CkptReport) -> String {
     for (name, c) in [("Primary", &r.primary), ("Shadow", &r.shadow)] {
         match c {
             Some(c) => {

@@ -129,7 +129,12 @@ pub struct CkptCopy {
 impl CkptCopy {
     /// Verifies the copy at `offset` of `file` (`None` when too short).
     pub fn at(file: &[u8], offset: usize) -> Option<CkptCopy> {
-        let b = file.get(offset..offset + CHECKPOINT_COPY_SIZE)?;
+        Self::sized(file, offset, CHECKPOINT_COPY_SIZE)
+    }
+
+    /// Verifies the `size`-byte header-checksummed copy at `offset`.
+    pub fn sized(file: &[u8], offset: usize, size: usize) -> Option<CkptCopy> {
+        let b = file.get(offset..offset + size)?;
         let stored = stored_header_checksum(b);
         let computed = legacy_header_checksum(b);
         Some(CkptCopy {
@@ -398,6 +403,9 @@ pub enum KFile {
     Database(DbReport),
     /// A checkpoint.
     Checkpoint(CkptReport),
+    /// A `.pat` patch file: its two copies of the patch page (same shape
+    /// as a checkpoint's, copies one database page long).
+    Patch(CkptReport),
     /// A log file.
     Log(LogReport),
     /// A file that /k does not check (blank, unknown, temp database …).
