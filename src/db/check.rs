@@ -62,6 +62,9 @@ pub struct CheckReport {
     pub page_size: usize,
     /// Whether the header says Dirty Shutdown.
     pub dirty: bool,
+    /// Whether the header says the file is a backup copy (bkinfoFullCur or
+    /// bkinfoSnapshotCur set): it needs hard recovery, not soft.
+    pub backup_copy: bool,
     /// Header dbtime used as the bound for page dbtimes.
     pub header_dbtime: u64,
     /// Trees checked.
@@ -444,6 +447,7 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
         page_count: db.page_count,
         page_size: db.page_size,
         dirty,
+        backup_copy: h.bkinfo_full_cur.gen_low != 0 || h.bkinfo_snapshot_cur.gen_low != 0,
         header_dbtime: h.dbtime_dirtied,
         trees: acc.trees,
         pages_in_trees: in_trees,

@@ -227,7 +227,9 @@ pub fn g(r: &GReport, verbose: bool) -> String {
     }
     problem_lines(&mut s, "Integrity violations", &r.violations);
     problem_lines(&mut s, "Warnings", &r.warnings);
-    if r.dirty {
+    if r.dirty && r.backup_copy {
+        s.push_str("Note: the database is a backup copy in Dirty Shutdown state; dbtimes newer than\nthe header are what an online backup leaves. Restore it with hard recovery (/cc) first.\n\n");
+    } else if r.dirty {
         s.push_str("Note: the database is in Dirty Shutdown state; torn pages and dbtimes newer than\nthe header are what an interrupted shutdown leaves. Run recovery (/r) first.\n\n");
     }
     if r.violations.is_empty() {

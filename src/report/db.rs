@@ -161,6 +161,8 @@ pub struct GReport {
     pub page_count: u32,
     /// Dirty Shutdown state.
     pub dirty: bool,
+    /// A backup copy (needs hard recovery, /cc).
+    pub backup_copy: bool,
     /// Header dbtime.
     pub header_dbtime: u64,
     /// Trees checked.
@@ -196,6 +198,7 @@ impl GReport {
             page_size: r.page_size,
             page_count: r.page_count,
             dirty: r.dirty,
+            backup_copy: r.backup_copy,
             header_dbtime: r.header_dbtime,
             verdict: if r.violations.is_empty() {
                 "clean"
