@@ -382,4 +382,24 @@ mod tests {
         assert_eq!(e.jet, Jet::DATABASE_PATCH_FILE_MISMATCH);
         assert!(e.detail.contains("generation range"), "{}", e.detail);
     }
+
+    #[test]
+    fn truncated_and_flipped_patch_files_never_panic() {
+        let page = patch_page(8192, 1, 1);
+        let mut file = page.clone();
+        file.extend_from_slice(&page);
+        for cut in (0..=file.len()).step_by(64) {
+            let b = &file[..cut];
+            let _ = is_patch_file(b, cut as u64);
+            let _ = read_patch_file(b, cut as u64);
+            let _ = read_patch_file(b, file.len() as u64);
+        }
+        for i in (0..file.len()).step_by(97) {
+            let mut b = file.clone();
+            b[i] ^= 0xFF;
+            if let Ok(f) = read_patch_file(&b, b.len() as u64) {
+                assert!(f.primary.checksum_ok || f.shadow.is_some_and(|s| s.checksum_ok));
+            }
+        }
+    }
 }
