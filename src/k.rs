@@ -2,12 +2,12 @@
 //! scanner, plus the single-bit repair of a copy (`--fix-ecc`).
 //!
 //! What is checked and how (facts from `_esefile/checksum.cxx`
-//! `ProcessESEPages`, restated in `format-notes.md` §2.1, §3.6):
+//! `ProcessESEPages`, restated in `docs/format/checksums.md` §8):
 //!
 //! * the file is cut into pages of the database page size (from the header,
 //!   [`read_header_pair`]); a partial tail is ignored;
 //! * physical pages 1 and 2 are the header and its shadow, shown as page −1
-//!   and 0 "(header)", verified with the legacy header checksum (§1.3);
+//!   and 0 "(header)", verified with the legacy header checksum (checksums.md §1);
 //! * the last physical page, when its dwords 1, 2, 3 and 6 are zero, is a
 //!   backup trailer/patch page, also verified with the legacy header checksum;
 //! * every other page is logical page `physical − 2`, verified with
@@ -58,7 +58,7 @@ pub const DEFAULT_MAX_DAMAGED: usize = 100_000;
 pub enum PageRole {
     /// Database header or its shadow (physical pages 1 and 2).
     Header,
-    /// Backup trailer / patch page (last physical page, §3.6).
+    /// Backup trailer / patch page (last physical page, docs/format/checksums.md §8).
     Trailer,
     /// A data page.
     Data,

@@ -9,7 +9,7 @@
 //!   which databases the logs attach or create, whether each database can be
 //!   brought to Clean Shutdown, and the command to run.
 //!
-//! Facts (format notes §7.1, ESE source):
+//! Facts (docs/format/recovery.md §1, ESE source):
 //! * redo starts at the checkpoint's lgposCheckpoint when the checkpoint
 //!   carries the attach list (fVersion bit 0) and the log is at least
 //!   8.4000.4.3 (`FLGVersionAttachInfoInCheckpoint`, log.cxx ~1243;
@@ -41,7 +41,7 @@ use crate::log::naming::{
     bases_in, current_file_name, generation_file_name_width, parse_log_file_name, LogExt,
     LogNameKind,
 };
-use crate::log::record::LogRecord;
+use crate::log::record::{LogRecord, TornRecord};
 use crate::log::set::{check_set, SetStep};
 use crate::parse::attach_info::AttachInfo;
 use crate::parse::checkpoint::{read_checkpoint_pair, Checkpoint, ATTACH_INFO_PRESENT};
@@ -112,6 +112,8 @@ pub struct LogFact {
     pub error: Option<(Jet, String)>,
     /// A torn last write that recovery patches (not an error for /r).
     pub patchable: bool,
+    /// Records a crash left unfinished; the reader abandons them (not damage).
+    pub torn: Vec<TornRecord>,
     /// Sequence problems found between this file and the previous one
     /// (−513, −515, −590), as found by `check_set`.
     pub chain_issues: Vec<(Jet, String)>,
@@ -225,6 +227,7 @@ pub fn gather_log_set(dir: &Path, base: &str) -> Result<LogSetFact, Error> {
                 .unwrap_or_default(),
             error: f.error().map(|e| (e.jet, e.to_string())),
             patchable: f.scan.as_ref().is_some_and(|s| s.patchable_at.is_some()),
+            torn: f.torn().to_vec(),
             // −530 is judged by plan against the stream's signature.
             chain_issues: issues
                 .iter()
@@ -416,6 +419,8 @@ pub struct LogEntry {
     /// The log's signature (eseutil text).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
+    /// Records a crash left unfinished, abandoned as ESE's reader does.
+    pub torn_records: Vec<TornRecord>,
 }
 
 /// A run of missing generations.
@@ -934,6 +939,7 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
                 },
                 problem,
                 signature: l.sign_log.map(|s| s.eseutil_text()),
+                torn_records: l.torn.clone(),
             });
         }
     }
@@ -1154,6 +1160,13 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
             notes.push(format!(
                 "{} ends with a torn write that recovery patches from its shadow segment",
                 e.file_name
+            ));
+        }
+        for t in &e.torn_records {
+            notes.push(format!(
+                "{}: {} (a crash left it unfinished; recovery skips it as ESE does)",
+                e.file_name,
+                t.text()
             ));
         }
     }
@@ -1588,6 +1601,7 @@ mod tests {
             ],
             error: None,
             patchable: false,
+            torn: Vec::new(),
             chain_issues: Vec::new(),
         };
         let start = Lgpos {

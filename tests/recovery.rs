@@ -510,7 +510,7 @@ fn live_content(db: &Path) -> std::collections::BTreeMap<String, Nodes> {
     out
 }
 
-/// Transactions open at the end of the log are rolled back (§7.4): a
+/// Transactions open at the end of the log are rolled back (docs/format/recovery.md §5): a
 /// database stopped just before a Commit0 and undone holds the same live
 /// records as the database stopped just before the matching Begin0.
 #[test]

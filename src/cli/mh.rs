@@ -182,7 +182,7 @@ fn run_patch(
 type TrailerState = (Option<PatchHeader>, Option<FormatError>, Option<PageKind>);
 
 /// The trailer (patch) page of a streaming-backup copy: a database keeps its
-/// final backup state in its last page (format-notes §6.3) when the header
+/// final backup state in its last page (docs/format/backup.md §1) when the header
 /// says so (bkinfoFullCur genLow set, genHigh 0); the last page is also read
 /// when the shared classification calls it a trailer. Returns the page, why
 /// it cannot be used (-535 / -552), and the class of the last page.

@@ -188,6 +188,10 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
                         .map_err(|e| Error::Usage(e.to_string()))?;
                     writeln!(out, "{line}").map_err(io_err)?;
                 }
+                if !w.torn.is_empty() {
+                    let v = serde_json::json!({ "torn_records": w.torn });
+                    writeln!(out, "{v}").map_err(io_err)?;
+                }
             }
             if let Some(e) = c.error() {
                 let v = serde_json::json!({ "error": crate::report::ml::ErrorReport::from(e) });
@@ -228,8 +232,17 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     if show_records {
         if let Some(w) = &c.walk {
             text.push('\n');
+            let mut torn = w.torn.iter().peekable();
             for r in &w.records {
+                while let Some(t) = torn.next_if(|t| t.lgpos <= r.lgpos) {
+                    text.push_str(&render::ml::torn_line(t));
+                    text.push('\n');
+                }
                 text.push_str(&render::ml::record_line(r));
+                text.push('\n');
+            }
+            for t in torn {
+                text.push_str(&render::ml::torn_line(t));
                 text.push('\n');
             }
         }

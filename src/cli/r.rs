@@ -301,6 +301,9 @@ pub(crate) fn report_text(r: &Report) -> String {
     if let Some(e) = r.redo_end {
         let _ = writeln!(s, "End of logs: {}", e.eseutil_text());
     }
+    for t in &r.torn_records {
+        let _ = writeln!(s, "Note: {} ({} bytes).", t.text(), t.bytes);
+    }
     let st = &r.stats;
     let _ = writeln!(s, "Records: {}", st.records);
     let _ = writeln!(

@@ -127,7 +127,7 @@ const KNOWN_FLAGS: u32 = 0x7FFFF;
 /// Only fields of the page header are used (the first 40 bytes are written
 /// atomically with the rest of the first sector, so a torn page keeps a
 /// consistent header). Rules, each of which holds on every valid page of
-/// every sample (format-notes §2.2–2.5, §8.1):
+/// every sample (docs/format/pages.md §2–§5):
 /// 1. no flag bit above 0x40000 is set;
 /// 2. the checksum-format flag is set when the database uses the ECC format
 ///    for every page (`expect_ecc`: always for 16/32 KiB pages);

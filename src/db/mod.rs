@@ -4,8 +4,8 @@
 //! decoding ([`record`]), the structural check ([`check`]) and the one
 //! page classification every mode uses ([`classify`]).
 //!
-//! Page *n* (≥ 1) lives at file offset `(n + 1) · cbPage` (format-notes
-//! §2.1). The file is opened read-only and read with positioned reads; no
+//! Page *n* (≥ 1) lives at file offset `(n + 1) · cbPage` (docs/format/pages.md
+//! §1). The file is opened read-only and read with positioned reads; no
 //! mode in this module can write.
 
 pub mod btree;

@@ -1,7 +1,7 @@
 //! A mutable page image for redo: header fields, the external line (tag 0)
 //! and the nodes as (flags, cbPrefix, suffix, data), serialised compactly.
 //!
-//! Facts: page header and tag array per format notes §2.2–2.6
+//! Facts: page header and tag array per docs/format/pages.md §2–§6
 //! (`inc/cpage.hxx` ~992–1022, `ese/cpage.cxx` ~1797, ~1939), node layout
 //! `NDILineToKeydataflags` (`ese/node.cxx` ~150–210), prefix rule (node
 //! prefix = tag 0 on non-root pages, tag 0 after the 16-byte SPLIT_BUFFER on
@@ -10,7 +10,7 @@
 //! `BTIComputePrefixAndInsert` (`ese/bt.cxx` ~12058).
 //!
 //! Serialisation is always defragmented (lines packed in tag order after
-//! the header), which keeps the §2.5 invariant
+//! the header), which keeps the pages.md §5 invariant
 //! `header + Σ line sizes + cbFree + 4·itagMicFree = cbPage` by construction.
 //! ESE's own byte placement inside the data area is not reproduced; the
 //! logical content (ilines, keys, data, flags, prefixes) is.

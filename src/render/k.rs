@@ -1,6 +1,6 @@
 //! Text rendering of `/k` in eseutil's layout (`eseutil.cxx` ~6181–6325,
 //! `_esefile/checksum.cxx` `PrintChecksumStats` and `ProcessESEPages`;
-//! `format-notes.md` §3.6, output samples §4).
+//! `docs/format/checksums.md` §8, `eseutil-output.md` §4).
 
 use std::fmt::Write;
 
