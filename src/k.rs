@@ -563,6 +563,7 @@ pub fn scan_database(
                 let t = Instant::now();
                 file.read_exact(&mut buf[..len])
                     .map_err(|e| Error::io(path, e))?;
+                crate::file::hash_tap::feed(path, off, &buf[..len]); // --hash, same pass
                 let d = ms(t.elapsed());
                 io.reads += 1;
                 io.bytes_read += len as u64;

@@ -409,7 +409,8 @@ pub struct LogEntry {
     /// Full path.
     pub path: PathBuf,
     /// `replayed`, `before_start` (older than where redo starts; not needed)
-    /// or `foreign` (another stream's signature).
+    /// `foreign` (another stream's signature) or `misnamed` (its header
+    /// holds another generation than its name: not replayed).
     pub role: &'static str,
     /// `ok`, `patchable` (torn last write, recovery patches it) or `damaged`.
     pub status: &'static str,
@@ -922,14 +923,36 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
                     message: format!("{}: {msg}", file_name_of(&l.path)),
                 })
             };
-            if !foreign {
+            // A generation under another generation's name (a copy of
+            // edb00001.log named edb00003.log, -513) is not replayed and
+            // does not stand for the generation its name says.
+            let misnamed =
+                matches!((l.name_generation, l.generation), (Some(n), Some(g)) if n != g);
+            let problem = match (misnamed && !foreign, problem) {
+                (true, None) => Some(Problem {
+                    jet: Jet::LOG_GENERATION_MISMATCH,
+                    message: format!(
+                        "{} holds generation 0x{:X}, not the generation its name says",
+                        file_name_of(&l.path),
+                        l.generation.unwrap_or_default()
+                    ),
+                }),
+                (_, p) => p,
+            };
+            if !foreign && !misnamed {
                 own.push(l);
             }
             logs.push(LogEntry {
                 generation: l.generation.or(l.name_generation),
                 file_name: file_name_of(&l.path),
                 path: l.path.clone(),
-                role: if foreign { "foreign" } else { "replayed" },
+                role: if foreign {
+                    "foreign"
+                } else if misnamed {
+                    "misnamed"
+                } else {
+                    "replayed"
+                },
                 status: if l.error.is_some() {
                     "damaged"
                 } else if l.patchable {
@@ -1087,6 +1110,19 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         (Some(e), Some(m)) if current.is_none() => Some(e.max(m)),
         (e, _) => e,
     };
+    // A misnamed file's name says the sequence reached that generation.
+    let named_max = logs
+        .iter()
+        .filter(|e| e.role == "misnamed")
+        .filter_map(|e| match parse_log_file_name(&e.file_name)?.kind {
+            crate::log::naming::LogNameKind::Generation(g) => Some(g),
+            _ => None,
+        })
+        .max();
+    let end_gen = match (end_gen, named_max) {
+        (Some(e), Some(n)) if current.is_none() => Some(e.max(n)),
+        (e, _) => e,
+    };
 
     // Missing generations.
     let mut missing_gens = Vec::new();
@@ -1141,7 +1177,7 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
 
     // Logs in the range that are damaged or break the chain.
     for e in &mut logs {
-        if e.role == "foreign" {
+        if e.role == "foreign" || e.role == "misnamed" {
             if let Some(p) = &e.problem {
                 problems.push(p.clone());
             }
@@ -1371,6 +1407,21 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         });
     }
 
+    // A checkpoint without any log (the current log deleted): recovery
+    // cannot run, whatever the databases (none was given).
+    if let (None, Some(c), true) = (inp.set, inp.checkpoint, inp.dbs.is_empty()) {
+        problems.push(Problem {
+            jet: Jet::MISSING_LOG_FILE,
+            message: format!(
+                "the checkpoint {} points into the logs{}, but no log file of base {} is in {}: the current log {} is missing and /r cannot run without it",
+                c.path.display(),
+                cp_gen.map(|g| format!(" (generation 0x{g:X}, {})", name(g))).unwrap_or_default(),
+                c.base,
+                parent_of(&c.path).display(),
+                current_file_name(&c.base, ext)
+            ),
+        });
+    }
     let nothing = inp.set.is_none() && dirty.is_empty();
     let verdict = if !problems.is_empty() {
         "blocked"
@@ -1404,6 +1455,11 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
             if current_log_missing {
                 c.push_str(" /a");
             }
+            // Nothing given to recover and the checkpoint past the CreateDB:
+            // only a replay from the start writes a database (secedit-logs-b).
+            if !rebuildable.is_empty() && inp.dbs.is_empty() {
+                c.push_str(" --ignore-checkpoint");
+            }
             if verdict == "blocked" {
                 steps.push("first supply what is listed under Problems".into());
             }
@@ -1421,6 +1477,9 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         }
         _ => None,
     };
+    let main_ignores_checkpoint = command
+        .as_deref()
+        .is_some_and(|c| c.ends_with("--ignore-checkpoint"));
     if let (Some(b), Some(l)) = (&base, &log_dir) {
         if !rebuildable.is_empty() {
             let chk = checkpoint
@@ -1428,9 +1487,10 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
                 .map(|c| c.path.display().to_string())
                 .unwrap_or_default();
             let c = format!(
-                "eseutil-rs /r {b} /l {} /d {} --ignore-checkpoint",
+                "eseutil-rs /r {b} /l {} /d {}{} --ignore-checkpoint",
                 quote(l),
-                quote(db_dir.as_ref().unwrap_or(l))
+                quote(db_dir.as_ref().unwrap_or(l)),
+                if current_log_missing { " /a" } else { "" }
             );
             notes.push(format!(
                 "{} created by the logs before the checkpoint: replay from the checkpoint does not rebuild {}; replay without the checkpoint (--ignore-checkpoint; with Microsoft's eseutil set {chk} aside or point /s to an empty folder) rebuilds {} from the logs alone: {c}",
@@ -1442,7 +1502,9 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
                 if rebuildable.len() > 1 { "them" } else { "it" },
                 if rebuildable.len() > 1 { "them" } else { "it" },
             ));
-            steps.push(format!("to rebuild from the logs alone: {c}"));
+            if !main_ignores_checkpoint {
+                steps.push(format!("to rebuild from the logs alone: {c}"));
+            }
         }
     }
 

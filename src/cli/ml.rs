@@ -116,7 +116,20 @@ pub fn run(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     let mut code = super::exit::OK;
     let mut first_err: Option<Jet> = None;
     for base in &bases {
-        let c = check_set(&dir, base, range)?;
+        let bytes = crate::log::naming::list_logs(&dir, base)
+            .map(|(l, _)| {
+                l.iter()
+                    .filter_map(|f| std::fs::metadata(&f.path).ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        let bar = super::activity(ctx, &format!("Verifying logs of {base}"), bytes);
+        let c = check_set(&dir, base, range);
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        let c = c?;
         let this = if c.ok() {
             super::exit::OK
         } else {
@@ -151,8 +164,13 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     if !matches!(kind, FileKind::Log | FileKind::Unknown) {
         return Err(super::wrong_kind(path, kind, "a log file"));
     }
+    let bar = super::activity(ctx, "Verifying log", input.len);
     drop(input);
-    let c = check_file(path)?;
+    let c = check_file(path);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let c = c?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -107,7 +107,7 @@ fn check_next(prev: &LogIn, l: &LogIn) -> Result<(), Error> {
             &l.path,
             Jet::GIVEN_LOG_FILE_HAS_BAD_SIGNATURE,
             format!(
-                "generation {} has another log signature than generation {}",
+                "generation {:#X} has another log signature than generation {:#X}",
                 l.generation, prev.generation
             ),
         ));
@@ -117,7 +117,7 @@ fn check_next(prev: &LogIn, l: &LogIn) -> Result<(), Error> {
             &l.path,
             Jet::GIVEN_LOG_FILE_IS_NOT_CONTIGUOUS,
             format!(
-                "generation {}'s previous-generation time differs from the creation time of generation {}",
+                "generation {:#X}'s previous-generation time differs from the creation time of generation {:#X}",
                 l.generation, prev.generation
             ),
         ));

@@ -19,6 +19,7 @@
 //! ~766–850) and `SetDbstate` (`inc/daedef.hxx` ~3076–3245).
 
 pub mod hard;
+pub mod output;
 pub mod page;
 pub mod patch_file;
 #[cfg(test)]
@@ -253,15 +254,34 @@ fn read_logs(opts: &Options) -> Result<Vec<LogIn>, Error> {
                 crate::error::FormatError::new(
                     0,
                     Jet::MISSING_LOG_FILE,
+                    // Hex, like the file names: `0xC9 follows 0xC7: edb000C8.log is missing`.
                     format!(
-                        "generation {} follows {}: missing log file(s)",
-                        w[1].generation, w[0].generation
+                        "0x{:X} follows 0x{:X}: {}",
+                        w[1].generation,
+                        w[0].generation,
+                        missing_names(&opts.base, w[0].generation, w[1].generation)
                     ),
                 ),
             ));
         }
     }
     Ok(out)
+}
+
+/// `edb000C8.log is missing` / `edb000C8.log … edb000CA.log (3 files) are
+/// missing`: the
+/// generations strictly between `before` and `after`.
+fn missing_names(base: &str, before: u32, after: u32) -> String {
+    use crate::log::naming::{generation_file_name, LogExt};
+    let (a, b) = (before.saturating_add(1), after.saturating_sub(1));
+    let name = |g| generation_file_name(base, g, LogExt::Log);
+    if after <= a {
+        return "the generations are out of order".into();
+    }
+    match b - a {
+        0 => format!("{} is missing", name(a)),
+        n => format!("{} … {} ({} files) are missing", name(a), name(b), n + 1),
+    }
 }
 
 /// Where the database logged as `logged` is read from: the hard-recovery
