@@ -198,6 +198,22 @@ fn text(r: &HardReport, a: &CcArgs) -> String {
                 ""
             }
         );
+        if let Some(p) = &b.patch_file {
+            let what = match &p.patch {
+                Some(h) => format!(
+                    "patch page of generations 0x{:X} - 0x{:X}, agrees with the header{}",
+                    h.bkinfo.gen_low,
+                    h.bkinfo.gen_high,
+                    if p.checked_against_trailer {
+                        " and the trailer page"
+                    } else {
+                        ""
+                    }
+                ),
+                None => "empty".to_string(),
+            };
+            let _ = writeln!(s, "    Patch file: {} ({what})", p.path.display());
+        }
     }
     let _ = writeln!(s, "        Output folder: {}", a.output.display());
     let _ = writeln!(s);

@@ -23,6 +23,7 @@ pub mod create_db;
 pub mod hard;
 pub mod output;
 pub mod page;
+pub mod patch_file;
 #[cfg(test)]
 mod rare_tests;
 pub mod redo;
@@ -675,19 +676,21 @@ fn existing_db(
     }
     let hdr = pair.header();
     let ps = hdr.page_size() as usize;
+    let restoring = map.iter().find(|m| m.source == f);
+    // Soft recovery of a backup copy: -544 while its state is in the trailer.
+    let soft_backup = restoring.is_none() && patch_file::soft_recovery_of_backup_copy(f, hdr)?;
     let mut store = PageStore::copy_of(f, target, ps)?;
     let mut header = bytes[..ps].to_vec();
-    if let Some(m) = map.iter().find(|m| m.source == f) {
+    if let Some(m) = restoring {
         if let Some(h) = &m.header {
             header = h.clone();
             store.write_header(header.clone())?;
         }
         if m.zero_trailer {
-            let last = store.page_count()?;
-            if last > 0 {
-                store.zero_page(last)?;
-            }
+            store.zero_trailer_page()?;
         }
+    } else if soft_backup {
+        store.zero_trailer_page()?;
     }
     header[52..56].copy_from_slice(&2u32.to_le_bytes());
     Ok(Some(DbRun {
@@ -865,7 +868,7 @@ fn database_record(
                 &target,
                 &opts.restore_map,
             )
-            .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
+            .map_err(|x| e(x.jet().unwrap_or(Jet::DISK_IO), x.to_string()))?
             {
                 // Attached here from now on (later re-attachments are
                 // checked against this position, see `attach`).
@@ -1022,7 +1025,7 @@ fn database_record(
                 &target,
                 &opts.restore_map,
             )
-            .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
+            .map_err(|x| e(x.jet().unwrap_or(Jet::DISK_IO), x.to_string()))?
             {
                 put_lgpos(&mut db.header, 80, r.lgpos);
                 rd.dbs.insert(dbid, db);

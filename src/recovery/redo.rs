@@ -57,7 +57,7 @@ pub const DBTIME_NIL: u64 = u64::MAX;
 
 /// `dbtimeShrunk` (daedef.hxx ~1112): the dbtime of a page reset by a
 /// shrink redo (`CPAGE::GetShrunkPage`); such a page counts as blank.
-pub const DBTIME_SHRUNK: u64 = 0xFFFF_FFFF_FFFF_FFFD;
+pub const DBTIME_SHRUNK: u64 = crate::db::classify::DBTIME_SHRUNK;
 
 /// `fPageFDPDelete` (cpage.hxx ~724).
 const FLAG_FDP_DELETE: u32 = 0x40000;
@@ -273,7 +273,7 @@ impl Redo {
             .store
             .read_page(pgno)
             .map_err(|e| err(Jet::DATABASE_CORRUPTED, r, e.to_string()))?;
-        if crate::checksum::is_all_zero(&b) || u64_at(&b, 8) == DBTIME_SHRUNK {
+        if crate::db::classify::is_unwritten(&b) {
             if before == DBTIME_NIL {
                 return Err(err(
                     Jet::PAGE_NOT_INITIALIZED,
@@ -338,7 +338,7 @@ impl Redo {
             .store
             .read_page(pgno)
             .map_err(|e| err(Jet::DATABASE_CORRUPTED, r, e.to_string()))?;
-        if crate::checksum::is_all_zero(&b) || u64_at(&b, 8) == DBTIME_SHRUNK {
+        if crate::db::classify::is_unwritten(&b) {
             return Ok(true);
         }
         let dbtime = u64_at(&b, 8);
