@@ -137,6 +137,7 @@ const VALUE_LONG: &[&str] = &[
     "--database",
     "--logs",
     "--base",
+    "--compare-with",
 ];
 
 fn is_switch_shaped(s: &str) -> bool {

@@ -15,6 +15,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{write_json, Ctx, ModeResult};
+use crate::db::compare::{compare_candidates, CompareReport};
 use crate::error::Error;
 use crate::recovery::{recover, Options, Report};
 
@@ -57,6 +58,10 @@ pub struct RArgs {
     /// The logs and the checkpoint are never written.
     #[arg(long = "in-place", conflicts_with = "output")]
     pub in_place: bool,
+    /// Compare the recovered database page by page with DB (a report; the
+    /// exit status does not change).
+    #[arg(long = "compare-with", value_name = "DB")]
+    pub compare_with: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -73,6 +78,8 @@ struct RReport<'a> {
     replaced_in_place: Vec<PathBuf>,
     #[serde(flatten)]
     report: &'a Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compare: Option<CompareReport>,
 }
 
 fn split_base(base: &Path) -> (Option<PathBuf>, String) {
@@ -159,6 +166,15 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     } else {
         super::exit::OK
     };
+    let outputs: Vec<PathBuf> = if args.in_place {
+        replaced.clone()
+    } else {
+        rep.databases.iter().map(|d| d.output.clone()).collect()
+    };
+    let compare = args
+        .compare_with
+        .as_deref()
+        .map(|w| compare_outputs(&rep, &outputs, w));
     if ctx.common.json {
         write_json(
             out,
@@ -173,6 +189,7 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
                 output: opts.output.clone(),
                 replaced_in_place: replaced.clone(),
                 report: &rep,
+                compare,
             },
         )?;
     } else {
@@ -183,6 +200,9 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         if args.in_place && rep.error.is_some() {
             t.push_str("--in-place: recovery stopped; every database in the database folder was left as it was\n");
         }
+        if let Some(c) = &compare {
+            t.push_str(&crate::render::compare::compare_text(c));
+        }
         out.write_all(t.as_bytes())
             .map_err(|e| Error::io(PathBuf::from("<stdout>"), e))?;
     }
@@ -190,6 +210,19 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         ctx.terminated.set(Some(e.jet));
     }
     Ok(code)
+}
+
+/// `--compare-with` (shared with `/cc`): the recovered database among
+/// `outputs` against `with`; nothing is compared when recovery stopped.
+pub(crate) fn compare_outputs(rep: &Report, outputs: &[PathBuf], with: &Path) -> CompareReport {
+    if rep.error.is_some() {
+        return CompareReport {
+            reference: with.to_path_buf(),
+            result: None,
+            error: Some("recovery stopped; nothing was compared".into()),
+        };
+    }
+    compare_candidates(outputs, with)
 }
 
 /// A progress bar on standard error for long replays (at least 50 000
