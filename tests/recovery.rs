@@ -360,6 +360,22 @@ fn replay_over_intermediate_states_converges() {
     assert!(checked >= 15, "{checked}");
 }
 
+/// Same header fields, tag array and line bytes (free-space bytes aside).
+fn same_lines_and_offsets(x: &[u8], y: &[u8]) -> bool {
+    use eseutil::parse::page::{header_size, parse_page_header};
+    let (Ok(mut hx), Ok(hy)) = (parse_page_header(x), parse_page_header(y)) else {
+        return false;
+    };
+    hx.checksum = hy.checksum;
+    let hs = header_size(x.len());
+    let tags = 4 * hx.itag_mic_free as usize;
+    let used = hs + hx.ib_mic_free as usize;
+    eseutil::db::compare::compare_pages(x, y) == eseutil::db::compare::Verdict::PlacementOnly
+        && hx == hy
+        && x[8..used] == y[8..used]
+        && x[x.len() - tags..] == y[y.len() - tags..]
+}
+
 /// A database whose pages were flushed at different points (each page
 /// from one of two states of the log, as after a crash with partial
 /// flushing): redo brings every page forward from its own dbtime, or
@@ -409,8 +425,18 @@ fn replay_over_mixed_page_states() {
         match &r.error {
             None => {
                 let got = std::fs::read(out.join("secedit.sdb")).unwrap();
+                // A page restarted from a logged before-image continues from
+                // the engine's own bytes: the image carries no free space
+                // (dehydrated), so only stale free-space bytes may differ
+                // from the straight rebuild; lines sit at the same offsets.
                 let diff: Vec<usize> = (2..want.len() / 4096)
-                    .filter(|&i| want[i * 4096..(i + 1) * 4096] != got[i * 4096..(i + 1) * 4096])
+                    .filter(|&i| {
+                        let (x, y) = (
+                            &want[i * 4096..(i + 1) * 4096],
+                            &got[i * 4096..(i + 1) * 4096],
+                        );
+                        x != y && !same_lines_and_offsets(x, y)
+                    })
                     .collect();
                 assert!(diff.is_empty(), "{a}/{b}: pages differ {diff:?}");
                 // A page restarted from a before-image was first counted as

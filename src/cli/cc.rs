@@ -88,7 +88,12 @@ pub fn run(args: &CcArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         super::exit::OK
     };
     let compare = args.compare_with.as_deref().map(|w| {
-        let outs: Vec<PathBuf> = rep.recovery.databases.iter().map(|d| d.output.clone()).collect();
+        let outs: Vec<PathBuf> = rep
+            .recovery
+            .databases
+            .iter()
+            .map(|d| d.output.clone())
+            .collect();
         super::r::compare_outputs(&rep.recovery, &outs, w)
     });
     if ctx.common.json {

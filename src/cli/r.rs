@@ -366,8 +366,8 @@ pub(crate) fn report_text(r: &Report) -> String {
     let bi = &st.before_images;
     let _ = writeln!(
         s,
-        "Logged page before-images: {} compared, {} equal to the redone page, {} used to restart a split/merge",
-        bi.checked, bi.matched, bi.used
+        "Logged page before-images: {} compared, {} equal to the redone page ({} with the same byte placement), {} used to restart a split/merge",
+        bi.checked, bi.matched, bi.same_placement, bi.used
     );
     let _ = writeln!(s);
     for d in &r.databases {

@@ -262,9 +262,9 @@ fn pick(candidates: &[PathBuf], reference: &Path) -> Result<PathBuf> {
         [one] => Ok((*one).clone()),
         many => {
             let sign = Database::open(reference, None)?.header().sign_db;
-            let by_sign = many.iter().find(|p| {
-                Database::open(p, None).is_ok_and(|d| d.header().sign_db == sign)
-            });
+            let by_sign = many
+                .iter()
+                .find(|p| Database::open(p, None).is_ok_and(|d| d.header().sign_db == sign));
             let by_name = many
                 .iter()
                 .find(|p| p.file_name().is_some() && p.file_name() == reference.file_name());

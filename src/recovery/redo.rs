@@ -161,6 +161,11 @@ pub struct BeforeImageCheck {
     /// had already cleaned the version (RCE cleanup resets the bit without
     /// logging); redo here does no version cleanup.
     pub version_bit_only: u64,
+    /// Of the matched, images whose lines sit where ours do (every tag's
+    /// offset and size, ibMicFree): the byte-placement check.
+    pub same_placement: u64,
+    /// Placement differences (lgpos, page, first differing tag).
+    pub placement_differences: Vec<String>,
     /// Images not compared (format not decoded).
     pub not_compared: u64,
     /// Images used to restart a split/merge whose page was flushed after
@@ -1233,6 +1238,7 @@ impl Redo {
                             cb_prefix: 0,
                             suffix: last.to_be_bytes().to_vec(),
                             data: (cpg_ext as u32).to_le_bytes().to_vec(),
+                            slot: None,
                         });
                     }
                     self.write(r, dbid, root, p, after)?;
@@ -1317,6 +1323,7 @@ impl Redo {
             cb_prefix: 0,
             suffix: last.to_be_bytes().to_vec(),
             data: cpg.to_le_bytes().to_vec(),
+            slot: None,
         };
         let mut any = false;
         if self.check_new(r, dbid, oe, after)? {

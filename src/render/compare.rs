@@ -58,11 +58,27 @@ pub fn compare_text(r: &CompareReport) -> String {
     let n = &c.counts;
     let _ = writeln!(s, "  {:>6} identical", n.identical);
     let rows = [
-        (n.flush_type_only, "identical except flush-type bits and checksum", &c.flush_type_only),
-        (n.placement_only, "same nodes, other placement or free-space fields", &c.placement_only),
+        (
+            n.flush_type_only,
+            "identical except flush-type bits and checksum",
+            &c.flush_type_only,
+        ),
+        (
+            n.placement_only,
+            "same nodes, other placement or free-space fields",
+            &c.placement_only,
+        ),
         (n.different, "different", &c.different),
-        (n.only_in_recovered, "only in the recovered file", &c.only_in_recovered),
-        (n.only_in_reference, "only in the reference file", &c.only_in_reference),
+        (
+            n.only_in_recovered,
+            "only in the recovered file",
+            &c.only_in_recovered,
+        ),
+        (
+            n.only_in_reference,
+            "only in the reference file",
+            &c.only_in_reference,
+        ),
     ];
     for (count, what, pages) in rows {
         let list = if pages.is_empty() {
