@@ -274,6 +274,24 @@ impl PageImage {
         self.optimize = true;
     }
 
+    /// Inserts `lines` one after the other, each at its key's place, as a
+    /// sequence of `CPAGE::Insert_` calls: each lands at ibMicFree, so the
+    /// byte order follows the insertion order, not the key order.
+    pub fn insert_in_order(&mut self, lines: Vec<Line>) -> Result<(), FormatError> {
+        for l in lines {
+            let mut p = PageImage::parse(&self.to_bytes()?)?;
+            p.optimize = self.optimize;
+            let mut key = p.prefix()[..l.cb_prefix.min(p.prefix().len())].to_vec();
+            key.extend_from_slice(&l.suffix);
+            let at = (0..p.lines.len())
+                .find(|&i| p.key(i) > key)
+                .unwrap_or(p.lines.len());
+            p.lines.insert(at, l);
+            *self = p;
+        }
+        Ok(())
+    }
+
     /// Drops the memory of the original placement: the page is written
     /// compacted in tag order, as a page built from scratch.
     pub fn forget_layout(&mut self) {

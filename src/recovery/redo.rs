@@ -1328,12 +1328,12 @@ impl Redo {
         let mut any = false;
         if self.check_new(r, dbid, oe, after)? {
             let mut p = space_root_page(ps, objid, fl, after);
-            let mut v = vec![
+            // Insertion order (secondary extent first) sets the placement.
+            let v = vec![
                 node(sec_first + cpg_sec - 1, cpg_sec),
                 node(fdp + cpg_primary - 1, cpg_primary),
             ];
-            v.sort_by(|a, b| a.suffix.cmp(&b.suffix));
-            p.lines = v;
+            p.insert_in_order(v).map_err(|e| corrupt(r, e.detail))?;
             self.write(r, dbid, oe, p, after)?;
             any = true;
         }
@@ -1343,11 +1343,11 @@ impl Redo {
             if cpg_sec > 2 {
                 v.push(node(sec_first + cpg_sec - 1, cpg_sec - 2));
             }
-            for (l, c) in &ext {
+            // rgext lists the highest extent first; ESE inserts from the end.
+            for (l, c) in ext.iter().rev() {
                 v.push(node(*l, *c));
             }
-            v.sort_by(|a, b| a.suffix.cmp(&b.suffix));
-            p.lines = v;
+            p.insert_in_order(v).map_err(|e| corrupt(r, e.detail))?;
             self.write(r, dbid, ae, p, after)?;
             any = true;
         }
