@@ -135,6 +135,10 @@ pub struct Counts {
     pub only_in_recovered: u32,
     /// Pages only the reference file has.
     pub only_in_reference: u32,
+    /// Of the pages in one file only, those that are all zero (file growth
+    /// the other file did not get, such as the engine's unlogged
+    /// asynchronous extension).
+    pub only_in_one_file_blank: u32,
 }
 
 /// The result of comparing two files.
@@ -218,6 +222,14 @@ pub fn compare_files(recovered: &Path, reference: &Path) -> Result<Comparison> {
     }
     c.only_in_recovered = (common + 1..=a.page_count).collect();
     c.only_in_reference = (common + 1..=b.page_count).collect();
+    for (db, pages) in [(&a, &c.only_in_recovered), (&b, &c.only_in_reference)] {
+        for &pgno in pages {
+            read_at(db, db.page_offset(pgno), &mut x)?;
+            if crate::checksum::is_all_zero(&x) {
+                c.counts.only_in_one_file_blank += 1;
+            }
+        }
+    }
     c.counts.only_in_recovered = c.only_in_recovered.len() as u32;
     c.counts.only_in_reference = c.only_in_reference.len() as u32;
     Ok(c)
@@ -404,6 +416,7 @@ mod tests {
         assert_eq!(c.counts.identical, 1);
         assert_eq!(c.flush_type_only, vec![2]);
         assert_eq!(c.only_in_recovered, vec![3]);
+        assert_eq!(c.counts.only_in_one_file_blank, 0);
         assert!(c.only_in_reference.is_empty());
     }
 }

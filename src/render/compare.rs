@@ -88,6 +88,13 @@ pub fn compare_text(r: &CompareReport) -> String {
         };
         let _ = writeln!(s, "  {count:>6} {what}{list}");
     }
+    if n.only_in_one_file_blank > 0 {
+        let _ = writeln!(
+            s,
+            "         ({} of the pages in one file only are blank)",
+            n.only_in_one_file_blank
+        );
+    }
     s
 }
 
