@@ -998,3 +998,74 @@ fn progress_observer_reaches_the_last_record() {
     assert_eq!(seen.last(), Some(&(2576, 2576)), "{seen:?}");
     assert!(seen.windows(2).all(|w| w[0].0 < w[1].0));
 }
+
+/// `--compare-with`: verdicts against a real database of another instance
+/// and against the rebuild itself; a report that never changes the exit
+/// status.
+#[test]
+fn compare_with_reports_page_verdicts() {
+    let Some(logs) = logs_b() else {
+        eprintln!("corpus absent: skipped");
+        return;
+    };
+    let real = logs.parent().unwrap().join("secedit-db-2026/secedit.sdb");
+    let tmp = tempfile::tempdir().unwrap();
+    let out1 = tmp.path().join("one");
+    let (code, v) = recover(&logs, &out1, &["--compare-with", real.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let c = &v["compare"];
+    assert_eq!(c["same_signature"], false, "{c}");
+    assert_eq!(c["pages_recovered"], 254);
+    assert_eq!(c["pages_reference"], 254);
+    // pages never changed after creation differ only in their flush history
+    assert_eq!(c["flush_type_only"], serde_json::json!([1, 2, 5, 11, 12]));
+    let n = &c["counts"];
+    let sum: u64 = [
+        "identical",
+        "flush_type_only",
+        "placement_only",
+        "different",
+    ]
+    .iter()
+    .map(|k| n[k].as_u64().unwrap())
+    .sum();
+    assert_eq!(sum, 254);
+    // every logged before-image has ESE's byte placement
+    let bi = &v["stats"]["before_images"];
+    assert_eq!(bi["same_placement"], bi["checked"], "{bi}");
+    // against itself: all identical; text report; a missing file is reported
+    let first = out1.join("secedit.sdb");
+    let out2 = tmp.path().join("two");
+    let (code, v) = recover(&logs, &out2, &["--compare-with", first.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(v["compare"]["counts"]["identical"], 254);
+    assert_eq!(v["compare"]["same_signature"], true);
+    assert_eq!(
+        v["compare"]["headers_identical"],
+        serde_json::json!([true, true])
+    );
+    let out3 = tmp.path().join("three");
+    let log = logs.join("edb.log");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "/r".as_ref(),
+        log.as_os_str(),
+        "--ignore-checkpoint".as_ref(),
+        "--output".as_ref(),
+        out3.as_os_str(),
+        "--compare-with".as_ref(),
+        real.as_os_str(),
+    ];
+    let r = common::run(&args);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout
+            .contains("identical except flush-type bits and checksum: 1-2, 5, 11-12"),
+        "{}",
+        r.stdout
+    );
+    let out4 = tmp.path().join("four");
+    let missing = tmp.path().join("missing.edb");
+    let (code, v) = recover(&logs, &out4, &["--compare-with", missing.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(v["compare"]["error"].is_string(), "{}", v["compare"]);
+}

@@ -256,6 +256,11 @@ mod tests {
             t(&["/r", "edb", "/l/nonexistent/logs"]),
             ["r", "edb", "--log-dir=/nonexistent/logs"]
         );
+        // --compare-with takes a path that must not be read as a switch.
+        assert_eq!(
+            t(&["/r", "edb", "--compare-with", "/s/live.edb"]),
+            ["r", "edb", "--compare-with", "/s/live.edb"]
+        );
     }
 
     #[test]
