@@ -7,7 +7,7 @@
 //! create time, tmPrevGen = the previous create time and
 //! checksumPrevLogAllSegments = the previous file's accumulated segment
 //! checksum; every segment written for generation 1 gets g in its LGSEGHDR
-//! lgpos (format notes §4.5) and is re-sealed as a 4 KiB ECC page numbered by
+//! lgpos (docs/format/logs.md §5) and is re-sealed as a 4 KiB ECC page numbered by
 //! its lgpos sector (so a shadow segment stays a shadow). Generations
 //! 1..N-1 are written as `edbXXXXX.log`, the last as `edb.log`. The result
 //! verifies with `eseutil-rs /ml DIR` (no damaged files, no sequence error).

@@ -4,7 +4,7 @@
 //!
 //! Facts: `checksum/checksum.cxx`, `checksum/checksum_amd64.cxx` ~1331–1430 and
 //! `_osu/checksumu.cxx` ~55–470 of the ESE source, restated in
-//! `../shared/docs/format-notes.md` §1.3 and §3.
+//! `docs/format/checksums.md`.
 
 use crate::parse::{u32_at, u64_at};
 
@@ -35,7 +35,7 @@ pub fn xor_words(b: &[u8]) -> u32 {
 
 /// The legacy header checksum of a header page (database header, log header,
 /// checkpoint copy, backup trailer page): `0x89ABCDEF` XOR every u32 of the
-/// page except the first, which is where the result is stored (§1.3).
+/// page except the first, which is where the result is stored (docs/format/checksums.md §1).
 pub fn legacy_header_checksum(page: &[u8]) -> u32 {
     XOR_SEED ^ xor_words(&page[4..])
 }
@@ -45,7 +45,7 @@ pub fn stored_header_checksum(page: &[u8]) -> u32 {
     u32_at(page, 0)
 }
 
-/// Computes the 64-bit XOR+ECC checksum of one block (§3.3): high 32 bits the
+/// Computes the 64-bit XOR+ECC checksum of one block (checksums.md §4): high 32 bits the
 /// ECC, low 32 bits the XOR of all words (header words counted as zero when
 /// `header_block`) XOR `pgno`.
 ///
@@ -164,7 +164,7 @@ pub fn ecc_block_checksum_reference(block: &[u8], pgno: u32, header_block: bool)
 
 /// Decides whether `stored` vs `computed` of a block of `cb` bytes is the
 /// signature of exactly one flipped data bit, and returns its block-relative
-/// bit index (§3.5).
+/// bit index (docs/format/checksums.md §6).
 pub fn correctable_bit(stored: u64, computed: u64, cb: usize) -> Option<u32> {
     if stored == computed {
         return None;
@@ -192,7 +192,7 @@ pub fn block_size(page_size: usize) -> usize {
 }
 
 /// Byte offset in the page where the stored checksum of block `k` lives:
-/// 0 for block 0, then 40, 48, 56 in the large-page header (§3.4).
+/// 0 for block 0, then 40, 48, 56 in the large-page header (checksums.md §5).
 pub fn stored_checksum_offset(block: usize) -> usize {
     if block == 0 {
         0
@@ -289,7 +289,7 @@ fn ecc_page_ok(page: &[u8], pgno: u32) -> bool {
     ecc_blocks(page, pgno).all(|(_, s, c)| s == c)
 }
 
-/// Legacy data-page checksum (§3.2): stored u64 vs
+/// Legacy data-page checksum (checksums.md §3): stored u64 vs
 /// `(pgno << 32) | (0x89ABCDEF ^ XOR of dword[1..])`.
 pub fn legacy_page_checksum(page: &[u8], pgno: u32) -> (u64, u64) {
     let stored = u64_at(page, 0);

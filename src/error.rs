@@ -3,7 +3,7 @@
 //! Every failure the library reports names the file, the byte offset inside it
 //! and the JET error code that Microsoft's engine would raise for the same
 //! condition (codes and names from `dev/ese/published/inc/jethdr.w` in the MIT
-//! ESE source; see `../shared/docs/format-notes.md` §7.6).
+//! ESE source; see `docs/format/errors.md`).
 
 use std::fmt;
 use std::path::PathBuf;

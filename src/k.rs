@@ -2,12 +2,12 @@
 //! scanner, plus the single-bit repair of a copy (`--fix-ecc`).
 //!
 //! What is checked and how (facts from `_esefile/checksum.cxx`
-//! `ProcessESEPages`, restated in `format-notes.md` §2.1, §3.6):
+//! `ProcessESEPages`, restated in `docs/format/checksums.md` §8):
 //!
 //! * the file is cut into pages of the database page size (from the header,
 //!   [`read_header_pair`]); a partial tail is ignored;
 //! * physical pages 1 and 2 are the header and its shadow, shown as page −1
-//!   and 0 "(header)", verified with the legacy header checksum (§1.3);
+//!   and 0 "(header)", verified with the legacy header checksum (checksums.md §1);
 //! * the last physical page, when its dwords 1, 2, 3 and 6 are zero, is a
 //!   backup trailer/patch page, also verified with the legacy header checksum;
 //! * every other page is logical page `physical − 2`, verified with
@@ -57,7 +57,7 @@ pub const DEFAULT_MAX_DAMAGED: usize = 100_000;
 pub enum PageRole {
     /// Database header or its shadow (physical pages 1 and 2).
     Header,
-    /// Backup trailer / patch page (last physical page, §3.6).
+    /// Backup trailer / patch page (last physical page, docs/format/checksums.md §8).
     Trailer,
     /// A data page.
     Data,
@@ -171,7 +171,7 @@ const KNOWN_FLAGS: u32 = 0x7FFFF;
 /// Only fields of the page header are used (the first 40 bytes are written
 /// atomically with the rest of the first sector, so a torn page keeps a
 /// consistent header). Rules, each of which holds on every valid page of
-/// every sample (format-notes §2.2–2.5, §8.1):
+/// every sample (docs/format/pages.md §2–§5):
 /// 1. no flag bit above 0x40000 is set;
 /// 2. the checksum-format flag is set when the database uses the ECC format
 ///    for every page (`expect_ecc`: always for 16/32 KiB pages);
@@ -641,6 +641,7 @@ pub fn scan_database(
                 let t = Instant::now();
                 file.read_exact(&mut buf[..len])
                     .map_err(|e| Error::io(path, e))?;
+                crate::file::hash_tap::feed(path, off, &buf[..len]); // --hash, same pass
                 let d = ms(t.elapsed());
                 io.reads += 1;
                 io.bytes_read += len as u64;

@@ -5,7 +5,7 @@
 //! Layout:
 //! * [`parse`]: pure nom parsers, one module per on-disk structure (no I/O);
 //! * [`checksum`]: the legacy XOR and XOR+ECC checksums with bit location;
-//! * [`file`]: read-only file access and file-kind identification;
+//! * [`mod@file`]: read-only file access and file-kind identification;
 //! * [`k`]: the `/k` database page checksum scanner and `--fix-ecc`;
 //! * [`log`]: transaction logs — naming, integrity scans (shared by `/ml`
 //!   and `/k`), the record stream;

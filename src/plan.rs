@@ -9,7 +9,7 @@
 //!   which databases the logs attach or create, whether each database can be
 //!   brought to Clean Shutdown, and the command to run.
 //!
-//! Facts (format notes §7.1, ESE source):
+//! Facts (docs/format/recovery.md §1, ESE source):
 //! * redo starts at the checkpoint's lgposCheckpoint when the checkpoint
 //!   carries the attach list (fVersion bit 0) and the log is at least
 //!   8.4000.4.3 (`FLGVersionAttachInfoInCheckpoint`, log.cxx ~1243;
@@ -41,7 +41,7 @@ use crate::log::naming::{
     bases_in, current_file_name, generation_file_name_width, parse_log_file_name, LogExt,
     LogNameKind,
 };
-use crate::log::record::LogRecord;
+use crate::log::record::{LogRecord, TornRecord};
 use crate::log::set::{check_set, SetStep};
 use crate::parse::attach_info::AttachInfo;
 use crate::parse::checkpoint::{read_checkpoint_pair, Checkpoint, ATTACH_INFO_PRESENT};
@@ -112,6 +112,8 @@ pub struct LogFact {
     pub error: Option<(Jet, String)>,
     /// A torn last write that recovery patches (not an error for /r).
     pub patchable: bool,
+    /// Records a crash left unfinished; the reader abandons them (not damage).
+    pub torn: Vec<TornRecord>,
     /// Sequence problems found between this file and the previous one
     /// (−513, −515, −590), as found by `check_set`.
     pub chain_issues: Vec<(Jet, String)>,
@@ -225,6 +227,7 @@ pub fn gather_log_set(dir: &Path, base: &str) -> Result<LogSetFact, Error> {
                 .unwrap_or_default(),
             error: f.error().map(|e| (e.jet, e.to_string())),
             patchable: f.scan.as_ref().is_some_and(|s| s.patchable_at.is_some()),
+            torn: f.torn().to_vec(),
             // −530 is judged by plan against the stream's signature.
             chain_issues: issues
                 .iter()
@@ -406,7 +409,8 @@ pub struct LogEntry {
     /// Full path.
     pub path: PathBuf,
     /// `replayed`, `before_start` (older than where redo starts; not needed)
-    /// or `foreign` (another stream's signature).
+    /// `foreign` (another stream's signature) or `misnamed` (its header
+    /// holds another generation than its name: not replayed).
     pub role: &'static str,
     /// `ok`, `patchable` (torn last write, recovery patches it) or `damaged`.
     pub status: &'static str,
@@ -416,6 +420,8 @@ pub struct LogEntry {
     /// The log's signature (eseutil text).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
+    /// Records a crash left unfinished, abandoned as ESE's reader does.
+    pub torn_records: Vec<TornRecord>,
 }
 
 /// A run of missing generations.
@@ -917,14 +923,36 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
                     message: format!("{}: {msg}", file_name_of(&l.path)),
                 })
             };
-            if !foreign {
+            // A generation under another generation's name (a copy of
+            // edb00001.log named edb00003.log, -513) is not replayed and
+            // does not stand for the generation its name says.
+            let misnamed =
+                matches!((l.name_generation, l.generation), (Some(n), Some(g)) if n != g);
+            let problem = match (misnamed && !foreign, problem) {
+                (true, None) => Some(Problem {
+                    jet: Jet::LOG_GENERATION_MISMATCH,
+                    message: format!(
+                        "{} holds generation 0x{:X}, not the generation its name says",
+                        file_name_of(&l.path),
+                        l.generation.unwrap_or_default()
+                    ),
+                }),
+                (_, p) => p,
+            };
+            if !foreign && !misnamed {
                 own.push(l);
             }
             logs.push(LogEntry {
                 generation: l.generation.or(l.name_generation),
                 file_name: file_name_of(&l.path),
                 path: l.path.clone(),
-                role: if foreign { "foreign" } else { "replayed" },
+                role: if foreign {
+                    "foreign"
+                } else if misnamed {
+                    "misnamed"
+                } else {
+                    "replayed"
+                },
                 status: if l.error.is_some() {
                     "damaged"
                 } else if l.patchable {
@@ -934,6 +962,7 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
                 },
                 problem,
                 signature: l.sign_log.map(|s| s.eseutil_text()),
+                torn_records: l.torn.clone(),
             });
         }
     }
@@ -1081,6 +1110,19 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         (Some(e), Some(m)) if current.is_none() => Some(e.max(m)),
         (e, _) => e,
     };
+    // A misnamed file's name says the sequence reached that generation.
+    let named_max = logs
+        .iter()
+        .filter(|e| e.role == "misnamed")
+        .filter_map(|e| match parse_log_file_name(&e.file_name)?.kind {
+            crate::log::naming::LogNameKind::Generation(g) => Some(g),
+            _ => None,
+        })
+        .max();
+    let end_gen = match (end_gen, named_max) {
+        (Some(e), Some(n)) if current.is_none() => Some(e.max(n)),
+        (e, _) => e,
+    };
 
     // Missing generations.
     let mut missing_gens = Vec::new();
@@ -1135,7 +1177,7 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
 
     // Logs in the range that are damaged or break the chain.
     for e in &mut logs {
-        if e.role == "foreign" {
+        if e.role == "foreign" || e.role == "misnamed" {
             if let Some(p) = &e.problem {
                 problems.push(p.clone());
             }
@@ -1154,6 +1196,13 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
             notes.push(format!(
                 "{} ends with a torn write that recovery patches from its shadow segment",
                 e.file_name
+            ));
+        }
+        for t in &e.torn_records {
+            notes.push(format!(
+                "{}: {} (a crash left it unfinished; recovery skips it as ESE does)",
+                e.file_name,
+                t.text()
             ));
         }
     }
@@ -1358,6 +1407,21 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         });
     }
 
+    // A checkpoint without any log (the current log deleted): recovery
+    // cannot run, whatever the databases (none was given).
+    if let (None, Some(c), true) = (inp.set, inp.checkpoint, inp.dbs.is_empty()) {
+        problems.push(Problem {
+            jet: Jet::MISSING_LOG_FILE,
+            message: format!(
+                "the checkpoint {} points into the logs{}, but no log file of base {} is in {}: the current log {} is missing and /r cannot run without it",
+                c.path.display(),
+                cp_gen.map(|g| format!(" (generation 0x{g:X}, {})", name(g))).unwrap_or_default(),
+                c.base,
+                parent_of(&c.path).display(),
+                current_file_name(&c.base, ext)
+            ),
+        });
+    }
     let nothing = inp.set.is_none() && dirty.is_empty();
     let verdict = if !problems.is_empty() {
         "blocked"
@@ -1391,6 +1455,11 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
             if current_log_missing {
                 c.push_str(" /a");
             }
+            // Nothing given to recover and the checkpoint past the CreateDB:
+            // only a replay from the start writes a database (secedit-logs-b).
+            if !rebuildable.is_empty() && inp.dbs.is_empty() {
+                c.push_str(" --ignore-checkpoint");
+            }
             if verdict == "blocked" {
                 steps.push("first supply what is listed under Problems".into());
             }
@@ -1408,6 +1477,9 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         }
         _ => None,
     };
+    let main_ignores_checkpoint = command
+        .as_deref()
+        .is_some_and(|c| c.ends_with("--ignore-checkpoint"));
     if let (Some(b), Some(l)) = (&base, &log_dir) {
         if !rebuildable.is_empty() {
             let chk = checkpoint
@@ -1415,9 +1487,10 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
                 .map(|c| c.path.display().to_string())
                 .unwrap_or_default();
             let c = format!(
-                "eseutil-rs /r {b} /l {} /d {} --ignore-checkpoint",
+                "eseutil-rs /r {b} /l {} /d {}{} --ignore-checkpoint",
                 quote(l),
-                quote(db_dir.as_ref().unwrap_or(l))
+                quote(db_dir.as_ref().unwrap_or(l)),
+                if current_log_missing { " /a" } else { "" }
             );
             notes.push(format!(
                 "{} created by the logs before the checkpoint: replay from the checkpoint does not rebuild {}; replay without the checkpoint (--ignore-checkpoint; with Microsoft's eseutil set {chk} aside or point /s to an empty folder) rebuilds {} from the logs alone: {c}",
@@ -1429,7 +1502,9 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
                 if rebuildable.len() > 1 { "them" } else { "it" },
                 if rebuildable.len() > 1 { "them" } else { "it" },
             ));
-            steps.push(format!("to rebuild from the logs alone: {c}"));
+            if !main_ignores_checkpoint {
+                steps.push(format!("to rebuild from the logs alone: {c}"));
+            }
         }
     }
 
@@ -1588,6 +1663,7 @@ mod tests {
             ],
             error: None,
             patchable: false,
+            torn: Vec::new(),
             chain_issues: Vec::new(),
         };
         let start = Lgpos {

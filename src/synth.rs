@@ -1,8 +1,8 @@
 //! Builders of small, valid ESE files from the specification, for tests,
 //! fuzz seeds, benchmarks and the fixtures in `testdata/`.
 //!
-//! Every byte is placed from the layouts in `../shared/docs/format-notes.md`
-//! (§0 primitives, §1.2 DBFILEHDR, §4.3 LGFILEHDR, §5 CHECKPOINT) and sealed
+//! Every byte is placed from the layouts in `docs/format/`
+//! (primitives.md, database-header.md §3, logs.md §3, checkpoint.md §2) and sealed
 //! with the checksums of [`crate::checksum`]. Nothing here is copied from a
 //! real file.
 

@@ -4,7 +4,7 @@
 //! independent facts (tests/corpus.rs checks the JSON field by field; the
 //! test `text_agrees_with_facts` below checks the text lines people grep),
 //! and its layout against the captured esentutl samples in
-//! ../shared/docs/eseutil-output-samples.md (`layout_matches_captured_samples`).
+//! docs/format/eseutil-output.md §2.1 (`layout_matches_captured_samples`).
 //! Set `ESEUTIL_BLESS=1` to rewrite the golden files after a deliberate change,
 //! then review the diff.
 
@@ -157,7 +157,7 @@ fn text_agrees_with_facts() {
 }
 
 /// Label alignment and order against the captured Windows Server 2022 and
-/// Exchange 2010 `/mh` runs (eseutil-output-samples.md §1.3 and §1.5).
+/// Exchange 2010 `/mh` runs (docs/format/eseutil-output.md §2.1).
 #[test]
 fn layout_matches_captured_samples() {
     let Some(dir) = corpus() else { return };

@@ -209,8 +209,13 @@ fn honouring_the_checkpoint_replays_nothing() {
         "--output".as_ref(),
         out.as_os_str(),
     ]);
-    assert_eq!(r.code, 0, "{}", r.stdout);
+    // Nothing written: said, with the reason, exit 1 (issue 13).
+    assert_eq!(r.code, 1, "{}", r.stdout);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["no_database_written"]
+        .as_str()
+        .unwrap()
+        .contains("--ignore-checkpoint"));
     assert_eq!(v["redo_start"]["eseutil"], "(0x1,9E,0)");
     assert_eq!(v["stats"]["pages_redone"], 0);
     assert!(v["databases"].as_array().unwrap().is_empty());
@@ -492,9 +497,11 @@ fn missing_attached_database_1216_and_i() {
         "--output".as_ref(),
         out.as_os_str(),
     ]);
-    assert_eq!(r.code, 0, "{}", r.stdout);
+    // Every database skipped: nothing written, said, exit 1 (issue 13).
+    assert_eq!(r.code, 1, "{}", r.stdout);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(v["error"].is_null());
+    assert!(v["no_database_written"].is_string());
     assert!(v["databases"].as_array().unwrap().is_empty());
     let notes = v["not_recovered"].to_string();
     assert!(
@@ -536,7 +543,7 @@ fn live_content(db: &Path) -> std::collections::BTreeMap<String, Nodes> {
     out
 }
 
-/// Transactions open at the end of the log are rolled back (§7.4): a
+/// Transactions open at the end of the log are rolled back (docs/format/recovery.md §5): a
 /// database stopped just before a Commit0 and undone holds the same live
 /// records as the database stopped just before the matching Begin0.
 #[test]

@@ -51,6 +51,46 @@ pub struct CcArgs {
     /// exit status does not change).
     #[arg(long = "compare-with", value_name = "DB")]
     pub compare_with: Option<PathBuf>,
+    /// Replace a file in the output folder even when it is not an earlier
+    /// output of this recovery.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The log base name of the restore: `--base`, else restore.env's
+/// LOG_BASE_NAME, else `edb`.
+fn base_of(args: &CcArgs) -> String {
+    if let Some(b) = &args.base {
+        return b.clone();
+    }
+    super::cm::find_restore_env(&args.restore_dir)
+        .ok()
+        .and_then(|p| {
+            crate::file::read_prefix(&p, crate::parse::restore_env::MAX_RESTORE_ENV_SIZE).ok()
+        })
+        .and_then(|b| crate::parse::restore_env::parse_restore_env(&b).ok())
+        .and_then(|e| e.log_base_name)
+        .unwrap_or_else(|| "edb".into())
+}
+
+/// Before replay: the output folder can be written and nothing there is
+/// replaced that is not an earlier output of this restore (see `/r`).
+fn preflight(args: &CcArgs) -> Result<(), Error> {
+    use crate::recovery::output::{check_replaceable, check_writable_dir};
+    let base = base_of(args);
+    let logs = args
+        .logs
+        .clone()
+        .unwrap_or_else(|| args.restore_dir.clone());
+    let mut expected = super::r::expected_outputs(&logs, &base, &logs);
+    if let Some(pf) = &args.play_forward {
+        expected.extend(super::r::expected_outputs(pf, &base, pf));
+    }
+    check_writable_dir(&args.output)?;
+    for (name, sigs) in expected {
+        check_replaceable(&args.output.join(name), &sigs, args.force)?;
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -78,6 +118,8 @@ pub fn run(args: &CcArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         play_forward: args.play_forward.clone(),
         output: args.output.clone(),
     };
+    preflight(args)?;
+    super::interrupt::on_interrupt(args.output.clone(), None);
     let bar = super::r::progress_bar(ctx);
     let rep = hard_recover(&o);
     super::r::finish_progress(bar);

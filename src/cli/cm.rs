@@ -84,6 +84,10 @@ pub fn run(args: &CmArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         ));
     }
     let bytes = input.read_at(0, input.len as usize)?;
+    let kind = crate::file::identify(&bytes);
+    if kind.dump_mode().is_some() || matches!(kind, crate::file::FileKind::Checkpoint) {
+        return Err(super::wrong_kind(&env_path, kind, "a restore.env"));
+    }
     if detect(&bytes) == RestoreEnvFormat::Binary {
         let e = parse_restore_env(&bytes).expect_err("binary is refused");
         return Err(Error::Unsupported(format!(

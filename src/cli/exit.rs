@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::error::ErrorKind;
+use crate::error::{Error, ErrorKind, Jet};
 
 /// Success: the operation completed and found nothing wrong.
 pub const OK: u8 = 0;
@@ -28,6 +28,23 @@ pub fn code_for(kind: ErrorKind) -> u8 {
         ErrorKind::Corrupt => CORRUPT,
         ErrorKind::Damage => DAMAGE,
     }
+}
+
+/// Exit status of an error: its kind's, except that a required file that
+/// is missing or denied (-1811, -1032) is "unreadable" (3) whichever layer
+/// reported it, as the README's table says.
+pub fn code_for_error(e: &Error) -> u8 {
+    match e.jet() {
+        Some(j) if j == Jet::FILE_NOT_FOUND || j == Jet::FILE_ACCESS_DENIED => UNREADABLE,
+        _ => code_for(e.kind()),
+    }
+}
+
+/// Whether `e` is a write to standard output that failed because the reader
+/// went away (`… | head`): the run then ends quietly with status 0.
+pub fn is_closed_pipe(e: &Error) -> bool {
+    matches!(e, Error::Io { path, source, .. }
+        if source.kind() == std::io::ErrorKind::BrokenPipe && path.as_os_str() == "<stdout>")
 }
 
 /// Converts to a process exit code.

@@ -21,7 +21,12 @@ pub fn run(args: &DbArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         .map_err(io_err)?;
     }
     let db = open(args)?;
+    let len = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+    let bar = super::activity(ctx, "Integrity check", len);
     let (r, _) = check(&db);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     let code = if r.violations.is_empty() {
         super::exit::OK
     } else {

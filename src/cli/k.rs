@@ -36,6 +36,10 @@ pub struct KArgs {
     /// Where --fix-ecc writes the corrected copy (never the input).
     #[arg(long, requires = "fix_ecc")]
     pub output: Option<PathBuf>,
+    /// Let --fix-ecc replace an existing --output file that is not an
+    /// earlier corrected copy of the same database.
+    #[arg(long, requires = "output")]
+    pub force: bool,
     /// Let --fix-ecc modify the input file itself (must be writable).
     #[arg(long, requires = "fix_ecc", conflicts_with = "output")]
     pub in_place: bool,
@@ -69,7 +73,8 @@ struct CliObserver {
 
 impl CliObserver {
     fn new(ctx: &Ctx, total: u64) -> CliObserver {
-        let bar = (!ctx.common.json && std::io::stderr().is_terminal()).then(|| {
+        let large = total >= super::PROGRESS_MIN_BYTES;
+        let bar = (large && !ctx.common.json && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::new(total);
             b.set_style(
                 ProgressStyle::with_template(
@@ -162,6 +167,14 @@ fn check_fix_args(args: &KArgs, n: usize) -> Result<(), Error> {
         return Err(Error::Usage(
             "--fix-ecc cannot be combined with --page".into(),
         ));
+    }
+    if let Some(copy) = &args.output {
+        // Only an earlier corrected copy of the same database is replaced.
+        use crate::recovery::output::{check_replaceable, check_writable_dir, database_signature};
+        let parent = copy.parent().filter(|p| !p.as_os_str().is_empty());
+        check_writable_dir(parent.unwrap_or(Path::new(".")))?;
+        let sig: Vec<_> = database_signature(&args.files[0]).into_iter().collect();
+        check_replaceable(copy, &sig, args.force)?;
     }
     Ok(())
 }

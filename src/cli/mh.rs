@@ -81,7 +81,7 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     };
     let mut damaged = pair.damaged();
     // A streaming-backup copy keeps its final backup state in the trailer
-    // (patch) page, the last page of the file (format-notes §6.3).
+    // (patch) page, the last page of the file (docs/format/backup.md §1).
     let h = pair.header();
     let mut patch = None;
     let mut patch_error = None;

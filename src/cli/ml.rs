@@ -116,7 +116,20 @@ pub fn run(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     let mut code = super::exit::OK;
     let mut first_err: Option<Jet> = None;
     for base in &bases {
-        let c = check_set(&dir, base, range)?;
+        let bytes = crate::log::naming::list_logs(&dir, base)
+            .map(|(l, _)| {
+                l.iter()
+                    .filter_map(|f| std::fs::metadata(&f.path).ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        let bar = super::activity(ctx, &format!("Verifying logs of {base}"), bytes);
+        let c = check_set(&dir, base, range);
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        let c = c?;
         let this = if c.ok() {
             super::exit::OK
         } else {
@@ -151,8 +164,13 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     if !matches!(kind, FileKind::Log | FileKind::Unknown) {
         return Err(super::wrong_kind(path, kind, "a log file"));
     }
+    let bar = super::activity(ctx, "Verifying log", input.len);
     drop(input);
-    let c = check_file(path)?;
+    let c = check_file(path);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let c = c?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -187,6 +205,10 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
                     let line = serde_json::to_string(&RecordLine::new(r))
                         .map_err(|e| Error::Usage(e.to_string()))?;
                     writeln!(out, "{line}").map_err(io_err)?;
+                }
+                if !w.torn.is_empty() {
+                    let v = serde_json::json!({ "torn_records": w.torn });
+                    writeln!(out, "{v}").map_err(io_err)?;
                 }
             }
             if let Some(e) = c.error() {
@@ -228,8 +250,17 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     if show_records {
         if let Some(w) = &c.walk {
             text.push('\n');
+            let mut torn = w.torn.iter().peekable();
             for r in &w.records {
+                while let Some(t) = torn.next_if(|t| t.lgpos <= r.lgpos) {
+                    text.push_str(&render::ml::torn_line(t));
+                    text.push('\n');
+                }
                 text.push_str(&render::ml::record_line(r));
+                text.push('\n');
+            }
+            for t in torn {
+                text.push_str(&render::ml::torn_line(t));
                 text.push('\n');
             }
         }

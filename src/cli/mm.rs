@@ -70,7 +70,27 @@ pub fn open(args: &DbArgs) -> Result<Database, Error> {
             )));
         }
     }
+    check_is_database(&args.file, args.page_size.is_some())?;
     Database::open(&args.file, args.page_size)
+}
+
+/// Refuses a file that is not a database (a log, checkpoint, flush map …)
+/// before a database mode reads it: -1812 with the mode that reads it, as
+/// `/mh` does. A forced page size lets an unrecognised file through.
+pub(crate) fn check_is_database(path: &std::path::Path, forced: bool) -> Result<(), Error> {
+    use crate::file::{identify, FileKind, Input};
+    let probe = Input::open(path)?.probe()?;
+    match identify(&probe) {
+        FileKind::Database | FileKind::TempDatabase => Ok(()),
+        FileKind::Unknown | FileKind::Blank if forced => Ok(()),
+        FileKind::Unknown
+            if probe.len() >= 8
+                && crate::parse::u32_at(&probe, 4) == crate::parse::db_header::MAGIC =>
+        {
+            Ok(())
+        }
+        other => Err(super::wrong_kind(path, other, "a database")),
+    }
 }
 
 /// Counts the live leaf nodes of a tree (problems appended to `problems`).

@@ -11,6 +11,8 @@ pub mod cm;
 pub mod compat;
 pub mod exit;
 pub mod g;
+pub mod gen;
+pub mod interrupt;
 pub mod k;
 pub mod mh;
 pub mod mk;
@@ -32,22 +34,35 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::Error;
 use crate::render::color::{use_color, ColorWhen};
 
-/// Options every mode shares.
+/// Options every mode shares (listed apart in `--help`).
 #[derive(Debug, Clone, Args)]
 pub struct Common {
-    /// Print one JSON document instead of eseutil-style text.
-    #[arg(long, global = true)]
+    /// Print one JSON document instead of eseutil-style text (with a
+    /// `schema_version`); `/ml --records --json` prints JSON Lines instead:
+    /// one object per record.
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
     /// When to use color: auto (terminal only, honours NO_COLOR), always, never.
-    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true)]
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true, help_heading = GLOBAL)]
     pub color: ColorWhen,
     /// Do not print the banner (eseutil /o).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub no_logo: bool,
     /// More detail (eseutil /v).
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub verbose: bool,
+    /// Add the sha256 of every input file to the JSON (and the text), for
+    /// chain of custody; off by default so checks keep their speed.
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub hash: bool,
 }
+
+/// The `--help` heading of the options every mode shares.
+const GLOBAL: &str = "Global options";
+
+/// The version of the JSON documents' layout (`schema_version` in every
+/// document): raised when a field changes meaning or is removed.
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// eseutil-rs: ESEUTIL-compatible tools for ESE databases, logs and checkpoints.
 ///
@@ -95,6 +110,11 @@ pub enum Mode {
     /// Say what recovery needs and would do: required logs, checkpoint,
     /// attached databases, missing or foreign files, the command to run.
     Plan(plan::PlanArgs),
+    /// Print a shell completion script (bash, zsh, fish) on standard output.
+    Completions(gen::CompletionsArgs),
+    /// Write a man page per binary and per mode into DIR, generated from
+    /// these definitions (the main page is man/eseutil-rs.1).
+    Manpages(gen::ManpagesArgs),
 }
 
 /// Run-time context shared by the modes.
@@ -112,11 +132,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Elapsed time as eseutil prints it: seconds, a dot, and the
-    /// milliseconds *not* zero-padded (`EDBUTLGetTime`; 78 ms prints `0.78`).
+    /// Elapsed time: seconds, a dot and three digits of milliseconds.
+    /// (eseutil's `EDBUTLGetTime` does not zero-pad the milliseconds, so
+    /// 20 ms reads `0.20`; eseutil-rs prints `0.020`.)
     pub fn elapsed_text(&self) -> String {
         let ms = self.start.elapsed().as_millis();
-        format!("{}.{}", ms / 1000, ms % 1000)
+        format!("{}.{:03}", ms / 1000, ms % 1000)
     }
 }
 
@@ -165,6 +186,14 @@ pub fn main_mode(mode: &str, args: Vec<OsString>) -> ExitCode {
 }
 
 fn run(cli: Cli) -> ExitCode {
+    match &cli.mode {
+        Mode::Completions(a) => return gen::completions(a, &mut std::io::stdout().lock()),
+        Mode::Manpages(a) => return gen::manpages(a),
+        _ => {}
+    }
+    if cli.common.hash {
+        crate::file::hash_tap::enable();
+    }
     let color = !cli.common.json && use_color(cli.common.color);
     let ctx = Ctx {
         common: cli.common.clone(),
@@ -190,6 +219,8 @@ fn run(cli: Cli) -> ExitCode {
         Mode::Cm(a) => cm::run(a, &ctx, &mut out),
         Mode::Cc(a) => cc::run(a, &ctx, &mut out),
         Mode::Plan(a) => plan::run(a, &ctx, &mut out),
+        // Handled above, before the banner.
+        Mode::Completions(_) | Mode::Manpages(_) => Ok(exit::OK),
     };
     let code = finish(&ctx, &mut out, result);
     let _ = out.flush();
@@ -199,6 +230,11 @@ fn run(cli: Cli) -> ExitCode {
 /// Prints the closing line (text mode) or the JSON error document, and the
 /// error message on stderr; returns the exit status.
 pub fn finish(ctx: &Ctx, out: &mut dyn Write, result: ModeResult) -> u8 {
+    if !ctx.common.json {
+        for (p, h) in crate::file::hash_tap::finish() {
+            let _ = writeln!(out, "sha256 (--hash): {h}  {}", p.display());
+        }
+    }
     match result {
         Ok(code) => {
             if let (Some(j), false) = (ctx.terminated.get(), ctx.common.json) {
@@ -219,13 +255,18 @@ pub fn finish(ctx: &Ctx, out: &mut dyn Write, result: ModeResult) -> u8 {
             }
             code
         }
+        Err(e) if exit::is_closed_pipe(&e) => exit::OK,
         Err(e) => {
-            let code = exit::code_for(e.kind());
+            let code = exit::code_for_error(&e);
             eprintln!("eseutil-rs: {e}");
+            if let Some(h) = hint_for(&e) {
+                eprintln!("eseutil-rs: hint: {h}");
+            }
             if ctx.common.json && matches!(e, Error::Damage { .. }) {
                 // The mode has printed its JSON report, which says it all.
             } else if ctx.common.json {
                 let doc = serde_json::json!({
+                    "schema_version": SCHEMA_VERSION,
                     "tool": "eseutil-rs",
                     "version": env!("CARGO_PKG_VERSION"),
                     "error": error_json(&e),
@@ -255,6 +296,61 @@ pub fn finish(ctx: &Ctx, out: &mut dyn Write, result: ModeResult) -> u8 {
             code
         }
     }
+}
+
+/// A hint for errors people trip over: a Windows path (`C:\\logs`), a
+/// trailing backslash, a folder given to a mode that reads one file.
+pub fn hint_for(e: &Error) -> Option<String> {
+    let Error::Io { path, source, .. } = e else {
+        return None;
+    };
+    let text = path.to_string_lossy();
+    let drive =
+        text.len() >= 2 && text.as_bytes()[1] == b':' && text.as_bytes()[0].is_ascii_alphabetic();
+    if source.kind() == std::io::ErrorKind::NotFound {
+        if path
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().ends_with('\\'))
+        {
+            return Some(
+                "a path ends in a backslash (`/l DIR\\`): on Linux folders are written without it (`/l DIR` or `/l DIR/`)".into(),
+            );
+        }
+        if drive || text.contains('\\') {
+            return Some(
+                "this looks like a Windows path: eseutil-rs runs on Linux; give the folder the files were copied or mounted to, with `/` (e.g. /mnt/evidence/logs)".into(),
+            );
+        }
+    }
+    if path.is_dir() {
+        return Some(format!(
+            "{} is a folder: the modes that take a folder are /k, /ml, plan, /cm and /cc (a restore folder); this mode reads one file",
+            path.display()
+        ));
+    }
+    None
+}
+
+/// Inputs at least this large get a progress line on a terminal.
+pub const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
+/// A one-line activity indicator on standard error for modes whose library
+/// layer reports no progress (`/ml`, `/g`): only on a terminal, never with
+/// `--json`, and only for inputs of [`PROGRESS_MIN_BYTES`] or more.
+/// Dropped (or `finish_and_clear`ed) when the work is done.
+pub fn activity(ctx: &Ctx, label: &str, bytes: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if ctx.common.json || bytes < PROGRESS_MIN_BYTES || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let b = indicatif::ProgressBar::new_spinner();
+    b.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    b.set_message(format!("{label} ({} MiB)", bytes >> 20));
+    b.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(b)
 }
 
 /// An error writing to standard output.
@@ -293,11 +389,30 @@ pub fn error_json(e: &Error) -> serde_json::Value {
         "file": file,
         "offset": offset,
         "jet": e.jet(),
+        "hint": hint_for(e),
     })
 }
 
 /// Writes a serializable report as pretty JSON followed by a newline.
 pub fn write_json<T: serde::Serialize>(out: &mut dyn Write, v: &T) -> Result<(), Error> {
-    let s = serde_json::to_string_pretty(v).map_err(|e| Error::Usage(e.to_string()))?;
+    /// Every document starts with the layout's version.
+    #[derive(serde::Serialize)]
+    struct Versioned<'a, T> {
+        schema_version: u32,
+        #[serde(flatten)]
+        doc: &'a T,
+        /// `--hash`: the inputs read for this document.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        input_hashes: Vec<serde_json::Value>,
+    }
+    let doc = Versioned {
+        schema_version: SCHEMA_VERSION,
+        doc: v,
+        input_hashes: crate::file::hash_tap::finish()
+            .into_iter()
+            .map(|(p, h)| serde_json::json!({ "path": p, "sha256": h }))
+            .collect(),
+    };
+    let s = serde_json::to_string_pretty(&doc).map_err(|e| Error::Usage(e.to_string()))?;
     writeln!(out, "{s}").map_err(|e| Error::io(PathBuf::from("<stdout>"), e))
 }

@@ -17,6 +17,9 @@ use serde::Serialize;
 use super::{write_json, Ctx, ModeResult};
 use crate::db::compare::{compare_candidates, CompareReport};
 use crate::error::Error;
+use crate::parse::checkpoint::CHECKPOINT_COPY_SIZE;
+use crate::parse::primitives::Signature;
+use crate::recovery::output::{check_replaceable, check_writable_dir};
 use crate::recovery::{recover, Options, Report};
 
 /// Arguments of `/r`.
@@ -45,6 +48,10 @@ pub struct RArgs {
     /// [/n] Not supported (new database locations).
     #[arg(long = "new-location")]
     pub new_location: Option<PathBuf>,
+    /// Replace a file in the output folder even when it is not an earlier
+    /// output of this recovery (another database, any other file).
+    #[arg(long)]
+    pub force: bool,
     /// Replay from the first log even when a checkpoint exists.
     #[arg(long = "ignore-checkpoint")]
     pub ignore_checkpoint: bool,
@@ -76,6 +83,9 @@ struct RReport<'a> {
     output: PathBuf,
     /// Databases replaced by `--in-place` (empty otherwise).
     replaced_in_place: Vec<PathBuf>,
+    /// Why no database was written, when none was (exit status 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_database_written: Option<String>,
     #[serde(flatten)]
     report: &'a Report,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,8 +108,65 @@ fn split_base(base: &Path) -> (Option<PathBuf>, String) {
     (dir, stem)
 }
 
-/// Runs `/r`.
-pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
+/// Why a recovery that stopped on no error wrote no database, or `None`
+/// when it wrote one (or stopped on an error, which says it all).
+fn nothing_written(rep: &Report, args: &RArgs) -> Option<String> {
+    if !rep.databases.is_empty() || rep.error.is_some() {
+        return None;
+    }
+    let mut why = match rep.redo_start {
+        Some(p) => format!(
+            "replay started at the checkpoint {} and no record after it attaches or creates a database",
+            p.eseutil_text()
+        ),
+        None => "the logs attach or create no database".to_string(),
+    };
+    if rep.redo_start.is_some() && !args.ignore_checkpoint {
+        why.push_str("; to rebuild the databases the logs create before the checkpoint, replay from the first log with --ignore-checkpoint (`eseutil-rs plan` shows the command)");
+    }
+    if !rep.not_recovered.is_empty() {
+        why.push_str(" (see \"Not recovered\")");
+    }
+    Some(why)
+}
+
+/// Explains a `/r` argument that is not a log base name (`/r qmgr.db`):
+/// `/r` takes the logs' base name and finds the databases through them.
+fn not_a_base_name(arg: &Path) -> Option<String> {
+    use crate::file::{identify, FileKind, Input};
+    let name = arg.file_name()?.to_string_lossy().to_string();
+    if crate::log::naming::parse_log_file_name(&name).is_some() {
+        return None;
+    }
+    let what = if arg.is_file() {
+        let kind = Input::open(arg)
+            .and_then(|mut i| i.probe())
+            .map(|p| identify(&p))
+            .unwrap_or(FileKind::Unknown);
+        if matches!(kind, FileKind::Log) {
+            return None;
+        }
+        format!("{} is {}", arg.display(), kind.describe())
+    } else if name.contains('.') {
+        format!("{} is not a log base name", arg.display())
+    } else {
+        return None;
+    };
+    let dir = arg
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    Some(format!(
+        "{what}: /r takes the base name of the logs (`edb`, `E00`, or `DIR/edb`) and finds the databases the logs name in /d DBDIR; e.g. `eseutil-rs /r {}/edb /d {}` (`eseutil-rs plan {}` prints the command)",
+        dir.display(),
+        dir.display(),
+        arg.display()
+    ))
+}
+
+/// The recovery options of a `/r` command line, checked: a base name, and
+/// an output folder other than the database folder.
+fn options(args: &RArgs) -> Result<Options, Error> {
     if args.new_location.is_some() {
         return Err(Error::Usage(
             "/n (new database locations) is not supported".into(),
@@ -108,6 +175,9 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     let (dir, base) = split_base(&args.base);
     if base.is_empty() {
         return Err(Error::Usage("/r needs a log base name".into()));
+    }
+    if let Some(msg) = not_a_base_name(&args.base) {
+        return Err(Error::Usage(msg));
     }
     let log_dir = args
         .log_dir
@@ -144,6 +214,20 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
             )));
         }
     }
+    Ok(opts)
+}
+
+/// Runs `/r`.
+pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
+    let opts = options(args)?;
+    let (base, log_dir) = (opts.base.clone(), opts.log_dir.clone());
+    if !args.in_place {
+        preflight(&opts, args.force)?;
+    }
+    super::interrupt::on_interrupt(
+        opts.output.clone(),
+        args.in_place.then(|| opts.output.clone()),
+    );
     let bar = progress_bar(ctx);
     let rep = recover(&opts);
     finish_progress(bar);
@@ -161,7 +245,8 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         }
         (false, r) => r?,
     };
-    let code = if rep.error.is_some() {
+    let nothing_written = nothing_written(&rep, args);
+    let code = if rep.error.is_some() || nothing_written.is_some() {
         super::exit::DAMAGE
     } else {
         super::exit::OK
@@ -175,10 +260,14 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         .compare_with
         .as_deref()
         .map(|w| compare_outputs(&rep, &outputs, w));
+    if let Some(why) = &nothing_written {
+        eprintln!("eseutil-rs: no database was written: {why}");
+    }
     if ctx.common.json {
         write_json(
             out,
             &RReport {
+                no_database_written: nothing_written.clone(),
                 tool: "eseutil-rs",
                 version: env!("CARGO_PKG_VERSION"),
                 mode: "r",
@@ -196,6 +285,9 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         let mut t = text(&rep, &opts);
         for p in &replaced {
             t.push_str(&format!("Replaced in place: {}\n", p.display()));
+        }
+        if let Some(why) = &nothing_written {
+            t.push_str(&format!("\nNo database was written: {why}\n"));
         }
         if args.in_place && rep.error.is_some() {
             t.push_str("--in-place: recovery stopped; every database in the database folder was left as it was\n");
@@ -225,10 +317,80 @@ pub(crate) fn compare_outputs(rep: &Report, outputs: &[PathBuf], with: &Path) ->
     compare_candidates(outputs, with)
 }
 
+/// The databases a replay of these logs writes: file name (as logged, last
+/// path component) and the signatures it may carry, from the log headers'
+/// and the checkpoint's attachment lists and the logs' CreateDB/AttachDB
+/// records. Unreadable logs give nothing: recovery reports them itself.
+pub(crate) fn expected_outputs(
+    log_dir: &Path,
+    base: &str,
+    system_dir: &Path,
+) -> Vec<(String, Vec<Signature>)> {
+    let mut out: Vec<(String, Vec<Signature>)> = Vec::new();
+    let mut add = |logged: &str, sig: Option<Signature>| {
+        let name = logged
+            .rsplit(['\\', '/'])
+            .next()
+            .unwrap_or(logged)
+            .to_string();
+        if name.is_empty() {
+            return;
+        }
+        let i = match out.iter().position(|(n, _)| *n == name) {
+            Some(i) => i,
+            None => {
+                out.push((name, Vec::new()));
+                out.len() - 1
+            }
+        };
+        if let Some(s) = sig.filter(|s| !out[i].1.contains(s)) {
+            out[i].1.push(s);
+        }
+    };
+    if let Ok(set) = crate::plan::gather_log_set(log_dir, base) {
+        for l in &set.logs {
+            for a in &l.attachments {
+                add(&a.path, Some(a.sign_db));
+            }
+            for r in &l.db_records {
+                add(&r.path, r.sign_db);
+            }
+        }
+    }
+    let chk = system_dir.join(format!("{base}.chk"));
+    if let Ok(b) = crate::file::read_prefix(&chk, 2 * CHECKPOINT_COPY_SIZE) {
+        if let Ok(pair) = crate::parse::checkpoint::read_checkpoint_pair(&b) {
+            for a in &pair.checkpoint().attachments {
+                add(&a.path, Some(a.sign_db));
+            }
+        }
+    }
+    out
+}
+
+/// Before replay: the output folder can be written (else -1032, exit 3)
+/// and no file there would be replaced that is not an earlier output of
+/// this recovery (else exit 1, unless `--force`).
+pub(crate) fn preflight(opts: &Options, force: bool) -> Result<(), Error> {
+    check_writable_dir(&opts.output)?;
+    for (name, sigs) in expected_outputs(&opts.log_dir, &opts.base, &opts.system_dir) {
+        check_replaceable(&opts.output.join(name), &sigs, force)?;
+    }
+    Ok(())
+}
+
 /// A progress bar on standard error for long replays (at least 50 000
 /// records), only on a terminal and never with `--json`.
 pub(crate) fn progress_bar(ctx: &Ctx) -> Option<std::rc::Rc<indicatif::ProgressBar>> {
     use std::io::IsTerminal;
+    if let Some(pause) = super::interrupt::test_pause() {
+        crate::recovery::set_progress(Some(Box::new(move |done, total| {
+            if done == total {
+                std::thread::sleep(pause);
+            }
+        })));
+        return None;
+    }
     if ctx.common.json || !std::io::stderr().is_terminal() {
         return None;
     }
@@ -333,6 +495,9 @@ pub(crate) fn report_text(r: &Report) -> String {
     let _ = writeln!(s, "Generations replayed: {}", gens.join(", "));
     if let Some(e) = r.redo_end {
         let _ = writeln!(s, "End of logs: {}", e.eseutil_text());
+    }
+    for t in &r.torn_records {
+        let _ = writeln!(s, "Note: {} ({} bytes).", t.text(), t.bytes);
     }
     let st = &r.stats;
     let _ = writeln!(s, "Records: {}", st.records);

@@ -3,8 +3,8 @@
 //! ([`btree`]), space trees ([`space`]), the catalog ([`catalog`]), record
 //! decoding ([`record`]) and the structural check ([`check`]).
 //!
-//! Page *n* (≥ 1) lives at file offset `(n + 1) · cbPage` (format-notes
-//! §2.1). The file is opened read-only and read with positioned reads; no
+//! Page *n* (≥ 1) lives at file offset `(n + 1) · cbPage` (docs/format/pages.md
+//! §1). The file is opened read-only and read with positioned reads; no
 //! mode in this module can write.
 
 pub mod btree;

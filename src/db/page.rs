@@ -171,7 +171,7 @@ impl Page {
     }
 
     /// Free-space arithmetic: header + Σ tag sizes + cbFree + 4·itagMicFree
-    /// must equal the page size (format-notes §2.5). Returns the sum.
+    /// must equal the page size (docs/format/pages.md §5). Returns the sum.
     pub fn space_sum(&self) -> Result<usize, FormatError> {
         let mut sum = self.hdr.header_size + self.hdr.cb_free as usize + 4 * self.tag_count();
         for i in 0..self.tag_count() {

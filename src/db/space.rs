@@ -1,6 +1,6 @@
 //! Space of a tree: owned and available extents.
 //!
-//! A tree's root page carries a SPACE_HEADER (format-notes §2.7, space.hxx).
+//! A tree's root page carries a SPACE_HEADER (docs/format/pages.md §7, space.hxx).
 //! Single-extent trees own `cpgPrimary` pages from their root and record
 //! free pages in a 32-bit map: bit 31 is page root+32, bit 0 page root+1,
 //! and pages past root+32 are all available (`ErrSPIGetSE` logic in

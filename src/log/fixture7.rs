@@ -1,5 +1,5 @@
 //! Test-only builder of a format 7.x log file, byte by byte from the
-//! specification (format notes §4.3, §4.6; facts listed in
+//! specification (docs/format/logs.md §3, §6; facts listed in
 //! `testdata/README.md`). The checksums here are computed with an
 //! independent, byte-at-a-time implementation of `UlChecksumBytesSlow`
 //! (logread_legacy.cxx ~5290) so that the library's word-wise version is

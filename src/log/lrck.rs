@@ -10,7 +10,7 @@
 //! `ese/_log/logread_legacy.cxx` ~42–355 (`FValidLRCKRecord`,
 //! `FValidLRCKShadow`), ~4909–5030 (`UlComputeChecksum`,
 //! `UlComputeShortChecksum`), ~5243–5330 (`UlChecksumBytesSlow`),
-//! `inc/daedef.hxx` ~2323–2325 (seeds and the shadow constant); format notes §4.6.
+//! `inc/daedef.hxx` ~2323–2325 (seeds and the shadow constant); docs/format/logs.md §6.
 
 use serde::Serialize;
 

@@ -2,7 +2,7 @@
 //! segments, 7.x LRCHECKSUM chains) and the record stream.
 //!
 //! Facts come from the MIT ESE source as restated in
-//! `../shared/docs/format-notes.md` §4; each module cites the source files.
+//! `docs/format/logs.md` and `log-records.md`; each module cites the source files.
 
 #[cfg(test)]
 pub(crate) mod fixture7;
@@ -12,3 +12,4 @@ pub mod record;
 pub mod scan;
 pub mod segments;
 pub mod set;
+pub mod synth;

@@ -5,7 +5,7 @@
 //!
 //! Facts: `inc/daeconst.hxx` ~10–33 (extensions, base length),
 //! `ese/_log/logstream.cxx` ~265–330 and ~774–830 (name building),
-//! ~3420–3432 (5-digit names), restated in format-notes §4.1.
+//! ~3420–3432 (5-digit names), restated in docs/format/logs.md §1.
 
 use std::path::{Path, PathBuf};
 

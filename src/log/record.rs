@@ -8,10 +8,11 @@
 //! fixed sizes), ~3192–3420 (`CbLGSizeOfRec` variable sizes), ~2019–2350
 //! (`ErrLGGetNextRecFF`: records confined to a segment, NOP padding,
 //! fragments); `ese/logapi.cxx` ~4915–5027 (the 9-character names /ml /v
-//! prints); format notes §4.5, §4.8.
+//! prints); docs/format/logs.md §5, log-records.md.
 
 use serde::Serialize;
 
+use super::lrck::LrChecksum;
 use super::segments::{SEGMENT_HEADER_SIZE, SEGMENT_SIZE};
 use crate::error::{FormatError, Jet};
 use crate::parse::primitives::{ansi_z, Lgpos, Signature};
@@ -46,6 +47,9 @@ pub enum SizeRule {
     Replace,
     /// CreateDB: 43 + u16@40 + 4 when flags u8@42 & 0x04.
     CreateDb,
+    /// PageMove: 96 + cbPageHeader (u32@88) + cbPageTrailer (u32@92)
+    /// (`LRPAGEMOVE::CbTotal`, inc/logapi.hxx; `CbLGSizeOfRec`, logread.cxx).
+    PageMove,
     /// No size: obsolete or never logged; meeting one is corruption.
     Invalid,
 }
@@ -129,14 +133,7 @@ pub fn lrtyp_info(t: u8) -> (&'static str, SizeRule) {
         62 => ("Split2   ", v32(110, &[100, 96, 98], 106)),
         63 => ("Merge2   ", v32(96, &[86], 92)),
         64 => ("Scrub    ", v(54, &[52])),
-        65 => (
-            "PageMove ",
-            SizeRule::Var {
-                base: 96,
-                u16s: &[],
-                u32_at: Some(88),
-            },
-        ),
+        65 => ("PageMove ", PageMove),
         66 => ("PagePatch", Fixed(46)),
         67 => ("McroInfo ", Ignorable),
         68 => ("ExtendDB ", Ignorable),
@@ -180,6 +177,7 @@ pub fn size_prefix(t: u8) -> usize {
         SizeRule::Ignorable => 5,
         SizeRule::Replace => 50,
         SizeRule::CreateDb => 43,
+        SizeRule::PageMove => 96,
     }
 }
 
@@ -199,6 +197,7 @@ pub fn record_size(b: &[u8]) -> Option<u32> {
             let extra = if b[42] & 0x04 != 0 { 4 } else { 0 };
             Some(43 + u16_at(b, 40) as u32 + extra)
         }
+        SizeRule::PageMove => 96u32.checked_add(u32_at(b, 88))?.checked_add(u32_at(b, 92)),
         SizeRule::Var {
             base,
             u16s,
@@ -219,7 +218,13 @@ pub fn record_size(b: &[u8]) -> Option<u32> {
 /// One record of the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogRecord {
-    /// Where it starts (for a reassembled record: its FragmentBegin).
+    /// The record's lgpos as ESE's reader gives it. 7.x: where it starts.
+    /// 8.x: where the previous record ended — the start of a preceding NOP
+    /// run, `(gen, isec, 0)` when the previous record filled its segment or
+    /// for the first record, a restart's first record `(gen, isec, 0)`
+    /// (`m_pbNext`, logread.cxx ~2040–2100, ~2290); a NOP run itself keeps its
+    /// own position. For a reassembled record, the lgpos of its FragmentBegin
+    /// so defined.
     pub lgpos: Lgpos,
     /// Record type.
     pub lrtyp: u8,
@@ -235,47 +240,174 @@ pub struct LogRecord {
 
 /// Geometry of the stream to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
+pub enum Layout<'a> {
     /// 8.x: good segments `first ..= last`, records after each LGSEGHDR.
     Segments {
         /// First data segment (csecHeader).
         first: u16,
         /// Last good segment.
         last: Option<u16>,
+        /// The data ends where the writer stopped (the segment scan is
+        /// clean), not at damage.
+        clean_end: bool,
     },
-    /// 7.x: contiguous bytes from `start` to `end` (file offsets).
+    /// 7.x: contiguous bytes from `start` to `end` (file offsets), in the
+    /// ranges of the verified LRCHECKSUM chain.
     Contiguous {
         /// Start of data.
         start: u64,
         /// End of verified data.
         end: u64,
+        /// The verified LRCHECKSUM records, in file order.
+        chain: &'a [LrChecksum],
+        /// The chain ends with its last record (cbNext 0), not at damage.
+        clean_end: bool,
     },
+}
+
+/// A record the engine began writing but never finished because it stopped
+/// (a crash): the log reader abandons it and goes on with the records the
+/// engine wrote after its restart. Not damage.
+///
+/// Facts: 8.x `LOG_READ_BUFFER::ErrLGIGetRecordAtPbNext` (logread.cxx
+/// ~2200–2330): inside a fragmented record, a RecoveryUndo, RecoveryUndo2 or
+/// UndoInfo record at the first record position of a segment (or there a
+/// FragmentBegin of an UndoInfo) ends the partial record; the reader moves
+/// its record position back to the start of that segment, "the lgpos the
+/// record had at logging time". A partial record at the end of the log data
+/// ends the data (`errLGNoMoreRecords`, ~2124). 7.x
+/// `ErrLGIGetNextChecksumFF` (logread_legacy.cxx ~4420–4480): a record
+/// hanging over the end of an LRCHECKSUM range whose next LRCHECKSUM does not
+/// cover the bytes before it (cbBackwards ≠ its offset in the sector, the
+/// range a restart patched) is unusable; the next record is that LRCHECKSUM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TornRecord {
+    /// Where the abandoned record starts (8.x: its FragmentBegin).
+    pub lgpos: Lgpos,
+    /// Bytes of the file it occupies up to the restart (8.x: FragmentBegin
+    /// and Fragment records; 7.x: up to the next LRCHECKSUM or the end of
+    /// data).
+    pub bytes: u32,
+    /// The lgpos ESE gives the first record written after the restart;
+    /// `null` when the log data ends with the torn record and the next
+    /// generation is not known.
+    pub restart_lgpos: Option<Lgpos>,
+    /// Type of the abandoned record (its first byte), when written.
+    pub lrtyp: Option<u8>,
+}
+
+impl TornRecord {
+    /// `torn record at LGPOS abandoned; engine restarted at LGPOS` (or
+    /// `…; end of the log data` when the restart is not known).
+    pub fn text(&self) -> String {
+        match self.restart_lgpos {
+            Some(r) => format!(
+                "torn record at {} abandoned; engine restarted at {}",
+                self.lgpos.eseutil_text(),
+                r.eseutil_text()
+            ),
+            None => format!(
+                "torn record at {} abandoned; end of the log data",
+                self.lgpos.eseutil_text()
+            ),
+        }
+    }
+}
+
+/// Gives the torn records at the end of a generation's data the restart
+/// position of the next generation: ESE reads each generation from its first
+/// record, at `(next, csecHeader, 0)` (`ErrLGLocateFirstRedoLogRecFF`,
+/// logread.cxx ~1927–1965).
+pub fn link_torn_to_next(torn: &mut [TornRecord], next_generation: i32, next_csec_header: u16) {
+    for t in torn.iter_mut().filter(|t| t.restart_lgpos.is_none()) {
+        t.restart_lgpos = Some(Lgpos {
+            generation: next_generation,
+            sector: next_csec_header,
+            offset: 0,
+        });
+    }
+}
+
+/// Links the torn records of consecutive generations, given in order as
+/// (generation, csecHeader, torn records) ([`link_torn_to_next`]), and
+/// returns all of them.
+pub fn link_torn_records<'a>(
+    gens: impl IntoIterator<Item = (i32, u16, &'a mut Vec<TornRecord>)>,
+) -> Vec<TornRecord> {
+    let mut all = Vec::new();
+    let mut prev: Option<(i32, &'a mut Vec<TornRecord>)> = None;
+    for (g, csec, torn) in gens {
+        if let Some((pg, p)) = prev.take() {
+            if pg + 1 == g {
+                link_torn_to_next(p, g, csec);
+            }
+            all.extend(p.iter().copied());
+        }
+        prev = Some((g, torn));
+    }
+    if let Some((_, p)) = prev {
+        all.extend(p.iter().copied());
+    }
+    all
+}
+
+/// The records of a log file as the engine's reader returns them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordStream {
+    /// Records in order (NOP runs collapsed).
+    pub records: Vec<LogRecord>,
+    /// Records abandoned by a restart ([`TornRecord`]).
+    pub torn: Vec<TornRecord>,
+    /// 7.x: bytes between the end of an LRCHECKSUM range and the next
+    /// LRCHECKSUM that the latter does not cover (skipped by the reader).
+    pub skipped_bytes: u64,
 }
 
 /// Reads every record of a log file. Unknown or unsized record types, a
 /// record that overruns its segment or the end of data, and broken fragment
-/// chains are errors naming the LGPOS (-501); nothing is skipped silently.
+/// chains are errors naming the LGPOS (-501); records a restart abandoned are
+/// listed in [`RecordStream::torn`]; nothing else is skipped.
+pub fn read_stream(
+    file: &[u8],
+    generation: i32,
+    cb_sec: u16,
+    layout: Layout<'_>,
+) -> (RecordStream, Option<FormatError>) {
+    let mut out = RecordStream::default();
+    let r = match layout {
+        Layout::Segments {
+            first,
+            last,
+            clean_end,
+        } => read_segments(file, generation, first, last, clean_end, &mut out),
+        Layout::Contiguous {
+            start,
+            end,
+            chain,
+            clean_end,
+        } => {
+            let range = Ranges {
+                chain,
+                end: end as usize,
+                cb_sec: cb_sec as usize,
+                clean_end,
+            };
+            read_contiguous(file, generation, start as usize, &range, &mut out)
+        }
+    };
+    (out, r.err())
+}
+
+/// [`read_stream`] without the torn records.
 pub fn read_records(
     file: &[u8],
     generation: i32,
     cb_sec: u16,
-    layout: Layout,
+    layout: Layout<'_>,
 ) -> Result<Vec<LogRecord>, (Vec<LogRecord>, FormatError)> {
-    let mut out = Vec::new();
-    let r = match layout {
-        Layout::Segments { first, last } => read_segments(file, generation, first, last, &mut out),
-        Layout::Contiguous { start, end } => read_contiguous(
-            file,
-            generation,
-            cb_sec,
-            start as usize,
-            end as usize,
-            &mut out,
-        ),
-    };
-    match r {
-        Ok(()) => Ok(out),
-        Err(e) => Err((out, e)),
+    match read_stream(file, generation, cb_sec, layout) {
+        (s, None) => Ok(s.records),
+        (s, Some(e)) => Err((s.records, e)),
     }
 }
 
@@ -305,164 +437,268 @@ fn unknown(t: u8) -> String {
     }
 }
 
+/// lrtyp RecoveryUndo, UndoInfo, RecoveryUndo2.
+const RECOVERY_UNDO: u8 = 17;
+const UNDO_INFO: u8 = 36;
+const RECOVERY_UNDO2: u8 = 51;
+
+/// A fragmented record being reassembled.
+struct Partial {
+    start: Lgpos,
+    total: u32,
+    data: Vec<u8>,
+    disk: u32,
+    count: u16,
+}
+
+impl Partial {
+    fn torn(&self, restart: Option<Lgpos>) -> TornRecord {
+        TornRecord {
+            lgpos: self.start,
+            bytes: self.disk,
+            restart_lgpos: restart,
+            lrtyp: self.data.first().copied(),
+        }
+    }
+}
+
+/// What the record at the first record position of a segment means while a
+/// fragmented record is open (logread.cxx ~2200–2330): the engine restarted
+/// here, and the lgpos the reader gives the next record — the start of the
+/// segment for a plain record, the open record's own lgpos for a
+/// FragmentBegin of an UndoInfo (the reader's position is not moved then).
+fn restart_at(seg: &[u8], p: usize, here: Lgpos, open: &Partial) -> Option<Lgpos> {
+    if p != SEGMENT_HEADER_SIZE {
+        return None;
+    }
+    match seg[p] {
+        RECOVERY_UNDO | RECOVERY_UNDO2 | UNDO_INFO => Some(Lgpos { offset: 0, ..here }),
+        FRAGMENT_BEGIN if seg.get(p + 7) == Some(&UNDO_INFO) => Some(open.start),
+        _ => None,
+    }
+}
+
+/// Adds a Fragment at `p` to `part`; returns the bytes it took and the
+/// reassembled record once complete.
+fn continue_fragment(
+    seg: &[u8],
+    p: usize,
+    mut part: Partial,
+    err: &dyn Fn(usize, String) -> FormatError,
+) -> Result<(usize, Result<LogRecord, Partial>), FormatError> {
+    if seg.len() - p < 3 {
+        return Err(err(p, "truncated Fragment record".into()));
+    }
+    let cb = u16_at(seg, p + 1) as usize;
+    if p + 3 + cb > SEGMENT_SIZE || part.data.len() + cb > part.total as usize {
+        return Err(err(
+            p,
+            "Fragment record overruns its segment or the record".into(),
+        ));
+    }
+    part.data.extend_from_slice(&seg[p + 3..p + 3 + cb]);
+    part.disk += 3 + cb as u32;
+    part.count += 1;
+    if part.data.len() < part.total as usize {
+        return Ok((3 + cb, Err(part)));
+    }
+    let size = record_size(&part.data);
+    if size != Some(part.total) {
+        return Err(pos_err(
+            part.start.generation,
+            SEGMENT_SIZE as u16,
+            base_of(part.start),
+            format!(
+                "reassembled record of type {} has size {size:?}, fragments add up to {}",
+                part.data[0], part.total
+            ),
+        ));
+    }
+    Ok((
+        3 + cb,
+        Ok(LogRecord {
+            lgpos: part.start,
+            lrtyp: part.data[0],
+            size: part.total,
+            disk_bytes: part.disk,
+            fragments: part.count,
+            data: part.data,
+        }),
+    ))
+}
+
+/// Starts a fragmented record with the FragmentBegin at `p` (which must end
+/// its segment).
+fn begin_fragment(
+    seg: &[u8],
+    p: usize,
+    start: Lgpos,
+    err: &dyn Fn(usize, String) -> FormatError,
+) -> Result<Partial, FormatError> {
+    if SEGMENT_SIZE - p < 7 {
+        return Err(err(p, "truncated FragmentBegin record".into()));
+    }
+    let total = u32_at(seg, p + 1);
+    let cb = u16_at(seg, p + 5) as usize;
+    if p + 7 + cb > SEGMENT_SIZE || cb as u32 >= total {
+        return Err(err(p, "FragmentBegin record overruns its segment".into()));
+    }
+    if p + 7 + cb != SEGMENT_SIZE {
+        return Err(err(
+            p + 7 + cb,
+            "FragmentBegin does not end its segment".into(),
+        ));
+    }
+    Ok(Partial {
+        start,
+        total,
+        data: seg[p + 7..p + 7 + cb].to_vec(),
+        disk: 7 + cb as u32,
+        count: 1,
+    })
+}
+
+/// A whole record at `p` of a segment.
+fn plain_record(
+    seg: &[u8],
+    p: usize,
+    lgpos: Lgpos,
+    err: &dyn Fn(usize, String) -> FormatError,
+) -> Result<LogRecord, FormatError> {
+    let t = seg[p];
+    let Some(size) = record_size(&seg[p..]) else {
+        let what = if t >= LRTYP_MAX || matches!(lrtyp_info(t).1, SizeRule::Invalid) {
+            unknown(t)
+        } else {
+            format!(
+                "record of type {t} ({}) is cut by the segment end",
+                lrtyp_name(t)
+            )
+        };
+        return Err(err(p, what));
+    };
+    if size == 0 || p + size as usize > SEGMENT_SIZE {
+        return Err(err(
+            p,
+            format!(
+                "record of type {t} ({}) and size {size} overruns its segment",
+                lrtyp_name(t)
+            ),
+        ));
+    }
+    Ok(LogRecord {
+        lgpos,
+        lrtyp: t,
+        size,
+        disk_bytes: size,
+        fragments: 0,
+        data: seg[p..p + size as usize].to_vec(),
+    })
+}
+
+fn nop_run(b: &[u8], lgpos: Lgpos) -> LogRecord {
+    let run = b.iter().take_while(|&&x| x == NOP).count();
+    LogRecord {
+        lgpos,
+        lrtyp: NOP,
+        size: run as u32,
+        disk_bytes: run as u32,
+        fragments: 0,
+        data: vec![0],
+    }
+}
+
 fn read_segments(
     file: &[u8],
     gen: i32,
     first: u16,
     last: Option<u16>,
-    out: &mut Vec<LogRecord>,
+    clean_end: bool,
+    out: &mut RecordStream,
 ) -> Result<(), FormatError> {
     let Some(last) = last else { return Ok(()) };
-    let sec = SEGMENT_SIZE as u16;
-    // A fragmented record being reassembled: (start lgpos, total, bytes, disk, count).
-    let mut frag: Option<(Lgpos, u32, Vec<u8>, u32, u16)> = None;
+    let mut frag: Option<Partial> = None;
+    // ESE's record position: where the previous record ended (NOPs are not
+    // records for its reader), the segment start at the start of the data.
+    let mut next_pos = Lgpos {
+        generation: gen,
+        sector: first,
+        offset: 0,
+    };
+    let after = |isec: u16, end: usize| Lgpos {
+        generation: gen,
+        sector: isec + (end / SEGMENT_SIZE) as u16,
+        offset: (end % SEGMENT_SIZE) as u16,
+    };
     for isec in first..=last {
         let base = isec as usize * SEGMENT_SIZE;
         let seg = &file[base..base + SEGMENT_SIZE];
+        let err = |p: usize, what: String| pos_err(gen, SEGMENT_SIZE as u16, base + p, what);
         let mut p = SEGMENT_HEADER_SIZE;
+        // The lgpos the reader gives the next record after a restart.
+        let mut restarted: Option<Lgpos> = None;
         while p < SEGMENT_SIZE {
-            let at = base + p;
             let here = Lgpos {
                 generation: gen,
                 sector: isec,
                 offset: p as u16,
             };
             let t = seg[p];
-            if let Some((start, total, mut data, disk, n)) = frag.take() {
-                if t != FRAGMENT || p != SEGMENT_HEADER_SIZE {
-                    return Err(pos_err(gen, sec, at, format!("expected a Fragment record continuing the record of {}, found type {t}", start.eseutil_text())));
-                }
-                if seg.len() - p < 3 {
-                    return Err(pos_err(gen, sec, at, "truncated Fragment record".into()));
-                }
-                let cb = u16_at(seg, p + 1) as usize;
-                if p + 3 + cb > SEGMENT_SIZE || data.len() + cb > total as usize {
-                    return Err(pos_err(
-                        gen,
-                        sec,
-                        at,
-                        "Fragment record overruns its segment or the record".into(),
-                    ));
-                }
-                data.extend_from_slice(&seg[p + 3..p + 3 + cb]);
-                p += 3 + cb;
-                let disk = disk + 3 + cb as u32;
-                if data.len() == total as usize {
-                    let size = record_size(&data);
-                    if size != Some(total) {
-                        return Err(pos_err(gen, sec, base_of(start), format!("reassembled record of type {} has size {size:?}, fragments add up to {total}", data[0])));
+            if let Some(part) = frag.take() {
+                if t == FRAGMENT && p == SEGMENT_HEADER_SIZE {
+                    let (n, r) = continue_fragment(seg, p, part, &err)?;
+                    p += n;
+                    match r {
+                        Ok(rec) => {
+                            out.records.push(rec);
+                            next_pos = after(isec, p);
+                        }
+                        Err(part) => frag = Some(part),
                     }
-                    out.push(LogRecord {
-                        lgpos: start,
-                        lrtyp: data[0],
-                        size: total,
-                        disk_bytes: disk,
-                        fragments: n + 1,
-                        data,
-                    });
-                } else {
-                    frag = Some((start, total, data, disk, n + 1));
+                    continue;
                 }
-                continue;
-            }
-            if t == NOP {
-                let run = seg[p..].iter().take_while(|&&b| b == 0).count();
-                out.push(LogRecord {
-                    lgpos: here,
-                    lrtyp: NOP,
-                    size: run as u32,
-                    disk_bytes: run as u32,
-                    fragments: 0,
-                    data: vec![0],
-                });
-                p += run;
-                continue;
-            }
-            if t == FRAGMENT_BEGIN {
-                if SEGMENT_SIZE - p < 7 {
-                    return Err(pos_err(
-                        gen,
-                        sec,
-                        at,
-                        "truncated FragmentBegin record".into(),
-                    ));
-                }
-                let total = u32_at(seg, p + 1);
-                let cb = u16_at(seg, p + 5) as usize;
-                if p + 7 + cb > SEGMENT_SIZE || cb as u32 >= total {
-                    return Err(pos_err(
-                        gen,
-                        sec,
-                        at,
-                        "FragmentBegin record overruns its segment".into(),
-                    ));
-                }
-                frag = Some((
-                    here,
-                    total,
-                    seg[p + 7..p + 7 + cb].to_vec(),
-                    7 + cb as u32,
-                    1,
-                ));
-                p += 7 + cb;
-                if p != SEGMENT_SIZE {
-                    return Err(pos_err(
-                        gen,
-                        sec,
-                        base + p,
-                        "FragmentBegin does not end its segment".into(),
-                    ));
-                }
-                continue;
-            }
-            if t == FRAGMENT {
-                return Err(pos_err(
-                    gen,
-                    sec,
-                    at,
-                    "Fragment record without FragmentBegin".into(),
-                ));
-            }
-            let Some(size) = record_size(&seg[p..]) else {
-                let what = if t >= LRTYP_MAX || matches!(lrtyp_info(t).1, SizeRule::Invalid) {
-                    unknown(t)
-                } else {
-                    format!(
-                        "record of type {t} ({}) is cut by the segment end",
-                        lrtyp_name(t)
-                    )
+                let Some(restart) = restart_at(seg, p, here, &part) else {
+                    return Err(err(p, format!("expected a Fragment record continuing the record of {}, found type {t}", part.start.eseutil_text())));
                 };
-                return Err(pos_err(gen, sec, at, what));
-            };
-            if size == 0 || p + size as usize > SEGMENT_SIZE {
-                return Err(pos_err(
-                    gen,
-                    sec,
-                    at,
-                    format!(
-                        "record of type {t} ({}) and size {size} overruns its segment",
-                        lrtyp_name(t)
-                    ),
-                ));
+                out.torn.push(part.torn(Some(restart)));
+                restarted = Some(restart);
             }
-            out.push(LogRecord {
-                lgpos: here,
-                lrtyp: t,
-                size,
-                disk_bytes: size,
-                fragments: 0,
-                data: seg[p..p + size as usize].to_vec(),
-            });
-            p += size as usize;
+            let lgpos = restarted.take().unwrap_or(next_pos);
+            match t {
+                NOP => {
+                    let r = nop_run(&seg[p..], here);
+                    p += r.size as usize;
+                    out.records.push(r);
+                }
+                FRAGMENT_BEGIN => {
+                    frag = Some(begin_fragment(seg, p, lgpos, &err)?);
+                    p = SEGMENT_SIZE;
+                }
+                FRAGMENT => {
+                    return Err(err(p, "Fragment record without FragmentBegin".into()));
+                }
+                _ => {
+                    let r = plain_record(seg, p, lgpos, &err)?;
+                    p += r.size as usize;
+                    out.records.push(r);
+                    next_pos = after(isec, p);
+                }
+            }
         }
     }
-    if let Some((start, ..)) = frag {
-        return Err(pos_err(
-            gen,
-            sec,
-            base_of(start),
-            "fragmented record is incomplete at the end of the log data".into(),
-        ));
+    if let Some(part) = frag {
+        // The writer stopped inside the record: ESE's reader ends the data
+        // there (logread.cxx ~2124). Where the data ends at damage, the rest
+        // of the record may lie in the damaged segment: an error.
+        if !clean_end {
+            return Err(pos_err(
+                gen,
+                SEGMENT_SIZE as u16,
+                base_of(part.start),
+                "fragmented record is incomplete at the end of the log data".into(),
+            ));
+        }
+        out.torn.push(part.torn(None));
     }
     Ok(())
 }
@@ -471,62 +707,126 @@ fn base_of(p: Lgpos) -> usize {
     p.sector as usize * SEGMENT_SIZE + p.offset as usize
 }
 
+/// The LRCHECKSUM ranges of a 7.x log.
+struct Ranges<'a> {
+    chain: &'a [LrChecksum],
+    end: usize,
+    cb_sec: usize,
+    clean_end: bool,
+}
+
+impl Ranges<'_> {
+    /// The LRCHECKSUM after range `k`, if any.
+    fn next(&self, k: usize) -> Option<usize> {
+        self.chain.get(k + 1).map(|n| n.offset as usize)
+    }
+
+    /// Whether the next LRCHECKSUM after range `k` covers the bytes before it
+    /// in its sector (cbBackwards = its offset in the sector): a record of
+    /// range `k` may then end there (logread_legacy.cxx ~4420–4460).
+    fn next_covers_backwards(&self, k: usize) -> bool {
+        self.chain
+            .get(k + 1)
+            .is_some_and(|n| n.cb_backwards as usize == n.offset as usize % self.cb_sec)
+    }
+
+    /// Where a record read in range `k` must end.
+    fn limit(&self, k: usize) -> usize {
+        match (self.next(k), self.chain.get(k)) {
+            (Some(n), _) if self.next_covers_backwards(k) => n,
+            (Some(_), Some(c)) => {
+                c.offset as usize + super::lrck::LRCK_SIZE + c.cb_forwards as usize
+            }
+            _ => self.end,
+        }
+    }
+
+    /// The record at `p` of range `k` does not fit before the limit: where
+    /// the reader goes on when the engine abandoned it (the next LRCHECKSUM
+    /// that does not cover it, or the end of clean data).
+    fn torn_resume(&self, k: usize) -> Option<usize> {
+        match self.next(k) {
+            Some(n) if !self.next_covers_backwards(k) => Some(n),
+            None if self.clean_end => Some(self.end),
+            _ => None,
+        }
+    }
+}
+
 fn read_contiguous(
     file: &[u8],
     gen: i32,
-    cb_sec: u16,
     start: usize,
-    end: usize,
-    out: &mut Vec<LogRecord>,
+    rg: &Ranges<'_>,
+    out: &mut RecordStream,
 ) -> Result<(), FormatError> {
+    let cb_sec = rg.cb_sec as u16;
     let mut p = start;
-    while p < end {
+    let mut k = 0usize;
+    while p < rg.end {
+        if rg.next(k) == Some(p) {
+            k += 1;
+        }
         let here = super::scan::lgpos_of(gen, cb_sec, p as u64);
-        let t = file[p];
-        if t == NOP {
-            let run = file[p..end].iter().take_while(|&&b| b == 0).count();
-            out.push(LogRecord {
-                lgpos: here,
-                lrtyp: NOP,
-                size: run as u32,
-                disk_bytes: run as u32,
-                fragments: 0,
-                data: vec![0],
-            });
-            p += run;
+        let lim = rg.limit(k).min(rg.end);
+        if p >= lim {
+            // Bytes before an LRCHECKSUM that does not cover them: skipped.
+            let n = rg.next(k).unwrap_or(rg.end);
+            if n <= p || n >= rg.end {
+                break;
+            }
+            out.skipped_bytes += (n - p) as u64;
+            p = n;
             continue;
         }
-        let Some(size) = record_size(&file[p..end]) else {
-            let what = if t >= LRTYP_MAX || matches!(lrtyp_info(t).1, SizeRule::Invalid) {
-                unknown(t)
-            } else {
-                format!(
-                    "record of type {t} ({}) is cut by the end of data",
-                    lrtyp_name(t)
-                )
-            };
-            return Err(pos_err(gen, cb_sec, p, what));
-        };
-        if size == 0 || p + size as usize > end {
-            return Err(pos_err(
-                gen,
-                cb_sec,
-                p,
-                format!(
-                    "record of type {t} ({}) and size {size} runs past the end of data",
-                    lrtyp_name(t)
-                ),
-            ));
+        let t = file[p];
+        if t == NOP {
+            let r = nop_run(&file[p..lim], here);
+            p += r.size as usize;
+            out.records.push(r);
+            continue;
         }
-        out.push(LogRecord {
-            lgpos: here,
-            lrtyp: t,
-            size,
-            disk_bytes: size,
-            fragments: 0,
-            data: file[p..p + size as usize].to_vec(),
-        });
-        p += size as usize;
+        let size = record_size(&file[p..lim]);
+        if t >= LRTYP_MAX || matches!(lrtyp_info(t).1, SizeRule::Invalid) {
+            return Err(pos_err(gen, cb_sec, p, unknown(t)));
+        }
+        match size {
+            Some(size) if size > 0 && p + size as usize <= lim => {
+                out.records.push(LogRecord {
+                    lgpos: here,
+                    lrtyp: t,
+                    size,
+                    disk_bytes: size,
+                    fragments: 0,
+                    data: file[p..p + size as usize].to_vec(),
+                });
+                p += size as usize;
+            }
+            _ => {
+                let Some(resume) = rg.torn_resume(k) else {
+                    let what = match size {
+                        Some(size) => format!(
+                            "record of type {t} ({}) and size {size} runs past the end of data",
+                            lrtyp_name(t)
+                        ),
+                        None => format!(
+                            "record of type {t} ({}) is cut by the end of data",
+                            lrtyp_name(t)
+                        ),
+                    };
+                    return Err(pos_err(gen, cb_sec, p, what));
+                };
+                let restart =
+                    (resume < rg.end).then(|| super::scan::lgpos_of(gen, cb_sec, resume as u64));
+                out.torn.push(TornRecord {
+                    lgpos: here,
+                    bytes: (resume - p) as u32,
+                    restart_lgpos: restart,
+                    lrtyp: Some(t),
+                });
+                p = resume;
+            }
+        }
     }
     Ok(())
 }
@@ -863,6 +1163,19 @@ mod tests {
         }
     }
 
+    /// PageMove carries the source page's header part and trailer part: both
+    /// lengths count (`LRPAGEMOVE::CbTotal`).
+    #[test]
+    fn page_move_size_counts_header_and_trailer_images() {
+        let mut b = vec![0u8; 96];
+        b[0] = 65;
+        b[88..92].copy_from_slice(&40u32.to_le_bytes());
+        b[92..96].copy_from_slice(&8u32.to_le_bytes());
+        assert_eq!(record_size(&b), Some(96 + 40 + 8));
+        b[92..96].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(record_size(&b), None);
+    }
+
     #[test]
     fn every_type_has_a_rule() {
         for t in 0..=255u8 {
@@ -978,6 +1291,7 @@ mod tests {
             Layout::Segments {
                 first: 1,
                 last: Some(2),
+                clean_end: true,
             },
         )
         .unwrap();
@@ -985,14 +1299,19 @@ mod tests {
         assert_eq!(kinds, [8, 0, 29, 9, 0]);
         let ins = &recs[2];
         assert_eq!((ins.size, ins.disk_bytes, ins.fragments), (116, 126, 2));
-        assert_eq!(
-            ins.lgpos,
-            Lgpos {
-                generation: 1,
-                sector: 1,
-                offset: 4096 - 65
-            }
-        );
+        // ESE's reader gives the Insert the position where the Begin0 ended
+        // (the NOP run before it is not a record for it); the NOP run and the
+        // Begin0 keep theirs, the first record is at the segment's start.
+        let at = |sector, offset| Lgpos {
+            generation: 1,
+            sector,
+            offset,
+        };
+        assert_eq!(recs[1].lgpos, at(1, 0x30));
+        assert_eq!(ins.lgpos, at(1, 0x30));
+        assert_eq!(recs[0].lgpos, at(1, 0));
+        // The Commit0 follows the last Fragment directly.
+        assert_eq!(recs[3].lgpos, at(2, 40 + 3 + 58));
         assert_eq!(ins.data, r116);
         let total: u32 = recs.iter().map(|r| r.disk_bytes).sum();
         assert_eq!(total, 2 * (4096 - 40));
@@ -1010,6 +1329,7 @@ mod tests {
             Layout::Segments {
                 first: 1,
                 last: Some(1),
+                clean_end: true,
             },
         )
         .unwrap_err();
@@ -1027,6 +1347,7 @@ mod tests {
             Layout::Segments {
                 first: 1,
                 last: Some(1),
+                clean_end: true,
             },
         )
         .unwrap_err();
@@ -1046,6 +1367,7 @@ mod tests {
             Layout::Segments {
                 first: 1,
                 last: Some(1),
+                clean_end: true,
             },
         )
         .unwrap_err();
@@ -1063,6 +1385,8 @@ mod tests {
             Layout::Contiguous {
                 start: 4096,
                 end: fixture7::END as u64,
+                chain: &[],
+                clean_end: false,
             },
         )
         .unwrap();
@@ -1086,6 +1410,8 @@ mod tests {
             Layout::Contiguous {
                 start: 4096,
                 end: 5200,
+                chain: &[],
+                clean_end: false,
             },
         )
         .unwrap_err();

@@ -6,7 +6,7 @@
 //! Facts: `ese/_log/log.cxx` ~924–1008 (`ErrLGIReadFileHeader`), ~1231
 //! (`FLGVersionZeroFilled`: ≥ 8.4000.2), `ese/_log/logdump.cxx` ~1337–1380
 //! (what /ml reports: "Last Lgpos" = `LgposFileEnd`, the accumulated
-//! checksum); format notes §4.3, §4.7.
+//! checksum); docs/format/logs.md §3, §7.
 
 use serde::Serialize;
 

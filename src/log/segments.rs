@@ -6,8 +6,8 @@
 //! ~44–50 (`logfilePage` checksums as `databasePage`),
 //! `ese/_log/logread.cxx` ~1440–1700 (`ErrLGCheckReadLastLogRecordFF`: the
 //! classification below, the shadow segment and the accumulated checksum) and
-//! ~1845 (end position = segment after the last valid one, offset 0); format
-//! notes §4.5.
+//! ~1845 (end position = segment after the last valid one, offset 0);
+//! docs/format/logs.md §5.
 
 use serde::Serialize;
 

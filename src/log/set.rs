@@ -4,16 +4,18 @@
 //! Facts: `ese/_log/logdump.cxx` ~585–760 (sequence walk, missing-file
 //! lines), ~1100–1200 (signature, previous-generation time and accumulated
 //! checksum checks), ~1337–1380 (integrity verdict); `ese/_log/log.cxx`
-//! ~3991 (`ErrLGSetSignLog`, −530); format notes §4.9, §7.1.
+//! ~3991 (`ErrLGSetSignLog`, −530); docs/format/logs.md §8, recovery.md §1.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::lrck::LrckOutcome;
 use super::naming::{generation_file_name_width, parse_log_file_name, LogFileName, LogNameKind};
-use super::record::{read_records, record_info, Layout, LogRecord};
+use super::record::{link_torn_to_next, read_stream, record_info, Layout, LogRecord, TornRecord};
 use super::scan::{read_log_bytes, scan_log_sized, FormatScan, LogBytes, LogScan};
+use super::segments::SegmentOutcome;
 use super::segments::{SEGMENT_HEADER_SIZE, SEGMENT_SIZE};
 use crate::error::{Error, FormatError, Jet};
 use crate::file::Input;
@@ -31,12 +33,18 @@ pub struct RecordWalk {
     pub data_bytes: u64,
     /// The first record error (unknown type, overrun …), if any.
     pub error: Option<FormatError>,
+    /// Records a crash left unfinished and the reader abandons (not damage).
+    pub torn: Vec<TornRecord>,
+    /// Bytes of abandoned records and 7.x bytes no LRCHECKSUM covers.
+    pub abandoned_bytes: u64,
 }
 
 impl RecordWalk {
     /// Whether the walk accounts for every byte up to the end of data.
     pub fn lands_on_end(&self) -> bool {
-        self.error.is_none() && self.record_bytes + self.segment_header_bytes == self.data_bytes
+        self.error.is_none()
+            && self.record_bytes + self.abandoned_bytes + self.segment_header_bytes
+                == self.data_bytes
     }
 }
 
@@ -52,6 +60,7 @@ pub fn walk_records(file: &[u8], scan: &LogScan) -> RecordWalk {
                 Layout::Segments {
                     first: h.csec_header,
                     last: s.last_good_segment,
+                    clean_end: s.outcome == SegmentOutcome::Clean,
                 },
                 h.csec_header as u64 * SEGMENT_SIZE as u64,
                 n * SEGMENT_HEADER_SIZE as u64,
@@ -63,6 +72,8 @@ pub fn walk_records(file: &[u8], scan: &LogScan) -> RecordWalk {
                 Layout::Contiguous {
                     start,
                     end: l.end_offset,
+                    chain: &l.chain,
+                    clean_end: l.outcome == LrckOutcome::Clean,
                 },
                 start,
                 0,
@@ -70,16 +81,16 @@ pub fn walk_records(file: &[u8], scan: &LogScan) -> RecordWalk {
         }
     };
     let end = scan.offset_of(scan.end);
-    let (records, error) = match read_records(file, h.generation, h.cb_sec, layout) {
-        Ok(r) => (r, None),
-        Err((r, e)) => (r, Some(e)),
-    };
+    let (stream, error) = read_stream(file, h.generation, h.cb_sec, layout);
+    let abandoned: u64 = stream.torn.iter().map(|t| t.bytes as u64).sum();
     RecordWalk {
-        record_bytes: records.iter().map(|r| r.disk_bytes as u64).sum(),
-        records,
+        record_bytes: stream.records.iter().map(|r| r.disk_bytes as u64).sum(),
+        records: stream.records,
         segment_header_bytes: seg_hdr,
         data_bytes: end.saturating_sub(start),
         error,
+        torn: stream.torn,
+        abandoned_bytes: abandoned + stream.skipped_bytes,
     }
 }
 
@@ -105,6 +116,11 @@ impl LogFileCheck {
             .as_ref()
             .or_else(|| self.scan.as_ref().and_then(|s| s.error.as_ref()))
             .or_else(|| self.walk.as_ref().and_then(|w| w.error.as_ref()))
+    }
+
+    /// Records a restart abandoned (not damage).
+    pub fn torn(&self) -> &[TornRecord] {
+        self.walk.as_ref().map_or(&[], |w| &w.torn)
     }
 
     /// Damaged: an error, or a torn write that only recovery would patch.
@@ -200,6 +216,20 @@ impl SetCheck {
             SetStep::File(f, is) => f.error().map(|e| e.jet).or(is.first().map(|i| i.jet)),
             SetStep::Missing(i) => Some(i.jet),
         })
+    }
+}
+
+/// A torn record ending the previous generation's data: the engine restarted
+/// at the first record of this one (see [`link_torn_to_next`]).
+fn link_to_previous(steps: &mut [SetStep], c: &LogFileCheck) {
+    let Some(s) = &c.scan else { return };
+    if let Some(SetStep::File(p, _)) = steps.last_mut() {
+        let pg = p.scan.as_ref().map(|x| x.header.generation);
+        if let (Some(pg), Some(w)) = (pg, p.walk.as_mut()) {
+            if pg + 1 == s.header.generation {
+                link_torn_to_next(&mut w.torn, s.header.generation, s.header.csec_header);
+            }
+        }
     }
 }
 
@@ -313,6 +343,7 @@ pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<Se
         if let Some(g) = gen {
             last_gen = Some(g);
         }
+        link_to_previous(&mut steps, &c);
         prev = c.scan.clone();
         steps.push(SetStep::File(Box::new(c), issues));
     }
@@ -345,6 +376,9 @@ pub struct RecordStats {
     pub record_bytes: u64,
     /// Bytes of segment headers.
     pub segment_header_bytes: u64,
+    /// Bytes of records a restart abandoned (torn records) and 7.x bytes no
+    /// LRCHECKSUM covers.
+    pub abandoned_bytes: u64,
     /// Bytes from start of data to end of verified data.
     pub data_bytes: u64,
     /// Whether records + segment headers add up to the end of data exactly.
@@ -444,6 +478,7 @@ pub fn stats(w: &RecordWalk) -> RecordStats {
         records: w.records.len() as u64,
         record_bytes: w.record_bytes,
         segment_header_bytes: w.segment_header_bytes,
+        abandoned_bytes: w.abandoned_bytes,
         data_bytes: w.data_bytes,
         walk_matches_end: w.lands_on_end(),
         by_type: types

@@ -1,5 +1,5 @@
 //! ATTACHINFO: the list of attached databases carried by log headers and
-//! checkpoints (`inc/log.hxx` ~82–125; `../shared/docs/format-notes.md` §4.4).
+//! checkpoints (`inc/log.hxx` ~82–125; `docs/format/logs.md` §4).
 //!
 //! A sequence of variable-length entries inside a 2048-byte area, ended by an
 //! entry whose first byte (dbid) is 0. Each entry is 64 fixed bytes followed by

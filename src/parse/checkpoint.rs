@@ -1,7 +1,7 @@
 //! The checkpoint file (CHECKPOINT, `<base>.chk` / `.jcp`).
 //!
 //! Facts: `inc/log.hxx` ~232–292 and `_log/log.cxx` ~2553–2620 (reading),
-//! restated in `../shared/docs/format-notes.md` §5. The file is 8192 bytes:
+//! restated in `docs/format/checkpoint.md`. The file is 8192 bytes:
 //! two 4096-byte copies (primary at 0, shadow at 4096), each protected by the
 //! legacy XOR checksum over its 4096 bytes.
 

@@ -2,7 +2,7 @@
 //!
 //! Facts: `inc/daedef.hxx` ~2785–3054 (layout, 748 bytes, file type at 667),
 //! `_osu/fileu.cxx` ~120–450 (how the two copies and the page size are
-//! chosen), restated in `../shared/docs/format-notes.md` §1. The header page is
+//! chosen), restated in `docs/format/database-header.md`. The header page is
 //! one database page long; page 0 of the file is the primary copy and page 1 the
 //! shadow. Both are protected by the legacy XOR checksum over the whole page.
 

@@ -2,7 +2,7 @@
 //!
 //! Facts: `inc/log.hxx` ~141–212 (layout), `_log/log.cxx` ~924–1008
 //! (validation), `inc/_logstream.hxx` ~27 (`FIsOldLrckLogFormat`: major ≤ 7),
-//! restated in `../shared/docs/format-notes.md` §4.2–4.4. The header occupies
+//! restated in `docs/format/logs.md` §2–§4. The header occupies
 //! the first 4096 bytes of every log file and is protected by the legacy XOR
 //! checksum over those 4096 bytes. Format 7.x logs use the disk sector size
 //! (512 typical, `csecHeader` = 8); format 8.x uses 4096-byte segments.

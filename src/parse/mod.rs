@@ -1,11 +1,11 @@
 //! Pure, zero-copy nom parsers, one module per on-disk structure.
 //!
 //! Nothing here performs I/O or prints: every parser takes a byte slice and
-//! returns a typed view or a [`FormatError`](crate::error::FormatError) that
+//! returns a typed view or a [`crate::error::FormatError`] that
 //! names the offset (relative to the slice) and the JET error the engine would
 //! raise. Facts come from Microsoft's MIT-licensed ESE source (repository
 //! microsoft/Extensible-Storage-Engine, commit 7030fe74), as restated in
-//! `../shared/docs/format-notes.md`; each module cites its sections.
+//! `docs/format/`; each module cites its file and section.
 
 pub mod attach_info;
 pub mod checkpoint;

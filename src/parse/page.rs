@@ -1,7 +1,7 @@
 //! Database pages: page header (both layouts), tag array, node (line) layout,
 //! and the root external header (SPACE_HEADER).
 //!
-//! Facts (format-notes §2; ESE source `inc/cpage.hxx` PGHDR/PGHDR2 and TAG,
+//! Facts (docs/format/pages.md; ESE source `inc/cpage.hxx` PGHDR/PGHDR2 and TAG,
 //! `ese/cpage.cxx` `PtagFromItag_` / `PbFromIb_`, `ese/node.cxx`
 //! `NDILineToKeydataflags` / `NDGetPtrExternalHeader`, `inc/node.hxx`
 //! `usNDCbKeyMask`, `inc/space.hxx` SPACE_HEADER, `inc/fcb.hxx`

@@ -3,7 +3,7 @@
 //! Facts: `inc/cpage.hxx` ~1674–1694 (layout), `ese/backup.cxx` ~4627–4702
 //! (`BKIMakeDbTrailer`), `ese/db.cxx` ~3632–3681 (`ErrDBReadAndCheckDBTrailer`,
 //! checks), `ese/dbdump.cxx` ~374–413 (how `/mh` prints it); restated in
-//! `../shared/docs/format-notes.md` §6.3.
+//! `docs/format/backup.md` §1–§2.
 //!
 //! Exchange 2000-era ESE wrote the final backup state to a separate
 //! `<db>.pat` patch file; the public source no longer contains that file's

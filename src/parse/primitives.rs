@@ -3,7 +3,7 @@
 //!
 //! Facts: `inc/daedef.hxx` of the ESE source (LOGTIME ~2208, SIGNATURE ~2297,
 //! LGPOS ~871, BKINFO ~2305, DBMS_PARAM ~3835), restated in
-//! `../shared/docs/format-notes.md` §0. All integers are little-endian and the
+//! `docs/format/primitives.md`. All integers are little-endian and the
 //! structures are byte-packed.
 
 use nom::bytes::complete::take;
@@ -239,7 +239,7 @@ impl Lgpos {
     }
 
     /// The variant `(0x%x,%X,%X)` (lower-case generation) that `/ml` prints
-    /// after "Last Lgpos:" (`ese/_log/logdump.cxx`, format notes §4.9).
+    /// after "Last Lgpos:" (`ese/_log/logdump.cxx`, docs/format/eseutil-output.md §1).
     pub fn eseutil_last_lgpos_text(&self) -> String {
         format!(
             "(0x{:x},{:X},{:X})",

@@ -1,7 +1,7 @@
 //! `restore.env`, the restore environment an Exchange backup leaves in the
 //! restore folder for hard recovery (`eseutil /cm`, `/cc`).
 //!
-//! Two formats exist (`../shared/docs/format-notes.md` §6.1):
+//! Two formats exist (`docs/format/backup.md` §3):
 //! * Exchange 2007/2010+ VSS writers write `<Base>Restore.env` as a tagged
 //!   text document, documented by Microsoft ("Restore.env file", Exchange
 //!   Server 2010 developer documentation): a `<DATABASE_RESTORE_ENVIRONMENT>`

@@ -1,6 +1,6 @@
 //! Hard recovery (`/cc`): a restored backup copy of a database replayed
 //! through the restored logs and, optionally, the following generations of
-//! a play-forward folder (format notes §6.4).
+//! a play-forward folder (docs/format/recovery.md §7).
 //!
 //! Facts: `LOG::ErrLGRestore` (`ese/_log/logutil.cxx` ~957–1270),
 //! `ErrLGRSTExternalRestore` (~1365–1650), `ErrLGCheckDBFiles` (~9–250:
@@ -8,7 +8,7 @@
 //! `ErrLGIRSTCheckSignaturesLogSequence` (~262–560: −555/−556/−557/−565) and
 //! `ErrIOTermUpdateAndWriteDatabaseHeader` (`ese/io.cxx` ~766–850: backup
 //! history after hard recovery). The redo/undo run itself is the soft
-//! recovery engine ([`super::recover_logs`]); only the inputs differ.
+//! recovery engine (`recovery::recover_logs`); only the inputs differ.
 //!
 //! Inputs are never written: the database is copied into the output folder
 //! (`OUT/<name>.recovering`, renamed when complete) and patched there.
@@ -105,7 +105,7 @@ fn check_next(prev: &LogIn, l: &LogIn) -> Result<(), Error> {
             &l.path,
             Jet::GIVEN_LOG_FILE_HAS_BAD_SIGNATURE,
             format!(
-                "generation {} has another log signature than generation {}",
+                "generation {:#X} has another log signature than generation {:#X}",
                 l.generation, prev.generation
             ),
         ));
@@ -115,7 +115,7 @@ fn check_next(prev: &LogIn, l: &LogIn) -> Result<(), Error> {
             &l.path,
             Jet::GIVEN_LOG_FILE_IS_NOT_CONTIGUOUS,
             format!(
-                "generation {}'s previous-generation time differs from the creation time of generation {}",
+                "generation {:#X}'s previous-generation time differs from the creation time of generation {:#X}",
                 l.generation, prev.generation
             ),
         ));

@@ -4,9 +4,12 @@
 //! * [`page`]: the mutable page image redo works on;
 //! * [`redo`]: the record loop, dbtime rule and single-page operations;
 //! * [`split`]: Split2 / Merge2 at MacroCommit;
+//! * [`undo`]: the rollback of transactions left open at the end of the log;
+//! * [`hard`]: hard recovery (`/cc`) of a restored backup: checks, header patch,
+//!   then the same engine;
 //! * this module: finding the logs, the database-level records (CreateDB,
 //!   CreateDBFinish, AttachDB, DetachDB, ExtendDB) and the header
-//!   finishing of format notes §7.5.
+//!   finishing of docs/format/recovery.md §6.
 //!
 //! Facts: `LOG::ErrLGRRedo` (`ese/_log/logredo.cxx` ~14031),
 //! `ErrLGRIRedoCreateDB` / `ErrLGRIRedoAttachDB` / `ErrLGRIRedoDetachDB`
@@ -16,6 +19,7 @@
 //! ~766–850) and `SetDbstate` (`inc/daedef.hxx` ~3076–3245).
 
 pub mod hard;
+pub mod output;
 pub mod page;
 #[cfg(test)]
 mod rare_tests;
@@ -134,6 +138,8 @@ pub struct Report {
     pub redo_start_reason: String,
     /// Where the logs end.
     pub redo_end: Option<Lgpos>,
+    /// Records a crash left unfinished, skipped as ESE's reader does.
+    pub torn_records: Vec<crate::log::record::TornRecord>,
     /// Counters.
     pub stats: RedoStats,
     /// Databases produced.
@@ -184,6 +190,7 @@ pub(crate) struct LogIn {
     pub(crate) header: Vec<u8>,
     records: Vec<LogRecord>,
     end: Lgpos,
+    torn: Vec<crate::log::record::TornRecord>,
 }
 
 /// Reads and scans one log file for redo (header, records, end).
@@ -206,6 +213,7 @@ pub(crate) fn read_log(path: &Path) -> Result<LogIn, Error> {
         header: bytes[..4096.min(bytes.len())].to_vec(),
         records: walk.records,
         end: scan.end,
+        torn: walk.torn,
     })
 }
 
@@ -245,15 +253,34 @@ fn read_logs(opts: &Options) -> Result<Vec<LogIn>, Error> {
                 crate::error::FormatError::new(
                     0,
                     Jet::MISSING_LOG_FILE,
+                    // Hex, like the file names: `0xC9 follows 0xC7: edb000C8.log is missing`.
                     format!(
-                        "generation {} follows {}: missing log file(s)",
-                        w[1].generation, w[0].generation
+                        "0x{:X} follows 0x{:X}: {}",
+                        w[1].generation,
+                        w[0].generation,
+                        missing_names(&opts.base, w[0].generation, w[1].generation)
                     ),
                 ),
             ));
         }
     }
     Ok(out)
+}
+
+/// `edb000C8.log is missing` / `edb000C8.log … edb000CA.log (3 files) are
+/// missing`: the
+/// generations strictly between `before` and `after`.
+fn missing_names(base: &str, before: u32, after: u32) -> String {
+    use crate::log::naming::{generation_file_name, LogExt};
+    let (a, b) = (before.saturating_add(1), after.saturating_sub(1));
+    let name = |g| generation_file_name(base, g, LogExt::Log);
+    if after <= a {
+        return "the generations are out of order".into();
+    }
+    match b - a {
+        0 => format!("{} is missing", name(a)),
+        n => format!("{} … {} ({} files) are missing", name(a), name(b), n + 1),
+    }
 }
 
 /// Where the database logged as `logged` is read from: the hard-recovery
@@ -276,7 +303,7 @@ fn file_name_of(logged: &str) -> String {
         .to_string()
 }
 
-/// Database header fields written at CreateDB (format notes §1.2, §7.5).
+/// Database header fields written at CreateDB (docs/format/database-header.md §3, recovery.md §6).
 fn new_header(page_size: usize, rec: &LogRecord, log_header: &[u8], attach: Lgpos) -> Vec<u8> {
     let b = &rec.data;
     let mut h = vec![0u8; page_size];
@@ -304,7 +331,7 @@ fn put_lgpos(h: &mut [u8], off: usize, p: Lgpos) {
     h[off + 4..off + 8].copy_from_slice(&p.generation.to_le_bytes());
 }
 
-/// §7.5: Clean Shutdown with consistent = detach = `at`.
+/// docs/format/recovery.md §6: Clean Shutdown with consistent = detach = `at`.
 fn finish_header(db: &mut DbRun, at: Lgpos, logtime: &[u8]) {
     let h = &mut db.header;
     h[16..24].copy_from_slice(&db.dbtime_max.to_le_bytes());
@@ -337,6 +364,11 @@ pub(crate) fn recover_logs(
     logs: Vec<LogIn>,
     extra_inputs: Vec<PathBuf>,
 ) -> Result<Report, Error> {
+    let mut logs = logs;
+    let torn_records = crate::log::record::link_torn_records(
+        logs.iter_mut()
+            .map(|l| (l.generation as i32, u16_at(&l.header, 10), &mut l.torn)),
+    );
     let mut inputs: Vec<PathBuf> = logs.iter().map(|l| l.path.clone()).collect();
     inputs.extend(extra_inputs);
     let chk = opts.system_dir.join(format!("{}.chk", opts.base));
@@ -543,6 +575,7 @@ pub(crate) fn recover_logs(
         redo_start,
         redo_start_reason: reason,
         redo_end: end,
+        torn_records,
         stats: rd.stats,
         undo: rd.undo,
         databases,

@@ -2,7 +2,7 @@
 //! and the nodes as (flags, cbPrefix, suffix, data), serialised with the
 //! engine's byte placement.
 //!
-//! Facts: page header and tag array per format notes §2.2–2.6
+//! Facts: page header and tag array per docs/format/pages.md §2–§6
 //! (`inc/cpage.hxx` ~992–1022, `ese/cpage.cxx` ~1797, ~1939), node layout
 //! `NDILineToKeydataflags` (`ese/node.cxx` ~150–210), prefix rule (node
 //! prefix = tag 0 on non-root pages, tag 0 after the 16-byte SPLIT_BUFFER on

@@ -1,6 +1,6 @@
 //! Redo of the record types no corpus log contains (ReAttach, ExtRestore,
 //! ExtentFreed, ShrinkDB/2/3, Scrub): each record is built from its
-//! documented layout (format notes §4.8, `inc/logapi.hxx`) and applied
+//! documented layout (docs/format/log-records.md, `inc/logapi.hxx`) and applied
 //! through [`super::apply_record`] to a copy of the database rebuilt from
 //! `secedit-logs-b`. Skipped with a note when the corpus is absent.
 

@@ -100,7 +100,7 @@ impl std::fmt::Display for RedoError {
 
 type R<T> = std::result::Result<T, RedoError>;
 
-/// A dbtime mismatch (§7.2).
+/// A dbtime mismatch (docs/format/recovery.md §3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Mismatch {
     /// Record position.
@@ -261,7 +261,7 @@ impl Redo {
         })
     }
 
-    /// Reads a page and applies the §7.2 rule. `before == DBTIME_NIL`
+    /// Reads a page and applies the recovery.md §3 rule. `before == DBTIME_NIL`
     /// means "inside a macro, page already latched": only the after test.
     fn check(&mut self, r: &LogRecord, dbid: u8, pgno: u32, after: u64, before: u64) -> R<Check> {
         // dbtimeLast follows every record, redone or not
@@ -388,7 +388,7 @@ impl Redo {
     }
 
     /// Redoes one record (database-level records are handled by the caller
-    /// through [`Redo::database_record`]).
+    /// through `recovery::database_record`).
     pub fn record(&mut self, r: &LogRecord) -> R<bool> {
         self.stats.records += 1;
         let t = r.lrtyp;
@@ -1465,7 +1465,7 @@ impl Redo {
         self.stats.trx_open_at_end = t.clone();
     }
 
-    /// Rolls back the transactions open at the end of the log (§7.4).
+    /// Rolls back the transactions open at the end of the log (docs/format/recovery.md §5).
     pub fn undo_open_transactions(&mut self) {
         for procid in self.stats.trx_open_at_end.clone() {
             self.undo.sessions_rolled_back.push(procid);
@@ -1733,7 +1733,7 @@ pub(crate) fn redo_err(jet: Jet, r: &LogRecord, detail: impl Into<String>) -> Re
 
 /// An empty space-tree root page (owned- or available-extent tree of an FDP):
 /// root, leaf and space-tree flags, its external header the split buffer
-/// (`ErrLGRIRedoSpaceRootPage`, logredo.cxx; format notes §2.6–2.7).
+/// (`ErrLGRIRedoSpaceRootPage`, logredo.cxx; docs/format/pages.md §6–§7).
 fn space_root_page(ps: usize, objid: u32, flags: u32, dbtime: u64) -> PageImage {
     let mut p = PageImage::new(
         ps,

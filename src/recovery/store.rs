@@ -9,7 +9,7 @@
 //! scheme is restartable, not resumable.
 //!
 //! Layout facts: two header pages, then page *pgno* at `(pgno + 1) · cbPage`
-//! (`inc/io.hxx` ~26–28, format notes §2.1); data pages are sealed with
+//! (`inc/io.hxx` ~26–28, docs/format/pages.md §1); data pages are sealed with
 //! [`crate::checksum::seal_page`] (PGHDR2 carries its pgno at offset 64 on
 //! 16/32 KiB pages, cpage.hxx ~1014), header pages with
 //! [`crate::checksum::seal_header`] and written to both copies

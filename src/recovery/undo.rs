@@ -11,7 +11,7 @@
 //!   (lrtypUndo) is the physical undo of one RCE, found by rceid
 //!   (`VERRedoPhysicalUndo`, logredo.cxx ~3267);
 //! * at the end of the log, sessions with open transactions are rolled back
-//!   (`ErrLGRIEndAllSessions` ~2379, format notes §7.4);
+//!   (`ErrLGRIEndAllSessions` ~2379, docs/format/recovery.md §5);
 //! * the inverse operations (`ese/ver.cxx` ~6836–7060): insert → flag
 //!   delete (`ErrVERIUndoInsertPhysical`), flag delete → reset the flag
 //!   (`ErrVERIUndoFlagDeletePhysical`), replace → the before-image data

@@ -1,6 +1,6 @@
 //! Text rendering of `/k` in eseutil's layout (`eseutil.cxx` ~6181–6325,
 //! `_esefile/checksum.cxx` `PrintChecksumStats` and `ProcessESEPages`;
-//! `format-notes.md` §3.6, output samples §4).
+//! `docs/format/checksums.md` §8, `eseutil-output.md` §4).
 
 use std::fmt::Write;
 
@@ -84,11 +84,14 @@ pub fn db_summary(s: &DbScan) -> String {
     t.push('\n');
     let io = &s.io;
     let mb = c.pages_seen / ((1 << 20) / s.page_size as u64).max(1);
-    let secs = (io.seconds as u64).max(1);
+    // The measured time, not rounded up to a whole second (0.02 s is not
+    // "1 seconds taken"); the rate from the exact byte count.
+    let bytes = c.pages_seen as f64 * s.page_size as f64;
     let _ = writeln!(t, "{} reads performed", io.reads);
     let _ = writeln!(t, "{mb} MB read");
-    let _ = writeln!(t, "{secs} seconds taken");
-    let _ = writeln!(t, "{} MB/second", mb / secs);
+    let _ = writeln!(t, "{:.3} seconds taken", io.seconds);
+    let rate = bytes / (1u64 << 20) as f64 / io.seconds.max(1e-6);
+    let _ = writeln!(t, "{rate:.0} MB/second");
     let _ = writeln!(t, "{} milliseconds used", io.read_ms_total);
     let per = io.read_ms_total.checked_div(io.reads).unwrap_or(0);
     let _ = writeln!(t, "{per} milliseconds per read");

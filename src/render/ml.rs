@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::color;
-use crate::log::record::{lrtyp_info, record_info, LogRecord, NOP};
+use crate::log::record::{lrtyp_info, record_info, LogRecord, TornRecord, NOP};
 use crate::log::scan::LogScan;
 use crate::log::set::{LogFileCheck, RecordStats, SetCheck, SetStep};
 use crate::parse::log_header::LogHeader;
@@ -149,6 +149,9 @@ pub fn verdict(c: &LogFileCheck, path: &str, color: bool) -> String {
                     )
                 );
             }
+            for t in c.torn() {
+                let _ = writeln!(w, "      NOTE: {} ({} bytes).", t.text(), t.bytes);
+            }
             let _ = writeln!(
                 w,
                 "\n{}",
@@ -164,6 +167,20 @@ pub fn verdict(c: &LogFileCheck, path: &str, color: bool) -> String {
 
 fn offset_text(scan: &LogScan, p: Lgpos) -> String {
     format!("offset {}", scan.offset_of(p))
+}
+
+/// The `/ml /v` line of a torn record, placed before the first record at or
+/// after its lgpos.
+pub fn torn_line(t: &TornRecord) -> String {
+    let p = t.lgpos;
+    format!(
+        ">{:08X},{:04X},{:04X} (torn)    {} bytes: {}",
+        p.generation as u32,
+        p.sector,
+        p.offset,
+        t.bytes,
+        t.text()
+    )
 }
 
 /// One `/ml /v` record line: `>gen,isec,ib name details`.
@@ -224,6 +241,13 @@ pub fn stats(st: &RecordStats) -> String {
     let _ = writeln!(w, "\n      Records: {} ({} bytes; segment headers {} bytes; data {} bytes; walk {} the end of data)",
         st.records, st.record_bytes, st.segment_header_bytes, st.data_bytes,
         if st.walk_matches_end { "lands exactly on" } else { "does NOT land on" });
+    if st.abandoned_bytes > 0 {
+        let _ = writeln!(
+            w,
+            "      Abandoned: {} bytes (torn records, bytes no LRCHECKSUM covers)",
+            st.abandoned_bytes
+        );
+    }
     let _ = writeln!(w, "      Op         # Records      Bytes");
     for t in &st.by_type {
         let _ = writeln!(w, "      {:<9} {:>10} {:>10}", t.name, t.count, t.bytes);
@@ -303,6 +327,9 @@ pub fn set(c: &SetCheck, color: bool) -> String {
                     }
                 } else {
                     let _ = writeln!(w);
+                }
+                for t in f.torn() {
+                    let _ = writeln!(w, "                NOTE: {}.", t.text());
                 }
                 for i in issues {
                     let _ = writeln!(

@@ -180,6 +180,7 @@ pub fn stream(p: &StreamPlan, color: bool, verbose: bool) -> String {
             let role = match l.role {
                 "replayed" => "replayed",
                 "before_start" => "not needed (before redo start)",
+                "misnamed" => "MISNAMED (not replayed: another generation's name)",
                 _ => "FOREIGN (another log stream)",
             };
             let st = match l.status {

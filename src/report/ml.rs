@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::error::FormatError;
 use crate::log::naming::LogFileName;
-use crate::log::record::{record_info, LogRecord, RecordInfo};
+use crate::log::record::{record_info, LogRecord, RecordInfo, TornRecord};
 use crate::log::scan::FormatScan;
 use crate::log::set::{LogFileCheck, RecordStats, SetCheck, SetIssue, SetStep};
 use crate::parse::log_header::LogHeader;
@@ -54,6 +54,9 @@ pub struct IntegrityReport {
     pub records: Option<usize>,
     /// Whether the record walk lands exactly on the end of data.
     pub walk_matches_end: Option<bool>,
+    /// Records a crash left unfinished, abandoned as ESE's reader does (not
+    /// damage): `{lgpos, bytes, restart_lgpos, lrtyp}`.
+    pub torn_records: Vec<TornRecord>,
 }
 
 impl IntegrityReport {
@@ -76,6 +79,7 @@ impl IntegrityReport {
             },
             records: c.walk.as_ref().map(|w| w.records.len()),
             walk_matches_end: c.walk.as_ref().map(|w| w.lands_on_end()),
+            torn_records: c.torn().to_vec(),
         }
     }
 }

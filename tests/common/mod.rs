@@ -12,11 +12,39 @@ pub fn corpus() -> Option<PathBuf> {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
     if p.join("facts.jsonl").is_file() {
         Some(p)
+    } else if in_ci() {
+        panic!(
+            "CI is set but the corpus is missing at {} (set ESEUTIL_CORPUS)",
+            p.display()
+        );
     } else {
         eprintln!(
             "note: corpus not found at {} (set ESEUTIL_CORPUS); corpus checks skipped",
             p.display()
         );
+        None
+    }
+}
+
+/// True when running under CI (`CI` set and not empty): tests that need
+/// the corpus or the peer must then fail instead of skipping.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// `python3` when it can import the peer reader dissect.esedb; `None` (and
+/// a note) otherwise, a panic under CI, where `.ci/run` installs it.
+pub fn peer_python() -> Option<String> {
+    let ok = Command::new("python3")
+        .args(["-c", "import dissect.esedb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        Some("python3".to_string())
+    } else if in_ci() {
+        panic!("CI is set but python3 cannot import dissect.esedb (.ci/run installs it)");
+    } else {
+        eprintln!("note: python3 with dissect.esedb not importable; peer comparison skipped");
         None
     }
 }

@@ -1,8 +1,9 @@
 //! Evidence safety: inputs are opened read-only and never change.
 //!
-//! Named `zz_` so that cargo, which runs integration-test binaries in name
-//! order, runs it after the other suites: the corpus hashes it checks are
-//! then the hashes after everything else has read the files.
+//! The corpus check compares every file with the sha256 that facts.jsonl
+//! recorded when the file was collected, so it holds whenever it runs; the
+//! after-the-whole-suite check is `scripts/check-corpus-unchanged.py`, which
+//! `.ci/run` calls once `cargo test` has finished.
 
 mod common;
 
@@ -12,7 +13,7 @@ use common::{corpus, facts, run, sha256_file};
 use eseutil::synth::{checkpoint, database, DbSpec};
 
 #[test]
-fn corpus_files_unchanged_after_the_suite() {
+fn corpus_files_equal_their_recorded_hashes() {
     let Some(dir) = corpus() else { return };
     let mut n = 0;
     for e in facts(&dir) {
