@@ -891,4 +891,19 @@ mod tests {
         r.optimize_internal_fragmentation();
         assert_eq!(layout_of(&r.to_bytes().unwrap()).0[1], (100, 100));
     }
+
+    #[test]
+    fn insertion_order_sets_the_offsets() {
+        // SPIConvertUpdateOE: the secondary extent (higher key) first, then
+        // the primary, which takes iline 0 but lands after it in bytes
+        let mut p = PageImage::new(8192, 9, FLAG_LEAF, 0x20);
+        p.ext = vec![0u8; 16];
+        let sec = p.make_line(&40u32.to_be_bytes(), 0, &8u32.to_le_bytes(), 0);
+        let pri = p.make_line(&12u32.to_be_bytes(), 0, &4u32.to_le_bytes(), 0);
+        p.insert_in_order(vec![sec, pri]).unwrap();
+        assert_eq!(p.key(0), 12u32.to_be_bytes());
+        let (tags, mic, _) = layout_of(&p.to_bytes().unwrap());
+        assert_eq!(tags, vec![(0, 16), (26, 10), (16, 10)]);
+        assert_eq!(mic, 36);
+    }
 }
