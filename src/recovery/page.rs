@@ -380,16 +380,22 @@ impl PageImage {
         let items: Vec<(Vec<u8>, u8)> = std::iter::once((self.ext.clone(), 0))
             .chain(self.lines.iter().map(|l| l.encode(large)))
             .collect();
+        let compact = || {
+            let mut pl = Placer::new(vec![0u8; ps], hs, items.len(), 0);
+            for (i, (bytes, _)) in items.iter().enumerate() {
+                pl.place(i, bytes);
+            }
+            pl
+        };
         let mut pl = match &self.layout {
             Some(lay) if lay.raw.len() == ps => self.replay_layout(lay, &items),
-            _ => {
-                let mut pl = Placer::new(vec![0u8; ps], hs, items.len(), 0);
-                for (i, (bytes, _)) in items.iter().enumerate() {
-                    pl.place(i, bytes);
-                }
-                pl
-            }
+            _ => compact(),
         };
+        if !pl.fits(&items) {
+            // A layout the engine could not have produced (damaged input,
+            // or sizes no CPAGE sequence reaches): written compacted.
+            pl = compact();
+        }
         if self.lines.is_empty() && self.ext.is_empty() {
             // CPAGE::Delete_: an empty page restarts at offset 0.
             pl.mic = 0;
@@ -556,6 +562,8 @@ struct Placer {
     mic: usize,
     /// (ib, cb) of each item (tag) currently on the page.
     pos: Vec<Option<(usize, usize)>>,
+    /// A write would have reached the tag array.
+    overflow: bool,
 }
 
 impl Placer {
@@ -566,6 +574,7 @@ impl Placer {
             ntags,
             mic,
             pos: vec![None; ntags],
+            overflow: false,
         }
     }
 
@@ -574,9 +583,25 @@ impl Placer {
         (self.buf.len() - self.hs).saturating_sub(self.mic + 4 * self.ntags)
     }
 
+    /// Writes at offset `ib` of the data area; a write that would reach
+    /// the tag array is refused and remembered (see [`Placer::fits`]).
     fn write(&mut self, ib: usize, bytes: &[u8]) {
         let s = self.hs + ib;
+        if s + bytes.len() > self.buf.len().saturating_sub(4 * self.ntags) {
+            self.overflow = true;
+            return;
+        }
         self.buf[s..s + bytes.len()].copy_from_slice(bytes);
+    }
+
+    /// Every item placed with its final size, nothing overlapping the tag
+    /// array.
+    fn fits(&self, items: &[(Vec<u8>, u8)]) -> bool {
+        let limit = self.buf.len().saturating_sub(4 * self.ntags);
+        !self.overflow
+            && items.iter().zip(&self.pos).all(|((b, _), p)| {
+                p.is_some_and(|(ib, cb)| cb == b.len() && self.hs + ib + cb <= limit)
+            })
     }
 
     /// `Delete_`: the space is reclaimed only when the line ended at
@@ -639,6 +664,10 @@ impl Placer {
         for i in order {
             if let Some((ib, cb)) = self.pos[i] {
                 let s = self.hs + ib;
+                if s + cb > self.buf.len() {
+                    self.overflow = true;
+                    return;
+                }
                 self.buf.copy_within(s..s + cb, self.hs + dest);
                 self.pos[i] = Some((dest, cb));
                 dest += cb;
@@ -905,5 +934,23 @@ mod tests {
         let (tags, mic, _) = layout_of(&p.to_bytes().unwrap());
         assert_eq!(tags, vec![(0, 16), (26, 10), (16, 10)]);
         assert_eq!(mic, 36);
+    }
+
+    #[test]
+    fn impossible_layouts_fall_back_to_compaction() {
+        // a page whose lines fill it, then every line grows while the
+        // first one keeps its old (larger) slot until it shrinks: no CPAGE
+        // order fits, the page is written compacted instead of panicking
+        let mut p = PageImage::new(4096, 7, FLAG_LEAF, 0x10);
+        let a = p.make_line(b"a", 0, &vec![1u8; 2000], 0);
+        let b = p.make_line(b"b", 0, &vec![2u8; 1990], 0);
+        p.lines.push(a);
+        p.lines.push(b);
+        let mut q = PageImage::parse(&p.to_bytes().unwrap()).unwrap();
+        q.lines[0].data.truncate(10);
+        q.lines[1].data.extend_from_slice(&vec![3u8; 1980]);
+        let bytes = q.to_bytes().unwrap();
+        check_invariant(&bytes);
+        assert_eq!(PageImage::parse(&bytes).unwrap(), q);
     }
 }
