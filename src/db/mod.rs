@@ -12,6 +12,7 @@ pub mod btree;
 pub mod catalog;
 pub mod check;
 pub mod classify;
+pub mod compare;
 pub mod page;
 pub mod record;
 pub mod space;

@@ -221,6 +221,7 @@ impl Builder {
                     cb_prefix: 0,
                     suffix: k,
                     data: d,
+                    slot: None,
                 });
             }
             if p.used() > self.ps {
@@ -243,6 +244,7 @@ fn extent_line(last: u32, cpg: u32) -> Line {
         cb_prefix: 0,
         suffix: last.to_be_bytes().to_vec(),
         data: cpg.to_le_bytes().to_vec(),
+        slot: None,
     }
 }
 
