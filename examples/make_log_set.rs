@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use eseutil::checksum::{seal_header, seal_page};
 use eseutil::log::scan::scan_log;
-use eseutil::log::segments::{segment_header, SEGMENT_SIZE};
+use eseutil::log::segments::{segment_header, SEGMENT_HEADER_SIZE, SEGMENT_SIZE};
 
 /// Where each database-level record of `src` lies in the file:
 /// (file offset, record bytes). Only records that do not cross a segment.
@@ -37,9 +37,14 @@ fn database_records(src: &[u8]) -> Vec<(usize, Vec<u8>)> {
         if !matches!(r.lrtyp, 14..=16) || r.fragments != 0 {
             continue;
         }
-        let off = r.lgpos.sector as usize * SEGMENT_SIZE + r.lgpos.offset as usize;
-        if src.get(off..off + r.data.len()) == Some(&r.data[..]) {
-            out.push((off, r.data));
+        // An 8.x lgpos is where the previous record ended (a segment start
+        // or a NOP run before the record): the bytes lie at or after it.
+        let seg = r.lgpos.sector as usize * SEGMENT_SIZE;
+        let from = seg + (r.lgpos.offset as usize).max(SEGMENT_HEADER_SIZE);
+        let window = src.get(from..(seg + SEGMENT_SIZE).min(src.len()));
+        let found = window.and_then(|w| w.windows(r.data.len()).position(|x| x == &r.data[..]));
+        if let Some(i) = found {
+            out.push((from + i, r.data));
         }
     }
     out

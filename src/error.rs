@@ -93,6 +93,7 @@ jet_errors! {
     INVALID_DATABASE_VERSION = -1209, "JET_errInvalidDatabaseVersion", "Database engine is incompatible with database";
     PAGE_SIZE_MISMATCH = -1213, "JET_errPageSizeMismatch", "The database page size does not match the engine";
     ATTACHED_DATABASE_MISMATCH = -1216, "JET_errAttachedDatabaseMismatch", "An outstanding database attachment has been detected at the start or end of recovery, but database is missing or does not match attachment info";
+    INVALID_CREATE_DB_VERSION = -1225, "JET_errInvalidCreateDbVersion", "recovery tried to replay a database creation, but the database was originally created with an incompatible (likely older) version of the database engine";
     FILE_NOT_FOUND = -1811, "JET_errFileNotFound", "File not found";
     FILE_INVALID_TYPE = -1812, "JET_errFileInvalidType", "Invalid file type";
 }

@@ -87,6 +87,9 @@ pub enum FileKind {
     Checkpoint,
     /// A flush map (`.jfm`, file type 7).
     FlushMap,
+    /// A streaming-backup patch file (`.pat`): the backup's patch page and
+    /// its shadow (`PATCHHDR`, see [`crate::parse::patch`]).
+    Patch,
     /// Another ESE file type (trace, RBS, cached file …).
     OtherEse(u32),
     /// All zero in the first page: an unused reserve log or preallocated file.
@@ -104,12 +107,16 @@ impl FileKind {
             FileKind::StreamingFile => "an ESE streaming file (.stm)".into(),
             FileKind::Log => "an ESE transaction log file".into(),
             FileKind::Checkpoint => "an ESE checkpoint file".into(),
+            FileKind::Patch => "an ESE backup patch file (.pat)".into(),
             FileKind::FlushMap => "an ESE flush map file (.jfm)".into(),
             FileKind::OtherEse(t) => format!(
                 "an ESE file of type {t} ({})",
                 FileType::from_u32(*t).name()
             ),
-            FileKind::Blank => "a blank (all-zero) file: an unused reserve or temporary log".into(),
+            FileKind::Blank => {
+                "a blank (all-zero) file or log-extend fill: an unused reserve or temporary log"
+                    .into()
+            }
             FileKind::Unknown => "not an ESE file".into(),
         }
     }
@@ -117,7 +124,10 @@ impl FileKind {
     /// The eseutil mode that dumps this kind of file.
     pub fn dump_mode(&self) -> Option<&'static str> {
         match self {
-            FileKind::Database | FileKind::TempDatabase | FileKind::StreamingFile => Some("/mh"),
+            FileKind::Database
+            | FileKind::TempDatabase
+            | FileKind::StreamingFile
+            | FileKind::Patch => Some("/mh"),
             FileKind::FlushMap => Some("/mp"),
             FileKind::Log => Some("/ml"),
             FileKind::Checkpoint => Some("/mk"),
@@ -130,13 +140,29 @@ fn header_ok_at(b: &[u8], size: usize) -> bool {
     b.len() >= size && stored_header_checksum(b) == legacy_header_checksum(&b[..size])
 }
 
+/// Whether `b` is the engine's 512-byte log-extend pattern repeated: 0xDA
+/// (`bLOGUnusedFill`) with every 16th byte 0xDA + its offset in the 512
+/// bytes (`ErrUtilInitLogExtendPattern`-era code in `ese/_osu/fileu.cxx`),
+/// what 7.x engines fill unused reserve logs with.
+fn is_log_extend_fill(b: &[u8]) -> bool {
+    !b.is_empty()
+        && b.iter().enumerate().all(|(i, &x)| {
+            let ib = i % 512;
+            x == if ib % 16 == 0 {
+                0xDAu8.wrapping_add(ib as u8)
+            } else {
+                0xDA
+            }
+        })
+}
+
 /// Identifies a file from its first bytes (see [`Input::probe`]).
 pub fn identify(b: &[u8]) -> FileKind {
     if b.len() < FILE_TYPE_OFFSET + 4 {
         return FileKind::Unknown;
     }
     let first = &b[..b.len().min(4096)];
-    if first.iter().all(|&x| x == 0) {
+    if first.iter().all(|&x| x == 0) || is_log_extend_fill(first) {
         return FileKind::Blank;
     }
     let ft = u32_at(b, FILE_TYPE_OFFSET);
@@ -151,6 +177,10 @@ pub fn identify(b: &[u8]) -> FileKind {
         0 => {
             if magic {
                 FileKind::Database
+            } else if crate::parse::patch::is_patch_file(b, b.len() as u64) {
+                // Checked before the old log/checkpoint rule: the patch
+                // page's checksum also verifies over its first 4 KiB.
+                FileKind::Patch
             } else if header_ok_at(b, 4096) {
                 // Old log or checkpoint without the file-type field: a log
                 // header has its generation at 4 and a sector size at 8.

@@ -11,8 +11,12 @@
 //! * the last physical page, when its dwords 1, 2, 3 and 6 are zero, is a
 //!   backup trailer/patch page, also verified with the legacy header checksum;
 //! * every other page is logical page `physical − 2`, verified with
-//!   [`verify_page`] (legacy XOR or XOR+ECC with single-bit location);
+//!   [`crate::checksum::verify_page`] (legacy XOR or XOR+ECC with single-bit location);
 //! * an all-zero page is "uninitialized" and not checksummed.
+//!
+//! The classification itself is the one every mode shares
+//! ([`crate::db::classify`]); this module maps it to eseutil's verdicts and
+//! counts the trailer page in its own category.
 //!
 //! On top of eseutil's verdicts a failed page is refined: "wrong page number"
 //! when its content checksums as another page, and "not an ESE page" when its
@@ -31,14 +35,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::checksum::{
-    apply_correction, is_all_zero, legacy_header_checksum, page_format, stored_header_checksum,
-    verify_page, ChecksumFormat, PageVerdict, FLAG_NEW_CHECKSUM,
-};
+use crate::checksum::{apply_correction, page_format, ChecksumFormat, PageVerdict};
 use crate::error::{Error, FormatError, Jet, Result};
 use crate::file::{Input, PROBE_SIZE};
 use crate::parse::db_header::{read_header_pair, PAGE_SIZES};
-use crate::parse::{u16_at, u32_at, u64_at};
+use crate::parse::u64_at;
 
 /// Number of pages at the start of a database file that hold the header and
 /// its shadow (`cpgDBReserved`, `inc/io.hxx`).
@@ -160,111 +161,27 @@ impl PageResult {
     }
 }
 
-/// Page flags this engine generation defines (cpage.hxx ~676–724): any bit
-/// above 0x40000 is unknown.
-const KNOWN_FLAGS: u32 = 0x7FFFF;
-
-/// Plausibility heuristic for a page whose checksum failed: returns why the
-/// page cannot be an ESE page, or `None` when it looks like one (a torn or
-/// bit-rotted ESE page).
-///
-/// Only fields of the page header are used (the first 40 bytes are written
-/// atomically with the rest of the first sector, so a torn page keeps a
-/// consistent header). Rules, each of which holds on every valid page of
-/// every sample (docs/format/pages.md §2–§5):
-/// 1. no flag bit above 0x40000 is set;
-/// 2. the checksum-format flag is set when the database uses the ECC format
-///    for every page (`expect_ecc`: always for 16/32 KiB pages);
-/// 3. objidFDP ≠ 0 (every written page belongs to a tree);
-/// 4. cbUncommittedFree ≤ cbFree ≤ page size − header size;
-/// 5. the data area and the tag array fit: header + ibMicFree + 4·itagMicFree
-///    ≤ page size;
-/// 6. the free space accounts for the rest of the page:
-///    header + ibMicFree + 4·itagMicFree + cbFree ≥ page size (node bytes
-///    never exceed ibMicFree, and header + Σnodes + cbFree + 4·itags = page).
-pub fn implausible_page_header(page: &[u8], expect_ecc: bool) -> Option<&'static str> {
-    let ps = page.len();
-    let hdr = if ps > 8192 { 80 } else { 40 };
-    let flags = u32_at(page, 36);
-    if flags & !KNOWN_FLAGS != 0 {
-        return Some("unknown page flags set");
-    }
-    if expect_ecc && flags & FLAG_NEW_CHECKSUM == 0 {
-        return Some("checksum-format flag clear on a database whose pages all use ECC checksums");
-    }
-    if u32_at(page, 24) == 0 {
-        return Some("objidFDP is 0");
-    }
-    let cb_free = u16_at(page, 28) as usize;
-    let cb_uncommitted = u16_at(page, 30) as usize;
-    let ib_mic = u16_at(page, 32) as usize;
-    let itag = (u16_at(page, 34) & 0x0FFF) as usize;
-    if cb_free > ps - hdr {
-        return Some("cbFree larger than the page");
-    }
-    if cb_uncommitted > cb_free {
-        return Some("cbUncommittedFree larger than cbFree");
-    }
-    if hdr + ib_mic + 4 * itag > ps {
-        return Some("ibMicFree and the tag array overlap");
-    }
-    if hdr + ib_mic + 4 * itag + cb_free < ps {
-        return Some("cbFree, ibMicFree and itagMicFree do not account for the page");
-    }
-    None
-}
+pub use crate::db::classify::implausible_page_header;
+use crate::db::classify::{classify, PageKind, DBTIME_SHRUNK};
 
 /// Classifies one physical page (1-based `phys`), the file having
-/// `last_phys` whole pages. `file_offset` is where the page starts.
+/// `last_phys` whole pages, with the shared classification
+/// ([`crate::db::classify::classify`]) in `/k`'s terms.
 pub fn classify_page(page: &[u8], phys: u64, last_phys: u64, expect_ecc: bool) -> PageResult {
     let ps = page.len() as u64;
     let file_offset = (phys - 1) * ps;
-    let number = phys as i64 - HEADER_PAGES as i64;
-    let header = phys <= HEADER_PAGES;
-    let mk = |role, format, verdict| PageResult {
-        page: number,
-        role,
-        file_offset,
-        format,
-        verdict,
+    let c = classify(page, phys, last_phys, expect_ecc);
+    let role = match c.kind {
+        PageKind::Header | PageKind::ShadowHeader => PageRole::Header,
+        PageKind::Trailer => PageRole::Trailer,
+        _ => PageRole::Data,
     };
-    let data_role = if header {
-        PageRole::Header
-    } else {
-        PageRole::Data
+    let format = match c.checksum {
+        PageVerdict::Uninitialized => None,
+        _ if c.kind.is_header_format() => None,
+        _ => Some(page_format(page)),
     };
-    if is_all_zero(page) {
-        return mk(data_role, None, Verdict::Uninitialized);
-    }
-    let trailer = !header
-        && phys == last_phys
-        && u32_at(page, 4) == 0
-        && u32_at(page, 8) == 0
-        && u32_at(page, 12) == 0
-        && u32_at(page, 24) == 0;
-    if header || trailer {
-        let role = if header {
-            PageRole::Header
-        } else {
-            PageRole::Trailer
-        };
-        let stored = stored_header_checksum(page);
-        let computed = legacy_header_checksum(page);
-        let v = if stored == computed {
-            Verdict::Ok
-        } else {
-            Verdict::Bad {
-                block: 0,
-                note: None,
-                stored: stored as u64,
-                computed: computed as u64,
-            }
-        };
-        return mk(role, None, v);
-    }
-    let pgno = (phys - HEADER_PAGES) as u32;
-    let fmt = page_format(page);
-    let v = match verify_page(page, pgno) {
+    let verdict = match c.checksum {
         PageVerdict::Uninitialized => Verdict::Uninitialized,
         PageVerdict::Ok { .. } => Verdict::Ok,
         PageVerdict::Correctable {
@@ -289,31 +206,23 @@ pub fn classify_page(page: &[u8], phys: u64, last_phys: u64, expect_ecc: bool) -
             stored,
             computed,
             ..
-        } => {
-            let hdr = if page.len() > 8192 { 80 } else { 40 };
-            if is_all_zero(&page[..hdr]) {
-                // Leading sectors never written: a torn (partial) write of an
-                // ESE page, not foreign data.
-                Verdict::Bad {
-                    block,
-                    note: Some("page header is zero: partially written page (torn write)"),
-                    stored,
-                    computed,
-                }
-            } else {
-                match implausible_page_header(page, expect_ecc) {
-                    Some(reason) => Verdict::NotEsePage { reason },
-                    None => Verdict::Bad {
-                        block,
-                        note: None,
-                        stored,
-                        computed,
-                    },
-                }
-            }
-        }
+        } => match (c.kind, c.note) {
+            (PageKind::Foreign, Some(reason)) => Verdict::NotEsePage { reason },
+            (_, note) => Verdict::Bad {
+                block,
+                note,
+                stored,
+                computed,
+            },
+        },
     };
-    mk(PageRole::Data, Some(fmt), v)
+    PageResult {
+        page: phys as i64 - HEADER_PAGES as i64,
+        role,
+        file_offset,
+        format,
+        verdict,
+    }
 }
 
 /// Options of a database scan.
@@ -365,8 +274,13 @@ impl ScanObserver for Quiet {}
 pub struct Counts {
     /// Pages looked at, headers and blank pages included.
     pub pages_seen: u64,
-    /// Pages whose checksum verifies (headers included).
+    /// Pages whose checksum verifies (headers included, trailer excluded).
     pub ok: u64,
+    /// Backup trailer (patch) pages whose header checksum verifies (a
+    /// failing one counts as bad).
+    pub trailer: u64,
+    /// Verified pages released by a database shrink (also counted in `ok`).
+    pub shrunk: u64,
     /// Uncorrectable checksum mismatches (our finer "bad" only).
     pub bad: u64,
     /// Pages with one located, correctable flipped bit.
@@ -393,7 +307,13 @@ impl Counts {
     fn add(&mut self, r: &PageResult, page: &[u8]) {
         self.pages_seen += 1;
         match r.verdict {
-            Verdict::Ok => self.ok += 1,
+            Verdict::Ok if r.role == PageRole::Trailer => self.trailer += 1,
+            Verdict::Ok => {
+                self.ok += 1;
+                if r.role == PageRole::Data && u64_at(page, 8) == DBTIME_SHRUNK {
+                    self.shrunk += 1;
+                }
+            }
             Verdict::Uninitialized => self.uninitialized += 1,
             Verdict::Correctable { .. } => self.correctable += 1,
             Verdict::Bad { .. } => self.bad += 1,
@@ -414,6 +334,8 @@ impl Counts {
     fn merge(&mut self, o: &Counts) {
         self.pages_seen += o.pages_seen;
         self.ok += o.ok;
+        self.trailer += o.trailer;
+        self.shrunk += o.shrunk;
         self.bad += o.bad;
         self.correctable += o.correctable;
         self.uninitialized += o.uninitialized;
@@ -948,7 +870,7 @@ pub mod synth {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checksum::{seal_header, seal_page};
+    use crate::checksum::{seal_header, seal_page, FLAG_NEW_CHECKSUM};
 
     fn data_page(ps: usize, pgno: u32, dbtime: u64) -> Vec<u8> {
         let mut p = vec![0u8; ps];

@@ -77,6 +77,12 @@ fn corpus_databases_match_facts() {
         );
         assert_eq!(s["bad_checksums"], st["bad"], "{name}");
         assert_eq!(s["uninitialized_pages"], st["uninitialized"], "{name}");
+        // The backup trailer page of a streaming-backup copy: its own category.
+        assert_eq!(
+            s["trailer_pages"].as_u64(),
+            Some(st["trailer"].as_u64().unwrap_or(0)),
+            "{name}"
+        );
         let failed: Vec<i64> = d["damaged_pages"]
             .as_array()
             .unwrap()

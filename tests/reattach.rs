@@ -106,7 +106,7 @@ fn detach_and_attach_inside_one_generation() {
     let (state, consistent, attach, _) = db(&out.join("secedit.sdb"));
     assert_eq!(
         (state, consistent, attach),
-        (3, lg(1, 0x9D, 0xA42), lg(1, 0x35, 0x28))
+        (3, lg(1, 0x9D, 0xA42), lg(1, 0x35, 0))
     );
     assert_eq!(files(&out), ["secedit.sdb"]);
 }
@@ -142,7 +142,7 @@ fn create_again_in_a_later_generation_recreates_the_file() {
         let g = n as i32;
         assert_eq!(
             (state, consistent, attach),
-            (3, lg(g, 0x9D, 0xA42), lg(g, 0x35, 0x28))
+            (3, lg(g, 0x9D, 0xA42), lg(g, 0x35, 0))
         );
         assert!(
             pages == db(&out1.join("secedit.sdb")).3,
@@ -168,8 +168,8 @@ fn two_databases_get_their_own_working_files() {
     assert_eq!(files(&out), ["secedit.sdb", "secedix.sdb"]);
     let a = db(&out.join("secedit.sdb"));
     let b = db(&out.join("secedix.sdb"));
-    assert_eq!((a.0, a.1, a.2), (3, lg(1, 0x9D, 0xA42), lg(1, 0x35, 0x28)));
-    assert_eq!((b.0, b.1, b.2), (3, lg(3, 0x9D, 0xA42), lg(3, 0x35, 0x28)));
+    assert_eq!((a.0, a.1, a.2), (3, lg(1, 0x9D, 0xA42), lg(1, 0x35, 0)));
+    assert_eq!((b.0, b.1, b.2), (3, lg(3, 0x9D, 0xA42), lg(3, 0x35, 0)));
     assert!(
         a.3 == rebuild && b.3 == rebuild,
         "data pages differ from the rebuild"
@@ -195,8 +195,15 @@ fn stale_attach(set: &mut [(String, Vec<u8>)]) {
         .iter()
         .find(|r| r.lrtyp == 15)
         .expect("an AttachDB");
+    // An 8.x lgpos is where the previous record ended: the record's bytes
+    // lie at or after it (past the segment header at a segment start).
     let seg = r.lgpos.sector as usize * 4096;
-    let off = seg + r.lgpos.offset as usize;
+    let from = seg + (r.lgpos.offset as usize).max(40);
+    let off = from
+        + b[from..seg + 4096]
+            .windows(r.data.len())
+            .position(|x| x == &r.data[..])
+            .expect("the AttachDB's bytes");
     b[off + 12..off + 16].copy_from_slice(&1u32.to_le_bytes());
     eseutil::checksum::seal_page(&mut b[seg..seg + 4096], r.lgpos.sector as u32);
 }
@@ -214,7 +221,7 @@ fn nothing_is_committed_before_the_whole_run_succeeds() {
     assert_eq!(rep.exit_status, 1);
     let e = rep.error.as_ref().expect("an error");
     assert_eq!(e.jet.code, -551, "{e:?}");
-    assert_eq!(e.lgpos, lg(2, 0x32, 0x28));
+    assert_eq!(e.lgpos, lg(2, 0x32, 0));
     assert_eq!(
         files(&out),
         ["secedit.sdb.recovering", "secedix.sdb.recovering"]
@@ -304,7 +311,7 @@ fn hard_recovery_recreates_across_the_play_forward_boundary() {
     let (state, consistent, attach, pages) = db(&out.join("secedit.sdb"));
     assert_eq!(
         (state, consistent, attach),
-        (3, lg(2, 0x9D, 0xA42), lg(2, 0x35, 0x28))
+        (3, lg(2, 0x9D, 0xA42), lg(2, 0x35, 0))
     );
     assert!(
         pages == db(&out1.join("secedit.sdb")).3,

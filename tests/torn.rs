@@ -262,7 +262,51 @@ fn relaid_secedit(src: &Path) -> (Vec<u8>, usize) {
     for r in &recs[mid..] {
         l.record(r);
     }
-    (l.finish(day(1, 10), None).0, recs.len())
+    let mut f = l.finish(day(1, 10), None).0;
+    reconnect_attachments(&mut f);
+    (f, recs.len())
+}
+
+/// Re-laying moves every record into a log of another signature, so an
+/// AttachDB's remembered consistent position (LRATTACHDB @8: ib, isec,
+/// generation) is set to where the reader now puts the DetachDB before it,
+/// and its log signature to the new log's, as the engine would have logged
+/// them (`ErrLGRICheckRedoAttachDb` checks both).
+fn reconnect_attachments(f: &mut [u8]) {
+    let mut scan_bytes = f.to_vec();
+    let scan = eseutil::log::scan::scan_log(&mut scan_bytes).unwrap();
+    let w = eseutil::log::set::walk_records(&scan_bytes, &scan);
+    let mut detached_at = None;
+    for r in &w.records {
+        match r.lrtyp {
+            16 => detached_at = Some(r.lgpos),
+            15 if r.fragments == 0 && r.data[8..16].iter().any(|&x| x != 0) => {
+                let Some(at) = detached_at else { continue };
+                // The record's bytes lie at or after its lgpos (an 8.x lgpos
+                // is where the previous record ended).
+                let seg = at_segment(r.lgpos.sector);
+                let from = seg + (r.lgpos.offset as usize).max(40);
+                let off = from
+                    + f[from..seg + 4096]
+                        .windows(r.data.len())
+                        .position(|x| x == &r.data[..])
+                        .expect("the AttachDB's bytes");
+                f[off + 8..off + 10].copy_from_slice(&at.offset.to_le_bytes());
+                f[off + 10..off + 12].copy_from_slice(&at.sector.to_le_bytes());
+                f[off + 12..off + 16].copy_from_slice(&at.generation.to_le_bytes());
+                // …and the log signature it remembers (signLog @44) is this
+                // file's (log header @44).
+                let sign_log: Vec<u8> = f[44..72].to_vec();
+                f[off + 44..off + 72].copy_from_slice(&sign_log);
+                eseutil::checksum::seal_page(&mut f[seg..seg + 4096], r.lgpos.sector as u32);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn at_segment(sector: u16) -> usize {
+    sector as usize * 4096
 }
 
 /// The real records of `secedit-logs-b` (CreateDB onwards) re-laid by the

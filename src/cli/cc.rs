@@ -47,6 +47,10 @@ pub struct CcArgs {
     /// Output folder for the recovered databases.
     #[arg(long, default_value = "recovered")]
     pub output: PathBuf,
+    /// Compare the recovered database page by page with DB (a report; the
+    /// exit status does not change).
+    #[arg(long = "compare-with", value_name = "DB")]
+    pub compare_with: Option<PathBuf>,
     /// Replace a file in the output folder even when it is not an earlier
     /// output of this recovery.
     #[arg(long)]
@@ -99,6 +103,8 @@ struct CcReport<'a> {
     output: PathBuf,
     #[serde(flatten)]
     report: &'a HardReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compare: Option<crate::db::compare::CompareReport>,
     exit_status: i32,
 }
 
@@ -119,6 +125,15 @@ pub fn run(args: &CcArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     super::r::finish_progress(bar);
     let rep = rep?;
     let code = super::r::exit_code(&rep.recovery);
+    let compare = args.compare_with.as_deref().map(|w| {
+        let outs: Vec<PathBuf> = rep
+            .recovery
+            .databases
+            .iter()
+            .map(|d| d.output.clone())
+            .collect();
+        super::r::compare_outputs(&rep.recovery, &outs, w)
+    });
     if ctx.common.json {
         write_json(
             out,
@@ -130,11 +145,16 @@ pub fn run(args: &CcArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
                 target_instance: args.target_instance.clone(),
                 output: args.output.clone(),
                 report: &rep,
+                compare,
                 exit_status: code as i32,
             },
         )?;
     } else {
-        out.write_all(text(&rep, args).as_bytes())
+        let mut t = text(&rep, args);
+        if let Some(c) = &compare {
+            t.push_str(&crate::render::compare::compare_text(c));
+        }
+        out.write_all(t.as_bytes())
             .map_err(|e| Error::io(PathBuf::from("<stdout>"), e))?;
     }
     if let Some(e) = &rep.recovery.error {
@@ -194,6 +214,22 @@ fn text(r: &HardReport, a: &CcArgs) -> String {
                 ""
             }
         );
+        if let Some(p) = &b.patch_file {
+            let what = match &p.patch {
+                Some(h) => format!(
+                    "patch page of generations 0x{:X} - 0x{:X}, agrees with the header{}",
+                    h.bkinfo.gen_low,
+                    h.bkinfo.gen_high,
+                    if p.checked_against_trailer {
+                        " and the trailer page"
+                    } else {
+                        ""
+                    }
+                ),
+                None => "empty".to_string(),
+            };
+            let _ = writeln!(s, "    Patch file: {} ({what})", p.path.display());
+        }
     }
     let _ = writeln!(s, "        Output folder: {}", a.output.display());
     let _ = writeln!(s);

@@ -137,6 +137,7 @@ const VALUE_LONG: &[&str] = &[
     "--database",
     "--logs",
     "--base",
+    "--compare-with",
 ];
 
 fn is_switch_shaped(s: &str) -> bool {
@@ -254,6 +255,11 @@ mod tests {
         assert_eq!(
             t(&["/r", "edb", "/l/nonexistent/logs"]),
             ["r", "edb", "--log-dir=/nonexistent/logs"]
+        );
+        // --compare-with takes a path that must not be read as a switch.
+        assert_eq!(
+            t(&["/r", "edb", "--compare-with", "/s/live.edb"]),
+            ["r", "edb", "--compare-with", "/s/live.edb"]
         );
     }
 

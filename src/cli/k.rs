@@ -257,6 +257,37 @@ fn check_checkpoint(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result
     })
 }
 
+/// A `.pat` patch file: both copies of the patch page verify and agree.
+fn check_patch_file(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result<Checked, Error> {
+    let shown = input.path.display().to_string();
+    let bytes = input.read_at(0, 2 * 32768)?;
+    let f = crate::parse::patch::read_patch_file(&bytes, input.len);
+    let ps = f.as_ref().map(|f| f.page_size).unwrap_or(bytes.len() / 2);
+    let primary = CkptCopy::sized(&bytes, 0, ps);
+    let shadow = CkptCopy::sized(&bytes, ps, ps);
+    let identical = bytes.len() >= 2 * ps && bytes[..ps] == bytes[ps..2 * ps];
+    let failed = f.is_err()
+        || !primary.as_ref().is_some_and(|c| c.ok)
+        || !shadow.as_ref().is_some_and(|c| c.ok)
+        || !identical;
+    let r = CkptReport {
+        file: shown.clone(),
+        file_size: input.len,
+        primary,
+        shadow,
+        copies_identical: identical,
+        failed,
+    };
+    if !ctx.common.json {
+        out.write_all(render::k::patch_file(&shown, &r).as_bytes())
+            .map_err(io_err)?;
+    }
+    Ok(Checked {
+        entry: KFile::Patch(r),
+        damage: failed.then_some(Jet::READ_VERIFY_FAILURE),
+    })
+}
+
 fn check_log(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result<Checked, Error> {
     let shown = input.path.display().to_string();
     let LogBytes {
@@ -320,6 +351,7 @@ fn check_one(
             check_database(args, ctx, path, out)
         }
         FileKind::Checkpoint => check_checkpoint(ctx, &mut input, out),
+        FileKind::Patch => check_patch_file(ctx, &mut input, out),
         FileKind::Log => check_log(ctx, &mut input, out),
         FileKind::TempDatabase => {
             if !ctx.common.json {

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{write_json, Ctx, ModeResult};
+use crate::db::classify::{classify, expect_ecc_for, PageKind};
 use crate::error::{Error, FormatError, Jet};
 use crate::file::{identify, FileKind, Input};
 use crate::parse::db_header::{read_header_pair, read_unverified, UsedCopy};
+use crate::parse::patch::{check_against_header, read_patch_page, PatchHeader};
 use crate::render;
 use crate::report::mh::MhReport;
 
@@ -39,6 +41,7 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     let probe = input.probe()?;
     let kind = identify(&probe);
     match kind {
+        FileKind::Patch => return run_patch(path, shown, &mut input, ctx, out),
         FileKind::Database | FileKind::TempDatabase => {}
         FileKind::Unknown
             if probe.len() >= 8
@@ -80,37 +83,12 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         }
     };
     let mut damaged = pair.damaged();
-    // A streaming-backup copy keeps its final backup state in the trailer
-    // (patch) page, the last page of the file (docs/format/backup.md §1).
-    let h = pair.header();
-    let mut patch = None;
-    let mut patch_error = None;
-    if h.bkinfo_full_cur.gen_low != 0 && h.bkinfo_full_cur.gen_high == 0 {
-        let ps = pair.page_size as u64;
-        let res = if input.len < 3 * ps {
-            Err(FormatError::new(
-                input.len,
-                Jet::DATABASE_CORRUPTED,
-                "file too short to hold a backup trailer page",
-            ))
-        } else {
-            let off = (input.len / ps - 1) * ps;
-            let page = input.read_at(off, ps as usize)?;
-            crate::parse::patch::read_patch_page(&page)
-                .and_then(|p| crate::parse::patch::check_against_header(&p, h).map(|_| p))
-                .map_err(|e| e.at_base(off))
-        };
-        match res {
-            Ok(p) => patch = Some(p),
-            Err(e) => {
-                damaged = true;
-                patch_error = Some(e);
-            }
-        }
-    }
+    let (patch, patch_error, last_kind) = trailer_of(&mut input, &pair)?;
+    damaged |= patch_error.is_some();
     if ctx.common.json {
         let mut report = MhReport::new(shown, input.len, kind, &pair);
         report.patch_page = patch.clone();
+        report.last_page = last_kind;
         report.patch_page_error = patch_error.as_ref().map(|e| e.to_string());
         write_json(out, &report)?;
     } else {
@@ -170,5 +148,81 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         super::exit::DAMAGE
     } else {
         super::exit::OK
+    })
+}
+
+/// `/mh` on a `.pat` patch file: its patch page and shadow.
+fn run_patch(
+    path: &std::path::Path,
+    shown: String,
+    input: &mut Input,
+    ctx: &Ctx,
+    out: &mut dyn Write,
+) -> ModeResult {
+    // Two pages of the largest size at most: the file is small by format.
+    let bytes = input.read_at(0, 2 * 32768)?;
+    let f = crate::parse::patch::read_patch_file(&bytes, input.len)
+        .map_err(|e| Error::corrupt(path, e))?;
+    let warnings = crate::report::mh::patch_file_warnings(&f);
+    if ctx.common.json {
+        let report = crate::report::mh::PatchFileReport::new(shown, input.len, &f);
+        write_json(out, &report)?;
+    } else {
+        let text = render::mh::patch_file(&f, &warnings, ctx.color);
+        out.write_all(text.as_bytes()).map_err(io_err)?;
+    }
+    Ok(if warnings.is_empty() {
+        super::exit::OK
+    } else {
+        super::exit::DAMAGE
+    })
+}
+
+/// The trailer page, why it cannot be used, and the class of the last page.
+type TrailerState = (Option<PatchHeader>, Option<FormatError>, Option<PageKind>);
+
+/// The trailer (patch) page of a streaming-backup copy: a database keeps its
+/// final backup state in its last page (docs/format/backup.md §1) when the header
+/// says so (bkinfoFullCur genLow set, genHigh 0); the last page is also read
+/// when the shared classification calls it a trailer. Returns the page, why
+/// it cannot be used (-535 / -552), and the class of the last page.
+fn trailer_of(
+    input: &mut Input,
+    pair: &crate::parse::db_header::DbHeaderPair,
+) -> Result<TrailerState, Error> {
+    let h = pair.header();
+    let ps = pair.page_size as u64;
+    let last = if input.len >= 3 * ps {
+        let phys = input.len / ps;
+        let page = input.read_at((phys - 1) * ps, ps as usize)?;
+        let kind = classify(&page, phys, phys, expect_ecc_for(ps as usize)).kind;
+        Some(((phys - 1) * ps, page, kind))
+    } else {
+        None
+    };
+    let needs = h.bkinfo_full_cur.gen_low != 0 && h.bkinfo_full_cur.gen_high == 0;
+    let kind = last.as_ref().map(|l| l.2);
+    if !needs && kind != Some(PageKind::Trailer) {
+        return Ok((None, None, kind));
+    }
+    let res = match &last {
+        None => Err(FormatError::new(
+            input.len,
+            Jet::DATABASE_CORRUPTED,
+            "file too short to hold a backup trailer page",
+        )),
+        Some((off, page, _)) => read_patch_page(page)
+            .and_then(|p| {
+                // Once genHigh is in the header the trailer is only left over.
+                if needs {
+                    check_against_header(&p, h)?;
+                }
+                Ok(p)
+            })
+            .map_err(|e| e.at_base(*off)),
+    };
+    Ok(match res {
+        Ok(p) => (Some(p), None, kind),
+        Err(e) => (None, Some(e), kind),
     })
 }

@@ -6,7 +6,7 @@ use super::mm::DbArgs;
 use super::{Ctx, ModeResult};
 use crate::db::btree::{walk, Problem, WalkOptions};
 use crate::db::catalog::{read_catalog, CATALOG_ROOT, DB_OBJID, DB_ROOT};
-use crate::db::page::{is_blank, Page};
+use crate::db::page::Page;
 use crate::db::space::space_of;
 use crate::db::Database;
 use crate::error::Jet;
@@ -44,17 +44,20 @@ fn object(
         owned_extents: Vec::new(),
         available_extents: Vec::new(),
     };
-    let page = db
-        .read_page(root)
-        .ok()
-        .filter(|b| !is_blank(b))
+    let bytes = db.read_page(root).ok();
+    let class = bytes.as_ref().map(|b| db.classify(root, b));
+    let page = bytes
+        .filter(|_| class.as_ref().is_some_and(|c| c.is_readable_data()))
         .and_then(|b| Page::new(root, b).ok());
     let Some(page) = page else {
+        let what = class
+            .map(|c| format!(" (it is a {})", c.kind.describe()))
+            .unwrap_or_default();
         problems.push(Problem {
             pgno: root,
             tree: root,
             jet: Jet::DATABASE_CORRUPTED,
-            detail: format!("root page of {name} cannot be read"),
+            detail: format!("root page of {name} cannot be read{what}"),
         });
         return o;
     };

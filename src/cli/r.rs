@@ -15,6 +15,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{write_json, Ctx, ModeResult};
+use crate::db::compare::{compare_candidates, CompareReport};
 use crate::error::Error;
 use crate::parse::checkpoint::CHECKPOINT_COPY_SIZE;
 use crate::parse::primitives::Signature;
@@ -64,6 +65,10 @@ pub struct RArgs {
     /// The logs and the checkpoint are never written.
     #[arg(long = "in-place", conflicts_with = "output")]
     pub in_place: bool,
+    /// Compare the recovered database page by page with DB (a report; the
+    /// exit status does not change).
+    #[arg(long = "compare-with", value_name = "DB")]
+    pub compare_with: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -83,6 +88,8 @@ struct RReport<'a> {
     no_database_written: Option<String>,
     #[serde(flatten)]
     report: &'a Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compare: Option<CompareReport>,
 }
 
 fn split_base(base: &Path) -> (Option<PathBuf>, String) {
@@ -243,6 +250,15 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         super::exit::OK if nothing_written.is_some() => super::exit::DAMAGE,
         c => c,
     };
+    let outputs: Vec<PathBuf> = if args.in_place {
+        replaced.clone()
+    } else {
+        rep.databases.iter().map(|d| d.output.clone()).collect()
+    };
+    let compare = args
+        .compare_with
+        .as_deref()
+        .map(|w| compare_outputs(&rep, &outputs, w));
     if let Some(why) = &nothing_written {
         eprintln!("eseutil-rs: no database was written: {why}");
     }
@@ -264,6 +280,7 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
                 output: opts.output.clone(),
                 replaced_in_place: replaced.clone(),
                 report: &rep,
+                compare,
             },
         )?;
     } else {
@@ -277,6 +294,9 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         if args.in_place && rep.error.is_some() {
             t.push_str("--in-place: recovery stopped; every database in the database folder was left as it was\n");
         }
+        if let Some(c) = &compare {
+            t.push_str(&crate::render::compare::compare_text(c));
+        }
         out.write_all(t.as_bytes())
             .map_err(|e| Error::io(PathBuf::from("<stdout>"), e))?;
     }
@@ -284,6 +304,19 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         ctx.terminated.set(Some(e.jet));
     }
     Ok(code)
+}
+
+/// `--compare-with` (shared with `/cc`): the recovered database among
+/// `outputs` against `with`; nothing is compared when recovery stopped.
+pub(crate) fn compare_outputs(rep: &Report, outputs: &[PathBuf], with: &Path) -> CompareReport {
+    if rep.error.is_some() {
+        return CompareReport {
+            reference: with.to_path_buf(),
+            result: None,
+            error: Some("recovery stopped; nothing was compared".into()),
+        };
+    }
+    compare_candidates(outputs, with)
 }
 
 /// The databases a replay of these logs writes: file name (as logged, last
@@ -500,8 +533,8 @@ pub(crate) fn report_text(r: &Report) -> String {
     let bi = &st.before_images;
     let _ = writeln!(
         s,
-        "Logged page before-images: {} compared, {} equal to the redone page, {} used to restart a split/merge",
-        bi.checked, bi.matched, bi.used
+        "Logged page before-images: {} compared, {} equal to the redone page ({} with the same byte placement), {} used to restart a split/merge",
+        bi.checked, bi.matched, bi.same_placement, bi.used
     );
     let _ = writeln!(s);
     for d in &r.databases {

@@ -20,7 +20,8 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use super::page::{is_blank, Node, Page};
+use super::classify::{PageClass, PageKind};
+use super::page::{Node, Page};
 use super::Database;
 use crate::error::Jet;
 use crate::parse::page::FLAG_PARENT_OF_LEAF;
@@ -167,39 +168,23 @@ pub fn walk(
                     continue;
                 }
             };
-            if is_blank(&bytes) {
-                prob(
-                    &mut w,
-                    pgno,
-                    Jet::PAGE_NOT_INITIALIZED,
-                    format!(
-                        "page is blank (never written) but page {} points at it",
-                        c.parent
-                    ),
-                );
-                chain.push(None);
-                continue;
-            }
             let mut bytes = bytes;
-            let verdict = crate::checksum::verify_page(&bytes, pgno);
-            match verdict {
-                crate::checksum::PageVerdict::Ok { .. } => {}
-                crate::checksum::PageVerdict::Correctable { bit, .. } => {
-                    prob(
-                        &mut w,
-                        pgno,
-                        Jet::READ_VERIFY_FAILURE,
-                        format!("single-bit checksum error at bit {bit} (correctable; walked as corrected)"),
-                    );
-                    crate::checksum::apply_correction(&mut bytes, pgno, bit);
+            let class = db.classify(pgno, &bytes);
+            match class.kind {
+                PageKind::Data => {
+                    if let crate::checksum::PageVerdict::Correctable { bit, .. } = class.checksum {
+                        prob(
+                            &mut w,
+                            pgno,
+                            Jet::READ_VERIFY_FAILURE,
+                            format!("single-bit checksum error at bit {bit} (correctable; walked as corrected)"),
+                        );
+                        crate::checksum::apply_correction(&mut bytes, pgno, bit);
+                    }
                 }
-                other => {
-                    prob(
-                        &mut w,
-                        pgno,
-                        Jet::READ_VERIFY_FAILURE,
-                        format!("checksum mismatch ({})", verdict_text(&other)),
-                    );
+                _ => {
+                    let (jet, detail) = not_a_tree_page(&class, c.parent);
+                    prob(&mut w, pgno, jet, detail);
                     chain.push(None);
                     continue;
                 }
@@ -454,6 +439,44 @@ fn check_chain(w: &mut TreeWalk, chain: &[Option<(u32, u32, u32)>], root: u32, l
                 );
             }
         }
+    }
+}
+
+/// The problem of a tree pointing at a page that is not a readable data
+/// page, by the page's class.
+fn not_a_tree_page(class: &PageClass, parent: u32) -> (Jet, String) {
+    match class.kind {
+        PageKind::Blank => (
+            Jet::PAGE_NOT_INITIALIZED,
+            format!("page is blank (never written) but page {parent} points at it"),
+        ),
+        PageKind::Shrunk => (
+            Jet::DATABASE_CORRUPTED,
+            format!("page was released by a database shrink but page {parent} points at it"),
+        ),
+        PageKind::Trailer | PageKind::Header | PageKind::ShadowHeader => (
+            Jet::DATABASE_CORRUPTED,
+            format!(
+                "page is the {} but page {parent} points at it",
+                class.kind.describe()
+            ),
+        ),
+        PageKind::Foreign => (
+            Jet::READ_VERIFY_FAILURE,
+            format!(
+                "checksum mismatch ({}); not an ESE page ({})",
+                verdict_text(&class.checksum),
+                class.note.unwrap_or("implausible header")
+            ),
+        ),
+        PageKind::BadChecksum | PageKind::Data => (
+            Jet::READ_VERIFY_FAILURE,
+            format!(
+                "checksum mismatch ({}){}",
+                verdict_text(&class.checksum),
+                class.note.map(|n| format!("; {n}")).unwrap_or_default()
+            ),
+        ),
     }
 }
 

@@ -16,7 +16,8 @@ use serde::Serialize;
 
 use super::btree::{walk, Problem, TreeWalk, WalkOptions};
 use super::catalog::{read_catalog, Catalog, CATALOG_ROOT, DB_ROOT, SHADOW_ROOT};
-use super::page::{is_blank, Page};
+use super::classify::{PageClass, PageKind};
+use super::page::Page;
 use super::space::{space_of, SpaceInfo};
 use super::Database;
 use crate::error::Jet;
@@ -61,6 +62,9 @@ pub struct CheckReport {
     pub page_size: usize,
     /// Whether the header says Dirty Shutdown.
     pub dirty: bool,
+    /// Whether the header says the file is a backup copy (bkinfoFullCur or
+    /// bkinfoSnapshotCur set): it needs hard recovery, not soft.
+    pub backup_copy: bool,
     /// Header dbtime used as the bound for page dbtimes.
     pub header_dbtime: u64,
     /// Trees checked.
@@ -71,12 +75,67 @@ pub struct CheckReport {
     pub pages_available: u64,
     /// Pages neither in a tree nor available that hold data (leaked).
     pub pages_unaccounted: Vec<u32>,
+    /// The backup trailer (patch) page, when the file is a streaming-backup
+    /// copy whose last page verifies as one: not a data page, not damage.
+    pub trailer_page: Option<u32>,
+    /// Verified pages released by a database shrink (free space, not leaked).
+    pub pages_shrunk: u64,
     /// Violations (each one counts).
     pub violations: Vec<Problem>,
     /// Findings eseutil reports without failing: a page dbtime above the
     /// header's (`repair.cxx` only flags it; on a dirty database the
     /// unflushed header explains it) and leaked pages.
     pub warnings: Vec<Problem>,
+}
+
+/// What the pages outside every tree are, by their classification.
+#[derive(Default)]
+struct Outside {
+    violations: Vec<Problem>,
+    unaccounted: Vec<u32>,
+    trailer: Option<u32>,
+    shrunk: u64,
+}
+
+impl Outside {
+    fn page(&mut self, pg: u32, class: &PageClass, available: bool) {
+        let bad = |jet, detail| Problem {
+            pgno: pg,
+            tree: 0,
+            jet,
+            detail,
+        };
+        match class.kind {
+            PageKind::Blank => {}
+            PageKind::Shrunk => self.shrunk += 1,
+            PageKind::Trailer if class.checksum_ok() => self.trailer = Some(pg),
+            // ErrDBReadAndCheckDBTrailer: a trailer that fails its checksum.
+            PageKind::Trailer => self.violations.push(bad(
+                Jet::BAD_PATCH_PAGE,
+                format!(
+                    "backup trailer (patch) page fails its header checksum ({})",
+                    super::btree::verdict_text(&class.checksum)
+                ),
+            )),
+            PageKind::Data if !available => self.unaccounted.push(pg),
+            PageKind::Data => {}
+            PageKind::Foreign
+            | PageKind::BadChecksum
+            | PageKind::Header
+            | PageKind::ShadowHeader => self.violations.push(bad(
+                Jet::READ_VERIFY_FAILURE,
+                format!(
+                    "page outside every tree fails its checksum ({}){}",
+                    super::btree::verdict_text(&class.checksum),
+                    if class.kind == PageKind::Foreign {
+                        "; content does not look like an ESE page"
+                    } else {
+                        ""
+                    }
+                ),
+            )),
+        }
+    }
 }
 
 struct Acc<'a> {
@@ -176,11 +235,12 @@ impl Acc<'_> {
 
     fn space(&mut self, root: u32) -> Option<SpaceInfo> {
         let bytes = self.db.read_page(root).ok()?;
-        if is_blank(&bytes) {
+        let class = self.db.classify(root, &bytes);
+        if class.kind != PageKind::Data || !class.checksum_ok() {
             return None;
         }
         let page = Page::new(root, bytes).ok()?;
-        if !page.verify().is_good() || !page.hdr.is_root() {
+        if !page.hdr.is_root() {
             return None;
         }
         match space_of(self.db, &page, self.opts) {
@@ -338,7 +398,7 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
         }
     }
     // Accounting.
-    let mut unaccounted = Vec::new();
+    let mut outside = Outside::default();
     let mut in_trees = 0u64;
     let mut available = 0u64;
     for pg in 1..=db.page_count {
@@ -362,41 +422,15 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
             });
         }
         if !used {
-            // Pages outside every tree are still checksummed, as /k would.
+            // Pages outside every tree are still classified and checksummed,
+            // as /k does.
             if let Ok(b) = db.read_page(pg) {
-                if !is_blank(&b) {
-                    let v = crate::checksum::verify_page(&b, pg);
-                    if !v.is_good()
-                        && !matches!(v, crate::checksum::PageVerdict::Correctable { .. })
-                    {
-                        let foreign = b.len() > 40
-                            && u32::from_le_bytes([b[36], b[37], b[38], b[39]])
-                                & crate::parse::page::FLAG_NEW_CHECKSUM
-                                == 0
-                            && crate::parse::page::parse_page_header(&b)
-                                .map(|h| h.objid > h.dbtime as u32 || h.objid == 0)
-                                .unwrap_or(true);
-                        acc.violations.push(Problem {
-                            pgno: pg,
-                            tree: 0,
-                            jet: Jet::READ_VERIFY_FAILURE,
-                            detail: format!(
-                                "page outside every tree fails its checksum ({}){}",
-                                super::btree::verdict_text(&v),
-                                if foreign {
-                                    "; content does not look like an ESE page"
-                                } else {
-                                    ""
-                                }
-                            ),
-                        });
-                    } else if !acc.avail[i] {
-                        unaccounted.push(pg);
-                    }
-                }
+                outside.page(pg, &db.classify(pg, &b), acc.avail[i]);
             }
         }
     }
+    acc.violations.append(&mut outside.violations);
+    let unaccounted = outside.unaccounted;
     if !unaccounted.is_empty() {
         acc.warnings.push(Problem {
             pgno: unaccounted[0],
@@ -413,11 +447,14 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
         page_count: db.page_count,
         page_size: db.page_size,
         dirty,
+        backup_copy: h.bkinfo_full_cur.gen_low != 0 || h.bkinfo_snapshot_cur.gen_low != 0,
         header_dbtime: h.dbtime_dirtied,
         trees: acc.trees,
         pages_in_trees: in_trees,
         pages_available: available,
         pages_unaccounted: unaccounted,
+        trailer_page: outside.trailer,
+        pages_shrunk: outside.shrunk,
         violations: acc.violations,
         warnings: acc.warnings,
     };
@@ -501,6 +538,9 @@ pub fn check_trees(db: &Database, objids: &std::collections::BTreeSet<u32>) -> C
         pages_in_trees: in_trees,
         pages_available: acc.avail.iter().filter(|&&a| a).count() as u64,
         pages_unaccounted: Vec::new(),
+        backup_copy: h.bkinfo_full_cur.gen_low != 0 || h.bkinfo_snapshot_cur.gen_low != 0,
+        trailer_page: None,
+        pages_shrunk: 0,
         violations: acc.violations,
         warnings: acc.warnings,
     }

@@ -1,7 +1,8 @@
 //! Read-only access to a database file: header pair, page size, page reads,
 //! and on top of them the page view ([`page`]), B-tree traversal
 //! ([`btree`]), space trees ([`space`]), the catalog ([`catalog`]), record
-//! decoding ([`record`]) and the structural check ([`check`]).
+//! decoding ([`record`]), the structural check ([`check`]) and the one
+//! page classification every mode uses ([`classify`]).
 //!
 //! Page *n* (≥ 1) lives at file offset `(n + 1) · cbPage` (docs/format/pages.md
 //! §1). The file is opened read-only and read with positioned reads; no
@@ -10,6 +11,8 @@
 pub mod btree;
 pub mod catalog;
 pub mod check;
+pub mod classify;
+pub mod compare;
 pub mod page;
 pub mod record;
 pub mod space;
@@ -74,6 +77,18 @@ impl Database {
     /// File offset of page `pgno`.
     pub fn page_offset(&self, pgno: u32) -> u64 {
         (pgno as u64 + 1) * self.page_size as u64
+    }
+
+    /// Classifies the bytes of page `pgno` with the shared classification
+    /// ([`classify::classify`]): the last page of the file may be a backup
+    /// trailer.
+    pub fn classify(&self, pgno: u32, bytes: &[u8]) -> classify::PageClass {
+        classify::classify(
+            bytes,
+            pgno as u64 + classify::HEADER_PAGES,
+            self.page_count as u64 + classify::HEADER_PAGES,
+            classify::expect_ecc_for(self.page_size),
+        )
     }
 
     /// Reads the raw bytes of page `pgno` (1-based). A page number outside

@@ -56,6 +56,8 @@ pub struct BackupCopy {
     pub gen_high: u32,
     /// genHigh came from the trailer page.
     pub from_trailer: bool,
+    /// The `.pat` beside the copy, checked against the header and trailer.
+    pub patch_file: Option<super::patch_file::PatchFileCheck>,
 }
 
 /// The `/cc` report: the checks made, then the redo run.
@@ -334,6 +336,7 @@ pub fn hard_recover(o: &HardOptions) -> Result<HardReport, Error> {
                 "snapshot backup of another log stream (signLog differs)".into(),
             ));
         }
+        let mut trailer = None;
         if kind == "streaming" && gh == 0 {
             // The final state is in the trailer page (last page of the file).
             if file_len < 3 * ps as u64 {
@@ -349,6 +352,7 @@ pub fn hard_recover(o: &HardOptions) -> Result<HardReport, Error> {
             crate::parse::patch::check_against_header(&p, h).map_err(|e| Error::corrupt(f, e))?;
             gh = p.bkinfo.gen_high;
             from_trailer = true;
+            trailer = Some(p.clone());
             if p.bkinfo.gen_low != bk.gen_low {
                 return Err(err(
                     f,
@@ -357,6 +361,11 @@ pub fn hard_recover(o: &HardOptions) -> Result<HardReport, Error> {
                 ));
             }
         }
+        // The .pat beside the copy (snapshot backups have none).
+        let patch_file = match kind {
+            "streaming" => super::patch_file::check_patch_file(f, dir, h, ps, trailer.as_ref())?,
+            _ => None,
+        };
         if bk.gen_low < gen_low {
             return Err(err(
                 f,
@@ -402,7 +411,7 @@ pub fn hard_recover(o: &HardOptions) -> Result<HardReport, Error> {
             name,
             source: f.clone(),
             header: Some(hp),
-            zero_trailer: from_trailer,
+            zero_trailer: true,
         });
         backups.push(BackupCopy {
             file: f.clone(),
@@ -411,6 +420,7 @@ pub fn hard_recover(o: &HardOptions) -> Result<HardReport, Error> {
             gen_low: bk.gen_low,
             gen_high: gh,
             from_trailer,
+            patch_file,
         });
     }
     // 3. The play-forward folder: generations after genHigh, up to the

@@ -19,9 +19,11 @@
 //! ~766–850) and `SetDbstate` (`inc/daedef.hxx` ~3076–3245).
 
 mod attach;
+pub mod create_db;
 pub mod hard;
 pub mod output;
 pub mod page;
+pub mod patch_file;
 #[cfg(test)]
 mod rare_tests;
 pub mod redo;
@@ -696,19 +698,21 @@ fn existing_db(
     }
     let hdr = pair.header();
     let ps = hdr.page_size() as usize;
+    let restoring = map.iter().find(|m| m.source == f);
+    // Soft recovery of a backup copy: -544 while its state is in the trailer.
+    let soft_backup = restoring.is_none() && patch_file::soft_recovery_of_backup_copy(f, hdr)?;
     let mut store = PageStore::copy_of(f, target, ps)?;
     let mut header = bytes[..ps].to_vec();
-    if let Some(m) = map.iter().find(|m| m.source == f) {
+    if let Some(m) = restoring {
         if let Some(h) = &m.header {
             header = h.clone();
             store.write_header(header.clone())?;
         }
         if m.zero_trailer {
-            let last = store.page_count()?;
-            if last > 0 {
-                store.zero_page(last)?;
-            }
+            store.zero_trailer_page()?;
         }
+    } else if soft_backup {
+        store.zero_trailer_page()?;
     }
     header[52..56].copy_from_slice(&2u32.to_le_bytes());
     Ok(Some(DbRun {
@@ -886,7 +890,7 @@ fn database_record(
                 &target,
                 &opts.restore_map,
             )
-            .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
+            .map_err(|x| e(x.jet().unwrap_or(Jet::DISK_IO), x.to_string()))?
             {
                 // Attached here from now on (later re-attachments are
                 // checked against this position, see `attach`).
@@ -895,26 +899,31 @@ fn database_record(
                 rd.dbs.insert(dbid, db);
                 return Ok(true);
             }
+            let kind = create_db::create_kind(b, &l.header);
+            if let create_db::CreateKind::Refused(why) = kind {
+                return Err(e(Jet::INVALID_CREATE_DB_VERSION, why));
+            }
             let mut store = PageStore::create(&target, page_size)
                 .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
             let header = new_header(page_size, r, &l.header, r.lgpos);
             store
                 .write_header(header.clone())
                 .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
-            rd.dbs.insert(
+            let mut db = DbRun {
                 dbid,
-                DbRun {
-                    dbid,
-                    logged_path: path,
-                    store,
-                    header,
-                    attached: true,
-                    dbtime_max: 0,
-                    objid_max: 0,
-                    pages: Default::default(),
-                    created: true,
-                },
-            );
+                logged_path: path,
+                store,
+                header,
+                attached: true,
+                dbtime_max: 0,
+                objid_max: 0,
+                pages: Default::default(),
+                created: true,
+            };
+            if kind == create_db::CreateKind::Implicit {
+                create_db::apply(&mut db, page_size).map_err(|(j, d)| e(j, d))?;
+            }
+            rd.dbs.insert(dbid, db);
             Ok(true)
         }
         79 => Ok(true),
@@ -1038,7 +1047,7 @@ fn database_record(
                 &target,
                 &opts.restore_map,
             )
-            .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
+            .map_err(|x| e(x.jet().unwrap_or(Jet::DISK_IO), x.to_string()))?
             {
                 put_lgpos(&mut db.header, 80, r.lgpos);
                 rd.dbs.insert(dbid, db);

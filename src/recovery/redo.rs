@@ -57,7 +57,7 @@ pub const DBTIME_NIL: u64 = u64::MAX;
 
 /// `dbtimeShrunk` (daedef.hxx ~1112): the dbtime of a page reset by a
 /// shrink redo (`CPAGE::GetShrunkPage`); such a page counts as blank.
-pub const DBTIME_SHRUNK: u64 = 0xFFFF_FFFF_FFFF_FFFD;
+pub const DBTIME_SHRUNK: u64 = crate::db::classify::DBTIME_SHRUNK;
 
 /// `fPageFDPDelete` (cpage.hxx ~724).
 const FLAG_FDP_DELETE: u32 = 0x40000;
@@ -161,6 +161,11 @@ pub struct BeforeImageCheck {
     /// had already cleaned the version (RCE cleanup resets the bit without
     /// logging); redo here does no version cleanup.
     pub version_bit_only: u64,
+    /// Of the matched, images whose lines sit where ours do (every tag's
+    /// offset and size, ibMicFree): the byte-placement check.
+    pub same_placement: u64,
+    /// Placement differences (lgpos, page, first differing tag).
+    pub placement_differences: Vec<String>,
     /// Images not compared (format not decoded).
     pub not_compared: u64,
     /// Images used to restart a split/merge whose page was flushed after
@@ -273,7 +278,7 @@ impl Redo {
             .store
             .read_page(pgno)
             .map_err(|e| err(Jet::DATABASE_CORRUPTED, r, e.to_string()))?;
-        if crate::checksum::is_all_zero(&b) || u64_at(&b, 8) == DBTIME_SHRUNK {
+        if crate::db::classify::is_unwritten(&b) {
             if before == DBTIME_NIL {
                 return Err(err(
                     Jet::PAGE_NOT_INITIALIZED,
@@ -338,7 +343,7 @@ impl Redo {
             .store
             .read_page(pgno)
             .map_err(|e| err(Jet::DATABASE_CORRUPTED, r, e.to_string()))?;
-        if crate::checksum::is_all_zero(&b) || u64_at(&b, 8) == DBTIME_SHRUNK {
+        if crate::db::classify::is_unwritten(&b) {
             return Ok(true);
         }
         let dbtime = u64_at(&b, 8);
@@ -1241,6 +1246,7 @@ impl Redo {
                             cb_prefix: 0,
                             suffix: last.to_be_bytes().to_vec(),
                             data: (cpg_ext as u32).to_le_bytes().to_vec(),
+                            slot: None,
                         });
                     }
                     self.write(r, dbid, root, p, after)?;
@@ -1325,16 +1331,17 @@ impl Redo {
             cb_prefix: 0,
             suffix: last.to_be_bytes().to_vec(),
             data: cpg.to_le_bytes().to_vec(),
+            slot: None,
         };
         let mut any = false;
         if self.check_new(r, dbid, oe, after)? {
             let mut p = space_root_page(ps, objid, fl, after);
-            let mut v = vec![
+            // Insertion order (secondary extent first) sets the placement.
+            let v = vec![
                 node(sec_first + cpg_sec - 1, cpg_sec),
                 node(fdp + cpg_primary - 1, cpg_primary),
             ];
-            v.sort_by(|a, b| a.suffix.cmp(&b.suffix));
-            p.lines = v;
+            p.insert_in_order(v).map_err(|e| corrupt(r, e.detail))?;
             self.write(r, dbid, oe, p, after)?;
             any = true;
         }
@@ -1344,11 +1351,11 @@ impl Redo {
             if cpg_sec > 2 {
                 v.push(node(sec_first + cpg_sec - 1, cpg_sec - 2));
             }
-            for (l, c) in &ext {
+            // rgext lists the highest extent first; ESE inserts from the end.
+            for (l, c) in ext.iter().rev() {
                 v.push(node(*l, *c));
             }
-            v.sort_by(|a, b| a.suffix.cmp(&b.suffix));
-            p.lines = v;
+            p.insert_in_order(v).map_err(|e| corrupt(r, e.detail))?;
             self.write(r, dbid, ae, p, after)?;
             any = true;
         }

@@ -205,6 +205,56 @@ pub fn lz77_plain_decompress(inp: &[u8], want: usize) -> Option<Vec<u8>> {
     })
 }
 
+/// `BTISplitShrinkPages` / `BTIMergeShrinkPages` (bt.cxx): the engine
+/// compacts the pages of a split or merge path when that lets them fit a
+/// smaller buffer (`CPAGE::OptimizeInternalFragmentation`). Engines of the
+/// Windows 7 generation (database format 0x620,17 and older) had no
+/// dehydrated buffers and never did: the live Windows 7 store of the corpus
+/// keeps a 5.5 KB hole in its catalog root after a vertical split.
+fn shrink_page(rd: &Redo, dbid: u8, p: &mut PageImage) {
+    let update = rd
+        .dbs
+        .get(&dbid)
+        .filter(|d| d.header.len() >= 236)
+        .map(|d| u32_at(&d.header, 232));
+    if update.is_some_and(|u| u >= 20) {
+        p.optimize_internal_fragmentation();
+    }
+}
+
+/// Where the logged image and our serialisation of the same content place
+/// the lines differently: ibMicFree, then the first tag whose (ib, cb)
+/// differs; `None` when they agree.
+fn placement_difference(img: &[u8], ours: &PageImage) -> Option<String> {
+    use crate::parse::page::{parse_page_header, read_tag};
+    let b = match ours.to_bytes() {
+        Ok(b) => b,
+        Err(e) => return Some(e.detail),
+    };
+    let (Ok(h1), Ok(h2)) = (parse_page_header(img), parse_page_header(&b)) else {
+        return Some("header unreadable".into());
+    };
+    if h1.ib_mic_free != h2.ib_mic_free {
+        return Some(format!(
+            "ibMicFree {} logged, {} redone",
+            h1.ib_mic_free, h2.ib_mic_free
+        ));
+    }
+    let n = h1.itag_mic_free as usize;
+    for itag in 0..n.min(h2.itag_mic_free as usize) {
+        let (Ok(a), Ok(o)) = (read_tag(img, itag, n), read_tag(&b, itag, n)) else {
+            return Some(format!("tag {itag} unreadable"));
+        };
+        if (a.ib, a.cb) != (o.ib, o.cb) {
+            return Some(format!(
+                "tag {itag} at {}+{} logged, {}+{} redone",
+                a.ib, a.cb, o.ib, o.cb
+            ));
+        }
+    }
+    None
+}
+
 /// Compares a logged before-image with the page redo built.
 fn compare_before_image(
     rd: &mut Redo,
@@ -287,6 +337,12 @@ fn compare_before_image(
         if version_only {
             st.version_bit_only += 1;
         }
+        match placement_difference(&img, ours) {
+            None => st.same_placement += 1,
+            Some(d) => st
+                .placement_differences
+                .push(format!("{} page {pgno}: {d}", r.lgpos.eseutil_text())),
+        }
     } else {
         st.differences.push(format!(
             "{} page {pgno}: {}",
@@ -302,6 +358,8 @@ struct Kdf {
     key: Vec<u8>,
     data: Vec<u8>,
     flags: u8,
+    /// Where the line sat on its page (kept when it stays there).
+    slot: Option<crate::recovery::page::Slot>,
 }
 
 fn kdfs(p: &PageImage) -> Vec<Kdf> {
@@ -310,6 +368,7 @@ fn kdfs(p: &PageImage) -> Vec<Kdf> {
             key: p.key(i),
             data: p.lines[i].data.clone(),
             flags: p.lines[i].flags,
+            slot: p.lines[i].slot,
         })
         .collect()
 }
@@ -329,7 +388,9 @@ fn fill(p: &mut PageImage, lines: &[Kdf], prefix_key: Option<&[u8]>) {
         .iter()
         .map(|k| {
             let cb = cb_prefix(&prefix, &k.key);
-            p.make_line(&k.key, cb, &k.data, k.flags)
+            let mut l = p.make_line(&k.key, cb, &k.data, k.flags);
+            l.slot = k.slot;
+            l
         })
         .collect();
 }
@@ -437,6 +498,7 @@ pub(crate) fn redo_split(
             let l = p.make_line(c.key_parent, cb, &c.pgno.to_le_bytes(), 0);
             p.lines.insert(at, l);
             p.lines[at + 1].data = c.pgno_new.to_le_bytes().to_vec();
+            shrink_page(rd, s.dbid, &mut p);
             rd.write_pub(s.r, s.dbid, s.pgno, p, dbtime)?;
             continue;
         }
@@ -512,6 +574,7 @@ fn split_one(
                     key: o.key.clone(),
                     data: o.data.clone(),
                     flags: f,
+                    slot: None,
                 };
                 let pre = (s.iline_prefix_new >= 0).then(|| o.key.clone());
                 if let Some(p) = &pre {
@@ -595,17 +658,22 @@ fn split_one(
                     key: o.key.clone(),
                     data: o.data.clone(),
                     flags: vflag(o),
+                    slot: None,
                 },
             ),
+            // The operation's node is deleted and inserted again
+            // (BTISplitMoveNodes): it loses its place.
             2 => {
                 let l = &mut lines[s.iline_oper];
                 l.data = o.data.clone();
                 l.flags |= vflag(o);
+                l.slot = None;
             }
             _ => {
                 let l = &mut lines[s.iline_oper];
                 l.data = o.data.clone();
                 l.flags = (l.flags & !NODE_DELETED) | vflag(o);
+                l.slot = None;
             }
         }
     }
@@ -657,7 +725,7 @@ fn split_one(
         // Lines left on the split page, re-expressed against the new prefix
         // (append splits keep the page's prefix).
         if s.splittype == 1 {
-            src.ext = s.prefix_split_new.to_vec();
+            src.reset_prefix(s.prefix_split_new.to_vec());
             let pre = s.prefix_split_new.to_vec();
             fill(&mut src, &lines, Some(&pre));
         } else {
@@ -693,6 +761,7 @@ fn split_one(
             newp.next = s.pgno_right;
         }
     }
+    shrink_page(rd, s.dbid, &mut src);
     rd.write_pub(r, s.dbid, s.pgno, src, dbtime)?;
     if redo_new {
         rd.write_pub(r, s.dbid, s.pgno_new, newp, dbtime)?;
@@ -828,7 +897,8 @@ pub(crate) fn redo_merge(
             if null_last && m.iline > 0 {
                 let j = m.iline - 1;
                 let d = p.lines[j].data.clone();
-                p.lines[j] = p.make_line(&[], 0, &d, 0);
+                let l = p.make_line(&[], 0, &d, 0);
+                p.replace_line(j, l);
             }
         } else if fl & MERGE_KEY_CHANGE != 0 {
             let j = if leaf.mergetype == 6 {
@@ -845,11 +915,13 @@ pub(crate) fn redo_merge(
             }
             let d = p.lines[j].data.clone();
             let cb = p.cb_common(m.key_sep);
-            p.lines[j] = p.make_line(m.key_sep, cb, &d, 0);
+            let l = p.make_line(m.key_sep, cb, &d, 0);
+            p.replace_line(j, l);
         }
         if fl & MERGE_EMPTY_PAGE != 0 {
             empty_page(&mut p);
         }
+        shrink_page(rd, m.dbid, &mut p);
         rd.write_pub(m.r, m.dbid, m.pgno, p, dbtime)?;
     }
     Ok(())
@@ -903,10 +975,12 @@ fn merge_leaf(rd: &mut Redo, m: &MergeRec, dbtime: u64) -> R<()> {
     let Some(mut src) = src else {
         // Siblings only.
         fix_siblings(m, &mut pleft, &mut pright);
-        if let Some(p) = pleft {
+        if let Some(mut p) = pleft {
+            shrink_page(rd, m.dbid, &mut p);
             rd.write_pub(r, m.dbid, m.pgno_left, p, dbtime)?;
         }
-        if let Some(p) = pright {
+        if let Some(mut p) = pright {
+            shrink_page(rd, m.dbid, &mut p);
             rd.write_pub(r, m.dbid, m.pgno_right, p, dbtime)?;
         }
         return Ok(());
@@ -980,11 +1054,14 @@ fn merge_leaf(rd: &mut Redo, m: &MergeRec, dbtime: u64) -> R<()> {
     if m.flags & MERGE_EMPTY_PAGE != 0 {
         empty_page(&mut src);
     }
+    shrink_page(rd, m.dbid, &mut src);
     rd.write_pub(r, m.dbid, m.pgno, src, dbtime)?;
-    if let Some(p) = pleft {
+    if let Some(mut p) = pleft {
+        shrink_page(rd, m.dbid, &mut p);
         rd.write_pub(r, m.dbid, m.pgno_left, p, dbtime)?;
     }
-    if let Some(p) = pright {
+    if let Some(mut p) = pright {
+        shrink_page(rd, m.dbid, &mut p);
         rd.write_pub(r, m.dbid, m.pgno_right, p, dbtime)?;
     }
     let _ = DBTIME_NIL;

@@ -183,6 +183,34 @@ impl PageStore {
         Ok(())
     }
 
+    /// Zeroes the last page when it is a backup trailer page whose header
+    /// checksum verifies, and returns whether it did. This is what the
+    /// engine does once the trailer's state is in the header
+    /// (`ErrDBTryToZeroDBTrailer` after `ErrDBReadAndCheckDBTrailer`,
+    /// `ese/db.cxx`, called by `ErrLGCheckDBFiles` in hard recovery and by
+    /// `ErrDBUpdateHeaderFromTrailer` in soft recovery): the page is kept,
+    /// zeroed, so the file keeps its length; any other last page is left
+    /// alone. The shared classification decides ([`crate::db::classify`]).
+    pub fn zero_trailer_page(&mut self) -> Result<bool> {
+        let last = self.page_count()?;
+        if last == 0 {
+            return Ok(false);
+        }
+        let page = self.read_page(last)?;
+        let phys = last as u64 + crate::db::classify::HEADER_PAGES;
+        let class = crate::db::classify::classify(
+            &page,
+            phys,
+            phys,
+            crate::db::classify::expect_ecc_for(self.page_size),
+        );
+        if !class.is_good_trailer() {
+            return Ok(false);
+        }
+        self.zero_page(last)?;
+        Ok(true)
+    }
+
     /// Reads the primary header page.
     pub fn read_header(&self) -> Result<Vec<u8>> {
         let mut b = vec![0u8; self.page_size];
@@ -265,5 +293,33 @@ mod tests {
         let out = s.commit().unwrap();
         assert_eq!(std::fs::metadata(&out).unwrap().len(), 5 * 4096);
         assert!(!d.path().join("x.edb.recovering").exists());
+    }
+
+    #[test]
+    fn only_a_verifying_trailer_is_zeroed() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("x.edb");
+        let mut s = PageStore::create(&t, 4096).unwrap();
+        let mut p = vec![0u8; 4096];
+        p[24..28].copy_from_slice(&5u32.to_le_bytes());
+        p[36..40].copy_from_slice(&0x2000u32.to_le_bytes());
+        s.write_page(3, p).unwrap();
+        // A data page last: kept.
+        assert!(!s.zero_trailer_page().unwrap());
+        assert!(!s.read_page(3).unwrap().iter().all(|&b| b == 0));
+        // A trailer (PATCHHDR, header checksum) last: zeroed, length kept.
+        let mut tr = vec![0u8; 4096];
+        tr[56..60].copy_from_slice(&1u32.to_le_bytes());
+        tr[60..64].copy_from_slice(&1u32.to_le_bytes());
+        seal_header(&mut tr);
+        s.file.write_all_at(&tr, 5 * 4096).unwrap();
+        assert_eq!(s.page_count().unwrap(), 4);
+        assert!(s.zero_trailer_page().unwrap());
+        assert_eq!(s.page_count().unwrap(), 4);
+        assert!(s.read_page(4).unwrap().iter().all(|&b| b == 0));
+        // A damaged trailer is not zeroed (the engine reports -535 earlier).
+        tr[100] ^= 1;
+        s.file.write_all_at(&tr, 5 * 4096).unwrap();
+        assert!(!s.zero_trailer_page().unwrap());
     }
 }

@@ -212,9 +212,24 @@ pub fn g(r: &GReport, verbose: bool) -> String {
         r.pages_unaccounted.len(),
         r.page_count
     );
+    if let Some(t) = r.trailer_page {
+        let _ = writeln!(
+            s,
+            "Page {t} is the backup trailer (patch) page of a streaming-backup copy: not a data page.\n"
+        );
+    }
+    if r.pages_shrunk > 0 {
+        let _ = writeln!(
+            s,
+            "{} page(s) released by a database shrink.\n",
+            r.pages_shrunk
+        );
+    }
     problem_lines(&mut s, "Integrity violations", &r.violations);
     problem_lines(&mut s, "Warnings", &r.warnings);
-    if r.dirty {
+    if r.dirty && r.backup_copy {
+        s.push_str("Note: the database is a backup copy in Dirty Shutdown state; dbtimes newer than\nthe header are what an online backup leaves. Restore it with hard recovery (/cc) first.\n\n");
+    } else if r.dirty {
         s.push_str("Note: the database is in Dirty Shutdown state; torn pages and dbtimes newer than\nthe header are what an interrupted shutdown leaves. Run recovery (/r) first.\n\n");
     }
     if r.violations.is_empty() {

@@ -76,6 +76,10 @@ pub fn db_summary(s: &DbScan) -> String {
     let _ = writeln!(t, "{} correctable checksums", c.correctable);
     let _ = writeln!(t, "{} uninitialized pages", c.uninitialized);
     let _ = writeln!(t, "{} wrong page numbers", c.wrong_page_numbers);
+    if c.trailer > 0 {
+        // Not an eseutil line: the backup trailer is neither data nor damage.
+        let _ = writeln!(t, "{} backup trailer (patch) page", c.trailer);
+    }
     let _ = writeln!(
         t,
         "0x{:x} highest dbtime (pgno 0x{:x})",
@@ -136,7 +140,15 @@ pub fn fix_summary(f: &FixReport) -> String {
 
 /// A checkpoint's two copies.
 pub fn checkpoint(path: &str, r: &CkptReport) -> String {
-    let mut t = format!(" Checkpoint File: {path}\n\n");
+    copies(format!(" Checkpoint File: {path}\n\n"), r)
+}
+
+/// A patch file's verification: its two copies of the patch page.
+pub fn patch_file(path: &str, r: &CkptReport) -> String {
+    copies(format!("      Patch File: {path}\n\n"), r)
+}
+
+fn copies(mut t: String, r: &CkptReport) -> String {
     for (name, c) in [("Primary", &r.primary), ("Shadow", &r.shadow)] {
         match c {
             Some(c) => {

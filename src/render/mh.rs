@@ -367,3 +367,42 @@ pub fn patch_block(p: &crate::parse::patch::PatchHeader) -> String {
     }
     s
 }
+
+/// The dump of a `.pat` patch file: the checksum facts of the page and the
+/// backup it describes, in the layout of the database header dump (there is
+/// no eseutil dump of a patch file to follow).
+pub fn patch_file(f: &crate::parse::patch::PatchFile, warnings: &[String], color: bool) -> String {
+    let mut s = String::new();
+    let p = f.header();
+    let title = match f.used {
+        crate::parse::db_header::UsedCopy::Primary => "PATCH FILE HEADER:",
+        crate::parse::db_header::UsedCopy::Shadow => "PATCH FILE SHADOW HEADER:",
+    };
+    let copy = match (&f.used, &f.shadow) {
+        (crate::parse::db_header::UsedCopy::Shadow, Some(c)) => c,
+        _ => &f.primary,
+    };
+    let w = &mut s;
+    let _ = writeln!(w, "\n{title}");
+    let _ = writeln!(w, "Checksum Information:");
+    let _ = writeln!(w, "Expected Checksum: 0x{:08x}", copy.stored_checksum);
+    let _ = writeln!(w, "  Actual Checksum: 0x{:08x}", copy.computed_checksum);
+    let _ = writeln!(w, "\nFields:");
+    let _ = writeln!(w, "        File Type: Patch (backup patch page, PATCHHDR)");
+    let _ = writeln!(w, "        Page Size: {}", f.page_size);
+    let shadow = match (&f.shadow, f.identical) {
+        (None, _) => "absent",
+        (Some(_), true) => "identical",
+        (Some(_), false) => "differs",
+    };
+    let _ = writeln!(w, "      Shadow Copy: {shadow}");
+    let _ = writeln!(w, "     DB Signature: {}", p.sign_db.eseutil_text());
+    let _ = writeln!(w, "    Log Signature: {}", p.sign_log.eseutil_text());
+    s.push_str(&patch_block(p));
+    s.push('\n');
+    for x in warnings {
+        s.push_str(&color::bad(x, color));
+        s.push('\n');
+    }
+    s
+}

@@ -3,6 +3,7 @@
 
 pub mod cm;
 pub mod color;
+pub mod compare;
 pub mod db;
 pub mod k;
 pub mod mh;

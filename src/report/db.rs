@@ -161,6 +161,8 @@ pub struct GReport {
     pub page_count: u32,
     /// Dirty Shutdown state.
     pub dirty: bool,
+    /// A backup copy (needs hard recovery, /cc).
+    pub backup_copy: bool,
     /// Header dbtime.
     pub header_dbtime: u64,
     /// Trees checked.
@@ -171,6 +173,10 @@ pub struct GReport {
     pub pages_available: u64,
     /// Leaked pages.
     pub pages_unaccounted: Vec<u32>,
+    /// The backup trailer (patch) page of a streaming-backup copy, if any.
+    pub trailer_page: Option<u32>,
+    /// Pages released by a database shrink.
+    pub pages_shrunk: u64,
     /// Violations.
     pub violations: Vec<Problem>,
     /// Warnings (not counted).
@@ -192,6 +198,7 @@ impl GReport {
             page_size: r.page_size,
             page_count: r.page_count,
             dirty: r.dirty,
+            backup_copy: r.backup_copy,
             header_dbtime: r.header_dbtime,
             verdict: if r.violations.is_empty() {
                 "clean"
@@ -202,6 +209,8 @@ impl GReport {
             pages_in_trees: r.pages_in_trees,
             pages_available: r.pages_available,
             pages_unaccounted: r.pages_unaccounted,
+            trailer_page: r.trailer_page,
+            pages_shrunk: r.pages_shrunk,
             violations: r.violations,
             warnings: r.warnings,
             exit_status,

@@ -26,8 +26,13 @@ use crate::report::ml::ErrorReport;
 pub struct DbSummary {
     /// Pages looked at (headers and blank pages included).
     pub pages_seen: u64,
-    /// Pages that verify (headers included).
+    /// Pages that verify (headers included, trailer excluded).
     pub ok: u64,
+    /// Backup trailer (patch) pages that verify: the last page of a
+    /// streaming-backup copy, not a data page.
+    pub trailer_pages: u64,
+    /// Verified pages released by a database shrink (included in `ok`).
+    pub shrunk_pages: u64,
     /// eseutil's "bad checksums": every failed page (= checksum_mismatches +
     /// wrong_page_numbers + not_ese_pages).
     pub bad_checksums: u64,
@@ -88,6 +93,8 @@ impl DbReport {
             summary: DbSummary {
                 pages_seen: c.pages_seen,
                 ok: c.ok,
+                trailer_pages: c.trailer,
+                shrunk_pages: c.shrunk,
                 bad_checksums: c.eseutil_bad(),
                 correctable_checksums: c.correctable,
                 uninitialized_pages: c.uninitialized,
@@ -122,7 +129,12 @@ pub struct CkptCopy {
 impl CkptCopy {
     /// Verifies the copy at `offset` of `file` (`None` when too short).
     pub fn at(file: &[u8], offset: usize) -> Option<CkptCopy> {
-        let b = file.get(offset..offset + CHECKPOINT_COPY_SIZE)?;
+        Self::sized(file, offset, CHECKPOINT_COPY_SIZE)
+    }
+
+    /// Verifies the `size`-byte header-checksummed copy at `offset`.
+    pub fn sized(file: &[u8], offset: usize, size: usize) -> Option<CkptCopy> {
+        let b = file.get(offset..offset + size)?;
         let stored = stored_header_checksum(b);
         let computed = legacy_header_checksum(b);
         Some(CkptCopy {
@@ -391,6 +403,9 @@ pub enum KFile {
     Database(DbReport),
     /// A checkpoint.
     Checkpoint(CkptReport),
+    /// A `.pat` patch file: its two copies of the patch page (same shape
+    /// as a checkpoint's, copies one database page long).
+    Patch(CkptReport),
     /// A log file.
     Log(LogReport),
     /// A file that /k does not check (blank, unknown, temp database …).

@@ -167,6 +167,9 @@ pub struct MhReport {
     pub patch_page: Option<crate::parse::patch::PatchHeader>,
     /// Why the trailer page could not be used (-535 / -552), if so.
     pub patch_page_error: Option<String>,
+    /// What the last page of the file is (the shared page classification):
+    /// `trailer` on a streaming-backup copy.
+    pub last_page: Option<crate::db::classify::PageKind>,
 }
 
 /// The engine values printed on the `Engine ulVersion` line.
@@ -209,6 +212,87 @@ impl MhReport {
             },
             patch_page: None,
             patch_page_error: None,
+            last_page: None,
         }
     }
+}
+
+/// The `/mh --json` document for a `.pat` patch file.
+#[derive(Debug, Clone, Serialize)]
+pub struct PatchFileReport {
+    /// Always "eseutil-rs".
+    pub tool: &'static str,
+    /// Program version.
+    pub version: &'static str,
+    /// Always "mh".
+    pub mode: &'static str,
+    /// The file as given.
+    pub file: String,
+    /// File length in bytes.
+    pub file_size: u64,
+    /// Always `patch`.
+    pub file_kind: FileKind,
+    /// Page size of the patch page.
+    pub page_size: usize,
+    /// Number of whole pages in the file.
+    pub file_pages: u64,
+    /// Primary copy checksum facts.
+    pub primary: CopyReport,
+    /// Shadow copy checksum facts (absent when the file holds one page).
+    pub shadow: Option<CopyReport>,
+    /// Whether both copies are byte-identical.
+    pub copies_identical: bool,
+    /// Which copy the fields come from.
+    pub used_copy: UsedCopy,
+    /// The patch page (PATCHHDR): BKINFO of the backup, signatures, the
+    /// log range captured at the end of the backup.
+    pub patch: crate::parse::patch::PatchHeader,
+    /// Problems found (a copy that fails its checksum, copies that differ).
+    pub warnings: Vec<String>,
+}
+
+impl PatchFileReport {
+    /// Builds the report.
+    pub fn new(file: String, file_size: u64, f: &crate::parse::patch::PatchFile) -> Self {
+        let copy = |c: &crate::parse::patch::PatchCopy| CopyReport {
+            stored_checksum: format!("0x{:08x}", c.stored_checksum),
+            computed_checksum: format!("0x{:08x}", c.computed_checksum),
+            checksum_ok: c.checksum_ok,
+        };
+        PatchFileReport {
+            tool: "eseutil-rs",
+            version: env!("CARGO_PKG_VERSION"),
+            mode: "mh",
+            file,
+            file_size,
+            file_kind: FileKind::Patch,
+            page_size: f.page_size,
+            file_pages: file_size / f.page_size as u64,
+            primary: copy(&f.primary),
+            shadow: f.shadow.as_ref().map(copy),
+            copies_identical: f.identical,
+            used_copy: f.used,
+            patch: f.header().clone(),
+            warnings: patch_file_warnings(f),
+        }
+    }
+}
+
+/// The warnings of a patch file, text and JSON alike.
+pub fn patch_file_warnings(f: &crate::parse::patch::PatchFile) -> Vec<String> {
+    let mut w = Vec::new();
+    if !f.primary.checksum_ok {
+        w.push("WARNING: primary patch page has a checksum error.".to_string());
+    }
+    match &f.shadow {
+        Some(s) if !s.checksum_ok => {
+            w.push("WARNING: shadow patch page has a checksum error.".to_string())
+        }
+        Some(_) if !f.identical => {
+            w.push("WARNING: the primary and shadow patch pages differ.".to_string())
+        }
+        None => w.push("WARNING: the patch file has no shadow copy.".to_string()),
+        _ => {}
+    }
+    w
 }
