@@ -154,6 +154,21 @@ fn k_accepts_logs_with_torn_records() {
         }
         let r = common::run(&[os("/k"), t.path().as_os_str()]);
         assert_eq!(r.code, 0, "{}", r.stdout);
+        assert!(
+            r.stdout.contains("Note: torn record at "),
+            "/k names the torn record: {}",
+            r.stdout
+        );
+        let (code, v) = json(&[os("/k"), t.path().as_os_str(), os("--json")]);
+        assert_eq!(code, 0);
+        let torn: usize = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["integrity"]["torn_records"].as_array())
+            .map(|a| a.len())
+            .sum();
+        assert_eq!(torn, 1, "{v:#}");
     }
 }
 

@@ -297,7 +297,13 @@ fn check_log(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result<Checke
     let h = parse_log_header_fields(&bytes).map_err(|e| Error::corrupt(&input.path, e))?;
     let head = bytes[..LOG_HEADER_SIZE].to_vec();
     let scan = scan_log_sized(&mut bytes, file_size);
-    let integrity = LogIntegrity::new(&head, &h, scan.as_ref());
+    let mut integrity = LogIntegrity::new(&head, &h, scan.as_ref());
+    // Records a restart abandoned are reported, not counted as damage.
+    if let Ok(s) = &scan {
+        if s.error.is_none() {
+            integrity.torn_records = crate::log::set::walk_records(&bytes, s).torn;
+        }
+    }
     let failed = integrity.failed();
     if !ctx.common.json {
         for m in render::k::log_messages(&integrity) {

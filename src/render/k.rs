@@ -217,6 +217,9 @@ pub fn log(path: &str, r: &LogIntegrity) -> String {
     if let Some(e) = &r.error {
         let _ = writeln!(t, "Error: {} {}: {}", e.jet_code, e.jet_name, e.detail);
     }
+    for torn in &r.torn_records {
+        let _ = writeln!(t, "Note: {}", torn.text());
+    }
     let verdict = match r.verdict {
         LogVerdict::Clean => "OK",
         LogVerdict::Patchable => "torn write (patchable by recovery)",

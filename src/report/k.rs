@@ -266,6 +266,9 @@ pub struct LogIntegrity {
     pub error: Option<ErrorReport>,
     /// Overall verdict.
     pub verdict: LogVerdict,
+    /// Records a crash left unfinished that ESE's reader abandons (not
+    /// damage: the engine restarted after them; docs/notes/log.md).
+    pub torn_records: Vec<crate::log::record::TornRecord>,
     /// Whether the data area was scanned (false when the header failed).
     #[serde(skip)]
     pub data_scanned: bool,
@@ -303,6 +306,7 @@ impl LogIntegrity {
             end_of_data: None,
             error: None,
             verdict: LogVerdict::Clean,
+            torn_records: Vec::new(),
             data_scanned: false,
         };
         let s = match scan {
