@@ -4,6 +4,8 @@
 //!
 //! Under CI (`CI` set) both are taken as present: such tests then run and
 //! fail loudly if the corpus or the peer is missing (tests/common/mod.rs).
+//! Cargo does not see a Python package being installed: after
+//! `pip install dissect.esedb`, `touch build.rs` to have the peer tests run.
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -61,6 +61,10 @@ fn cc(dir: &Path, out: &Path) -> (i32, Value, String) {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn hard_recovery_reads_the_patch_file_and_zeroes_the_trailer() {
     let Some(src) = backup_set() else { return };
     let tmp = tempfile::tempdir().unwrap();
@@ -106,6 +110,10 @@ fn hard_recovery_reads_the_patch_file_and_zeroes_the_trailer() {
 type Tamper = (&'static str, bool, fn(&mut [u8]), &'static str);
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn hard_recovery_refuses_a_contradicting_patch_file() {
     let Some(src) = backup_set() else { return };
     let tmp = tempfile::tempdir().unwrap();
@@ -138,6 +146,10 @@ fn hard_recovery_refuses_a_contradicting_patch_file() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn soft_recovery_of_the_backup_copy_is_refused() {
     let Some(src) = backup_set() else { return };
     let tmp = tempfile::tempdir().unwrap();
@@ -166,6 +178,10 @@ fn soft_recovery_of_the_backup_copy_is_refused() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn mh_dumps_the_patch_file_and_the_trailer() {
     let Some(src) = backup_set() else { return };
     let pat = src.join("WindowsMail.pat");
@@ -202,6 +218,10 @@ fn mh_dumps_the_patch_file_and_the_trailer() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn k_verifies_both_copies_of_the_patch_file() {
     let Some(src) = backup_set() else { return };
     let pat = src.join("WindowsMail.pat");

@@ -132,6 +132,10 @@ fn fab_log(logs: &Path, gen: u32, prev: &[u8], other_stream: bool, contiguous: b
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn hard_recovery_of_a_backup_copy_equals_the_rebuild() {
     let Some(logs) = logs_b() else {
         eprintln!("corpus absent: skipped");
@@ -204,6 +208,10 @@ fn hard_recovery_of_a_backup_copy_equals_the_rebuild() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn play_forward_trailer_and_explicit_paths() {
     let Some(logs) = logs_b() else {
         eprintln!("corpus absent: skipped");
@@ -351,6 +359,10 @@ fn play_forward_trailer_and_explicit_paths() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn refusals() {
     let Some(logs) = logs_b() else {
         eprintln!("corpus absent: skipped");

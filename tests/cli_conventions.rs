@@ -150,6 +150,10 @@ fn r_into(logs: &Path, out: &Path, extra: &[&str]) -> common::Run {
 /// Point 4: Ctrl-C (SIGINT) and SIGTERM during `/r`: the `.recovering`
 /// file is removed, one line on stderr, exit status 130.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn interrupted_recovery_removes_its_unfinished_file_and_exits_130() {
     use std::process::{Command, Stdio};
     let Some(logs) = logs_b() else { return };
@@ -192,6 +196,10 @@ fn interrupted_recovery_removes_its_unfinished_file_and_exits_130() {
 /// (exit 1, both signatures named) unless `--force`; an earlier output of
 /// the same recovery is replaced.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn output_holding_another_database_is_not_replaced() {
     let Some(logs) = logs_b() else { return };
     let other = logs.parent().unwrap().join("secedit-db-2018/secedit.sdb");
@@ -331,6 +339,10 @@ fn plan_json(paths: &[&Path]) -> (i32, serde_json::Value) {
 /// Point 2: plan's command is the one that works; a `/r` writing nothing
 /// says so (exit 1).
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn plan_command_rebuilds_secedit_logs_b_and_empty_replay_says_so() {
     let Some(logs) = logs_b() else { return };
     let (code, v) = plan_json(&[&logs]);
@@ -360,6 +372,10 @@ fn plan_command_rebuilds_secedit_logs_b_and_empty_replay_says_so() {
 
 /// Point 2: the current log deleted, the checkpoint kept: not "nothing to do".
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn plan_with_checkpoint_and_no_log_is_blocked() {
     let Some(logs) = logs_b() else { return };
     let tmp = tempfile::tempdir().unwrap();
@@ -380,6 +396,10 @@ fn plan_with_checkpoint_and_no_log_is_blocked() {
 /// missing generation 2 listed, database events printed once, `/a` in
 /// every suggested command.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn plan_flags_a_misnamed_generation_and_lists_the_missing_one() {
     let Some(logs) = logs_b() else { return };
     let tmp = tempfile::tempdir().unwrap();
@@ -553,6 +573,10 @@ fn hash_adds_the_sha256_of_each_input() {
 /// Point 5: generations in `/r`'s gap message are hex, with the missing
 /// file names (`0x3 follows 0x1: edb00002.log is missing`).
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn r_gap_message_names_generations_in_hex_and_the_missing_file() {
     let Some(logs) = logs_b() else { return };
     let tmp = tempfile::tempdir().unwrap();

@@ -659,6 +659,10 @@ fn check_log(c: &mut Cmp, f: &Value, path: &std::path::Path) {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn every_corpus_file_matches_the_independent_facts() {
     let Some(dir) = corpus() else { return };
     let mut errors = Vec::new();

@@ -72,6 +72,14 @@ fn canonical(py: &str, files: &[&Path]) -> Vec<Value> {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
+#[cfg_attr(
+    not(peer_present),
+    ignore = "needs the peer: python3 with dissect.esedb"
+)]
 fn rebuild_from_whole_life_7x_logs_equals_the_live_store() {
     let Some(set) = winmail7() else {
         return;
@@ -147,6 +155,10 @@ fn rebuild_from_whole_life_7x_logs_equals_the_live_store() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn older_create_db_versions_are_refused_with_1225() {
     let Some(set) = winmail7() else {
         return;

@@ -38,6 +38,10 @@ fn violation_pages(v: &Value) -> Vec<u64> {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn g_is_clean_on_clean_corpus_and_finds_known_damage() {
     let Some(c) = corpus() else { return };
     let mut checked = 0;
@@ -71,6 +75,10 @@ fn g_is_clean_on_clean_corpus_and_finds_known_damage() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn g_reports_srudb_foreign_pages_143_to_158() {
     let Some(c) = corpus() else { return };
     let p = c.join("dissect-esedb/SRUDB.dat");
@@ -83,6 +91,10 @@ fn g_reports_srudb_foreign_pages_143_to_158() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn g_on_dirty_databases_runs_and_explains() {
     let Some(c) = corpus() else { return };
     for rel in [
@@ -104,6 +116,10 @@ fn g_on_dirty_databases_runs_and_explains() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn mm_and_ms_run_on_every_corpus_database() {
     let Some(c) = corpus() else { return };
     for (rel, _) in databases(&c) {
@@ -121,21 +137,19 @@ fn mm_and_ms_run_on_every_corpus_database() {
     }
 }
 
-fn python_with_dissect() -> Option<String> {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import dissect.esedb"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    ok.then(|| "python3".to_string())
-}
-
 /// Table names and record counts equal what dissect.esedb reads.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
+#[cfg_attr(
+    not(peer_present),
+    ignore = "needs the peer: python3 with dissect.esedb"
+)]
 fn mm_counts_match_dissect_esedb() {
     let Some(c) = corpus() else { return };
-    let Some(py) = python_with_dissect() else {
-        eprintln!("note: python3 with dissect.esedb not importable; peer comparison skipped");
+    let Some(py) = common::peer_python() else {
         return;
     };
     let dbs = databases(&c);
@@ -320,6 +334,10 @@ fn assert_caught(v: &Value, code: i32, pgno: u32, what: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn mutation_sibling_link() {
     let Some(src) = basic() else { return };
     let mut c = Copy::new(&src);
@@ -330,6 +348,10 @@ fn mutation_sibling_link() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn mutation_swapped_keys() {
     let Some(src) = basic() else { return };
     let mut c = Copy::new(&src);
@@ -347,6 +369,10 @@ fn mutation_swapped_keys() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn mutation_wrong_child() {
     let Some(src) = basic() else { return };
     let mut c = Copy::new(&src);
@@ -362,6 +388,10 @@ fn mutation_wrong_child() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn mutation_zeroed_tag() {
     let Some(src) = basic() else { return };
     let mut c = Copy::new(&src);

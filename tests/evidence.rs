@@ -13,6 +13,10 @@ use common::{corpus, facts, run, sha256_file};
 use eseutil::synth::{checkpoint, database, DbSpec};
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn corpus_files_equal_their_recorded_hashes() {
     let Some(dir) = corpus() else { return };
     let mut n = 0;
@@ -54,6 +58,10 @@ fn read_only_inputs_work_and_stay_unchanged() {
 /// Every mode on read-only copies of a database, its checkpoint, a log
 /// folder, a flush map and a restore.env: each runs, none changes a byte.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn every_mode_works_on_read_only_inputs() {
     let Some(dir) = corpus() else { return };
     let d = tempfile::tempdir().unwrap();

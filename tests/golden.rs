@@ -76,6 +76,10 @@ fn check_golden(name: &str, actual: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn golden_text_and_json() {
     let Some(dir) = corpus() else { return };
     for (name, mode, file) in CASES {
@@ -109,6 +113,10 @@ fn line_value<'a>(text: &'a str, label: &str) -> &'a str {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn text_agrees_with_facts() {
     let Some(dir) = corpus() else { return };
     let mut n = 0;
@@ -159,6 +167,10 @@ fn text_agrees_with_facts() {
 /// Label alignment and order against the captured Windows Server 2022 and
 /// Exchange 2010 `/mh` runs (docs/format/eseutil-output.md §2.1).
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn layout_matches_captured_samples() {
     let Some(dir) = corpus() else { return };
     let p = dir.join("dissect-esedb/Windows.edb");

@@ -68,6 +68,14 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
+#[cfg_attr(
+    not(peer_present),
+    ignore = "needs the peer: python3 with dissect.esedb"
+)]
 fn backup_plus_play_forward_equals_the_live_store_table_by_table() {
     let Some(c) = need(common::corpus(), "corpus") else {
         return;

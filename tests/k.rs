@@ -56,6 +56,10 @@ fn sha(p: &Path) -> Vec<u8> {
 // ---------------------------------------------------------------- acceptance 1
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn corpus_databases_match_facts() {
     let Some(c) = corpus() else { return };
     let mut n = 0;
@@ -110,6 +114,10 @@ fn corpus_databases_match_facts() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn srudb_foreign_pages_are_not_ese_pages() {
     let Some(c) = corpus() else { return };
     let f = c.join("dissect-esedb/SRUDB.dat");
@@ -132,6 +140,10 @@ fn srudb_foreign_pages_are_not_ese_pages() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn webcache_dirty_torn_pages_are_reported() {
     let Some(c) = corpus() else { return };
     let f = c.join("dissect-target/webcache-dirty/WebCacheV01.dat");
@@ -197,6 +209,10 @@ fn every_single_flip_is_located_synthetic() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn every_single_flip_is_located_corpus() {
     let Some(c) = corpus() else { return };
     for (file, ps, pgno, stride) in [
@@ -313,6 +329,10 @@ fn wrong_page_number_and_single_page() {
 // ---------------------------------------------------------------- acceptance 3
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn corpus_logs_and_checkpoints_verify() {
     let Some(c) = corpus() else { return };
     let (mut logs, mut ckpts) = (0, 0);
@@ -356,6 +376,10 @@ fn corpus_logs_and_checkpoints_verify() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn flipped_bit_in_log_is_reported_at_its_position() {
     let Some(c) = corpus() else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -435,6 +459,10 @@ fn oversized_sparse_log_is_541_with_bounded_memory() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn folder_is_checked_file_by_file() {
     let Some(c) = corpus() else { return };
     let (v, out) = k_json(&[c.join("secedit-logs-a").to_str().unwrap()]);
@@ -452,6 +480,10 @@ fn folder_is_checked_file_by_file() {
 
 #[cfg(unix)]
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn input_is_opened_read_only() {
     use std::os::unix::fs::PermissionsExt;
     let Some(c) = corpus() else { return };
@@ -490,6 +522,10 @@ fn input_is_opened_read_only() {
 /// The not-an-ESE-page heuristic never fires on a page that verifies: no
 /// false positive on any valid page of the corpus.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn heuristic_accepts_every_valid_corpus_page() {
     let Some(c) = corpus() else { return };
     let mut checked = 0u64;

@@ -45,6 +45,10 @@ fn s(p: &Path) -> &str {
 /// the end of written data, no unknown record, no checksum error, and the
 /// record sizes plus segment headers add up exactly to the end position.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn real_logs_walk_to_the_exact_end() {
     let Some(c) = corpus() else { return };
     // (folder, last lgpos sector, accumulated checksum from facts.jsonl)
@@ -79,6 +83,10 @@ fn real_logs_walk_to_the_exact_end() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn real_log_record_lines_and_transactions() {
     let Some(c) = corpus() else { return };
     let f = c.join("secedit-logs-b/edb.log");
@@ -128,6 +136,10 @@ fn real_log_record_lines_and_transactions() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn real_log_text_dump() {
     let Some(c) = corpus() else { return };
     let f = c.join("secedit-logs-a/edb.log");
@@ -151,6 +163,10 @@ fn real_log_text_dump() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn real_folder_and_base_name() {
     let Some(c) = corpus() else { return };
     let d = c.join("secedit-logs-b");
@@ -188,6 +204,10 @@ fn create_time(b: &[u8]) -> [u8; 8] {
 const ACC_B: u64 = 0x183d_67c2_1fe0_f86b;
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn flipped_byte_in_a_record_is_501_with_position() {
     let Some(c) = corpus() else { return };
     let d = tempfile::tempdir().unwrap();
@@ -213,6 +233,10 @@ fn flipped_byte_in_a_record_is_501_with_position() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn unknown_record_type_in_a_valid_segment_is_501() {
     let Some(c) = corpus() else { return };
     let d = tempfile::tempdir().unwrap();
@@ -231,6 +255,10 @@ fn unknown_record_type_in_a_valid_segment_is_501() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn truncated_log_is_541() {
     let Some(c) = corpus() else { return };
     let d = tempfile::tempdir().unwrap();
@@ -260,6 +288,10 @@ fn make_set(c: &Path, dir: &Path, next: &[(&str, u32, bool, u64)]) {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn good_two_generation_set() {
     let Some(c) = corpus() else { return };
     let d = tempfile::tempdir().unwrap();
@@ -272,6 +304,10 @@ fn good_two_generation_set() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn sequence_errors_515_590_528_513() {
     let Some(c) = corpus() else { return };
     let d = tempfile::tempdir().unwrap();
@@ -317,6 +353,10 @@ fn sequence_errors_515_590_528_513() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn other_signature_is_530() {
     let Some(c) = corpus() else { return };
     let d = tempfile::tempdir().unwrap();

@@ -37,6 +37,10 @@ fn codes(stream: &Value) -> Vec<i64> {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn secedit_logs_a_attaches_a_missing_database_1216() {
     let Some(c) = common::corpus() else { return };
     let dir = c.join("secedit-logs-a");
@@ -76,6 +80,10 @@ fn secedit_logs_a_attaches_a_missing_database_1216() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn secedit_logs_b_creates_its_database_and_can_rebuild_it() {
     let Some(c) = common::corpus() else { return };
     let dir = c.join("secedit-logs-b");
@@ -124,6 +132,10 @@ fn secedit_logs_b_creates_its_database_and_can_rebuild_it() {
 /// Dirty databases without logs: the required generations are named as
 /// files with the pattern (base unknown) and with the usual base.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn dirty_databases_without_logs_name_the_required_generations() {
     let Some(c) = common::corpus() else { return };
     for (f, gen) in [
@@ -162,6 +174,10 @@ fn dirty_databases_without_logs_name_the_required_generations() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn clean_databases_need_nothing() {
     let Some(c) = common::corpus() else { return };
     for f in [
@@ -245,6 +261,10 @@ fn write_logs(c: &Path, dir: &Path, gens: &[u32], current: bool) {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn dirty_database_with_all_its_logs_can_recover() {
     let Some(c) = common::corpus() else { return };
     let d = tempfile::tempdir().unwrap();
@@ -286,6 +306,10 @@ fn dirty_database_with_all_its_logs_can_recover() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn log_of_another_stream_is_foreign() {
     let Some(c) = common::corpus() else { return };
     let d = tempfile::tempdir().unwrap();
@@ -307,6 +331,10 @@ fn log_of_another_stream_is_foreign() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn gap_and_missing_current_log() {
     let Some(c) = common::corpus() else { return };
     // Generations 2, 4 (current); 3 is missing.
@@ -341,6 +369,10 @@ fn gap_and_missing_current_log() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn separate_paths_and_base_name() {
     let Some(c) = common::corpus() else { return };
     let logs = tempfile::tempdir().unwrap();
@@ -370,6 +402,10 @@ fn missing_path_is_an_error() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn broken_chain_blocks_recovery_515() {
     let Some(c) = common::corpus() else { return };
     let d = tempfile::tempdir().unwrap();

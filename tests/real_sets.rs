@@ -60,6 +60,14 @@ fn clean_and_g_clean(db: &Path) {
 /// log (--ignore-checkpoint): the same database, table by table; Clean
 /// Shutdown; /g clean; verification passed.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
+#[cfg_attr(
+    not(peer_present),
+    ignore = "needs the peer: python3 with dissect.esedb"
+)]
 fn datasharing_dirty_with_and_without_checkpoint_agree() {
     let Some(c) = common::corpus() else { return };
     let set = c.join("datasharing-dirty");
@@ -106,6 +114,14 @@ fn datasharing_dirty_with_and_without_checkpoint_agree() {
 /// columns and indexes; the one extra table of the rebuild is SmTblTattoo
 /// (the machine of the logs had it, the 2018 one did not).
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
+#[cfg_attr(
+    not(peer_present),
+    ignore = "needs the peer: python3 with dissect.esedb"
+)]
 fn secedit_logs_b_rebuild_has_the_catalog_shape_of_secedit_db_2018() {
     let Some(c) = common::corpus() else { return };
     let tmp = tempfile::tempdir().unwrap();
@@ -146,6 +162,10 @@ fn secedit_logs_b_rebuild_has_the_catalog_shape_of_secedit_db_2018() {
 /// verification (before the fix of issue 10 §1 it was refused: exit 5,
 /// "156 redone, 0 page writes", nothing renamed).
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn winmail7_play_forward_passes_verification() {
     let Some(c) = common::corpus() else { return };
     let set = c.join("winmail7-backup");
@@ -200,6 +220,10 @@ fn winmail7_play_forward_passes_verification() {
 /// what it is (backup state, trailer page, .pat) and give the /cc command
 /// instead of −528.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn backup_set_is_recognized_not_missing_its_current_log() {
     let Some(c) = common::corpus() else { return };
     let dir = c.join("winmail7-backup").join("Backup-new");
@@ -244,6 +268,10 @@ fn backup_set_is_recognized_not_missing_its_current_log() {
 /// A backup set whose trailer page asks for a generation the folder lacks
 /// is incomplete: −553, as hard recovery would answer.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn backup_set_missing_its_last_generation_is_553() {
     let Some(c) = common::corpus() else { return };
     let tmp = tempfile::tempdir().unwrap();

@@ -94,6 +94,10 @@ fn files(out: &Path) -> Vec<String> {
 /// The one-generation rebuild: DetachDB (0x1,31,28) and AttachDB (0x1,32,28)
 /// and a second cycle inside generation 1 re-open the same working file.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn detach_and_attach_inside_one_generation() {
     let Some(src) = source_log() else { return };
     let d = tempfile::tempdir().unwrap();
@@ -117,6 +121,10 @@ fn detach_and_attach_inside_one_generation() {
 /// same), its header of generation 2. Before the fix this ended in -1811
 /// after committing the first life.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn create_again_in_a_later_generation_recreates_the_file() {
     let Some(src) = source_log() else { return };
     let d = tempfile::tempdir().unwrap();
@@ -155,6 +163,10 @@ fn create_again_in_a_later_generation_recreates_the_file() {
 /// Two databases: generation 1 builds secedit.sdb, generations 2.. build
 /// secedix.sdb (another name and signDb, the same dbid after the detach).
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn two_databases_get_their_own_working_files() {
     let Some(src) = source_log() else { return };
     let d = tempfile::tempdir().unwrap();
@@ -212,6 +224,10 @@ fn stale_attach(set: &mut [(String, Vec<u8>)]) {
 /// finished secedit.sdb of generation 1 is not renamed into place when
 /// generation 2 stops with -551.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn nothing_is_committed_before_the_whole_run_succeeds() {
     let Some(src) = source_log() else { return };
     let d = tempfile::tempdir().unwrap();
@@ -255,6 +271,10 @@ fn nothing_is_committed_before_the_whole_run_succeeds() {
 /// generation 1, which detaches it, and the play-forward generation 2,
 /// which creates it again: the output is generation 2's database.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn hard_recovery_recreates_across_the_play_forward_boundary() {
     let Some(src) = source_log() else { return };
     let d = tempfile::tempdir().unwrap();

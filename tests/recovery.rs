@@ -32,6 +32,10 @@ fn recover(logs: &Path, out: &Path, extra: &[&str]) -> (i32, Value) {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn rebuilds_secedit_from_logs_b() {
     let Some(logs) = logs_b() else {
         eprintln!("corpus absent: skipped");
@@ -194,6 +198,10 @@ fn rebuilds_secedit_from_logs_b() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn honouring_the_checkpoint_replays_nothing() {
     let Some(logs) = logs_b() else {
         eprintln!("corpus absent: skipped");
@@ -222,6 +230,10 @@ fn honouring_the_checkpoint_replays_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn a_page_ahead_of_the_log_stops_with_567() {
     let Some(logs) = logs_b() else {
         eprintln!("corpus absent: skipped");
@@ -299,6 +311,10 @@ fn record_positions(logs: &Path) -> Vec<eseutil::parse::primitives::Lgpos> {
 /// Recovering as if the log ended at each point (undo included) gives a
 /// database /g finds clean.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn replay_over_intermediate_states_converges() {
     let Some(logs) = logs_b() else {
         eprintln!("corpus absent: skipped");
@@ -386,6 +402,10 @@ fn same_lines_and_offsets(x: &[u8], y: &[u8]) -> bool {
 /// flushing): redo brings every page forward from its own dbtime, or
 /// reports why it cannot.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn replay_over_mixed_page_states() {
     let Some(logs) = logs_b() else {
         eprintln!("corpus absent: skipped");
@@ -466,6 +486,10 @@ fn replay_over_mixed_page_states() {
 /// AttachDB record; with `/i` the attachment and its page records are
 /// skipped and said so.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn missing_attached_database_1216_and_i() {
     let Some(c) = common::corpus() else {
         eprintln!("corpus absent: skipped");
@@ -547,6 +571,10 @@ fn live_content(db: &Path) -> std::collections::BTreeMap<String, Nodes> {
 /// database stopped just before a Commit0 and undone holds the same live
 /// records as the database stopped just before the matching Begin0.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn open_transactions_are_rolled_back() {
     let Some(logs) = logs_b() else {
         eprintln!("corpus absent: skipped");
@@ -651,6 +679,10 @@ fn open_transactions_are_rolled_back() {
 /// edb.chk of the corpus with its position and attach list rewritten (in a
 /// temporary folder); the database is the state as of that position.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn dirty_database_with_checkpoint() {
     let Some(logs) = logs_b() else {
         eprintln!("corpus absent: skipped");
@@ -741,6 +773,10 @@ fn dirty_database_with_checkpoint() {
 /// Guards: output = database folder is refused (inputs are never written);
 /// a missing current log needs /a.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn refuses_to_write_over_inputs_and_wants_a_for_missing_current_log() {
     let Some(logs) = logs_b() else {
         eprintln!("corpus absent: skipped");
@@ -810,6 +846,10 @@ impl Prng {
 /// the result is byte-identical to an uninterrupted run, and the inputs are
 /// unchanged. A run that finishes before its kill still counts.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn kill_9_at_random_moments_never_leaves_a_partial_database() {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
@@ -908,6 +948,10 @@ fn kill_9_at_random_moments_never_leaves_a_partial_database() {
 /// log is untouched, no temporary folder is left; a read-only database is
 /// refused and left as it was.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn in_place_replaces_the_database_atomically() {
     use std::os::unix::fs::PermissionsExt;
     let Some(c) = common::corpus() else { return };
@@ -1003,6 +1047,10 @@ fn in_place_replaces_the_database_atomically() {
 /// The progress observer the CLI's bar uses sees the replay advance to the
 /// last record (the bar itself is drawn only on a terminal for long replays).
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn progress_observer_reaches_the_last_record() {
     let Some(c) = common::corpus() else { return };
     let logs_b = c.join("secedit-logs-b");
@@ -1033,6 +1081,10 @@ fn progress_observer_reaches_the_last_record() {
 /// and against the rebuild itself; a report that never changes the exit
 /// status.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn compare_with_reports_page_verdicts() {
     let Some(logs) = logs_b() else {
         eprintln!("corpus absent: skipped");

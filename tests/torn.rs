@@ -328,6 +328,10 @@ fn at_segment(sector: u16) -> usize {
 /// log writer with a torn record and a restart in the middle: `/r` replays
 /// through it and builds the same database pages as from the real log.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn r_through_a_torn_record_builds_the_same_database() {
     let Some(c) = common::corpus() else { return };
     let src = c.join("secedit-logs-b/edb.log");
@@ -389,6 +393,10 @@ fn r_through_a_torn_record_builds_the_same_database() {
 /// torn record), restored with that log, is rolled forward through the torn
 /// record to the same database as `/r` builds from the log alone.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn cc_through_a_torn_record_equals_the_rebuild() {
     use eseutil::checksum::seal_header;
     use eseutil::parse::primitives::Lgpos;

@@ -48,6 +48,10 @@ fn edit_page(file: &Path, ps: usize, pgno: u32, seal: bool, f: impl Fn(&mut [u8]
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn normal_rebuild_passes_and_shows_every_check() {
     let Some(logs) = logs_b() else { return };
     let tmp = tempfile::tempdir().unwrap();
@@ -106,6 +110,10 @@ fn normal_rebuild_passes_and_shows_every_check() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn lost_writes_fail_with_1123_and_nothing_is_renamed() {
     let Some(logs) = logs_b() else { return };
     let tmp = tempfile::tempdir().unwrap();
@@ -186,6 +194,10 @@ fn replay_over_damaged(
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn a_page_failing_its_checksum_fails_verification_with_1018() {
     if logs_b().is_none() {
         return;
@@ -202,6 +214,10 @@ fn a_page_failing_its_checksum_fails_verification_with_1018() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn a_broken_tree_fails_verification_with_the_g_error() {
     if logs_b().is_none() {
         return;
@@ -226,6 +242,10 @@ fn a_broken_tree_fails_verification_with_the_g_error() {
 /// touched: asked for every tree, it finds what the whole-database check
 /// finds, tree by tree; asked for two, it walks those two.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn touched_trees_check_agrees_with_the_whole_database_check() {
     let Some(logs) = logs_b() else { return };
     let tmp = tempfile::tempdir().unwrap();

@@ -32,6 +32,11 @@ fn logs_b() -> Option<PathBuf> {
     if d.join("edb.log").is_file() {
         Some(d)
     } else {
+        assert!(
+            std::env::var_os("CI").is_none_or(|v| v.is_empty()),
+            "CI is set but the corpus is missing at {}",
+            c.display()
+        );
         eprintln!("corpus absent: skipped");
         None
     }
@@ -129,6 +134,10 @@ fn lgpos_bytes(p: Lgpos) -> Vec<u8> {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn ext_restore_and_extent_freed_leave_the_database_alone() {
     let Some(mut fx) = fixture() else { return };
     let before = fx.file();
@@ -160,6 +169,10 @@ fn ext_restore_and_extent_freed_leave_the_database_alone() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn reattach_sets_the_last_reattach_position_and_time() {
     let Some(mut fx) = fixture() else { return };
     let h0 = fx.db().header.clone();
@@ -191,6 +204,10 @@ fn shrink(t: u8, last: u32, cpg: u32, dbtime: Option<u64>) -> Vec<u8> {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn shrink_truncates_the_file() {
     let Some(mut fx) = fixture() else { return };
     let n = fx.page_count();
@@ -230,6 +247,10 @@ fn shrink_truncates_the_file() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn shrink_already_done_resets_pages_by_dbtime() {
     let Some(mut fx) = fixture() else { return };
     let n = fx.page_count();
@@ -330,6 +351,10 @@ fn free_area(b: &[u8], ps: usize, nlines: usize) -> &[u8] {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn scrub_overwrites_listed_nodes_under_the_dbtime_rule() {
     let Some(mut fx) = fixture() else { return };
     let ls = leaves(&fx);
@@ -491,6 +516,10 @@ fn page_move(
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn page_move_relocates_a_leaf_and_fixes_its_neighbours() {
     let Some(mut fx) = fixture() else { return };
     let (parent, src, iline) = movable(&fx).expect("a movable leaf");
@@ -574,6 +603,10 @@ fn page_move_relocates_a_leaf_and_fixes_its_neighbours() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn page_move_dbtime_mismatch_and_bad_parent() {
     let Some(mut fx) = fixture() else { return };
     let (parent, src, iline) = movable(&fx).expect("a movable leaf");
@@ -751,6 +784,10 @@ fn root_move_case(fx: &Fx) -> Option<RootMove> {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn root_page_move_macro_moves_root_oe_ae_and_repoints_children_and_catalog() {
     let Some(mut fx) = fixture() else { return };
     let Some(c) = root_move_case(&fx) else {
@@ -902,6 +939,10 @@ fn root_page_move_macro_moves_root_oe_ae_and_repoints_children_and_catalog() {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn old_split_merge_convert_are_refused_as_ese_does() {
     let Some(mut fx) = fixture() else { return };
     let file0 = fx.file();
