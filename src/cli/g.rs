@@ -22,10 +22,10 @@ pub fn run(args: &DbArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     }
     let db = open(args)?;
     let len = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
-    let bar = super::activity(ctx, "Integrity check", len);
+    let bar = super::activity(ctx, "Integrity check", len, Some(db.bytes_read.clone()));
     let (r, _) = check(&db);
     if let Some(b) = bar {
-        b.finish_and_clear();
+        b.finish();
     }
     let code = if r.violations.is_empty() {
         super::exit::OK

@@ -124,10 +124,10 @@ pub fn run(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
                     .sum()
             })
             .unwrap_or(0);
-        let bar = super::activity(ctx, &format!("Verifying logs of {base}"), bytes);
+        let bar = super::activity(ctx, &format!("Verifying logs of {base}"), bytes, None);
         let c = check_set(&dir, base, range);
         if let Some(b) = bar {
-            b.finish_and_clear();
+            b.finish();
         }
         let c = c?;
         let this = if c.ok() {
@@ -164,11 +164,11 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     if !matches!(kind, FileKind::Log | FileKind::Unknown) {
         return Err(super::wrong_kind(path, kind, "a log file"));
     }
-    let bar = super::activity(ctx, "Verifying log", input.len);
+    let bar = super::activity(ctx, "Verifying log", input.len, None);
     drop(input);
     let c = check_file(path);
     if let Some(b) = bar {
-        b.finish_and_clear();
+        b.finish();
     }
     let c = c?;
     let dir = path

@@ -334,23 +334,83 @@ pub fn hint_for(e: &Error) -> Option<String> {
 /// Inputs at least this large get a progress line on a terminal.
 pub const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
-/// A one-line activity indicator on standard error for modes whose library
-/// layer reports no progress (`/ml`, `/g`): only on a terminal, never with
-/// `--json`, and only for inputs of [`PROGRESS_MIN_BYTES`] or more.
-/// Dropped (or `finish_and_clear`ed) when the work is done.
-pub fn activity(ctx: &Ctx, label: &str, bytes: u64) -> Option<indicatif::ProgressBar> {
+/// A one-line progress bar on standard error, by bytes, for modes whose
+/// library layer counts what it has read (`/g`: [`crate::db::Database::bytes_read`];
+/// `/ml`: files done): only on a terminal, never with `--json`, and only for
+/// inputs of [`PROGRESS_MIN_BYTES`] or more. With `counter`, a watcher thread
+/// moves the bar until [`Activity::finish`] (or drop).
+pub fn activity(
+    ctx: &Ctx,
+    label: &str,
+    bytes: u64,
+    counter: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+) -> Option<Activity> {
     use std::io::IsTerminal;
     if ctx.common.json || bytes < PROGRESS_MIN_BYTES || !std::io::stderr().is_terminal() {
         return None;
     }
-    let b = indicatif::ProgressBar::new_spinner();
-    b.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    b.set_message(format!("{label} ({} MiB)", bytes >> 20));
-    b.enable_steady_tick(std::time::Duration::from_millis(120));
-    Some(b)
+    let bar = if counter.is_some() {
+        let b = indicatif::ProgressBar::new(bytes);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b
+    } else {
+        // Nothing to count: an activity line with the elapsed time.
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    };
+    bar.set_message(format!("{label} ({} MiB)", bytes >> 20));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = counter.map(|c| {
+        let (bar, stop) = (bar.clone(), stop.clone());
+        std::thread::spawn(move || {
+            use std::sync::atomic::Ordering::Relaxed;
+            while !stop.load(Relaxed) {
+                bar.set_position(c.load(Relaxed).min(bytes));
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        })
+    });
+    Some(Activity { bar, stop, watcher })
+}
+
+/// A progress bar from [`activity`] and its watcher thread.
+pub struct Activity {
+    /// The bar (callers without a counter advance it themselves).
+    pub bar: indicatif::ProgressBar,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    watcher: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Activity {
+    /// Stops the watcher and clears the line.
+    pub fn finish(mut self) {
+        self.stop_watcher();
+        self.bar.finish_and_clear();
+    }
+
+    fn stop_watcher(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(w) = self.watcher.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for Activity {
+    fn drop(&mut self) {
+        self.stop_watcher();
+    }
 }
 
 /// An error writing to standard output.

@@ -35,6 +35,9 @@ pub struct Database {
     pub page_size: usize,
     /// Number of data pages in the file (file length / page size − 2).
     pub page_count: u32,
+    /// Page bytes read so far: a caller may watch it from another thread to
+    /// show progress (the db layer never prints).
+    pub bytes_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Database {
@@ -61,6 +64,7 @@ impl Database {
             pair,
             page_size: ps,
             page_count,
+            bytes_read: Default::default(),
         })
     }
 
@@ -112,6 +116,8 @@ impl Database {
             .file
             .read_exact_at(&mut buf, self.page_offset(pgno))
             .map_err(|e| Error::io(&self.input.path, e))?;
+        self.bytes_read
+            .fetch_add(buf.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(buf)
     }
 }
