@@ -118,8 +118,16 @@ pub fn fixed_size(coltyp: u32, max_length: u32) -> usize {
 
 impl TableSchema {
     /// From the catalog's view of a table. Fixed offsets come from the
-    /// catalog's RecordOffset, else from the sizes of the columns before.
+    /// catalog's RecordOffset when those increase with the column id, else
+    /// from the sizes of the columns before (the catalog's entries for its
+    /// own columns carry RecordOffset 4 throughout: the engine takes that
+    /// schema from `_cat.cxx`, not from the records).
     pub fn from_table(t: &TableInfo) -> TableSchema {
+        let fixed: Vec<&ColumnInfo> = t.columns.iter().filter(|c| c.id < 128).collect();
+        let use_catalog = fixed.iter().all(|c| c.record_offset.is_some())
+            && fixed
+                .windows(2)
+                .all(|w| w[0].record_offset < w[1].record_offset);
         let mut next = 4usize;
         let columns = t
             .columns
@@ -127,7 +135,10 @@ impl TableSchema {
             .map(|c: &ColumnInfo| {
                 let fixed = (c.id < 128).then(|| {
                     let size = fixed_size(c.coltyp, c.max_length);
-                    let off = c.record_offset.map_or(next, usize::from);
+                    let off = match c.record_offset {
+                        Some(o) if use_catalog => o as usize,
+                        _ => next,
+                    };
                     next = off + size;
                     (off, size)
                 });
