@@ -18,6 +18,9 @@ JSON values to the canonical forms (by the column's JET_coltyp):
   {"scheme": S, "raw_hex": H} -> "!undecoded:" + S;
   {"error": E} -> "!error:eseutil-rs".
 
+Each table also carries "deleted": the flag-deleted leaf nodes `mm`
+counts, which `export` skips (they are not records) and the peer yields.
+
 Exit status 0 (a file our export cannot read has "error" in the document).
 """
 import hashlib
@@ -75,6 +78,7 @@ def dump(binary, path, digests_only):
         types[t["name"]] = {c["name"]: c["coltyp"] for c in cols}
         tables[t["name"]] = {
             "columns": [[c["id"], c["name"], c["coltyp"]] for c in cols],
+            "deleted": t.get("deleted_records", 0),
             "records": [],
         }
     for line in ex.stdout.splitlines():

@@ -226,6 +226,9 @@ impl Damage {
         for (pgno, itag, what) in &ex.bad_records {
             self.record(name, *pgno, &format!("tag {itag}: {what}"));
         }
+        for (pgno, column, what) in &ex.value_error_samples {
+            eprintln!("eseutil-rs: export: {name}: page {pgno}: column {column}: {what}");
+        }
         if ex.value_errors > 0 {
             eprintln!("eseutil-rs: export: {name}: {} values could not be read", ex.value_errors);
         }

@@ -165,6 +165,8 @@ pub struct TableExport {
     pub bad_records: Vec<(u32, usize, String)>,
     /// Values that could not be read (LV missing, bad layout).
     pub value_errors: u64,
+    /// The first few of them: (page, column, problem).
+    pub value_error_samples: Vec<(u32, String, String)>,
     /// Values left compressed (scheme without decoder).
     pub undecoded: u64,
 }
@@ -185,8 +187,13 @@ pub fn export_table(db: &Database, schema: &TableSchema, visit: &mut dyn FnMut(&
         }
         match decode_record(node.data, large, schema, &lv) {
             Ok(values) => {
-                for v in &values {
+                for (c, v) in schema.columns.iter().zip(&values) {
+                    let before = ex.value_errors;
                     count_value(v, &mut ex.value_errors, &mut ex.undecoded);
+                    if ex.value_errors > before && ex.value_error_samples.len() < MAX_SAMPLES {
+                        let what = first_error(v).unwrap_or_default();
+                        ex.value_error_samples.push((page.pgno, c.name.clone(), what));
+                    }
                 }
                 ex.records += 1;
                 visit(&Row {
@@ -200,6 +207,17 @@ pub fn export_table(db: &Database, schema: &TableSchema, visit: &mut dyn FnMut(&
     });
     ex.walk = w;
     ex
+}
+
+/// Value problems named one by one per table (the rest only counted).
+pub const MAX_SAMPLES: usize = 10;
+
+fn first_error(v: &Value) -> Option<String> {
+    match v {
+        Value::Error(e) => Some(e.clone()),
+        Value::Multi(vs) => vs.iter().find_map(first_error),
+        _ => None,
+    }
 }
 
 fn count_value(v: &Value, errors: &mut u64, undecoded: &mut u64) {

@@ -421,6 +421,78 @@ pub fn guid_text(g: &[u8; 16]) -> String {
 mod tests {
     use super::*;
 
+    struct OneLv;
+    impl LongValues for OneLv {
+        fn fetch(&self, lid: &[u8]) -> Result<Vec<u8>, LvError> {
+            match lid {
+                [1, 0, 0, 0] => Ok(vec![1, 2]),
+                _ => Err(LvError::Missing("no such LID".into())),
+            }
+        }
+    }
+
+    fn col(id: u32, coltyp: u32, fixed: Option<(usize, usize)>, default: Option<&[u8]>) -> ColumnSchema {
+        ColumnSchema {
+            id,
+            name: format!("c{id}"),
+            coltyp,
+            codepage: 1252,
+            fixed,
+            default: default.map(<[u8]>::to_vec),
+        }
+    }
+
+    /// A record crafted byte by byte (small page): one fixed Long, then
+    /// tagged columns: multi-valued text, a separated long binary, a 7-bit
+    /// compressed text, a separated value whose LID is missing; a fifth
+    /// tagged column absent, with a default.
+    #[test]
+    fn tagged_multi_separated_compressed_default() {
+        let mut r = vec![1u8, 127, 9, 0];
+        r.extend_from_slice(&(-5i32).to_le_bytes());
+        r.push(0); // null bitmap
+        let seven = 0x61u16 | (0x62u16 << 7);
+        let values: Vec<Vec<u8>> = vec![
+            vec![0x08, 4, 0, 5, 0, b'a', b'b', b'c'],
+            vec![0x05, 1, 0, 0, 0],
+            vec![0x02, (1 << 3) | 5, seven as u8, (seven >> 8) as u8],
+            vec![0x05, 9, 0, 0, 0],
+        ];
+        let mut ib = 4 * values.len();
+        for (i, v) in values.iter().enumerate() {
+            r.extend_from_slice(&(256 + i as u16).to_le_bytes());
+            r.extend_from_slice(&(ib as u16 | 0x4000).to_le_bytes());
+            ib += v.len();
+        }
+        for v in &values {
+            r.extend_from_slice(v);
+        }
+        let schema = TableSchema {
+            name: "t".into(),
+            objid: 9,
+            pgno_fdp: 9,
+            long_values: None,
+            columns: vec![
+                col(1, 4, Some((4, 4)), None),
+                col(256, 10, None, None),
+                col(257, 11, None, None),
+                col(258, 12, None, None),
+                col(259, 11, None, None),
+                col(260, 17, None, Some(&[7, 0])),
+            ],
+        };
+        let v = decode_record(&r, false, &schema, &OneLv).unwrap();
+        assert_eq!(v[0], Value::Int(-5));
+        assert_eq!(
+            v[1],
+            Value::Multi(vec![Value::Text("a".into()), Value::Text("bc".into())])
+        );
+        assert_eq!(v[2], Value::Binary(vec![1, 2]));
+        assert_eq!(v[3], Value::Text("ab".into()));
+        assert!(matches!(v[4], Value::Error(_)));
+        assert_eq!(v[5], Value::UInt(7));
+    }
+
     #[test]
     fn dates_text_guid() {
         assert_eq!(ole_date_iso(0.0).unwrap(), "1899-12-30T00:00:00.000");
