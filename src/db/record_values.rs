@@ -170,7 +170,10 @@ pub fn decode_record(
     lv: &dyn LongValues,
 ) -> Result<Vec<Value>, crate::error::FormatError> {
     let rec = Record::parse(raw, large)?;
-    let tagged = rec.tagged_fields()?;
+    let mut tagged = rec.tagged_fields()?;
+    // Derived (template) entries belong to the template's columns.
+    tagged.retain(|f| !f.derived);
+    tagged.sort_by_key(|f| f.fid);
     Ok(schema
         .columns
         .iter()
@@ -189,10 +192,10 @@ fn decode_column(
     } else if c.id < 256 {
         rec.var_slot(c.id as u8)
     } else {
-        match tagged.iter().find(|f| f.fid as u32 == c.id && !f.derived) {
-            Some(f) if f.null => Slot::Null,
-            Some(f) => return decode_tagged(f, c, lv),
-            None => Slot::Absent,
+        match tagged.binary_search_by_key(&c.id, |f| f.fid as u32) {
+            Ok(i) if tagged[i].null => Slot::Null,
+            Ok(i) => return decode_tagged(&tagged[i], c, lv),
+            Err(_) => Slot::Absent,
         }
     };
     match slot {
