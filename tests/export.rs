@@ -93,7 +93,8 @@ fn databases(dir: &Path, out: &mut Vec<PathBuf>) {
             databases(&p, out);
         } else {
             let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-            let db_ext = ["edb", "dat", "mdb", "db", "sdb"].contains(&ext.to_ascii_lowercase().as_str());
+            let db_ext =
+                ["edb", "dat", "mdb", "db", "sdb"].contains(&ext.to_ascii_lowercase().as_str());
             if db_ext && is_database(&p) {
                 out.push(p);
             }
@@ -106,8 +107,15 @@ fn refs(v: &[std::ffi::OsString]) -> Vec<&std::ffi::OsStr> {
 }
 
 fn script(args: &[&std::ffi::OsStr]) -> Value {
-    let out = Command::new("python3").args(args).output().expect("python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("python3")
+        .args(args)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
@@ -168,14 +176,35 @@ fn compare_table(file: &str, table: &str, peer: &Value, ours: &Value) -> (u64, u
         peer["count"],
         ours["count"]
     );
-    let p: Vec<&str> = peer["records"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    let o: Vec<&str> = ours["records"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    let only_p: Vec<&str> = p.iter().filter(|x| o.binary_search(x).is_err()).copied().collect();
-    let only_o: Vec<&str> = o.iter().filter(|x| p.binary_search(x).is_err()).copied().collect();
+    let p: Vec<&str> = peer["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let o: Vec<&str> = ours["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let only_p: Vec<&str> = p
+        .iter()
+        .filter(|x| o.binary_search(x).is_err())
+        .copied()
+        .collect();
+    let only_o: Vec<&str> = o
+        .iter()
+        .filter(|x| p.binary_search(x).is_err())
+        .copied()
+        .collect();
     let cols = peer["columns"].as_array().unwrap();
     let mut left = only_p.clone();
     for b in &only_o {
-        assert!(!left.is_empty(), "{file} {table}: our record has no peer:\n ours {b}");
+        assert!(
+            !left.is_empty(),
+            "{file} {table}: our record has no peer:\n ours {b}"
+        );
         let a = left.remove(closest(cols, &left, b));
         for (c, x, y) in differences(cols, a, b) {
             assert!(
@@ -194,15 +223,23 @@ fn compare_table(file: &str, table: &str, peer: &Value, ours: &Value) -> (u64, u
 
 #[test]
 fn export_equals_dissect_esedb_record_by_record() {
-    let Some(corpus) = common::corpus() else { return };
-    let Some(py) = common::peer_python() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let Some(py) = common::peer_python() else {
+        return;
+    };
     let mut files = Vec::new();
     databases(&corpus, &mut files);
     assert!(!files.is_empty(), "no database in the corpus");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut peer_args: Vec<std::ffi::OsString> = vec![root.join("scripts/canonical_dump.py").into()];
-    let mut our_args: Vec<std::ffi::OsString> =
-        vec![root.join("scripts/canonical_export.py").into(), "--bin".into(), BIN.into()];
+    let mut peer_args: Vec<std::ffi::OsString> =
+        vec![root.join("scripts/canonical_dump.py").into()];
+    let mut our_args: Vec<std::ffi::OsString> = vec![
+        root.join("scripts/canonical_export.py").into(),
+        "--bin".into(),
+        BIN.into(),
+    ];
     for f in &files {
         peer_args.push(f.into());
         our_args.push(f.into());
@@ -215,10 +252,17 @@ fn export_equals_dissect_esedb_record_by_record() {
         let key = f.to_string_lossy().to_string();
         let (p, o) = (&peer[&key], &ours[&key]);
         if p.get("error").is_some() {
-            eprintln!("note: the peer cannot read {key} ({}); not compared", p["error"]);
+            eprintln!(
+                "note: the peer cannot read {key} ({}); not compared",
+                p["error"]
+            );
             continue;
         }
-        assert!(o.get("error").is_none(), "{key}: our export failed: {}", o["error"]);
+        assert!(
+            o.get("error").is_none(),
+            "{key}: our export failed: {}",
+            o["error"]
+        );
         n_files += 1;
         let pt = p["tables"].as_object().unwrap();
         let ot = o["tables"].as_object().unwrap();
@@ -240,7 +284,9 @@ fn export_equals_dissect_esedb_record_by_record() {
 
 #[test]
 fn csv_and_files_and_refusal() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let db = corpus.join("dissect-esedb/basic.edb");
     let dir = std::env::temp_dir().join(format!("eseutil-export-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -257,9 +303,15 @@ fn csv_and_files_and_refusal() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let csv = std::fs::read_to_string(dir.join("basic.csv")).unwrap();
     let mut lines = csv.split("\r\n");
-    assert!(lines.next().unwrap().starts_with("Id,Bit,UnsignedByte,Short,Long,Currency"));
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("Id,Bit,UnsignedByte,Short,Long,Currency"));
     assert!(csv.contains("DateTime,DateTime.raw"));
-    assert!(!dir.join("MSysObjects.csv").exists(), "system tables only with --system");
+    assert!(
+        !dir.join("MSysObjects.csv").exists(),
+        "system tables only with --system"
+    );
     let again = run(&["--format", "csv", "--output", d]);
     assert_eq!(again.status.code(), Some(2), "an existing file is refused");
     let forced = run(&["--format", "csv", "--output", d, "--force", "--system"]);

@@ -134,9 +134,16 @@ fn to_files(
     tables: &[TableSchema],
     damage: &mut Damage,
 ) -> Result<(), Error> {
-    let ext = if args.format == Format::Csv { "csv" } else { "jsonl" };
+    let ext = if args.format == Format::Csv {
+        "csv"
+    } else {
+        "jsonl"
+    };
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let targets: Vec<PathBuf> = tables.iter().map(|t| dir.join(file_name(&t.name, ext))).collect();
+    let targets: Vec<PathBuf> = tables
+        .iter()
+        .map(|t| dir.join(file_name(&t.name, ext)))
+        .collect();
     for p in &targets {
         if !args.force && std::fs::symlink_metadata(p).is_ok() {
             return Err(Error::Usage(format!(
@@ -150,11 +157,14 @@ fn to_files(
         let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let mut w = std::io::BufWriter::new(file);
         if args.format == Format::Csv {
-            w.write_all(csv_header(t).as_bytes()).map_err(|e| Error::io(&tmp, e))?;
+            w.write_all(csv_header(t).as_bytes())
+                .map_err(|e| Error::io(&tmp, e))?;
         }
         let ex = write_table(db, t, None, args.format, &mut w);
         let done = ex.and_then(|ex| {
-            let f = w.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
+            let f = w
+                .into_inner()
+                .map_err(|e| Error::io(&tmp, e.into_error()))?;
             f.sync_all().map_err(|e| Error::io(&tmp, e))?;
             Ok(ex)
         });
@@ -230,7 +240,10 @@ impl Damage {
             eprintln!("eseutil-rs: export: {name}: page {pgno}: column {column}: {what}");
         }
         if ex.value_errors > 0 {
-            eprintln!("eseutil-rs: export: {name}: {} values could not be read", ex.value_errors);
+            eprintln!(
+                "eseutil-rs: export: {name}: {} values could not be read",
+                ex.value_errors
+            );
         }
         if ex.undecoded > 0 {
             eprintln!(
@@ -263,6 +276,9 @@ mod tests {
         assert_eq!(super::file_name("Table", "csv"), "Table.csv");
         assert_eq!(super::file_name("a/b%", "jsonl"), "a%2Fb%25.jsonl");
         assert_eq!(super::file_name(".x", "csv"), "%2Ex.csv");
-        assert_eq!(super::file_name("{D10CA2FE-6FCF}", "csv"), "%7BD10CA2FE-6FCF%7D.csv");
+        assert_eq!(
+            super::file_name("{D10CA2FE-6FCF}", "csv"),
+            "%7BD10CA2FE-6FCF%7D.csv"
+        );
     }
 }

@@ -64,7 +64,10 @@ pub fn decompress(buf: &[u8], max_out: usize) -> Result<Vec<u8>, Undecoded> {
             }
             let size = u16::from_le_bytes([buf[1], buf[2]]) as usize;
             if size > max_out {
-                return Err(undecoded(id, format!("declares {size} bytes, over {max_out}")));
+                return Err(undecoded(
+                    id,
+                    format!("declares {size} bytes, over {max_out}"),
+                ));
             }
             plain_lz77(&buf[3..], size).map_err(|e| undecoded(id, e))
         }
@@ -84,7 +87,10 @@ fn seven_bit(buf: &[u8], wide: bool, max_out: usize) -> Result<Vec<u8>, Undecode
     let count = bits / 7;
     let out_len = if wide { count * 2 } else { count };
     if out_len > max_out {
-        return Err(undecoded(id, format!("declares {out_len} bytes, over {max_out}")));
+        return Err(undecoded(
+            id,
+            format!("declares {out_len} bytes, over {max_out}"),
+        ));
     }
     let data = &buf[1..];
     let mut out = Vec::with_capacity(out_len);
@@ -106,7 +112,11 @@ fn seven_bit(buf: &[u8], wide: bool, max_out: usize) -> Result<Vec<u8>, Undecode
 pub fn plain_lz77(input: &[u8], size: usize) -> Result<Vec<u8>, String> {
     let mut out: Vec<u8> = Vec::with_capacity(size);
     let (mut pos, mut flags, mut nflags, mut half) = (0usize, 0u32, 0u32, None::<usize>);
-    let rd16 = |p: usize| input.get(p..p + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let rd16 = |p: usize| {
+        input
+            .get(p..p + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+    };
     while out.len() < size {
         if nflags == 0 {
             let Some(b) = input.get(pos..pos + 4) else {
@@ -189,7 +199,10 @@ mod tests {
         // MS-XCA §3.1 example: "abcdefghijklmnopqrstuvwxyz" is all literals.
         let mut input = 0u32.to_le_bytes().to_vec();
         input.extend_from_slice(b"abcdefghijklmnopqrstuvwxyz");
-        assert_eq!(plain_lz77(&input, 26).unwrap(), b"abcdefghijklmnopqrstuvwxyz");
+        assert_eq!(
+            plain_lz77(&input, 26).unwrap(),
+            b"abcdefghijklmnopqrstuvwxyz"
+        );
         // "abc" then a match of 6 at offset 3 → "abcabcabc"
         let flags: u32 = 1 << 28; // 4th flag (after 3 literals) is a match
         let mut input = flags.to_le_bytes().to_vec();
@@ -197,6 +210,9 @@ mod tests {
         input.extend_from_slice(&(((3 - 1) * 8 + (6 - 3)) as u16).to_le_bytes());
         assert_eq!(plain_lz77(&input, 9).unwrap(), b"abcabcabc");
         assert!(plain_lz77(&input, 20).is_err());
-        assert_eq!(decompress(&[5 << 3, 1, 2], 10).unwrap_err().scheme, "xpress9");
+        assert_eq!(
+            decompress(&[5 << 3, 1, 2], 10).unwrap_err().scheme,
+            "xpress9"
+        );
     }
 }

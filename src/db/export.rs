@@ -19,6 +19,9 @@ use crate::parse::page::{is_large, FLAG_LEAF};
 /// Greatest long value read (bytes); larger ones are reported, not read.
 pub const MAX_LONG_VALUE: u64 = 1 << 28;
 
+/// One chunk of a long value: its offset and stored bytes.
+type Chunk = (u32, Vec<u8>);
+
 /// Reads long values from one LV tree.
 pub struct LvTree<'d> {
     db: &'d Database,
@@ -42,7 +45,9 @@ impl<'d> LvTree<'d> {
     /// The leaf page where keys ≥ `key` start: at each internal page the
     /// first child whose separator is ≥ `key` (the last, empty, is +∞).
     fn leaf_for(&self, key: &[u8]) -> Result<Page, LvError> {
-        let mut pgno = self.root.ok_or_else(|| LvError::Missing("table has no LV tree".into()))?;
+        let mut pgno = self
+            .root
+            .ok_or_else(|| LvError::Missing("table has no LV tree".into()))?;
         for _ in 0..super::btree::MAX_DEPTH {
             let page = self.page(pgno)?;
             if page.hdr.flags & FLAG_LEAF != 0 {
@@ -56,7 +61,9 @@ impl<'d> LvTree<'d> {
                 .find(|n| n.key.is_empty() || n.key.as_slice() >= key)
                 .or(nodes.last())
                 .and_then(|n| n.child())
-                .ok_or_else(|| LvError::Missing(format!("page {pgno}: internal page without children")))?;
+                .ok_or_else(|| {
+                    LvError::Missing(format!("page {pgno}: internal page without children"))
+                })?;
             pgno = child;
         }
         Err(LvError::Missing("LV tree deeper than 64 levels".into()))
@@ -64,13 +71,15 @@ impl<'d> LvTree<'d> {
 
     /// Root size and chunks (offset, bytes) of the long value keyed `key`,
     /// following the leaf chain while keys start with `key`.
-    fn collect(&self, key: &[u8]) -> Result<(Option<u64>, Vec<(u32, Vec<u8>)>), LvError> {
+    fn collect(&self, key: &[u8]) -> Result<(Option<u64>, Vec<Chunk>), LvError> {
         let mut page = self.leaf_for(key)?;
         let (mut size, mut chunks, mut total) = (None, Vec::new(), 0u64);
         for _ in 0..=self.db.page_count {
             // Node by node: a damaged node costs only the value it holds
             // (a missing chunk is caught by the offset checks in `fetch`).
-            let nodes: Vec<_> = (1..page.tag_count()).filter_map(|i| page.node(i).ok()).collect();
+            let nodes: Vec<_> = (1..page.tag_count())
+                .filter_map(|i| page.node(i).ok())
+                .collect();
             for n in nodes.iter().filter(|n| !n.is_deleted()) {
                 if n.key.as_slice() < key {
                     continue;
@@ -83,9 +92,14 @@ impl<'d> LvTree<'d> {
                     let k = &n.key[key.len()..];
                     total += n.data.len() as u64;
                     if total > MAX_LONG_VALUE {
-                        return Err(LvError::Missing(format!("long value over {MAX_LONG_VALUE} bytes")));
+                        return Err(LvError::Missing(format!(
+                            "long value over {MAX_LONG_VALUE} bytes"
+                        )));
                     }
-                    chunks.push((u32::from_be_bytes([k[0], k[1], k[2], k[3]]), n.data.to_vec()));
+                    chunks.push((
+                        u32::from_be_bytes([k[0], k[1], k[2], k[3]]),
+                        n.data.to_vec(),
+                    ));
                 } else {
                     return Ok((size, chunks));
                 }
@@ -106,7 +120,8 @@ impl LongValues for LvTree<'_> {
         }
         let key: Vec<u8> = lid.iter().rev().copied().collect();
         let (size, chunks) = self.collect(&key)?;
-        let size = size.ok_or_else(|| LvError::Missing(format!("no LV root for LID {}", hex(&key))))?;
+        let size =
+            size.ok_or_else(|| LvError::Missing(format!("no LV root for LID {}", hex(&key))))?;
         if size > MAX_LONG_VALUE {
             return Err(LvError::Missing(format!("long value of {size} bytes")));
         }
@@ -173,7 +188,11 @@ pub struct TableExport {
 
 /// Walks the table's primary tree and hands every live record, decoded,
 /// to `visit` as it comes; flag-deleted nodes are skipped.
-pub fn export_table(db: &Database, schema: &TableSchema, visit: &mut dyn FnMut(&Row)) -> TableExport {
+pub fn export_table(
+    db: &Database,
+    schema: &TableSchema,
+    visit: &mut dyn FnMut(&Row),
+) -> TableExport {
     let large = is_large(db.page_size);
     let lv = LvTree::new(db, schema.long_values.map(|(_, root)| root));
     let mut ex = TableExport::default();
@@ -192,7 +211,8 @@ pub fn export_table(db: &Database, schema: &TableSchema, visit: &mut dyn FnMut(&
                     count_value(v, &mut ex.value_errors, &mut ex.undecoded);
                     if ex.value_errors > before && ex.value_error_samples.len() < MAX_SAMPLES {
                         let what = first_error(v).unwrap_or_default();
-                        ex.value_error_samples.push((page.pgno, c.name.clone(), what));
+                        ex.value_error_samples
+                            .push((page.pgno, c.name.clone(), what));
                     }
                 }
                 ex.records += 1;

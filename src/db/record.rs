@@ -177,7 +177,10 @@ impl<'a> Record<'a> {
         match self.raw.get(bitmap + i / 8) {
             Some(b) if b & (1 << (i % 8)) != 0 => Slot::Null,
             _ if offset + size > bitmap => Slot::Absent,
-            Some(_) => self.raw.get(offset..offset + size).map_or(Slot::Absent, Slot::Value),
+            Some(_) => self
+                .raw
+                .get(offset..offset + size)
+                .map_or(Slot::Absent, Slot::Value),
             None => Slot::Absent,
         }
     }
@@ -204,12 +207,18 @@ impl<'a> Record<'a> {
             return Ok(Vec::new());
         }
         if t.len() < 4 {
-            return Err(bad(self.tagged, "tagged area shorter than one entry".into()));
+            return Err(bad(
+                self.tagged,
+                "tagged area shorter than one entry".into(),
+            ));
         }
         let mask = if self.large { 0x7FFF } else { 0x1FFF };
         let first = (u16_at(t, 2) & mask) as usize;
         if first < 4 || first % 4 != 0 || first > t.len() {
-            return Err(bad(self.tagged + 2, format!("tagged area: first offset {first}")));
+            return Err(bad(
+                self.tagged + 2,
+                format!("tagged area: first offset {first}"),
+            ));
         }
         let n = first / 4;
         let mut out = Vec::with_capacity(n);

@@ -416,7 +416,10 @@ pub fn guid_text(g: &[u8; 16]) -> String {
         u16::from_le_bytes([g[6], g[7]]),
         g[8],
         g[9],
-        g[10..].iter().map(|b| format!("{b:02x}")).collect::<String>()
+        g[10..]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     )
 }
 
@@ -434,7 +437,12 @@ mod tests {
         }
     }
 
-    fn col(id: u32, coltyp: u32, fixed: Option<(usize, usize)>, default: Option<&[u8]>) -> ColumnSchema {
+    fn col(
+        id: u32,
+        coltyp: u32,
+        fixed: Option<(usize, usize)>,
+        default: Option<&[u8]>,
+    ) -> ColumnSchema {
         ColumnSchema {
             id,
             name: format!("c{id}"),

@@ -201,7 +201,12 @@ mod tests {
         let vs = [
             Value::Text("a\"b\\c\n\u{1}é🦊".into()),
             Value::Binary(vec![0, 0xAB, 0xFF]),
-            Value::Multi(vec![Value::Int(-3), Value::UInt(7), Value::Null, Value::Bool(true)]),
+            Value::Multi(vec![
+                Value::Int(-3),
+                Value::UInt(7),
+                Value::Null,
+                Value::Bool(true),
+            ]),
             Value::F64(0.1),
             Value::DateTime(4675210852477960192),
         ];
