@@ -236,6 +236,18 @@ impl Damage {
         for (pgno, itag, what) in &ex.bad_records {
             self.record(name, *pgno, &format!("tag {itag}: {what}"));
         }
+        if !ex.orphan_pages.is_empty() {
+            eprintln!(
+                "eseutil-rs: export: {name}: {} records read from {} leaf pages the damaged tree no longer reaches: pages {}",
+                ex.orphan_records,
+                ex.orphan_pages.len(),
+                ex.orphan_pages
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         for (pgno, column, what) in &ex.value_error_samples {
             eprintln!("eseutil-rs: export: {name}: page {pgno}: column {column}: {what}");
         }

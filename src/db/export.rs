@@ -176,6 +176,11 @@ pub struct TableExport {
     pub walk: TreeWalk,
     /// Records exported.
     pub records: u64,
+    /// Leaf pages of the table not reachable through its (damaged) tree
+    /// whose records were exported too (see [`orphan_leaves`]).
+    pub orphan_pages: Vec<u32>,
+    /// Records exported from those pages.
+    pub orphan_records: u64,
     /// Records that could not be decoded: (page, tag, problem).
     pub bad_records: Vec<(u32, usize, String)>,
     /// Values that could not be read (LV missing, bad layout).
@@ -201,30 +206,21 @@ pub fn export_table(
         max_dbtime: 0,
     };
     let w = walk(db, schema.pgno_fdp, opts, &mut |page, node| {
-        if node.is_deleted() {
-            return;
-        }
-        match decode_record(node.data, large, schema, &lv) {
-            Ok(values) => {
-                for (c, v) in schema.columns.iter().zip(&values) {
-                    let before = ex.value_errors;
-                    count_value(v, &mut ex.value_errors, &mut ex.undecoded);
-                    if ex.value_errors > before && ex.value_error_samples.len() < MAX_SAMPLES {
-                        let what = first_error(v).unwrap_or_default();
-                        ex.value_error_samples
-                            .push((page.pgno, c.name.clone(), what));
-                    }
-                }
-                ex.records += 1;
-                visit(&Row {
-                    pgno: page.pgno,
-                    itag: node.itag,
-                    values,
-                });
-            }
-            Err(e) => ex.bad_records.push((page.pgno, node.itag, e.detail)),
-        }
+        export_node(schema, large, &lv, page, node, &mut ex, visit);
     });
+    if !w.problems.is_empty() {
+        let reached: std::collections::HashSet<u32> = w.pages.iter().copied().collect();
+        for page in orphan_leaves(db, schema, &reached) {
+            let before = ex.records;
+            for i in 1..page.tag_count() {
+                if let Ok(node) = page.node(i) {
+                    export_node(schema, large, &lv, &page, &node, &mut ex, visit);
+                }
+            }
+            ex.orphan_records += ex.records - before;
+            ex.orphan_pages.push(page.pgno);
+        }
+    }
     ex.walk = w;
     ex
 }
@@ -238,6 +234,84 @@ fn first_error(v: &Value) -> Option<String> {
         Value::Multi(vs) => vs.iter().find_map(first_error),
         _ => None,
     }
+}
+
+fn export_node(
+    schema: &TableSchema,
+    large: bool,
+    lv: &LvTree<'_>,
+    page: &Page,
+    node: &super::page::Node<'_>,
+    ex: &mut TableExport,
+    visit: &mut dyn FnMut(&Row),
+) {
+    if node.is_deleted() {
+        return;
+    }
+    match decode_record(node.data, large, schema, lv) {
+        Ok(values) => {
+            for (c, v) in schema.columns.iter().zip(&values) {
+                let before = ex.value_errors;
+                count_value(v, &mut ex.value_errors, &mut ex.undecoded);
+                if ex.value_errors > before && ex.value_error_samples.len() < MAX_SAMPLES {
+                    let what = first_error(v).unwrap_or_default();
+                    ex.value_error_samples
+                        .push((page.pgno, c.name.clone(), what));
+                }
+            }
+            ex.records += 1;
+            visit(&Row {
+                pgno: page.pgno,
+                itag: node.itag,
+                values,
+            });
+        }
+        Err(e) => ex.bad_records.push((page.pgno, node.itag, e.detail)),
+    }
+}
+
+/// Leaf pages of the table that its tree walk did not reach (a torn page
+/// above them): every page of the file that verifies, carries the table's
+/// objid, is a leaf of the primary tree (not space, index or LV) and is not
+/// among the table's available (free) extents when its space can be read.
+/// Only called when the walk met problems.
+pub fn orphan_leaves(
+    db: &Database,
+    schema: &TableSchema,
+    reached: &std::collections::HashSet<u32>,
+) -> Vec<Page> {
+    use crate::parse::page::{FLAG_EMPTY, FLAG_INDEX, FLAG_LONG_VALUE, FLAG_SPACE_TREE};
+    let avail: Vec<super::space::Extent> = db
+        .read_page(schema.pgno_fdp)
+        .ok()
+        .and_then(|b| Page::new(schema.pgno_fdp, b).ok())
+        .and_then(|root| super::space::space_of(db, &root, WalkOptions::default()).ok())
+        .map(|s| s.avail)
+        .unwrap_or_default();
+    let other = FLAG_SPACE_TREE | FLAG_INDEX | FLAG_LONG_VALUE | FLAG_EMPTY;
+    let mut out = Vec::new();
+    for pgno in 1..=db.page_count {
+        if reached.contains(&pgno) || avail.iter().any(|e| (e.first..=e.last).contains(&pgno)) {
+            continue;
+        }
+        let Ok(bytes) = db.read_page(pgno) else {
+            continue;
+        };
+        let class = db.classify(pgno, &bytes);
+        if class.kind != super::classify::PageKind::Data
+            || !matches!(class.checksum, crate::checksum::PageVerdict::Ok { .. })
+        {
+            continue;
+        }
+        let Ok(page) = Page::new(pgno, bytes) else {
+            continue;
+        };
+        let h = &page.hdr;
+        if h.objid == schema.objid && h.flags & FLAG_LEAF != 0 && h.flags & other == 0 {
+            out.push(page);
+        }
+    }
+    out
 }
 
 fn count_value(v: &Value, errors: &mut u64, undecoded: &mut u64) {
