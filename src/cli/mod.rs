@@ -10,6 +10,7 @@ pub mod cc;
 pub mod cm;
 pub mod compat;
 pub mod exit;
+pub mod export;
 pub mod g;
 pub mod gen;
 pub mod interrupt;
@@ -110,6 +111,9 @@ pub enum Mode {
     /// Say what recovery needs and would do: required logs, checkpoint,
     /// attached databases, missing or foreign files, the command to run.
     Plan(plan::PlanArgs),
+    /// Export every record of the tables as JSON Lines or CSV (no eseutil
+    /// equivalent).
+    Export(export::ExportArgs),
     /// Print a shell completion script (bash, zsh, fish) on standard output.
     Completions(gen::CompletionsArgs),
     /// Write a man page per binary and per mode into DIR, generated from
@@ -189,6 +193,7 @@ fn run(cli: Cli) -> ExitCode {
     match &cli.mode {
         Mode::Completions(a) => return gen::completions(a, &mut std::io::stdout().lock()),
         Mode::Manpages(a) => return gen::manpages(a),
+        Mode::Export(a) => return export::main(a, &cli.common),
         _ => {}
     }
     if cli.common.hash {
@@ -220,7 +225,7 @@ fn run(cli: Cli) -> ExitCode {
         Mode::Cc(a) => cc::run(a, &ctx, &mut out),
         Mode::Plan(a) => plan::run(a, &ctx, &mut out),
         // Handled above, before the banner.
-        Mode::Completions(_) | Mode::Manpages(_) => Ok(exit::OK),
+        Mode::Completions(_) | Mode::Manpages(_) | Mode::Export(_) => Ok(exit::OK),
     };
     let code = finish(&ctx, &mut out, result);
     let _ = out.flush();

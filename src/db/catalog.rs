@@ -111,6 +111,9 @@ pub struct CatalogEntry {
     pub key_segments: Vec<KeySegment>,
     /// Tagged column ids present.
     pub tagged: Vec<u16>,
+    /// DefaultValue (columns), raw bytes.
+    #[serde(skip)]
+    pub default_value: Option<Vec<u8>>,
     /// The leaf page holding the record.
     pub pgno: u32,
 }
@@ -189,6 +192,7 @@ pub fn decode_entry(
             .map(|k| key_segments(k, flags))
             .unwrap_or_default(),
         tagged,
+        default_value: r.var(131).map(<[u8]>::to_vec),
         pgno,
     })
 }
@@ -245,6 +249,12 @@ pub struct ColumnInfo {
     pub codepage: u32,
     /// Column flags (JET_bitColumn*).
     pub flags: u32,
+    /// Offset of a fixed column in the record (RecordOffset).
+    #[serde(skip)]
+    pub record_offset: Option<u16>,
+    /// Default value (DefaultValue), raw bytes.
+    #[serde(skip)]
+    pub default_value: Option<Vec<u8>>,
 }
 
 /// An index of a table.
@@ -358,6 +368,8 @@ impl Catalog {
                     max_length: e.space_usage,
                     codepage: e.pages_or_locale,
                     flags: e.flags,
+                    record_offset: e.record_offset,
+                    default_value: e.default_value.clone(),
                 }),
                 ObjectType::Index => t.indexes.push(IndexInfo {
                     name: e.name.clone(),

@@ -13,8 +13,11 @@ pub mod catalog;
 pub mod check;
 pub mod classify;
 pub mod compare;
+pub mod compression;
+pub mod export;
 pub mod page;
 pub mod record;
+pub mod record_values;
 pub mod space;
 
 use std::os::unix::fs::FileExt;

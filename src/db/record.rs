@@ -33,6 +33,47 @@ fn bad(off: usize, what: String) -> FormatError {
     FormatError::new(off as u64, Jet::DATABASE_CORRUPTED, what)
 }
 
+/// A column's place in a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot<'a> {
+    /// Not in the record (beyond the last column it stores).
+    Absent,
+    /// Stored as NULL.
+    Null,
+    /// Stored bytes.
+    Value(&'a [u8]),
+}
+
+/// TAGFLD header flag bits (`inc/tagfld.hxx` TAGFLD_HEADER).
+pub const TAGFLD_LONG_VALUE: u8 = 0x01;
+/// The value (or its first instance) is compressed.
+pub const TAGFLD_COMPRESSED: u8 = 0x02;
+/// The value is a LID pointing into the long-value tree.
+pub const TAGFLD_SEPARATED: u8 = 0x04;
+/// Multi-valued: an array of u16 offsets opens the data.
+pub const TAGFLD_MULTI_VALUES: u8 = 0x08;
+/// Exactly two values: a size byte then both.
+pub const TAGFLD_TWO_VALUES: u8 = 0x10;
+/// NULL (large pages).
+pub const TAGFLD_NULL: u8 = 0x20;
+/// Encrypted.
+pub const TAGFLD_ENCRYPTED: u8 = 0x40;
+
+/// One tagged column entry of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaggedField<'a> {
+    /// Column id.
+    pub fid: u16,
+    /// Header byte (TAGFLD_*), 0 when the value has none.
+    pub flags: u8,
+    /// NULL.
+    pub null: bool,
+    /// Derived (inherited from a template table).
+    pub derived: bool,
+    /// The value without its header byte.
+    pub data: &'a [u8],
+}
+
 impl<'a> Record<'a> {
     /// Splits a record; `large` for 16/32 KiB pages.
     pub fn parse(raw: &'a [u8], large: bool) -> Result<Record<'a>, FormatError> {
@@ -116,6 +157,107 @@ impl<'a> Record<'a> {
             return None;
         }
         self.raw.get(self.var_data + start..self.var_data + end)
+    }
+
+    /// Fixed column `fid` at record offset `offset` (the catalog's
+    /// RecordOffset, from the record start) of `size` bytes. `Absent` when
+    /// the record ends before it (the column was added later), `Null` when
+    /// its bit in the null bitmap is set.
+    pub fn fixed_at(&self, fid: u8, offset: usize, size: usize) -> Slot<'a> {
+        if fid == 0 || fid > self.fixed_last {
+            return Slot::Absent;
+        }
+        let Some(bitmap) = self
+            .ib_end_fixed
+            .checked_sub((self.fixed_last as usize).div_ceil(8))
+        else {
+            return Slot::Absent;
+        };
+        let i = fid as usize - 1;
+        match self.raw.get(bitmap + i / 8) {
+            Some(b) if b & (1 << (i % 8)) != 0 => Slot::Null,
+            _ if offset + size > bitmap => Slot::Absent,
+            Some(_) => self
+                .raw
+                .get(offset..offset + size)
+                .map_or(Slot::Absent, Slot::Value),
+            None => Slot::Absent,
+        }
+    }
+
+    /// Variable column `fid` (128 …) as a [`Slot`].
+    pub fn var_slot(&self, fid: u8) -> Slot<'a> {
+        if fid < 128 || fid > self.var_last {
+            return Slot::Absent;
+        }
+        let i = (fid - 128) as usize;
+        if u16_at(self.raw, self.ib_end_fixed + 2 * i) & 0x8000 != 0 {
+            return Slot::Null;
+        }
+        self.var(fid).map_or(Slot::Absent, Slot::Value)
+    }
+
+    /// The TAGFLD array with each value's header byte decoded
+    /// (`inc/tagfld.hxx`: on small pages ib carries 0x2000 fNull, 0x4000
+    /// fExtendedInfo and 0x8000 fDerived; on large pages 0x8000 fDerived,
+    /// every value has a header byte and fNull is its 0x20 bit).
+    pub fn tagged_fields(&self) -> Result<Vec<TaggedField<'a>>, FormatError> {
+        let t = &self.raw[self.tagged..];
+        if t.is_empty() {
+            return Ok(Vec::new());
+        }
+        if t.len() < 4 {
+            return Err(bad(
+                self.tagged,
+                "tagged area shorter than one entry".into(),
+            ));
+        }
+        let mask = if self.large { 0x7FFF } else { 0x1FFF };
+        let first = (u16_at(t, 2) & mask) as usize;
+        if first < 4 || first % 4 != 0 || first > t.len() {
+            return Err(bad(
+                self.tagged + 2,
+                format!("tagged area: first offset {first}"),
+            ));
+        }
+        let n = first / 4;
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let fid = u16_at(t, 4 * i);
+            let raw_ib = u16_at(t, 4 * i + 2);
+            let s = (raw_ib & mask) as usize;
+            let e = if i + 1 < n {
+                (u16_at(t, 4 * i + 6) & mask) as usize
+            } else {
+                t.len()
+            };
+            if s > e || e > t.len() {
+                return Err(bad(
+                    self.tagged + 4 * i,
+                    format!("tagged column {fid}: value {s}..{e} out of order"),
+                ));
+            }
+            let mut v = &t[s..e];
+            let has_hdr = self.large || raw_ib & 0x4000 != 0;
+            let mut flags = 0;
+            if has_hdr && !v.is_empty() {
+                flags = v[0];
+                v = &v[1..];
+            }
+            let null = if self.large {
+                flags & TAGFLD_NULL != 0
+            } else {
+                raw_ib & 0x2000 != 0
+            };
+            out.push(TaggedField {
+                fid,
+                flags,
+                null,
+                derived: raw_ib & 0x8000 != 0,
+                data: v,
+            });
+        }
+        Ok(out)
     }
 
     /// Tagged columns as (fid, value without its flags byte).

@@ -1,0 +1,17 @@
+//! Column-value decompression (7-bit, Xpress / MS-XCA Plain LZ77): never
+//! panics, never returns more than the bound it is given.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let max = data.first().map_or(0, |&b| b as usize * 64);
+    if let Ok(v) = eseutil::db::compression::decompress(data, max) {
+        assert!(v.len() <= max);
+    }
+    if data.len() > 2 {
+        let size = u16::from_le_bytes([data[0], data[1]]) as usize;
+        if let Ok(v) = eseutil::db::compression::plain_lz77(&data[2..], size) {
+            assert_eq!(v.len(), size);
+        }
+    }
+});

@@ -1,0 +1,296 @@
+//! `export`: every record of every (or the named) table, as JSON Lines on
+//! standard output (a `"table"` field per line) or one file per table in
+//! `--output DIR` (`DIR/<table>.jsonl` or `.csv`). Records stream from the
+//! tree walk to the output; files are written to a temporary name and
+//! renamed. Damage (pages or records that could not be read, values that
+//! could not be decoded) is named on stderr with a summary line, exit 1.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use super::mm::DbArgs;
+use super::{exit, Common};
+use crate::db::catalog::{read_catalog, CATALOG_ROOT};
+use crate::db::export::{export_table, TableExport};
+use crate::db::record_values::TableSchema;
+use crate::db::Database;
+use crate::error::Error;
+use crate::render::export::{csv_header, csv_row, jsonl_line};
+
+/// Output format of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// JSON Lines, one record per line.
+    Jsonl,
+    /// CSV (RFC 4180, header line, CRLF); needs --output.
+    Csv,
+}
+
+/// Arguments of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The database (opened read-only) and page-size override.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Export only this table (repeatable; system tables may be named).
+    #[arg(long = "table", value_name = "T")]
+    pub tables: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+    /// Write one file per table into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Include the system tables (MSys*) when no --table is given.
+    #[arg(long)]
+    pub system: bool,
+    /// Replace existing output files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Runs `export` (it owns standard output: no banner, no closing line).
+pub fn main(args: &ExportArgs, _common: &Common) -> std::process::ExitCode {
+    let code = match run(args) {
+        Ok(code) => code,
+        Err(e) if exit::is_closed_pipe(&e) => exit::OK,
+        Err(e) => {
+            eprintln!("eseutil-rs: {e}");
+            exit::code_for_error(&e)
+        }
+    };
+    exit::exit(code)
+}
+
+/// A file name for a table: bytes outside `[A-Za-z0-9 _.-]`, and a leading
+/// dot, percent-encoded.
+pub fn file_name(table: &str, ext: &str) -> String {
+    let mut s = String::new();
+    for (i, b) in table.bytes().enumerate() {
+        let keep = b.is_ascii_alphanumeric() || b" _-".contains(&b) || (b == b'.' && i > 0);
+        if keep {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("{s}.{ext}")
+}
+
+fn select(args: &ExportArgs, all: Vec<TableSchema>) -> Result<Vec<TableSchema>, Error> {
+    if args.tables.is_empty() {
+        return Ok(all
+            .into_iter()
+            .filter(|t| args.system || !t.name.starts_with("MSys"))
+            .collect());
+    }
+    let mut out = Vec::new();
+    for name in &args.tables {
+        let t = all
+            .iter()
+            .find(|t| &t.name == name)
+            .ok_or_else(|| Error::Usage(format!("--table {name}: no such table in the catalog")))?;
+        out.push(t.clone());
+    }
+    Ok(out)
+}
+
+fn run(args: &ExportArgs) -> Result<u8, Error> {
+    if args.format == Format::Csv && args.output.is_none() {
+        return Err(Error::Usage("--format csv needs --output DIR".into()));
+    }
+    let db = super::mm::open(&args.db)?;
+    let cat = read_catalog(&db, CATALOG_ROOT, Default::default());
+    let mut damage = Damage::default();
+    for p in &cat.walk.problems {
+        damage.page("MSysObjects", p.pgno, &p.detail);
+    }
+    for (pgno, what) in &cat.undecodable {
+        damage.record("MSysObjects", *pgno, what);
+    }
+    let all: Vec<TableSchema> = cat.tables().iter().map(TableSchema::from_table).collect();
+    let tables = select(args, all)?;
+    match &args.output {
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            for t in &tables {
+                let ex = write_table(&db, t, Some(&t.name), Format::Jsonl, &mut out)?;
+                damage.table(&t.name, &ex);
+            }
+            out.flush().map_err(super::stdout_err)?;
+        }
+        Some(dir) => to_files(args, dir, &db, &tables, &mut damage)?,
+    }
+    Ok(damage.summary(tables.len()))
+}
+
+fn to_files(
+    args: &ExportArgs,
+    dir: &Path,
+    db: &Database,
+    tables: &[TableSchema],
+    damage: &mut Damage,
+) -> Result<(), Error> {
+    let ext = if args.format == Format::Csv {
+        "csv"
+    } else {
+        "jsonl"
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let targets: Vec<PathBuf> = tables
+        .iter()
+        .map(|t| dir.join(file_name(&t.name, ext)))
+        .collect();
+    for p in &targets {
+        if !args.force && std::fs::symlink_metadata(p).is_ok() {
+            return Err(Error::Usage(format!(
+                "{} exists: not replaced; use --force to replace it or choose another --output",
+                p.display()
+            )));
+        }
+    }
+    for (t, target) in tables.iter().zip(&targets) {
+        let tmp = target.with_extension(format!("{ext}.tmp-{}", std::process::id()));
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut w = std::io::BufWriter::new(file);
+        if args.format == Format::Csv {
+            w.write_all(csv_header(t).as_bytes())
+                .map_err(|e| Error::io(&tmp, e))?;
+        }
+        let ex = write_table(db, t, None, args.format, &mut w);
+        let done = ex.and_then(|ex| {
+            let f = w
+                .into_inner()
+                .map_err(|e| Error::io(&tmp, e.into_error()))?;
+            f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+            Ok(ex)
+        });
+        match done {
+            Ok(ex) => {
+                std::fs::rename(&tmp, target).map_err(|e| Error::io(target, e))?;
+                damage.table(&t.name, &ex);
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Streams one table's records into `out`.
+fn write_table(
+    db: &Database,
+    t: &TableSchema,
+    table_field: Option<&str>,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<TableExport, Error> {
+    let mut failed: Option<std::io::Error> = None;
+    let ex = export_table(db, t, &mut |row| {
+        if failed.is_some() {
+            return;
+        }
+        let line = match format {
+            Format::Jsonl => jsonl_line(table_field, t, &row.values),
+            Format::Csv => csv_row(t, &row.values),
+        };
+        if let Err(e) = out.write_all(line.as_bytes()) {
+            failed = Some(e);
+        }
+    });
+    match failed {
+        Some(e) => Err(super::stdout_err(e)),
+        None => Ok(ex),
+    }
+}
+
+/// Damage met, named on stderr as it is found.
+#[derive(Default)]
+struct Damage {
+    pages: u64,
+    records: u64,
+    values: u64,
+    undecoded: u64,
+    exported: u64,
+}
+
+impl Damage {
+    fn page(&mut self, table: &str, pgno: u32, what: &str) {
+        self.pages += 1;
+        eprintln!("eseutil-rs: export: {table}: page {pgno}: {what}");
+    }
+    fn record(&mut self, table: &str, pgno: u32, what: &str) {
+        self.records += 1;
+        eprintln!("eseutil-rs: export: {table}: record on page {pgno}: {what}");
+    }
+    fn table(&mut self, name: &str, ex: &TableExport) {
+        self.exported += ex.records;
+        for p in &ex.walk.problems {
+            self.page(name, p.pgno, &p.detail);
+        }
+        for (pgno, itag, what) in &ex.bad_records {
+            self.record(name, *pgno, &format!("tag {itag}: {what}"));
+        }
+        if !ex.orphan_pages.is_empty() {
+            eprintln!(
+                "eseutil-rs: export: {name}: {} records read from {} leaf pages the damaged tree no longer reaches: pages {}",
+                ex.orphan_records,
+                ex.orphan_pages.len(),
+                ex.orphan_pages
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        for (pgno, column, what) in &ex.value_error_samples {
+            eprintln!("eseutil-rs: export: {name}: page {pgno}: column {column}: {what}");
+        }
+        if ex.value_errors > 0 {
+            eprintln!(
+                "eseutil-rs: export: {name}: {} values could not be read",
+                ex.value_errors
+            );
+        }
+        if ex.undecoded > 0 {
+            eprintln!(
+                "eseutil-rs: export: {name}: {} values left compressed (scheme without decoder)",
+                ex.undecoded
+            );
+        }
+        self.values += ex.value_errors;
+        self.undecoded += ex.undecoded;
+    }
+    /// Prints the summary line; the exit status.
+    fn summary(&self, tables: usize) -> u8 {
+        let bad = self.pages + self.records + self.values > 0;
+        eprintln!(
+            "eseutil-rs: export: {tables} tables, {} records; {} page problems, {} unreadable records, {} unreadable values, {} values left compressed",
+            self.exported, self.pages, self.records, self.values, self.undecoded
+        );
+        if bad {
+            exit::DAMAGE
+        } else {
+            exit::OK
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn file_names() {
+        assert_eq!(super::file_name("Table", "csv"), "Table.csv");
+        assert_eq!(super::file_name("a/b%", "jsonl"), "a%2Fb%25.jsonl");
+        assert_eq!(super::file_name(".x", "csv"), "%2Ex.csv");
+        assert_eq!(
+            super::file_name("{D10CA2FE-6FCF}", "csv"),
+            "%7BD10CA2FE-6FCF%7D.csv"
+        );
+    }
+}

@@ -1,0 +1,324 @@
+//! Export: every record of a table decoded, streamed as the tree walk
+//! yields it (a table is never collected), long values read from the
+//! table's LV tree by key.
+//!
+//! LV tree (`ese/lv.cxx`, `inc/lv.hxx`): the root of a long value is keyed
+//! by its LID (big-endian, 4 bytes, or 8 for LID64) and holds LVROOT
+//! (u32 reference count, u32 size, …); its chunks are keyed LID ‖ offset
+//! (u32 big-endian) and hold the bytes from that offset. A chunk shorter or
+//! longer than the distance to the next offset is compressed (its header
+//! byte names the scheme, [`super::compression`]).
+
+use super::btree::{walk, TreeWalk, WalkOptions};
+use super::compression::decompress;
+use super::page::Page;
+use super::record_values::{decode_record, LongValues, LvError, TableSchema, Value};
+use super::Database;
+use crate::parse::page::{is_large, FLAG_LEAF};
+
+/// Greatest long value read (bytes); larger ones are reported, not read.
+pub const MAX_LONG_VALUE: u64 = 1 << 28;
+
+/// One chunk of a long value: its offset and stored bytes.
+type Chunk = (u32, Vec<u8>);
+
+/// Reads long values from one LV tree.
+pub struct LvTree<'d> {
+    db: &'d Database,
+    root: Option<u32>,
+}
+
+impl<'d> LvTree<'d> {
+    /// The LV tree rooted at `root` (`None`: the table has none).
+    pub fn new(db: &'d Database, root: Option<u32>) -> Self {
+        LvTree { db, root }
+    }
+
+    fn page(&self, pgno: u32) -> Result<Page, LvError> {
+        let bytes = self
+            .db
+            .read_page(pgno)
+            .map_err(|e| LvError::Missing(e.to_string()))?;
+        Page::new(pgno, bytes).map_err(|e| LvError::Missing(format!("page {pgno}: {}", e.detail)))
+    }
+
+    /// The leaf page where keys ≥ `key` start: at each internal page the
+    /// first child whose separator is ≥ `key` (the last, empty, is +∞).
+    fn leaf_for(&self, key: &[u8]) -> Result<Page, LvError> {
+        let mut pgno = self
+            .root
+            .ok_or_else(|| LvError::Missing("table has no LV tree".into()))?;
+        for _ in 0..super::btree::MAX_DEPTH {
+            let page = self.page(pgno)?;
+            if page.hdr.flags & FLAG_LEAF != 0 {
+                return Ok(page);
+            }
+            let nodes = page
+                .nodes()
+                .map_err(|e| LvError::Missing(format!("page {pgno}: {}", e.detail)))?;
+            let child = nodes
+                .iter()
+                .find(|n| n.key.is_empty() || n.key.as_slice() >= key)
+                .or(nodes.last())
+                .and_then(|n| n.child())
+                .ok_or_else(|| {
+                    LvError::Missing(format!("page {pgno}: internal page without children"))
+                })?;
+            pgno = child;
+        }
+        Err(LvError::Missing("LV tree deeper than 64 levels".into()))
+    }
+
+    /// Root size and chunks (offset, bytes) of the long value keyed `key`,
+    /// following the leaf chain while keys start with `key`.
+    fn collect(&self, key: &[u8]) -> Result<(Option<u64>, Vec<Chunk>), LvError> {
+        let mut page = self.leaf_for(key)?;
+        let (mut size, mut chunks, mut total) = (None, Vec::new(), 0u64);
+        for _ in 0..=self.db.page_count {
+            // Node by node: a damaged node costs only the value it holds
+            // (a missing chunk is caught by the offset checks in `fetch`).
+            let nodes: Vec<_> = (1..page.tag_count())
+                .filter_map(|i| page.node(i).ok())
+                .collect();
+            for n in nodes.iter().filter(|n| !n.is_deleted()) {
+                if n.key.as_slice() < key {
+                    continue;
+                }
+                if n.key == key {
+                    if n.data.len() >= 8 {
+                        size = Some(crate::parse::u32_at(n.data, 4) as u64);
+                    }
+                } else if n.key.starts_with(key) && n.key.len() == key.len() + 4 {
+                    let k = &n.key[key.len()..];
+                    total += n.data.len() as u64;
+                    if total > MAX_LONG_VALUE {
+                        return Err(LvError::Missing(format!(
+                            "long value over {MAX_LONG_VALUE} bytes"
+                        )));
+                    }
+                    chunks.push((
+                        u32::from_be_bytes([k[0], k[1], k[2], k[3]]),
+                        n.data.to_vec(),
+                    ));
+                } else {
+                    return Ok((size, chunks));
+                }
+            }
+            if page.hdr.pgno_next == 0 {
+                break;
+            }
+            page = self.page(page.hdr.pgno_next)?;
+        }
+        Ok((size, chunks))
+    }
+}
+
+impl LongValues for LvTree<'_> {
+    fn fetch(&self, lid: &[u8]) -> Result<Vec<u8>, LvError> {
+        if lid.len() != 4 && lid.len() != 8 {
+            return Err(LvError::Missing(format!("LID of {} bytes", lid.len())));
+        }
+        let key: Vec<u8> = lid.iter().rev().copied().collect();
+        let (size, chunks) = self.collect(&key)?;
+        let size =
+            size.ok_or_else(|| LvError::Missing(format!("no LV root for LID {}", hex(&key))))?;
+        if size > MAX_LONG_VALUE {
+            return Err(LvError::Missing(format!("long value of {size} bytes")));
+        }
+        let mut out = Vec::with_capacity(size as usize);
+        for (i, (off, data)) in chunks.iter().enumerate() {
+            if *off as u64 != out.len() as u64 {
+                return Err(LvError::Missing(format!(
+                    "LID {}: chunk at {off}, expected {}",
+                    hex(&key),
+                    out.len()
+                )));
+            }
+            let end = chunks.get(i + 1).map_or(size, |c| c.0 as u64);
+            let want = end.saturating_sub(*off as u64) as usize;
+            if data.len() == want {
+                out.extend_from_slice(data);
+            } else {
+                let d = decompress(data, want).map_err(|u| LvError::Undecoded(u, data.clone()))?;
+                out.extend_from_slice(&d);
+            }
+        }
+        if out.len() as u64 != size {
+            return Err(LvError::Missing(format!(
+                "LID {}: {} of {size} bytes found",
+                hex(&key),
+                out.len()
+            )));
+        }
+        Ok(out)
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// One exported record.
+#[derive(Debug)]
+pub struct Row {
+    /// Leaf page holding it.
+    pub pgno: u32,
+    /// Its tag on that page.
+    pub itag: usize,
+    /// Values in schema column order.
+    pub values: Vec<Value>,
+}
+
+/// What exporting one table met.
+#[derive(Debug, Default)]
+pub struct TableExport {
+    /// The walk of the primary tree (pages, problems).
+    pub walk: TreeWalk,
+    /// Records exported.
+    pub records: u64,
+    /// Leaf pages of the table not reachable through its (damaged) tree
+    /// whose records were exported too (see [`orphan_leaves`]).
+    pub orphan_pages: Vec<u32>,
+    /// Records exported from those pages.
+    pub orphan_records: u64,
+    /// Records that could not be decoded: (page, tag, problem).
+    pub bad_records: Vec<(u32, usize, String)>,
+    /// Values that could not be read (LV missing, bad layout).
+    pub value_errors: u64,
+    /// The first few of them: (page, column, problem).
+    pub value_error_samples: Vec<(u32, String, String)>,
+    /// Values left compressed (scheme without decoder).
+    pub undecoded: u64,
+}
+
+/// Walks the table's primary tree and hands every live record, decoded,
+/// to `visit` as it comes; flag-deleted nodes are skipped.
+pub fn export_table(
+    db: &Database,
+    schema: &TableSchema,
+    visit: &mut dyn FnMut(&Row),
+) -> TableExport {
+    let large = is_large(db.page_size);
+    let lv = LvTree::new(db, schema.long_values.map(|(_, root)| root));
+    let mut ex = TableExport::default();
+    let opts = WalkOptions {
+        objid: Some(schema.objid),
+        max_dbtime: 0,
+    };
+    let w = walk(db, schema.pgno_fdp, opts, &mut |page, node| {
+        export_node(schema, large, &lv, page, node, &mut ex, visit);
+    });
+    if !w.problems.is_empty() {
+        let reached: std::collections::HashSet<u32> = w.pages.iter().copied().collect();
+        for page in orphan_leaves(db, schema, &reached) {
+            let before = ex.records;
+            for i in 1..page.tag_count() {
+                if let Ok(node) = page.node(i) {
+                    export_node(schema, large, &lv, &page, &node, &mut ex, visit);
+                }
+            }
+            ex.orphan_records += ex.records - before;
+            ex.orphan_pages.push(page.pgno);
+        }
+    }
+    ex.walk = w;
+    ex
+}
+
+/// Value problems named one by one per table (the rest only counted).
+pub const MAX_SAMPLES: usize = 10;
+
+fn first_error(v: &Value) -> Option<String> {
+    match v {
+        Value::Error(e) => Some(e.clone()),
+        Value::Multi(vs) => vs.iter().find_map(first_error),
+        _ => None,
+    }
+}
+
+fn export_node(
+    schema: &TableSchema,
+    large: bool,
+    lv: &LvTree<'_>,
+    page: &Page,
+    node: &super::page::Node<'_>,
+    ex: &mut TableExport,
+    visit: &mut dyn FnMut(&Row),
+) {
+    if node.is_deleted() {
+        return;
+    }
+    match decode_record(node.data, large, schema, lv) {
+        Ok(values) => {
+            for (c, v) in schema.columns.iter().zip(&values) {
+                let before = ex.value_errors;
+                count_value(v, &mut ex.value_errors, &mut ex.undecoded);
+                if ex.value_errors > before && ex.value_error_samples.len() < MAX_SAMPLES {
+                    let what = first_error(v).unwrap_or_default();
+                    ex.value_error_samples
+                        .push((page.pgno, c.name.clone(), what));
+                }
+            }
+            ex.records += 1;
+            visit(&Row {
+                pgno: page.pgno,
+                itag: node.itag,
+                values,
+            });
+        }
+        Err(e) => ex.bad_records.push((page.pgno, node.itag, e.detail)),
+    }
+}
+
+/// Leaf pages of the table that its tree walk did not reach (a torn page
+/// above them): every page of the file that verifies, carries the table's
+/// objid, is a leaf of the primary tree (not space, index or LV) and is not
+/// among the table's available (free) extents when its space can be read.
+/// Only called when the walk met problems.
+pub fn orphan_leaves(
+    db: &Database,
+    schema: &TableSchema,
+    reached: &std::collections::HashSet<u32>,
+) -> Vec<Page> {
+    use crate::parse::page::{FLAG_EMPTY, FLAG_INDEX, FLAG_LONG_VALUE, FLAG_SPACE_TREE};
+    let avail: Vec<super::space::Extent> = db
+        .read_page(schema.pgno_fdp)
+        .ok()
+        .and_then(|b| Page::new(schema.pgno_fdp, b).ok())
+        .and_then(|root| super::space::space_of(db, &root, WalkOptions::default()).ok())
+        .map(|s| s.avail)
+        .unwrap_or_default();
+    let other = FLAG_SPACE_TREE | FLAG_INDEX | FLAG_LONG_VALUE | FLAG_EMPTY;
+    let mut out = Vec::new();
+    for pgno in 1..=db.page_count {
+        if reached.contains(&pgno) || avail.iter().any(|e| (e.first..=e.last).contains(&pgno)) {
+            continue;
+        }
+        let Ok(bytes) = db.read_page(pgno) else {
+            continue;
+        };
+        let class = db.classify(pgno, &bytes);
+        if class.kind != super::classify::PageKind::Data
+            || !matches!(class.checksum, crate::checksum::PageVerdict::Ok { .. })
+        {
+            continue;
+        }
+        let Ok(page) = Page::new(pgno, bytes) else {
+            continue;
+        };
+        let h = &page.hdr;
+        if h.objid == schema.objid && h.flags & FLAG_LEAF != 0 && h.flags & other == 0 {
+            out.push(page);
+        }
+    }
+    out
+}
+
+fn count_value(v: &Value, errors: &mut u64, undecoded: &mut u64) {
+    match v {
+        Value::Error(_) => *errors += 1,
+        Value::Undecoded { .. } => *undecoded += 1,
+        Value::Multi(vs) => vs.iter().for_each(|v| count_value(v, errors, undecoded)),
+        _ => {}
+    }
+}

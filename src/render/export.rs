@@ -1,0 +1,234 @@
+//! Rendering of exported records: JSON Lines and CSV (RFC 4180).
+//!
+//! JSON values: NULL `null`; Bit `true`/`false`; integers as numbers;
+//! floats as numbers (`"NaN"`, `"inf"`, `"-inf"` as strings); DateTime
+//! `{"datetime": ISO-8601 or null, "raw": i64}`; Binary hex; Text a string;
+//! GUID canonical form; multi-valued an array; an undecodable compressed
+//! value `{"scheme": …, "raw_hex": …}`; an unreadable value
+//! `{"error": …}`.
+
+use serde_json::{json, Value as J};
+
+use crate::db::record_values::{guid_text, ole_date_iso, ColumnSchema, TableSchema, Value};
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn push_hex(s: &mut String, b: &[u8]) {
+    s.reserve(2 * b.len());
+    for &x in b {
+        s.push(HEX[(x >> 4) as usize] as char);
+        s.push(HEX[(x & 15) as usize] as char);
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    let mut s = String::new();
+    push_hex(&mut s, b);
+    s
+}
+
+/// A JSON string literal (RFC 8259 escapes), scanned by bytes: only
+/// ASCII bytes need escaping, and none occurs inside a multi-byte UTF-8
+/// sequence.
+fn push_str_lit(s: &mut String, t: &str) {
+    s.push('"');
+    let b = t.as_bytes();
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if c >= 0x20 && c != b'"' && c != b'\\' {
+            continue;
+        }
+        s.push_str(&t[start..i]);
+        match c {
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            _ => s.push_str(&format!("\\u{c:04x}")),
+        }
+        start = i + 1;
+    }
+    s.push_str(&t[start..]);
+    s.push('"');
+}
+
+/// Appends one value as JSON (the same text as [`value_json`], without
+/// building a tree).
+pub fn push_value(s: &mut String, v: &Value) {
+    use std::fmt::Write as _;
+    match v {
+        Value::Null => s.push_str("null"),
+        Value::Bool(b) => s.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => {
+            let _ = write!(s, "{i}");
+        }
+        Value::UInt(u) => {
+            let _ = write!(s, "{u}");
+        }
+        Value::Binary(b) => {
+            s.push('"');
+            push_hex(s, b);
+            s.push('"');
+        }
+        Value::Text(t) => push_str_lit(s, t),
+        Value::Multi(vs) => {
+            s.push('[');
+            for (i, v) in vs.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                push_value(s, v);
+            }
+            s.push(']');
+        }
+        other => s.push_str(&value_json(other).to_string()),
+    }
+}
+
+fn float(f: f64) -> J {
+    if f.is_finite() {
+        json!(f)
+    } else {
+        J::String(f.to_string())
+    }
+}
+
+/// One value as JSON.
+pub fn value_json(v: &Value) -> J {
+    match v {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => json!(i),
+        Value::UInt(u) => json!(u),
+        Value::F32(f) => float(*f as f64),
+        Value::F64(f) => float(*f),
+        Value::DateTime(raw) => json!({
+            "datetime": ole_date_iso(f64::from_bits(*raw as u64)),
+            "raw": raw,
+        }),
+        Value::Binary(b) => J::String(hex(b)),
+        Value::Text(s) => J::String(s.clone()),
+        Value::Guid(g) => J::String(guid_text(g)),
+        Value::Multi(vs) => J::Array(vs.iter().map(value_json).collect()),
+        Value::Undecoded { scheme, raw } => json!({"scheme": scheme, "raw_hex": hex(raw)}),
+        Value::Error(e) => json!({ "error": e }),
+    }
+}
+
+/// One JSON Lines record: `"table"` first when given, then every column
+/// by name in column-id order.
+pub fn jsonl_line(table: Option<&str>, schema: &TableSchema, values: &[Value]) -> String {
+    let mut s = String::with_capacity(256);
+    s.push('{');
+    if let Some(t) = table {
+        s.push_str("\"table\":");
+        push_str_lit(&mut s, t);
+    }
+    for (i, (c, v)) in schema.columns.iter().zip(values).enumerate() {
+        if i > 0 || table.is_some() {
+            s.push(',');
+        }
+        push_str_lit(&mut s, &c.name);
+        s.push(':');
+        push_value(&mut s, v);
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// RFC 4180 field: quoted when it holds a comma, quote, CR or LF.
+pub fn csv_field(f: &str) -> String {
+    if f.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", f.replace('"', "\"\""))
+    } else {
+        f.to_string()
+    }
+}
+
+fn is_datetime(c: &ColumnSchema) -> bool {
+    c.coltyp == 8
+}
+
+/// CSV header: column names; a DateTime column is followed by
+/// `<name>.raw`.
+pub fn csv_header(schema: &TableSchema) -> String {
+    let mut cells = Vec::new();
+    for c in &schema.columns {
+        cells.push(csv_field(&c.name));
+        if is_datetime(c) {
+            cells.push(csv_field(&format!("{}.raw", c.name)));
+        }
+    }
+    cells.join(",") + "\r\n"
+}
+
+/// CSV cell text of a value: NULL empty, scalars plain, the rest as JSON.
+fn csv_cell(v: &Value) -> String {
+    match value_json(v) {
+        J::Null => String::new(),
+        J::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+/// One CSV record (CRLF-terminated).
+pub fn csv_row(schema: &TableSchema, values: &[Value]) -> String {
+    let mut cells = Vec::new();
+    for (c, v) in schema.columns.iter().zip(values) {
+        match (is_datetime(c), v) {
+            (true, Value::DateTime(raw)) => {
+                let iso = ole_date_iso(f64::from_bits(*raw as u64)).unwrap_or_default();
+                cells.push(csv_field(&iso));
+                cells.push(raw.to_string());
+            }
+            (true, other) => {
+                cells.push(csv_field(&csv_cell(other)));
+                cells.push(String::new());
+            }
+            _ => cells.push(csv_field(&csv_cell(v))),
+        }
+    }
+    cells.join(",") + "\r\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_json_equals_serde_json() {
+        let vs = [
+            Value::Text("a\"b\\c\n\u{1}é🦊".into()),
+            Value::Binary(vec![0, 0xAB, 0xFF]),
+            Value::Multi(vec![
+                Value::Int(-3),
+                Value::UInt(7),
+                Value::Null,
+                Value::Bool(true),
+            ]),
+            Value::F64(0.1),
+            Value::DateTime(4675210852477960192),
+        ];
+        for v in &vs {
+            let mut s = String::new();
+            push_value(&mut s, v);
+            let parsed: J = serde_json::from_str(&s).unwrap();
+            assert_eq!(parsed, value_json(v), "{s}");
+        }
+    }
+
+    #[test]
+    fn csv_quoting() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(
+            value_json(&Value::Undecoded {
+                scheme: "xpress9".into(),
+                raw: vec![0x28, 1]
+            }),
+            json!({"scheme": "xpress9", "raw_hex": "2801"})
+        );
+    }
+}
