@@ -18,19 +18,6 @@ fn backup_set() -> Option<PathBuf> {
     d.join(DB).exists().then_some(d)
 }
 
-/// A writable copy of the backup set in `dir`.
-fn copy_set(src: &Path, dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    for f in [DB, "WindowsMail.pat", "edb00001.log"] {
-        let to = dir.join(f);
-        std::fs::copy(src.join(f), &to).unwrap();
-        let mut p = std::fs::metadata(&to).unwrap().permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
-        p.set_readonly(false);
-        std::fs::set_permissions(&to, p).unwrap();
-    }
-}
-
 /// Rewrites both copies of the patch page in `dir`'s `.pat` with `f`,
 /// re-sealed (`seal`) or not.
 fn edit_pat(dir: &Path, seal: bool, f: impl Fn(&mut [u8])) {
@@ -69,7 +56,7 @@ fn hard_recovery_reads_the_patch_file_and_zeroes_the_trailer() {
     let Some(src) = backup_set() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("restore");
-    copy_set(&src, &dir);
+    common::copy_dir_writable(&src, &dir);
     let before = common::sha256_file(&src.join(DB));
     let out = tmp.path().join("out");
     let (code, v, err) = cc(&dir, &out);
@@ -99,7 +86,7 @@ fn hard_recovery_reads_the_patch_file_and_zeroes_the_trailer() {
 
     // An empty .pat (what modern engines write) is accepted.
     let d2 = tmp.path().join("empty");
-    copy_set(&src, &d2);
+    common::copy_dir_writable(&src, &d2);
     std::fs::write(d2.join("WindowsMail.pat"), b"").unwrap();
     let (code, v, err) = cc(&d2, &tmp.path().join("out2"));
     assert_eq!(code, 0, "{err}");
@@ -134,7 +121,7 @@ fn hard_recovery_refuses_a_contradicting_patch_file() {
     ];
     for (name, seal, f, jet) in cases {
         let dir = tmp.path().join(name);
-        copy_set(&src, &dir);
+        common::copy_dir_writable(&src, &dir);
         edit_pat(&dir, seal, f);
         let out = tmp.path().join(format!("out-{name}"));
         let (code, _, err) = cc(&dir, &out);
@@ -154,7 +141,7 @@ fn soft_recovery_of_the_backup_copy_is_refused() {
     let Some(src) = backup_set() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("set");
-    copy_set(&src, &dir);
+    common::copy_dir_writable(&src, &dir);
     let out = tmp.path().join("out");
     let d = dir.as_os_str();
     let r = common::run(&[

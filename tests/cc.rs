@@ -9,29 +9,19 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use eseutil::checksum::seal_header;
 use eseutil::parse::primitives::Lgpos;
 use serde_json::Value;
 
-fn logs_b() -> Option<PathBuf> {
-    let c = common::corpus()?;
-    let d = c.join("secedit-logs-b");
-    d.join("edb.log").exists().then_some(d)
-}
+use common::{logs_b, put_lgpos};
 
 fn opts(logs: &Path, out: &Path, stop: Option<Lgpos>) -> eseutil::recovery::Options {
     eseutil::recovery::Options {
-        base: "edb".into(),
-        log_dir: logs.to_path_buf(),
-        system_dir: logs.to_path_buf(),
-        db_dir: out.join("no-such-dir"),
-        output: out.to_path_buf(),
-        ignore_checkpoint: true,
         stop_at: stop,
         skip_undo: stop.is_some(),
-        ..Default::default()
+        ..common::log_only_opts(logs, out)
     }
 }
 
@@ -45,12 +35,6 @@ fn env_text(edb: &str) -> String {
          <LOG_PATH_ORIGINAL>C:\\Windows\\security\\logs</LOG_PATH_ORIGINAL>\r\n\
          </DATABASE_RESTORE_ENVIRONMENT>\r\n"
     )
-}
-
-fn put_lgpos(h: &mut [u8], off: usize, p: Lgpos) {
-    h[off..off + 2].copy_from_slice(&p.offset.to_le_bytes());
-    h[off + 2..off + 4].copy_from_slice(&p.sector.to_le_bytes());
-    h[off + 4..off + 8].copy_from_slice(&p.generation.to_le_bytes());
 }
 
 /// Both header copies re-sealed after `f` changed the primary.

@@ -129,9 +129,7 @@ fn cc_with_missing_restored_logs_exits_3() {
     assert!(r.stderr.contains("-1811"), "{}", r.stderr);
 }
 
-fn logs_b() -> Option<PathBuf> {
-    common::corpus().map(|c| c.join("secedit-logs-b"))
-}
+use common::logs_b;
 
 fn r_into(logs: &Path, out: &Path, extra: &[&str]) -> common::Run {
     let mut a: Vec<&std::ffi::OsStr> = vec![

@@ -10,7 +10,7 @@ mod common;
 
 use serde_json::Value;
 
-use common::{corpus, facts, run};
+use common::{corpus, facts};
 
 /// Collects mismatches instead of stopping at the first.
 struct Cmp<'a> {
@@ -94,6 +94,44 @@ fn sig_eq(c: &mut Cmp, field: &str, ours: &Value, theirs: &Value) {
     );
 }
 
+/// A BKINFO of `/mh --json` against its facts: generations and mark.
+fn bkinfo_eq(c: &mut Cmp, field: &str, ours: &Value, theirs: &Value) {
+    for g in ["gen_low", "gen_high"] {
+        c.eq(
+            &format!("{field}.{g}"),
+            ours[g].as_u64(),
+            theirs[g].as_u64(),
+        );
+    }
+    c.eq(
+        &format!("{field}.lgpos_mark"),
+        s(&ours["mark"]["eseutil"]),
+        s(&theirs["lgpos_mark"]),
+    );
+}
+
+/// The header checksum of `/mh --json` (`primary`) against the facts'
+/// `hc`: stored, computed (when the facts give it) and ok.
+fn header_checksum_eq(c: &mut Cmp, hc: &Value, primary: &Value, computed: bool) {
+    c.eq(
+        "header_checksum.stored",
+        s(&primary["stored_checksum"]),
+        format!("0x{}", s(&hc["stored"])),
+    );
+    if computed {
+        c.eq(
+            "header_checksum.computed",
+            s(&primary["computed_checksum"]),
+            format!("0x{}", s(&hc["computed"])),
+        );
+    }
+    c.eq(
+        "header_checksum.ok",
+        primary["checksum_ok"].as_bool(),
+        hc["ok"].as_bool(),
+    );
+}
+
 fn check_database(c: &mut Cmp, f: &Value, j: &Value) {
     let h = &j["header"];
     c.eq("dbstate", h["db_state"].as_u64(), f["dbstate"].as_u64());
@@ -172,22 +210,7 @@ fn check_database(c: &mut Cmp, f: &Value, j: &Value) {
     ] {
         c.eq(g, h[g].as_i64(), f[g].as_i64());
     }
-    let hc = &f["header_checksum"];
-    c.eq(
-        "header_checksum.stored",
-        s(&j["primary"]["stored_checksum"]),
-        format!("0x{}", s(&hc["stored"])),
-    );
-    c.eq(
-        "header_checksum.computed",
-        s(&j["primary"]["computed_checksum"]),
-        format!("0x{}", s(&hc["computed"])),
-    );
-    c.eq(
-        "header_checksum.ok",
-        j["primary"]["checksum_ok"].as_bool(),
-        hc["ok"].as_bool(),
-    );
+    header_checksum_eq(c, &f["header_checksum"], &j["primary"], true);
     c.eq(
         "shadow_header.checksum_ok",
         j["shadow"]["checksum_ok"].as_bool(),
@@ -311,18 +334,7 @@ fn check_database(c: &mut Cmp, f: &Value, j: &Value) {
             );
             continue;
         }
-        for g in ["gen_low", "gen_high"] {
-            c.eq(
-                &format!("backup.{theirs}.{g}"),
-                b[g].as_u64(),
-                t[g].as_u64(),
-            );
-        }
-        c.eq(
-            &format!("backup.{theirs}.lgpos_mark"),
-            s(&b["mark"]["eseutil"]),
-            s(&t["lgpos_mark"]),
-        );
+        bkinfo_eq(c, &format!("backup.{theirs}"), b, t);
         time_eq(
             c,
             &format!("backup.{theirs}.logtime_mark"),
@@ -343,27 +355,8 @@ fn check_database(c: &mut Cmp, f: &Value, j: &Value) {
 /// A `.pat` patch file through `/mh --json`: the backup's BKINFO, the
 /// header checksum, the page size and the shadow copy.
 fn check_patch(c: &mut Cmp, f: &Value, j: &Value) {
-    let b = &j["patch"]["bkinfo"];
-    let fb = &f["bkinfo"];
-    for g in ["gen_low", "gen_high"] {
-        c.eq(&format!("bkinfo.{g}"), b[g].as_u64(), fb[g].as_u64());
-    }
-    c.eq(
-        "bkinfo.lgpos_mark",
-        s(&b["mark"]["eseutil"]),
-        s(&fb["lgpos_mark"]),
-    );
-    let hc = &f["header_checksum"];
-    c.eq(
-        "header_checksum.stored",
-        s(&j["primary"]["stored_checksum"]),
-        format!("0x{}", s(&hc["stored"])),
-    );
-    c.eq(
-        "header_checksum.ok",
-        j["primary"]["checksum_ok"].as_bool(),
-        hc["ok"].as_bool(),
-    );
+    bkinfo_eq(c, "bkinfo", &j["patch"]["bkinfo"], &f["bkinfo"]);
+    header_checksum_eq(c, &f["header_checksum"], &j["primary"], false);
     c.eq(
         "page_size",
         j["page_size"].as_u64(),
@@ -658,6 +651,15 @@ fn check_log(c: &mut Cmp, f: &Value, path: &std::path::Path) {
     }
 }
 
+/// `eseutil-rs MODE PATH --json`: the exit status and the JSON document.
+fn mode_json(mode: &str, path: &std::path::Path) -> (i32, Value) {
+    common::run_json(&[
+        std::ffi::OsStr::new(mode),
+        path.as_os_str(),
+        "--json".as_ref(),
+    ])
+}
+
 #[test]
 #[cfg_attr(
     not(corpus_present),
@@ -682,28 +684,16 @@ fn every_corpus_file_matches_the_independent_facts() {
         match f["type"].as_str().unwrap() {
             "database" => {
                 c.eq("kind", kind, eseutil::file::FileKind::Database);
-                let r = run(&[
-                    std::ffi::OsStr::new("mh"),
-                    path.as_os_str(),
-                    "--json".as_ref(),
-                ]);
-                let j: Value = serde_json::from_str(&r.stdout)
-                    .unwrap_or_else(|e| panic!("{file}: {e}: {}", r.stdout));
+                let (code, j) = mode_json("mh", &path);
                 check_database(&mut c, f, &j);
                 // A clean header pair means exit 0, as eseutil.
-                c.eq("exit", r.code, 0);
+                c.eq("exit", code, 0);
             }
             "checkpoint" => {
                 c.eq("kind", kind, eseutil::file::FileKind::Checkpoint);
-                let r = run(&[
-                    std::ffi::OsStr::new("mk"),
-                    path.as_os_str(),
-                    "--json".as_ref(),
-                ]);
-                let j: Value = serde_json::from_str(&r.stdout)
-                    .unwrap_or_else(|e| panic!("{file}: {e}: {}", r.stdout));
+                let (code, j) = mode_json("mk", &path);
                 check_checkpoint(&mut c, f, &j);
-                c.eq("exit", r.code, 0);
+                c.eq("exit", code, 0);
             }
             "log" => {
                 c.eq("kind", kind, eseutil::file::FileKind::Log);
@@ -711,27 +701,15 @@ fn every_corpus_file_matches_the_independent_facts() {
             }
             "flushmap" => {
                 c.eq("kind", kind, eseutil::file::FileKind::FlushMap);
-                let r = run(&[
-                    std::ffi::OsStr::new("mp"),
-                    path.as_os_str(),
-                    "--json".as_ref(),
-                ]);
-                let j: Value = serde_json::from_str(&r.stdout)
-                    .unwrap_or_else(|e| panic!("{file}: {e}: {}", r.stdout));
+                let (code, j) = mode_json("mp", &path);
                 check_flush_map(&mut c, f, &j);
-                c.eq("exit", r.code, 0);
+                c.eq("exit", code, 0);
             }
             "patch" => {
                 c.eq("kind", kind, eseutil::file::FileKind::Patch);
-                let r = run(&[
-                    std::ffi::OsStr::new("mh"),
-                    path.as_os_str(),
-                    "--json".as_ref(),
-                ]);
-                let j: Value = serde_json::from_str(&r.stdout)
-                    .unwrap_or_else(|e| panic!("{file}: {e}: {}", r.stdout));
+                let (code, j) = mode_json("mh", &path);
                 check_patch(&mut c, f, &j);
-                c.eq("exit", r.code, 0);
+                c.eq("exit", code, 0);
             }
             "blank" => c.eq("kind", kind, eseutil::file::FileKind::Blank),
             other => c.errors.push(format!("{file}: unknown facts type {other}")),

@@ -24,51 +24,22 @@ fn winmail7() -> Option<PathBuf> {
     }
 }
 
-/// Canonical per-record dump (same output shape as
-/// `scripts/canonical_dump.py`: `{FILE: {"tables": {NAME: {"count",
-/// "records": [sorted JSON lines of every column value]}}}}`); the script is
-/// used when present, this equivalent otherwise.
-const DUMP_PY: &str = r#"
-import json, sys
-from dissect.esedb import EseDB
-def value(v):
-    if v is None: return None
-    if isinstance(v, bool): return int(v)
-    if isinstance(v, int): return v
-    if isinstance(v, float): return "f:" + v.hex()
-    if isinstance(v, (bytes, bytearray, memoryview)): return "x:" + bytes(v).hex()
-    if isinstance(v, str): return "t:" + v
-    if isinstance(v, (list, tuple)): return [value(x) for x in v]
-    return "r:" + str(v)
-out = {}
-for path in sys.argv[1:]:
-    with open(path, "rb") as fh:
-        db = EseDB(fh)
-        tables = {}
-        for t in db.tables():
-            cols = sorted(t.columns, key=lambda c: c.identifier)
-            lines = sorted(json.dumps([value(r.get(c.name)) for c in cols]) for r in t.records())
-            tables[t.name] = {"columns": [[c.identifier, c.name, int(c.type)] for c in cols],
-                              "count": len(lines), "records": lines}
-        out[path] = {"tables": tables}
-print(json.dumps(out))
-"#;
-
-fn canonical(py: &str, files: &[&Path]) -> Vec<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/canonical_dump.py");
-    let mut cmd = std::process::Command::new(py);
-    if script.is_file() {
-        cmd.arg(&script);
-    } else {
-        cmd.args(["-c", DUMP_PY]);
-    }
-    let o = cmd.args(files).output().expect("python3 runs");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    files
-        .iter()
-        .map(|f| v[f.to_str().unwrap()].clone())
-        .collect()
+/// `/r` of the `edb` logs of `logs` alone (checkpoint ignored) into `out`,
+/// with `extra` flags.
+fn rebuild(logs: &Path, out: &Path, extra: &[&str]) -> common::Run {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "/r".as_ref(),
+        "edb".as_ref(),
+        "/l".as_ref(),
+        logs.as_os_str(),
+        "/s".as_ref(),
+        logs.as_os_str(),
+        "--ignore-checkpoint".as_ref(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    common::run(&args)
 }
 
 #[test]
@@ -94,21 +65,7 @@ fn rebuild_from_whole_life_7x_logs_equals_the_live_store() {
     for f in ["edb00001.log", "edb.log"] {
         std::fs::copy(set.join(f), logs.join(f)).unwrap();
     }
-    let r = common::run(
-        [
-            "/r".as_ref(),
-            "edb".as_ref(),
-            "/l".as_ref(),
-            logs.as_os_str(),
-            "/s".as_ref(),
-            logs.as_os_str(),
-            "--ignore-checkpoint".as_ref(),
-            "--json".as_ref(),
-            "--output".as_ref(),
-            out.as_os_str(),
-        ]
-        .as_slice(),
-    );
+    let r = rebuild(&logs, &out, &["--json"]);
     let v: Value = serde_json::from_str(&r.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", r.stdout, r.stderr));
     assert_eq!(r.code, 0, "{v:#}");
@@ -132,7 +89,7 @@ fn rebuild_from_whole_life_7x_logs_equals_the_live_store() {
     assert!(mh.stdout.contains("Clean Shutdown"), "{}", mh.stdout);
     assert!(mh.stdout.contains("(0x2,9,643)"), "{}", mh.stdout);
     // Table by table: names, columns, counts and every column value.
-    let d = canonical(&py, &[&live, &rebuilt]);
+    let d = common::peer_docs(&py, "canonical_dump.py", &[], &[&live, &rebuilt]);
     let (a, b) = (&d[0]["tables"], &d[1]["tables"]);
     let names: Vec<&String> = a.as_object().unwrap().keys().collect();
     assert_eq!(names, b.as_object().unwrap().keys().collect::<Vec<_>>());
@@ -173,20 +130,7 @@ fn older_create_db_versions_are_refused_with_1225() {
     eseutil::checksum::seal_header(&mut b[..4096]);
     std::fs::write(logs.join("edb.log"), &b).unwrap();
     let out = tmp.path().join("out");
-    let r = common::run(
-        [
-            "/r".as_ref(),
-            "edb".as_ref(),
-            "/l".as_ref(),
-            logs.as_os_str(),
-            "/s".as_ref(),
-            logs.as_os_str(),
-            "--ignore-checkpoint".as_ref(),
-            "--output".as_ref(),
-            out.as_os_str(),
-        ]
-        .as_slice(),
-    );
+    let r = rebuild(&logs, &out, &[]);
     let all = format!("{}{}", r.stdout, r.stderr);
     assert_ne!(r.code, 0, "{all}");
     assert!(all.contains("-1225"), "{all}");

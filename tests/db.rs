@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use common::{corpus, facts, run, sha256_file};
+use common::{corpus, facts, run, run_json as json, sha256_file};
 
 /// Every corpus database with its facts line.
 fn databases(c: &Path) -> Vec<(String, Value)> {
@@ -16,13 +16,6 @@ fn databases(c: &Path) -> Vec<(String, Value)> {
         .filter(|f| f["facts"]["page_size"].is_u64() && f["facts"]["pages"].is_object())
         .map(|f| (f["file"].as_str().unwrap().to_string(), f))
         .collect()
-}
-
-fn json(args: &[&str]) -> (i32, Value) {
-    let r = run(args);
-    let v: Value = serde_json::from_str(&r.stdout)
-        .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}\n{}", r.stdout, r.stderr));
-    (r.code, v)
 }
 
 fn violation_pages(v: &Value) -> Vec<u64> {
@@ -153,19 +146,9 @@ fn mm_counts_match_dissect_esedb() {
         return;
     };
     let dbs = databases(&c);
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/peer_tables.py");
-    let mut cmd = std::process::Command::new(py);
-    cmd.arg(script);
-    for (rel, _) in &dbs {
-        cmd.arg(c.join(rel));
-    }
-    let out = cmd.output().expect("run peer script");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let peer: Value = serde_json::from_slice(&out.stdout).expect("peer JSON");
+    let paths: Vec<PathBuf> = dbs.iter().map(|(rel, _)| c.join(rel)).collect();
+    let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let peer = common::peer_script(&py, "peer_tables.py", &paths);
     let mut compared = 0;
     let mut errors = Vec::new();
     for (rel, _) in &dbs {

@@ -13,59 +13,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn need<T>(what: Option<T>, name: &str) -> Option<T> {
-    if what.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} missing in CI: this test must not pass quietly"
-        );
-        eprintln!("note: {name} missing; winmail7 hard-recovery check skipped");
-    }
-    what
-}
-
-fn peer() -> Option<()> {
-    Command::new("python3")
-        .args(["-c", "import dissect.esedb"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|_| ())
-}
-
-/// The canonical dump of each file (a JSON object per file).
-fn canonical(files: &[&Path]) -> serde_json::Value {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/canonical_dump.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .args(files)
-        .output()
-        .expect("run canonical_dump.py");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("canonical dump is JSON")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            let t = to.join(e.file_name());
-            std::fs::copy(e.path(), &t).unwrap();
-            let mut p = std::fs::metadata(&t).unwrap().permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            p.set_readonly(false);
-            std::fs::set_permissions(&t, p).unwrap();
-        }
-    }
-}
+use std::path::Path;
 
 #[test]
 #[cfg_attr(
@@ -77,39 +25,20 @@ fn copy_dir(from: &Path, to: &Path) {
     ignore = "needs the peer: python3 with dissect.esedb"
 )]
 fn backup_plus_play_forward_equals_the_live_store_table_by_table() {
-    let Some(c) = need(common::corpus(), "corpus") else {
+    let Some(c) = common::corpus() else {
         return;
     };
-    let Some(()) = need(peer(), "python3 with dissect.esedb") else {
+    let Some(py) = common::peer_python() else {
         return;
     };
     let set = c.join("winmail7-backup");
     let live = set.join("WindowsMail.MSMessageStore");
     let d = tempfile::tempdir().unwrap();
-    let (restore, fwd, out) = (
-        d.path().join("restore"),
-        d.path().join("fwd"),
-        d.path().join("out"),
-    );
-    copy_dir(&set.join("Backup-new"), &restore);
-    std::fs::create_dir_all(&fwd).unwrap();
-    std::fs::copy(set.join("edb.log"), fwd.join("edb.log")).unwrap();
-    let db = restore.join("WindowsMail.MSMessageStore");
-    let before = common::sha256_file(&db);
+    let pf = common::PlayForward::new(&set, d.path());
+    let (db, out) = (&pf.db, &pf.out);
+    let before = common::sha256_file(db);
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let r = common::run(&[
-        "--json".into(),
-        "/cc".into(),
-        s(&restore),
-        "--database".into(),
-        s(&db),
-        "--logs".into(),
-        s(&restore),
-        "/f".into(),
-        s(&fwd),
-        "--output".into(),
-        s(&out),
-    ]);
+    let r = pf.cc();
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let rec = &j["recovery"];
@@ -122,11 +51,11 @@ fn backup_plus_play_forward_equals_the_live_store_table_by_table() {
     assert!(dbs[0]["pages_written"].as_u64().unwrap() > 0);
     assert_eq!(dbs[0]["state"], "Clean Shutdown");
     assert_eq!(dbs[0]["dbtime"], 0x1af, "the live store's dbtime");
-    assert_eq!(common::sha256_file(&db), before, "input unchanged");
+    assert_eq!(common::sha256_file(db), before, "input unchanged");
     let result = out.join("WindowsMail.MSMessageStore");
 
     // Table by table, record by record, value by value.
-    let dump = canonical(&[&result, &live]);
+    let dump = common::peer_script(&py, "canonical_dump.py", &[&result, &live]);
     let (a, b) = (&dump[s(&result)], &dump[s(&live)]);
     assert!(
         a.get("error").is_none() && b.get("error").is_none(),

@@ -3,38 +3,19 @@
 //! checkpoints, read-only inputs.
 //!
 //! The corpus is `$ESEUTIL_CORPUS` or `../shared/corpus`; corpus tests print
-//! a note and pass when it is absent.
+//! a note and pass when it is absent (tests/common: a failure under `CI`).
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::{Command, Output};
 
 use eseutil::k::{classify_page, synth, Verdict};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+
+use common::{corpus, facts, sha256_file as sha};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_eseutil-rs"))
-}
-
-fn corpus() -> Option<PathBuf> {
-    let p = std::env::var_os("ESEUTIL_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    if p.join("facts.jsonl").is_file() {
-        Some(p)
-    } else {
-        eprintln!("note: corpus not found at {}; skipping", p.display());
-        None
-    }
-}
-
-fn facts(c: &Path) -> Vec<Value> {
-    std::fs::read_to_string(c.join("facts.jsonl"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn k_json(args: &[&str]) -> (Value, Output) {
@@ -47,10 +28,6 @@ fn k_json(args: &[&str]) -> (Value, Output) {
         )
     });
     (v, out)
-}
-
-fn sha(p: &Path) -> Vec<u8> {
-    Sha256::digest(std::fs::read(p).unwrap()).to_vec()
 }
 
 // ---------------------------------------------------------------- acceptance 1

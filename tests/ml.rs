@@ -2,22 +2,14 @@
 //! when it is absent) and against sets fabricated from corpus logs in a
 //! temporary folder.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
 use eseutil::checksum::{seal_header, seal_page};
 
-fn corpus() -> Option<PathBuf> {
-    let p = std::env::var_os("ESEUTIL_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    if p.join("secedit-logs-b/edb.log").is_file() {
-        Some(p)
-    } else {
-        eprintln!("note: corpus not found at {}; test skipped", p.display());
-        None
-    }
-}
+use common::corpus;
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_eseutil-rs"))

@@ -1,51 +1,17 @@
 //! Differential tests on real sets of the corpus (issue 10 §7), compared
 //! table by table with the peer dissect.esedb (record counts and per-table
-//! record digests, scripts/table_digests.py; table shapes,
+//! record digests, scripts/canonical_dump.py; table shapes,
 //! scripts/peer_tables.py).
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
-fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("scripts")
-        .join(name)
-}
-
-/// `python3 scripts/NAME FILE...` → the JSON document, per file.
-fn peer(py: &str, name: &str, files: &[&Path]) -> Vec<Value> {
-    let out = std::process::Command::new(py)
-        .arg(script(name))
-        .args(files)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    files
-        .iter()
-        .map(|f| {
-            let d = v[f.to_str().unwrap()].clone();
-            assert!(d.get("error").is_none(), "{}: {d}", f.display());
-            d
-        })
-        .collect()
-}
-
 fn r(args: &[&std::ffi::OsStr]) -> (i32, Value) {
-    let mut a = args.to_vec();
-    a.push("--json".as_ref());
-    let run = common::run(&a);
-    (
-        run.code,
-        serde_json::from_str(&run.stdout).unwrap_or(Value::Null),
-    )
+    let (code, v, _) = common::run_with_json(args);
+    (code, v)
 }
 
 fn clean_and_g_clean(db: &Path) {
@@ -102,7 +68,12 @@ fn datasharing_dirty_with_and_without_checkpoint_agree() {
     let Some(py) = common::peer_python() else {
         return;
     };
-    let d = peer(&py, "table_digests.py", &[&outs[0].0, &outs[1].0]);
+    let d = common::peer_docs(
+        &py,
+        "canonical_dump.py",
+        &["--digests-only"],
+        &[&outs[0].0, &outs[1].0],
+    );
     assert_eq!(d[0]["tables"], d[1]["tables"], "tables differ");
     let tables = d[0]["tables"].as_object().unwrap();
     assert!(tables.contains_key("Token") && tables.contains_key("TokenScope"));
@@ -142,7 +113,7 @@ fn secedit_logs_b_rebuild_has_the_catalog_shape_of_secedit_db_2018() {
         return;
     };
     let real = c.join("secedit-db-2018").join("secedit.sdb");
-    let p = peer(&py, "peer_tables.py", &[&db, &real]);
+    let p = common::peer_docs(&py, "peer_tables.py", &[], &[&db, &real]);
     let (ours, theirs) = (&p[0]["schema"], &p[1]["schema"]);
     let theirs = theirs.as_object().unwrap();
     assert!(theirs.len() >= 10);
@@ -170,32 +141,9 @@ fn winmail7_play_forward_passes_verification() {
     let Some(c) = common::corpus() else { return };
     let set = c.join("winmail7-backup");
     let tmp = tempfile::tempdir().unwrap();
-    let (restore, fwd, out) = (
-        tmp.path().join("restore"),
-        tmp.path().join("fwd"),
-        tmp.path().join("out"),
-    );
-    std::fs::create_dir_all(&restore).unwrap();
-    std::fs::create_dir_all(&fwd).unwrap();
-    for e in std::fs::read_dir(set.join("Backup-new")).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, restore.join(p.file_name().unwrap())).unwrap();
-    }
-    std::fs::copy(set.join("edb.log"), fwd.join("edb.log")).unwrap();
-    let db = restore.join("WindowsMail.MSMessageStore");
-    let run = common::run(&[
-        "/cc".as_ref(),
-        restore.as_os_str(),
-        "--database".as_ref(),
-        db.as_os_str(),
-        "--logs".as_ref(),
-        restore.as_os_str(),
-        "/f".as_ref(),
-        fwd.as_os_str(),
-        "--output".as_ref(),
-        out.as_os_str(),
-        "--json".as_ref(),
-    ]);
+    let pf = common::PlayForward::new(&set, tmp.path());
+    let out = &pf.out;
+    let run = pf.cc();
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     let ver = &v["recovery"]["verification"];
     let placed = out.join("WindowsMail.MSMessageStore");
@@ -275,10 +223,7 @@ fn backup_set_is_recognized_not_missing_its_current_log() {
 fn backup_set_missing_its_last_generation_is_553() {
     let Some(c) = common::corpus() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir(c.join("winmail7-backup").join("Backup-new")).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, tmp.path().join(p.file_name().unwrap())).unwrap();
-    }
+    common::copy_dir_writable(&c.join("winmail7-backup").join("Backup-new"), tmp.path());
     let db = tmp.path().join("WindowsMail.MSMessageStore");
     let mut b = std::fs::read(&db).unwrap();
     let at = b.len() - 8192;

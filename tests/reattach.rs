@@ -20,12 +20,7 @@ use eseutil::parse::primitives::Lgpos;
 use eseutil::recovery::{recover, Options, Report};
 
 fn source_log() -> Option<Vec<u8>> {
-    let c = common::corpus();
-    assert!(
-        c.is_some() || std::env::var_os("CI").is_none(),
-        "corpus missing in CI"
-    );
-    std::fs::read(c?.join("secedit-logs-b/edb.log")).ok()
+    std::fs::read(common::logs_b()?.join("edb.log")).ok()
 }
 
 fn write_set(dir: &Path, set: &[(String, Vec<u8>)]) {
@@ -35,31 +30,14 @@ fn write_set(dir: &Path, set: &[(String, Vec<u8>)]) {
     }
 }
 
-fn opts(logs: &Path, out: &Path) -> Options {
-    Options {
-        base: "edb".into(),
-        log_dir: logs.to_path_buf(),
-        system_dir: logs.to_path_buf(),
-        db_dir: out.join("no-such-dir"),
-        output: out.to_path_buf(),
-        ignore_checkpoint: true,
-        ..Default::default()
-    }
-}
-
 fn run(set: &[(String, Vec<u8>)], d: &Path, tag: &str) -> (Report, PathBuf) {
     let logs = d.join(format!("{tag}-logs"));
     let out = d.join(format!("{tag}-out"));
     write_set(&logs, set);
-    (recover(&opts(&logs, &out)).expect("recovery runs"), out)
-}
-
-fn lgpos_at(h: &[u8], off: usize) -> Lgpos {
-    Lgpos {
-        offset: u16::from_le_bytes([h[off], h[off + 1]]),
-        sector: u16::from_le_bytes([h[off + 2], h[off + 3]]),
-        generation: i32::from_le_bytes(h[off + 4..off + 8].try_into().unwrap()),
-    }
+    (
+        recover(&common::log_only_opts(&logs, &out)).expect("recovery runs"),
+        out,
+    )
 }
 
 fn lg(generation: i32, sector: u16, offset: u16) -> Lgpos {
@@ -76,8 +54,8 @@ fn db(path: &Path) -> (u32, Lgpos, Lgpos, Vec<u8>) {
     let ps = u32::from_le_bytes(b[236..240].try_into().unwrap()) as usize;
     (
         u32::from_le_bytes(b[52..56].try_into().unwrap()),
-        lgpos_at(&b, 56),
-        lgpos_at(&b, 80),
+        common::lgpos_at(&b, 56),
+        common::lgpos_at(&b, 80),
         b[2 * ps..].to_vec(),
     )
 }
@@ -260,7 +238,7 @@ fn nothing_is_committed_before_the_whole_run_succeeds() {
         &logs,
         &make_log_set::build(&src, 2, Some(("secedit.sdb", "secedix.sdb"))),
     );
-    let rep = recover(&opts(&logs, &out)).unwrap();
+    let rep = recover(&common::log_only_opts(&logs, &out)).unwrap();
     assert_eq!(rep.exit_status, 0, "{:?}", rep.error);
     assert_eq!(files(&out), ["secedit.sdb", "secedix.sdb"]);
 }
@@ -289,7 +267,7 @@ fn hard_recovery_recreates_across_the_play_forward_boundary() {
     let o = Options {
         stop_at: Some(mark),
         skip_undo: true,
-        ..opts(&logs1, &cut)
+        ..common::log_only_opts(&logs1, &cut)
     };
     assert!(recover(&o).unwrap().error.is_none());
     let mut bak = std::fs::read(cut.join("secedit.sdb")).unwrap();

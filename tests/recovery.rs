@@ -8,11 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-fn logs_b() -> Option<PathBuf> {
-    let c = common::corpus()?;
-    let d = c.join("secedit-logs-b");
-    d.join("edb.log").exists().then_some(d)
-}
+use common::logs_b;
 
 fn recover(logs: &Path, out: &Path, extra: &[&str]) -> (i32, Value) {
     let log = logs.join("edb.log");
@@ -288,14 +284,9 @@ fn lib_opts(
     stop: Option<eseutil::parse::primitives::Lgpos>,
 ) -> eseutil::recovery::Options {
     eseutil::recovery::Options {
-        base: "edb".into(),
-        log_dir: logs.to_path_buf(),
-        system_dir: logs.to_path_buf(),
         db_dir: db_dir.to_path_buf(),
-        output: out.to_path_buf(),
-        ignore_checkpoint: true,
         stop_at: stop,
-        ..Default::default()
+        ..common::log_only_opts(logs, out)
     }
 }
 

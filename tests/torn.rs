@@ -13,12 +13,7 @@ use std::path::Path;
 use eseutil::log::synth::{self, day};
 use serde_json::Value;
 
-fn json(args: &[&std::ffi::OsStr]) -> (i32, Value) {
-    let r = common::run(args);
-    let v = serde_json::from_str(&r.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", r.stdout, r.stderr));
-    (r.code, v)
-}
+use common::run_json as json;
 
 fn os(s: &str) -> &std::ffi::OsStr {
     s.as_ref()
@@ -54,6 +49,17 @@ fn set_7x(dir: &Path, at_end: bool) {
     } else {
         let f = synth::log7_torn_inside(3, day(1, 1), day(1, 0));
         std::fs::write(dir.join("edb.log"), f).unwrap();
+    }
+}
+
+/// One of the four torn-record sets: 8.x torn inside, 8.x torn at the end,
+/// 7.x torn inside, 7.x torn at the end.
+fn torn_set(dir: &Path, make: usize) {
+    match make {
+        0 => set_8x_inside(dir, 1),
+        1 => set_8x_at_end(dir),
+        2 => set_7x(dir, false),
+        _ => set_7x(dir, true),
     }
 }
 
@@ -146,12 +152,7 @@ fn ml_7x_torn_inside_and_at_end() {
 fn k_accepts_logs_with_torn_records() {
     for make in [0, 1, 2, 3] {
         let t = tempfile::tempdir().unwrap();
-        match make {
-            0 => set_8x_inside(t.path(), 1),
-            1 => set_8x_at_end(t.path()),
-            2 => set_7x(t.path(), false),
-            _ => set_7x(t.path(), true),
-        }
+        torn_set(t.path(), make);
         let r = common::run(&[os("/k"), t.path().as_os_str()]);
         assert_eq!(r.code, 0, "{}", r.stdout);
         assert!(
@@ -176,12 +177,7 @@ fn k_accepts_logs_with_torn_records() {
 fn plan_accepts_torn_records() {
     for make in [0, 1, 2, 3] {
         let t = tempfile::tempdir().unwrap();
-        match make {
-            0 => set_8x_inside(t.path(), 1),
-            1 => set_8x_at_end(t.path()),
-            2 => set_7x(t.path(), false),
-            _ => set_7x(t.path(), true),
-        }
+        torn_set(t.path(), make);
         let (code, v) = json(&[os("plan"), t.path().as_os_str(), os("--json")]);
         assert_eq!(code, 0, "{v:#}");
         let s = &v["streams"][0];
@@ -407,15 +403,9 @@ fn cc_through_a_torn_record_equals_the_rebuild() {
     std::fs::create_dir_all(&logs).unwrap();
     std::fs::write(logs.join("edb.log"), &relaid).unwrap();
     let opts = |out: &Path, stop: Option<Lgpos>| eseutil::recovery::Options {
-        base: "edb".into(),
-        log_dir: logs.clone(),
-        system_dir: logs.clone(),
-        db_dir: out.join("no-such-dir"),
-        output: out.to_path_buf(),
-        ignore_checkpoint: true,
         stop_at: stop,
         skip_undo: stop.is_some(),
-        ..Default::default()
+        ..common::log_only_opts(&logs, out)
     };
     let reference = t.path().join("ref");
     let r = eseutil::recovery::recover(&opts(&reference, None)).unwrap();

@@ -9,30 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-fn logs_b() -> Option<PathBuf> {
-    let c = common::corpus()?;
-    Some(c.join("secedit-logs-b"))
-}
-
-fn r_json(args: &[&std::ffi::OsStr]) -> (i32, Value, String) {
-    let mut a: Vec<&std::ffi::OsStr> = args.to_vec();
-    a.push("--json".as_ref());
-    let r = common::run(&a);
-    let v = serde_json::from_str(&r.stdout).unwrap_or(Value::Null);
-    (r.code, v, r.stderr)
-}
-
-fn lib_opts(logs: &Path, db_dir: &Path, out: &Path) -> eseutil::recovery::Options {
-    eseutil::recovery::Options {
-        base: "edb".into(),
-        log_dir: logs.to_path_buf(),
-        system_dir: logs.to_path_buf(),
-        db_dir: db_dir.to_path_buf(),
-        output: out.to_path_buf(),
-        ignore_checkpoint: true,
-        ..Default::default()
-    }
-}
+use common::{logs_b, run_with_json as r_json};
 
 /// Page `pgno` of a database file with `ps`-byte pages, edited and
 /// re-sealed (or written raw when `seal` is false).
@@ -122,7 +99,7 @@ fn lost_writes_fail_with_1123_and_nothing_is_renamed() {
     // never reaches the file (test hook of the page store); earlier lost
     // writes would stop redo itself with a dbtime mismatch.
     eseutil::recovery::store::inject_lost_writes_from(Some(1227));
-    let r = eseutil::recovery::recover(&lib_opts(&logs, &tmp.path().join("none"), &out));
+    let r = eseutil::recovery::recover(&common::log_only_opts(&logs, &out));
     eseutil::recovery::store::inject_lost_writes_from(None);
     let r = r.unwrap();
     assert_eq!(r.exit_status, 5, "{:?}", r.error);
@@ -153,7 +130,7 @@ fn replay_over_damaged(
     let logs = logs_b().unwrap();
     let tmp = tempfile::tempdir().unwrap().keep();
     let first = tmp.join("first");
-    eseutil::recovery::recover(&lib_opts(&logs, &tmp.join("none"), &first)).unwrap();
+    eseutil::recovery::recover(&common::log_only_opts(&logs, &first)).unwrap();
     let dbdir = tmp.join(format!("db-{tag}"));
     std::fs::create_dir_all(&dbdir).unwrap();
     let db = dbdir.join("secedit.sdb");
@@ -250,7 +227,7 @@ fn touched_trees_check_agrees_with_the_whole_database_check() {
     let Some(logs) = logs_b() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    eseutil::recovery::recover(&lib_opts(&logs, &tmp.path().join("none"), &out)).unwrap();
+    eseutil::recovery::recover(&common::log_only_opts(&logs, &out)).unwrap();
     let db = eseutil::db::Database::open(&out.join("secedit.sdb"), None).unwrap();
     let (whole, _) = eseutil::db::check::check(&db);
     let all: std::collections::BTreeSet<u32> = whole.trees.iter().map(|t| t.objid).collect();

@@ -14,7 +14,7 @@ use crate::log::scan::{read_log_bytes, scan_log_sized, LogBytes};
 use crate::parse::checkpoint::CHECKPOINT_COPY_SIZE;
 use crate::parse::log_header::{parse_log_header_fields, LOG_HEADER_SIZE};
 use crate::render;
-use crate::report::k::{CkptCopy, CkptReport, DbReport, KFile, KReport, LogIntegrity, LogReport};
+use crate::report::k::{CkptReport, DbReport, KFile, KReport, LogIntegrity, LogReport};
 
 /// Arguments of `/k`.
 #[derive(Debug, Args)]
@@ -232,28 +232,20 @@ fn check_database(
 fn check_checkpoint(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result<Checked, Error> {
     let shown = input.path.display().to_string();
     let bytes = input.read_at(0, 2 * CHECKPOINT_COPY_SIZE)?;
-    let primary = CkptCopy::at(&bytes, 0);
-    let shadow = CkptCopy::at(&bytes, CHECKPOINT_COPY_SIZE);
-    let identical = bytes.len() >= 2 * CHECKPOINT_COPY_SIZE
-        && bytes[..CHECKPOINT_COPY_SIZE] == bytes[CHECKPOINT_COPY_SIZE..];
-    let failed = !primary.as_ref().is_some_and(|c| c.ok)
-        || !shadow.as_ref().is_some_and(|c| c.ok)
-        || !identical;
-    let r = CkptReport {
-        file: shown.clone(),
-        file_size: input.len,
-        primary,
-        shadow,
-        copies_identical: identical,
-        failed,
-    };
+    let r = CkptReport::two_copies(
+        shown.clone(),
+        input.len,
+        &bytes,
+        CHECKPOINT_COPY_SIZE,
+        false,
+    );
     if !ctx.common.json {
         out.write_all(render::k::checkpoint(&shown, &r).as_bytes())
             .map_err(io_err)?;
     }
     Ok(Checked {
+        damage: r.failed.then_some(Jet::READ_VERIFY_FAILURE),
         entry: KFile::Checkpoint(r),
-        damage: failed.then_some(Jet::READ_VERIFY_FAILURE),
     })
 }
 
@@ -263,28 +255,14 @@ fn check_patch_file(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result
     let bytes = input.read_at(0, 2 * 32768)?;
     let f = crate::parse::patch::read_patch_file(&bytes, input.len);
     let ps = f.as_ref().map(|f| f.page_size).unwrap_or(bytes.len() / 2);
-    let primary = CkptCopy::sized(&bytes, 0, ps);
-    let shadow = CkptCopy::sized(&bytes, ps, ps);
-    let identical = bytes.len() >= 2 * ps && bytes[..ps] == bytes[ps..2 * ps];
-    let failed = f.is_err()
-        || !primary.as_ref().is_some_and(|c| c.ok)
-        || !shadow.as_ref().is_some_and(|c| c.ok)
-        || !identical;
-    let r = CkptReport {
-        file: shown.clone(),
-        file_size: input.len,
-        primary,
-        shadow,
-        copies_identical: identical,
-        failed,
-    };
+    let r = CkptReport::two_copies(shown.clone(), input.len, &bytes, ps, f.is_err());
     if !ctx.common.json {
         out.write_all(render::k::patch_file(&shown, &r).as_bytes())
             .map_err(io_err)?;
     }
     Ok(Checked {
+        damage: r.failed.then_some(Jet::READ_VERIFY_FAILURE),
         entry: KFile::Patch(r),
-        damage: failed.then_some(Jet::READ_VERIFY_FAILURE),
     })
 }
 

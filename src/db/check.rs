@@ -148,7 +148,62 @@ struct Acc<'a> {
     trees: Vec<TreeSummary>,
 }
 
-impl Acc<'_> {
+impl<'a> Acc<'a> {
+    /// Nothing walked yet in `db`; trees are walked up to the header's dbtime.
+    fn new(db: &'a Database) -> Self {
+        let n = db.page_count as usize + 1;
+        Acc {
+            db,
+            owner: vec![0; n],
+            avail: vec![false; n],
+            violations: Vec::new(),
+            warnings: Vec::new(),
+            opts: WalkOptions {
+                max_dbtime: db.header().dbtime_dirtied,
+                objid: None,
+            },
+            trees: Vec::new(),
+        }
+    }
+
+    /// Walks the trees every database has: its own (objid 1) and the
+    /// catalog's two (objids 2, 3), each when `want` its objid.
+    fn fixed_trees(&mut self, want: impl Fn(u32) -> bool) {
+        if want(super::catalog::DB_OBJID) {
+            self.tree(
+                "<database>",
+                "",
+                "database",
+                super::catalog::DB_OBJID,
+                DB_ROOT,
+            );
+        }
+        if want(2) {
+            self.tree("MSysObjects", "MSysObjects", "table", 2, CATALOG_ROOT);
+        }
+        if want(3) {
+            self.tree(
+                "MSysObjectsShadow",
+                "MSysObjectsShadow",
+                "table",
+                3,
+                SHADOW_ROOT,
+            );
+        }
+    }
+
+    /// The catalog copy rooted at `root` (objid `objid`).
+    fn catalog(&self, root: u32, objid: u32) -> Catalog {
+        read_catalog(
+            self.db,
+            root,
+            WalkOptions {
+                objid: Some(objid),
+                ..self.opts
+            },
+        )
+    }
+
     fn problems(&mut self, ps: Vec<Problem>) {
         for p in ps {
             if p.jet == Jet::DB_TIME_TOO_NEW {
@@ -314,43 +369,10 @@ fn compare_shadow(cat: &Catalog, shadow: &Catalog, out: &mut Vec<Problem>) {
 pub fn check(db: &Database) -> (CheckReport, Catalog) {
     let h = db.header();
     let dirty = h.db_state == 2;
-    let n = db.page_count as usize + 1;
-    let mut acc = Acc {
-        db,
-        owner: vec![0; n],
-        avail: vec![false; n],
-        violations: Vec::new(),
-        warnings: Vec::new(),
-        opts: WalkOptions {
-            max_dbtime: h.dbtime_dirtied,
-            objid: None,
-        },
-        trees: Vec::new(),
-    };
-    acc.tree(
-        "<database>",
-        "",
-        "database",
-        super::catalog::DB_OBJID,
-        DB_ROOT,
-    );
+    let mut acc = Acc::new(db);
     // The catalog trees are walked whatever the catalog says about itself.
-    acc.tree("MSysObjects", "MSysObjects", "table", 2, CATALOG_ROOT);
-    acc.tree(
-        "MSysObjectsShadow",
-        "MSysObjectsShadow",
-        "table",
-        3,
-        SHADOW_ROOT,
-    );
-    let cat = read_catalog(
-        db,
-        CATALOG_ROOT,
-        WalkOptions {
-            objid: Some(2),
-            ..acc.opts
-        },
-    );
+    acc.fixed_trees(|_| true);
+    let cat = acc.catalog(CATALOG_ROOT, 2);
     for (pg, d) in &cat.undecodable {
         acc.violations.push(Problem {
             pgno: *pg,
@@ -359,14 +381,7 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
             detail: format!("undecodable catalog record: {d}"),
         });
     }
-    let shadow = read_catalog(
-        db,
-        SHADOW_ROOT,
-        WalkOptions {
-            objid: Some(3),
-            ..acc.opts
-        },
-    );
+    let shadow = acc.catalog(SHADOW_ROOT, 3);
     if shadow.walk.problems.is_empty() && cat.walk.problems.is_empty() && !shadow.entries.is_empty()
     {
         compare_shadow(&cat, &shadow, &mut acc.violations);
@@ -468,49 +483,10 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
 /// those trees are not accounted for.
 pub fn check_trees(db: &Database, objids: &std::collections::BTreeSet<u32>) -> CheckReport {
     let h = db.header();
-    let n = db.page_count as usize + 1;
-    let mut acc = Acc {
-        db,
-        owner: vec![0; n],
-        avail: vec![false; n],
-        violations: Vec::new(),
-        warnings: Vec::new(),
-        opts: WalkOptions {
-            max_dbtime: h.dbtime_dirtied,
-            objid: None,
-        },
-        trees: Vec::new(),
-    };
+    let mut acc = Acc::new(db);
     let want = |o: u32| objids.contains(&o);
-    if want(super::catalog::DB_OBJID) {
-        acc.tree(
-            "<database>",
-            "",
-            "database",
-            super::catalog::DB_OBJID,
-            DB_ROOT,
-        );
-    }
-    if want(2) {
-        acc.tree("MSysObjects", "MSysObjects", "table", 2, CATALOG_ROOT);
-    }
-    if want(3) {
-        acc.tree(
-            "MSysObjectsShadow",
-            "MSysObjectsShadow",
-            "table",
-            3,
-            SHADOW_ROOT,
-        );
-    }
-    let cat = read_catalog(
-        db,
-        CATALOG_ROOT,
-        WalkOptions {
-            objid: Some(2),
-            ..acc.opts
-        },
-    );
+    acc.fixed_trees(want);
+    let cat = acc.catalog(CATALOG_ROOT, 2);
     for t in cat.tables() {
         let inside = t.pgno_fdp != 0 && t.pgno_fdp <= db.page_count;
         let catalog = t.pgno_fdp == CATALOG_ROOT || t.pgno_fdp == SHADOW_ROOT;

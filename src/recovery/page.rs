@@ -895,14 +895,21 @@ mod tests {
         check_invariant(&b);
     }
 
+    /// A `ps`-byte leaf page of objid 7 with two lines: key "a" with `a` bytes
+    /// of 1, key "b" with `b` bytes of 2.
+    fn leaf_a_b(ps: usize, a: usize, b: usize) -> PageImage {
+        let mut p = PageImage::new(ps, 7, FLAG_LEAF, 0x10);
+        let la = p.make_line(b"a", 0, &vec![1u8; a], 0);
+        let lb = p.make_line(b"b", 0, &vec![2u8; b], 0);
+        p.lines.push(la);
+        p.lines.push(lb);
+        p
+    }
+
     #[test]
     fn optimize_internal_fragmentation_compacts_to_a_smaller_buffer() {
         // 8 KiB page: 5000 bytes of lines, then the first 4500 deleted
-        let mut p = PageImage::new(8192, 7, FLAG_LEAF, 0x10);
-        let big = p.make_line(b"a", 0, &vec![1u8; 4500], 0);
-        let small = p.make_line(b"b", 0, &vec![2u8; 500], 0);
-        p.lines.push(big);
-        p.lines.push(small);
+        let p = leaf_a_b(8192, 4500, 500);
         let b = p.to_bytes().unwrap();
         let mut q = PageImage::parse(&b).unwrap();
         q.lines.remove(0);
@@ -941,11 +948,7 @@ mod tests {
         // a page whose lines fill it, then every line grows while the
         // first one keeps its old (larger) slot until it shrinks: no CPAGE
         // order fits, the page is written compacted instead of panicking
-        let mut p = PageImage::new(4096, 7, FLAG_LEAF, 0x10);
-        let a = p.make_line(b"a", 0, &vec![1u8; 2000], 0);
-        let b = p.make_line(b"b", 0, &vec![2u8; 1990], 0);
-        p.lines.push(a);
-        p.lines.push(b);
+        let p = leaf_a_b(4096, 2000, 1990);
         let mut q = PageImage::parse(&p.to_bytes().unwrap()).unwrap();
         q.lines[0].data.truncate(10);
         q.lines[1].data.extend_from_slice(&vec![3u8; 1980]);

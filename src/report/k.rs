@@ -163,6 +163,29 @@ pub struct CkptReport {
     pub failed: bool,
 }
 
+impl CkptReport {
+    /// The report on `bytes`, the start of a file holding two copies of one
+    /// `ps`-byte header page (checkpoint, patch file): failed when a copy is
+    /// missing or fails its checksum, when they differ, or when `bad`.
+    pub fn two_copies(file: String, file_size: u64, bytes: &[u8], ps: usize, bad: bool) -> Self {
+        let primary = CkptCopy::sized(bytes, 0, ps);
+        let shadow = CkptCopy::sized(bytes, ps, ps);
+        let identical = bytes.len() >= 2 * ps && bytes[..ps] == bytes[ps..2 * ps];
+        let failed = bad
+            || !primary.as_ref().is_some_and(|c| c.ok)
+            || !shadow.as_ref().is_some_and(|c| c.ok)
+            || !identical;
+        CkptReport {
+            file,
+            file_size,
+            primary,
+            shadow,
+            copies_identical: identical,
+            failed,
+        }
+    }
+}
+
 /// One log file.
 #[derive(Debug, Clone, Serialize)]
 pub struct LogReport {

@@ -116,12 +116,16 @@ pub struct CopyReport {
 }
 
 impl CopyReport {
-    fn from(c: &HeaderCopy) -> Self {
+    fn new(stored: u32, computed: u32, ok: bool) -> Self {
         CopyReport {
-            stored_checksum: format!("0x{:08x}", c.stored_checksum),
-            computed_checksum: format!("0x{:08x}", c.computed_checksum),
-            checksum_ok: c.checksum_ok,
+            stored_checksum: format!("0x{stored:08x}"),
+            computed_checksum: format!("0x{computed:08x}"),
+            checksum_ok: ok,
         }
+    }
+
+    fn from(c: &HeaderCopy) -> Self {
+        Self::new(c.stored_checksum, c.computed_checksum, c.checksum_ok)
     }
 }
 
@@ -254,10 +258,8 @@ pub struct PatchFileReport {
 impl PatchFileReport {
     /// Builds the report.
     pub fn new(file: String, file_size: u64, f: &crate::parse::patch::PatchFile) -> Self {
-        let copy = |c: &crate::parse::patch::PatchCopy| CopyReport {
-            stored_checksum: format!("0x{:08x}", c.stored_checksum),
-            computed_checksum: format!("0x{:08x}", c.computed_checksum),
-            checksum_ok: c.checksum_ok,
+        let copy = |c: &crate::parse::patch::PatchCopy| {
+            CopyReport::new(c.stored_checksum, c.computed_checksum, c.checksum_ok)
         };
         PatchFileReport {
             tool: "eseutil-rs",

@@ -113,3 +113,159 @@ pub fn sha256_file(p: &std::path::Path) -> String {
     let d = sha2::Sha256::digest(&b);
     d.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// Runs `eseutil-rs` with `args`: the exit status and stdout as JSON
+/// (a panic naming the output when it is not JSON).
+pub fn run_json<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, serde_json::Value) {
+    let r = run(args);
+    let v = serde_json::from_str(&r.stdout).unwrap_or_else(|e| {
+        let a: Vec<&std::ffi::OsStr> = args.iter().map(|s| s.as_ref()).collect();
+        panic!("{a:?}: not JSON ({e}): {}\n{}", r.stdout, r.stderr)
+    });
+    (r.code, v)
+}
+
+/// Runs `eseutil-rs` with `args` and `--json`: the exit status, stdout as
+/// JSON (`Null` when it is not) and stderr.
+pub fn run_with_json(args: &[&std::ffi::OsStr]) -> (i32, serde_json::Value, String) {
+    let mut a = args.to_vec();
+    a.push("--json".as_ref());
+    let r = run(&a);
+    let v = serde_json::from_str(&r.stdout).unwrap_or(serde_json::Value::Null);
+    (r.code, v, r.stderr)
+}
+
+/// The corpus set `secedit-logs-b` (one 8.x log, `edb.log`), when present.
+pub fn logs_b() -> Option<PathBuf> {
+    let d = corpus()?.join("secedit-logs-b");
+    d.join("edb.log").exists().then_some(d)
+}
+
+/// Recovery options replaying the `edb` logs of `logs` (checkpoint
+/// ignored) into `out`, with no database folder to find an input in.
+pub fn log_only_opts(logs: &std::path::Path, out: &std::path::Path) -> eseutil::recovery::Options {
+    eseutil::recovery::Options {
+        base: "edb".into(),
+        log_dir: logs.to_path_buf(),
+        system_dir: logs.to_path_buf(),
+        db_dir: out.join("no-such-dir"),
+        output: out.to_path_buf(),
+        ignore_checkpoint: true,
+        ..Default::default()
+    }
+}
+
+/// Copies the files (not the folders) of `from` into `to`, created, each
+/// copy writable: corpus files are read-only, and tests edit their copies.
+pub fn copy_dir_writable(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            let t = to.join(e.file_name());
+            std::fs::copy(e.path(), &t).unwrap();
+            let mut p = std::fs::metadata(&t).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            p.set_readonly(false);
+            std::fs::set_permissions(&t, p).unwrap();
+        }
+    }
+}
+
+/// `PY scripts/NAME FILE...` (a peer script: canonical_dump.py,
+/// peer_tables.py) → its JSON document, keyed by file.
+pub fn peer_script(py: &str, name: &str, args: &[&std::path::Path]) -> serde_json::Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name);
+    let out = Command::new(py)
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {py} scripts/{name}: {e}"));
+    assert!(
+        out.status.success(),
+        "scripts/{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("peer script output is JSON")
+}
+
+/// [`peer_script`] with `flags` on `files`: the document of each file, in
+/// order; a panic when the peer could not read one.
+pub fn peer_docs(
+    py: &str,
+    name: &str,
+    flags: &[&str],
+    files: &[&std::path::Path],
+) -> Vec<serde_json::Value> {
+    let mut args: Vec<&std::path::Path> = flags.iter().map(std::path::Path::new).collect();
+    args.extend_from_slice(files);
+    let v = peer_script(py, name, &args);
+    files
+        .iter()
+        .map(|f| {
+            let d = v[f.to_str().unwrap()].clone();
+            assert!(d.get("error").is_none(), "{}: {d}", f.display());
+            d
+        })
+        .collect()
+}
+
+/// The LGPOS stored at `off` of a header (offset, sector, generation).
+pub fn lgpos_at(h: &[u8], off: usize) -> eseutil::parse::primitives::Lgpos {
+    eseutil::parse::primitives::lgpos(&h[off..off + 8])
+        .expect("8 bytes")
+        .1
+}
+
+/// Writes `p` as the LGPOS at `off` of a header.
+pub fn put_lgpos(h: &mut [u8], off: usize, p: eseutil::parse::primitives::Lgpos) {
+    h[off..off + 2].copy_from_slice(&p.offset.to_le_bytes());
+    h[off + 2..off + 4].copy_from_slice(&p.sector.to_le_bytes());
+    h[off + 4..off + 8].copy_from_slice(&p.generation.to_le_bytes());
+}
+
+/// A play-forward of the corpus set `winmail7-backup` (`set`) prepared in
+/// `tmp`: the database's path in `restore` (a writable copy of
+/// `Backup-new`, the restored backup), beside `fwd` (the live `edb.log`,
+/// generation 2); `out` is left to `/cc`.
+pub struct PlayForward {
+    pub restore: PathBuf,
+    pub fwd: PathBuf,
+    pub out: PathBuf,
+    pub db: PathBuf,
+}
+
+impl PlayForward {
+    pub fn new(set: &std::path::Path, tmp: &std::path::Path) -> Self {
+        let (restore, fwd, out) = (tmp.join("restore"), tmp.join("fwd"), tmp.join("out"));
+        copy_dir_writable(&set.join("Backup-new"), &restore);
+        std::fs::create_dir_all(&fwd).unwrap();
+        std::fs::copy(set.join("edb.log"), fwd.join("edb.log")).unwrap();
+        let db = restore.join("WindowsMail.MSMessageStore");
+        PlayForward {
+            restore,
+            fwd,
+            out,
+            db,
+        }
+    }
+
+    /// `/cc` of the restored database through `fwd` into `out`, `--json`.
+    pub fn cc(&self) -> Run {
+        run(&[
+            "/cc".as_ref(),
+            self.restore.as_os_str(),
+            "--database".as_ref(),
+            self.db.as_os_str(),
+            "--logs".as_ref(),
+            self.restore.as_os_str(),
+            "/f".as_ref(),
+            self.fwd.as_os_str(),
+            "--output".as_ref(),
+            self.out.as_os_str(),
+            "--json".as_ref(),
+        ])
+    }
+}
