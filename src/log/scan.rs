@@ -96,12 +96,12 @@ pub struct LogBytes {
 pub fn read_log_bytes(input: &mut Input) -> Result<LogBytes, Error> {
     let mut bytes = input.read_at(0, LOG_HEADER_SIZE)?;
     if let Ok(h) = read_log_header(&bytes) {
-        let want = h
-            .header
-            .expected_file_size()
-            .saturating_sub(bytes.len() as u64);
-        let rest = input.read_at(bytes.len() as u64, want as usize)?;
-        bytes.extend_from_slice(&rest);
+        // One read of the whole legitimate size (header again: 4 KiB) rather
+        // than the rest appended, which copied every byte a second time.
+        let want = h.header.expected_file_size().min(input.len);
+        if want > bytes.len() as u64 {
+            bytes = input.read_at(0, want as usize)?;
+        }
     }
     Ok(LogBytes {
         bytes,

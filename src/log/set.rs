@@ -135,10 +135,19 @@ impl LogFileCheck {
 /// are recorded in the result. At most the file's legitimate size is read
 /// ([`read_log_bytes`]).
 pub fn check_file(path: &Path) -> Result<LogFileCheck, Error> {
+    Ok(check_bytes(path, read_file(path)?))
+}
+
+fn read_file(path: &Path) -> Result<LogBytes, Error> {
+    read_log_bytes(&mut Input::open(path)?)
+}
+
+/// Checks the bytes of one log file read by [`read_log_bytes`].
+fn check_bytes(path: &Path, b: LogBytes) -> LogFileCheck {
     let LogBytes {
         mut bytes,
         file_size,
-    } = read_log_bytes(&mut Input::open(path)?)?;
+    } = b;
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -157,7 +166,7 @@ pub fn check_file(path: &Path) -> Result<LogFileCheck, Error> {
         }
         Err(e) => c.header_error = Some(e),
     }
-    Ok(c)
+    c
 }
 
 /// One problem found by the sequence checks.
@@ -371,6 +380,25 @@ impl<F: FnMut(SetStep) -> Result<(), Error>> StepQueue<F> {
     }
 }
 
+/// Reads `paths` in order on a worker thread, at most one file ahead of the
+/// consumer (a bounded channel): reading the next generation overlaps the
+/// verification of the current one. The thread stops when the receiver is
+/// dropped.
+fn read_ahead<'s>(
+    sc: &'s std::thread::Scope<'s, '_>,
+    paths: &'s [&'s Path],
+) -> std::sync::mpsc::Receiver<Result<LogBytes, Error>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    sc.spawn(move || {
+        for p in paths {
+            if tx.send(read_file(p)).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// Verifies the sequence `base` in `dir` one generation at a time: every
 /// archived generation in order (within `range` if given), then the current
 /// log. Each step goes to `emit` as soon as the next file has been read (a
@@ -395,52 +423,64 @@ pub fn check_set_streamed(
         prev: None,
         first_sig: None,
     };
+    let mut seen_current = false;
+    let files: Vec<&super::naming::FoundLog> = logs
+        .iter()
+        .filter(|f| {
+            let g = match f.name.kind {
+                LogNameKind::Generation(g) => Some(g),
+                _ => None,
+            };
+            !matches!((g, range), (Some(g), Some((a, b))) if g < a || g > b)
+        })
+        .filter(|f| {
+            // .jtx and .log both present: the reader uses .jtx.
+            let dup = f.name.kind == LogNameKind::Current && seen_current;
+            seen_current |= f.name.kind == LogNameKind::Current;
+            !dup
+        })
+        .collect();
+    let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
     let mut last_gen: Option<u32> = None;
     let mut ext = LogExt::Log;
-    let mut seen_current = false;
     let mut digits = 0u8;
-    let wanted = logs.iter().filter(|f| {
-        let g = match f.name.kind {
-            LogNameKind::Generation(g) => Some(g),
-            _ => None,
-        };
-        !matches!((g, range), (Some(g), Some((a, b))) if g < a || g > b)
-    });
-    for f in wanted {
-        let name_gen = match f.name.kind {
-            LogNameKind::Generation(g) => Some(g),
-            _ => None,
-        };
-        if f.name.kind == LogNameKind::Current {
-            if seen_current {
-                continue; // .jtx and .log both present: the reader uses .jtx
+    std::thread::scope(|sc| -> Result<(), Error> {
+        let ahead = read_ahead(sc, &paths);
+        for (f, path) in files.iter().zip(&paths) {
+            let name = &f.name;
+            let name_gen = match name.kind {
+                LogNameKind::Generation(g) => Some(g),
+                _ => None,
+            };
+            if name_gen.is_some() {
+                digits = name.digits;
             }
-            seen_current = true;
-        }
-        if name_gen.is_some() {
-            digits = f.name.digits;
-        }
-        ext = f.name.ext;
-        let c = check_file(&f.path)?;
-        let gen = name_gen.or(c.scan.as_ref().map(|s| s.header.generation as u32));
-        // Gap before this file.
-        if let (Some(last), Some(g)) = (last_gen, gen) {
-            if g > last + 1 {
-                q.push(SetStep::Missing(SetIssue {
-                    jet: Jet::MISSING_LOG_FILE,
-                    message: missing_message(base, last, g, digits, ext),
-                }))?;
-                chain.prev = None;
+            ext = name.ext;
+            let bytes = ahead.recv().map_err(|_| {
+                Error::io(path, std::io::Error::other("log reader thread stopped"))
+            })??;
+            let c = check_bytes(path, bytes);
+            let gen = name_gen.or(c.scan.as_ref().map(|s| s.header.generation as u32));
+            // Gap before this file.
+            if let (Some(last), Some(g)) = (last_gen, gen) {
+                if g > last + 1 {
+                    q.push(SetStep::Missing(SetIssue {
+                        jet: Jet::MISSING_LOG_FILE,
+                        message: missing_message(base, last, g, digits, ext),
+                    }))?;
+                    chain.prev = None;
+                }
             }
+            let issues = chain.issues(&c, name_gen);
+            if let Some(g) = gen {
+                last_gen = Some(g);
+            }
+            link_to_previous(q.pending.as_mut(), &c);
+            chain.prev = c.scan.clone();
+            q.push(SetStep::File(Box::new(c), issues))?;
         }
-        let issues = chain.issues(&c, name_gen);
-        if let Some(g) = gen {
-            last_gen = Some(g);
-        }
-        link_to_previous(q.pending.as_mut(), &c);
-        chain.prev = c.scan.clone();
-        q.push(SetStep::File(Box::new(c), issues))?;
-    }
+        Ok(())
+    })?;
     // Without a range the current log must exist; with one only when the
     // range is open-ended (`A-`).
     let in_range_top = range.is_none_or(|(_, b)| b == u32::MAX);
