@@ -129,7 +129,10 @@ fn torn_tail_of_a_middle_generation_links_to_the_next_restart() {
     let (code, v) = json(&[os("plan"), t.path().as_os_str(), os("--json")]);
     assert_eq!(code, 0, "{v:#}");
     let logs = v["streams"][0]["logs"].as_array().unwrap();
-    assert_eq!(logs[1]["torn_records"][0]["restart_lgpos"]["eseutil"], "(0x6,1,0)");
+    assert_eq!(
+        logs[1]["torn_records"][0]["restart_lgpos"]["eseutil"],
+        "(0x6,1,0)"
+    );
 }
 
 /// A missing generation between two torn-free files: the gap is reported
