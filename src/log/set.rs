@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use serde::Serialize;
 
@@ -16,7 +17,7 @@ use super::naming::{
     generation_file_name_width, parse_log_file_name, LogExt, LogFileName, LogNameKind,
 };
 use super::record::{link_torn_to_next, read_stream, record_info, Layout, LogRecord, TornRecord};
-use super::scan::{read_log_bytes, scan_log_sized, FormatScan, LogBytes, LogScan};
+use super::scan::{read_log_bytes_into, scan_log_sized, FormatScan, LogBytes, LogScan};
 use super::segments::SegmentOutcome;
 use super::segments::{SEGMENT_HEADER_SIZE, SEGMENT_SIZE};
 use crate::error::{Error, FormatError, Jet};
@@ -133,17 +134,19 @@ impl LogFileCheck {
 
 /// Reads and checks one log file. I/O failures are errors; format problems
 /// are recorded in the result. At most the file's legitimate size is read
-/// ([`read_log_bytes`]).
+/// ([`read_log_bytes`](super::scan::read_log_bytes)).
 pub fn check_file(path: &Path) -> Result<LogFileCheck, Error> {
-    Ok(check_bytes(path, read_file(path)?))
+    Ok(check_bytes(path, read_file(path, Vec::new())?).0)
 }
 
-fn read_file(path: &Path) -> Result<LogBytes, Error> {
-    read_log_bytes(&mut Input::open(path)?)
+fn read_file(path: &Path, buf: Vec<u8>) -> Result<LogBytes, Error> {
+    read_log_bytes_into(&mut Input::open(path)?, buf)
 }
 
-/// Checks the bytes of one log file read by [`read_log_bytes`].
-fn check_bytes(path: &Path, b: LogBytes) -> LogFileCheck {
+/// Checks the bytes of one log file (as
+/// [`read_log_bytes`](super::scan::read_log_bytes) reads them); gives the
+/// buffer back for the next file.
+fn check_bytes(path: &Path, b: LogBytes) -> (LogFileCheck, Vec<u8>) {
     let LogBytes {
         mut bytes,
         file_size,
@@ -166,7 +169,7 @@ fn check_bytes(path: &Path, b: LogBytes) -> LogFileCheck {
         }
         Err(e) => c.header_error = Some(e),
     }
-    c
+    (c, bytes)
 }
 
 /// One problem found by the sequence checks.
@@ -380,23 +383,29 @@ impl<F: FnMut(SetStep) -> Result<(), Error>> StepQueue<F> {
     }
 }
 
+/// The reader thread of a set: files read ahead, buffers given back.
+struct ReadAhead {
+    files: Receiver<Result<LogBytes, Error>>,
+    spent: SyncSender<Vec<u8>>,
+}
+
 /// Reads `paths` in order on a worker thread, at most one file ahead of the
 /// consumer (a bounded channel): reading the next generation overlaps the
-/// verification of the current one. The thread stops when the receiver is
-/// dropped.
-fn read_ahead<'s>(
-    sc: &'s std::thread::Scope<'s, '_>,
-    paths: &'s [&'s Path],
-) -> std::sync::mpsc::Receiver<Result<LogBytes, Error>> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+/// verification of the current one. Buffers come back through `spent` and
+/// are reused (at most three exist). The thread stops when the consumer
+/// drops its ends.
+fn read_ahead<'s>(sc: &'s std::thread::Scope<'s, '_>, paths: &'s [&'s Path]) -> ReadAhead {
+    let (tx, files) = sync_channel(1);
+    let (spent, back) = sync_channel::<Vec<u8>>(2);
     sc.spawn(move || {
         for p in paths {
-            if tx.send(read_file(p)).is_err() {
+            let buf = back.try_recv().unwrap_or_default();
+            if tx.send(read_file(p, buf)).is_err() {
                 break;
             }
         }
     });
-    rx
+    ReadAhead { files, spent }
 }
 
 /// Verifies the sequence `base` in `dir` one generation at a time: every
@@ -456,10 +465,11 @@ pub fn check_set_streamed(
                 digits = name.digits;
             }
             ext = name.ext;
-            let bytes = ahead.recv().map_err(|_| {
+            let bytes = ahead.files.recv().map_err(|_| {
                 Error::io(path, std::io::Error::other("log reader thread stopped"))
             })??;
-            let c = check_bytes(path, bytes);
+            let (c, buf) = check_bytes(path, bytes);
+            let _ = ahead.spent.try_send(buf); // full: dropped, not waited for
             let gen = name_gen.or(c.scan.as_ref().map(|s| s.header.generation as u32));
             // Gap before this file.
             if let (Some(last), Some(g)) = (last_gen, gen) {
