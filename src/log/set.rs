@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::lrck::LrckOutcome;
 use super::naming::{
-    generation_file_name_width, parse_log_file_name, LogExt, LogFileName, LogNameKind,
+    generation_file_name_width, parse_log_file_name, FoundLog, LogExt, LogFileName, LogNameKind,
 };
 use super::record::{link_torn_to_next, read_stream, record_info, Layout, LogRecord, TornRecord};
 use super::scan::{read_log_bytes_into, scan_log_sized, FormatScan, LogBytes, LogScan};
@@ -408,6 +408,27 @@ fn read_ahead<'s>(sc: &'s std::thread::Scope<'s, '_>, paths: &'s [&'s Path]) -> 
     ReadAhead { files, spent }
 }
 
+/// The files a sequence verification reads, in order: generations within
+/// `range`, and one current log (when `.jtx` and `.log` both exist the
+/// reader uses the first listed, `.jtx`). Also says whether a current log is
+/// among them.
+fn files_to_read(logs: &[FoundLog], range: Option<(u32, u32)>) -> (Vec<&FoundLog>, bool) {
+    let mut seen_current = false;
+    let files = logs
+        .iter()
+        .filter(|f| match (f.name.kind, range) {
+            (LogNameKind::Generation(g), Some((a, b))) => g >= a && g <= b,
+            _ => true,
+        })
+        .filter(|f| {
+            let dup = f.name.kind == LogNameKind::Current && seen_current;
+            seen_current |= f.name.kind == LogNameKind::Current;
+            !dup
+        })
+        .collect();
+    (files, seen_current)
+}
+
 /// Verifies the sequence `base` in `dir` one generation at a time: every
 /// archived generation in order (within `range` if given), then the current
 /// log. Each step goes to `emit` as soon as the next file has been read (a
@@ -432,23 +453,7 @@ pub fn check_set_streamed(
         prev: None,
         first_sig: None,
     };
-    let mut seen_current = false;
-    let files: Vec<&super::naming::FoundLog> = logs
-        .iter()
-        .filter(|f| {
-            let g = match f.name.kind {
-                LogNameKind::Generation(g) => Some(g),
-                _ => None,
-            };
-            !matches!((g, range), (Some(g), Some((a, b))) if g < a || g > b)
-        })
-        .filter(|f| {
-            // .jtx and .log both present: the reader uses .jtx.
-            let dup = f.name.kind == LogNameKind::Current && seen_current;
-            seen_current |= f.name.kind == LogNameKind::Current;
-            !dup
-        })
-        .collect();
+    let (files, seen_current) = files_to_read(&logs, range);
     let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
     let mut last_gen: Option<u32> = None;
     let mut ext = LogExt::Log;
