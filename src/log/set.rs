@@ -136,21 +136,30 @@ impl LogFileCheck {
 /// are recorded in the result. At most the file's legitimate size is read
 /// ([`read_log_bytes`](super::scan::read_log_bytes)).
 pub fn check_file(path: &Path) -> Result<LogFileCheck, Error> {
-    Ok(check_bytes(path, read_file(path, Vec::new())?).0)
+    Ok(walk_file(path, read_and_scan(path, Vec::new())?).0)
 }
 
-fn read_file(path: &Path, buf: Vec<u8>) -> Result<LogBytes, Error> {
-    read_log_bytes_into(&mut Input::open(path)?, buf)
+/// A log file read and integrity-scanned (segments or LRCHECKSUM chain),
+/// its records not yet walked.
+struct ScannedFile {
+    bytes: Vec<u8>,
+    scan: Result<LogScan, FormatError>,
 }
 
-/// Checks the bytes of one log file (as
-/// [`read_log_bytes`](super::scan::read_log_bytes) reads them); gives the
-/// buffer back for the next file.
-fn check_bytes(path: &Path, b: LogBytes) -> (LogFileCheck, Vec<u8>) {
+/// Reads a log file into `buf` (see
+/// [`read_log_bytes`](super::scan::read_log_bytes)) and scans it.
+fn read_and_scan(path: &Path, buf: Vec<u8>) -> Result<ScannedFile, Error> {
     let LogBytes {
         mut bytes,
         file_size,
-    } = b;
+    } = read_log_bytes_into(&mut Input::open(path)?, buf)?;
+    let scan = scan_log_sized(&mut bytes, file_size);
+    Ok(ScannedFile { bytes, scan })
+}
+
+/// Walks the records of a scanned file; gives the buffer back for the next
+/// file.
+fn walk_file(path: &Path, f: ScannedFile) -> (LogFileCheck, Vec<u8>) {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -162,14 +171,14 @@ fn check_bytes(path: &Path, b: LogBytes) -> (LogFileCheck, Vec<u8>) {
         header_error: None,
         walk: None,
     };
-    match scan_log_sized(&mut bytes, file_size) {
+    match f.scan {
         Ok(s) => {
-            c.walk = Some(walk_records(&bytes, &s));
+            c.walk = Some(walk_records(&f.bytes, &s));
             c.scan = Some(s);
         }
         Err(e) => c.header_error = Some(e),
     }
-    (c, bytes)
+    (c, f.bytes)
 }
 
 /// One problem found by the sequence checks.
@@ -383,15 +392,17 @@ impl<F: FnMut(SetStep) -> Result<(), Error>> StepQueue<F> {
     }
 }
 
-/// The reader thread of a set: files read ahead, buffers given back.
+/// The reader thread of a set: files read and scanned ahead, buffers given
+/// back.
 struct ReadAhead {
-    files: Receiver<Result<LogBytes, Error>>,
+    files: Receiver<Result<ScannedFile, Error>>,
     spent: SyncSender<Vec<u8>>,
 }
 
-/// Reads `paths` in order on a worker thread, at most one file ahead of the
-/// consumer (a bounded channel): reading the next generation overlaps the
-/// verification of the current one. Buffers come back through `spent` and
+/// Reads and scans (segment checksums or LRCHECKSUM chain) `paths` in order
+/// on a worker thread, at most one file ahead of the consumer (a bounded
+/// channel): the next generation is read and verified while the records of
+/// the current one are walked. Buffers come back through `spent` and
 /// are reused (at most three exist). The thread stops when the consumer
 /// drops its ends.
 fn read_ahead<'s>(sc: &'s std::thread::Scope<'s, '_>, paths: &'s [&'s Path]) -> ReadAhead {
@@ -400,7 +411,7 @@ fn read_ahead<'s>(sc: &'s std::thread::Scope<'s, '_>, paths: &'s [&'s Path]) -> 
     sc.spawn(move || {
         for p in paths {
             let buf = back.try_recv().unwrap_or_default();
-            if tx.send(read_file(p, buf)).is_err() {
+            if tx.send(read_and_scan(p, buf)).is_err() {
                 break;
             }
         }
@@ -473,7 +484,7 @@ pub fn check_set_streamed(
             let bytes = ahead.files.recv().map_err(|_| {
                 Error::io(path, std::io::Error::other("log reader thread stopped"))
             })??;
-            let (c, buf) = check_bytes(path, bytes);
+            let (c, buf) = walk_file(path, bytes);
             let _ = ahead.spent.try_send(buf); // full: dropped, not waited for
             let gen = name_gen.or(c.scan.as_ref().map(|s| s.header.generation as u32));
             // Gap before this file.
