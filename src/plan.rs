@@ -3,7 +3,8 @@
 //!
 //! Two steps:
 //! * [`gather`] reads the files (database headers, checkpoints, every log of
-//!   each base with [`crate::log::set::check_set`]) into [`Facts`];
+//!   each base with [`crate::log::set::check_set_streamed`], one generation
+//!   at a time) into [`Facts`];
 //! * [`plan`] is pure: from the facts it decides, per log stream, where redo
 //!   starts, which generations it replays, which are missing or foreign,
 //!   which databases the logs attach or create, whether each database can be
@@ -42,7 +43,7 @@ use crate::log::naming::{
     LogNameKind,
 };
 use crate::log::record::{LogRecord, TornRecord};
-use crate::log::set::{check_set, SetStep};
+use crate::log::set::{check_set_streamed, LogFileCheck, SetIssue, SetStep};
 use crate::parse::attach_info::AttachInfo;
 use crate::parse::checkpoint::{read_checkpoint_pair, Checkpoint, ATTACH_INFO_PRESENT};
 use crate::parse::db_header::{read_header_pair, DbHeader};
@@ -194,59 +195,66 @@ fn db_records(records: &[LogRecord]) -> Vec<DbRecordFact> {
 /// Reads the logs of `base` in `dir` (every generation, the current log
 /// last) with their integrity and sequence checks.
 pub fn gather_log_set(dir: &Path, base: &str) -> Result<LogSetFact, Error> {
-    let c = check_set(dir, base, None)?;
     let mut logs = Vec::new();
     let mut ext = LogExt::Log;
     let mut digits = 0;
-    for s in &c.steps {
+    // One generation at a time: each file is folded into a small LogFact
+    // (header facts, database records, torn records) and its records dropped.
+    let verdict = check_set_streamed(dir, base, None, |s| {
         let SetStep::File(f, issues) = s else {
-            continue;
+            return Ok(());
         };
-        let name = f.name.as_ref();
-        if let Some(n) = name {
+        if let Some(n) = &f.name {
             ext = n.ext;
             if matches!(n.kind, LogNameKind::Generation(_)) {
                 digits = n.digits;
             }
         }
-        let h = f.scan.as_ref().map(|s| &s.header);
-        logs.push(LogFact {
-            path: f.path.clone(),
-            name_generation: name.and_then(|n| match n.kind {
-                LogNameKind::Generation(g) => Some(g),
-                _ => None,
-            }),
-            generation: h.map(|h| h.generation as u32),
-            sign_log: h.map(|h| h.sign_log),
-            version: h.map_or((0, 0, 0, 0), |h| {
-                (h.major, h.minor, h.update_major, h.update_minor)
-            }),
-            csec_header: h.map_or(1, |h| h.csec_header),
-            attachments: h.map(|h| h.attachments.clone()).unwrap_or_default(),
-            db_records: f
-                .walk
-                .as_ref()
-                .map(|w| db_records(&w.records))
-                .unwrap_or_default(),
-            error: f.error().map(|e| (e.jet, e.to_string())),
-            patchable: f.scan.as_ref().is_some_and(|s| s.patchable_at.is_some()),
-            torn: f.torn().to_vec(),
-            // −530 is judged by plan against the stream's signature.
-            chain_issues: issues
-                .iter()
-                .filter(|i| i.jet != Jet::BAD_LOG_SIGNATURE)
-                .map(|i| (i.jet, i.message.clone()))
-                .collect(),
-        });
-    }
+        logs.push(log_fact(&f, &issues));
+        Ok(())
+    })?;
     Ok(LogSetFact {
         dir: dir.to_path_buf(),
         base: base.to_string(),
         ext,
         digits,
         logs,
-        backup_sets: c.backup_sets.clone(),
+        backup_sets: verdict.backup_sets,
     })
+}
+
+/// The facts `plan` keeps of one checked log file.
+fn log_fact(f: &LogFileCheck, issues: &[SetIssue]) -> LogFact {
+    let name = f.name.as_ref();
+    let h = f.scan.as_ref().map(|s| &s.header);
+    LogFact {
+        path: f.path.clone(),
+        name_generation: name.and_then(|n| match n.kind {
+            LogNameKind::Generation(g) => Some(g),
+            _ => None,
+        }),
+        generation: h.map(|h| h.generation as u32),
+        sign_log: h.map(|h| h.sign_log),
+        version: h.map_or((0, 0, 0, 0), |h| {
+            (h.major, h.minor, h.update_major, h.update_minor)
+        }),
+        csec_header: h.map_or(1, |h| h.csec_header),
+        attachments: h.map(|h| h.attachments.clone()).unwrap_or_default(),
+        db_records: f
+            .walk
+            .as_ref()
+            .map(|w| db_records(&w.records))
+            .unwrap_or_default(),
+        error: f.error().map(|e| (e.jet, e.to_string())),
+        patchable: f.scan.as_ref().is_some_and(|s| s.patchable_at.is_some()),
+        torn: f.torn().to_vec(),
+        // −530 is judged by plan against the stream's signature.
+        chain_issues: issues
+            .iter()
+            .filter(|i| i.jet != Jet::BAD_LOG_SIGNATURE)
+            .map(|i| (i.jet, i.message.clone()))
+            .collect(),
+    }
 }
 
 fn read_db(path: &Path, probe: &[u8]) -> DbFact {

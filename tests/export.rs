@@ -222,8 +222,14 @@ fn compare_table(file: &str, table: &str, peer: &Value, ours: &Value) -> (u64, u
 }
 
 #[test]
-#[cfg_attr(not(corpus_present), ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS")]
-#[cfg_attr(not(peer_present), ignore = "needs the peer: python3 with dissect.esedb")]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
+#[cfg_attr(
+    not(peer_present),
+    ignore = "needs the peer: python3 with dissect.esedb"
+)]
 fn export_equals_dissect_esedb_record_by_record() {
     let Some(corpus) = common::corpus() else {
         return;
@@ -285,7 +291,10 @@ fn export_equals_dissect_esedb_record_by_record() {
 }
 
 #[test]
-#[cfg_attr(not(corpus_present), ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS")]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn csv_and_files_and_refusal() {
     let Some(corpus) = common::corpus() else {
         return;
@@ -335,7 +344,10 @@ fn csv_and_files_and_refusal() {
 /// copy: not correctable) still gives every record, read from the leaf
 /// pages the tree no longer reaches, which stderr names; exit status 1.
 #[test]
-#[cfg_attr(not(corpus_present), ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS")]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn torn_root_still_gives_every_record() {
     let Some(corpus) = common::corpus() else {
         return;

@@ -15,11 +15,11 @@ use clap::Args;
 use super::{write_json, Ctx, ModeResult};
 use crate::error::{Error, Jet};
 use crate::log::naming::{bases_in, is_base_name, parse_log_file_name};
-use crate::log::set::{check_file, check_set, stats};
+use crate::log::set::{check_file, check_set_streamed, stats};
 use crate::parse::checkpoint::{read_checkpoint_pair, CHECKPOINT_COPY_SIZE};
 use crate::parse::primitives::Lgpos;
 use crate::render;
-use crate::report::ml::{IntegrityReport, MlFileReport, MlSetReport, RecordLine};
+use crate::report::ml::{IntegrityReport, MlFileReport, RecordLine, SetReportBuilder};
 
 /// Arguments of `/ml`.
 #[derive(Debug, Args)]
@@ -124,26 +124,29 @@ pub fn run(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
                     .sum()
             })
             .unwrap_or(0);
-        let bar = super::activity(ctx, &format!("Verifying logs of {base}"), bytes, None);
-        let c = check_set(&dir, base, range);
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let bar = super::activity(
+            ctx,
+            &format!("Verifying logs of {base}"),
+            bytes,
+            Some(done.clone()),
+        );
+        let verdict = verify_set(
+            &dir,
+            base,
+            range,
+            ctx,
+            bar.as_ref().map(|a| &a.bar),
+            &done,
+            out,
+        );
         if let Some(b) = bar {
             b.finish();
         }
-        let c = c?;
-        let this = if c.ok() {
-            super::exit::OK
-        } else {
-            super::exit::DAMAGE
-        };
+        let (this, err) = verdict?;
         code = code.max(this);
         if first_err.is_none() {
-            first_err = c.first_error();
-        }
-        if ctx.common.json {
-            write_json(out, &MlSetReport::new(&c, this))?;
-        } else {
-            out.write_all(render::ml::set(&c, ctx.color).as_bytes())
-                .map_err(io_err)?;
+            first_err = err;
         }
     }
     if code != super::exit::OK {
@@ -151,6 +154,58 @@ pub fn run(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
             .set(first_err.or(Some(Jet::LOG_FILE_CORRUPT)));
     }
     Ok(code)
+}
+
+/// Verifies one sequence a generation at a time: text is written per file
+/// as it completes; the JSON document is gathered from small per-file
+/// summaries. Returns the exit status and the first JET error of the set.
+fn verify_set(
+    dir: &Path,
+    base: &str,
+    range: Option<(u32, u32)>,
+    ctx: &Ctx,
+    bar: Option<&indicatif::ProgressBar>,
+    done: &std::sync::atomic::AtomicU64,
+    out: &mut dyn Write,
+) -> Result<(u8, Option<Jet>), Error> {
+    let json = ctx.common.json;
+    if !json {
+        out.write_all(render::ml::set_head(base, range).as_bytes())
+            .map_err(io_err)?;
+    }
+    let mut doc = SetReportBuilder::default();
+    let v = check_set_streamed(dir, base, range, |step| {
+        if let crate::log::set::SetStep::File(f, _) = &step {
+            let len = std::fs::metadata(&f.path).map_or(0, |m| m.len());
+            done.fetch_add(len, std::sync::atomic::Ordering::Relaxed);
+        }
+        if json {
+            doc.add(&step);
+            return Ok(());
+        }
+        let text = render::ml::set_step(&step, ctx.color);
+        match bar {
+            Some(b) => b.suspend(|| out.write_all(text.as_bytes())),
+            None => out.write_all(text.as_bytes()),
+        }
+        .map_err(io_err)
+    })?;
+    let this = if v.ok {
+        super::exit::OK
+    } else {
+        super::exit::DAMAGE
+    };
+    if json {
+        write_json(
+            out,
+            &doc.finish(base, dir, range, v.ok, v.backup_sets.clone(), this),
+        )?;
+    } else {
+        let mut tail = render::ml::set_backups(&v.backup_sets);
+        tail.push_str(&render::ml::set_tail(v.ok, ctx.color));
+        out.write_all(tail.as_bytes()).map_err(io_err)?;
+    }
+    Ok((this, v.first_error))
 }
 
 fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
@@ -250,19 +305,9 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     if show_records {
         if let Some(w) = &c.walk {
             text.push('\n');
-            let mut torn = w.torn.iter().peekable();
-            for r in &w.records {
-                while let Some(t) = torn.next_if(|t| t.lgpos <= r.lgpos) {
-                    text.push_str(&render::ml::torn_line(t));
-                    text.push('\n');
-                }
-                text.push_str(&render::ml::record_line(r));
-                text.push('\n');
-            }
-            for t in torn {
-                text.push_str(&render::ml::torn_line(t));
-                text.push('\n');
-            }
+            out.write_all(text.as_bytes()).map_err(io_err)?;
+            text.clear();
+            write_record_lines(w, out)?;
         }
     }
     if let Some(st) = &st {
@@ -272,4 +317,21 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     text.push('\n');
     out.write_all(text.as_bytes()).map_err(io_err)?;
     Ok(code)
+}
+
+/// `/ml FILE --records`: one line per record, written as it is rendered; a
+/// torn record before the first record at or after its lgpos.
+fn write_record_lines(w: &crate::log::set::RecordWalk, out: &mut dyn Write) -> Result<(), Error> {
+    let mut out = std::io::BufWriter::new(out);
+    let mut torn = w.torn.iter().peekable();
+    for r in &w.records {
+        while let Some(t) = torn.next_if(|t| t.lgpos <= r.lgpos) {
+            writeln!(out, "{}", render::ml::torn_line(t)).map_err(io_err)?;
+        }
+        writeln!(out, "{}", render::ml::record_line(r)).map_err(io_err)?;
+    }
+    for t in torn {
+        writeln!(out, "{}", render::ml::torn_line(t)).map_err(io_err)?;
+    }
+    out.flush().map_err(io_err)
 }

@@ -8,13 +8,16 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use serde::Serialize;
 
 use super::lrck::LrckOutcome;
-use super::naming::{generation_file_name_width, parse_log_file_name, LogFileName, LogNameKind};
+use super::naming::{
+    generation_file_name_width, parse_log_file_name, FoundLog, LogExt, LogFileName, LogNameKind,
+};
 use super::record::{link_torn_to_next, read_stream, record_info, Layout, LogRecord, TornRecord};
-use super::scan::{read_log_bytes, scan_log_sized, FormatScan, LogBytes, LogScan};
+use super::scan::{read_log_bytes_into, scan_log_sized, FormatScan, LogBytes, LogScan};
 use super::segments::SegmentOutcome;
 use super::segments::{SEGMENT_HEADER_SIZE, SEGMENT_SIZE};
 use crate::error::{Error, FormatError, Jet};
@@ -131,12 +134,32 @@ impl LogFileCheck {
 
 /// Reads and checks one log file. I/O failures are errors; format problems
 /// are recorded in the result. At most the file's legitimate size is read
-/// ([`read_log_bytes`]).
+/// ([`read_log_bytes`](super::scan::read_log_bytes)).
 pub fn check_file(path: &Path) -> Result<LogFileCheck, Error> {
+    Ok(walk_file(path, read_and_scan(path, Vec::new())?).0)
+}
+
+/// A log file read and integrity-scanned (segments or LRCHECKSUM chain),
+/// its records not yet walked.
+struct ScannedFile {
+    bytes: Vec<u8>,
+    scan: Result<LogScan, FormatError>,
+}
+
+/// Reads a log file into `buf` (see
+/// [`read_log_bytes`](super::scan::read_log_bytes)) and scans it.
+fn read_and_scan(path: &Path, buf: Vec<u8>) -> Result<ScannedFile, Error> {
     let LogBytes {
         mut bytes,
         file_size,
-    } = read_log_bytes(&mut Input::open(path)?)?;
+    } = read_log_bytes_into(&mut Input::open(path)?, buf)?;
+    let scan = scan_log_sized(&mut bytes, file_size);
+    Ok(ScannedFile { bytes, scan })
+}
+
+/// Walks the records of a scanned file; gives the buffer back for the next
+/// file.
+fn walk_file(path: &Path, f: ScannedFile) -> (LogFileCheck, Vec<u8>) {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -148,14 +171,14 @@ pub fn check_file(path: &Path) -> Result<LogFileCheck, Error> {
         header_error: None,
         walk: None,
     };
-    match scan_log_sized(&mut bytes, file_size) {
+    match f.scan {
         Ok(s) => {
-            c.walk = Some(walk_records(&bytes, &s));
+            c.walk = Some(walk_records(&f.bytes, &s));
             c.scan = Some(s);
         }
         Err(e) => c.header_error = Some(e),
     }
-    Ok(c)
+    (c, f.bytes)
 }
 
 /// One problem found by the sequence checks.
@@ -208,37 +231,20 @@ impl SetCheck {
 
     /// No damaged file and no sequence problem.
     pub fn ok(&self) -> bool {
-        self.steps.iter().all(|s| match s {
-            SetStep::File(f, is) => is.is_empty() && !f.damaged(),
-            SetStep::Missing(_) => false,
-        })
+        self.steps.iter().all(SetStep::ok)
     }
 
     /// The first JET error of the set (file damage or sequence problem).
     pub fn first_error(&self) -> Option<Jet> {
-        self.steps.iter().find_map(|s| match s {
-            SetStep::File(f, is) => f.error().map(|e| e.jet).or(is.first().map(|i| i.jet)),
-            SetStep::Missing(i) => Some(i.jet),
-        })
+        self.steps.iter().find_map(SetStep::first_error)
     }
-}
-
-/// Generations of the files of the steps (header, else none).
-fn steps_generations(steps: &[SetStep]) -> Vec<u32> {
-    steps
-        .iter()
-        .filter_map(|s| match s {
-            SetStep::File(f, _) => f.scan.as_ref().map(|s| s.header.generation as u32),
-            SetStep::Missing(_) => None,
-        })
-        .collect()
 }
 
 /// A torn record ending the previous generation's data: the engine restarted
 /// at the first record of this one (see [`link_torn_to_next`]).
-fn link_to_previous(steps: &mut [SetStep], c: &LogFileCheck) {
+fn link_to_previous(prev: Option<&mut SetStep>, c: &LogFileCheck) {
     let Some(s) = &c.scan else { return };
-    if let Some(SetStep::File(p, _)) = steps.last_mut() {
+    if let Some(SetStep::File(p, _)) = prev {
         let pg = p.scan.as_ref().map(|x| x.header.generation);
         if let (Some(pg), Some(w)) = (pg, p.walk.as_mut()) {
             if pg + 1 == s.header.generation {
@@ -248,120 +254,271 @@ fn link_to_previous(steps: &mut [SetStep], c: &LogFileCheck) {
     }
 }
 
-/// Verifies the sequence `base` in `dir`: every archived generation in order
-/// (within `range` if given), then the current log.
-pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<SetCheck, Error> {
-    let (logs, _) = super::naming::list_logs(dir, base)?;
-    let mut steps = Vec::new();
-    let mut prev: Option<LogScan> = None;
-    let mut first_sig = None;
-    let mut last_gen: Option<u32> = None;
-    let mut ext = super::naming::LogExt::Log;
-    let mut seen_current = false;
-    let mut digits = 0u8;
-    for f in &logs {
-        let name_gen = match f.name.kind {
-            LogNameKind::Generation(g) => Some(g),
-            _ => None,
-        };
-        if let (Some(g), Some((a, b))) = (name_gen, range) {
-            if g < a || g > b {
-                continue;
-            }
+impl SetStep {
+    /// Neither a damaged file nor a sequence problem.
+    pub fn ok(&self) -> bool {
+        match self {
+            SetStep::File(f, is) => is.is_empty() && !f.damaged(),
+            SetStep::Missing(_) => false,
         }
-        if f.name.kind == LogNameKind::Current {
-            if seen_current {
-                continue; // .jtx and .log both present: the reader uses .jtx
-            }
-            seen_current = true;
-        }
-        if name_gen.is_some() {
-            digits = f.name.digits;
-        }
-        ext = f.name.ext;
-        let c = check_file(&f.path)?;
-        let mut issues = Vec::new();
-        let hgen = c.scan.as_ref().map(|s| s.header.generation as u32);
-        let gen = name_gen.or(hgen);
-        // Gap before this file.
-        if let (Some(last), Some(g)) = (last_gen, gen) {
-            if g > last + 1 {
-                let msg = if g == last + 2 {
-                    format!(
-                        "Missing log file: {}",
-                        generation_file_name_width(base, last + 1, digits, ext)
-                    )
-                } else {
-                    let a = generation_file_name_width(base, last + 1, digits, ext);
-                    let b = generation_file_name_width(base, g - 1, digits, ext);
-                    let strip = |s: &str| s[base.len()..s.len() - 4].to_string();
-                    format!(
-                        "Missing log files: {base}{{{} - {}}}.{}",
-                        strip(&a),
-                        strip(&b),
-                        ext.as_str()
-                    )
-                };
-                steps.push(SetStep::Missing(SetIssue {
-                    jet: Jet::MISSING_LOG_FILE,
-                    message: msg,
-                }));
-                prev = None;
-            }
-        }
-        if let Some(s) = &c.scan {
-            let h = &s.header;
-            if let (Some(ng), Some(hg)) = (name_gen, hgen) {
-                if ng != hg {
-                    issues.push(SetIssue {
-                        jet: Jet::LOG_GENERATION_MISMATCH,
-                        message: format!("ERROR: Mismatched log generation {hg} (0x{hg:X}) with log file name. Expected generation {ng} (0x{ng:X})."),
-                    });
-                }
-            }
-            match &first_sig {
-                None => first_sig = Some(h.sign_log),
-                Some(sig) if *sig != h.sign_log => issues.push(SetIssue {
-                    jet: Jet::BAD_LOG_SIGNATURE,
-                    message: format!(
-                        "ERROR: Invalid log signature: {}\n   Expected signature: {}",
-                        h.sign_log.eseutil_text(),
-                        sig.eseutil_text()
-                    ),
-                }),
-                _ => {}
-            }
-            if let Some(p) = &prev {
-                if p.header.generation + 1 == h.generation {
-                    if p.header.create_time != h.prev_gen_time {
-                        issues.push(SetIssue {
-                            jet: Jet::INVALID_LOG_SEQUENCE,
-                            message: format!(
-                                "ERROR: Invalid log sequence. Previous generation time is [{}], but expected [{}].",
-                                h.prev_gen_time.eseutil_text(),
-                                p.header.create_time.eseutil_text()
-                            ),
-                        });
-                    }
-                    if let (Some(acc), false) = (p.accumulated_checksum, h.is_legacy_format()) {
-                        let stored = h.checksum_prev_log_all_segments;
-                        if stored != 0 && stored != acc {
-                            issues.push(SetIssue {
-                                jet: Jet::LOG_SEQUENCE_CHECKSUM_MISMATCH,
-                                message: format!("ERROR: Invalid log sequence. Previous generation accumulated segment checksum is 0x{stored:016x}, but expected 0x{acc:016x}."),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        if let Some(g) = gen {
-            last_gen = Some(g);
-        }
-        link_to_previous(&mut steps, &c);
-        prev = c.scan.clone();
-        steps.push(SetStep::File(Box::new(c), issues));
     }
+
+    /// The first JET error of this step (file damage or sequence problem).
+    pub fn first_error(&self) -> Option<Jet> {
+        match self {
+            SetStep::File(f, is) => f.error().map(|e| e.jet).or(is.first().map(|i| i.jet)),
+            SetStep::Missing(i) => Some(i.jet),
+        }
+    }
+}
+
+/// What a streamed sequence verification leaves once every step has been
+/// handed out: the verdict of the whole set.
+#[derive(Debug, Clone, Default)]
+pub struct SetVerdict {
+    /// No damaged file and no sequence problem.
+    pub ok: bool,
+    /// The first JET error of the set.
+    pub first_error: Option<Jet>,
+    /// Restored backup sets found where the current log is absent (see
+    /// [`SetCheck::backup_sets`]).
+    pub backup_sets: Vec<super::backup_set::BackupSet>,
+}
+
+/// The message of a gap between generations `last` and `g` (`g > last + 1`).
+fn missing_message(base: &str, last: u32, g: u32, digits: u8, ext: LogExt) -> String {
+    if g == last + 2 {
+        return format!(
+            "Missing log file: {}",
+            generation_file_name_width(base, last + 1, digits, ext)
+        );
+    }
+    let a = generation_file_name_width(base, last + 1, digits, ext);
+    let b = generation_file_name_width(base, g - 1, digits, ext);
+    let strip = |s: &str| s[base.len()..s.len() - 4].to_string();
+    format!(
+        "Missing log files: {base}{{{} - {}}}.{}",
+        strip(&a),
+        strip(&b),
+        ext.as_str()
+    )
+}
+
+/// The links a sequence keeps from one generation to the next: only the
+/// previous file's header facts, never its bytes or records.
+struct ChainState {
+    prev: Option<LogScan>,
+    first_sig: Option<crate::parse::primitives::Signature>,
+}
+
+impl ChainState {
+    /// Sequence problems between the previous file and `c` (−530, −515,
+    /// −590) and the name/header generation check (−543 family).
+    fn issues(&mut self, c: &LogFileCheck, name_gen: Option<u32>) -> Vec<SetIssue> {
+        let mut issues = Vec::new();
+        let Some(s) = &c.scan else { return issues };
+        let h = &s.header;
+        let hg = h.generation as u32;
+        if let Some(ng) = name_gen.filter(|&ng| ng != hg) {
+            issues.push(SetIssue {
+                jet: Jet::LOG_GENERATION_MISMATCH,
+                message: format!("ERROR: Mismatched log generation {hg} (0x{hg:X}) with log file name. Expected generation {ng} (0x{ng:X})."),
+            });
+        }
+        match &self.first_sig {
+            None => self.first_sig = Some(h.sign_log),
+            Some(sig) if *sig != h.sign_log => issues.push(SetIssue {
+                jet: Jet::BAD_LOG_SIGNATURE,
+                message: format!(
+                    "ERROR: Invalid log signature: {}\n   Expected signature: {}",
+                    h.sign_log.eseutil_text(),
+                    sig.eseutil_text()
+                ),
+            }),
+            _ => {}
+        }
+        let Some(p) = self
+            .prev
+            .as_ref()
+            .filter(|p| p.header.generation + 1 == h.generation)
+        else {
+            return issues;
+        };
+        if p.header.create_time != h.prev_gen_time {
+            issues.push(SetIssue {
+                jet: Jet::INVALID_LOG_SEQUENCE,
+                message: format!(
+                    "ERROR: Invalid log sequence. Previous generation time is [{}], but expected [{}].",
+                    h.prev_gen_time.eseutil_text(),
+                    p.header.create_time.eseutil_text()
+                ),
+            });
+        }
+        if let (Some(acc), false) = (p.accumulated_checksum, h.is_legacy_format()) {
+            let stored = h.checksum_prev_log_all_segments;
+            if stored != 0 && stored != acc {
+                issues.push(SetIssue {
+                    jet: Jet::LOG_SEQUENCE_CHECKSUM_MISMATCH,
+                    message: format!("ERROR: Invalid log sequence. Previous generation accumulated segment checksum is 0x{stored:016x}, but expected 0x{acc:016x}."),
+                });
+            }
+        }
+        issues
+    }
+}
+
+/// Hands out steps one behind, so that a torn record at the end of a file
+/// can be linked to the next generation's restart before it is shown.
+struct StepQueue<F> {
+    pending: Option<SetStep>,
+    emit: F,
+    verdict: SetVerdict,
+}
+
+impl<F: FnMut(SetStep) -> Result<(), Error>> StepQueue<F> {
+    fn push(&mut self, step: SetStep) -> Result<(), Error> {
+        if let Some(p) = self.pending.replace(step) {
+            self.send(p)?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, step: SetStep) -> Result<(), Error> {
+        self.verdict.ok &= step.ok();
+        if self.verdict.first_error.is_none() {
+            self.verdict.first_error = step.first_error();
+        }
+        (self.emit)(step)
+    }
+
+    fn finish(mut self) -> Result<SetVerdict, Error> {
+        if let Some(p) = self.pending.take() {
+            self.send(p)?;
+        }
+        Ok(self.verdict)
+    }
+}
+
+/// The reader thread of a set: files read and scanned ahead, buffers given
+/// back.
+struct ReadAhead {
+    files: Receiver<Result<ScannedFile, Error>>,
+    spent: SyncSender<Vec<u8>>,
+}
+
+/// Reads and scans (segment checksums or LRCHECKSUM chain) `paths` in order
+/// on a worker thread, at most one file ahead of the consumer (a bounded
+/// channel): the next generation is read and verified while the records of
+/// the current one are walked. Buffers come back through `spent` and
+/// are reused (at most three exist). The thread stops when the consumer
+/// drops its ends.
+fn read_ahead<'s>(sc: &'s std::thread::Scope<'s, '_>, paths: &'s [&'s Path]) -> ReadAhead {
+    let (tx, files) = sync_channel(1);
+    let (spent, back) = sync_channel::<Vec<u8>>(2);
+    sc.spawn(move || {
+        for p in paths {
+            let buf = back.try_recv().unwrap_or_default();
+            if tx.send(read_and_scan(p, buf)).is_err() {
+                break;
+            }
+        }
+    });
+    ReadAhead { files, spent }
+}
+
+/// The files a sequence verification reads, in order: generations within
+/// `range`, and one current log (when `.jtx` and `.log` both exist the
+/// reader uses the first listed, `.jtx`). Also says whether a current log is
+/// among them.
+fn files_to_read(logs: &[FoundLog], range: Option<(u32, u32)>) -> (Vec<&FoundLog>, bool) {
+    let mut seen_current = false;
+    let files = logs
+        .iter()
+        .filter(|f| match (f.name.kind, range) {
+            (LogNameKind::Generation(g), Some((a, b))) => g >= a && g <= b,
+            _ => true,
+        })
+        .filter(|f| {
+            let dup = f.name.kind == LogNameKind::Current && seen_current;
+            seen_current |= f.name.kind == LogNameKind::Current;
+            !dup
+        })
+        .collect();
+    (files, seen_current)
+}
+
+/// Verifies the sequence `base` in `dir` one generation at a time: every
+/// archived generation in order (within `range` if given), then the current
+/// log. Each step goes to `emit` as soon as the next file has been read (a
+/// torn tail needs the next generation's restart); at most two files'
+/// records are held at once, whatever the number of logs.
+pub fn check_set_streamed(
+    dir: &Path,
+    base: &str,
+    range: Option<(u32, u32)>,
+    emit: impl FnMut(SetStep) -> Result<(), Error>,
+) -> Result<SetVerdict, Error> {
+    let (logs, _) = super::naming::list_logs(dir, base)?;
+    let mut q = StepQueue {
+        pending: None,
+        emit,
+        verdict: SetVerdict {
+            ok: true,
+            first_error: None,
+            backup_sets: Vec::new(),
+        },
+    };
+    let mut chain = ChainState {
+        prev: None,
+        first_sig: None,
+    };
+    let (files, seen_current) = files_to_read(&logs, range);
+    let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
+    let mut last_gen: Option<u32> = None;
+    // Generations seen (one number a file: what a backup set's coverage
+    // check needs).
+    let mut generations: Vec<u32> = Vec::new();
+    let mut ext = LogExt::Log;
+    let mut digits = 0u8;
+    std::thread::scope(|sc| -> Result<(), Error> {
+        let ahead = read_ahead(sc, &paths);
+        for (f, path) in files.iter().zip(&paths) {
+            let name = &f.name;
+            let name_gen = match name.kind {
+                LogNameKind::Generation(g) => Some(g),
+                _ => None,
+            };
+            if name_gen.is_some() {
+                digits = name.digits;
+            }
+            ext = name.ext;
+            let bytes = ahead.files.recv().map_err(|_| {
+                Error::io(path, std::io::Error::other("log reader thread stopped"))
+            })??;
+            let (c, buf) = walk_file(path, bytes);
+            let _ = ahead.spent.try_send(buf); // full: dropped, not waited for
+            let gen = name_gen.or(c.scan.as_ref().map(|s| s.header.generation as u32));
+            // Gap before this file.
+            if let (Some(last), Some(g)) = (last_gen, gen) {
+                if g > last + 1 {
+                    q.push(SetStep::Missing(SetIssue {
+                        jet: Jet::MISSING_LOG_FILE,
+                        message: missing_message(base, last, g, digits, ext),
+                    }))?;
+                    chain.prev = None;
+                }
+            }
+            let issues = chain.issues(&c, name_gen);
+            if let Some(g) = gen {
+                last_gen = Some(g);
+            }
+            generations.extend(c.scan.as_ref().map(|s| s.header.generation as u32));
+            link_to_previous(q.pending.as_mut(), &c);
+            chain.prev = c.scan.clone();
+            q.push(SetStep::File(Box::new(c), issues))?;
+        }
+        Ok(())
+    })?;
     // Without a range the current log must exist; with one only when the
     // range is open-ended (`A-`).
     let in_range_top = range.is_none_or(|(_, b)| b == u32::MAX);
@@ -370,25 +527,38 @@ pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<Se
     } else {
         Vec::new()
     };
-    steps.extend(super::backup_set::coverage_issues(
-        &backup_sets,
-        &steps_generations(&steps),
-    ));
+    for step in super::backup_set::coverage_issues(&backup_sets, &generations) {
+        q.push(step)?;
+    }
     if !seen_current && in_range_top && backup_sets.is_empty() {
-        steps.push(SetStep::Missing(SetIssue {
+        q.push(SetStep::Missing(SetIssue {
             jet: Jet::MISSING_LOG_FILE,
             message: format!(
                 "Missing log file: {}",
                 super::naming::current_file_name(base, ext)
             ),
-        }));
+        }))?;
     }
+    let mut verdict = q.finish()?;
+    verdict.backup_sets = backup_sets;
+    Ok(verdict)
+}
+
+/// Verifies the sequence `base` in `dir` and keeps every step (records
+/// included): for tests and small sets; the modes use
+/// [`check_set_streamed`].
+pub fn check_set(dir: &Path, base: &str, range: Option<(u32, u32)>) -> Result<SetCheck, Error> {
+    let mut steps = Vec::new();
+    let verdict = check_set_streamed(dir, base, range, |s| {
+        steps.push(s);
+        Ok(())
+    })?;
     Ok(SetCheck {
         base: base.to_string(),
         dir: dir.to_path_buf(),
         range,
         steps,
-        backup_sets,
+        backup_sets: verdict.backup_sets,
     })
 }
 

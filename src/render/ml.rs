@@ -8,7 +8,7 @@ use std::fmt::Write;
 use super::color;
 use crate::log::record::{lrtyp_info, record_info, LogRecord, TornRecord, NOP};
 use crate::log::scan::LogScan;
-use crate::log::set::{LogFileCheck, RecordStats, SetCheck, SetStep};
+use crate::log::set::{LogFileCheck, RecordStats, SetCheck, SetIssue, SetStep};
 use crate::parse::log_header::LogHeader;
 use crate::parse::primitives::Lgpos;
 
@@ -268,96 +268,125 @@ pub fn stats(st: &RecordStats) -> String {
     s
 }
 
-/// The sequence verification (`Verifying log files...` … verdict line).
+/// The sequence verification (`Verifying log files...` … verdict line),
+/// from a set kept whole: [`set_head`], each [`set_step`], [`set_tail`].
 pub fn set(c: &SetCheck, color: bool) -> String {
+    let mut s = set_head(&c.base, c.range);
+    for step in &c.steps {
+        s.push_str(&set_step(step, color));
+    }
+    s.push_str(&set_backups(&c.backup_sets));
+    s.push_str(&set_tail(c.ok(), color));
+    s
+}
+
+/// The restored backup sets found where the current log is absent (printed
+/// after the last file, before the verdict).
+pub fn set_backups(sets: &[crate::log::backup_set::BackupSet]) -> String {
+    let mut s = String::new();
+    for b in sets {
+        let _ = writeln!(s, "{}", backup_set_text(b));
+    }
+    s
+}
+
+/// The lines before the first file of a sequence verification.
+pub fn set_head(base: &str, range: Option<(u32, u32)>) -> String {
     let mut s = String::new();
     let w = &mut s;
     let _ = writeln!(w, "Verifying log files...");
-    let _ = writeln!(w, "     Base name: {}", c.base);
-    if let Some((a, b)) = c.range {
+    let _ = writeln!(w, "     Base name: {base}");
+    if let Some((a, b)) = range {
         let _ = writeln!(w, "     Log generation range: 0x{a:X}-0x{b:X}");
     }
     let _ = writeln!(w);
-    for step in &c.steps {
-        match step {
-            SetStep::File(f, issues) => {
-                let p = f.path.display().to_string();
-                let _ = write!(w, "      Log file: {p}");
-                if let Some(e) = &f.header_error {
-                    let _ = writeln!(
-                        w,
-                        "\n                {}",
-                        color::bad(
-                            &format!(
-                                "ERROR: Cannot read log file header. Error {}. ({})",
-                                e.jet.code, e
-                            ),
-                            color
-                        )
-                    );
-                } else if let Some(e) = f.error() {
-                    let end = f.scan.as_ref().map(|s| s.end).unwrap_or_default();
-                    let _ = writeln!(
-                        w,
-                        "\n                {}",
-                        color::bad(
-                            &format!(
-                                "ERROR: Log damaged (unusable). Last Lgpos: {}. Error {}.",
-                                end.eseutil_last_lgpos_text(),
-                                e.jet.code
-                            ),
-                            color
-                        )
-                    );
-                    let _ = writeln!(w, "                {e}");
-                } else if issues.is_empty() {
-                    let _ = writeln!(w, " - OK");
-                    if let Some(p) = f.scan.as_ref().and_then(|s| s.patchable_at) {
-                        let _ = writeln!(
-                            w,
-                            "                {}",
-                            color::bad(
-                                &format!(
-                                    "WARNING: torn write at {}: soft recovery will patch it.",
-                                    p.eseutil_text()
-                                ),
-                                color
-                            )
-                        );
-                    }
-                } else {
-                    let _ = writeln!(w);
-                }
-                for t in f.torn() {
-                    let _ = writeln!(w, "                NOTE: {}.", t.text());
-                }
-                for i in issues {
-                    let _ = writeln!(
-                        w,
-                        "                {} (Error {})",
-                        color::bad(&i.message, color),
-                        i.jet.code
-                    );
-                }
-            }
-            SetStep::Missing(i) => {
-                let _ = writeln!(w, "      {}", color::bad(&i.message, color));
-            }
+    s
+}
+
+/// The lines of one step (a file or a gap) of a sequence verification.
+pub fn set_step(step: &SetStep, color: bool) -> String {
+    let mut s = String::new();
+    let w = &mut s;
+    match step {
+        SetStep::File(f, issues) => set_file(w, f, issues, color),
+        SetStep::Missing(i) => {
+            let _ = writeln!(w, "      {}", color::bad(&i.message, color));
         }
     }
-    for b in &c.backup_sets {
-        let _ = writeln!(w, "{}", backup_set_text(b));
-    }
-    if c.ok() {
+    s
+}
+
+fn set_file(w: &mut String, f: &LogFileCheck, issues: &[SetIssue], color: bool) {
+    let p = f.path.display().to_string();
+    let _ = write!(w, "      Log file: {p}");
+    if let Some(e) = &f.header_error {
         let _ = writeln!(
             w,
-            "\n{}\n",
-            color::good("No damaged log files were found.", color)
+            "\n                {}",
+            color::bad(
+                &format!(
+                    "ERROR: Cannot read log file header. Error {}. ({})",
+                    e.jet.code, e
+                ),
+                color
+            )
         );
+    } else if let Some(e) = f.error() {
+        let end = f.scan.as_ref().map(|s| s.end).unwrap_or_default();
+        let _ = writeln!(
+            w,
+            "\n                {}",
+            color::bad(
+                &format!(
+                    "ERROR: Log damaged (unusable). Last Lgpos: {}. Error {}.",
+                    end.eseutil_last_lgpos_text(),
+                    e.jet.code
+                ),
+                color
+            )
+        );
+        let _ = writeln!(w, "                {e}");
+    } else if issues.is_empty() {
+        let _ = writeln!(w, " - OK");
+        if let Some(p) = f.scan.as_ref().and_then(|s| s.patchable_at) {
+            let _ = writeln!(
+                w,
+                "                {}",
+                color::bad(
+                    &format!(
+                        "WARNING: torn write at {}: soft recovery will patch it.",
+                        p.eseutil_text()
+                    ),
+                    color
+                )
+            );
+        }
     } else {
         let _ = writeln!(w);
     }
-    s
+    for t in f.torn() {
+        let _ = writeln!(w, "                NOTE: {}.", t.text());
+    }
+    for i in issues {
+        let _ = writeln!(
+            w,
+            "                {} (Error {})",
+            color::bad(&i.message, color),
+            i.jet.code
+        );
+    }
+}
+
+/// The verdict line that ends a sequence verification.
+pub fn set_tail(ok: bool, color: bool) -> String {
+    if ok {
+        format!(
+            "\n{}\n\n",
+            color::good("No damaged log files were found.", color)
+        )
+    } else {
+        "\n".to_string()
+    }
 }
 
 /// The text eseutil's `LrToSz` (`ese/logapi.cxx` ~7122–8700) appends after

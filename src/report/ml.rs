@@ -1,6 +1,8 @@
 //! JSON view of `/ml` (log dump and verification). Schema summary in
 //! `docs/notes/log.md`; the facts come from the library modules under `log`.
 
+use std::path::Path;
+
 use serde::Serialize;
 
 use crate::error::FormatError;
@@ -158,36 +160,77 @@ pub struct MlSetReport {
     pub exit_status: u8,
 }
 
-impl MlSetReport {
-    /// Builds the report.
-    pub fn new(c: &SetCheck, exit_status: u8) -> Self {
-        let mut files = Vec::new();
-        let mut missing = Vec::new();
-        for s in &c.steps {
-            match s {
-                SetStep::File(f, issues) => files.push(SetFileReport {
-                    path: f.path.display().to_string(),
-                    name: f.name.clone(),
-                    generation: f.scan.as_ref().map(|s| s.header.generation),
-                    integrity: IntegrityReport::new(f, false),
-                    issues: issues.clone(),
-                }),
-                SetStep::Missing(i) => missing.push(i.clone()),
-            }
+impl SetFileReport {
+    /// The report of one checked file of a set and its sequence problems.
+    pub fn new(f: &LogFileCheck, issues: &[SetIssue]) -> Self {
+        SetFileReport {
+            path: f.path.display().to_string(),
+            name: f.name.clone(),
+            generation: f.scan.as_ref().map(|s| s.header.generation),
+            integrity: IntegrityReport::new(f, false),
+            issues: issues.to_vec(),
         }
+    }
+}
+
+/// The `/ml BASE --json` document gathered step by step while a sequence is
+/// verified: small per-file summaries, no records.
+#[derive(Debug, Clone, Default)]
+pub struct SetReportBuilder {
+    files: Vec<SetFileReport>,
+    missing: Vec<SetIssue>,
+}
+
+impl SetReportBuilder {
+    /// Adds one step.
+    pub fn add(&mut self, s: &SetStep) {
+        match s {
+            SetStep::File(f, issues) => self.files.push(SetFileReport::new(f, issues)),
+            SetStep::Missing(i) => self.missing.push(i.clone()),
+        }
+    }
+
+    /// The document.
+    pub fn finish(
+        self,
+        base: &str,
+        dir: &Path,
+        range: Option<(u32, u32)>,
+        ok: bool,
+        backup_sets: Vec<crate::log::backup_set::BackupSet>,
+        exit_status: u8,
+    ) -> MlSetReport {
         MlSetReport {
             tool: "eseutil-rs",
             version: env!("CARGO_PKG_VERSION"),
             mode: "ml",
-            base: c.base.clone(),
-            dir: c.dir.display().to_string(),
-            range: c.range,
-            files,
-            missing,
-            ok: c.ok(),
-            backup_sets: c.backup_sets.clone(),
+            base: base.to_string(),
+            dir: dir.display().to_string(),
+            range,
+            files: self.files,
+            missing: self.missing,
+            ok,
+            backup_sets,
             exit_status,
         }
+    }
+}
+
+impl MlSetReport {
+    /// Builds the report of a set kept whole.
+    pub fn new(c: &SetCheck, exit_status: u8) -> Self {
+        let mut b = SetReportBuilder::default();
+        for s in &c.steps {
+            b.add(s);
+        }
+        b.finish(
+            &c.base,
+            &c.dir,
+            c.range,
+            c.ok(),
+            c.backup_sets.clone(),
+            exit_status,
+        )
     }
 }
 
