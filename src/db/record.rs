@@ -262,49 +262,11 @@ impl<'a> Record<'a> {
 
     /// Tagged columns as (fid, value without its flags byte).
     pub fn tagged(&self) -> Result<Vec<(u16, &'a [u8])>, FormatError> {
-        let t = &self.raw[self.tagged..];
-        if t.is_empty() {
-            return Ok(Vec::new());
-        }
-        if t.len() < 4 {
-            return Err(bad(
-                self.tagged,
-                "tagged area shorter than one entry".into(),
-            ));
-        }
-        let mask = if self.large { 0x7FFF } else { 0x1FFF };
-        let first = (u16_at(t, 2) & mask) as usize;
-        if first < 4 || first % 4 != 0 || first > t.len() {
-            return Err(bad(
-                self.tagged + 2,
-                format!("tagged area: first offset {first}"),
-            ));
-        }
-        let n = first / 4;
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let fid = u16_at(t, 4 * i);
-            let raw_ib = u16_at(t, 4 * i + 2);
-            let s = (raw_ib & mask) as usize;
-            let e = if i + 1 < n {
-                (u16_at(t, 4 * i + 6) & mask) as usize
-            } else {
-                t.len()
-            };
-            if s > e || e > t.len() {
-                return Err(bad(
-                    self.tagged + 4 * i,
-                    format!("tagged column {fid}: value {s}..{e} out of order"),
-                ));
-            }
-            let mut v = &t[s..e];
-            let has_hdr = self.large || raw_ib & 0x4000 != 0;
-            if has_hdr && !v.is_empty() {
-                v = &v[1..];
-            }
-            out.push((fid, v));
-        }
-        Ok(out)
+        Ok(self
+            .tagged_fields()?
+            .into_iter()
+            .map(|f| (f.fid, f.data))
+            .collect())
     }
 }
 
