@@ -18,7 +18,9 @@
 //! last as `edb.log`. The result verifies with `eseutil-rs /ml DIR` (no
 //! damaged files, no sequence error).
 //!
-//! Tests include this file (`build`) to make multi-generation sets.
+//! Tests include this file (`build`) to make multi-generation sets, and
+//! `split_at` to cut the one generation in two (a database detached at the
+//! end of generation 1 and attached again in generation 2).
 
 use std::path::PathBuf;
 
@@ -106,30 +108,15 @@ pub fn build(src: &[u8], n: u32, rename: Option<(&str, &str)>) -> Vec<(String, V
     let mut out = Vec::new();
     for g in 1..=n {
         let mut b = src.to_vec();
-        b[4..8].copy_from_slice(&g.to_le_bytes());
-        // Distinct create time: seconds and minutes from g.
-        b[16] = (g % 60) as u8;
-        b[17] = ((g / 60) % 60) as u8;
-        if let Some((t, acc)) = prev {
-            b[24..32].copy_from_slice(&t);
-            b[653..661].copy_from_slice(&acc.to_le_bytes());
-        }
-        seal_header(&mut b[..4096]);
+        generation_header(&mut b, g, prev);
         patch_records(&mut b, &recs, src_gen, g, rename);
         for seg in b[SEGMENT_SIZE..].chunks_exact_mut(SEGMENT_SIZE) {
             let h = segment_header(seg);
             if h.lgpos.generation as u32 == src_gen && seg.iter().any(|&x| x != 0) {
-                seg[12..16].copy_from_slice(&g.to_le_bytes());
-                seal_page(seg, h.lgpos.sector as u32);
+                reseal_segment(seg, g);
             }
         }
-        let mut check = b.clone();
-        let s = scan_log(&mut check).expect("re-sealed header");
-        assert!(s.ok(), "generation {g} does not verify: {:?}", s.error);
-        prev = Some((
-            b[16..24].try_into().unwrap(),
-            s.accumulated_checksum.unwrap_or(0),
-        ));
+        prev = Some(verified(&b, &format!("generation {g}")));
         let name = if g == n {
             "edb.log".to_string()
         } else {
@@ -138,6 +125,83 @@ pub fn build(src: &[u8], n: u32, rename: Option<(&str, &str)>) -> Vec<(String, V
         out.push((name, b));
     }
     out
+}
+
+/// The header of generation `g` made from `src`'s: a distinct create time
+/// (seconds and minutes from `g`) and, after generation 1, the previous generation's create time and
+/// accumulated segment checksum (see `build`).
+fn generation_header(b: &mut [u8], g: u32, prev: Option<([u8; 8], u64)>) {
+    b[4..8].copy_from_slice(&g.to_le_bytes());
+    b[16] = (g % 60) as u8;
+    b[17] = ((g / 60) % 60) as u8;
+    if let Some((t, acc)) = prev {
+        b[24..32].copy_from_slice(&t);
+        b[653..661].copy_from_slice(&acc.to_le_bytes());
+    }
+    seal_header(&mut b[..SEGMENT_SIZE]);
+}
+
+/// Sets the LGSEGHDR generation of `seg` to `g` and re-seals it as the page
+/// numbered by its lgpos sector.
+fn reseal_segment(seg: &mut [u8], g: u32) {
+    let sector = segment_header(seg).lgpos.sector as u32;
+    seg[12..16].copy_from_slice(&g.to_le_bytes());
+    seal_page(seg, sector);
+}
+
+/// Checks that `b` verifies; its (create time, accumulated checksum).
+fn verified(b: &[u8], what: &str) -> ([u8; 8], u64) {
+    let mut check = b.to_vec();
+    let s = scan_log(&mut check).expect("re-sealed header");
+    assert!(s.ok(), "{what} does not verify: {:?}", s.error);
+    (
+        b[16..24].try_into().unwrap(),
+        s.accumulated_checksum.unwrap_or(0),
+    )
+}
+
+/// The one generation of `src` split into two at segment `sector`:
+/// generation 1 holds the segments before it (the rest of the file zero,
+/// an unwritten tail); generation 2 is the whole file with the segments
+/// before `sector` made NOP-only (all record bytes 0) and those from it on
+/// kept, all written for generation 2. An AttachDB of generation 2 whose
+/// remembered lgposConsistent (LRATTACHDB @8) lies at or after `sector`
+/// moves to generation 2; one before it keeps generation 1 (the database
+/// was detached in generation 1).
+pub fn split_at(src: &[u8], sector: u16) -> Vec<(String, Vec<u8>)> {
+    let src_gen = u32::from_le_bytes(src[4..8].try_into().unwrap());
+    let split = sector as usize * SEGMENT_SIZE;
+    let mut one = src.to_vec();
+    generation_header(&mut one, 1, None);
+    one[split..].fill(0);
+    let prev = verified(&one, "generation 1");
+
+    let mut two = src.to_vec();
+    generation_header(&mut two, 2, Some(prev));
+    for (off, data) in database_records(src) {
+        let mut d = data;
+        let at = |d: &[u8], i: usize| u16::from_le_bytes([d[i], d[i + 1]]);
+        let gen = u32::from_le_bytes(d[12..16].try_into().unwrap());
+        if off >= split && d[0] == 15 && gen == src_gen && at(&d, 10) >= sector {
+            d[12..16].copy_from_slice(&2u32.to_le_bytes());
+        }
+        two[off..off + d.len()].copy_from_slice(&d);
+    }
+    for (i, seg) in two.chunks_exact_mut(SEGMENT_SIZE).enumerate().skip(1) {
+        if i < sector as usize {
+            seg[SEGMENT_HEADER_SIZE..].fill(0);
+            reseal_segment(seg, 2);
+        } else if segment_header(seg).lgpos.generation as u32 == src_gen
+            && seg.iter().any(|&x| x != 0)
+        {
+            reseal_segment(seg, 2);
+        }
+    }
+    verified(&two, "generation 2");
+    vec![
+        ("edb00001.log".to_string(), one),
+        ("edb.log".to_string(), two),
+    ]
 }
 
 #[allow(dead_code)]

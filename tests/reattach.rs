@@ -93,6 +93,61 @@ fn detach_and_attach_inside_one_generation() {
     assert_eq!(files(&out), ["secedit.sdb"]);
 }
 
+/// Detached at the end of one generation, attached again in the next:
+/// `split_at` cuts the real generation after the DetachDB's segment 0x31
+/// (DetachDB at (0x1,31,0)); generation 2 begins with NOP-only segments and
+/// its first AttachDB (at (0x2,1,0): an 8.x lgpos is where the previous
+/// record ended, and the NOP segments hold none) remembers the consistent
+/// position (0x1,31,0) of generation 1. The second cycle's AttachDB remembers a position of
+/// generation 2. Replay re-opens the same working file across the
+/// generation boundary: the database equals the one-generation rebuild.
+#[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
+fn detach_and_attach_across_generations() {
+    let Some(src) = source_log() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let (one, out1) = run(&make_log_set::build(&src, 1, None), d.path(), "one");
+    assert_eq!(one.exit_status, 0, "{:?}", one.error);
+    let set = make_log_set::split_at(&src, 0x32);
+    let walk = |b: &[u8]| {
+        let mut b = b.to_vec();
+        let scan = eseutil::log::scan::scan_log(&mut b).unwrap();
+        eseutil::log::set::walk_records(&b, &scan).records
+    };
+    let detach: Vec<_> = walk(&set[0].1)
+        .into_iter()
+        .filter(|r| r.lrtyp == 16)
+        .map(|r| r.lgpos)
+        .collect();
+    assert_eq!(detach.last(), Some(&lg(1, 0x31, 0)));
+    let attach = walk(&set[1].1)
+        .into_iter()
+        .find(|r| r.lrtyp == 15)
+        .expect("an AttachDB in generation 2");
+    assert_eq!(attach.lgpos.generation, 2);
+    assert_eq!(common::lgpos_at(&attach.data, 8), lg(1, 0x31, 0));
+
+    let (rep, out) = run(&set, d.path(), "xgen");
+    assert_eq!(rep.exit_status, 0, "{:?}", rep.error);
+    assert_eq!(rep.databases.len(), 1);
+    assert_eq!(rep.stats.pages_redone, 1228);
+    assert_eq!(rep.databases[0].page_writes, 1228);
+    assert!(rep.not_recovered.is_empty(), "{:?}", rep.not_recovered);
+    let (state, consistent, attach, pages) = db(&out.join("secedit.sdb"));
+    assert_eq!(
+        (state, consistent, attach),
+        (3, lg(2, 0x9D, 0xA42), lg(2, 0x35, 0))
+    );
+    assert!(
+        pages == db(&out1.join("secedit.sdb")).3,
+        "data pages differ from the one-generation rebuild"
+    );
+    assert_eq!(files(&out), ["secedit.sdb"]);
+}
+
 /// Generation 2 creates the database again (the application deleted it):
 /// the working file is re-created, the output is generation 2's database,
 /// page for page the one-generation rebuild (what each life wrote is the
