@@ -69,7 +69,27 @@ fn files(out: &Path) -> Vec<String> {
     v
 }
 
-/// The one-generation rebuild: DetachDB (0x1,31,28) and AttachDB (0x1,32,28)
+/// The output folder holds one `secedit.sdb` in Clean Shutdown, consistent
+/// at the last DetachDB (0x9D,A42) and attached at the second cycle's
+/// AttachDB (0x35,0) of generation `g`, with the data pages of `rebuild`
+/// (the one-generation rebuild's) when given.
+fn assert_one_clean_db(out: &Path, g: i32, rebuild: Option<&[u8]>, what: &str) {
+    assert_eq!(files(out), ["secedit.sdb"], "{what}");
+    let (state, consistent, attach, pages) = db(&out.join("secedit.sdb"));
+    assert_eq!(
+        (state, consistent, attach),
+        (3, lg(g, 0x9D, 0xA42), lg(g, 0x35, 0)),
+        "{what}"
+    );
+    if let Some(r) = rebuild {
+        assert!(
+            pages == r,
+            "{what}: data pages differ from the one-generation rebuild"
+        );
+    }
+}
+
+/// The one-generation rebuild: DetachDB (0x1,31,0) and AttachDB (0x1,32,0)
 /// and a second cycle inside generation 1 re-open the same working file.
 #[test]
 #[cfg_attr(
@@ -85,12 +105,7 @@ fn detach_and_attach_inside_one_generation() {
     assert_eq!(rep.stats.pages_redone, 1228);
     assert_eq!(rep.databases[0].page_writes, 1228);
     assert!(rep.not_recovered.is_empty(), "{:?}", rep.not_recovered);
-    let (state, consistent, attach, _) = db(&out.join("secedit.sdb"));
-    assert_eq!(
-        (state, consistent, attach),
-        (3, lg(1, 0x9D, 0xA42), lg(1, 0x35, 0))
-    );
-    assert_eq!(files(&out), ["secedit.sdb"]);
+    assert_one_clean_db(&out, 1, None, "one generation");
 }
 
 /// Detached at the end of one generation, attached again in the next:
@@ -136,16 +151,8 @@ fn detach_and_attach_across_generations() {
     assert_eq!(rep.stats.pages_redone, 1228);
     assert_eq!(rep.databases[0].page_writes, 1228);
     assert!(rep.not_recovered.is_empty(), "{:?}", rep.not_recovered);
-    let (state, consistent, attach, pages) = db(&out.join("secedit.sdb"));
-    assert_eq!(
-        (state, consistent, attach),
-        (3, lg(2, 0x9D, 0xA42), lg(2, 0x35, 0))
-    );
-    assert!(
-        pages == db(&out1.join("secedit.sdb")).3,
-        "data pages differ from the one-generation rebuild"
-    );
-    assert_eq!(files(&out), ["secedit.sdb"]);
+    let rebuild = db(&out1.join("secedit.sdb")).3;
+    assert_one_clean_db(&out, 2, Some(&rebuild), "across generations");
 }
 
 /// Generation 2 creates the database again (the application deleted it):
@@ -179,17 +186,8 @@ fn create_again_in_a_later_generation_recreates_the_file() {
             .filter(|x| x.contains("re-created"))
             .count();
         assert_eq!(recreated, n as usize - 1, "{:?}", rep.not_recovered);
-        let (state, consistent, attach, pages) = db(&out.join("secedit.sdb"));
-        let g = n as i32;
-        assert_eq!(
-            (state, consistent, attach),
-            (3, lg(g, 0x9D, 0xA42), lg(g, 0x35, 0))
-        );
-        assert!(
-            pages == db(&out1.join("secedit.sdb")).3,
-            "{n}: data pages differ from the rebuild"
-        );
-        assert_eq!(files(&out), ["secedit.sdb"]);
+        let rebuild = db(&out1.join("secedit.sdb")).3;
+        assert_one_clean_db(&out, n as i32, Some(&rebuild), &format!("{n} generations"));
     }
 }
 
@@ -360,14 +358,11 @@ fn hard_recovery_recreates_across_the_play_forward_boundary() {
     ]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("re-created"), "{}", r.stdout);
-    assert_eq!(files(&out), ["secedit.sdb"]);
-    let (state, consistent, attach, pages) = db(&out.join("secedit.sdb"));
-    assert_eq!(
-        (state, consistent, attach),
-        (3, lg(2, 0x9D, 0xA42), lg(2, 0x35, 0))
-    );
-    assert!(
-        pages == db(&out1.join("secedit.sdb")).3,
-        "data pages differ from the rebuild"
+    let rebuild = db(&out1.join("secedit.sdb")).3;
+    assert_one_clean_db(
+        &out,
+        2,
+        Some(&rebuild),
+        "/cc across the play-forward boundary",
     );
 }
