@@ -324,7 +324,8 @@ impl Counts {
             && matches!(r.verdict, Verdict::Ok | Verdict::Correctable { .. })
         {
             let dbtime = u64_at(page, 8);
-            if dbtime > self.highest_dbtime {
+            // A shrunk page's dbtime is a marker, not a time.
+            if dbtime != crate::db::classify::DBTIME_SHRUNK && dbtime > self.highest_dbtime {
                 self.highest_dbtime = dbtime;
                 self.highest_dbtime_pgno = r.page as u32;
             }

@@ -1199,8 +1199,9 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         });
     }
     let backup_sets: Vec<_> = inp.set.map(|s| s.backup_sets.clone()).unwrap_or_default();
-    let gens: Vec<u32> = present.iter().copied().collect();
-    for step in crate::log::backup_set::coverage_issues(&backup_sets, &gens) {
+    let span = present.iter().min().zip(present.iter().max());
+    let span = span.map(|(&a, &b)| (a, b));
+    for step in crate::log::backup_set::coverage_issues(&backup_sets, span) {
         if let SetStep::Missing(i) = step {
             problems.push(Problem {
                 jet: i.jet,

@@ -14,8 +14,7 @@ const DB: &str = "WindowsMail.MSMessageStore";
 const PS: usize = 8192;
 
 fn backup_set() -> Option<PathBuf> {
-    let d = common::corpus()?.join("winmail7-backup/Backup-new");
-    d.join(DB).exists().then_some(d)
+    common::corpus_set("winmail7-backup/Backup-new", DB)
 }
 
 /// Rewrites both copies of the patch page in `dir`'s `.pat` with `f`,

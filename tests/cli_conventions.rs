@@ -205,7 +205,7 @@ fn output_holding_another_database_is_not_replaced() {
     let out = tmp.path().join("out");
     std::fs::create_dir(&out).unwrap();
     let target = out.join("secedit.sdb");
-    std::fs::copy(&other, &target).unwrap();
+    common::copy_writable(&other, &target);
     let before = common::sha256_file(&target);
     let r = r_into(&logs, &out, &[]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);

@@ -13,15 +13,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 fn winmail7() -> Option<PathBuf> {
-    let d = common::corpus()?.join("winmail7-backup");
-    if d.join("edb00001.log").exists() {
-        Some(d)
-    } else if common::in_ci() {
-        panic!("CI is set but the corpus has no winmail7-backup set");
-    } else {
-        eprintln!("note: winmail7-backup absent; skipped");
-        None
-    }
+    common::corpus_set("winmail7-backup", "edb00001.log")
 }
 
 /// `/r` of the `edb` logs of `logs` alone (checkpoint ignored) into `out`,

@@ -357,7 +357,7 @@ fn torn_root_still_gives_every_record() {
     let dir = std::env::temp_dir().join(format!("eseutil-export-torn-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let dst = dir.join("SRUDB.dat");
-    std::fs::copy(&src, &dst).unwrap();
+    common::copy_writable(&src, &dst);
     let mm = Command::new(BIN)
         .arg("mm")
         .arg(&src)

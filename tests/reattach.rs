@@ -20,7 +20,7 @@ use eseutil::parse::primitives::Lgpos;
 use eseutil::recovery::{recover, Options, Report};
 
 fn source_log() -> Option<Vec<u8>> {
-    std::fs::read(common::logs_b()?.join("edb.log")).ok()
+    Some(std::fs::read(common::logs_b()?.join("edb.log")).expect("read secedit-logs-b/edb.log"))
 }
 
 fn write_set(dir: &Path, set: &[(String, Vec<u8>)]) {

@@ -144,9 +144,9 @@ fn advice(db: &Path, dir: &Path, base: &str, kind: &str) -> String {
 /// requires (`ErrLGCheckDBFiles`): the first present after genLow is −554
 /// `JET_errStartingRestoreLogTooHigh`, the last before genHigh −553
 /// `JET_errEndingRestoreLogTooLow`.
-pub fn coverage_issues(sets: &[BackupSet], generations: &[u32]) -> Vec<super::set::SetStep> {
+pub fn coverage_issues(sets: &[BackupSet], span: Option<(u32, u32)>) -> Vec<super::set::SetStep> {
     use super::set::{SetIssue, SetStep};
-    let (Some(&low), Some(&high)) = (generations.iter().min(), generations.iter().max()) else {
+    let Some((low, high)) = span else {
         return Vec::new();
     };
     let mut out = Vec::new();

@@ -307,8 +307,27 @@ fn missing_message(base: &str, last: u32, g: u32, digits: u8, ext: LogExt) -> St
 /// The links a sequence keeps from one generation to the next: only the
 /// previous file's header facts, never its bytes or records.
 struct ChainState {
-    prev: Option<LogScan>,
+    prev: Option<PrevFile>,
     first_sig: Option<crate::parse::primitives::Signature>,
+}
+
+/// What the next generation is checked against: the previous file's
+/// generation, creation time and accumulated segment checksum.
+#[derive(Clone, Copy)]
+struct PrevFile {
+    generation: i32,
+    create_time: crate::parse::primitives::LogTime,
+    accumulated_checksum: Option<u64>,
+}
+
+impl PrevFile {
+    fn of(s: &LogScan) -> PrevFile {
+        PrevFile {
+            generation: s.header.generation,
+            create_time: s.header.create_time,
+            accumulated_checksum: s.accumulated_checksum,
+        }
+    }
 }
 
 impl ChainState {
@@ -340,17 +359,17 @@ impl ChainState {
         let Some(p) = self
             .prev
             .as_ref()
-            .filter(|p| p.header.generation + 1 == h.generation)
+            .filter(|p| p.generation + 1 == h.generation)
         else {
             return issues;
         };
-        if p.header.create_time != h.prev_gen_time {
+        if p.create_time != h.prev_gen_time {
             issues.push(SetIssue {
                 jet: Jet::INVALID_LOG_SEQUENCE,
                 message: format!(
                     "ERROR: Invalid log sequence. Previous generation time is [{}], but expected [{}].",
                     h.prev_gen_time.eseutil_text(),
-                    p.header.create_time.eseutil_text()
+                    p.create_time.eseutil_text()
                 ),
             });
         }
@@ -475,9 +494,8 @@ pub fn check_set_streamed(
     let (files, seen_current) = files_to_read(&logs, range);
     let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
     let mut last_gen: Option<u32> = None;
-    // Generations seen (one number a file: what a backup set's coverage
-    // check needs).
-    let mut generations: Vec<u32> = Vec::new();
+    // Lowest and highest generation seen (a backup set's coverage check).
+    let mut span: Option<(u32, u32)> = None;
     let mut ext = LogExt::Log;
     let mut digits = 0u8;
     std::thread::scope(|sc| -> Result<(), Error> {
@@ -512,9 +530,11 @@ pub fn check_set_streamed(
             if let Some(g) = gen {
                 last_gen = Some(g);
             }
-            generations.extend(c.scan.as_ref().map(|s| s.header.generation as u32));
+            if let Some(g) = c.scan.as_ref().map(|s| s.header.generation as u32) {
+                span = Some(span.map_or((g, g), |(a, b)| (a.min(g), b.max(g))));
+            }
             link_to_previous(q.pending.as_mut(), &c);
-            chain.prev = c.scan.clone();
+            chain.prev = c.scan.as_ref().map(PrevFile::of);
             q.push(SetStep::File(Box::new(c), issues))?;
         }
         Ok(())
@@ -527,7 +547,7 @@ pub fn check_set_streamed(
     } else {
         Vec::new()
     };
-    for step in super::backup_set::coverage_issues(&backup_sets, &generations) {
+    for step in super::backup_set::coverage_issues(&backup_sets, span) {
         q.push(step)?;
     }
     if !seen_current && in_range_top && backup_sets.is_empty() {

@@ -8,9 +8,6 @@ use std::path::Path;
 use crate::error::{Error, ErrorKind, FormatError, Jet};
 use crate::parse::primitives::Signature;
 
-/// Offset of `signDb` in a database header (docs/format/database-header.md §3).
-const SIGN_DB_OFFSET: usize = 24;
-
 /// Checks, without creating anything, that `dir` can be written: a folder
 /// (or, when it does not exist yet, its nearest existing parent) with no
 /// write permission bits, or an existing folder where a probe file cannot be
@@ -64,10 +61,8 @@ pub fn check_writable_dir(dir: &Path) -> Result<(), Error> {
 /// database whose header verifies.
 pub fn database_signature(path: &Path) -> Option<Signature> {
     let bytes = crate::file::read_prefix(path, crate::file::PROBE_SIZE).ok()?;
-    crate::parse::db_header::read_header_pair(&bytes).ok()?;
-    crate::parse::primitives::signature(bytes.get(SIGN_DB_OFFSET..)?)
-        .ok()
-        .map(|(_, s)| s)
+    let pair = crate::parse::db_header::read_header_pair(&bytes).ok()?;
+    Some(pair.header().sign_db)
 }
 
 /// Checks that `target` may be replaced by an output whose database
@@ -94,7 +89,8 @@ pub fn check_replaceable(target: &Path, expected: &[Signature], force: bool) -> 
     };
     Err(Error::Format {
         path: target.to_path_buf(),
-        err: FormatError::new(SIGN_DB_OFFSET as u64, Jet::BAD_DB_SIGNATURE, detail),
+        // signDb lies at offset 24 of the header (docs/format/database-header.md §3).
+        err: FormatError::new(24, Jet::BAD_DB_SIGNATURE, detail),
         kind: ErrorKind::Damage,
     })
 }

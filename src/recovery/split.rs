@@ -115,7 +115,7 @@ fn before_image(b: &[u8], off: usize, flags: u32, cb: usize, ps: usize) -> Optio
             return None;
         }
         let n = u16_at(raw, 1) as usize;
-        dec = lz77_plain_decompress(&raw[3..], n)?;
+        dec = crate::db::compression::plain_lz77(&raw[3..], n).ok()?;
         &dec
     } else {
         raw
@@ -138,71 +138,6 @@ fn before_image(b: &[u8], off: usize, flags: u32, cb: usize, ps: usize) -> Optio
     let free = u16_at(&p, 28) as usize + (ps - cb);
     p[28..30].copy_from_slice(&(free as u16).to_le_bytes());
     Some(p)
-}
-
-/// MS-XCA "Plain LZ77" decompression (the Xpress format of
-/// `_xpress/xdecode.c`, as dissect.util's lzxpress reads ESE data).
-/// `None` on malformed input or when the output is not `want` bytes.
-pub fn lz77_plain_decompress(inp: &[u8], want: usize) -> Option<Vec<u8>> {
-    let mut out: Vec<u8> = Vec::with_capacity(want);
-    let (mut ip, mut flags, mut nflags, mut half) = (0usize, 0u32, 0u32, 0usize);
-    while out.len() < want {
-        if nflags == 0 {
-            flags = u32::from_le_bytes(inp.get(ip..ip + 4)?.try_into().ok()?);
-            ip += 4;
-            nflags = 32;
-        }
-        nflags -= 1;
-        if flags & (1 << nflags) == 0 {
-            out.push(*inp.get(ip)?);
-            ip += 1;
-            continue;
-        }
-        if ip >= inp.len() {
-            break;
-        }
-        let mb = u16::from_le_bytes(inp.get(ip..ip + 2)?.try_into().ok()?) as usize;
-        ip += 2;
-        let mut len = mb % 8;
-        let off = mb / 8 + 1;
-        if len == 7 {
-            if half == 0 {
-                len = (*inp.get(ip)? % 16) as usize;
-                half = ip;
-                ip += 1;
-            } else {
-                len = (inp[half] / 16) as usize;
-                half = 0;
-            }
-            if len == 15 {
-                len = *inp.get(ip)? as usize;
-                ip += 1;
-                if len == 255 {
-                    len = u16::from_le_bytes(inp.get(ip..ip + 2)?.try_into().ok()?) as usize;
-                    ip += 2;
-                    if len == 0 {
-                        len = u32::from_le_bytes(inp.get(ip..ip + 4)?.try_into().ok()?) as usize;
-                        ip += 4;
-                    }
-                    len = len.checked_sub(22)?;
-                }
-                len += 15;
-            }
-            len += 7;
-        }
-        len += 3;
-        if off > out.len() {
-            return None;
-        }
-        for _ in 0..len {
-            let c = out[out.len() - off];
-            out.push(c);
-        }
-    }
-    (out.len() >= want).then(|| {
-        out.truncate(want);
-        out
-    })
 }
 
 /// `BTISplitShrinkPages` / `BTIMergeShrinkPages` (bt.cxx): the engine
@@ -1087,15 +1022,18 @@ mod tests {
         let mut a = vec![0x3f, 0, 0, 0];
         a.extend(b'a'..=b'z');
         assert_eq!(
-            lz77_plain_decompress(&a, 26).unwrap(),
+            crate::db::compression::plain_lz77(&a, 26).unwrap(),
             (b'a'..=b'z').collect::<Vec<u8>>()
         );
         let b = [
             0xff, 0xff, 0xff, 0x1f, 0x61, 0x62, 0x63, 0x17, 0x00, 0x0f, 0xff, 0x26, 0x01,
         ];
-        assert_eq!(lz77_plain_decompress(&b, 300).unwrap(), b"abc".repeat(100));
-        assert!(lz77_plain_decompress(&b, 301).is_none());
-        assert!(lz77_plain_decompress(&b[..6], 300).is_none());
+        assert_eq!(
+            crate::db::compression::plain_lz77(&b, 300).unwrap(),
+            b"abc".repeat(100)
+        );
+        assert!(crate::db::compression::plain_lz77(&b, 301).is_err());
+        assert!(crate::db::compression::plain_lz77(&b[..6], 300).is_err());
     }
 
     #[test]

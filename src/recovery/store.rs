@@ -252,9 +252,9 @@ impl PageStore {
         self.file.sync_all().map_err(|e| Error::io(&self.tmp, e))
     }
 
-    /// Flushes and renames the working file to its final name.
+    /// Renames the working file to its final name; the caller has
+    /// [`PageStore::sync`]ed it (every output is flushed before any rename).
     pub fn commit(self) -> Result<PathBuf> {
-        self.file.sync_all().map_err(|e| Error::io(&self.tmp, e))?;
         drop(self.file);
         std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io(&self.target, e))?;
         Ok(self.target)
@@ -290,6 +290,7 @@ mod tests {
         assert!(crate::checksum::verify_page(&s.read_page(3).unwrap(), 3).is_good());
         assert!(s.read_page(2).unwrap().iter().all(|&b| b == 0));
         s.write_header(vec![1u8; 748]).unwrap();
+        s.sync().unwrap();
         let out = s.commit().unwrap();
         assert_eq!(std::fs::metadata(&out).unwrap().len(), 5 * 4096);
         assert!(!d.path().join("x.edb.recovering").exists());

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use super::color;
 use crate::log::record::{lrtyp_info, record_info, LogRecord, TornRecord, NOP};
 use crate::log::scan::LogScan;
-use crate::log::set::{LogFileCheck, RecordStats, SetCheck, SetIssue, SetStep};
+use crate::log::set::{LogFileCheck, RecordStats, SetIssue, SetStep};
 use crate::parse::log_header::LogHeader;
 use crate::parse::primitives::Lgpos;
 
@@ -265,18 +265,6 @@ pub fn stats(st: &RecordStats) -> String {
         "      Transactions: {} begun, {} committed, {} rolled back, {} open at end",
         t.begun, t.committed, t.rolled_back, t.open_at_end
     );
-    s
-}
-
-/// The sequence verification (`Verifying log files...` … verdict line),
-/// from a set kept whole: [`set_head`], each [`set_step`], [`set_tail`].
-pub fn set(c: &SetCheck, color: bool) -> String {
-    let mut s = set_head(&c.base, c.range);
-    for step in &c.steps {
-        s.push_str(&set_step(step, color));
-    }
-    s.push_str(&set_backups(&c.backup_sets));
-    s.push_str(&set_tail(c.ok(), color));
     s
 }
 

@@ -9,7 +9,7 @@ use crate::error::FormatError;
 use crate::log::naming::LogFileName;
 use crate::log::record::{record_info, LogRecord, RecordInfo, TornRecord};
 use crate::log::scan::FormatScan;
-use crate::log::set::{LogFileCheck, RecordStats, SetCheck, SetIssue, SetStep};
+use crate::log::set::{LogFileCheck, RecordStats, SetIssue, SetStep};
 use crate::parse::log_header::LogHeader;
 use crate::parse::primitives::Lgpos;
 
@@ -213,24 +213,6 @@ impl SetReportBuilder {
             backup_sets,
             exit_status,
         }
-    }
-}
-
-impl MlSetReport {
-    /// Builds the report of a set kept whole.
-    pub fn new(c: &SetCheck, exit_status: u8) -> Self {
-        let mut b = SetReportBuilder::default();
-        for s in &c.steps {
-            b.add(s);
-        }
-        b.finish(
-            &c.base,
-            &c.dir,
-            c.range,
-            c.ok(),
-            c.backup_sets.clone(),
-            exit_status,
-        )
     }
 }
 

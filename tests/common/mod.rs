@@ -137,8 +137,31 @@ pub fn run_with_json(args: &[&std::ffi::OsStr]) -> (i32, serde_json::Value, Stri
 
 /// The corpus set `secedit-logs-b` (one 8.x log, `edb.log`), when present.
 pub fn logs_b() -> Option<PathBuf> {
-    let d = corpus()?.join("secedit-logs-b");
-    d.join("edb.log").exists().then_some(d)
+    corpus_set("secedit-logs-b", "edb.log")
+}
+
+/// The corpus folder `rel` when it holds `file`; `None` (and a note) when the
+/// corpus or the set is absent, a panic under CI, where both must exist.
+pub fn corpus_set(rel: &str, file: &str) -> Option<PathBuf> {
+    let d = corpus()?.join(rel);
+    if d.join(file).exists() {
+        Some(d)
+    } else if in_ci() {
+        panic!("CI is set but the corpus has no {rel}/{file}");
+    } else {
+        eprintln!("note: corpus set {rel} absent; skipped");
+        None
+    }
+}
+
+/// Copies one file to `to` with write permission (corpus files are
+/// read-only, and `std::fs::copy` keeps the mode).
+pub fn copy_writable(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::copy(from, to).unwrap();
+    let mut p = std::fs::metadata(to).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    p.set_readonly(false);
+    std::fs::set_permissions(to, p).unwrap();
 }
 
 /// Recovery options replaying the `edb` logs of `logs` (checkpoint
