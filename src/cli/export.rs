@@ -117,7 +117,14 @@ fn run(args: &ExportArgs) -> Result<u8, Error> {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             for t in &tables {
-                let ex = write_table(&db, t, Some(&t.name), Format::Jsonl, &mut out)?;
+                let ex = write_table(
+                    &db,
+                    t,
+                    Some(&t.name),
+                    Format::Jsonl,
+                    &mut out,
+                    Path::new("<stdout>"),
+                )?;
                 damage.table(&t.name, &ex);
             }
             out.flush().map_err(super::stdout_err)?;
@@ -154,13 +161,18 @@ fn to_files(
     }
     for (t, target) in tables.iter().zip(&targets) {
         let tmp = target.with_extension(format!("{ext}.tmp-{}", std::process::id()));
-        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        // A new file only: never through a symlink or over another file.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| Error::io(&tmp, e))?;
         let mut w = std::io::BufWriter::new(file);
         if args.format == Format::Csv {
             w.write_all(csv_header(t).as_bytes())
                 .map_err(|e| Error::io(&tmp, e))?;
         }
-        let ex = write_table(db, t, None, args.format, &mut w);
+        let ex = write_table(db, t, None, args.format, &mut w, &tmp);
         let done = ex.and_then(|ex| {
             let f = w
                 .into_inner()
@@ -189,6 +201,7 @@ fn write_table(
     table_field: Option<&str>,
     format: Format,
     out: &mut dyn Write,
+    dest: &Path,
 ) -> Result<TableExport, Error> {
     let mut failed: Option<std::io::Error> = None;
     let ex = export_table(db, t, &mut |row| {
@@ -204,7 +217,7 @@ fn write_table(
         }
     });
     match failed {
-        Some(e) => Err(super::stdout_err(e)),
+        Some(e) => Err(Error::io(dest, e)),
         None => Ok(ex),
     }
 }

@@ -523,6 +523,13 @@ pub(crate) fn recover_logs(
     if error.is_none() {
         error = check_outputs(&rd, end_pos);
     }
+    if opts.hard && error.is_none() {
+        // Hard recovery clears the backup history before the header is
+        // verified, so that what is verified is what is committed.
+        for db in rd.detached.iter_mut() {
+            hard::clear_backup_history(&mut db.header);
+        }
+    }
     // Nothing is renamed into place unless it verifies (verify.rs).
     let verification = error.is_none().then(|| {
         let ctx = verify::Context {
@@ -545,9 +552,6 @@ pub(crate) fn recover_logs(
             2 => "Dirty Shutdown",
             _ => "other",
         };
-        if opts.hard && error.is_none() {
-            hard::clear_backup_history(&mut db.header);
-        }
         let header = db.header.clone();
         let page_writes = db.store.writes;
         let out = if error.is_none() {
