@@ -813,7 +813,7 @@ pub fn fix_ecc(scan: &DbScan, output: Option<&Path>) -> Result<FixReport> {
 
 /// Synthetic database pages for tests, the benchmark generator and fuzzing:
 /// a verifiable header and plausible data pages with valid checksums.
-#[doc(hidden)]
+#[cfg(any(test, feature = "test-support"))]
 pub mod synth {
     use crate::checksum::{seal_header, seal_page, FLAG_NEW_CHECKSUM};
     use crate::parse::db_header::MAGIC;

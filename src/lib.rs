@@ -33,6 +33,7 @@ pub mod plan;
 pub mod recovery;
 pub mod render;
 pub mod report;
+#[cfg(any(test, feature = "test-support"))]
 pub mod synth;
 
 pub use error::{Error, ErrorKind, FormatError, Jet, Result};

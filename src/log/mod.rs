@@ -13,4 +13,5 @@ pub mod record;
 pub mod scan;
 pub mod segments;
 pub mod set;
+#[cfg(any(test, feature = "test-support"))]
 pub mod synth;

@@ -49,8 +49,9 @@ thread_local! {
 
 /// Test hook (fault injection for the verification tests): from the
 /// `n`-th page write of each store on this thread, writes are lost
-/// (counted, never written). `None` switches it off.
-#[doc(hidden)]
+/// (counted, never written). `None` switches it off. Only with the
+/// `test-support` feature: without it the hook stays `None`.
+#[cfg(feature = "test-support")]
 pub fn inject_lost_writes_from(n: Option<u64>) {
     LOSE_WRITES_FROM.with(|c| c.set(n));
 }
