@@ -141,8 +141,9 @@ const CPG_MSO: u32 = 20;
 const CPG_SHADOW_LEGACY: u32 = 9;
 const CPG_INDEX: u32 = 3;
 
-/// Builder state: pages and the dbtime counter.
-struct Builder {
+/// Builder state: pages and the dbtime counter (also used by the workload
+/// generator to add tables after the catalog, [`build_with`]).
+pub struct Builder {
     ps: usize,
     dbtime: u64,
     pages: BTreeMap<u32, PageImage>,
@@ -160,7 +161,7 @@ impl Builder {
     /// AE `pgno+2` (SPACE_HEADER: cpgPrimary, pgnoParent, fMultipleExtent,
     /// pgnoOE; OE (pgnoLast, cpg), AE (pgnoLast, cpg − 3), as
     /// `ErrLGRIRedoSpaceRootPage`).
-    fn fdp(&mut self, pgno: u32, objid: u32, cpg: u32, parent: u32, flags: u32) {
+    pub fn fdp(&mut self, pgno: u32, objid: u32, cpg: u32, parent: u32, flags: u32) {
         let base = self.dbtime;
         self.dbtime += 6;
         let t = base + 6;
@@ -191,7 +192,7 @@ impl Builder {
 
     /// Takes `cpg` pages from the start of the single available extent of
     /// the FDP whose AE root is `ae` (the node's key, pgnoLast, stays).
-    fn allocate(&mut self, ae: u32, cpg: u32) -> u32 {
+    pub fn allocate(&mut self, ae: u32, cpg: u32) -> u32 {
         let t = self.tick();
         let p = self.pages.get_mut(&ae).expect("AE built before use");
         let l = &mut p.lines[0];
@@ -203,7 +204,8 @@ impl Builder {
         first
     }
 
-    fn insert(&mut self, root: u32, key: Vec<u8>, data: Vec<u8>) {
+    /// Adds node `key` → `data` to the tree whose root is `root`.
+    pub fn insert(&mut self, root: u32, key: Vec<u8>, data: Vec<u8>) {
         let t = self.tick();
         self.trees.entry(root).or_default().insert(key, data);
         if let Some(p) = self.pages.get_mut(&root) {
@@ -250,6 +252,12 @@ fn extent_line(last: u32, cpg: u32) -> Line {
 
 /// Re-runs the implicit creation (`ErrDBInitDatabase` + `ErrCATCreate`).
 pub fn build(page_size: usize) -> Result<ImplicitDb, String> {
+    build_with(page_size, |_| ())
+}
+
+/// [`build`], then `more` (more tables and rows) before the nodes are laid
+/// out on their root pages.
+pub fn build_with(page_size: usize, more: impl FnOnce(&mut Builder)) -> Result<ImplicitDb, String> {
     let mut b = Builder {
         ps: page_size,
         dbtime: 0,
@@ -277,6 +285,7 @@ pub fn build(page_size: usize) -> Result<ImplicitDb, String> {
     for row in catalog_rows() {
         insert_row(&mut b, &row);
     }
+    more(&mut b);
     let dbtime = b.dbtime;
     let pages = b.finish()?;
     Ok(ImplicitDb {
@@ -290,7 +299,7 @@ pub fn build(page_size: usize) -> Result<ImplicitDb, String> {
 /// `ErrCATInsert`: MSysObjects (primary), its secondary indexes in the
 /// order the engine updates them (RootObjects, then Name — the order the
 /// logged creation of later engines shows), then the shadow catalog.
-fn insert_row(b: &mut Builder, row: &Row) {
+pub fn insert_row(b: &mut Builder, row: &Row) {
     let pk = row.primary_key();
     b.insert(PGNO_MSO, pk.clone(), row.record());
     if row.root {
@@ -308,7 +317,7 @@ fn insert_row(b: &mut Builder, row: &Row) {
 
 /// Normalised key of a signed 32-bit column (`FLDNormalizeFixedSegment`:
 /// 0x7F header, big-endian with the sign bit flipped).
-fn key_long(v: u32) -> Vec<u8> {
+pub fn key_long(v: u32) -> Vec<u8> {
     let mut k = vec![0x7f];
     k.extend((v ^ 0x8000_0000).to_be_bytes());
     k
@@ -330,7 +339,7 @@ fn key_text(s: &str) -> Vec<u8> {
 }
 
 /// One catalog row (`SYSOBJ` type 1 table, 2 column, 3 index).
-struct Row {
+pub struct Row {
     objid_table: u32,
     kind: u16,
     id: u32,
@@ -460,7 +469,7 @@ const CP_1252: u32 = 1252;
 
 /// `ErrCATAddTable` row: pgnoFDP, density, JET_bitObjectSystem |
 /// JET_bitObjectTableFixedDDL, initial pages, RootFlag set.
-fn table_row(objid: u32, pgno: u32, name: &str, cpg: u32) -> Row {
+pub fn table_row(objid: u32, pgno: u32, name: &str, cpg: u32) -> Row {
     Row {
         objid_table: objid,
         kind: 1,
@@ -481,7 +490,7 @@ fn table_row(objid: u32, pgno: u32, name: &str, cpg: u32) -> Row {
 /// `ErrCATAddTableColumn` row: coltyp, max length, field flags (NOT NULL
 /// = 1), code page; RecordOffset (`ibRECStartFixedColumns` = 4, fixed up at
 /// catalog open) only for fixed columns.
-fn column_row(objid: u32, c: &(&str, u16, u32, bool)) -> Row {
+pub fn column_row(objid: u32, c: &(&str, u16, u32, bool)) -> Row {
     let (name, fid, coltyp, not_null) = *c;
     let mut fixed = vec![
         (4, le32(coltyp)),
@@ -506,7 +515,7 @@ fn column_row(objid: u32, c: &(&str, u16, u32, bool)) -> Row {
 
 /// `ErrCATAddTableIndex` row: pgnoFDP, density, IDB flags, LCID 0x409,
 /// LCMapFlags (`dwLCMapFlagsDefault`), key segments (flags, fid).
-fn index_row(objid: u32, id: u32, name: &str, pgno: u32, flags: u32, fids: &[u16]) -> Row {
+pub fn index_row(objid: u32, id: u32, name: &str, pgno: u32, flags: u32, fids: &[u16]) -> Row {
     let mut keys = Vec::new();
     for f in fids {
         keys.extend(0u16.to_le_bytes());

@@ -1,0 +1,649 @@
+//! Writes a recovery workload through the project's own page and record
+//! code: a database in Dirty Shutdown as a crash left it, the 8.x log set
+//! (1 MiB generations, base name `edb`) and checkpoint to replay into it,
+//! and the database that replay must produce.
+//!
+//! `cargo run --release --example make_workload -- OUT --db-mib N --log-mib N
+//! [--page-size 8192] [--seed N]`
+//!
+//! Layout: `OUT/start/workload.edb` (the database as flushed at the
+//! checkpoint of `OUT/logs/edb.chk`), `OUT/logs/` (edb00001.log … edb.log,
+//! edb.chk), `OUT/expected/workload.edb` (the database after replay), so that
+//! `eseutil-rs /r edb /l OUT/logs /s OUT/logs /d OUT/start --output X`
+//! reproduces `OUT/expected/` page for page.
+//!
+//! The generator is a tiny engine. The starting database is the implicit
+//! creation of `recovery::create_db` (catalog, space trees) plus two user
+//! tables, `Orders` (with a secondary index on `Tag`) and `Events`, entered
+//! in the catalog with their columns and indexes. Every later change is
+//! made by building its log record (LRNODE_ layout, docs/format/log-records.md
+//! §1–§4) and applying the same change to the generator's page bytes through
+//! `recovery::page::PageImage` (parse, change, serialise, seal), as redo
+//! does; its pages are therefore the expected database. Operations:
+//! transactions (Begin0 … Commit0) of inserts (row + index entry), replaces
+//! (same key, new data of another length), deltas (Count, offset 8 of the
+//! record), flag-deletes followed by deletes (version cleanup) of rows and
+//! index entries. The first generation opens with AttachDB; the checkpoint
+//! is at its start. The last generation ends without Term (a crash).
+//!
+//! Not yet made (see docs/notes): rolled-back and open transactions, long
+//! values, splits and merges (every tree stays one root page), a checkpoint
+//! that advances, the mid-run backup, databases larger than the 256 pages of
+//! the implicit creation (`--db-mib` is recorded, not yet honoured).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use eseutil::checksum::seal_page;
+use eseutil::log::synth::{begin0, commit0, Log8};
+use eseutil::parse::page::{FLAG_INDEX, NODE_DELETED};
+use eseutil::recovery::create_db::{
+    build_with, column_row, index_row, insert_row, key_long, table_row, Builder,
+};
+use eseutil::recovery::page::PageImage;
+use eseutil::synth::{db_header_page, logtime, DbSpec};
+
+/// What to make.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Output folder (created).
+    pub out: PathBuf,
+    /// Requested database size in MiB (not yet honoured: see the module doc).
+    pub db_mib: u64,
+    /// Log bytes to write after the checkpoint, in MiB (whole generations).
+    pub log_mib: u64,
+    /// Page size (4096, 8192).
+    pub page_size: usize,
+    /// Seed of the operation mix.
+    pub seed: u64,
+}
+
+/// What was made.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Generations written (1 ..= this).
+    pub generations: u32,
+    /// Log records written, by kind.
+    pub ops: BTreeMap<&'static str, u64>,
+    /// The database's file name (in start/ and expected/).
+    pub db_name: String,
+}
+
+/// The database file name, in every folder.
+pub const DB_NAME: &str = "workload.edb";
+const LOGGED_PATH: &str = "C:\\workload\\workload.edb";
+const DBID: u8 = 1;
+const PROCID: u16 = 7;
+/// The database root's available-extent page (implicit creation).
+const PGNO_ROOT_AE: u32 = 3;
+// JET_coltyp Long and Text (jethdr.w).
+const LONG: u32 = 4;
+const TEXT: u32 = 10;
+/// Rows kept per table: the root leaf page never splits.
+const LIVE_ROWS: usize = 40;
+
+/// One user table: its root page, objid, secondary index root and the ids
+/// of its live rows.
+#[derive(Debug, Clone)]
+struct Table {
+    objid: u32,
+    pgno: u32,
+    index: Option<(u32, u32)>,
+    live: Vec<u32>,
+}
+
+/// xorshift64*: a small deterministic stream for the operation mix.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// A user record (`REC`, inc/rec.hxx): fixed Id, Count, Tag (Long), the
+/// null bitmap, one variable column Name.
+fn user_record(id: u32, count: i32, tag: u32, name: &[u8]) -> Vec<u8> {
+    let mut r = vec![3, 0x80];
+    r.extend(17u16.to_le_bytes());
+    r.extend(id.to_le_bytes());
+    r.extend(count.to_le_bytes());
+    r.extend(tag.to_le_bytes());
+    r.push(0xF8);
+    r.extend((name.len() as u16).to_le_bytes());
+    r.extend_from_slice(name);
+    r
+}
+
+/// Offset of Count in [`user_record`] (the Delta target).
+const COUNT_OFFSET: u16 = 8;
+
+fn tag_of(id: u32) -> u32 {
+    id.wrapping_mul(0x9E37_79B1) ^ 0x5555
+}
+
+fn name_of(id: u32, version: u64) -> Vec<u8> {
+    let len = 8 + (version % 40) as usize;
+    (0..len)
+        .map(|k| b'a' + ((id as usize + k + version as usize) % 26) as u8)
+        .collect()
+}
+
+/// The catalog rows, FDPs and first rows of the user tables.
+fn user_tables(b: &mut Builder, tables: &mut Vec<Table>) {
+    let cols: [(&str, u16, u32, bool); 4] = [
+        ("Id", 1, LONG, true),
+        ("Count", 2, LONG, false),
+        ("Tag", 3, LONG, false),
+        ("Name", 0x80, TEXT, false),
+    ];
+    for (objid, name, with_index) in [(6u32, "Orders", true), (8, "Events", false)] {
+        let cpg = 16;
+        let pgno = b.allocate(PGNO_ROOT_AE, cpg);
+        b.fdp(pgno, objid, cpg, 1, 0);
+        insert_row(b, &table_row(objid, pgno, name, cpg));
+        for c in &cols {
+            insert_row(b, &column_row(objid, c));
+        }
+        insert_row(b, &index_row(objid, objid, "Id", pgno, 0x0001_0031, &[1]));
+        let index = with_index.then(|| {
+            let ipg = b.allocate(pgno + 2, 3);
+            b.fdp(ipg, objid + 1, 3, pgno, FLAG_INDEX);
+            insert_row(
+                b,
+                &index_row(objid, objid + 1, "Tag", ipg, 0x0001_0001, &[3]),
+            );
+            (ipg, objid + 1)
+        });
+        let mut t = Table {
+            objid,
+            pgno,
+            index,
+            live: Vec::new(),
+        };
+        for id in 1..=LIVE_ROWS as u32 / 2 {
+            b.insert(
+                pgno,
+                key_long(id),
+                user_record(id, 0, tag_of(id), &name_of(id, 0)),
+            );
+            if let Some((ipg, _)) = t.index {
+                b.insert(ipg, key_long(tag_of(id)), key_long(id));
+            }
+            t.live.push(id);
+        }
+        tables.push(t);
+    }
+}
+
+/// A LOGTIME `s` seconds after 2024-03-01 00:00:00 UTC.
+fn time_at(s: u64) -> [u8; 8] {
+    logtime(
+        2024,
+        3,
+        1 + (s / 86_400) as u8,
+        ((s / 3600) % 24) as u8,
+        ((s / 60) % 60) as u8,
+        (s % 60) as u8,
+        0,
+        true,
+    )
+}
+
+/// The log being written, one 1 MiB generation at a time.
+struct LogWriter {
+    dir: PathBuf,
+    cur: Log8,
+    gen: i32,
+    prev: Option<([u8; 8], u64)>,
+    /// Segments a generation holds (256 slots, the first is the header).
+    last_sector: u16,
+}
+
+impl LogWriter {
+    fn new(dir: &Path) -> LogWriter {
+        LogWriter {
+            dir: dir.to_path_buf(),
+            cur: Log8::new(1, time_at(1)),
+            gen: 1,
+            prev: None,
+            last_sector: 255,
+        }
+    }
+
+    /// Appends a record, starting a new generation when this one is full
+    /// (a record never runs past the last segment).
+    fn record(&mut self, r: &[u8]) -> std::io::Result<()> {
+        let need = 1 + r.len() as u16 / 4000 + 1;
+        if self.cur.position().0 + need > self.last_sector {
+            self.roll()?;
+        }
+        self.cur.record(r);
+        Ok(())
+    }
+
+    fn file_name(gen: i32) -> String {
+        format!("edb{gen:05X}.log")
+    }
+
+    /// Closes the current generation as `edbXXXXX.log` and opens the next.
+    fn roll(&mut self) -> std::io::Result<()> {
+        let next = Log8::new(self.gen + 1, time_at(self.gen as u64 + 1));
+        let done = std::mem::replace(&mut self.cur, next);
+        let create = time_at(self.gen as u64);
+        let (bytes, acc) = done.finish(create, self.prev);
+        write_atomic(&self.dir.join(Self::file_name(self.gen)), &bytes)?;
+        self.prev = Some((create, acc));
+        self.gen += 1;
+        Ok(())
+    }
+
+    /// The current generation becomes `edb.log` (the crash: no Term).
+    fn close(self) -> std::io::Result<i32> {
+        let create = time_at(self.gen as u64);
+        let (bytes, _) = self.cur.finish(create, self.prev);
+        write_atomic(&self.dir.join("edb.log"), &bytes)?;
+        Ok(self.gen)
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// A node operation to log and apply.
+#[derive(Debug, Clone)]
+enum Op {
+    Insert { key: Vec<u8>, data: Vec<u8> },
+    Replace { data: Vec<u8> },
+    Delta { delta: i32, offset: u16 },
+    FlagDelete,
+    Delete,
+}
+
+impl Op {
+    fn lrtyp(&self) -> u8 {
+        match self {
+            Op::Insert { .. } => 29,
+            Op::FlagDelete => 32,
+            Op::Replace { .. } => 33,
+            Op::Delete => 35,
+            Op::Delta { .. } => 37,
+        }
+    }
+    fn name(&self) -> &'static str {
+        match self {
+            Op::Insert { .. } => "Insert",
+            Op::FlagDelete => "FlagDelete",
+            Op::Replace { .. } => "Replace",
+            Op::Delete => "Delete",
+            Op::Delta { .. } => "Delta",
+        }
+    }
+}
+
+/// The engine: page bytes by pgno (the database as it is now), the
+/// database dbtime, the log, the transaction counter.
+struct Engine {
+    ps: usize,
+    pages: BTreeMap<u32, Vec<u8>>,
+    dbtime: u64,
+    log: LogWriter,
+    trx: u32,
+    summary: Summary,
+}
+
+impl Engine {
+    fn put_u16(r: &mut [u8], at: usize, v: u16) {
+        r[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    }
+
+    /// LRNODE_ (44 bytes): lrtyp, procid, dbid, pgno, dbtime after and
+    /// before, trxBegin0, level, iline, flags, rceid, pgnoFDP, objidFDP.
+    #[allow(clippy::too_many_arguments)]
+    fn lrnode(
+        &self,
+        t: u8,
+        pgno: u32,
+        after: u64,
+        before: u64,
+        iline: u16,
+        fdp: (u32, u32),
+    ) -> Vec<u8> {
+        let mut r = vec![0u8; 44];
+        r[0] = t;
+        Self::put_u16(&mut r, 1, PROCID);
+        r[3] = DBID;
+        r[4..8].copy_from_slice(&pgno.to_le_bytes());
+        r[8..16].copy_from_slice(&after.to_le_bytes());
+        r[16..24].copy_from_slice(&before.to_le_bytes());
+        r[24..28].copy_from_slice(&self.trx.to_le_bytes());
+        r[28] = 1;
+        Self::put_u16(&mut r, 29, iline);
+        r[32..36].copy_from_slice(&(self.dbtime as u32).to_le_bytes());
+        r[36..40].copy_from_slice(&fdp.0.to_le_bytes());
+        r[40..44].copy_from_slice(&fdp.1.to_le_bytes());
+        r
+    }
+
+    /// Logs `op` on node `iline` of page `pgno` and applies it to the page
+    /// as redo does (parse, change, dbtime, serialise, seal).
+    fn node(&mut self, pgno: u32, iline: usize, fdp: (u32, u32), op: Op) -> std::io::Result<()> {
+        let bytes = self.pages.get(&pgno).expect("page of a user tree");
+        let mut p = PageImage::parse(bytes).expect("own page parses");
+        let before = p.dbtime;
+        self.dbtime += 1;
+        let after = self.dbtime;
+        let mut r = self.lrnode(op.lrtyp(), pgno, after, before, iline as u16, fdp);
+        match &op {
+            Op::Insert { key, data } => {
+                r.extend((key.len() as u16).to_le_bytes());
+                r.extend(0u16.to_le_bytes());
+                r.extend((data.len() as u16).to_le_bytes());
+                r.extend_from_slice(key);
+                r.extend_from_slice(data);
+                let l = p.make_line(key, 0, data, 0);
+                p.lines.insert(iline, l);
+            }
+            Op::Replace { data } => {
+                let old = p.lines[iline].data.len() as u16;
+                r.extend((data.len() as u16).to_le_bytes());
+                r.extend(old.to_le_bytes());
+                r.extend((data.len() as u16).to_le_bytes());
+                r.extend_from_slice(data);
+                p.lines[iline].data = data.clone();
+            }
+            Op::Delta { delta, offset } => {
+                r.extend([0u8; 4]);
+                r.extend(delta.to_le_bytes());
+                r.extend(offset.to_le_bytes());
+                let o = *offset as usize;
+                let d = &mut p.lines[iline].data;
+                let v = i32::from_le_bytes(d[o..o + 4].try_into().expect("4 bytes")) + delta;
+                d[o..o + 4].copy_from_slice(&v.to_le_bytes());
+            }
+            Op::FlagDelete => p.lines[iline].flags |= NODE_DELETED,
+            Op::Delete => {
+                p.lines.remove(iline);
+            }
+        }
+        self.log.record(&r)?;
+        *self.summary.ops.entry(op.name()).or_default() += 1;
+        p.dbtime = after;
+        let mut b = p.to_bytes().expect("own page serialises");
+        if self.ps > 8192 {
+            b[64..68].copy_from_slice(&pgno.to_le_bytes());
+        }
+        seal_page(&mut b, pgno);
+        self.pages.insert(pgno, b);
+        Ok(())
+    }
+
+    /// The position of `key` among the nodes of `pgno` (found, or where it
+    /// would be inserted).
+    fn find(&self, pgno: u32, key: &[u8]) -> Result<usize, usize> {
+        let p = PageImage::parse(&self.pages[&pgno]).expect("own page parses");
+        let keys: Vec<Vec<u8>> = (0..p.lines.len()).map(|i| p.key(i)).collect();
+        keys.binary_search_by(|k| k.as_slice().cmp(key))
+    }
+
+    fn insert_row(&mut self, t: &mut Table, id: u32) -> std::io::Result<()> {
+        let key = key_long(id);
+        let at = self.find(t.pgno, &key).expect_err("new id");
+        let data = user_record(id, 0, tag_of(id), &name_of(id, 0));
+        self.node(
+            t.pgno,
+            at,
+            (t.pgno, t.objid),
+            Op::Insert {
+                key: key.clone(),
+                data,
+            },
+        )?;
+        if let Some((ipg, iobjid)) = t.index {
+            let ik = key_long(tag_of(id));
+            let at = self.find(ipg, &ik).expect_err("new tag");
+            self.node(ipg, at, (ipg, iobjid), Op::Insert { key: ik, data: key })?;
+        }
+        t.live.push(id);
+        Ok(())
+    }
+
+    fn replace_row(&mut self, t: &Table, id: u32, version: u64) -> std::io::Result<()> {
+        let at = self.find(t.pgno, &key_long(id)).expect("live id");
+        let p = PageImage::parse(&self.pages[&t.pgno]).expect("own page parses");
+        let old = &p.lines[at].data;
+        let count = i32::from_le_bytes(old[8..12].try_into().expect("4 bytes"));
+        let data = user_record(id, count, tag_of(id), &name_of(id, version));
+        self.node(t.pgno, at, (t.pgno, t.objid), Op::Replace { data })
+    }
+
+    fn delta_row(&mut self, t: &Table, id: u32, delta: i32) -> std::io::Result<()> {
+        let at = self.find(t.pgno, &key_long(id)).expect("live id");
+        let op = Op::Delta {
+            delta,
+            offset: COUNT_OFFSET,
+        };
+        self.node(t.pgno, at, (t.pgno, t.objid), op)
+    }
+
+    /// FlagDelete in the transaction, then Delete (version cleanup), of
+    /// the row and its index entry.
+    fn delete_row(&mut self, t: &mut Table, id: u32) -> std::io::Result<()> {
+        let mut nodes = vec![(t.pgno, t.objid, key_long(id))];
+        if let Some((ipg, iobjid)) = t.index {
+            nodes.push((ipg, iobjid, key_long(tag_of(id))));
+        }
+        for op in [Op::FlagDelete, Op::Delete] {
+            for (pgno, objid, key) in &nodes {
+                let at = self.find(*pgno, key).expect("live node");
+                self.node(*pgno, at, (*pgno, *objid), op.clone())?;
+            }
+        }
+        t.live.retain(|&x| x != id);
+        Ok(())
+    }
+}
+
+/// Database header of the start: Dirty Shutdown, logs 1 ..= `last_gen`
+/// required, the dbtime and objid reached by the creation.
+fn start_header(ps: usize, last_gen: i32, dbtime: u64, objid_last: u32) -> Vec<u8> {
+    let mut h = db_header_page(&DbSpec {
+        page_size: ps,
+        state: 2,
+        gen_required: (1, last_gen),
+        update: (0x14, 0),
+    });
+    h[16..24].copy_from_slice(&dbtime.to_le_bytes());
+    h[212..216].copy_from_slice(&objid_last.to_le_bytes());
+    eseutil::checksum::seal_header(&mut h);
+    h
+}
+
+/// AttachDB (`LRATTACHDB`, docs/format/log-records.md §2): dbid, signDb
+/// (header @24) and signLog (header @108) of the database, ANSI path.
+fn attach_db(header: &[u8]) -> Vec<u8> {
+    let mut r = vec![0u8; 75];
+    r[0] = 15;
+    r[1..3].copy_from_slice(&PROCID.to_le_bytes());
+    r[3] = DBID;
+    r[16..44].copy_from_slice(&header[24..52]);
+    r[44..72].copy_from_slice(&header[108..136]);
+    r[72..74].copy_from_slice(&(LOGGED_PATH.len() as u16).to_le_bytes());
+    r.extend_from_slice(LOGGED_PATH.as_bytes());
+    r
+}
+
+fn write_db(
+    path: &Path,
+    header: &[u8],
+    pages: &BTreeMap<u32, Vec<u8>>,
+    last: u32,
+    ps: usize,
+) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let f = std::fs::File::create(&tmp)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    w.write_all(header)?;
+    w.write_all(header)?;
+    let zero = vec![0u8; ps];
+    for pgno in 1..=last {
+        w.write_all(pages.get(&pgno).map_or(&zero[..], |p| &p[..]))?;
+    }
+    w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Makes the workload (see the module doc).
+pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
+    let ps = cfg.page_size;
+    for d in ["start", "logs", "expected"] {
+        std::fs::create_dir_all(cfg.out.join(d))?;
+    }
+    let mut tables = Vec::new();
+    let built = build_with(ps, |b| user_tables(b, &mut tables)).map_err(std::io::Error::other)?;
+    let objid_last = tables.iter().map(|t| t.objid + 1).max().unwrap_or(5);
+    let mut pages = BTreeMap::new();
+    for (pgno, p) in &built.pages {
+        let mut b = p.to_bytes().map_err(|e| std::io::Error::other(e.detail))?;
+        if ps > 8192 {
+            b[64..68].copy_from_slice(&pgno.to_le_bytes());
+        }
+        seal_page(&mut b, *pgno);
+        pages.insert(*pgno, b);
+    }
+    let last_page = built.pgno_last;
+    // The generation count is known before the first record: whole 1 MiB files.
+    let gens = cfg.log_mib.max(1) as i32;
+    let header = start_header(ps, gens, built.dbtime, objid_last);
+    write_db(
+        &cfg.out.join("start").join(DB_NAME),
+        &header,
+        &pages,
+        last_page,
+        ps,
+    )?;
+    let logs = cfg.out.join("logs");
+    write_atomic(&logs.join("edb.chk"), &eseutil::synth::checkpoint(1, 1))?;
+    let mut e = Engine {
+        ps,
+        pages,
+        dbtime: built.dbtime,
+        log: LogWriter::new(&logs),
+        trx: 0,
+        summary: Summary {
+            db_name: DB_NAME.into(),
+            ..Default::default()
+        },
+    };
+    e.log.record(&attach_db(&header))?;
+    run_transactions(&mut e, &mut tables, cfg.seed, gens)?;
+    let generations = std::mem::replace(&mut e.log, LogWriter::new(&logs)).close()?;
+    let mut expected = header.clone();
+    expected[52..56].copy_from_slice(&3u32.to_le_bytes());
+    eseutil::checksum::seal_header(&mut expected);
+    write_db(
+        &cfg.out.join("expected").join(DB_NAME),
+        &expected,
+        &e.pages,
+        last_page,
+        ps,
+    )?;
+    e.summary.generations = generations as u32;
+    Ok(e.summary)
+}
+
+/// Transactions until the last generation is reached and partly written.
+fn run_transactions(
+    e: &mut Engine,
+    tables: &mut [Table],
+    seed: u64,
+    gens: i32,
+) -> std::io::Result<()> {
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut next_id = 1000u32;
+    let mut version = 0u64;
+    while e.log.gen < gens || e.log.cur.position().0 < 128 {
+        e.trx += 1;
+        e.log.record(&begin0(e.trx))?;
+        *e.summary.ops.entry("Begin0").or_default() += 1;
+        for _ in 0..1 + rng.below(6) {
+            let t = &mut tables[rng.below(2) as usize];
+            let pick = t.live[rng.below(t.live.len() as u64) as usize];
+            match rng.below(10) {
+                0..=2 if t.live.len() < LIVE_ROWS => {
+                    next_id += 1;
+                    e.insert_row(t, next_id)?;
+                }
+                0..=2 => e.delete_row(t, pick)?,
+                3..=5 => {
+                    version += 1;
+                    e.replace_row(t, pick, version)?;
+                }
+                6..=8 => e.delta_row(t, pick, rng.below(200) as i32 - 100)?,
+                _ if t.live.len() > 4 => e.delete_row(t, pick)?,
+                _ => {}
+            }
+        }
+        e.log.record(&commit0(e.trx))?;
+        *e.summary.ops.entry("Commit0").or_default() += 1;
+    }
+    Ok(())
+}
+
+fn usage() -> ! {
+    eprintln!("usage: make_workload OUT --db-mib N --log-mib N [--page-size 8192] [--seed N]");
+    std::process::exit(2)
+}
+
+/// Parses the command line.
+pub fn parse_args(a: &[String]) -> Option<Config> {
+    let mut cfg = Config {
+        out: PathBuf::from(a.first()?),
+        db_mib: 4,
+        log_mib: 4,
+        page_size: 8192,
+        seed: 1,
+    };
+    let mut it = a[1..].iter();
+    while let Some(k) = it.next() {
+        let v: u64 = it.next()?.parse().ok()?;
+        match k.as_str() {
+            "--db-mib" => cfg.db_mib = v,
+            "--log-mib" => cfg.log_mib = v,
+            "--page-size" => cfg.page_size = v as usize,
+            "--seed" => cfg.seed = v,
+            _ => return None,
+        }
+    }
+    Some(cfg)
+}
+
+#[allow(dead_code)]
+fn main() {
+    let a: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cfg) = parse_args(&a) else { usage() };
+    match make_workload(&cfg) {
+        Ok(s) => println!(
+            "{}: {} generations, operations {:?}",
+            cfg.out.display(),
+            s.generations,
+            s.ops
+        ),
+        Err(e) => {
+            eprintln!("make_workload: {e}");
+            std::process::exit(1);
+        }
+    }
+}
