@@ -37,11 +37,12 @@ use std::path::{Path, PathBuf};
 
 use eseutil::checksum::seal_page;
 use eseutil::log::synth::{begin0, commit0, Log8};
-use eseutil::parse::page::{FLAG_INDEX, NODE_DELETED};
+use eseutil::parse::page::{FLAG_INDEX, NODE_DELETED, NODE_VERSIONED};
 use eseutil::recovery::create_db::{
     build_with, column_row, index_row, insert_row, key_long, table_row, Builder,
 };
 use eseutil::recovery::page::PageImage;
+use eseutil::recovery::undo::{self, UndoOp};
 use eseutil::synth::{db_header_page, logtime, DbSpec};
 
 /// What to make.
@@ -293,76 +294,122 @@ impl Op {
     }
 }
 
+/// A version-store entry the generator keeps, as redo rebuilds it from
+/// the record: which node, how to undo it.
+#[derive(Debug, Clone)]
+struct Rce {
+    rceid: u32,
+    pgno: u32,
+    objid: u32,
+    key: Vec<u8>,
+    undo: UndoOp,
+}
+
 /// The engine: page bytes by pgno (the database as it is now), the
-/// database dbtime, the log, the transaction counter.
+/// database dbtime, the log, the open transaction's version store.
 struct Engine {
     ps: usize,
     pages: BTreeMap<u32, Vec<u8>>,
     dbtime: u64,
     log: LogWriter,
     trx: u32,
+    in_trx: bool,
+    rces: Vec<Rce>,
+    /// Nodes flag-deleted by the open transaction (deleted after commit).
+    flag_deleted: Vec<(u32, u32, Vec<u8>)>,
     summary: Summary,
 }
 
+/// `fLRPageVersioned | fLRPageUnique` (logapi.hxx ~369).
+const VERSIONED_UNIQUE: u8 = 0x1 | 0x4;
+
 impl Engine {
-    fn put_u16(r: &mut [u8], at: usize, v: u16) {
-        r[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    fn count(&mut self, kind: &'static str) {
+        *self.summary.ops.entry(kind).or_default() += 1;
     }
 
     /// LRNODE_ (44 bytes): lrtyp, procid, dbid, pgno, dbtime after and
     /// before, trxBegin0, level, iline, flags, rceid, pgnoFDP, objidFDP.
-    #[allow(clippy::too_many_arguments)]
     fn lrnode(
         &self,
         t: u8,
         pgno: u32,
-        after: u64,
-        before: u64,
-        iline: u16,
-        fdp: (u32, u32),
+        dbtimes: (u64, u64),
+        iline: usize,
+        rceid: u32,
+        objid: u32,
     ) -> Vec<u8> {
         let mut r = vec![0u8; 44];
         r[0] = t;
-        Self::put_u16(&mut r, 1, PROCID);
+        r[1..3].copy_from_slice(&PROCID.to_le_bytes());
         r[3] = DBID;
         r[4..8].copy_from_slice(&pgno.to_le_bytes());
-        r[8..16].copy_from_slice(&after.to_le_bytes());
-        r[16..24].copy_from_slice(&before.to_le_bytes());
+        r[8..16].copy_from_slice(&dbtimes.0.to_le_bytes());
+        r[16..24].copy_from_slice(&dbtimes.1.to_le_bytes());
         r[24..28].copy_from_slice(&self.trx.to_le_bytes());
-        r[28] = 1;
-        Self::put_u16(&mut r, 29, iline);
-        r[32..36].copy_from_slice(&(self.dbtime as u32).to_le_bytes());
-        r[36..40].copy_from_slice(&fdp.0.to_le_bytes());
-        r[40..44].copy_from_slice(&fdp.1.to_le_bytes());
+        r[28] = self.in_trx as u8;
+        r[29..31].copy_from_slice(&(iline as u16).to_le_bytes());
+        r[31] = if self.in_trx { VERSIONED_UNIQUE } else { 0 };
+        r[32..36].copy_from_slice(&rceid.to_le_bytes());
+        r[36..40].copy_from_slice(&pgno.to_le_bytes());
+        r[40..44].copy_from_slice(&objid.to_le_bytes());
         r
     }
 
-    /// Logs `op` on node `iline` of page `pgno` and applies it to the page
-    /// as redo does (parse, change, dbtime, serialise, seal).
-    fn node(&mut self, pgno: u32, iline: usize, fdp: (u32, u32), op: Op) -> std::io::Result<()> {
-        let bytes = self.pages.get(&pgno).expect("page of a user tree");
-        let mut p = PageImage::parse(bytes).expect("own page parses");
-        let before = p.dbtime;
+    fn page(&self, pgno: u32) -> PageImage {
+        PageImage::parse(&self.pages[&pgno]).expect("own page parses")
+    }
+
+    /// Serialises and seals `p` as redo's page store does.
+    fn store(&mut self, pgno: u32, p: &PageImage) {
+        let mut b = p.to_bytes().expect("own page serialises");
+        if self.ps > 8192 {
+            b[64..68].copy_from_slice(&pgno.to_le_bytes());
+        }
+        seal_page(&mut b, pgno);
+        self.pages.insert(pgno, b);
+    }
+
+    /// The position of `key` among the nodes of `pgno` (found, or where it
+    /// would be inserted).
+    fn find(&self, pgno: u32, key: &[u8]) -> Result<usize, usize> {
+        let p = self.page(pgno);
+        let keys: Vec<Vec<u8>> = (0..p.lines.len()).map(|i| p.key(i)).collect();
+        keys.binary_search_by(|k| k.as_slice().cmp(key))
+    }
+
+    /// Logs `op` on node `key` of the one-page tree `pgno` and applies it
+    /// as redo does (`node_op`: versioned inside a transaction, with the
+    /// version-store entry redo's `remember` makes).
+    fn node(&mut self, pgno: u32, objid: u32, key: &[u8], op: Op) -> std::io::Result<()> {
+        let iline = match (&op, self.find(pgno, key)) {
+            (Op::Insert { .. }, Err(at)) | (_, Ok(at)) => at,
+            _ => panic!("node {key:?} of page {pgno}: wrong state for {op:?}"),
+        };
+        let mut p = self.page(pgno);
         self.dbtime += 1;
-        let after = self.dbtime;
-        let mut r = self.lrnode(op.lrtyp(), pgno, after, before, iline as u16, fdp);
-        match &op {
+        let (after, rceid) = (self.dbtime, self.dbtime as u32);
+        let mut r = self.lrnode(op.lrtyp(), pgno, (after, p.dbtime), iline, rceid, objid);
+        let v = if self.in_trx { NODE_VERSIONED } else { 0 };
+        let undo = match &op {
             Op::Insert { key, data } => {
-                r.extend((key.len() as u16).to_le_bytes());
-                r.extend(0u16.to_le_bytes());
-                r.extend((data.len() as u16).to_le_bytes());
+                for n in [key.len(), 0, data.len()] {
+                    r.extend((n as u16).to_le_bytes());
+                }
                 r.extend_from_slice(key);
                 r.extend_from_slice(data);
-                let l = p.make_line(key, 0, data, 0);
+                let l = p.make_line(key, 0, data, v);
                 p.lines.insert(iline, l);
+                UndoOp::FlagDelete
             }
             Op::Replace { data } => {
-                let old = p.lines[iline].data.len() as u16;
-                r.extend((data.len() as u16).to_le_bytes());
-                r.extend(old.to_le_bytes());
-                r.extend((data.len() as u16).to_le_bytes());
+                let old = std::mem::replace(&mut p.lines[iline].data, data.clone());
+                for n in [data.len(), old.len(), data.len()] {
+                    r.extend((n as u16).to_le_bytes());
+                }
                 r.extend_from_slice(data);
-                p.lines[iline].data = data.clone();
+                p.lines[iline].flags |= v;
+                UndoOp::Data(old)
             }
             Op::Delta { delta, offset } => {
                 r.extend([0u8; 4]);
@@ -370,86 +417,163 @@ impl Engine {
                 r.extend(offset.to_le_bytes());
                 let o = *offset as usize;
                 let d = &mut p.lines[iline].data;
-                let v = i32::from_le_bytes(d[o..o + 4].try_into().expect("4 bytes")) + delta;
-                d[o..o + 4].copy_from_slice(&v.to_le_bytes());
+                let x = i32::from_le_bytes(d[o..o + 4].try_into().expect("4 bytes")) + delta;
+                d[o..o + 4].copy_from_slice(&x.to_le_bytes());
+                p.lines[iline].flags |= v;
+                UndoOp::Delta {
+                    offset: o,
+                    delta: -(*delta as i64),
+                    width: 4,
+                }
             }
-            Op::FlagDelete => p.lines[iline].flags |= NODE_DELETED,
+            Op::FlagDelete => {
+                p.lines[iline].flags |= NODE_DELETED | v;
+                UndoOp::ResetDelete
+            }
             Op::Delete => {
                 p.lines.remove(iline);
+                UndoOp::ResetDelete
             }
+        };
+        if self.in_trx {
+            if matches!(op, Op::FlagDelete) {
+                self.flag_deleted.push((pgno, objid, key.to_vec()));
+            }
+            self.rces.push(Rce {
+                rceid,
+                pgno,
+                objid,
+                key: key.to_vec(),
+                undo,
+            });
         }
         self.log.record(&r)?;
-        *self.summary.ops.entry(op.name()).or_default() += 1;
+        self.count(op.name());
         p.dbtime = after;
-        let mut b = p.to_bytes().expect("own page serialises");
-        if self.ps > 8192 {
-            b[64..68].copy_from_slice(&pgno.to_le_bytes());
-        }
-        seal_page(&mut b, pgno);
-        self.pages.insert(pgno, b);
+        self.store(pgno, &p);
         Ok(())
     }
 
-    /// The position of `key` among the nodes of `pgno` (found, or where it
-    /// would be inserted).
-    fn find(&self, pgno: u32, key: &[u8]) -> Result<usize, usize> {
-        let p = PageImage::parse(&self.pages[&pgno]).expect("own page parses");
-        let keys: Vec<Vec<u8>> = (0..p.lines.len()).map(|i| p.key(i)).collect();
-        keys.binary_search_by(|k| k.as_slice().cmp(key))
+    fn begin(&mut self) -> std::io::Result<()> {
+        self.trx += 1;
+        self.in_trx = true;
+        self.log.record(&begin0(self.trx))?;
+        self.count("Begin0");
+        Ok(())
+    }
+
+    /// Commit0, then the version cleanup: the flag-deleted nodes are
+    /// deleted (unversioned, outside the transaction).
+    fn commit(&mut self) -> std::io::Result<()> {
+        self.log.record(&commit0(self.trx))?;
+        self.count("Commit0");
+        self.in_trx = false;
+        self.rces.clear();
+        let nodes = std::mem::take(&mut self.flag_deleted);
+        self.cleanup(nodes)
+    }
+
+    fn cleanup(&mut self, nodes: Vec<(u32, u32, Vec<u8>)>) -> std::io::Result<()> {
+        for (pgno, objid, key) in nodes {
+            self.node(pgno, objid, &key, Op::Delete)?;
+        }
+        Ok(())
+    }
+
+    /// Rollback as the engine logs it: one Undo record (lrtypUndo, the
+    /// physical undo of one RCE, logapi.hxx `LRUNDO`: bookmark sizes @44
+    /// @46, oper @48, level @50, bookmark @51) per operation, newest first,
+    /// then Rollback (levelRollback 1); the inserts undone are then
+    /// deleted by the cleanup.
+    fn rollback(&mut self) -> std::io::Result<()> {
+        let mut undone_inserts = Vec::new();
+        for rce in std::mem::take(&mut self.rces).into_iter().rev() {
+            let iline = self.find(rce.pgno, &rce.key).expect("node to undo");
+            let mut p = self.page(rce.pgno);
+            self.dbtime += 1;
+            let after = self.dbtime;
+            let mut r = self.lrnode(39, rce.pgno, (after, p.dbtime), iline, rce.rceid, rce.objid);
+            r.extend((rce.key.len() as u16).to_le_bytes());
+            r.extend(0u16.to_le_bytes());
+            r.extend(0u16.to_le_bytes());
+            r.push(1);
+            r.extend_from_slice(&rce.key);
+            undo::apply(&mut p, iline, &rce.undo).expect("undo applies");
+            self.log.record(&r)?;
+            self.count("Undo");
+            p.dbtime = after;
+            self.store(rce.pgno, &p);
+            if rce.undo == UndoOp::FlagDelete {
+                undone_inserts.push((rce.pgno, rce.objid, rce.key));
+            }
+        }
+        let mut rb = vec![7u8];
+        rb.extend(PROCID.to_le_bytes());
+        rb.push(1);
+        self.log.record(&rb)?;
+        self.count("Rollback");
+        self.in_trx = false;
+        self.flag_deleted.clear();
+        self.cleanup(undone_inserts)
+    }
+
+    /// What recovery does with the transaction left open by the crash
+    /// (`undo_open_transactions`): each operation undone, newest first, on
+    /// the node found by key, at a fresh dbtime; nothing is logged.
+    fn undo_at_end(&mut self) {
+        for rce in std::mem::take(&mut self.rces).into_iter().rev() {
+            let iline = self.find(rce.pgno, &rce.key).expect("node to undo");
+            let mut p = self.page(rce.pgno);
+            undo::apply(&mut p, iline, &rce.undo).expect("undo applies");
+            self.dbtime += 1;
+            p.dbtime = self.dbtime;
+            self.store(rce.pgno, &p);
+            self.count("undone at the end");
+        }
     }
 
     fn insert_row(&mut self, t: &mut Table, id: u32) -> std::io::Result<()> {
         let key = key_long(id);
-        let at = self.find(t.pgno, &key).expect_err("new id");
         let data = user_record(id, 0, tag_of(id), &name_of(id, 0));
-        self.node(
-            t.pgno,
-            at,
-            (t.pgno, t.objid),
-            Op::Insert {
-                key: key.clone(),
-                data,
-            },
-        )?;
+        let op = Op::Insert {
+            key: key.clone(),
+            data,
+        };
+        self.node(t.pgno, t.objid, &key, op)?;
         if let Some((ipg, iobjid)) = t.index {
             let ik = key_long(tag_of(id));
-            let at = self.find(ipg, &ik).expect_err("new tag");
-            self.node(ipg, at, (ipg, iobjid), Op::Insert { key: ik, data: key })?;
+            let op = Op::Insert {
+                key: ik.clone(),
+                data: key,
+            };
+            self.node(ipg, iobjid, &ik, op)?;
         }
         t.live.push(id);
         Ok(())
     }
 
     fn replace_row(&mut self, t: &Table, id: u32, version: u64) -> std::io::Result<()> {
-        let at = self.find(t.pgno, &key_long(id)).expect("live id");
-        let p = PageImage::parse(&self.pages[&t.pgno]).expect("own page parses");
-        let old = &p.lines[at].data;
+        let key = key_long(id);
+        let at = self.find(t.pgno, &key).expect("live id");
+        let old = self.page(t.pgno).lines[at].data.clone();
         let count = i32::from_le_bytes(old[8..12].try_into().expect("4 bytes"));
         let data = user_record(id, count, tag_of(id), &name_of(id, version));
-        self.node(t.pgno, at, (t.pgno, t.objid), Op::Replace { data })
+        self.node(t.pgno, t.objid, &key, Op::Replace { data })
     }
 
     fn delta_row(&mut self, t: &Table, id: u32, delta: i32) -> std::io::Result<()> {
-        let at = self.find(t.pgno, &key_long(id)).expect("live id");
         let op = Op::Delta {
             delta,
             offset: COUNT_OFFSET,
         };
-        self.node(t.pgno, at, (t.pgno, t.objid), op)
+        self.node(t.pgno, t.objid, &key_long(id), op)
     }
 
-    /// FlagDelete in the transaction, then Delete (version cleanup), of
-    /// the row and its index entry.
+    /// FlagDelete of the row and its index entry (deleted after commit).
     fn delete_row(&mut self, t: &mut Table, id: u32) -> std::io::Result<()> {
-        let mut nodes = vec![(t.pgno, t.objid, key_long(id))];
+        self.node(t.pgno, t.objid, &key_long(id), Op::FlagDelete)?;
         if let Some((ipg, iobjid)) = t.index {
-            nodes.push((ipg, iobjid, key_long(tag_of(id))));
-        }
-        for op in [Op::FlagDelete, Op::Delete] {
-            for (pgno, objid, key) in &nodes {
-                let at = self.find(*pgno, key).expect("live node");
-                self.node(*pgno, at, (*pgno, *objid), op.clone())?;
-            }
+            self.node(ipg, iobjid, &key_long(tag_of(id)), Op::FlagDelete)?;
         }
         t.live.retain(|&x| x != id);
         Ok(())
@@ -542,6 +666,9 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
         dbtime: built.dbtime,
         log: LogWriter::new(&logs),
         trx: 0,
+        in_trx: false,
+        rces: Vec::new(),
+        flag_deleted: Vec::new(),
         summary: Summary {
             db_name: DB_NAME.into(),
             ..Default::default()
@@ -550,6 +677,7 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     e.log.record(&attach_db(&header))?;
     run_transactions(&mut e, &mut tables, cfg.seed, gens)?;
     let generations = std::mem::replace(&mut e.log, LogWriter::new(&logs)).close()?;
+    e.undo_at_end();
     let mut expected = header.clone();
     expected[52..56].copy_from_slice(&3u32.to_le_bytes());
     eseutil::checksum::seal_header(&mut expected);
@@ -564,7 +692,33 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     Ok(e.summary)
 }
 
-/// Transactions until the last generation is reached and partly written.
+/// One transaction's operations (1 to 6, on random tables and rows).
+fn operations(
+    e: &mut Engine,
+    tables: &mut [Table],
+    rng: &mut Rng,
+    next_id: &mut u32,
+) -> std::io::Result<()> {
+    for _ in 0..1 + rng.below(6) {
+        let t = &mut tables[rng.below(tables.len() as u64) as usize];
+        let pick = t.live[rng.below(t.live.len() as u64) as usize];
+        match rng.below(10) {
+            0..=2 if t.live.len() < LIVE_ROWS => {
+                *next_id += 1;
+                e.insert_row(t, *next_id)?;
+            }
+            0..=2 => e.delete_row(t, pick)?,
+            3..=5 => e.replace_row(t, pick, rng.next())?,
+            6..=8 => e.delta_row(t, pick, rng.below(200) as i32 - 100)?,
+            _ if t.live.len() > 4 => e.delete_row(t, pick)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Transactions (one in eight rolled back) until the last generation is
+/// half written, then one left open by the crash.
 fn run_transactions(
     e: &mut Engine,
     tables: &mut [Table],
@@ -573,32 +727,22 @@ fn run_transactions(
 ) -> std::io::Result<()> {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut next_id = 1000u32;
-    let mut version = 0u64;
     while e.log.gen < gens || e.log.cur.position().0 < 128 {
-        e.trx += 1;
-        e.log.record(&begin0(e.trx))?;
-        *e.summary.ops.entry("Begin0").or_default() += 1;
-        for _ in 0..1 + rng.below(6) {
-            let t = &mut tables[rng.below(2) as usize];
-            let pick = t.live[rng.below(t.live.len() as u64) as usize];
-            match rng.below(10) {
-                0..=2 if t.live.len() < LIVE_ROWS => {
-                    next_id += 1;
-                    e.insert_row(t, next_id)?;
-                }
-                0..=2 => e.delete_row(t, pick)?,
-                3..=5 => {
-                    version += 1;
-                    e.replace_row(t, pick, version)?;
-                }
-                6..=8 => e.delta_row(t, pick, rng.below(200) as i32 - 100)?,
-                _ if t.live.len() > 4 => e.delete_row(t, pick)?,
-                _ => {}
+        let live: Vec<Vec<u32>> = tables.iter().map(|t| t.live.clone()).collect();
+        e.begin()?;
+        operations(e, tables, &mut rng, &mut next_id)?;
+        if rng.below(8) == 0 {
+            e.rollback()?;
+            for (t, l) in tables.iter_mut().zip(live) {
+                t.live = l;
             }
+        } else {
+            e.commit()?;
         }
-        e.log.record(&commit0(e.trx))?;
-        *e.summary.ops.entry("Commit0").or_default() += 1;
     }
+    e.begin()?;
+    operations(e, tables, &mut rng, &mut next_id)?;
+    e.count("open at the end");
     Ok(())
 }
 
