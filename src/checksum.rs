@@ -1,15 +1,17 @@
 //! ESE checksums: the legacy XOR checksum of header pages and old data pages,
 //! and the XOR+ECC "new" checksum of data pages and 8.x log segments, with
-//! single-bit error location.
+//! single-bit error location. The header checksum is defined in
+//! [`crate::parse::header_checksum`] (the header parsers verify it) and
+//! re-exported here.
 //!
 //! Facts: `checksum/checksum.cxx`, `checksum/checksum_amd64.cxx` ~1331–1430 and
 //! `_osu/checksumu.cxx` ~55–470 of the ESE source, restated in
 //! `docs/format/checksums.md`.
 
+pub use crate::parse::header_checksum::{
+    legacy_header_checksum, stored_header_checksum, xor_words, XOR_SEED,
+};
 use crate::parse::{u32_at, u64_at};
-
-/// Seed of the legacy XOR checksum (`ulDAEMagic`).
-pub const XOR_SEED: u32 = 0x89AB_CDEF;
 
 /// Bit 13 of the page flags (byte 36): the page uses the XOR+ECC format.
 pub const FLAG_NEW_CHECKSUM: u32 = 0x2000;
@@ -17,33 +19,6 @@ pub const FLAG_NEW_CHECKSUM: u32 = 0x2000;
 /// Absolute bit index of that flag inside a page; a flip there is never
 /// considered correctable (`IbitNewChecksumFormatFlag`).
 pub const NEW_CHECKSUM_FLAG_BIT: u32 = 36 * 8 + 13;
-
-/// XOR of every little-endian u32 of `b` (length a multiple of 4).
-#[inline]
-pub fn xor_words(b: &[u8]) -> u32 {
-    let mut acc64 = 0u64;
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        acc64 ^= u64::from_le_bytes(c.try_into().unwrap());
-    }
-    let mut acc = (acc64 as u32) ^ ((acc64 >> 32) as u32);
-    for c in chunks.remainder().chunks_exact(4) {
-        acc ^= u32::from_le_bytes(c.try_into().unwrap());
-    }
-    acc
-}
-
-/// The legacy header checksum of a header page (database header, log header,
-/// checkpoint copy, backup trailer page): `0x89ABCDEF` XOR every u32 of the
-/// page except the first, which is where the result is stored (docs/format/checksums.md §1).
-pub fn legacy_header_checksum(page: &[u8]) -> u32 {
-    XOR_SEED ^ xor_words(&page[4..])
-}
-
-/// The stored legacy header checksum (first u32 of the page).
-pub fn stored_header_checksum(page: &[u8]) -> u32 {
-    u32_at(page, 0)
-}
 
 /// Computes the 64-bit XOR+ECC checksum of one block (checksums.md §4): high 32 bits the
 /// ECC, low 32 bits the XOR of all words (header words counted as zero when

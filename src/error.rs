@@ -86,6 +86,7 @@ jet_errors! {
     READ_VERIFY_FAILURE = -1018, "JET_errReadVerifyFailure", "Checksum error on a database page";
     PAGE_NOT_INITIALIZED = -1019, "JET_errPageNotInitialized", "Blank database page";
     DISK_IO = -1022, "JET_errDiskIO", "Disk IO error";
+    INVALID_PATH = -1023, "JET_errInvalidPath", "Invalid file path";
     FILE_ACCESS_DENIED = -1032, "JET_errFileAccessDenied", "Cannot access file, the file is locked or in use";
     RECOVERY_VERIFY_FAILURE = -1123, "JET_errRecoveryVerifyFailure", "One or more database pages read from disk during recovery do not match the expected state";
     DATABASE_DUPLICATE = -1201, "JET_errDatabaseDuplicate", "Database already exists";

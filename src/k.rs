@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{channel, sync_channel};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -477,8 +477,11 @@ pub fn scan_database(
     let start = Instant::now();
     let mut input = Input::open(path)?;
     let (ps, ps_source) = page_size_of(&mut input, opts.page_size)?;
-    let last_phys = input.len / ps as u64;
-    let expect_ecc = opts.expect_ecc.unwrap_or(ps > 8192);
+    let geo = Geometry {
+        ps,
+        last_phys: input.len / ps as u64,
+        expect_ecc: opts.expect_ecc.unwrap_or(ps > 8192),
+    };
     let mut scan = DbScan {
         path: path.to_path_buf(),
         file_size: input.len,
@@ -490,44 +493,88 @@ pub fn scan_database(
         damaged: Vec::new(),
         damaged_omitted: 0,
     };
-    let keep = |scan: &mut DbScan, r: PageResult, obs: &mut dyn ScanObserver| {
-        obs.damaged(&r);
-        if scan.damaged.len() < opts.max_damaged {
-            scan.damaged.push(r);
-        } else {
-            scan.damaged_omitted += 1;
-        }
-    };
-
     if let Some(n) = opts.page {
-        let phys = n + HEADER_PAGES as i64;
-        if phys < 1 || phys as u64 > last_phys {
-            return Err(Error::Usage(format!(
-                "page {n} is outside the file (pages -1 to {})",
-                last_phys as i64 - HEADER_PAGES as i64
-            )));
-        }
-        let t = Instant::now();
-        let page = input.read_at((phys as u64 - 1) * ps as u64, ps)?;
-        let d = ms(t.elapsed());
-        scan.io = IoStats {
-            reads: 1,
-            bytes_read: ps as u64,
-            read_ms_total: d,
-            read_ms_max: d,
-            read_ms_min: d,
-            seconds: 0.0,
-        };
-        let r = classify_page(&page, phys as u64, last_phys, expect_ecc);
-        scan.counts.add(&r, &page);
-        if !matches!(r.verdict, Verdict::Ok | Verdict::Uninitialized) {
-            keep(&mut scan, r, obs);
-        }
-        obs.progress(ps as u64, ps as u64);
-        scan.io.seconds = start.elapsed().as_secs_f64();
-        return Ok(scan);
+        scan_one_page(&mut input, n, geo, opts, &mut scan, obs)?;
+    } else {
+        let mut file = input.file;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(path, e))?;
+        scan.io = scan_all_pages(file, path, geo, opts, &mut scan, obs)?;
     }
+    scan.io.seconds = start.elapsed().as_secs_f64();
+    Ok(scan)
+}
 
+/// Page size and page count of the file being scanned.
+#[derive(Clone, Copy)]
+struct Geometry {
+    ps: usize,
+    /// Number of whole pages (the last physical page number).
+    last_phys: u64,
+    /// Whether pages without the new-format flag are expected in ECC form.
+    expect_ecc: bool,
+}
+
+impl DbScan {
+    /// Reports a damaged page and keeps it, up to the cap.
+    fn keep(&mut self, r: PageResult, max_damaged: usize, obs: &mut dyn ScanObserver) {
+        obs.damaged(&r);
+        if self.damaged.len() < max_damaged {
+            self.damaged.push(r);
+        } else {
+            self.damaged_omitted += 1;
+        }
+    }
+}
+
+/// `--page N`: reads and verifies the one page (displayed number `n`).
+fn scan_one_page(
+    input: &mut Input,
+    n: i64,
+    geo: Geometry,
+    opts: &ScanOptions,
+    scan: &mut DbScan,
+    obs: &mut dyn ScanObserver,
+) -> Result<()> {
+    let (ps, last_phys) = (geo.ps, geo.last_phys);
+    let phys = n + HEADER_PAGES as i64;
+    if phys < 1 || phys as u64 > last_phys {
+        return Err(Error::Usage(format!(
+            "page {n} is outside the file (pages -1 to {})",
+            last_phys as i64 - HEADER_PAGES as i64
+        )));
+    }
+    let t = Instant::now();
+    let page = input.read_at((phys as u64 - 1) * ps as u64, ps)?;
+    let d = ms(t.elapsed());
+    scan.io = IoStats {
+        reads: 1,
+        bytes_read: ps as u64,
+        read_ms_total: d,
+        read_ms_max: d,
+        read_ms_min: d,
+        seconds: 0.0,
+    };
+    let r = classify_page(&page, phys as u64, last_phys, geo.expect_ecc);
+    scan.counts.add(&r, &page);
+    if !matches!(r.verdict, Verdict::Ok | Verdict::Uninitialized) {
+        scan.keep(r, opts.max_damaged, obs);
+    }
+    obs.progress(ps as u64, ps as u64);
+    Ok(())
+}
+
+/// The whole file: one reader thread, `workers` verifier threads, results
+/// merged in file order on the calling thread. Returns the reader's I/O
+/// statistics.
+fn scan_all_pages(
+    mut file: File,
+    path: &Path,
+    geo: Geometry,
+    opts: &ScanOptions,
+    scan: &mut DbScan,
+    obs: &mut dyn ScanObserver,
+) -> Result<IoStats> {
     let workers = if opts.workers == 0 {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -536,11 +583,9 @@ pub fn scan_database(
     } else {
         opts.workers
     };
+    let ps = geo.ps;
     let chunk = (opts.chunk_size / ps).max(1) * ps;
-    let total = last_phys * ps as u64;
-    let mut file = input.file;
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| Error::io(path, e))?;
+    let total = geo.last_phys * ps as u64;
 
     let (free_tx, free_rx) = channel::<Vec<u8>>();
     for _ in 0..workers + 2 {
@@ -550,65 +595,13 @@ pub fn scan_database(
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = channel::<Done>();
 
-    let io = std::thread::scope(|s| -> Result<IoStats> {
-        let reader = s.spawn(move || -> Result<IoStats> {
-            let mut io = IoStats {
-                read_ms_min: u64::MAX,
-                ..Default::default()
-            };
-            let mut off = 0u64;
-            let mut seq = 0usize;
-            while off < total {
-                let Ok(mut buf) = free_rx.recv() else { break };
-                let len = (total - off).min(chunk as u64) as usize;
-                let t = Instant::now();
-                file.read_exact(&mut buf[..len])
-                    .map_err(|e| Error::io(path, e))?;
-                crate::file::hash_tap::feed(path, off, &buf[..len]); // --hash, same pass
-                let d = ms(t.elapsed());
-                io.reads += 1;
-                io.bytes_read += len as u64;
-                io.read_ms_total += d;
-                io.read_ms_max = io.read_ms_max.max(d);
-                io.read_ms_min = io.read_ms_min.min(d);
-                let job = Job {
-                    seq,
-                    first_phys: off / ps as u64 + 1,
-                    len,
-                    buf,
-                };
-                if work_tx.send(job).is_err() {
-                    break;
-                }
-                off += len as u64;
-                seq += 1;
-            }
-            if io.reads == 0 {
-                io.read_ms_min = 0;
-            }
-            Ok(io)
-        });
+    std::thread::scope(|s| -> Result<IoStats> {
+        let reader =
+            s.spawn(move || read_chunks(&mut file, path, total, chunk, ps, free_rx, work_tx));
         for _ in 0..workers {
             let done_tx = done_tx.clone();
             let work_rx = &work_rx;
-            s.spawn(move || loop {
-                let job = {
-                    let rx = work_rx.lock().unwrap_or_else(|p| p.into_inner());
-                    rx.recv()
-                };
-                let Ok(job) = job else { break };
-                let (counts, damaged) = verify_chunk(&job, ps, last_phys, expect_ecc);
-                let done = Done {
-                    seq: job.seq,
-                    len: job.len,
-                    buf: job.buf,
-                    counts,
-                    damaged,
-                };
-                if done_tx.send(done).is_err() {
-                    break;
-                }
-            });
+            s.spawn(move || verify_chunks(work_rx, done_tx, geo));
         }
         drop(done_tx);
         let mut pending: BTreeMap<usize, Done> = BTreeMap::new();
@@ -619,7 +612,7 @@ pub fn scan_database(
             while let Some(d) = pending.remove(&next) {
                 scan.counts.merge(&d.counts);
                 for r in d.damaged {
-                    keep(&mut scan, r, obs);
+                    scan.keep(r, opts.max_damaged, obs);
                 }
                 done_bytes += d.len as u64;
                 obs.progress(done_bytes, total);
@@ -634,10 +627,77 @@ pub fn scan_database(
                 std::io::Error::other("reader thread panicked"),
             ))
         })
-    })?;
-    scan.io = io;
-    scan.io.seconds = start.elapsed().as_secs_f64();
-    Ok(scan)
+    })
+}
+
+/// The reader thread: reads the first `total` bytes in `chunk`-byte pieces
+/// into the free buffers and sends them as jobs, in order.
+fn read_chunks(
+    file: &mut File,
+    path: &Path,
+    total: u64,
+    chunk: usize,
+    ps: usize,
+    free_rx: Receiver<Vec<u8>>,
+    work_tx: SyncSender<Job>,
+) -> Result<IoStats> {
+    let mut io = IoStats {
+        read_ms_min: u64::MAX,
+        ..Default::default()
+    };
+    let mut off = 0u64;
+    let mut seq = 0usize;
+    while off < total {
+        let Ok(mut buf) = free_rx.recv() else { break };
+        let len = (total - off).min(chunk as u64) as usize;
+        let t = Instant::now();
+        file.read_exact(&mut buf[..len])
+            .map_err(|e| Error::io(path, e))?;
+        crate::file::hash_tap::feed(path, off, &buf[..len]); // --hash, same pass
+        let d = ms(t.elapsed());
+        io.reads += 1;
+        io.bytes_read += len as u64;
+        io.read_ms_total += d;
+        io.read_ms_max = io.read_ms_max.max(d);
+        io.read_ms_min = io.read_ms_min.min(d);
+        let job = Job {
+            seq,
+            first_phys: off / ps as u64 + 1,
+            len,
+            buf,
+        };
+        if work_tx.send(job).is_err() {
+            break;
+        }
+        off += len as u64;
+        seq += 1;
+    }
+    if io.reads == 0 {
+        io.read_ms_min = 0;
+    }
+    Ok(io)
+}
+
+/// A verifier thread: verifies jobs until the reader is done.
+fn verify_chunks(work_rx: &Mutex<Receiver<Job>>, done_tx: Sender<Done>, geo: Geometry) {
+    loop {
+        let job = {
+            let rx = work_rx.lock().unwrap_or_else(|p| p.into_inner());
+            rx.recv()
+        };
+        let Ok(job) = job else { break };
+        let (counts, damaged) = verify_chunk(&job, geo.ps, geo.last_phys, geo.expect_ecc);
+        let done = Done {
+            seq: job.seq,
+            len: job.len,
+            buf: job.buf,
+            counts,
+            damaged,
+        };
+        if done_tx.send(done).is_err() {
+            break;
+        }
+    }
 }
 
 /// One bit changed by `--fix-ecc`.

@@ -252,7 +252,7 @@ fn log_fact(f: &LogFileCheck, issues: &[SetIssue]) -> LogFact {
         chain_issues: issues
             .iter()
             .filter(|i| i.jet != Jet::BAD_LOG_SIGNATURE)
-            .map(|i| (i.jet, i.message.clone()))
+            .map(|i| (i.jet, i.message()))
             .collect(),
     }
 }
@@ -1205,7 +1205,7 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         if let SetStep::Missing(i) = step {
             problems.push(Problem {
                 jet: i.jet,
-                message: i.message,
+                message: i.message(),
             });
         }
     }

@@ -483,9 +483,10 @@ fn missing_attached_database_1216_and_i() {
         return;
     };
     let logs = c.join("secedit-logs-a");
-    if !logs.join("edb.log").exists() {
-        return;
-    }
+    assert!(
+        logs.join("edb.log").is_file(),
+        "corpus lacks secedit-logs-a/edb.log"
+    );
     let tmp = tempfile::tempdir().unwrap();
     let base = logs.join("edb");
     let out = tmp.path().join("o");

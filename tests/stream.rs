@@ -171,6 +171,10 @@ fn gap_is_reported_in_order_while_streaming() {
 /// A longer real-data set: every generation verifies, in order, and the
 /// JSON document lists each file once.
 #[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
 fn many_generations_of_real_records() {
     let Some(c) = common::corpus() else { return };
     let src = std::fs::read(c.join("secedit-logs-b/edb.log")).unwrap();

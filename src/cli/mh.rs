@@ -9,7 +9,7 @@ use super::{write_json, Ctx, ModeResult};
 use crate::db::classify::{classify, expect_ecc_for, PageKind};
 use crate::error::{Error, FormatError, Jet};
 use crate::file::{identify, FileKind, Input};
-use crate::parse::db_header::{read_header_pair, read_unverified, UsedCopy};
+use crate::parse::db_header::{read_header_pair, read_unverified, DbHeaderPair};
 use crate::parse::patch::{check_against_header, read_patch_page, PatchHeader};
 use crate::render;
 use crate::report::mh::MhReport;
@@ -57,31 +57,7 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         }
         probe.truncate(2 * ps);
     }
-    let pair = match read_header_pair(&probe) {
-        Ok(p) => p,
-        Err(e) => {
-            // Neither copy verifies. Show what the primary claims when asked.
-            if !ctx.common.json {
-                if let (true, Some((_, copy))) = (ctx.common.verbose, read_unverified(&probe)) {
-                    let text = render::mh::header_copy(
-                        "DATABASE HEADER (UNVERIFIED):",
-                        &copy,
-                        None,
-                        ctx.color,
-                    );
-                    out.write_all(text.as_bytes()).map_err(io_err)?;
-                }
-                writeln!(out).map_err(io_err)?;
-                writeln!(out, "WARNING: primary header has a checksum error.").map_err(io_err)?;
-                writeln!(out, "WARNING: shadow header has a checksum error.").map_err(io_err)?;
-            }
-            return Err(if e.detail.starts_with("not an ESE file") {
-                Error::not_ese(path, e)
-            } else {
-                Error::corrupt(path, e)
-            });
-        }
-    };
+    let pair = read_verified_pair(path, &probe, ctx, out)?;
     let mut damaged = pair.damaged();
     let (patch, patch_error, last_kind) = trailer_of(&mut input, &pair)?;
     damaged |= patch_error.is_some();
@@ -92,62 +68,49 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         report.patch_page_error = patch_error.as_ref().map(|e| e.to_string());
         write_json(out, &report)?;
     } else {
-        let patch_text = patch.as_ref().map(render::mh::patch_block);
-        let mut text = String::new();
-        match pair.used {
-            UsedCopy::Primary => {
-                text.push_str(&render::mh::header_copy(
-                    "DATABASE HEADER:",
-                    &pair.primary,
-                    patch_text.as_deref(),
-                    ctx.color,
-                ));
-                if ctx.common.verbose {
-                    if let Some(s) = &pair.shadow {
-                        text.push_str(&render::mh::header_copy(
-                            "DATABASE SHADOW HEADER:",
-                            s,
-                            None,
-                            ctx.color,
-                        ));
-                    }
-                }
-            }
-            UsedCopy::Shadow => {
-                let s = pair.shadow.as_ref().expect("shadow copy in use");
-                text.push_str(&render::mh::header_copy(
-                    "DATABASE SHADOW HEADER:",
-                    s,
-                    patch_text.as_deref(),
-                    ctx.color,
-                ));
-            }
-        }
-        if let Some(e) = &patch_error {
-            text.push_str(&format!("\nWARNING: backup trailer (patch) page: {e}\n"));
-        }
-        text.push('\n');
-        for w in pair.warnings() {
-            text.push_str(&render::color::bad(&w, ctx.color));
-            text.push('\n');
-        }
-        if input.len % pair.page_size as u64 != 0 {
-            // Not an eseutil line: a truncated or carved copy is worth saying.
-            let w = format!(
-                "WARNING: file size {} is not a multiple of the page size {} ({} bytes after the last whole page).",
-                input.len,
-                pair.page_size,
-                input.len % pair.page_size as u64
-            );
-            text.push_str(&render::color::bad(&w, ctx.color));
-            text.push('\n');
-        }
+        let text = render::mh::database_dump(
+            &pair,
+            patch.as_ref(),
+            patch_error.as_ref(),
+            input.len,
+            ctx.common.verbose,
+            ctx.color,
+        );
         out.write_all(text.as_bytes()).map_err(io_err)?;
     }
     Ok(if damaged {
         super::exit::DAMAGE
     } else {
         super::exit::OK
+    })
+}
+
+/// Reads the header pair; when neither copy verifies, prints (text mode)
+/// what the primary claims under `-v` and the two warnings, and fails.
+fn read_verified_pair(
+    path: &std::path::Path,
+    probe: &[u8],
+    ctx: &Ctx,
+    out: &mut dyn Write,
+) -> Result<DbHeaderPair, Error> {
+    let e = match read_header_pair(probe) {
+        Ok(p) => return Ok(p),
+        Err(e) => e,
+    };
+    if !ctx.common.json {
+        if let (true, Some((_, copy))) = (ctx.common.verbose, read_unverified(probe)) {
+            let text =
+                render::mh::header_copy("DATABASE HEADER (UNVERIFIED):", &copy, None, ctx.color);
+            out.write_all(text.as_bytes()).map_err(io_err)?;
+        }
+        writeln!(out).map_err(io_err)?;
+        writeln!(out, "WARNING: primary header has a checksum error.").map_err(io_err)?;
+        writeln!(out, "WARNING: shadow header has a checksum error.").map_err(io_err)?;
+    }
+    Err(if e.detail.starts_with("not an ESE file") {
+        Error::not_ese(path, e)
+    } else {
+        Error::corrupt(path, e)
     })
 }
 

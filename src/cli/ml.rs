@@ -226,15 +226,7 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         b.finish();
     }
     let c = c?;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let fname = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let base = parse_log_file_name(fname)
-        .map(|n| n.base)
-        .unwrap_or_else(|| fname.chars().take(3).collect());
+    let (dir, base) = dir_and_base(path);
     let checkpoint = checkpoint_of(&dir, &base);
     let damaged = c.damaged();
     let code = if damaged {
@@ -255,25 +247,7 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     };
     if ctx.common.json {
         if show_records {
-            if let Some(w) = &c.walk {
-                for r in &w.records {
-                    let line = serde_json::to_string(&RecordLine::new(r))
-                        .map_err(|e| Error::Usage(e.to_string()))?;
-                    writeln!(out, "{line}").map_err(io_err)?;
-                }
-                if !w.torn.is_empty() {
-                    let v = serde_json::json!({ "torn_records": w.torn });
-                    writeln!(out, "{v}").map_err(io_err)?;
-                }
-            }
-            if let Some(e) = c.error() {
-                let v = serde_json::json!({ "error": crate::report::ml::ErrorReport::from(e) });
-                writeln!(out, "{v}").map_err(io_err)?;
-            }
-            if let Some(st) = &st {
-                let v = serde_json::json!({ "stats": st });
-                writeln!(out, "{v}").map_err(io_err)?;
-            }
+            write_json_lines(&c, st.as_ref(), out)?;
             return Ok(code);
         }
         let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -317,6 +291,50 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     text.push('\n');
     out.write_all(text.as_bytes()).map_err(io_err)?;
     Ok(code)
+}
+
+/// The folder of a log file and its base name (from the file name, else
+/// its first three characters).
+fn dir_and_base(path: &Path) -> (PathBuf, String) {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let fname = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let base = parse_log_file_name(fname)
+        .map(|n| n.base)
+        .unwrap_or_else(|| fname.chars().take(3).collect());
+    (dir, base)
+}
+
+/// `/ml FILE --records --json`: one JSON line per record, then the torn
+/// records, the error and the statistics, each on its own line.
+fn write_json_lines(
+    c: &crate::log::set::LogFileCheck,
+    st: Option<&crate::log::set::RecordStats>,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    if let Some(w) = &c.walk {
+        for r in &w.records {
+            let line = serde_json::to_string(&RecordLine::new(r))
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            writeln!(out, "{line}").map_err(io_err)?;
+        }
+        if !w.torn.is_empty() {
+            let v = serde_json::json!({ "torn_records": w.torn });
+            writeln!(out, "{v}").map_err(io_err)?;
+        }
+    }
+    if let Some(e) = c.error() {
+        let v = serde_json::json!({ "error": crate::report::ml::ErrorReport::from(e) });
+        writeln!(out, "{v}").map_err(io_err)?;
+    }
+    if let Some(st) = st {
+        let v = serde_json::json!({ "stats": st });
+        writeln!(out, "{v}").map_err(io_err)?;
+    }
+    Ok(())
 }
 
 /// `/ml FILE --records`: one line per record, written as it is rendered; a

@@ -97,11 +97,17 @@ pub fn walk(
     opts: WalkOptions,
     visit: &mut dyn FnMut(&Page, &Node<'_>),
 ) -> TreeWalk {
-    let mut w = TreeWalk {
-        root,
-        ..Default::default()
+    let mut walker = Walker {
+        db,
+        opts,
+        objid: opts.objid,
+        w: TreeWalk {
+            root,
+            ..Default::default()
+        },
+        seen: HashSet::new(),
+        depth: 0,
     };
-    let mut seen: HashSet<u32> = HashSet::new();
     let mut level = vec![Child {
         pgno: root,
         parent: 0,
@@ -110,287 +116,338 @@ pub fn walk(
         expect_leaf: false,
     }];
     let max_depth = MAX_DEPTH.min(db.page_count as usize + 1);
-    let mut objid = opts.objid;
-    let mut depth = 0usize;
-    let prob = |w: &mut TreeWalk, pgno: u32, jet: Jet, detail: String| {
-        w.problems.push(Problem {
-            pgno,
-            tree: root,
-            jet,
-            detail,
-        })
-    };
     while !level.is_empty() {
-        if depth >= max_depth {
-            prob(
-                &mut w,
+        if walker.depth >= max_depth {
+            walker.problem(
                 level[0].pgno,
                 Jet::DATABASE_CORRUPTED,
                 format!("tree deeper than {max_depth} levels"),
             );
             break;
         }
-        depth += 1;
-        let mut next: Vec<Child> = Vec::new();
-        // (pgno, prev, next) of each page of this level that could be read,
-        // None for a page that could not.
-        let mut chain: Vec<Option<(u32, u32, u32)>> = Vec::new();
-        let mut last_key: Option<(u32, Vec<u8>)> = None;
-        let mut level_leaf: Option<bool> = None;
-        for c in &level {
-            let pgno = c.pgno;
-            if pgno == 0 || pgno > db.page_count {
-                prob(
-                    &mut w,
-                    c.parent,
-                    Jet::DATABASE_CORRUPTED,
-                    format!("points at page {pgno}, outside the file"),
-                );
-                chain.push(None);
+        walker.depth += 1;
+        let lv = walker.walk_level(&level, visit);
+        check_chain(&mut walker.w, &lv.chain, root, lv.leaf == Some(true));
+        walker.w.depth = walker.depth as u32;
+        if lv.leaf == Some(true) {
+            walker.w.leaf_pages = lv.chain.iter().flatten().count() as u32;
+            break;
+        }
+        level = lv.next;
+    }
+    walker.w
+}
+
+/// The state of one tree walk.
+struct Walker<'d> {
+    db: &'d Database,
+    opts: WalkOptions,
+    /// The objid every page must carry (the option's, else the root's).
+    objid: Option<u32>,
+    w: TreeWalk,
+    seen: HashSet<u32>,
+    /// Level being walked (1 = the root).
+    depth: usize,
+}
+
+/// What one level of the walk yields.
+#[derive(Default)]
+struct Level {
+    /// The children of this level's internal nodes, in key order.
+    next: Vec<Child>,
+    /// (pgno, prev, next) of each page of the level that could be read,
+    /// None for a page that could not.
+    chain: Vec<Option<(u32, u32, u32)>>,
+    /// Whether the level's pages are leaves (from its first readable page).
+    leaf: Option<bool>,
+    /// Greatest key so far on the level, with its page.
+    last_key: Option<(u32, Vec<u8>)>,
+}
+
+impl Walker<'_> {
+    fn problem(&mut self, pgno: u32, jet: Jet, detail: String) {
+        self.w.problems.push(Problem {
+            pgno,
+            tree: self.w.root,
+            jet,
+            detail,
+        })
+    }
+
+    /// Walks every page of one level.
+    fn walk_level(&mut self, level: &[Child], visit: &mut dyn FnMut(&Page, &Node<'_>)) -> Level {
+        let mut lv = Level::default();
+        for c in level {
+            let Some(page) = self.read_tree_page(c) else {
+                lv.chain.push(None);
                 continue;
-            }
-            if !seen.insert(pgno) {
-                prob(
-                    &mut w,
-                    c.parent,
-                    Jet::DATABASE_CORRUPTED,
-                    format!("points at page {pgno}, already reached in this tree (cycle or shared page)"),
-                );
-                chain.push(None);
-                continue;
-            }
-            w.pages.push(pgno);
-            let bytes = match db.read_page(pgno) {
-                Ok(b) => b,
-                Err(e) => {
-                    prob(&mut w, pgno, Jet::DISK_IO, e.to_string());
-                    chain.push(None);
-                    continue;
-                }
             };
-            let mut bytes = bytes;
-            let class = db.classify(pgno, &bytes);
-            match class.kind {
-                PageKind::Data => {
-                    if let crate::checksum::PageVerdict::Correctable { bit, .. } = class.checksum {
-                        prob(
-                            &mut w,
-                            pgno,
-                            Jet::READ_VERIFY_FAILURE,
-                            format!("single-bit checksum error at bit {bit} (correctable; walked as corrected)"),
-                        );
-                        crate::checksum::apply_correction(&mut bytes, pgno, bit);
-                    }
-                }
-                _ => {
-                    let (jet, detail) = not_a_tree_page(&class, c.parent);
-                    prob(&mut w, pgno, jet, detail);
-                    chain.push(None);
-                    continue;
-                }
-            }
-            let page = match Page::new(pgno, bytes) {
-                Ok(p) => p,
-                Err(e) => {
-                    prob(&mut w, pgno, e.jet, e.detail);
-                    chain.push(None);
-                    continue;
-                }
-            };
+            self.check_page_header(c, &page, lv.leaf);
             let h = page.hdr;
-            if depth == 1 {
-                w.objid = h.objid;
-                objid.get_or_insert(h.objid);
-                if !h.is_root() {
-                    prob(
-                        &mut w,
-                        pgno,
-                        Jet::DATABASE_CORRUPTED,
-                        "root page lacks the root flag".into(),
-                    );
-                }
-            } else if h.is_root() {
-                prob(
-                    &mut w,
-                    pgno,
-                    Jet::DATABASE_CORRUPTED,
-                    "non-root page carries the root flag".into(),
-                );
-            }
-            if let Some(o) = objid {
-                if h.objid != o {
-                    prob(
-                        &mut w,
-                        pgno,
-                        Jet::DATABASE_CORRUPTED,
-                        format!(
-                            "page belongs to objid {} but the tree is objid {o}",
-                            h.objid
-                        ),
-                    );
-                }
-            }
-            if h.is_empty() {
-                prob(
-                    &mut w,
-                    pgno,
-                    Jet::DATABASE_CORRUPTED,
-                    "page in a tree is marked empty (freed)".into(),
-                );
-            }
-            if opts.max_dbtime != 0 && h.dbtime > opts.max_dbtime {
-                prob(
-                    &mut w,
-                    pgno,
-                    Jet::DB_TIME_TOO_NEW,
-                    format!(
-                        "page dbtime {} is greater than the header's {}",
-                        h.dbtime, opts.max_dbtime
-                    ),
-                );
-            }
-            match page.space_sum() {
-                Ok(s) if s == db.page_size => {}
-                Ok(s) => prob(
-                    &mut w,
-                    pgno,
-                    Jet::DATABASE_CORRUPTED,
-                    format!(
-                        "free-space arithmetic: header + tags + cbFree ({}) + tag array = {s}, not {}",
-                        h.cb_free, db.page_size
-                    ),
-                ),
-                Err(e) => prob(&mut w, pgno, e.jet, e.detail),
-            }
-            if let Some(l) = level_leaf {
-                if l != h.is_leaf() {
-                    prob(
-                        &mut w,
-                        pgno,
-                        Jet::DATABASE_CORRUPTED,
-                        "leaf and internal pages mixed on one level".into(),
-                    );
-                }
-            }
-            level_leaf.get_or_insert(h.is_leaf());
-            if c.expect_leaf && !h.is_leaf() {
-                prob(
-                    &mut w,
-                    pgno,
-                    Jet::DATABASE_CORRUPTED,
-                    format!(
-                        "page {} is parent-of-leaf but this child is not a leaf",
-                        c.parent
-                    ),
-                );
-            }
-            chain.push(Some((pgno, h.pgno_prev, h.pgno_next)));
-            let leaf = h.is_leaf();
-            let non_unique = h.is_non_unique();
-            let n_tags = page.tag_count();
-            if n_tags == 0 {
-                prob(
-                    &mut w,
-                    pgno,
+            lv.leaf.get_or_insert(h.is_leaf());
+            lv.chain.push(Some((page.pgno, h.pgno_prev, h.pgno_next)));
+            if page.tag_count() == 0 {
+                self.problem(
+                    page.pgno,
                     Jet::DATABASE_CORRUPTED,
                     "page has no tags (itagMicFree = 0)".into(),
                 );
                 continue;
             }
-            let mut prev_sep: Option<Vec<u8>> = c.lower.clone();
-            for itag in 1..n_tags {
-                let node = match page.node(itag) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        prob(&mut w, pgno, e.jet, e.detail);
-                        break;
-                    }
-                };
-                let last_internal = !leaf && itag == n_tags - 1;
-                let k = order_key(&node, non_unique, leaf);
-                // key order within the level
-                if !(last_internal && node.key.is_empty()) {
-                    if let Some((lp, lk)) = &last_key {
-                        if k <= *lk {
-                            prob(
-                                &mut w,
-                                pgno,
-                                Jet::DATABASE_CORRUPTED,
-                                format!(
-                                    "key of tag {itag} is not greater than the previous key (on page {lp})"
-                                ),
-                            );
-                        }
-                    }
-                    if let Some(lo) = &c.lower {
-                        if k < *lo {
-                            prob(
-                                &mut w,
-                                pgno,
-                                Jet::DATABASE_CORRUPTED,
-                                format!("key of tag {itag} is below the separator key of parent page {}", c.parent),
-                            );
-                        }
-                    }
-                    if let Some(up) = &c.upper {
-                        if (leaf && k >= *up) || (!leaf && node.key > *up) {
-                            prob(
-                                &mut w,
-                                pgno,
-                                Jet::DATABASE_CORRUPTED,
-                                format!("key of tag {itag} is above the separator key of parent page {}", c.parent),
-                            );
-                        }
-                    }
-                    last_key = Some((pgno, k));
-                }
-                if leaf {
-                    if node.is_deleted() {
-                        w.deleted += 1;
-                    } else {
-                        w.records += 1;
-                    }
-                    visit(&page, &node);
-                } else {
-                    match node.child() {
-                        Some(child) => {
-                            let upper = if last_internal && node.key.is_empty() {
-                                c.upper.clone()
-                            } else {
-                                Some(node.key.clone())
-                            };
-                            next.push(Child {
-                                pgno: child,
-                                parent: pgno,
-                                lower: prev_sep.clone(),
-                                upper: upper.clone(),
-                                expect_leaf: h.flags & FLAG_PARENT_OF_LEAF != 0,
-                            });
-                            prev_sep = upper;
-                        }
-                        None => prob(
-                            &mut w,
-                            pgno,
-                            Jet::NODE_CORRUPTED,
-                            format!(
-                                "internal node {itag} has {} data bytes, not a page number",
-                                node.data.len()
-                            ),
-                        ),
-                    }
-                }
+            self.walk_nodes(c, &page, &mut lv, visit);
+        }
+        lv
+    }
+
+    /// Reads the page `c` points at, once per tree, as a data page (a
+    /// correctable single-bit error is reported and corrected); `None`
+    /// (with the problem recorded) when it cannot be walked.
+    fn read_tree_page(&mut self, c: &Child) -> Option<Page> {
+        let pgno = c.pgno;
+        if pgno == 0 || pgno > self.db.page_count {
+            self.problem(
+                c.parent,
+                Jet::DATABASE_CORRUPTED,
+                format!("points at page {pgno}, outside the file"),
+            );
+            return None;
+        }
+        if !self.seen.insert(pgno) {
+            self.problem(
+                c.parent,
+                Jet::DATABASE_CORRUPTED,
+                format!(
+                    "points at page {pgno}, already reached in this tree (cycle or shared page)"
+                ),
+            );
+            return None;
+        }
+        self.w.pages.push(pgno);
+        let mut bytes = match self.db.read_page(pgno) {
+            Ok(b) => b,
+            Err(e) => {
+                self.problem(pgno, Jet::DISK_IO, e.to_string());
+                return None;
+            }
+        };
+        let class = self.db.classify(pgno, &bytes);
+        if class.kind != PageKind::Data {
+            let (jet, detail) = not_a_tree_page(&class, c.parent);
+            self.problem(pgno, jet, detail);
+            return None;
+        }
+        if let crate::checksum::PageVerdict::Correctable { bit, .. } = class.checksum {
+            self.problem(
+                pgno,
+                Jet::READ_VERIFY_FAILURE,
+                format!(
+                    "single-bit checksum error at bit {bit} (correctable; walked as corrected)"
+                ),
+            );
+            crate::checksum::apply_correction(&mut bytes, pgno, bit);
+        }
+        match Page::new(pgno, bytes) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.problem(pgno, e.jet, e.detail);
+                None
             }
         }
-        check_chain(&mut w, &chain, root, level_leaf == Some(true));
-        if level_leaf == Some(true) {
-            w.leaf_pages = chain.iter().flatten().count() as u32;
-            w.depth = depth as u32;
-            break;
-        }
-        w.depth = depth as u32;
-        level = next;
     }
-    w
+
+    /// Checks the page header against its place in the tree: root flag,
+    /// objid, freed flag, dbtime, free-space arithmetic, leaf level.
+    fn check_page_header(&mut self, c: &Child, page: &Page, level_leaf: Option<bool>) {
+        let (pgno, h) = (page.pgno, page.hdr);
+        if self.depth == 1 {
+            self.w.objid = h.objid;
+            self.objid.get_or_insert(h.objid);
+            if !h.is_root() {
+                self.problem(
+                    pgno,
+                    Jet::DATABASE_CORRUPTED,
+                    "root page lacks the root flag".into(),
+                );
+            }
+        } else if h.is_root() {
+            self.problem(
+                pgno,
+                Jet::DATABASE_CORRUPTED,
+                "non-root page carries the root flag".into(),
+            );
+        }
+        if let Some(o) = self.objid {
+            if h.objid != o {
+                self.problem(
+                    pgno,
+                    Jet::DATABASE_CORRUPTED,
+                    format!(
+                        "page belongs to objid {} but the tree is objid {o}",
+                        h.objid
+                    ),
+                );
+            }
+        }
+        if h.is_empty() {
+            self.problem(
+                pgno,
+                Jet::DATABASE_CORRUPTED,
+                "page in a tree is marked empty (freed)".into(),
+            );
+        }
+        let max_dbtime = self.opts.max_dbtime;
+        if max_dbtime != 0 && h.dbtime > max_dbtime {
+            self.problem(
+                pgno,
+                Jet::DB_TIME_TOO_NEW,
+                format!(
+                    "page dbtime {} is greater than the header's {max_dbtime}",
+                    h.dbtime
+                ),
+            );
+        }
+        match page.space_sum() {
+            Ok(s) if s == self.db.page_size => {}
+            Ok(s) => self.problem(
+                pgno,
+                Jet::DATABASE_CORRUPTED,
+                format!(
+                    "free-space arithmetic: header + tags + cbFree ({}) + tag array = {s}, not {}",
+                    h.cb_free, self.db.page_size
+                ),
+            ),
+            Err(e) => self.problem(pgno, e.jet, e.detail),
+        }
+        if level_leaf.is_some_and(|l| l != h.is_leaf()) {
+            self.problem(
+                pgno,
+                Jet::DATABASE_CORRUPTED,
+                "leaf and internal pages mixed on one level".into(),
+            );
+        }
+        if c.expect_leaf && !h.is_leaf() {
+            self.problem(
+                pgno,
+                Jet::DATABASE_CORRUPTED,
+                format!(
+                    "page {} is parent-of-leaf but this child is not a leaf",
+                    c.parent
+                ),
+            );
+        }
+    }
+
+    /// Visits the nodes of one page: key order, leaf nodes to `visit`,
+    /// children of internal nodes onto the next level.
+    fn walk_nodes(
+        &mut self,
+        c: &Child,
+        page: &Page,
+        lv: &mut Level,
+        visit: &mut dyn FnMut(&Page, &Node<'_>),
+    ) {
+        let (pgno, h) = (page.pgno, page.hdr);
+        let leaf = h.is_leaf();
+        let n_tags = page.tag_count();
+        let mut prev_sep: Option<Vec<u8>> = c.lower.clone();
+        for itag in 1..n_tags {
+            let node = match page.node(itag) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.problem(pgno, e.jet, e.detail);
+                    break;
+                }
+            };
+            let last_internal = !leaf && itag == n_tags - 1;
+            if !(last_internal && node.key.is_empty()) {
+                let k = order_key(&node, h.is_non_unique(), leaf);
+                self.check_key_order(c, page, itag, &node, &k, &lv.last_key);
+                lv.last_key = Some((pgno, k));
+            }
+            if leaf {
+                if node.is_deleted() {
+                    self.w.deleted += 1;
+                } else {
+                    self.w.records += 1;
+                }
+                visit(page, &node);
+                continue;
+            }
+            let Some(child) = node.child() else {
+                self.problem(
+                    pgno,
+                    Jet::NODE_CORRUPTED,
+                    format!(
+                        "internal node {itag} has {} data bytes, not a page number",
+                        node.data.len()
+                    ),
+                );
+                continue;
+            };
+            let upper = if last_internal && node.key.is_empty() {
+                c.upper.clone()
+            } else {
+                Some(node.key.clone())
+            };
+            lv.next.push(Child {
+                pgno: child,
+                parent: pgno,
+                lower: prev_sep.clone(),
+                upper: upper.clone(),
+                expect_leaf: h.flags & FLAG_PARENT_OF_LEAF != 0,
+            });
+            prev_sep = upper;
+        }
+    }
+
+    /// Checks a node's ordering key `k` against the previous key of the
+    /// level and the parent's separators.
+    fn check_key_order(
+        &mut self,
+        c: &Child,
+        page: &Page,
+        itag: usize,
+        node: &Node<'_>,
+        k: &[u8],
+        last_key: &Option<(u32, Vec<u8>)>,
+    ) {
+        let (pgno, leaf) = (page.pgno, page.hdr.is_leaf());
+        if let Some((lp, lk)) = last_key {
+            if k <= lk.as_slice() {
+                self.problem(
+                    pgno,
+                    Jet::DATABASE_CORRUPTED,
+                    format!(
+                        "key of tag {itag} is not greater than the previous key (on page {lp})"
+                    ),
+                );
+            }
+        }
+        if let Some(lo) = &c.lower {
+            if k < lo.as_slice() {
+                self.problem(
+                    pgno,
+                    Jet::DATABASE_CORRUPTED,
+                    format!(
+                        "key of tag {itag} is below the separator key of parent page {}",
+                        c.parent
+                    ),
+                );
+            }
+        }
+        if let Some(up) = &c.upper {
+            if (leaf && k >= up.as_slice()) || (!leaf && node.key > *up) {
+                self.problem(
+                    pgno,
+                    Jet::DATABASE_CORRUPTED,
+                    format!(
+                        "key of tag {itag} is above the separator key of parent page {}",
+                        c.parent
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// Compares a level's order (from the parents) with its sibling links.

@@ -21,6 +21,7 @@ use super::page::Page;
 use super::space::{space_of, SpaceInfo};
 use super::Database;
 use crate::error::Jet;
+use crate::parse::db_header::STATE_DIRTY_SHUTDOWN;
 
 /// One tree checked.
 #[derive(Debug, Clone, Serialize)]
@@ -368,9 +369,32 @@ fn compare_shadow(cat: &Catalog, shadow: &Catalog, out: &mut Vec<Problem>) {
 /// Runs the structural check.
 pub fn check(db: &Database) -> (CheckReport, Catalog) {
     let h = db.header();
-    let dirty = h.db_state == 2;
+    let dirty = h.db_state == STATE_DIRTY_SHUTDOWN;
     let mut acc = Acc::new(db);
-    // The catalog trees are walked whatever the catalog says about itself.
+    let cat = walk_catalogs(&mut acc);
+    walk_table_trees(&mut acc, &cat, db.page_count);
+    let pages = account_pages(&mut acc, db);
+    let report = CheckReport {
+        page_count: db.page_count,
+        page_size: db.page_size,
+        dirty,
+        backup_copy: h.bkinfo_full_cur.gen_low != 0 || h.bkinfo_snapshot_cur.gen_low != 0,
+        header_dbtime: h.dbtime_dirtied,
+        trees: acc.trees,
+        pages_in_trees: pages.in_trees,
+        pages_available: pages.available,
+        pages_unaccounted: pages.outside.unaccounted,
+        trailer_page: pages.outside.trailer,
+        pages_shrunk: pages.outside.shrunk,
+        violations: acc.violations,
+        warnings: acc.warnings,
+    };
+    (report, cat)
+}
+
+/// Walks the fixed trees, the catalog and its shadow (whatever the catalog
+/// says about itself) and compares the two catalogs.
+fn walk_catalogs(acc: &mut Acc<'_>) -> Catalog {
     acc.fixed_trees(|_| true);
     let cat = acc.catalog(CATALOG_ROOT, 2);
     for (pg, d) in &cat.undecodable {
@@ -386,8 +410,13 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
     {
         compare_shadow(&cat, &shadow, &mut acc.violations);
     }
+    cat
+}
+
+/// Walks every table's tree, long-value tree and secondary indexes.
+fn walk_table_trees(acc: &mut Acc<'_>, cat: &Catalog, page_count: u32) {
     for t in cat.tables() {
-        if t.pgno_fdp == 0 || t.pgno_fdp > db.page_count {
+        if t.pgno_fdp == 0 || t.pgno_fdp > page_count {
             acc.violations.push(Problem {
                 pgno: 0,
                 tree: CATALOG_ROOT,
@@ -412,7 +441,18 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
             acc.tree(&ix.name, &t.name, "index", ix.objid, ix.pgno_fdp);
         }
     }
-    // Accounting.
+}
+
+/// The page accounting after the walks.
+struct PageAccounting {
+    in_trees: u64,
+    available: u64,
+    outside: Outside,
+}
+
+/// Accounts for every page: in a tree, available, both (a violation), or
+/// neither (classified and checksummed as /k does; leaked when written).
+fn account_pages(acc: &mut Acc<'_>, db: &Database) -> PageAccounting {
     let mut outside = Outside::default();
     let mut in_trees = 0u64;
     let mut available = 0u64;
@@ -445,7 +485,7 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
         }
     }
     acc.violations.append(&mut outside.violations);
-    let unaccounted = outside.unaccounted;
+    let unaccounted = &outside.unaccounted;
     if !unaccounted.is_empty() {
         acc.warnings.push(Problem {
             pgno: unaccounted[0],
@@ -458,22 +498,11 @@ pub fn check(db: &Database) -> (CheckReport, Catalog) {
             ),
         });
     }
-    let report = CheckReport {
-        page_count: db.page_count,
-        page_size: db.page_size,
-        dirty,
-        backup_copy: h.bkinfo_full_cur.gen_low != 0 || h.bkinfo_snapshot_cur.gen_low != 0,
-        header_dbtime: h.dbtime_dirtied,
-        trees: acc.trees,
-        pages_in_trees: in_trees,
-        pages_available: available,
-        pages_unaccounted: unaccounted,
-        trailer_page: outside.trailer,
-        pages_shrunk: outside.shrunk,
-        violations: acc.violations,
-        warnings: acc.warnings,
-    };
-    (report, cat)
+    PageAccounting {
+        in_trees,
+        available,
+        outside,
+    }
 }
 
 /// The structural check restricted to the trees whose objid is in
@@ -508,7 +537,7 @@ pub fn check_trees(db: &Database, objids: &std::collections::BTreeSet<u32>) -> C
     CheckReport {
         page_count: db.page_count,
         page_size: db.page_size,
-        dirty: h.db_state == 2,
+        dirty: h.db_state == STATE_DIRTY_SHUTDOWN,
         header_dbtime: h.dbtime_dirtied,
         trees: acc.trees,
         pages_in_trees: in_trees,

@@ -145,30 +145,29 @@ fn advice(db: &Path, dir: &Path, base: &str, kind: &str) -> String {
 /// `JET_errStartingRestoreLogTooHigh`, the last before genHigh −553
 /// `JET_errEndingRestoreLogTooLow`.
 pub fn coverage_issues(sets: &[BackupSet], span: Option<(u32, u32)>) -> Vec<super::set::SetStep> {
-    use super::set::{SetIssue, SetStep};
+    use super::set::{SetFinding, SetIssue, SetStep};
     let Some((low, high)) = span else {
         return Vec::new();
     };
     let mut out = Vec::new();
     for b in sets {
-        let name = b.database.display();
         if low > b.gen_low {
-            out.push(SetStep::Missing(SetIssue {
-                jet: crate::error::Jet::STARTING_RESTORE_LOG_TOO_HIGH,
-                message: format!(
-                    "Backup set incomplete: {name} needs generation {:#X} onwards, the logs here start at {low:#X}",
-                    b.gen_low
-                ),
-            }));
+            out.push(SetStep::Missing(SetIssue::new(
+                SetFinding::BackupStartsLate {
+                    database: b.database.clone(),
+                    needed: b.gen_low,
+                    present: low,
+                },
+            )));
         }
         if b.gen_high > high {
-            out.push(SetStep::Missing(SetIssue {
-                jet: crate::error::Jet::ENDING_RESTORE_LOG_TOO_LOW,
-                message: format!(
-                    "Backup set incomplete: {name} needs generations up to {:#X}, the logs here end at {high:#X}",
-                    b.gen_high
-                ),
-            }));
+            out.push(SetStep::Missing(SetIssue::new(
+                SetFinding::BackupEndsEarly {
+                    database: b.database.clone(),
+                    needed: b.gen_high,
+                    present: high,
+                },
+            )));
         }
     }
     out

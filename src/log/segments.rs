@@ -181,110 +181,156 @@ pub fn scan_segments(
     csec_lg_file: u16,
     zero_filled: bool,
 ) -> SegmentScan {
-    let mut s = SegmentScan {
-        scanned: 0,
-        good: 0,
-        stale: 0,
-        shadow: 0,
-        zero: 0,
-        last_good_segment: None,
-        last_segment_time: None,
-        accumulated_checksum: 0,
-        end: Lgpos {
-            generation,
-            sector: csec_header,
-            offset: 0,
+    let mut sc = SegmentScanner {
+        generation,
+        csec_header,
+        zero_filled,
+        empty_seen: false,
+        s: SegmentScan {
+            scanned: 0,
+            good: 0,
+            stale: 0,
+            shadow: 0,
+            zero: 0,
+            last_good_segment: None,
+            last_segment_time: None,
+            accumulated_checksum: 0,
+            end: Lgpos {
+                generation,
+                sector: csec_header,
+                offset: 0,
+            },
+            corrected: Vec::new(),
+            outcome: SegmentOutcome::Clean,
         },
-        corrected: Vec::new(),
-        outcome: SegmentOutcome::Clean,
-    };
-    let mut empty_seen = false;
-    let corrupt = |s: &mut SegmentScan, i: u16, why: &str| {
-        s.outcome = SegmentOutcome::Corrupt {
-            segment: i,
-            reason: why.to_string(),
-        };
     };
     for i in csec_header..csec_lg_file.saturating_sub(1) {
         let off = i as usize * SEGMENT_SIZE;
         if off + SEGMENT_SIZE > file.len() {
-            corrupt(&mut s, i, "segment lies past the end of the file");
+            sc.corrupt(i, "segment lies past the end of the file");
             break;
         }
-        s.scanned += 1;
-        let seg = &file[off..off + SEGMENT_SIZE];
-        let here = Lgpos {
-            generation,
+        sc.s.scanned += 1;
+        let step = match check(&file[off..off + SEGMENT_SIZE], i as u32) {
+            (true, bit) => sc.verified(file, i, bit),
+            (false, _) => sc.failed(file, i),
+        };
+        if step == Step::Stop {
+            break;
+        }
+    }
+    sc.s
+}
+
+/// Whether the segment scan goes on after one segment.
+#[derive(PartialEq, Eq)]
+enum Step {
+    Next,
+    Stop,
+}
+
+/// The state of one segment scan.
+struct SegmentScanner {
+    generation: i32,
+    csec_header: u16,
+    zero_filled: bool,
+    /// A stale, shadow or zero segment was seen: only empty ones may follow.
+    empty_seen: bool,
+    s: SegmentScan,
+}
+
+impl SegmentScanner {
+    fn here(&self, i: u16) -> Lgpos {
+        Lgpos {
+            generation: self.generation,
             sector: i,
             offset: 0,
+        }
+    }
+
+    fn corrupt(&mut self, i: u16, why: &str) {
+        self.s.outcome = SegmentOutcome::Corrupt {
+            segment: i,
+            reason: why.to_string(),
         };
-        let (ok, bit) = check(seg, i as u32);
-        if ok {
-            if let Some(bit) = bit {
-                file[off + (bit / 8) as usize] ^= 1 << (bit % 8);
-            }
-            let h = segment_header(&file[off..off + SEGMENT_SIZE]);
-            let class = if h.lgpos < here {
-                Ok(SegmentClass::Stale)
-            } else if h.lgpos > here {
-                Err("segment header carries a later lgpos")
-            } else if empty_seen {
-                Err("valid segment after an empty one")
-            } else {
-                Ok(SegmentClass::Good)
-            };
-            if let Some(bit) = bit {
-                s.corrected.push(CorrectedBit {
-                    segment: i,
-                    bit,
-                    class: class.ok(),
-                });
-            }
-            match class {
-                Ok(SegmentClass::Good) => {}
-                Ok(_) => {
-                    s.stale += 1;
-                    empty_seen = true;
-                    continue;
-                }
-                Err(why) => {
-                    corrupt(&mut s, i, why);
-                    break;
-                }
-            }
-            s.good += 1;
-            s.accumulated_checksum ^= h.checksum;
-            s.last_good_segment = Some(i);
-            s.last_segment_time = Some(h.time);
-            s.end.sector = i + 1;
-            continue;
+    }
+
+    /// Segment `i` verifies (after correcting `bit` in `file`, if set): good
+    /// when its header carries its own position, else stale or corrupt.
+    fn verified(&mut self, file: &mut [u8], i: u16, bit: Option<u32>) -> Step {
+        let off = i as usize * SEGMENT_SIZE;
+        if let Some(bit) = bit {
+            file[off + (bit / 8) as usize] ^= 1 << (bit % 8);
         }
-        if i != csec_header && check(seg, i as u32 - 1).0 {
-            s.shadow += 1;
-            empty_seen = true;
-            continue;
+        let h = segment_header(&file[off..off + SEGMENT_SIZE]);
+        let here = self.here(i);
+        let class = if h.lgpos < here {
+            Ok(SegmentClass::Stale)
+        } else if h.lgpos > here {
+            Err("segment header carries a later lgpos")
+        } else if self.empty_seen {
+            Err("valid segment after an empty one")
+        } else {
+            Ok(SegmentClass::Good)
+        };
+        if let Some(bit) = bit {
+            self.s.corrected.push(CorrectedBit {
+                segment: i,
+                bit,
+                class: class.ok(),
+            });
         }
-        if zero_filled && is_zero(seg) {
-            s.zero += 1;
-            empty_seen = true;
-            continue;
+        match class {
+            Ok(SegmentClass::Good) => {}
+            Ok(_) => {
+                self.s.stale += 1;
+                self.empty_seen = true;
+                return Step::Next;
+            }
+            Err(why) => {
+                self.corrupt(i, why);
+                return Step::Stop;
+            }
         }
-        if empty_seen {
-            corrupt(&mut s, i, "damaged segment after an empty one");
-            break;
+        let s = &mut self.s;
+        s.good += 1;
+        s.accumulated_checksum ^= h.checksum;
+        s.last_good_segment = Some(i);
+        s.last_segment_time = Some(h.time);
+        s.end.sector = i + 1;
+        Step::Next
+    }
+
+    /// Segment `i` fails its checksum: a shadow of the previous one, zero
+    /// fill, a torn write whose shadow follows (patchable), or corruption.
+    fn failed(&mut self, file: &[u8], i: u16) -> Step {
+        let off = i as usize * SEGMENT_SIZE;
+        let seg = &file[off..off + SEGMENT_SIZE];
+        if i != self.csec_header && check(seg, i as u32 - 1).0 {
+            self.s.shadow += 1;
+            self.empty_seen = true;
+            return Step::Next;
+        }
+        if self.zero_filled && is_zero(seg) {
+            self.s.zero += 1;
+            self.empty_seen = true;
+            return Step::Next;
+        }
+        if self.empty_seen {
+            self.corrupt(i, "damaged segment after an empty one");
+            return Step::Stop;
         }
         let next = off + SEGMENT_SIZE;
         if next + SEGMENT_SIZE <= file.len() {
             let nseg = &file[next..next + SEGMENT_SIZE];
-            if check(nseg, i as u32).0 && segment_header(nseg).lgpos == here {
-                s.outcome = SegmentOutcome::Patchable { segment: i };
-                break;
+            if check(nseg, i as u32).0 && segment_header(nseg).lgpos == self.here(i) {
+                self.s.outcome = SegmentOutcome::Patchable { segment: i };
+                return Step::Stop;
             }
         }
-        corrupt(&mut s, i, "segment checksum mismatch");
-        break;
+        self.corrupt(i, "segment checksum mismatch");
+        Step::Stop
     }
-    s
 }
 
 #[cfg(test)]

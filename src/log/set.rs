@@ -13,9 +13,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use serde::Serialize;
 
 use super::lrck::LrckOutcome;
-use super::naming::{
-    generation_file_name_width, parse_log_file_name, FoundLog, LogExt, LogFileName, LogNameKind,
-};
+use super::naming::{parse_log_file_name, FoundLog, LogExt, LogFileName, LogNameKind};
 use super::record::{link_torn_to_next, read_stream, record_info, Layout, LogRecord, TornRecord};
 use super::scan::{read_log_bytes_into, scan_log_sized, FormatScan, LogBytes, LogScan};
 use super::segments::SegmentOutcome;
@@ -181,13 +179,116 @@ fn walk_file(path: &Path, f: ScannedFile) -> (LogFileCheck, Vec<u8>) {
     (c, f.bytes)
 }
 
-/// One problem found by the sequence checks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One problem found by the sequence checks. Serialised as `{jet, message}`
+/// with eseutil's wording, which [`crate::report::findings`] writes from
+/// the facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetIssue {
     /// JET error.
     pub jet: Jet,
-    /// The eseutil-style message (without indentation).
-    pub message: String,
+    /// What was found.
+    pub finding: SetFinding,
+}
+
+impl SetIssue {
+    /// The issue of `finding`, with its JET error.
+    pub fn new(finding: SetFinding) -> SetIssue {
+        SetIssue {
+            jet: finding.jet(),
+            finding,
+        }
+    }
+}
+
+/// The facts of a sequence problem (checks of `ErrLGVerifyLogs` / `/ml` in
+/// `_log/log.cxx`, backup coverage of `ErrLGCheckDBFiles`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetFinding {
+    /// −513: the header's generation is not the one of the file name.
+    GenerationMismatch {
+        /// Generation in the header.
+        header: u32,
+        /// Generation of the file name.
+        name: u32,
+    },
+    /// −530: the log signature differs from the first file's.
+    BadSignature {
+        /// Signature of this file.
+        found: crate::parse::primitives::Signature,
+        /// Signature of the first file of the sequence.
+        expected: crate::parse::primitives::Signature,
+    },
+    /// −515: the previous generation's creation time recorded in this
+    /// header is not the previous file's creation time.
+    PrevGenTime {
+        /// Time recorded in this header.
+        found: crate::parse::primitives::LogTime,
+        /// Creation time of the previous file.
+        expected: crate::parse::primitives::LogTime,
+    },
+    /// −590: the previous generation's accumulated segment checksum
+    /// recorded in this header is not the one computed over that file.
+    AccumulatedChecksum {
+        /// Value recorded in this header.
+        stored: u64,
+        /// Value computed over the previous file.
+        expected: u64,
+    },
+    /// −528: generations `first..=last` are absent.
+    MissingGenerations {
+        /// Base name of the sequence.
+        base: String,
+        /// First missing generation.
+        first: u32,
+        /// Last missing generation.
+        last: u32,
+        /// Hex digits of the file names (5 or 8).
+        digits: u8,
+        /// File extension.
+        ext: LogExt,
+    },
+    /// −528: the current log (`<base>.log`) is absent.
+    MissingCurrent {
+        /// Base name of the sequence.
+        base: String,
+        /// File extension.
+        ext: LogExt,
+    },
+    /// −554: the logs start after the first generation a backup needs.
+    BackupStartsLate {
+        /// The backed-up database.
+        database: PathBuf,
+        /// First generation the backup needs.
+        needed: u32,
+        /// First generation present.
+        present: u32,
+    },
+    /// −553: the logs end before the last generation a backup needs.
+    BackupEndsEarly {
+        /// The backed-up database.
+        database: PathBuf,
+        /// Last generation the backup needs.
+        needed: u32,
+        /// Last generation present.
+        present: u32,
+    },
+}
+
+impl SetFinding {
+    /// The JET error the engine raises for this problem.
+    pub fn jet(&self) -> Jet {
+        match self {
+            SetFinding::GenerationMismatch { .. } => Jet::LOG_GENERATION_MISMATCH,
+            SetFinding::BadSignature { .. } => Jet::BAD_LOG_SIGNATURE,
+            SetFinding::PrevGenTime { .. } => Jet::INVALID_LOG_SEQUENCE,
+            SetFinding::AccumulatedChecksum { .. } => Jet::LOG_SEQUENCE_CHECKSUM_MISMATCH,
+            SetFinding::MissingGenerations { .. } | SetFinding::MissingCurrent { .. } => {
+                Jet::MISSING_LOG_FILE
+            }
+            SetFinding::BackupStartsLate { .. } => Jet::STARTING_RESTORE_LOG_TOO_HIGH,
+            SetFinding::BackupEndsEarly { .. } => Jet::ENDING_RESTORE_LOG_TOO_LOW,
+        }
+    }
 }
 
 /// One step of a sequence verification, in display order.
@@ -285,25 +386,6 @@ pub struct SetVerdict {
     pub backup_sets: Vec<super::backup_set::BackupSet>,
 }
 
-/// The message of a gap between generations `last` and `g` (`g > last + 1`).
-fn missing_message(base: &str, last: u32, g: u32, digits: u8, ext: LogExt) -> String {
-    if g == last + 2 {
-        return format!(
-            "Missing log file: {}",
-            generation_file_name_width(base, last + 1, digits, ext)
-        );
-    }
-    let a = generation_file_name_width(base, last + 1, digits, ext);
-    let b = generation_file_name_width(base, g - 1, digits, ext);
-    let strip = |s: &str| s[base.len()..s.len() - 4].to_string();
-    format!(
-        "Missing log files: {base}{{{} - {}}}.{}",
-        strip(&a),
-        strip(&b),
-        ext.as_str()
-    )
-}
-
 /// The links a sequence keeps from one generation to the next: only the
 /// previous file's header facts, never its bytes or records.
 struct ChainState {
@@ -339,21 +421,19 @@ impl ChainState {
         let h = &s.header;
         let hg = h.generation as u32;
         if let Some(ng) = name_gen.filter(|&ng| ng != hg) {
-            issues.push(SetIssue {
-                jet: Jet::LOG_GENERATION_MISMATCH,
-                message: format!("ERROR: Mismatched log generation {hg} (0x{hg:X}) with log file name. Expected generation {ng} (0x{ng:X})."),
-            });
+            issues.push(SetIssue::new(SetFinding::GenerationMismatch {
+                header: hg,
+                name: ng,
+            }));
         }
         match &self.first_sig {
             None => self.first_sig = Some(h.sign_log),
-            Some(sig) if *sig != h.sign_log => issues.push(SetIssue {
-                jet: Jet::BAD_LOG_SIGNATURE,
-                message: format!(
-                    "ERROR: Invalid log signature: {}\n   Expected signature: {}",
-                    h.sign_log.eseutil_text(),
-                    sig.eseutil_text()
-                ),
-            }),
+            Some(sig) if *sig != h.sign_log => {
+                issues.push(SetIssue::new(SetFinding::BadSignature {
+                    found: h.sign_log,
+                    expected: *sig,
+                }))
+            }
             _ => {}
         }
         let Some(p) = self
@@ -364,22 +444,18 @@ impl ChainState {
             return issues;
         };
         if p.create_time != h.prev_gen_time {
-            issues.push(SetIssue {
-                jet: Jet::INVALID_LOG_SEQUENCE,
-                message: format!(
-                    "ERROR: Invalid log sequence. Previous generation time is [{}], but expected [{}].",
-                    h.prev_gen_time.eseutil_text(),
-                    p.create_time.eseutil_text()
-                ),
-            });
+            issues.push(SetIssue::new(SetFinding::PrevGenTime {
+                found: h.prev_gen_time,
+                expected: p.create_time,
+            }));
         }
         if let (Some(acc), false) = (p.accumulated_checksum, h.is_legacy_format()) {
             let stored = h.checksum_prev_log_all_segments;
             if stored != 0 && stored != acc {
-                issues.push(SetIssue {
-                    jet: Jet::LOG_SEQUENCE_CHECKSUM_MISMATCH,
-                    message: format!("ERROR: Invalid log sequence. Previous generation accumulated segment checksum is 0x{stored:016x}, but expected 0x{acc:016x}."),
-                });
+                issues.push(SetIssue::new(SetFinding::AccumulatedChecksum {
+                    stored,
+                    expected: acc,
+                }));
             }
         }
         issues
@@ -519,10 +595,15 @@ pub fn check_set_streamed(
             // Gap before this file.
             if let (Some(last), Some(g)) = (last_gen, gen) {
                 if g > last + 1 {
-                    q.push(SetStep::Missing(SetIssue {
-                        jet: Jet::MISSING_LOG_FILE,
-                        message: missing_message(base, last, g, digits, ext),
-                    }))?;
+                    q.push(SetStep::Missing(SetIssue::new(
+                        SetFinding::MissingGenerations {
+                            base: base.to_string(),
+                            first: last + 1,
+                            last: g - 1,
+                            digits,
+                            ext,
+                        },
+                    )))?;
                     chain.prev = None;
                 }
             }
@@ -551,13 +632,12 @@ pub fn check_set_streamed(
         q.push(step)?;
     }
     if !seen_current && in_range_top && backup_sets.is_empty() {
-        q.push(SetStep::Missing(SetIssue {
-            jet: Jet::MISSING_LOG_FILE,
-            message: format!(
-                "Missing log file: {}",
-                super::naming::current_file_name(base, ext)
-            ),
-        }))?;
+        q.push(SetStep::Missing(SetIssue::new(
+            SetFinding::MissingCurrent {
+                base: base.to_string(),
+                ext,
+            },
+        )))?;
     }
     let mut verdict = q.finish()?;
     verdict.backup_sets = backup_sets;

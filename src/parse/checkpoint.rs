@@ -10,11 +10,11 @@ use nom::number::complete::{le_u32, le_u8};
 use serde::Serialize;
 
 use super::attach_info::{parse_attach_list, AttachInfo};
+use super::header_checksum::{legacy_header_checksum, stored_header_checksum};
 use super::primitives::{
     dbms_param, lgpos, log_time, signature, DbmsParam, Lgpos, LogTime, Signature,
 };
 use super::{need, run, Input, PResult};
-use crate::checksum::{legacy_header_checksum, stored_header_checksum};
 use crate::error::{FormatError, Jet};
 
 /// Size of one checkpoint copy.

@@ -9,9 +9,9 @@
 use nom::number::complete::{le_i32, le_u32, le_u64};
 use serde::Serialize;
 
+use super::header_checksum::{legacy_header_checksum, stored_header_checksum};
 use super::primitives::{bkinfo, lgpos, log_time, signature, BkInfo, Lgpos, LogTime, Signature};
 use super::{need, run, u32_at, Input, PResult};
-use crate::checksum::{legacy_header_checksum, stored_header_checksum};
 use crate::error::{FormatError, Jet};
 
 /// `ulDAEMagic`, stored at offset 4 of every ESE header.
@@ -94,17 +94,33 @@ impl FileType {
     }
 }
 
+/// `JET_dbstateJustCreated` (`published/inc/jethdr.w` ~5406).
+pub const STATE_JUST_CREATED: u32 = 1;
+/// `JET_dbstateDirtyShutdown`: recovery must run before the database is used.
+pub const STATE_DIRTY_SHUTDOWN: u32 = 2;
+/// `JET_dbstateCleanShutdown`: consistent.
+pub const STATE_CLEAN_SHUTDOWN: u32 = 3;
+/// `JET_dbstateBeingConverted`.
+pub const STATE_BEING_CONVERTED: u32 = 4;
+/// `JET_dbstateIncrementalReseedInProgress`.
+pub const STATE_INCREMENTAL_RESEED: u32 = 6;
+/// `JET_dbstateDirtyAndPatchedShutdown`.
+pub const STATE_DIRTY_AND_PATCHED_SHUTDOWN: u32 = 7;
+/// `JET_dbstateRevertInProgress`.
+pub const STATE_REVERT_IN_PROGRESS: u32 = 8;
+
 /// Database state names exactly as eseutil prints them (`rgszDBState`,
-/// `ese/dbdump.cxx` ~10–40). 5 and unknown values print `Illegal`.
+/// `ese/dbdump.cxx` ~10–40). 5 (`JET_dbstateForceDetach`) and unknown
+/// values print `Illegal`.
 pub fn db_state_name(state: u32) -> &'static str {
     match state {
-        1 => "Just Created",
-        2 => "Dirty Shutdown",
-        3 => "Clean Shutdown",
-        4 => "Being Converted",
-        6 => "Incremental Reseed In Progress",
-        7 => "Dirty and Patched Shutdown",
-        8 => "Database Revert in Progress",
+        STATE_JUST_CREATED => "Just Created",
+        STATE_DIRTY_SHUTDOWN => "Dirty Shutdown",
+        STATE_CLEAN_SHUTDOWN => "Clean Shutdown",
+        STATE_BEING_CONVERTED => "Being Converted",
+        STATE_INCREMENTAL_RESEED => "Incremental Reseed In Progress",
+        STATE_DIRTY_AND_PATCHED_SHUTDOWN => "Dirty and Patched Shutdown",
+        STATE_REVERT_IN_PROGRESS => "Database Revert in Progress",
         _ => "Illegal",
     }
 }
@@ -112,7 +128,7 @@ pub fn db_state_name(state: u32) -> &'static str {
 /// The database header (DBFILEHDR, 748 bytes). Field comments give the byte
 /// offset in the header page.
 #[doc(alias = "DBFILEHDR")]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DbHeader {
     /// @0 stored legacy XOR checksum.
     pub checksum: u32,
@@ -359,177 +375,157 @@ fn u32s<const N: usize>(mut i: Input<'_>) -> PResult<'_, [u32; N]> {
 
 /// nom parser of the 748-byte DBFILEHDR.
 pub fn db_header(i: Input<'_>) -> PResult<'_, DbHeader> {
-    let (i, [checksum, magic, version, attrib]) = u32s::<4>(i)?;
-    let (i, dbtime_dirtied) = le_u64(i)?;
-    let (i, sign_db) = signature(i)?;
-    let (i, db_state) = le_u32(i)?;
-    let (i, lgpos_consistent) = lgpos(i)?;
-    let (i, logtime_consistent) = log_time(i)?;
-    let (i, logtime_attach) = log_time(i)?;
-    let (i, lgpos_attach) = lgpos(i)?;
-    let (i, logtime_detach) = log_time(i)?;
-    let (i, lgpos_detach) = lgpos(i)?;
-    let (i, dbid) = le_u32(i)?;
-    let (i, sign_log) = signature(i)?;
-    let (i, bkinfo_full_prev) = bkinfo(i)?;
-    let (i, bkinfo_inc_prev) = bkinfo(i)?;
-    let (i, bkinfo_full_cur) = bkinfo(i)?;
-    let (i, [db_flags, objid_last, os_major, os_minor, os_build, os_sp, update_major]) =
-        u32s::<7>(i)?;
-    let (i, [page_size_field, repair_count]) = u32s::<2>(i)?;
-    let (i, logtime_repair) = log_time(i)?;
-    let (i, _slv_reserved) = nom::bytes::complete::take(28usize)(i)?;
-    let (i, dbtime_last_scrub) = le_u64(i)?;
-    let (i, logtime_scrub) = log_time(i)?;
-    let (i, gen_min_required) = le_i32(i)?;
-    let (i, gen_max_required) = le_i32(i)?;
-    let (i, [cpg_upgrade_55_format, cpg_upgrade_free_pages, cpg_upgrade_space_map_pages]) =
-        u32s::<3>(i)?;
-    let (i, bkinfo_snapshot_cur) = bkinfo(i)?;
-    let (i, [create_version, create_update]) = u32s::<2>(i)?;
-    let (i, logtime_gen_max_create) = log_time(i)?;
-    let (i, [bkinfo_type_full_prev, bkinfo_type_inc_prev, repair_count_old, ecc_fix_success]) =
-        u32s::<4>(i)?;
-    let (i, logtime_ecc_fix_success) = log_time(i)?;
-    let (i, [ecc_fix_success_old, ecc_fix_fail]) = u32s::<2>(i)?;
-    let (i, logtime_ecc_fix_fail) = log_time(i)?;
-    let (i, [ecc_fix_fail_old, bad_checksum]) = u32s::<2>(i)?;
-    let (i, logtime_bad_checksum) = log_time(i)?;
-    let (i, bad_checksum_old) = le_u32(i)?;
-    let (i, gen_max_committed) = le_i32(i)?;
-    let (i, bkinfo_copy_prev) = bkinfo(i)?;
-    let (i, bkinfo_diff_prev) = bkinfo(i)?;
-    let (i, [bkinfo_type_copy_prev, bkinfo_type_diff_prev, incremental_reseed_count]) =
-        u32s::<3>(i)?;
-    let (i, logtime_incremental_reseed) = log_time(i)?;
-    let (i, [incremental_reseed_count_old, page_patch_count]) = u32s::<2>(i)?;
-    let (i, logtime_page_patch) = log_time(i)?;
-    let (i, page_patch_count_old) = le_u32(i)?;
-    let (i, sort_version) = le_u64(i)?;
-    let (i, logtime_dbscan_prev) = log_time(i)?;
-    let (i, logtime_dbscan_start) = log_time(i)?;
-    let (i, pgno_dbscan_highest_continuous) = le_u32(i)?;
-    let (i, gen_recovering) = le_i32(i)?;
-    let (i, extend_count) = le_u32(i)?;
-    let (i, logtime_last_extend) = log_time(i)?;
-    let (i, shrink_count) = le_u32(i)?;
-    let (i, logtime_last_shrink) = log_time(i)?;
-    let (i, logtime_last_reattach) = log_time(i)?;
-    let (i, lgpos_last_reattach) = lgpos(i)?;
-    let (i, trim_count) = le_u32(i)?;
-    let (i, sign_db_hdr_flush) = signature(i)?;
-    let (i, sign_flush_map_hdr_flush) = signature(i)?;
-    let (i, gen_min_consistent) = le_i32(i)?;
-    let (i, [update_minor, efv_max_bin_attach, pgno_dbscan_highest]) = u32s::<3>(i)?;
-    let (i, lgpos_last_resize) = lgpos(i)?;
-    let (i, _reserved) = nom::bytes::complete::take(3usize)(i)?;
-    let (i, file_type) = le_u32(i)?;
-    let (i, _reserved2) = nom::bytes::complete::take(1usize)(i)?;
-    let (i, logtime_gen_max_required) = log_time(i)?;
-    let (i, gen_pre_redo_min_consistent) = le_i32(i)?;
-    let (i, gen_pre_redo_min_required) = le_i32(i)?;
-    let (i, sign_rbs_hdr_flush) = signature(i)?;
-    let (i, revert_count) = le_u32(i)?;
-    let (i, logtime_revert_from) = log_time(i)?;
-    let (i, logtime_revert_to) = log_time(i)?;
-    let (i, revert_page_count) = le_u32(i)?;
-    let (i, lgpos_commit_before_revert) = lgpos(i)?;
-    Ok((
+    let mut h = DbHeader::default();
+    let (i, ()) = db_header_state(i, &mut h)?;
+    let (i, ()) = db_header_backups_and_versions(i, &mut h)?;
+    let (i, ()) = db_header_counters(i, &mut h)?;
+    let (i, ()) = db_header_reseed_and_patch(i, &mut h)?;
+    let (i, ()) = db_header_maintenance(i, &mut h)?;
+    let (i, ()) = db_header_tail(i, &mut h)?;
+    Ok((i, h))
+}
+
+/// @0–@135: checksum, magic, version, database signature, state,
+/// consistent/attach/detach positions, dbid, log signature.
+fn db_header_state<'a>(mut i: Input<'a>, h: &mut DbHeader) -> PResult<'a, ()> {
+    (i, [h.checksum, h.magic, h.version, h.attrib]) = u32s::<4>(i)?;
+    (i, h.dbtime_dirtied) = le_u64(i)?;
+    (i, h.sign_db) = signature(i)?;
+    (i, h.db_state) = le_u32(i)?;
+    (i, h.lgpos_consistent) = lgpos(i)?;
+    (i, h.logtime_consistent) = log_time(i)?;
+    (i, h.logtime_attach) = log_time(i)?;
+    (i, h.lgpos_attach) = lgpos(i)?;
+    (i, h.logtime_detach) = log_time(i)?;
+    (i, h.lgpos_detach) = lgpos(i)?;
+    (i, h.dbid) = le_u32(i)?;
+    (i, h.sign_log) = signature(i)?;
+    Ok((i, ()))
+}
+
+/// @136–@303: full and incremental backups, flags, OS version, page size,
+/// repair and scrub, required generations.
+fn db_header_backups_and_versions<'a>(mut i: Input<'a>, h: &mut DbHeader) -> PResult<'a, ()> {
+    (i, h.bkinfo_full_prev) = bkinfo(i)?;
+    (i, h.bkinfo_inc_prev) = bkinfo(i)?;
+    (i, h.bkinfo_full_cur) = bkinfo(i)?;
+    (
         i,
-        DbHeader {
-            checksum,
-            magic,
-            version,
-            attrib,
-            dbtime_dirtied,
-            sign_db,
-            db_state,
-            lgpos_consistent,
-            logtime_consistent,
-            logtime_attach,
-            lgpos_attach,
-            logtime_detach,
-            lgpos_detach,
-            dbid,
-            sign_log,
-            bkinfo_full_prev,
-            bkinfo_inc_prev,
-            bkinfo_full_cur,
-            db_flags,
-            objid_last,
-            os_major,
-            os_minor,
-            os_build,
-            os_sp,
-            update_major,
-            page_size_field,
-            repair_count,
-            logtime_repair,
-            dbtime_last_scrub,
-            logtime_scrub,
-            gen_min_required,
-            gen_max_required,
-            cpg_upgrade_55_format,
-            cpg_upgrade_free_pages,
-            cpg_upgrade_space_map_pages,
-            bkinfo_snapshot_cur,
-            create_version,
-            create_update,
-            logtime_gen_max_create,
-            bkinfo_type_full_prev,
-            bkinfo_type_inc_prev,
-            repair_count_old,
-            ecc_fix_success,
-            logtime_ecc_fix_success,
-            ecc_fix_success_old,
-            ecc_fix_fail,
-            logtime_ecc_fix_fail,
-            ecc_fix_fail_old,
-            bad_checksum,
-            logtime_bad_checksum,
-            bad_checksum_old,
-            gen_max_committed,
-            bkinfo_copy_prev,
-            bkinfo_diff_prev,
-            bkinfo_type_copy_prev,
-            bkinfo_type_diff_prev,
-            incremental_reseed_count,
-            logtime_incremental_reseed,
-            incremental_reseed_count_old,
-            page_patch_count,
-            logtime_page_patch,
-            page_patch_count_old,
-            sort_version,
-            logtime_dbscan_prev,
-            logtime_dbscan_start,
-            pgno_dbscan_highest_continuous,
-            gen_recovering,
-            extend_count,
-            logtime_last_extend,
-            shrink_count,
-            logtime_last_shrink,
-            logtime_last_reattach,
-            lgpos_last_reattach,
-            trim_count,
-            sign_db_hdr_flush,
-            sign_flush_map_hdr_flush,
-            gen_min_consistent,
-            update_minor,
-            efv_max_bin_attach,
-            pgno_dbscan_highest,
-            lgpos_last_resize,
-            file_type,
-            logtime_gen_max_required,
-            gen_pre_redo_min_consistent,
-            gen_pre_redo_min_required,
-            sign_rbs_hdr_flush,
-            revert_count,
-            logtime_revert_from,
-            logtime_revert_to,
-            revert_page_count,
-            lgpos_commit_before_revert,
-        },
-    ))
+        [
+            h.db_flags,
+            h.objid_last,
+            h.os_major,
+            h.os_minor,
+            h.os_build,
+            h.os_sp,
+            h.update_major,
+        ],
+    ) = u32s::<7>(i)?;
+    (i, [h.page_size_field, h.repair_count]) = u32s::<2>(i)?;
+    (i, h.logtime_repair) = log_time(i)?;
+    (i, _) = nom::bytes::complete::take(28usize)(i)?;
+    (i, h.dbtime_last_scrub) = le_u64(i)?;
+    (i, h.logtime_scrub) = log_time(i)?;
+    (i, h.gen_min_required) = le_i32(i)?;
+    (i, h.gen_max_required) = le_i32(i)?;
+    Ok((i, ()))
+}
+
+/// @304–@419: upgrade counts, snapshot backup, creation version, ECC and
+/// checksum counters, committed generation.
+fn db_header_counters<'a>(mut i: Input<'a>, h: &mut DbHeader) -> PResult<'a, ()> {
+    (
+        i,
+        [
+            h.cpg_upgrade_55_format,
+            h.cpg_upgrade_free_pages,
+            h.cpg_upgrade_space_map_pages,
+        ],
+    ) = u32s::<3>(i)?;
+    (i, h.bkinfo_snapshot_cur) = bkinfo(i)?;
+    (i, [h.create_version, h.create_update]) = u32s::<2>(i)?;
+    (i, h.logtime_gen_max_create) = log_time(i)?;
+    (
+        i,
+        [
+            h.bkinfo_type_full_prev,
+            h.bkinfo_type_inc_prev,
+            h.repair_count_old,
+            h.ecc_fix_success,
+        ],
+    ) = u32s::<4>(i)?;
+    (i, h.logtime_ecc_fix_success) = log_time(i)?;
+    (i, [h.ecc_fix_success_old, h.ecc_fix_fail]) = u32s::<2>(i)?;
+    (i, h.logtime_ecc_fix_fail) = log_time(i)?;
+    (i, [h.ecc_fix_fail_old, h.bad_checksum]) = u32s::<2>(i)?;
+    (i, h.logtime_bad_checksum) = log_time(i)?;
+    (i, h.bad_checksum_old) = le_u32(i)?;
+    (i, h.gen_max_committed) = le_i32(i)?;
+    Ok((i, ()))
+}
+
+/// @420–@515: copy and differential backups, reseed and page-patch
+/// counters, sort version.
+fn db_header_reseed_and_patch<'a>(mut i: Input<'a>, h: &mut DbHeader) -> PResult<'a, ()> {
+    (i, h.bkinfo_copy_prev) = bkinfo(i)?;
+    (i, h.bkinfo_diff_prev) = bkinfo(i)?;
+    (
+        i,
+        [
+            h.bkinfo_type_copy_prev,
+            h.bkinfo_type_diff_prev,
+            h.incremental_reseed_count,
+        ],
+    ) = u32s::<3>(i)?;
+    (i, h.logtime_incremental_reseed) = log_time(i)?;
+    (i, [h.incremental_reseed_count_old, h.page_patch_count]) = u32s::<2>(i)?;
+    (i, h.logtime_page_patch) = log_time(i)?;
+    (i, h.page_patch_count_old) = le_u32(i)?;
+    (i, h.sort_version) = le_u64(i)?;
+    Ok((i, ()))
+}
+
+/// @516–@655: database maintenance, extend/shrink/trim, flush signatures,
+/// consistent generation, minor version.
+fn db_header_maintenance<'a>(mut i: Input<'a>, h: &mut DbHeader) -> PResult<'a, ()> {
+    (i, h.logtime_dbscan_prev) = log_time(i)?;
+    (i, h.logtime_dbscan_start) = log_time(i)?;
+    (i, h.pgno_dbscan_highest_continuous) = le_u32(i)?;
+    (i, h.gen_recovering) = le_i32(i)?;
+    (i, h.extend_count) = le_u32(i)?;
+    (i, h.logtime_last_extend) = log_time(i)?;
+    (i, h.shrink_count) = le_u32(i)?;
+    (i, h.logtime_last_shrink) = log_time(i)?;
+    (i, h.logtime_last_reattach) = log_time(i)?;
+    (i, h.lgpos_last_reattach) = lgpos(i)?;
+    (i, h.trim_count) = le_u32(i)?;
+    (i, h.sign_db_hdr_flush) = signature(i)?;
+    (i, h.sign_flush_map_hdr_flush) = signature(i)?;
+    (i, h.gen_min_consistent) = le_i32(i)?;
+    (
+        i,
+        [h.update_minor, h.efv_max_bin_attach, h.pgno_dbscan_highest],
+    ) = u32s::<3>(i)?;
+    Ok((i, ()))
+}
+
+/// @656–@747: last resize, file type, pre-redo generations and the revert
+/// block.
+fn db_header_tail<'a>(mut i: Input<'a>, h: &mut DbHeader) -> PResult<'a, ()> {
+    (i, h.lgpos_last_resize) = lgpos(i)?;
+    (i, _) = nom::bytes::complete::take(3usize)(i)?;
+    (i, h.file_type) = le_u32(i)?;
+    (i, _) = nom::bytes::complete::take(1usize)(i)?;
+    (i, h.logtime_gen_max_required) = log_time(i)?;
+    (i, h.gen_pre_redo_min_consistent) = le_i32(i)?;
+    (i, h.gen_pre_redo_min_required) = le_i32(i)?;
+    (i, h.sign_rbs_hdr_flush) = signature(i)?;
+    (i, h.revert_count) = le_u32(i)?;
+    (i, h.logtime_revert_from) = log_time(i)?;
+    (i, h.logtime_revert_to) = log_time(i)?;
+    (i, h.revert_page_count) = le_u32(i)?;
+    (i, h.lgpos_commit_before_revert) = lgpos(i)?;
+    Ok((i, ()))
 }
 
 /// Parses a DBFILEHDR from the start of `input` (at least 748 bytes).

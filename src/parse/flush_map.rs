@@ -13,9 +13,9 @@
 use nom::number::complete::{le_i32, le_u32, le_u64};
 use serde::Serialize;
 
+use super::header_checksum::{legacy_header_checksum, stored_header_checksum};
 use super::primitives::{log_time, signature, LogTime, Signature};
 use super::{need, run, Input, PResult};
-use crate::checksum::{legacy_header_checksum, stored_header_checksum};
 use crate::error::{FormatError, Jet};
 
 /// Size of every flush-map page.

@@ -11,6 +11,7 @@ pub mod attach_info;
 pub mod checkpoint;
 pub mod db_header;
 pub mod flush_map;
+pub mod header_checksum;
 pub mod log_header;
 pub mod page;
 pub mod patch;

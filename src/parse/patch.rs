@@ -32,9 +32,9 @@ use nom::number::complete::le_u32;
 use serde::Serialize;
 
 use super::db_header::{UsedCopy, PAGE_SIZES};
+use super::header_checksum::{legacy_header_checksum, stored_header_checksum};
 use super::primitives::{bkinfo, log_time, signature, BkInfo, LogTime, Signature};
 use super::{need, run, Input, PResult};
-use crate::checksum::{legacy_header_checksum, stored_header_checksum};
 use crate::error::{FormatError, Jet};
 
 /// Bytes of PATCHHDR that carry data.

@@ -259,31 +259,39 @@ impl RestoreEnv {
 }
 
 /// Maps a Windows path recorded in a restore.env to a file inside `folder`,
-/// by file name only, as the restore is relocated. Refused: any `..`
-/// component, a path that is absolute in Unix terms or a UNC path, NUL
-/// characters, and names that are empty or `.`.
+/// by file name only, as the restore is relocated. Refused with
+/// `-1023 JET_errInvalidPath`: any `..` component, a path that is absolute in
+/// Unix terms or a UNC path, NUL characters, and names that are empty or `.`.
+/// The error's offset is relative to `recorded` (where the refused part
+/// starts), as a parser's offset is relative to its slice.
 pub fn map_into_folder(
     folder: &std::path::Path,
     recorded: &str,
-) -> Result<std::path::PathBuf, String> {
-    if recorded.contains('\0') {
-        return Err(format!("path {recorded:?} contains a NUL character"));
+) -> Result<std::path::PathBuf, FormatError> {
+    let refuse = |at: usize, why: &str| {
+        Err(FormatError::new(
+            at as u64,
+            Jet::INVALID_PATH,
+            format!("path {recorded:?} {why}"),
+        ))
+    };
+    if let Some(at) = recorded.find('\0') {
+        return refuse(at, "contains a NUL character");
     }
     if recorded.starts_with('/') || recorded.starts_with("\\\\") {
-        return Err(format!(
-            "path {recorded:?} is absolute outside the restore folder (refused)"
-        ));
+        return refuse(0, "is absolute outside the restore folder (refused)");
     }
-    let parts: Vec<&str> = recorded.split(['\\', '/']).collect();
-    if parts.iter().any(|p| p.trim() == "..") {
-        return Err(format!(
-            "path {recorded:?} climbs out of its folder with `..` (refused)"
-        ));
+    let mut at = 0;
+    for part in recorded.split(['\\', '/']) {
+        if part.trim() == ".." {
+            return refuse(at, "climbs out of its folder with `..` (refused)");
+        }
+        at += part.len() + 1;
     }
-    let name = parts.last().map(|s| s.trim()).unwrap_or("");
-    let name = name.rsplit(':').next().unwrap_or("");
+    let last = recorded.rsplit(['\\', '/']).next().unwrap_or("").trim();
+    let name = last.rsplit(':').next().unwrap_or("");
     if name.is_empty() || name == "." {
-        return Err(format!("path {recorded:?} names no file"));
+        return refuse(recorded.len(), "names no file");
     }
     Ok(folder.join(name))
 }
@@ -347,7 +355,8 @@ mod tests {
             f.join("priv1.edb")
         );
         assert!(map_into_folder(f, "..\\..\\etc").is_err());
-        assert!(map_into_folder(f, "D:\\x\\..\\y.edb").is_err());
+        let e = map_into_folder(f, "D:\\x\\..\\y.edb").unwrap_err();
+        assert_eq!((e.offset, e.jet), (5, Jet::INVALID_PATH));
         assert!(map_into_folder(f, "/etc/passwd").is_err());
         assert!(map_into_folder(f, "\\\\server\\share\\a.edb").is_err());
         assert!(map_into_folder(f, "D:\\DB\\").is_err());

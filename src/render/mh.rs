@@ -4,7 +4,9 @@
 use std::fmt::Write;
 
 use super::color;
-use crate::parse::db_header::{DbHeader, HeaderCopy};
+use crate::error::FormatError;
+use crate::parse::db_header::{DbHeader, DbHeaderPair, HeaderCopy, UsedCopy};
+use crate::parse::patch::PatchHeader;
 use crate::parse::primitives::{BkInfo, Lgpos, LogTime};
 use crate::report::mh::{ENGINE_DB_VERSION, ENGINE_EFV};
 
@@ -48,6 +50,65 @@ pub fn header_copy(title: &str, copy: &HeaderCopy, patch: Option<&str>, color: b
     s
 }
 
+/// The whole text dump of a database header: the copy in use (and the
+/// shadow under `verbose`), the trailer page's patch block or why it cannot
+/// be used, the header's warnings, and a note when the file size is not a
+/// multiple of the page size.
+pub fn database_dump(
+    pair: &DbHeaderPair,
+    patch: Option<&PatchHeader>,
+    patch_error: Option<&FormatError>,
+    file_len: u64,
+    verbose: bool,
+    color: bool,
+) -> String {
+    let patch_text = patch.map(patch_block);
+    let mut text = String::new();
+    match pair.used {
+        UsedCopy::Primary => {
+            text.push_str(&header_copy(
+                "DATABASE HEADER:",
+                &pair.primary,
+                patch_text.as_deref(),
+                color,
+            ));
+            if verbose {
+                if let Some(s) = &pair.shadow {
+                    text.push_str(&header_copy("DATABASE SHADOW HEADER:", s, None, color));
+                }
+            }
+        }
+        UsedCopy::Shadow => {
+            let s = pair.shadow.as_ref().expect("shadow copy in use");
+            text.push_str(&header_copy(
+                "DATABASE SHADOW HEADER:",
+                s,
+                patch_text.as_deref(),
+                color,
+            ));
+        }
+    }
+    if let Some(e) = patch_error {
+        text.push_str(&format!("\nWARNING: backup trailer (patch) page: {e}\n"));
+    }
+    text.push('\n');
+    for w in pair.warnings() {
+        text.push_str(&color::bad(&w, color));
+        text.push('\n');
+    }
+    let ps = pair.page_size as u64;
+    if file_len % ps != 0 {
+        // Not an eseutil line: a truncated or carved copy is worth saying.
+        let w = format!(
+            "WARNING: file size {file_len} is not a multiple of the page size {ps} ({} bytes after the last whole page).",
+            file_len % ps
+        );
+        text.push_str(&color::bad(&w, color));
+        text.push('\n');
+    }
+    text
+}
+
 fn counter(s: &mut String, label: &str, n: u32, date_label: Option<(&str, &LogTime)>) {
     if n != 0 {
         let _ = writeln!(s, "{label}: found ({n})");
@@ -62,7 +123,19 @@ fn counter(s: &mut String, label: &str, n: u32, date_label: Option<(&str, &LogTi
 /// The `Fields:` block (`ErrDUMPHeaderStandard`).
 pub fn fields(h: &DbHeader, color: bool) -> String {
     let mut s = String::new();
-    let w = &mut s;
+    identity_fields(&mut s, h, color);
+    log_and_repair_fields(&mut s, h);
+    reseed_fields(&mut s, h);
+    backup_fields(&mut s, h);
+    resize_fields(&mut s, h);
+    if h.file_type == 1 {
+        maintenance_fields(&mut s, h);
+    }
+    s
+}
+
+/// From `File Type:` to `State:`: what the file is and its version.
+fn identity_fields(w: &mut String, h: &DbHeader, color: bool) {
     let _ = writeln!(w, "\nFields:");
     let _ = writeln!(
         w,
@@ -103,6 +176,10 @@ pub fn fields(h: &DbHeader, color: bool) -> String {
         "            State: {}",
         color::state(h.state_name(), color)
     );
+}
+
+/// From `Log Required:` to `OS Version:`: log generations, scrub, repair, attach and detach positions.
+fn log_and_repair_fields(w: &mut String, h: &DbHeader) {
     let (lo, hi, pre) = (
         h.gen_min_required as u32,
         h.gen_max_required as u32,
@@ -176,6 +253,10 @@ pub fn fields(h: &DbHeader, color: bool) -> String {
     let _ = writeln!(w, "             Dbid: {}", h.dbid as i16);
     let _ = writeln!(w, "    Log Signature: {}", h.sign_log.eseutil_text());
     let _ = writeln!(w, "       OS Version: {}", h.os_version_text());
+}
+
+/// The reseed and page-patch counters, printed only when one of them is set.
+fn reseed_fields(w: &mut String, h: &DbHeader) {
     if h.incremental_reseed_count != 0
         || h.incremental_reseed_count_old != 0
         || h.page_patch_count != 0
@@ -192,6 +273,10 @@ pub fn fields(h: &DbHeader, color: bool) -> String {
         let _ = writeln!(w, "       Patch Date: {}", lt(&h.logtime_page_patch));
         let _ = writeln!(w, "  Old Patch Count: {}", h.page_patch_count_old);
     }
+}
+
+/// The previous and current backup blocks.
+fn backup_fields(w: &mut String, h: &DbHeader) {
     for (title, b, ty) in [
         (
             "Previous Full Backup:",
@@ -219,6 +304,10 @@ pub fn fields(h: &DbHeader, color: bool) -> String {
         let _ = writeln!(w, "\n{title}");
         bkinfo(w, b, ty);
     }
+}
+
+/// The upgrade page counts, last resize, extend, shrink and trim.
+fn resize_fields(w: &mut String, h: &DbHeader) {
     let _ = writeln!(w);
     let _ = writeln!(
         w,
@@ -252,57 +341,58 @@ pub fn fields(h: &DbHeader, color: bool) -> String {
     let _ = writeln!(w, "      Shrink Date: {}", lt(&h.logtime_last_shrink));
     let _ = writeln!(w);
     let _ = writeln!(w, "       Trim Count: {}", h.trim_count);
-    if h.file_type == 1 {
-        let _ = writeln!(w);
-        counter(
-            w,
-            "       ECC Fix Success Count",
-            h.ecc_fix_success,
-            Some(("   Last ECC Fix Success Date", &h.logtime_ecc_fix_success)),
-        );
-        counter(
-            w,
-            "   Old ECC Fix Success Count",
-            h.ecc_fix_success_old,
-            None,
-        );
-        counter(
-            w,
-            "         ECC Fix Error Count",
-            h.ecc_fix_fail,
-            Some(("     Last ECC Fix Error Date", &h.logtime_ecc_fix_fail)),
-        );
-        counter(w, "     Old ECC Fix Error Count", h.ecc_fix_fail_old, None);
-        counter(
-            w,
-            "    Bad Checksum Error Count",
-            h.bad_checksum,
-            Some(("Last Bad Checksum Error Date", &h.logtime_bad_checksum)),
-        );
-        counter(w, "Old bad Checksum Error Count", h.bad_checksum_old, None);
-        let _ = writeln!(w);
-        let _ = writeln!(
-            w,
-            "  Last Database Maintenance Finish Date: {}",
-            lt(&h.logtime_dbscan_prev)
-        );
-        let _ = writeln!(
-            w,
-            "Current Database Maintenance Start Date: {}",
-            lt(&h.logtime_dbscan_start)
-        );
-        let _ = writeln!(
-            w,
-            "      Highest Continuous Database Maintenance Page: {}",
-            h.pgno_dbscan_highest_continuous
-        );
-        let _ = writeln!(
-            w,
-            "      Highest Database Maintenance Page: {}",
-            h.pgno_dbscan_highest
-        );
-    }
-    s
+}
+
+/// The ECC and checksum counters and database maintenance (database files only, `file_type` 1).
+fn maintenance_fields(w: &mut String, h: &DbHeader) {
+    let _ = writeln!(w);
+    counter(
+        w,
+        "       ECC Fix Success Count",
+        h.ecc_fix_success,
+        Some(("   Last ECC Fix Success Date", &h.logtime_ecc_fix_success)),
+    );
+    counter(
+        w,
+        "   Old ECC Fix Success Count",
+        h.ecc_fix_success_old,
+        None,
+    );
+    counter(
+        w,
+        "         ECC Fix Error Count",
+        h.ecc_fix_fail,
+        Some(("     Last ECC Fix Error Date", &h.logtime_ecc_fix_fail)),
+    );
+    counter(w, "     Old ECC Fix Error Count", h.ecc_fix_fail_old, None);
+    counter(
+        w,
+        "    Bad Checksum Error Count",
+        h.bad_checksum,
+        Some(("Last Bad Checksum Error Date", &h.logtime_bad_checksum)),
+    );
+    counter(w, "Old bad Checksum Error Count", h.bad_checksum_old, None);
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "  Last Database Maintenance Finish Date: {}",
+        lt(&h.logtime_dbscan_prev)
+    );
+    let _ = writeln!(
+        w,
+        "Current Database Maintenance Start Date: {}",
+        lt(&h.logtime_dbscan_start)
+    );
+    let _ = writeln!(
+        w,
+        "      Highest Continuous Database Maintenance Page: {}",
+        h.pgno_dbscan_highest_continuous
+    );
+    let _ = writeln!(
+        w,
+        "      Highest Database Maintenance Page: {}",
+        h.pgno_dbscan_highest
+    );
 }
 
 /// The tail after the field dump: flush signatures and the revert block.

@@ -298,7 +298,7 @@ pub fn set_step(step: &SetStep, color: bool) -> String {
     match step {
         SetStep::File(f, issues) => set_file(w, f, issues, color),
         SetStep::Missing(i) => {
-            let _ = writeln!(w, "      {}", color::bad(&i.message, color));
+            let _ = writeln!(w, "      {}", color::bad(&i.message(), color));
         }
     }
     s
@@ -359,7 +359,7 @@ fn set_file(w: &mut String, f: &LogFileCheck, issues: &[SetIssue], color: bool) 
         let _ = writeln!(
             w,
             "                {} (Error {})",
-            color::bad(&i.message, color),
+            color::bad(&i.message(), color),
             i.jet.code
         );
     }

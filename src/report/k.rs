@@ -13,9 +13,9 @@ use serde::Serialize;
 use crate::checksum::{legacy_header_checksum, stored_header_checksum};
 use crate::error::FormatError;
 use crate::k::{DbScan, FixReport, IoStats, PageResult};
-use crate::log::lrck::LrckOutcome;
+use crate::log::lrck::{LrckOutcome, LrckScan};
 use crate::log::scan::{lgpos_of, FormatScan, LogScan};
-use crate::log::segments::{SegmentClass, SegmentOutcome};
+use crate::log::segments::{SegmentClass, SegmentOutcome, SegmentScan};
 use crate::parse::checkpoint::CHECKPOINT_COPY_SIZE;
 use crate::parse::log_header::{LogHeader, LOG_HEADER_SIZE};
 use crate::parse::primitives::Lgpos;
@@ -305,11 +305,6 @@ impl LogIntegrity {
         let header_stored = stored_header_checksum(head);
         let header_computed = legacy_header_checksum(&head[..LOG_HEADER_SIZE]);
         let gen = h.generation;
-        let at = |sector: u16, offset: u16| Lgpos {
-            generation: gen,
-            sector,
-            offset,
-        };
         let mut r = LogIntegrity {
             generation: gen,
             version: h.version_text(),
@@ -336,71 +331,16 @@ impl LogIntegrity {
             Ok(s) => s,
             Err(e) => {
                 r.error = Some(e.into());
-                r.first_damage = Some(at(0, 0).eseutil_text());
+                r.first_damage = Some(at(gen, 0, 0).eseutil_text());
                 r.verdict = LogVerdict::Corrupt;
                 return r;
             }
         };
         r.data_scanned = true;
         r.error = s.error.as_ref().map(ErrorReport::from);
-        let damage = |state, p: Lgpos, detail: &str| SegmentReport {
-            segment: p.sector as u32,
-            lgpos: p.eseutil_text(),
-            file_offset: s.offset_of(p),
-            state,
-            corrected_bit: None,
-            detail: detail.to_string(),
-        };
         let damaged = match &s.scan {
-            FormatScan::Segments(g) => {
-                r.segments_scanned = g.scanned;
-                r.good_segments = g.good;
-                r.empty_segments = g.stale + g.shadow + g.zero;
-                r.last_good = g.last_good_segment.map(|i| at(i, 0).eseutil_text());
-                r.accumulated_checksum = format!("0x{:016x}", g.accumulated_checksum);
-                for c in &g.corrected {
-                    let state = match c.class {
-                        Some(SegmentClass::Good) => SegmentState::Good,
-                        Some(_) => SegmentState::Stale,
-                        None => continue, // the damaged segment, listed below
-                    };
-                    r.corrected_segments += (state == SegmentState::Good) as u32;
-                    let (byte, bit) = (c.byte(), c.bit_in_byte());
-                    let detail = format!("single flipped bit {bit} of byte {byte} (correctable)");
-                    r.segments.push(SegmentReport {
-                        corrected_bit: Some(bit),
-                        ..damage(state, at(c.segment, byte as u16), &detail)
-                    });
-                }
-                match &g.outcome {
-                    SegmentOutcome::Clean => None,
-                    SegmentOutcome::Patchable { segment } => Some(damage(
-                        SegmentState::Torn,
-                        at(*segment, 0),
-                        "torn write; the next segment holds its shadow copy (patchable)",
-                    )),
-                    SegmentOutcome::Corrupt { segment, reason } => {
-                        Some(damage(SegmentState::Corrupt, at(*segment, 0), reason))
-                    }
-                }
-            }
-            FormatScan::Lrck(l) => {
-                let pos = |off: u64| lgpos_of(gen, h.cb_sec, off);
-                r.lrck_records = l.chain.len() as u32;
-                r.last_good = l.chain.last().map(|c| pos(c.offset).eseutil_text());
-                r.end_of_data = Some(pos(l.end_offset).eseutil_text());
-                match &l.outcome {
-                    LrckOutcome::Clean => None,
-                    LrckOutcome::Patchable { offset } => Some(damage(
-                        SegmentState::Torn,
-                        pos(*offset),
-                        "LRCHECKSUM range fails; the next sector holds its shadow (torn last flush, patchable)",
-                    )),
-                    LrckOutcome::Corrupt { offset, reason } => {
-                        Some(damage(SegmentState::Corrupt, pos(*offset), reason))
-                    }
-                }
-            }
+            FormatScan::Segments(g) => r.segment_facts(s, g),
+            FormatScan::Lrck(l) => r.lrck_facts(s, l, h.cb_sec),
         };
         if let Some(d) = damaged {
             r.first_damage = Some(d.lgpos.clone());
@@ -416,9 +356,91 @@ impl LogIntegrity {
         r
     }
 
+    /// 8.x: the segment counters and corrected bits; returns the damaged
+    /// segment, if any.
+    fn segment_facts(&mut self, s: &LogScan, g: &SegmentScan) -> Option<SegmentReport> {
+        let gen = self.generation;
+        self.segments_scanned = g.scanned;
+        self.good_segments = g.good;
+        self.empty_segments = g.stale + g.shadow + g.zero;
+        self.last_good = g.last_good_segment.map(|i| at(gen, i, 0).eseutil_text());
+        self.accumulated_checksum = format!("0x{:016x}", g.accumulated_checksum);
+        for c in &g.corrected {
+            let state = match c.class {
+                Some(SegmentClass::Good) => SegmentState::Good,
+                Some(_) => SegmentState::Stale,
+                None => continue, // the damaged segment, listed below
+            };
+            self.corrected_segments += (state == SegmentState::Good) as u32;
+            let (byte, bit) = (c.byte(), c.bit_in_byte());
+            let detail = format!("single flipped bit {bit} of byte {byte} (correctable)");
+            self.segments.push(SegmentReport {
+                corrected_bit: Some(bit),
+                ..damage(s, state, at(gen, c.segment, byte as u16), &detail)
+            });
+        }
+        match &g.outcome {
+            SegmentOutcome::Clean => None,
+            SegmentOutcome::Patchable { segment } => Some(damage(
+                s,
+                SegmentState::Torn,
+                at(gen, *segment, 0),
+                "torn write; the next segment holds its shadow copy (patchable)",
+            )),
+            SegmentOutcome::Corrupt { segment, reason } => Some(damage(
+                s,
+                SegmentState::Corrupt,
+                at(gen, *segment, 0),
+                reason,
+            )),
+        }
+    }
+
+    /// 7.x: the LRCHECKSUM chain; returns the damaged range, if any.
+    fn lrck_facts(&mut self, s: &LogScan, l: &LrckScan, cb_sec: u16) -> Option<SegmentReport> {
+        let gen = self.generation;
+        let pos = |off: u64| lgpos_of(gen, cb_sec, off);
+        self.lrck_records = l.chain.len() as u32;
+        self.last_good = l.chain.last().map(|c| pos(c.offset).eseutil_text());
+        self.end_of_data = Some(pos(l.end_offset).eseutil_text());
+        match &l.outcome {
+            LrckOutcome::Clean => None,
+            LrckOutcome::Patchable { offset } => Some(damage(
+                s,
+                SegmentState::Torn,
+                pos(*offset),
+                "LRCHECKSUM range fails; the next sector holds its shadow (torn last flush, patchable)",
+            )),
+            LrckOutcome::Corrupt { offset, reason } => {
+                Some(damage(s, SegmentState::Corrupt, pos(*offset), reason))
+            }
+        }
+    }
+
     /// Damaged (corrupt, wrong size, or torn).
     pub fn failed(&self) -> bool {
         self.verdict != LogVerdict::Clean
+    }
+}
+
+/// The position `sector`:`offset` of generation `gen`.
+fn at(generation: i32, sector: u16, offset: u16) -> Lgpos {
+    Lgpos {
+        generation,
+        sector,
+        offset,
+    }
+}
+
+/// A segment report for damage at `p`.
+fn damage(s: &LogScan, state: SegmentState, p: Lgpos, detail: &str) -> SegmentReport {
+    SegmentReport {
+        segment: p.sector as u32,
+        lgpos: p.eseutil_text(),
+        file_offset: s.offset_of(p),
+        state,
+        corrected_bit: None,
+        detail: detail.to_string(),
     }
 }
 

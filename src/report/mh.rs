@@ -85,7 +85,7 @@ impl Decoded {
     pub fn from_header(h: &DbHeader) -> Self {
         Decoded {
             state: h.state_name(),
-            clean_shutdown: h.db_state == 3,
+            clean_shutdown: h.db_state == crate::parse::db_header::STATE_CLEAN_SHUTDOWN,
             format_version: h.format_text(),
             created_version: format!("0x{:x},{}", h.create_version, h.create_update as i16),
             page_size: h.page_size(),

@@ -1,0 +1,85 @@
+//! eseutil's wording of the facts the log layer finds ([`SetFinding`]):
+//! the `/ml` text and JSON both carry it, so it lives here, below the
+//! renderers, and a [`SetIssue`] serialises as `{jet, message}`.
+
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+use crate::log::naming::{current_file_name, generation_file_name_width};
+use crate::log::set::{SetFinding, SetIssue};
+
+/// The eseutil-style message of a sequence problem (without indentation).
+pub fn message(f: &SetFinding) -> String {
+    match f {
+        SetFinding::GenerationMismatch { header, name } => format!(
+            "ERROR: Mismatched log generation {header} (0x{header:X}) with log file name. Expected generation {name} (0x{name:X})."
+        ),
+        SetFinding::BadSignature { found, expected } => format!(
+            "ERROR: Invalid log signature: {}\n   Expected signature: {}",
+            found.eseutil_text(),
+            expected.eseutil_text()
+        ),
+        SetFinding::PrevGenTime { found, expected } => format!(
+            "ERROR: Invalid log sequence. Previous generation time is [{}], but expected [{}].",
+            found.eseutil_text(),
+            expected.eseutil_text()
+        ),
+        SetFinding::AccumulatedChecksum { stored, expected } => format!(
+            "ERROR: Invalid log sequence. Previous generation accumulated segment checksum is 0x{stored:016x}, but expected 0x{expected:016x}."
+        ),
+        SetFinding::MissingGenerations {
+            base,
+            first,
+            last,
+            digits,
+            ext,
+        } => {
+            let a = generation_file_name_width(base, *first, *digits, *ext);
+            if first == last {
+                return format!("Missing log file: {a}");
+            }
+            let b = generation_file_name_width(base, *last, *digits, *ext);
+            let strip = |s: &str| s[base.len()..s.len() - 4].to_string();
+            format!(
+                "Missing log files: {base}{{{} - {}}}.{}",
+                strip(&a),
+                strip(&b),
+                ext.as_str()
+            )
+        }
+        SetFinding::MissingCurrent { base, ext } => {
+            format!("Missing log file: {}", current_file_name(base, *ext))
+        }
+        SetFinding::BackupStartsLate {
+            database,
+            needed,
+            present,
+        } => format!(
+            "Backup set incomplete: {} needs generation {needed:#X} onwards, the logs here start at {present:#X}",
+            database.display()
+        ),
+        SetFinding::BackupEndsEarly {
+            database,
+            needed,
+            present,
+        } => format!(
+            "Backup set incomplete: {} needs generations up to {needed:#X}, the logs here end at {present:#X}",
+            database.display()
+        ),
+    }
+}
+
+impl SetIssue {
+    /// The eseutil-style message (without indentation).
+    pub fn message(&self) -> String {
+        message(&self.finding)
+    }
+}
+
+impl Serialize for SetIssue {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("SetIssue", 2)?;
+        st.serialize_field("jet", &self.jet)?;
+        st.serialize_field("message", &self.message())?;
+        st.end()
+    }
+}
