@@ -15,3 +15,4 @@ pub mod segments;
 pub mod set;
 #[cfg(any(test, feature = "test-support"))]
 pub mod synth;
+pub mod typed;
