@@ -41,7 +41,7 @@ use crate::log::record::LogRecord;
 use crate::parse::primitives::Lgpos;
 use crate::parse::{u16_at, u32_at, u64_at};
 use page::PageImage;
-use redo::{DbRun, Redo, RedoError, RedoStats};
+use redo::{DbRun, Redo, RedoStats};
 use store::PageStore;
 use undo as redo_undo;
 
@@ -130,7 +130,7 @@ pub struct DbOutcome {
 }
 
 /// The recovery report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Report {
     /// Inputs.
     pub inputs: Vec<InputFile>,
@@ -151,7 +151,7 @@ pub struct Report {
     /// Undo (Rollback/Undo records and the end-of-log rollback).
     pub undo: redo_undo::UndoStats,
     /// The error that stopped recovery.
-    pub error: Option<RedoError>,
+    pub error: Option<Error>,
     /// What was not done (undo, unsupported parts).
     pub not_recovered: Vec<String>,
     /// The checks made before anything was renamed into place (absent when
@@ -456,7 +456,7 @@ pub(crate) fn recover_logs(
             }
         }
     }
-    let mut error: Option<RedoError> = None;
+    let mut error: Option<Error> = None;
     let mut not_recovered = std::mem::take(&mut not_recovered_early);
     let mut generations = Vec::new();
     let mut end = None;
@@ -631,15 +631,8 @@ pub(crate) fn recover_logs(
 /// Checks before anything is committed: every redone page operation went
 /// into a working file that becomes an output (or into one re-created on
 /// purpose), and no two outputs share a name.
-fn check_outputs(rd: &Redo, end: Lgpos) -> Option<RedoError> {
-    let fail = |detail: String| {
-        Some(RedoError {
-            jet: Jet::RECOVERY_VERIFY_FAILURE,
-            lgpos: end,
-            lrtyp: String::new(),
-            detail,
-        })
-    };
+fn check_outputs(rd: &Redo, end: Lgpos) -> Option<Error> {
+    let fail = |detail: String| Some(Error::redo(end, "", Jet::RECOVERY_VERIFY_FAILURE, detail));
     let kept: u64 = rd.detached.iter().map(|d| d.store.redone).sum();
     if kept + rd.discarded_redone != rd.stats.pages_redone {
         return fail(format!(
@@ -740,7 +733,7 @@ pub(crate) fn apply_record(
     l: &LogIn,
     page_size: usize,
     opts: &Options,
-) -> Result<bool, RedoError> {
+) -> Result<bool, Error> {
     database_record(rd, r, l, page_size, opts).and_then(|done| {
         if done {
             rd.stats.records += 1;
@@ -791,14 +784,15 @@ fn get_lgpos(h: &[u8], off: usize) -> Lgpos {
 ///
 /// A ShrinkDB3 dbtime raises the database's dbtime. No redo maps are kept
 /// (a too-old page is always −566), so there is nothing to clear.
-fn shrink_db(rd: &mut Redo, r: &LogRecord, l: &LogIn) -> Result<(), String> {
+fn shrink_db(rd: &mut Redo, r: &LogRecord, l: &LogIn) -> Result<(), Error> {
     let b = &r.data[..];
     let need = if r.lrtyp == 99 { 18 } else { 10 };
+    let (store, corrupt) = (
+        |x: Error| redo::redo_store_err(r, x),
+        |d: &str| redo::redo_err(Jet::LOG_FILE_CORRUPT, r, d),
+    );
     if b.len() < need {
-        return Err(format!(
-            "{} too short",
-            crate::log::record::lrtyp_name(r.lrtyp)
-        ));
+        return Err(corrupt("record too short"));
     }
     let (dbid, pgno_last, cpg) = (b[1], u32_at(b, 2), u32_at(b, 6));
     let dbtime_shrink = if r.lrtyp == 99 {
@@ -818,7 +812,7 @@ fn shrink_db(rd: &mut Redo, r: &LogRecord, l: &LogIn) -> Result<(), String> {
         return Ok(());
     };
     if pgno_last == 0 {
-        return Err("ShrinkDB with pgnoLast 0".into());
+        return Err(corrupt("ShrinkDB with pgnoLast 0"));
     }
     if by_dbtime {
         db.dbtime_max = db.dbtime_max.max(dbtime_shrink);
@@ -829,7 +823,7 @@ fn shrink_db(rd: &mut Redo, r: &LogRecord, l: &LogIn) -> Result<(), String> {
     if !resize_set && initial_range {
         return Ok(());
     }
-    let fs_last = db.store.page_count().map_err(|x| x.to_string())?;
+    let fs_last = db.store.page_count().map_err(store)?;
     if resize_set && last_resize > r.lgpos {
         if !by_dbtime {
             return Ok(());
@@ -838,21 +832,23 @@ fn shrink_db(rd: &mut Redo, r: &LogRecord, l: &LogIn) -> Result<(), String> {
         let last = pgno_last.saturating_add(cpg).min(fs_last);
         let ps = db.store.page_size();
         for pg in first..=last {
-            let pb = db.store.read_page(pg).map_err(|x| x.to_string())?;
+            let pb = db.store.read_page(pg).map_err(store)?;
             if crate::checksum::is_all_zero(&pb) {
                 continue;
             }
             let t = u64_at(&pb, 8);
             if t != redo::DBTIME_SHRUNK && t > 0 && t < dbtime_shrink {
                 let p = PageImage::new(ps, 0, 0, redo::DBTIME_SHRUNK);
-                let bytes = p.to_bytes().map_err(|x| x.detail)?;
-                db.store.write_page(pg, bytes).map_err(|x| x.to_string())?;
+                let bytes = p
+                    .to_bytes()
+                    .map_err(|x| redo::redo_err(x.jet, r, x.detail))?;
+                db.store.write_page(pg, bytes).map_err(store)?;
                 db.pages.insert(pg);
             }
         }
         return Ok(());
     }
-    db.store.truncate_to(pgno_last).map_err(|x| x.to_string())?;
+    db.store.truncate_to(pgno_last).map_err(store)?;
     db.pages.retain(|&p| p <= pgno_last);
     let h = &mut db.header;
     let n = u32_at(h, 552).wrapping_add(1);
@@ -869,7 +865,7 @@ fn database_record(
     l: &LogIn,
     page_size: usize,
     opts: &Options,
-) -> Result<bool, RedoError> {
+) -> Result<bool, Error> {
     let b = &r.data[..];
     let info = crate::log::record::record_info(r);
     let e = |jet: Jet, d: String| redo::redo_err(jet, r, d);
@@ -894,7 +890,7 @@ fn database_record(
                 &target,
                 &opts.restore_map,
             )
-            .map_err(|x| e(x.jet().unwrap_or(Jet::DISK_IO), x.to_string()))?
+            .map_err(|x| redo::redo_store_err(r, x))?
             {
                 // Attached here from now on (later re-attachments are
                 // checked against this position, see `attach`).
@@ -908,11 +904,11 @@ fn database_record(
                 return Err(e(Jet::INVALID_CREATE_DB_VERSION, why));
             }
             let mut store = PageStore::create(&target, page_size)
-                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                .map_err(|x| redo::redo_store_err(r, x))?;
             let header = new_header(page_size, r, &l.header, r.lgpos);
             store
                 .write_header(header.clone())
-                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                .map_err(|x| redo::redo_store_err(r, x))?;
             let mut db = DbRun {
                 dbid,
                 logged_path: path,
@@ -925,7 +921,7 @@ fn database_record(
                 created: true,
             };
             if kind == create_db::CreateKind::Implicit {
-                create_db::apply(&mut db, page_size).map_err(|(j, d)| e(j, d))?;
+                create_db::apply(&mut db, page_size, r)?;
             }
             rd.dbs.insert(dbid, db);
             Ok(true)
@@ -965,12 +961,12 @@ fn database_record(
                 let n = db
                     .store
                     .page_count()
-                    .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                    .map_err(|x| redo::redo_store_err(r, x))?;
                 if first.saturating_add(cpg) <= n + 1 {
                     for pg in first..first + cpg {
                         db.store
                             .zero_page(pg)
-                            .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                            .map_err(|x| redo::redo_store_err(r, x))?;
                     }
                 }
             }
@@ -992,7 +988,7 @@ fn database_record(
             Ok(true)
         }
         78 | 94 | 99 => {
-            shrink_db(rd, r, l).map_err(|x| e(Jet::DISK_IO, x))?;
+            shrink_db(rd, r, l)?;
             Ok(true)
         }
         68 => {
@@ -1004,7 +1000,7 @@ fn database_record(
             if let Some(db) = rd.dbs.get_mut(&dbid) {
                 db.store
                     .extend_to(last)
-                    .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                    .map_err(|x| redo::redo_store_err(r, x))?;
             } else if !rd.skipped_dbids.contains(&dbid) {
                 rd.notes.push(format!(
                     "ExtendDB at {} for dbid {dbid}, which is not attached: ignored",
@@ -1029,7 +1025,7 @@ fn database_record(
             let h = db.header.clone();
             db.store
                 .write_header(h)
-                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                .map_err(|x| redo::redo_store_err(r, x))?;
             rd.detached.push(db);
             Ok(true)
         }
@@ -1051,7 +1047,7 @@ fn database_record(
                 &target,
                 &opts.restore_map,
             )
-            .map_err(|x| e(x.jet().unwrap_or(Jet::DISK_IO), x.to_string()))?
+            .map_err(|x| redo::redo_store_err(r, x))?
             {
                 put_lgpos(&mut db.header, 80, r.lgpos);
                 rd.dbs.insert(dbid, db);
