@@ -14,3 +14,4 @@ pub mod scan;
 pub mod segments;
 pub mod set;
 pub mod synth;
+pub mod typed;

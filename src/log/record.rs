@@ -14,9 +14,14 @@ use serde::Serialize;
 
 use super::lrck::LrChecksum;
 use super::segments::{SEGMENT_HEADER_SIZE, SEGMENT_SIZE};
+pub use super::typed::{
+    AttachDb, BeforeImage, Bookmark, CreateDb, DecodeError, Delta, DeltaWidth, DetachDb, EmptyPage,
+    Key, Level, LoggedPath, MacroOp, Merge, MergeFlags, NodeRef, PageFlags, PageMove, PageRef,
+    Record, Replace, SignatureBytes, Split, Term,
+};
 use crate::error::{FormatError, Jet};
-use crate::parse::primitives::{ansi_z, Lgpos, Signature};
-use crate::parse::{u16_at, u32_at, u64_at};
+use crate::parse::primitives::{ansi_z, Lgpos};
+use crate::parse::{u16_at, u32_at};
 
 /// One past the highest record type (`lrtypMax`, logapi.hxx ~225).
 pub const LRTYP_MAX: u8 = 102;
@@ -236,6 +241,14 @@ pub struct LogRecord {
     pub fragments: u16,
     /// The record bytes (reassembled); a NOP run holds a single zero byte.
     pub data: Vec<u8>,
+}
+
+impl LogRecord {
+    /// The record's fields ([`Record::decode`]): the one place record bytes
+    /// are read.
+    pub fn decode(&self) -> Result<Record<'_>, DecodeError> {
+        Record::decode(&self.data)
+    }
 }
 
 /// Geometry of the stream to read.
@@ -870,26 +883,39 @@ pub struct PagePrefix {
     pub objid_fdp: Option<u32>,
 }
 
-/// Decodes the LRPAGE_/LRNODE_ prefix of a page record.
+/// Decodes the LRPAGE_/LRNODE_ prefix of a page record (only the prefix:
+/// the rest of the record need not be there).
 pub fn page_prefix(b: &[u8]) -> Option<PagePrefix> {
-    if !is_page_record(*b.first()?) || b.len() < 32 {
+    if !is_page_record(*b.first()?) {
         return None;
     }
-    let node = is_node_record(b[0]) && b.len() >= 44;
-    Some(PagePrefix {
-        procid: u16_at(b, 1),
-        dbid: b[3],
-        pgno: u32_at(b, 4),
-        dbtime: u64_at(b, 8),
-        dbtime_before: u64_at(b, 16),
-        trx_begin0: u32_at(b, 24),
-        level: b[28],
-        iline: u16_at(b, 29),
-        flags: b[31],
-        rceid: node.then(|| u32_at(b, 32)),
-        pgno_fdp: node.then(|| u32_at(b, 36)),
-        objid_fdp: node.then(|| u32_at(b, 40)),
-    })
+    let p = PageRef::read(b).ok()?;
+    let node = if is_node_record(b[0]) {
+        NodeRef::read(b).ok()
+    } else {
+        None
+    };
+    Some(PagePrefix::new(&p, node.as_ref()))
+}
+
+impl PagePrefix {
+    /// The prefix of a decoded page record.
+    pub fn new(p: &PageRef, node: Option<&NodeRef>) -> PagePrefix {
+        PagePrefix {
+            procid: p.procid,
+            dbid: p.dbid,
+            pgno: p.pgno,
+            dbtime: p.dbtime,
+            dbtime_before: p.dbtime_before,
+            trx_begin0: p.trx_begin0,
+            level: p.level.0,
+            iline: p.iline,
+            flags: p.flags.0,
+            rceid: node.map(|n| n.rceid),
+            pgno_fdp: node.map(|n| n.pgno_fdp),
+            objid_fdp: node.map(|n| n.objid_fdp),
+        }
+    }
 }
 
 /// What a record says, as far as this tool decodes it.
@@ -927,154 +953,169 @@ pub struct RecordInfo {
     pub detail: String,
 }
 
-fn path_at(b: &[u8], off: usize, len: usize, unicode: bool) -> String {
-    let end = (off + len).min(b.len());
-    let s = b.get(off..end).unwrap_or(&[]);
-    if unicode {
-        crate::parse::attach_info::decode_name(s, true)
-    } else {
-        ansi_z(s)
-    }
-}
-
-fn sig_at(b: &[u8], off: usize) -> Option<String> {
-    let s = b.get(off..off + Signature::SIZE)?;
-    crate::parse::primitives::signature(s)
-        .ok()
-        .map(|(_, s)| s.eseutil_text())
-}
-
-fn lgpos_at(b: &[u8], off: usize) -> String {
-    match b.get(off..off + 8) {
-        Some(s) => crate::parse::primitives::lgpos(s)
-            .map(|(_, p)| p.eseutil_text())
-            .unwrap_or_default(),
-        None => String::new(),
-    }
-}
-
-/// Decodes the fields /ml shows for a record (see the module facts).
+/// Decodes the fields /ml shows for a record (see the module facts). A
+/// record that does not decode shows nothing but its type.
 pub fn record_info(r: &LogRecord) -> RecordInfo {
-    let b = &r.data[..];
-    let mut i = RecordInfo::default();
-    let t = r.lrtyp;
-    if let Some(p) = page_prefix(b) {
-        i.procid = Some(p.procid);
-        i.trx = Some(p.trx_begin0);
-        i.dbid = Some(p.dbid);
-        i.pgnos.push(p.pgno);
-        i.dbtime_before = Some(p.dbtime_before);
-        i.dbtime_after = Some(p.dbtime);
-        i.page = Some(p);
-        match t {
-            62 | 27 if b.len() >= 52 => {
-                // Split: pgnoNew@32, pgnoRight@36, pgnoParent@48.
-                for o in [32, 36, 48] {
-                    let pg = u32_at(b, o);
-                    if pg != 0 {
-                        i.pgnos.push(pg);
-                    }
-                }
-                i.detail = format!(
-                    "splittype {} splitoper {}",
-                    b.get(68).copied().unwrap_or(0),
-                    b.get(69).copied().unwrap_or(0)
-                );
-            }
-            63 | 28 if b.len() >= 86 => {
-                // Merge: pgnoRight@32, pgnoLeft@44, pgnoParent@56.
-                for o in [32, 44, 56] {
-                    let pg = u32_at(b, o);
-                    if pg != 0 {
-                        i.pgnos.push(pg);
-                    }
-                }
-                i.detail = format!("mergetype {}", b[85]);
-            }
-            _ => {}
-        }
-        return i;
+    match r.decode() {
+        Ok(rec) => info_of(&rec),
+        Err(_) => RecordInfo::default(),
     }
-    match t {
-        5..=13 | 53 | 54 | 55 | 57 | 22 | 61 if b.len() >= 3 => {
-            i.procid = Some(u16_at(b, 1));
-            match t {
-                8 | 9 | 53 if b.len() >= 8 => i.trx = Some(u32_at(b, 4)),
-                10 if b.len() >= 7 => i.trx = Some(u32_at(b, 3)),
-                5 => {
-                    i.detail = format!("levelBeginFrom:{} clevelsToBegin:{}", b[3] & 0xF, b[3] >> 4)
-                }
-                6 => i.detail = format!("levelCommitTo:{}", b[3]),
-                7 => i.detail = format!("levelRollback:{}", b[3]),
-                11..=13 if b.len() >= 11 => {
-                    i.dbtime_after = Some(u64_at(b, 3));
-                }
-                22 | 61 if b.len() >= 5 => {
-                    i.detail = path_at(b, 5, u16_at(b, 3) as usize, false);
-                }
-                _ => {}
+}
+
+/// [`record_info`] of a decoded record.
+pub fn info_of(rec: &Record<'_>) -> RecordInfo {
+    if let Some(p) = rec.page() {
+        return page_info(rec, p);
+    }
+    let mut i = RecordInfo::default();
+    match *rec {
+        Record::Begin { .. }
+        | Record::Commit { .. }
+        | Record::Rollback { .. }
+        | Record::Refresh { .. }
+        | Record::Macro { .. }
+        | Record::Session { .. }
+        | Record::Trace { .. } => session_info(rec, &mut i),
+        Record::CreateDb(c) => {
+            (i.procid, i.dbid) = (Some(c.procid), Some(c.dbid));
+            i.path = Some(c.path.text());
+            i.sign_db = Some(c.sign_db.eseutil_text());
+            i.detail = format!("cpgMax {} grbit 0x{:x}", c.cpg_max, c.grbit);
+        }
+        Record::AttachDb(a) => {
+            (i.procid, i.dbid) = (Some(a.procid), Some(a.dbid));
+            i.path = Some(a.path.text());
+            i.sign_db = Some(a.sign_db.eseutil_text());
+            let consistent = a.lgpos_consistent.eseutil_text();
+            i.detail = format!("cpgMax {} consistent {consistent}", a.cpg_max);
+        }
+        Record::DetachDb(d) => {
+            (i.procid, i.dbid) = (Some(d.procid), Some(d.dbid));
+            i.path = Some(d.path.text());
+        }
+        Record::Init { dbms_param, .. } => {
+            if let Ok((_, d)) = crate::parse::primitives::dbms_param(dbms_param) {
+                i.detail = d.eseutil_lines().1.trim().to_string();
             }
         }
-        14 if b.len() >= 43 => {
-            i.procid = Some(u16_at(b, 1));
-            i.dbid = Some(b[3]);
-            let flags = b[42];
-            let off = if flags & 0x04 != 0 { 47 } else { 43 };
-            i.path = Some(path_at(b, off, u16_at(b, 40) as usize, flags & 0x08 != 0));
-            i.sign_db = sig_at(b, 12);
-            i.detail = format!("cpgMax {} grbit 0x{:x}", u32_at(b, 8), u32_at(b, 4));
-        }
-        15 if b.len() >= 75 => {
-            i.procid = Some(u16_at(b, 1));
-            i.dbid = Some(b[3]);
-            let flags = b[74];
-            i.path = Some(path_at(b, 75, u16_at(b, 72) as usize, flags & 0x08 != 0));
-            i.sign_db = sig_at(b, 16);
-            i.detail = format!("cpgMax {} consistent {}", u32_at(b, 4), lgpos_at(b, 8));
-        }
-        16 if b.len() >= 7 => {
-            i.procid = Some(u16_at(b, 1));
-            i.dbid = Some(b[3]);
-            i.path = Some(path_at(b, 7, u16_at(b, 4) as usize, b[6] & 0x10 != 0));
-        }
-        1 | 49 if b.len() >= 568 => {
-            let (_, d) = crate::parse::primitives::dbms_param(&b[1..568])
-                .map(|(r, d)| (r, Some(d)))
-                .unwrap_or((&[][..], None));
-            if let Some(d) = d {
-                let (_, vals) = d.eseutil_lines();
-                i.detail = vals.trim().to_string();
-            }
-        }
-        2 | 18 | 50 | 52 | 80 if b.len() >= 18 => {
+        Record::Term(t) | Record::RecoveryQuit { term: t, .. } => {
             i.detail = format!(
                 "undo from {} redo from {} fHard {}",
-                lgpos_at(b, 1),
-                lgpos_at(b, 9),
-                b[17]
+                t.lgpos_undo.eseutil_text(),
+                t.lgpos_redo_from.eseutil_text(),
+                t.hard
             );
         }
-        97 | 78 | 81 | 92 | 94 | 99 | 100 | 101 if b.len() >= 2 => {
-            i.dbid = Some(b[1]);
-            if matches!(t, 78 | 94 | 99) && b.len() >= 10 {
-                i.pgnos.push(u32_at(b, 2));
+        _ => database_info(rec, &mut i),
+    }
+    i
+}
+
+/// Page records: the prefix, and the other pages of a split or merge.
+fn page_info(rec: &Record<'_>, p: &PageRef) -> RecordInfo {
+    let mut i = RecordInfo {
+        procid: Some(p.procid),
+        trx: Some(p.trx_begin0),
+        dbid: Some(p.dbid),
+        pgnos: vec![p.pgno],
+        dbtime_before: Some(p.dbtime_before),
+        dbtime_after: Some(p.dbtime),
+        page: Some(PagePrefix::new(p, rec.node())),
+        ..Default::default()
+    };
+    let others = match rec {
+        Record::Split(s) => {
+            i.detail = format!("splittype {} splitoper {}", s.split_type, s.split_oper);
+            [s.pgno_new, s.pgno_right, s.pgno_parent]
+        }
+        Record::Merge(m) => {
+            i.detail = format!("mergetype {}", m.merge_type);
+            [m.pgno_right, m.pgno_left, m.pgno_parent]
+        }
+        _ => return i,
+    };
+    i.pgnos.extend(others.into_iter().filter(|&pg| pg != 0));
+    i
+}
+
+/// Transaction, macro and trace records.
+fn session_info(rec: &Record<'_>, i: &mut RecordInfo) {
+    match *rec {
+        Record::Begin {
+            procid,
+            from,
+            count,
+            trx_begin0,
+            ..
+        } => {
+            i.procid = Some(procid);
+            i.trx = trx_begin0;
+            if trx_begin0.is_none() {
+                i.detail = format!("levelBeginFrom:{} clevelsToBegin:{count}", from.0);
             }
         }
-        95 if b.len() >= 20 => {
-            i.procid = Some(u16_at(b, 1));
-            i.dbid = Some(b[3]);
-            i.pgnos.push(u32_at(b, 4));
-            i.dbtime_after = Some(u64_at(b, 12));
-        }
-        68 | 73 | 74 if b.len() >= 6 => {
-            i.dbid = Some(b[5]);
-            if t == 68 && b.len() >= 10 {
-                i.pgnos.push(u32_at(b, 6));
+        Record::Commit {
+            procid,
+            to,
+            trx_commit0,
+        } => {
+            i.procid = Some(procid);
+            i.trx = trx_commit0;
+            if trx_commit0.is_none() {
+                i.detail = format!("levelCommitTo:{}", to.0);
             }
+        }
+        Record::Rollback { procid, levels } => {
+            i.procid = Some(procid);
+            i.detail = format!("levelRollback:{levels}");
+        }
+        Record::Refresh { procid, trx_begin0 } => {
+            i.procid = Some(procid);
+            i.trx = Some(trx_begin0);
+        }
+        Record::Macro { procid, dbtime, .. } => {
+            i.procid = Some(procid);
+            i.dbtime_after = Some(dbtime);
+        }
+        Record::Trace { procid, text, .. } => {
+            i.procid = Some(procid);
+            i.detail = ansi_z(text);
+        }
+        Record::Session { procid, .. } => i.procid = Some(procid),
+        _ => {}
+    }
+}
+
+/// Database-level records other than CreateDB/AttachDB/DetachDB.
+fn database_info(rec: &Record<'_>, i: &mut RecordInfo) {
+    match *rec {
+        Record::ShrinkDb {
+            dbid, pgno_last, ..
+        } => {
+            i.dbid = Some(dbid);
+            i.pgnos.push(pgno_last);
+        }
+        Record::TrimDb { dbid, .. }
+        | Record::SetDbVersion { dbid, .. }
+        | Record::DbSignal { dbid, .. }
+        | Record::IgnorableDb { dbid, .. } => i.dbid = Some(dbid),
+        Record::NewPage {
+            procid,
+            dbid,
+            pgno,
+            dbtime_after,
+            ..
+        } => {
+            (i.procid, i.dbid) = (Some(procid), Some(dbid));
+            i.pgnos.push(pgno);
+            i.dbtime_after = Some(dbtime_after);
+        }
+        Record::ExtendDb { dbid, pgno_last } => {
+            i.dbid = Some(dbid);
+            i.pgnos.push(pgno_last);
         }
         _ => {}
     }
-    i
 }
 
 #[cfg(test)]
@@ -1197,8 +1238,10 @@ mod tests {
         assert_eq!(record_size(&[29, 0]), None); // fixed part incomplete
     }
 
+    /// A record from an excerpt, padded with zeros to its size.
     fn rec(h: &str) -> LogRecord {
-        let data = unhex(h);
+        let mut data = unhex(h);
+        data.resize(record_size(&data).unwrap() as usize, 0);
         LogRecord {
             lgpos: Lgpos::default(),
             lrtyp: data[0],
