@@ -8,6 +8,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::parse::primitives::Lgpos;
+
 /// A JET error code with its symbolic name and eseutil's description text.
 ///
 /// The values are the negative `JET_err*` constants of `jethdr.w`.
@@ -209,6 +211,32 @@ pub enum Error {
         /// A one-line summary of the damage.
         detail: String,
     },
+    /// Replaying the log record at `lgpos` failed; recovery stops there.
+    /// Text: `-567 (JET_errDbTimeTooNew) at lgpos (0x1,2,23E) (Replace): …`.
+    #[error("{}", redo_text(*jet, *lgpos, record, detail))]
+    Redo {
+        /// Where in the log (the end of the log for checks made after it).
+        lgpos: Lgpos,
+        /// The record type's name (empty for checks made after the log).
+        record: String,
+        /// The JET error: the one ESE's redo raises for the same condition,
+        /// or the source's own (an I/O error stays -1022 / -1811 / -1032).
+        jet: Jet,
+        /// What went wrong.
+        detail: String,
+        /// The failure underneath (page-store I/O …), kept as it was.
+        #[source]
+        source: Option<Box<Error>>,
+    },
+}
+
+fn redo_text(jet: Jet, lgpos: Lgpos, record: &str, detail: &str) -> String {
+    format!(
+        "{} ({}) at lgpos {} ({record}): {detail}",
+        jet.code,
+        jet.name,
+        lgpos.eseutil_text()
+    )
 }
 
 impl Error {
@@ -244,9 +272,44 @@ impl Error {
         }
     }
 
+    /// A redo failure of the record `record` (type name) at `lgpos`.
+    pub fn redo(lgpos: Lgpos, record: &str, jet: Jet, detail: impl Into<String>) -> Self {
+        Error::Redo {
+            lgpos,
+            record: record.to_string(),
+            jet,
+            detail: detail.into(),
+            source: None,
+        }
+    }
+
+    /// A redo failure caused by `source` (its JET code and kind are kept:
+    /// a page-store I/O error stays an I/O error).
+    pub fn redo_from(lgpos: Lgpos, record: &str, source: Error) -> Self {
+        Error::Redo {
+            lgpos,
+            record: record.to_string(),
+            jet: source.jet().unwrap_or(Jet::DISK_IO),
+            detail: source.to_string(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// The log position of a redo failure.
+    pub fn lgpos(&self) -> Option<Lgpos> {
+        match self {
+            Error::Redo { lgpos, .. } => Some(*lgpos),
+            _ => None,
+        }
+    }
+
     /// The category of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
+            Error::Redo {
+                source: Some(s), ..
+            } => s.kind(),
+            Error::Redo { .. } => ErrorKind::Corrupt,
             Error::Io { .. } => ErrorKind::Unreadable,
             Error::Format { kind, .. } => *kind,
             Error::Usage(_) => ErrorKind::Usage,
@@ -263,6 +326,37 @@ impl Error {
             Error::Usage(_) => Some(Jet::INVALID_PARAMETER),
             Error::Unsupported(_) => None,
             Error::Damage { jet, .. } => Some(*jet),
+            Error::Redo { jet, .. } => Some(*jet),
+        }
+    }
+}
+
+/// Reports serialise an error as `{jet: {code, name, description}, detail}`, a redo
+/// failure also with `lgpos` and `lrtyp` (the record type's name).
+impl serde::Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let jet = self.jet();
+        match self {
+            Error::Redo {
+                lgpos,
+                record,
+                detail,
+                ..
+            } => {
+                let mut st = s.serialize_struct("Error", 4)?;
+                st.serialize_field("jet", &jet)?;
+                st.serialize_field("lgpos", lgpos)?;
+                st.serialize_field("lrtyp", record)?;
+                st.serialize_field("detail", detail)?;
+                st.end()
+            }
+            other => {
+                let mut st = s.serialize_struct("Error", 2)?;
+                st.serialize_field("jet", &jet)?;
+                st.serialize_field("detail", &other.to_string())?;
+                st.end()
+            }
         }
     }
 }

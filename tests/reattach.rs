@@ -267,8 +267,8 @@ fn nothing_is_committed_before_the_whole_run_succeeds() {
     let (rep, out) = run(&set, d.path(), "fail");
     assert_eq!(rep.exit_status, 1);
     let e = rep.error.as_ref().expect("an error");
-    assert_eq!(e.jet.code, -551, "{e:?}");
-    assert_eq!(e.lgpos, lg(2, 0x32, 0));
+    assert_eq!(e.jet().map(|j| j.code), Some(-551), "{e:?}");
+    assert_eq!(e.lgpos(), Some(lg(2, 0x32, 0)));
     assert_eq!(
         files(&out),
         ["secedit.sdb.recovering", "secedix.sdb.recovering"]

@@ -104,7 +104,7 @@ fn lost_writes_fail_with_1123_and_nothing_is_renamed() {
     let r = r.unwrap();
     assert_eq!(r.exit_status, 5, "{:?}", r.error);
     let e = r.error.as_ref().expect("verification error");
-    assert_eq!(e.jet.code, -1123, "{e:?}");
+    assert_eq!(e.jet().map(|j| j.code), Some(-1123), "{e:?}");
     let v = r.verification.as_ref().unwrap();
     assert!(!v.passed);
     let d = &v.databases[0];

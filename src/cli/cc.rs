@@ -158,7 +158,7 @@ pub fn run(args: &CcArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
             .map_err(|e| Error::io(PathBuf::from("<stdout>"), e))?;
     }
     if let Some(e) = &rep.recovery.error {
-        ctx.terminated.set(Some(e.jet));
+        ctx.terminated.set(e.jet());
     }
     Ok(code)
 }

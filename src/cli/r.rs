@@ -301,7 +301,7 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
             .map_err(|e| Error::io(PathBuf::from("<stdout>"), e))?;
     }
     if let Some(e) = &rep.error {
-        ctx.terminated.set(Some(e.jet));
+        ctx.terminated.set(e.jet());
     }
     Ok(code)
 }

@@ -20,9 +20,9 @@
 //!   (see [`create_known`] for how this departs from
 //!   `ErrLGRICheckRedoCreateDb`, logredo.cxx ~4960–5200).
 
-use super::redo::{redo_err, DbRun, Redo, RedoError};
+use super::redo::{redo_err, redo_store_err, DbRun, Redo};
 use super::{file_name_of, finish_header, get_lgpos, put_lgpos};
-use crate::error::Jet;
+use crate::error::{Error, Jet};
 use crate::log::record::{AttachDb, CreateDb, LogRecord};
 use crate::parse::primitives::Lgpos;
 
@@ -58,7 +58,7 @@ pub(crate) fn end_all_sessions(
     rd: &mut Redo,
     r: &LogRecord,
     logtime: &[u8],
-) -> Result<(), RedoError> {
+) -> Result<(), Error> {
     rd.end_all_sessions(r);
     let dbids: Vec<u8> = rd.dbs.keys().copied().collect();
     for dbid in dbids {
@@ -72,7 +72,7 @@ pub(crate) fn end_all_sessions(
         let h = db.header.clone();
         db.store
             .write_header(h)
-            .map_err(|x| redo_err(Jet::DISK_IO, r, x.to_string()))?;
+            .map_err(|x| redo_store_err(r, x))?;
         rd.detached.push(db);
     }
     rd.skipped_dbids.clear();
@@ -80,7 +80,7 @@ pub(crate) fn end_all_sessions(
 }
 
 /// A new attachment of `dbid` must not replace a database still attached.
-fn check_free(rd: &Redo, r: &LogRecord, dbid: u8, name: &str, path: &str) -> Result<(), RedoError> {
+fn check_free(rd: &Redo, r: &LogRecord, dbid: u8, name: &str, path: &str) -> Result<(), Error> {
     if let Some(db) = rd.dbs.get(&dbid) {
         return Err(redo_err(
             Jet::DATABASE_DUPLICATE,
@@ -109,7 +109,7 @@ fn find_detached(
     r: &LogRecord,
     path: &str,
     sign_db: &[u8],
-) -> Result<Option<usize>, RedoError> {
+) -> Result<Option<usize>, Error> {
     let name = file_name_of(path);
     let Some(i) = rd.detached.iter().position(|d| same_name(d, &name)) else {
         return Ok(None);
@@ -164,7 +164,7 @@ pub(crate) fn create_known(
     r: &LogRecord,
     c: &CreateDb<'_>,
     path: &str,
-) -> Result<Known, RedoError> {
+) -> Result<Known, Error> {
     let (dbid, sign_db) = (c.dbid, &c.sign_db.0[..]);
     rd.skipped_dbids.remove(&dbid);
     check_free(rd, r, dbid, &file_name_of(path), path)?;
@@ -191,7 +191,7 @@ pub(crate) fn attach_known(
     a: &AttachDb<'_>,
     log_header: &[u8],
     path: &str,
-) -> Result<Known, RedoError> {
+) -> Result<Known, Error> {
     let (dbid, sign_db, logged_log) = (a.dbid, &a.sign_db.0[..], &a.sign_log.0[..]);
     rd.skipped_dbids.remove(&dbid);
     check_free(rd, r, dbid, &file_name_of(path), path)?;
@@ -302,12 +302,11 @@ mod tests {
         rd.stats.pages_redone = 156;
         rd.detached.push(run_of(d.path(), "a.edb", 0));
         let e = super::super::check_outputs(&rd, end).expect("refused");
-        assert_eq!(e.jet.code, -1123);
+        assert_eq!(e.jet(), Some(Jet::RECOVERY_VERIFY_FAILURE));
         assert!(
-            e.detail
+            e.to_string()
                 .contains("156 page operations were redone but 0 reached"),
-            "{}",
-            e.detail
+            "{e}"
         );
         rd.detached[0].store.redone = 100;
         rd.discarded_redone = 56;
@@ -316,9 +315,8 @@ mod tests {
         rd.detached.push(run_of(d.path(), "a.edb", 0));
         let e = super::super::check_outputs(&rd, end).expect("refused");
         assert!(
-            e.detail.contains("two databases would be written"),
-            "{}",
-            e.detail
+            e.to_string().contains("two databases would be written"),
+            "{e}"
         );
     }
 

@@ -36,7 +36,8 @@
 use std::collections::BTreeMap;
 
 use super::page::{Line, PageImage};
-use crate::error::Jet;
+use crate::error::{Error, Jet};
+use crate::log::record::LogRecord;
 use crate::parse::page::{FLAG_INDEX, FLAG_LEAF, FLAG_ROOT, FLAG_SPACE_TREE, SPLIT_BUFFER_SIZE};
 
 /// What a CreateDB record asks of redo.
@@ -102,14 +103,20 @@ pub struct ImplicitDb {
 /// grows to 256 pages (`ErrIONewSize(cpgPrimary)`), the pages are written,
 /// and the header takes that era's database format (0x620, 0x11) and the
 /// creation's dbtime / objid.
-pub(crate) fn apply(db: &mut super::redo::DbRun, page_size: usize) -> Result<(), (Jet, String)> {
-    let io = |x: crate::error::Error| (Jet::DISK_IO, x.to_string());
-    let built = build(page_size).map_err(|d| (Jet::INVALID_CREATE_DB_VERSION, d))?;
+pub(crate) fn apply(
+    db: &mut super::redo::DbRun,
+    page_size: usize,
+    r: &LogRecord,
+) -> Result<(), Error> {
+    use super::redo::{redo_err, redo_store_err};
+    let io = |x: Error| redo_store_err(r, x);
+    let built = build(page_size)
+        .map_err(|x| redo_err(Jet::INVALID_CREATE_DB_VERSION, r, x.to_string()))?;
     db.store.extend_to(built.pgno_last).map_err(io)?;
     for (pgno, p) in &built.pages {
         let bytes = p
             .to_bytes()
-            .map_err(|x| (Jet::INVALID_CREATE_DB_VERSION, x.detail))?;
+            .map_err(|x| redo_err(Jet::INVALID_CREATE_DB_VERSION, r, x.detail))?;
         db.store.write_page(*pgno, bytes).map_err(io)?;
         db.pages.insert(*pgno);
     }
@@ -207,7 +214,7 @@ impl Builder {
     }
 
     /// Lays out the inserted nodes (root pages: no prefix compression).
-    fn finish(mut self) -> Result<BTreeMap<u32, PageImage>, String> {
+    fn finish(mut self) -> Result<BTreeMap<u32, PageImage>, Error> {
         for (root, nodes) in std::mem::take(&mut self.trees) {
             let p = self.pages.get_mut(&root).expect("tree root built");
             for (k, d) in nodes {
@@ -220,13 +227,13 @@ impl Builder {
                 });
             }
             if p.used() > self.ps {
-                return Err(format!(
+                return Err(Error::Unsupported(format!(
                     "the catalog rows of tree {root} need {} bytes, more than one {}-byte page: \
                      the engine split this tree during its unlogged creation, which is not \
                      re-created",
                     p.used(),
                     self.ps
-                ));
+                )));
             }
         }
         Ok(self.pages)
@@ -244,13 +251,13 @@ fn extent_line(last: u32, cpg: u32) -> Line {
 }
 
 /// Re-runs the implicit creation (`ErrDBInitDatabase` + `ErrCATCreate`).
-pub fn build(page_size: usize) -> Result<ImplicitDb, String> {
+pub fn build(page_size: usize) -> Result<ImplicitDb, Error> {
     build_with(page_size, |_| ())
 }
 
 /// [`build`], then `more` (more tables and rows) before the nodes are laid
 /// out on their root pages.
-pub fn build_with(page_size: usize, more: impl FnOnce(&mut Builder)) -> Result<ImplicitDb, String> {
+pub fn build_with(page_size: usize, more: impl FnOnce(&mut Builder)) -> Result<ImplicitDb, Error> {
     let mut b = Builder {
         ps: page_size,
         dbtime: 0,
@@ -647,7 +654,7 @@ mod tests {
             let db = build(ps).unwrap();
             assert!(db.pages.values().all(|p| p.to_bytes().is_ok()));
         }
-        let e = build(2048).unwrap_err();
+        let e = build(2048).unwrap_err().to_string();
         assert!(e.contains("more than one 2048-byte page"), "{e}");
     }
 

@@ -61,7 +61,7 @@ pub struct BackupCopy {
 }
 
 /// The `/cc` report: the checks made, then the redo run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct HardReport {
     /// restore.env read (absent with explicit paths).
     pub restore_env: Option<PathBuf>,

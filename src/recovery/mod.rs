@@ -41,7 +41,7 @@ use crate::log::record::{CreateDb, LogRecord, Record};
 use crate::parse::primitives::Lgpos;
 use crate::parse::{u16_at, u32_at, u64_at};
 use page::PageImage;
-use redo::{DbRun, Redo, RedoError, RedoStats};
+use redo::{DbRun, Redo, RedoStats};
 use store::PageStore;
 use undo as redo_undo;
 
@@ -130,7 +130,7 @@ pub struct DbOutcome {
 }
 
 /// The recovery report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Report {
     /// Inputs.
     pub inputs: Vec<InputFile>,
@@ -151,7 +151,7 @@ pub struct Report {
     /// Undo (Rollback/Undo records and the end-of-log rollback).
     pub undo: redo_undo::UndoStats,
     /// The error that stopped recovery.
-    pub error: Option<RedoError>,
+    pub error: Option<Error>,
     /// What was not done (undo, unsupported parts).
     pub not_recovered: Vec<String>,
     /// The checks made before anything was renamed into place (absent when
@@ -455,7 +455,7 @@ pub(crate) fn recover_logs(
             }
         }
     }
-    let mut error: Option<RedoError> = None;
+    let mut error: Option<Error> = None;
     let mut not_recovered = std::mem::take(&mut not_recovered_early);
     let mut generations = Vec::new();
     let mut end = None;
@@ -630,15 +630,8 @@ pub(crate) fn recover_logs(
 /// Checks before anything is committed: every redone page operation went
 /// into a working file that becomes an output (or into one re-created on
 /// purpose), and no two outputs share a name.
-fn check_outputs(rd: &Redo, end: Lgpos) -> Option<RedoError> {
-    let fail = |detail: String| {
-        Some(RedoError {
-            jet: Jet::RECOVERY_VERIFY_FAILURE,
-            lgpos: end,
-            lrtyp: String::new(),
-            detail,
-        })
-    };
+fn check_outputs(rd: &Redo, end: Lgpos) -> Option<Error> {
+    let fail = |detail: String| Some(Error::redo(end, "", Jet::RECOVERY_VERIFY_FAILURE, detail));
     let kept: u64 = rd.detached.iter().map(|d| d.store.redone).sum();
     if kept + rd.discarded_redone != rd.stats.pages_redone {
         return fail(format!(
@@ -739,7 +732,7 @@ pub(crate) fn apply_record(
     l: &LogIn,
     page_size: usize,
     opts: &Options,
-) -> Result<bool, RedoError> {
+) -> Result<bool, Error> {
     database_record(rd, r, l, page_size, opts).and_then(|done| {
         if done {
             rd.stats.records += 1;
@@ -797,7 +790,9 @@ fn shrink_db(
     dbid: u8,
     (pgno_last, cpg): (u32, u32),
     dbtime: Option<u64>,
-) -> Result<(), String> {
+) -> Result<(), Error> {
+    let store = |x: Error| redo::redo_store_err(r, x);
+    let corrupt = |d: &str| redo::redo_err(Jet::LOG_FILE_CORRUPT, r, d);
     let dbtime_shrink = dbtime.unwrap_or(redo::DBTIME_NIL);
     let by_dbtime = dbtime_shrink > 0 && dbtime_shrink != redo::DBTIME_NIL;
     let Some(db) = rd.dbs.get_mut(&dbid) else {
@@ -811,7 +806,7 @@ fn shrink_db(
         return Ok(());
     };
     if pgno_last == 0 {
-        return Err("ShrinkDB with pgnoLast 0".into());
+        return Err(corrupt("ShrinkDB with pgnoLast 0"));
     }
     if by_dbtime {
         db.dbtime_max = db.dbtime_max.max(dbtime_shrink);
@@ -822,7 +817,7 @@ fn shrink_db(
     if !resize_set && initial_range {
         return Ok(());
     }
-    let fs_last = db.store.page_count().map_err(|x| x.to_string())?;
+    let fs_last = db.store.page_count().map_err(store)?;
     if resize_set && last_resize > r.lgpos {
         if !by_dbtime {
             return Ok(());
@@ -831,21 +826,23 @@ fn shrink_db(
         let last = pgno_last.saturating_add(cpg).min(fs_last);
         let ps = db.store.page_size();
         for pg in first..=last {
-            let pb = db.store.read_page(pg).map_err(|x| x.to_string())?;
+            let pb = db.store.read_page(pg).map_err(store)?;
             if crate::checksum::is_all_zero(&pb) {
                 continue;
             }
             let t = u64_at(&pb, 8);
             if t != redo::DBTIME_SHRUNK && t > 0 && t < dbtime_shrink {
                 let p = PageImage::new(ps, 0, 0, redo::DBTIME_SHRUNK);
-                let bytes = p.to_bytes().map_err(|x| x.detail)?;
-                db.store.write_page(pg, bytes).map_err(|x| x.to_string())?;
+                let bytes = p
+                    .to_bytes()
+                    .map_err(|x| redo::redo_err(x.jet, r, x.detail))?;
+                db.store.write_page(pg, bytes).map_err(store)?;
                 db.pages.insert(pg);
             }
         }
         return Ok(());
     }
-    db.store.truncate_to(pgno_last).map_err(|x| x.to_string())?;
+    db.store.truncate_to(pgno_last).map_err(store)?;
     db.pages.retain(|&p| p <= pgno_last);
     let h = &mut db.header;
     let n = u32_at(h, 552).wrapping_add(1);
@@ -862,7 +859,7 @@ fn database_record(
     l: &LogIn,
     page_size: usize,
     opts: &Options,
-) -> Result<bool, RedoError> {
+) -> Result<bool, Error> {
     let e = |jet: Jet, d: String| redo::redo_err(jet, r, d);
     let rec = match r.decode() {
         Ok(rec) => rec,
@@ -892,7 +889,7 @@ fn database_record(
                 &target,
                 &opts.restore_map,
             )
-            .map_err(|x| e(x.jet().unwrap_or(Jet::DISK_IO), x.to_string()))?
+            .map_err(|x| redo::redo_store_err(r, x))?
             {
                 // Attached here from now on (later re-attachments are
                 // checked against this position, see `attach`).
@@ -906,11 +903,11 @@ fn database_record(
                 return Err(e(Jet::INVALID_CREATE_DB_VERSION, why));
             }
             let mut store = PageStore::create(&target, page_size)
-                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                .map_err(|x| redo::redo_store_err(r, x))?;
             let header = new_header(page_size, &c, &l.header, r.lgpos);
             store
                 .write_header(header.clone())
-                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                .map_err(|x| redo::redo_store_err(r, x))?;
             let mut db = DbRun {
                 dbid,
                 logged_path: path,
@@ -923,7 +920,7 @@ fn database_record(
                 created: true,
             };
             if kind == create_db::CreateKind::Implicit {
-                create_db::apply(&mut db, page_size).map_err(|(j, d)| e(j, d))?;
+                create_db::apply(&mut db, page_size, r)?;
             }
             rd.dbs.insert(dbid, db);
             Ok(true)
@@ -964,12 +961,12 @@ fn database_record(
                 let n = db
                     .store
                     .page_count()
-                    .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                    .map_err(|x| redo::redo_store_err(r, x))?;
                 if first.saturating_add(cpg) <= n + 1 {
                     for pg in first..first + cpg {
                         db.store
                             .zero_page(pg)
-                            .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                            .map_err(|x| redo::redo_store_err(r, x))?;
                     }
                 }
             }
@@ -993,8 +990,7 @@ fn database_record(
             cpg_shrunk,
             dbtime,
         } => {
-            shrink_db(rd, r, l, dbid, (pgno_last, cpg_shrunk), dbtime)
-                .map_err(|x| e(Jet::DISK_IO, x))?;
+            shrink_db(rd, r, l, dbid, (pgno_last, cpg_shrunk), dbtime)?;
             Ok(true)
         }
         Record::ExtendDb {
@@ -1004,7 +1000,7 @@ fn database_record(
             if let Some(db) = rd.dbs.get_mut(&dbid) {
                 db.store
                     .extend_to(last)
-                    .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                    .map_err(|x| redo::redo_store_err(r, x))?;
             } else if !rd.skipped_dbids.contains(&dbid) {
                 rd.notes.push(format!(
                     "ExtendDB at {} for dbid {dbid}, which is not attached: ignored",
@@ -1029,7 +1025,7 @@ fn database_record(
             let h = db.header.clone();
             db.store
                 .write_header(h)
-                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                .map_err(|x| redo::redo_store_err(r, x))?;
             rd.detached.push(db);
             Ok(true)
         }
@@ -1051,7 +1047,7 @@ fn database_record(
                 &target,
                 &opts.restore_map,
             )
-            .map_err(|x| e(x.jet().unwrap_or(Jet::DISK_IO), x.to_string()))?
+            .map_err(|x| redo::redo_store_err(r, x))?
             {
                 put_lgpos(&mut db.header, 80, r.lgpos);
                 rd.dbs.insert(dbid, db);

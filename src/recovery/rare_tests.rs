@@ -94,7 +94,7 @@ fn fixture() -> Option<Fx> {
 }
 
 impl Fx {
-    fn apply(&mut self, r: &LogRecord) -> Result<bool, super::RedoError> {
+    fn apply(&mut self, r: &LogRecord) -> crate::error::Result<bool> {
         apply_record(&mut self.rd, r, &self.l, self.ps, &self.opts)
     }
     fn db(&self) -> &DbRun {
@@ -163,7 +163,7 @@ fn ext_restore_and_extent_freed_leave_the_database_alone() {
     let mut short = ef;
     short[0] = 101;
     let e = fx.apply(&rec(101, short, 0x103)).unwrap_err();
-    assert_eq!(e.jet, Jet::LOG_FILE_CORRUPT);
+    assert_eq!(e.jet(), Some(Jet::LOG_FILE_CORRUPT));
     assert_eq!(fx.rd.stats.per_type["ExtRest"].0, 1);
     assert_eq!(fx.rd.stats.per_type["ExtFreed2"], (2, 0));
 }
@@ -415,7 +415,7 @@ fn scrub_overwrites_listed_nodes_under_the_dbtime_rule() {
             0x152,
         ))
         .unwrap_err();
-    assert_eq!(e.jet, Jet::DB_TIME_TOO_OLD);
+    assert_eq!(e.jet(), Some(Jet::DB_TIME_TOO_OLD));
     let e = fx
         .apply(&rec(
             64,
@@ -423,7 +423,7 @@ fn scrub_overwrites_listed_nodes_under_the_dbtime_rule() {
             0x153,
         ))
         .unwrap_err();
-    assert_eq!(e.jet, Jet::DB_TIME_TOO_NEW);
+    assert_eq!(e.jet(), Some(Jet::DB_TIME_TOO_NEW));
     assert_eq!(fx.rd.stats.mismatches.len(), 2);
     // Operation count different from the page's lines: refused.
     let e = fx
@@ -433,7 +433,7 @@ fn scrub_overwrites_listed_nodes_under_the_dbtime_rule() {
             0x154,
         ))
         .unwrap_err();
-    assert_eq!(e.jet, Jet::LOG_FILE_CORRUPT);
+    assert_eq!(e.jet(), Some(Jet::LOG_FILE_CORRUPT));
     assert_eq!(PageImage::parse(&fx.page(pg3)).unwrap(), s0);
     // A later node operation on the scrubbed page clears fPageScrubbed.
     let mut fd = vec![32u8, 9, 0, DBID];
@@ -641,7 +641,7 @@ fn page_move_dbtime_mismatch_and_bad_parent() {
             0x170,
         ))
         .unwrap_err();
-    assert_eq!(e.jet, Jet::DB_TIME_TOO_NEW);
+    assert_eq!(e.jet(), Some(Jet::DB_TIME_TOO_NEW));
     let mut b = b0;
     b[1] += 1;
     let e = fx
@@ -661,7 +661,7 @@ fn page_move_dbtime_mismatch_and_bad_parent() {
             0x171,
         ))
         .unwrap_err();
-    assert_eq!(e.jet, Jet::DB_TIME_TOO_OLD);
+    assert_eq!(e.jet(), Some(Jet::DB_TIME_TOO_OLD));
     assert_eq!(fx.file(), file0, "nothing written before the checks pass");
     // The parent line does not point at the source: refused.
     let other = (iline + 1) % PageImage::parse(&fx.page(parent)).unwrap().lines.len();
@@ -682,7 +682,7 @@ fn page_move_dbtime_mismatch_and_bad_parent() {
             0x172,
         ))
         .unwrap_err();
-    assert_eq!(e.jet, Jet::DATABASE_CORRUPTED);
+    assert_eq!(e.jet(), Some(Jet::DATABASE_CORRUPTED));
     // Root page moves only inside their macro.
     let mut d = page_move(
         src,
@@ -698,17 +698,17 @@ fn page_move_dbtime_mismatch_and_bad_parent() {
     d[84] = 1;
     let e = fx.apply(&rec(65, d, 0x173)).unwrap_err();
     assert!(
-        e.detail.contains("outside its RootPageMove macro"),
+        e.to_string().contains("outside its RootPageMove macro"),
         "{}",
-        e.detail
+        e
     );
     let mut rpm = vec![96u8];
     rpm.extend([0u8; 15]);
     let e = fx.apply(&rec(96, rpm, 0x174)).unwrap_err();
     assert!(
-        e.detail.contains("RootPageMove outside a macro"),
+        e.to_string().contains("RootPageMove outside a macro"),
         "{}",
-        e.detail
+        e
     );
 }
 
@@ -882,7 +882,7 @@ fn root_page_move_macro_moves_root_oe_ae_and_repoints_children_and_catalog() {
             break;
         }
     }
-    assert_eq!(res.unwrap_err().jet, Jet::DB_TIME_TOO_OLD);
+    assert_eq!(res.unwrap_err().jet(), Some(Jet::DB_TIME_TOO_OLD));
     assert_eq!(fx.file(), file0);
     // The real one.
     let recs = macro_recs(befores);
@@ -950,8 +950,8 @@ fn old_split_merge_convert_are_refused_as_ese_does() {
         let mut b = lrnode(t, 4, fx.db().dbtime_max + 1, 1, 0, 2);
         b.resize(len, 0);
         let e = fx.apply(&rec(t, b, 0x300 + t as u16)).unwrap_err();
-        assert_eq!(e.jet, Jet::BAD_LOG_VERSION, "{t}");
-        assert!(e.detail.contains("deprecated record type"), "{}", e.detail);
+        assert_eq!(e.jet(), Some(Jet::BAD_LOG_VERSION), "{t}");
+        assert!(e.to_string().contains("deprecated record type"), "{e}");
     }
     assert_eq!(fx.file(), file0);
 }

@@ -43,7 +43,7 @@ use serde::Serialize;
 use super::page::{Line, PageImage};
 use super::store::PageStore;
 use super::undo::{Rce, UndoOp, UndoStats};
-use crate::error::Jet;
+use crate::error::{Error, Jet};
 use crate::log::record::{lrtyp_name, page_prefix, LogRecord, PagePrefix};
 use crate::parse::page::{
     FLAG_EMPTY, FLAG_LEAF, FLAG_PARENT_OF_LEAF, FLAG_ROOT, FLAG_SCRUBBED, FLAG_SPACE_TREE,
@@ -62,43 +62,7 @@ pub const DBTIME_SHRUNK: u64 = crate::db::classify::DBTIME_SHRUNK;
 /// `fPageFDPDelete` (cpage.hxx ~724).
 const FLAG_FDP_DELETE: u32 = 0x40000;
 
-/// A redo failure, with the record that caused it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RedoError {
-    /// JET error.
-    #[serde(serialize_with = "ser_jet")]
-    pub jet: Jet,
-    /// Record position.
-    pub lgpos: Lgpos,
-    /// Record type name.
-    pub lrtyp: String,
-    /// What went wrong.
-    pub detail: String,
-}
-
-fn ser_jet<S: serde::Serializer>(j: &Jet, s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeStruct;
-    let mut st = s.serialize_struct("Jet", 2)?;
-    st.serialize_field("code", &j.code)?;
-    st.serialize_field("name", &j.name)?;
-    st.end()
-}
-
-impl std::fmt::Display for RedoError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({}) at lgpos {} ({}): {}",
-            self.jet.code,
-            self.jet.name,
-            self.lgpos.eseutil_text(),
-            self.lrtyp,
-            self.detail
-        )
-    }
-}
-
-type R<T> = std::result::Result<T, RedoError>;
+type R<T> = crate::error::Result<T>;
 
 /// A dbtime mismatch (docs/format/recovery.md §3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -227,16 +191,17 @@ pub struct Redo {
     pub discarded_redone: u64,
 }
 
-fn err(jet: Jet, r: &LogRecord, detail: impl Into<String>) -> RedoError {
-    RedoError {
-        jet,
-        lgpos: r.lgpos,
-        lrtyp: lrtyp_name(r.lrtyp).to_string(),
-        detail: detail.into(),
-    }
+fn err(jet: Jet, r: &LogRecord, detail: impl Into<String>) -> Error {
+    Error::redo(r.lgpos, lrtyp_name(r.lrtyp), jet, detail)
 }
 
-fn corrupt(r: &LogRecord, d: impl Into<String>) -> RedoError {
+/// A page-store failure while redoing `r`: the store's own error (an I/O
+/// error stays one) at the record's position.
+fn store_err(r: &LogRecord, source: Error) -> Error {
+    Error::redo_from(r.lgpos, lrtyp_name(r.lrtyp), source)
+}
+
+fn corrupt(r: &LogRecord, d: impl Into<String>) -> Error {
     err(Jet::LOG_FILE_CORRUPT, r, d)
 }
 
@@ -277,7 +242,7 @@ impl Redo {
         let b = db
             .store
             .read_page(pgno)
-            .map_err(|e| err(Jet::DATABASE_CORRUPTED, r, e.to_string()))?;
+            .map_err(|e| store_err(r, e))?;
         if crate::db::classify::is_unwritten(&b) {
             if before == DBTIME_NIL {
                 return Err(err(
@@ -342,7 +307,7 @@ impl Redo {
         let b = db
             .store
             .read_page(pgno)
-            .map_err(|e| err(Jet::DATABASE_CORRUPTED, r, e.to_string()))?;
+            .map_err(|e| store_err(r, e))?;
         if crate::db::classify::is_unwritten(&b) {
             return Ok(true);
         }
@@ -375,7 +340,7 @@ impl Redo {
         let db = self.db(r, dbid)?;
         db.store
             .write_page(pgno, b)
-            .map_err(|e| err(Jet::DATABASE_CORRUPTED, r, e.to_string()))?;
+            .map_err(|e| store_err(r, e))?;
         db.pages.insert(pgno);
         db.store.redone += 1;
         db.dbtime_max = db.dbtime_max.max(dbtime);
@@ -675,7 +640,7 @@ impl Redo {
         let db = self.db(r, pp.dbid)?;
         db.store
             .write_page(pp.pgno, bytes)
-            .map_err(|e| err(Jet::DATABASE_CORRUPTED, r, e.to_string()))?;
+            .map_err(|e| store_err(r, e))?;
         db.pages.insert(pp.pgno);
         db.store.redone += 1;
         db.dbtime_max = db.dbtime_max.max(pp.dbtime);
@@ -1139,7 +1104,7 @@ impl Redo {
             )
         })?;
         super::undo::apply(&mut p, pp.iline as usize, &op)
-            .map_err(|d| err(Jet::DATABASE_CORRUPTED, r, d))?;
+            .map_err(|e| err(e.jet, r, e.detail))?;
         self.write(r, pp.dbid, pp.pgno, p, pp.dbtime)?;
         self.undo.operations_undone += 1;
         Ok(true)
@@ -1170,8 +1135,7 @@ impl Redo {
                         .map(|r| r.lgpos.eseutil_text())
                         .unwrap_or_else(|| "end of log".into());
                     self.undo.failures.push(format!(
-                        "session {procid}: operation of {} (rceid {}) not undone at {at}: {d}",
-                        rce.lgpos.eseutil_text(),
+                        "session {procid}: rceid {} not undone at {at}: {d}",
                         rce.rceid
                     ));
                 }
@@ -1180,30 +1144,44 @@ impl Redo {
         Ok(any)
     }
 
-    fn undo_by_bookmark(&mut self, rce: &Rce) -> std::result::Result<(), String> {
-        let op = rce
-            .undo
-            .clone()
-            .ok_or("redo did not see the page before the operation (page ahead of the log)")?;
-        let db = self
-            .dbs
-            .get_mut(&rce.dbid)
-            .ok_or_else(|| format!("database {} is no longer attached", rce.dbid))?;
+    fn undo_by_bookmark(&mut self, rce: &Rce) -> R<()> {
+        let at = |jet: Jet, detail: &str| Error::redo(rce.lgpos, "", jet, detail);
+        let op = rce.undo.clone().ok_or_else(|| {
+            at(
+                Jet::LOG_FILE_CORRUPT,
+                "redo did not see the page before the operation (page ahead of the log)",
+            )
+        })?;
+        let db = self.dbs.get_mut(&rce.dbid).ok_or_else(|| {
+            at(
+                Jet::ATTACHED_DATABASE_MISMATCH,
+                &format!("database {} is no longer attached", rce.dbid),
+            )
+        })?;
         let store = &db.store;
-        let mut read = |pg: u32| -> std::result::Result<PageImage, String> {
-            let b = store.read_page(pg).map_err(|e| e.to_string())?;
-            PageImage::parse(&b).map_err(|e| format!("page {pg}: {}", e.detail))
+        let path = store.target().to_path_buf();
+        let page_err = |pgno: u32, e: crate::error::FormatError| {
+            let offset = (u64::from(pgno) + 1) * store.page_size() as u64;
+            Error::corrupt(&path, e.at_base(offset))
         };
-        let (pgno, i) =
-            super::undo::seek(rce.pgno_fdp, &rce.key, &rce.bm_data, rce.unique, &mut read)?;
+        let mut read = |pg: u32| -> R<PageImage> {
+            let b = store.read_page(pg)?;
+            PageImage::parse(&b).map_err(|e| page_err(pg, e))
+        };
+        let (pgno, i) = super::undo::seek(
+            &path,
+            rce.pgno_fdp,
+            &rce.key,
+            &rce.bm_data,
+            rce.unique,
+            &mut read,
+        )?;
         let mut p = read(pgno)?;
-        super::undo::apply(&mut p, i, &op)?;
+        super::undo::apply(&mut p, i, &op).map_err(|e| page_err(pgno, e))?;
         db.dbtime_max += 1;
         p.dbtime = db.dbtime_max;
-        let bytes = p.to_bytes().map_err(|e| e.detail)?;
-        db.store
-            .write_page(pgno, bytes)
-            .map_err(|e| e.to_string())?;
+        let bytes = p.to_bytes().map_err(|e| page_err(pgno, e))?;
+        db.store.write_page(pgno, bytes)?;
         db.pages.insert(pgno);
         Ok(())
     }
@@ -1757,8 +1735,13 @@ pub fn apply_diff(r: &LogRecord, old: &[u8], diff: &[u8], diff2: bool) -> R<Vec<
 }
 
 /// Makes the `err` helper available to sibling modules.
-pub(crate) fn redo_err(jet: Jet, r: &LogRecord, detail: impl Into<String>) -> RedoError {
+pub(crate) fn redo_err(jet: Jet, r: &LogRecord, detail: impl Into<String>) -> Error {
     err(jet, r, detail)
+}
+
+/// Makes the `store_err` helper available to sibling modules.
+pub(crate) fn redo_store_err(r: &LogRecord, source: Error) -> Error {
+    store_err(r, source)
 }
 
 /// An empty space-tree root page (owned- or available-extent tree of an FDP):

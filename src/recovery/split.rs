@@ -21,13 +21,13 @@
 //! not. Such a case is reported, not guessed.
 
 use super::page::{common, PageImage, CB_PREFIX_OVERHEAD};
-use super::redo::{redo_err, Redo, RedoError, DBTIME_NIL};
+use super::redo::{redo_err, Redo, DBTIME_NIL};
 use crate::error::Jet;
 use crate::log::record::{page_prefix, LogRecord};
 use crate::parse::page::{FLAG_EMPTY, FLAG_LEAF, NODE_DELETED, NODE_VERSIONED};
 use crate::parse::{u16_at, u32_at, u64_at};
 
-type R<T> = std::result::Result<T, RedoError>;
+type R<T> = crate::error::Result<T>;
 
 /// Decoded Split / Split2 fields (logapi.hxx ~845–950).
 #[derive(Debug, Clone)]

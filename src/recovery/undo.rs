@@ -25,7 +25,10 @@
 
 use serde::Serialize;
 
+use std::path::Path;
+
 use super::page::PageImage;
+use crate::error::{Error, FormatError, Jet};
 use crate::parse::page::{FLAG_LEAF, NODE_DELETED, NODE_VERSIONED};
 use crate::parse::primitives::Lgpos;
 use crate::parse::u32_at;
@@ -86,12 +89,17 @@ pub struct UndoStats {
     pub failures: Vec<String>,
 }
 
+/// The page does not hold what the version store says it did.
+fn page_mismatch(detail: String) -> FormatError {
+    FormatError::new(0, Jet::DATABASE_CORRUPTED, detail)
+}
+
 /// Applies an inverse to a leaf page at line `i`.
-pub fn apply(p: &mut PageImage, i: usize, op: &UndoOp) -> Result<(), String> {
+pub fn apply(p: &mut PageImage, i: usize, op: &UndoOp) -> Result<(), FormatError> {
     let l = p
         .lines
         .get_mut(i)
-        .ok_or_else(|| format!("line {i} not on the page"))?;
+        .ok_or_else(|| page_mismatch(format!("line {i} not on the page")))?;
     match op {
         UndoOp::FlagDelete => l.flags = (l.flags | NODE_DELETED) & !NODE_VERSIONED,
         UndoOp::ResetDelete => l.flags &= !(NODE_DELETED | NODE_VERSIONED),
@@ -110,7 +118,7 @@ pub fn apply(p: &mut PageImage, i: usize, op: &UndoOp) -> Result<(), String> {
         } => {
             let d = &mut l.data;
             if offset + width > d.len() {
-                return Err("delta offset beyond the data".into());
+                return Err(page_mismatch("delta offset beyond the data".into()));
             }
             if *width == 4 {
                 let v = (u32_at(d, *offset) as i32 as i64).wrapping_add(*delta) as i32;
@@ -126,14 +134,21 @@ pub fn apply(p: &mut PageImage, i: usize, op: &UndoOp) -> Result<(), String> {
 }
 
 /// Descends from `root` to the leaf holding the bookmark; returns (pgno,
-/// line). `read` gives a page image by number.
+/// line). `read` gives a page image by number; `db` names the database
+/// file in errors.
 pub fn seek(
+    db: &Path,
     root: u32,
     key: &[u8],
     bm_data: &[u8],
     unique: bool,
-    read: &mut dyn FnMut(u32) -> Result<PageImage, String>,
-) -> Result<(u32, usize), String> {
+    read: &mut dyn FnMut(u32) -> Result<PageImage, Error>,
+) -> Result<(u32, usize), Error> {
+    // Page pgno sits after the two header pages (docs/format/pages.md §1).
+    let fail = |pgno: u32, ps: usize, detail: String| {
+        let offset = (u64::from(pgno) + 1) * ps as u64;
+        Error::corrupt(db, page_mismatch(detail).at_base(offset))
+    };
     let mut want = key.to_vec();
     if !unique {
         want.extend_from_slice(bm_data);
@@ -147,7 +162,11 @@ pub fn seek(
                     return Ok((pgno, i));
                 }
             }
-            return Err(format!("bookmark not found on leaf page {pgno}"));
+            return Err(fail(
+                pgno,
+                p.page_size,
+                format!("bookmark not found on leaf page {pgno}"),
+            ));
         }
         // Internal: the first separator greater than the bookmark (empty
         // key = +infinity).
@@ -160,12 +179,23 @@ pub fn seek(
                 break;
             }
         }
-        let i = child.ok_or_else(|| format!("no child for the bookmark on page {pgno}"))?;
+        let i = child.ok_or_else(|| {
+            fail(
+                pgno,
+                p.page_size,
+                format!("no child for the bookmark on page {pgno}"),
+            )
+        })?;
         let d = &p.lines[i].data;
         if d.len() < 4 {
-            return Err(format!("internal node without child on page {pgno}"));
+            return Err(fail(
+                pgno,
+                p.page_size,
+                format!("internal node without child on page {pgno}"),
+            ));
         }
         pgno = u32_at(d, d.len() - 4);
     }
-    Err("tree deeper than 64 levels".into())
+    let detail = format!("the tree of FDP page {root} is deeper than 64 levels");
+    Err(Error::corrupt(db, page_mismatch(detail)))
 }

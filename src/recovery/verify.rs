@@ -39,9 +39,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::redo::{Redo, RedoError, DBTIME_SHRUNK};
+use super::redo::{Redo, DBTIME_SHRUNK};
 use super::{get_lgpos, LogIn};
-use crate::error::Jet;
+use crate::error::{Error, Jet};
 use crate::log::record::{AttachDb, CreateDb, Record};
 use crate::parse::attach_info::AttachInfo;
 use crate::parse::primitives::{Lgpos, Signature};
@@ -210,19 +210,19 @@ pub(crate) struct Context<'a> {
 
 impl Verification {
     /// The error recovery reports when verification failed.
-    pub fn error(&self, at: Lgpos) -> Option<RedoError> {
+    pub fn error(&self, at: Lgpos) -> Option<Error> {
         if self.passed {
             return None;
         }
-        Some(RedoError {
-            jet: self.jet.unwrap_or(Jet::RECOVERY_VERIFY_FAILURE),
-            lgpos: at,
-            lrtyp: "verification".into(),
-            detail: format!(
+        Some(Error::redo(
+            at,
+            "verification",
+            self.jet.unwrap_or(Jet::RECOVERY_VERIFY_FAILURE),
+            format!(
                 "the recovered database failed verification before commit ({}); nothing was renamed into place",
                 self.failures.join("; ")
             ),
-        })
+        ))
     }
 
     fn fail(&mut self, jet: Jet, what: String) {
