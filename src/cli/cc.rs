@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::{write_json, Ctx, ModeResult};
 use crate::error::Error;
-use crate::recovery::hard::{hard_recover, HardOptions, HardReport};
+use crate::recovery::hard::{hard_recover_from, restore_inputs, HardOptions, HardReport};
 
 /// Arguments of `/cc`.
 #[derive(Debug, Args)]
@@ -57,40 +57,22 @@ pub struct CcArgs {
     pub force: bool,
 }
 
-/// The log base name of the restore: `--base`, else restore.env's
-/// LOG_BASE_NAME, else `edb`.
-fn base_of(args: &CcArgs) -> String {
-    if let Some(b) = &args.base {
-        return b.clone();
-    }
-    super::cm::find_restore_env(&args.restore_dir)
-        .ok()
-        .and_then(|p| {
-            crate::file::read_prefix(&p, crate::parse::restore_env::MAX_RESTORE_ENV_SIZE).ok()
-        })
-        .and_then(|b| crate::parse::restore_env::parse_restore_env(&b).ok())
-        .and_then(|e| e.log_base_name)
-        .unwrap_or_else(|| "edb".into())
-}
-
 /// Before replay: the output folder can be written and nothing there is
-/// replaced that is not an earlier output of this restore (see `/r`).
-fn preflight(args: &CcArgs) -> Result<(), Error> {
-    use crate::recovery::output::{check_replaceable, check_writable_dir};
-    let base = base_of(args);
+/// replaced that is not an earlier output of this restore (see `/r`; log
+/// headers only, the records are checked before commit).
+fn preflight(args: &CcArgs, base: &str) -> Result<(), Error> {
+    use crate::recovery::output::check_writable_dir;
     let logs = args
         .logs
         .clone()
         .unwrap_or_else(|| args.restore_dir.clone());
-    let mut expected = super::r::expected_outputs(&logs, &base, &logs);
+    let mut expected = super::r::expected_outputs(&logs, base, &logs);
     if let Some(pf) = &args.play_forward {
-        expected.extend(super::r::expected_outputs(pf, &base, pf));
+        expected.add_log_headers(pf, base);
+        expected.add_checkpoint(&pf.join(format!("{base}.chk")));
     }
     check_writable_dir(&args.output)?;
-    for (name, sigs) in expected {
-        check_replaceable(&args.output.join(name), &sigs, args.force)?;
-    }
-    Ok(())
+    expected.check_replaceable(&args.output, args.force)
 }
 
 #[derive(Serialize)]
@@ -117,11 +99,21 @@ pub fn run(args: &CcArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         base: args.base.clone(),
         play_forward: args.play_forward.clone(),
         output: args.output.clone(),
+        refuse_replacing: !args.force,
+        progress: None,
     };
-    preflight(args)?;
+    // restore.env is read once: its base name serves the checks below.
+    let inputs = restore_inputs(&o);
+    let base = match &inputs {
+        Ok(i) => i.base.clone(),
+        Err(_) => args.base.clone().unwrap_or_else(|| "edb".into()),
+    };
+    preflight(args, &base)?;
+    let inputs = inputs?;
     super::interrupt::on_interrupt(args.output.clone(), None);
-    let bar = super::r::progress_bar(ctx);
-    let rep = hard_recover(&o);
+    let (bar, progress) = super::r::progress_bar(ctx);
+    let o = HardOptions { progress, ..o };
+    let rep = hard_recover_from(&o, inputs);
     super::r::finish_progress(bar);
     let rep = rep?;
     let code = super::r::exit_code(&rep.recovery);

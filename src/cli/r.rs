@@ -17,9 +17,8 @@ use serde::Serialize;
 use super::{write_json, Ctx, ModeResult};
 use crate::db::compare::{compare_candidates, CompareReport};
 use crate::error::Error;
-use crate::parse::checkpoint::CHECKPOINT_COPY_SIZE;
-use crate::parse::primitives::Signature;
-use crate::recovery::output::{check_replaceable, check_writable_dir};
+use crate::recovery::output::check_writable_dir;
+use crate::recovery::stream::ExpectedOutputs;
 use crate::recovery::{recover, Options, Report};
 
 /// Arguments of `/r`.
@@ -228,7 +227,12 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         opts.output.clone(),
         args.in_place.then(|| opts.output.clone()),
     );
-    let bar = progress_bar(ctx);
+    let (bar, progress) = progress_bar(ctx);
+    let opts = Options {
+        progress,
+        refuse_replacing: !args.in_place && !args.force,
+        ..opts
+    };
     let rep = recover(&opts);
     finish_progress(bar);
     let mut replaced = Vec::new();
@@ -319,54 +323,14 @@ pub(crate) fn compare_outputs(rep: &Report, outputs: &[PathBuf], with: &Path) ->
     compare_candidates(outputs, with)
 }
 
-/// The databases a replay of these logs writes: file name (as logged, last
-/// path component) and the signatures it may carry, from the log headers'
-/// and the checkpoint's attachment lists and the logs' CreateDB/AttachDB
-/// records. Unreadable logs give nothing: recovery reports them itself.
-pub(crate) fn expected_outputs(
-    log_dir: &Path,
-    base: &str,
-    system_dir: &Path,
-) -> Vec<(String, Vec<Signature>)> {
-    let mut out: Vec<(String, Vec<Signature>)> = Vec::new();
-    let mut add = |logged: &str, sig: Option<Signature>| {
-        let name = logged
-            .rsplit(['\\', '/'])
-            .next()
-            .unwrap_or(logged)
-            .to_string();
-        if name.is_empty() {
-            return;
-        }
-        let i = match out.iter().position(|(n, _)| *n == name) {
-            Some(i) => i,
-            None => {
-                out.push((name, Vec::new()));
-                out.len() - 1
-            }
-        };
-        if let Some(s) = sig.filter(|s| !out[i].1.contains(s)) {
-            out[i].1.push(s);
-        }
-    };
-    if let Ok(set) = crate::plan::gather_log_set(log_dir, base) {
-        for l in &set.logs {
-            for a in &l.attachments {
-                add(&a.path, Some(a.sign_db));
-            }
-            for r in &l.db_records {
-                add(&r.path, r.sign_db);
-            }
-        }
-    }
-    let chk = system_dir.join(format!("{base}.chk"));
-    if let Ok(b) = crate::file::read_prefix(&chk, 2 * CHECKPOINT_COPY_SIZE) {
-        if let Ok(pair) = crate::parse::checkpoint::read_checkpoint_pair(&b) {
-            for a in &pair.checkpoint().attachments {
-                add(&a.path, Some(a.sign_db));
-            }
-        }
-    }
+/// The databases a replay of these logs writes, as far as the log headers
+/// and the checkpoint name them (one header read per log: the records are
+/// checked as they stream by, again before commit, see
+/// `Options::refuse_replacing`).
+pub(crate) fn expected_outputs(log_dir: &Path, base: &str, system_dir: &Path) -> ExpectedOutputs {
+    let mut out = ExpectedOutputs::default();
+    out.add_log_headers(log_dir, base);
+    out.add_checkpoint(&system_dir.join(format!("{base}.chk")));
     out
 }
 
@@ -375,50 +339,58 @@ pub(crate) fn expected_outputs(
 /// this recovery (else exit 1, unless `--force`).
 pub(crate) fn preflight(opts: &Options, force: bool) -> Result<(), Error> {
     check_writable_dir(&opts.output)?;
-    for (name, sigs) in expected_outputs(&opts.log_dir, &opts.base, &opts.system_dir) {
-        check_replaceable(&opts.output.join(name), &sigs, force)?;
-    }
-    Ok(())
+    expected_outputs(&opts.log_dir, &opts.base, &opts.system_dir)
+        .check_replaceable(&opts.output, force)
 }
 
-/// A progress bar on standard error for long replays (at least 50 000
-/// records), only on a terminal and never with `--json`.
-pub(crate) fn progress_bar(ctx: &Ctx) -> Option<std::rc::Rc<indicatif::ProgressBar>> {
+/// Logs of at least this many bytes get a progress bar (about 50 logs of
+/// 1 MiB).
+const PROGRESS_MIN_BYTES: u64 = 50 << 20;
+
+/// A progress bar on standard error for long replays (at least
+/// [`PROGRESS_MIN_BYTES`] of logs), only on a terminal and never with
+/// `--json`: the bar (cleared by [`finish_progress`]) and the observer
+/// recovery calls.
+pub(crate) fn progress_bar(
+    ctx: &Ctx,
+) -> (
+    Option<indicatif::ProgressBar>,
+    Option<crate::recovery::Progress>,
+) {
     use std::io::IsTerminal;
     if let Some(pause) = super::interrupt::test_pause() {
-        crate::recovery::set_progress(Some(Box::new(move |done, total| {
+        let pause = crate::recovery::Progress::new(move |done, total| {
             if done == total {
                 std::thread::sleep(pause);
             }
-        })));
-        return None;
+        });
+        return (None, Some(pause));
     }
     if ctx.common.json || !std::io::stderr().is_terminal() {
-        return None;
+        return (None, None);
     }
-    let bar = std::rc::Rc::new(indicatif::ProgressBar::hidden());
+    let bar = indicatif::ProgressBar::hidden();
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "Restore Status {bar:50} {percent:>3}% {pos}/{len} records",
+            "Restore Status {bar:50} {percent:>3}% {bytes}/{total_bytes}",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let b = bar.clone();
-    crate::recovery::set_progress(Some(Box::new(move |done, total| {
-        if total >= 50_000 {
+    let observer = crate::recovery::Progress::new(move |done, total| {
+        if total >= PROGRESS_MIN_BYTES {
             if b.is_hidden() {
                 b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             }
             b.set_length(total);
             b.set_position(done);
         }
-    })));
-    Some(bar)
+    });
+    (Some(bar), Some(observer))
 }
 
-/// Removes the observer and clears the bar.
-pub(crate) fn finish_progress(bar: Option<std::rc::Rc<indicatif::ProgressBar>>) {
-    crate::recovery::set_progress(None);
+/// Clears the bar.
+pub(crate) fn finish_progress(bar: Option<indicatif::ProgressBar>) {
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -40,7 +40,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::redo::{Redo, RedoError, DBTIME_SHRUNK};
-use super::{get_lgpos, LogIn};
+use super::get_lgpos;
+use crate::log::record::LogRecord;
 use crate::error::Jet;
 use crate::parse::attach_info::AttachInfo;
 use crate::parse::primitives::{Lgpos, Signature};
@@ -191,8 +192,9 @@ pub struct StructureCheck {
 
 /// What the replay was, for the history check.
 pub(crate) struct Context<'a> {
-    /// The logs replayed.
-    pub logs: &'a [LogIn],
+    /// The CreateDB, AttachDB, DetachDB, Term and RecoveryQuit records of
+    /// the logs replayed, in log order (collected as the logs stream by).
+    pub history: &'a [LogRecord],
     /// Where redo started (`None`: the first record).
     pub redo_start: Option<Lgpos>,
     /// Where it ended (end of the logs or the stop position).
@@ -571,7 +573,7 @@ fn expected_history(ctx: &Context) -> (HashMap<Key, Expected>, usize) {
         by_key.insert(k, e);
     }
     let mut records = 0;
-    let recs = ctx.logs.iter().flat_map(|l| l.records.iter());
+    let recs = ctx.history.iter();
     for r in recs.filter(|r| ctx.redo_start.is_none_or(|s| r.lgpos >= s) && r.lgpos < ctx.end) {
         let b = &r.data;
         let sign_at = match r.lrtyp {
