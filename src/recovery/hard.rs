@@ -174,7 +174,11 @@ fn read_hard(path: &Path, restored: bool) -> Result<LogIn, Error> {
 /// (`ErrBuildRstmapForRestore`, rstmap.cxx), the restored file's own name
 /// does not matter. The records are read only when the header does not
 /// name it, one generation at a time.
-fn logged_name(first_header: &[u8], restored: &[LogSource], sign_db: &[u8]) -> Result<Option<String>, Error> {
+fn logged_name(
+    first_header: &[u8],
+    restored: &[LogSource],
+    sign_db: &[u8],
+) -> Result<Option<String>, Error> {
     if let Ok(h) = crate::parse::log_header::parse_log_header_fields(first_header) {
         for a in h.attachments {
             let same = crate::parse::primitives::signature(sign_db)
@@ -523,7 +527,9 @@ fn play_forward_sources(pf: &Path, base: &str, gen_high: u32) -> Result<Vec<LogS
             return Err(err(
                 &p,
                 missing(out.is_empty()),
-                format!("generation {g:#X} in the play-forward folder, but {expected:#X} is missing"),
+                format!(
+                    "generation {g:#X} in the play-forward folder, but {expected:#X} is missing"
+                ),
             ));
         }
         out.push(source(p));

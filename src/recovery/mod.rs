@@ -447,7 +447,17 @@ pub(crate) fn recover_logs(
     }
     let before: Vec<String> = inputs.iter().map(|p| sha256(p)).collect();
     DB_INPUTS.with(|v| v.borrow_mut().clear());
+    let created = !opts.output.exists();
     std::fs::create_dir_all(&opts.output).map_err(|e| Error::io(&opts.output, e))?;
+    // After an error nothing is left of the run: no working copy, and no
+    // output folder it created (`remove_dir` leaves a folder with files).
+    let failed = |rd: &mut Redo, e: Error| {
+        discard_outputs(rd);
+        if created {
+            let _ = std::fs::remove_dir(&opts.output);
+        }
+        Err(e)
+    };
     let page_size = match u16_at(&first.header, 14) as usize {
         0 => 4096,
         ps => ps,
@@ -456,17 +466,19 @@ pub(crate) fn recover_logs(
     let mut not_recovered = attach_initial(opts, &mut rd, &start)?;
     let mut run = match replay(opts, &mut rd, first, &mut logs, start.at, page_size) {
         Ok(run) => run,
-        Err(e) => {
-            // A log failed mid-stream: nothing is committed.
-            discard_outputs(&mut rd);
-            return Err(e);
-        }
+        // A log failed mid-stream: nothing is committed.
+        Err(e) => return failed(&mut rd, e),
     };
     drop(logs);
     run.expected.add_checkpoint(&chk);
     let verification = finish_run(opts, &mut rd, &mut run, &start, &mut not_recovered);
     let error = run.error.take();
-    let databases = write_outputs(opts, &mut rd, &run, &error, &mut not_recovered)?;
+    if error.is_none() && opts.refuse_replacing {
+        if let Err(e) = run.expected.check_replaceable(&opts.output, false) {
+            return failed(&mut rd, e);
+        }
+    }
+    let databases = write_outputs(&mut rd, &error, &mut not_recovered)?;
     let inputs = inputs_after(inputs, before);
     let exit_status = match (&verification, &error) {
         (Some(v), _) if !v.passed => 5,
@@ -504,8 +516,7 @@ fn redo_start(opts: &Options, first: &LogIn, chk: &Path) -> Result<RedoStart, Er
         return Ok(start);
     }
     if opts.ignore_checkpoint {
-        start.reason =
-            "checkpoint ignored (--ignore-checkpoint): replay from the first log".into();
+        start.reason = "checkpoint ignored (--ignore-checkpoint): replay from the first log".into();
         return Ok(start);
     }
     let bytes = crate::file::read_prefix(chk, 2 * crate::parse::checkpoint::CHECKPOINT_COPY_SIZE)?;
@@ -737,23 +748,13 @@ fn finish_run(
 }
 
 /// Writes the final headers and, when nothing failed, renames every output
-/// into place (after checking that no file there is replaced that is not an
-/// earlier output of this recovery, `Options::refuse_replacing`); after a
-/// failure the working copies stay, Dirty Shutdown, under their temporary
-/// names.
+/// into place; after a failure the working copies stay, Dirty Shutdown,
+/// under their temporary names.
 fn write_outputs(
-    opts: &Options,
     rd: &mut Redo,
-    run: &Replayed,
     error: &Option<RedoError>,
     not_recovered: &mut Vec<String>,
 ) -> Result<Vec<DbOutcome>, Error> {
-    if error.is_none() && opts.refuse_replacing {
-        if let Err(e) = run.expected.check_replaceable(&opts.output, false) {
-            discard_outputs(rd);
-            return Err(e);
-        }
-    }
     let mut databases = Vec::new();
     let mut finished = Vec::new();
     for mut db in std::mem::take(&mut rd.detached) {

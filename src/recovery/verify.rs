@@ -39,10 +39,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::redo::{Redo, RedoError, DBTIME_SHRUNK};
 use super::get_lgpos;
-use crate::log::record::LogRecord;
+use super::redo::{Redo, RedoError, DBTIME_SHRUNK};
 use crate::error::Jet;
+use crate::log::record::LogRecord;
 use crate::parse::attach_info::AttachInfo;
 use crate::parse::primitives::{Lgpos, Signature};
 use crate::parse::{u32_at, u64_at};
