@@ -1,6 +1,6 @@
 //! The log pipeline of recovery (`/r`, `/cc`): a reader thread reads,
 //! verifies (segments or LRCHECKSUMs) and decodes one generation at a time
-//! ([`super::read_log`]), at most [`AHEAD`] generations ahead of redo, and
+//! (`read_log`), at most `AHEAD` generations ahead of redo, and
 //! checks every boundary between two generations (a gap, and for hard
 //! recovery the signature and tmPrevGen) before the next one is handed to
 //! redo. Memory is that of a few generations, whatever the number of logs.
