@@ -233,6 +233,24 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     Ok(h.finalize().iter().map(|x| format!("{x:02x}")).collect())
 }
 
+/// The error for a file of another kind than the mode reads: says what the
+/// file is (identified by its header) and which mode reads it (`-1812
+/// JET_errFileInvalidType`, exit status 4).
+pub fn wrong_kind(path: &Path, kind: FileKind, wanted: &str) -> Error {
+    let hint = kind
+        .dump_mode()
+        .map(|m| format!("; use `eseutil-rs {m} {}`", path.display()))
+        .unwrap_or_default();
+    Error::not_ese(
+        path,
+        crate::error::FormatError::new(
+            667,
+            crate::error::Jet::FILE_INVALID_TYPE,
+            format!("this is {}, not {wanted}{hint}", kind.describe()),
+        ),
+    )
+}
+
 /// `--hash`: the sha256 of every input, fed by the reads the modes make
 /// anyway (same pass: a file read from its start in order is hashed as it is
 /// read); [`hash_tap::finish`] reads only what no mode read.

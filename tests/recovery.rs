@@ -1033,7 +1033,7 @@ fn in_place_replaces_the_database_atomically() {
 }
 
 /// The progress observer the CLI's bar uses sees the replay advance to the
-/// last record (the bar itself is drawn only on a terminal for long replays).
+/// last byte of the logs (the bar itself is drawn only on a terminal for long replays).
 #[test]
 #[cfg_attr(
     not(corpus_present),
@@ -1043,11 +1043,8 @@ fn progress_observer_reaches_the_last_record() {
     let Some(c) = common::corpus() else { return };
     let logs_b = c.join("secedit-logs-b");
     let t = tempfile::tempdir().unwrap();
-    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let s = seen.clone();
-    eseutil::recovery::set_progress(Some(Box::new(move |done, total| {
-        s.borrow_mut().push((done, total))
-    })));
     let o = eseutil::recovery::Options {
         base: "edb".into(),
         log_dir: logs_b.clone(),
@@ -1055,13 +1052,23 @@ fn progress_observer_reaches_the_last_record() {
         db_dir: t.path().join("none"),
         output: t.path().join("out"),
         ignore_checkpoint: true,
+        progress: Some(eseutil::recovery::Progress::new(move |done, total| {
+            s.lock().unwrap().push((done, total))
+        })),
         ..Default::default()
     };
     let rep = eseutil::recovery::recover(&o).unwrap();
-    eseutil::recovery::set_progress(None);
     assert!(rep.error.is_none());
-    let seen = seen.borrow();
-    assert_eq!(seen.last(), Some(&(2576, 2576)), "{seen:?}");
+    let seen = seen.lock().unwrap();
+    // By bytes, once per generation: the last call covers every log.
+    let total: u64 = rep
+        .inputs
+        .iter()
+        .filter(|i| i.path.extension().is_some_and(|e| e == "log"))
+        .map(|i| std::fs::metadata(&i.path).unwrap().len())
+        .sum();
+    assert_eq!(seen.len(), rep.generations.len(), "{seen:?}");
+    assert_eq!(seen.last(), Some(&(total, total)), "{seen:?}");
     assert!(seen.windows(2).all(|w| w[0].0 < w[1].0));
 }
 

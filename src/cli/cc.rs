@@ -14,11 +14,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use serde::Serialize;
 
 use super::{write_json, Ctx, ModeResult};
 use crate::error::Error;
-use crate::recovery::hard::{hard_recover, HardOptions, HardReport};
+use crate::recovery::hard::{hard_recover_from, restore_inputs, HardOptions};
+use crate::report::recovery::HardRecovery;
 
 /// Arguments of `/cc`.
 #[derive(Debug, Args)]
@@ -57,55 +57,22 @@ pub struct CcArgs {
     pub force: bool,
 }
 
-/// The log base name of the restore: `--base`, else restore.env's
-/// LOG_BASE_NAME, else `edb`.
-fn base_of(args: &CcArgs) -> String {
-    if let Some(b) = &args.base {
-        return b.clone();
-    }
-    super::cm::find_restore_env(&args.restore_dir)
-        .ok()
-        .and_then(|p| {
-            crate::file::read_prefix(&p, crate::parse::restore_env::MAX_RESTORE_ENV_SIZE).ok()
-        })
-        .and_then(|b| crate::parse::restore_env::parse_restore_env(&b).ok())
-        .and_then(|e| e.log_base_name)
-        .unwrap_or_else(|| "edb".into())
-}
-
 /// Before replay: the output folder can be written and nothing there is
-/// replaced that is not an earlier output of this restore (see `/r`).
-fn preflight(args: &CcArgs) -> Result<(), Error> {
-    use crate::recovery::output::{check_replaceable, check_writable_dir};
-    let base = base_of(args);
+/// replaced that is not an earlier output of this restore (see `/r`; log
+/// headers only, the records are checked before commit).
+fn preflight(args: &CcArgs, base: &str) -> Result<(), Error> {
+    use crate::recovery::output::check_writable_dir;
     let logs = args
         .logs
         .clone()
         .unwrap_or_else(|| args.restore_dir.clone());
-    let mut expected = super::r::expected_outputs(&logs, &base, &logs);
+    let mut expected = super::r::expected_outputs(&logs, base, &logs);
     if let Some(pf) = &args.play_forward {
-        expected.extend(super::r::expected_outputs(pf, &base, pf));
+        expected.add_log_headers(pf, base);
+        expected.add_checkpoint(&pf.join(format!("{base}.chk")));
     }
     check_writable_dir(&args.output)?;
-    for (name, sigs) in expected {
-        check_replaceable(&args.output.join(name), &sigs, args.force)?;
-    }
-    Ok(())
-}
-
-#[derive(Serialize)]
-struct CcReport<'a> {
-    tool: &'static str,
-    version: &'static str,
-    mode: &'static str,
-    restore_dir: PathBuf,
-    target_instance: Option<String>,
-    output: PathBuf,
-    #[serde(flatten)]
-    report: &'a HardReport,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    compare: Option<crate::db::compare::CompareReport>,
-    exit_status: i32,
+    expected.check_replaceable(&args.output, args.force)
 }
 
 /// Runs `/cc`.
@@ -117,11 +84,21 @@ pub fn run(args: &CcArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         base: args.base.clone(),
         play_forward: args.play_forward.clone(),
         output: args.output.clone(),
+        refuse_replacing: !args.force,
+        progress: None,
     };
-    preflight(args)?;
+    // restore.env is read once: its base name serves the checks below.
+    let inputs = restore_inputs(&o);
+    let base = match &inputs {
+        Ok(i) => i.base.clone(),
+        Err(_) => args.base.clone().unwrap_or_else(|| "edb".into()),
+    };
+    preflight(args, &base)?;
+    let inputs = inputs?;
     super::interrupt::on_interrupt(args.output.clone(), None);
-    let bar = super::r::progress_bar(ctx);
-    let rep = hard_recover(&o);
+    let (bar, progress) = super::r::progress_bar(ctx);
+    let o = HardOptions { progress, ..o };
+    let rep = hard_recover_from(&o, inputs);
     super::r::finish_progress(bar);
     let rep = rep?;
     let code = super::r::exit_code(&rep.recovery);
@@ -134,105 +111,25 @@ pub fn run(args: &CcArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
             .collect();
         super::r::compare_outputs(&rep.recovery, &outs, w)
     });
+    let doc = HardRecovery {
+        tool: "eseutil-rs",
+        version: env!("CARGO_PKG_VERSION"),
+        mode: "cc",
+        restore_dir: args.restore_dir.clone(),
+        target_instance: args.target_instance.clone(),
+        output: args.output.clone(),
+        report: &rep,
+        compare,
+        exit_status: code as i32,
+    };
     if ctx.common.json {
-        write_json(
-            out,
-            &CcReport {
-                tool: "eseutil-rs",
-                version: env!("CARGO_PKG_VERSION"),
-                mode: "cc",
-                restore_dir: args.restore_dir.clone(),
-                target_instance: args.target_instance.clone(),
-                output: args.output.clone(),
-                report: &rep,
-                compare,
-                exit_status: code as i32,
-            },
-        )?;
+        write_json(out, &doc)?;
     } else {
-        let mut t = text(&rep, args);
-        if let Some(c) = &compare {
-            t.push_str(&crate::render::compare::compare_text(c));
-        }
-        out.write_all(t.as_bytes())
+        out.write_all(crate::render::recovery::hard(&doc).as_bytes())
             .map_err(|e| Error::io(PathBuf::from("<stdout>"), e))?;
     }
     if let Some(e) = &rep.recovery.error {
         ctx.terminated.set(e.jet());
     }
     Ok(code)
-}
-
-fn text(r: &HardReport, a: &CcArgs) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let _ = writeln!(s, "Initiating HARD RECOVERY mode...");
-    if let Some(e) = &r.restore_env {
-        let _ = writeln!(s, "{:>20} {}", "Using restore environment", e.display());
-    }
-    let _ = writeln!(s, "Restoring ....");
-    if let Some(t) = &a.target_instance {
-        let _ = writeln!(s, "Target Instance: {t}");
-    }
-    let _ = writeln!(s, "    Logfile base name: {}", r.log_base_name);
-    let _ = writeln!(
-        s,
-        "    Restored logs: {} generations 0x{:X} - 0x{:X}",
-        r.restored_log_dir.display(),
-        r.restored_generations.0,
-        r.restored_generations.1
-    );
-    if let Some(pf) = &r.play_forward {
-        let g: Vec<String> = r
-            .play_forward_generations
-            .iter()
-            .map(|g| format!("0x{g:X}"))
-            .collect();
-        let _ = writeln!(
-            s,
-            "    Play forward: {} ({})",
-            pf.display(),
-            if g.is_empty() {
-                "nothing after the restored logs".to_string()
-            } else {
-                g.join(", ")
-            }
-        );
-    }
-    for b in &r.backups {
-        let _ = writeln!(
-            s,
-            "    Backup copy: {} ({} backup, mark {}, generations 0x{:X} - 0x{:X}{})",
-            b.file.display(),
-            b.kind,
-            b.mark.eseutil_text(),
-            b.gen_low,
-            b.gen_high,
-            if b.from_trailer {
-                ", genHigh from the trailer page"
-            } else {
-                ""
-            }
-        );
-        if let Some(p) = &b.patch_file {
-            let what = match &p.patch {
-                Some(h) => format!(
-                    "patch page of generations 0x{:X} - 0x{:X}, agrees with the header{}",
-                    h.bkinfo.gen_low,
-                    h.bkinfo.gen_high,
-                    if p.checked_against_trailer {
-                        " and the trailer page"
-                    } else {
-                        ""
-                    }
-                ),
-                None => "empty".to_string(),
-            };
-            let _ = writeln!(s, "    Patch file: {} ({what})", p.path.display());
-        }
-    }
-    let _ = writeln!(s, "        Output folder: {}", a.output.display());
-    let _ = writeln!(s);
-    s.push_str(&super::r::report_text(&r.recovery));
-    s
 }

@@ -23,34 +23,7 @@ pub struct CmArgs {
 
 use super::stdout_err as io_err;
 
-/// Finds the restore.env of a restore folder: `restore.env` or any
-/// `*restore.env` (case-insensitive), the first in name order.
-pub fn find_restore_env(path: &Path) -> Result<PathBuf, Error> {
-    if path.is_file() {
-        return Ok(path.to_path_buf());
-    }
-    let rd = std::fs::read_dir(path).map_err(|e| Error::io(path, e))?;
-    let mut found: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.to_ascii_lowercase().ends_with("restore.env"))
-        })
-        .collect();
-    found.sort();
-    found.into_iter().next().ok_or_else(|| {
-        Error::io(
-            path,
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no restore.env in this folder",
-            ),
-        )
-    })
-}
+pub use crate::log::backup_set::find_restore_env;
 
 /// The restored log generations of `base` in `dir` (archived ones only).
 pub fn restored_generations(dir: &Path, base: &str) -> Option<(u32, u32)> {

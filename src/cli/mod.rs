@@ -423,23 +423,7 @@ pub(crate) fn stdout_err(e: std::io::Error) -> Error {
     Error::io(PathBuf::from("<stdout>"), e)
 }
 
-/// The error for a file of another kind than the mode reads: says what the
-/// file is (identified by its header) and which mode reads it (`-1812
-/// JET_errFileInvalidType`, exit status 4).
-pub fn wrong_kind(path: &std::path::Path, kind: crate::file::FileKind, wanted: &str) -> Error {
-    let hint = kind
-        .dump_mode()
-        .map(|m| format!("; use `eseutil-rs {m} {}`", path.display()))
-        .unwrap_or_default();
-    Error::not_ese(
-        path,
-        crate::error::FormatError::new(
-            667,
-            crate::error::Jet::FILE_INVALID_TYPE,
-            format!("this is {}, not {wanted}{hint}", kind.describe()),
-        ),
-    )
-}
+pub use crate::file::wrong_kind;
 
 /// JSON form of an error.
 pub fn error_json(e: &Error) -> serde_json::Value {

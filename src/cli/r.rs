@@ -12,15 +12,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use serde::Serialize;
 
 use super::{write_json, Ctx, ModeResult};
 use crate::db::compare::{compare_candidates, CompareReport};
 use crate::error::Error;
-use crate::parse::checkpoint::CHECKPOINT_COPY_SIZE;
-use crate::parse::primitives::Signature;
-use crate::recovery::output::{check_replaceable, check_writable_dir};
+use crate::recovery::output::check_writable_dir;
+use crate::recovery::stream::ExpectedOutputs;
 use crate::recovery::{recover, Options, Report};
+use crate::report::recovery::SoftRecovery;
 
 /// Arguments of `/r`.
 #[derive(Debug, Args)]
@@ -69,27 +68,6 @@ pub struct RArgs {
     /// exit status does not change).
     #[arg(long = "compare-with", value_name = "DB")]
     pub compare_with: Option<PathBuf>,
-}
-
-#[derive(Serialize)]
-struct RReport<'a> {
-    tool: &'static str,
-    version: &'static str,
-    mode: &'static str,
-    base: String,
-    log_dir: PathBuf,
-    system_dir: PathBuf,
-    db_dir: PathBuf,
-    output: PathBuf,
-    /// Databases replaced by `--in-place` (empty otherwise).
-    replaced_in_place: Vec<PathBuf>,
-    /// Why no database was written, when none was (exit status 1).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    no_database_written: Option<String>,
-    #[serde(flatten)]
-    report: &'a Report,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    compare: Option<CompareReport>,
 }
 
 fn split_base(base: &Path) -> (Option<PathBuf>, String) {
@@ -228,7 +206,12 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         opts.output.clone(),
         args.in_place.then(|| opts.output.clone()),
     );
-    let bar = progress_bar(ctx);
+    let (bar, progress) = progress_bar(ctx);
+    let opts = Options {
+        progress,
+        refuse_replacing: !args.in_place && !args.force,
+        ..opts
+    };
     let rep = recover(&opts);
     finish_progress(bar);
     let mut replaced = Vec::new();
@@ -265,39 +248,25 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     // The JSON's exit status is the process's.
     let mut rep = rep;
     rep.exit_status = code as i32;
+    let doc = SoftRecovery {
+        tool: "eseutil-rs",
+        version: env!("CARGO_PKG_VERSION"),
+        mode: "r",
+        base,
+        log_dir,
+        system_dir: opts.system_dir.clone(),
+        db_dir: opts.db_dir.clone(),
+        output: opts.output.clone(),
+        replaced_in_place: replaced,
+        no_database_written: nothing_written,
+        report: &rep,
+        compare,
+        in_place: args.in_place,
+    };
     if ctx.common.json {
-        write_json(
-            out,
-            &RReport {
-                no_database_written: nothing_written.clone(),
-                tool: "eseutil-rs",
-                version: env!("CARGO_PKG_VERSION"),
-                mode: "r",
-                base,
-                log_dir,
-                system_dir: opts.system_dir.clone(),
-                db_dir: opts.db_dir.clone(),
-                output: opts.output.clone(),
-                replaced_in_place: replaced.clone(),
-                report: &rep,
-                compare,
-            },
-        )?;
+        write_json(out, &doc)?;
     } else {
-        let mut t = text(&rep, &opts);
-        for p in &replaced {
-            t.push_str(&format!("Replaced in place: {}\n", p.display()));
-        }
-        if let Some(why) = &nothing_written {
-            t.push_str(&format!("\nNo database was written: {why}\n"));
-        }
-        if args.in_place && rep.error.is_some() {
-            t.push_str("--in-place: recovery stopped; every database in the database folder was left as it was\n");
-        }
-        if let Some(c) = &compare {
-            t.push_str(&crate::render::compare::compare_text(c));
-        }
-        out.write_all(t.as_bytes())
+        out.write_all(crate::render::recovery::soft(&doc).as_bytes())
             .map_err(|e| Error::io(PathBuf::from("<stdout>"), e))?;
     }
     if let Some(e) = &rep.error {
@@ -319,54 +288,14 @@ pub(crate) fn compare_outputs(rep: &Report, outputs: &[PathBuf], with: &Path) ->
     compare_candidates(outputs, with)
 }
 
-/// The databases a replay of these logs writes: file name (as logged, last
-/// path component) and the signatures it may carry, from the log headers'
-/// and the checkpoint's attachment lists and the logs' CreateDB/AttachDB
-/// records. Unreadable logs give nothing: recovery reports them itself.
-pub(crate) fn expected_outputs(
-    log_dir: &Path,
-    base: &str,
-    system_dir: &Path,
-) -> Vec<(String, Vec<Signature>)> {
-    let mut out: Vec<(String, Vec<Signature>)> = Vec::new();
-    let mut add = |logged: &str, sig: Option<Signature>| {
-        let name = logged
-            .rsplit(['\\', '/'])
-            .next()
-            .unwrap_or(logged)
-            .to_string();
-        if name.is_empty() {
-            return;
-        }
-        let i = match out.iter().position(|(n, _)| *n == name) {
-            Some(i) => i,
-            None => {
-                out.push((name, Vec::new()));
-                out.len() - 1
-            }
-        };
-        if let Some(s) = sig.filter(|s| !out[i].1.contains(s)) {
-            out[i].1.push(s);
-        }
-    };
-    if let Ok(set) = crate::plan::gather_log_set(log_dir, base) {
-        for l in &set.logs {
-            for a in &l.attachments {
-                add(&a.path, Some(a.sign_db));
-            }
-            for r in &l.db_records {
-                add(&r.path, r.sign_db);
-            }
-        }
-    }
-    let chk = system_dir.join(format!("{base}.chk"));
-    if let Ok(b) = crate::file::read_prefix(&chk, 2 * CHECKPOINT_COPY_SIZE) {
-        if let Ok(pair) = crate::parse::checkpoint::read_checkpoint_pair(&b) {
-            for a in &pair.checkpoint().attachments {
-                add(&a.path, Some(a.sign_db));
-            }
-        }
-    }
+/// The databases a replay of these logs writes, as far as the log headers
+/// and the checkpoint name them (one header read per log: the records are
+/// checked as they stream by, again before commit, see
+/// `Options::refuse_replacing`).
+pub(crate) fn expected_outputs(log_dir: &Path, base: &str, system_dir: &Path) -> ExpectedOutputs {
+    let mut out = ExpectedOutputs::default();
+    out.add_log_headers(log_dir, base);
+    out.add_checkpoint(&system_dir.join(format!("{base}.chk")));
     out
 }
 
@@ -375,50 +304,58 @@ pub(crate) fn expected_outputs(
 /// this recovery (else exit 1, unless `--force`).
 pub(crate) fn preflight(opts: &Options, force: bool) -> Result<(), Error> {
     check_writable_dir(&opts.output)?;
-    for (name, sigs) in expected_outputs(&opts.log_dir, &opts.base, &opts.system_dir) {
-        check_replaceable(&opts.output.join(name), &sigs, force)?;
-    }
-    Ok(())
+    expected_outputs(&opts.log_dir, &opts.base, &opts.system_dir)
+        .check_replaceable(&opts.output, force)
 }
 
-/// A progress bar on standard error for long replays (at least 50 000
-/// records), only on a terminal and never with `--json`.
-pub(crate) fn progress_bar(ctx: &Ctx) -> Option<std::rc::Rc<indicatif::ProgressBar>> {
+/// Logs of at least this many bytes get a progress bar (about 50 logs of
+/// 1 MiB).
+const PROGRESS_MIN_BYTES: u64 = 50 << 20;
+
+/// A progress bar on standard error for long replays (at least
+/// [`PROGRESS_MIN_BYTES`] of logs), only on a terminal and never with
+/// `--json`: the bar (cleared by [`finish_progress`]) and the observer
+/// recovery calls.
+pub(crate) fn progress_bar(
+    ctx: &Ctx,
+) -> (
+    Option<indicatif::ProgressBar>,
+    Option<crate::recovery::Progress>,
+) {
     use std::io::IsTerminal;
     if let Some(pause) = super::interrupt::test_pause() {
-        crate::recovery::set_progress(Some(Box::new(move |done, total| {
+        let pause = crate::recovery::Progress::new(move |done, total| {
             if done == total {
                 std::thread::sleep(pause);
             }
-        })));
-        return None;
+        });
+        return (None, Some(pause));
     }
     if ctx.common.json || !std::io::stderr().is_terminal() {
-        return None;
+        return (None, None);
     }
-    let bar = std::rc::Rc::new(indicatif::ProgressBar::hidden());
+    let bar = indicatif::ProgressBar::hidden();
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "Restore Status {bar:50} {percent:>3}% {pos}/{len} records",
+            "Restore Status {bar:50} {percent:>3}% {bytes}/{total_bytes}",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let b = bar.clone();
-    crate::recovery::set_progress(Some(Box::new(move |done, total| {
-        if total >= 50_000 {
+    let observer = crate::recovery::Progress::new(move |done, total| {
+        if total >= PROGRESS_MIN_BYTES {
             if b.is_hidden() {
                 b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             }
             b.set_length(total);
             b.set_position(done);
         }
-    })));
-    Some(bar)
+    });
+    (Some(bar), Some(observer))
 }
 
-/// Removes the observer and clears the bar.
-pub(crate) fn finish_progress(bar: Option<std::rc::Rc<indicatif::ProgressBar>>) {
-    crate::recovery::set_progress(None);
+/// Clears the bar.
+pub(crate) fn finish_progress(bar: Option<indicatif::ProgressBar>) {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -467,119 +404,6 @@ fn place_in(rep: &Report, o: &Options) -> Result<Vec<PathBuf>, Error> {
     Ok(moves.into_iter().map(|(_, to)| to).collect())
 }
 
-fn text(r: &Report, o: &Options) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let _ = writeln!(s, "Initiating RECOVERY mode...");
-    let _ = writeln!(s, "    Logfile base name: {}", o.base);
-    let _ = writeln!(s, "            Log files: {}", o.log_dir.display());
-    let _ = writeln!(s, "         System files: {}", o.system_dir.display());
-    let _ = writeln!(s, "       Database files: {}", o.db_dir.display());
-    let _ = writeln!(s, "        Output folder: {}", o.output.display());
-    let _ = writeln!(s);
-    s.push_str(&report_text(r));
-    s
-}
-
-/// The redo/undo part of the report (shared with `/cc`).
-pub(crate) fn report_text(r: &Report) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "Redo start: {}",
-        match r.redo_start {
-            Some(p) => format!("{} ({})", p.eseutil_text(), r.redo_start_reason),
-            None => r.redo_start_reason.clone(),
-        }
-    );
-    let gens: Vec<String> = r.generations.iter().map(|g| format!("0x{g:X}")).collect();
-    let _ = writeln!(s, "Generations replayed: {}", gens.join(", "));
-    if let Some(e) = r.redo_end {
-        let _ = writeln!(s, "End of logs: {}", e.eseutil_text());
-    }
-    for t in &r.torn_records {
-        let _ = writeln!(s, "Note: {} ({} bytes).", t.text(), t.bytes);
-    }
-    let st = &r.stats;
-    let _ = writeln!(s, "Records: {}", st.records);
-    let _ = writeln!(
-        s,
-        "Page operations: {} redone, {} already applied, {} dbtime mismatches",
-        st.pages_redone,
-        st.pages_already_applied,
-        st.mismatches.len()
-    );
-    let _ = writeln!(
-        s,
-        "Transactions: {} begun, {} committed, {} rollback records, {} open at end",
-        st.trx_begun,
-        st.trx_committed,
-        st.rollbacks,
-        st.trx_open_at_end.len()
-    );
-    let _ = writeln!(
-        s,
-        "Macros (split/merge): {} committed, {} aborted",
-        st.macros_committed, st.macros_aborted
-    );
-    let _ = writeln!(
-        s,
-        "Undo: {} session(s) rolled back at the end, {} operation(s) undone, {} failure(s)",
-        r.undo.sessions_rolled_back.len(),
-        r.undo.operations_undone,
-        r.undo.failures.len()
-    );
-    let bi = &st.before_images;
-    let _ = writeln!(
-        s,
-        "Logged page before-images: {} compared, {} equal to the redone page ({} with the same byte placement), {} used to restart a split/merge",
-        bi.checked, bi.matched, bi.same_placement, bi.used
-    );
-    let _ = writeln!(s);
-    for d in &r.databases {
-        let _ = writeln!(
-            s,
-            "Database {} -> {}: {}, {} pages, {} pages written, dbtime 0x{:x}{}",
-            d.logged_path,
-            d.output.display(),
-            d.state,
-            d.page_count,
-            d.pages_written,
-            d.dbtime,
-            if d.created {
-                ", recreated from CreateDB"
-            } else {
-                ""
-            }
-        );
-    }
-    if !r.inputs.is_empty() {
-        let _ = writeln!(s);
-        let _ = writeln!(s, "Inputs (sha256 before = after):");
-        for i in &r.inputs {
-            let same = if i.sha256_before == i.sha256_after {
-                "unchanged"
-            } else {
-                "CHANGED"
-            };
-            let _ = writeln!(s, "  {} {} {}", i.sha256_before, same, i.path.display());
-        }
-    }
-    if let Some(v) = &r.verification {
-        let _ = writeln!(s);
-        s.push_str(&verification_text(v));
-    }
-    for n in &r.not_recovered {
-        let _ = writeln!(s, "Not recovered: {n}");
-    }
-    if let Some(e) = &r.error {
-        let _ = writeln!(s);
-        let _ = writeln!(s, "Recovery stopped: {e}");
-    }
-    s
-}
-
 /// The exit status of a recovery report (0, 1 redo stopped, 5 verification
 /// failed; shared with `/cc`).
 pub(crate) fn exit_code(r: &Report) -> u8 {
@@ -588,74 +412,4 @@ pub(crate) fn exit_code(r: &Report) -> u8 {
         5 => super::exit::CORRUPT,
         _ => super::exit::DAMAGE,
     }
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok {
-        "ok"
-    } else {
-        "FAILED"
-    }
-}
-
-/// The verification section of the report.
-fn verification_text(v: &crate::recovery::verify::Verification) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let head = match (v.passed, v.jet) {
-        (true, _) => "passed".to_string(),
-        (false, Some(j)) => format!("FAILED ({j}): nothing was renamed into place"),
-        (false, None) => "FAILED: nothing was renamed into place".to_string(),
-    };
-    let _ = writeln!(s, "Verification before commit: {head}");
-    let w = &v.writes;
-    let _ = writeln!(
-        s,
-        "  Page writes: {} operations redone, {} page writes, {} pages written: {}",
-        w.pages_redone,
-        w.page_writes,
-        w.pages_written,
-        verdict(w.passed)
-    );
-    let b = &v.before_images;
-    let _ = writeln!(
-        s,
-        "  Logged before-images: {} compared, {} equal, {} differ: {}",
-        b.checked,
-        b.matched,
-        b.differences,
-        verdict(b.passed)
-    );
-    let h = &v.attach_history;
-    let _ = writeln!(
-        s,
-        "  Attach/detach history: {} records, {} attached at start, {} database(s) expected, {} produced: {}",
-        h.records,
-        h.attached_at_start,
-        h.databases_expected,
-        h.databases_produced,
-        verdict(h.passed)
-    );
-    for d in &v.databases {
-        let _ = writeln!(
-            s,
-            "  {}: {}/{} written pages read back; header dbtime 0x{:x}, highest page dbtime 0x{:x} (page {}); /k {} pages, {} bad; /g ({}) {} trees, {} violations: {}",
-            d.logged_path,
-            d.pages_read_back,
-            d.pages_written,
-            d.header_dbtime,
-            d.highest_page_dbtime,
-            d.highest_page_dbtime_pgno,
-            d.checksum.pages_seen,
-            d.checksum.bad,
-            d.structure.scope,
-            d.structure.trees_checked,
-            d.structure.violations,
-            verdict(d.passed)
-        );
-    }
-    for f in &v.failures {
-        let _ = writeln!(s, "  Failed: {f}");
-    }
-    s
 }

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::error::Error;
 use crate::file::{identify, FileKind, Input};
 use crate::parse::patch::{check_against_header, read_patch_page};
 use crate::parse::primitives::Lgpos;
@@ -171,4 +172,33 @@ pub fn coverage_issues(sets: &[BackupSet], span: Option<(u32, u32)>) -> Vec<supe
         }
     }
     out
+}
+
+/// Finds the restore.env of a restore folder: `restore.env` or any
+/// `*restore.env` (case-insensitive), the first in name order.
+pub fn find_restore_env(path: &Path) -> Result<PathBuf, Error> {
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    let rd = std::fs::read_dir(path).map_err(|e| Error::io(path, e))?;
+    let mut found: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.to_ascii_lowercase().ends_with("restore.env"))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().next().ok_or_else(|| {
+        Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no restore.env in this folder",
+            ),
+        )
+    })
 }

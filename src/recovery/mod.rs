@@ -1,15 +1,23 @@
 //! Soft recovery (`/r`): replays transaction logs into database pages.
 //!
+//! * [`stream`]: the logs read, verified and decoded one generation at a
+//!   time on a reader thread, each boundary checked, ahead of redo;
 //! * [`store`]: the working copy (never the input files);
+//! * [`output`]: where recovery may write (checked before and at commit);
 //! * [`page`]: the mutable page image redo works on;
 //! * [`redo`]: the record loop, dbtime rule and single-page operations;
 //! * [`split`]: Split2 / Merge2 at MacroCommit;
+//! * [`create_db`]: the pages CreateDB implies (catalog, system tables);
+//! * `attach`: re-attachments and the end of sessions (Term);
 //! * [`undo`]: the rollback of transactions left open at the end of the log;
-//! * [`hard`]: hard recovery (`/cc`) of a restored backup: checks, header patch,
-//!   then the same engine;
-//! * this module: finding the logs, the database-level records (CreateDB,
-//!   CreateDBFinish, AttachDB, DetachDB, ExtendDB) and the header
-//!   finishing of docs/format/recovery.md §6.
+//! * [`verify`]: the checks before anything is renamed into place;
+//! * [`hard`]: hard recovery (`/cc`) of a restored backup: checks, header
+//!   patch, then the same engine;
+//! * [`patch_file`]: the `.pat` of a streaming backup;
+//! * this module: the phases of a run (where redo starts, the databases
+//!   attached there, the replay, finishing, commit), the database-level
+//!   records (CreateDB, CreateDBFinish, AttachDB, DetachDB, ExtendDB) and
+//!   the header finishing of docs/format/recovery.md §6.
 //!
 //! Facts: `LOG::ErrLGRRedo` (`ese/_log/logredo.cxx` ~14031),
 //! `ErrLGRIRedoCreateDB` / `ErrLGRIRedoAttachDB` / `ErrLGRIRedoDetachDB`
@@ -29,6 +37,7 @@ mod rare_tests;
 pub mod redo;
 pub mod split;
 pub mod store;
+pub mod stream;
 pub mod undo;
 pub mod verify;
 
@@ -43,6 +52,7 @@ use crate::parse::{u16_at, u32_at, u64_at};
 use page::PageImage;
 use redo::{DbRun, Redo, RedoStats};
 use store::PageStore;
+use stream::{ExpectedOutputs, LogSource, LogStream, Prev};
 use undo as redo_undo;
 
 /// What `/r` was asked to do.
@@ -79,6 +89,12 @@ pub struct Options {
     /// Hard recovery: finish with the backup-history changes of
     /// `ErrIOTermUpdateAndWriteDatabaseHeader` (`ese/io.cxx` ~800–826).
     pub hard: bool,
+    /// Refuse, before anything is renamed into place, to replace a file in
+    /// the output folder that is not an earlier output of this recovery
+    /// ([`stream::ExpectedOutputs`]; the CLI without `--force`).
+    pub refuse_replacing: bool,
+    /// Called after each generation with (bytes replayed, bytes of all logs).
+    pub progress: Option<Progress>,
 }
 
 /// One restored database of a hard recovery (the restore map of
@@ -164,26 +180,25 @@ pub struct Report {
 thread_local! {
     /// Existing databases opened during a run, with their sha256 before.
     static DB_INPUTS: std::cell::RefCell<Vec<(PathBuf, String)>> = const { std::cell::RefCell::new(Vec::new()) };
-    /// The progress observer of recoveries run on this thread.
-    static PROGRESS: std::cell::RefCell<Option<ProgressFn>> = const { std::cell::RefCell::new(None) };
 }
 
-/// A progress observer: called with (records replayed, records in the logs).
-pub type ProgressFn = Box<dyn FnMut(u64, u64)>;
+/// A progress observer ([`Options::progress`]): called with (bytes of the
+/// logs replayed, bytes of all the logs), after each generation. The
+/// library never draws anything itself; the CLI passes a progress bar.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>);
 
-/// Installs (or with `None` removes) the progress observer of the recoveries
-/// run on this thread. The library never draws anything itself; the CLI
-/// passes a progress bar on long replays.
-pub fn set_progress(f: Option<ProgressFn>) {
-    PROGRESS.with(|p| *p.borrow_mut() = f);
+impl Progress {
+    /// Wraps an observer.
+    pub fn new(f: impl Fn(u64, u64) + Send + Sync + 'static) -> Progress {
+        Progress(std::sync::Arc::new(f))
+    }
 }
 
-fn report_progress(done: u64, total: u64) {
-    PROGRESS.with(|p| {
-        if let Some(f) = p.borrow_mut().as_mut() {
-            f(done, total);
-        }
-    });
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
 }
 
 fn sha256(path: &Path) -> String {
@@ -198,9 +213,12 @@ pub(crate) struct LogIn {
     records: Vec<LogRecord>,
     end: Lgpos,
     torn: Vec<crate::log::record::TornRecord>,
+    /// Size of the file (progress).
+    bytes: u64,
 }
 
-/// Reads and scans one log file for redo (header, records, end).
+/// Reads and scans one log file for redo (header, records, end): one
+/// generation, read, verified and decoded.
 pub(crate) fn read_log(path: &Path) -> Result<LogIn, Error> {
     let mut input = crate::file::Input::open(path)?;
     let lb = crate::log::scan::read_log_bytes(&mut input)?;
@@ -221,10 +239,13 @@ pub(crate) fn read_log(path: &Path) -> Result<LogIn, Error> {
         records: walk.records,
         end: scan.end,
         torn: walk.torn,
+        bytes: lb.file_size,
     })
 }
 
-fn read_logs(opts: &Options) -> Result<Vec<LogIn>, Error> {
+/// The logs of `/r`, streamed ([`stream`]): every file of the base in log
+/// order, each generation checked to follow the previous one.
+fn log_stream(opts: &Options) -> Result<LogStream, Error> {
     let (logs, _) = crate::log::naming::list_logs(&opts.log_dir, &opts.base)?;
     if logs.is_empty() {
         return Err(Error::io(
@@ -249,29 +270,40 @@ fn read_logs(opts: &Options) -> Result<Vec<LogIn>, Error> {
             ),
         ));
     }
-    let mut out = Vec::new();
-    for f in logs {
-        out.push(read_log(&f.path)?);
+    let sources = logs
+        .into_iter()
+        .map(|f| LogSource {
+            path: f.path,
+            damage: None,
+            name_generation: None,
+        })
+        .collect();
+    let base = opts.base.clone();
+    Ok(LogStream::start(
+        sources,
+        Box::new(move |prev, l| check_follows(&base, prev, l)),
+    ))
+}
+
+/// A generation must follow the previous one (`JET_errMissingLogFile`).
+fn check_follows(base: &str, prev: &Prev, l: &LogIn) -> Result<(), Error> {
+    if l.generation == prev.generation + 1 {
+        return Ok(());
     }
-    for w in out.windows(2) {
-        if w[1].generation != w[0].generation + 1 {
-            return Err(Error::corrupt(
-                &w[1].path,
-                crate::error::FormatError::new(
-                    0,
-                    Jet::MISSING_LOG_FILE,
-                    // Hex, like the file names: `0xC9 follows 0xC7: edb000C8.log is missing`.
-                    format!(
-                        "0x{:X} follows 0x{:X}: {}",
-                        w[1].generation,
-                        w[0].generation,
-                        missing_names(&opts.base, w[0].generation, w[1].generation)
-                    ),
-                ),
-            ));
-        }
-    }
-    Ok(out)
+    Err(Error::corrupt(
+        &l.path,
+        crate::error::FormatError::new(
+            0,
+            Jet::MISSING_LOG_FILE,
+            // Hex, like the file names: `0xC9 follows 0xC7: edb000C8.log is missing`.
+            format!(
+                "0x{:X} follows 0x{:X}: {}",
+                l.generation,
+                prev.generation,
+                missing_names(base, prev.generation, l.generation)
+            ),
+        ),
+    ))
 }
 
 /// `edb000C8.log is missing` / `edb000C8.log … edb000CA.log (3 files) are
@@ -358,65 +390,150 @@ fn finish_header(db: &mut DbRun, at: Lgpos, logtime: &[u8]) {
 /// Runs soft recovery. Input files are only read; results go to
 /// `opts.output`.
 pub fn recover(opts: &Options) -> Result<Report, Error> {
-    let logs = read_logs(opts)?;
+    let logs = log_stream(opts)?;
     recover_logs(opts, logs, Vec::new())
 }
 
-/// The redo/undo run over `logs` (already read and checked to follow one
-/// another); `extra_inputs` are hashed before and after like the logs.
-/// Shared by `/r` and `/cc` ([`hard`]).
+/// Where redo starts and the databases attached there.
+struct RedoStart {
+    /// The checkpoint (`None`: the first record).
+    at: Option<Lgpos>,
+    /// Why there.
+    reason: String,
+    /// Databases attached when redo starts: the checkpoint's attach list,
+    /// or the first log header's (LGFakeCheckpointToLogFile, logredo.cxx
+    /// ~14742).
+    initial: Vec<crate::parse::attach_info::AttachInfo>,
+    /// Where `initial` was read.
+    initial_from: PathBuf,
+}
+
+/// What the replay of the stream saw.
+#[derive(Default)]
+struct Replayed {
+    generations: Vec<u32>,
+    end: Option<Lgpos>,
+    torn: Vec<crate::log::record::TornRecord>,
+    /// The attach/detach/Term records (the history verification checks).
+    history: Vec<LogRecord>,
+    /// tmCreate of the last generation (the finishing times).
+    logtime: Vec<u8>,
+    /// The databases the logs may write (checked again before commit).
+    expected: ExpectedOutputs,
+    error: Option<Error>,
+}
+
+/// The redo/undo run over the streamed `logs` (each generation checked to
+/// follow the previous one by the stream); `extra_inputs` are hashed
+/// before and after like the logs. Shared by `/r` and `/cc` ([`hard`]).
 pub(crate) fn recover_logs(
     opts: &Options,
-    logs: Vec<LogIn>,
+    mut logs: LogStream,
     extra_inputs: Vec<PathBuf>,
 ) -> Result<Report, Error> {
-    let mut logs = logs;
-    let torn_records = crate::log::record::link_torn_records(
-        logs.iter_mut()
-            .map(|l| (l.generation as i32, u16_at(&l.header, 10), &mut l.torn)),
-    );
-    let mut inputs: Vec<PathBuf> = logs.iter().map(|l| l.path.clone()).collect();
+    let first = logs.next_log().unwrap_or_else(|| {
+        Err(Error::io(
+            &opts.log_dir,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no log files of this base"),
+        ))
+    })?;
+    let mut inputs: Vec<PathBuf> = logs.paths.clone();
     inputs.extend(extra_inputs);
     let chk = opts.system_dir.join(format!("{}.chk", opts.base));
-    let mut redo_start = None;
-    let mut reason = "no checkpoint: replay from the first log".to_string();
-    // Databases attached when redo starts: the checkpoint's attach list, or
-    // the first log header's (LGFakeCheckpointToLogFile, logredo.cxx ~14742).
-    let mut initial: Vec<crate::parse::attach_info::AttachInfo> =
-        crate::parse::log_header::parse_log_header_fields(&logs[0].header)
-            .map(|h| h.attachments)
-            .unwrap_or_default();
-    let mut initial_from = logs[0].path.clone();
+    let start = redo_start(opts, &first, &chk)?;
     if chk.exists() {
         inputs.push(chk.clone());
-        if opts.ignore_checkpoint {
-            reason = "checkpoint ignored (--ignore-checkpoint): replay from the first log".into();
-        } else {
-            let bytes =
-                crate::file::read_prefix(&chk, 2 * crate::parse::checkpoint::CHECKPOINT_COPY_SIZE)?;
-            let pair = crate::parse::checkpoint::read_checkpoint_pair(&bytes)
-                .map_err(|e| Error::corrupt(&chk, e))?;
-            let c = pair.checkpoint();
-            redo_start = Some(c.lgpos_checkpoint);
-            reason = format!("checkpoint {}", c.lgpos_checkpoint.eseutil_text());
-            initial = c.attachments.clone();
-            initial_from = chk.clone();
-        }
     }
-    let mut not_recovered_early: Vec<String> = Vec::new();
     let before: Vec<String> = inputs.iter().map(|p| sha256(p)).collect();
     DB_INPUTS.with(|v| v.borrow_mut().clear());
+    let created = !opts.output.exists();
     std::fs::create_dir_all(&opts.output).map_err(|e| Error::io(&opts.output, e))?;
-    let page_size = {
-        let ps = u16_at(&logs[0].header, 14) as usize;
-        if ps == 0 {
-            4096
-        } else {
-            ps
+    // After an error nothing is left of the run: no working copy, and no
+    // output folder it created (`remove_dir` leaves a folder with files).
+    let failed = |rd: &mut Redo, e: Error| {
+        discard_outputs(rd);
+        if created {
+            let _ = std::fs::remove_dir(&opts.output);
         }
+        Err(e)
+    };
+    let page_size = match u16_at(&first.header, 14) as usize {
+        0 => 4096,
+        ps => ps,
     };
     let mut rd = Redo::default();
-    for a in &initial {
+    let mut not_recovered = attach_initial(opts, &mut rd, &start)?;
+    let mut run = match replay(opts, &mut rd, first, &mut logs, start.at, page_size) {
+        Ok(run) => run,
+        // A log failed mid-stream: nothing is committed.
+        Err(e) => return failed(&mut rd, e),
+    };
+    drop(logs);
+    run.expected.add_checkpoint(&chk);
+    let verification = finish_run(opts, &mut rd, &mut run, &start, &mut not_recovered);
+    let error = run.error.take();
+    if error.is_none() && opts.refuse_replacing {
+        if let Err(e) = run.expected.check_replaceable(&opts.output, false) {
+            return failed(&mut rd, e);
+        }
+    }
+    let databases = write_outputs(&mut rd, &error, &mut not_recovered)?;
+    let inputs = inputs_after(inputs, before);
+    let exit_status = match (&verification, &error) {
+        (Some(v), _) if !v.passed => 5,
+        (_, Some(_)) => 1,
+        _ => 0,
+    };
+    Ok(Report {
+        inputs,
+        generations: run.generations,
+        redo_start: start.at,
+        redo_start_reason: start.reason,
+        redo_end: run.end,
+        torn_records: run.torn,
+        stats: rd.stats,
+        undo: rd.undo,
+        databases,
+        error,
+        not_recovered,
+        verification,
+        exit_status,
+    })
+}
+
+/// Where redo starts: the checkpoint (unless ignored), else the first log.
+fn redo_start(opts: &Options, first: &LogIn, chk: &Path) -> Result<RedoStart, Error> {
+    let mut start = RedoStart {
+        at: None,
+        reason: "no checkpoint: replay from the first log".to_string(),
+        initial: crate::parse::log_header::parse_log_header_fields(&first.header)
+            .map(|h| h.attachments)
+            .unwrap_or_default(),
+        initial_from: first.path.clone(),
+    };
+    if !chk.exists() {
+        return Ok(start);
+    }
+    if opts.ignore_checkpoint {
+        start.reason = "checkpoint ignored (--ignore-checkpoint): replay from the first log".into();
+        return Ok(start);
+    }
+    let bytes = crate::file::read_prefix(chk, 2 * crate::parse::checkpoint::CHECKPOINT_COPY_SIZE)?;
+    let pair = crate::parse::checkpoint::read_checkpoint_pair(&bytes)
+        .map_err(|e| Error::corrupt(chk, e))?;
+    let c = pair.checkpoint();
+    start.at = Some(c.lgpos_checkpoint);
+    start.reason = format!("checkpoint {}", c.lgpos_checkpoint.eseutil_text());
+    start.initial = c.attachments.clone();
+    start.initial_from = chk.to_path_buf();
+    Ok(start)
+}
+
+/// Opens the databases attached when redo starts; returns what was skipped
+/// (`/i`).
+fn attach_initial(opts: &Options, rd: &mut Redo, start: &RedoStart) -> Result<Vec<String>, Error> {
+    let mut skipped = Vec::new();
+    for a in &start.initial {
         let f = db_source(opts, &a.path);
         let target = opts.output.join(file_name_of(&a.path));
         let want = a.sign_db;
@@ -431,7 +548,7 @@ pub(crate) fn recover_logs(
             }
             None if opts.ignore_missing => {
                 rd.skipped_dbids.insert(a.dbid);
-                not_recovered_early.push(format!(
+                skipped.push(format!(
                     "{} (dbid {}) attached at the start of redo is missing or mismatched in {}: skipped (/i)",
                     a.path,
                     a.dbid,
@@ -440,7 +557,7 @@ pub(crate) fn recover_logs(
             }
             None => {
                 return Err(Error::corrupt(
-                    &initial_from,
+                    &start.initial_from,
                     crate::error::FormatError::new(
                         0,
                         Jet::ATTACHED_DATABASE_MISMATCH,
@@ -455,37 +572,118 @@ pub(crate) fn recover_logs(
             }
         }
     }
-    let mut error: Option<Error> = None;
-    let mut not_recovered = std::mem::take(&mut not_recovered_early);
-    let mut generations = Vec::new();
-    let mut end = None;
-    let total_records: u64 = logs.iter().map(|l| l.records.len() as u64).sum();
-    let mut done_records = 0u64;
-    'logs: for l in &logs {
-        generations.push(l.generation);
-        end = Some(l.end);
-        for r in &l.records {
-            done_records += 1;
-            if done_records % 4096 == 0 || done_records == total_records {
-                report_progress(done_records, total_records);
+    Ok(skipped)
+}
+
+/// Replays the stream, one generation at a time, in log order. A log that
+/// cannot be read, or does not follow the previous one, is an `Err`; a
+/// record redo refuses stops the replay (`Replayed::error`). With
+/// `stop_at`, the rest of the set is still read and checked, as a replay
+/// to its end would (the databases are finished at its last generation's
+/// time).
+fn replay(
+    opts: &Options,
+    rd: &mut Redo,
+    first: LogIn,
+    logs: &mut LogStream,
+    start: Option<Lgpos>,
+    page_size: usize,
+) -> Result<Replayed, Error> {
+    let mut run = Replayed::default();
+    // Torn records of the previous generation, linked to the next one's
+    // first record (`link_torn_to_next`) when it follows.
+    let mut pending: Option<(u32, Vec<crate::log::record::TornRecord>)> = None;
+    let mut done_bytes = 0u64;
+    let mut stopped = false;
+    let mut next = Some(Ok(first));
+    while let Some(l) = next.take().or_else(|| logs.next_log()) {
+        let mut l = l?;
+        if let Some((g, mut torn)) = pending.take() {
+            if g + 1 == l.generation {
+                let csec = u16_at(&l.header, 10);
+                crate::log::record::link_torn_to_next(&mut torn, l.generation as i32, csec);
             }
-            if redo_start.is_some_and(|s| r.lgpos < s) {
-                continue;
-            }
-            if opts.stop_at.is_some_and(|s| r.lgpos >= s) {
-                end = Some(r.lgpos);
-                break 'logs;
-            }
-            let res = apply_record(&mut rd, r, l, page_size, opts);
-            if let Err(e) = res {
-                error = Some(e);
-                break 'logs;
-            }
+            run.torn.append(&mut torn);
+        }
+        run.logtime = l.header[16..24].to_vec();
+        run.expected.add_log_header(&l.header);
+        l.records.iter().for_each(|r| run.expected.add_record(r));
+        if !stopped {
+            run.generations.push(l.generation);
+            run.end = Some(l.end);
+            stopped = replay_generation(opts, rd, &l, start, page_size, &mut run);
+        }
+        pending = Some((l.generation, std::mem::take(&mut l.torn)));
+        done_bytes += l.bytes;
+        if let Some(p) = &opts.progress {
+            (p.0)(done_bytes, logs.total_bytes);
+        }
+        if run.error.is_some() {
+            break;
         }
     }
+    if let Some((_, mut torn)) = pending {
+        run.torn.append(&mut torn);
+    }
+    Ok(run)
+}
+
+/// Redo of one generation's records; `true` when the replay stops here
+/// (`stop_at` reached, or a record refused).
+fn replay_generation(
+    opts: &Options,
+    rd: &mut Redo,
+    l: &LogIn,
+    start: Option<Lgpos>,
+    page_size: usize,
+    run: &mut Replayed,
+) -> bool {
+    for r in &l.records {
+        if matches!(r.lrtyp, 2 | 14 | 15 | 16 | 18 | 50 | 52) {
+            run.history.push(r.clone());
+        }
+        if start.is_some_and(|s| r.lgpos < s) {
+            continue;
+        }
+        if opts.stop_at.is_some_and(|s| r.lgpos >= s) {
+            run.end = Some(r.lgpos);
+            return true;
+        }
+        if let Err(e) = apply_record(rd, r, l, page_size, opts) {
+            run.error = Some(e);
+            return true;
+        }
+    }
+    false
+}
+
+/// Drops every working copy (nothing of the run is committed).
+fn discard_outputs(rd: &mut Redo) {
+    let open: Vec<u8> = rd.dbs.keys().copied().collect();
+    for dbid in open {
+        if let Some(db) = rd.dbs.remove(&dbid) {
+            db.store.discard();
+        }
+    }
+    for db in std::mem::take(&mut rd.detached) {
+        db.store.discard();
+    }
+}
+
+/// After redo: undo of the transactions left open, the headers of the
+/// databases still attached finished at the end of the logs, the outputs
+/// checked and verified (verify.rs). Sets `run.error` when something
+/// failed; returns the verification (absent when redo stopped).
+fn finish_run(
+    opts: &Options,
+    rd: &mut Redo,
+    run: &mut Replayed,
+    start: &RedoStart,
+    not_recovered: &mut Vec<String>,
+) -> Option<verify::Verification> {
     rd.finish();
     not_recovered.append(&mut rd.notes);
-    if error.is_none() && !rd.stats.trx_open_at_end.is_empty() {
+    if run.error.is_none() && !rd.stats.trx_open_at_end.is_empty() {
         if opts.skip_undo {
             not_recovered.push(format!(
                 "undo skipped: sessions {:?} keep their uncommitted changes (-579 JET_errRecoveredWithoutUndo)",
@@ -505,24 +703,25 @@ pub(crate) fn recover_logs(
         ));
     }
     // Finish databases still attached: consistent at the end of the logs.
-    let end_pos = end.unwrap_or_default();
-    let logtime = logs
-        .last()
-        .map(|l| l.header[16..24].to_vec())
-        .unwrap_or(vec![0; 8]);
+    let end_pos = run.end.unwrap_or_default();
+    let logtime = if run.logtime.len() == 8 {
+        run.logtime.clone()
+    } else {
+        vec![0; 8]
+    };
     let attached: Vec<u8> = rd.dbs.keys().copied().collect();
     for dbid in attached {
         if let Some(mut db) = rd.dbs.remove(&dbid) {
-            if error.is_none() {
+            if run.error.is_none() {
                 finish_header(&mut db, end_pos, &logtime);
             }
             rd.detached.push(db);
         }
     }
-    if error.is_none() {
-        error = check_outputs(&rd, end_pos);
+    if run.error.is_none() {
+        run.error = check_outputs(rd, end_pos);
     }
-    if opts.hard && error.is_none() {
+    if opts.hard && run.error.is_none() {
         // Hard recovery clears the backup history before the header is
         // verified, so that what is verified is what is committed.
         for db in rd.detached.iter_mut() {
@@ -530,25 +729,39 @@ pub(crate) fn recover_logs(
         }
     }
     // Nothing is renamed into place unless it verifies (verify.rs).
-    let verification = error.is_none().then(|| {
+    let verification = run.error.is_none().then(|| {
         let ctx = verify::Context {
-            logs: &logs,
-            redo_start,
+            history: &run.history,
+            redo_start: start.at,
             end: end_pos,
-            initial: &initial,
+            initial: &start.initial,
             ignore_missing: opts.ignore_missing,
             skip_undo: opts.skip_undo,
         };
-        verify::before_commit(&mut rd, &ctx)
+        verify::before_commit(rd, &ctx)
     });
-    error = error.or_else(|| verification.as_ref()?.error(end_pos));
+    if run.error.is_none() {
+        run.error = verification.as_ref().and_then(|v| v.error(end_pos));
+    }
+    verification
+}
+
+/// Writes the final headers and, when nothing failed, renames every output
+/// into place; after a failure the working copies stay, Dirty Shutdown,
+/// under their temporary names.
+fn write_outputs(
+    rd: &mut Redo,
+    error: &Option<Error>,
+    not_recovered: &mut Vec<String>,
+) -> Result<Vec<DbOutcome>, Error> {
     let mut databases = Vec::new();
     let mut finished = Vec::new();
     for mut db in std::mem::take(&mut rd.detached) {
         let page_count = db.store.page_count().unwrap_or(0);
-        let state = match u32_at(&db.header, 52) {
-            3 => "Clean Shutdown",
-            2 => "Dirty Shutdown",
+        let state = match (error, u32_at(&db.header, 52)) {
+            (Some(_), _) => "Dirty Shutdown",
+            (None, 3) => "Clean Shutdown",
+            (None, 2) => "Dirty Shutdown",
             _ => "other",
         };
         let header = db.header.clone();
@@ -575,11 +788,7 @@ pub(crate) fn recover_logs(
             created: db.created,
             pages_written: db.pages.len(),
             page_writes,
-            state: if error.is_none() {
-                state.into()
-            } else {
-                "Dirty Shutdown".into()
-            },
+            state: state.into(),
             dbtime: db.dbtime_max,
             page_count,
         });
@@ -591,40 +800,25 @@ pub(crate) fn recover_logs(
             db.store.commit()?;
         }
     }
+    Ok(databases)
+}
+
+/// The inputs with their hashes before and after the run.
+fn inputs_after(inputs: Vec<PathBuf>, before: Vec<String>) -> Vec<InputFile> {
     let mut inputs: Vec<(PathBuf, String)> = inputs.into_iter().zip(before).collect();
     for (p, h) in DB_INPUTS.with(|v| std::mem::take(&mut *v.borrow_mut())) {
         if !inputs.iter().any(|(q, _)| *q == p) {
             inputs.push((p, h));
         }
     }
-    let inputs = inputs
+    inputs
         .into_iter()
         .map(|(p, b)| InputFile {
             sha256_after: sha256(&p),
             path: p,
             sha256_before: b,
         })
-        .collect();
-    let exit_status = match (&verification, &error) {
-        (Some(v), _) if !v.passed => 5,
-        (_, Some(_)) => 1,
-        _ => 0,
-    };
-    Ok(Report {
-        inputs,
-        generations,
-        redo_start,
-        redo_start_reason: reason,
-        redo_end: end,
-        torn_records,
-        stats: rd.stats,
-        undo: rd.undo,
-        databases,
-        error,
-        not_recovered,
-        verification,
-        exit_status,
-    })
+        .collect()
 }
 
 /// Checks before anything is committed: every redone page operation went

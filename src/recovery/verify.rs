@@ -39,10 +39,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::get_lgpos;
 use super::redo::{Redo, DBTIME_SHRUNK};
-use super::{get_lgpos, LogIn};
 use crate::error::{Error, Jet};
-use crate::log::record::{AttachDb, CreateDb, Record};
+use crate::log::record::{AttachDb, CreateDb, LogRecord, Record};
 use crate::parse::attach_info::AttachInfo;
 use crate::parse::primitives::{Lgpos, Signature};
 use crate::parse::{u32_at, u64_at};
@@ -192,8 +192,9 @@ pub struct StructureCheck {
 
 /// What the replay was, for the history check.
 pub(crate) struct Context<'a> {
-    /// The logs replayed.
-    pub logs: &'a [LogIn],
+    /// The CreateDB, AttachDB, DetachDB, Term and RecoveryQuit records of
+    /// the logs replayed, in log order (collected as the logs stream by).
+    pub history: &'a [LogRecord],
     /// Where redo started (`None`: the first record).
     pub redo_start: Option<Lgpos>,
     /// Where it ended (end of the logs or the stop position).
@@ -572,7 +573,7 @@ fn expected_history(ctx: &Context) -> (HashMap<Key, Expected>, usize) {
         by_key.insert(k, e);
     }
     let mut records = 0;
-    let recs = ctx.logs.iter().flat_map(|l| l.records.iter());
+    let recs = ctx.history.iter();
     for r in recs.filter(|r| ctx.redo_start.is_none_or(|s| r.lgpos >= s) && r.lgpos < ctx.end) {
         let (dbid, key) = match r.decode() {
             Ok(Record::CreateDb(CreateDb {

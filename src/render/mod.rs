@@ -12,6 +12,7 @@ pub mod mk;
 pub mod ml;
 pub mod mp;
 pub mod plan;
+pub mod recovery;
 
 use std::fmt::Write;
 

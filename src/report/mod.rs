@@ -8,3 +8,4 @@ pub mod mh;
 pub mod mk;
 pub mod ml;
 pub mod plan;
+pub mod recovery;

@@ -1,0 +1,246 @@
+//! The log pipeline of recovery (`/r`, `/cc`): a reader thread reads,
+//! verifies (segments or LRCHECKSUMs) and decodes one generation at a time
+//! (`read_log`), at most `AHEAD` generations ahead of redo, and
+//! checks every boundary between two generations (a gap, and for hard
+//! recovery the signature and tmPrevGen) before the next one is handed to
+//! redo. Memory is that of a few generations, whatever the number of logs.
+//!
+//! ESE reads the logs the same way, one generation after the other
+//! (`LOG::ErrLGRRedo`, `ese/_log/logredo.cxx`; the next generation is
+//! opened by `ErrLGRedoFill`, `ese/_log/logread.cxx`).
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::thread::JoinHandle;
+
+use super::{read_log, LogIn};
+use crate::error::{Error, FormatError, Jet};
+use crate::log::record::LogRecord;
+use crate::parse::primitives::Signature;
+
+/// Generations read ahead of redo (decoded and waiting in the channel).
+pub(crate) const AHEAD: usize = 2;
+
+/// One file of the stream, in log order.
+#[derive(Debug, Clone)]
+pub(crate) struct LogSource {
+    /// The log file.
+    pub path: PathBuf,
+    /// A damaged file is reported under this code (hard recovery: −573
+    /// restored set, −574 play forward) instead of the reader's.
+    pub damage: Option<Jet>,
+    /// The generation the file name says, checked against the header
+    /// (hard recovery: `JET_errLogGenerationMismatch` when they differ).
+    pub name_generation: Option<u32>,
+}
+
+/// What is kept of the previous generation to check the next one against.
+#[derive(Debug, Clone)]
+pub(crate) struct Prev {
+    /// Its generation.
+    pub generation: u32,
+    /// Its header (first 4096 bytes).
+    pub header: Vec<u8>,
+}
+
+/// The check between two consecutive generations (previous, next).
+pub(crate) type BoundaryCheck = Box<dyn Fn(&Prev, &LogIn) -> Result<(), Error> + Send>;
+
+/// The generations of a recovery, read ahead of redo on a worker thread.
+pub(crate) struct LogStream {
+    /// Every file of the stream, in order (the inputs of the report).
+    pub paths: Vec<PathBuf>,
+    /// Their total size in bytes (progress).
+    pub total_bytes: u64,
+    rx: Option<Receiver<Result<LogIn, Error>>>,
+    reader: Option<JoinHandle<()>>,
+    /// The reader thread could not be started.
+    start_error: Option<Error>,
+}
+
+impl LogStream {
+    /// Starts reading `sources` in order; `check` runs at every boundary.
+    pub(crate) fn start(sources: Vec<LogSource>, check: BoundaryCheck) -> LogStream {
+        let paths: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
+        let total_bytes = paths
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        let (tx, rx) = sync_channel(AHEAD);
+        let reader = std::thread::Builder::new()
+            .name("log-reader".into())
+            .spawn(move || {
+                let mut prev: Option<Prev> = None;
+                for s in &sources {
+                    let next = read_source(s).and_then(|l| {
+                        if let Some(p) = &prev {
+                            check(p, &l)?;
+                        }
+                        Ok(l)
+                    });
+                    let failed = next.is_err();
+                    if let Ok(l) = &next {
+                        prev = Some(Prev {
+                            generation: l.generation,
+                            header: l.header.clone(),
+                        });
+                    }
+                    // A closed channel: redo stopped, nothing more to read.
+                    if tx.send(next).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+        let (reader, start_error) = match reader {
+            Ok(h) => (Some(h), None),
+            Err(e) => (None, Some(Error::io("log-reader thread", e))),
+        };
+        LogStream {
+            paths,
+            total_bytes,
+            rx: Some(rx),
+            reader,
+            start_error,
+        }
+    }
+
+    /// The next generation, `None` after the last one (or after an error).
+    pub(crate) fn next_log(&mut self) -> Option<Result<LogIn, Error>> {
+        if let Some(e) = self.start_error.take() {
+            self.rx = None;
+            return Some(Err(e));
+        }
+        self.rx.as_ref()?.recv().ok()
+    }
+}
+
+impl Drop for LogStream {
+    fn drop(&mut self) {
+        // Closing the channel ends the reader at its next send.
+        self.rx = None;
+        if let Some(h) = self.reader.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Reads one source, with hard recovery's damage code and file-name check.
+pub(crate) fn read_source(s: &LogSource) -> Result<LogIn, Error> {
+    let l = read_log(&s.path).map_err(|e| match (e, s.damage) {
+        (Error::Format { path, err: fe, .. }, Some(jet)) => Error::corrupt(
+            &path,
+            FormatError::new(0, jet, format!("{} ({})", fe.detail, fe.jet)),
+        ),
+        (other, _) => other,
+    })?;
+    if let Some(g) = s.name_generation.filter(|g| *g != l.generation) {
+        return Err(Error::corrupt(
+            &s.path,
+            FormatError::new(
+                0,
+                Jet::LOG_GENERATION_MISMATCH,
+                format!(
+                    "file name says generation {g:#X}, header {:#X}",
+                    l.generation
+                ),
+            ),
+        ));
+    }
+    Ok(l)
+}
+
+/// The databases a replay may write, by file name (the last component of
+/// the logged path), with the signatures each may carry: from the log
+/// headers' and the checkpoint's attachment lists and the CreateDB,
+/// AttachDB and DetachDB records. An existing file of that name in the
+/// output folder is replaced only when it carries one of them (an earlier
+/// run of the same recovery), see [`super::output::check_replaceable`].
+#[derive(Debug, Clone, Default)]
+pub struct ExpectedOutputs {
+    names: Vec<(String, Vec<Signature>)>,
+}
+
+impl ExpectedOutputs {
+    /// Adds the database logged as `logged`, with its signature if known.
+    pub fn add(&mut self, logged: &str, sig: Option<Signature>) {
+        let name = logged
+            .rsplit(['\\', '/'])
+            .next()
+            .unwrap_or(logged)
+            .to_string();
+        if name.is_empty() {
+            return;
+        }
+        let i = match self.names.iter().position(|(n, _)| *n == name) {
+            Some(i) => i,
+            None => {
+                self.names.push((name, Vec::new()));
+                self.names.len() - 1
+            }
+        };
+        if let Some(s) = sig.filter(|s| !self.names[i].1.contains(s)) {
+            self.names[i].1.push(s);
+        }
+    }
+
+    /// Adds the attachment list of a log header (ignored when unreadable).
+    pub fn add_log_header(&mut self, header: &[u8]) {
+        if let Ok(h) = crate::parse::log_header::parse_log_header_fields(header) {
+            for a in &h.attachments {
+                self.add(&a.path, Some(a.sign_db));
+            }
+        }
+    }
+
+    /// Adds a CreateDB / AttachDB / DetachDB record (others are ignored).
+    pub fn add_record(&mut self, r: &LogRecord) {
+        // CreateDB: signDb at 12; AttachDB: signDb at 16 (record.rs record_info).
+        let sign_at = match r.lrtyp {
+            14 => Some(12),
+            15 => Some(16),
+            16 => None,
+            _ => return,
+        };
+        let sig = sign_at
+            .and_then(|o| r.data.get(o..o + Signature::SIZE))
+            .and_then(|b| crate::parse::primitives::signature(b).ok())
+            .map(|(_, s)| s);
+        let info = crate::log::record::record_info(r);
+        self.add(&info.path.unwrap_or_default(), sig);
+    }
+
+    /// Adds the checkpoint's attachment list (ignored when unreadable).
+    pub fn add_checkpoint(&mut self, chk: &Path) {
+        let size = 2 * crate::parse::checkpoint::CHECKPOINT_COPY_SIZE;
+        if let Ok(b) = crate::file::read_prefix(chk, size) {
+            if let Ok(pair) = crate::parse::checkpoint::read_checkpoint_pair(&b) {
+                for a in &pair.checkpoint().attachments {
+                    self.add(&a.path, Some(a.sign_db));
+                }
+            }
+        }
+    }
+
+    /// The names of the log headers of `base` in `dir` (the first 4096
+    /// bytes of each file: a cheap check before replay; the records are
+    /// seen during the replay, and checked again before commit).
+    pub fn add_log_headers(&mut self, dir: &Path, base: &str) {
+        if let Ok((logs, _)) = crate::log::naming::list_logs(dir, base) {
+            for f in logs {
+                let size = crate::parse::log_header::LOG_HEADER_SIZE;
+                if let Ok(h) = crate::file::read_prefix(&f.path, size) {
+                    self.add_log_header(&h);
+                }
+            }
+        }
+    }
+
+    /// Checks every expected output in `dir` ([`super::output::check_replaceable`]).
+    pub fn check_replaceable(&self, dir: &Path, force: bool) -> Result<(), Error> {
+        for (name, sigs) in &self.names {
+            super::output::check_replaceable(&dir.join(name), sigs, force)?;
+        }
+        Ok(())
+    }
+}
