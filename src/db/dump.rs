@@ -260,7 +260,23 @@ pub fn dump_page(page: &Page, class: PageClass, file_offset: u64) -> PageDump {
     } else {
         None
     };
-    let nodes: Vec<NodeDump> = (1..tags.len()).map(|i| dump_node(page, i)).collect();
+    // Lines may overlap on a hostile page: past a budget of a few pages of
+    // node bytes, nodes keep their layout but not their hex.
+    let mut budget = 8 * page.bytes.len();
+    let nodes: Vec<NodeDump> = (1..tags.len())
+        .map(|i| {
+            let mut n = dump_node(page, i);
+            budget = budget.saturating_sub(n.cb as usize);
+            if budget == 0 && n.error.is_none() {
+                n.key_hex.clear();
+                n.data_hex.clear();
+                n.suffix_hex.clear();
+                n.error =
+                    Some("not shown: the page's lines overlap beyond 8 pages of bytes".into());
+            }
+            n
+        })
+        .collect();
     PageDump {
         pgno: page.pgno,
         file_offset,
