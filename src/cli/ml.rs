@@ -36,29 +36,26 @@ pub struct MlArgs {
     /// Count records per type, per database and per transaction outcome.
     #[arg(long)]
     pub stats: bool,
+    /// Write every record as CSV into FILE (eseutil /c), one row per
+    /// `--records --json` line; for a base name or folder, every generation
+    /// of --range. An existing FILE is refused unless --force.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// With --csv: replace an existing FILE.
+    #[arg(long, requires = "csv")]
+    pub force: bool,
 }
 
 use super::stdout_err as io_err;
 
-/// Parses `A-B` (hex) or `A` into an inclusive generation range.
+/// Parses a generation range as eseutil's `/r` does (`A-B` or `A`, hex;
+/// see [`super::compat::gen_range`]): `A` alone, or an end of 0, runs to the
+/// last generation; a start of 0 means the first.
 pub fn parse_range(s: &str) -> Result<(u32, u32), Error> {
-    let bad = || Error::Usage(format!("invalid generation range `{s}` (expected hex A-B)"));
-    let h = |t: &str| {
-        let t = t.trim().trim_start_matches("0x").trim_start_matches("0X");
-        u32::from_str_radix(t, 16).map_err(|_| bad())
-    };
-    let (a, b) = match s.split_once('-') {
-        Some((a, b)) if b.trim().is_empty() => (h(a)?, u32::MAX),
-        Some((a, b)) => (h(a)?, h(b)?),
-        None => {
-            let a = h(s)?;
-            (a, a)
-        }
-    };
-    if a > b {
-        return Err(bad());
-    }
-    Ok((a, b))
+    let (a, b) = super::compat::gen_range(s).ok_or_else(|| {
+        Error::Usage(format!("invalid generation range `{s}` (expected hex A-B)"))
+    })?;
+    Ok((a.max(1), b.unwrap_or(u32::MAX)))
 }
 
 /// The checkpoint position from `<base>.jcp` or `<base>.chk` in `dir`.
@@ -82,6 +79,9 @@ pub fn run(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     let t = &args.target;
     if !ctx.common.json {
         write!(out, "Initiating FILE DUMP mode...\n\n").map_err(io_err)?;
+    }
+    if let Some(csv) = &args.csv {
+        return write_csv(t, csv, args.force, range, ctx, out);
     }
     if t.is_file() {
         return single(args, ctx, out);
@@ -353,4 +353,128 @@ fn write_record_lines(w: &crate::log::set::RecordWalk, out: &mut dyn Write) -> R
         writeln!(out, "{}", render::ml::torn_line(t)).map_err(io_err)?;
     }
     out.flush().map_err(io_err)
+}
+
+/// The log files `/ml … /c` reads: the file itself, or the generations of
+/// `range` of a base name or of every base in a folder.
+fn csv_inputs(t: &Path, range: Option<(u32, u32)>) -> Result<Vec<PathBuf>, Error> {
+    if t.is_file() {
+        return Ok(vec![t.to_path_buf()]);
+    }
+    let (dir, bases) = if t.is_dir() {
+        (t.to_path_buf(), bases_in(t)?)
+    } else {
+        let name = t.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let parent = t
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        if !is_base_name(name) || !parent.is_dir() {
+            return Err(Error::io(
+                t,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such log file, base name or folder",
+                ),
+            ));
+        }
+        (parent, vec![name.to_string()])
+    };
+    let (lo, hi) = range.unwrap_or((1, u32::MAX));
+    let mut files = Vec::new();
+    for base in &bases {
+        let (logs, _) = crate::log::naming::list_logs(&dir, base)?;
+        for f in logs {
+            let keep = match f.name.kind {
+                crate::log::naming::LogNameKind::Generation(g) => g >= lo && g <= hi,
+                // The current log's generation is in its header: filtered
+                // by the records' positions.
+                _ => true,
+            };
+            if keep {
+                files.push(f.path);
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// `/ml … /c FILE`: the records of every input as CSV, written to a new
+/// temporary file beside FILE and renamed over it when complete.
+fn write_csv(
+    t: &Path,
+    csv: &Path,
+    force: bool,
+    range: Option<(u32, u32)>,
+    ctx: &Ctx,
+    out: &mut dyn Write,
+) -> ModeResult {
+    if !force && std::fs::symlink_metadata(csv).is_ok() {
+        return Err(Error::Usage(format!(
+            "{} exists: not replaced; use --force to replace it or choose another file",
+            csv.display()
+        )));
+    }
+    let inputs = csv_inputs(t, range)?;
+    let (lo, hi) = range.unwrap_or((1, u32::MAX));
+    let mut rows = 0u64;
+    let mut code = super::exit::OK;
+    let tmp = csv.with_file_name(format!(
+        ".{}.tmp-{}",
+        csv.file_name().and_then(|n| n.to_str()).unwrap_or("csv"),
+        std::process::id()
+    ));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| Error::io(&tmp, e))?;
+    let mut w = std::io::BufWriter::new(file);
+    let result = (|| -> Result<(), Error> {
+        w.write_all(render::dump::ML_CSV_HEADER.as_bytes())
+            .map_err(|e| Error::io(&tmp, e))?;
+        for p in &inputs {
+            let c = check_file(p)?;
+            if c.damaged() {
+                code = super::exit::DAMAGE;
+                ctx.terminated
+                    .set(Some(c.error().map_or(Jet::LOG_FILE_CORRUPT, |e| e.jet)));
+            }
+            for r in c.walk.iter().flat_map(|w| &w.records) {
+                let g = r.lgpos.generation as u32;
+                if g < lo || g > hi {
+                    continue;
+                }
+                w.write_all(render::dump::ml_csv_row(&RecordLine::new(r)).as_bytes())
+                    .map_err(|e| Error::io(&tmp, e))?;
+                rows += 1;
+            }
+        }
+        let f = w
+            .into_inner()
+            .map_err(|e| Error::io(&tmp, e.into_error()))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, csv).map_err(|e| Error::io(csv, e))?;
+    if ctx.common.json {
+        let doc = serde_json::json!({
+            "tool": "eseutil-rs", "version": env!("CARGO_PKG_VERSION"), "mode": "ml",
+            "csv": csv.display().to_string(), "logs": inputs, "rows": rows, "range": range,
+            "exit_status": code,
+        });
+        write_json(out, &doc)?;
+    } else {
+        writeln!(
+            out,
+            "      Csv file: {}\n      {rows} records from {} log files\n",
+            csv.display(),
+            inputs.len()
+        )
+        .map_err(io_err)?;
+    }
+    Ok(code)
 }

@@ -9,6 +9,7 @@
 pub mod cc;
 pub mod cm;
 pub mod compat;
+pub mod dump;
 pub mod exit;
 pub mod export;
 pub mod g;
@@ -111,6 +112,15 @@ pub enum Mode {
     /// Say what recovery needs and would do: required logs, checkpoint,
     /// attached databases, missing or foreign files, the command to run.
     Plan(plan::PlanArgs),
+    /// [/m /p] Dump one database page: header, tags, nodes (key, data,
+    /// flags) and its bytes; -1 the header, 0 its shadow.
+    Page(dump::PageArgs),
+    /// [/mn] Dump every node of every page (--all: also flag-deleted
+    /// nodes and freed pages).
+    Nodes(dump::NodesArgs),
+    /// [/mc] Space category of each page of a range: which tree uses it and
+    /// how (root, internal, leaf, space tree), available, leaked, not owned.
+    SpaceCategory(dump::SpaceCategoryArgs),
     /// Export every record of the tables as JSON Lines or CSV (no eseutil
     /// equivalent).
     Export(export::ExportArgs),
@@ -224,6 +234,9 @@ fn run(cli: Cli) -> ExitCode {
         Mode::Cm(a) => cm::run(a, &ctx, &mut out),
         Mode::Cc(a) => cc::run(a, &ctx, &mut out),
         Mode::Plan(a) => plan::run(a, &ctx, &mut out),
+        Mode::Page(a) => dump::run_page(a, &ctx, &mut out),
+        Mode::Nodes(a) => dump::run_nodes(a, &ctx, &mut out),
+        Mode::SpaceCategory(a) => dump::run_space_category(a, &ctx, &mut out),
         // Handled above, before the banner.
         Mode::Completions(_) | Mode::Manpages(_) | Mode::Export(_) => Ok(exit::OK),
     };

@@ -14,11 +14,13 @@ pub mod check;
 pub mod classify;
 pub mod compare;
 pub mod compression;
+pub mod dump;
 pub mod export;
 pub mod page;
 pub mod record;
 pub mod record_values;
 pub mod space;
+pub mod spacecat;
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};

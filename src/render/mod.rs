@@ -5,6 +5,7 @@ pub mod cm;
 pub mod color;
 pub mod compare;
 pub mod db;
+pub mod dump;
 pub mod export;
 pub mod k;
 pub mod mh;

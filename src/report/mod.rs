@@ -2,6 +2,7 @@
 //! (`man/eseutil-rs.1`, section JSON OUTPUT).
 
 pub mod db;
+pub mod dump;
 pub mod findings;
 pub mod k;
 pub mod mh;
