@@ -12,6 +12,7 @@ pub mod mk;
 pub mod ml;
 pub mod mp;
 pub mod plan;
+pub mod timeline;
 
 use std::fmt::Write;
 

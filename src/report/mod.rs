@@ -7,3 +7,4 @@ pub mod mh;
 pub mod mk;
 pub mod ml;
 pub mod plan;
+pub mod timeline;
