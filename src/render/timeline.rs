@@ -16,10 +16,7 @@ fn image(i: &Image) -> J {
     m.insert("source".into(), json!(i.source));
     match &i.values {
         Some(v) => {
-            let cols: Map<String, J> = v
-                .iter()
-                .map(|(n, v)| (n.clone(), value_json(v)))
-                .collect();
+            let cols: Map<String, J> = v.iter().map(|(n, v)| (n.clone(), value_json(v))).collect();
             m.insert("columns".into(), J::Object(cols));
         }
         None => {
@@ -112,10 +109,7 @@ pub fn jsonl_line(c: &Change) -> String {
 /// then the fields of [`change_fields`].
 pub fn timesketch_line(c: &Change) -> String {
     let mut m = Map::new();
-    m.insert(
-        "datetime".into(),
-        json!(c.time.and_then(|t| t.iso8601())),
-    );
+    m.insert("datetime".into(), json!(c.time.and_then(|t| t.iso8601())));
     m.insert(
         "timestamp_desc".into(),
         json!(format!("ESE log time ({})", c.time_source)),

@@ -295,7 +295,10 @@ impl LongValues for NoLongValues {
     fn fetch(&self, lid: &[u8]) -> Result<Vec<u8>, LvError> {
         Err(LvError::Missing(format!(
             "separated long value (LID {}) is not read by the timeline",
-            lid.iter().rev().map(|b| format!("{b:02x}")).collect::<String>()
+            lid.iter()
+                .rev()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
         )))
     }
 }
@@ -318,9 +321,8 @@ struct DbCatalog {
 
 impl DbCatalog {
     fn add(&mut self, e: CatalogEntry) {
-        let same = |x: &CatalogEntry| {
-            x.objid_table == e.objid_table && x.kind == e.kind && x.id == e.id
-        };
+        let same =
+            |x: &CatalogEntry| x.objid_table == e.objid_table && x.kind == e.kind && x.id == e.id;
         if let Some(old) = self.entries.iter_mut().find(|x| same(x)) {
             *old = e;
         } else {
@@ -376,6 +378,34 @@ impl DbCatalog {
 /// in line order, or `None` when unknown.
 type Lines = Option<Vec<(Vec<u8>, Vec<u8>)>>;
 
+/// Lines kept on a split page and lines moved to the new page.
+type LinePair = (Vec<(Vec<u8>, Vec<u8>)>, Vec<(Vec<u8>, Vec<u8>)>);
+
+/// A leaf split of an open macro (logapi.hxx LRSPLIT_ ~873: pgnoNew @32,
+/// splittype @68, splitoper @69, ilineOper @70, ilineSplit @72, clines
+/// @74, fNewPageFlags @76).
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    dbid: u8,
+    pgno: u32,
+    pgno_new: u32,
+    splittype: u8,
+    splitoper: u8,
+    iline_oper: usize,
+    iline_split: usize,
+    clines: usize,
+    leaf: bool,
+}
+
+/// The splits of a macro and its operation (key, data, splitoper kind),
+/// applied at MacroCommit as redo does (`ErrLGRIRedoSplit`, logredo.cxx
+/// ~10279; `BTISplitMoveNodes`, bt.cxx).
+#[derive(Debug, Default)]
+struct Macro {
+    splits: Vec<Split>,
+    oper: Option<(Vec<u8>, Vec<u8>)>,
+}
+
 /// An open transaction's change waiting for its outcome.
 struct Pending {
     level: u8,
@@ -393,6 +423,7 @@ struct State<'d, F> {
     pages: HashMap<(u8, u32), Lines>,
     levels: HashMap<u16, u32>,
     pending: HashMap<u16, Vec<Pending>>,
+    macros: HashMap<u16, Macro>,
     time: (Option<LogTime>, Vec<LogTime>),
     emit: F,
     sum: TimelineSummary,
@@ -432,6 +463,7 @@ pub fn timeline(
         pages: HashMap::new(),
         levels: HashMap::new(),
         pending: HashMap::new(),
+        macros: HashMap::new(),
         time: (None, Vec::new()),
         emit,
         sum: TimelineSummary::default(),
@@ -525,6 +557,10 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             }
             6 | 9 if b.len() >= 4 => self.commit(u16_at(b, 1), b[3] as u32)?,
             7 if b.len() >= 4 => self.rollback(u16_at(b, 1), b[3] as u32)?,
+            11 | 13 if b.len() >= 3 => {
+                self.macros.remove(&u16_at(b, 1));
+            }
+            12 if b.len() >= 3 => self.macro_commit(u16_at(b, 1)),
             // A restart: what was open was undone by recovery.
             1 | 49 => self.end_all(Outcome::UndoneAtRestart)?,
             _ => self.page_record(r)?,
@@ -554,8 +590,9 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         let Some(v) = self.pending.get_mut(&procid) else {
             return Ok(());
         };
-        let (undone, kept): (Vec<Pending>, Vec<Pending>) =
-            std::mem::take(v).into_iter().partition(|p| p.level as u32 > to);
+        let (undone, kept): (Vec<Pending>, Vec<Pending>) = std::mem::take(v)
+            .into_iter()
+            .partition(|p| p.level as u32 > to);
         *v = kept;
         self.hand_out(undone, Outcome::RolledBack)
     }
@@ -639,8 +676,22 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             24 | 25 | 95 | 48 => {
                 self.pages.insert(key(pp.pgno), Some(Vec::new()));
             }
-            // Split / Merge / PageMove / Scrub / Convert: the lines move;
-            // not followed (docs/notes: keys after this come from records).
+            27 | 62 if b.len() >= 80 && u32_at(b, 32) != 0 => {
+                let s = Split {
+                    dbid: pp.dbid,
+                    pgno: pp.pgno,
+                    pgno_new: u32_at(b, 32),
+                    splittype: b[68],
+                    splitoper: b[69],
+                    iline_oper: u16_at(b, 70) as usize,
+                    iline_split: u16_at(b, 72) as usize,
+                    clines: u16_at(b, 74) as usize,
+                    leaf: u32_at(b, 76) & crate::parse::page::FLAG_LEAF != 0,
+                };
+                self.macros.entry(pp.procid).or_default().splits.push(s);
+            }
+            // Merge / PageMove / Scrub / Convert: the lines move; not
+            // followed (keys after this come from the records only).
             27 | 62 | 28 | 63 | 65 | 64 | 26 | 58 => {
                 let mut pg = vec![pp.pgno];
                 for o in [32usize, 36, 44, 48, 56] {
@@ -681,7 +732,12 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             return None;
         }
         let nodes = page.nodes().ok()?;
-        Some(nodes.into_iter().map(|n| (n.key, n.data.to_vec())).collect())
+        Some(
+            nodes
+                .into_iter()
+                .map(|n| (n.key, n.data.to_vec()))
+                .collect(),
+        )
     }
 
     fn change(&mut self, r: &LogRecord, pp: &PagePrefix, op: RowOp<'_>) -> Change {
@@ -786,6 +842,18 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
     /// Applies a row change to the tracked page.
     fn track(&mut self, pp: &PagePrefix, op: RowOp<'_>, c: &Change) {
         let i = pp.iline as usize;
+        if let Some(m) = self
+            .macros
+            .get_mut(&pp.procid)
+            .filter(|m| !m.splits.is_empty())
+        {
+            // The macro's operation: the split performs it.
+            m.oper = match (op, &c.key, &c.after) {
+                (_, Some(k), Some(a)) if a.source != "diff" => Some((k.clone(), a.raw.clone())),
+                _ => None,
+            };
+            return;
+        }
         let Some(lines) = self.lines(pp) else {
             return;
         };
@@ -805,9 +873,12 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
                 }
                 _ => false,
             },
-            RowOp::Delta { delta, offset, wide, .. } if i < lines.len() => {
-                add_delta(&mut lines[i].1, offset as usize, delta, wide)
-            }
+            RowOp::Delta {
+                delta,
+                offset,
+                wide,
+                ..
+            } if i < lines.len() => add_delta(&mut lines[i].1, offset as usize, delta, wide),
             RowOp::FlagDelete | RowOp::Undo { .. } => i < lines.len(),
             RowOp::Delete if i < lines.len() => {
                 lines.remove(i);
@@ -818,6 +889,45 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         if !ok {
             self.pages.insert((pp.dbid, pp.pgno), None);
         }
+    }
+
+    /// Applies the leaf split of a committed macro to the tracked lines:
+    /// the page's lines with the operation at ilineOper, those from
+    /// ilineSplit on move to the new page (split.rs restates the rule).
+    fn macro_commit(&mut self, procid: u16) {
+        let Some(m) = self.macros.remove(&procid) else {
+            return;
+        };
+        for s in &m.splits {
+            let moved = self.split_lines(s, m.oper.as_ref());
+            let (old, new) = match moved {
+                Some((kept, moved)) if s.splittype != 0 => (Some(kept), Some(moved)),
+                Some((_, moved)) => (None, Some(moved)),
+                None => (None, None),
+            };
+            self.pages.insert((s.dbid, s.pgno), old);
+            self.pages.insert((s.dbid, s.pgno_new), new);
+        }
+    }
+
+    /// (lines kept, lines moved) of a leaf split, when the split page's
+    /// lines are known and agree with the record's line count.
+    fn split_lines(&self, s: &Split, oper: Option<&(Vec<u8>, Vec<u8>)>) -> Option<LinePair> {
+        if !s.leaf {
+            return None;
+        }
+        let mut lines = self.pages.get(&(s.dbid, s.pgno))?.clone()?;
+        match (s.splitoper, oper) {
+            (0, _) => {}
+            (1, Some(o)) if s.iline_oper <= lines.len() => lines.insert(s.iline_oper, o.clone()),
+            (_, Some(o)) if s.iline_oper < lines.len() => lines[s.iline_oper] = o.clone(),
+            _ => return None,
+        }
+        if lines.len() != s.clines || s.iline_split > lines.len() {
+            return None;
+        }
+        let moved = lines.split_off(s.iline_split);
+        Some((lines, moved))
     }
 
     /// Table name, tree, decoded images and key columns.
