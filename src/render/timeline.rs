@@ -72,6 +72,7 @@ pub fn change_fields(c: &Change) -> Map<String, J> {
     put("trx", json!(c.trx));
     put("procid", json!(c.procid));
     put("level", json!(c.level));
+    put("system_task", json!(c.system_task));
     put("lrtyp", json!(c.lrtyp));
     put("objid", json!(c.objid));
     put("pgno", json!(c.pgno));

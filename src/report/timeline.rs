@@ -124,6 +124,9 @@ pub struct Change {
     pub trx: u32,
     /// Transaction level the change was made at.
     pub level: u8,
+    /// Made by a background system task (fLRPageSystemTask 0x20, e.g.
+    /// version cleanup deleting flag-deleted nodes), not by an application.
+    pub system_task: bool,
     /// Database id and its path (Attach/CreateDB or the log header).
     pub dbid: u8,
     /// Path as logged.
@@ -374,12 +377,31 @@ impl DbCatalog {
     }
 }
 
-/// The lines of a page as far as the logs (and database) tell: (key, data)
-/// in line order, or `None` when unknown.
-type Lines = Option<Vec<(Vec<u8>, Vec<u8>)>>;
+/// One line of a tracked page.
+#[derive(Debug, Clone)]
+struct Line {
+    key: Vec<u8>,
+    data: Vec<u8>,
+    /// Flag-deleted (a merge does not move it).
+    deleted: bool,
+}
+
+impl Line {
+    fn new(key: &[u8], data: &[u8]) -> Line {
+        Line {
+            key: key.to_vec(),
+            data: data.to_vec(),
+            deleted: false,
+        }
+    }
+}
+
+/// The lines of a page as far as the logs (and database) tell, in line
+/// order, or `None` when unknown.
+type Lines = Option<Vec<Line>>;
 
 /// Lines kept on a split page and lines moved to the new page.
-type LinePair = (Vec<(Vec<u8>, Vec<u8>)>, Vec<(Vec<u8>, Vec<u8>)>);
+type LinePair = (Vec<Line>, Vec<Line>);
 
 /// A leaf split of an open macro (logapi.hxx LRSPLIT_ ~873: pgnoNew @32,
 /// splittype @68, splitoper @69, ilineOper @70, ilineSplit @72, clines
@@ -397,13 +419,28 @@ struct Split {
     leaf: bool,
 }
 
-/// The splits of a macro and its operation (key, data, splitoper kind),
+/// A merge of an open macro (logapi.hxx LRMERGE_ ~954: pgnoRight @32,
+/// pgnoLeft @44, ilineMerge @82, flags @84, mergetype @85).
+#[derive(Debug, Clone, Copy)]
+struct Merge {
+    dbid: u8,
+    pgno: u32,
+    right: u32,
+    left: u32,
+    iline_merge: usize,
+    empty_page: bool,
+    mergetype: u8,
+}
+
+/// The splits and merges of a macro and its operation (key, data),
 /// applied at MacroCommit as redo does (`ErrLGRIRedoSplit`, logredo.cxx
-/// ~10279; `BTISplitMoveNodes`, bt.cxx).
+/// ~10279, `ErrLGIRedoMergePath` ~8214; `BTISplitMoveNodes`,
+/// `BTIMergeMoveNodes`, bt.cxx; src/recovery/split.rs restates them).
 #[derive(Debug, Default)]
 struct Macro {
     splits: Vec<Split>,
-    oper: Option<(Vec<u8>, Vec<u8>)>,
+    merges: Vec<Merge>,
+    oper: Option<Line>,
 }
 
 /// An open transaction's change waiting for its outcome.
@@ -690,11 +727,23 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
                 };
                 self.macros.entry(pp.procid).or_default().splits.push(s);
             }
-            // Merge / PageMove / Scrub / Convert: the lines move; not
-            // followed (keys after this come from the records only).
-            27 | 62 | 28 | 63 | 65 | 64 | 26 | 58 => {
+            28 | 63 if b.len() >= 88 => {
+                let m = Merge {
+                    dbid: pp.dbid,
+                    pgno: pp.pgno,
+                    right: u32_at(b, 32),
+                    left: u32_at(b, 44),
+                    iline_merge: u16_at(b, 82) as usize,
+                    empty_page: b[84] & 0x4 != 0,
+                    mergetype: b[85],
+                };
+                self.macros.entry(pp.procid).or_default().merges.push(m);
+            }
+            // Anything else that moves lines: not followed (keys after
+            // this come from the records only).
+            27 | 62 | 28 | 63 => {
                 let mut pg = vec![pp.pgno];
-                for o in [32usize, 36, 44, 48, 56] {
+                for o in [32usize, 36, 44] {
                     if b.len() >= o + 4 {
                         pg.push(u32_at(b, o));
                     }
@@ -703,13 +752,21 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
                     self.pages.insert(key(p), None);
                 }
             }
+            // PageMove (LRPAGEMOVE ~1098, pgnoDest @32): the lines go with
+            // the page.
+            65 if b.len() >= 36 => {
+                let lines = self.pages.remove(&key(pp.pgno)).flatten();
+                self.pages.insert(key(u32_at(b, 32)), lines);
+            }
+            // Scrub rewrites deleted nodes in place; Convert changes only
+            // the root's space header: the lines stay.
             _ => {}
         }
     }
 
     /// The lines of a page: tracked, or read from the database when its
     /// dbtime is the record's dbtime before.
-    fn lines(&mut self, pp: &PagePrefix) -> Option<&mut Vec<(Vec<u8>, Vec<u8>)>> {
+    fn lines(&mut self, pp: &PagePrefix) -> Option<&mut Vec<Line>> {
         let k = (pp.dbid, pp.pgno);
         let known = matches!(self.pages.get(&k), Some(Some(_)));
         if !known {
@@ -720,7 +777,7 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         self.pages.get_mut(&k)?.as_mut()
     }
 
-    fn db_lines(&self, pp: &PagePrefix) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn db_lines(&self, pp: &PagePrefix) -> Option<Vec<Line>> {
         let (d, Some(dbid)) = self.db? else {
             return None;
         };
@@ -735,7 +792,11 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         Some(
             nodes
                 .into_iter()
-                .map(|n| (n.key, n.data.to_vec()))
+                .map(|n| Line {
+                    deleted: n.is_deleted(),
+                    data: n.data.to_vec(),
+                    key: n.key,
+                })
                 .collect(),
         )
     }
@@ -751,6 +812,7 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             procid: pp.procid,
             trx: pp.trx_begin0,
             level: pp.level,
+            system_task: pp.flags & 0x20 != 0,
             dbid: pp.dbid,
             database: self.paths.get(&pp.dbid).cloned(),
             pgno: pp.pgno,
@@ -782,8 +844,8 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             note: None,
         };
         let line = self.lines(pp).and_then(|l| l.get(i).cloned());
-        if let Some((k, _)) = &line {
-            c.key = Some(k.clone());
+        if let Some(l) = &line {
+            c.key = Some(l.key.clone());
             c.key_source = Some("page");
         }
         match op {
@@ -791,18 +853,19 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
                 c.key = Some(key.to_vec());
                 c.key_source = Some("record");
                 if matches!(op, RowOp::FlagInsert { .. }) {
-                    c.before = line.as_ref().map(|(_, d)| image(d, "page"));
+                    c.before = line.as_ref().map(|l| image(&l.data, "page"));
                 }
                 c.after = Some(image(data, "record"));
             }
             RowOp::Replace { data, diff, diff2 } => {
-                c.before = line.as_ref().map(|(_, d)| image(d, "page"));
+                c.before = line.as_ref().map(|l| image(&l.data, "page"));
                 c.after = Some(if !diff {
                     image(data, "record")
                 } else {
-                    match line.as_ref().map(|(_, old)| {
-                        crate::recovery::redo::apply_diff(r, old, data, diff2)
-                    }) {
+                    match line
+                        .as_ref()
+                        .map(|l| crate::recovery::redo::apply_diff(r, &l.data, data, diff2))
+                    {
                         Some(Ok(new)) => image(&new, "page+diff"),
                         _ => Image {
                             note: Some(
@@ -820,10 +883,10 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
                 c.key = Some(key.to_vec());
                 c.key_source = Some("record");
                 c.delta = Some((delta, offset));
-                c.before = line.as_ref().map(|(_, d)| image(d, "page"));
+                c.before = line.as_ref().map(|l| image(&l.data, "page"));
             }
             RowOp::FlagDelete | RowOp::Delete => {
-                c.before = line.as_ref().map(|(_, d)| image(d, "page"));
+                c.before = line.as_ref().map(|l| image(&l.data, "page"));
             }
             RowOp::Undo { key } => {
                 c.key = Some(key.to_vec());
@@ -848,8 +911,8 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             .filter(|m| !m.splits.is_empty())
         {
             // The macro's operation: the split performs it.
-            m.oper = match (op, &c.key, &c.after) {
-                (_, Some(k), Some(a)) if a.source != "diff" => Some((k.clone(), a.raw.clone())),
+            m.oper = match (&c.key, &c.after) {
+                (Some(k), Some(a)) if a.source != "diff" => Some(Line::new(k, &a.raw)),
                 _ => None,
             };
             return;
@@ -859,16 +922,16 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         };
         let ok = match op {
             RowOp::Insert { key, data } if i <= lines.len() => {
-                lines.insert(i, (key.to_vec(), data.to_vec()));
+                lines.insert(i, Line::new(key, data));
                 true
             }
             RowOp::FlagInsert { key, data, .. } if i < lines.len() => {
-                lines[i] = (key.to_vec(), data.to_vec());
+                lines[i] = Line::new(key, data);
                 true
             }
             RowOp::Replace { .. } if i < lines.len() => match &c.after {
                 Some(a) if a.source != "diff" => {
-                    lines[i].1 = a.raw.clone();
+                    lines[i].data = a.raw.clone();
                     true
                 }
                 _ => false,
@@ -878,8 +941,12 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
                 offset,
                 wide,
                 ..
-            } if i < lines.len() => add_delta(&mut lines[i].1, offset as usize, delta, wide),
-            RowOp::FlagDelete | RowOp::Undo { .. } => i < lines.len(),
+            } if i < lines.len() => add_delta(&mut lines[i].data, offset as usize, delta, wide),
+            RowOp::FlagDelete if i < lines.len() => {
+                lines[i].deleted = true;
+                true
+            }
+            RowOp::Undo { .. } => i < lines.len(),
             RowOp::Delete if i < lines.len() => {
                 lines.remove(i);
                 true
@@ -898,6 +965,9 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         let Some(m) = self.macros.remove(&procid) else {
             return;
         };
+        if let Some(leaf) = m.merges.last() {
+            self.merge_leaf(leaf);
+        }
         for s in &m.splits {
             let moved = self.split_lines(s, m.oper.as_ref());
             let (old, new) = match moved {
@@ -912,7 +982,58 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
 
     /// (lines kept, lines moved) of a leaf split, when the split page's
     /// lines are known and agree with the record's line count.
-    fn split_lines(&self, s: &Split, oper: Option<&(Vec<u8>, Vec<u8>)>) -> Option<LinePair> {
+    /// The leaf level of a merge (the last of the macro's path): the
+    /// page's live lines from ilineMerge on go to the front of the right
+    /// page (types 2, 3), or up to ilineMerge to the end of the left page
+    /// (5, 6); types 3 and 6 keep the rest (`merge_leaf`, split.rs).
+    fn merge_leaf(&mut self, m: &Merge) {
+        let k = |p: u32| (m.dbid, p);
+        let src = self.pages.get(&k(m.pgno)).cloned().flatten();
+        let right = matches!(m.mergetype, 2 | 3);
+        let dest_pg = if right { m.right } else { m.left };
+        let moves = matches!(m.mergetype, 2 | 3 | 5 | 6) && dest_pg != 0;
+        let Some(mut src) = src else {
+            self.pages.insert(k(m.pgno), None);
+            if moves {
+                self.pages.insert(k(dest_pg), None);
+            }
+            return;
+        };
+        if moves {
+            let (lo, hi) = if right {
+                (m.iline_merge, src.len())
+            } else {
+                (0, (m.iline_merge + 1).min(src.len()))
+            };
+            let moving: Vec<Line> = src
+                .get(lo..hi)
+                .unwrap_or(&[])
+                .iter()
+                .filter(|l| !l.deleted)
+                .cloned()
+                .collect();
+            if let Some(Some(d)) = self.pages.get_mut(&k(dest_pg)) {
+                if right {
+                    d.splice(0..0, moving);
+                } else {
+                    d.extend(moving);
+                }
+            }
+            match m.mergetype {
+                3 => src.truncate(m.iline_merge.min(src.len())),
+                6 => {
+                    src.drain(..hi);
+                }
+                _ => {}
+            }
+        }
+        if m.empty_page {
+            src.clear();
+        }
+        self.pages.insert(k(m.pgno), Some(src));
+    }
+
+    fn split_lines(&self, s: &Split, oper: Option<&Line>) -> Option<LinePair> {
         if !s.leaf {
             return None;
         }
