@@ -24,6 +24,7 @@ pub mod mp;
 pub mod ms;
 pub mod plan;
 pub mod r;
+pub mod timeline;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -124,6 +125,9 @@ pub enum Mode {
     /// Export every record of the tables as JSON Lines or CSV (no eseutil
     /// equivalent).
     Export(export::ExportArgs),
+    /// Every row change the logs hold, as JSON Lines (or Timesketch
+    /// JSONL), with its transaction's outcome (no eseutil equivalent).
+    Timeline(timeline::TimelineArgs),
     /// Print a shell completion script (bash, zsh, fish) on standard output.
     Completions(gen::CompletionsArgs),
     /// Write a man page per binary and per mode into DIR, generated from
@@ -204,6 +208,7 @@ fn run(cli: Cli) -> ExitCode {
         Mode::Completions(a) => return gen::completions(a, &mut std::io::stdout().lock()),
         Mode::Manpages(a) => return gen::manpages(a),
         Mode::Export(a) => return export::main(a, &cli.common),
+        Mode::Timeline(a) => return timeline::main(a, &cli.common),
         _ => {}
     }
     if cli.common.hash {
@@ -238,7 +243,9 @@ fn run(cli: Cli) -> ExitCode {
         Mode::Nodes(a) => dump::run_nodes(a, &ctx, &mut out),
         Mode::SpaceCategory(a) => dump::run_space_category(a, &ctx, &mut out),
         // Handled above, before the banner.
-        Mode::Completions(_) | Mode::Manpages(_) | Mode::Export(_) => Ok(exit::OK),
+        Mode::Completions(_) | Mode::Manpages(_) | Mode::Export(_) | Mode::Timeline(_) => {
+            Ok(exit::OK)
+        }
     };
     let code = finish(&ctx, &mut out, result);
     let _ = out.flush();

@@ -40,6 +40,9 @@ pub struct RecordWalk {
     pub torn: Vec<TornRecord>,
     /// Bytes of abandoned records and 7.x bytes no LRCHECKSUM covers.
     pub abandoned_bytes: u64,
+    /// 8.x: the start time of each walked segment (LGSEGHDR @16), indexed
+    /// by segment number (empty for 7.x).
+    pub segment_times: Vec<crate::parse::primitives::LogTime>,
 }
 
 impl RecordWalk {
@@ -85,6 +88,13 @@ pub fn walk_records(file: &[u8], scan: &LogScan) -> RecordWalk {
     };
     let end = scan.offset_of(scan.end);
     let (stream, error) = read_stream(file, h.generation, h.cb_sec, layout);
+    let segment_times = match layout {
+        Layout::Segments { last: Some(l), .. } => (0..=l as usize)
+            .map_while(|i| file.get(i * SEGMENT_SIZE..i * SEGMENT_SIZE + SEGMENT_HEADER_SIZE))
+            .map(|seg| super::segments::segment_header(seg).time)
+            .collect(),
+        _ => Vec::new(),
+    };
     let abandoned: u64 = stream.torn.iter().map(|t| t.bytes as u64).sum();
     RecordWalk {
         record_bytes: stream.records.iter().map(|r| r.disk_bytes as u64).sum(),
@@ -94,6 +104,7 @@ pub fn walk_records(file: &[u8], scan: &LogScan) -> RecordWalk {
         error,
         torn: stream.torn,
         abandoned_bytes: abandoned + stream.skipped_bytes,
+        segment_times,
     }
 }
 

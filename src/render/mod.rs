@@ -14,6 +14,7 @@ pub mod ml;
 pub mod mp;
 pub mod plan;
 pub mod recovery;
+pub mod timeline;
 
 use std::fmt::Write;
 

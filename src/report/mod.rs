@@ -10,3 +10,4 @@ pub mod mk;
 pub mod ml;
 pub mod plan;
 pub mod recovery;
+pub mod timeline;

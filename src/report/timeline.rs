@@ -1,0 +1,1269 @@
+//! `timeline`: every row change the logs hold, with its transaction's
+//! outcome, the table it belongs to and the column values the record (or
+//! the tracked page line) gives.
+//!
+//! The logs are read one generation at a time
+//! ([`crate::log::set::check_set_streamed`]); what is kept between
+//! generations: the catalog, the open transactions' changes (a change is
+//! handed out when its transaction ends) and the lines of the pages the
+//! logs touched (keys of Replace/Delete records, which log only a line
+//! number).
+//!
+//! Facts (ESE source):
+//! * record layouts: `inc/logapi.hxx` LRPAGE_ ~377, LRNODE_ ~426, LRINSERT
+//!   ~637 (key logged whole, prefix part then suffix part: logredo.cxx
+//!   ~3300), LRFLAGINSERT ~662, LRFLAGINSERTANDREPLACEDATA ~684, LRREPLACE
+//!   ~708 (after image, or a diff list for ReplaceD), `_LRDELTA` ~760,
+//!   LRFLAGDELETE / LRDELETE ~789–803 (no key: the line on the page),
+//!   LRUNDO ~805; docs/format/log-records.md §4;
+//! * transactions: LRBEGIN/LRBEGIN0 ~1376 (levelBeginFrom, clevelsToBegin),
+//!   LRCOMMIT/LRCOMMIT0 ~1433 (levelCommitTo), LRROLLBACK (levels rolled
+//!   back), per session (procid); the LRPAGE_ level of a change is the
+//!   level it was made at;
+//! * fLRPageSpace (0x08, logapi.hxx ~372): space-tree operations, not rows;
+//! * the catalog tree is objid 2 rooted at page 4 (`objidFDPMSO`,
+//!   `pgnoFDPMSO`, daedef.hxx); its rows decode with
+//!   [`crate::db::catalog::decode_entry`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use crate::db::catalog::{decode_entry, Catalog, CatalogEntry, TableInfo};
+use crate::db::page::Page;
+use crate::db::record_values::{decode_record, LongValues, LvError, TableSchema, Value};
+use crate::db::Database;
+use crate::error::Error;
+use crate::log::record::{page_prefix, record_info, LogRecord, PagePrefix};
+use crate::log::set::{check_set_streamed, SetStep};
+use crate::parse::primitives::{Lgpos, LogTime};
+use crate::parse::{u16_at, u32_at, u64_at};
+
+/// Object id of the catalog tree (`objidFDPMSO`).
+pub const CATALOG_OBJID: u32 = 2;
+
+/// What the timeline is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct TimelineOptions {
+    /// First position handed out (inclusive).
+    pub from: Option<Lgpos>,
+    /// Last position handed out (inclusive).
+    pub to: Option<Lgpos>,
+}
+
+/// How the transaction of a change ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    /// Commit0 (or a change made outside a transaction, level 0).
+    Committed,
+    /// Rolled back (the levels it was made at).
+    RolledBack,
+    /// The engine restarted (Init) while it was open: recovery undid it.
+    UndoneAtRestart,
+    /// Still open at the end of the logs read.
+    OpenAtEnd,
+}
+
+impl Outcome {
+    /// Name in the output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Committed => "committed",
+            Outcome::RolledBack => "rolled-back",
+            Outcome::UndoneAtRestart => "undone-at-restart",
+            Outcome::OpenAtEnd => "open-at-end",
+        }
+    }
+}
+
+/// Which tree of a table a change touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tree {
+    /// The table's records (primary index).
+    Primary,
+    /// A secondary index (its name); node data is the primary bookmark.
+    Index(String),
+    /// The long-value tree.
+    LongValues,
+    /// Not in the catalog known at that point.
+    Unknown,
+}
+
+/// A row image (before or after).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    /// The bytes (a record, or a diff list when `diff`).
+    pub raw: Vec<u8>,
+    /// Column values (name, value) when decoded as a record of the table.
+    pub values: Option<Vec<(String, Value)>>,
+    /// Where the image comes from: `record` (logged whole), `page`
+    /// (the tracked page line), `page+diff` (tracked line with the logged
+    /// diff applied), `diff` (the logged diff only: partial).
+    pub source: &'static str,
+    /// Why it is partial or was not decoded.
+    pub note: Option<String>,
+}
+
+/// One row change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Position of the record.
+    pub lgpos: Lgpos,
+    /// Log time: the start time of its segment (8.x) or the log's creation
+    /// time (7.x, or an unset segment time).
+    pub time: Option<LogTime>,
+    /// `segment` or `log-header`.
+    pub time_source: &'static str,
+    /// Record type name (/ml).
+    pub lrtyp: &'static str,
+    /// Operation: insert, flag-insert, flag-insert-replace-data, replace,
+    /// replace-diff, delta, delta64, flag-delete, delete, undo.
+    pub op: &'static str,
+    /// Session.
+    pub procid: u16,
+    /// trxBegin0 of the transaction.
+    pub trx: u32,
+    /// Transaction level the change was made at.
+    pub level: u8,
+    /// Made by a background system task (fLRPageSystemTask 0x20, e.g.
+    /// version cleanup deleting flag-deleted nodes), not by an application.
+    pub system_task: bool,
+    /// Database id and its path (Attach/CreateDB or the log header).
+    pub dbid: u8,
+    /// Path as logged.
+    pub database: Option<String>,
+    /// Page and line.
+    pub pgno: u32,
+    /// Line on the page.
+    pub iline: u16,
+    /// Tree object id.
+    pub objid: u32,
+    /// Table name, when the catalog names the tree.
+    pub table: Option<String>,
+    /// Which tree of the table.
+    pub tree: Tree,
+    /// Key of the node (logged, or from the tracked page line).
+    pub key: Option<Vec<u8>>,
+    /// `record` or `page`.
+    pub key_source: Option<&'static str>,
+    /// Primary key columns decoded from the row image.
+    pub key_columns: Vec<(String, Value)>,
+    /// Before image.
+    pub before: Option<Image>,
+    /// After image.
+    pub after: Option<Image>,
+    /// Delta: (value added, offset in the record).
+    pub delta: Option<(i64, u16)>,
+    /// Transaction outcome.
+    pub outcome: Outcome,
+    /// Caveats (key or image unknown, …).
+    pub notes: Vec<String>,
+}
+
+/// Counts of the run.
+#[derive(Debug, Clone, Default)]
+pub struct TimelineSummary {
+    /// Generations read.
+    pub generations: u32,
+    /// Records read.
+    pub records: u64,
+    /// Changes handed out (inside --from/--to).
+    pub changes: u64,
+    /// Per outcome.
+    pub outcomes: BTreeMap<&'static str, u64>,
+    /// Per operation.
+    pub ops: BTreeMap<&'static str, u64>,
+    /// Space-tree operations skipped (not rows).
+    pub space_ops: u64,
+    /// Changes whose key is not known.
+    pub unknown_keys: u64,
+    /// Changes on trees the catalog does not name.
+    pub unknown_tables: u64,
+    /// Catalog rows learnt from the logs.
+    pub catalog_rows_from_logs: u64,
+    /// Damaged files or sequence problems met (messages).
+    pub problems: Vec<String>,
+}
+
+/// The fields of a row-changing record (`inc/logapi.hxx`, see the module
+/// facts). The single place where record bytes past the LRNODE_ prefix are
+/// read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowOp<'a> {
+    /// Insert (29): whole key, data.
+    Insert {
+        /// Key (prefix part and suffix part).
+        key: &'a [u8],
+        /// Record.
+        data: &'a [u8],
+    },
+    /// FlagInsert (30) / FlagInsertAndReplaceData (31): key, data.
+    FlagInsert {
+        /// Key.
+        key: &'a [u8],
+        /// Record.
+        data: &'a [u8],
+        /// 31: the data replaces the node's.
+        replace_data: bool,
+    },
+    /// Replace (33, after image) / ReplaceD (34, diff list).
+    Replace {
+        /// After image, or the diff list.
+        data: &'a [u8],
+        /// ReplaceD.
+        diff: bool,
+        /// DIFFHDR2 format (bit 15 of cb).
+        diff2: bool,
+    },
+    /// Delta (37) / Delta64 (93): bookmark, value added at an offset.
+    Delta {
+        /// Bookmark key.
+        key: &'a [u8],
+        /// Value added.
+        delta: i64,
+        /// Offset in the record.
+        offset: u16,
+        /// 64-bit.
+        wide: bool,
+    },
+    /// FlagDelete (32).
+    FlagDelete,
+    /// Delete (35).
+    Delete,
+    /// Undo (39): bookmark key.
+    Undo {
+        /// Bookmark key.
+        key: &'a [u8],
+    },
+}
+
+/// Decodes the fields of a row-changing record; `None` for other types or
+/// a record too short for the lengths it declares.
+pub fn row_op(r: &LogRecord) -> Option<RowOp<'_>> {
+    let b = &r.data[..];
+    let at = |off: usize, n: usize| b.get(off..off.checked_add(n)?);
+    let u16a = |off: usize| at(off, 2).map(|_| u16_at(b, off) as usize);
+    match r.lrtyp {
+        29 => {
+            let (suffix, prefix, data) = (u16a(44)?, u16a(46)?, u16a(48)?);
+            Some(RowOp::Insert {
+                key: at(50, prefix + suffix)?,
+                data: at(50 + prefix + suffix, data)?,
+            })
+        }
+        30 | 31 => {
+            let (k, d) = (u16a(44)?, u16a(46)?);
+            let start = if r.lrtyp == 30 { 48 } else { 52 };
+            Some(RowOp::FlagInsert {
+                key: at(start, k)?,
+                data: at(start + k, d)?,
+                replace_data: r.lrtyp == 31,
+            })
+        }
+        33 | 34 => {
+            let cb = u16a(44)?;
+            Some(RowOp::Replace {
+                data: at(50, cb & 0x7FFF)?,
+                diff: r.lrtyp == 34,
+                diff2: cb & 0x8000 != 0,
+            })
+        }
+        37 | 93 => {
+            let wide = r.lrtyp == 93;
+            let (k, _) = (u16a(44)?, u16a(46)?);
+            let (delta, offset, start) = if wide {
+                (u64_at(at(48, 8)?, 0) as i64, u16a(56)?, 58)
+            } else {
+                (u32_at(at(48, 4)?, 0) as i32 as i64, u16a(52)?, 54)
+            };
+            Some(RowOp::Delta {
+                key: at(start, k)?,
+                delta,
+                offset: offset as u16,
+                wide,
+            })
+        }
+        32 => Some(RowOp::FlagDelete),
+        35 => Some(RowOp::Delete),
+        39 => Some(RowOp::Undo {
+            key: at(51, u16a(44)?)?,
+        }),
+        _ => None,
+    }
+}
+
+/// No long values from the logs: a separated value is named, not read.
+struct NoLongValues;
+
+impl LongValues for NoLongValues {
+    fn fetch(&self, lid: &[u8]) -> Result<Vec<u8>, LvError> {
+        Err(LvError::Missing(format!(
+            "separated long value (LID {}) is not read by the timeline",
+            lid.iter()
+                .rev()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )))
+    }
+}
+
+/// A tree the catalog names.
+#[derive(Debug, Clone)]
+struct TreeOwner {
+    table_objid: u32,
+    tree: Tree,
+}
+
+/// The catalog of one database as known so far (database and/or logs).
+#[derive(Debug, Default)]
+struct DbCatalog {
+    entries: Vec<CatalogEntry>,
+    trees: HashMap<u32, TreeOwner>,
+    tables: HashMap<u32, (TableInfo, TableSchema)>,
+    stale: bool,
+}
+
+impl DbCatalog {
+    fn add(&mut self, e: CatalogEntry) {
+        let same =
+            |x: &CatalogEntry| x.objid_table == e.objid_table && x.kind == e.kind && x.id == e.id;
+        if let Some(old) = self.entries.iter_mut().find(|x| same(x)) {
+            *old = e;
+        } else {
+            self.entries.push(e);
+        }
+        self.stale = true;
+    }
+
+    fn refresh(&mut self) {
+        if !self.stale {
+            return;
+        }
+        self.stale = false;
+        let cat = Catalog {
+            root: 4,
+            entries: self.entries.clone(),
+            undecodable: Vec::new(),
+            walk: Default::default(),
+        };
+        self.trees.clear();
+        self.tables.clear();
+        let mut tables = cat.tables();
+        for (objid, name, pgno) in [
+            (CATALOG_OBJID, "MSysObjects", 4),
+            (crate::db::catalog::SHADOW_OBJID, "MSysObjectsShadow", 24),
+        ] {
+            match tables.iter_mut().find(|t| t.objid == objid) {
+                Some(t) if t.columns.is_empty() => t.columns = catalog_columns(),
+                Some(_) => {}
+                None => tables.push(catalog_table(objid, name, pgno)),
+            }
+        }
+        for t in tables {
+            let owner = |tree| TreeOwner {
+                table_objid: t.objid,
+                tree,
+            };
+            self.trees.insert(t.objid, owner(Tree::Primary));
+            for ix in t.indexes.iter().filter(|i| i.objid != t.objid) {
+                self.trees
+                    .insert(ix.objid, owner(Tree::Index(ix.name.clone())));
+            }
+            if let Some((lv, _)) = t.long_values {
+                self.trees.insert(lv, owner(Tree::LongValues));
+            }
+            let schema = TableSchema::from_table(&t);
+            self.tables.insert(t.objid, (t, schema));
+        }
+    }
+}
+
+/// One line of a tracked page.
+#[derive(Debug, Clone)]
+struct Line {
+    key: Vec<u8>,
+    data: Vec<u8>,
+    /// Flag-deleted (a merge does not move it).
+    deleted: bool,
+}
+
+impl Line {
+    fn new(key: &[u8], data: &[u8]) -> Line {
+        Line {
+            key: key.to_vec(),
+            data: data.to_vec(),
+            deleted: false,
+        }
+    }
+}
+
+/// The lines of a page as far as the logs (and database) tell, in line
+/// order, or `None` when unknown.
+type Lines = Option<Vec<Line>>;
+
+/// Lines kept on a split page and lines moved to the new page.
+type LinePair = (Vec<Line>, Vec<Line>);
+
+/// A leaf split of an open macro (logapi.hxx LRSPLIT_ ~873: pgnoNew @32,
+/// splittype @68, splitoper @69, ilineOper @70, ilineSplit @72, clines
+/// @74, fNewPageFlags @76).
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    dbid: u8,
+    pgno: u32,
+    pgno_new: u32,
+    splittype: u8,
+    splitoper: u8,
+    iline_oper: usize,
+    iline_split: usize,
+    clines: usize,
+    leaf: bool,
+}
+
+/// A merge of an open macro (logapi.hxx LRMERGE_ ~954: pgnoRight @32,
+/// pgnoLeft @44, ilineMerge @82, flags @84, mergetype @85).
+#[derive(Debug, Clone, Copy)]
+struct Merge {
+    dbid: u8,
+    pgno: u32,
+    right: u32,
+    left: u32,
+    iline_merge: usize,
+    empty_page: bool,
+    mergetype: u8,
+}
+
+/// The splits and merges of a macro and its operation (key, data),
+/// applied at MacroCommit as redo does (`ErrLGRIRedoSplit`, logredo.cxx
+/// ~10279, `ErrLGIRedoMergePath` ~8214; `BTISplitMoveNodes`,
+/// `BTIMergeMoveNodes`, bt.cxx; src/recovery/split.rs restates them).
+#[derive(Debug, Default)]
+struct Macro {
+    splits: Vec<Split>,
+    merges: Vec<Merge>,
+    oper: Option<Line>,
+}
+
+/// An open transaction's change waiting for its outcome.
+struct Pending {
+    level: u8,
+    change: Change,
+}
+
+/// The state carried from record to record.
+struct State<'d, F> {
+    opts: TimelineOptions,
+    large: bool,
+    db: Option<(&'d Database, Option<u8>)>,
+    db_catalog: Vec<CatalogEntry>,
+    paths: HashMap<u8, String>,
+    catalogs: HashMap<u8, DbCatalog>,
+    pages: HashMap<(u8, u32), Lines>,
+    levels: HashMap<u16, u32>,
+    pending: HashMap<u16, Vec<Pending>>,
+    macros: HashMap<u16, Macro>,
+    time: (Option<LogTime>, Vec<LogTime>),
+    emit: F,
+    sum: TimelineSummary,
+}
+
+/// Reads the logs `base` in `dir` and hands every row change to `emit`
+/// once its transaction's outcome is known (so lines come in the order
+/// transactions end, each transaction's changes in log order). `db`, when
+/// given, supplies the catalog and the page contents the logs start from
+/// (a page is used when its dbtime equals the first record's dbtime
+/// before).
+pub fn timeline(
+    dir: &Path,
+    base: &str,
+    db: Option<&Database>,
+    opts: TimelineOptions,
+    emit: impl FnMut(&Change) -> Result<(), Error>,
+) -> Result<TimelineSummary, Error> {
+    let db_catalog = match db {
+        Some(d) => {
+            let c = crate::db::catalog::read_catalog(
+                d,
+                crate::db::catalog::CATALOG_ROOT,
+                Default::default(),
+            );
+            c.entries
+        }
+        None => Vec::new(),
+    };
+    let mut st = State {
+        opts,
+        large: db.is_some_and(|d| crate::parse::page::is_large(d.page_size)),
+        db: db.map(|d| (d, None)),
+        db_catalog,
+        paths: HashMap::new(),
+        catalogs: HashMap::new(),
+        pages: HashMap::new(),
+        levels: HashMap::new(),
+        pending: HashMap::new(),
+        macros: HashMap::new(),
+        time: (None, Vec::new()),
+        emit,
+        sum: TimelineSummary::default(),
+    };
+    let verdict = check_set_streamed(dir, base, None, |step| st.step(step))?;
+    if !verdict.ok {
+        st.sum.problems.push(format!(
+            "the log set is not intact ({}); changes after the damage are not read",
+            verdict.first_error.map_or("?".into(), |j| j.to_string())
+        ));
+    }
+    st.end_all(Outcome::OpenAtEnd)?;
+    Ok(st.sum)
+}
+
+impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
+    fn step(&mut self, step: SetStep) -> Result<(), Error> {
+        let SetStep::File(f, issues) = step else {
+            if let SetStep::Missing(i) = step {
+                self.sum.problems.push(i.message);
+            }
+            return Ok(());
+        };
+        for i in issues {
+            self.sum.problems.push(i.message);
+        }
+        if let Some(e) = f.error() {
+            self.sum
+                .problems
+                .push(format!("{}: {}", f.path.display(), e.detail));
+        }
+        let (Some(scan), Some(walk)) = (&f.scan, &f.walk) else {
+            return Ok(());
+        };
+        self.sum.generations += 1;
+        let h = &scan.header;
+        if h.cb_page_size != 0 && self.db.is_none() {
+            self.large = crate::parse::page::is_large(h.cb_page_size as usize);
+        }
+        for a in &h.attachments {
+            self.attach(a.dbid, &a.path);
+        }
+        self.time = (Some(h.create_time), walk.segment_times.clone());
+        for r in &walk.records {
+            self.sum.records += 1;
+            self.record(r)?;
+        }
+        Ok(())
+    }
+
+    /// A database id now names `path`; the database given on the command
+    /// line is the one whose file name matches.
+    fn attach(&mut self, dbid: u8, path: &str) {
+        self.paths.insert(dbid, path.to_string());
+        let fresh = !self.catalogs.contains_key(&dbid);
+        let cat = self.catalogs.entry(dbid).or_default();
+        if let Some((d, which)) = &mut self.db {
+            let name = |p: &str| p.rsplit(['\\', '/']).next().unwrap_or(p).to_lowercase();
+            let ours = d.path().file_name().and_then(|n| n.to_str()).map(name);
+            if which.is_none() && ours.as_deref() == Some(&name(path)) {
+                *which = Some(dbid);
+                if fresh {
+                    for e in &self.db_catalog {
+                        cat.add(e.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    fn time_of(&self, at: Lgpos) -> (Option<LogTime>, &'static str) {
+        match self.time.1.get(at.sector as usize) {
+            Some(t) if t.is_set() => (Some(*t), "segment"),
+            _ => (self.time.0, "log-header"),
+        }
+    }
+
+    fn record(&mut self, r: &LogRecord) -> Result<(), Error> {
+        let b = &r.data[..];
+        match r.lrtyp {
+            14 | 15 => {
+                let i = record_info(r);
+                if let (Some(d), Some(p)) = (i.dbid, i.path) {
+                    self.attach(d, &p);
+                }
+            }
+            5 | 8 | 53 if b.len() >= 4 => {
+                let procid = u16_at(b, 1);
+                self.levels
+                    .insert(procid, ((b[3] & 0xF) + (b[3] >> 4)) as u32);
+            }
+            6 | 9 if b.len() >= 4 => self.commit(u16_at(b, 1), b[3] as u32)?,
+            7 if b.len() >= 4 => self.rollback(u16_at(b, 1), b[3] as u32)?,
+            11 | 13 if b.len() >= 3 => {
+                self.macros.remove(&u16_at(b, 1));
+            }
+            12 if b.len() >= 3 => self.macro_commit(u16_at(b, 1)),
+            // A restart: what was open was undone by recovery.
+            1 | 49 => self.end_all(Outcome::UndoneAtRestart)?,
+            _ => self.page_record(r)?,
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self, procid: u16, to: u32) -> Result<(), Error> {
+        self.levels.insert(procid, to);
+        let Some(v) = self.pending.get_mut(&procid) else {
+            return Ok(());
+        };
+        if to > 0 {
+            for p in v.iter_mut().filter(|p| p.level as u32 > to) {
+                p.level = to as u8;
+            }
+            return Ok(());
+        }
+        let done = std::mem::take(v);
+        self.hand_out(done, Outcome::Committed)
+    }
+
+    fn rollback(&mut self, procid: u16, levels: u32) -> Result<(), Error> {
+        let l = self.levels.entry(procid).or_default();
+        *l = l.saturating_sub(levels);
+        let to = *l;
+        let Some(v) = self.pending.get_mut(&procid) else {
+            return Ok(());
+        };
+        let (undone, kept): (Vec<Pending>, Vec<Pending>) = std::mem::take(v)
+            .into_iter()
+            .partition(|p| p.level as u32 > to);
+        *v = kept;
+        self.hand_out(undone, Outcome::RolledBack)
+    }
+
+    fn end_all(&mut self, outcome: Outcome) -> Result<(), Error> {
+        let mut all: Vec<Pending> = self.pending.drain().flat_map(|(_, v)| v).collect();
+        all.sort_by_key(|p| p.change.lgpos);
+        self.levels.clear();
+        self.hand_out(all, outcome)
+    }
+
+    fn hand_out(&mut self, v: Vec<Pending>, outcome: Outcome) -> Result<(), Error> {
+        for p in v {
+            let mut c = p.change;
+            c.outcome = outcome;
+            self.emit_change(c)?;
+        }
+        Ok(())
+    }
+
+    /// Hands out a change, named and decoded with the catalog known when
+    /// its transaction ended (a table's rows may come before its catalog
+    /// rows in the same transaction).
+    fn emit_change(&mut self, mut c: Change) -> Result<(), Error> {
+        if self.opts.from.is_some_and(|f| c.lgpos < f) || self.opts.to.is_some_and(|t| c.lgpos > t)
+        {
+            return Ok(());
+        }
+        self.name(&mut c);
+        self.sum.changes += 1;
+        *self.sum.outcomes.entry(c.outcome.name()).or_default() += 1;
+        *self.sum.ops.entry(c.op).or_default() += 1;
+        self.sum.unknown_keys += c.key.is_none() as u64;
+        self.sum.unknown_tables += c.table.is_none() as u64;
+        (self.emit)(&c)
+    }
+
+    /// Page records: structure changes update the page tracking, row
+    /// changes become [`Change`]s.
+    fn page_record(&mut self, r: &LogRecord) -> Result<(), Error> {
+        let Some(pp) = page_prefix(&r.data) else {
+            return Ok(());
+        };
+        self.structure(r, &pp);
+        let Some(op) = row_op(r) else {
+            return Ok(());
+        };
+        if pp.flags & 0x08 != 0 {
+            self.sum.space_ops += 1;
+            return Ok(());
+        }
+        let c = self.change(r, &pp, op);
+        if let (true, Some(e)) = (
+            c.objid == CATALOG_OBJID && matches!(op, RowOp::Insert { .. }),
+            c.after.as_ref(),
+        ) {
+            if let Ok(entry) = decode_entry(&e.raw, self.large, pp.pgno) {
+                self.sum.catalog_rows_from_logs += 1;
+                self.catalogs.entry(pp.dbid).or_default().add(entry);
+            }
+        }
+        let procid = pp.procid;
+        if pp.level == 0 || matches!(op, RowOp::Undo { .. }) {
+            let mut c = c;
+            c.outcome = Outcome::Committed;
+            return self.emit_change(c);
+        }
+        self.pending.entry(procid).or_default().push(Pending {
+            level: pp.level,
+            change: c,
+        });
+        Ok(())
+    }
+
+    /// Page tracking for records that create, empty, split or move pages.
+    fn structure(&mut self, r: &LogRecord, pp: &PagePrefix) {
+        let b = &r.data[..];
+        let key = |pg: u32| (pp.dbid, pg);
+        match r.lrtyp {
+            // Create FDP, NewPage, EmptyTree: the page holds no line.
+            24 | 25 | 95 | 48 => {
+                self.pages.insert(key(pp.pgno), Some(Vec::new()));
+            }
+            27 | 62 if b.len() >= 80 && u32_at(b, 32) != 0 => {
+                let s = Split {
+                    dbid: pp.dbid,
+                    pgno: pp.pgno,
+                    pgno_new: u32_at(b, 32),
+                    splittype: b[68],
+                    splitoper: b[69],
+                    iline_oper: u16_at(b, 70) as usize,
+                    iline_split: u16_at(b, 72) as usize,
+                    clines: u16_at(b, 74) as usize,
+                    leaf: u32_at(b, 76) & crate::parse::page::FLAG_LEAF != 0,
+                };
+                self.macros.entry(pp.procid).or_default().splits.push(s);
+            }
+            28 | 63 if b.len() >= 88 => {
+                let m = Merge {
+                    dbid: pp.dbid,
+                    pgno: pp.pgno,
+                    right: u32_at(b, 32),
+                    left: u32_at(b, 44),
+                    iline_merge: u16_at(b, 82) as usize,
+                    empty_page: b[84] & 0x4 != 0,
+                    mergetype: b[85],
+                };
+                self.macros.entry(pp.procid).or_default().merges.push(m);
+            }
+            // Anything else that moves lines: not followed (keys after
+            // this come from the records only).
+            27 | 62 | 28 | 63 => {
+                let mut pg = vec![pp.pgno];
+                for o in [32usize, 36, 44] {
+                    if b.len() >= o + 4 {
+                        pg.push(u32_at(b, o));
+                    }
+                }
+                for p in pg {
+                    self.pages.insert(key(p), None);
+                }
+            }
+            // PageMove (LRPAGEMOVE ~1098, pgnoDest @32): the lines go with
+            // the page.
+            65 if b.len() >= 36 => {
+                let lines = self.pages.remove(&key(pp.pgno)).flatten();
+                self.pages.insert(key(u32_at(b, 32)), lines);
+            }
+            // Scrub rewrites deleted nodes in place; Convert changes only
+            // the root's space header: the lines stay.
+            _ => {}
+        }
+    }
+
+    /// The lines of a page: tracked, or read from the database when its
+    /// dbtime is the record's dbtime before.
+    fn lines(&mut self, pp: &PagePrefix) -> Option<&mut Vec<Line>> {
+        let k = (pp.dbid, pp.pgno);
+        let known = matches!(self.pages.get(&k), Some(Some(_)));
+        if !known {
+            if let Some(lines) = self.db_lines(pp) {
+                self.pages.insert(k, Some(lines));
+            }
+        }
+        self.pages.get_mut(&k)?.as_mut()
+    }
+
+    fn db_lines(&self, pp: &PagePrefix) -> Option<Vec<Line>> {
+        let (d, Some(dbid)) = self.db? else {
+            return None;
+        };
+        if dbid != pp.dbid {
+            return None;
+        }
+        let page = Page::new(pp.pgno, d.read_page(pp.pgno).ok()?).ok()?;
+        if page.hdr.dbtime != pp.dbtime_before {
+            return None;
+        }
+        let nodes = page.nodes().ok()?;
+        Some(
+            nodes
+                .into_iter()
+                .map(|n| Line {
+                    deleted: n.is_deleted(),
+                    data: n.data.to_vec(),
+                    key: n.key,
+                })
+                .collect(),
+        )
+    }
+
+    fn change(&mut self, r: &LogRecord, pp: &PagePrefix, op: RowOp<'_>) -> Change {
+        let (time, time_source) = self.time_of(r.lgpos);
+        let mut c = Change {
+            lgpos: r.lgpos,
+            time,
+            time_source,
+            lrtyp: crate::log::record::lrtyp_name(r.lrtyp),
+            op: op_name(&op),
+            procid: pp.procid,
+            trx: pp.trx_begin0,
+            level: pp.level,
+            system_task: pp.flags & 0x20 != 0,
+            dbid: pp.dbid,
+            database: self.paths.get(&pp.dbid).cloned(),
+            pgno: pp.pgno,
+            iline: pp.iline,
+            objid: pp.objid_fdp.unwrap_or(0),
+            table: None,
+            tree: Tree::Unknown,
+            key: None,
+            key_source: None,
+            key_columns: Vec::new(),
+            before: None,
+            after: None,
+            delta: None,
+            outcome: Outcome::OpenAtEnd,
+            notes: Vec::new(),
+        };
+        self.images(r, pp, op, &mut c);
+        c
+    }
+
+    /// Key, before and after images from the record and the tracked line;
+    /// the tracked page is updated.
+    fn images(&mut self, r: &LogRecord, pp: &PagePrefix, op: RowOp<'_>, c: &mut Change) {
+        let i = pp.iline as usize;
+        let image = |raw: &[u8], source| Image {
+            raw: raw.to_vec(),
+            values: None,
+            source,
+            note: None,
+        };
+        let line = self.lines(pp).and_then(|l| l.get(i).cloned());
+        if let Some(l) = &line {
+            c.key = Some(l.key.clone());
+            c.key_source = Some("page");
+        }
+        match op {
+            RowOp::Insert { key, data } | RowOp::FlagInsert { key, data, .. } => {
+                c.key = Some(key.to_vec());
+                c.key_source = Some("record");
+                if matches!(op, RowOp::FlagInsert { .. }) {
+                    c.before = line.as_ref().map(|l| image(&l.data, "page"));
+                }
+                c.after = Some(image(data, "record"));
+            }
+            RowOp::Replace { data, diff, diff2 } => {
+                c.before = line.as_ref().map(|l| image(&l.data, "page"));
+                c.after = Some(if !diff {
+                    image(data, "record")
+                } else {
+                    match line
+                        .as_ref()
+                        .map(|l| crate::recovery::redo::apply_diff(r, &l.data, data, diff2))
+                    {
+                        Some(Ok(new)) => image(&new, "page+diff"),
+                        _ => Image {
+                            note: Some(
+                                "the record holds only the differences; the line they apply to is not known"
+                                    .into(),
+                            ),
+                            ..image(data, "diff")
+                        },
+                    }
+                });
+            }
+            RowOp::Delta {
+                key, delta, offset, ..
+            } => {
+                c.key = Some(key.to_vec());
+                c.key_source = Some("record");
+                c.delta = Some((delta, offset));
+                c.before = line.as_ref().map(|l| image(&l.data, "page"));
+            }
+            RowOp::FlagDelete | RowOp::Delete => {
+                c.before = line.as_ref().map(|l| image(&l.data, "page"));
+            }
+            RowOp::Undo { key } => {
+                c.key = Some(key.to_vec());
+                c.key_source = Some("record");
+            }
+        }
+        if c.key.is_none() {
+            c.notes.push(format!(
+                "the record names line {i} of page {}; the page's lines at that point are not known",
+                pp.pgno
+            ));
+        }
+        self.track(pp, op, c);
+    }
+
+    /// Applies a row change to the tracked page.
+    fn track(&mut self, pp: &PagePrefix, op: RowOp<'_>, c: &Change) {
+        let i = pp.iline as usize;
+        if let Some(m) = self
+            .macros
+            .get_mut(&pp.procid)
+            .filter(|m| !m.splits.is_empty())
+        {
+            // The macro's operation: the split performs it.
+            m.oper = match (&c.key, &c.after) {
+                (Some(k), Some(a)) if a.source != "diff" => Some(Line::new(k, &a.raw)),
+                _ => None,
+            };
+            return;
+        }
+        let Some(lines) = self.lines(pp) else {
+            return;
+        };
+        let ok = match op {
+            RowOp::Insert { key, data } if i <= lines.len() => {
+                lines.insert(i, Line::new(key, data));
+                true
+            }
+            RowOp::FlagInsert { key, data, .. } if i < lines.len() => {
+                lines[i] = Line::new(key, data);
+                true
+            }
+            RowOp::Replace { .. } if i < lines.len() => match &c.after {
+                Some(a) if a.source != "diff" => {
+                    lines[i].data = a.raw.clone();
+                    true
+                }
+                _ => false,
+            },
+            RowOp::Delta {
+                delta,
+                offset,
+                wide,
+                ..
+            } if i < lines.len() => add_delta(&mut lines[i].data, offset as usize, delta, wide),
+            RowOp::FlagDelete if i < lines.len() => {
+                lines[i].deleted = true;
+                true
+            }
+            RowOp::Undo { .. } => i < lines.len(),
+            RowOp::Delete if i < lines.len() => {
+                lines.remove(i);
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            self.pages.insert((pp.dbid, pp.pgno), None);
+        }
+    }
+
+    /// Applies the leaf split of a committed macro to the tracked lines:
+    /// the page's lines with the operation at ilineOper, those from
+    /// ilineSplit on move to the new page (split.rs restates the rule).
+    fn macro_commit(&mut self, procid: u16) {
+        let Some(m) = self.macros.remove(&procid) else {
+            return;
+        };
+        if let Some(leaf) = m.merges.last() {
+            self.merge_leaf(leaf);
+        }
+        for s in &m.splits {
+            let moved = self.split_lines(s, m.oper.as_ref());
+            let (old, new) = match moved {
+                Some((kept, moved)) if s.splittype != 0 => (Some(kept), Some(moved)),
+                Some((_, moved)) => (None, Some(moved)),
+                None => (None, None),
+            };
+            self.pages.insert((s.dbid, s.pgno), old);
+            self.pages.insert((s.dbid, s.pgno_new), new);
+        }
+    }
+
+    /// (lines kept, lines moved) of a leaf split, when the split page's
+    /// lines are known and agree with the record's line count.
+    /// The leaf level of a merge (the last of the macro's path): the
+    /// page's live lines from ilineMerge on go to the front of the right
+    /// page (types 2, 3), or up to ilineMerge to the end of the left page
+    /// (5, 6); types 3 and 6 keep the rest (`merge_leaf`, split.rs).
+    fn merge_leaf(&mut self, m: &Merge) {
+        let k = |p: u32| (m.dbid, p);
+        let src = self.pages.get(&k(m.pgno)).cloned().flatten();
+        let right = matches!(m.mergetype, 2 | 3);
+        let dest_pg = if right { m.right } else { m.left };
+        let moves = matches!(m.mergetype, 2 | 3 | 5 | 6) && dest_pg != 0;
+        let Some(mut src) = src else {
+            self.pages.insert(k(m.pgno), None);
+            if moves {
+                self.pages.insert(k(dest_pg), None);
+            }
+            return;
+        };
+        if moves {
+            let (lo, hi) = if right {
+                (m.iline_merge, src.len())
+            } else {
+                (0, (m.iline_merge + 1).min(src.len()))
+            };
+            let moving: Vec<Line> = src
+                .get(lo..hi)
+                .unwrap_or(&[])
+                .iter()
+                .filter(|l| !l.deleted)
+                .cloned()
+                .collect();
+            if let Some(Some(d)) = self.pages.get_mut(&k(dest_pg)) {
+                if right {
+                    d.splice(0..0, moving);
+                } else {
+                    d.extend(moving);
+                }
+            }
+            match m.mergetype {
+                3 => src.truncate(m.iline_merge.min(src.len())),
+                6 => {
+                    src.drain(..hi);
+                }
+                _ => {}
+            }
+        }
+        if m.empty_page {
+            src.clear();
+        }
+        self.pages.insert(k(m.pgno), Some(src));
+    }
+
+    fn split_lines(&self, s: &Split, oper: Option<&Line>) -> Option<LinePair> {
+        if !s.leaf {
+            return None;
+        }
+        let mut lines = self.pages.get(&(s.dbid, s.pgno))?.clone()?;
+        match (s.splitoper, oper) {
+            (0, _) => {}
+            (1, Some(o)) if s.iline_oper <= lines.len() => lines.insert(s.iline_oper, o.clone()),
+            (_, Some(o)) if s.iline_oper < lines.len() => lines[s.iline_oper] = o.clone(),
+            _ => return None,
+        }
+        if lines.len() != s.clines || s.iline_split > lines.len() {
+            return None;
+        }
+        let moved = lines.split_off(s.iline_split);
+        Some((lines, moved))
+    }
+
+    /// Table name, tree, decoded images and key columns.
+    fn name(&mut self, c: &mut Change) {
+        let Some(cat) = self.catalogs.get_mut(&c.dbid) else {
+            return;
+        };
+        cat.refresh();
+        let Some(owner) = cat.trees.get(&c.objid) else {
+            return;
+        };
+        let Some((info, schema)) = cat.tables.get(&owner.table_objid) else {
+            return;
+        };
+        c.table = Some(info.name.clone());
+        c.tree = owner.tree.clone();
+        if c.tree != Tree::Primary {
+            return;
+        }
+        for im in [c.before.as_mut(), c.after.as_mut()].into_iter().flatten() {
+            if im.source == "diff" {
+                continue;
+            }
+            match decode_record(&im.raw, self.large, schema, &NoLongValues) {
+                Ok(v) => {
+                    im.values = Some(
+                        schema
+                            .columns
+                            .iter()
+                            .map(|col| col.name.clone())
+                            .zip(v)
+                            .collect(),
+                    )
+                }
+                Err(e) => im.note = Some(format!("not decoded as a record: {}", e.detail)),
+            }
+        }
+        let row = c
+            .after
+            .as_ref()
+            .or(c.before.as_ref())
+            .and_then(|i| i.values.as_ref());
+        if let (Some(row), Some(ix)) = (row, info.indexes.iter().find(|i| i.primary)) {
+            c.key_columns = ix
+                .key_names
+                .iter()
+                .filter_map(|n| row.iter().find(|(k, _)| k == n).cloned())
+                .collect();
+        }
+    }
+}
+
+/// The catalog's own columns (`ese/_cat.cxx` column table, the fixed
+/// schema [`crate::db::catalog`] describes): the engine does not store them
+/// as catalog rows.
+fn catalog_columns() -> Vec<crate::db::catalog::ColumnInfo> {
+    const COLS: [(&str, u32, u32); 29] = [
+        ("ObjidTable", 1, 4),
+        ("Type", 2, 3),
+        ("Id", 3, 4),
+        ("ColtypOrPgnoFDP", 4, 4),
+        ("SpaceUsage", 5, 4),
+        ("Flags", 6, 4),
+        ("PagesOrLocale", 7, 4),
+        ("RootFlag", 8, 1),
+        ("RecordOffset", 9, 3),
+        ("LCMapFlags", 10, 4),
+        ("KeyMost", 11, 17),
+        ("LVChunkMax", 12, 4),
+        ("PgnoFDPLastSetTime", 13, 15),
+        ("Name", 128, 10),
+        ("Stats", 129, 9),
+        ("TemplateTable", 130, 10),
+        ("DefaultValue", 131, 9),
+        ("KeyFldIDs", 132, 9),
+        ("VarSegMac", 133, 9),
+        ("ConditionalColumns", 134, 9),
+        ("TupleLimits", 135, 9),
+        ("Version", 136, 9),
+        ("SortID", 137, 9),
+        ("CallbackData", 256, 11),
+        ("CallbackDependencies", 257, 11),
+        ("SeparateLV", 258, 11),
+        ("SpaceHints", 259, 11),
+        ("SpaceDeferredLVHints", 260, 11),
+        ("LocaleName", 261, 11),
+    ];
+    COLS.iter()
+        .map(|&(name, id, coltyp)| crate::db::catalog::ColumnInfo {
+            id,
+            name: name.to_string(),
+            coltyp,
+            type_name: crate::db::catalog::coltyp_name(coltyp),
+            max_length: 0,
+            codepage: 1252,
+            flags: 0,
+            record_offset: None,
+            default_value: None,
+        })
+        .collect()
+}
+
+/// A catalog tree the catalog rows do not describe.
+fn catalog_table(objid: u32, name: &str, pgno_fdp: u32) -> TableInfo {
+    TableInfo {
+        name: name.to_string(),
+        objid,
+        pgno_fdp,
+        pages: 0,
+        density: 0,
+        flags: 0,
+        template: None,
+        long_values: None,
+        columns: catalog_columns(),
+        indexes: Vec::new(),
+        callbacks: Vec::new(),
+    }
+}
+
+fn op_name(op: &RowOp<'_>) -> &'static str {
+    match op {
+        RowOp::Insert { .. } => "insert",
+        RowOp::FlagInsert {
+            replace_data: false,
+            ..
+        } => "flag-insert",
+        RowOp::FlagInsert { .. } => "flag-insert-replace-data",
+        RowOp::Replace { diff: false, .. } => "replace",
+        RowOp::Replace { .. } => "replace-diff",
+        RowOp::Delta { wide: false, .. } => "delta",
+        RowOp::Delta { .. } => "delta64",
+        RowOp::FlagDelete => "flag-delete",
+        RowOp::Delete => "delete",
+        RowOp::Undo { .. } => "undo",
+    }
+}
+
+/// Escrow update: adds `delta` to the little-endian integer at `offset`.
+fn add_delta(data: &mut [u8], offset: usize, delta: i64, wide: bool) -> bool {
+    let n = if wide { 8 } else { 4 };
+    let Some(s) = data.get_mut(offset..offset + n) else {
+        return false;
+    };
+    if wide {
+        let v = i64::from_le_bytes(s.try_into().unwrap_or([0; 8])).wrapping_add(delta);
+        s.copy_from_slice(&v.to_le_bytes());
+    } else {
+        let v = i32::from_le_bytes(s.try_into().unwrap_or([0; 4])).wrapping_add(delta as i32);
+        s.copy_from_slice(&v.to_le_bytes());
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(t: u8, tail: &[u8]) -> LogRecord {
+        let mut data = vec![0u8; 44];
+        data[0] = t;
+        data.extend_from_slice(tail);
+        LogRecord {
+            lgpos: Lgpos::default(),
+            lrtyp: t,
+            size: data.len() as u32,
+            disk_bytes: data.len() as u32,
+            fragments: 0,
+            data,
+        }
+    }
+
+    #[test]
+    fn insert_key_is_prefix_then_suffix() {
+        // cbSuffix 2, cbPrefix 1, cbData 3.
+        let r = rec(29, &[2, 0, 1, 0, 3, 0, 0xA, 0xB, 0xC, 1, 2, 3]);
+        assert_eq!(
+            row_op(&r),
+            Some(RowOp::Insert {
+                key: &[0xA, 0xB, 0xC],
+                data: &[1, 2, 3]
+            })
+        );
+        // Declared lengths past the record: not decoded.
+        let r = rec(29, &[9, 0, 0, 0, 3, 0, 1]);
+        assert_eq!(row_op(&r), None);
+    }
+
+    #[test]
+    fn replace_delta_and_deletes() {
+        let r = rec(34, &[0x02, 0x80, 0, 0, 0, 0, 7, 8]);
+        assert_eq!(
+            row_op(&r),
+            Some(RowOp::Replace {
+                data: &[7, 8],
+                diff: true,
+                diff2: true
+            })
+        );
+        let mut tail = vec![1, 0, 0, 0];
+        tail.extend_from_slice(&(-5i32).to_le_bytes());
+        tail.extend_from_slice(&[4, 0, 0x42]);
+        assert_eq!(
+            row_op(&rec(37, &tail)),
+            Some(RowOp::Delta {
+                key: &[0x42],
+                delta: -5,
+                offset: 4,
+                wide: false
+            })
+        );
+        assert_eq!(row_op(&rec(35, &[])), Some(RowOp::Delete));
+        assert_eq!(row_op(&rec(32, &[])), Some(RowOp::FlagDelete));
+        let mut d = vec![0u8; 8];
+        assert!(add_delta(&mut d, 4, -1, false));
+        assert_eq!(&d[4..], &(-1i32).to_le_bytes());
+        assert!(!add_delta(&mut d, 6, 1, false));
+    }
+}
