@@ -520,12 +520,12 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
     fn step(&mut self, step: SetStep) -> Result<(), Error> {
         let SetStep::File(f, issues) = step else {
             if let SetStep::Missing(i) = step {
-                self.sum.problems.push(i.message);
+                self.sum.problems.push(i.message());
             }
             return Ok(());
         };
         for i in issues {
-            self.sum.problems.push(i.message);
+            self.sum.problems.push(i.message());
         }
         if let Some(e) = f.error() {
             self.sum
