@@ -244,3 +244,82 @@ impl ExpectedOutputs {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::synth::{begin0, commit0, day, Log8};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Generations `first..first + n` chained, written as `edbXXXXX.log`.
+    fn chain(dir: &Path, first: i32, n: i32) -> Vec<LogSource> {
+        let mut prev = None;
+        (first..first + n)
+            .map(|g| {
+                let mut l = Log8::new(g, day(1, 9));
+                l.record(&begin0(g as u32));
+                l.record(&commit0(g as u32));
+                let create = day(g as u8, 10);
+                let (f, acc) = l.finish(create, prev);
+                prev = Some((create, acc));
+                let path = dir.join(format!("edb{g:05X}.log"));
+                std::fs::write(&path, f).unwrap();
+                LogSource {
+                    path,
+                    damage: None,
+                    name_generation: Some(g as u32),
+                }
+            })
+            .collect()
+    }
+
+    /// The reader stays at most `AHEAD` generations (plus the one it holds)
+    /// ahead of a consumer that does not read: memory does not depend on
+    /// the number of logs; every generation arrives, in order, once read.
+    #[test]
+    fn reader_stays_a_bounded_number_of_generations_ahead() {
+        let d = tempfile::tempdir().unwrap();
+        let sources = chain(d.path(), 1, 12);
+        let read = Arc::new(AtomicUsize::new(0));
+        let seen = read.clone();
+        let mut s = LogStream::start(
+            sources,
+            Box::new(move |_, _| {
+                seen.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }),
+        );
+        assert_eq!(s.total_bytes, 12 * 256 * 4096);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        // Generation 1 has no boundary: checks = generations read − 1.
+        assert!(read.load(Ordering::SeqCst) <= AHEAD + 1, "{read:?}");
+        let gens: Vec<u32> = std::iter::from_fn(|| s.next_log())
+            .map(|l| l.unwrap().generation)
+            .collect();
+        assert_eq!(gens, (1..=12).collect::<Vec<_>>());
+    }
+
+    /// A boundary check that fails ends the stream with its error, after the
+    /// generations before it.
+    #[test]
+    fn failed_boundary_ends_the_stream() {
+        let d = tempfile::tempdir().unwrap();
+        let sources = chain(d.path(), 1, 5);
+        let mut s = LogStream::start(
+            sources,
+            Box::new(|prev, l| {
+                if l.generation == 4 {
+                    return Err(Error::Usage(format!("after {}", prev.generation)));
+                }
+                Ok(())
+            }),
+        );
+        let got: Vec<Result<u32, String>> = std::iter::from_fn(|| s.next_log())
+            .map(|r| r.map(|l| l.generation).map_err(|e| e.to_string()))
+            .collect();
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(got[..3], [Ok(1), Ok(2), Ok(3)]);
+        assert!(got[3].as_ref().unwrap_err().contains("after 3"), "{got:?}");
+    }
+}
