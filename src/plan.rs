@@ -790,8 +790,11 @@ struct StreamInput<'a> {
     dbs: Vec<&'a DbFact>,
 }
 
-/// Plans recovery from gathered facts (pure: no I/O).
-pub fn plan(facts: &Facts) -> Plan {
+/// The streams to plan: one per log set (with its checkpoint), the
+/// checkpoints no set claimed, then each readable database joined to the
+/// stream of its log signature (or a stream of its own). Databases whose
+/// header does not read are returned apart.
+fn stream_inputs(facts: &Facts) -> (Vec<StreamInput<'_>>, Vec<&DbFact>) {
     let mut inputs: Vec<StreamInput<'_>> = Vec::new();
     let mut used_chk = vec![false; facts.checkpoints.len()];
     for set in &facts.log_sets {
@@ -860,39 +863,48 @@ pub fn plan(facts: &Facts) -> Plan {
             },
         }
     }
-    let mut streams: Vec<StreamPlan> = inputs.iter().map(plan_stream).collect();
-    for d in unreadable {
-        let (jet, msg) = d.header.as_ref().err().cloned().unwrap();
-        streams.push(StreamPlan {
-            sign_log: None,
-            base: None,
-            log_dir: None,
-            system_dir: None,
-            checkpoint: None,
-            redo_start: None,
-            redo_start_reason: String::new(),
-            redo_end_generation: None,
-            logs: Vec::new(),
-            missing: Vec::new(),
-            current_log_missing: false,
-            logged_databases: Vec::new(),
-            rebuildable_without_checkpoint: Vec::new(),
-            databases: Vec::new(),
-            backup_sets: Vec::new(),
-            problems: vec![Problem {
-                jet,
-                message: format!(
-                    "the database header of {} cannot be read: {msg}",
-                    d.path.display()
-                ),
-            }],
-            notes: Vec::new(),
-            verdict: "blocked",
-            summary: "the database header cannot be read".into(),
-            steps: Vec::new(),
-            command: None,
-        });
+    (inputs, unreadable)
+}
+
+/// The stream of a database whose header does not read.
+fn unreadable_stream(d: &DbFact) -> StreamPlan {
+    let (jet, msg) = d.header.as_ref().err().cloned().unwrap();
+    StreamPlan {
+        sign_log: None,
+        base: None,
+        log_dir: None,
+        system_dir: None,
+        checkpoint: None,
+        redo_start: None,
+        redo_start_reason: String::new(),
+        redo_end_generation: None,
+        logs: Vec::new(),
+        missing: Vec::new(),
+        current_log_missing: false,
+        logged_databases: Vec::new(),
+        rebuildable_without_checkpoint: Vec::new(),
+        databases: Vec::new(),
+        backup_sets: Vec::new(),
+        problems: vec![Problem {
+            jet,
+            message: format!(
+                "the database header of {} cannot be read: {msg}",
+                d.path.display()
+            ),
+        }],
+        notes: Vec::new(),
+        verdict: "blocked",
+        summary: "the database header cannot be read".into(),
+        steps: Vec::new(),
+        command: None,
     }
+}
+
+/// Plans recovery from gathered facts (pure: no I/O).
+pub fn plan(facts: &Facts) -> Plan {
+    let (inputs, unreadable) = stream_inputs(facts);
+    let mut streams: Vec<StreamPlan> = inputs.iter().map(plan_stream).collect();
+    streams.extend(unreadable.into_iter().map(unreadable_stream));
     let ok = streams.iter().all(|s| s.verdict != "blocked");
     Plan {
         streams,
@@ -1367,6 +1379,15 @@ fn range_logs(logs: &mut [LogEntry], range: &Range, f: &mut Findings) {
 /// The databases given whose header reads.
 type Given<'a> = Vec<(&'a DbFact, &'a DbHeader)>;
 
+impl<'a> StreamInput<'a> {
+    fn given(&self) -> Given<'a> {
+        self.dbs
+            .iter()
+            .filter_map(|d| d.header.as_ref().ok().map(|h| (*d, h)))
+            .collect()
+    }
+}
+
 fn file_of(given: &Given<'_>, d: &LoggedDatabase) -> Option<PathBuf> {
     given
         .iter()
@@ -1778,11 +1799,7 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
         Some(p) if inp.set.is_some() => walk_attachments(&start.initial, &ordered, p, None),
         _ => Vec::new(),
     };
-    let given: Given<'_> = inp
-        .dbs
-        .iter()
-        .filter_map(|d| d.header.as_ref().ok().map(|h| (*d, h)))
-        .collect();
+    let given: Given<'_> = inp.given();
     logged_databases(&mut logged, &given, &mut f);
     let rebuildable = rebuildable(&ordered, start.at, &logged, &given);
     let mut databases: Vec<DatabasePlan> = given
@@ -1792,12 +1809,10 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
     settle_databases(inp, &mut databases, &needs, &naming, cp_gen, &mut f);
 
     let nothing = inp.set.is_none() && needs.dirty.is_empty();
-    let verdict = if !f.problems.is_empty() {
-        "blocked"
-    } else if nothing {
-        "nothing_to_do"
-    } else {
-        "ready"
+    let verdict = match (f.problems.is_empty(), nothing) {
+        (false, _) => "blocked",
+        (true, true) => "nothing_to_do",
+        (true, false) => "ready",
     };
     let dirs = Dirs::of(inp);
     let ci = CommandInputs {
