@@ -36,6 +36,11 @@ pub const DB_OBJID: u32 = 1;
 /// Sizes of the catalog's fixed columns 1 … 13.
 pub const FIXED_SIZES: [usize; 13] = [4, 2, 4, 4, 4, 4, 4, 1, 2, 4, 2, 4, 8];
 
+/// `fidbPrimary`: the index is the table's primary index (`inc/idb.hxx` ~12).
+pub const FIDB_PRIMARY: u32 = 0x0020;
+/// `fIDXSEGDescending`: flag byte of a 4-byte key segment (`inc/daedef.hxx` ~711).
+pub const IDXSEG_DESCENDING: u8 = 0x40;
+
 /// Catalog object types (`sysobj*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -132,7 +137,7 @@ pub fn key_segments(raw: &[u8], flags: u32) -> Vec<KeySegment> {
         raw.chunks_exact(4)
             .map(|c| KeySegment {
                 column_id: u16_at(c, 2) as u32,
-                descending: c[0] & 0x40 != 0,
+                descending: c[0] & IDXSEG_DESCENDING != 0,
             })
             .collect()
     } else {
@@ -377,7 +382,7 @@ impl Catalog {
                     pgno_fdp: e.coltyp_or_pgno_fdp,
                     density: e.space_usage,
                     flags: e.flags,
-                    primary: e.flags & 0x0020 != 0,
+                    primary: e.flags & FIDB_PRIMARY != 0,
                     locale: e.pages_or_locale,
                     lcmap_flags: e.lcmap_flags,
                     key: e.key_segments.clone(),

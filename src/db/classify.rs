@@ -157,7 +157,7 @@ pub fn implausible_page_header(page: &[u8], expect_ecc: bool) -> Option<&'static
     let cb_free = u16_at(page, 28) as usize;
     let cb_uncommitted = u16_at(page, 30) as usize;
     let ib_mic = u16_at(page, 32) as usize;
-    let itag = (u16_at(page, 34) & 0x0FFF) as usize;
+    let itag = (u16_at(page, 34) & crate::parse::page::ITAG_MIC_FREE_MASK) as usize;
     if cb_free > ps - hdr {
         return Some("cbFree larger than the page");
     }

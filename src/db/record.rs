@@ -59,6 +59,22 @@ pub const TAGFLD_NULL: u8 = 0x20;
 /// Encrypted.
 pub const TAGFLD_ENCRYPTED: u8 = 0x40;
 
+/// Offset bits of a variable column's end offset (`rec.hxx`; the high bit
+/// marks NULL).
+pub const VAR_OFFSET_MASK: u16 = 0x7FFF;
+/// High bit of a variable column's end offset: the column is NULL.
+pub const VAR_NULL: u16 = 0x8000;
+/// Offset bits of a TAGFLD `ib` on small pages (`inc/tagfld.hxx`).
+pub const TAGFLD_IB_MASK_SMALL: u16 = 0x1FFF;
+/// Offset bits of a TAGFLD `ib` on large pages.
+pub const TAGFLD_IB_MASK_LARGE: u16 = 0x7FFF;
+/// Small pages: the value is NULL (`fNullSmallPage`).
+pub const TAGFLD_IB_NULL: u16 = 0x2000;
+/// Small pages: the value starts with a header byte (`fExtendedInfo`).
+pub const TAGFLD_IB_EXTENDED_INFO: u16 = 0x4000;
+/// The column is derived from a template table (`fDerived`, tagfld.hxx ~177).
+pub const TAGFLD_IB_DERIVED: u16 = 0x8000;
+
 /// One tagged column entry of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaggedField<'a> {
@@ -97,7 +113,7 @@ impl<'a> Record<'a> {
         let tagged = if n_var == 0 {
             var_data
         } else {
-            var_data + (u16_at(raw, var_data - 2) & 0x7FFF) as usize
+            var_data + (u16_at(raw, var_data - 2) & VAR_OFFSET_MASK) as usize
         };
         if tagged > raw.len() {
             return Err(bad(
@@ -144,15 +160,15 @@ impl<'a> Record<'a> {
         }
         let i = (fid - 128) as usize;
         let end_raw = u16_at(self.raw, self.ib_end_fixed + 2 * i);
-        if end_raw & 0x8000 != 0 {
+        if end_raw & VAR_NULL != 0 {
             return None;
         }
         let start = if i == 0 {
             0
         } else {
-            (u16_at(self.raw, self.ib_end_fixed + 2 * (i - 1)) & 0x7FFF) as usize
+            (u16_at(self.raw, self.ib_end_fixed + 2 * (i - 1)) & VAR_OFFSET_MASK) as usize
         };
-        let end = (end_raw & 0x7FFF) as usize;
+        let end = (end_raw & VAR_OFFSET_MASK) as usize;
         if start > end {
             return None;
         }
@@ -191,7 +207,7 @@ impl<'a> Record<'a> {
             return Slot::Absent;
         }
         let i = (fid - 128) as usize;
-        if u16_at(self.raw, self.ib_end_fixed + 2 * i) & 0x8000 != 0 {
+        if u16_at(self.raw, self.ib_end_fixed + 2 * i) & VAR_NULL != 0 {
             return Slot::Null;
         }
         self.var(fid).map_or(Slot::Absent, Slot::Value)
@@ -212,7 +228,11 @@ impl<'a> Record<'a> {
                 "tagged area shorter than one entry".into(),
             ));
         }
-        let mask = if self.large { 0x7FFF } else { 0x1FFF };
+        let mask = if self.large {
+            TAGFLD_IB_MASK_LARGE
+        } else {
+            TAGFLD_IB_MASK_SMALL
+        };
         let first = (u16_at(t, 2) & mask) as usize;
         if first < 4 || first % 4 != 0 || first > t.len() {
             return Err(bad(
@@ -238,7 +258,7 @@ impl<'a> Record<'a> {
                 ));
             }
             let mut v = &t[s..e];
-            let has_hdr = self.large || raw_ib & 0x4000 != 0;
+            let has_hdr = self.large || raw_ib & TAGFLD_IB_EXTENDED_INFO != 0;
             let mut flags = 0;
             if has_hdr && !v.is_empty() {
                 flags = v[0];
@@ -247,13 +267,13 @@ impl<'a> Record<'a> {
             let null = if self.large {
                 flags & TAGFLD_NULL != 0
             } else {
-                raw_ib & 0x2000 != 0
+                raw_ib & TAGFLD_IB_NULL != 0
             };
             out.push(TaggedField {
                 fid,
                 flags,
                 null,
-                derived: raw_ib & 0x8000 != 0,
+                derived: raw_ib & TAGFLD_IB_DERIVED != 0,
                 data: v,
             });
         }

@@ -19,6 +19,12 @@ use super::record::{
 /// Greatest size a decompressed intrinsic value may take.
 pub const MAX_INTRINSIC: usize = 1 << 24;
 
+/// Offset bits of a multi-valued column's instance offset (`MULTIVALUES`,
+/// `inc/tagfld.hxx`).
+pub const MV_OFFSET_MASK: u16 = 0x7FFF;
+/// High bit of an instance offset: the instance is a separated long value.
+pub const MV_SEPARATED: u16 = 0x8000;
+
 /// One decoded value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -255,23 +261,23 @@ fn decode_multi(f: &TaggedField<'_>, c: &ColumnSchema, lv: &dyn LongValues) -> V
         if d.len() < 2 {
             return Value::Error("multi-valued column without offsets".into());
         }
-        let first = (u16::from_le_bytes([d[0], d[1]]) & 0x7FFF) as usize;
+        let first = (u16::from_le_bytes([d[0], d[1]]) & MV_OFFSET_MASK) as usize;
         let n = first / 2;
         if n == 0 || first > d.len() {
             return Value::Error(format!("multi-valued column: first offset {first}"));
         }
         let off = |i: usize| u16::from_le_bytes([d[2 * i], d[2 * i + 1]]);
         for i in 0..n {
-            let s = (off(i) & 0x7FFF) as usize;
+            let s = (off(i) & MV_OFFSET_MASK) as usize;
             let e = if i + 1 < n {
-                (off(i + 1) & 0x7FFF) as usize
+                (off(i + 1) & MV_OFFSET_MASK) as usize
             } else {
                 d.len()
             };
             if s > e || e > d.len() {
                 return Value::Error(format!("multi-valued column: instance {i} at {s}..{e}"));
             }
-            parts.push((&d[s..e], off(i) & 0x8000 != 0));
+            parts.push((&d[s..e], off(i) & MV_SEPARATED != 0));
         }
     }
     let values = parts

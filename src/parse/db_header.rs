@@ -109,6 +109,9 @@ pub const STATE_DIRTY_AND_PATCHED_SHUTDOWN: u32 = 7;
 /// `JET_dbstateRevertInProgress`.
 pub const STATE_REVERT_IN_PROGRESS: u32 = 8;
 
+/// `fDbShadowingDisabled`: bit 0 of the database flags (`inc/daedef.hxx` ~2767).
+pub const DB_FLAG_SHADOWING_DISABLED: u32 = 0x01;
+
 /// Database state names exactly as eseutil prints them (`rgszDBState`,
 /// `ese/dbdump.cxx` ~10–40). 5 (`JET_dbstateForceDetach`) and unknown
 /// values print `Illegal`.
@@ -332,7 +335,7 @@ impl DbHeader {
 
     /// Shadowing disabled flag (db flags byte 0 bit 0).
     pub fn shadowing_disabled(&self) -> bool {
-        self.db_flags & 1 != 0
+        self.db_flags & DB_FLAG_SHADOWING_DISABLED != 0
     }
 
     /// Decoded file type.

@@ -76,6 +76,28 @@ pub const SPACE_HEADER_SIZE: usize = 16;
 /// (fcb.hxx: two extent infos of pgnoLast + cpg).
 pub const SPLIT_BUFFER_SIZE: usize = 16;
 
+/// Low 12 bits of the page header's itag word: `itagMicFree` (`CPAGE::PGHDR`,
+/// cpage.hxx ~992; docs/format/pages.md §2).
+pub const ITAG_MIC_FREE_MASK: u16 = 0x0FFF;
+/// Shift of the reserved-tag count above `itagMicFree` in that word.
+pub const RESERVED_TAGS_SHIFT: u16 = 12;
+/// Mask of the reserved-tag count after the shift.
+pub const RESERVED_TAGS_MASK: u16 = 0x7;
+/// Small pages: `cb` and `ib` of a tag are 13 bits, the top 3 bits of `ib`
+/// are the node flags (`CPAGE::TAG`, cpage.hxx ~936; pages.md §5).
+pub const TAG_MASK_SMALL: u16 = 0x1FFF;
+/// Shift of the node flags in a small page's tag `ib`.
+pub const TAG_FLAGS_SHIFT: u16 = 13;
+/// Large pages: `cb` and `ib` of a tag are 15 bits (flags live in the node).
+pub const TAG_MASK_LARGE: u16 = 0x7FFF;
+/// `fSPHMultipleExtent`: the tree has its own space trees (`inc/space.hxx` ~26).
+pub const SPACE_MULTIPLE_EXTENT: u8 = 0x01;
+/// Space-tree key of 5 bytes: the first byte carries this bit and a pool
+/// number (`SPEXTKEY`, space.cxx).
+pub const EXTENT_KEY_POOL_FLAG: u8 = 0x80;
+/// Mask of the pool number in that byte.
+pub const EXTENT_POOL_MASK: u8 = 0x07;
+
 /// True when pages of `page_size` bytes use the large (80-byte) header.
 pub fn is_large(page_size: usize) -> bool {
     page_size > 8192
@@ -187,8 +209,8 @@ pub fn page_header(large: bool) -> impl Fn(Input<'_>) -> PResult<'_, PageHeader>
                 cb_free,
                 cb_uncommitted_free,
                 ib_mic_free,
-                itag_mic_free: itag_state & 0x0FFF,
-                reserved_tags: ((itag_state >> 12) & 0x7) as u8,
+                itag_mic_free: itag_state & ITAG_MIC_FREE_MASK,
+                reserved_tags: ((itag_state >> RESERVED_TAGS_SHIFT) & RESERVED_TAGS_MASK) as u8,
                 flags,
                 pgno,
                 header_size: if large { LARGE_HEADER } else { SMALL_HEADER },
@@ -246,9 +268,13 @@ pub fn read_tag(page: &[u8], itag: usize, itag_mic_free: usize) -> Result<Tag, F
     let raw_cb = u16_at(page, off);
     let raw_ib = u16_at(page, off + 2);
     let (cb, ib, mut flags) = if large {
-        (raw_cb & 0x7FFF, raw_ib & 0x7FFF, 0u8)
+        (raw_cb & TAG_MASK_LARGE, raw_ib & TAG_MASK_LARGE, 0u8)
     } else {
-        (raw_cb & 0x1FFF, raw_ib & 0x1FFF, (raw_ib >> 13) as u8)
+        (
+            raw_cb & TAG_MASK_SMALL,
+            raw_ib & TAG_MASK_SMALL,
+            (raw_ib >> TAG_FLAGS_SHIFT) as u8,
+        )
     };
     let tag_array_start = tag_offset(ps, itag_mic_free.saturating_sub(1)).unwrap_or(0);
     let start = hs + ib as usize;
@@ -349,7 +375,7 @@ pub struct SpaceHeader {
 impl SpaceHeader {
     /// `fSPHMultipleExtent`: the tree has space trees.
     pub fn multiple_extent(&self) -> bool {
-        self.flags & 0x1 != 0
+        self.flags & SPACE_MULTIPLE_EXTENT != 0
     }
     /// Root of the owned-extent tree (multiple-extent trees).
     pub fn pgno_oe(&self) -> Option<u32> {
@@ -390,7 +416,7 @@ pub fn parse_space_header(ext: &[u8]) -> Result<SpaceHeader, FormatError> {
 pub fn parse_extent(key: &[u8], data: &[u8]) -> Result<(u8, u32, u32), FormatError> {
     let (pool, k) = match key.len() {
         4 => (0u8, key),
-        5 if key[0] & 0x80 != 0 => (key[0] & 0x07, &key[1..]),
+        5 if key[0] & EXTENT_KEY_POOL_FLAG != 0 => (key[0] & EXTENT_POOL_MASK, &key[1..]),
         n => {
             return Err(FormatError::new(
                 0,

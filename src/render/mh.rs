@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::color;
 use crate::error::FormatError;
-use crate::parse::db_header::{DbHeader, DbHeaderPair, HeaderCopy, UsedCopy};
+use crate::parse::db_header::{DbHeader, DbHeaderPair, FileType, HeaderCopy, UsedCopy};
 use crate::parse::patch::PatchHeader;
 use crate::parse::primitives::{BkInfo, Lgpos, LogTime};
 use crate::report::mh::{ENGINE_DB_VERSION, ENGINE_EFV};
@@ -128,7 +128,7 @@ pub fn fields(h: &DbHeader, color: bool) -> String {
     reseed_fields(&mut s, h);
     backup_fields(&mut s, h);
     resize_fields(&mut s, h);
-    if h.file_type == 1 {
+    if h.file_type() == FileType::Database {
         maintenance_fields(&mut s, h);
     }
     s
@@ -343,7 +343,8 @@ fn resize_fields(w: &mut String, h: &DbHeader) {
     let _ = writeln!(w, "       Trim Count: {}", h.trim_count);
 }
 
-/// The ECC and checksum counters and database maintenance (database files only, `file_type` 1).
+/// The ECC and checksum counters and database maintenance (database files
+/// only).
 fn maintenance_fields(w: &mut String, h: &DbHeader) {
     let _ = writeln!(w);
     counter(
