@@ -55,6 +55,9 @@ pub struct CcArgs {
     /// output of this recovery.
     #[arg(long)]
     pub force: bool,
+    /// Page cache and evidence options.
+    #[command(flatten)]
+    pub io: super::r::RecoveryIoArgs,
 }
 
 /// The log base name of the restore: `--base`, else restore.env's
@@ -117,6 +120,7 @@ pub fn run(args: &CcArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         base: args.base.clone(),
         play_forward: args.play_forward.clone(),
         output: args.output.clone(),
+        io: args.io.options(false),
     };
     preflight(args)?;
     super::interrupt::on_interrupt(args.output.clone(), None);

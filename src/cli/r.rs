@@ -58,17 +58,50 @@ pub struct RArgs {
     /// Output folder for the recovered databases.
     #[arg(long, default_value = "recovered")]
     pub output: PathBuf,
-    /// Replace the databases in the database folder with their recovered
-    /// versions, as eseutil does (for admins working on a restored copy).
-    /// The recovery still runs into a temporary folder beside them; each
-    /// database is replaced by an atomic rename only when recovery succeeded.
-    /// The logs and the checkpoint are never written.
+    /// Replay into the databases in the database folder themselves, as
+    /// eseutil does (for admins working on a restored copy): no copy is
+    /// made; each database says Dirty Shutdown until recovery has finished
+    /// and verified, so an interrupted run is simply run again. Databases
+    /// the logs create are built beside them and renamed in only when
+    /// recovery succeeded. The logs and the checkpoint are never written.
     #[arg(long = "in-place", conflicts_with = "output")]
     pub in_place: bool,
+    /// Page cache and evidence options.
+    #[command(flatten)]
+    pub io: RecoveryIoArgs,
     /// Compare the recovered database page by page with DB (a report; the
     /// exit status does not change).
     #[arg(long = "compare-with", value_name = "DB")]
     pub compare_with: Option<PathBuf>,
+}
+
+/// Page cache and evidence options of `/r` and `/cc`.
+#[derive(Debug, Args)]
+pub struct RecoveryIoArgs {
+    /// Page cache of each database being recovered, in MiB (default 64;
+    /// pages are written back when evicted and at the end).
+    #[arg(long = "cache-mib", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub cache_mib: Option<u32>,
+    /// Do not hash the inputs (the report says so); the after-run check of
+    /// size, mtime and inode is still made.
+    #[arg(long = "no-hash", conflicts_with = "verify_inputs")]
+    pub no_hash: bool,
+    /// After the run, read every input again and compare its sha256 with
+    /// the one taken while it was read (default: size, mtime and inode).
+    #[arg(long = "verify-inputs")]
+    pub verify_inputs: bool,
+}
+
+impl RecoveryIoArgs {
+    /// The recovery's I/O options.
+    pub(crate) fn options(&self, in_place: bool) -> crate::recovery::evidence::IoOptions {
+        crate::recovery::evidence::IoOptions {
+            cache_mib: self.cache_mib.map(|n| n as usize),
+            no_hash: self.no_hash,
+            verify_inputs: self.verify_inputs,
+            in_place,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -201,6 +234,7 @@ fn options(args: &RArgs) -> Result<Options, Error> {
         lossy: args.allow_loss,
         stop_at: None,
         skip_undo: false,
+        io: args.io.options(args.in_place),
         ..Default::default()
     };
     if let (Ok(a), Ok(b)) = (
@@ -221,7 +255,9 @@ fn options(args: &RArgs) -> Result<Options, Error> {
 pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     let opts = options(args)?;
     let (base, log_dir) = (opts.base.clone(), opts.log_dir.clone());
-    if !args.in_place {
+    if args.in_place {
+        preflight_in_place(&opts)?;
+    } else {
         preflight(&opts, args.force)?;
     }
     super::interrupt::on_interrupt(
@@ -292,7 +328,7 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
             t.push_str(&format!("\nNo database was written: {why}\n"));
         }
         if args.in_place && rep.error.is_some() {
-            t.push_str("--in-place: recovery stopped; every database in the database folder was left as it was\n");
+            t.push_str("--in-place: recovery stopped; databases replayed in place were left in Dirty Shutdown (run /r again), nothing else in the database folder was changed\n");
         }
         if let Some(c) = &compare {
             t.push_str(&crate::render::compare::compare_text(c));
@@ -381,6 +417,22 @@ pub(crate) fn preflight(opts: &Options, force: bool) -> Result<(), Error> {
     Ok(())
 }
 
+/// Before an in-place replay: no database it would write is read-only
+/// (refused as a usage error, nothing written).
+fn preflight_in_place(opts: &Options) -> Result<(), Error> {
+    for (name, _) in expected_outputs(&opts.log_dir, &opts.base, &opts.system_dir) {
+        let target = opts.db_dir.join(name);
+        if std::fs::metadata(&target).is_ok_and(|m| m.permissions().readonly()) {
+            let _ = std::fs::remove_dir_all(&opts.output);
+            return Err(Error::Usage(format!(
+                "--in-place: {} is read-only; nothing was replaced",
+                target.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A progress bar on standard error for long replays (at least 50 000
 /// records), only on a terminal and never with `--json`.
 pub(crate) fn progress_bar(ctx: &Ctx) -> Option<std::rc::Rc<indicatif::ProgressBar>> {
@@ -453,6 +505,11 @@ fn place_in(rep: &Report, o: &Options) -> Result<Vec<PathBuf>, Error> {
             continue;
         };
         let target = o.db_dir.join(name);
+        if d.working_file == crate::recovery::store::Origin::InPlace {
+            // Replayed in the file itself: nothing to move.
+            moves.push((target.clone(), target));
+            continue;
+        }
         if std::fs::metadata(&target).is_ok_and(|m| m.permissions().readonly()) {
             return Err(Error::Usage(format!(
                 "--in-place: {} is read-only; nothing was replaced (the recovered copies were discarded)",
@@ -461,7 +518,7 @@ fn place_in(rep: &Report, o: &Options) -> Result<Vec<PathBuf>, Error> {
         }
         moves.push((d.output.clone(), target));
     }
-    for (from, to) in &moves {
+    for (from, to) in moves.iter().filter(|(f, t)| f != t) {
         std::fs::rename(from, to).map_err(|e| Error::io(to, e))?;
     }
     Ok(moves.into_iter().map(|(_, to)| to).collect())
@@ -556,14 +613,15 @@ pub(crate) fn report_text(r: &Report) -> String {
     }
     if !r.inputs.is_empty() {
         let _ = writeln!(s);
-        let _ = writeln!(s, "Inputs (sha256 before = after):");
+        let _ = writeln!(s, "Inputs ({}):", r.input_check.describe());
         for i in &r.inputs {
-            let same = if i.sha256_before == i.sha256_after {
-                "unchanged"
-            } else {
-                "CHANGED"
+            let same = match (i.written_in_place, i.unchanged) {
+                (true, _) => "written in place (--in-place)",
+                (false, true) => "unchanged",
+                (false, false) => "CHANGED",
             };
-            let _ = writeln!(s, "  {} {} {}", i.sha256_before, same, i.path.display());
+            let sha = i.sha256_before.as_deref().unwrap_or("(not hashed)");
+            let _ = writeln!(s, "  {sha} {same} {}", i.path.display());
         }
     }
     if let Some(v) = &r.verification {

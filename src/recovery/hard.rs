@@ -39,6 +39,8 @@ pub struct HardOptions {
     pub play_forward: Option<PathBuf>,
     /// Output folder.
     pub output: PathBuf,
+    /// Page cache and evidence hashing (never in place).
+    pub io: super::evidence::IoOptions,
 }
 
 /// How the database copy identifies itself as a backup.
@@ -127,8 +129,8 @@ fn check_next(prev: &LogIn, l: &LogIn) -> Result<(), Error> {
 
 /// Reads a log, mapping a damaged one to −573 (restored set) or −574
 /// (play-forward), as `ErrLGRSTExternalRestore` reports it.
-fn read_hard(path: &Path, restored: bool) -> Result<LogIn, Error> {
-    read_log(path).map_err(|e| match e {
+fn read_hard(path: &Path, restored: bool, hash: bool) -> Result<LogIn, Error> {
+    read_log(path, hash).map_err(|e| match e {
         Error::Format { path, err: fe, .. } => {
             let jet = if restored {
                 Jet::LOG_CORRUPT_DURING_HARD_RESTORE
@@ -273,7 +275,7 @@ pub fn hard_recover(o: &HardOptions) -> Result<HardReport, Error> {
                 ));
             }
         }
-        let l = read_hard(p, true)?;
+        let l = read_hard(p, true, o.io.hash())?;
         if l.generation != *g {
             return Err(err(
                 p,
@@ -456,10 +458,10 @@ pub fn hard_recover(o: &HardOptions) -> Result<HardReport, Error> {
                     format!("generation {g:#X} in the play-forward folder, but {expected:#X} is missing"),
                 ));
             }
-            pf_logs.push(read_hard(p, false)?);
+            pf_logs.push(read_hard(p, false, o.io.hash())?);
         }
         if let Some(c) = current {
-            let l = read_hard(&c, false)?;
+            let l = read_hard(&c, false, o.io.hash())?;
             let expected = pf_logs
                 .last()
                 .map(|l| l.generation + 1)
@@ -505,6 +507,10 @@ pub fn hard_recover(o: &HardOptions) -> Result<HardReport, Error> {
         ignore_checkpoint: true,
         restore_map: map,
         hard: true,
+        io: super::evidence::IoOptions {
+            in_place: false,
+            ..o.io.clone()
+        },
         ..Default::default()
     };
     for m in &opts.restore_map {

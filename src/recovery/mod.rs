@@ -20,6 +20,7 @@
 
 mod attach;
 pub mod create_db;
+pub mod evidence;
 pub mod hard;
 pub mod output;
 pub mod page;
@@ -79,6 +80,8 @@ pub struct Options {
     /// Hard recovery: finish with the backup-history changes of
     /// `ErrIOTermUpdateAndWriteDatabaseHeader` (`ese/io.cxx` ~800–826).
     pub hard: bool,
+    /// Page cache, evidence hashing, in place.
+    pub io: evidence::IoOptions,
 }
 
 /// One restored database of a hard recovery (the restore map of
@@ -97,16 +100,7 @@ pub struct RestoreSource {
     pub zero_trailer: bool,
 }
 
-/// One input file with its hashes.
-#[derive(Debug, Clone, Serialize)]
-pub struct InputFile {
-    /// Path.
-    pub path: PathBuf,
-    /// sha256 before recovery.
-    pub sha256_before: String,
-    /// sha256 after recovery.
-    pub sha256_after: String,
-}
+pub use evidence::InputFile;
 
 /// One database produced.
 #[derive(Debug, Clone, Serialize)]
@@ -127,6 +121,10 @@ pub struct DbOutcome {
     pub dbtime: u64,
     /// Final page count.
     pub page_count: u32,
+    /// How its working file was made (created, reflink, copy, in place).
+    pub working_file: store::Origin,
+    /// Its page cache's counters.
+    pub cache: store::CacheStats,
 }
 
 /// The recovery report.
@@ -134,6 +132,8 @@ pub struct DbOutcome {
 pub struct Report {
     /// Inputs.
     pub inputs: Vec<InputFile>,
+    /// How the inputs were hashed and checked after the run.
+    pub input_check: evidence::InputCheck,
     /// Generations replayed.
     pub generations: Vec<u32>,
     /// Where redo started.
@@ -162,8 +162,6 @@ pub struct Report {
 }
 
 thread_local! {
-    /// Existing databases opened during a run, with their sha256 before.
-    static DB_INPUTS: std::cell::RefCell<Vec<(PathBuf, String)>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The progress observer of recoveries run on this thread.
     static PROGRESS: std::cell::RefCell<Option<ProgressFn>> = const { std::cell::RefCell::new(None) };
 }
@@ -186,10 +184,6 @@ fn report_progress(done: u64, total: u64) {
     });
 }
 
-fn sha256(path: &Path) -> String {
-    crate::file::sha256_file(path).unwrap_or_else(|e| format!("unreadable: {e}"))
-}
-
 /// One log generation read for redo.
 pub(crate) struct LogIn {
     pub(crate) path: PathBuf,
@@ -198,12 +192,29 @@ pub(crate) struct LogIn {
     records: Vec<LogRecord>,
     end: Lgpos,
     torn: Vec<crate::log::record::TornRecord>,
+    /// What the file was when read (taken by [`recover_logs`]).
+    evidence: Option<evidence::ReadEvidence>,
 }
 
-/// Reads and scans one log file for redo (header, records, end).
-pub(crate) fn read_log(path: &Path) -> Result<LogIn, Error> {
+/// Reads and scans one log file for redo (header, records, end); with
+/// `hash`, hashes it from the bytes read (only bytes beyond the log's
+/// size, if any, are read for the hash).
+pub(crate) fn read_log(path: &Path, hash: bool) -> Result<LogIn, Error> {
     let mut input = crate::file::Input::open(path)?;
+    let facts = input
+        .file
+        .metadata()
+        .ok()
+        .map(|m| evidence::FileFacts::of(&m));
     let lb = crate::log::scan::read_log_bytes(&mut input)?;
+    let sha = if hash {
+        evidence::Sha::Done(
+            crate::file::sha256_read_and_rest(path, &lb.bytes)
+                .unwrap_or_else(|e| format!("unreadable: {e}")),
+        )
+    } else {
+        evidence::Sha::None
+    };
     let mut bytes = lb.bytes;
     let scan = crate::log::scan::scan_log_sized(&mut bytes, lb.file_size)
         .map_err(|e| Error::corrupt(path, e))?;
@@ -221,6 +232,7 @@ pub(crate) fn read_log(path: &Path) -> Result<LogIn, Error> {
         records: walk.records,
         end: scan.end,
         torn: walk.torn,
+        evidence: Some(evidence::ReadEvidence { facts, sha }),
     })
 }
 
@@ -251,7 +263,7 @@ fn read_logs(opts: &Options) -> Result<Vec<LogIn>, Error> {
     }
     let mut out = Vec::new();
     for f in logs {
-        out.push(read_log(&f.path)?);
+        out.push(read_log(&f.path, opts.io.hash())?);
     }
     for w in out.windows(2) {
         if w[1].generation != w[0].generation + 1 {
@@ -364,7 +376,7 @@ pub fn recover(opts: &Options) -> Result<Report, Error> {
 }
 
 /// The redo/undo run over `logs` (already read and checked to follow one
-/// another); `extra_inputs` are hashed before and after like the logs.
+/// another); `extra_inputs` are checked before and after like the logs.
 /// Shared by `/r` and `/cc` ([`hard`]).
 pub(crate) fn recover_logs(
     opts: &Options,
@@ -376,8 +388,15 @@ pub(crate) fn recover_logs(
         logs.iter_mut()
             .map(|l| (l.generation as i32, u16_at(&l.header, 10), &mut l.torn)),
     );
-    let mut inputs: Vec<PathBuf> = logs.iter().map(|l| l.path.clone()).collect();
-    inputs.extend(extra_inputs);
+    let mut rd = Redo::default();
+    for l in logs.iter_mut() {
+        if let Some(ev) = l.evidence.take() {
+            rd.inputs.add(&l.path, ev);
+        }
+    }
+    for p in &extra_inputs {
+        rd.inputs.add_file(p, opts.io.hash());
+    }
     let chk = opts.system_dir.join(format!("{}.chk", opts.base));
     let mut redo_start = None;
     let mut reason = "no checkpoint: replay from the first log".to_string();
@@ -389,7 +408,7 @@ pub(crate) fn recover_logs(
             .unwrap_or_default();
     let mut initial_from = logs[0].path.clone();
     if chk.exists() {
-        inputs.push(chk.clone());
+        rd.inputs.add_file(&chk, opts.io.hash());
         if opts.ignore_checkpoint {
             reason = "checkpoint ignored (--ignore-checkpoint): replay from the first log".into();
         } else {
@@ -405,8 +424,6 @@ pub(crate) fn recover_logs(
         }
     }
     let mut not_recovered_early: Vec<String> = Vec::new();
-    let before: Vec<String> = inputs.iter().map(|p| sha256(p)).collect();
-    DB_INPUTS.with(|v| v.borrow_mut().clear());
     std::fs::create_dir_all(&opts.output).map_err(|e| Error::io(&opts.output, e))?;
     let page_size = {
         let ps = u16_at(&logs[0].header, 14) as usize;
@@ -416,7 +433,6 @@ pub(crate) fn recover_logs(
             ps
         }
     };
-    let mut rd = Redo::default();
     for a in &initial {
         let f = db_source(opts, &a.path);
         let target = opts.output.join(file_name_of(&a.path));
@@ -426,7 +442,7 @@ pub(crate) fn recover_logs(
                 .map(|(_, s)| s == want)
                 .unwrap_or(false)
         };
-        match existing_db(&f, &same, a.dbid, &a.path, &target, &opts.restore_map)? {
+        match existing_db(&f, &same, a.dbid, &a.path, &target, opts, &mut rd.inputs)? {
             Some(db) => {
                 rd.dbs.insert(a.dbid, db);
             }
@@ -554,6 +570,7 @@ pub(crate) fn recover_logs(
         };
         let header = db.header.clone();
         let page_writes = db.store.writes;
+        let (working_file, cache) = (db.store.origin(), db.store.cache_stats());
         let out = if error.is_none() {
             db.store.write_header(header)?;
             db.store.sync()?;
@@ -583,6 +600,8 @@ pub(crate) fn recover_logs(
             },
             dbtime: db.dbtime_max,
             page_count,
+            working_file,
+            cache,
         });
         finished.push(db);
     }
@@ -592,20 +611,8 @@ pub(crate) fn recover_logs(
             db.store.commit()?;
         }
     }
-    let mut inputs: Vec<(PathBuf, String)> = inputs.into_iter().zip(before).collect();
-    for (p, h) in DB_INPUTS.with(|v| std::mem::take(&mut *v.borrow_mut())) {
-        if !inputs.iter().any(|(q, _)| *q == p) {
-            inputs.push((p, h));
-        }
-    }
-    let inputs = inputs
-        .into_iter()
-        .map(|(p, b)| InputFile {
-            sha256_after: sha256(&p),
-            path: p,
-            sha256_before: b,
-        })
-        .collect();
+    let input_check = opts.io.check();
+    let inputs = std::mem::take(&mut rd.inputs).finish(input_check);
     let exit_status = match (&verification, &error) {
         (Some(v), _) if !v.passed => 5,
         (_, Some(_)) => 1,
@@ -613,6 +620,7 @@ pub(crate) fn recover_logs(
     };
     Ok(Report {
         inputs,
+        input_check,
         generations,
         redo_start,
         redo_start_reason: reason,
@@ -672,20 +680,23 @@ fn same_file_path(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Opens `f` for redo when it exists and carries `sign_db`.
+/// Opens `f` for redo when it exists and carries `sign_db`; what it was
+/// goes into `inputs`.
 fn existing_db(
     f: &Path,
     same_sign: &dyn Fn(&[u8]) -> bool,
     dbid: u8,
     logged: &str,
     target: &Path,
-    map: &[RestoreSource],
+    opts: &Options,
+    inputs: &mut evidence::Inputs,
 ) -> Result<Option<DbRun>, Error> {
+    let map = &opts.restore_map[..];
     if !f.is_file() {
         return Ok(None);
     }
     // The working copy must never replace its own input.
-    if same_file_path(f, target) {
+    if !opts.io.in_place && same_file_path(f, target) {
         return Err(Error::Usage(format!(
             "the output folder holds the input database {}: choose another --output",
             f.display()
@@ -693,7 +704,6 @@ fn existing_db(
     }
     // The header pages only: the database itself is copied file to file.
     let bytes = crate::file::read_prefix(f, crate::file::PROBE_SIZE)?;
-    DB_INPUTS.with(|v| v.borrow_mut().push((f.to_path_buf(), sha256(f))));
     let Ok(pair) = crate::parse::db_header::read_header_pair(&bytes) else {
         return Ok(None);
     };
@@ -705,7 +715,18 @@ fn existing_db(
     let restoring = map.iter().find(|m| m.source == f);
     // Soft recovery of a backup copy: -544 while its state is in the trailer.
     let soft_backup = restoring.is_none() && patch_file::soft_recovery_of_backup_copy(f, hdr)?;
-    let mut store = PageStore::copy_of(f, target, ps)?;
+    let in_place = opts.io.in_place && restoring.is_none();
+    let (store, ev) = if in_place {
+        PageStore::in_place(f, ps, opts.io.hash())?
+    } else {
+        PageStore::working_copy(f, target, ps, opts.io.hash())?
+    };
+    if in_place {
+        inputs.add_written_in_place(f, ev);
+    } else {
+        inputs.add(f, ev);
+    }
+    let mut store = store.with_cache_bytes(opts.io.cache_bytes());
     let mut header = bytes[..ps].to_vec();
     if let Some(m) = restoring {
         if let Some(h) = &m.header {
@@ -719,6 +740,10 @@ fn existing_db(
         store.zero_trailer_page()?;
     }
     header[52..56].copy_from_slice(&2u32.to_le_bytes());
+    if in_place {
+        // Dirty Shutdown until the end, as ESE marks a database it replays.
+        store.write_header(header.clone())?;
+    }
     Ok(Some(DbRun {
         dbid,
         logged_path: logged.to_string(),
@@ -892,7 +917,8 @@ fn database_record(
                 dbid,
                 &path,
                 &target,
-                &opts.restore_map,
+                opts,
+                &mut rd.inputs,
             )
             .map_err(|x| e(x.jet().unwrap_or(Jet::DISK_IO), x.to_string()))?
             {
@@ -908,7 +934,8 @@ fn database_record(
                 return Err(e(Jet::INVALID_CREATE_DB_VERSION, why));
             }
             let mut store = PageStore::create(&target, page_size)
-                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?;
+                .map_err(|x| e(Jet::DISK_IO, x.to_string()))?
+                .with_cache_bytes(opts.io.cache_bytes());
             let header = new_header(page_size, r, &l.header, r.lgpos);
             store
                 .write_header(header.clone())
@@ -1049,7 +1076,8 @@ fn database_record(
                 dbid,
                 &path,
                 &target,
-                &opts.restore_map,
+                opts,
+                &mut rd.inputs,
             )
             .map_err(|x| e(x.jet().unwrap_or(Jet::DISK_IO), x.to_string()))?
             {
