@@ -239,12 +239,15 @@ pub fn sha256_hex(h: sha2::Sha256) -> String {
     h.finalize().iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// The sha256 of `bytes` followed by the rest of `path` from `bytes.len()`
-/// on (for a file partly read already: only what was not read is read).
-pub fn sha256_read_and_rest(path: &Path, bytes: &[u8]) -> Result<String> {
+/// The sha256 of a file of `file_size` bytes whose first bytes, `bytes`,
+/// were read already: only what was not read is read (usually nothing).
+pub fn sha256_of_read(path: &Path, bytes: &[u8], file_size: u64) -> Result<String> {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     h.update(bytes);
+    if file_size <= bytes.len() as u64 {
+        return Ok(sha256_hex(h));
+    }
     let mut f = open_read_only(path)?;
     f.seek(SeekFrom::Start(bytes.len() as u64))
         .map_err(|e| Error::io(path, e))?;

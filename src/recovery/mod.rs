@@ -209,7 +209,7 @@ pub(crate) fn read_log(path: &Path, hash: bool) -> Result<LogIn, Error> {
     let lb = crate::log::scan::read_log_bytes(&mut input)?;
     let sha = if hash {
         evidence::Sha::Done(
-            crate::file::sha256_read_and_rest(path, &lb.bytes)
+            crate::file::sha256_of_read(path, &lb.bytes, lb.file_size)
                 .unwrap_or_else(|e| format!("unreadable: {e}")),
         )
     } else {
