@@ -230,7 +230,93 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(h.finalize().iter().map(|x| format!("{x:02x}")).collect())
+    Ok(sha256_hex(h))
+}
+
+/// Lower-case hex of a finished sha256.
+pub fn sha256_hex(h: sha2::Sha256) -> String {
+    use sha2::Digest;
+    h.finalize().iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The sha256 of a file of `file_size` bytes whose first bytes, `bytes`,
+/// were read already: only what was not read is read (usually nothing).
+pub fn sha256_of_read(path: &Path, bytes: &[u8], file_size: u64) -> Result<String> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(bytes);
+    if file_size <= bytes.len() as u64 {
+        return Ok(sha256_hex(h));
+    }
+    let mut f = open_read_only(path)?;
+    f.seek(SeekFrom::Start(bytes.len() as u64))
+        .map_err(|e| Error::io(path, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            return Ok(sha256_hex(h));
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+/// Copies `src` (from its current position to its end) to `dst` and, with
+/// `hash`, returns the sha256 of the bytes copied: one read pass, hashed on
+/// a worker thread while the next piece is read and written (two 1 MiB
+/// buffers in flight at most). Without `hash` the kernel copies
+/// (`copy_file_range`, through [`std::io::copy`]).
+pub fn copy_hashing(
+    src: &mut File,
+    src_path: &Path,
+    dst: &mut File,
+    dst_path: &Path,
+    hash: bool,
+) -> Result<Option<String>> {
+    use std::io::Write;
+    use std::sync::mpsc::sync_channel;
+    if !hash {
+        std::io::copy(src, dst).map_err(|e| Error::io(dst_path, e))?;
+        return Ok(None);
+    }
+    let (to_hash, pieces) = sync_channel::<Vec<u8>>(1);
+    let (give_back, free) = sync_channel::<Vec<u8>>(2);
+    let worker = std::thread::spawn(move || {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for piece in pieces {
+            h.update(&piece);
+            // The copier may have stopped (error): nothing to give back to.
+            let _ = give_back.send(piece);
+        }
+        sha256_hex(h)
+    });
+    let mut spare = vec![vec![0u8; 1 << 20], vec![0u8; 1 << 20]];
+    let copied = (|| -> Result<()> {
+        loop {
+            let mut buf = match spare.pop() {
+                Some(b) => b,
+                None => free.recv().map_err(|_| {
+                    Error::io(src_path, std::io::Error::other("hash worker stopped"))
+                })?,
+            };
+            buf.resize(1 << 20, 0);
+            let n = src.read(&mut buf).map_err(|e| Error::io(src_path, e))?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.truncate(n);
+            dst.write_all(&buf).map_err(|e| Error::io(dst_path, e))?;
+            to_hash
+                .send(buf)
+                .map_err(|_| Error::io(src_path, std::io::Error::other("hash worker stopped")))?;
+        }
+    })();
+    drop(to_hash);
+    let digest = worker
+        .join()
+        .map_err(|_| Error::io(src_path, std::io::Error::other("hash worker panicked")))?;
+    copied.map(|()| Some(digest))
 }
 
 /// The error for a file of another kind than the mode reads: says what the
@@ -325,12 +411,7 @@ pub mod hash_tap {
                 }
             });
             let hex = match rest {
-                Ok(()) => t
-                    .hasher
-                    .finalize()
-                    .iter()
-                    .map(|x| format!("{x:02x}"))
-                    .collect(),
+                Ok(()) => super::sha256_hex(t.hasher),
                 Err(e) => format!("unreadable: {e}"),
             };
             out.push((t.path, hex));

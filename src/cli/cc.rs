@@ -55,6 +55,9 @@ pub struct CcArgs {
     /// output of this recovery.
     #[arg(long)]
     pub force: bool,
+    /// Page cache and evidence options.
+    #[command(flatten)]
+    pub io: super::r::RecoveryIoArgs,
 }
 
 /// Before replay: the output folder can be written and nothing there is
@@ -86,6 +89,7 @@ pub fn run(args: &CcArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         output: args.output.clone(),
         refuse_replacing: !args.force,
         progress: None,
+        io: args.io.options(false),
     };
     // restore.env is read once: its base name serves the checks below.
     let inputs = restore_inputs(&o);

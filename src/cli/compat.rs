@@ -200,6 +200,7 @@ const VALUE_LONG: &[&str] = &[
     "--logs",
     "--base",
     "--compare-with",
+    "--cache-mib",
 ];
 
 fn is_switch_shaped(s: &str) -> bool {

@@ -57,18 +57,52 @@ pub struct RArgs {
     /// Output folder for the recovered databases.
     #[arg(long, default_value = "recovered")]
     pub output: PathBuf,
-    /// Replace the databases in the database folder with their recovered
-    /// versions, as eseutil does (for admins working on a restored copy).
-    /// The recovery still runs into a temporary folder beside them; each
-    /// database is replaced by an atomic rename only when recovery succeeded.
-    /// The logs and the checkpoint are never written.
+    /// Replay into the databases in the database folder themselves, as
+    /// eseutil does (for admins working on a restored copy): no copy is
+    /// made; each database says Dirty Shutdown until recovery has finished
+    /// and verified, so an interrupted run is simply run again. Databases
+    /// the logs create are built beside them and renamed in only when
+    /// recovery succeeded. The logs and the checkpoint are never written.
     #[arg(long = "in-place", conflicts_with = "output")]
     pub in_place: bool,
+    /// Page cache and evidence options.
+    #[command(flatten)]
+    pub io: RecoveryIoArgs,
     /// Compare the recovered database page by page with DB (a report; the
     /// exit status does not change).
     #[arg(long = "compare-with", value_name = "DB")]
     pub compare_with: Option<PathBuf>,
 }
+
+/// Page cache and evidence options of `/r` and `/cc`.
+#[derive(Debug, Args)]
+pub struct RecoveryIoArgs {
+    /// Page cache of each database being recovered, in MiB (default 64;
+    /// pages are written back when evicted and at the end).
+    #[arg(long = "cache-mib", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub cache_mib: Option<u32>,
+    /// Do not hash the inputs (the report says so); the after-run check of
+    /// size, mtime and inode is still made.
+    #[arg(long = "no-hash", conflicts_with = "verify_inputs")]
+    pub no_hash: bool,
+    /// After the run, read every input again and compare its sha256 with
+    /// the one taken while it was read (default: size, mtime and inode).
+    #[arg(long = "verify-inputs")]
+    pub verify_inputs: bool,
+}
+
+impl RecoveryIoArgs {
+    /// The recovery's I/O options.
+    pub(crate) fn options(&self, in_place: bool) -> crate::recovery::evidence::IoOptions {
+        crate::recovery::evidence::IoOptions {
+            cache_mib: self.cache_mib.map(|n| n as usize),
+            no_hash: self.no_hash,
+            verify_inputs: self.verify_inputs,
+            in_place,
+        }
+    }
+}
+
 
 fn split_base(base: &Path) -> (Option<PathBuf>, String) {
     let name = base
@@ -179,6 +213,7 @@ fn options(args: &RArgs) -> Result<Options, Error> {
         lossy: args.allow_loss,
         stop_at: None,
         skip_undo: false,
+        io: args.io.options(args.in_place),
         ..Default::default()
     };
     if let (Ok(a), Ok(b)) = (
@@ -199,7 +234,9 @@ fn options(args: &RArgs) -> Result<Options, Error> {
 pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     let opts = options(args)?;
     let (base, log_dir) = (opts.base.clone(), opts.log_dir.clone());
-    if !args.in_place {
+    if args.in_place {
+        preflight_in_place(&opts)?;
+    } else {
         preflight(&opts, args.force)?;
     }
     super::interrupt::on_interrupt(
@@ -308,6 +345,22 @@ pub(crate) fn preflight(opts: &Options, force: bool) -> Result<(), Error> {
         .check_replaceable(&opts.output, force)
 }
 
+/// Before an in-place replay: no database it would write is read-only
+/// (refused as a usage error, nothing written).
+fn preflight_in_place(opts: &Options) -> Result<(), Error> {
+    for name in expected_outputs(&opts.log_dir, &opts.base, &opts.system_dir).names() {
+        let target = opts.db_dir.join(name);
+        if std::fs::metadata(&target).is_ok_and(|m| m.permissions().readonly()) {
+            let _ = std::fs::remove_dir_all(&opts.output);
+            return Err(Error::Usage(format!(
+                "--in-place: {} is read-only; nothing was replaced",
+                target.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Logs of at least this many bytes get a progress bar (about 50 logs of
 /// 1 MiB).
 const PROGRESS_MIN_BYTES: u64 = 50 << 20;
@@ -390,6 +443,11 @@ fn place_in(rep: &Report, o: &Options) -> Result<Vec<PathBuf>, Error> {
             continue;
         };
         let target = o.db_dir.join(name);
+        if d.working_file == crate::recovery::store::Origin::InPlace {
+            // Replayed in the file itself: nothing to move.
+            moves.push((target.clone(), target));
+            continue;
+        }
         if std::fs::metadata(&target).is_ok_and(|m| m.permissions().readonly()) {
             return Err(Error::Usage(format!(
                 "--in-place: {} is read-only; nothing was replaced (the recovered copies were discarded)",
@@ -398,7 +456,7 @@ fn place_in(rep: &Report, o: &Options) -> Result<Vec<PathBuf>, Error> {
         }
         moves.push((d.output.clone(), target));
     }
-    for (from, to) in &moves {
+    for (from, to) in moves.iter().filter(|(f, t)| f != t) {
         std::fs::rename(from, to).map_err(|e| Error::io(to, e))?;
     }
     Ok(moves.into_iter().map(|(_, to)| to).collect())

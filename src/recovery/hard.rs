@@ -46,6 +46,8 @@ pub struct HardOptions {
     pub refuse_replacing: bool,
     /// See [`Options::progress`].
     pub progress: Option<Progress>,
+    /// Page cache and evidence hashing (never in place).
+    pub io: super::evidence::IoOptions,
 }
 
 /// How the database copy identifies itself as a backup.
@@ -164,6 +166,7 @@ fn read_hard(path: &Path, restored: bool) -> Result<LogIn, Error> {
         path: path.to_path_buf(),
         damage: Some(damage_code(restored)),
         name_generation: None,
+        hash: false,
     };
     super::stream::read_source(&source)
 }
@@ -330,6 +333,7 @@ fn restored_sources(log_dir: &Path, base: &str) -> Result<Vec<LogSource>, Error>
             path,
             damage: Some(damage_code(true)),
             name_generation: Some(g),
+            hash: true,
         })
         .collect())
 }
@@ -518,6 +522,7 @@ fn play_forward_sources(pf: &Path, base: &str, gen_high: u32) -> Result<Vec<LogS
         path,
         damage: Some(damage_code(false)),
         name_generation: None,
+        hash: true,
     };
     let mut out = Vec::new();
     for (g, p) in next {
@@ -611,6 +616,10 @@ pub fn hard_recover_from(o: &HardOptions, inputs: RestoreInputs) -> Result<HardR
         hard: true,
         refuse_replacing: o.refuse_replacing,
         progress: o.progress.clone(),
+        io: super::evidence::IoOptions {
+            in_place: false,
+            ..o.io.clone()
+        },
         ..Default::default()
     };
     for m in &opts.restore_map {
@@ -625,6 +634,9 @@ pub fn hard_recover_from(o: &HardOptions, inputs: RestoreInputs) -> Result<HardR
     }
     let mut sources = restored;
     sources.extend(pf);
+    for s in &mut sources {
+        s.hash = o.io.hash();
+    }
     let logs = LogStream::start(sources, Box::new(check_next));
     let extra = inputs.env_path.iter().cloned().collect();
     let recovery = recover_logs(&opts, logs, extra)?;

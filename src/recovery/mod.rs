@@ -28,6 +28,7 @@
 
 mod attach;
 pub mod create_db;
+pub mod evidence;
 pub mod hard;
 pub mod output;
 pub mod page;
@@ -95,6 +96,8 @@ pub struct Options {
     pub refuse_replacing: bool,
     /// Called after each generation with (bytes replayed, bytes of all logs).
     pub progress: Option<Progress>,
+    /// Page cache, evidence hashing, in place.
+    pub io: evidence::IoOptions,
 }
 
 /// One restored database of a hard recovery (the restore map of
@@ -113,16 +116,7 @@ pub struct RestoreSource {
     pub zero_trailer: bool,
 }
 
-/// One input file with its hashes.
-#[derive(Debug, Clone, Serialize)]
-pub struct InputFile {
-    /// Path.
-    pub path: PathBuf,
-    /// sha256 before recovery.
-    pub sha256_before: String,
-    /// sha256 after recovery.
-    pub sha256_after: String,
-}
+pub use evidence::InputFile;
 
 /// One database produced.
 #[derive(Debug, Clone, Serialize)]
@@ -143,6 +137,10 @@ pub struct DbOutcome {
     pub dbtime: u64,
     /// Final page count.
     pub page_count: u32,
+    /// How its working file was made (created, reflink, copy, in place).
+    pub working_file: store::Origin,
+    /// Its page cache's counters.
+    pub cache: store::CacheStats,
 }
 
 /// The recovery report.
@@ -150,6 +148,8 @@ pub struct DbOutcome {
 pub struct Report {
     /// Inputs.
     pub inputs: Vec<InputFile>,
+    /// How the inputs were hashed and checked after the run.
+    pub input_check: evidence::InputCheck,
     /// Generations replayed.
     pub generations: Vec<u32>,
     /// Where redo started.
@@ -177,10 +177,6 @@ pub struct Report {
     pub exit_status: i32,
 }
 
-thread_local! {
-    /// Existing databases opened during a run, with their sha256 before.
-    static DB_INPUTS: std::cell::RefCell<Vec<(PathBuf, String)>> = const { std::cell::RefCell::new(Vec::new()) };
-}
 
 /// A progress observer ([`Options::progress`]): called with (bytes of the
 /// logs replayed, bytes of all the logs), after each generation. The
@@ -201,10 +197,6 @@ impl std::fmt::Debug for Progress {
     }
 }
 
-fn sha256(path: &Path) -> String {
-    crate::file::sha256_file(path).unwrap_or_else(|e| format!("unreadable: {e}"))
-}
-
 /// One log generation read for redo.
 pub(crate) struct LogIn {
     pub(crate) path: PathBuf,
@@ -215,13 +207,29 @@ pub(crate) struct LogIn {
     torn: Vec<crate::log::record::TornRecord>,
     /// Size of the file (progress).
     bytes: u64,
+    /// What the file was when read (taken by [`replay`]).
+    evidence: Option<evidence::ReadEvidence>,
 }
 
-/// Reads and scans one log file for redo (header, records, end): one
-/// generation, read, verified and decoded.
-pub(crate) fn read_log(path: &Path) -> Result<LogIn, Error> {
+/// Reads and scans one log file for redo (header, records, end); with
+/// `hash`, hashes it from the bytes read (only bytes beyond the log's
+/// size, if any, are read for the hash).
+pub(crate) fn read_log(path: &Path, hash: bool) -> Result<LogIn, Error> {
     let mut input = crate::file::Input::open(path)?;
+    let facts = input
+        .file
+        .metadata()
+        .ok()
+        .map(|m| evidence::FileFacts::of(&m));
     let lb = crate::log::scan::read_log_bytes(&mut input)?;
+    let sha = if hash {
+        evidence::Sha::Done(
+            crate::file::sha256_of_read(path, &lb.bytes, lb.file_size)
+                .unwrap_or_else(|e| format!("unreadable: {e}")),
+        )
+    } else {
+        evidence::Sha::None
+    };
     let mut bytes = lb.bytes;
     let scan = crate::log::scan::scan_log_sized(&mut bytes, lb.file_size)
         .map_err(|e| Error::corrupt(path, e))?;
@@ -240,6 +248,7 @@ pub(crate) fn read_log(path: &Path) -> Result<LogIn, Error> {
         end: scan.end,
         torn: walk.torn,
         bytes: lb.file_size,
+        evidence: Some(evidence::ReadEvidence { facts, sha }),
     })
 }
 
@@ -276,6 +285,7 @@ fn log_stream(opts: &Options) -> Result<LogStream, Error> {
             path: f.path,
             damage: None,
             name_generation: None,
+            hash: opts.io.hash(),
         })
         .collect();
     let base = opts.base.clone();
@@ -437,15 +447,15 @@ pub(crate) fn recover_logs(
             std::io::Error::new(std::io::ErrorKind::NotFound, "no log files of this base"),
         ))
     })?;
-    let mut inputs: Vec<PathBuf> = logs.paths.clone();
-    inputs.extend(extra_inputs);
+    let mut rd = Redo::default();
+    for p in &extra_inputs {
+        rd.inputs.add_file(p, opts.io.hash());
+    }
     let chk = opts.system_dir.join(format!("{}.chk", opts.base));
     let start = redo_start(opts, &first, &chk)?;
     if chk.exists() {
-        inputs.push(chk.clone());
+        rd.inputs.add_file(&chk, opts.io.hash());
     }
-    let before: Vec<String> = inputs.iter().map(|p| sha256(p)).collect();
-    DB_INPUTS.with(|v| v.borrow_mut().clear());
     let created = !opts.output.exists();
     std::fs::create_dir_all(&opts.output).map_err(|e| Error::io(&opts.output, e))?;
     // After an error nothing is left of the run: no working copy, and no
@@ -461,7 +471,6 @@ pub(crate) fn recover_logs(
         0 => 4096,
         ps => ps,
     };
-    let mut rd = Redo::default();
     let mut not_recovered = attach_initial(opts, &mut rd, &start)?;
     let mut run = match replay(opts, &mut rd, first, &mut logs, start.at, page_size) {
         Ok(run) => run,
@@ -478,7 +487,8 @@ pub(crate) fn recover_logs(
         }
     }
     let databases = write_outputs(&mut rd, &error, &mut not_recovered)?;
-    let inputs = inputs_after(inputs, before);
+    let input_check = opts.io.check();
+    let inputs = std::mem::take(&mut rd.inputs).finish(input_check);
     let exit_status = match (&verification, &error) {
         (Some(v), _) if !v.passed => 5,
         (_, Some(_)) => 1,
@@ -486,6 +496,7 @@ pub(crate) fn recover_logs(
     };
     Ok(Report {
         inputs,
+        input_check,
         generations: run.generations,
         redo_start: start.at,
         redo_start_reason: start.reason,
@@ -542,7 +553,7 @@ fn attach_initial(opts: &Options, rd: &mut Redo, start: &RedoStart) -> Result<Ve
                 .map(|(_, s)| s == want)
                 .unwrap_or(false)
         };
-        match existing_db(&f, &same, a.dbid, &a.path, &target, &opts.restore_map)? {
+        match existing_db(&f, &same, a.dbid, &a.path, &target, opts, &mut rd.inputs)? {
             Some(db) => {
                 rd.dbs.insert(a.dbid, db);
             }
@@ -598,6 +609,9 @@ fn replay(
     let mut next = Some(Ok(first));
     while let Some(l) = next.take().or_else(|| logs.next_log()) {
         let mut l = l?;
+        if let Some(ev) = l.evidence.take() {
+            rd.inputs.add(&l.path, ev);
+        }
         if let Some((g, mut torn)) = pending.take() {
             if g + 1 == l.generation {
                 let csec = u16_at(&l.header, 10);
@@ -766,6 +780,7 @@ fn write_outputs(
         };
         let header = db.header.clone();
         let page_writes = db.store.writes;
+        let (working_file, cache) = (db.store.origin(), db.store.cache_stats());
         let out = if error.is_none() {
             db.store.write_header(header)?;
             db.store.sync()?;
@@ -791,6 +806,8 @@ fn write_outputs(
             state: state.into(),
             dbtime: db.dbtime_max,
             page_count,
+            working_file,
+            cache,
         });
         finished.push(db);
     }
@@ -803,23 +820,6 @@ fn write_outputs(
     Ok(databases)
 }
 
-/// The inputs with their hashes before and after the run.
-fn inputs_after(inputs: Vec<PathBuf>, before: Vec<String>) -> Vec<InputFile> {
-    let mut inputs: Vec<(PathBuf, String)> = inputs.into_iter().zip(before).collect();
-    for (p, h) in DB_INPUTS.with(|v| std::mem::take(&mut *v.borrow_mut())) {
-        if !inputs.iter().any(|(q, _)| *q == p) {
-            inputs.push((p, h));
-        }
-    }
-    inputs
-        .into_iter()
-        .map(|(p, b)| InputFile {
-            sha256_after: sha256(&p),
-            path: p,
-            sha256_before: b,
-        })
-        .collect()
-}
 
 /// Checks before anything is committed: every redone page operation went
 /// into a working file that becomes an output (or into one re-created on
@@ -858,20 +858,23 @@ fn same_file_path(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Opens `f` for redo when it exists and carries `sign_db`.
+/// Opens `f` for redo when it exists and carries `sign_db`; what it was
+/// goes into `inputs`.
 fn existing_db(
     f: &Path,
     same_sign: &dyn Fn(&[u8]) -> bool,
     dbid: u8,
     logged: &str,
     target: &Path,
-    map: &[RestoreSource],
+    opts: &Options,
+    inputs: &mut evidence::Inputs,
 ) -> Result<Option<DbRun>, Error> {
+    let map = &opts.restore_map[..];
     if !f.is_file() {
         return Ok(None);
     }
     // The working copy must never replace its own input.
-    if same_file_path(f, target) {
+    if !opts.io.in_place && same_file_path(f, target) {
         return Err(Error::Usage(format!(
             "the output folder holds the input database {}: choose another --output",
             f.display()
@@ -879,7 +882,6 @@ fn existing_db(
     }
     // The header pages only: the database itself is copied file to file.
     let bytes = crate::file::read_prefix(f, crate::file::PROBE_SIZE)?;
-    DB_INPUTS.with(|v| v.borrow_mut().push((f.to_path_buf(), sha256(f))));
     let Ok(pair) = crate::parse::db_header::read_header_pair(&bytes) else {
         return Ok(None);
     };
@@ -891,7 +893,18 @@ fn existing_db(
     let restoring = map.iter().find(|m| m.source == f);
     // Soft recovery of a backup copy: -544 while its state is in the trailer.
     let soft_backup = restoring.is_none() && patch_file::soft_recovery_of_backup_copy(f, hdr)?;
-    let mut store = PageStore::copy_of(f, target, ps)?;
+    let in_place = opts.io.in_place && restoring.is_none();
+    let (store, ev) = if in_place {
+        PageStore::in_place(f, ps, opts.io.hash())?
+    } else {
+        PageStore::working_copy(f, target, ps, opts.io.hash())?
+    };
+    if in_place {
+        inputs.add_written_in_place(f, ev);
+    } else {
+        inputs.add(f, ev);
+    }
+    let mut store = store.with_cache_bytes(opts.io.cache_bytes());
     let mut header = bytes[..ps].to_vec();
     if let Some(m) = restoring {
         if let Some(h) = &m.header {
@@ -905,6 +918,10 @@ fn existing_db(
         store.zero_trailer_page()?;
     }
     header[52..56].copy_from_slice(&2u32.to_le_bytes());
+    if in_place {
+        // Dirty Shutdown until the end, as ESE marks a database it replays.
+        store.write_header(header.clone())?;
+    }
     Ok(Some(DbRun {
         dbid,
         logged_path: logged.to_string(),
@@ -1097,7 +1114,8 @@ fn database_record(
                 dbid,
                 &path,
                 &target,
-                &opts.restore_map,
+                opts,
+                &mut rd.inputs,
             )
             .map_err(|x| redo::redo_store_err(r, x))?
             {
@@ -1113,7 +1131,8 @@ fn database_record(
                 return Err(e(Jet::INVALID_CREATE_DB_VERSION, why));
             }
             let mut store = PageStore::create(&target, page_size)
-                .map_err(|x| redo::redo_store_err(r, x))?;
+                .map_err(|x| redo::redo_store_err(r, x))?
+                .with_cache_bytes(opts.io.cache_bytes());
             let header = new_header(page_size, &c, &l.header, r.lgpos);
             store
                 .write_header(header.clone())
@@ -1243,7 +1262,8 @@ fn database_record(
                 dbid,
                 &path,
                 &target,
-                &opts.restore_map,
+                opts,
+                &mut rd.inputs,
             )
             .map_err(|x| redo::redo_store_err(r, x))?
             {

@@ -82,7 +82,7 @@ fn fixture() -> Option<Fx> {
     };
     let mut rd = Redo::default();
     rd.dbs.insert(DBID, db);
-    let l = read_log(&logs.join("edb.log")).unwrap();
+    let l = read_log(&logs.join("edb.log"), false).unwrap();
     let opts = Options { output: w, ..opts };
     Some(Fx {
         _tmp: tmp,
@@ -104,6 +104,7 @@ impl Fx {
         self.db().store.read_page(pgno).unwrap()
     }
     fn file(&self) -> Vec<u8> {
+        self.db().store.sync().unwrap();
         std::fs::read(self.db().store.tmp_path()).unwrap()
     }
     fn page_count(&self) -> u32 {

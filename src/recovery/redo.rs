@@ -189,6 +189,8 @@ pub struct Redo {
     /// Redone page writes of working files discarded on purpose (a
     /// database re-created over an earlier one of the same name).
     pub discarded_redone: u64,
+    /// The inputs read so far (logs, checkpoint, databases), for the report.
+    pub inputs: super::evidence::Inputs,
 }
 
 fn err(jet: Jet, r: &LogRecord, detail: impl Into<String>) -> Error {

@@ -1,12 +1,24 @@
 //! The page store recovery writes into: a working copy in the output
-//! folder, never the input files.
+//! folder, never the input files (unless `--in-place` was asked for).
 //!
 //! Scheme: every database being recovered lives in `OUT/<name>.recovering`
 //! while redo runs (created empty for a database that enters by CreateDB,
-//! or a byte copy of the input database). [`PageStore::commit`] flushes it
-//! (`fsync`) and renames it atomically to `OUT/<name>`. An interrupted run
-//! leaves only the `.recovering` file, which the next run overwrites: the
-//! scheme is restartable, not resumable.
+//! or a copy of the input database: a reflink clone where the file system
+//! supports `FICLONE`, else a byte copy that hashes the input in the same
+//! pass). [`PageStore::commit`] renames it atomically to `OUT/<name>` after
+//! [`PageStore::sync`]. An interrupted run leaves only the `.recovering`
+//! file, which the next run overwrites: the scheme is restartable, not
+//! resumable. With `--in-place` ([`PageStore::in_place`]) the database file
+//! itself is the working file: its header says Dirty Shutdown until the end,
+//! so an interrupted run is run again like ESE's own recovery.
+//!
+//! Pages go through a bounded write-back cache (least recently used out):
+//! a page is read from the file once, kept as bytes, sealed and written
+//! only when it is evicted, before a header write and at [`PageStore::sync`].
+//! Pages are kept as bytes, not decoded: [`super::page::PageImage`] replays
+//! the changes made since its page was read to place the bytes as the
+//! engine does, so an image kept across operations would place them
+//! differently. The page count is tracked here, not asked of the file.
 //!
 //! Layout facts: two header pages, then page *pgno* at `(pgno + 1) · cbPage`
 //! (`inc/io.hxx` ~26–28, docs/format/pages.md §1); data pages are sealed with
@@ -15,11 +27,15 @@
 //! [`crate::checksum::seal_header`] and written to both copies
 //! (`ErrUtilWriteShadowedHeaderInternal`, `ese/_osu/fileu.cxx` ~789–870).
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+
+use super::evidence::{FileFacts, ReadEvidence, Sha};
 use crate::checksum::{seal_header, seal_page};
 use crate::error::{Error, Result};
 use crate::parse::page::is_large;
@@ -34,11 +50,122 @@ pub struct PageStore {
     tmp: PathBuf,
     target: PathBuf,
     page_size: usize,
+    /// The working file is the database itself (`--in-place`).
+    in_place: bool,
+    /// How the working file was made.
+    origin: Origin,
+    cache: RefCell<Cache>,
     /// Pages written (data pages, counting rewrites once per write).
     pub writes: u64,
     /// Of those, writes of redone page operations (the counterpart of
     /// `RedoStats::pages_redone`, checked before anything is committed).
     pub redone: u64,
+}
+
+/// How the working file of a store was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Created empty (CreateDB).
+    Created,
+    /// A reflink clone of the input (`FICLONE`): no bytes copied.
+    Reflink,
+    /// A byte copy of the input.
+    Copy,
+    /// The input itself (`--in-place`).
+    InPlace,
+}
+
+/// Counters of a store's page cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CacheStats {
+    /// Capacity in pages.
+    pub capacity: usize,
+    /// Reads served from the cache.
+    pub hits: u64,
+    /// Reads that went to the file.
+    pub misses: u64,
+    /// Pages written to the file (evictions, header writes, sync).
+    pub write_backs: u64,
+    /// Pages evicted.
+    pub evictions: u64,
+}
+
+/// A cached page's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// As in the file.
+    Clean,
+    /// A data page to seal and write.
+    Dirty,
+    /// An all-zero page to write as it is (a trim).
+    Zeroed,
+    /// A write the fault-injection hook loses: never written.
+    Lost,
+}
+
+#[derive(Debug)]
+struct Cached {
+    bytes: Vec<u8>,
+    state: State,
+    tick: u64,
+}
+
+/// The bounded page cache and the file's length.
+#[derive(Debug)]
+struct Cache {
+    pages: HashMap<u32, Cached>,
+    /// Least recently used first: tick → pgno.
+    lru: BTreeMap<u64, u32>,
+    tick: u64,
+    /// Data pages the database holds (what [`PageStore::page_count`] says).
+    len: u32,
+    /// Data pages the file holds now (becomes `len` at the next flush).
+    file_len: u32,
+    stats: CacheStats,
+}
+
+impl Cache {
+    fn new(capacity: usize, file_len: u32) -> Cache {
+        Cache {
+            pages: HashMap::new(),
+            lru: BTreeMap::new(),
+            tick: 0,
+            len: file_len,
+            file_len,
+            stats: CacheStats {
+                capacity: capacity.max(1),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Stores `bytes` for `pgno`, most recently used.
+    fn put(&mut self, pgno: u32, bytes: Vec<u8>, state: State) {
+        self.tick += 1;
+        let tick = self.tick;
+        if let Some(old) = self.pages.insert(pgno, Cached { bytes, state, tick }) {
+            self.lru.remove(&old.tick);
+        }
+        self.lru.insert(tick, pgno);
+    }
+
+    /// The cached bytes of `pgno`, now most recently used.
+    fn get(&mut self, pgno: u32) -> Option<Vec<u8>> {
+        self.tick += 1;
+        let tick = self.tick;
+        let c = self.pages.get_mut(&pgno)?;
+        self.lru.remove(&c.tick);
+        self.lru.insert(tick, pgno);
+        c.tick = tick;
+        Some(c.bytes.clone())
+    }
+
+    fn remove(&mut self, pgno: u32) -> Option<Cached> {
+        let c = self.pages.remove(&pgno)?;
+        self.lru.remove(&c.tick);
+        Some(c)
+    }
 }
 
 thread_local! {
@@ -49,55 +176,127 @@ thread_local! {
 
 /// Test hook (fault injection for the verification tests): from the
 /// `n`-th page write of each store on this thread, writes are lost
-/// (counted, never written). `None` switches it off. Only with the
-/// `test-support` feature: without it the hook stays `None`.
+/// (counted, kept in the cache, never written to the file). `None`
+/// switches it off. Only with the `test-support` feature: without it the
+/// hook stays `None`.
 #[cfg(feature = "test-support")]
 pub fn inject_lost_writes_from(n: Option<u64>) {
     LOSE_WRITES_FROM.with(|c| c.set(n));
 }
 
+/// Opens (creating or truncating) a working file for reading and writing.
+fn open_new(tmp: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(tmp)
+        .map_err(|e| Error::io(tmp, e))
+}
+
+/// Makes `dst` a reflink clone of `src` (`ioctl(FICLONE)`, Linux 4.5+:
+/// Btrfs, XFS, bcachefs, OCFS2…); false where the file system cannot.
+fn reflink(src: &File, dst: &File) -> bool {
+    rustix::fs::ioctl_ficlone(dst, src).is_ok()
+}
+
 impl PageStore {
-    /// Creates an empty working file for `target` (the final path).
-    pub fn create(target: &Path, page_size: usize) -> Result<PageStore> {
-        let tmp = tmp_path(target);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(|e| Error::io(&tmp, e))?;
-        file.set_len(2 * page_size as u64)
-            .map_err(|e| Error::io(&tmp, e))?;
+    fn new(
+        file: File,
+        tmp: PathBuf,
+        target: &Path,
+        page_size: usize,
+        origin: Origin,
+    ) -> Result<PageStore> {
+        let len = file.metadata().map_err(|e| Error::io(&tmp, e))?.len();
+        let pages = (len / page_size as u64).saturating_sub(2) as u32;
         Ok(PageStore {
             ledger: BTreeMap::new(),
             file,
             tmp,
             target: target.to_path_buf(),
             page_size,
+            in_place: origin == Origin::InPlace,
+            origin,
+            cache: RefCell::new(Cache::new(
+                super::evidence::DEFAULT_CACHE_MIB * (1 << 20) / page_size,
+                pages,
+            )),
             writes: 0,
             redone: 0,
         })
     }
 
+    /// Creates an empty working file for `target` (the final path).
+    pub fn create(target: &Path, page_size: usize) -> Result<PageStore> {
+        let tmp = tmp_path(target);
+        let file = open_new(&tmp)?;
+        file.set_len(2 * page_size as u64)
+            .map_err(|e| Error::io(&tmp, e))?;
+        PageStore::new(file, tmp, target, page_size, Origin::Created)
+    }
+
     /// Copies `input` (only read) to the working file for `target`.
     pub fn copy_of(input: &Path, target: &Path, page_size: usize) -> Result<PageStore> {
+        Ok(PageStore::working_copy(input, target, page_size, false)?.0)
+    }
+
+    /// The working copy of `input` (only read) for `target`: a reflink
+    /// clone when the file system supports it, else a copy. With `hash`,
+    /// the input is hashed in the copy pass, or after a clone on a worker
+    /// thread that runs while redo does. Returns what the input was.
+    pub fn working_copy(
+        input: &Path,
+        target: &Path,
+        page_size: usize,
+        hash: bool,
+    ) -> Result<(PageStore, ReadEvidence)> {
         let tmp = tmp_path(target);
-        std::fs::copy(input, &tmp).map_err(|e| Error::io(input, e))?;
+        let mut src = crate::file::open_read_only(input)?;
+        let facts = FileFacts::of(&src.metadata().map_err(|e| Error::io(input, e))?);
+        let mut file = open_new(&tmp)?;
+        let (origin, sha) = if reflink(&src, &file) {
+            (
+                Origin::Reflink,
+                if hash { Sha::spawn(input) } else { Sha::None },
+            )
+        } else {
+            let digest = crate::file::copy_hashing(&mut src, input, &mut file, &tmp, hash)?;
+            (Origin::Copy, digest.map(Sha::Done).unwrap_or(Sha::None))
+        };
+        let store = PageStore::new(file, tmp, target, page_size, origin)?;
+        let ev = ReadEvidence {
+            facts: Some(facts),
+            sha,
+        };
+        Ok((store, ev))
+    }
+
+    /// The database `path` itself as the working file (`--in-place`): no
+    /// copy; [`PageStore::commit`] renames nothing and
+    /// [`PageStore::discard`] removes nothing. With `hash` the file is
+    /// hashed first (one read: it is about to change).
+    pub fn in_place(
+        path: &Path,
+        page_size: usize,
+        hash: bool,
+    ) -> Result<(PageStore, ReadEvidence)> {
+        let facts = FileFacts::now(path);
+        let sha = if hash { Sha::now(path) } else { Sha::None };
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .open(&tmp)
-            .map_err(|e| Error::io(&tmp, e))?;
-        Ok(PageStore {
-            ledger: BTreeMap::new(),
-            file,
-            tmp,
-            target: target.to_path_buf(),
-            page_size,
-            writes: 0,
-            redone: 0,
-        })
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        let store = PageStore::new(file, path.to_path_buf(), path, page_size, Origin::InPlace)?;
+        Ok((store, ReadEvidence { facts, sha }))
+    }
+
+    /// Sets the cache capacity (bytes; at least one page is kept).
+    pub fn with_cache_bytes(self, bytes: usize) -> PageStore {
+        self.cache.borrow_mut().stats.capacity = (bytes / self.page_size).max(1);
+        self
     }
 
     /// Page size.
@@ -105,82 +304,167 @@ impl PageStore {
         self.page_size
     }
 
-    /// Number of data pages the file holds.
-    pub fn page_count(&self) -> Result<u32> {
-        let len = self
-            .file
-            .metadata()
-            .map_err(|e| Error::io(&self.tmp, e))?
-            .len();
-        Ok((len / self.page_size as u64).saturating_sub(2) as u32)
+    /// How the working file was made.
+    pub fn origin(&self) -> Origin {
+        self.origin
     }
 
-    /// Grows the file so that `pgno_last` exists (never shrinks).
+    /// The cache's counters.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.borrow().stats
+    }
+
+    /// Number of data pages the database holds.
+    pub fn page_count(&self) -> Result<u32> {
+        Ok(self.cache.borrow().len)
+    }
+
+    /// Grows the database so that `pgno_last` exists (never shrinks; the
+    /// file follows at the next flush).
     pub fn extend_to(&mut self, pgno_last: u32) -> Result<()> {
-        if self.page_count()? < pgno_last {
-            let len = (pgno_last as u64 + 2) * self.page_size as u64;
-            self.file
-                .set_len(len)
-                .map_err(|e| Error::io(&self.tmp, e))?;
-        }
+        let c = self.cache.get_mut();
+        c.len = c.len.max(pgno_last);
         Ok(())
     }
 
     /// Shrinks the file so that `pgno_last` is its last page (never grows;
-    /// `ErrIONewSize` with `JET_bitResizeDatabaseOnlyShrink`).
+    /// `ErrIONewSize` with `JET_bitResizeDatabaseOnlyShrink`). Cached pages
+    /// beyond it are dropped unwritten.
     pub fn truncate_to(&mut self, pgno_last: u32) -> Result<()> {
         self.ledger.retain(|&p, _| p <= pgno_last);
-        if self.page_count()? > pgno_last {
+        let c = self.cache.get_mut();
+        let gone: Vec<u32> = c.pages.keys().copied().filter(|&p| p > pgno_last).collect();
+        for p in gone {
+            c.remove(p);
+        }
+        c.len = c.len.min(pgno_last);
+        if c.file_len > pgno_last {
             let len = (pgno_last as u64 + 2) * self.page_size as u64;
             self.file
                 .set_len(len)
                 .map_err(|e| Error::io(&self.tmp, e))?;
+            c.file_len = pgno_last;
         }
         Ok(())
     }
 
-    /// Reads page `pgno` (zeros beyond the end of the file).
+    /// Reads page `pgno` (zeros beyond the end of the database).
     pub fn read_page(&self, pgno: u32) -> Result<Vec<u8>> {
-        let mut b = vec![0u8; self.page_size];
-        if pgno == 0 || pgno > self.page_count()? {
+        let mut c = self.cache.borrow_mut();
+        if pgno == 0 || pgno > c.len {
+            return Ok(vec![0u8; self.page_size]);
+        }
+        if let Some(b) = c.get(pgno) {
+            c.stats.hits += 1;
             return Ok(b);
         }
-        let off = (pgno as u64 + 1) * self.page_size as u64;
-        self.file
-            .read_exact_at(&mut b, off)
-            .map_err(|e| Error::io(&self.tmp, e))?;
+        c.stats.misses += 1;
+        let mut b = vec![0u8; self.page_size];
+        if pgno <= c.file_len {
+            self.file
+                .read_exact_at(&mut b, self.offset(pgno))
+                .map_err(|e| Error::io(&self.tmp, e))?;
+        }
+        c.put(pgno, b.clone(), State::Clean);
+        self.evict(&mut c)?;
         Ok(b)
     }
 
-    /// Seals and writes page `pgno`, growing the file when needed.
+    /// Writes page `pgno` (sealed when it leaves the cache), growing the
+    /// database when needed.
     pub fn write_page(&mut self, pgno: u32, mut b: Vec<u8>) -> Result<()> {
         debug_assert_eq!(b.len(), self.page_size);
         if is_large(self.page_size) {
             b[64..68].copy_from_slice(&pgno.to_le_bytes());
         }
-        seal_page(&mut b, pgno);
-        self.extend_to(pgno)?;
-        let off = (pgno as u64 + 1) * self.page_size as u64;
         let lost = LOSE_WRITES_FROM
             .with(|c| c.get())
             .is_some_and(|n| self.writes >= n);
-        if !lost {
-            self.file
-                .write_all_at(&b, off)
-                .map_err(|e| Error::io(&self.tmp, e))?;
-        }
         self.writes += 1;
         self.ledger.insert(pgno, crate::parse::u64_at(&b, 8));
-        Ok(())
+        let c = self.cache.get_mut();
+        c.len = c.len.max(pgno);
+        c.put(pgno, b, if lost { State::Lost } else { State::Dirty });
+        let mut c = self.cache.borrow_mut();
+        self.evict(&mut c)
     }
 
     /// Writes an all-zero (uninitialized) page, as a trim leaves it.
     pub fn zero_page(&mut self, pgno: u32) -> Result<()> {
         self.ledger.remove(&pgno);
-        let off = (pgno as u64 + 1) * self.page_size as u64;
+        let c = self.cache.get_mut();
+        c.len = c.len.max(pgno);
+        c.put(pgno, vec![0u8; self.page_size], State::Zeroed);
+        let mut c = self.cache.borrow_mut();
+        self.evict(&mut c)
+    }
+
+    fn offset(&self, pgno: u32) -> u64 {
+        (pgno as u64 + 1) * self.page_size as u64
+    }
+
+    /// Evicts least recently used pages beyond the capacity, writing the
+    /// dirty ones.
+    fn evict(&self, c: &mut Cache) -> Result<()> {
+        while c.pages.len() > c.stats.capacity {
+            let Some((_, pgno)) = c.lru.pop_first() else {
+                break;
+            };
+            if let Some(e) = c.pages.remove(&pgno) {
+                c.stats.evictions += 1;
+                self.write_back(c, pgno, e.bytes, e.state)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes one page leaving the cache as its state says (sealed data
+    /// page, zero page, nothing).
+    fn write_back(&self, c: &mut Cache, pgno: u32, mut b: Vec<u8>, state: State) -> Result<()> {
+        match state {
+            State::Clean | State::Lost => return Ok(()),
+            State::Dirty => seal_page(&mut b, pgno),
+            State::Zeroed => {}
+        }
         self.file
-            .write_all_at(&vec![0u8; self.page_size], off)
+            .write_all_at(&b, self.offset(pgno))
             .map_err(|e| Error::io(&self.tmp, e))?;
+        c.stats.write_backs += 1;
+        c.file_len = c.file_len.max(pgno);
+        Ok(())
+    }
+
+    /// Writes every dirty page (in page order), gives the file the
+    /// database's length, and, with `empty`, empties the cache so that the
+    /// next reads are reads of the file.
+    fn flush(&self, empty: bool) -> Result<()> {
+        let mut c = self.cache.borrow_mut();
+        if c.file_len != c.len {
+            let len = (c.len as u64 + 2) * self.page_size as u64;
+            self.file
+                .set_len(len)
+                .map_err(|e| Error::io(&self.tmp, e))?;
+            c.file_len = c.len;
+        }
+        let mut dirty: Vec<u32> = c
+            .pages
+            .iter()
+            .filter(|(_, e)| e.state != State::Clean)
+            .map(|(&p, _)| p)
+            .collect();
+        dirty.sort_unstable();
+        for p in dirty {
+            let Some(e) = c.remove(p) else { continue };
+            let keep = (!empty && e.state != State::Lost).then(|| e.bytes.clone());
+            self.write_back(&mut c, p, e.bytes, e.state)?;
+            if let Some(b) = keep {
+                c.put(p, b, State::Clean);
+            }
+        }
+        if empty {
+            c.pages.clear();
+            c.lru.clear();
+        }
         Ok(())
     }
 
@@ -221,8 +505,12 @@ impl PageStore {
         Ok(b)
     }
 
-    /// Seals a header page and writes it to both copies.
+    /// Seals a header page and writes it to both copies, after every page
+    /// it describes (the cache is written back first and emptied: what is
+    /// read after a header write is read from the file, which is what the
+    /// verification reads back).
     pub fn write_header(&mut self, mut h: Vec<u8>) -> Result<()> {
+        self.flush(true)?;
         h.resize(self.page_size, 0);
         seal_header(&mut h);
         for copy in 0..2u64 {
@@ -248,23 +536,31 @@ impl PageStore {
         &self.target
     }
 
-    /// Flushes the working file (`fsync`), before any output is renamed.
+    /// Writes every cached page back and flushes the working file
+    /// (`fsync`), before any output is renamed.
     pub fn sync(&self) -> Result<()> {
+        self.flush(false)?;
         self.file.sync_all().map_err(|e| Error::io(&self.tmp, e))
     }
 
-    /// Renames the working file to its final name; the caller has
-    /// [`PageStore::sync`]ed it (every output is flushed before any rename).
+    /// Renames the working file to its final name (nothing to rename in
+    /// place); the caller has [`PageStore::sync`]ed it (every output is
+    /// flushed before any rename).
     pub fn commit(self) -> Result<PathBuf> {
         drop(self.file);
-        std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        if !self.in_place {
+            std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        }
         Ok(self.target)
     }
 
-    /// Drops the working file (recovery failed).
+    /// Drops the working file (recovery failed); a database replayed in
+    /// place is kept (its header says Dirty Shutdown: run recovery again).
     pub fn discard(self) {
         drop(self.file);
-        let _ = std::fs::remove_file(&self.tmp);
+        if !self.in_place {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
 }
 
@@ -278,19 +574,39 @@ fn tmp_path(target: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
+    /// A data page of `ps` bytes with dbtime `t` (objid 5, new checksum).
+    fn page(ps: usize, t: u64) -> Vec<u8> {
+        let mut p = vec![0u8; ps];
+        p[8..16].copy_from_slice(&t.to_le_bytes());
+        p[24..28].copy_from_slice(&5u32.to_le_bytes());
+        p[36..40].copy_from_slice(&0x2000u32.to_le_bytes());
+        p
+    }
+
+    fn file_page(s: &PageStore, pgno: u32) -> Vec<u8> {
+        let all = std::fs::read(s.tmp_path()).unwrap();
+        let ps = s.page_size();
+        let off = (pgno as usize + 1) * ps;
+        all.get(off..off + ps)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default()
+    }
+
+    fn file_len(s: &PageStore) -> u64 {
+        std::fs::metadata(s.tmp_path()).unwrap().len()
+    }
+
     #[test]
     fn create_write_read_commit() {
         let d = tempfile::tempdir().unwrap();
         let t = d.path().join("x.edb");
         let mut s = PageStore::create(&t, 4096).unwrap();
         assert_eq!(s.page_count().unwrap(), 0);
-        let mut p = vec![0u8; 4096];
-        p[36..40].copy_from_slice(&0x2000u32.to_le_bytes());
-        s.write_page(3, p).unwrap();
+        s.write_page(3, page(4096, 7)).unwrap();
         assert_eq!(s.page_count().unwrap(), 3);
-        assert!(crate::checksum::verify_page(&s.read_page(3).unwrap(), 3).is_good());
         assert!(s.read_page(2).unwrap().iter().all(|&b| b == 0));
         s.write_header(vec![1u8; 748]).unwrap();
+        assert!(crate::checksum::verify_page(&s.read_page(3).unwrap(), 3).is_good());
         s.sync().unwrap();
         let out = s.commit().unwrap();
         assert_eq!(std::fs::metadata(&out).unwrap().len(), 5 * 4096);
@@ -298,14 +614,218 @@ mod tests {
     }
 
     #[test]
+    fn a_dirty_page_evicted_is_written_sealed_and_reads_back() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = PageStore::create(&d.path().join("x.edb"), 4096)
+            .unwrap()
+            .with_cache_bytes(2 * 4096);
+        for pg in 1..=3 {
+            s.write_page(pg, page(4096, pg as u64)).unwrap();
+        }
+        // Page 1 left the cache: written, sealed; 2 and 3 not yet.
+        assert!(crate::checksum::verify_page(&file_page(&s, 1), 1).is_good());
+        assert!(file_page(&s, 3).is_empty() || file_page(&s, 3).iter().all(|&b| b == 0));
+        let st = s.cache_stats();
+        assert_eq!((st.evictions, st.write_backs), (1, 1));
+        let back = s.read_page(1).unwrap();
+        assert_eq!(u64::from_le_bytes(back[8..16].try_into().unwrap()), 1);
+        assert!(crate::checksum::verify_page(&back, 1).is_good());
+        assert_eq!(s.cache_stats().misses, 1);
+    }
+
+    #[test]
+    fn truncate_drops_dirty_pages_beyond_the_end() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = PageStore::create(&d.path().join("x.edb"), 4096).unwrap();
+        for pg in 1..=5 {
+            s.write_page(pg, page(4096, 10 + pg as u64)).unwrap();
+        }
+        s.truncate_to(2).unwrap();
+        assert_eq!(s.page_count().unwrap(), 2);
+        assert_eq!(s.ledger().keys().copied().collect::<Vec<_>>(), [1, 2]);
+        // Grown again: the truncated pages are gone, never written back.
+        s.extend_to(5).unwrap();
+        for pg in 3..=5 {
+            assert!(s.read_page(pg).unwrap().iter().all(|&b| b == 0), "{pg}");
+        }
+        s.sync().unwrap();
+        assert_eq!(file_len(&s), 7 * 4096);
+        for pg in 3..=5 {
+            assert!(file_page(&s, pg).iter().all(|&b| b == 0), "{pg}");
+        }
+        assert!(crate::checksum::verify_page(&file_page(&s, 2), 2).is_good());
+    }
+
+    #[test]
+    fn truncate_of_written_pages_shrinks_the_file_now() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = PageStore::create(&d.path().join("x.edb"), 4096).unwrap();
+        for pg in 1..=5 {
+            s.write_page(pg, page(4096, pg as u64)).unwrap();
+        }
+        s.sync().unwrap();
+        s.truncate_to(3).unwrap();
+        assert_eq!(file_len(&s), 5 * 4096);
+        s.extend_to(5).unwrap();
+        assert!(s.read_page(5).unwrap().iter().all(|&b| b == 0));
+        assert_eq!(
+            u64::from_le_bytes(s.read_page(3).unwrap()[8..16].try_into().unwrap()),
+            3
+        );
+    }
+
+    #[test]
+    fn extend_then_read_without_asking_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = PageStore::create(&d.path().join("x.edb"), 8192).unwrap();
+        s.extend_to(10).unwrap();
+        assert_eq!(s.page_count().unwrap(), 10);
+        assert!(s.read_page(10).unwrap().iter().all(|&b| b == 0));
+        assert!(s.read_page(11).unwrap().iter().all(|&b| b == 0));
+        assert_eq!(file_len(&s), 2 * 8192, "the file follows at the flush");
+        s.extend_to(4).unwrap();
+        assert_eq!(s.page_count().unwrap(), 10, "never shrinks");
+        s.sync().unwrap();
+        assert_eq!(file_len(&s), 12 * 8192);
+    }
+
+    #[test]
+    fn sync_flushes_every_page_and_keeps_them_cached() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("x.edb");
+        let mut s = PageStore::create(&t, 32768).unwrap();
+        for pg in 1..=4 {
+            s.write_page(pg, page(32768, pg as u64)).unwrap();
+        }
+        s.zero_page(2).unwrap();
+        assert_eq!(s.cache_stats().write_backs, 0);
+        s.sync().unwrap();
+        assert_eq!(s.cache_stats().write_backs, 4);
+        for pg in [1, 3, 4] {
+            let b = file_page(&s, pg);
+            assert!(crate::checksum::verify_page(&b, pg).is_good(), "{pg}");
+            // 16/32 KiB pages carry their pgno (PGHDR2).
+            assert_eq!(u32::from_le_bytes(b[64..68].try_into().unwrap()), pg);
+        }
+        assert!(file_page(&s, 2).iter().all(|&b| b == 0));
+        let hits = s.cache_stats().hits;
+        s.read_page(4).unwrap();
+        assert_eq!(s.cache_stats().hits, hits + 1);
+        s.sync().unwrap();
+        assert_eq!(
+            s.cache_stats().write_backs,
+            4,
+            "clean pages are not rewritten"
+        );
+        let out = s.commit().unwrap();
+        assert_eq!(std::fs::metadata(out).unwrap().len(), 6 * 32768);
+    }
+
+    #[test]
+    fn a_cache_of_one_page() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = PageStore::create(&d.path().join("x.edb"), 4096)
+            .unwrap()
+            .with_cache_bytes(0);
+        assert_eq!(s.cache_stats().capacity, 1);
+        s.write_page(1, page(4096, 1)).unwrap();
+        s.write_page(2, page(4096, 2)).unwrap();
+        assert_eq!(
+            u64::from_le_bytes(s.read_page(1).unwrap()[8..16].try_into().unwrap()),
+            1
+        );
+        s.write_page(1, page(4096, 3)).unwrap();
+        assert_eq!(
+            u64::from_le_bytes(s.read_page(2).unwrap()[8..16].try_into().unwrap()),
+            2
+        );
+        assert_eq!(
+            u64::from_le_bytes(s.read_page(1).unwrap()[8..16].try_into().unwrap()),
+            3
+        );
+        s.sync().unwrap();
+        assert_eq!(
+            u64::from_le_bytes(file_page(&s, 1)[8..16].try_into().unwrap()),
+            3
+        );
+        assert!(crate::checksum::verify_page(&file_page(&s, 2), 2).is_good());
+    }
+
+    #[test]
+    fn lost_writes_stay_in_the_cache_and_never_reach_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = PageStore::create(&d.path().join("x.edb"), 4096).unwrap();
+        inject_lost_writes_from(Some(1));
+        let r = (|| {
+            s.write_page(1, page(4096, 1))?;
+            s.write_page(2, page(4096, 2))?;
+            Ok::<_, Error>(())
+        })();
+        inject_lost_writes_from(None);
+        r.unwrap();
+        assert_eq!(s.writes, 2);
+        assert_eq!(
+            u64::from_le_bytes(s.read_page(2).unwrap()[8..16].try_into().unwrap()),
+            2
+        );
+        // A header write flushes and empties the cache: reads are of the file.
+        s.write_header(vec![1u8; 748]).unwrap();
+        assert!(s.read_page(2).unwrap().iter().all(|&b| b == 0));
+        assert!(crate::checksum::verify_page(&s.read_page(1).unwrap(), 1).is_good());
+        assert_eq!(s.ledger().len(), 2);
+    }
+
+    #[test]
+    fn in_place_writes_the_file_itself_and_discard_keeps_it() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("x.edb");
+        let mut s = PageStore::create(&t, 4096).unwrap();
+        s.write_page(1, page(4096, 1)).unwrap();
+        s.sync().unwrap();
+        s.commit().unwrap();
+        use std::os::unix::fs::MetadataExt;
+        let ino = std::fs::metadata(&t).unwrap().ino();
+        let (mut s, ev) = PageStore::in_place(&t, 4096, true).unwrap();
+        assert_eq!(s.origin(), Origin::InPlace);
+        assert!(matches!(ev.sha, Sha::Done(_)));
+        s.write_page(2, page(4096, 2)).unwrap();
+        s.sync().unwrap();
+        assert_eq!(s.commit().unwrap(), t);
+        let (s, _) = PageStore::in_place(&t, 4096, false).unwrap();
+        assert_eq!(s.page_count().unwrap(), 2);
+        s.discard();
+        assert_eq!(std::fs::metadata(&t).unwrap().ino(), ino);
+        assert_eq!(std::fs::metadata(&t).unwrap().len(), 4 * 4096);
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn working_copy_hashes_in_the_copy_pass() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("in.edb");
+        let bytes: Vec<u8> = (0..(3 << 20) + 4096).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&src, &bytes).unwrap();
+        let (s, ev) = PageStore::working_copy(&src, &d.path().join("out.edb"), 4096, true).unwrap();
+        assert!(matches!(s.origin(), Origin::Copy | Origin::Reflink));
+        let want = crate::file::sha256_file(&src).unwrap();
+        match ev.sha {
+            Sha::Done(h) => assert_eq!(h, want),
+            Sha::Pending(j) => assert_eq!(j.join().unwrap(), want),
+            Sha::None => panic!("not hashed"),
+        }
+        assert_eq!(std::fs::read(s.tmp_path()).unwrap(), bytes);
+        assert_eq!(ev.facts.unwrap().size, bytes.len() as u64);
+        assert_eq!(s.page_count().unwrap(), ((bytes.len() / 4096) - 2) as u32);
+        let (_, ev) = PageStore::working_copy(&src, &d.path().join("o2.edb"), 4096, false).unwrap();
+        assert!(matches!(ev.sha, Sha::None));
+    }
+
+    #[test]
     fn only_a_verifying_trailer_is_zeroed() {
         let d = tempfile::tempdir().unwrap();
         let t = d.path().join("x.edb");
         let mut s = PageStore::create(&t, 4096).unwrap();
-        let mut p = vec![0u8; 4096];
-        p[24..28].copy_from_slice(&5u32.to_le_bytes());
-        p[36..40].copy_from_slice(&0x2000u32.to_le_bytes());
-        s.write_page(3, p).unwrap();
+        s.write_page(3, page(4096, 7)).unwrap();
         // A data page last: kept.
         assert!(!s.zero_trailer_page().unwrap());
         assert!(!s.read_page(3).unwrap().iter().all(|&b| b == 0));
@@ -314,14 +834,23 @@ mod tests {
         tr[56..60].copy_from_slice(&1u32.to_le_bytes());
         tr[60..64].copy_from_slice(&1u32.to_le_bytes());
         seal_header(&mut tr);
-        s.file.write_all_at(&tr, 5 * 4096).unwrap();
+        let put_last = |s: &mut PageStore, tr: &[u8]| {
+            s.sync().unwrap();
+            s.file.write_all_at(tr, 5 * 4096).unwrap();
+            let c = s.cache.get_mut();
+            c.remove(4);
+            (c.len, c.file_len) = (4, 4);
+        };
+        put_last(&mut s, &tr);
         assert_eq!(s.page_count().unwrap(), 4);
         assert!(s.zero_trailer_page().unwrap());
         assert_eq!(s.page_count().unwrap(), 4);
         assert!(s.read_page(4).unwrap().iter().all(|&b| b == 0));
+        s.sync().unwrap();
+        assert!(file_page(&s, 4).iter().all(|&b| b == 0));
         // A damaged trailer is not zeroed (the engine reports -535 earlier).
         tr[100] ^= 1;
-        s.file.write_all_at(&tr, 5 * 4096).unwrap();
+        put_last(&mut s, &tr);
         assert!(!s.zero_trailer_page().unwrap());
     }
 }

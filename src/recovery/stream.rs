@@ -32,6 +32,8 @@ pub(crate) struct LogSource {
     /// The generation the file name says, checked against the header
     /// (hard recovery: `JET_errLogGenerationMismatch` when they differ).
     pub name_generation: Option<u32>,
+    /// Hash the file from the bytes read (evidence, `--no-hash` off).
+    pub hash: bool,
 }
 
 /// What is kept of the previous generation to check the next one against.
@@ -48,8 +50,6 @@ pub(crate) type BoundaryCheck = Box<dyn Fn(&Prev, &LogIn) -> Result<(), Error> +
 
 /// The generations of a recovery, read ahead of redo on a worker thread.
 pub(crate) struct LogStream {
-    /// Every file of the stream, in order (the inputs of the report).
-    pub paths: Vec<PathBuf>,
     /// Their total size in bytes (progress).
     pub total_bytes: u64,
     rx: Option<Receiver<Result<LogIn, Error>>>,
@@ -61,10 +61,9 @@ pub(crate) struct LogStream {
 impl LogStream {
     /// Starts reading `sources` in order; `check` runs at every boundary.
     pub(crate) fn start(sources: Vec<LogSource>, check: BoundaryCheck) -> LogStream {
-        let paths: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
-        let total_bytes = paths
+        let total_bytes = sources
             .iter()
-            .filter_map(|p| std::fs::metadata(p).ok())
+            .filter_map(|s| std::fs::metadata(&s.path).ok())
             .map(|m| m.len())
             .sum();
         let (tx, rx) = sync_channel(AHEAD);
@@ -97,7 +96,6 @@ impl LogStream {
             Err(e) => (None, Some(Error::io("log-reader thread", e))),
         };
         LogStream {
-            paths,
             total_bytes,
             rx: Some(rx),
             reader,
@@ -127,7 +125,7 @@ impl Drop for LogStream {
 
 /// Reads one source, with hard recovery's damage code and file-name check.
 pub(crate) fn read_source(s: &LogSource) -> Result<LogIn, Error> {
-    let l = read_log(&s.path).map_err(|e| match (e, s.damage) {
+    let l = read_log(&s.path, s.hash).map_err(|e| match (e, s.damage) {
         (Error::Format { path, err: fe, .. }, Some(jet)) => Error::corrupt(
             &path,
             FormatError::new(0, jet, format!("{} ({})", fe.detail, fe.jet)),
@@ -162,6 +160,11 @@ pub struct ExpectedOutputs {
 }
 
 impl ExpectedOutputs {
+    /// The file names expected, in the order first seen.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(|(n, _)| n.as_str())
+    }
+
     /// Adds the database logged as `logged`, with its signature if known.
     pub fn add(&mut self, logged: &str, sig: Option<Signature>) {
         let name = logged
@@ -269,6 +272,7 @@ mod tests {
                     path,
                     damage: None,
                     name_generation: Some(g as u32),
+                    hash: false,
                 }
             })
             .collect()

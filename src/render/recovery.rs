@@ -27,7 +27,7 @@ pub fn soft(d: &SoftRecovery) -> String {
         let _ = write!(s, "\nNo database was written: {why}\n");
     }
     if d.in_place && d.report.error.is_some() {
-        s.push_str("--in-place: recovery stopped; every database in the database folder was left as it was\n");
+        s.push_str("--in-place: recovery stopped; databases replayed in place were left in Dirty Shutdown (run /r again), nothing else in the database folder was changed\n");
     }
     if let Some(c) = &d.compare {
         s.push_str(&super::compare::compare_text(c));
@@ -187,14 +187,15 @@ pub fn run(r: &Report) -> String {
     }
     if !r.inputs.is_empty() {
         let _ = writeln!(s);
-        let _ = writeln!(s, "Inputs (sha256 before = after):");
+        let _ = writeln!(s, "Inputs ({}):", r.input_check.describe());
         for i in &r.inputs {
-            let same = if i.sha256_before == i.sha256_after {
-                "unchanged"
-            } else {
-                "CHANGED"
+            let same = match (i.written_in_place, i.unchanged) {
+                (true, _) => "written in place (--in-place)",
+                (false, true) => "unchanged",
+                (false, false) => "CHANGED",
             };
-            let _ = writeln!(s, "  {} {} {}", i.sha256_before, same, i.path.display());
+            let sha = i.sha256_before.as_deref().unwrap_or("(not hashed)");
+            let _ = writeln!(s, "  {sha} {same} {}", i.path.display());
         }
     }
     if let Some(v) = &r.verification {

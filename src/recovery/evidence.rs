@@ -1,0 +1,308 @@
+//! Evidence of the inputs of a recovery (`/r`, `/cc`): what each input was
+//! when it was read, and the check made after the run that it still is.
+//!
+//! No input is read twice by default: the database is hashed while it is
+//! copied into its working file (or, when the working copy is a reflink
+//! clone, on a worker thread while redo runs), every log while it is read
+//! for redo. After the run each input's size, modification time and inode
+//! are compared with those taken when it was opened; `--verify-inputs`
+//! re-reads and re-hashes them instead, `--no-hash` takes no hash at all.
+//! The report states which check was made ([`InputCheck`]).
+
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use serde::Serialize;
+
+/// Default page cache of each database being recovered, MiB. With the
+/// bounded log pipeline this keeps a whole `/r` run under 256 MiB even with
+/// a few databases attached at once.
+pub const DEFAULT_CACHE_MIB: usize = 64;
+
+/// How recovery reads its inputs and writes its outputs.
+#[derive(Debug, Clone, Default)]
+pub struct IoOptions {
+    /// `--cache-mib`: page cache of each database being recovered, MiB
+    /// (`None`: [`DEFAULT_CACHE_MIB`]; at least one page is always kept).
+    pub cache_mib: Option<usize>,
+    /// `--no-hash`: no input is hashed.
+    pub no_hash: bool,
+    /// `--verify-inputs`: every input is read and hashed again after the run.
+    pub verify_inputs: bool,
+    /// `--in-place`: existing databases are replayed in the database folder
+    /// itself (no working copy); everything else is still only read.
+    pub in_place: bool,
+}
+
+impl IoOptions {
+    /// The page cache size in bytes.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache_mib
+            .unwrap_or(DEFAULT_CACHE_MIB)
+            .saturating_mul(1 << 20)
+    }
+
+    /// Whether inputs are hashed while they are read.
+    pub fn hash(&self) -> bool {
+        !self.no_hash
+    }
+
+    /// The check these options make.
+    pub fn check(&self) -> InputCheck {
+        InputCheck {
+            hash: if self.no_hash {
+                HashWhen::NotHashed
+            } else {
+                HashWhen::WhileRead
+            },
+            after: if self.verify_inputs && !self.no_hash {
+                AfterCheck::Sha256Reread
+            } else {
+                AfterCheck::SizeMtimeInode
+            },
+        }
+    }
+}
+
+/// When the inputs were hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HashWhen {
+    /// sha256 of the bytes read for the run, as they were read.
+    WhileRead,
+    /// `--no-hash`: no hash was taken.
+    NotHashed,
+}
+
+/// How the inputs were checked after the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterCheck {
+    /// Size, modification time and inode compared with those at opening.
+    SizeMtimeInode,
+    /// `--verify-inputs`: read again, sha256 compared (and the metadata).
+    Sha256Reread,
+}
+
+/// Which check of the inputs was made (stated by the report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct InputCheck {
+    /// When the inputs were hashed.
+    pub hash: HashWhen,
+    /// How they were checked after the run.
+    pub after: AfterCheck,
+}
+
+impl InputCheck {
+    /// One line for the text report.
+    pub fn describe(&self) -> &'static str {
+        match (self.hash, self.after) {
+            (HashWhen::NotHashed, _) => {
+                "not hashed (--no-hash); checked after the run by size, mtime and inode"
+            }
+            (HashWhen::WhileRead, AfterCheck::SizeMtimeInode) => {
+                "sha256 taken while read; checked after the run by size, mtime and inode (--verify-inputs re-hashes)"
+            }
+            (HashWhen::WhileRead, AfterCheck::Sha256Reread) => {
+                "sha256 taken while read = sha256 re-read after the run (--verify-inputs)"
+            }
+        }
+    }
+}
+
+/// Size, modification time and inode of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FileFacts {
+    /// Length in bytes.
+    pub size: u64,
+    /// Modification time, seconds since the epoch.
+    pub mtime: i64,
+    /// Its nanoseconds.
+    pub mtime_nsec: i64,
+    /// Inode number.
+    pub inode: u64,
+    /// Device.
+    pub dev: u64,
+}
+
+impl FileFacts {
+    /// The facts of an open file or of metadata read by path.
+    pub fn of(m: &std::fs::Metadata) -> FileFacts {
+        use std::os::unix::fs::MetadataExt;
+        FileFacts {
+            size: m.len(),
+            mtime: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+            inode: m.ino(),
+            dev: m.dev(),
+        }
+    }
+
+    /// The facts of `path` now (`None` when it cannot be read).
+    pub fn now(path: &Path) -> Option<FileFacts> {
+        std::fs::metadata(path).ok().map(|m| FileFacts::of(&m))
+    }
+}
+
+/// An input's sha256: taken, being taken on a worker thread, or not taken.
+#[derive(Debug)]
+pub enum Sha {
+    /// Lower-case hex (or `unreadable: …`).
+    Done(String),
+    /// Hashed on a worker thread (the input of a reflink clone).
+    Pending(JoinHandle<String>),
+    /// `--no-hash`.
+    None,
+}
+
+impl Sha {
+    /// Hashes `path` on a worker thread.
+    pub fn spawn(path: &Path) -> Sha {
+        let p = path.to_path_buf();
+        Sha::Pending(std::thread::spawn(move || sha256_text(&p)))
+    }
+
+    /// Hashes `path` now.
+    pub fn now(path: &Path) -> Sha {
+        Sha::Done(sha256_text(path))
+    }
+
+    fn wait(self) -> Option<String> {
+        match self {
+            Sha::Done(s) => Some(s),
+            Sha::Pending(h) => Some(
+                h.join()
+                    .unwrap_or_else(|_| "unreadable: hash worker failed".into()),
+            ),
+            Sha::None => None,
+        }
+    }
+}
+
+fn sha256_text(path: &Path) -> String {
+    crate::file::sha256_file(path).unwrap_or_else(|e| format!("unreadable: {e}"))
+}
+
+/// What an input was when it was read.
+#[derive(Debug)]
+pub struct ReadEvidence {
+    /// Its facts when opened (`None`: could not be read).
+    pub facts: Option<FileFacts>,
+    /// Its hash.
+    pub sha: Sha,
+}
+
+/// The inputs of one run, collected as they are opened (first read wins).
+#[derive(Debug, Default)]
+pub struct Inputs {
+    items: Vec<(PathBuf, ReadEvidence, bool)>,
+}
+
+impl Inputs {
+    /// Adds an input read elsewhere (a log, the database copy).
+    pub fn add(&mut self, path: &Path, ev: ReadEvidence) {
+        self.push(path, ev, false);
+    }
+
+    /// Adds a database replayed in place (`--in-place`): its change is wanted.
+    pub fn add_written_in_place(&mut self, path: &Path, ev: ReadEvidence) {
+        self.push(path, ev, true);
+    }
+
+    /// Adds a small input read whole here (checkpoint, restore.env).
+    pub fn add_file(&mut self, path: &Path, hash: bool) {
+        let facts = FileFacts::now(path);
+        let sha = if hash { Sha::now(path) } else { Sha::None };
+        self.push(path, ReadEvidence { facts, sha }, false);
+    }
+
+    fn push(&mut self, path: &Path, ev: ReadEvidence, in_place: bool) {
+        if !self.items.iter().any(|(p, _, _)| p == path) {
+            self.items.push((path.to_path_buf(), ev, in_place));
+        }
+    }
+
+    /// Waits for the hashes still being taken and checks every input as
+    /// `check` says.
+    pub fn finish(self, check: InputCheck) -> Vec<InputFile> {
+        self.items
+            .into_iter()
+            .map(|(path, ev, in_place)| {
+                let before = ev.sha.wait();
+                let after = FileFacts::now(&path);
+                let sha256_after = (check.after == AfterCheck::Sha256Reread && before.is_some())
+                    .then(|| sha256_text(&path));
+                let same_facts = ev.facts.is_some() && ev.facts == after;
+                let same_hash = sha256_after.is_none() || sha256_after == before;
+                InputFile {
+                    unchanged: same_facts && same_hash,
+                    path,
+                    sha256_before: before,
+                    sha256_after,
+                    facts_before: ev.facts,
+                    facts_after: after,
+                    written_in_place: in_place,
+                }
+            })
+            .collect()
+    }
+}
+
+/// One input file and its check.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    /// Path.
+    pub path: PathBuf,
+    /// sha256 of the bytes read for the run (absent with `--no-hash`).
+    pub sha256_before: Option<String>,
+    /// sha256 read again after the run (`--verify-inputs` only).
+    pub sha256_after: Option<String>,
+    /// Size, mtime and inode when opened.
+    pub facts_before: Option<FileFacts>,
+    /// Size, mtime and inode after the run.
+    pub facts_after: Option<FileFacts>,
+    /// The after-check found the input as it was read.
+    pub unchanged: bool,
+    /// A database replayed in place (`--in-place`): changed on purpose.
+    pub written_in_place: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_check_sees_a_rewrite_and_reread_sees_content() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("a");
+        std::fs::write(&f, b"one").unwrap();
+        let io = IoOptions::default();
+        let mut ins = Inputs::default();
+        ins.add_file(&f, io.hash());
+        ins.add_file(&f, io.hash());
+        let out = ins.finish(io.check());
+        assert_eq!(out.len(), 1);
+        assert!(out[0].unchanged && out[0].sha256_after.is_none());
+        let mut ins = Inputs::default();
+        ins.add_file(&f, true);
+        std::fs::write(&f, b"two!").unwrap();
+        assert!(!ins.finish(io.check())[0].unchanged);
+        let io = IoOptions {
+            verify_inputs: true,
+            ..Default::default()
+        };
+        let mut ins = Inputs::default();
+        ins.add_file(&f, io.hash());
+        let out = ins.finish(io.check());
+        assert!(out[0].unchanged);
+        assert_eq!(out[0].sha256_after, out[0].sha256_before);
+        let io = IoOptions {
+            no_hash: true,
+            ..Default::default()
+        };
+        let mut ins = Inputs::default();
+        ins.add_file(&f, io.hash());
+        let out = ins.finish(io.check());
+        assert!(out[0].unchanged && out[0].sha256_before.is_none());
+    }
+}
