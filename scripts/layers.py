@@ -23,7 +23,7 @@ from collections import defaultdict
 # `synth` (test builders) sits just below the CLI: library code that is not a
 # test must not use it.
 LAYERS = [
-    ["error"],
+    ["error", "lgpos"],
     ["parse"],
     ["checksum", "file", "log", "db", "k"],
     ["recovery", "plan"],

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::parse::primitives::Lgpos;
+use crate::lgpos::Lgpos;
 
 /// A JET error code with its symbolic name and eseutil's description text.
 ///

@@ -27,6 +27,7 @@ pub mod db;
 pub mod error;
 pub mod file;
 pub mod k;
+pub mod lgpos;
 pub mod log;
 pub mod parse;
 pub mod plan;

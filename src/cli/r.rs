@@ -266,7 +266,12 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         (false, r) => r?,
     };
     let nothing_written = nothing_written(&rep, args);
+    let refused = rep
+        .error
+        .as_ref()
+        .is_some_and(|e| e.kind() == crate::error::ErrorKind::Usage);
     let code = match exit_code(&rep) {
+        _ if refused => super::exit::USAGE,
         super::exit::OK if nothing_written.is_some() => super::exit::DAMAGE,
         c => c,
     };
@@ -308,6 +313,9 @@ pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     }
     if let Some(e) = &rep.error {
         ctx.terminated.set(e.jet());
+        if refused {
+            eprintln!("eseutil-rs: {e}");
+        }
     }
     Ok(code)
 }

@@ -894,6 +894,13 @@ fn existing_db(
     // Soft recovery of a backup copy: -544 while its state is in the trailer.
     let soft_backup = restoring.is_none() && patch_file::soft_recovery_of_backup_copy(f, hdr)?;
     let in_place = opts.io.in_place && restoring.is_none();
+    if in_place && std::fs::metadata(f).is_ok_and(|m| m.permissions().readonly()) {
+        // Refused before anything is written to it (root could write it).
+        return Err(Error::Usage(format!(
+            "--in-place: {} is read-only; it was not replayed",
+            f.display()
+        )));
+    }
     let (store, ev) = if in_place {
         PageStore::in_place(f, ps, opts.io.hash())?
     } else {
