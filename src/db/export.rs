@@ -167,6 +167,20 @@ pub struct Row {
     pub itag: usize,
     /// Values in schema column order.
     pub values: Vec<Value>,
+    /// Where a record that is not live was found (`export --deleted`).
+    pub found: Option<Found>,
+}
+
+/// Where a deleted record was found and how sure its decoding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    /// `flag-deleted`: a node flagged `fNDDeleted` (node.hxx), deleted and
+    /// not yet removed by cleanup; its bytes are the record as it was (when
+    /// the node is also versioned, the delete may not have committed).
+    pub place: &'static str,
+    /// `high` when every value decoded, `medium` when some could not be
+    /// read (a deleted record's long values are usually gone too).
+    pub confidence: &'static str,
 }
 
 /// What exporting one table met.
@@ -189,6 +203,8 @@ pub struct TableExport {
     pub value_error_samples: Vec<(u32, String, String)>,
     /// Values left compressed (scheme without decoder).
     pub undecoded: u64,
+    /// Flag-deleted records exported (`export --deleted`).
+    pub deleted_records: u64,
 }
 
 /// Walks the table's primary tree and hands every live record, decoded,
@@ -196,6 +212,17 @@ pub struct TableExport {
 pub fn export_table(
     db: &Database,
     schema: &TableSchema,
+    visit: &mut dyn FnMut(&Row),
+) -> TableExport {
+    export_table_of(db, schema, false, visit)
+}
+
+/// [`export_table`], or with `deleted` only the flag-deleted records the
+/// tree still holds, each with its [`Found`].
+pub fn export_table_of(
+    db: &Database,
+    schema: &TableSchema,
+    deleted: bool,
     visit: &mut dyn FnMut(&Row),
 ) -> TableExport {
     let large = is_large(db.page_size);
@@ -206,15 +233,20 @@ pub fn export_table(
         max_dbtime: 0,
     };
     let w = walk(db, schema.pgno_fdp, opts, &mut |page, node| {
-        export_node(schema, large, &lv, page, node, &mut ex, visit);
+        if node.is_deleted() == deleted {
+            export_node(schema, large, &lv, page, node, &mut ex, visit);
+        }
     });
     if !w.problems.is_empty() {
         let reached: std::collections::HashSet<u32> = w.pages.iter().copied().collect();
         for page in orphan_leaves(db, schema, &reached) {
             let before = ex.records;
             for i in 1..page.tag_count() {
-                if let Ok(node) = page.node(i) {
-                    export_node(schema, large, &lv, &page, &node, &mut ex, visit);
+                match page.node(i) {
+                    Ok(node) if node.is_deleted() == deleted => {
+                        export_node(schema, large, &lv, &page, &node, &mut ex, visit);
+                    }
+                    _ => {}
                 }
             }
             ex.orphan_records += ex.records - before;
@@ -245,11 +277,9 @@ fn export_node(
     ex: &mut TableExport,
     visit: &mut dyn FnMut(&Row),
 ) {
-    if node.is_deleted() {
-        return;
-    }
     match decode_record(node.data, large, schema, lv) {
         Ok(values) => {
+            let errors_before = ex.value_errors;
             for (c, v) in schema.columns.iter().zip(&values) {
                 let before = ex.value_errors;
                 count_value(v, &mut ex.value_errors, &mut ex.undecoded);
@@ -260,10 +290,22 @@ fn export_node(
                 }
             }
             ex.records += 1;
+            let found = node.is_deleted().then(|| {
+                ex.deleted_records += 1;
+                Found {
+                    place: "flag-deleted",
+                    confidence: if ex.value_errors == errors_before {
+                        "high"
+                    } else {
+                        "medium"
+                    },
+                }
+            });
             visit(&Row {
                 pgno: page.pgno,
                 itag: node.itag,
                 values,
+                found,
             });
         }
         Err(e) => ex.bad_records.push((page.pgno, node.itag, e.detail)),
