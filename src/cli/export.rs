@@ -335,6 +335,23 @@ impl Damage {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn found_fields_and_cells() {
+        use super::{with_found, Format, Found};
+        let f = Found {
+            place: "flag-deleted",
+            confidence: "high",
+        };
+        assert_eq!(
+            with_found("{\"table\":\"T\",\"a\":1}\n".into(), Format::Jsonl, &f, 7, 3),
+            "{\"table\":\"T\",\"a\":1,\"found\":\"flag-deleted\",\"confidence\":\"high\",\"pgno\":7,\"itag\":3}\n"
+        );
+        assert_eq!(
+            with_found("1,x\r\n".into(), Format::Csv, &f, 7, 3),
+            "1,x,flag-deleted,high,7,3\r\n"
+        );
+    }
+
+    #[test]
     fn file_names() {
         assert_eq!(super::file_name("Table", "csv"), "Table.csv");
         assert_eq!(super::file_name("a/b%", "jsonl"), "a%2Fb%25.jsonl");
