@@ -330,3 +330,37 @@ fn log_csv_rows_equal_json_records() {
         .to_string_lossy()
         .contains(".tmp-")));
 }
+
+#[test]
+#[cfg_attr(not(corpus_present), ignore = "needs ../shared/corpus")]
+fn export_deleted_finds_the_flag_deleted_record() {
+    let Some(c) = corpus() else { return };
+    let db = c.join("dissect-esedb/Windows.edb");
+    let db = db.to_str().unwrap();
+    let t = "SystemIndex_PropertyStore";
+    let r = run(&["export", db, "--table", t, "--deleted"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row["WorkID"], 1267);
+    assert_eq!(row["found"], "flag-deleted");
+    assert_eq!(row["confidence"], "high");
+    // The node dump of that page says the same: tag 15 is flag-deleted.
+    let (_, p) = json_of(&["page", db, &row["pgno"].to_string(), "--json"]);
+    let node = &p["nodes"][row["itag"].as_u64().unwrap() as usize - 1];
+    assert!(
+        node["flag_names"]
+            .as_array()
+            .unwrap()
+            .contains(&"deleted".into()),
+        "{node}"
+    );
+    // Without --deleted the record is not exported.
+    let live = run(&["export", db, "--table", t]);
+    assert!(!live.stdout.lines().any(|l| l.contains("\"WorkID\":1267,")));
+}

@@ -13,7 +13,7 @@ use clap::{Args, ValueEnum};
 use super::mm::DbArgs;
 use super::{exit, Common};
 use crate::db::catalog::{read_catalog, CATALOG_ROOT};
-use crate::db::export::{export_table, TableExport};
+use crate::db::export::{export_table_of, Found, TableExport};
 use crate::db::record_values::TableSchema;
 use crate::db::Database;
 use crate::error::Error;
@@ -49,6 +49,12 @@ pub struct ExportArgs {
     /// Replace existing output files.
     #[arg(long)]
     pub force: bool,
+    /// Export the deleted records instead of the live ones: records
+    /// flag-deleted but not yet cleaned up, each with `found`
+    /// ("flag-deleted") and `confidence` ("high", or "medium" when some
+    /// value could not be read), plus its page and tag.
+    #[arg(long)]
+    pub deleted: bool,
 }
 
 /// Runs `export` (it owns standard output: no banner, no closing line).
@@ -121,7 +127,7 @@ fn run(args: &ExportArgs) -> Result<u8, Error> {
                     &db,
                     t,
                     Some(&t.name),
-                    Format::Jsonl,
+                    (Format::Jsonl, args.deleted),
                     &mut out,
                     Path::new("<stdout>"),
                 )?;
@@ -169,10 +175,13 @@ fn to_files(
             .map_err(|e| Error::io(&tmp, e))?;
         let mut w = std::io::BufWriter::new(file);
         if args.format == Format::Csv {
-            w.write_all(csv_header(t).as_bytes())
-                .map_err(|e| Error::io(&tmp, e))?;
+            let mut h = csv_header(t);
+            if args.deleted {
+                h = with_found_cells(h, "found,confidence,pgno,itag");
+            }
+            w.write_all(h.as_bytes()).map_err(|e| Error::io(&tmp, e))?;
         }
-        let ex = write_table(db, t, None, args.format, &mut w, &tmp);
+        let ex = write_table(db, t, None, (args.format, args.deleted), &mut w, &tmp);
         let done = ex.and_then(|ex| {
             let f = w
                 .into_inner()
@@ -194,24 +203,53 @@ fn to_files(
     Ok(())
 }
 
-/// Streams one table's records into `out`.
+/// A CSV line (header or row) with `cells` appended before its line end.
+fn with_found_cells(line: String, cells: &str) -> String {
+    let body = line.trim_end_matches(['\r', '\n']);
+    let end = &line[body.len()..];
+    format!("{body},{cells}{end}")
+}
+
+/// A record line with where a deleted record was found: JSON fields
+/// `found`, `confidence`, `pgno`, `itag`, or the same CSV cells.
+fn with_found(line: String, format: Format, f: &Found, pgno: u32, itag: usize) -> String {
+    match format {
+        Format::Csv => {
+            with_found_cells(line, &format!("{},{},{pgno},{itag}", f.place, f.confidence))
+        }
+        Format::Jsonl => {
+            let body = line.trim_end().trim_end_matches('}');
+            let sep = if body.ends_with('{') { "" } else { "," };
+            format!(
+                "{body}{sep}\"found\":\"{}\",\"confidence\":\"{}\",\"pgno\":{pgno},\"itag\":{itag}}}\n",
+                f.place, f.confidence
+            )
+        }
+    }
+}
+
+/// Streams one table's records into `out` (`deleted`: its flag-deleted
+/// records instead of the live ones).
 fn write_table(
     db: &Database,
     t: &TableSchema,
     table_field: Option<&str>,
-    format: Format,
+    (format, deleted): (Format, bool),
     out: &mut dyn Write,
     dest: &Path,
 ) -> Result<TableExport, Error> {
     let mut failed: Option<std::io::Error> = None;
-    let ex = export_table(db, t, &mut |row| {
+    let ex = export_table_of(db, t, deleted, &mut |row| {
         if failed.is_some() {
             return;
         }
-        let line = match format {
+        let mut line = match format {
             Format::Jsonl => jsonl_line(table_field, t, &row.values),
             Format::Csv => csv_row(t, &row.values),
         };
+        if let Some(f) = &row.found {
+            line = with_found(line, format, f, row.pgno, row.itag);
+        }
         if let Err(e) = out.write_all(line.as_bytes()) {
             failed = Some(e);
         }
@@ -296,6 +334,23 @@ impl Damage {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn found_fields_and_cells() {
+        use super::{with_found, Format, Found};
+        let f = Found {
+            place: "flag-deleted",
+            confidence: "high",
+        };
+        assert_eq!(
+            with_found("{\"table\":\"T\",\"a\":1}\n".into(), Format::Jsonl, &f, 7, 3),
+            "{\"table\":\"T\",\"a\":1,\"found\":\"flag-deleted\",\"confidence\":\"high\",\"pgno\":7,\"itag\":3}\n"
+        );
+        assert_eq!(
+            with_found("1,x\r\n".into(), Format::Csv, &f, 7, 3),
+            "1,x,flag-deleted,high,7,3\r\n"
+        );
+    }
+
     #[test]
     fn file_names() {
         assert_eq!(super::file_name("Table", "csv"), "Table.csv");

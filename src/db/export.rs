@@ -167,6 +167,24 @@ pub struct Row {
     pub itag: usize,
     /// Values in schema column order.
     pub values: Vec<Value>,
+    /// Where a record that is not live was found (`export --deleted`).
+    pub found: Option<Found>,
+}
+
+/// Where a deleted record was found and how sure its decoding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    /// `flag-deleted`: a node flagged `fNDDeleted` (node.hxx), deleted and
+    /// not yet removed by cleanup; its bytes are the record as it was (when
+    /// the node is also versioned, the delete may not have committed).
+    pub place: &'static str,
+    /// `high` when every value decoded, `medium` when some could not be
+    /// read (a deleted record's long values are usually gone too); one step
+    /// lower for `free-page`: a page in free space (an available extent of
+    /// the table or of the database, or flagged `fPageEmpty`) that still
+    /// holds leaf nodes of the table, whose records may be older than the
+    /// last change made before the page was released.
+    pub confidence: &'static str,
 }
 
 /// What exporting one table met.
@@ -189,6 +207,10 @@ pub struct TableExport {
     pub value_error_samples: Vec<(u32, String, String)>,
     /// Values left compressed (scheme without decoder).
     pub undecoded: u64,
+    /// Deleted records exported (`export --deleted`).
+    pub deleted_records: u64,
+    /// Pages in free space whose records were exported (`--deleted`).
+    pub freed_pages: Vec<u32>,
 }
 
 /// Walks the table's primary tree and hands every live record, decoded,
@@ -196,6 +218,17 @@ pub struct TableExport {
 pub fn export_table(
     db: &Database,
     schema: &TableSchema,
+    visit: &mut dyn FnMut(&Row),
+) -> TableExport {
+    export_table_of(db, schema, false, visit)
+}
+
+/// [`export_table`], or with `deleted` only the flag-deleted records the
+/// tree still holds, each with its [`Found`].
+pub fn export_table_of(
+    db: &Database,
+    schema: &TableSchema,
+    deleted: bool,
     visit: &mut dyn FnMut(&Row),
 ) -> TableExport {
     let large = is_large(db.page_size);
@@ -206,15 +239,31 @@ pub fn export_table(
         max_dbtime: 0,
     };
     let w = walk(db, schema.pgno_fdp, opts, &mut |page, node| {
-        export_node(schema, large, &lv, page, node, &mut ex, visit);
+        if node.is_deleted() == deleted {
+            export_node(schema, large, &lv, page, node, &mut ex, visit);
+        }
     });
+    if deleted {
+        let reached: std::collections::HashSet<u32> = w.pages.iter().copied().collect();
+        for page in freed_leaves(db, schema, &reached) {
+            ex.freed_pages.push(page.pgno);
+            for i in 1..page.tag_count() {
+                if let Ok(node) = page.node(i) {
+                    export_node(schema, large, &lv, &page, &node, &mut ex, visit);
+                }
+            }
+        }
+    }
     if !w.problems.is_empty() {
         let reached: std::collections::HashSet<u32> = w.pages.iter().copied().collect();
         for page in orphan_leaves(db, schema, &reached) {
             let before = ex.records;
             for i in 1..page.tag_count() {
-                if let Ok(node) = page.node(i) {
-                    export_node(schema, large, &lv, &page, &node, &mut ex, visit);
+                match page.node(i) {
+                    Ok(node) if node.is_deleted() == deleted => {
+                        export_node(schema, large, &lv, &page, &node, &mut ex, visit);
+                    }
+                    _ => {}
                 }
             }
             ex.orphan_records += ex.records - before;
@@ -245,11 +294,9 @@ fn export_node(
     ex: &mut TableExport,
     visit: &mut dyn FnMut(&Row),
 ) {
-    if node.is_deleted() {
-        return;
-    }
     match decode_record(node.data, large, schema, lv) {
         Ok(values) => {
+            let errors_before = ex.value_errors;
             for (c, v) in schema.columns.iter().zip(&values) {
                 let before = ex.value_errors;
                 count_value(v, &mut ex.value_errors, &mut ex.undecoded);
@@ -260,10 +307,27 @@ fn export_node(
                 }
             }
             ex.records += 1;
+            let clean = ex.value_errors == errors_before;
+            let freed = ex.freed_pages.last() == Some(&page.pgno);
+            let found = if freed {
+                Some(Found {
+                    place: "free-page",
+                    confidence: if clean { "medium" } else { "low" },
+                })
+            } else {
+                node.is_deleted().then_some(Found {
+                    place: "flag-deleted",
+                    confidence: if clean { "high" } else { "medium" },
+                })
+            };
+            if found.is_some() {
+                ex.deleted_records += 1;
+            }
             visit(&Row {
                 pgno: page.pgno,
                 itag: node.itag,
                 values,
+                found,
             });
         }
         Err(e) => ex.bad_records.push((page.pgno, node.itag, e.detail)),
@@ -308,6 +372,55 @@ pub fn orphan_leaves(
         };
         let h = &page.hdr;
         if h.objid == schema.objid && h.flags & FLAG_LEAF != 0 && h.flags & other == 0 {
+            out.push(page);
+        }
+    }
+    out
+}
+
+/// Leaf pages of the table's primary tree lying in free space, which its
+/// walk did not reach: pages that verify, carry the table's objid, are
+/// leaves (not space, index or LV pages) and are in an available extent of
+/// the table or of the database, or flagged `fPageEmpty` (cpage.hxx).
+pub fn freed_leaves(
+    db: &Database,
+    schema: &TableSchema,
+    reached: &std::collections::HashSet<u32>,
+) -> Vec<Page> {
+    use crate::parse::page::{FLAG_EMPTY, FLAG_INDEX, FLAG_LONG_VALUE, FLAG_SPACE_TREE};
+    let avail_of = |root: u32| -> Vec<super::space::Extent> {
+        db.read_page(root)
+            .ok()
+            .and_then(|b| Page::new(root, b).ok())
+            .and_then(|p| super::space::space_of(db, &p, WalkOptions::default()).ok())
+            .map(|s| s.avail)
+            .unwrap_or_default()
+    };
+    let mut avail = avail_of(schema.pgno_fdp);
+    avail.extend(avail_of(super::catalog::DB_ROOT));
+    let other = FLAG_SPACE_TREE | FLAG_INDEX | FLAG_LONG_VALUE;
+    let mut out = Vec::new();
+    for pgno in 1..=db.page_count {
+        if reached.contains(&pgno) {
+            continue;
+        }
+        let Ok(bytes) = db.read_page(pgno) else {
+            continue;
+        };
+        if crate::parse::u32_at(&bytes, 24) != schema.objid {
+            continue;
+        }
+        let class = db.classify(pgno, &bytes);
+        if !matches!(class.checksum, crate::checksum::PageVerdict::Ok { .. }) {
+            continue;
+        }
+        let Ok(page) = Page::new(pgno, bytes) else {
+            continue;
+        };
+        let h = &page.hdr;
+        let free =
+            h.flags & FLAG_EMPTY != 0 || avail.iter().any(|e| (e.first..=e.last).contains(&pgno));
+        if free && h.flags & FLAG_LEAF != 0 && h.flags & other == 0 {
             out.push(page);
         }
     }
