@@ -7,7 +7,7 @@
 
 use std::io::Write;
 
-use eseutil::k::synth;
+use eseutil::checksum_scan::synth;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -25,7 +25,7 @@ from collections import defaultdict
 LAYERS = [
     ["error", "lgpos"],
     ["parse"],
-    ["checksum", "file", "log", "db", "k"],
+    ["checksum", "file", "log", "db", "checksum_scan"],
     ["recovery", "plan"],
     ["report"],
     ["render"],

@@ -55,4 +55,3 @@ impl Serialize for Lgpos {
         st.end()
     }
 }
-

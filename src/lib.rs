@@ -22,11 +22,11 @@
 #![warn(missing_docs)]
 
 pub mod checksum;
+pub mod checksum_scan;
 pub mod cli;
 pub mod db;
 pub mod error;
 pub mod file;
-pub mod k;
 pub mod lgpos;
 pub mod log;
 pub mod parse;

@@ -9,7 +9,7 @@ mod common;
 
 use std::process::{Command, Output};
 
-use eseutil::k::{classify_page, synth, Verdict};
+use eseutil::checksum_scan::{classify_page, synth, Verdict};
 use serde_json::Value;
 
 use common::{corpus, facts, sha256_file as sha};
@@ -519,9 +519,9 @@ fn heuristic_accepts_every_valid_corpus_page() {
         for (i, page) in b.chunks_exact(ps).enumerate().skip(2) {
             let phys = i as u64 + 1;
             let r = classify_page(page, phys, last, false);
-            if r.verdict == Verdict::Ok && r.role == eseutil::k::PageRole::Data {
+            if r.verdict == Verdict::Ok && r.role == eseutil::checksum_scan::PageRole::Data {
                 assert_eq!(
-                    eseutil::k::implausible_page_header(page, ps > 8192),
+                    eseutil::checksum_scan::implausible_page_header(page, ps > 8192),
                     None,
                     "{} page {}",
                     f["file"],

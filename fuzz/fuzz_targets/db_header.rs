@@ -10,13 +10,13 @@ fuzz_target!(|data: &[u8]| {
         // The chosen copy always decodes and lies inside the input.
         assert!(2 * pair.page_size <= data.len() || pair.shadow.is_none());
         let h = pair.header();
-        let _ = eseutil::render::mh::fields(h, false);
-        let _ = eseutil::render::mh::flush_signatures(h);
+        let _ = eseutil::render::header::fields(h, false);
+        let _ = eseutil::render::header::flush_signatures(h);
         let _ = pair.warnings();
-        let r = eseutil::report::mh::MhReport::new("f".into(), data.len() as u64, FileKind::Database, &pair);
+        let r = eseutil::report::header::MhReport::new("f".into(), data.len() as u64, FileKind::Database, &pair);
         let _ = serde_json::to_string(&r).unwrap();
     }
     if let Some((_, copy)) = read_unverified(data) {
-        let _ = eseutil::render::mh::header_copy("X", &copy, None, false);
+        let _ = eseutil::render::header::header_copy("X", &copy, None, false);
     }
 });

@@ -4,10 +4,10 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(v) = eseutil::parse::flush_map::read_flush_map_header(data) {
-        let _ = eseutil::render::mp::header(&v);
+        let _ = eseutil::render::flush_map::header(&v);
     }
     if let Ok(d) = eseutil::parse::flush_map::parse_data_page_header(data) {
         let states = eseutil::parse::flush_map::flush_states(data);
-        let _ = eseutil::render::mp::data_page(&d, 0, Some(&states));
+        let _ = eseutil::render::flush_map::data_page(&d, 0, Some(&states));
     }
 });

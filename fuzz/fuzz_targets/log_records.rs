@@ -6,7 +6,7 @@
 //! declares its own length (the ignorable types, lrtyp 67–75 and 82–91).
 #![no_main]
 use eseutil::log::record::{info_of, read_records, record_info, record_size, Layout, Record};
-use eseutil::render::ml::{lr_to_sz_tail, record_line};
+use eseutil::render::log_dump::{lr_to_sz_tail, record_line};
 use libfuzzer_sys::fuzz_target;
 
 fn ignorable(t: u8) -> bool {

@@ -5,13 +5,13 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(p) = eseutil::parse::patch::read_patch_page(data) {
-        let _ = eseutil::render::mh::patch_block(&p);
+        let _ = eseutil::render::header::patch_block(&p);
     }
     let len = data.len() as u64;
     if eseutil::parse::patch::is_patch_file(data, len) {
         if let Ok(f) = eseutil::parse::patch::read_patch_file(data, len) {
-            let w = eseutil::report::mh::patch_file_warnings(&f);
-            let _ = eseutil::render::mh::patch_file(&f, &w, false);
+            let w = eseutil::report::header::patch_file_warnings(&f);
+            let _ = eseutil::render::header::patch_file(&f, &w, false);
         }
     }
     if !data.is_empty() {

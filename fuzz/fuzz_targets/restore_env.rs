@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(env) = eseutil::parse::restore_env::parse_restore_env(data) {
-        let _ = eseutil::render::cm::dump("/r", &env, Some((1, 2)));
+        let _ = eseutil::render::restore_env::dump("/r", &env, Some((1, 2)));
         let folder = std::path::Path::new("/restore");
         for e in &env.elements {
             if let Ok(p) = eseutil::parse::restore_env::map_into_folder(folder, &e.value) {

@@ -79,7 +79,7 @@ pub fn run(args: &CmArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     if ctx.common.json {
         write_json(out, &CmReport::new(&env_path, &folder, &env, range))?;
     } else {
-        let text = render::cm::dump(&folder.display().to_string(), &env, range);
+        let text = render::restore_env::dump(&folder.display().to_string(), &env, range);
         out.write_all(text.as_bytes()).map_err(io_err)?;
     }
     Ok(super::exit::OK)

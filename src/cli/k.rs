@@ -7,14 +7,14 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{error_json, write_json, Ctx, ModeResult};
+use crate::checksum_scan::{fix_ecc, scan_database, PageResult, ScanObserver, ScanOptions};
 use crate::error::{Error, FormatError, Jet};
 use crate::file::{identify, FileKind, Input, PROBE_SIZE};
-use crate::k::{fix_ecc, scan_database, PageResult, ScanObserver, ScanOptions};
 use crate::log::scan::{read_log_bytes, scan_log_sized, LogBytes};
 use crate::parse::checkpoint::CHECKPOINT_COPY_SIZE;
 use crate::parse::log_header::{parse_log_header_fields, LOG_HEADER_SIZE};
 use crate::render;
-use crate::report::k::{CkptReport, DbReport, KFile, KReport, LogIntegrity, LogReport};
+use crate::report::checksum_scan::{CkptReport, DbReport, KFile, KReport, LogIntegrity, LogReport};
 
 /// Arguments of `/k`.
 #[derive(Debug, Args)]
@@ -111,8 +111,8 @@ impl ScanObserver for CliObserver {
         }
         let msg = format!(
             "{}\n{}",
-            render::k::page_message(r),
-            render::k::page_detail(r)
+            render::checksum_scan::page_message(r),
+            render::checksum_scan::page_detail(r)
         );
         match &self.bar {
             Some(b) => b.suspend(|| eprintln!("{msg}")),
@@ -193,7 +193,7 @@ fn check_database(
 ) -> Result<Checked, Error> {
     let shown = path.display().to_string();
     if !ctx.common.json {
-        out.write_all(render::k::db_intro(&shown).as_bytes())
+        out.write_all(render::checksum_scan::db_intro(&shown).as_bytes())
             .map_err(io_err)?;
         let _ = out.flush();
     }
@@ -201,7 +201,9 @@ fn check_database(
         page_size: args.page_size,
         page: args.page,
         workers: args.threads.unwrap_or(0),
-        chunk_size: args.chunk_size.unwrap_or(crate::k::DEFAULT_CHUNK),
+        chunk_size: args
+            .chunk_size
+            .unwrap_or(crate::checksum_scan::DEFAULT_CHUNK),
         ..Default::default()
     };
     let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -215,10 +217,10 @@ fn check_database(
         None
     };
     if !ctx.common.json {
-        out.write_all(render::k::db_summary(&scan).as_bytes())
+        out.write_all(render::checksum_scan::db_summary(&scan).as_bytes())
             .map_err(io_err)?;
         if let Some(f) = &fix {
-            out.write_all(render::k::fix_summary(f).as_bytes())
+            out.write_all(render::checksum_scan::fix_summary(f).as_bytes())
                 .map_err(io_err)?;
         }
     }
@@ -240,7 +242,7 @@ fn check_checkpoint(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result
         false,
     );
     if !ctx.common.json {
-        out.write_all(render::k::checkpoint(&shown, &r).as_bytes())
+        out.write_all(render::checksum_scan::checkpoint(&shown, &r).as_bytes())
             .map_err(io_err)?;
     }
     Ok(Checked {
@@ -257,7 +259,7 @@ fn check_patch_file(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result
     let ps = f.as_ref().map(|f| f.page_size).unwrap_or(bytes.len() / 2);
     let r = CkptReport::two_copies(shown.clone(), input.len, &bytes, ps, f.is_err());
     if !ctx.common.json {
-        out.write_all(render::k::patch_file(&shown, &r).as_bytes())
+        out.write_all(render::checksum_scan::patch_file(&shown, &r).as_bytes())
             .map_err(io_err)?;
     }
     Ok(Checked {
@@ -284,10 +286,10 @@ fn check_log(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result<Checke
     }
     let failed = integrity.failed();
     if !ctx.common.json {
-        for m in render::k::log_messages(&integrity) {
+        for m in render::checksum_scan::log_messages(&integrity) {
             eprintln!("{m}");
         }
-        out.write_all(render::k::log(&shown, &integrity).as_bytes())
+        out.write_all(render::checksum_scan::log(&shown, &integrity).as_bytes())
             .map_err(io_err)?;
     }
     let error = match &scan {
@@ -372,7 +374,7 @@ pub fn run(args: &KArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     check_fix_args(args, args.files.len())?;
     let files = expand(&args.files)?;
     if !ctx.common.json {
-        out.write_all(render::k::BANNER.as_bytes())
+        out.write_all(render::checksum_scan::BANNER.as_bytes())
             .map_err(io_err)?;
     }
     let single = files.len() == 1;

@@ -12,7 +12,7 @@ use crate::file::{identify, FileKind, Input};
 use crate::parse::db_header::{read_header_pair, read_unverified, DbHeaderPair};
 use crate::parse::patch::{check_against_header, read_patch_page, PatchHeader};
 use crate::render;
-use crate::report::mh::MhReport;
+use crate::report::header::MhReport;
 
 /// Arguments of `/mh`.
 #[derive(Debug, Args)]
@@ -68,7 +68,7 @@ pub fn run(args: &MhArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         report.patch_page_error = patch_error.as_ref().map(|e| e.to_string());
         write_json(out, &report)?;
     } else {
-        let text = render::mh::database_dump(
+        let text = render::header::database_dump(
             &pair,
             patch.as_ref(),
             patch_error.as_ref(),
@@ -99,8 +99,12 @@ fn read_verified_pair(
     };
     if !ctx.common.json {
         if let (true, Some((_, copy))) = (ctx.common.verbose, read_unverified(probe)) {
-            let text =
-                render::mh::header_copy("DATABASE HEADER (UNVERIFIED):", &copy, None, ctx.color);
+            let text = render::header::header_copy(
+                "DATABASE HEADER (UNVERIFIED):",
+                &copy,
+                None,
+                ctx.color,
+            );
             out.write_all(text.as_bytes()).map_err(io_err)?;
         }
         writeln!(out).map_err(io_err)?;
@@ -126,12 +130,12 @@ fn run_patch(
     let bytes = input.read_at(0, 2 * 32768)?;
     let f = crate::parse::patch::read_patch_file(&bytes, input.len)
         .map_err(|e| Error::corrupt(path, e))?;
-    let warnings = crate::report::mh::patch_file_warnings(&f);
+    let warnings = crate::report::header::patch_file_warnings(&f);
     if ctx.common.json {
-        let report = crate::report::mh::PatchFileReport::new(shown, input.len, &f);
+        let report = crate::report::header::PatchFileReport::new(shown, input.len, &f);
         write_json(out, &report)?;
     } else {
-        let text = render::mh::patch_file(&f, &warnings, ctx.color);
+        let text = render::header::patch_file(&f, &warnings, ctx.color);
         out.write_all(text.as_bytes()).map_err(io_err)?;
     }
     Ok(if warnings.is_empty() {

@@ -10,7 +10,7 @@ use crate::error::{Error, FormatError, Jet};
 use crate::file::{identify, FileKind, Input};
 use crate::parse::checkpoint::{read_checkpoint_pair, CHECKPOINT_COPY_SIZE};
 use crate::render;
-use crate::report::mk::{warnings, MkReport};
+use crate::report::checkpoint::{warnings, MkReport};
 
 /// Arguments of `/mk`.
 #[derive(Debug, Args)]
@@ -59,7 +59,7 @@ pub fn run(args: &MkArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     if ctx.common.json {
         write_json(out, &MkReport::new(shown, input.len, &pair))?;
     } else {
-        let mut text = render::mk::checkpoint(pair.checkpoint());
+        let mut text = render::checkpoint::checkpoint(pair.checkpoint());
         let w = warnings(&pair);
         if !w.is_empty() {
             text.push('\n');

@@ -19,7 +19,7 @@ use crate::log::set::{check_file, check_set_streamed, stats};
 use crate::parse::checkpoint::{read_checkpoint_pair, CHECKPOINT_COPY_SIZE};
 use crate::parse::primitives::Lgpos;
 use crate::render;
-use crate::report::ml::{IntegrityReport, MlFileReport, RecordLine, SetReportBuilder};
+use crate::report::log_dump::{IntegrityReport, MlFileReport, RecordLine, SetReportBuilder};
 
 /// Arguments of `/ml`.
 #[derive(Debug, Args)]
@@ -170,7 +170,7 @@ fn verify_set(
 ) -> Result<(u8, Option<Jet>), Error> {
     let json = ctx.common.json;
     if !json {
-        out.write_all(render::ml::set_head(base, range).as_bytes())
+        out.write_all(render::log_dump::set_head(base, range).as_bytes())
             .map_err(io_err)?;
     }
     let mut doc = SetReportBuilder::default();
@@ -183,7 +183,7 @@ fn verify_set(
             doc.add(&step);
             return Ok(());
         }
-        let text = render::ml::set_step(&step, ctx.color);
+        let text = render::log_dump::set_step(&step, ctx.color);
         match bar {
             Some(b) => b.suspend(|| out.write_all(text.as_bytes())),
             None => out.write_all(text.as_bytes()),
@@ -201,8 +201,8 @@ fn verify_set(
             &doc.finish(base, dir, range, v.ok, v.backup_sets.clone(), this),
         )?;
     } else {
-        let mut tail = render::ml::set_backups(&v.backup_sets);
-        tail.push_str(&render::ml::set_tail(v.ok, ctx.color));
+        let mut tail = render::log_dump::set_backups(&v.backup_sets);
+        tail.push_str(&render::log_dump::set_tail(v.ok, ctx.color));
         out.write_all(tail.as_bytes()).map_err(io_err)?;
     }
     Ok((this, v.first_error))
@@ -271,7 +271,9 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     }
     let mut text = String::new();
     match &c.scan {
-        Some(s) => text.push_str(&render::ml::header(&base, &shown, checkpoint, &s.header)),
+        Some(s) => text.push_str(&render::log_dump::header(
+            &base, &shown, checkpoint, &s.header,
+        )),
         None => {
             text.push_str(&format!("      Base name: {base}\n      Log file: {shown}"));
         }
@@ -285,9 +287,9 @@ fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         }
     }
     if let Some(st) = &st {
-        text.push_str(&render::ml::stats(st));
+        text.push_str(&render::log_dump::stats(st));
     }
-    text.push_str(&render::ml::verdict(&c, &shown, ctx.color));
+    text.push_str(&render::log_dump::verdict(&c, &shown, ctx.color));
     text.push('\n');
     out.write_all(text.as_bytes()).map_err(io_err)?;
     Ok(code)
@@ -327,7 +329,7 @@ fn write_json_lines(
         }
     }
     if let Some(e) = c.error() {
-        let v = serde_json::json!({ "error": crate::report::ml::ErrorReport::from(e) });
+        let v = serde_json::json!({ "error": crate::report::log_dump::ErrorReport::from(e) });
         writeln!(out, "{v}").map_err(io_err)?;
     }
     if let Some(st) = st {
@@ -344,13 +346,13 @@ fn write_record_lines(w: &crate::log::set::RecordWalk, out: &mut dyn Write) -> R
     let mut torn = w.torn.iter().peekable();
     for r in &w.records {
         while let Some(t) = torn.next_if(|t| t.lgpos <= r.lgpos) {
-            writeln!(out, "{}", render::ml::torn_line(t)).map_err(io_err)?;
+            writeln!(out, "{}", render::log_dump::torn_line(t)).map_err(io_err)?;
         }
         let rec = r.decode().ok();
-        writeln!(out, "{}", render::ml::record_line(r, rec.as_ref())).map_err(io_err)?;
+        writeln!(out, "{}", render::log_dump::record_line(r, rec.as_ref())).map_err(io_err)?;
     }
     for t in torn {
-        writeln!(out, "{}", render::ml::torn_line(t)).map_err(io_err)?;
+        writeln!(out, "{}", render::log_dump::torn_line(t)).map_err(io_err)?;
     }
     out.flush().map_err(io_err)
 }

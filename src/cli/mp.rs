@@ -62,7 +62,7 @@ pub fn run(args: &MpArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
             });
             write_json(out, &doc)?;
         } else {
-            let mut t = render::mp::header(&hdr);
+            let mut t = render::flush_map::header(&hdr);
             t.push_str("\n\n");
             out.write_all(t.as_bytes()).map_err(io_err)?;
         }
@@ -106,7 +106,7 @@ pub fn run(args: &MpArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
             .common
             .verbose
             .then(|| crate::parse::flush_map::flush_states(&page));
-        let mut t = render::mp::data_page(&d, computed, states.as_deref());
+        let mut t = render::flush_map::data_page(&d, computed, states.as_deref());
         t.push_str("\n\n");
         out.write_all(t.as_bytes()).map_err(io_err)?;
     }

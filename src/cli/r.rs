@@ -103,7 +103,6 @@ impl RecoveryIoArgs {
     }
 }
 
-
 fn split_base(base: &Path) -> (Option<PathBuf>, String) {
     let name = base
         .file_name()

@@ -177,7 +177,6 @@ pub struct Report {
     pub exit_status: i32,
 }
 
-
 /// A progress observer ([`Options::progress`]): called with (bytes of the
 /// logs replayed, bytes of all the logs), after each generation. The
 /// library never draws anything itself; the CLI passes a progress bar.
@@ -819,7 +818,6 @@ fn write_outputs(
     }
     Ok(databases)
 }
-
 
 /// Checks before anything is committed: every redone page operation went
 /// into a working file that becomes an output (or into one re-created on

@@ -241,10 +241,7 @@ impl Redo {
         // (ErrLGRICheckRedoCondition's fUpdateCountersOnly path).
         self.note_dbtime(dbid, after);
         let db = self.db(r, dbid)?;
-        let b = db
-            .store
-            .read_page(pgno)
-            .map_err(|e| store_err(r, e))?;
+        let b = db.store.read_page(pgno).map_err(|e| store_err(r, e))?;
         if crate::db::classify::is_unwritten(&b) {
             if before == DBTIME_NIL {
                 return Err(err(
@@ -306,10 +303,7 @@ impl Redo {
     fn check_new(&mut self, r: &LogRecord, dbid: u8, pgno: u32, after: u64) -> R<bool> {
         self.note_dbtime(dbid, after);
         let db = self.db(r, dbid)?;
-        let b = db
-            .store
-            .read_page(pgno)
-            .map_err(|e| store_err(r, e))?;
+        let b = db.store.read_page(pgno).map_err(|e| store_err(r, e))?;
         if crate::db::classify::is_unwritten(&b) {
             return Ok(true);
         }
@@ -340,9 +334,7 @@ impl Redo {
             )
         })?;
         let db = self.db(r, dbid)?;
-        db.store
-            .write_page(pgno, b)
-            .map_err(|e| store_err(r, e))?;
+        db.store.write_page(pgno, b).map_err(|e| store_err(r, e))?;
         db.pages.insert(pgno);
         db.store.redone += 1;
         db.dbtime_max = db.dbtime_max.max(dbtime);
@@ -1105,8 +1097,7 @@ impl Redo {
                 "Undo of an operation whose before-state redo did not see",
             )
         })?;
-        super::undo::apply(&mut p, pp.iline as usize, &op)
-            .map_err(|e| err(e.jet, r, e.detail))?;
+        super::undo::apply(&mut p, pp.iline as usize, &op).map_err(|e| err(e.jet, r, e.detail))?;
         self.write(r, pp.dbid, pp.pgno, p, pp.dbtime)?;
         self.undo.operations_undone += 1;
         Ok(true)

@@ -16,7 +16,7 @@
 //! 3. **before-images**: the logged Split2/Merge2 page images compared with
 //!    the redone pages without a difference (the counters of
 //!    [`super::redo::BeforeImageCheck`]);
-//! 4. **checksums**: the `/k` scan ([`crate::k::scan_database`]) of the
+//! 4. **checksums**: the `/k` scan ([`crate::checksum_scan::scan_database`]) of the
 //!    working file finds no failed page;
 //! 5. **structure**: the `/g` check ([`crate::db::check`]) finds no
 //!    violation — the whole database up to [`WHOLE_DATABASE_LIMIT`] pages,
@@ -430,11 +430,11 @@ fn read_back(db: &super::redo::DbRun) -> (usize, Vec<u32>, BTreeSet<u32>) {
 
 /// The `/k` scan: (result, highest page dbtime, its page).
 fn checksum_scan(file: &std::path::Path) -> crate::error::Result<(ChecksumCheck, u64, u32)> {
-    let opts = crate::k::ScanOptions {
+    let opts = crate::checksum_scan::ScanOptions {
         workers: 1,
         ..Default::default()
     };
-    let s = crate::k::scan_database(file, &opts, &mut crate::k::Quiet)?;
+    let s = crate::checksum_scan::scan_database(file, &opts, &mut crate::checksum_scan::Quiet)?;
     let c = &s.counts;
     Ok((
         ChecksumCheck {

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use crate::db::dump::{NodeDump, PageDump};
 use crate::db::spacecat::COLUMNS;
 use crate::report::dump::{HeaderPageReport, NodeLine, PageReport, SpaceCategoryReport};
-use crate::report::ml::RecordLine;
+use crate::report::log_dump::RecordLine;
 
 /// A hex view of `bytes` whose first byte is at `offset`: hexyl, 16 bytes
 /// a line, ASCII in the character panel, runs of identical lines squeezed
@@ -163,9 +163,9 @@ pub fn header_page(r: &HeaderPageReport, bytes: &[u8], color: bool) -> String {
     } else {
         "DATABASE HEADER (SHADOW):"
     };
-    let mut s = super::mh::header_copy(title, &r.copy, None, color);
+    let mut s = super::header::header_copy(title, &r.copy, None, color);
     if let Some(h) = &r.copy.header {
-        s.push_str(&super::mh::fields(h, color));
+        s.push_str(&super::header::fields(h, color));
     }
     let _ = writeln!(s, "\nRaw dump:");
     s.push_str(&hex_view(bytes, r.file_offset, color));

@@ -1,19 +1,19 @@
 //! eseutil-style text rendering of reports. Rendering never parses: every
 //! function here takes decoded values and returns text.
 
-pub mod cm;
+pub mod checkpoint;
+pub mod checksum_scan;
 pub mod color;
 pub mod compare;
 pub mod db;
 pub mod dump;
 pub mod export;
-pub mod k;
-pub mod mh;
-pub mod mk;
-pub mod ml;
-pub mod mp;
+pub mod flush_map;
+pub mod header;
+pub mod log_dump;
 pub mod plan;
 pub mod recovery;
+pub mod restore_env;
 pub mod timeline;
 
 use std::fmt::Write;

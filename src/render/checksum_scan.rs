@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
-use crate::k::{DbScan, FixReport, PageResult, Verdict};
-use crate::report::k::{CkptReport, LogIntegrity, LogVerdict};
+use crate::checksum_scan::{DbScan, FixReport, PageResult, Verdict};
+use crate::report::checksum_scan::{CkptReport, LogIntegrity, LogVerdict};
 
 /// First line of the mode.
 pub const BANNER: &str = "Initiating CHECKSUM mode...\n";

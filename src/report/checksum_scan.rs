@@ -11,15 +11,15 @@
 use serde::Serialize;
 
 use crate::checksum::{legacy_header_checksum, stored_header_checksum};
+use crate::checksum_scan::{DbScan, FixReport, IoStats, PageResult};
 use crate::error::FormatError;
-use crate::k::{DbScan, FixReport, IoStats, PageResult};
 use crate::log::lrck::{LrckOutcome, LrckScan};
 use crate::log::scan::{lgpos_of, FormatScan, LogScan};
 use crate::log::segments::{SegmentClass, SegmentOutcome, SegmentScan};
 use crate::parse::checkpoint::CHECKPOINT_COPY_SIZE;
 use crate::parse::log_header::{LogHeader, LOG_HEADER_SIZE};
 use crate::parse::primitives::Lgpos;
-use crate::report::ml::ErrorReport;
+use crate::report::log_dump::ErrorReport;
 
 /// Counters of a database scan.
 #[derive(Debug, Clone, Serialize)]

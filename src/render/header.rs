@@ -8,7 +8,7 @@ use crate::error::FormatError;
 use crate::parse::db_header::{DbHeader, DbHeaderPair, FileType, HeaderCopy, UsedCopy};
 use crate::parse::patch::PatchHeader;
 use crate::parse::primitives::{BkInfo, Lgpos, LogTime};
-use crate::report::mh::{ENGINE_DB_VERSION, ENGINE_EFV};
+use crate::report::header::{ENGINE_DB_VERSION, ENGINE_EFV};
 
 fn lt(t: &LogTime) -> String {
     t.eseutil_text()
