@@ -55,6 +55,17 @@ pub struct ExportArgs {
     /// value could not be read), plus its page and tag.
     #[arg(long)]
     pub deleted: bool,
+    /// With --as-of: the folder of the database's logs (only read).
+    #[arg(long, value_name = "DIR", requires = "as_of")]
+    pub logs: Option<PathBuf>,
+    /// The tables as they were at this log position: the logs replayed onto
+    /// a scratch copy up to it, open transactions undone (lgpos as
+    /// `(0xGEN,SEC,OFF)`); a database already past it is refused.
+    #[arg(long, value_name = "LGPOS", requires = "logs", value_parser = super::timeline::parse_lgpos)]
+    pub as_of: Option<crate::parse::primitives::Lgpos>,
+    /// With --as-of: the log base name (default `edb`).
+    #[arg(long, value_name = "NAME", default_value = "edb", requires = "as_of")]
+    pub base: String,
 }
 
 /// Runs `export` (it owns standard output: no banner, no closing line).
@@ -107,7 +118,15 @@ fn run(args: &ExportArgs) -> Result<u8, Error> {
     if args.format == Format::Csv && args.output.is_none() {
         return Err(Error::Usage("--format csv needs --output DIR".into()));
     }
-    let db = super::mm::open(&args.db)?;
+    let mut db = super::mm::open(&args.db)?;
+    let _scratch = match (&args.logs, args.as_of) {
+        (Some(logs), Some(at)) => {
+            let s = super::as_of::replay(&db, logs, &args.base, at)?;
+            db = Database::open(&s.db, None)?;
+            Some(s)
+        }
+        _ => None,
+    };
     let cat = read_catalog(&db, CATALOG_ROOT, Default::default());
     let mut damage = Damage::default();
     for p in &cat.walk.problems {

@@ -6,6 +6,7 @@
 //! closing "Operation completed…" line and the mapping of errors to exit
 //! statuses.
 
+pub mod as_of;
 pub mod cc;
 pub mod cm;
 pub mod compat;

@@ -131,10 +131,13 @@ fn run(args: &TimelineArgs) -> Result<u8, Error> {
 /// Prints the summary on standard error; the exit status (1 when the log
 /// set is damaged or incomplete).
 fn summary(s: &TimelineSummary) -> u8 {
-    for p in &s.problems {
+    for p in s.problems.iter().chain(&s.notes) {
         eprintln!("eseutil-rs: timeline: {p}");
     }
     let counts = |m: &std::collections::BTreeMap<&str, u64>| {
+        if m.is_empty() {
+            return "none".to_string();
+        }
         m.iter()
             .map(|(k, v)| format!("{k} {v}"))
             .collect::<Vec<_>>()

@@ -182,6 +182,8 @@ pub struct TimelineSummary {
     pub catalog_rows_from_logs: u64,
     /// Damaged files or sequence problems met (messages).
     pub problems: Vec<String>,
+    /// Remarks that are not damage (a database no log names, …).
+    pub notes: Vec<String>,
 }
 
 /// The fields of a row-changing record (`inc/logapi.hxx`, see the module
@@ -513,6 +515,12 @@ pub fn timeline(
         ));
     }
     st.end_all(Outcome::OpenAtEnd)?;
+    if let Some((d, None)) = st.db {
+        st.sum.notes.push(format!(
+            "{}: no CreateDB, AttachDB or log header names a database of this file name; its catalog and pages were not used",
+            d.path().display()
+        ));
+    }
     Ok(st.sum)
 }
 
