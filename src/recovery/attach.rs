@@ -54,11 +54,7 @@ fn same_name(db: &DbRun, name: &str) -> bool {
 /// Term-like records: sessions end, every attached database is detached
 /// Clean Shutdown at the last ShutDownMark (or at the record when the
 /// logs hold none after the attachment).
-pub(crate) fn end_all_sessions(
-    rd: &mut Redo,
-    r: &LogRecord,
-    logtime: &[u8],
-) -> Result<(), Error> {
+pub(crate) fn end_all_sessions(rd: &mut Redo, r: &LogRecord, logtime: &[u8]) -> Result<(), Error> {
     rd.end_all_sessions(r);
     let dbids: Vec<u8> = rd.dbs.keys().copied().collect();
     for dbid in dbids {
@@ -70,9 +66,7 @@ pub(crate) fn end_all_sessions(
         finish_header(&mut db, at, logtime);
         db.attached = false;
         let h = db.header.clone();
-        db.store
-            .write_header(h)
-            .map_err(|x| redo_store_err(r, x))?;
+        db.store.write_header(h).map_err(|x| redo_store_err(r, x))?;
         rd.detached.push(db);
     }
     rd.skipped_dbids.clear();

@@ -117,8 +117,8 @@ pub(crate) fn apply(
 ) -> Result<(), Error> {
     use super::redo::{redo_err, redo_store_err};
     let io = |x: Error| redo_store_err(r, x);
-    let built = build(page_size)
-        .map_err(|x| redo_err(Jet::INVALID_CREATE_DB_VERSION, r, x.to_string()))?;
+    let built =
+        build(page_size).map_err(|x| redo_err(Jet::INVALID_CREATE_DB_VERSION, r, x.to_string()))?;
     db.store.extend_to(built.pgno_last).map_err(io)?;
     for (pgno, p) in &built.pages {
         let bytes = p

@@ -903,8 +903,8 @@ fn database_record(
             if let create_db::CreateKind::Refused(why) = kind {
                 return Err(e(Jet::INVALID_CREATE_DB_VERSION, why));
             }
-            let mut store = PageStore::create(&target, page_size)
-                .map_err(|x| redo::redo_store_err(r, x))?;
+            let mut store =
+                PageStore::create(&target, page_size).map_err(|x| redo::redo_store_err(r, x))?;
             let header = new_header(page_size, r, &l.header, r.lgpos);
             store
                 .write_header(header.clone())
