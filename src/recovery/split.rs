@@ -65,7 +65,7 @@ const COMPRESS_XPRESS: u8 = 3;
 /// A Split2 of the macro, with the fields redo uses (logapi.hxx ~845–950).
 #[derive(Debug, Clone)]
 struct SplitRec<'a> {
-    r: &'a LogRecord,
+    record: &'a LogRecord,
     dbid: u8,
     pgno: u32,
     before: u64,
@@ -89,7 +89,7 @@ struct SplitRec<'a> {
     before_image: Option<BeforeImage<'a>>,
 }
 
-fn split_rec<'a>(r: &'a LogRecord, s: &Split<'a>) -> R<SplitRec<'a>> {
+fn split_rec<'a>(record: &'a LogRecord, s: &Split<'a>) -> R<SplitRec<'a>> {
     let split_type = match s.split_type {
         0 => SplitType::Vertical,
         1 => SplitType::Right,
@@ -97,13 +97,13 @@ fn split_rec<'a>(r: &'a LogRecord, s: &Split<'a>) -> R<SplitRec<'a>> {
         t => {
             return Err(redo_err(
                 Jet::LOG_FILE_CORRUPT,
-                r,
+                record,
                 format!("unknown split type {t}"),
             ))
         }
     };
     Ok(SplitRec {
-        r,
+        record,
         dbid: s.page.dbid,
         pgno: s.page.pgno,
         before: s.page.dbtime_before,
@@ -175,8 +175,8 @@ fn before_image(image: &BeforeImage, ps: usize) -> Option<Vec<u8>> {
 /// Windows 7 generation (database format 0x620,17 and older) had no
 /// dehydrated buffers and never did: the live Windows 7 store of the corpus
 /// keeps a 5.5 KB hole in its catalog root after a vertical split.
-fn shrink_page(rd: &Redo, dbid: u8, p: &mut PageImage) {
-    let update = rd
+fn shrink_page(redo: &Redo, dbid: u8, p: &mut PageImage) {
+    let update = redo
         .dbs
         .get(&dbid)
         .filter(|d| d.header.len() >= 236)
@@ -221,13 +221,13 @@ fn placement_difference(img: &[u8], ours: &PageImage) -> Option<String> {
 
 /// Compares a logged before-image with the page redo built.
 fn compare_before_image(
-    rd: &mut Redo,
-    r: &LogRecord,
+    redo: &mut Redo,
+    record: &LogRecord,
     pgno: u32,
     img: Option<Vec<u8>>,
     ours: &PageImage,
 ) {
-    let st = &mut rd.stats.before_images;
+    let st = &mut redo.stats.before_images;
     let Some(img) = img else {
         st.not_compared += 1;
         return;
@@ -238,7 +238,7 @@ fn compare_before_image(
         Err(e) => {
             st.differences.push(format!(
                 "{} page {pgno}: before-image unreadable: {}",
-                r.lgpos.eseutil_text(),
+                record.lgpos.eseutil_text(),
                 e.detail
             ));
             return;
@@ -305,12 +305,12 @@ fn compare_before_image(
             None => st.same_placement += 1,
             Some(d) => st
                 .placement_differences
-                .push(format!("{} page {pgno}: {d}", r.lgpos.eseutil_text())),
+                .push(format!("{} page {pgno}: {d}", record.lgpos.eseutil_text())),
         }
     } else {
         st.differences.push(format!(
             "{} page {pgno}: {}",
-            r.lgpos.eseutil_text(),
+            record.lgpos.eseutil_text(),
             diffs.join("; ")
         ));
     }
@@ -381,9 +381,9 @@ struct Oper {
     kind: OperKind,
 }
 
-fn oper_of(r: &LogRecord, rec: &Record) -> R<Oper> {
-    let versioned = rec.node().is_some_and(|n| n.page.flags.versioned());
-    let (key, data, kind) = match *rec {
+fn oper_of(record: &LogRecord, decoded: &Record) -> R<Oper> {
+    let versioned = decoded.node().is_some_and(|n| n.page.flags.versioned());
+    let (key, data, kind) = match *decoded {
         Record::Insert { key, data, .. } => (key.to_vec(), data, OperKind::Insert),
         Record::Replace(ref x) => (Vec::new(), x.data, OperKind::Replace),
         Record::FlagInsertAndReplaceData { key, data, .. } => {
@@ -392,10 +392,10 @@ fn oper_of(r: &LogRecord, rec: &Record) -> R<Oper> {
         _ => {
             return Err(redo_err(
                 Jet::LOG_FILE_CORRUPT,
-                r,
+                record,
                 format!(
                     "unsupported operation record type {} inside a split macro",
-                    r.lrtyp
+                    record.lrtyp
                 ),
             ))
         }
@@ -410,41 +410,46 @@ fn oper_of(r: &LogRecord, rec: &Record) -> R<Oper> {
 
 /// Redoes the split path of one macro (`ErrLGRIRedoSplit` ~10279).
 pub(crate) fn redo_split(
-    rd: &mut Redo,
+    redo: &mut Redo,
     splits: &[(&LogRecord, &Split)],
     op: Option<(&LogRecord, &Record)>,
     dbtime: u64,
 ) -> R<()> {
     let recs: Vec<SplitRec> = splits
         .iter()
-        .map(|(r, s)| split_rec(r, s))
+        .map(|(record, s)| split_rec(record, s))
         .collect::<R<_>>()?;
-    let leaf_op = op.map(|(r, rec)| oper_of(r, rec)).transpose()?;
+    let leaf_op = op
+        .map(|(record, decoded)| oper_of(record, decoded))
+        .transpose()?;
     // Top-down, as BTIPerformSplit: level i's operation is the child's
     // (level i+1) key parent, the leaf's is the macro's record.
     for (i, s) in recs.iter().enumerate() {
         let child = recs.get(i + 1);
         if s.pgno_new == 0 {
-            insert_separator(rd, s, child, dbtime)?;
+            insert_separator(redo, s, child, dbtime)?;
             continue;
         }
         let oper = split_operation(s, child, leaf_op.as_ref())?;
-        split_one(rd, s, oper, child, dbtime)?;
+        split_one(redo, s, oper, child, dbtime)?;
     }
     Ok(())
 }
 
 /// A path page without split: the child's separator is inserted and the
 /// next node repointed (`BTIInsertPgnoNewAndSetPgnoSplit`).
-fn insert_separator(rd: &mut Redo, s: &SplitRec, child: Option<&SplitRec>, dbtime: u64) -> R<()> {
+fn insert_separator(redo: &mut Redo, s: &SplitRec, child: Option<&SplitRec>, dbtime: u64) -> R<()> {
     let c = child.ok_or_else(|| {
         redo_err(
             Jet::LOG_FILE_CORRUPT,
-            s.r,
+            s.record,
             "split path ends without a split",
         )
     })?;
-    let Some(mut p) = rd.check(s.r, s.dbid, s.pgno, dbtime, s.before)?.into_page() else {
+    let Some(mut p) = redo
+        .check(s.record, s.dbid, s.pgno, dbtime, s.before)?
+        .into_page()
+    else {
         return Ok(());
     };
     let at = (0..p.lines.len())
@@ -455,7 +460,7 @@ fn insert_separator(rd: &mut Redo, s: &SplitRec, child: Option<&SplitRec>, dbtim
         .ok_or_else(|| {
             redo_err(
                 Jet::DATABASE_CORRUPTED,
-                s.r,
+                s.record,
                 format!("no place for the separator on page {}", s.pgno),
             )
         })?;
@@ -463,8 +468,8 @@ fn insert_separator(rd: &mut Redo, s: &SplitRec, child: Option<&SplitRec>, dbtim
     let line = p.make_line(c.key_parent, cb, &c.pgno.to_le_bytes(), 0);
     p.lines.insert(at, line);
     p.lines[at + 1].data = c.pgno_new.to_le_bytes().to_vec();
-    shrink_page(rd, s.dbid, &mut p);
-    rd.write(s.r, s.dbid, s.pgno, p, dbtime)
+    shrink_page(redo, s.dbid, &mut p);
+    redo.write(s.record, s.dbid, s.pgno, p, dbtime)
 }
 
 /// The operation of one split level: the macro's record at the leaf, the
@@ -481,7 +486,7 @@ fn split_operation(
         let op = leaf_op.cloned().ok_or_else(|| {
             redo_err(
                 Jet::LOG_FILE_CORRUPT,
-                s.r,
+                s.record,
                 "split with an operation but no operation record in the macro",
             )
         })?;
@@ -490,7 +495,7 @@ fn split_operation(
     let c = child.ok_or_else(|| {
         redo_err(
             Jet::LOG_FILE_CORRUPT,
-            s.r,
+            s.record,
             "internal split without child split",
         )
     })?;
@@ -514,25 +519,25 @@ fn oper_flags(o: &Oper, leaf: bool) -> u8 {
 /// One split (`BTIPerformSplit`): the line info, the new page, the split
 /// page re-expressed, the child pointer, siblings.
 fn split_one(
-    rd: &mut Redo,
+    redo: &mut Redo,
     s: &SplitRec,
     oper: Option<Oper>,
     child: Option<&SplitRec>,
     dbtime: u64,
 ) -> R<()> {
-    let r = s.r;
+    let record = s.record;
     let leaf = s.new_flags & FLAG_LEAF != 0;
-    let Some((mut src, redo_new)) = split_source(rd, s, oper.as_ref(), dbtime)? else {
+    let Some((mut src, redo_new)) = split_source(redo, s, oper.as_ref(), dbtime)? else {
         return Ok(());
     };
     if let Some(image) = s.before_image.filter(|i| !i.bytes.is_empty()) {
-        let ps = rd.page_size(r, s.dbid)?;
+        let ps = redo.page_size(record, s.dbid)?;
         let img = before_image(&image, ps);
-        compare_before_image(rd, r, s.pgno, img, &src);
+        compare_before_image(redo, record, s.pgno, img, &src);
     }
     let mut lines = split_line_info(s, &src, oper.as_ref())?;
     let moved = lines.split_off(s.iline_split);
-    let mut newp = split_new_page(rd, s, &src, &moved, dbtime)?;
+    let mut newp = split_new_page(redo, s, &src, &moved, dbtime)?;
     split_source_page(s, &mut src, &lines);
     if leaf {
         newp.cb_unc_free = s.unc_dest;
@@ -550,13 +555,13 @@ fn split_one(
             newp.next = s.pgno_right;
         }
     }
-    shrink_page(rd, s.dbid, &mut src);
-    rd.write(r, s.dbid, s.pgno, src, dbtime)?;
+    shrink_page(redo, s.dbid, &mut src);
+    redo.write(record, s.dbid, s.pgno, src, dbtime)?;
     if redo_new {
-        rd.write(r, s.dbid, s.pgno_new, newp, dbtime)?;
+        redo.write(record, s.dbid, s.pgno_new, newp, dbtime)?;
     }
     if horizontal_leaf {
-        right_sibling(rd, s, dbtime)?;
+        right_sibling(redo, s, dbtime)?;
     }
     Ok(())
 }
@@ -565,34 +570,36 @@ fn split_one(
 /// `None` when nothing more is to be done (the split page carries the
 /// split: only the new page of an append split, or the right sibling).
 fn split_source(
-    rd: &mut Redo,
+    redo: &mut Redo,
     s: &SplitRec,
     oper: Option<&Oper>,
     dbtime: u64,
 ) -> R<Option<(PageImage, bool)>> {
-    let r = s.r;
-    let src = rd.check(r, s.dbid, s.pgno, dbtime, s.before)?.into_page();
-    let redo_new = rd.check_new(r, s.dbid, s.pgno_new, dbtime)?;
+    let record = s.record;
+    let src = redo
+        .check(record, s.dbid, s.pgno, dbtime, s.before)?
+        .into_page();
+    let redo_new = redo.check_new(record, s.dbid, s.pgno_new, dbtime)?;
     match src {
         Some(p) => Ok(Some((p, redo_new))),
         None if !redo_new => {
-            right_sibling(rd, s, dbtime)?;
+            right_sibling(redo, s, dbtime)?;
             Ok(None)
         }
         None if s.split_type == SplitType::Append => {
-            append_new_page(rd, s, oper, dbtime)?;
-            right_sibling(rd, s, dbtime)?;
+            append_new_page(redo, s, oper, dbtime)?;
+            right_sibling(redo, s, dbtime)?;
             Ok(None)
         }
         None => {
             // ErrLGRIRedoInitializeSplit ~8000: the split page was flushed
             // after the split, the new page was not; restart from the
             // logged before-image at dbtimeBefore (ErrReplacePageImage ~107).
-            let ps = rd.page_size(r, s.dbid)?;
-            let p = restart_image(rd, r, s.before_image, ps, s.before).ok_or_else(|| {
+            let ps = redo.page_size(record, s.dbid)?;
+            let p = restart_image(redo, record, s.before_image, ps, s.before).ok_or_else(|| {
                 redo_err(
                     Jet::DB_TIME_TOO_NEW,
-                    r,
+                    record,
                     format!(
                         "split page {} already carries the split but new page {} does not, and the record has no usable before-image",
                         s.pgno, s.pgno_new
@@ -607,8 +614,8 @@ fn split_source(
 /// The page a logged before-image restarts from, at `dbtime_before`;
 /// `None` when there is no usable image.
 fn restart_image(
-    rd: &mut Redo,
-    r: &LogRecord,
+    redo: &mut Redo,
+    record: &LogRecord,
     image: Option<BeforeImage>,
     ps: usize,
     dbtime_before: u64,
@@ -619,13 +626,13 @@ fn restart_image(
         // The image predates the write that sets the checksum format;
         // flush-type bits belong to the buffer manager.
         p.flags = (p.flags | FLAG_NEW_CHECKSUM) & !FLUSH_TYPE_MASK;
-        rd.stats.before_images.used += 1;
+        redo.stats.before_images.used += 1;
         p
     });
     Some(parsed.map_err(|e| {
         redo_err(
             Jet::LOG_FILE_CORRUPT,
-            r,
+            record,
             format!("before-image: {}", e.detail),
         )
     }))
@@ -634,9 +641,9 @@ fn restart_image(
 /// Append split, split page already written, new page not
 /// (ErrLGIRedoSplitLineinfo ~7728): the new page holds only the
 /// operation's node.
-fn append_new_page(rd: &mut Redo, s: &SplitRec, oper: Option<&Oper>, dbtime: u64) -> R<()> {
+fn append_new_page(redo: &mut Redo, s: &SplitRec, oper: Option<&Oper>, dbtime: u64) -> R<()> {
     let leaf = s.new_flags & FLAG_LEAF != 0;
-    let ps = rd.page_size(s.r, s.dbid)?;
+    let ps = redo.page_size(s.record, s.dbid)?;
     let mut newp = PageImage::new(ps, s.objid, s.new_flags, dbtime);
     if let Some(o) = oper.filter(|o| o.kind == OperKind::Insert) {
         let k = Kdf {
@@ -656,13 +663,13 @@ fn append_new_page(rd: &mut Redo, s: &SplitRec, oper: Option<&Oper>, dbtime: u64
         newp.next = s.pgno_right;
         newp.cb_unc_free = s.unc_dest;
     }
-    rd.write(s.r, s.dbid, s.pgno_new, newp, dbtime)
+    redo.write(s.record, s.dbid, s.pgno_new, newp, dbtime)
 }
 
 /// Line info (`ErrLGIRedoSplitLineinfo` ~7709): the page's lines with the
 /// operation at ilineOper; as many as the record says.
 fn split_line_info(s: &SplitRec, src: &PageImage, oper: Option<&Oper>) -> R<Vec<Kdf>> {
-    let r = s.r;
+    let record = s.record;
     let leaf = s.new_flags & FLAG_LEAF != 0;
     let mut lines = kdfs(src);
     if let Some(o) = oper {
@@ -670,7 +677,7 @@ fn split_line_info(s: &SplitRec, src: &PageImage, oper: Option<&Oper>) -> R<Vec<
         if s.iline_oper >= n {
             return Err(redo_err(
                 Jet::DATABASE_CORRUPTED,
-                r,
+                record,
                 format!("ilineOper {} beyond {} lines", s.iline_oper, n),
             ));
         }
@@ -704,7 +711,7 @@ fn split_line_info(s: &SplitRec, src: &PageImage, oper: Option<&Oper>) -> R<Vec<
     if lines.len() != s.clines {
         return Err(redo_err(
             Jet::DATABASE_CORRUPTED,
-            r,
+            record,
             format!(
                 "split of page {}: {} lines with the operation, the record says {}",
                 s.pgno,
@@ -716,7 +723,7 @@ fn split_line_info(s: &SplitRec, src: &PageImage, oper: Option<&Oper>) -> R<Vec<
     if s.iline_split > lines.len() {
         return Err(redo_err(
             Jet::DATABASE_CORRUPTED,
-            r,
+            record,
             "ilineSplit beyond the lines",
         ));
     }
@@ -725,19 +732,19 @@ fn split_line_info(s: &SplitRec, src: &PageImage, oper: Option<&Oper>) -> R<Vec<
 
 /// The new page: the moved lines under their prefix (ilinePrefixNew).
 fn split_new_page(
-    rd: &mut Redo,
+    redo: &mut Redo,
     s: &SplitRec,
     src: &PageImage,
     moved: &[Kdf],
     dbtime: u64,
 ) -> R<PageImage> {
-    let ps = rd.page_size(s.r, s.dbid)?;
+    let ps = redo.page_size(s.record, s.dbid)?;
     let mut newp = PageImage::new(ps, src.objid, s.new_flags, dbtime);
     let prefix_new: Option<Vec<u8>> = if s.iline_prefix_new >= 0 {
         let k = moved.get(s.iline_prefix_new as usize).ok_or_else(|| {
             redo_err(
                 Jet::DATABASE_CORRUPTED,
-                s.r,
+                s.record,
                 "ilinePrefixNew beyond the moved lines",
             )
         })?;
@@ -786,7 +793,7 @@ fn repoint_child(s: &SplitRec, c: &SplitRec, src: &mut PageImage, newp: &mut Pag
     let line = target.ok_or_else(|| {
         redo_err(
             Jet::DATABASE_CORRUPTED,
-            s.r,
+            s.record,
             "page pointer after the separator is missing",
         )
     })?;
@@ -796,20 +803,22 @@ fn repoint_child(s: &SplitRec, c: &SplitRec, src: &mut PageImage, newp: &mut Pag
 
 /// `BTISplitFixSiblings`: the right sibling of a leaf split points back at
 /// the new page.
-fn right_sibling(rd: &mut Redo, s: &SplitRec, dbtime: u64) -> R<()> {
+fn right_sibling(redo: &mut Redo, s: &SplitRec, dbtime: u64) -> R<()> {
     if s.pgno_right == 0 || s.new_flags & FLAG_LEAF == 0 {
         return Ok(());
     }
-    if let Check::Redo(mut p) = rd.check(s.r, s.dbid, s.pgno_right, dbtime, s.right_before)? {
+    if let Check::Redo(mut p) =
+        redo.check(s.record, s.dbid, s.pgno_right, dbtime, s.right_before)?
+    {
         p.prev = s.pgno_new;
-        rd.write(s.r, s.dbid, s.pgno_right, p, dbtime)?;
+        redo.write(s.record, s.dbid, s.pgno_right, p, dbtime)?;
     }
     Ok(())
 }
 
 /// A Merge2 of the macro, with the fields redo uses (logapi.hxx ~954–1030).
 struct MergeRec<'a> {
-    r: &'a LogRecord,
+    record: &'a LogRecord,
     dbid: u8,
     pgno: u32,
     before: u64,
@@ -826,9 +835,9 @@ struct MergeRec<'a> {
     before_image: Option<BeforeImage<'a>>,
 }
 
-fn merge_rec<'a>(r: &'a LogRecord, m: &Merge<'a>) -> MergeRec<'a> {
+fn merge_rec<'a>(record: &'a LogRecord, m: &Merge<'a>) -> MergeRec<'a> {
     MergeRec {
-        r,
+        record,
         dbid: m.page.dbid,
         pgno: m.page.pgno,
         before: m.page.dbtime_before,
@@ -848,36 +857,42 @@ fn merge_rec<'a>(r: &'a LogRecord, m: &Merge<'a>) -> MergeRec<'a> {
 
 /// Redoes the merge path of one macro (`ErrLGRIRedoMerge` ~10141).
 pub(crate) fn redo_merge(
-    rd: &mut Redo,
+    redo: &mut Redo,
     merges: &[(&LogRecord, &Merge)],
     all: &[(&LogRecord, Record)],
     dbtime: u64,
 ) -> R<()> {
-    if let Some((r, _)) = all.iter().find(|(_, d)| !matches!(d, Record::Merge(_))) {
+    if let Some((record, _)) = all.iter().find(|(_, d)| !matches!(d, Record::Merge(_))) {
         return Err(redo_err(
             Jet::LOG_FILE_CORRUPT,
-            r,
+            record,
             "unsupported: a node record inside a merge macro",
         ));
     }
-    let recs: Vec<MergeRec> = merges.iter().map(|(r, m)| merge_rec(r, m)).collect();
+    let recs: Vec<MergeRec> = merges
+        .iter()
+        .map(|(record, m)| merge_rec(record, m))
+        .collect();
     // Leaf = the last record of the path (ErrLGIRedoMergeStructures builds
     // root → leaf in log order).
     let Some((leaf, path)) = recs.split_last() else {
         return Ok(());
     };
     for m in path {
-        merge_parent(rd, m, leaf, dbtime)?;
+        merge_parent(redo, m, leaf, dbtime)?;
     }
-    merge_leaf(rd, leaf, dbtime)
+    merge_leaf(redo, leaf, dbtime)
 }
 
 /// A page above the merged leaf: its node deleted or its separator key
 /// changed (`BTIPerformOneMerge`, `BTIChangeKeyOfPagePointer`). A parent's
 /// dbtimeBefore comes from its child's dbtimeParentBefore
 /// (ErrLGIRedoMergePath); they agree in well-formed logs.
-fn merge_parent(rd: &mut Redo, m: &MergeRec, leaf: &MergeRec, dbtime: u64) -> R<()> {
-    let Some(mut p) = rd.check(m.r, m.dbid, m.pgno, dbtime, m.before)?.into_page() else {
+fn merge_parent(redo: &mut Redo, m: &MergeRec, leaf: &MergeRec, dbtime: u64) -> R<()> {
+    let Some(mut p) = redo
+        .check(m.record, m.dbid, m.pgno, dbtime, m.before)?
+        .into_page()
+    else {
         return Ok(());
     };
     let delete_node = m.flags.has(MergeFlags::DELETE_NODE);
@@ -885,14 +900,14 @@ fn merge_parent(rd: &mut Redo, m: &MergeRec, leaf: &MergeRec, dbtime: u64) -> R<
     if leaf.merge_type == MERGE_FULL_LEFT && delete_node && key_change {
         return Err(redo_err(
             Jet::LOG_FILE_CORRUPT,
-            m.r,
+            m.record,
             "unsupported merge variant (full left merge with key change)",
         ));
     } else if delete_node {
         if m.iline >= p.lines.len() {
             return Err(redo_err(
                 Jet::DATABASE_CORRUPTED,
-                m.r,
+                m.record,
                 "merge: iline beyond the page",
             ));
         }
@@ -913,7 +928,7 @@ fn merge_parent(rd: &mut Redo, m: &MergeRec, leaf: &MergeRec, dbtime: u64) -> R<
         if j >= p.lines.len() {
             return Err(redo_err(
                 Jet::DATABASE_CORRUPTED,
-                m.r,
+                m.record,
                 "merge: key change beyond the page",
             ));
         }
@@ -925,24 +940,24 @@ fn merge_parent(rd: &mut Redo, m: &MergeRec, leaf: &MergeRec, dbtime: u64) -> R<
     if m.flags.has(MergeFlags::EMPTY_PAGE) {
         empty_page(&mut p);
     }
-    shrink_page(rd, m.dbid, &mut p);
-    rd.write(m.r, m.dbid, m.pgno, p, dbtime)
+    shrink_page(redo, m.dbid, &mut p);
+    redo.write(m.record, m.dbid, m.pgno, p, dbtime)
 }
 
 /// The merged leaf, its siblings and the nodes moved between them
 /// (`BTIPerformOneMerge`, `BTIMergeMoveNodes`, `BTIMergeFixSiblings`).
-fn merge_leaf(rd: &mut Redo, m: &MergeRec, dbtime: u64) -> R<()> {
-    let r = m.r;
-    let (src, mut left, mut right) = merge_pages(rd, m, dbtime)?;
+fn merge_leaf(redo: &mut Redo, m: &MergeRec, dbtime: u64) -> R<()> {
+    let record = m.record;
+    let (src, mut left, mut right) = merge_pages(redo, m, dbtime)?;
     let Some(mut src) = src else {
         // Siblings only.
         fix_siblings(m, &mut left, &mut right);
-        return write_siblings(rd, m, left, right, dbtime);
+        return write_siblings(redo, m, left, right, dbtime);
     };
     if let Some(image) = m.before_image.filter(|i| !i.bytes.is_empty()) {
-        let ps = rd.page_size(r, m.dbid)?;
+        let ps = redo.page_size(record, m.dbid)?;
         let img = before_image(&image, ps);
-        compare_before_image(rd, r, m.pgno, img, &src);
+        compare_before_image(redo, record, m.pgno, img, &src);
     }
     match m.merge_type {
         MERGE_NONE | MERGE_EMPTY_PAGE => {}
@@ -966,7 +981,7 @@ fn merge_leaf(rd: &mut Redo, m: &MergeRec, dbtime: u64) -> R<()> {
         t => {
             return Err(redo_err(
                 Jet::LOG_FILE_CORRUPT,
-                r,
+                record,
                 format!("unsupported merge type {t}"),
             ))
         }
@@ -977,9 +992,9 @@ fn merge_leaf(rd: &mut Redo, m: &MergeRec, dbtime: u64) -> R<()> {
     if m.flags.has(MergeFlags::EMPTY_PAGE) {
         empty_page(&mut src);
     }
-    shrink_page(rd, m.dbid, &mut src);
-    rd.write(r, m.dbid, m.pgno, src, dbtime)?;
-    write_siblings(rd, m, left, right, dbtime)
+    shrink_page(redo, m.dbid, &mut src);
+    redo.write(record, m.dbid, m.pgno, src, dbtime)?;
+    write_siblings(redo, m, left, right, dbtime)
 }
 
 /// The merged page and its siblings under the dbtime rule; the merged page
@@ -987,22 +1002,24 @@ fn merge_leaf(rd: &mut Redo, m: &MergeRec, dbtime: u64) -> R<()> {
 /// its destination was not (ErrLGRIRedoInitializeMerge ~8340).
 #[allow(clippy::type_complexity)]
 fn merge_pages(
-    rd: &mut Redo,
+    redo: &mut Redo,
     m: &MergeRec,
     dbtime: u64,
 ) -> R<(Option<PageImage>, Option<PageImage>, Option<PageImage>)> {
-    let r = m.r;
-    let src = rd.check(r, m.dbid, m.pgno, dbtime, m.before)?.into_page();
+    let record = m.record;
+    let src = redo
+        .check(record, m.dbid, m.pgno, dbtime, m.before)?
+        .into_page();
     let left = match m.pgno_left {
         0 => None,
-        pgno => rd
-            .check(r, m.dbid, pgno, dbtime, m.left_before)?
+        pgno => redo
+            .check(record, m.dbid, pgno, dbtime, m.left_before)?
             .into_page(),
     };
     let right = match m.pgno_right {
         0 => None,
-        pgno => rd
-            .check(r, m.dbid, pgno, dbtime, m.right_before)?
+        pgno => redo
+            .check(record, m.dbid, pgno, dbtime, m.right_before)?
             .into_page(),
     };
     let dest_needs = matches!(m.merge_type, MERGE_FULL_RIGHT | MERGE_PARTIAL_RIGHT)
@@ -1010,11 +1027,11 @@ fn merge_pages(
         || matches!(m.merge_type, MERGE_FULL_LEFT | MERGE_PARTIAL_LEFT) && left.is_some();
     let src = match src {
         None if dest_needs => {
-            let ps = rd.page_size(r, m.dbid)?;
-            let p = restart_image(rd, r, m.before_image, ps, m.before).ok_or_else(|| {
+            let ps = redo.page_size(record, m.dbid)?;
+            let p = restart_image(redo, record, m.before_image, ps, m.before).ok_or_else(|| {
                 redo_err(
                     Jet::DB_TIME_TOO_NEW,
-                    r,
+                    record,
                     "merged page already redone but its destination is not, and the record has no usable before-image",
                 )
             })??;
@@ -1037,7 +1054,7 @@ fn merge_move_nodes(m: &MergeRec, src: &PageImage, dest: &mut PageImage, to_righ
     if lo > hi || hi > lines.len() {
         return Err(redo_err(
             Jet::DATABASE_CORRUPTED,
-            m.r,
+            m.record,
             "ilineMerge beyond the page",
         ));
     }
@@ -1060,7 +1077,7 @@ fn merge_move_nodes(m: &MergeRec, src: &PageImage, dest: &mut PageImage, to_righ
 }
 
 fn write_siblings(
-    rd: &mut Redo,
+    redo: &mut Redo,
     m: &MergeRec,
     left: Option<PageImage>,
     right: Option<PageImage>,
@@ -1068,8 +1085,8 @@ fn write_siblings(
 ) -> R<()> {
     for (pgno, page) in [(m.pgno_left, left), (m.pgno_right, right)] {
         if let Some(mut p) = page {
-            shrink_page(rd, m.dbid, &mut p);
-            rd.write(m.r, m.dbid, pgno, p, dbtime)?;
+            shrink_page(redo, m.dbid, &mut p);
+            redo.write(m.record, m.dbid, pgno, p, dbtime)?;
         }
     }
     Ok(())

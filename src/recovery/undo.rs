@@ -96,28 +96,28 @@ fn page_mismatch(detail: String) -> FormatError {
 
 /// Applies an inverse to a leaf page at line `i`.
 pub fn apply(p: &mut PageImage, i: usize, op: &UndoOp) -> Result<(), FormatError> {
-    let l = p
+    let line = p
         .lines
         .get_mut(i)
         .ok_or_else(|| page_mismatch(format!("line {i} not on the page")))?;
     match op {
-        UndoOp::FlagDelete => l.flags = (l.flags | NODE_DELETED) & !NODE_VERSIONED,
-        UndoOp::ResetDelete => l.flags &= !(NODE_DELETED | NODE_VERSIONED),
+        UndoOp::FlagDelete => line.flags = (line.flags | NODE_DELETED) & !NODE_VERSIONED,
+        UndoOp::ResetDelete => line.flags &= !(NODE_DELETED | NODE_VERSIONED),
         UndoOp::Data(d) => {
-            l.data = d.clone();
-            l.flags &= !NODE_VERSIONED;
+            line.data = d.clone();
+            line.flags &= !NODE_VERSIONED;
         }
         UndoOp::FlagDeleteAndData(d) => {
-            l.data = d.clone();
-            l.flags = (l.flags | NODE_DELETED) & !NODE_VERSIONED;
+            line.data = d.clone();
+            line.flags = (line.flags | NODE_DELETED) & !NODE_VERSIONED;
         }
         UndoOp::Delta {
             offset,
             delta,
             width,
         } => {
-            add_delta(&mut l.data, *offset, *delta, *width)?;
-            l.flags &= !NODE_VERSIONED;
+            add_delta(&mut line.data, *offset, *delta, *width)?;
+            line.flags &= !NODE_VERSIONED;
         }
     }
     Ok(())
