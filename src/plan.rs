@@ -42,7 +42,7 @@ use crate::log::naming::{
     bases_in, current_file_name, generation_file_name_width, parse_log_file_name, LogExt,
     LogNameKind,
 };
-use crate::log::record::{LogRecord, TornRecord};
+use crate::log::record::{LogRecord, LoggedPath, Record, TornRecord};
 use crate::log::set::{check_set_streamed, LogFileCheck, SetIssue, SetStep};
 use crate::parse::attach_info::AttachInfo;
 use crate::parse::checkpoint::{read_checkpoint_pair, Checkpoint, ATTACH_INFO_PRESENT};
@@ -151,43 +151,31 @@ pub struct Facts {
     pub ignored: Vec<(PathBuf, String)>,
 }
 
-fn database_signature(r: &LogRecord) -> Option<Signature> {
-    // CreateDB: signDb at 12; AttachDB: signDb at 16 (record.rs record_info).
-    let off = match r.lrtyp {
-        14 => 12,
-        15 => 16,
-        _ => return None,
-    };
-    let b = r.data.get(off..off + Signature::SIZE)?;
-    crate::parse::primitives::signature(b).ok().map(|(_, s)| s)
-}
-
+/// The CreateDB, AttachDB and DetachDB records of a log.
 fn db_records(records: &[LogRecord]) -> Vec<DbRecordFact> {
+    let fact = |r: &LogRecord, kind, dbid, path: LoggedPath<'_>| DbRecordFact {
+        lgpos: r.lgpos,
+        kind,
+        dbid,
+        path: path.text(),
+        sign_db: None,
+        lgpos_consistent: None,
+    };
     let mut v = Vec::new();
     for r in records {
-        let kind = match r.lrtyp {
-            14 => "create",
-            15 => "attach",
-            16 => "detach",
-            _ => continue,
-        };
-        let info = crate::log::record::record_info(r);
-        let lgpos_consistent = if r.lrtyp == 15 {
-            r.data
-                .get(8..16)
-                .and_then(|b| crate::parse::primitives::lgpos(b).ok())
-                .map(|(_, p)| p)
-        } else {
-            None
-        };
-        v.push(DbRecordFact {
-            lgpos: r.lgpos,
-            kind,
-            dbid: info.dbid.unwrap_or(0),
-            path: info.path.unwrap_or_default(),
-            sign_db: database_signature(r),
-            lgpos_consistent,
-        });
+        match r.decode() {
+            Ok(Record::CreateDb(c)) => v.push(DbRecordFact {
+                sign_db: Some(c.sign_db.value()),
+                ..fact(r, "create", c.dbid, c.path)
+            }),
+            Ok(Record::AttachDb(a)) => v.push(DbRecordFact {
+                sign_db: Some(a.sign_db.value()),
+                lgpos_consistent: Some(a.lgpos_consistent),
+                ..fact(r, "attach", a.dbid, a.path)
+            }),
+            Ok(Record::DetachDb(d)) => v.push(fact(r, "detach", d.dbid, d.path)),
+            _ => {}
+        }
     }
     v
 }
@@ -802,8 +790,11 @@ struct StreamInput<'a> {
     dbs: Vec<&'a DbFact>,
 }
 
-/// Plans recovery from gathered facts (pure: no I/O).
-pub fn plan(facts: &Facts) -> Plan {
+/// The streams to plan: one per log set (with its checkpoint), the
+/// checkpoints no set claimed, then each readable database joined to the
+/// stream of its log signature (or a stream of its own). Databases whose
+/// header does not read are returned apart.
+fn stream_inputs(facts: &Facts) -> (Vec<StreamInput<'_>>, Vec<&DbFact>) {
     let mut inputs: Vec<StreamInput<'_>> = Vec::new();
     let mut used_chk = vec![false; facts.checkpoints.len()];
     for set in &facts.log_sets {
@@ -872,39 +863,48 @@ pub fn plan(facts: &Facts) -> Plan {
             },
         }
     }
-    let mut streams: Vec<StreamPlan> = inputs.iter().map(plan_stream).collect();
-    for d in unreadable {
-        let (jet, msg) = d.header.as_ref().err().cloned().unwrap();
-        streams.push(StreamPlan {
-            sign_log: None,
-            base: None,
-            log_dir: None,
-            system_dir: None,
-            checkpoint: None,
-            redo_start: None,
-            redo_start_reason: String::new(),
-            redo_end_generation: None,
-            logs: Vec::new(),
-            missing: Vec::new(),
-            current_log_missing: false,
-            logged_databases: Vec::new(),
-            rebuildable_without_checkpoint: Vec::new(),
-            databases: Vec::new(),
-            backup_sets: Vec::new(),
-            problems: vec![Problem {
-                jet,
-                message: format!(
-                    "the database header of {} cannot be read: {msg}",
-                    d.path.display()
-                ),
-            }],
-            notes: Vec::new(),
-            verdict: "blocked",
-            summary: "the database header cannot be read".into(),
-            steps: Vec::new(),
-            command: None,
-        });
+    (inputs, unreadable)
+}
+
+/// The stream of a database whose header does not read.
+fn unreadable_stream(d: &DbFact) -> StreamPlan {
+    let (jet, msg) = d.header.as_ref().err().cloned().unwrap();
+    StreamPlan {
+        sign_log: None,
+        base: None,
+        log_dir: None,
+        system_dir: None,
+        checkpoint: None,
+        redo_start: None,
+        redo_start_reason: String::new(),
+        redo_end_generation: None,
+        logs: Vec::new(),
+        missing: Vec::new(),
+        current_log_missing: false,
+        logged_databases: Vec::new(),
+        rebuildable_without_checkpoint: Vec::new(),
+        databases: Vec::new(),
+        backup_sets: Vec::new(),
+        problems: vec![Problem {
+            jet,
+            message: format!(
+                "the database header of {} cannot be read: {msg}",
+                d.path.display()
+            ),
+        }],
+        notes: Vec::new(),
+        verdict: "blocked",
+        summary: "the database header cannot be read".into(),
+        steps: Vec::new(),
+        command: None,
     }
+}
+
+/// Plans recovery from gathered facts (pure: no I/O).
+pub fn plan(facts: &Facts) -> Plan {
+    let (inputs, unreadable) = stream_inputs(facts);
+    let mut streams: Vec<StreamPlan> = inputs.iter().map(plan_stream).collect();
+    streams.extend(unreadable.into_iter().map(unreadable_stream));
     let ok = streams.iter().all(|s| s.verdict != "blocked");
     Plan {
         streams,
@@ -913,235 +913,325 @@ pub fn plan(facts: &Facts) -> Plan {
     }
 }
 
-fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
-    let mut problems: Vec<Problem> = Vec::new();
-    let mut notes: Vec<String> = Vec::new();
-    let base = inp
-        .set
-        .map(|s| s.base.clone())
-        .or_else(|| inp.checkpoint.map(|c| c.base.clone()));
-    let ext = inp.set.map_or(LogExt::Log, |s| s.ext);
-    let digits = inp.set.map_or(0, |s| s.digits);
-    let name = |g: u32| match &base {
-        Some(b) => gen_name(b, g, digits, ext),
-        None => pattern_name(g),
-    };
+/// How the generations of a stream are named (`edb00001.log`, or a
+/// pattern when the base name is unknown).
+struct Naming {
+    base: Option<String>,
+    ext: LogExt,
+    digits: u8,
+}
 
-    // Logs: belonging or foreign.
+impl Naming {
+    fn of(inp: &StreamInput<'_>) -> Naming {
+        Naming {
+            base: inp
+                .set
+                .map(|s| s.base.clone())
+                .or_else(|| inp.checkpoint.map(|c| c.base.clone())),
+            ext: inp.set.map_or(LogExt::Log, |s| s.ext),
+            digits: inp.set.map_or(0, |s| s.digits),
+        }
+    }
+
+    fn name(&self, g: u32) -> String {
+        match &self.base {
+            Some(b) => gen_name(b, g, self.digits, self.ext),
+            None => pattern_name(g),
+        }
+    }
+}
+
+/// The logs that belong to the stream (neither foreign nor misnamed).
+struct OwnLogs<'a> {
+    logs: Vec<&'a LogFact>,
+    /// The current log (`<base>.log`).
+    current: Option<&'a LogFact>,
+    /// Generations present.
+    present: BTreeSet<u32>,
+    /// The lowest archived generation present.
+    lowest_archived: Option<u32>,
+}
+
+fn gen_of(l: &LogFact) -> Option<u32> {
+    l.generation.or(l.name_generation)
+}
+
+impl<'a> OwnLogs<'a> {
+    fn new(logs: Vec<&'a LogFact>) -> OwnLogs<'a> {
+        OwnLogs {
+            current: logs.iter().find(|l| l.name_generation.is_none()).copied(),
+            present: logs.iter().filter_map(|l| gen_of(l)).collect(),
+            lowest_archived: logs
+                .iter()
+                .filter(|l| l.name_generation.is_some())
+                .filter_map(|l| gen_of(l))
+                .min(),
+            logs,
+        }
+    }
+
+    fn at(&self, g: u32) -> Option<&'a LogFact> {
+        self.logs.iter().find(|l| gen_of(l) == Some(g)).copied()
+    }
+
+    /// In generation order.
+    fn ordered(&self) -> Vec<&'a LogFact> {
+        let mut v = self.logs.clone();
+        v.sort_by_key(|l| gen_of(l).unwrap_or(u32::MAX));
+        v
+    }
+}
+
+/// What is wrong with one log of the set: it belongs to another stream, is
+/// damaged, breaks the chain, or holds another generation than its name
+/// says (-513: not replayed, does not stand for that generation).
+fn log_problem(l: &LogFact, sign: Option<Signature>) -> (bool, bool, Option<Problem>) {
+    let foreign = matches!((l.sign_log, sign), (Some(a), Some(b)) if a != b);
+    let problem = if foreign {
+        Some(Problem {
+            jet: Jet::BAD_LOG_SIGNATURE,
+            message: format!(
+                "{} belongs to another log stream (signature {}; expected {})",
+                file_name_of(&l.path),
+                l.sign_log.map(|s| s.eseutil_text()).unwrap_or_default(),
+                sign.map(|s| s.eseutil_text()).unwrap_or_default()
+            ),
+        })
+    } else if let Some((jet, msg)) = &l.error {
+        Some(Problem {
+            jet: *jet,
+            message: format!("{} is damaged: {msg}", file_name_of(&l.path)),
+        })
+    } else {
+        l.chain_issues.first().map(|(jet, msg)| Problem {
+            jet: *jet,
+            message: format!("{}: {msg}", file_name_of(&l.path)),
+        })
+    };
+    let misnamed = matches!((l.name_generation, l.generation), (Some(n), Some(g)) if n != g);
+    let problem = match (misnamed && !foreign, problem) {
+        (true, None) => Some(Problem {
+            jet: Jet::LOG_GENERATION_MISMATCH,
+            message: format!(
+                "{} holds generation 0x{:X}, not the generation its name says",
+                file_name_of(&l.path),
+                l.generation.unwrap_or_default()
+            ),
+        }),
+        (_, p) => p,
+    };
+    (foreign, misnamed, problem)
+}
+
+/// Phase 1: every log of the set, belonging or not.
+fn classify_logs<'a>(inp: &StreamInput<'a>) -> (OwnLogs<'a>, Vec<LogEntry>) {
     let mut own: Vec<&LogFact> = Vec::new();
     let mut logs: Vec<LogEntry> = Vec::new();
-    if let Some(set) = inp.set {
-        for l in &set.logs {
-            let foreign = match (l.sign_log, inp.sign) {
-                (Some(a), Some(b)) => a != b,
-                _ => false,
-            };
-            let problem = if foreign {
-                Some(Problem {
-                    jet: Jet::BAD_LOG_SIGNATURE,
-                    message: format!(
-                        "{} belongs to another log stream (signature {}; expected {})",
-                        file_name_of(&l.path),
-                        l.sign_log.map(|s| s.eseutil_text()).unwrap_or_default(),
-                        inp.sign.map(|s| s.eseutil_text()).unwrap_or_default()
-                    ),
-                })
-            } else if let Some((jet, msg)) = &l.error {
-                Some(Problem {
-                    jet: *jet,
-                    message: format!("{} is damaged: {msg}", file_name_of(&l.path)),
-                })
-            } else {
-                l.chain_issues.first().map(|(jet, msg)| Problem {
-                    jet: *jet,
-                    message: format!("{}: {msg}", file_name_of(&l.path)),
-                })
-            };
-            // A generation under another generation's name (a copy of
-            // edb00001.log named edb00003.log, -513) is not replayed and
-            // does not stand for the generation its name says.
-            let misnamed =
-                matches!((l.name_generation, l.generation), (Some(n), Some(g)) if n != g);
-            let problem = match (misnamed && !foreign, problem) {
-                (true, None) => Some(Problem {
-                    jet: Jet::LOG_GENERATION_MISMATCH,
-                    message: format!(
-                        "{} holds generation 0x{:X}, not the generation its name says",
-                        file_name_of(&l.path),
-                        l.generation.unwrap_or_default()
-                    ),
-                }),
-                (_, p) => p,
-            };
-            if !foreign && !misnamed {
-                own.push(l);
-            }
-            logs.push(LogEntry {
-                generation: l.generation.or(l.name_generation),
-                file_name: file_name_of(&l.path),
-                path: l.path.clone(),
-                role: if foreign {
-                    "foreign"
-                } else if misnamed {
-                    "misnamed"
-                } else {
-                    "replayed"
-                },
-                status: if l.error.is_some() {
-                    "damaged"
-                } else if l.patchable {
-                    "patchable"
-                } else {
-                    "ok"
-                },
-                problem,
-                signature: l.sign_log.map(|s| s.eseutil_text()),
-                torn_records: l.torn.clone(),
-            });
+    for l in inp.set.into_iter().flat_map(|s| s.logs.iter()) {
+        let (foreign, misnamed, problem) = log_problem(l, inp.sign);
+        if !foreign && !misnamed {
+            own.push(l);
         }
+        logs.push(LogEntry {
+            generation: gen_of(l),
+            file_name: file_name_of(&l.path),
+            path: l.path.clone(),
+            role: if foreign {
+                "foreign"
+            } else if misnamed {
+                "misnamed"
+            } else {
+                "replayed"
+            },
+            status: if l.error.is_some() {
+                "damaged"
+            } else if l.patchable {
+                "patchable"
+            } else {
+                "ok"
+            },
+            problem,
+            signature: l.sign_log.map(|s| s.eseutil_text()),
+            torn_records: l.torn.clone(),
+        });
     }
-    let current = own.iter().find(|l| l.name_generation.is_none()).copied();
-    let current_log_missing = inp.set.is_some() && current.is_none();
-    let gen_of = |l: &LogFact| l.generation.or(l.name_generation);
-    let present: BTreeSet<u32> = own.iter().filter_map(|l| gen_of(l)).collect();
-    let lowest_archived = own
-        .iter()
-        .filter(|l| l.name_generation.is_some())
-        .filter_map(|l| gen_of(l))
-        .min();
+    (OwnLogs::new(own), logs)
+}
 
-    // The checkpoint.
-    let mut checkpoint = None;
-    let mut cp_gen = None;
-    if let Some(c) = inp.checkpoint {
-        match &c.checkpoint {
-            Ok(cp) if Some(cp.sign_log) != inp.sign && inp.sign.is_some() => {
-                problems.push(Problem {
-                    jet: Jet::BAD_CHECKPOINT_SIGNATURE,
-                    message: format!(
-                        "checkpoint {} belongs to another log stream ({})",
-                        c.path.display(),
-                        cp.sign_log.eseutil_text()
-                    ),
-                });
-            }
-            Ok(cp) => {
-                let g = cp.lgpos_checkpoint.generation as u32;
-                cp_gen = Some(g);
-                let at = own.iter().find(|l| gen_of(l) == Some(g));
-                let present_info = cp.version & ATTACH_INFO_PRESENT != 0;
-                let exact =
-                    present_info && at.is_some_and(|l| attach_info_in_checkpoint(l.version));
-                checkpoint = Some(CheckpointUse {
-                    path: c.path.clone(),
-                    lgpos: cp.lgpos_checkpoint,
-                    file_name: if current.is_some_and(|l| gen_of(l) == Some(g)) {
-                        file_name_of(&current.unwrap().path)
-                    } else {
-                        name(g)
-                    },
-                    attach_info_present: present_info,
-                    exact,
-                    attachments: if present_info {
-                        cp.attachments.iter().map(AttachEntry::from).collect()
-                    } else {
-                        Vec::new()
-                    },
-                });
-            }
-            Err((jet, msg)) => problems.push(Problem {
+/// Phase 2: the checkpoint, when it belongs to the stream and reads.
+fn use_checkpoint(
+    inp: &StreamInput<'_>,
+    own: &OwnLogs<'_>,
+    naming: &Naming,
+    problems: &mut Vec<Problem>,
+) -> (Option<CheckpointUse>, Option<u32>) {
+    let Some(c) = inp.checkpoint else {
+        return (None, None);
+    };
+    match &c.checkpoint {
+        Ok(cp) if Some(cp.sign_log) != inp.sign && inp.sign.is_some() => {
+            problems.push(Problem {
+                jet: Jet::BAD_CHECKPOINT_SIGNATURE,
+                message: format!(
+                    "checkpoint {} belongs to another log stream ({})",
+                    c.path.display(),
+                    cp.sign_log.eseutil_text()
+                ),
+            });
+            (None, None)
+        }
+        Ok(cp) => {
+            let g = cp.lgpos_checkpoint.generation as u32;
+            let present_info = cp.version & ATTACH_INFO_PRESENT != 0;
+            let exact = present_info
+                && own
+                    .at(g)
+                    .is_some_and(|l| attach_info_in_checkpoint(l.version));
+            let use_ = CheckpointUse {
+                path: c.path.clone(),
+                lgpos: cp.lgpos_checkpoint,
+                file_name: match own.current.filter(|l| gen_of(l) == Some(g)) {
+                    Some(cur) => file_name_of(&cur.path),
+                    None => naming.name(g),
+                },
+                attach_info_present: present_info,
+                exact,
+                attachments: if present_info {
+                    cp.attachments.iter().map(AttachEntry::from).collect()
+                } else {
+                    Vec::new()
+                },
+            };
+            (Some(use_), Some(g))
+        }
+        Err((jet, msg)) => {
+            problems.push(Problem {
                 jet: *jet,
                 message: format!("checkpoint {} cannot be read: {msg}", c.path.display()),
-            }),
+            });
+            (None, None)
         }
     }
+}
 
-    // Databases given.
-    let dirty: Vec<&DbHeader> = inp
-        .dbs
-        .iter()
-        .filter_map(|d| d.header.as_ref().ok())
-        .filter(|h| h.db_state != 3)
-        .collect();
-    let min_required = dirty
-        .iter()
-        .filter(|h| h.gen_min_required > 0)
-        .map(|h| h.gen_min_required as u32)
-        .min();
-    let max_needed = dirty
-        .iter()
-        .map(|h| (h.gen_max_required.max(h.gen_max_committed)).max(0) as u32)
-        .max();
+/// The dirty databases given, and the generations they need.
+struct Needs<'a> {
+    dirty: Vec<&'a DbHeader>,
+    min_required: Option<u32>,
+    max_needed: Option<u32>,
+}
 
-    // Where redo starts.
-    let start_log_hdr = |g: u32| own.iter().find(|l| gen_of(l) == Some(g)).copied();
-    let (redo_start, reason, initial): (Option<Lgpos>, String, Vec<AttachEntry>) = match (
-        &checkpoint,
-        cp_gen,
-    ) {
-        (Some(c), Some(_)) if c.exact => (
-            Some(c.lgpos),
-            format!(
+impl<'a> Needs<'a> {
+    fn of(inp: &StreamInput<'a>) -> Needs<'a> {
+        let dirty: Vec<&DbHeader> = inp
+            .dbs
+            .iter()
+            .filter_map(|d| d.header.as_ref().ok())
+            .filter(|h| h.db_state != 3)
+            .collect();
+        Needs {
+            min_required: dirty
+                .iter()
+                .filter(|h| h.gen_min_required > 0)
+                .map(|h| h.gen_min_required as u32)
+                .min(),
+            max_needed: dirty
+                .iter()
+                .map(|h| (h.gen_max_required.max(h.gen_max_committed)).max(0) as u32)
+                .max(),
+            dirty,
+        }
+    }
+}
+
+/// Where redo starts, why, and the attach list there.
+struct RedoStart {
+    at: Option<Lgpos>,
+    reason: String,
+    initial: Vec<AttachEntry>,
+}
+
+/// Phase 3: the redo start — the checkpoint (with its attach list when
+/// exact, else the start of its generation with that log header's list),
+/// else the lowest archived generation, the current log, or the databases'
+/// minimum.
+fn redo_start(
+    inp: &StreamInput<'_>,
+    own: &OwnLogs<'_>,
+    checkpoint: &Option<CheckpointUse>,
+    cp_gen: Option<u32>,
+    needs: &Needs<'_>,
+    naming: &Naming,
+) -> RedoStart {
+    let from_header = |g: u32, reason: String| {
+        let l = own.at(g);
+        RedoStart {
+            at: Some(Lgpos {
+                generation: g as i32,
+                sector: l.map_or(1, |l| l.csec_header),
+                offset: 0,
+            }),
+            reason,
+            initial: l
+                .map(|l| l.attachments.iter().map(AttachEntry::from).collect())
+                .unwrap_or_default(),
+        }
+    };
+    match (checkpoint, cp_gen) {
+        (Some(c), Some(_)) if c.exact => RedoStart {
+            at: Some(c.lgpos),
+            reason: format!(
                 "the checkpoint {} ({}), with the checkpoint's attach list",
                 c.lgpos.eseutil_text(),
                 c.file_name
             ),
-            c.attachments.clone(),
+            initial: c.attachments.clone(),
+        },
+        (Some(c), Some(g)) => from_header(
+            g,
+            format!(
+                "the start of the checkpoint's generation {} ({}), with that log header's attach list (the checkpoint {} {})",
+                c.file_name,
+                format_args!("0x{g:X}"),
+                c.lgpos.eseutil_text(),
+                if c.attach_info_present { "is older than the log format that keeps attachments in the checkpoint" } else { "carries no attach list" }
+            ),
         ),
-        (Some(c), Some(g)) => {
-            let l = start_log_hdr(g);
-            (
-                    Some(Lgpos {
-                        generation: g as i32,
-                        sector: l.map_or(1, |l| l.csec_header),
-                        offset: 0,
-                    }),
-                    format!(
-                        "the start of the checkpoint's generation {} ({}), with that log header's attach list (the checkpoint {} {})",
-                        c.file_name,
-                        format_args!("0x{g:X}"),
-                        c.lgpos.eseutil_text(),
-                        if c.attach_info_present { "is older than the log format that keeps attachments in the checkpoint" } else { "carries no attach list" }
-                    ),
-                    l.map(|l| l.attachments.iter().map(AttachEntry::from).collect()).unwrap_or_default(),
-                )
-        }
         _ => {
-            let g = lowest_archived
-                .or_else(|| current.and_then(gen_of))
-                .or(min_required);
-            match g {
-                Some(g) => {
-                    let l = start_log_hdr(g);
-                    let why = if inp.set.is_none() {
-                        "no log or checkpoint was given; the databases' Log Required minimum"
-                    } else if lowest_archived.is_some() {
-                        "no checkpoint: the lowest archived generation present"
-                    } else {
-                        "no checkpoint: the current log"
-                    };
-                    (
-                        Some(Lgpos {
-                            generation: g as i32,
-                            sector: l.map_or(1, |l| l.csec_header),
-                            offset: 0,
-                        }),
-                        format!("{why} ({})", name(g)),
-                        l.map(|l| l.attachments.iter().map(AttachEntry::from).collect())
-                            .unwrap_or_default(),
-                    )
-                }
-                None => (None, String::new(), Vec::new()),
-            }
+            let g = own
+                .lowest_archived
+                .or_else(|| own.current.and_then(gen_of))
+                .or(needs.min_required);
+            let Some(g) = g else {
+                return RedoStart {
+                    at: None,
+                    reason: String::new(),
+                    initial: Vec::new(),
+                };
+            };
+            let why = if inp.set.is_none() {
+                "no log or checkpoint was given; the databases' Log Required minimum"
+            } else if own.lowest_archived.is_some() {
+                "no checkpoint: the lowest archived generation present"
+            } else {
+                "no checkpoint: the current log"
+            };
+            from_header(g, format!("{why} ({})", naming.name(g)))
         }
-    };
-    let start_gen = redo_start.map(|p| p.generation as u32);
-    let end_gen = current
+    }
+}
+
+/// Phase 4: the last generation redo reaches — the current log's, else the
+/// highest present, needed, or named by a misnamed file.
+fn end_generation(own: &OwnLogs<'_>, needs: &Needs<'_>, logs: &[LogEntry]) -> Option<u32> {
+    let max_needed = needs.max_needed;
+    let end_gen = own
+        .current
         .and_then(gen_of)
-        .or_else(|| present.iter().max().copied().max(max_needed))
+        .or_else(|| own.present.iter().max().copied().max(max_needed))
         .or(max_needed);
     let end_gen = match (end_gen, max_needed) {
-        (Some(e), Some(m)) if current.is_none() => Some(e.max(m)),
+        (Some(e), Some(m)) if own.current.is_none() => Some(e.max(m)),
         (e, _) => e,
     };
     // A misnamed file's name says the sequence reached that generation.
@@ -1153,128 +1243,163 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
             _ => None,
         })
         .max();
-    let end_gen = match (end_gen, named_max) {
-        (Some(e), Some(n)) if current.is_none() => Some(e.max(n)),
+    match (end_gen, named_max) {
+        (Some(e), Some(n)) if own.current.is_none() => Some(e.max(n)),
         (e, _) => e,
-    };
+    }
+}
 
-    // Missing generations.
-    let mut missing_gens = Vec::new();
-    let mut first_needed = start_gen;
-    if let (Some(s), Some(m)) = (start_gen, min_required) {
+/// Problems and notes of one stream, in the order they are found.
+#[derive(Default)]
+struct Findings {
+    problems: Vec<Problem>,
+    notes: Vec<String>,
+}
+
+/// The generation range redo needs.
+struct Range {
+    start_gen: Option<u32>,
+    end_gen: Option<u32>,
+    /// The first generation needed (the start, or older when a database
+    /// needs older logs than the checkpoint).
+    first_needed: Option<u32>,
+    cp_gen: Option<u32>,
+}
+
+/// Phase 5: generations missing in the redo range, backup-set coverage and
+/// the current log.
+fn missing_generations(
+    inp: &StreamInput<'_>,
+    own: &OwnLogs<'_>,
+    naming: &Naming,
+    range: &mut Range,
+    min_required: Option<u32>,
+    f: &mut Findings,
+) -> Vec<MissingRange> {
+    if let (Some(s), Some(m)) = (range.start_gen, min_required) {
         if m < s && inp.set.is_some() {
-            notes.push(format!(
+            f.notes.push(format!(
                 "a database needs generation 0x{m:X}, older than where redo starts ({}); the checkpoint is newer than that database",
-                name(s)
+                naming.name(s)
             ));
-            first_needed = Some(m);
+            range.first_needed = Some(m);
         }
     }
-    if let (Some(s), Some(e)) = (first_needed, end_gen) {
-        let cur_gen = current.and_then(gen_of);
-        missing_gens = gaps(s, e, &present, cur_gen);
-    }
-    let missing = missing_ranges(
-        base.as_deref().unwrap_or("<base>"),
-        &missing_gens,
-        digits,
-        ext,
-    );
+    let missing_gens = match (range.first_needed, range.end_gen) {
+        (Some(s), Some(e)) => gaps(s, e, &own.present, own.current.and_then(gen_of)),
+        _ => Vec::new(),
+    };
+    let base = naming.base.as_deref().unwrap_or("<base>");
+    let missing = missing_ranges(base, &missing_gens, naming.digits, naming.ext);
     for r in missing.iter().filter(|_| inp.set.is_some()) {
-        let jet = if Some(r.first) == first_needed {
+        let first = Some(r.first) == range.first_needed;
+        let jet = if first {
             Jet::MISSING_PREVIOUS_LOG_FILE
         } else {
             Jet::MISSING_LOG_FILE
         };
-        let what = if Some(r.first) == cp_gen {
+        let what = if Some(r.first) == range.cp_gen {
             "the checkpoint's generation is missing"
-        } else if Some(r.first) == first_needed {
+        } else if first {
             "the first generation redo needs is missing"
         } else {
             "generations in the redo range are missing"
         };
-        problems.push(Problem {
+        f.problems.push(Problem {
             jet,
             message: format!("{what}: {}", r.text),
         });
     }
+    missing
+}
+
+/// Phase 5 (continued): a restored backup set must cover the generations
+/// present; the current log must be there unless a backup set stands for it.
+fn backup_and_current(
+    inp: &StreamInput<'_>,
+    own: &OwnLogs<'_>,
+    naming: &Naming,
+    f: &mut Findings,
+) -> Vec<crate::log::backup_set::BackupSet> {
     let backup_sets: Vec<_> = inp.set.map(|s| s.backup_sets.clone()).unwrap_or_default();
-    let span = present.iter().min().zip(present.iter().max());
+    let span = own.present.iter().min().zip(own.present.iter().max());
     let span = span.map(|(&a, &b)| (a, b));
     for step in crate::log::backup_set::coverage_issues(&backup_sets, span) {
         if let SetStep::Missing(i) = step {
-            problems.push(Problem {
+            f.problems.push(Problem {
                 jet: i.jet,
                 message: i.message,
             });
         }
     }
-    if current_log_missing && backup_sets.is_empty() {
-        let b = base.clone().unwrap_or_default();
-        problems.push(Problem {
+    if inp.set.is_some() && own.current.is_none() && backup_sets.is_empty() {
+        let b = naming.base.clone().unwrap_or_default();
+        f.problems.push(Problem {
             jet: Jet::MISSING_LOG_FILE,
             message: format!(
                 "the current log {} is missing: eseutil /r stops with -528 unless run with /a (lossy: whatever was only in the current log is lost)",
-                current_file_name(&b, ext)
+                current_file_name(&b, naming.ext)
             ),
         });
     }
+    backup_sets
+}
 
-    // Logs in the range that are damaged or break the chain.
-    for e in &mut logs {
+/// Phase 6: logs in the range that are damaged or break the chain; logs
+/// before the start are marked so.
+fn range_logs(logs: &mut [LogEntry], range: &Range, f: &mut Findings) {
+    for e in logs {
         if e.role == "foreign" || e.role == "misnamed" {
-            if let Some(p) = &e.problem {
-                problems.push(p.clone());
-            }
+            f.problems.extend(e.problem.clone());
             continue;
         }
-        if let (Some(g), Some(s)) = (e.generation, start_gen) {
-            if g < s && first_needed.is_none_or(|f| g < f) {
+        if let (Some(g), Some(s)) = (e.generation, range.start_gen) {
+            if g < s && range.first_needed.is_none_or(|first| g < first) {
                 e.role = "before_start";
                 continue;
             }
         }
-        if let Some(p) = &e.problem {
-            problems.push(p.clone());
-        }
+        f.problems.extend(e.problem.clone());
         if e.status == "patchable" {
-            notes.push(format!(
+            f.notes.push(format!(
                 "{} ends with a torn write that recovery patches from its shadow segment",
                 e.file_name
             ));
         }
         for t in &e.torn_records {
-            notes.push(format!(
+            f.notes.push(format!(
                 "{}: {} (a crash left it unfinished; recovery skips it as ESE does)",
                 e.file_name,
                 t.text()
             ));
         }
     }
+}
 
-    // Attachments through the replayed range.
-    let ordered: Vec<&LogFact> = {
-        let mut v = own.clone();
-        v.sort_by_key(|l| gen_of(l).unwrap_or(u32::MAX));
-        v
-    };
-    let mut logged = match redo_start {
-        Some(p) if inp.set.is_some() => walk_attachments(&initial, &ordered, p, None),
-        _ => Vec::new(),
-    };
-    let given: Vec<(&DbFact, &DbHeader)> = inp
-        .dbs
-        .iter()
-        .filter_map(|d| d.header.as_ref().ok().map(|h| (*d, h)))
-        .collect();
-    let match_file = |d: &LoggedDatabase| {
-        given
+/// The databases given whose header reads.
+type Given<'a> = Vec<(&'a DbFact, &'a DbHeader)>;
+
+impl<'a> StreamInput<'a> {
+    fn given(&self) -> Given<'a> {
+        self.dbs
             .iter()
-            .find(|(_, h)| Some(h.sign_db) == d.sign_db)
-            .map(|(f, _)| f.path.clone())
-    };
-    for d in &mut logged {
-        d.file = match_file(d);
+            .filter_map(|d| d.header.as_ref().ok().map(|h| (*d, h)))
+            .collect()
+    }
+}
+
+fn file_of(given: &Given<'_>, d: &LoggedDatabase) -> Option<PathBuf> {
+    given
+        .iter()
+        .find(|(_, h)| Some(h.sign_db) == d.sign_db)
+        .map(|(f, _)| f.path.clone())
+}
+
+/// Phase 7: the databases attached through the replayed range and what
+/// becomes of each (recreated, replayed, skipped, missing).
+fn logged_databases(logged: &mut [LoggedDatabase], given: &Given<'_>, f: &mut Findings) {
+    for d in logged {
+        d.file = file_of(given, d);
         let created_first =
             d.records.first().is_some_and(|r| r.kind == "create") && d.enters == "created";
         d.outcome = if created_first {
@@ -1287,298 +1412,351 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
             "missing"
         };
         match d.outcome {
-            "missing" => {
-                let how = match d.enters {
-                    "attach_list" => "is in the attach list where redo starts".to_string(),
-                    _ => format!(
-                        "is attached by the AttachDB record at {}",
-                        d.records
-                            .first()
-                            .map(|r| r.lgpos.eseutil_text())
-                            .unwrap_or_default()
-                    ),
-                };
-                let named_alike = given.iter().find(|(f, _)| {
-                    file_name_of(&f.path).eq_ignore_ascii_case(d.path.rsplit('\\').next().unwrap_or(""))
-                });
-                let extra = match named_alike {
-                    Some((f, _)) => format!(
-                        "; {} has that name but another database signature",
-                        f.path.display()
-                    ),
-                    None => String::new(),
-                };
-                problems.push(Problem {
-                    jet: Jet::ATTACHED_DATABASE_MISMATCH,
-                    message: format!(
-                        "database {} (dbid {}, signature {}) {how} and is not created by the logs, but no database with that signature was given{extra}: recovery defers the attachment and fails at the end",
-                        d.path,
-                        d.dbid,
-                        d.sign_db.map(|s| s.eseutil_text()).unwrap_or_default()
-                    ),
-                });
-            }
-            "skipped" => notes.push(format!(
+            "missing" => f.problems.push(missing_database(d, given)),
+            "skipped" => f.notes.push(format!(
                 "database {} (dbid {}) is absent but detached again within the replayed logs: its records are skipped",
                 d.path, d.dbid
             )),
             _ => {}
         }
     }
+}
 
-    // Databases created before the redo start (not rebuilt from the checkpoint).
-    let mut rebuildable = Vec::new();
-    if let (Some(p), Some(low)) = (redo_start, ordered.first()) {
-        let from = Lgpos {
-            generation: gen_of(low).unwrap_or(0) as i32,
-            sector: low.csec_header,
-            offset: 0,
-        };
-        if from < p {
-            let header_list: Vec<AttachEntry> =
-                low.attachments.iter().map(AttachEntry::from).collect();
-            for mut d in walk_attachments(&header_list, &ordered, from, Some(p)) {
-                if d.enters == "created"
-                    && !logged.iter().any(|x| x.path.eq_ignore_ascii_case(&d.path))
-                {
-                    d.file = match_file(&d);
-                    d.outcome = "recreated";
-                    rebuildable.push(d);
-                }
-            }
+/// The problem of a database the replay attaches but nobody gave.
+fn missing_database(d: &LoggedDatabase, given: &Given<'_>) -> Problem {
+    let how = match d.enters {
+        "attach_list" => "is in the attach list where redo starts".to_string(),
+        _ => format!(
+            "is attached by the AttachDB record at {}",
+            d.records
+                .first()
+                .map(|r| r.lgpos.eseutil_text())
+                .unwrap_or_default()
+        ),
+    };
+    let named_alike = given.iter().find(|(f, _)| {
+        file_name_of(&f.path).eq_ignore_ascii_case(d.path.rsplit('\\').next().unwrap_or(""))
+    });
+    let extra = match named_alike {
+        Some((f, _)) => format!(
+            "; {} has that name but another database signature",
+            f.path.display()
+        ),
+        None => String::new(),
+    };
+    Problem {
+        jet: Jet::ATTACHED_DATABASE_MISMATCH,
+        message: format!(
+            "database {} (dbid {}, signature {}) {how} and is not created by the logs, but no database with that signature was given{extra}: recovery defers the attachment and fails at the end",
+            d.path,
+            d.dbid,
+            d.sign_db.map(|s| s.eseutil_text()).unwrap_or_default()
+        ),
+    }
+}
+
+/// Phase 8: databases created before the redo start (not rebuilt from the
+/// checkpoint; a replay from the first log would).
+fn rebuildable(
+    ordered: &[&LogFact],
+    redo_start: Option<Lgpos>,
+    logged: &[LoggedDatabase],
+    given: &Given<'_>,
+) -> Vec<LoggedDatabase> {
+    let mut out = Vec::new();
+    let (Some(p), Some(low)) = (redo_start, ordered.first()) else {
+        return out;
+    };
+    let from = Lgpos {
+        generation: gen_of(low).unwrap_or(0) as i32,
+        sector: low.csec_header,
+        offset: 0,
+    };
+    if from >= p {
+        return out;
+    }
+    let header_list: Vec<AttachEntry> = low.attachments.iter().map(AttachEntry::from).collect();
+    for mut d in walk_attachments(&header_list, ordered, from, Some(p)) {
+        if d.enters == "created" && !logged.iter().any(|x| x.path.eq_ignore_ascii_case(&d.path)) {
+            d.file = file_of(given, &d);
+            d.outcome = "recreated";
+            out.push(d);
         }
     }
+    out
+}
 
-    // Each database given.
-    let mut databases = Vec::new();
-    for (f, h) in &given {
-        let req = (
-            h.gen_min_required.max(0) as u32,
-            h.gen_max_required.max(0) as u32,
-        );
-        let committed = h.gen_max_committed.max(0) as u32;
-        let mut dp = Vec::new();
-        let clean = h.db_state == 3;
-        let mut required_files = Vec::new();
-        if !clean && req.0 > 0 {
-            let last = req.1.max(committed);
-            let listed = last.min(req.0.saturating_add(MAX_LISTED_NAMES - 1));
-            for g in req.0..=listed {
-                required_files.push(name(g));
-            }
-            if listed < last {
-                required_files.push(format!("… {} more, up to {}", last - listed, name(last)));
-            }
-            if h.sign_log.is_zero() {
-                dp.push(Problem {
-                    jet: Jet::DATABASE_LOG_SET_MISMATCH,
-                    message:
-                        "the database has no log signature (logging disabled) yet is not clean"
-                            .into(),
-                });
-            }
-            let top = req.1.max(committed);
-            let have_all = (req.0..=top).all(|g| present.contains(&g));
-            if !have_all {
-                let absent: Vec<u32> = (req.0..=top).filter(|g| !present.contains(g)).collect();
-                let jet = if absent.iter().any(|&g| g <= req.1) {
-                    Jet::REQUIRED_LOG_FILES_MISSING
-                } else {
-                    Jet::COMMITTED_LOG_FILES_MISSING
-                };
-                let names: Vec<String> = absent.iter().map(|&g| name(g)).collect();
-                dp.push(Problem {
-                    jet,
-                    message: format!(
-                        "needs generation{} {} ({}), not present{}",
-                        if absent.len() > 1 { "s" } else { "" },
-                        absent
-                            .iter()
-                            .map(|g| format!("0x{g:X}"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        names.join(", "),
-                        if base.is_none() {
-                            format!(
-                                "; the base name is unknown from the database alone (default edb: {})",
-                                absent
-                                    .iter()
-                                    .map(|&g| gen_name("edb", g, 0, LogExt::Log))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            )
-                        } else {
-                            String::new()
-                        }
-                    ),
-                });
-            }
+/// Phase 9: one database given — the files it needs and what is missing.
+fn database_plan(
+    f: &DbFact,
+    h: &DbHeader,
+    present: &BTreeSet<u32>,
+    naming: &Naming,
+) -> DatabasePlan {
+    let req = (
+        h.gen_min_required.max(0) as u32,
+        h.gen_max_required.max(0) as u32,
+    );
+    let committed = h.gen_max_committed.max(0) as u32;
+    let mut dp = Vec::new();
+    let clean = h.db_state == 3;
+    let mut required_files = Vec::new();
+    if !clean && req.0 > 0 {
+        let last = req.1.max(committed);
+        let listed = last.min(req.0.saturating_add(MAX_LISTED_NAMES - 1));
+        required_files.extend((req.0..=listed).map(|g| naming.name(g)));
+        if listed < last {
+            required_files.push(format!(
+                "… {} more, up to {}",
+                last - listed,
+                naming.name(last)
+            ));
         }
-        let verdict = if clean {
-            "clean"
-        } else {
-            "cannot_recover" // settled below, once stream problems are known
-        };
-        databases.push(DatabasePlan {
-            path: f.path.clone(),
-            state: h.db_state,
-            state_name: h.state_name(),
-            sign_db: h.sign_db,
-            sign_log: h.sign_log,
-            required: req,
-            committed_max: committed,
-            required_files,
-            verdict,
-            problems: dp,
-        });
+        if h.sign_log.is_zero() {
+            dp.push(Problem {
+                jet: Jet::DATABASE_LOG_SET_MISMATCH,
+                message: "the database has no log signature (logging disabled) yet is not clean"
+                    .into(),
+            });
+        }
+        let absent: Vec<u32> = (req.0..=last).filter(|g| !present.contains(g)).collect();
+        if !absent.is_empty() {
+            dp.push(absent_problem(&absent, req.1, naming));
+        }
     }
-    // A database problem is a stream problem; with no stream problem, every
-    // dirty database can recover.
-    for d in &mut databases {
-        if d.verdict == "cannot_recover" && d.problems.is_empty() && problems.is_empty() {
+    DatabasePlan {
+        path: f.path.clone(),
+        state: h.db_state,
+        state_name: h.state_name(),
+        sign_db: h.sign_db,
+        sign_log: h.sign_log,
+        required: req,
+        committed_max: committed,
+        required_files,
+        // "cannot_recover" is settled once the stream's problems are known.
+        verdict: if clean { "clean" } else { "cannot_recover" },
+        problems: dp,
+    }
+}
+
+/// Generations a database needs that are not present (-543 when a
+/// required one is among them, else -544 for committed ones).
+fn absent_problem(absent: &[u32], max_required: u32, naming: &Naming) -> Problem {
+    let jet = if absent.iter().any(|&g| g <= max_required) {
+        Jet::REQUIRED_LOG_FILES_MISSING
+    } else {
+        Jet::COMMITTED_LOG_FILES_MISSING
+    };
+    let names: Vec<String> = absent.iter().map(|&g| naming.name(g)).collect();
+    let hex: Vec<String> = absent.iter().map(|g| format!("0x{g:X}")).collect();
+    let default_names = if naming.base.is_none() {
+        let edb: Vec<String> = absent
+            .iter()
+            .map(|&g| gen_name("edb", g, 0, LogExt::Log))
+            .collect();
+        format!(
+            "; the base name is unknown from the database alone (default edb: {})",
+            edb.join(", ")
+        )
+    } else {
+        String::new()
+    };
+    Problem {
+        jet,
+        message: format!(
+            "needs generation{} {} ({}), not present{default_names}",
+            if absent.len() > 1 { "s" } else { "" },
+            hex.join(", "),
+            names.join(", "),
+        ),
+    }
+}
+
+/// Phase 10: a database problem is a stream problem; with no stream
+/// problem, every dirty database can recover. Then what the inputs lack.
+fn settle_databases(
+    inp: &StreamInput<'_>,
+    databases: &mut [DatabasePlan],
+    needs: &Needs<'_>,
+    naming: &Naming,
+    cp_gen: Option<u32>,
+    f: &mut Findings,
+) {
+    for d in databases.iter_mut() {
+        if d.verdict == "cannot_recover" && d.problems.is_empty() && f.problems.is_empty() {
             d.verdict = "can_recover";
         }
         for p in &d.problems {
-            problems.push(Problem {
+            f.problems.push(Problem {
                 jet: p.jet,
                 message: format!("{}: {}", d.path.display(), p.message),
             });
         }
     }
-    if inp.set.is_none() && !dirty.is_empty() {
-        notes.push(match &base {
+    if inp.set.is_none() && !needs.dirty.is_empty() {
+        f.notes.push(match &naming.base {
             Some(_) => "no log file was given for this stream".into(),
             None => "no log or checkpoint was given: the base name is unknown (file names are shown as <base>%05X.log with the generation in hex; the usual base is edb); the newest required generation may still be the current log <base>.log rather than an archived file".into(),
         });
     }
-
     // A checkpoint without any log (the current log deleted): recovery
     // cannot run, whatever the databases (none was given).
     if let (None, Some(c), true) = (inp.set, inp.checkpoint, inp.dbs.is_empty()) {
-        problems.push(Problem {
+        f.problems.push(Problem {
             jet: Jet::MISSING_LOG_FILE,
             message: format!(
                 "the checkpoint {} points into the logs{}, but no log file of base {} is in {}: the current log {} is missing and /r cannot run without it",
                 c.path.display(),
-                cp_gen.map(|g| format!(" (generation 0x{g:X}, {})", name(g))).unwrap_or_default(),
+                cp_gen.map(|g| format!(" (generation 0x{g:X}, {})", naming.name(g))).unwrap_or_default(),
                 c.base,
                 parent_of(&c.path).display(),
-                current_file_name(&c.base, ext)
+                current_file_name(&c.base, naming.ext)
             ),
         });
     }
-    let nothing = inp.set.is_none() && dirty.is_empty();
-    let verdict = if !problems.is_empty() {
-        "blocked"
-    } else if nothing {
-        "nothing_to_do"
-    } else {
-        "ready"
-    };
+}
 
-    // Command.
-    let log_dir = inp.set.map(|s| s.dir.clone());
-    let system_dir = inp
-        .checkpoint
-        .map(|c| parent_of(&c.path))
-        .or(log_dir.clone());
-    let db_dir = inp
-        .dbs
-        .first()
-        .map(|d| parent_of(&d.path))
-        .or(log_dir.clone());
-    let mut steps = Vec::new();
-    let command = match (&base, &log_dir, &system_dir, &db_dir) {
-        (Some(b), Some(l), Some(s), Some(d)) if !nothing => {
-            steps.push("eseutil-rs /r only reads its inputs and writes the recovered databases to ./recovered/ (choose with --output DIR); with Microsoft's eseutil, work on a copy: it writes to the databases, the checkpoint and the logs".into());
-            let mut c = format!(
-                "eseutil-rs /r {b} /l {} /s {} /d {}",
-                quote(l),
-                quote(s),
-                quote(d)
-            );
-            if current_log_missing {
-                c.push_str(" /a");
-            }
-            // Nothing given to recover and the checkpoint past the CreateDB:
-            // only a replay from the start writes a database (secedit-logs-b).
-            if !rebuildable.is_empty() && inp.dbs.is_empty() {
-                c.push_str(" --ignore-checkpoint");
-            }
-            if verdict == "blocked" {
-                steps.push("first supply what is listed under Problems".into());
-            }
-            for m in logged.iter().filter(|x| x.outcome == "missing") {
-                let fname = m.path.rsplit(['\\', '/']).next().unwrap_or(&m.path);
-                steps.push(format!(
-                    "put the database {} (signature {}) into {} as {fname}, or add /i to skip it (recovery then ignores that attachment and the changes the logs hold for it are lost)",
-                    m.path,
-                    m.sign_db.map(|x| x.eseutil_text()).unwrap_or_default(),
-                    d.display()
-                ));
-            }
-            steps.push(format!("run: {c}"));
-            Some(c)
-        }
-        _ => None,
-    };
-    let main_ignores_checkpoint = command
-        .as_deref()
-        .is_some_and(|c| c.ends_with("--ignore-checkpoint"));
-    if let (Some(b), Some(l)) = (&base, &log_dir) {
-        if !rebuildable.is_empty() {
-            let chk = checkpoint
-                .as_ref()
-                .map(|c| c.path.display().to_string())
-                .unwrap_or_default();
-            let c = format!(
-                "eseutil-rs /r {b} /l {} /d {}{} --ignore-checkpoint",
-                quote(l),
-                quote(db_dir.as_ref().unwrap_or(l)),
-                if current_log_missing { " /a" } else { "" }
-            );
-            notes.push(format!(
-                "{} created by the logs before the checkpoint: replay from the checkpoint does not rebuild {}; replay without the checkpoint (--ignore-checkpoint; with Microsoft's eseutil set {chk} aside or point /s to an empty folder) rebuilds {} from the logs alone: {c}",
-                rebuildable
-                    .iter()
-                    .map(|d| format!("{} (CreateDB at {})", d.path, d.records[0].lgpos.eseutil_text()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if rebuildable.len() > 1 { "them" } else { "it" },
-                if rebuildable.len() > 1 { "them" } else { "it" },
-            ));
-            if !main_ignores_checkpoint {
-                steps.push(format!("to rebuild from the logs alone: {c}"));
-            }
+/// Where the command's inputs are.
+struct Dirs {
+    log: Option<PathBuf>,
+    system: Option<PathBuf>,
+    db: Option<PathBuf>,
+}
+
+impl Dirs {
+    fn of(inp: &StreamInput<'_>) -> Dirs {
+        let log = inp.set.map(|s| s.dir.clone());
+        Dirs {
+            system: inp.checkpoint.map(|c| parent_of(&c.path)).or(log.clone()),
+            db: inp.dbs.first().map(|d| parent_of(&d.path)).or(log.clone()),
+            log,
         }
     }
+}
 
-    let recreated: Vec<&str> = logged
-        .iter()
-        .filter(|d| d.outcome == "recreated")
-        .map(|d| d.path.as_str())
-        .collect();
-    let summary = match verdict {
+/// What the command depends on.
+struct CommandInputs<'a> {
+    base: &'a Option<String>,
+    dirs: &'a Dirs,
+    nothing: bool,
+    blocked: bool,
+    current_log_missing: bool,
+    /// Nothing given to recover and databases the logs create before the
+    /// checkpoint: only a replay from the start writes a database.
+    ignore_checkpoint: bool,
+    logged: &'a [LoggedDatabase],
+}
+
+/// Phase 11: the steps and the `/r` command.
+fn command(c: &CommandInputs<'_>, steps: &mut Vec<String>) -> Option<String> {
+    let d = &c.dirs;
+    let (Some(b), Some(l), Some(s), Some(db)) = (c.base, &d.log, &d.system, &d.db) else {
+        return None;
+    };
+    if c.nothing {
+        return None;
+    }
+    steps.push("eseutil-rs /r only reads its inputs and writes the recovered databases to ./recovered/ (choose with --output DIR); with Microsoft's eseutil, work on a copy: it writes to the databases, the checkpoint and the logs".into());
+    let mut cmd = format!(
+        "eseutil-rs /r {b} /l {} /s {} /d {}",
+        quote(l),
+        quote(s),
+        quote(db)
+    );
+    if c.current_log_missing {
+        cmd.push_str(" /a");
+    }
+    if c.ignore_checkpoint {
+        cmd.push_str(" --ignore-checkpoint");
+    }
+    if c.blocked {
+        steps.push("first supply what is listed under Problems".into());
+    }
+    for m in c.logged.iter().filter(|x| x.outcome == "missing") {
+        let fname = m.path.rsplit(['\\', '/']).next().unwrap_or(&m.path);
+        steps.push(format!(
+            "put the database {} (signature {}) into {} as {fname}, or add /i to skip it (recovery then ignores that attachment and the changes the logs hold for it are lost)",
+            m.path,
+            m.sign_db.map(|x| x.eseutil_text()).unwrap_or_default(),
+            db.display()
+        ));
+    }
+    steps.push(format!("run: {cmd}"));
+    Some(cmd)
+}
+
+/// Phase 11 (continued): how to rebuild the databases created before the
+/// checkpoint from the logs alone.
+fn rebuild_advice(
+    c: &CommandInputs<'_>,
+    rebuildable: &[LoggedDatabase],
+    checkpoint: &Option<CheckpointUse>,
+    main_ignores_checkpoint: bool,
+    steps: &mut Vec<String>,
+    f: &mut Findings,
+) {
+    let (Some(b), Some(l)) = (c.base, &c.dirs.log) else {
+        return;
+    };
+    if rebuildable.is_empty() {
+        return;
+    }
+    let chk = checkpoint
+        .as_ref()
+        .map(|c| c.path.display().to_string())
+        .unwrap_or_default();
+    let cmd = format!(
+        "eseutil-rs /r {b} /l {} /d {}{} --ignore-checkpoint",
+        quote(l),
+        quote(c.dirs.db.as_ref().unwrap_or(l)),
+        if c.current_log_missing { " /a" } else { "" }
+    );
+    let them = if rebuildable.len() > 1 { "them" } else { "it" };
+    f.notes.push(format!(
+        "{} created by the logs before the checkpoint: replay from the checkpoint does not rebuild {them}; replay without the checkpoint (--ignore-checkpoint; with Microsoft's eseutil set {chk} aside or point /s to an empty folder) rebuilds {them} from the logs alone: {cmd}",
+        rebuildable
+            .iter()
+            .map(|d| format!("{} (CreateDB at {})", d.path, d.records[0].lgpos.eseutil_text()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    ));
+    if !main_ignores_checkpoint {
+        steps.push(format!("to rebuild from the logs alone: {cmd}"));
+    }
+}
+
+/// Phase 12: one sentence saying what recovery can do.
+fn summary(
+    verdict: &str,
+    problems: &[Problem],
+    has_databases: bool,
+    logged: &[LoggedDatabase],
+    rebuildable: &[LoggedDatabase],
+    first_log: Option<&LogFact>,
+) -> String {
+    match verdict {
         "nothing_to_do" => {
             "every database given is in Clean Shutdown: no recovery needed".to_string()
         }
         "blocked" => {
             let codes: BTreeSet<i32> = problems.iter().map(|p| p.jet.code).collect();
+            let codes: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
             format!(
                 "soft recovery cannot complete: {} (errors {})",
                 problems[0].message,
-                codes
-                    .iter()
-                    .map(|c| c.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                codes.join(", ")
             )
         }
         _ => {
             let mut t = String::from("soft recovery can proceed");
-            if !databases.is_empty() {
+            if has_databases {
                 t.push_str(" and bring every database given to Clean Shutdown");
             }
+            let recreated: Vec<&str> = logged
+                .iter()
+                .filter(|d| d.outcome == "recreated")
+                .map(|d| d.path.as_str())
+                .collect();
             if !recreated.is_empty() {
                 t.push_str(&format!("; the logs re-create {}", recreated.join(", ")));
             }
@@ -1587,30 +1765,104 @@ fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
                     "; the logs create {} from nothing, so soft recovery can rebuild {} from the logs alone when it replays from the start of {} (without the checkpoint)",
                     rebuildable.iter().map(|d| d.path.as_str()).collect::<Vec<_>>().join(", "),
                     if rebuildable.len() > 1 { "them" } else { "it" },
-                    ordered.first().map(|l| file_name_of(&l.path)).unwrap_or_default()
+                    first_log.map(|l| file_name_of(&l.path)).unwrap_or_default()
                 ));
             }
             t
         }
+    }
+}
+
+/// Plans one stream, phase by phase (the phases above, in order: what each
+/// finds is reported in that order).
+fn plan_stream(inp: &StreamInput<'_>) -> StreamPlan {
+    let naming = Naming::of(inp);
+    let mut f = Findings::default();
+    let (own, mut logs) = classify_logs(inp);
+    let current_log_missing = inp.set.is_some() && own.current.is_none();
+    let (checkpoint, cp_gen) = use_checkpoint(inp, &own, &naming, &mut f.problems);
+    let needs = Needs::of(inp);
+    let start = redo_start(inp, &own, &checkpoint, cp_gen, &needs, &naming);
+    let start_gen = start.at.map(|p| p.generation as u32);
+    let mut range = Range {
+        start_gen,
+        end_gen: end_generation(&own, &needs, &logs),
+        first_needed: start_gen,
+        cp_gen,
     };
+    let missing = missing_generations(inp, &own, &naming, &mut range, needs.min_required, &mut f);
+    let backup_sets = backup_and_current(inp, &own, &naming, &mut f);
+    range_logs(&mut logs, &range, &mut f);
+
+    let ordered = own.ordered();
+    let mut logged = match start.at {
+        Some(p) if inp.set.is_some() => walk_attachments(&start.initial, &ordered, p, None),
+        _ => Vec::new(),
+    };
+    let given: Given<'_> = inp.given();
+    logged_databases(&mut logged, &given, &mut f);
+    let rebuildable = rebuildable(&ordered, start.at, &logged, &given);
+    let mut databases: Vec<DatabasePlan> = given
+        .iter()
+        .map(|(d, h)| database_plan(d, h, &own.present, &naming))
+        .collect();
+    settle_databases(inp, &mut databases, &needs, &naming, cp_gen, &mut f);
+
+    let nothing = inp.set.is_none() && needs.dirty.is_empty();
+    let verdict = match (f.problems.is_empty(), nothing) {
+        (false, _) => "blocked",
+        (true, true) => "nothing_to_do",
+        (true, false) => "ready",
+    };
+    let dirs = Dirs::of(inp);
+    let ci = CommandInputs {
+        base: &naming.base,
+        dirs: &dirs,
+        nothing,
+        blocked: verdict == "blocked",
+        current_log_missing,
+        ignore_checkpoint: !rebuildable.is_empty() && inp.dbs.is_empty(),
+        logged: &logged,
+    };
+    let mut steps = Vec::new();
+    let command = command(&ci, &mut steps);
+    let main_ignores = command
+        .as_deref()
+        .is_some_and(|c| c.ends_with("--ignore-checkpoint"));
+    rebuild_advice(
+        &ci,
+        &rebuildable,
+        &checkpoint,
+        main_ignores,
+        &mut steps,
+        &mut f,
+    );
+    let summary = summary(
+        verdict,
+        &f.problems,
+        !databases.is_empty(),
+        &logged,
+        &rebuildable,
+        ordered.first().copied(),
+    );
 
     StreamPlan {
         sign_log: inp.sign,
-        base,
-        log_dir,
+        base: naming.base,
+        log_dir: dirs.log,
         system_dir: inp.checkpoint.map(|c| parent_of(&c.path)),
         checkpoint,
-        redo_start,
-        redo_start_reason: reason,
-        redo_end_generation: end_gen,
+        redo_start: start.at,
+        redo_start_reason: start.reason,
+        redo_end_generation: range.end_gen,
         logs,
         missing,
         current_log_missing,
         logged_databases: logged,
         rebuildable_without_checkpoint: rebuildable,
         databases,
-        problems,
-        notes,
+        problems: f.problems,
+        notes: f.notes,
         verdict,
         summary,
         steps,

@@ -328,7 +328,8 @@ fn write_record_lines(w: &crate::log::set::RecordWalk, out: &mut dyn Write) -> R
         while let Some(t) = torn.next_if(|t| t.lgpos <= r.lgpos) {
             writeln!(out, "{}", render::ml::torn_line(t)).map_err(io_err)?;
         }
-        writeln!(out, "{}", render::ml::record_line(r)).map_err(io_err)?;
+        let rec = r.decode().ok();
+        writeln!(out, "{}", render::ml::record_line(r, rec.as_ref())).map_err(io_err)?;
     }
     for t in torn {
         writeln!(out, "{}", render::ml::torn_line(t)).map_err(io_err)?;

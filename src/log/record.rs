@@ -1291,6 +1291,66 @@ mod tests {
         assert!(s.pgnos.contains(&0xD));
     }
 
+    #[test]
+    fn typed_fields_of_real_records() {
+        let r = rec(real(29));
+        let Ok(Record::Insert { node, key, data }) = r.decode() else {
+            panic!("{:?}", r.decode())
+        };
+        assert_eq!(
+            (key.prefix.len(), key.suffix.len(), data.len()),
+            (0, 13, 45)
+        );
+        assert_eq!(
+            (node.rceid, node.pgno_fdp, node.objid_fdp),
+            (0xFFFF_FFAF, 4, 2)
+        );
+        assert!(node.page.flags.versioned() && node.page.flags.unique());
+        assert_eq!(node.page.level, Level(2));
+        let r = rec(real(5));
+        let Ok(Record::Begin {
+            procid,
+            from,
+            count,
+            trx_begin0: None,
+            ..
+        }) = r.decode()
+        else {
+            panic!("{:?}", r.decode())
+        };
+        assert_eq!((procid, from, count), (5, Level(1), 1));
+        let r = rec(real(15));
+        let Ok(Record::AttachDb(a)) = r.decode() else {
+            panic!("{:?}", r.decode())
+        };
+        assert_eq!(a.lgpos_consistent.eseutil_text(), "(0x1,31,0)");
+        assert_eq!(
+            a.path.text(),
+            "C:\\WINDOWS\\Security\\Database\\secedit.sdb"
+        );
+        let r = rec(real(14));
+        let (dbid, sign, _) = r
+            .decode()
+            .unwrap()
+            .signed_database()
+            .map(|(d, s, p)| (d, *s, p))
+            .unwrap();
+        assert_eq!((dbid, sign.0), (1, a.sign_db.0));
+        let r = rec(real(62));
+        let Ok(Record::Split(sp)) = r.decode() else {
+            panic!("{:?}", r.decode())
+        };
+        assert_eq!((sp.page.pgno, sp.pgno_new), (4, 0xD));
+        let img = sp.before_image.unwrap();
+        assert_eq!(
+            110 + sp.key_parent.len()
+                + sp.prefix_split_old.len()
+                + sp.prefix_split_new.len()
+                + img.bytes.len(),
+            r.data.len()
+        );
+    }
+
     /// Builds an 8.x data area: segments 1..=n of 4096 bytes after a blank header.
     fn segs(contents: &[&[u8]]) -> Vec<u8> {
         let mut f = vec![0u8; 4096];

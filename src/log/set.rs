@@ -16,7 +16,9 @@ use super::lrck::LrckOutcome;
 use super::naming::{
     generation_file_name_width, parse_log_file_name, FoundLog, LogExt, LogFileName, LogNameKind,
 };
-use super::record::{link_torn_to_next, read_stream, record_info, Layout, LogRecord, TornRecord};
+use super::record::{
+    info_of, link_torn_to_next, read_stream, Layout, LogRecord, Record, TornRecord,
+};
 use super::scan::{read_log_bytes_into, scan_log_sized, FormatScan, LogBytes, LogScan};
 use super::segments::SegmentOutcome;
 use super::segments::{SEGMENT_HEADER_SIZE, SEGMENT_SIZE};
@@ -644,6 +646,47 @@ pub struct TrxStats {
     pub open_at_end: u64,
 }
 
+/// Follows the transaction level of each session through Begin/Commit/
+/// Rollback records (logapi.hxx LRBEGIN/LRCOMMIT/LRROLLBACK).
+fn count_transaction(rec: &Record<'_>, level: &mut BTreeMap<u16, u32>, t: &mut TrxStats) {
+    match *rec {
+        Record::Begin {
+            procid,
+            from,
+            count,
+            trx_begin0,
+            ..
+        } => {
+            if trx_begin0.is_some() {
+                t.begun += 1;
+            }
+            level.insert(procid, from.0 as u32 + count as u32);
+        }
+        Record::Commit {
+            procid,
+            to,
+            trx_commit0,
+        } => {
+            let to = if trx_commit0.is_some() {
+                t.committed += 1;
+                0
+            } else {
+                to.0 as u32
+            };
+            level.insert(procid, to);
+        }
+        Record::Rollback { procid, levels } => {
+            let l = level.entry(procid).or_default();
+            let was = *l;
+            *l = l.saturating_sub(levels as u32);
+            if was > 0 && *l == 0 {
+                t.rolled_back += 1;
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Computes `--stats` from a walk.
 pub fn stats(w: &RecordWalk) -> RecordStats {
     let mut types: BTreeMap<u8, (u64, u64)> = BTreeMap::new();
@@ -654,39 +697,14 @@ pub fn stats(w: &RecordWalk) -> RecordStats {
         let e = types.entry(r.lrtyp).or_default();
         e.0 += 1;
         e.1 += r.disk_bytes as u64;
-        let info = record_info(r);
+        let Ok(rec) = r.decode() else { continue };
+        let info = info_of(&rec);
         if let Some(d) = info.dbid {
             let e = dbs.entry(d).or_default();
             e.0 += 1;
             e.1.extend(info.pgnos.iter().copied());
         }
-        let b = &r.data;
-        let procid = info.procid.unwrap_or(0);
-        match r.lrtyp {
-            8 | 53 if b.len() >= 4 => {
-                t.begun += 1;
-                level.insert(procid, ((b[3] & 0xF) + (b[3] >> 4)) as u32);
-            }
-            5 if b.len() >= 4 => {
-                level.insert(procid, ((b[3] & 0xF) + (b[3] >> 4)) as u32);
-            }
-            6 if b.len() >= 4 => {
-                level.insert(procid, b[3] as u32);
-            }
-            9 => {
-                t.committed += 1;
-                level.insert(procid, 0);
-            }
-            7 if b.len() >= 4 => {
-                let l = level.entry(procid).or_default();
-                let was = *l;
-                *l = l.saturating_sub(b[3] as u32);
-                if was > 0 && *l == 0 {
-                    t.rolled_back += 1;
-                }
-            }
-            _ => {}
-        }
+        count_transaction(&rec, &mut level, &mut t);
     }
     t.open_at_end = level.values().filter(|&&l| l > 0).count() as u64;
     RecordStats {

@@ -1510,6 +1510,16 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// CreateDB and AttachDB: the database id, signature and path they
+    /// log (signDb @12 and @16 respectively).
+    pub fn signed_database(&self) -> Option<(u8, &SignatureBytes, LoggedPath<'a>)> {
+        match self {
+            Record::CreateDb(c) => Some((c.dbid, &c.sign_db, c.path)),
+            Record::AttachDb(a) => Some((a.dbid, &a.sign_db, a.path)),
+            _ => None,
+        }
+    }
+
     /// LRNODE_ of a node record.
     pub fn node(&self) -> Option<&NodeRef> {
         use Record::*;

@@ -23,7 +23,7 @@
 use super::redo::{redo_err, redo_store_err, DbRun, Redo};
 use super::{file_name_of, finish_header, get_lgpos, put_lgpos};
 use crate::error::{Error, Jet};
-use crate::log::record::LogRecord;
+use crate::log::record::{AttachDb, CreateDb, LogRecord};
 use crate::parse::primitives::Lgpos;
 
 /// What a CreateDB / AttachDB found among the databases of this replay.
@@ -153,9 +153,13 @@ fn defer(rd: &mut Redo, r: &LogRecord, dbid: u8, path: &str, why: &str) -> Known
 /// was attached before the record — a stale copy it must not destroy —
 /// unless `JET_bitRestoreMapOverwriteOnCreate`; a working file of this
 /// replay is never such a copy: it is the record's own predecessor.)
-pub(crate) fn create_known(rd: &mut Redo, r: &LogRecord, path: &str) -> Result<Known, Error> {
-    let b = &r.data[..];
-    let (dbid, sign_db) = (b[3], &b[12..40]);
+pub(crate) fn create_known(
+    rd: &mut Redo,
+    r: &LogRecord,
+    c: &CreateDb<'_>,
+    path: &str,
+) -> Result<Known, Error> {
+    let (dbid, sign_db) = (c.dbid, &c.sign_db.0[..]);
     rd.skipped_dbids.remove(&dbid);
     check_free(rd, r, dbid, &file_name_of(path), path)?;
     if let Some(i) = find_detached(rd, r, path, sign_db)? {
@@ -173,16 +177,16 @@ pub(crate) fn create_known(rd: &mut Redo, r: &LogRecord, path: &str) -> Result<K
 }
 
 /// AttachDB of a name this replay already produced
-/// (`ErrLGRICheckRedoAttachDb`; LRATTACHDB: dbid@3, lgposConsistent@8,
-/// signDb@16, signLog@44).
+/// (`ErrLGRICheckRedoAttachDb`; LRATTACHDB: dbid, lgposConsistent,
+/// signDb, signLog).
 pub(crate) fn attach_known(
     rd: &mut Redo,
     r: &LogRecord,
+    a: &AttachDb<'_>,
     log_header: &[u8],
     path: &str,
 ) -> Result<Known, Error> {
-    let b = &r.data[..];
-    let (dbid, sign_db, logged_log) = (b[3], &b[16..44], &b[44..72]);
+    let (dbid, sign_db, logged_log) = (a.dbid, &a.sign_db.0[..], &a.sign_log.0[..]);
     rd.skipped_dbids.remove(&dbid);
     check_free(rd, r, dbid, &file_name_of(path), path)?;
     let Some(i) = find_detached(rd, r, path, sign_db)? else {
@@ -194,7 +198,7 @@ pub(crate) fn attach_known(
     let same_log = h[108..136] == log_header[44..72];
     let same_logged_log = h[108..136] == *logged_log;
     // A logged lgposConsistent from the future belongs to another log stream.
-    let logged = get_lgpos(b, 8);
+    let logged = a.lgpos_consistent;
     let logged = if logged >= r.lgpos {
         Lgpos::default()
     } else {

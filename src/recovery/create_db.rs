@@ -58,26 +58,19 @@ pub const LEGACY_DB_PAGES: u32 = 256;
 /// 0x620 update 0x11, `ulDAEUpdateMajorNewLVChunk`, daedef.hxx ~2529).
 pub const IMPLICIT_DB_UPDATE_MAJOR: u32 = 0x11;
 
-/// Decides from the CreateDB record (`LRCREATEDB`, logapi.hxx ~1606: flags
-/// @42, `VersionInfo` @43 when flag 0x04 is set) and the log header (format
-/// major @32, minor @36, update-major @40).
-pub fn create_kind(rec: &[u8], log_header: &[u8]) -> CreateKind {
-    let u16_at = |b: &[u8], o: usize| b.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
-    let u32_at = |b: &[u8], o: usize| {
-        b.get(o..o + 4)
-            .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+/// Decides from the CreateDB record's version (`LRCREATEDB::VersionInfo`,
+/// logapi.hxx ~1606, present when flag 0x04 is set: decoded in
+/// `log::typed`) and the log header (format major @32, minor @36,
+/// update-major @40).
+pub fn create_kind(logged: Option<(u16, u16)>, log_header: &[u8]) -> CreateKind {
+    // The log header's own fields (not record bytes).
+    let log_header_u32 = |o: usize| {
+        log_header
+            .get(o..o + 4)
+            .map_or(0, |x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
     };
-    let flags = rec.get(42).copied().unwrap_or(0);
-    let (version, update) = if flags & 0x04 != 0 {
-        (u16_at(rec, 43).unwrap_or(0), u16_at(rec, 45).unwrap_or(0))
-    } else {
-        (0, 0)
-    };
-    let (major, minor, lg_update) = (
-        u32_at(log_header, 32).unwrap_or(0),
-        u32_at(log_header, 36).unwrap_or(0),
-        u32_at(log_header, 40).unwrap_or(0),
-    );
+    let (version, update) = logged.unwrap_or((0, 0));
+    let (major, minor, lg_update) = (log_header_u32(32), log_header_u32(36), log_header_u32(40));
     if version == 2 && update == 0 {
         return CreateKind::Logged;
     }
@@ -631,22 +624,19 @@ mod tests {
 
     #[test]
     fn version_rule() {
-        let mut rec = vec![0u8; 50];
         let mut hdr = vec![0u8; 64];
         hdr[32..36].copy_from_slice(&7u32.to_le_bytes());
         hdr[36..40].copy_from_slice(&3704u32.to_le_bytes());
         hdr[40..44].copy_from_slice(&15u32.to_le_bytes());
-        rec[42] = 0x04;
-        rec[43] = 1;
-        assert_eq!(create_kind(&rec, &hdr), CreateKind::Implicit);
-        rec[43] = 2;
-        assert_eq!(create_kind(&rec, &hdr), CreateKind::Logged);
-        rec[43] = 1;
+        assert_eq!(create_kind(Some((1, 0)), &hdr), CreateKind::Implicit);
+        assert_eq!(create_kind(Some((2, 0)), &hdr), CreateKind::Logged);
         hdr[40] = 14;
-        assert!(matches!(create_kind(&rec, &hdr), CreateKind::Refused(_)));
-        rec[42] = 0;
+        assert!(matches!(
+            create_kind(Some((1, 0)), &hdr),
+            CreateKind::Refused(_)
+        ));
         hdr[40] = 15;
-        assert!(matches!(create_kind(&rec, &hdr), CreateKind::Refused(_)));
+        assert!(matches!(create_kind(None, &hdr), CreateKind::Refused(_)));
     }
 
     #[test]

@@ -160,14 +160,12 @@ fn logged_name(logs: &[LogIn], sign_db: &[u8]) -> Option<String> {
     }
     for l in logs {
         for r in &l.records {
-            let at = match r.lrtyp {
-                14 => 12,
-                15 => 16,
-                _ => continue,
-            };
-            if r.data.get(at..at + 28) == Some(sign_db) {
-                let info = crate::log::record::record_info(r);
-                return Some(super::file_name_of(&info.path.unwrap_or_default()));
+            let Ok(rec) = r.decode() else { continue };
+            match rec.signed_database() {
+                Some((_, s, path)) if s.0[..] == *sign_db => {
+                    return Some(super::file_name_of(&path.text()));
+                }
+                _ => {}
             }
         }
     }

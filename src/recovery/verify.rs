@@ -42,6 +42,7 @@ use serde::Serialize;
 use super::redo::{Redo, DBTIME_SHRUNK};
 use super::{get_lgpos, LogIn};
 use crate::error::{Error, Jet};
+use crate::log::record::{AttachDb, CreateDb, Record};
 use crate::parse::attach_info::AttachInfo;
 use crate::parse::primitives::{Lgpos, Signature};
 use crate::parse::{u32_at, u64_at};
@@ -573,13 +574,32 @@ fn expected_history(ctx: &Context) -> (HashMap<Key, Expected>, usize) {
     let mut records = 0;
     let recs = ctx.logs.iter().flat_map(|l| l.records.iter());
     for r in recs.filter(|r| ctx.redo_start.is_none_or(|s| r.lgpos >= s) && r.lgpos < ctx.end) {
-        let b = &r.data;
-        let sign_at = match r.lrtyp {
-            14 => 12,
-            15 => 16,
-            16 => 0,
+        let (dbid, key) = match r.decode() {
+            Ok(Record::CreateDb(CreateDb {
+                dbid,
+                sign_db,
+                path,
+                ..
+            }))
+            | Ok(Record::AttachDb(AttachDb {
+                dbid,
+                sign_db,
+                path,
+                ..
+            })) => (dbid, (name_key(&path.text()), Some(sign_db.value()))),
+            Ok(Record::DetachDb(d)) => {
+                records += 1;
+                if let Some(e) = dbid_key.remove(&d.dbid).and_then(|k| by_key.get_mut(&k)) {
+                    e.end = AttachEnd::Detach(r.lgpos);
+                }
+                continue;
+            }
             // Term, RecoveryQuit (1 and 2).
-            2 | 18 | 50 | 52 => {
+            Ok(Record::Term(_))
+            | Ok(Record::RecoveryQuit {
+                keep_attachments: false,
+                ..
+            }) => {
                 for k in std::mem::take(&mut dbid_key).into_values() {
                     if let Some(e) = by_key.get_mut(&k) {
                         e.end = AttachEnd::Term;
@@ -589,29 +609,13 @@ fn expected_history(ctx: &Context) -> (HashMap<Key, Expected>, usize) {
             }
             _ => continue,
         };
-        let need = if sign_at == 0 { 4 } else { sign_at + 28 };
-        if b.len() < need {
-            continue;
-        }
         records += 1;
-        let dbid = b[3];
-        if sign_at == 0 {
-            if let Some(e) = dbid_key.remove(&dbid).and_then(|k| by_key.get_mut(&k)) {
-                e.end = AttachEnd::Detach(r.lgpos);
-            }
-            continue;
-        }
-        let info = crate::log::record::record_info(r);
-        let k = (
-            name_key(&info.path.unwrap_or_default()),
-            sign_of(&b[sign_at..sign_at + 28]),
-        );
-        dbid_key.insert(dbid, k.clone());
+        dbid_key.insert(dbid, key.clone());
         let e = Expected {
             attached_at: r.lgpos,
             end: AttachEnd::Open,
         };
-        by_key.insert(k, e);
+        by_key.insert(key, e);
     }
     (by_key, records)
 }

@@ -6,7 +6,9 @@
 use std::fmt::Write;
 
 use super::color;
-use crate::log::record::{lrtyp_info, record_info, LogRecord, TornRecord, NOP};
+use crate::log::record::{
+    info_of, lrtyp_info, LogRecord, NodeRef, PageFlags, Record, TornRecord, NOP,
+};
 use crate::log::scan::LogScan;
 use crate::log::set::{LogFileCheck, RecordStats, SetIssue, SetStep};
 use crate::parse::log_header::LogHeader;
@@ -183,8 +185,9 @@ pub fn torn_line(t: &TornRecord) -> String {
     )
 }
 
-/// One `/ml /v` record line: `>gen,isec,ib name details`.
-pub fn record_line(r: &LogRecord) -> String {
+/// One `/ml /v` record line: `>gen,isec,ib name details`, from the record
+/// and its decoded fields (`None`: the record did not decode).
+pub fn record_line(r: &LogRecord, rec: Option<&Record<'_>>) -> String {
     let (name, _) = lrtyp_info(r.lrtyp);
     let mut s = format!(
         ">{:08X},{:04X},{:04X} {}",
@@ -194,11 +197,11 @@ pub fn record_line(r: &LogRecord) -> String {
         let _ = write!(s, " ({} bytes)", r.size);
         return s;
     }
-    if let Some(t) = lr_to_sz_tail(r) {
+    if let Some(t) = rec.and_then(lr_to_sz_tail) {
         s.push_str(&t);
         return s;
     }
-    let i = record_info(r);
+    let i = rec.map(info_of).unwrap_or_default();
     if let Some(t) = i.trx {
         let _ = write!(s, " trx:{t:x}");
     }
@@ -385,76 +388,73 @@ pub fn set_tail(ok: bool, color: bool) -> String {
 /// cbPrefix,cbSuffix,cbData,rceid:R,objid:[dbid:objid])` and FlagInsert (same
 /// without the sizes). Insert's key/data bytes (`DataToSz`) are not printed.
 /// Other types: `None` (the caller prints its own field list).
-pub fn lr_to_sz_tail(r: &LogRecord) -> Option<String> {
-    let b = &r.data[..];
-    let u16_at = |o: usize| b.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
-    let u32_at = |o: usize| {
-        b.get(o..o + 4)
-            .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
-    };
-    let procid = u16_at(1)?;
-    match r.lrtyp {
-        5 | 8 | 53 => {
-            let l = *b.get(3)?;
-            let from = (l & 0xF) as i16;
-            let to = from + (l >> 4) as i16;
+pub fn lr_to_sz_tail(rec: &Record<'_>) -> Option<String> {
+    match *rec {
+        Record::Begin {
+            procid,
+            from,
+            count,
+            trx_begin0,
+            ..
+        } => {
+            let from = from.0 as i16;
+            let to = from + count as i16;
             let mut t = format!(" ({procid:x},from:{from},to:{to})");
-            if r.lrtyp != 5 {
-                t.push_str(&format!(" {:x}", u32_at(4)?));
+            if let Some(trx) = trx_begin0 {
+                t.push_str(&format!(" {trx:x}"));
             }
             Some(t)
         }
-        6 | 9 => {
-            let mut t = format!(" ({procid:x},to:{})", b.get(3)?);
-            if r.lrtyp == 9 {
-                t.push_str(&format!(" {:x}", u32_at(4)?));
+        Record::Commit {
+            procid,
+            to,
+            trx_commit0,
+        } => {
+            let mut t = format!(" ({procid:x},to:{})", to.0);
+            if let Some(trx) = trx_commit0 {
+                t.push_str(&format!(" {trx:x}"));
             }
             Some(t)
         }
-        7 => Some(format!(" ({procid:x},{})", b.get(3)?)),
-        10 => Some(format!(" ({procid:x},{:x})", u32_at(3)?)),
-        11..=13 => {
-            let d = b.get(3..11)?;
-            Some(format!(
-                " ({procid:x}) {:x}",
-                u64::from_le_bytes(d.try_into().ok()?)
-            ))
+        Record::Rollback { procid, levels } => Some(format!(" ({procid:x},{levels})")),
+        Record::Refresh { procid, trx_begin0 } => Some(format!(" ({procid:x},{trx_begin0:x})")),
+        Record::Macro { procid, dbtime, .. } => Some(format!(" ({procid:x}) {dbtime:x}")),
+        Record::Insert { node, key, data } => {
+            let sizes = format!(",{},{},{}", key.prefix.len(), key.suffix.len(), data.len());
+            Some(insert_text(&node, &sizes))
         }
-        29 | 30 => {
-            let p = crate::log::record::page_prefix(b)?;
-            let f = p.flags;
-            let pick = |bit: u8, y: &'static str, n: &'static str| if f & bit != 0 { y } else { n };
-            let flags = format!(
-                "{}:{}:{}:{}:{}:{}",
-                pick(0x04, "U", "NU"),
-                pick(0x01, "V", "NV"),
-                pick(0x02, "D", "ND"),
-                pick(0x08, "SP", "NSP"),
-                pick(0x20, "SYS", "USR"),
-                pick(0x10, "CI", "NCI")
-            );
-            let sizes = if r.lrtyp == 29 {
-                format!(",{},{},{}", u16_at(46)?, u16_at(44)?, u16_at(48)?)
-            } else {
-                String::new()
-            };
-            Some(format!(
-                " {:x},{:x},{:x}:{}({:x},[{}:{}:{}],{flags}{sizes},rceid:{},objid:[{}:{}])",
-                p.dbtime,
-                p.dbtime_before,
-                p.trx_begin0,
-                p.level,
-                p.procid,
-                p.dbid,
-                p.pgno,
-                p.iline,
-                p.rceid?,
-                p.dbid,
-                p.objid_fdp?
-            ))
-        }
+        Record::FlagInsert { node, .. } => Some(insert_text(&node, "")),
         _ => None,
     }
+}
+
+/// `LrToSz` of Insert and FlagInsert after the name (see [`lr_to_sz_tail`]).
+fn insert_text(n: &NodeRef, sizes: &str) -> String {
+    let p = &n.page;
+    let pick = |bit: u8, y: &'static str, no: &'static str| if p.flags.has(bit) { y } else { no };
+    let flags = format!(
+        "{}:{}:{}:{}:{}:{}",
+        pick(PageFlags::UNIQUE, "U", "NU"),
+        pick(PageFlags::VERSIONED, "V", "NV"),
+        pick(PageFlags::DELETED, "D", "ND"),
+        pick(PageFlags::SPACE, "SP", "NSP"),
+        pick(PageFlags::SYSTEM_TASK, "SYS", "USR"),
+        pick(PageFlags::CONCURRENT_CREATE_INDEX, "CI", "NCI")
+    );
+    format!(
+        " {:x},{:x},{:x}:{}({:x},[{}:{}:{}],{flags}{sizes},rceid:{},objid:[{}:{}])",
+        p.dbtime,
+        p.dbtime_before,
+        p.trx_begin0,
+        p.level.0,
+        p.procid,
+        p.dbid,
+        p.pgno,
+        p.iline,
+        n.rceid,
+        p.dbid,
+        n.objid_fdp
+    )
 }
 
 /// A restored backup set found where the current log would be.

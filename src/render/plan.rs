@@ -82,8 +82,8 @@ fn logged(s: &mut String, d: &LoggedDatabase, verbose: bool) {
 }
 
 /// One stream's sections.
-pub fn stream(p: &StreamPlan, color: bool, verbose: bool) -> String {
-    let mut s = String::new();
+/// The stream's signature, base name, folder and verdict.
+fn stream_head(s: &mut String, p: &StreamPlan, color: bool) {
     let _ = writeln!(
         s,
         "Log stream: {}",
@@ -104,7 +104,10 @@ pub fn stream(p: &StreamPlan, color: bool, verbose: bool) -> String {
     let _ = writeln!(s, "  Verdict: {}", verdict_line(p, color));
     let _ = writeln!(s, "  {}", p.summary);
     s.push('\n');
+}
 
+/// Each database given: state, logs required, verdict.
+fn databases_given(s: &mut String, p: &StreamPlan, color: bool) {
     if !p.databases.is_empty() {
         let _ = writeln!(s, "Databases:");
         for d in &p.databases {
@@ -143,7 +146,10 @@ pub fn stream(p: &StreamPlan, color: bool, verbose: bool) -> String {
         }
         s.push('\n');
     }
+}
 
+/// The checkpoint and where redo starts and ends.
+fn checkpoint_and_redo(s: &mut String, p: &StreamPlan) {
     if let Some(c) = &p.checkpoint {
         let _ = writeln!(s, "Checkpoint:");
         let _ = writeln!(s, "    File: {}", c.path.display());
@@ -177,7 +183,10 @@ pub fn stream(p: &StreamPlan, color: bool, verbose: bool) -> String {
         }
         s.push('\n');
     }
+}
 
+/// Each log file: generation, status, role.
+fn log_files(s: &mut String, p: &StreamPlan, color: bool, verbose: bool) {
     if !p.logs.is_empty() {
         let _ = writeln!(s, "Log files:");
         for l in &p.logs {
@@ -212,7 +221,10 @@ pub fn stream(p: &StreamPlan, color: bool, verbose: bool) -> String {
         }
         s.push('\n');
     }
+}
 
+/// The log files missing.
+fn missing_logs(s: &mut String, p: &StreamPlan) {
     if !p.missing.is_empty() || p.current_log_missing {
         let _ = writeln!(s, "Missing log files:");
         for m in &p.missing {
@@ -230,22 +242,28 @@ pub fn stream(p: &StreamPlan, color: bool, verbose: bool) -> String {
         }
         s.push('\n');
     }
+}
 
+/// The databases the replayed logs name, and those created before the start.
+fn logged_databases(s: &mut String, p: &StreamPlan, verbose: bool) {
     if !p.logged_databases.is_empty() {
         let _ = writeln!(s, "Databases named by the replayed logs:");
         for d in &p.logged_databases {
-            logged(&mut s, d, verbose);
+            logged(s, d, verbose);
         }
         s.push('\n');
     }
     if !p.rebuildable_without_checkpoint.is_empty() {
         let _ = writeln!(s, "Databases created by the logs before the redo start:");
         for d in &p.rebuildable_without_checkpoint {
-            logged(&mut s, d, verbose);
+            logged(s, d, verbose);
         }
         s.push('\n');
     }
+}
 
+/// Problems, notes and what to do.
+fn problems_notes_steps(s: &mut String, p: &StreamPlan, color: bool) {
     if !p.problems.is_empty() {
         let _ = writeln!(s, "Problems:");
         for x in &p.problems {
@@ -274,6 +292,18 @@ pub fn stream(p: &StreamPlan, color: bool, verbose: bool) -> String {
         }
         s.push('\n');
     }
+}
+
+/// One stream of the plan, section by section.
+pub fn stream(p: &StreamPlan, color: bool, verbose: bool) -> String {
+    let mut s = String::new();
+    stream_head(&mut s, p, color);
+    databases_given(&mut s, p, color);
+    checkpoint_and_redo(&mut s, p);
+    log_files(&mut s, p, color, verbose);
+    missing_logs(&mut s, p);
+    logged_databases(&mut s, p, verbose);
+    problems_notes_steps(&mut s, p, color);
     s
 }
 
