@@ -40,7 +40,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::page::{Line, PageImage};
+use super::create_db::extent_line;
+use super::page::PageImage;
 use super::store::PageStore;
 use super::undo::{Rce, UndoOp, UndoStats};
 use crate::error::{Error, Jet};
@@ -948,23 +949,12 @@ impl Redo {
         match *decoded {
             Record::CreateMultipleExtentFdp {
                 objid,
-                pgno_oe,
-                pgno_ae,
                 pgno_fdp_parent,
                 cpg_primary,
                 page_flags,
                 ..
-            } => {
-                let fdp = NewFdp {
-                    objid,
-                    parent: pgno_fdp_parent,
-                    cpg_primary,
-                    page_flags,
-                    unique: page.flags.unique(),
-                };
-                self.create_multiple_extent_fdp(record, page, &fdp, pgno_oe, pgno_ae)
             }
-            Record::CreateSingleExtentFdp {
+            | Record::CreateSingleExtentFdp {
                 objid,
                 pgno_fdp_parent,
                 cpg_primary,
@@ -978,7 +968,12 @@ impl Redo {
                     page_flags,
                     unique: page.flags.unique(),
                 };
-                self.create_single_extent_fdp(record, page, &fdp)
+                match *decoded {
+                    Record::CreateMultipleExtentFdp {
+                        pgno_oe, pgno_ae, ..
+                    } => self.create_multiple_extent_fdp(record, page, &fdp, pgno_oe, pgno_ae),
+                    _ => self.create_single_extent_fdp(record, page, &fdp),
+                }
             }
             Record::ConvertFdp { .. } => self.convert_fdp(record, decoded, page),
             Record::EmptyTree {
@@ -1295,7 +1290,7 @@ impl Redo {
             if self.check_new(record, dbid, root, after)? {
                 let mut p = space_root_page(ps, fdp.objid, fdp.page_flags, after);
                 if cpg_ext > 0 {
-                    p.lines.push(extent_node(last, cpg_ext as u32));
+                    p.lines.push(extent_line(last, cpg_ext as u32));
                 }
                 self.write(record, dbid, root, p, after)?;
                 any = true;
@@ -1361,8 +1356,8 @@ impl Redo {
             let mut p = space_root_page(ps, objid, page_flags, after);
             // Insertion order (secondary extent first) sets the placement.
             let v = vec![
-                extent_node(secondary_last, cpg_sec),
-                extent_node(fdp.wrapping_add(cpg_primary).wrapping_sub(1), cpg_primary),
+                extent_line(secondary_last, cpg_sec),
+                extent_line(fdp.wrapping_add(cpg_primary).wrapping_sub(1), cpg_primary),
             ];
             p.insert_in_order(v)
                 .map_err(|e| corrupt(record, e.detail))?;
@@ -1373,11 +1368,11 @@ impl Redo {
             let mut p = space_root_page(ps, objid, page_flags, after);
             let mut v = Vec::new();
             if cpg_sec > 2 {
-                v.push(extent_node(secondary_last, cpg_sec - 2));
+                v.push(extent_line(secondary_last, cpg_sec - 2));
             }
             // rgext lists the highest extent first; ESE inserts from the end.
             let ext = converted_available_extents(fdp, cpg_primary, rgbit_avail);
-            v.extend(ext.iter().rev().map(|&(last, cpg)| extent_node(last, cpg)));
+            v.extend(ext.iter().rev().map(|&(last, cpg)| extent_line(last, cpg)));
             p.insert_in_order(v)
                 .map_err(|e| corrupt(record, e.detail))?;
             self.write(record, dbid, pgno_ae, p, after)?;
@@ -1943,18 +1938,6 @@ fn converted_available_extents(fdp: u32, cpg_primary: u32, rgbit_avail: u32) -> 
         rgbit >>= 1;
     }
     ext
-}
-
-/// A node of a space tree: key = the extent's last page (big-endian), data
-/// = its page count.
-fn extent_node(last: u32, cpg: u32) -> Line {
-    Line {
-        flags: 0,
-        cb_prefix: 0,
-        suffix: last.to_be_bytes().to_vec(),
-        data: cpg.to_le_bytes().to_vec(),
-        slot: None,
-    }
 }
 
 /// An empty space-tree root page (owned- or available-extent tree of an FDP):

@@ -56,11 +56,8 @@ const MERGE_PARTIAL_LEFT: u8 = 6;
 /// A before-image flag (`ErrLGIDecompressPreimage`, logredo.cxx ~7838):
 /// the image is dehydrated (tag array not at the end of the page).
 const IMAGE_DEHYDRATED: u32 = 0x1;
-/// The image is Xpress-compressed.
+/// The image is compressed (Xpress).
 const IMAGE_XPRESS: u32 = 0x2;
-/// `COMPRESS_XPRESS` (compression.cxx ~508): the signature byte of a
-/// compressed image is this << 3.
-const COMPRESS_XPRESS: u8 = 3;
 
 /// A Split2 of the macro, with the fields redo uses (logapi.hxx ~845–950).
 #[derive(Debug, Clone)]
@@ -138,13 +135,9 @@ fn before_image(image: &BeforeImage, ps: usize) -> Option<Vec<u8>> {
     }
     let dec;
     let img: &[u8] = if flags & IMAGE_XPRESS != 0 {
-        // Signature byte (COMPRESS_XPRESS << 3), u16 uncompressed size,
-        // then Xpress data (compression.cxx ~1551, ~2290).
-        if raw.len() < 3 || raw[0] >> 3 != COMPRESS_XPRESS {
-            return None;
-        }
-        let n = u16_at(raw, 1) as usize;
-        dec = crate::db::compression::plain_lz77(&raw[3..], n).ok()?;
+        // A compressed value: scheme byte, then the scheme's data
+        // (compression.cxx ~1551, ~2290).
+        dec = crate::db::compression::decompress(raw, ps).ok()?;
         &dec
     } else {
         raw
