@@ -490,14 +490,14 @@ impl Redo {
         match *decoded {
             Record::Begin {
                 procid,
-                from,
-                count,
-                trx_begin0,
+                from: level_from,
+                count: levels_begun,
+                trx_begin0: begin0,
                 ..
             } => {
-                self.levels
-                    .insert(procid, u32::from(from.0) + u32::from(count));
-                if trx_begin0.is_some() {
+                let level = u32::from(level_from.0) + u32::from(levels_begun);
+                self.levels.insert(procid, level);
+                if begin0.is_some() {
                     self.stats.trx_begun += 1;
                 }
                 Ok(false)
@@ -541,6 +541,17 @@ impl Redo {
                 }
             }
         }
+    }
+
+    /// The dbtime rule for the page a record names, with its own dbtimes.
+    fn check_page(&mut self, record: &LogRecord, page: &PageRef) -> R<Check> {
+        self.check(
+            record,
+            page.dbid,
+            page.pgno,
+            page.dbtime,
+            page.dbtime_before,
+        )
     }
 
     /// MacroBegin / MacroCommit / MacroAbort (logredo.cxx ~12584): the
@@ -640,13 +651,7 @@ impl Redo {
         count: u32,
         ops: &[u8],
     ) -> R<bool> {
-        let mut p = match self.check(
-            record,
-            page.dbid,
-            page.pgno,
-            page.dbtime,
-            page.dbtime_before,
-        )? {
+        let mut p = match self.check_page(record, page)? {
             Check::Skip => return Ok(false),
             Check::Redo(p) => p,
         };
@@ -1030,13 +1035,7 @@ impl Redo {
         if let Record::Undo { .. } = decoded {
             return self.undo_record(record, node);
         }
-        let p = match self.check(
-            record,
-            page.dbid,
-            page.pgno,
-            page.dbtime,
-            page.dbtime_before,
-        )? {
+        let p = match self.check_page(record, page)? {
             Check::Skip => {
                 self.remember(record, decoded, None);
                 return Ok(false);
@@ -1162,14 +1161,7 @@ impl Redo {
             ));
         };
         let rce = list.remove(i);
-        let Check::Redo(mut p) = self.check(
-            record,
-            page.dbid,
-            page.pgno,
-            page.dbtime,
-            page.dbtime_before,
-        )?
-        else {
+        let Check::Redo(mut p) = self.check_page(record, page)? else {
             return Ok(false);
         };
         let op = rce.undo.ok_or_else(|| {
@@ -1443,20 +1435,15 @@ impl Redo {
         {
             return self.redo_root_move(dbtime, &decoded);
         }
-        let splits: Vec<(&LogRecord, &Split)> = decoded
-            .iter()
-            .filter_map(|(record, d)| match d {
-                Record::Split(s) => Some((*record, s)),
-                _ => None,
-            })
-            .collect();
-        let merges: Vec<(&LogRecord, &Merge)> = decoded
-            .iter()
-            .filter_map(|(record, d)| match d {
-                Record::Merge(m) => Some((*record, m)),
-                _ => None,
-            })
-            .collect();
+        let mut splits: Vec<(&LogRecord, &Split)> = Vec::new();
+        let mut merges: Vec<(&LogRecord, &Merge)> = Vec::new();
+        for (record, d) in &decoded {
+            match d {
+                Record::Split(s) => splits.push((*record, s)),
+                Record::Merge(m) => merges.push((*record, m)),
+                _ => {}
+            }
+        }
         if !splits.is_empty() && !merges.is_empty() {
             return Err(corrupt(end, "macro holds both splits and merges"));
         }
