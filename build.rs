@@ -13,6 +13,8 @@ use std::process::Command;
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(corpus_present)");
     println!("cargo::rustc-check-cfg=cfg(peer_present)");
+    // Set by cargo-fuzz: test-support code the fuzz targets use.
+    println!("cargo::rustc-check-cfg=cfg(fuzzing)");
     println!("cargo::rerun-if-env-changed=ESEUTIL_CORPUS");
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rerun-if-changed=build.rs");

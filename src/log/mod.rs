@@ -5,6 +5,7 @@
 //! `docs/format/logs.md` and `log-records.md`; each module cites the source files.
 
 pub mod backup_set;
+pub mod diff;
 #[cfg(test)]
 pub(crate) mod fixture7;
 pub mod lrck;

@@ -240,7 +240,9 @@ impl Builder {
     }
 }
 
-fn extent_line(last: u32, cpg: u32) -> Line {
+/// A node of a space tree: key = the extent's last page (big-endian), data
+/// = its page count.
+pub(crate) fn extent_line(last: u32, cpg: u32) -> Line {
     Line {
         flags: 0,
         cb_prefix: 0,

@@ -1008,7 +1008,6 @@ fn shrink_db(
     dbtime: Option<u64>,
 ) -> Result<(), Error> {
     let store = |x: Error| redo::redo_store_err(r, x);
-    let corrupt = |d: &str| redo::redo_err(Jet::LOG_FILE_CORRUPT, r, d);
     let dbtime_shrink = dbtime.unwrap_or(redo::DBTIME_NIL);
     let by_dbtime = dbtime_shrink > 0 && dbtime_shrink != redo::DBTIME_NIL;
     let Some(db) = rd.dbs.get_mut(&dbid) else {
@@ -1022,7 +1021,11 @@ fn shrink_db(
         return Ok(());
     };
     if pgno_last == 0 {
-        return Err(corrupt("ShrinkDB with pgnoLast 0"));
+        return Err(redo::redo_err(
+            Jet::LOG_FILE_CORRUPT,
+            r,
+            "ShrinkDB with pgnoLast 0",
+        ));
     }
     if by_dbtime {
         db.dbtime_max = db.dbtime_max.max(dbtime_shrink);
@@ -1077,25 +1080,9 @@ fn database_record(
     opts: &Options,
 ) -> Result<bool, Error> {
     let e = |jet: Jet, d: String| redo::redo_err(jet, r, d);
-    if r.lrtyp == 72 {
-        // ReAttach (logredo.cxx ~7562, LRREATTACHDB logapi.hxx ~2396): the
-        // header's lgposLastReAttach becomes the record's position and
-        // logtimeLastReAttach the time (here: the generation's tmCreate, as
-        // the other times). FIXME: ESE's dbid follows LRIGNORED's five bytes
-        // (`Record::ReAttach`, dbid @5); this still reads byte 3, the layout
-        // rare_tests' fixture builds, until that fixture is rebuilt.
-        let Some(dbid) = r.data.get(3) else {
-            return Err(e(Jet::LOG_FILE_CORRUPT, "ReAttach too short".into()));
-        };
-        if let Some(db) = rd.dbs.get_mut(dbid) {
-            put_lgpos(&mut db.header, 572, r.lgpos);
-            db.header[564..572].copy_from_slice(&l.header[16..24]);
-        }
-        return Ok(true);
-    }
     let rec = match r.decode() {
         Ok(rec) => rec,
-        Err(x) if matches!(r.lrtyp, 14..=16 | 68 | 78 | 81 | 92 | 94 | 99) => {
+        Err(x) if matches!(r.lrtyp, 14..=16 | 68 | 72 | 78 | 81 | 92 | 94 | 99) => {
             return Err(e(Jet::LOG_FILE_CORRUPT, x.text()))
         }
         Err(_) => return Ok(false),
@@ -1173,6 +1160,17 @@ fn database_record(
         } => {
             attach::end_all_sessions(rd, r, &l.header[16..24])?;
             Ok(false)
+        }
+        Record::ReAttach { dbid, .. } => {
+            // ReAttach (logredo.cxx ~7562, LRREATTACHDB logapi.hxx ~2396):
+            // the header's lgposLastReAttach becomes the record's position
+            // and logtimeLastReAttach the time (here: the generation's
+            // tmCreate, as the other times).
+            if let Some(db) = rd.dbs.get_mut(&dbid) {
+                put_lgpos(&mut db.header, 572, r.lgpos);
+                db.header[564..572].copy_from_slice(&l.header[16..24]);
+            }
+            Ok(true)
         }
         Record::SetDbVersion { dbid, version } => {
             // SetDbVersion (logredo.cxx ~13231, ErrDBRedoSetDbVersion):

@@ -178,9 +178,7 @@ fn reattach_sets_the_last_reattach_position_and_time() {
     let Some(mut fx) = fixture() else { return };
     let h0 = fx.db().header.clone();
     assert_eq!(&h0[564..580], &[0u8; 16], "no reattach before");
-    let mut b = vec![72u8, 64, 0, DBID];
-    b.extend([0u8; 16 + 28]);
-    let r = rec(72, b, 0x120);
+    let r = rec(72, reattach(DBID), 0x120);
     assert!(fx.apply(&r).unwrap());
     let h = &fx.db().header;
     assert_eq!(&h[572..580], &lgpos_bytes(r.lgpos)[..]);
@@ -188,10 +186,21 @@ fn reattach_sets_the_last_reattach_position_and_time() {
     assert_eq!(&h[..564], &h0[..564]);
     assert_eq!(&h[580..], &h0[580..]);
     // Another dbid: nothing happens.
-    let mut b = vec![72u8, 64, 0, 5];
-    b.extend([0u8; 44]);
-    assert!(fx.apply(&rec(72, b, 0x121)).unwrap());
+    assert!(fx.apply(&rec(72, reattach(5), 0x121)).unwrap());
+    // Too short for its dbid: -501.
+    let e = fx.apply(&rec(72, vec![72, 1, 0, 0, 0], 0x122)).unwrap_err();
+    assert_eq!(e.jet(), Some(Jet::LOG_FILE_CORRUPT));
     assert_eq!(&fx.db().header[572..580], &lgpos_bytes(r.lgpos)[..]);
+}
+
+/// ReAttach (LRREATTACHDB logapi.hxx ~2396): the LRIGNORED header (type,
+/// cb u32 of what follows), dbid, lgposAttach, lgposConsistent, signDb.
+fn reattach(dbid: u8) -> Vec<u8> {
+    let mut b = vec![72u8];
+    b.extend(45u32.to_le_bytes());
+    b.push(dbid);
+    b.extend([0u8; 8 + 8 + 28]);
+    b
 }
 
 fn shrink(t: u8, last: u32, cpg: u32, dbtime: Option<u64>) -> Vec<u8> {

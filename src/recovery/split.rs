@@ -21,26 +21,58 @@
 //! not. Such a case is reported, not guessed.
 
 use super::page::{common, PageImage, CB_PREFIX_OVERHEAD};
-use super::redo::{redo_err, Redo, DBTIME_NIL};
+use super::redo::{empty_page, redo_err, Check, Redo};
 use crate::error::Jet;
-use crate::log::record::{page_prefix, LogRecord};
-use crate::parse::page::{FLAG_EMPTY, FLAG_LEAF, NODE_DELETED, NODE_VERSIONED};
-use crate::parse::{u16_at, u32_at, u64_at};
+use crate::log::record::LogRecord;
+use crate::log::typed::{BeforeImage, Merge, MergeFlags, Record, Split};
+use crate::parse::page::{FLAG_LEAF, FLAG_NEW_CHECKSUM, NODE_DELETED, NODE_VERSIONED};
+use crate::parse::{u16_at, u32_at};
 
 type R<T> = crate::error::Result<T>;
 
-/// Decoded Split / Split2 fields (logapi.hxx ~845–950).
+/// `CPAGE::maskFlushType` (cpage.hxx ~713): set by the buffer manager when
+/// the page is written, not by the operation.
+const FLUSH_TYPE_MASK: u32 = 0x18000;
+
+/// SPLITTYPE (btsplit.hxx ~6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SplitType {
+    /// `splittypeVertical`: the root's lines move to a new child.
+    Vertical,
+    /// `splittypeRight`: the lines from ilineSplit move to the new page.
+    Right,
+    /// `splittypeAppend`: the new page holds only the operation's node.
+    Append,
+}
+
+/// MERGETYPE (btsplit.hxx ~16).
+const MERGE_NONE: u8 = 0;
+const MERGE_EMPTY_PAGE: u8 = 1;
+const MERGE_FULL_RIGHT: u8 = 2;
+const MERGE_PARTIAL_RIGHT: u8 = 3;
+const MERGE_FULL_LEFT: u8 = 5;
+const MERGE_PARTIAL_LEFT: u8 = 6;
+
+/// A before-image flag (`ErrLGIDecompressPreimage`, logredo.cxx ~7838):
+/// the image is dehydrated (tag array not at the end of the page).
+const IMAGE_DEHYDRATED: u32 = 0x1;
+/// The image is compressed (Xpress).
+const IMAGE_XPRESS: u32 = 0x2;
+
+/// A Split2 of the macro, with the fields redo uses (logapi.hxx ~845–950).
 #[derive(Debug, Clone)]
 struct SplitRec<'a> {
-    r: &'a LogRecord,
+    record: &'a LogRecord,
     dbid: u8,
     pgno: u32,
     before: u64,
     pgno_new: u32,
     pgno_right: u32,
     right_before: u64,
-    splittype: u8,
-    splitoper: u8,
+    objid: u32,
+    split_type: SplitType,
+    /// splitoper ≠ splitoperNone: the split carries an operation.
+    has_oper: bool,
     iline_oper: usize,
     iline_split: usize,
     clines: usize,
@@ -51,71 +83,61 @@ struct SplitRec<'a> {
     iline_prefix_new: i32,
     key_parent: &'a [u8],
     prefix_split_new: &'a [u8],
+    before_image: Option<BeforeImage<'a>>,
 }
 
-fn decode_split(r: &LogRecord) -> R<SplitRec<'_>> {
-    let b = &r.data[..];
-    if b.len() < 110 {
-        return Err(redo_err(
-            Jet::LOG_FILE_CORRUPT,
-            r,
-            "Split2 record too short",
-        ));
-    }
-    let (ckp, cpo, cpn) = (
-        u16_at(b, 100) as usize,
-        u16_at(b, 96) as usize,
-        u16_at(b, 98) as usize,
-    );
-    if b.len() < 110 + ckp + cpo + cpn {
-        return Err(redo_err(
-            Jet::LOG_FILE_CORRUPT,
-            r,
-            "Split2 record too short for its keys",
-        ));
-    }
+fn split_rec<'a>(record: &'a LogRecord, s: &Split<'a>) -> R<SplitRec<'a>> {
+    let split_type = match s.split_type {
+        0 => SplitType::Vertical,
+        1 => SplitType::Right,
+        2 => SplitType::Append,
+        t => {
+            return Err(redo_err(
+                Jet::LOG_FILE_CORRUPT,
+                record,
+                format!("unknown split type {t}"),
+            ))
+        }
+    };
     Ok(SplitRec {
-        r,
-        dbid: b[3],
-        pgno: u32_at(b, 4),
-        before: u64_at(b, 16),
-        pgno_new: u32_at(b, 32),
-        pgno_right: u32_at(b, 36),
-        right_before: u64_at(b, 40),
-        splittype: b[68],
-        splitoper: b[69],
-        iline_oper: u16_at(b, 70) as usize,
-        iline_split: u16_at(b, 72) as usize,
-        clines: u16_at(b, 74) as usize,
-        new_flags: u32_at(b, 76),
-        split_flags: u32_at(b, 80),
-        unc_src: u16_at(b, 84),
-        unc_dest: u16_at(b, 86),
-        iline_prefix_new: u32_at(b, 92) as i32,
-        key_parent: &b[110..110 + ckp],
-        prefix_split_new: &b[110 + ckp + cpo..110 + ckp + cpo + cpn],
+        record,
+        dbid: s.page.dbid,
+        pgno: s.page.pgno,
+        before: s.page.dbtime_before,
+        pgno_new: s.pgno_new,
+        pgno_right: s.pgno_right,
+        right_before: s.dbtime_right_before,
+        objid: s.objid_fdp,
+        split_type,
+        has_oper: s.split_oper != 0,
+        iline_oper: usize::from(s.iline_oper),
+        iline_split: usize::from(s.iline_split),
+        clines: usize::from(s.clines),
+        new_flags: s.new_page_flags,
+        split_flags: s.split_page_flags,
+        unc_src: s.cb_unc_free_src,
+        unc_dest: s.cb_unc_free_dest,
+        iline_prefix_new: s.iline_prefix_new,
+        key_parent: s.key_parent,
+        prefix_split_new: s.prefix_split_new,
+        before_image: s.before_image,
     })
 }
 
-/// The page before-image a Split2 (after key parent and both prefixes) or
-/// Merge2 (after the separator key) carries: `ErrLGIDecompressPreimage`
-/// (logredo.cxx ~7838) — flag 0x2 Xpress (not decoded here), flag 0x1
+/// The page before-image a Split2 or Merge2 carries, as a whole page:
+/// `ErrLGIDecompressPreimage` (logredo.cxx ~7838) — Xpress-compressed or
 /// dehydrated: `CPAGE::RehydratePage` (cpage.cxx ~5934) moves the tag array
 /// to the end of the page and adds the growth to cbFree.
-fn before_image(b: &[u8], off: usize, flags: u32, cb: usize, ps: usize) -> Option<Vec<u8>> {
-    let raw = b.get(off..off + cb)?;
-    if cb == 0 || cb > ps {
+fn before_image(image: &BeforeImage, ps: usize) -> Option<Vec<u8>> {
+    let (raw, flags) = (image.bytes, image.flags);
+    if raw.is_empty() || raw.len() > ps {
         return None;
     }
     let dec;
-    let img: &[u8] = if flags & 0x2 != 0 {
-        // COMPRESS_XPRESS: signature byte (3 << 3), u16 uncompressed size,
-        // then Xpress data (compression.cxx ~1551, ~2290).
-        if raw.len() < 3 || raw[0] >> 3 != 3 {
-            return None;
-        }
-        let n = u16_at(raw, 1) as usize;
-        dec = crate::db::compression::plain_lz77(&raw[3..], n).ok()?;
+    let img: &[u8] = if flags & IMAGE_XPRESS != 0 {
+        // A compressed value: scheme byte, then the scheme's data
+        // (compression.cxx ~1551, ~2290).
+        dec = crate::db::compression::decompress(raw, ps).ok()?;
         &dec
     } else {
         raw
@@ -124,7 +146,7 @@ fn before_image(b: &[u8], off: usize, flags: u32, cb: usize, ps: usize) -> Optio
     if cb == ps {
         return Some(img.to_vec());
     }
-    if flags & 0x1 == 0 || cb < 40 {
+    if flags & IMAGE_DEHYDRATED == 0 || cb < 40 {
         return None;
     }
     let ntags = (u16_at(img, 34) & 0x0FFF) as usize;
@@ -146,8 +168,8 @@ fn before_image(b: &[u8], off: usize, flags: u32, cb: usize, ps: usize) -> Optio
 /// Windows 7 generation (database format 0x620,17 and older) had no
 /// dehydrated buffers and never did: the live Windows 7 store of the corpus
 /// keeps a 5.5 KB hole in its catalog root after a vertical split.
-fn shrink_page(rd: &Redo, dbid: u8, p: &mut PageImage) {
-    let update = rd
+fn shrink_page(redo: &Redo, dbid: u8, p: &mut PageImage) {
+    let update = redo
         .dbs
         .get(&dbid)
         .filter(|d| d.header.len() >= 236)
@@ -192,13 +214,13 @@ fn placement_difference(img: &[u8], ours: &PageImage) -> Option<String> {
 
 /// Compares a logged before-image with the page redo built.
 fn compare_before_image(
-    rd: &mut Redo,
-    r: &LogRecord,
+    redo: &mut Redo,
+    record: &LogRecord,
     pgno: u32,
     img: Option<Vec<u8>>,
     ours: &PageImage,
 ) {
-    let st = &mut rd.stats.before_images;
+    let st = &mut redo.stats.before_images;
     let Some(img) = img else {
         st.not_compared += 1;
         return;
@@ -209,7 +231,7 @@ fn compare_before_image(
         Err(e) => {
             st.differences.push(format!(
                 "{} page {pgno}: before-image unreadable: {}",
-                r.lgpos.eseutil_text(),
+                record.lgpos.eseutil_text(),
                 e.detail
             ));
             return;
@@ -218,7 +240,7 @@ fn compare_before_image(
     let mut diffs = Vec::new();
     // Flush-type and checksum-format bits are set when the page is
     // written; the image was taken after the page got the record's dbtime.
-    let mask = !(0x18000u32 | crate::parse::page::FLAG_NEW_CHECKSUM);
+    let mask = !(FLUSH_TYPE_MASK | FLAG_NEW_CHECKSUM);
     if (theirs.prev, theirs.next, theirs.objid, theirs.flags & mask)
         != (ours.prev, ours.next, ours.objid, ours.flags & mask)
     {
@@ -276,12 +298,12 @@ fn compare_before_image(
             None => st.same_placement += 1,
             Some(d) => st
                 .placement_differences
-                .push(format!("{} page {pgno}: {d}", r.lgpos.eseutil_text())),
+                .push(format!("{} page {pgno}: {d}", record.lgpos.eseutil_text())),
         }
     } else {
         st.differences.push(format!(
             "{} page {pgno}: {}",
-            r.lgpos.eseutil_text(),
+            record.lgpos.eseutil_text(),
             diffs.join("; ")
         ));
     }
@@ -330,292 +352,359 @@ fn fill(p: &mut PageImage, lines: &[Kdf], prefix_key: Option<&[u8]>) {
         .collect();
 }
 
+/// SPLITOPER (btsplit.hxx ~32): what the split's operation does to its
+/// node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OperKind {
+    /// `splitoperInsert`: a new node at ilineOper.
+    Insert,
+    /// `splitoperReplace`: the node's data replaced.
+    Replace,
+    /// `splitoperFlagInsertAndReplaceData`: the node undeleted, its data
+    /// replaced.
+    FlagInsertAndReplaceData,
+}
+
 /// The operation of a split (the macro's node record).
+#[derive(Debug, Clone)]
 struct Oper {
     key: Vec<u8>,
     data: Vec<u8>,
     versioned: bool,
-    kind: u8,
+    kind: OperKind,
 }
 
-fn oper_of(r: &LogRecord) -> R<Oper> {
-    let b = &r.data[..];
-    let pp = page_prefix(b).ok_or_else(|| redo_err(Jet::LOG_FILE_CORRUPT, r, "short record"))?;
-    let versioned = pp.flags & 1 != 0;
-    let short = || redo_err(Jet::LOG_FILE_CORRUPT, r, "record too short");
-    match r.lrtyp {
-        29 => {
-            let (cs, cp, cd) = (
-                u16_at(b, 44) as usize,
-                u16_at(b, 46) as usize,
-                u16_at(b, 48) as usize,
-            );
-            let k = b.get(50..50 + cp + cs).ok_or_else(short)?.to_vec();
-            let d = b
-                .get(50 + cp + cs..50 + cp + cs + cd)
-                .ok_or_else(short)?
-                .to_vec();
-            Ok(Oper {
-                key: k,
-                data: d,
-                versioned,
-                kind: 1,
-            })
+fn oper_of(record: &LogRecord, decoded: &Record) -> R<Oper> {
+    let versioned = decoded.node().is_some_and(|n| n.page.flags.versioned());
+    let (key, data, kind) = match *decoded {
+        Record::Insert { key, data, .. } => (key.to_vec(), data, OperKind::Insert),
+        Record::Replace(ref x) => (Vec::new(), x.data, OperKind::Replace),
+        Record::FlagInsertAndReplaceData { key, data, .. } => {
+            (key.to_vec(), data, OperKind::FlagInsertAndReplaceData)
         }
-        33 => {
-            let cb = (u16_at(b, 44) & 0x7FFF) as usize;
-            let d = b.get(50..50 + cb).ok_or_else(short)?.to_vec();
-            Ok(Oper {
-                key: vec![],
-                data: d,
-                versioned,
-                kind: 2,
-            })
+        _ => {
+            return Err(redo_err(
+                Jet::LOG_FILE_CORRUPT,
+                record,
+                format!(
+                    "unsupported operation record type {} inside a split macro",
+                    record.lrtyp
+                ),
+            ))
         }
-        31 => {
-            let (ck, cd) = (u16_at(b, 44) as usize, u16_at(b, 46) as usize);
-            let k = b.get(52..52 + ck).ok_or_else(short)?.to_vec();
-            let d = b.get(52 + ck..52 + ck + cd).ok_or_else(short)?.to_vec();
-            Ok(Oper {
-                key: k,
-                data: d,
-                versioned,
-                kind: 3,
-            })
-        }
-        t => Err(redo_err(
-            Jet::LOG_FILE_CORRUPT,
-            r,
-            format!("unsupported operation record type {t} inside a split macro"),
-        )),
-    }
+    };
+    Ok(Oper {
+        key,
+        data: data.to_vec(),
+        versioned,
+        kind,
+    })
 }
 
-/// Redoes the split path of one macro.
+/// Redoes the split path of one macro (`ErrLGRIRedoSplit` ~10279).
 pub(crate) fn redo_split(
-    rd: &mut Redo,
-    splits: &[&LogRecord],
-    op: Option<&LogRecord>,
+    redo: &mut Redo,
+    splits: &[(&LogRecord, &Split)],
+    op: Option<(&LogRecord, &Record)>,
     dbtime: u64,
 ) -> R<()> {
-    let recs: Vec<SplitRec> = splits.iter().map(|r| decode_split(r)).collect::<R<_>>()?;
-    let leaf_op = op.map(oper_of).transpose()?;
+    let recs: Vec<SplitRec> = splits
+        .iter()
+        .map(|(record, s)| split_rec(record, s))
+        .collect::<R<_>>()?;
+    let leaf_op = op
+        .map(|(record, decoded)| oper_of(record, decoded))
+        .transpose()?;
     // Top-down, as BTIPerformSplit: level i's operation is the child's
     // (level i+1) key parent, the leaf's is the macro's record.
     for (i, s) in recs.iter().enumerate() {
         let child = recs.get(i + 1);
         if s.pgno_new == 0 {
-            // Path page without split: insert the child's separator and
-            // repoint the next node (BTIInsertPgnoNewAndSetPgnoSplit).
-            let c = child.ok_or_else(|| {
-                redo_err(
-                    Jet::LOG_FILE_CORRUPT,
-                    s.r,
-                    "split path ends without a split",
-                )
-            })?;
-            let Some(mut p) = rd.check_pub(s.r, s.dbid, s.pgno, dbtime, s.before)? else {
-                continue;
-            };
-            let at = (0..p.lines.len())
-                .find(|&j| {
-                    let k = p.key(j);
-                    k.is_empty() || k.as_slice() > c.key_parent
-                })
-                .ok_or_else(|| {
-                    redo_err(
-                        Jet::DATABASE_CORRUPTED,
-                        s.r,
-                        format!("no place for the separator on page {}", s.pgno),
-                    )
-                })?;
-            let cb = p.cb_common(c.key_parent);
-            let l = p.make_line(c.key_parent, cb, &c.pgno.to_le_bytes(), 0);
-            p.lines.insert(at, l);
-            p.lines[at + 1].data = c.pgno_new.to_le_bytes().to_vec();
-            shrink_page(rd, s.dbid, &mut p);
-            rd.write_pub(s.r, s.dbid, s.pgno, p, dbtime)?;
+            insert_separator(redo, s, child, dbtime)?;
             continue;
         }
-        let leaf = s.new_flags & FLAG_LEAF != 0;
-        let oper: Option<Oper> = if s.splitoper == 0 {
-            None
-        } else if leaf {
-            Some(
-                leaf_op
-                    .as_ref()
-                    .map(|o| Oper {
-                        key: o.key.clone(),
-                        data: o.data.clone(),
-                        versioned: o.versioned,
-                        kind: o.kind,
-                    })
-                    .ok_or_else(|| {
-                        redo_err(
-                            Jet::LOG_FILE_CORRUPT,
-                            s.r,
-                            "split with an operation but no operation record in the macro",
-                        )
-                    })?,
-            )
-        } else {
-            let c = child.ok_or_else(|| {
-                redo_err(
-                    Jet::LOG_FILE_CORRUPT,
-                    s.r,
-                    "internal split without child split",
-                )
-            })?;
-            Some(Oper {
-                key: c.key_parent.to_vec(),
-                data: c.pgno.to_le_bytes().to_vec(),
-                versioned: false,
-                kind: 1,
-            })
-        };
-        split_one(rd, s, oper, child, dbtime)?;
+        let oper = split_operation(s, child, leaf_op.as_ref())?;
+        split_one(redo, s, oper, child, dbtime)?;
     }
     Ok(())
 }
 
+/// A path page without split: the child's separator is inserted and the
+/// next node repointed (`BTIInsertPgnoNewAndSetPgnoSplit`).
+fn insert_separator(redo: &mut Redo, s: &SplitRec, child: Option<&SplitRec>, dbtime: u64) -> R<()> {
+    let c = child.ok_or_else(|| {
+        redo_err(
+            Jet::LOG_FILE_CORRUPT,
+            s.record,
+            "split path ends without a split",
+        )
+    })?;
+    let Some(mut p) = redo
+        .check(s.record, s.dbid, s.pgno, dbtime, s.before)?
+        .into_page()
+    else {
+        return Ok(());
+    };
+    let at = (0..p.lines.len())
+        .find(|&j| {
+            let k = p.key(j);
+            k.is_empty() || k.as_slice() > c.key_parent
+        })
+        .ok_or_else(|| {
+            redo_err(
+                Jet::DATABASE_CORRUPTED,
+                s.record,
+                format!("no place for the separator on page {}", s.pgno),
+            )
+        })?;
+    let cb = p.cb_common(c.key_parent);
+    let line = p.make_line(c.key_parent, cb, &c.pgno.to_le_bytes(), 0);
+    p.lines.insert(at, line);
+    p.lines[at + 1].data = c.pgno_new.to_le_bytes().to_vec();
+    shrink_page(redo, s.dbid, &mut p);
+    redo.write(s.record, s.dbid, s.pgno, p, dbtime)
+}
+
+/// The operation of one split level: the macro's record at the leaf, the
+/// child's separator above it.
+fn split_operation(
+    s: &SplitRec,
+    child: Option<&SplitRec>,
+    leaf_op: Option<&Oper>,
+) -> R<Option<Oper>> {
+    if !s.has_oper {
+        return Ok(None);
+    }
+    if s.new_flags & FLAG_LEAF != 0 {
+        let op = leaf_op.cloned().ok_or_else(|| {
+            redo_err(
+                Jet::LOG_FILE_CORRUPT,
+                s.record,
+                "split with an operation but no operation record in the macro",
+            )
+        })?;
+        return Ok(Some(op));
+    }
+    let c = child.ok_or_else(|| {
+        redo_err(
+            Jet::LOG_FILE_CORRUPT,
+            s.record,
+            "internal split without child split",
+        )
+    })?;
+    Ok(Some(Oper {
+        key: c.key_parent.to_vec(),
+        data: c.pgno.to_le_bytes().to_vec(),
+        versioned: false,
+        kind: OperKind::Insert,
+    }))
+}
+
+/// The node flags an operation gives its node (fNDVersion on leaves).
+fn oper_flags(o: &Oper, leaf: bool) -> u8 {
+    if o.versioned && leaf {
+        NODE_VERSIONED
+    } else {
+        0
+    }
+}
+
+/// One split (`BTIPerformSplit`): the line info, the new page, the split
+/// page re-expressed, the child pointer, siblings.
 fn split_one(
-    rd: &mut Redo,
+    redo: &mut Redo,
     s: &SplitRec,
     oper: Option<Oper>,
     child: Option<&SplitRec>,
     dbtime: u64,
 ) -> R<()> {
-    let r = s.r;
-    let src = rd.check_pub(r, s.dbid, s.pgno, dbtime, s.before)?;
-    let redo_new = rd.check_new_pub(r, s.dbid, s.pgno_new, dbtime)?;
+    let record = s.record;
     let leaf = s.new_flags & FLAG_LEAF != 0;
-    let mut src = match src {
-        Some(p) => p,
-        None if !redo_new => return right_sibling(rd, s, dbtime),
-        None if s.splittype == 2 => {
-            // Append split, split page already written, new page not
-            // (ErrLGIRedoSplitLineinfo ~7728): the new page holds only the
-            // operation's node.
-            let ps = rd.page_size(r, s.dbid)?;
-            let objid = u32_at(&r.data, 64);
-            let mut newp = PageImage::new(ps, objid, s.new_flags, dbtime);
-            if let Some(o) = oper.as_ref().filter(|o| o.kind == 1) {
-                let f = if o.versioned && leaf {
-                    NODE_VERSIONED
-                } else {
-                    0
-                };
-                let k = Kdf {
-                    key: o.key.clone(),
-                    data: o.data.clone(),
-                    flags: f,
-                    slot: None,
-                };
-                let pre = (s.iline_prefix_new >= 0).then(|| o.key.clone());
-                if let Some(p) = &pre {
-                    newp.ext = p.clone();
-                }
-                fill(&mut newp, &[k], pre.as_deref());
-            }
-            if leaf {
-                newp.prev = s.pgno;
-                newp.next = s.pgno_right;
-                newp.cb_unc_free = s.unc_dest;
-            }
-            rd.write_pub(r, s.dbid, s.pgno_new, newp, dbtime)?;
-            return right_sibling(rd, s, dbtime);
+    let Some((mut src, redo_new)) = split_source(redo, s, oper.as_ref(), dbtime)? else {
+        return Ok(());
+    };
+    if let Some(image) = s.before_image.filter(|i| !i.bytes.is_empty()) {
+        let ps = redo.page_size(record, s.dbid)?;
+        let img = before_image(&image, ps);
+        compare_before_image(redo, record, s.pgno, img, &src);
+    }
+    let mut lines = split_line_info(s, &src, oper.as_ref())?;
+    let moved = lines.split_off(s.iline_split);
+    let mut newp = split_new_page(redo, s, &src, &moved, dbtime)?;
+    split_source_page(s, &mut src, &lines);
+    if leaf {
+        newp.cb_unc_free = s.unc_dest;
+        src.cb_unc_free = s.unc_src;
+    }
+    // Internal level with a child split: repoint line ilineOper+1.
+    if let Some(c) = child.filter(|_| !leaf && s.has_oper) {
+        repoint_child(s, c, &mut src, &mut newp)?;
+    }
+    let horizontal_leaf = s.split_type != SplitType::Vertical && leaf;
+    if horizontal_leaf {
+        newp.prev = s.pgno;
+        src.next = s.pgno_new;
+        if s.pgno_right != 0 {
+            newp.next = s.pgno_right;
+        }
+    }
+    shrink_page(redo, s.dbid, &mut src);
+    redo.write(record, s.dbid, s.pgno, src, dbtime)?;
+    if redo_new {
+        redo.write(record, s.dbid, s.pgno_new, newp, dbtime)?;
+    }
+    if horizontal_leaf {
+        right_sibling(redo, s, dbtime)?;
+    }
+    Ok(())
+}
+
+/// The split page to work from and whether the new page needs redo;
+/// `None` when nothing more is to be done (the split page carries the
+/// split: only the new page of an append split, or the right sibling).
+fn split_source(
+    redo: &mut Redo,
+    s: &SplitRec,
+    oper: Option<&Oper>,
+    dbtime: u64,
+) -> R<Option<(PageImage, bool)>> {
+    let record = s.record;
+    let src = redo
+        .check(record, s.dbid, s.pgno, dbtime, s.before)?
+        .into_page();
+    let redo_new = redo.check_new(record, s.dbid, s.pgno_new, dbtime)?;
+    match src {
+        Some(p) => Ok(Some((p, redo_new))),
+        None if !redo_new => {
+            right_sibling(redo, s, dbtime)?;
+            Ok(None)
+        }
+        None if s.split_type == SplitType::Append => {
+            append_new_page(redo, s, oper, dbtime)?;
+            right_sibling(redo, s, dbtime)?;
+            Ok(None)
         }
         None => {
             // ErrLGRIRedoInitializeSplit ~8000: the split page was flushed
             // after the split, the new page was not; restart from the
             // logged before-image at dbtimeBefore (ErrReplacePageImage ~107).
-            let b = &r.data[..];
-            let off = 110 + s.key_parent.len() + u16_at(b, 96) as usize + s.prefix_split_new.len();
-            let (fl, cb) = (u32_at(b, 102), u32_at(b, 106) as usize);
-            let ps = rd.page_size(r, s.dbid)?;
-            let img = before_image(b, off, fl, cb, ps).ok_or_else(|| {
+            let ps = redo.page_size(record, s.dbid)?;
+            let p = restart_image(redo, record, s.before_image, ps, s.before).ok_or_else(|| {
                 redo_err(
                     Jet::DB_TIME_TOO_NEW,
-                    r,
+                    record,
                     format!(
                         "split page {} already carries the split but new page {} does not, and the record has no usable before-image",
                         s.pgno, s.pgno_new
                     ),
                 )
-            })?;
-            let mut p = PageImage::parse(&img).map_err(|e| {
-                redo_err(
-                    Jet::LOG_FILE_CORRUPT,
-                    r,
-                    format!("before-image: {}", e.detail),
-                )
-            })?;
-            p.dbtime = s.before;
-            // The image predates the write that sets the checksum format;
-            // flush-type bits (0x18000) belong to the buffer manager.
-            p.flags = (p.flags | crate::parse::page::FLAG_NEW_CHECKSUM) & !0x18000;
-            rd.stats.before_images.used += 1;
-            p
-        }
-    };
-    if r.lrtyp == 62 && r.data.len() >= 110 {
-        let b = &r.data[..];
-        let off = 110 + s.key_parent.len() + u16_at(b, 96) as usize + s.prefix_split_new.len();
-        let (fl, cb) = (u32_at(b, 102), u32_at(b, 106) as usize);
-        if cb > 0 {
-            let ps = rd.page_size(r, s.dbid)?;
-            let img = before_image(b, off, fl, cb, ps);
-            compare_before_image(rd, r, s.pgno, img, &src);
+            })??;
+            Ok(Some((p, true)))
         }
     }
-    // Line info: the page's lines with the operation at ilineOper.
-    let mut lines = kdfs(&src);
-    let vflag = |o: &Oper| {
-        if o.versioned && leaf {
-            NODE_VERSIONED
-        } else {
-            0
+}
+
+/// The page a logged before-image restarts from, at `dbtime_before`;
+/// `None` when there is no usable image.
+fn restart_image(
+    redo: &mut Redo,
+    record: &LogRecord,
+    image: Option<BeforeImage>,
+    ps: usize,
+    dbtime_before: u64,
+) -> Option<R<PageImage>> {
+    let img = before_image(&image?, ps)?;
+    let parsed = PageImage::parse(&img).map(|mut p| {
+        p.dbtime = dbtime_before;
+        // The image predates the write that sets the checksum format;
+        // flush-type bits belong to the buffer manager.
+        p.flags = (p.flags | FLAG_NEW_CHECKSUM) & !FLUSH_TYPE_MASK;
+        redo.stats.before_images.used += 1;
+        p
+    });
+    Some(parsed.map_err(|e| {
+        redo_err(
+            Jet::LOG_FILE_CORRUPT,
+            record,
+            format!("before-image: {}", e.detail),
+        )
+    }))
+}
+
+/// Append split, split page already written, new page not
+/// (ErrLGIRedoSplitLineinfo ~7728): the new page holds only the
+/// operation's node.
+fn append_new_page(redo: &mut Redo, s: &SplitRec, oper: Option<&Oper>, dbtime: u64) -> R<()> {
+    let leaf = s.new_flags & FLAG_LEAF != 0;
+    let ps = redo.page_size(s.record, s.dbid)?;
+    let mut newp = PageImage::new(ps, s.objid, s.new_flags, dbtime);
+    if let Some(o) = oper.filter(|o| o.kind == OperKind::Insert) {
+        let k = Kdf {
+            key: o.key.clone(),
+            data: o.data.clone(),
+            flags: oper_flags(o, leaf),
+            slot: None,
+        };
+        let prefix = (s.iline_prefix_new >= 0).then(|| o.key.clone());
+        if let Some(p) = &prefix {
+            newp.ext = p.clone();
         }
-    };
-    if let Some(o) = &oper {
-        let n = lines.len() + usize::from(o.kind == 1);
+        fill(&mut newp, &[k], prefix.as_deref());
+    }
+    if leaf {
+        newp.prev = s.pgno;
+        newp.next = s.pgno_right;
+        newp.cb_unc_free = s.unc_dest;
+    }
+    redo.write(s.record, s.dbid, s.pgno_new, newp, dbtime)
+}
+
+/// Line info (`ErrLGIRedoSplitLineinfo` ~7709): the page's lines with the
+/// operation at ilineOper; as many as the record says.
+fn split_line_info(s: &SplitRec, src: &PageImage, oper: Option<&Oper>) -> R<Vec<Kdf>> {
+    let record = s.record;
+    let leaf = s.new_flags & FLAG_LEAF != 0;
+    let mut lines = kdfs(src);
+    if let Some(o) = oper {
+        let n = lines.len() + usize::from(o.kind == OperKind::Insert);
         if s.iline_oper >= n {
             return Err(redo_err(
                 Jet::DATABASE_CORRUPTED,
-                r,
+                record,
                 format!("ilineOper {} beyond {} lines", s.iline_oper, n),
             ));
         }
+        let flags = oper_flags(o, leaf);
         match o.kind {
-            1 => lines.insert(
+            OperKind::Insert => lines.insert(
                 s.iline_oper,
                 Kdf {
                     key: o.key.clone(),
                     data: o.data.clone(),
-                    flags: vflag(o),
+                    flags,
                     slot: None,
                 },
             ),
             // The operation's node is deleted and inserted again
             // (BTISplitMoveNodes): it loses its place.
-            2 => {
-                let l = &mut lines[s.iline_oper];
-                l.data = o.data.clone();
-                l.flags |= vflag(o);
-                l.slot = None;
+            OperKind::Replace => {
+                let line = &mut lines[s.iline_oper];
+                line.data = o.data.clone();
+                line.flags |= flags;
+                line.slot = None;
             }
-            _ => {
-                let l = &mut lines[s.iline_oper];
-                l.data = o.data.clone();
-                l.flags = (l.flags & !NODE_DELETED) | vflag(o);
-                l.slot = None;
+            OperKind::FlagInsertAndReplaceData => {
+                let line = &mut lines[s.iline_oper];
+                line.data = o.data.clone();
+                line.flags = (line.flags & !NODE_DELETED) | flags;
+                line.slot = None;
             }
         }
     }
     if lines.len() != s.clines {
         return Err(redo_err(
             Jet::DATABASE_CORRUPTED,
-            r,
+            record,
             format!(
                 "split of page {}: {} lines with the operation, the record says {}",
                 s.pgno,
@@ -627,18 +716,28 @@ fn split_one(
     if s.iline_split > lines.len() {
         return Err(redo_err(
             Jet::DATABASE_CORRUPTED,
-            r,
+            record,
             "ilineSplit beyond the lines",
         ));
     }
-    let moved = lines.split_off(s.iline_split);
-    let ps = rd.page_size(r, s.dbid)?;
+    Ok(lines)
+}
+
+/// The new page: the moved lines under their prefix (ilinePrefixNew).
+fn split_new_page(
+    redo: &mut Redo,
+    s: &SplitRec,
+    src: &PageImage,
+    moved: &[Kdf],
+    dbtime: u64,
+) -> R<PageImage> {
+    let ps = redo.page_size(s.record, s.dbid)?;
     let mut newp = PageImage::new(ps, src.objid, s.new_flags, dbtime);
     let prefix_new: Option<Vec<u8>> = if s.iline_prefix_new >= 0 {
         let k = moved.get(s.iline_prefix_new as usize).ok_or_else(|| {
             redo_err(
                 Jet::DATABASE_CORRUPTED,
-                r,
+                s.record,
                 "ilinePrefixNew beyond the moved lines",
             )
         })?;
@@ -649,78 +748,70 @@ fn split_one(
     if let Some(pk) = &prefix_new {
         newp.ext = pk.clone();
     }
-    fill(&mut newp, &moved, prefix_new.as_deref());
-    if s.splittype == 0 {
-        // Vertical: the root keeps one node, empty key, data pgnoNew.
-        src.flags = s.split_flags | (src.flags & crate::parse::page::FLAG_NEW_CHECKSUM);
-        src.lines.clear();
-        src.lines
-            .push(src.make_line(&[], 0, &s.pgno_new.to_le_bytes(), 0));
-    } else {
-        // Lines left on the split page, re-expressed against the new prefix
-        // (append splits keep the page's prefix).
-        if s.splittype == 1 {
+    fill(&mut newp, moved, prefix_new.as_deref());
+    Ok(newp)
+}
+
+/// The split page after the split (`BTISplitSetPrefixInSrcPage`): a
+/// vertical split leaves the root one node (empty key, data pgnoNew);
+/// otherwise the lines left, re-expressed against the new prefix (append
+/// splits keep the page's prefix).
+fn split_source_page(s: &SplitRec, src: &mut PageImage, lines: &[Kdf]) {
+    match s.split_type {
+        SplitType::Vertical => {
+            src.flags = s.split_flags | (src.flags & FLAG_NEW_CHECKSUM);
+            src.lines.clear();
+            let root = src.make_line(&[], 0, &s.pgno_new.to_le_bytes(), 0);
+            src.lines.push(root);
+        }
+        SplitType::Right => {
             src.reset_prefix(s.prefix_split_new.to_vec());
-            let pre = s.prefix_split_new.to_vec();
-            fill(&mut src, &lines, Some(&pre));
-        } else {
-            let pre = src.prefix().to_vec();
-            fill(&mut src, &lines, Some(&pre));
+            fill(src, lines, Some(s.prefix_split_new));
+        }
+        SplitType::Append => {
+            let prefix = src.prefix().to_vec();
+            fill(src, lines, Some(&prefix));
         }
     }
-    if leaf {
-        newp.cb_unc_free = s.unc_dest;
-        src.cb_unc_free = s.unc_src;
-    }
-    // Internal level with a child split: repoint line ilineOper+1.
-    if let Some(c) = child.filter(|_| !leaf && s.splitoper != 0) {
-        let j = s.iline_oper + 1;
-        let target = if j >= s.iline_split {
-            newp.lines.get_mut(j - s.iline_split)
-        } else {
-            src.lines.get_mut(j)
-        };
-        let t = target.ok_or_else(|| {
-            redo_err(
-                Jet::DATABASE_CORRUPTED,
-                r,
-                "page pointer after the separator is missing",
-            )
-        })?;
-        t.data = c.pgno_new.to_le_bytes().to_vec();
-    }
-    if s.splittype != 0 && leaf {
-        newp.prev = s.pgno;
-        src.next = s.pgno_new;
-        if s.pgno_right != 0 {
-            newp.next = s.pgno_right;
-        }
-    }
-    shrink_page(rd, s.dbid, &mut src);
-    rd.write_pub(r, s.dbid, s.pgno, src, dbtime)?;
-    if redo_new {
-        rd.write_pub(r, s.dbid, s.pgno_new, newp, dbtime)?;
-    }
-    if s.splittype != 0 && leaf {
-        right_sibling(rd, s, dbtime)?;
-    }
+}
+
+/// The node after the separator points at the child's new page.
+fn repoint_child(s: &SplitRec, c: &SplitRec, src: &mut PageImage, newp: &mut PageImage) -> R<()> {
+    let j = s.iline_oper + 1;
+    let target = if j >= s.iline_split {
+        newp.lines.get_mut(j - s.iline_split)
+    } else {
+        src.lines.get_mut(j)
+    };
+    let line = target.ok_or_else(|| {
+        redo_err(
+            Jet::DATABASE_CORRUPTED,
+            s.record,
+            "page pointer after the separator is missing",
+        )
+    })?;
+    line.data = c.pgno_new.to_le_bytes().to_vec();
     Ok(())
 }
 
-fn right_sibling(rd: &mut Redo, s: &SplitRec, dbtime: u64) -> R<()> {
+/// `BTISplitFixSiblings`: the right sibling of a leaf split points back at
+/// the new page.
+fn right_sibling(redo: &mut Redo, s: &SplitRec, dbtime: u64) -> R<()> {
     if s.pgno_right == 0 || s.new_flags & FLAG_LEAF == 0 {
         return Ok(());
     }
-    if let Some(mut p) = rd.check_pub(s.r, s.dbid, s.pgno_right, dbtime, s.right_before)? {
+    if let Check::Redo(mut p) =
+        redo.check(s.record, s.dbid, s.pgno_right, dbtime, s.right_before)?
+    {
         p.prev = s.pgno_new;
-        rd.write_pub(s.r, s.dbid, s.pgno_right, p, dbtime)?;
+        redo.write(s.record, s.dbid, s.pgno_right, p, dbtime)?;
     }
     Ok(())
 }
 
-/// Decoded Merge / Merge2 fields (logapi.hxx ~954–1030).
+/// A Merge2 of the macro, with the fields redo uses (logapi.hxx ~954–1030).
 struct MergeRec<'a> {
-    r: &'a LogRecord,
+    record: &'a LogRecord,
     dbid: u8,
     pgno: u32,
     before: u64,
@@ -731,246 +822,151 @@ struct MergeRec<'a> {
     left_before: u64,
     unc_dest: u16,
     iline_merge: usize,
-    flags: u8,
-    mergetype: u8,
+    flags: MergeFlags,
+    merge_type: u8,
     key_sep: &'a [u8],
+    before_image: Option<BeforeImage<'a>>,
 }
 
-fn decode_merge(r: &LogRecord) -> R<MergeRec<'_>> {
-    let b = &r.data[..];
-    if b.len() < 96 {
-        return Err(redo_err(
-            Jet::LOG_FILE_CORRUPT,
-            r,
-            "Merge2 record too short",
-        ));
+fn merge_rec<'a>(record: &'a LogRecord, m: &Merge<'a>) -> MergeRec<'a> {
+    MergeRec {
+        record,
+        dbid: m.page.dbid,
+        pgno: m.page.pgno,
+        before: m.page.dbtime_before,
+        iline: usize::from(m.page.iline),
+        pgno_right: m.pgno_right,
+        right_before: m.dbtime_right_before,
+        pgno_left: m.pgno_left,
+        left_before: m.dbtime_left_before,
+        unc_dest: m.cb_unc_free_dest,
+        iline_merge: usize::from(m.iline_merge),
+        flags: m.flags,
+        merge_type: m.merge_type,
+        key_sep: m.key_sep,
+        before_image: m.before_image,
     }
-    let ck = u16_at(b, 86) as usize;
-    if b.len() < 96 + ck {
-        return Err(redo_err(
-            Jet::LOG_FILE_CORRUPT,
-            r,
-            "Merge2 record too short for its key",
-        ));
-    }
-    Ok(MergeRec {
-        r,
-        dbid: b[3],
-        pgno: u32_at(b, 4),
-        before: u64_at(b, 16),
-        iline: u16_at(b, 29) as usize,
-        pgno_right: u32_at(b, 32),
-        right_before: u64_at(b, 36),
-        pgno_left: u32_at(b, 44),
-        left_before: u64_at(b, 48),
-        unc_dest: u16_at(b, 80),
-        iline_merge: u16_at(b, 82) as usize,
-        flags: b[84],
-        mergetype: b[85],
-        key_sep: &b[96..96 + ck],
-    })
 }
 
-const MERGE_KEY_CHANGE: u8 = 0x1;
-const MERGE_DELETE_NODE: u8 = 0x2;
-const MERGE_EMPTY_PAGE: u8 = 0x4;
-
-fn empty_page(p: &mut PageImage) {
-    p.ext.clear();
-    p.lines.clear();
-    p.flags |= FLAG_EMPTY;
-}
-
-/// Redoes the merge path of one macro.
+/// Redoes the merge path of one macro (`ErrLGRIRedoMerge` ~10141).
 pub(crate) fn redo_merge(
-    rd: &mut Redo,
-    merges: &[&LogRecord],
-    all: &[LogRecord],
+    redo: &mut Redo,
+    merges: &[(&LogRecord, &Merge)],
+    all: &[(&LogRecord, Record)],
     dbtime: u64,
 ) -> R<()> {
-    if let Some(r) = all.iter().find(|r| r.lrtyp != 63) {
+    if let Some((record, _)) = all.iter().find(|(_, d)| !matches!(d, Record::Merge(_))) {
         return Err(redo_err(
             Jet::LOG_FILE_CORRUPT,
-            r,
+            record,
             "unsupported: a node record inside a merge macro",
         ));
     }
-    let recs: Vec<MergeRec> = merges.iter().map(|r| decode_merge(r)).collect::<R<_>>()?;
-    let n = recs.len();
+    let recs: Vec<MergeRec> = merges
+        .iter()
+        .map(|(record, m)| merge_rec(record, m))
+        .collect();
     // Leaf = the last record of the path (ErrLGIRedoMergeStructures builds
     // root → leaf in log order).
-    let leaf = &recs[n - 1];
-    for (i, m) in recs.iter().enumerate() {
-        // A parent's dbtimeBefore comes from its child's dbtimeParentBefore
-        // (ErrLGIRedoMergePath); they agree in well-formed logs.
-        let before = m.before;
-        let is_leaf = i == n - 1;
-        if is_leaf {
-            merge_leaf(rd, m, dbtime)?;
-            continue;
-        }
-        let Some(mut p) = rd.check_pub(m.r, m.dbid, m.pgno, dbtime, before)? else {
-            continue;
-        };
-        let fl = m.flags;
-        if leaf.mergetype == 5 && fl & MERGE_DELETE_NODE != 0 && fl & MERGE_KEY_CHANGE != 0 {
-            return Err(redo_err(
-                Jet::LOG_FILE_CORRUPT,
-                m.r,
-                "unsupported merge variant (full left merge with key change)",
-            ));
-        } else if fl & MERGE_DELETE_NODE != 0 {
-            if m.iline >= p.lines.len() {
-                return Err(redo_err(
-                    Jet::DATABASE_CORRUPTED,
-                    m.r,
-                    "merge: iline beyond the page",
-                ));
-            }
-            let null_last = p.key(m.iline).is_empty();
-            p.lines.remove(m.iline);
-            if null_last && m.iline > 0 {
-                let j = m.iline - 1;
-                let d = p.lines[j].data.clone();
-                let l = p.make_line(&[], 0, &d, 0);
-                p.replace_line(j, l);
-            }
-        } else if fl & MERGE_KEY_CHANGE != 0 {
-            let j = if leaf.mergetype == 6 {
-                m.iline.wrapping_sub(1)
-            } else {
-                m.iline
-            };
-            if j >= p.lines.len() {
-                return Err(redo_err(
-                    Jet::DATABASE_CORRUPTED,
-                    m.r,
-                    "merge: key change beyond the page",
-                ));
-            }
-            let d = p.lines[j].data.clone();
-            let cb = p.cb_common(m.key_sep);
-            let l = p.make_line(m.key_sep, cb, &d, 0);
-            p.replace_line(j, l);
-        }
-        if fl & MERGE_EMPTY_PAGE != 0 {
-            empty_page(&mut p);
-        }
-        shrink_page(rd, m.dbid, &mut p);
-        rd.write_pub(m.r, m.dbid, m.pgno, p, dbtime)?;
-    }
-    Ok(())
-}
-
-fn merge_leaf(rd: &mut Redo, m: &MergeRec, dbtime: u64) -> R<()> {
-    let r = m.r;
-    let src = rd.check_pub(r, m.dbid, m.pgno, dbtime, m.before)?;
-    let right = m.pgno_right != 0;
-    let left = m.pgno_left != 0;
-    let mut pleft = if left {
-        rd.check_pub(r, m.dbid, m.pgno_left, dbtime, m.left_before)?
-    } else {
-        None
-    };
-    let mut pright = if right {
-        rd.check_pub(r, m.dbid, m.pgno_right, dbtime, m.right_before)?
-    } else {
-        None
-    };
-    let dest_needs = (m.mergetype == 2 || m.mergetype == 3) && pright.is_some()
-        || (m.mergetype == 5 || m.mergetype == 6) && pleft.is_some();
-    let src = match src {
-        None if dest_needs => {
-            // ErrLGRIRedoInitializeMerge ~8340: the merged page was flushed,
-            // its destination was not: restart from the before-image.
-            let b = &r.data[..];
-            let (fl, cb) = (u32_at(b, 88), u32_at(b, 92) as usize);
-            let ps = rd.page_size(r, m.dbid)?;
-            let img = before_image(b, 96 + m.key_sep.len(), fl, cb, ps).ok_or_else(|| {
-                redo_err(
-                    Jet::DB_TIME_TOO_NEW,
-                    r,
-                    "merged page already redone but its destination is not, and the record has no usable before-image",
-                )
-            })?;
-            let mut p = PageImage::parse(&img).map_err(|e| {
-                redo_err(
-                    Jet::LOG_FILE_CORRUPT,
-                    r,
-                    format!("before-image: {}", e.detail),
-                )
-            })?;
-            p.dbtime = m.before;
-            p.flags = (p.flags | crate::parse::page::FLAG_NEW_CHECKSUM) & !0x18000;
-            rd.stats.before_images.used += 1;
-            Some(p)
-        }
-        x => x,
-    };
-    let Some(mut src) = src else {
-        // Siblings only.
-        fix_siblings(m, &mut pleft, &mut pright);
-        if let Some(mut p) = pleft {
-            shrink_page(rd, m.dbid, &mut p);
-            rd.write_pub(r, m.dbid, m.pgno_left, p, dbtime)?;
-        }
-        if let Some(mut p) = pright {
-            shrink_page(rd, m.dbid, &mut p);
-            rd.write_pub(r, m.dbid, m.pgno_right, p, dbtime)?;
-        }
+    let Some((leaf, path)) = recs.split_last() else {
         return Ok(());
     };
-    {
-        let b = &r.data[..];
-        let (fl, cb) = (u32_at(b, 88), u32_at(b, 92) as usize);
-        if cb > 0 {
-            let ps = rd.page_size(r, m.dbid)?;
-            let img = before_image(b, 96 + m.key_sep.len(), fl, cb, ps);
-            compare_before_image(rd, r, m.pgno, img, &src);
-        }
+    for m in path {
+        merge_parent(redo, m, leaf, dbtime)?;
     }
-    let lines = kdfs(&src);
-    match m.mergetype {
-        0 | 1 => {}
-        2 | 3 | 5 | 6 => {
-            let right_merge = matches!(m.mergetype, 2 | 3);
-            let dest = if right_merge {
-                pright.as_mut()
+    merge_leaf(redo, leaf, dbtime)
+}
+
+/// A page above the merged leaf: its node deleted or its separator key
+/// changed (`BTIPerformOneMerge`, `BTIChangeKeyOfPagePointer`). A parent's
+/// dbtimeBefore comes from its child's dbtimeParentBefore
+/// (ErrLGIRedoMergePath); they agree in well-formed logs.
+fn merge_parent(redo: &mut Redo, m: &MergeRec, leaf: &MergeRec, dbtime: u64) -> R<()> {
+    let Some(mut p) = redo
+        .check(m.record, m.dbid, m.pgno, dbtime, m.before)?
+        .into_page()
+    else {
+        return Ok(());
+    };
+    let delete_node = m.flags.has(MergeFlags::DELETE_NODE);
+    let key_change = m.flags.has(MergeFlags::KEY_CHANGE);
+    if leaf.merge_type == MERGE_FULL_LEFT && delete_node && key_change {
+        return Err(redo_err(
+            Jet::LOG_FILE_CORRUPT,
+            m.record,
+            "unsupported merge variant (full left merge with key change)",
+        ));
+    } else if delete_node {
+        if m.iline >= p.lines.len() {
+            return Err(redo_err(
+                Jet::DATABASE_CORRUPTED,
+                m.record,
+                "merge: iline beyond the page",
+            ));
+        }
+        let null_last = p.key(m.iline).is_empty();
+        p.lines.remove(m.iline);
+        if null_last && m.iline > 0 {
+            let j = m.iline - 1;
+            let d = p.lines[j].data.clone();
+            let line = p.make_line(&[], 0, &d, 0);
+            p.replace_line(j, line);
+        }
+    } else if key_change {
+        let j = if leaf.merge_type == MERGE_PARTIAL_LEFT {
+            m.iline.wrapping_sub(1)
+        } else {
+            m.iline
+        };
+        if j >= p.lines.len() {
+            return Err(redo_err(
+                Jet::DATABASE_CORRUPTED,
+                m.record,
+                "merge: key change beyond the page",
+            ));
+        }
+        let d = p.lines[j].data.clone();
+        let cb = p.cb_common(m.key_sep);
+        let line = p.make_line(m.key_sep, cb, &d, 0);
+        p.replace_line(j, line);
+    }
+    if m.flags.has(MergeFlags::EMPTY_PAGE) {
+        empty_page(&mut p);
+    }
+    shrink_page(redo, m.dbid, &mut p);
+    redo.write(m.record, m.dbid, m.pgno, p, dbtime)
+}
+
+/// The merged leaf, its siblings and the nodes moved between them
+/// (`BTIPerformOneMerge`, `BTIMergeMoveNodes`, `BTIMergeFixSiblings`).
+fn merge_leaf(redo: &mut Redo, m: &MergeRec, dbtime: u64) -> R<()> {
+    let record = m.record;
+    let (src, mut left, mut right) = merge_pages(redo, m, dbtime)?;
+    let Some(mut src) = src else {
+        // Siblings only.
+        fix_siblings(m, &mut left, &mut right);
+        return write_siblings(redo, m, left, right, dbtime);
+    };
+    if let Some(image) = m.before_image.filter(|i| !i.bytes.is_empty()) {
+        let ps = redo.page_size(record, m.dbid)?;
+        let img = before_image(&image, ps);
+        compare_before_image(redo, record, m.pgno, img, &src);
+    }
+    match m.merge_type {
+        MERGE_NONE | MERGE_EMPTY_PAGE => {}
+        MERGE_FULL_RIGHT | MERGE_PARTIAL_RIGHT | MERGE_FULL_LEFT | MERGE_PARTIAL_LEFT => {
+            let to_right = matches!(m.merge_type, MERGE_FULL_RIGHT | MERGE_PARTIAL_RIGHT);
+            let dest = if to_right {
+                right.as_mut()
             } else {
-                pleft.as_mut()
+                left.as_mut()
             };
             if let Some(d) = dest {
-                let (lo, hi) = if right_merge {
-                    (m.iline_merge, lines.len())
-                } else {
-                    (0, m.iline_merge + 1)
-                };
-                if lo > hi || hi > lines.len() {
-                    return Err(redo_err(
-                        Jet::DATABASE_CORRUPTED,
-                        r,
-                        "ilineMerge beyond the page",
-                    ));
-                }
-                let pre = d.prefix().to_vec();
-                let moving: Vec<_> = lines[lo..hi]
-                    .iter()
-                    .filter(|k| k.flags & NODE_DELETED == 0)
-                    .map(|k| {
-                        let cb = cb_prefix(&pre, &k.key);
-                        d.make_line(&k.key, cb, &k.data, k.flags)
-                    })
-                    .collect();
-                if right_merge {
-                    d.lines.splice(0..0, moving);
-                } else {
-                    d.lines.extend(moving);
-                }
-                d.cb_unc_free = m.unc_dest;
+                merge_move_nodes(m, &src, d, to_right)?;
             }
-            if m.mergetype == 3 {
+            if m.merge_type == MERGE_PARTIAL_RIGHT {
                 src.lines.truncate(m.iline_merge.min(src.lines.len()));
-            } else if m.mergetype == 6 {
+            } else if m.merge_type == MERGE_PARTIAL_LEFT {
                 let k = (m.iline_merge + 1).min(src.lines.len());
                 src.lines.drain(..k);
             }
@@ -978,36 +974,122 @@ fn merge_leaf(rd: &mut Redo, m: &MergeRec, dbtime: u64) -> R<()> {
         t => {
             return Err(redo_err(
                 Jet::LOG_FILE_CORRUPT,
-                r,
+                record,
                 format!("unsupported merge type {t}"),
             ))
         }
     }
-    if !matches!(m.mergetype, 3 | 6) {
-        fix_siblings(m, &mut pleft, &mut pright);
+    if !matches!(m.merge_type, MERGE_PARTIAL_RIGHT | MERGE_PARTIAL_LEFT) {
+        fix_siblings(m, &mut left, &mut right);
     }
-    if m.flags & MERGE_EMPTY_PAGE != 0 {
+    if m.flags.has(MergeFlags::EMPTY_PAGE) {
         empty_page(&mut src);
     }
-    shrink_page(rd, m.dbid, &mut src);
-    rd.write_pub(r, m.dbid, m.pgno, src, dbtime)?;
-    if let Some(mut p) = pleft {
-        shrink_page(rd, m.dbid, &mut p);
-        rd.write_pub(r, m.dbid, m.pgno_left, p, dbtime)?;
+    shrink_page(redo, m.dbid, &mut src);
+    redo.write(record, m.dbid, m.pgno, src, dbtime)?;
+    write_siblings(redo, m, left, right, dbtime)
+}
+
+/// The merged page and its siblings under the dbtime rule; the merged page
+/// restarted from its before-image when it was flushed after the merge and
+/// its destination was not (ErrLGRIRedoInitializeMerge ~8340).
+#[allow(clippy::type_complexity)]
+fn merge_pages(
+    redo: &mut Redo,
+    m: &MergeRec,
+    dbtime: u64,
+) -> R<(Option<PageImage>, Option<PageImage>, Option<PageImage>)> {
+    let record = m.record;
+    let src = redo
+        .check(record, m.dbid, m.pgno, dbtime, m.before)?
+        .into_page();
+    let left = match m.pgno_left {
+        0 => None,
+        pgno => redo
+            .check(record, m.dbid, pgno, dbtime, m.left_before)?
+            .into_page(),
+    };
+    let right = match m.pgno_right {
+        0 => None,
+        pgno => redo
+            .check(record, m.dbid, pgno, dbtime, m.right_before)?
+            .into_page(),
+    };
+    let dest_needs = matches!(m.merge_type, MERGE_FULL_RIGHT | MERGE_PARTIAL_RIGHT)
+        && right.is_some()
+        || matches!(m.merge_type, MERGE_FULL_LEFT | MERGE_PARTIAL_LEFT) && left.is_some();
+    let src = match src {
+        None if dest_needs => {
+            let ps = redo.page_size(record, m.dbid)?;
+            let p = restart_image(redo, record, m.before_image, ps, m.before).ok_or_else(|| {
+                redo_err(
+                    Jet::DB_TIME_TOO_NEW,
+                    record,
+                    "merged page already redone but its destination is not, and the record has no usable before-image",
+                )
+            })??;
+            Some(p)
+        }
+        x => x,
+    };
+    Ok((src, left, right))
+}
+
+/// `BTIMergeMoveNodes`: the live nodes from ilineMerge (right merges) or up
+/// to it (left merges) move to the destination, before or after its own.
+fn merge_move_nodes(m: &MergeRec, src: &PageImage, dest: &mut PageImage, to_right: bool) -> R<()> {
+    let lines = kdfs(src);
+    let (lo, hi) = if to_right {
+        (m.iline_merge, lines.len())
+    } else {
+        (0, m.iline_merge + 1)
+    };
+    if lo > hi || hi > lines.len() {
+        return Err(redo_err(
+            Jet::DATABASE_CORRUPTED,
+            m.record,
+            "ilineMerge beyond the page",
+        ));
     }
-    if let Some(mut p) = pright {
-        shrink_page(rd, m.dbid, &mut p);
-        rd.write_pub(r, m.dbid, m.pgno_right, p, dbtime)?;
+    let prefix = dest.prefix().to_vec();
+    let moving: Vec<_> = lines[lo..hi]
+        .iter()
+        .filter(|k| k.flags & NODE_DELETED == 0)
+        .map(|k| {
+            let cb = cb_prefix(&prefix, &k.key);
+            dest.make_line(&k.key, cb, &k.data, k.flags)
+        })
+        .collect();
+    if to_right {
+        dest.lines.splice(0..0, moving);
+    } else {
+        dest.lines.extend(moving);
     }
-    let _ = DBTIME_NIL;
+    dest.cb_unc_free = m.unc_dest;
     Ok(())
 }
 
-fn fix_siblings(m: &MergeRec, l: &mut Option<PageImage>, r: &mut Option<PageImage>) {
-    if let Some(p) = l {
+fn write_siblings(
+    redo: &mut Redo,
+    m: &MergeRec,
+    left: Option<PageImage>,
+    right: Option<PageImage>,
+    dbtime: u64,
+) -> R<()> {
+    for (pgno, page) in [(m.pgno_left, left), (m.pgno_right, right)] {
+        if let Some(mut p) = page {
+            shrink_page(redo, m.dbid, &mut p);
+            redo.write(m.record, m.dbid, pgno, p, dbtime)?;
+        }
+    }
+    Ok(())
+}
+
+fn fix_siblings(m: &MergeRec, left: &mut Option<PageImage>, right: &mut Option<PageImage>) {
+    if let Some(p) = left {
         p.next = m.pgno_right;
     }
-    if let Some(p) = r {
+    if let Some(p) = right {
         p.prev = m.pgno_left;
     }
 }
@@ -1047,7 +1129,14 @@ mod tests {
         let free = u16_at(&full, 28) as usize - (4096 - d.len());
         d[28..30].copy_from_slice(&(free as u16).to_le_bytes());
         let cb = d.len();
-        let img = before_image(&d, 0, 0x1, cb, 4096).unwrap();
+        let img = before_image(
+            &BeforeImage {
+                flags: IMAGE_DEHYDRATED,
+                bytes: &d[..cb],
+            },
+            4096,
+        )
+        .unwrap();
         assert_eq!(PageImage::parse(&img).unwrap(), p);
         assert_eq!(u16_at(&img, 28), u16_at(&full, 28));
     }

@@ -96,39 +96,54 @@ fn page_mismatch(detail: String) -> FormatError {
 
 /// Applies an inverse to a leaf page at line `i`.
 pub fn apply(p: &mut PageImage, i: usize, op: &UndoOp) -> Result<(), FormatError> {
-    let l = p
+    let line = p
         .lines
         .get_mut(i)
         .ok_or_else(|| page_mismatch(format!("line {i} not on the page")))?;
     match op {
-        UndoOp::FlagDelete => l.flags = (l.flags | NODE_DELETED) & !NODE_VERSIONED,
-        UndoOp::ResetDelete => l.flags &= !(NODE_DELETED | NODE_VERSIONED),
+        UndoOp::FlagDelete => line.flags = (line.flags | NODE_DELETED) & !NODE_VERSIONED,
+        UndoOp::ResetDelete => line.flags &= !(NODE_DELETED | NODE_VERSIONED),
         UndoOp::Data(d) => {
-            l.data = d.clone();
-            l.flags &= !NODE_VERSIONED;
+            line.data = d.clone();
+            line.flags &= !NODE_VERSIONED;
         }
         UndoOp::FlagDeleteAndData(d) => {
-            l.data = d.clone();
-            l.flags = (l.flags | NODE_DELETED) & !NODE_VERSIONED;
+            line.data = d.clone();
+            line.flags = (line.flags | NODE_DELETED) & !NODE_VERSIONED;
         }
         UndoOp::Delta {
             offset,
             delta,
             width,
         } => {
-            let d = &mut l.data;
-            if offset + width > d.len() {
-                return Err(page_mismatch("delta offset beyond the data".into()));
-            }
-            if *width == 4 {
-                let v = (u32_at(d, *offset) as i32 as i64).wrapping_add(*delta) as i32;
-                d[*offset..offset + 4].copy_from_slice(&v.to_le_bytes());
-            } else {
-                let v = (crate::parse::u64_at(d, *offset) as i64).wrapping_add(*delta);
-                d[*offset..offset + 8].copy_from_slice(&v.to_le_bytes());
-            }
-            l.flags &= !NODE_VERSIONED;
+            add_delta(&mut line.data, *offset, *delta, *width)?;
+            line.flags &= !NODE_VERSIONED;
         }
+    }
+    Ok(())
+}
+
+/// Adds `delta` to the little-endian counter of `width` (4 or 8) bytes at
+/// `offset` in a node's data (`ErrNDDelta`, node.cxx; a 32-bit counter
+/// wraps as a signed 32-bit value).
+pub fn add_delta(
+    data: &mut [u8],
+    offset: usize,
+    delta: i64,
+    width: usize,
+) -> Result<(), FormatError> {
+    let Some(counter) = offset
+        .checked_add(width)
+        .and_then(|end| data.get_mut(offset..end))
+    else {
+        return Err(page_mismatch("delta offset beyond the node's data".into()));
+    };
+    if width == 4 {
+        let v = (u32_at(counter, 0) as i32).wrapping_add(delta as i32);
+        counter.copy_from_slice(&v.to_le_bytes());
+    } else {
+        let v = (crate::parse::u64_at(counter, 0) as i64).wrapping_add(delta);
+        counter.copy_from_slice(&v.to_le_bytes());
     }
     Ok(())
 }
