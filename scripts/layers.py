@@ -314,7 +314,8 @@ def main(argv):
             for to in sorted(graph[frm] & set(comp)):
                 print(f"    {frm} -> {to}: {where[(frm, to)]}")
     bad = len(back) + len(found) + len(unknown)
-    print(f"{len(back)} back-edge(s), {len(found)} cycle(s)")
+    if bad or "--quiet" not in argv:
+        print(f"{len(back)} back-edge(s), {len(found)} cycle(s)")
     return 1 if bad else 0
 
 
