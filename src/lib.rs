@@ -6,9 +6,15 @@
 //! * [`parse`]: pure nom parsers, one module per on-disk structure (no I/O);
 //! * [`checksum`]: the legacy XOR and XOR+ECC checksums with bit location;
 //! * [`mod@file`]: read-only file access and file-kind identification;
-//! * [`k`]: the `/k` database page checksum scanner and `--fix-ecc`;
+//! * [`lgpos`] and [`error`]: the base types (log position; the one error
+//!   type with JET codes);
+//! * [`checksum_scan`]: the whole-file page checksum scan of `/k` and
+//!   `--fix-ecc`;
 //! * [`log`]: transaction logs — naming, integrity scans (shared by `/ml`
-//!   and `/k`), the record stream;
+//!   and `/k`), the record stream and the typed records;
+//! * [`db`]: database pages, B-trees, catalog, records, checks, dumps,
+//!   export;
+//! * [`recovery`] and [`plan`]: soft and hard recovery; the recovery plan;
 //! * [`report`]: serde view models (the documented JSON schema);
 //! * [`render`]: eseutil-style text rendering (never parses);
 //! * [`cli`]: the command line (eseutil `/mh` syntax and GNU subcommands).
