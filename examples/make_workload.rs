@@ -14,22 +14,32 @@
 //!
 //! The generator is a tiny engine. The starting database is the implicit
 //! creation of `recovery::create_db` (catalog, space trees) plus two user
-//! tables, `Orders` (with a secondary index on `Tag`) and `Events`, entered
-//! in the catalog with their columns and indexes. Every later change is
-//! made by building its log record (LRNODE_ layout, docs/format/log-records.md
-//! §1–§4) and applying the same change to the generator's page bytes through
-//! `recovery::page::PageImage` (parse, change, serialise, seal), as redo
-//! does; its pages are therefore the expected database. Operations:
-//! transactions (Begin0 … Commit0) of inserts (row + index entry), replaces
-//! (same key, new data of another length), deltas (Count, offset 8 of the
-//! record), flag-deletes followed by deletes (version cleanup) of rows and
-//! index entries. The first generation opens with AttachDB; the checkpoint
-//! is at its start. The last generation ends without Term (a crash).
+//! tables, `Orders` (with a secondary index on `Tag`) and `Events`, and,
+//! when `--db-mib` asks for more than the creation's 256 pages, a
+//! bulk-built table `Bulk` filling a secondary extent to the requested size
+//! (a multi-level B-tree streamed to the file: memory does not grow with
+//! the database), all entered in the catalog with their columns and
+//! indexes. Every later change is made by building its log record
+//! (LRNODE_ layout, docs/format/log-records.md §1–§4) and applying the same
+//! change to the generator's page bytes through `recovery::page::PageImage`
+//! (parse, change, serialise, seal) and `recovery::undo::apply`, as redo
+//! does; its pages are therefore the expected database.
 //!
-//! Not yet made (see docs/notes): rolled-back and open transactions, long
-//! values, splits and merges (every tree stays one root page), a checkpoint
-//! that advances, the mid-run backup, databases larger than the 256 pages of
-//! the implicit creation (`--db-mib` is recorded, not yet honoured).
+//! Operations: transactions (Begin0 … Commit0) of versioned inserts (row +
+//! index entry), replaces (same key, data of another length), deltas
+//! (Count, offset 8 of the record), flag-deletes of rows and index entries,
+//! followed after commit by their deletes (version cleanup); one
+//! transaction in eight rolled back as the engine logs it (one Undo record
+//! per operation, newest first, then Rollback, then the cleanup of the
+//! undone inserts); a last transaction left open by the crash, which
+//! recovery undoes (the expected pages include that undo). The first
+//! generation opens with AttachDB, the checkpoint is at its start; the last
+//! generation ends without Term (a crash).
+//!
+//! Not made yet: long values, splits and merges (the user tables stay one
+//! root page each), a checkpoint that advances, the mid-run backup
+//! (`OUT/backup/`). Page sizes 8, 16 and 32 KiB (at 4 KiB the catalog of
+//! the implicit creation plus these tables needs more than one page).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -52,7 +62,7 @@ use eseutil::synth::{db_header_page, logtime, DbSpec};
 pub struct Config {
     /// Output folder (created).
     pub out: PathBuf,
-    /// Requested database size in MiB (not yet honoured: see the module doc).
+    /// Database size in MiB (at least the 256 pages of the implicit creation).
     pub db_mib: u64,
     /// Log bytes to write after the checkpoint, in MiB (whole generations).
     pub log_mib: u64,
