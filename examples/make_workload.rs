@@ -7,10 +7,15 @@
 //! [--page-size 8192] [--seed N]`
 //!
 //! Layout: `OUT/start/workload.edb` (the database as flushed at the
-//! checkpoint of `OUT/logs/edb.chk`), `OUT/logs/` (edb00001.log … edb.log,
-//! edb.chk), `OUT/expected/workload.edb` (the database after replay), so that
+//! checkpoint of `OUT/logs/edb.chk`, Dirty Shutdown), `OUT/logs/`
+//! (edb00001.log … edb.log and edb.chk: `--log-mib / 8` (at least one)
+//! generations before the checkpoint, `--log-mib` after it),
+//! `OUT/backup/` (a snapshot backup taken half-way: database copy,
+//! checkpoint, the logs since the start's checkpoint), `OUT/expected/workload.edb`
+//! (the database after replay), so that
 //! `eseutil-rs /r edb /l OUT/logs /s OUT/logs /d OUT/start --output X`
-//! reproduces `OUT/expected/` page for page.
+//! reproduces `OUT/expected/` page for page, and so does
+//! `eseutil-rs /r edb /l OUT/logs /s OUT/backup /d OUT/backup --output Y`.
 //!
 //! The generator is a tiny engine. The starting database is the implicit
 //! creation of `recovery::create_db` (catalog, space trees) plus two user
@@ -33,12 +38,14 @@
 //! per operation, newest first, then Rollback, then the cleanup of the
 //! undone inserts); a last transaction left open by the crash, which
 //! recovery undoes (the expected pages include that undo). The first
-//! generation opens with AttachDB, the checkpoint is at its start; the last
-//! generation ends without Term (a crash).
+//! generation opens with AttachDB; the checkpoint then advances to a later
+//! generation (the start database is written there, the database in the
+//! checkpoint's attach list); the last generation ends without Term (a
+//! crash).
 //!
 //! Not made yet: long values, splits and merges (the user tables stay one
-//! root page each), a checkpoint that advances, the mid-run backup
-//! (`OUT/backup/`). Page sizes 8, 16 and 32 KiB (at 4 KiB the catalog of
+//! root page each), pages flushed between checkpoints, a streaming backup
+//! (`.pat` file). Page sizes 8, 16 and 32 KiB (at 4 KiB the catalog of
 //! the implicit creation plus these tables needs more than one page).
 
 use std::collections::BTreeMap;
@@ -77,6 +84,10 @@ pub struct Config {
 pub struct Summary {
     /// Generations written (1 ..= this).
     pub generations: u32,
+    /// Generation the checkpoint (and the start database) stands at.
+    pub checkpoint_generation: u32,
+    /// Generation the backup's checkpoint stands at.
+    pub backup_generation: u32,
     /// Log records written, by kind.
     pub ops: BTreeMap<&'static str, u64>,
     /// The database's file name (in start/ and expected/).
@@ -786,13 +797,13 @@ impl Bulk {
     }
 }
 
-/// Database header of the start: Dirty Shutdown, logs 1 ..= `last_gen`
-/// required, the dbtime and objid reached by the creation.
-fn start_header(ps: usize, last_gen: i32, dbtime: u64, objid_last: u32) -> Vec<u8> {
+/// Database header of the start: Dirty Shutdown, logs `required` (first,
+/// last) needed, the dbtime and objid given.
+fn start_header(ps: usize, required: (i32, i32), dbtime: u64, objid_last: u32) -> Vec<u8> {
     let mut h = db_header_page(&DbSpec {
         page_size: ps,
         state: 2,
-        gen_required: (1, last_gen),
+        gen_required: required,
         update: (0x14, 0),
     });
     h[16..24].copy_from_slice(&dbtime.to_le_bytes());
@@ -864,7 +875,7 @@ fn write_expected(
 /// Makes the workload (see the module doc).
 pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     let ps = cfg.page_size;
-    for d in ["start", "logs", "expected"] {
+    for d in ["start", "logs", "expected", "backup"] {
         std::fs::create_dir_all(cfg.out.join(d))?;
     }
     let mut tables = Vec::new();
@@ -900,13 +911,11 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
         seal_page(&mut b, *pgno);
         pages.insert(*pgno, b);
     }
-    // The generation count is known before the first record: whole 1 MiB files.
-    let gens = cfg.log_mib.max(1) as i32;
-    let header = start_header(ps, gens, built.dbtime, objid_last);
-    let start = cfg.out.join("start").join(DB_NAME);
-    write_db(&start, &header, &pages, last_page, bulk.as_ref())?;
+    // Generations before the checkpoint, then --log-mib after it.
+    let before = (cfg.log_mib / 8).max(1) as i32;
+    let gens = before + cfg.log_mib.max(1) as i32;
+    let mut header = start_header(ps, (before + 1, gens), built.dbtime, objid_last);
     let logs = cfg.out.join("logs");
-    write_atomic(&logs.join("edb.chk"), &eseutil::synth::checkpoint(1, 1))?;
     let mut e = Engine {
         ps,
         pages,
@@ -921,8 +930,45 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
             ..Default::default()
         },
     };
+    let (isec, ib) = e.log.cur.position();
     e.log.record(&attach_db(&header))?;
-    run_transactions(&mut e, &mut tables, cfg.seed, gens)?;
+    let mut mix = Mix {
+        rng: Rng(cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+        next_id: 1000,
+    };
+    run_transactions(&mut e, &mut tables, &mut mix, |e| {
+        e.log.gen == before && e.log.cur.position().0 >= 128
+    })?;
+    // The checkpoint: a new generation starts, everything before is
+    // flushed (the start database), the database is in its attach list.
+    e.log.roll()?;
+    header[16..24].copy_from_slice(&e.dbtime.to_le_bytes());
+    // lgposAttach (@80): where the AttachDB record was written.
+    header[80..82].copy_from_slice(&ib.to_le_bytes());
+    header[82..84].copy_from_slice(&isec.to_le_bytes());
+    header[84..88].copy_from_slice(&1u32.to_le_bytes());
+    eseutil::checksum::seal_header(&mut header);
+    let start = cfg.out.join("start").join(DB_NAME);
+    write_db(&start, &header, &e.pages, last_page, bulk.as_ref())?;
+    let chk = checkpoint_file(before + 1, &header, e.dbtime, objid_last, (ib, isec, 1));
+    write_atomic(&logs.join("edb.chk"), &chk)?;
+    let backup_gen = before + 1 + (cfg.log_mib / 2) as i32;
+    run_transactions(&mut e, &mut tables, &mut mix, |e| {
+        e.log.gen == backup_gen - 1 && e.log.cur.position().0 >= 128
+    })?;
+    backup(
+        &mut e,
+        &cfg.out,
+        &header,
+        (last_page, bulk.as_ref()),
+        objid_last,
+    )?;
+    run_transactions(&mut e, &mut tables, &mut mix, |e| {
+        e.log.gen == gens && e.log.cur.position().0 >= 128
+    })?;
+    e.begin()?;
+    operations(&mut e, &mut tables, &mut mix.rng, &mut mix.next_id)?;
+    e.count("open at the end");
     let generations = std::mem::replace(&mut e.log, LogWriter::new(&logs)).close()?;
     e.undo_at_end();
     let mut expected = header.clone();
@@ -934,6 +980,7 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
         &expected,
         &e.pages,
     )?;
+    e.summary.checkpoint_generation = before as u32 + 1;
     e.summary.generations = generations as u32;
     Ok(e.summary)
 }
@@ -963,21 +1010,24 @@ fn operations(
     Ok(())
 }
 
-/// Transactions (one in eight rolled back) until the last generation is
-/// half written, then one left open by the crash.
+/// The operation stream: its random source and the next row id.
+struct Mix {
+    rng: Rng,
+    next_id: u32,
+}
+
+/// Transactions (one in eight rolled back) until `done` says stop.
 fn run_transactions(
     e: &mut Engine,
     tables: &mut [Table],
-    seed: u64,
-    gens: i32,
+    mix: &mut Mix,
+    done: impl Fn(&Engine) -> bool,
 ) -> std::io::Result<()> {
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let mut next_id = 1000u32;
-    while e.log.gen < gens || e.log.cur.position().0 < 128 {
+    while !done(e) {
         let live: Vec<Vec<u32>> = tables.iter().map(|t| t.live.clone()).collect();
         e.begin()?;
-        operations(e, tables, &mut rng, &mut next_id)?;
-        if rng.below(8) == 0 {
+        operations(e, tables, &mut mix.rng, &mut mix.next_id)?;
+        if mix.rng.below(8) == 0 {
             e.rollback()?;
             for (t, l) in tables.iter_mut().zip(live) {
                 t.live = l;
@@ -986,10 +1036,75 @@ fn run_transactions(
             e.commit()?;
         }
     }
-    e.begin()?;
-    operations(e, tables, &mut rng, &mut next_id)?;
-    e.count("open at the end");
     Ok(())
+}
+
+/// The mid-run backup as a snapshot (VSS) backup holds it: the engine
+/// flushes and starts a new generation, the snapshot copies the database
+/// (Dirty Shutdown, the pages as they are now), the checkpoint (at the new
+/// generation) and the logs written since the start's checkpoint. Restoring
+/// it is `/r` with `/s` and `/d` on `OUT/backup` and `/l` on `OUT/logs`.
+fn backup(
+    e: &mut Engine,
+    out: &Path,
+    start_header: &[u8],
+    layout: (u32, Option<&Bulk>),
+    objid_last: u32,
+) -> std::io::Result<()> {
+    e.log.roll()?;
+    let dir = out.join("backup");
+    std::fs::create_dir_all(&dir)?;
+    let mut h = start_header.to_vec();
+    h[16..24].copy_from_slice(&e.dbtime.to_le_bytes());
+    h[296..300].copy_from_slice(&(e.log.gen as u32).to_le_bytes());
+    eseutil::checksum::seal_header(&mut h);
+    write_db(&dir.join(DB_NAME), &h, &e.pages, layout.0, layout.1)?;
+    let attach = (
+        u16::from_le_bytes([h[80], h[81]]),
+        u16::from_le_bytes([h[82], h[83]]),
+        1,
+    );
+    let chk = checkpoint_file(e.log.gen, &h, e.dbtime, objid_last, attach);
+    write_atomic(&dir.join("edb.chk"), &chk)?;
+    let first = u32::from_le_bytes([h[296], h[297], h[298], h[299]]);
+    let from = u32::from_le_bytes(start_header[296..300].try_into().expect("4 bytes"));
+    for g in from..first {
+        let name = LogWriter::file_name(g as i32);
+        std::fs::copy(out.join("logs").join(&name), dir.join(&name))?;
+    }
+    e.summary.backup_generation = first;
+    Ok(())
+}
+
+/// The checkpoint at the start of generation `gen` with the database in
+/// its attach list (ATTACHINFO, docs/format/logs.md §4: dbid, flags,
+/// cbNames, dbtime, objidLast, cpgMax, lgposAttach, lgposConsistent,
+/// signDb, NUL-terminated name; a 0 dbid ends the list) in both copies.
+fn checkpoint_file(
+    gen: i32,
+    header: &[u8],
+    dbtime: u64,
+    objid_last: u32,
+    attach: (u16, u16, i32),
+) -> Vec<u8> {
+    let mut f = eseutil::synth::checkpoint(gen, 1);
+    let mut e = vec![DBID, 0];
+    e.extend((LOGGED_PATH.len() as u16 + 1).to_le_bytes());
+    e.extend(dbtime.to_le_bytes());
+    e.extend(objid_last.to_le_bytes());
+    e.extend(0u32.to_le_bytes());
+    e.extend(attach.0.to_le_bytes());
+    e.extend(attach.1.to_le_bytes());
+    e.extend(attach.2.to_le_bytes());
+    e.extend([0u8; 8]);
+    e.extend_from_slice(&header[24..52]);
+    e.extend_from_slice(LOGGED_PATH.as_bytes());
+    e.extend([0, 0]);
+    for copy in f.chunks_mut(4096) {
+        copy[679..679 + e.len()].copy_from_slice(&e);
+        eseutil::checksum::seal_header(copy);
+    }
+    f
 }
 
 fn usage() -> ! {

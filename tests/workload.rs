@@ -27,6 +27,11 @@ fn make(out: &Path, db_mib: u64, log_mib: u64, seed: u64) -> make_workload::Summ
 
 /// `/r edb /l OUT/logs /s OUT/logs /d OUT/start --output X` → X/DB_NAME.
 fn recover(out: &Path, x: &Path) -> std::path::PathBuf {
+    recover_from(out, &out.join("logs"), &out.join("start"), x)
+}
+
+/// `/r edb /l OUT/logs /s SYSTEM /d DBS --output X` → X/DB_NAME.
+fn recover_from(out: &Path, system: &Path, dbs: &Path, x: &Path) -> std::path::PathBuf {
     let logs = out.join("logs");
     let run = common::run(&[
         "/r".as_ref(),
@@ -34,9 +39,9 @@ fn recover(out: &Path, x: &Path) -> std::path::PathBuf {
         "/l".as_ref(),
         logs.as_os_str(),
         "/s".as_ref(),
-        logs.as_os_str(),
+        system.as_os_str(),
         "/d".as_ref(),
-        out.join("start").as_os_str(),
+        dbs.as_os_str(),
         "--output".as_ref(),
         x.as_os_str(),
     ]);
@@ -62,7 +67,9 @@ fn replay_of_the_workload_gives_the_expected_database() {
     let out = tmp.path().join("wl");
     // 8 MiB: the bulk table's tree has three levels (root, parents, leaves).
     let s = make(&out, 8, 3, 7);
-    assert_eq!(s.generations, 3);
+    // one generation before the checkpoint, three after it
+    assert_eq!((s.checkpoint_generation, s.generations), (2, 4));
+    assert_eq!(s.backup_generation, 3);
     for kind in [
         "Insert",
         "Replace",
@@ -87,6 +94,10 @@ fn replay_of_the_workload_gives_the_expected_database() {
     );
     let g = common::run(&["/g".as_ref(), recovered.as_os_str()]);
     assert_eq!(g.code, 0, "/g:\n{}\n{}", g.stdout, g.stderr);
+    // the mid-run backup rolled forward with the later logs: the same result
+    let backup = out.join("backup");
+    let restored = recover_from(&out, &backup, &backup, &tmp.path().join("y"));
+    assert_same_pages(&restored, &out.join("expected").join(DB_NAME));
 }
 
 #[test]
