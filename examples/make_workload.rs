@@ -255,6 +255,11 @@ impl LogWriter {
         Ok(())
     }
 
+    /// Whether generation `gen` is half written (or passed).
+    fn half_past(&self, gen: i32) -> bool {
+        self.gen > gen || (self.gen == gen && self.cur.position().0 >= 128)
+    }
+
     fn file_name(gen: i32) -> String {
         format!("edb{gen:05X}.log")
     }
@@ -936,9 +941,7 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
         rng: Rng(cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
         next_id: 1000,
     };
-    run_transactions(&mut e, &mut tables, &mut mix, |e| {
-        e.log.gen == before && e.log.cur.position().0 >= 128
-    })?;
+    run_transactions(&mut e, &mut tables, &mut mix, |e| e.log.half_past(before))?;
     // The checkpoint: a new generation starts, everything before is
     // flushed (the start database), the database is in its attach list.
     e.log.roll()?;
@@ -952,20 +955,17 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     write_db(&start, &header, &e.pages, last_page, bulk.as_ref())?;
     let chk = checkpoint_file(before + 1, &header, e.dbtime, objid_last, (ib, isec, 1));
     write_atomic(&logs.join("edb.chk"), &chk)?;
-    let backup_gen = before + 1 + (cfg.log_mib / 2) as i32;
-    run_transactions(&mut e, &mut tables, &mut mix, |e| {
-        e.log.gen == backup_gen - 1 && e.log.cur.position().0 >= 128
-    })?;
-    backup(
-        &mut e,
-        &cfg.out,
-        &header,
-        (last_page, bulk.as_ref()),
-        objid_last,
-    )?;
-    run_transactions(&mut e, &mut tables, &mut mix, |e| {
-        e.log.gen == gens && e.log.cur.position().0 >= 128
-    })?;
+    // The backup half-way (when there are two generations or more to
+    // share: it starts one of its own).
+    if cfg.log_mib >= 2 {
+        let backup_gen = before + 1 + (cfg.log_mib / 2) as i32;
+        run_transactions(&mut e, &mut tables, &mut mix, |e| {
+            e.log.half_past(backup_gen - 1)
+        })?;
+        let layout = (last_page, bulk.as_ref());
+        backup(&mut e, &cfg.out, &header, layout, objid_last)?;
+    }
+    run_transactions(&mut e, &mut tables, &mut mix, |e| e.log.half_past(gens))?;
     e.begin()?;
     operations(&mut e, &mut tables, &mut mix.rng, &mut mix.next_id)?;
     e.count("open at the end");
