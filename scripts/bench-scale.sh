@@ -39,14 +39,17 @@ else
 fi
 
 # measure CMD... -> "seconds max_rss_kib" (output discarded; a failure stops the run)
+# (wall time from bash's microsecond clock, peak RSS from GNU time)
 measure() {
-  local out=$WORK/.time
-  if ! /usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null 2>"$WORK/.stderr"; then
+  local out=$WORK/.time a b
+  a=$EPOCHREALTIME
+  if ! /usr/bin/time -f '%M' -o "$out" "$@" >/dev/null 2>"$WORK/.stderr"; then
     echo "failed: $*" >&2; cat "$WORK/.stderr" >&2; exit 1
   fi
-  cat "$out"
+  b=$EPOCHREALTIME
+  awk -v a="$a" -v b="$b" -v k="$(cat "$out")" 'BEGIN{printf "%.4f %s\n", b-a, k}'
 }
-ratio() { awk -v c="$1" -v t="$2" 'BEGIN{ if (t > 0) printf "%.2f", c/t; else printf "-" }'; }
+ratio() { awk -v c="$1" -v t="$2" 'BEGIN{ if (t > 0) printf "%.3f", c/t; else printf "-" }'; }
 mib() { awk -v k="$1" 'BEGIN{printf "%.0f", k/1024}'; }
 
 row() { # N
@@ -62,7 +65,7 @@ row() { # N
   m=$(measure sh -c "cat \"$logs\"/* \"$db\" >/dev/null"); read -r t_catr _ <<<"$m"
   rm -rf "$WORK/out"
   m=$(measure "$BIN" /r edb /l "$logs" /s "$logs" /d "$set/start" --output "$WORK/out"); read -r t_r k_r <<<"$m"
-  printf '| %s | %s | %.2f | %.2f (%s×) | %s | %.2f (%s×) | %s | %.2f (%s×) | %s |\n' \
+  printf '| %s | %s | %.3f | %.3f (%s×) | %s | %.3f (%s×) | %s | %.3f (%s×) | %s |\n' \
     "$n" "$(mib $((bytes / 1024)))" "$t_cat" \
     "$t_ml" "$(ratio "$t_cat" "$t_ml")" "$(mib "$k_ml")" \
     "$t_plan" "$(ratio "$t_cat" "$t_plan")" "$(mib "$k_plan")" \
