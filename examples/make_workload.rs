@@ -7,29 +7,46 @@
 //! [--page-size 8192] [--seed N]`
 //!
 //! Layout: `OUT/start/workload.edb` (the database as flushed at the
-//! checkpoint of `OUT/logs/edb.chk`), `OUT/logs/` (edb00001.log … edb.log,
-//! edb.chk), `OUT/expected/workload.edb` (the database after replay), so that
+//! checkpoint of `OUT/logs/edb.chk`, Dirty Shutdown), `OUT/logs/`
+//! (edb00001.log … edb.log and edb.chk: `--log-mib / 8` (at least one)
+//! generations before the checkpoint, `--log-mib` after it),
+//! `OUT/backup/` (a snapshot backup taken half-way: database copy,
+//! checkpoint, the logs since the start's checkpoint), `OUT/expected/workload.edb`
+//! (the database after replay), so that
 //! `eseutil-rs /r edb /l OUT/logs /s OUT/logs /d OUT/start --output X`
-//! reproduces `OUT/expected/` page for page.
+//! reproduces `OUT/expected/` page for page, and so does
+//! `eseutil-rs /r edb /l OUT/logs /s OUT/backup /d OUT/backup --output Y`.
 //!
 //! The generator is a tiny engine. The starting database is the implicit
 //! creation of `recovery::create_db` (catalog, space trees) plus two user
-//! tables, `Orders` (with a secondary index on `Tag`) and `Events`, entered
-//! in the catalog with their columns and indexes. Every later change is
-//! made by building its log record (LRNODE_ layout, docs/format/log-records.md
-//! §1–§4) and applying the same change to the generator's page bytes through
-//! `recovery::page::PageImage` (parse, change, serialise, seal), as redo
-//! does; its pages are therefore the expected database. Operations:
-//! transactions (Begin0 … Commit0) of inserts (row + index entry), replaces
-//! (same key, new data of another length), deltas (Count, offset 8 of the
-//! record), flag-deletes followed by deletes (version cleanup) of rows and
-//! index entries. The first generation opens with AttachDB; the checkpoint
-//! is at its start. The last generation ends without Term (a crash).
+//! tables, `Orders` (with a secondary index on `Tag`) and `Events`, and,
+//! when `--db-mib` asks for more than the creation's 256 pages, a
+//! bulk-built table `Bulk` filling a secondary extent to the requested size
+//! (a multi-level B-tree streamed to the file: memory does not grow with
+//! the database), all entered in the catalog with their columns and
+//! indexes. Every later change is made by building its log record
+//! (LRNODE_ layout, docs/format/log-records.md §1–§4) and applying the same
+//! change to the generator's page bytes through `recovery::page::PageImage`
+//! (parse, change, serialise, seal) and `recovery::undo::apply`, as redo
+//! does; its pages are therefore the expected database.
 //!
-//! Not yet made (see docs/notes): rolled-back and open transactions, long
-//! values, splits and merges (every tree stays one root page), a checkpoint
-//! that advances, the mid-run backup, databases larger than the 256 pages of
-//! the implicit creation (`--db-mib` is recorded, not yet honoured).
+//! Operations: transactions (Begin0 … Commit0) of versioned inserts (row +
+//! index entry), replaces (same key, data of another length), deltas
+//! (Count, offset 8 of the record), flag-deletes of rows and index entries,
+//! followed after commit by their deletes (version cleanup); one
+//! transaction in eight rolled back as the engine logs it (one Undo record
+//! per operation, newest first, then Rollback, then the cleanup of the
+//! undone inserts); a last transaction left open by the crash, which
+//! recovery undoes (the expected pages include that undo). The first
+//! generation opens with AttachDB; the checkpoint then advances to a later
+//! generation (the start database is written there, the database in the
+//! checkpoint's attach list); the last generation ends without Term (a
+//! crash).
+//!
+//! Not made yet: long values, splits and merges (the user tables stay one
+//! root page each), pages flushed between checkpoints, a streaming backup
+//! (`.pat` file). Page sizes 8, 16 and 32 KiB (at 4 KiB the catalog of
+//! the implicit creation plus these tables needs more than one page).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -37,11 +54,13 @@ use std::path::{Path, PathBuf};
 
 use eseutil::checksum::seal_page;
 use eseutil::log::synth::{begin0, commit0, Log8};
-use eseutil::parse::page::{FLAG_INDEX, NODE_DELETED, NODE_VERSIONED};
-use eseutil::recovery::create_db::{
-    build_with, column_row, index_row, insert_row, key_long, table_row, Builder,
+use eseutil::parse::page::{
+    FLAG_INDEX, FLAG_LEAF, FLAG_PARENT_OF_LEAF, FLAG_ROOT, NODE_DELETED, NODE_VERSIONED,
 };
-use eseutil::recovery::page::PageImage;
+use eseutil::recovery::create_db::{
+    build_with, column_row, index_row, insert_row, key_long, table_row, Builder, LEGACY_DB_PAGES,
+};
+use eseutil::recovery::page::{Line, PageImage};
 use eseutil::recovery::undo::{self, UndoOp};
 use eseutil::synth::{db_header_page, logtime, DbSpec};
 
@@ -50,7 +69,7 @@ use eseutil::synth::{db_header_page, logtime, DbSpec};
 pub struct Config {
     /// Output folder (created).
     pub out: PathBuf,
-    /// Requested database size in MiB (not yet honoured: see the module doc).
+    /// Database size in MiB (at least the 256 pages of the implicit creation).
     pub db_mib: u64,
     /// Log bytes to write after the checkpoint, in MiB (whole generations).
     pub log_mib: u64,
@@ -65,6 +84,10 @@ pub struct Config {
 pub struct Summary {
     /// Generations written (1 ..= this).
     pub generations: u32,
+    /// Generation the checkpoint (and the start database) stands at.
+    pub checkpoint_generation: u32,
+    /// Generation the backup's checkpoint stands at.
+    pub backup_generation: u32,
     /// Log records written, by kind.
     pub ops: BTreeMap<&'static str, u64>,
     /// The database's file name (in start/ and expected/).
@@ -138,19 +161,21 @@ fn name_of(id: u32, version: u64) -> Vec<u8> {
 }
 
 /// The catalog rows, FDPs and first rows of the user tables.
+/// The columns of every user table: name, fid, coltyp, NOT NULL.
+const COLUMNS: [(&str, u16, u32, bool); 4] = [
+    ("Id", 1, LONG, true),
+    ("Count", 2, LONG, false),
+    ("Tag", 3, LONG, false),
+    ("Name", 0x80, TEXT, false),
+];
+
 fn user_tables(b: &mut Builder, tables: &mut Vec<Table>) {
-    let cols: [(&str, u16, u32, bool); 4] = [
-        ("Id", 1, LONG, true),
-        ("Count", 2, LONG, false),
-        ("Tag", 3, LONG, false),
-        ("Name", 0x80, TEXT, false),
-    ];
     for (objid, name, with_index) in [(6u32, "Orders", true), (8, "Events", false)] {
         let cpg = 16;
         let pgno = b.allocate(PGNO_ROOT_AE, cpg);
         b.fdp(pgno, objid, cpg, 1, 0);
         insert_row(b, &table_row(objid, pgno, name, cpg));
-        for c in &cols {
+        for c in &COLUMNS {
             insert_row(b, &column_row(objid, c));
         }
         insert_row(b, &index_row(objid, objid, "Id", pgno, 0x0001_0031, &[1]));
@@ -228,6 +253,11 @@ impl LogWriter {
         }
         self.cur.record(r);
         Ok(())
+    }
+
+    /// Whether generation `gen` is half written (or passed).
+    fn half_past(&self, gen: i32) -> bool {
+        self.gen > gen || (self.gen == gen && self.cur.position().0 >= 128)
     }
 
     fn file_name(gen: i32) -> String {
@@ -580,13 +610,205 @@ impl Engine {
     }
 }
 
-/// Database header of the start: Dirty Shutdown, logs 1 ..= `last_gen`
-/// required, the dbtime and objid reached by the creation.
-fn start_header(ps: usize, last_gen: i32, dbtime: u64, objid_last: u32) -> Vec<u8> {
+/// The bulk-built table `Bulk` that gives the database its size: a
+/// secondary extent of the database (pgno 257 to the end of the file)
+/// holding one B-tree of fixed-size rows, laid out as a bulk load leaves
+/// it (leaves in key order, then the parent levels; separator = first key
+/// of the next child, the last child's key empty). Never touched by the
+/// log: it is streamed to the start file and copied to the expected one.
+#[derive(Debug, Clone)]
+struct Bulk {
+    ps: usize,
+    /// FDP root (OE and AE follow).
+    root: u32,
+    /// Pages of the extent (root … last page of the file).
+    cpg: u32,
+    leaves: u32,
+    rows_per_leaf: u32,
+    fanout: usize,
+    dbtime: u64,
+}
+
+const BULK_OBJID: u32 = 10;
+const BULK_FIRST_ID: u32 = 1_000_000;
+
+impl Bulk {
+    /// The layout for a file of `total` data pages; `None` when the
+    /// implicit creation's 256 pages already fill it.
+    fn plan(ps: usize, total: u32) -> Option<Bulk> {
+        let root = LEGACY_DB_PAGES + 1;
+        let cpg = total.checked_sub(LEGACY_DB_PAGES)?;
+        let avail = cpg.checked_sub(3)?;
+        let fanout = (ps - 100) / 16;
+        let mut leaves = (avail as u64 * fanout as u64 / (fanout as u64 + 1)) as u32;
+        let mut b = Bulk {
+            ps,
+            root,
+            cpg,
+            leaves,
+            rows_per_leaf: ((ps - 100) / 50) as u32,
+            fanout,
+            dbtime: 0,
+        };
+        while leaves > 0 && leaves + b.internal_pages(leaves) > avail {
+            leaves -= 1;
+        }
+        b.leaves = leaves;
+        (leaves > 0).then_some(b)
+    }
+
+    /// Parent pages below the root for `leaves` leaves.
+    fn internal_pages(&self, leaves: u32) -> u32 {
+        let (mut n, mut total) = (leaves as usize, 0);
+        while n > self.fanout {
+            n = n.div_ceil(self.fanout);
+            total += n as u32;
+        }
+        total
+    }
+
+    fn row(id: u32) -> (Vec<u8>, Vec<u8>) {
+        let name = format!("bulk row {id:010}");
+        (
+            key_long(id),
+            user_record(id, 0, tag_of(id), name.as_bytes()),
+        )
+    }
+
+    fn first_leaf(&self) -> u32 {
+        self.root + 3
+    }
+
+    /// Catalog rows and FDP (root, OE, AE) of the table.
+    fn catalog(&self, b: &mut Builder) {
+        b.fdp(self.root, BULK_OBJID, self.cpg, 1, 0);
+        insert_row(b, &table_row(BULK_OBJID, self.root, "Bulk", self.cpg));
+        for c in &COLUMNS {
+            insert_row(b, &column_row(BULK_OBJID, c));
+        }
+        insert_row(
+            b,
+            &index_row(BULK_OBJID, BULK_OBJID, "Id", self.root, 0x0001_0031, &[1]),
+        );
+    }
+
+    /// Space after the build: the database root owns the extent, the
+    /// table's AE lists what the tree does not use.
+    fn space(&self, pages: &mut BTreeMap<u32, PageImage>) {
+        let last = self.root + self.cpg - 1;
+        let line = |cpg: u32| Line {
+            flags: 0,
+            cb_prefix: 0,
+            suffix: last.to_be_bytes().to_vec(),
+            data: cpg.to_le_bytes().to_vec(),
+            slot: None,
+        };
+        if let Some(oe) = pages.get_mut(&2) {
+            oe.lines.push(line(self.cpg));
+        }
+        let used = 3 + self.leaves + self.internal_pages(self.leaves);
+        if let Some(ae) = pages.get_mut(&(self.root + 2)) {
+            ae.lines.clear();
+            if self.cpg > used {
+                ae.lines.push(line(self.cpg - used));
+            }
+        }
+    }
+
+    fn page(&self, flags: u32, prev: u32, next: u32) -> PageImage {
+        let mut p = PageImage::new(self.ps, BULK_OBJID, flags, self.dbtime);
+        (p.prev, p.next) = (prev, next);
+        p
+    }
+
+    fn leaf(&self, i: u32) -> PageImage {
+        let pgno = self.first_leaf() + i;
+        let prev = if i == 0 { 0 } else { pgno - 1 };
+        let next = if i + 1 == self.leaves { 0 } else { pgno + 1 };
+        let mut p = self.page(FLAG_LEAF, prev, next);
+        let first = BULK_FIRST_ID + i * self.rows_per_leaf;
+        for id in first..first + self.rows_per_leaf {
+            let (k, d) = Self::row(id);
+            let l = p.make_line(&k, 0, &d, 0);
+            p.lines.push(l);
+        }
+        p
+    }
+
+    /// The parent levels: pages below the root (pgno, image) and the
+    /// root's entries with their level flag.
+    fn parents(&self) -> (Vec<(u32, PageImage)>, Vec<Line>, u32) {
+        let entry = |p: &PageImage, upper: &Option<Vec<u8>>, child: u32| {
+            p.make_line(upper.as_deref().unwrap_or(&[]), 0, &child.to_le_bytes(), 0)
+        };
+        let mut children: Vec<(u32, Option<Vec<u8>>)> = (0..self.leaves)
+            .map(|i| {
+                let upper = (i + 1 < self.leaves)
+                    .then(|| key_long(BULK_FIRST_ID + (i + 1) * self.rows_per_leaf));
+                (self.first_leaf() + i, upper)
+            })
+            .collect();
+        let mut out = Vec::new();
+        let mut next_pgno = self.first_leaf() + self.leaves;
+        let mut level_flag = FLAG_PARENT_OF_LEAF;
+        while children.len() > self.fanout {
+            let groups: Vec<_> = children.chunks(self.fanout).map(|c| c.to_vec()).collect();
+            let n = groups.len() as u32;
+            let mut level = Vec::new();
+            for (j, g) in groups.into_iter().enumerate() {
+                let pgno = next_pgno + j as u32;
+                let prev = if j == 0 { 0 } else { pgno - 1 };
+                let next = if j as u32 + 1 == n { 0 } else { pgno + 1 };
+                let mut p = self.page(level_flag, prev, next);
+                for (child, upper) in &g {
+                    let l = entry(&p, upper, *child);
+                    p.lines.push(l);
+                }
+                level.push((pgno, g.last().and_then(|x| x.1.clone())));
+                out.push((pgno, p));
+            }
+            next_pgno += n;
+            children = level;
+            level_flag = 0;
+        }
+        let probe = self.page(0, 0, 0);
+        let root_lines = children.iter().map(|(c, u)| entry(&probe, u, *c)).collect();
+        (out, root_lines, level_flag)
+    }
+
+    /// Pages root+3 … end of the extent, in order, to `w`.
+    fn write(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let seal = |pgno: u32, p: &PageImage| -> std::io::Result<Vec<u8>> {
+            let mut b = p.to_bytes().map_err(|e| std::io::Error::other(e.detail))?;
+            if self.ps > 8192 {
+                b[64..68].copy_from_slice(&pgno.to_le_bytes());
+            }
+            seal_page(&mut b, pgno);
+            Ok(b)
+        };
+        for i in 0..self.leaves {
+            w.write_all(&seal(self.first_leaf() + i, &self.leaf(i))?)?;
+        }
+        let (parents, _, _) = self.parents();
+        for (pgno, p) in &parents {
+            w.write_all(&seal(*pgno, p)?)?;
+        }
+        let used = 3 + self.leaves + parents.len() as u32;
+        let zero = vec![0u8; self.ps];
+        for _ in used..self.cpg {
+            w.write_all(&zero)?;
+        }
+        Ok(())
+    }
+}
+
+/// Database header of the start: Dirty Shutdown, logs `required` (first,
+/// last) needed, the dbtime and objid given.
+fn start_header(ps: usize, required: (i32, i32), dbtime: u64, objid_last: u32) -> Vec<u8> {
     let mut h = db_header_page(&DbSpec {
         page_size: ps,
         state: 2,
-        gen_required: (1, last_gen),
+        gen_required: required,
         update: (0x14, 0),
     });
     h[16..24].copy_from_slice(&dbtime.to_le_bytes());
@@ -609,35 +831,82 @@ fn attach_db(header: &[u8]) -> Vec<u8> {
     r
 }
 
+/// Writes header, pages 1 ..= `last` from `pages` (blank where absent),
+/// then the bulk table's pages, streamed.
 fn write_db(
     path: &Path,
     header: &[u8],
     pages: &BTreeMap<u32, Vec<u8>>,
     last: u32,
-    ps: usize,
+    bulk: Option<&Bulk>,
 ) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let f = std::fs::File::create(&tmp)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
     w.write_all(header)?;
     w.write_all(header)?;
-    let zero = vec![0u8; ps];
+    let zero = vec![0u8; header.len()];
     for pgno in 1..=last {
         w.write_all(pages.get(&pgno).map_or(&zero[..], |p| &p[..]))?;
     }
+    if let Some(b) = bulk {
+        b.write(&mut w)?;
+    }
     w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The expected database: a copy of the start with the header and the
+/// pages the log changed written over it.
+fn write_expected(
+    start: &Path,
+    path: &Path,
+    header: &[u8],
+    pages: &BTreeMap<u32, Vec<u8>>,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let tmp = path.with_extension("tmp");
+    std::fs::copy(start, &tmp)?;
+    let f = std::fs::OpenOptions::new().write(true).open(&tmp)?;
+    f.write_all_at(header, 0)?;
+    f.write_all_at(header, header.len() as u64)?;
+    for (pgno, p) in pages {
+        f.write_all_at(p, (*pgno as u64 + 1) * p.len() as u64)?;
+    }
+    f.sync_all()?;
     std::fs::rename(&tmp, path)
 }
 
 /// Makes the workload (see the module doc).
 pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     let ps = cfg.page_size;
-    for d in ["start", "logs", "expected"] {
+    for d in ["start", "logs", "expected", "backup"] {
         std::fs::create_dir_all(cfg.out.join(d))?;
     }
     let mut tables = Vec::new();
-    let built = build_with(ps, |b| user_tables(b, &mut tables)).map_err(std::io::Error::other)?;
-    let objid_last = tables.iter().map(|t| t.objid + 1).max().unwrap_or(5);
+    let total = ((cfg.db_mib << 20) / ps as u64).saturating_sub(2);
+    let mut bulk = Bulk::plan(ps, total.min(u32::MAX as u64 / 2) as u32);
+    let mut built = build_with(ps, |b| {
+        user_tables(b, &mut tables);
+        if let Some(k) = &bulk {
+            k.catalog(b);
+        }
+    })
+    .map_err(std::io::Error::other)?;
+    let mut objid_last = tables.iter().map(|t| t.objid + 1).max().unwrap_or(5);
+    let mut last_page = built.pgno_last;
+    if let Some(k) = &mut bulk {
+        let root = built.pages[&k.root].clone();
+        k.dbtime = root.dbtime;
+        k.space(&mut built.pages);
+        let (_, lines, level) = k.parents();
+        let mut r = PageImage::new(ps, BULK_OBJID, FLAG_ROOT | level, root.dbtime);
+        r.ext = root.ext;
+        r.lines = lines;
+        built.pages.insert(k.root, r);
+        objid_last = BULK_OBJID;
+        last_page = k.root + 2;
+    }
     let mut pages = BTreeMap::new();
     for (pgno, p) in &built.pages {
         let mut b = p.to_bytes().map_err(|e| std::io::Error::other(e.detail))?;
@@ -647,19 +916,11 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
         seal_page(&mut b, *pgno);
         pages.insert(*pgno, b);
     }
-    let last_page = built.pgno_last;
-    // The generation count is known before the first record: whole 1 MiB files.
-    let gens = cfg.log_mib.max(1) as i32;
-    let header = start_header(ps, gens, built.dbtime, objid_last);
-    write_db(
-        &cfg.out.join("start").join(DB_NAME),
-        &header,
-        &pages,
-        last_page,
-        ps,
-    )?;
+    // Generations before the checkpoint, then --log-mib after it.
+    let before = (cfg.log_mib / 8).max(1) as i32;
+    let gens = before + cfg.log_mib.max(1) as i32;
+    let mut header = start_header(ps, (before + 1, gens), built.dbtime, objid_last);
     let logs = cfg.out.join("logs");
-    write_atomic(&logs.join("edb.chk"), &eseutil::synth::checkpoint(1, 1))?;
     let mut e = Engine {
         ps,
         pages,
@@ -674,20 +935,52 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
             ..Default::default()
         },
     };
+    let (isec, ib) = e.log.cur.position();
     e.log.record(&attach_db(&header))?;
-    run_transactions(&mut e, &mut tables, cfg.seed, gens)?;
+    let mut mix = Mix {
+        rng: Rng(cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+        next_id: 1000,
+    };
+    run_transactions(&mut e, &mut tables, &mut mix, |e| e.log.half_past(before))?;
+    // The checkpoint: a new generation starts, everything before is
+    // flushed (the start database), the database is in its attach list.
+    e.log.roll()?;
+    header[16..24].copy_from_slice(&e.dbtime.to_le_bytes());
+    // lgposAttach (@80): where the AttachDB record was written.
+    header[80..82].copy_from_slice(&ib.to_le_bytes());
+    header[82..84].copy_from_slice(&isec.to_le_bytes());
+    header[84..88].copy_from_slice(&1u32.to_le_bytes());
+    eseutil::checksum::seal_header(&mut header);
+    let start = cfg.out.join("start").join(DB_NAME);
+    write_db(&start, &header, &e.pages, last_page, bulk.as_ref())?;
+    let chk = checkpoint_file(before + 1, &header, e.dbtime, objid_last, (ib, isec, 1));
+    write_atomic(&logs.join("edb.chk"), &chk)?;
+    // The backup half-way (when there are two generations or more to
+    // share: it starts one of its own).
+    if cfg.log_mib >= 2 {
+        let backup_gen = before + 1 + (cfg.log_mib / 2) as i32;
+        run_transactions(&mut e, &mut tables, &mut mix, |e| {
+            e.log.half_past(backup_gen - 1)
+        })?;
+        let layout = (last_page, bulk.as_ref());
+        backup(&mut e, &cfg.out, &header, layout, objid_last)?;
+    }
+    run_transactions(&mut e, &mut tables, &mut mix, |e| e.log.half_past(gens))?;
+    e.begin()?;
+    operations(&mut e, &mut tables, &mut mix.rng, &mut mix.next_id)?;
+    e.count("open at the end");
     let generations = std::mem::replace(&mut e.log, LogWriter::new(&logs)).close()?;
     e.undo_at_end();
     let mut expected = header.clone();
     expected[52..56].copy_from_slice(&3u32.to_le_bytes());
     eseutil::checksum::seal_header(&mut expected);
-    write_db(
+    write_expected(
+        &start,
         &cfg.out.join("expected").join(DB_NAME),
         &expected,
         &e.pages,
-        last_page,
-        ps,
     )?;
+    e.summary.checkpoint_generation = before as u32 + 1;
     e.summary.generations = generations as u32;
     Ok(e.summary)
 }
@@ -717,21 +1010,24 @@ fn operations(
     Ok(())
 }
 
-/// Transactions (one in eight rolled back) until the last generation is
-/// half written, then one left open by the crash.
+/// The operation stream: its random source and the next row id.
+struct Mix {
+    rng: Rng,
+    next_id: u32,
+}
+
+/// Transactions (one in eight rolled back) until `done` says stop.
 fn run_transactions(
     e: &mut Engine,
     tables: &mut [Table],
-    seed: u64,
-    gens: i32,
+    mix: &mut Mix,
+    done: impl Fn(&Engine) -> bool,
 ) -> std::io::Result<()> {
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let mut next_id = 1000u32;
-    while e.log.gen < gens || e.log.cur.position().0 < 128 {
+    while !done(e) {
         let live: Vec<Vec<u32>> = tables.iter().map(|t| t.live.clone()).collect();
         e.begin()?;
-        operations(e, tables, &mut rng, &mut next_id)?;
-        if rng.below(8) == 0 {
+        operations(e, tables, &mut mix.rng, &mut mix.next_id)?;
+        if mix.rng.below(8) == 0 {
             e.rollback()?;
             for (t, l) in tables.iter_mut().zip(live) {
                 t.live = l;
@@ -740,10 +1036,75 @@ fn run_transactions(
             e.commit()?;
         }
     }
-    e.begin()?;
-    operations(e, tables, &mut rng, &mut next_id)?;
-    e.count("open at the end");
     Ok(())
+}
+
+/// The mid-run backup as a snapshot (VSS) backup holds it: the engine
+/// flushes and starts a new generation, the snapshot copies the database
+/// (Dirty Shutdown, the pages as they are now), the checkpoint (at the new
+/// generation) and the logs written since the start's checkpoint. Restoring
+/// it is `/r` with `/s` and `/d` on `OUT/backup` and `/l` on `OUT/logs`.
+fn backup(
+    e: &mut Engine,
+    out: &Path,
+    start_header: &[u8],
+    layout: (u32, Option<&Bulk>),
+    objid_last: u32,
+) -> std::io::Result<()> {
+    e.log.roll()?;
+    let dir = out.join("backup");
+    std::fs::create_dir_all(&dir)?;
+    let mut h = start_header.to_vec();
+    h[16..24].copy_from_slice(&e.dbtime.to_le_bytes());
+    h[296..300].copy_from_slice(&(e.log.gen as u32).to_le_bytes());
+    eseutil::checksum::seal_header(&mut h);
+    write_db(&dir.join(DB_NAME), &h, &e.pages, layout.0, layout.1)?;
+    let attach = (
+        u16::from_le_bytes([h[80], h[81]]),
+        u16::from_le_bytes([h[82], h[83]]),
+        1,
+    );
+    let chk = checkpoint_file(e.log.gen, &h, e.dbtime, objid_last, attach);
+    write_atomic(&dir.join("edb.chk"), &chk)?;
+    let first = u32::from_le_bytes([h[296], h[297], h[298], h[299]]);
+    let from = u32::from_le_bytes(start_header[296..300].try_into().expect("4 bytes"));
+    for g in from..first {
+        let name = LogWriter::file_name(g as i32);
+        std::fs::copy(out.join("logs").join(&name), dir.join(&name))?;
+    }
+    e.summary.backup_generation = first;
+    Ok(())
+}
+
+/// The checkpoint at the start of generation `gen` with the database in
+/// its attach list (ATTACHINFO, docs/format/logs.md §4: dbid, flags,
+/// cbNames, dbtime, objidLast, cpgMax, lgposAttach, lgposConsistent,
+/// signDb, NUL-terminated name; a 0 dbid ends the list) in both copies.
+fn checkpoint_file(
+    gen: i32,
+    header: &[u8],
+    dbtime: u64,
+    objid_last: u32,
+    attach: (u16, u16, i32),
+) -> Vec<u8> {
+    let mut f = eseutil::synth::checkpoint(gen, 1);
+    let mut e = vec![DBID, 0];
+    e.extend((LOGGED_PATH.len() as u16 + 1).to_le_bytes());
+    e.extend(dbtime.to_le_bytes());
+    e.extend(objid_last.to_le_bytes());
+    e.extend(0u32.to_le_bytes());
+    e.extend(attach.0.to_le_bytes());
+    e.extend(attach.1.to_le_bytes());
+    e.extend(attach.2.to_le_bytes());
+    e.extend([0u8; 8]);
+    e.extend_from_slice(&header[24..52]);
+    e.extend_from_slice(LOGGED_PATH.as_bytes());
+    e.extend([0, 0]);
+    for copy in f.chunks_mut(4096) {
+        copy[679..679 + e.len()].copy_from_slice(&e);
+        eseutil::checksum::seal_header(copy);
+    }
+    f
 }
 
 fn usage() -> ! {

@@ -14,10 +14,10 @@ mod make_workload;
 use eseutil::db::compare::compare_candidates;
 use make_workload::{make_workload, Config, DB_NAME};
 
-fn make(out: &Path, log_mib: u64, seed: u64) -> make_workload::Summary {
+fn make(out: &Path, db_mib: u64, log_mib: u64, seed: u64) -> make_workload::Summary {
     make_workload(&Config {
         out: out.to_path_buf(),
-        db_mib: 4,
+        db_mib,
         log_mib,
         page_size: 8192,
         seed,
@@ -27,6 +27,11 @@ fn make(out: &Path, log_mib: u64, seed: u64) -> make_workload::Summary {
 
 /// `/r edb /l OUT/logs /s OUT/logs /d OUT/start --output X` → X/DB_NAME.
 fn recover(out: &Path, x: &Path) -> std::path::PathBuf {
+    recover_from(out, &out.join("logs"), &out.join("start"), x)
+}
+
+/// `/r edb /l OUT/logs /s SYSTEM /d DBS --output X` → X/DB_NAME.
+fn recover_from(out: &Path, system: &Path, dbs: &Path, x: &Path) -> std::path::PathBuf {
     let logs = out.join("logs");
     let run = common::run(&[
         "/r".as_ref(),
@@ -34,9 +39,9 @@ fn recover(out: &Path, x: &Path) -> std::path::PathBuf {
         "/l".as_ref(),
         logs.as_os_str(),
         "/s".as_ref(),
-        logs.as_os_str(),
+        system.as_os_str(),
         "/d".as_ref(),
-        out.join("start").as_os_str(),
+        dbs.as_os_str(),
         "--output".as_ref(),
         x.as_os_str(),
     ]);
@@ -60,8 +65,11 @@ fn assert_same_pages(recovered: &Path, expected: &Path) {
 fn replay_of_the_workload_gives_the_expected_database() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("wl");
-    let s = make(&out, 3, 7);
-    assert_eq!(s.generations, 3);
+    // 8 MiB: the bulk table's tree has three levels (root, parents, leaves).
+    let s = make(&out, 8, 3, 7);
+    // one generation before the checkpoint, three after it
+    assert_eq!((s.checkpoint_generation, s.generations), (2, 4));
+    assert_eq!(s.backup_generation, 3);
     for kind in [
         "Insert",
         "Replace",
@@ -86,6 +94,10 @@ fn replay_of_the_workload_gives_the_expected_database() {
     );
     let g = common::run(&["/g".as_ref(), recovered.as_os_str()]);
     assert_eq!(g.code, 0, "/g:\n{}\n{}", g.stdout, g.stderr);
+    // the mid-run backup rolled forward with the later logs: the same result
+    let backup = out.join("backup");
+    let restored = recover_from(&out, &backup, &backup, &tmp.path().join("y"));
+    assert_same_pages(&restored, &out.join("expected").join(DB_NAME));
 }
 
 #[test]
@@ -96,9 +108,9 @@ fn the_seed_changes_the_workload_and_the_same_seed_repeats_it() {
         tmp.path().join("b"),
         tmp.path().join("c"),
     );
-    make(&a, 1, 1);
-    make(&b, 1, 1);
-    make(&c, 1, 2);
+    make(&a, 2, 1, 1);
+    make(&b, 2, 1, 1);
+    make(&c, 2, 1, 2);
     let log = |d: &Path| std::fs::read(d.join("logs/edb.log")).unwrap();
     assert_eq!(log(&a), log(&b));
     assert_ne!(log(&a), log(&c));
@@ -112,7 +124,8 @@ fn the_peer_reads_the_same_rows_in_the_replayed_and_the_expected_database() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("wl");
-    make(&out, 2, 11);
+    // 3 MiB: a small bulk table, so that the peer reads it quickly.
+    make(&out, 3, 2, 11);
     let recovered = recover(&out, &tmp.path().join("x"));
     let expected = out.join("expected").join(DB_NAME);
     let d = common::peer_docs(
@@ -123,7 +136,7 @@ fn the_peer_reads_the_same_rows_in_the_replayed_and_the_expected_database() {
     );
     assert_eq!(d[0], d[1]);
     let tables = d[0]["tables"].as_object().unwrap();
-    for t in ["Orders", "Events", "MSysObjects"] {
+    for t in ["Orders", "Events", "Bulk", "MSysObjects"] {
         assert!(
             tables[t]["count"].as_u64().unwrap() > 0,
             "{t}: {:?}",

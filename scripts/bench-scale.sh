@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# How `/ml`, `plan` and `/r` grow with the number of logs: wall time and
+# peak RSS at 10, 100, 1,000 and 5,000 generations of 1 MiB, each time as
+# a ratio to `cat` of the same bytes in the same run (hot cache), printed
+# as a Markdown table; then, with --goal, the /r goal run of issue 11
+# (>= 1 GiB of logs into a >= 4 GiB database, default evidence hashing and
+# verification) against `cat` of all its inputs (logs + database).
+#
+# Sets are made by examples/make_workload.rs (no corpus needed): a database
+# of DB_MIB (default 8) and N generations after its checkpoint.
+#
+# Usage: scripts/bench-scale.sh [--goal] [N ...]      (default N: 10 100 1000 5000)
+# Env:   DB_MIB (default 8), GOAL_DB_MIB (4096), GOAL_LOG_MIB (1024),
+#        BENCH_DIR (work folder, default a mktemp -d; needs ~N MiB per set, twice),
+#        CARGO_TARGET_DIR.
+# A ratio is cat's time over the command's time: 1.0 = as fast as cat.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+goal=0
+sizes=()
+for a in "$@"; do
+  case $a in
+    --goal) goal=1 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) sizes+=("$a") ;;
+  esac
+done
+[ ${#sizes[@]} -gt 0 ] || [ $goal = 1 ] || sizes=(10 100 1000 5000)
+[ -x /usr/bin/time ] || { echo "GNU time (/usr/bin/time) is needed for peak RSS" >&2; exit 3; }
+DB_MIB=${DB_MIB:-8}
+TARGET=${CARGO_TARGET_DIR:-target}
+cargo build --release --quiet --bin eseutil-rs --example make_workload --example compare_pages
+BIN=$PWD/$TARGET/release/eseutil-rs
+MAKE=$PWD/$TARGET/release/examples/make_workload
+if [ -n "${BENCH_DIR:-}" ]; then
+  WORK=$BENCH_DIR; mkdir -p "$WORK"
+else
+  WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
+fi
+
+# measure CMD... -> "seconds max_rss_kib" (output discarded; a failure stops the run)
+# (wall time from bash's microsecond clock, peak RSS from GNU time)
+measure() {
+  local out=$WORK/.time a b
+  a=$EPOCHREALTIME
+  if ! /usr/bin/time -f '%M' -o "$out" "$@" >/dev/null 2>"$WORK/.stderr"; then
+    echo "failed: $*" >&2; cat "$WORK/.stderr" >&2; exit 1
+  fi
+  b=$EPOCHREALTIME
+  awk -v a="$a" -v b="$b" -v k="$(cat "$out")" 'BEGIN{printf "%.4f %s\n", b-a, k}'
+}
+ratio() { awk -v c="$1" -v t="$2" 'BEGIN{ if (t > 0) printf "%.3f", c/t; else printf "-" }'; }
+mib() { awk -v k="$1" 'BEGIN{printf "%.0f", k/1024}'; }
+
+row() { # N
+  local n=$1 set=$WORK/set-$n
+  rm -rf "$set"
+  "$MAKE" "$set" --db-mib "$DB_MIB" --log-mib "$n" --seed "$n" >/dev/null
+  local logs=$set/logs db=$set/start/workload.edb m
+  local bytes; bytes=$(cat "$logs"/*.log | wc -c)
+  cat "$logs"/* "$db" >/dev/null   # warm the cache
+  m=$(measure sh -c "cat \"$logs\"/*.log >/dev/null"); read -r t_cat _ <<<"$m"
+  m=$(measure "$BIN" /ml "$logs/edb"); read -r t_ml k_ml <<<"$m"
+  m=$(measure "$BIN" plan "$logs" "$db"); read -r t_plan k_plan <<<"$m"
+  m=$(measure sh -c "cat \"$logs\"/* \"$db\" >/dev/null"); read -r t_catr _ <<<"$m"
+  rm -rf "$WORK/out"
+  m=$(measure "$BIN" /r edb /l "$logs" /s "$logs" /d "$set/start" --output "$WORK/out"); read -r t_r k_r <<<"$m"
+  printf '| %s | %s | %.3f | %.3f (%s×) | %s | %.3f (%s×) | %s | %.3f (%s×) | %s |\n' \
+    "$n" "$(mib $((bytes / 1024)))" "$t_cat" \
+    "$t_ml" "$(ratio "$t_cat" "$t_ml")" "$(mib "$k_ml")" \
+    "$t_plan" "$(ratio "$t_cat" "$t_plan")" "$(mib "$k_plan")" \
+    "$t_r" "$(ratio "$t_catr" "$t_r")" "$(mib "$k_r")"
+  rm -rf "$set" "$WORK/out"
+}
+
+if [ ${#sizes[@]} -gt 0 ]; then
+  echo "| logs | MiB | cat s | /ml s (× cat) | /ml peak MiB | plan s (× cat) | plan peak MiB | /r s (× cat of logs + db) | /r peak MiB |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for n in "${sizes[@]}"; do row "$n"; done
+fi
+
+if [ $goal = 1 ]; then
+  gdb=${GOAL_DB_MIB:-4096} glog=${GOAL_LOG_MIB:-1024}
+  set=$WORK/goal
+  rm -rf "$set"
+  m=$(measure "$MAKE" "$set" --db-mib "$gdb" --log-mib "$glog"); read -r t_make k_make <<<"$m"
+  logs=$set/logs db=$set/start/workload.edb
+  cat "$logs"/* "$db" >/dev/null
+  m=$(measure sh -c "cat \"$logs\"/* \"$db\" >/dev/null"); read -r t_cat _ <<<"$m"
+  rm -rf "$WORK/out"
+  m=$(measure "$BIN" /r edb /l "$logs" /s "$logs" /d "$set/start" --output "$WORK/out"); read -r t_r k_r <<<"$m"
+  "$TARGET/release/examples/compare_pages" "$WORK/out/workload.edb" "$set/expected/workload.edb" 2>/dev/null \
+    | grep -E ' different$' || true
+  echo
+  echo "/r goal run: ${glog} MiB of logs into a ${gdb} MiB database (made in ${t_make} s, ${k_make} KiB peak)"
+  echo "| run | s | × cat of logs + db | peak MiB |"
+  echo "|---|---:|---:|---:|"
+  printf '| cat | %.2f | 1.00 | - |\n' "$t_cat"
+  printf '| /r | %.2f | %s | %s |\n' "$t_r" "$(ratio "$t_cat" "$t_r")" "$(mib "$k_r")"
+  rm -rf "$set" "$WORK/out"
+fi
+echo
+echo "machine: $(uname -m) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ //'); commit $(git rev-parse --short HEAD); $(date -u +%Y-%m-%d)"
