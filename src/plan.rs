@@ -1127,7 +1127,7 @@ impl<'a> Needs<'a> {
             .dbs
             .iter()
             .filter_map(|d| d.header.as_ref().ok())
-            .filter(|h| h.db_state != 3)
+            .filter(|h| h.db_state != crate::parse::db_header::STATE_CLEAN_SHUTDOWN)
             .collect();
         Needs {
             min_required: dirty
@@ -1499,7 +1499,7 @@ fn database_plan(
     );
     let committed = h.gen_max_committed.max(0) as u32;
     let mut dp = Vec::new();
-    let clean = h.db_state == 3;
+    let clean = h.db_state == crate::parse::db_header::STATE_CLEAN_SHUTDOWN;
     let mut required_files = Vec::new();
     if !clean && req.0 > 0 {
         let last = req.1.max(committed);

@@ -178,9 +178,10 @@ fn reattach_sets_the_last_reattach_position_and_time() {
     let Some(mut fx) = fixture() else { return };
     let h0 = fx.db().header.clone();
     assert_eq!(&h0[564..580], &[0u8; 16], "no reattach before");
-    let mut b = vec![72u8, 64, 0, DBID];
-    b.extend([0u8; 16 + 28]);
-    let r = rec(72, b, 0x120);
+    // LRREATTACHDB (logapi.hxx ~2396): LRIGNORED (type, cb = 45), dbid @5,
+    // lgposAttach, lgposConsistent, signDb.
+    let reattach = |dbid: u8| [&[72u8, 45, 0, 0, 0, dbid][..], &[0u8; 8 + 8 + 28]].concat();
+    let r = rec(72, reattach(DBID), 0x120);
     assert!(fx.apply(&r).unwrap());
     let h = &fx.db().header;
     assert_eq!(&h[572..580], &lgpos_bytes(r.lgpos)[..]);
@@ -188,9 +189,7 @@ fn reattach_sets_the_last_reattach_position_and_time() {
     assert_eq!(&h[..564], &h0[..564]);
     assert_eq!(&h[580..], &h0[580..]);
     // Another dbid: nothing happens.
-    let mut b = vec![72u8, 64, 0, 5];
-    b.extend([0u8; 44]);
-    assert!(fx.apply(&rec(72, b, 0x121)).unwrap());
+    assert!(fx.apply(&rec(72, reattach(5), 0x121)).unwrap());
     assert_eq!(&fx.db().header[572..580], &lgpos_bytes(r.lgpos)[..]);
 }
 
