@@ -1,11 +1,13 @@
 //! eseutil's wording of the facts the log layer finds ([`SetFinding`]):
 //! the `/ml` text and JSON both carry it, so it lives here, below the
-//! renderers, and a [`SetIssue`] serialises as `{jet, message}`.
+//! renderers, and a [`SetIssue`] serialises as `{jet, message}`; a plan
+//! problem holding one ([`ProblemText`]) is worded here too.
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::log::naming::{current_file_name, generation_file_name_width};
 use crate::log::set::{SetFinding, SetIssue};
+use crate::plan::ProblemText;
 
 /// The eseutil-style message of a sequence problem (without indentation).
 pub fn message(f: &SetFinding) -> String {
@@ -81,5 +83,27 @@ impl Serialize for SetIssue {
         st.serialize_field("jet", &self.jet)?;
         st.serialize_field("message", &self.message())?;
         st.end()
+    }
+}
+
+/// A plan problem's text: the plan's sentence, or the finding's wording
+/// after the file it is about (`edb00002.log: ERROR: …`).
+impl std::fmt::Display for ProblemText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProblemText::Text(t) => f.write_str(t),
+            ProblemText::Set {
+                file: Some(file),
+                issue,
+            } => write!(f, "{file}: {}", issue.message()),
+            ProblemText::Set { file: None, issue } => f.write_str(&issue.message()),
+        }
+    }
+}
+
+/// Serialised as the text (a JSON string, as before the facts were kept).
+impl Serialize for ProblemText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
