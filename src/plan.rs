@@ -919,7 +919,8 @@ fn unreadable_stream(d: &DbFact) -> StreamPlan {
             message: format!(
                 "the database header of {} cannot be read: {msg}",
                 d.path.display()
-            ).into(),
+            )
+            .into(),
         }],
         notes: Vec::new(),
         verdict: "blocked",
@@ -1024,7 +1025,8 @@ fn log_problem(l: &LogFact, sign: Option<Signature>) -> (bool, bool, Option<Prob
                 file_name_of(&l.path),
                 l.sign_log.map(|s| s.eseutil_text()).unwrap_or_default(),
                 sign.map(|s| s.eseutil_text()).unwrap_or_default()
-            ).into(),
+            )
+            .into(),
         })
     } else if let Some((jet, msg)) = &l.error {
         Some(Problem {
@@ -1048,7 +1050,8 @@ fn log_problem(l: &LogFact, sign: Option<Signature>) -> (bool, bool, Option<Prob
                 "{} holds generation 0x{:X}, not the generation its name says",
                 file_name_of(&l.path),
                 l.generation.unwrap_or_default()
-            ).into(),
+            )
+            .into(),
         }),
         (_, p) => p,
     };
@@ -1108,7 +1111,8 @@ fn use_checkpoint(
                     "checkpoint {} belongs to another log stream ({})",
                     c.path.display(),
                     cp.sign_log.eseutil_text()
-                ).into(),
+                )
+                .into(),
             });
             (None, None)
         }
@@ -1603,7 +1607,8 @@ fn absent_problem(absent: &[u32], max_required: u32, naming: &Naming) -> Problem
             if absent.len() > 1 { "s" } else { "" },
             hex.join(", "),
             names.join(", "),
-        ).into(),
+        )
+        .into(),
     }
 }
 

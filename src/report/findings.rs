@@ -107,3 +107,32 @@ impl Serialize for ProblemText {
         s.collect_str(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Jet;
+    use crate::plan::Problem;
+
+    #[test]
+    fn a_plan_problem_holding_a_finding_reads_as_the_sentence_it_replaced() {
+        let issue = SetIssue::new(SetFinding::GenerationMismatch { header: 5, name: 6 });
+        let words = issue.message();
+        let p = Problem {
+            jet: issue.jet,
+            message: ProblemText::Set {
+                file: Some("edb00006.log".into()),
+                issue: issue.clone(),
+            },
+        };
+        let text = format!("edb00006.log: {words}");
+        assert_eq!(p.message.to_string(), text);
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["message"], serde_json::Value::String(text));
+        let bare = ProblemText::Set { file: None, issue };
+        assert_eq!(bare.to_string(), words);
+        let said: ProblemText = "plain".into();
+        assert_eq!(serde_json::to_value(&said).unwrap(), "plain");
+        assert_eq!(Jet::LOG_GENERATION_MISMATCH, p.jet);
+    }
+}
