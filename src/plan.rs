@@ -116,8 +116,9 @@ pub struct LogFact {
     /// Records a crash left unfinished; the reader abandons them (not damage).
     pub torn: Vec<TornRecord>,
     /// Sequence problems found between this file and the previous one
-    /// (−513, −515, −590), as found by `check_set`.
-    pub chain_issues: Vec<(Jet, String)>,
+    /// (−513, −515, −590), as found by `check_set` (worded by
+    /// [`crate::report::findings`]).
+    pub chain_issues: Vec<SetIssue>,
 }
 
 /// The logs of one base in one folder.
@@ -240,7 +241,7 @@ fn log_fact(f: &LogFileCheck, issues: &[SetIssue]) -> LogFact {
         chain_issues: issues
             .iter()
             .filter(|i| i.jet != Jet::BAD_LOG_SIGNATURE)
-            .map(|i| (i.jet, i.message()))
+            .cloned()
             .collect(),
     }
 }
@@ -413,7 +414,35 @@ pub struct Problem {
     /// The JET error recovery would stop with.
     pub jet: Jet,
     /// What is wrong, naming files.
-    pub message: String,
+    pub message: ProblemText,
+}
+
+/// What a [`Problem`] says: a sentence of the plan's, or a fact of the log
+/// layer that [`crate::report::findings`] words (as text, and as a JSON
+/// string, the same way as `/ml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProblemText {
+    /// The plan's sentence.
+    Text(String),
+    /// A sequence or backup-coverage finding, of `file` when given.
+    Set {
+        /// The log file it is about (`edb00002.log`), shown first.
+        file: Option<String>,
+        /// The finding.
+        issue: SetIssue,
+    },
+}
+
+impl From<String> for ProblemText {
+    fn from(t: String) -> Self {
+        ProblemText::Text(t)
+    }
+}
+
+impl From<&str> for ProblemText {
+    fn from(t: &str) -> Self {
+        ProblemText::Text(t.to_string())
+    }
 }
 
 /// A generation in the plan: its file name and where it was found.
@@ -890,7 +919,8 @@ fn unreadable_stream(d: &DbFact) -> StreamPlan {
             message: format!(
                 "the database header of {} cannot be read: {msg}",
                 d.path.display()
-            ),
+            )
+            .into(),
         }],
         notes: Vec::new(),
         verdict: "blocked",
@@ -995,17 +1025,21 @@ fn log_problem(l: &LogFact, sign: Option<Signature>) -> (bool, bool, Option<Prob
                 file_name_of(&l.path),
                 l.sign_log.map(|s| s.eseutil_text()).unwrap_or_default(),
                 sign.map(|s| s.eseutil_text()).unwrap_or_default()
-            ),
+            )
+            .into(),
         })
     } else if let Some((jet, msg)) = &l.error {
         Some(Problem {
             jet: *jet,
-            message: format!("{} is damaged: {msg}", file_name_of(&l.path)),
+            message: format!("{} is damaged: {msg}", file_name_of(&l.path)).into(),
         })
     } else {
-        l.chain_issues.first().map(|(jet, msg)| Problem {
-            jet: *jet,
-            message: format!("{}: {msg}", file_name_of(&l.path)),
+        l.chain_issues.first().map(|i| Problem {
+            jet: i.jet,
+            message: ProblemText::Set {
+                file: Some(file_name_of(&l.path)),
+                issue: i.clone(),
+            },
         })
     };
     let misnamed = matches!((l.name_generation, l.generation), (Some(n), Some(g)) if n != g);
@@ -1016,7 +1050,8 @@ fn log_problem(l: &LogFact, sign: Option<Signature>) -> (bool, bool, Option<Prob
                 "{} holds generation 0x{:X}, not the generation its name says",
                 file_name_of(&l.path),
                 l.generation.unwrap_or_default()
-            ),
+            )
+            .into(),
         }),
         (_, p) => p,
     };
@@ -1076,7 +1111,8 @@ fn use_checkpoint(
                     "checkpoint {} belongs to another log stream ({})",
                     c.path.display(),
                     cp.sign_log.eseutil_text()
-                ),
+                )
+                .into(),
             });
             (None, None)
         }
@@ -1107,7 +1143,7 @@ fn use_checkpoint(
         Err((jet, msg)) => {
             problems.push(Problem {
                 jet: *jet,
-                message: format!("checkpoint {} cannot be read: {msg}", c.path.display()),
+                message: format!("checkpoint {} cannot be read: {msg}", c.path.display()).into(),
             });
             (None, None)
         }
@@ -1127,7 +1163,7 @@ impl<'a> Needs<'a> {
             .dbs
             .iter()
             .filter_map(|d| d.header.as_ref().ok())
-            .filter(|h| h.db_state != 3)
+            .filter(|h| h.db_state != crate::parse::db_header::STATE_CLEAN_SHUTDOWN)
             .collect();
         Needs {
             min_required: dirty
@@ -1307,7 +1343,7 @@ fn missing_generations(
         };
         f.problems.push(Problem {
             jet,
-            message: format!("{what}: {}", r.text),
+            message: format!("{what}: {}", r.text).into(),
         });
     }
     missing
@@ -1328,7 +1364,10 @@ fn backup_and_current(
         if let SetStep::Missing(i) = step {
             f.problems.push(Problem {
                 jet: i.jet,
-                message: i.message(),
+                message: ProblemText::Set {
+                    file: None,
+                    issue: i,
+                },
             });
         }
     }
@@ -1339,7 +1378,7 @@ fn backup_and_current(
             message: format!(
                 "the current log {} is missing: eseutil /r stops with -528 unless run with /a (lossy: whatever was only in the current log is lost)",
                 current_file_name(&b, naming.ext)
-            ),
+            ).into(),
         });
     }
     backup_sets
@@ -1451,7 +1490,7 @@ fn missing_database(d: &LoggedDatabase, given: &Given<'_>) -> Problem {
             d.path,
             d.dbid,
             d.sign_db.map(|s| s.eseutil_text()).unwrap_or_default()
-        ),
+        ).into(),
     }
 }
 
@@ -1499,7 +1538,7 @@ fn database_plan(
     );
     let committed = h.gen_max_committed.max(0) as u32;
     let mut dp = Vec::new();
-    let clean = h.db_state == 3;
+    let clean = h.db_state == crate::parse::db_header::STATE_CLEAN_SHUTDOWN;
     let mut required_files = Vec::new();
     if !clean && req.0 > 0 {
         let last = req.1.max(committed);
@@ -1568,7 +1607,8 @@ fn absent_problem(absent: &[u32], max_required: u32, naming: &Naming) -> Problem
             if absent.len() > 1 { "s" } else { "" },
             hex.join(", "),
             names.join(", "),
-        ),
+        )
+        .into(),
     }
 }
 
@@ -1589,7 +1629,7 @@ fn settle_databases(
         for p in &d.problems {
             f.problems.push(Problem {
                 jet: p.jet,
-                message: format!("{}: {}", d.path.display(), p.message),
+                message: format!("{}: {}", d.path.display(), p.message).into(),
             });
         }
     }
@@ -1611,7 +1651,7 @@ fn settle_databases(
                 c.base,
                 parent_of(&c.path).display(),
                 current_file_name(&c.base, naming.ext)
-            ),
+            ).into(),
         });
     }
 }

@@ -47,7 +47,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Jet};
-use crate::log::record::{CreateDb, LogRecord, Record};
+use crate::log::record::{AttachDb, CreateDb, LogRecord, Record};
 use crate::parse::primitives::Lgpos;
 use crate::parse::{u16_at, u32_at, u64_at};
 use page::PageImage;
@@ -1079,74 +1079,20 @@ fn database_record(
     page_size: usize,
     opts: &Options,
 ) -> Result<bool, Error> {
-    let e = |jet: Jet, d: String| redo::redo_err(jet, r, d);
     let rec = match r.decode() {
         Ok(rec) => rec,
         Err(x) if matches!(r.lrtyp, 14..=16 | 68 | 72 | 78 | 81 | 92 | 94 | 99) => {
-            return Err(e(Jet::LOG_FILE_CORRUPT, x.text()))
+            return Err(redo::redo_err(Jet::LOG_FILE_CORRUPT, r, x.text()))
         }
         Err(_) => return Ok(false),
     };
     match rec {
-        Record::CreateDb(c) => {
-            // CreateDB: a new file with a header (ErrLGRIRedoCreateDB).
-            let dbid = c.dbid;
-            let path = c.path.text();
-            if let attach::Known::Handled = attach::create_known(rd, r, &c, &path)? {
-                return Ok(true);
-            }
-            let target = opts.output.join(file_name_of(&path));
-            // A database with this signature already in /d (a previous
-            // recovery's output, or the live file): redo into a copy of it;
-            // the dbtime rule then skips what it already holds.
-            let existing = db_source(opts, &path);
-            if let Some(db) = existing_db(
-                &existing,
-                &|x: &[u8]| x == &c.sign_db.0[..],
-                dbid,
-                &path,
-                &target,
-                opts,
-                &mut rd.inputs,
-            )
-            .map_err(|x| redo::redo_store_err(r, x))?
-            {
-                // Attached here from now on (later re-attachments are
-                // checked against this position, see `attach`).
-                let mut db = db;
-                put_lgpos(&mut db.header, 80, r.lgpos);
-                rd.dbs.insert(dbid, db);
-                return Ok(true);
-            }
-            let kind = create_db::create_kind(c.version, &l.header);
-            if let create_db::CreateKind::Refused(why) = kind {
-                return Err(e(Jet::INVALID_CREATE_DB_VERSION, why));
-            }
-            let mut store = PageStore::create(&target, page_size)
-                .map_err(|x| redo::redo_store_err(r, x))?
-                .with_cache_bytes(opts.io.cache_bytes());
-            let header = new_header(page_size, &c, &l.header, r.lgpos);
-            store
-                .write_header(header.clone())
-                .map_err(|x| redo::redo_store_err(r, x))?;
-            let mut db = DbRun {
-                dbid,
-                logged_path: path,
-                store,
-                header,
-                attached: true,
-                dbtime_max: 0,
-                objid_max: 0,
-                pages: Default::default(),
-                created: true,
-            };
-            if kind == create_db::CreateKind::Implicit {
-                create_db::apply(&mut db, page_size, r)?;
-            }
-            rd.dbs.insert(dbid, db);
+        Record::CreateDb(c) => create_database(rd, r, l, &c, page_size, opts),
+        Record::CreateDbFinish { .. } => Ok(true),
+        Record::ReAttach { dbid, .. } => {
+            reattach(rd, r, l, dbid);
             Ok(true)
         }
-        Record::CreateDbFinish { .. } => Ok(true),
         // ShutDownMark: the consistent point of the next Term.
         Record::ShutDownMark => {
             rd.shutdown_mark = Some(r.lgpos);
@@ -1161,145 +1107,219 @@ fn database_record(
             attach::end_all_sessions(rd, r, &l.header[16..24])?;
             Ok(false)
         }
-        Record::ReAttach { dbid, .. } => {
-            // ReAttach (logredo.cxx ~7562, LRREATTACHDB logapi.hxx ~2396):
-            // the header's lgposLastReAttach becomes the record's position
-            // and logtimeLastReAttach the time (here: the generation's
-            // tmCreate, as the other times).
-            if let Some(db) = rd.dbs.get_mut(&dbid) {
-                put_lgpos(&mut db.header, 572, r.lgpos);
-                db.header[564..572].copy_from_slice(&l.header[16..24]);
-            }
-            Ok(true)
-        }
         Record::SetDbVersion { dbid, version } => {
-            // SetDbVersion (logredo.cxx ~13231, ErrDBRedoSetDbVersion):
-            // ulVersion, ulDaeUpdateMajor, ulDaeUpdateMinor.
-            if let Some(db) = rd.dbs.get_mut(&dbid) {
-                db.header[8..12].copy_from_slice(&version[0..4]);
-                db.header[232..236].copy_from_slice(&version[4..8]);
-                db.header[644..648].copy_from_slice(&version[8..12]);
-            }
+            set_db_version(rd, dbid, &version);
             Ok(true)
         }
         Record::TrimDb {
             dbid,
-            pgno_start: first,
+            pgno_start,
             cpg,
-        } => {
-            // TrimDB (ErrLGRIRedoTrimDB ~11412): pages pgnoStart ..
-            // +cpg become zero (uninitialized) when inside the file.
-            if let Some(db) = rd.dbs.get_mut(&dbid) {
-                let n = db
-                    .store
-                    .page_count()
-                    .map_err(|x| redo::redo_store_err(r, x))?;
-                if first.saturating_add(cpg) <= n + 1 {
-                    for pg in first..first + cpg {
-                        db.store
-                            .zero_page(pg)
-                            .map_err(|x| redo::redo_store_err(r, x))?;
-                    }
-                }
-            }
-            Ok(true)
-        }
+        } => trim_db(rd, r, dbid, pgno_start, cpg).map(|()| true),
         Record::ShrinkDb {
             dbid,
             pgno_last,
             cpg_shrunk,
             dbtime,
-        } => {
-            shrink_db(rd, r, l, dbid, (pgno_last, cpg_shrunk), dbtime)?;
-            Ok(true)
-        }
-        Record::ExtendDb {
-            dbid,
-            pgno_last: last,
-        } => {
-            if let Some(db) = rd.dbs.get_mut(&dbid) {
-                db.store
-                    .extend_to(last)
-                    .map_err(|x| redo::redo_store_err(r, x))?;
-            } else if !rd.skipped_dbids.contains(&dbid) {
-                rd.notes.push(format!(
-                    "ExtendDB at {} for dbid {dbid}, which is not attached: ignored",
-                    r.lgpos.eseutil_text()
-                ));
-            }
-            Ok(true)
-        }
-        Record::DetachDb(d) => {
-            let dbid = d.dbid;
-            let Some(mut db) = rd.dbs.remove(&dbid) else {
-                if !rd.skipped_dbids.remove(&dbid) {
-                    rd.notes.push(format!(
-                        "DetachDB at {} for dbid {dbid}, which was not attached in this replay: nothing to detach",
-                        r.lgpos.eseutil_text()
-                    ));
-                }
-                return Ok(true);
-            };
-            finish_header(&mut db, r.lgpos, &l.header[16..24]);
-            db.attached = false;
-            let h = db.header.clone();
-            db.store
-                .write_header(h)
-                .map_err(|x| redo::redo_store_err(r, x))?;
-            rd.detached.push(db);
-            Ok(true)
-        }
-        Record::AttachDb(a) => {
-            let dbid = a.dbid;
-            let path = a.path.text();
-            // Re-attach of a database detached earlier in this pass.
-            if let attach::Known::Handled = attach::attach_known(rd, r, &a, &l.header, &path)? {
-                return Ok(true);
-            }
-            // An existing database from /d.
-            let f = db_source(opts, &path);
-            let target = opts.output.join(file_name_of(&path));
-            if let Some(mut db) = existing_db(
-                &f,
-                &|x: &[u8]| x == &a.sign_db.0[..],
-                dbid,
-                &path,
-                &target,
-                opts,
-                &mut rd.inputs,
-            )
-            .map_err(|x| redo::redo_store_err(r, x))?
-            {
-                put_lgpos(&mut db.header, 80, r.lgpos);
-                rd.dbs.insert(dbid, db);
-                return Ok(true);
-            }
-            if opts.ignore_missing {
-                rd.skipped_dbids.insert(dbid);
-                rd.notes.push(format!(
-                    "AttachDB at {} of {path} (dbid {dbid}): no matching database in {}; skipped with its page records (/i)",
-                    r.lgpos.eseutil_text(),
-                    opts.db_dir.display()
-                ));
-                return Ok(true);
-            }
-            if f.exists() {
-                return Err(e(
-                    Jet::ATTACHED_DATABASE_MISMATCH,
-                    format!("{} is not the database of this AttachDB record (signature differs or header unreadable)", f.display()),
-                ));
-            }
-            if opts.ignore_missing {
-                return Ok(true);
-            }
-            Err(e(
-                Jet::ATTACHED_DATABASE_MISMATCH,
-                format!(
-                    "AttachDB of {path}: no such database in {}",
-                    opts.db_dir.display()
-                ),
-            ))
-        }
+        } => shrink_db(rd, r, l, dbid, (pgno_last, cpg_shrunk), dbtime).map(|_| true),
+        Record::ExtendDb { dbid, pgno_last } => extend_db(rd, r, dbid, pgno_last).map(|()| true),
+        Record::DetachDb(d) => detach_database(rd, r, l, d.dbid).map(|()| true),
+        Record::AttachDb(a) => attach_database(rd, r, l, &a, opts).map(|()| true),
         _ => Ok(false),
     }
+}
+
+/// ReAttach (logredo.cxx ~7562, LRREATTACHDB logapi.hxx ~2396): the
+/// header's lgposLastReAttach becomes the record's position and
+/// logtimeLastReAttach the time (here: the generation's tmCreate, as the
+/// other times).
+fn reattach(rd: &mut Redo, r: &LogRecord, l: &LogIn, dbid: u8) {
+    if let Some(db) = rd.dbs.get_mut(&dbid) {
+        put_lgpos(&mut db.header, 572, r.lgpos);
+        db.header[564..572].copy_from_slice(&l.header[16..24]);
+    }
+}
+
+/// SetDbVersion (logredo.cxx ~13231, ErrDBRedoSetDbVersion): ulVersion,
+/// ulDaeUpdateMajor, ulDaeUpdateMinor into the header.
+fn set_db_version(rd: &mut Redo, dbid: u8, version: &[u8; 12]) {
+    if let Some(db) = rd.dbs.get_mut(&dbid) {
+        db.header[8..12].copy_from_slice(&version[0..4]);
+        db.header[232..236].copy_from_slice(&version[4..8]);
+        db.header[644..648].copy_from_slice(&version[8..12]);
+    }
+}
+
+/// TrimDB (ErrLGRIRedoTrimDB ~11412): pages pgnoStart .. +cpg become zero
+/// (uninitialized) when inside the file.
+fn trim_db(rd: &mut Redo, r: &LogRecord, dbid: u8, first: u32, cpg: u32) -> Result<(), Error> {
+    let Some(db) = rd.dbs.get_mut(&dbid) else {
+        return Ok(());
+    };
+    let n = db
+        .store
+        .page_count()
+        .map_err(|x| redo::redo_store_err(r, x))?;
+    if first.saturating_add(cpg) <= n + 1 {
+        for pg in first..first + cpg {
+            db.store
+                .zero_page(pg)
+                .map_err(|x| redo::redo_store_err(r, x))?;
+        }
+    }
+    Ok(())
+}
+
+/// ExtendDB: the file grows to `last` pages; a database not attached is
+/// noted (unless its attach was skipped with /i).
+fn extend_db(rd: &mut Redo, r: &LogRecord, dbid: u8, last: u32) -> Result<(), Error> {
+    if let Some(db) = rd.dbs.get_mut(&dbid) {
+        db.store
+            .extend_to(last)
+            .map_err(|x| redo::redo_store_err(r, x))?;
+    } else if !rd.skipped_dbids.contains(&dbid) {
+        rd.notes.push(format!(
+            "ExtendDB at {} for dbid {dbid}, which is not attached: ignored",
+            r.lgpos.eseutil_text()
+        ));
+    }
+    Ok(())
+}
+
+/// DetachDB: the header is finished (consistent, detach position and
+/// time) and written; the database leaves the replay.
+fn detach_database(rd: &mut Redo, r: &LogRecord, l: &LogIn, dbid: u8) -> Result<(), Error> {
+    let Some(mut db) = rd.dbs.remove(&dbid) else {
+        if !rd.skipped_dbids.remove(&dbid) {
+            rd.notes.push(format!(
+                "DetachDB at {} for dbid {dbid}, which was not attached in this replay: nothing to detach",
+                r.lgpos.eseutil_text()
+            ));
+        }
+        return Ok(());
+    };
+    finish_header(&mut db, r.lgpos, &l.header[16..24]);
+    db.attached = false;
+    let h = db.header.clone();
+    db.store
+        .write_header(h)
+        .map_err(|x| redo::redo_store_err(r, x))?;
+    rd.detached.push(db);
+    Ok(())
+}
+
+/// CreateDB (ErrLGRIRedoCreateDB): a database already known to this replay,
+/// an existing file with the logged signature in /d (redone into a copy;
+/// the dbtime rule skips what it holds), or a new file with a new header.
+fn create_database(
+    rd: &mut Redo,
+    r: &LogRecord,
+    l: &LogIn,
+    c: &CreateDb<'_>,
+    page_size: usize,
+    opts: &Options,
+) -> Result<bool, Error> {
+    let dbid = c.dbid;
+    let path = c.path.text();
+    if let attach::Known::Handled = attach::create_known(rd, r, c, &path)? {
+        return Ok(true);
+    }
+    let target = opts.output.join(file_name_of(&path));
+    let existing = db_source(opts, &path);
+    if let Some(mut db) = existing_db(
+        &existing,
+        &|x: &[u8]| x == &c.sign_db.0[..],
+        dbid,
+        &path,
+        &target,
+        opts,
+        &mut rd.inputs,
+    )
+    .map_err(|x| redo::redo_store_err(r, x))?
+    {
+        // Attached here from now on (later re-attachments are checked
+        // against this position, see `attach`).
+        put_lgpos(&mut db.header, 80, r.lgpos);
+        rd.dbs.insert(dbid, db);
+        return Ok(true);
+    }
+    let kind = create_db::create_kind(c.version, &l.header);
+    if let create_db::CreateKind::Refused(why) = kind {
+        return Err(redo::redo_err(Jet::INVALID_CREATE_DB_VERSION, r, why));
+    }
+    let mut store = PageStore::create(&target, page_size)
+        .map_err(|x| redo::redo_store_err(r, x))?
+        .with_cache_bytes(opts.io.cache_bytes());
+    let header = new_header(page_size, c, &l.header, r.lgpos);
+    store
+        .write_header(header.clone())
+        .map_err(|x| redo::redo_store_err(r, x))?;
+    let mut db = DbRun {
+        dbid,
+        logged_path: path,
+        store,
+        header,
+        attached: true,
+        dbtime_max: 0,
+        objid_max: 0,
+        pages: Default::default(),
+        created: true,
+    };
+    if kind == create_db::CreateKind::Implicit {
+        create_db::apply(&mut db, page_size, r)?;
+    }
+    rd.dbs.insert(dbid, db);
+    Ok(true)
+}
+
+/// AttachDB: a re-attach of a database detached earlier in this pass, an
+/// existing database with the logged signature in /d, a skip (/i), or
+/// JET_errAttachedDatabaseMismatch.
+fn attach_database(
+    rd: &mut Redo,
+    r: &LogRecord,
+    l: &LogIn,
+    a: &AttachDb<'_>,
+    opts: &Options,
+) -> Result<(), Error> {
+    let dbid = a.dbid;
+    let path = a.path.text();
+    if let attach::Known::Handled = attach::attach_known(rd, r, a, &l.header, &path)? {
+        return Ok(());
+    }
+    let f = db_source(opts, &path);
+    let target = opts.output.join(file_name_of(&path));
+    if let Some(mut db) = existing_db(
+        &f,
+        &|x: &[u8]| x == &a.sign_db.0[..],
+        dbid,
+        &path,
+        &target,
+        opts,
+        &mut rd.inputs,
+    )
+    .map_err(|x| redo::redo_store_err(r, x))?
+    {
+        put_lgpos(&mut db.header, 80, r.lgpos);
+        rd.dbs.insert(dbid, db);
+        return Ok(());
+    }
+    if opts.ignore_missing {
+        rd.skipped_dbids.insert(dbid);
+        rd.notes.push(format!(
+            "AttachDB at {} of {path} (dbid {dbid}): no matching database in {}; skipped with its page records (/i)",
+            r.lgpos.eseutil_text(),
+            opts.db_dir.display()
+        ));
+        return Ok(());
+    }
+    let why = if f.exists() {
+        format!("{} is not the database of this AttachDB record (signature differs or header unreadable)", f.display())
+    } else {
+        format!(
+            "AttachDB of {path}: no such database in {}",
+            opts.db_dir.display()
+        )
+    };
+    Err(redo::redo_err(Jet::ATTACHED_DATABASE_MISMATCH, r, why))
 }

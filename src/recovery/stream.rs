@@ -196,21 +196,19 @@ impl ExpectedOutputs {
         }
     }
 
-    /// Adds a CreateDB / AttachDB / DetachDB record (others are ignored).
+    /// Adds a CreateDB / AttachDB / DetachDB record (others, and records
+    /// that do not decode, are ignored).
     pub fn add_record(&mut self, r: &LogRecord) {
-        // CreateDB: signDb at 12; AttachDB: signDb at 16 (record.rs record_info).
-        let sign_at = match r.lrtyp {
-            14 => Some(12),
-            15 => Some(16),
-            16 => None,
-            _ => return,
-        };
-        let sig = sign_at
-            .and_then(|o| r.data.get(o..o + Signature::SIZE))
-            .and_then(|b| crate::parse::primitives::signature(b).ok())
-            .map(|(_, s)| s);
-        let info = crate::log::record::record_info(r);
-        self.add(&info.path.unwrap_or_default(), sig);
+        use crate::log::record::Record;
+        match r.decode() {
+            Ok(Record::DetachDb(d)) => self.add(&d.path.text(), None),
+            Ok(rec) => {
+                if let Some((_, sign, path)) = rec.signed_database() {
+                    self.add(&path.text(), Some(sign.value()));
+                }
+            }
+            Err(_) => {}
+        }
     }
 
     /// Adds the checkpoint's attachment list (ignored when unreadable).

@@ -33,10 +33,9 @@ use crate::db::page::Page;
 use crate::db::record_values::{decode_record, LongValues, LvError, TableSchema, Value};
 use crate::db::Database;
 use crate::error::Error;
-use crate::log::record::{page_prefix, record_info, LogRecord, PagePrefix};
+use crate::log::record::{Key, LogRecord, MacroOp, MergeFlags, PageFlags, PagePrefix, Record};
 use crate::log::set::{check_set_streamed, SetStep};
 use crate::parse::primitives::{Lgpos, LogTime};
-use crate::parse::{u16_at, u32_at, u64_at};
 
 /// Object id of the catalog tree (`objidFDPMSO`).
 pub const CATALOG_OBJID: u32 = 2;
@@ -186,22 +185,21 @@ pub struct TimelineSummary {
     pub notes: Vec<String>,
 }
 
-/// The fields of a row-changing record (`inc/logapi.hxx`, see the module
-/// facts). The single place where record bytes past the LRNODE_ prefix are
-/// read.
+/// The fields of a row-changing record, taken from its typed
+/// [`Record`] (the log layer decodes the bytes, `inc/logapi.hxx`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowOp<'a> {
     /// Insert (29): whole key, data.
     Insert {
         /// Key (prefix part and suffix part).
-        key: &'a [u8],
+        key: Key<'a>,
         /// Record.
         data: &'a [u8],
     },
     /// FlagInsert (30) / FlagInsertAndReplaceData (31): key, data.
     FlagInsert {
         /// Key.
-        key: &'a [u8],
+        key: Key<'a>,
         /// Record.
         data: &'a [u8],
         /// 31: the data replaces the node's.
@@ -219,7 +217,7 @@ pub enum RowOp<'a> {
     /// Delta (37) / Delta64 (93): bookmark, value added at an offset.
     Delta {
         /// Bookmark key.
-        key: &'a [u8],
+        key: Key<'a>,
         /// Value added.
         delta: i64,
         /// Offset in the record.
@@ -234,63 +232,51 @@ pub enum RowOp<'a> {
     /// Undo (39): bookmark key.
     Undo {
         /// Bookmark key.
-        key: &'a [u8],
+        key: Key<'a>,
     },
 }
 
-/// Decodes the fields of a row-changing record; `None` for other types or
-/// a record too short for the lengths it declares.
-pub fn row_op(r: &LogRecord) -> Option<RowOp<'_>> {
-    let b = &r.data[..];
-    let at = |off: usize, n: usize| b.get(off..off.checked_add(n)?);
-    let u16a = |off: usize| at(off, 2).map(|_| u16_at(b, off) as usize);
-    match r.lrtyp {
-        29 => {
-            let (suffix, prefix, data) = (u16a(44)?, u16a(46)?, u16a(48)?);
-            Some(RowOp::Insert {
-                key: at(50, prefix + suffix)?,
-                data: at(50 + prefix + suffix, data)?,
-            })
-        }
-        30 | 31 => {
-            let (k, d) = (u16a(44)?, u16a(46)?);
-            let start = if r.lrtyp == 30 { 48 } else { 52 };
-            Some(RowOp::FlagInsert {
-                key: at(start, k)?,
-                data: at(start + k, d)?,
-                replace_data: r.lrtyp == 31,
-            })
-        }
-        33 | 34 => {
-            let cb = u16a(44)?;
-            Some(RowOp::Replace {
-                data: at(50, cb & 0x7FFF)?,
-                diff: r.lrtyp == 34,
-                diff2: cb & 0x8000 != 0,
-            })
-        }
-        37 | 93 => {
-            let wide = r.lrtyp == 93;
-            let (k, _) = (u16a(44)?, u16a(46)?);
-            let (delta, offset, start) = if wide {
-                (u64_at(at(48, 8)?, 0) as i64, u16a(56)?, 58)
-            } else {
-                (u32_at(at(48, 4)?, 0) as i32 as i64, u16a(52)?, 54)
-            };
-            Some(RowOp::Delta {
-                key: at(start, k)?,
-                delta,
-                offset: offset as u16,
-                wide,
-            })
-        }
-        32 => Some(RowOp::FlagDelete),
-        35 => Some(RowOp::Delete),
-        39 => Some(RowOp::Undo {
-            key: at(51, u16a(44)?)?,
-        }),
-        _ => None,
-    }
+/// The row change a decoded record makes; `None` for other types.
+pub fn row_op<'a>(rec: &Record<'a>) -> Option<RowOp<'a>> {
+    Some(match *rec {
+        Record::Insert { key, data, .. } => RowOp::Insert { key, data },
+        Record::FlagInsert { key, data, .. } => RowOp::FlagInsert {
+            key: Key {
+                prefix: &[],
+                suffix: key,
+            },
+            data,
+            replace_data: false,
+        },
+        Record::FlagInsertAndReplaceData { key, data, .. } => RowOp::FlagInsert {
+            key: Key {
+                prefix: &[],
+                suffix: key,
+            },
+            data,
+            replace_data: true,
+        },
+        Record::Replace(x) => RowOp::Replace {
+            data: x.data,
+            diff: false,
+            diff2: x.diff2,
+        },
+        Record::ReplaceD(x) => RowOp::Replace {
+            data: x.data,
+            diff: true,
+            diff2: x.diff2,
+        },
+        Record::Delta(d) | Record::Delta64(d) => RowOp::Delta {
+            key: d.bookmark.key,
+            delta: d.delta,
+            offset: d.offset,
+            wide: d.width == crate::log::record::DeltaWidth::W64,
+        },
+        Record::FlagDelete { .. } => RowOp::FlagDelete,
+        Record::Delete { .. } => RowOp::Delete,
+        Record::Undo { bookmark, .. } => RowOp::Undo { key: bookmark.key },
+        _ => return None,
+    })
 }
 
 /// No long values from the logs: a separated value is named, not read.
@@ -587,28 +573,37 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
     }
 
     fn record(&mut self, r: &LogRecord) -> Result<(), Error> {
-        let b = &r.data[..];
-        match r.lrtyp {
-            14 | 15 => {
-                let i = record_info(r);
-                if let (Some(d), Some(p)) = (i.dbid, i.path) {
-                    self.attach(d, &p);
+        let rec = match r.decode() {
+            Ok(rec) => rec,
+            // A restart, even with a damaged DBMS_PARAM.
+            Err(_) if matches!(r.lrtyp, 1 | 49) => return self.end_all(Outcome::UndoneAtRestart),
+            Err(_) => return Ok(()),
+        };
+        match rec {
+            Record::CreateDb(_) | Record::AttachDb(_) => {
+                if let Some((dbid, _, path)) = rec.signed_database() {
+                    self.attach(dbid, &path.text());
                 }
             }
-            5 | 8 | 53 if b.len() >= 4 => {
-                let procid = u16_at(b, 1);
-                self.levels
-                    .insert(procid, ((b[3] & 0xF) + (b[3] >> 4)) as u32);
+            Record::Begin {
+                procid,
+                from,
+                count,
+                ..
+            } => {
+                self.levels.insert(procid, from.0 as u32 + count as u32);
             }
-            6 | 9 if b.len() >= 4 => self.commit(u16_at(b, 1), b[3] as u32)?,
-            7 if b.len() >= 4 => self.rollback(u16_at(b, 1), b[3] as u32)?,
-            11 | 13 if b.len() >= 3 => {
-                self.macros.remove(&u16_at(b, 1));
-            }
-            12 if b.len() >= 3 => self.macro_commit(u16_at(b, 1)),
+            Record::Commit { procid, to, .. } => self.commit(procid, to.0 as u32)?,
+            Record::Rollback { procid, levels } => self.rollback(procid, levels as u32)?,
+            Record::Macro { op, procid, .. } => match op {
+                MacroOp::Commit => self.macro_commit(procid),
+                MacroOp::Begin | MacroOp::Abort => {
+                    self.macros.remove(&procid);
+                }
+            },
             // A restart: what was open was undone by recovery.
-            1 | 49 => self.end_all(Outcome::UndoneAtRestart)?,
-            _ => self.page_record(r)?,
+            Record::Init { .. } => self.end_all(Outcome::UndoneAtRestart)?,
+            _ => self.page_record(r, &rec)?,
         }
         Ok(())
     }
@@ -677,15 +672,16 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
 
     /// Page records: structure changes update the page tracking, row
     /// changes become [`Change`]s.
-    fn page_record(&mut self, r: &LogRecord) -> Result<(), Error> {
-        let Some(pp) = page_prefix(&r.data) else {
+    fn page_record(&mut self, r: &LogRecord, rec: &Record<'_>) -> Result<(), Error> {
+        let Some(page) = rec.page() else {
             return Ok(());
         };
-        self.structure(r, &pp);
-        let Some(op) = row_op(r) else {
+        let pp = PagePrefix::new(page, rec.node());
+        self.structure(rec, &pp);
+        let Some(op) = row_op(rec) else {
             return Ok(());
         };
-        if pp.flags & 0x08 != 0 {
+        if PageFlags(pp.flags).has(PageFlags::SPACE) {
             self.sum.space_ops += 1;
             return Ok(());
         }
@@ -713,58 +709,52 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
     }
 
     /// Page tracking for records that create, empty, split or move pages.
-    fn structure(&mut self, r: &LogRecord, pp: &PagePrefix) {
-        let b = &r.data[..];
+    fn structure(&mut self, rec: &Record<'_>, pp: &PagePrefix) {
         let key = |pg: u32| (pp.dbid, pg);
-        match r.lrtyp {
-            // Create FDP, NewPage, EmptyTree: the page holds no line.
-            24 | 25 | 95 | 48 => {
+        match rec {
+            // Create FDP, EmptyTree: the page holds no line.
+            Record::CreateMultipleExtentFdp { .. }
+            | Record::CreateSingleExtentFdp { .. }
+            | Record::EmptyTree { .. } => {
                 self.pages.insert(key(pp.pgno), Some(Vec::new()));
             }
-            27 | 62 if b.len() >= 80 && u32_at(b, 32) != 0 => {
+            Record::Split(x) if x.pgno_new != 0 => {
                 let s = Split {
                     dbid: pp.dbid,
                     pgno: pp.pgno,
-                    pgno_new: u32_at(b, 32),
-                    splittype: b[68],
-                    splitoper: b[69],
-                    iline_oper: u16_at(b, 70) as usize,
-                    iline_split: u16_at(b, 72) as usize,
-                    clines: u16_at(b, 74) as usize,
-                    leaf: u32_at(b, 76) & crate::parse::page::FLAG_LEAF != 0,
+                    pgno_new: x.pgno_new,
+                    splittype: x.split_type,
+                    splitoper: x.split_oper,
+                    iline_oper: x.iline_oper as usize,
+                    iline_split: x.iline_split as usize,
+                    clines: x.clines as usize,
+                    leaf: x.new_page_flags & crate::parse::page::FLAG_LEAF != 0,
                 };
                 self.macros.entry(pp.procid).or_default().splits.push(s);
             }
-            28 | 63 if b.len() >= 88 => {
+            Record::Merge(x) => {
                 let m = Merge {
                     dbid: pp.dbid,
                     pgno: pp.pgno,
-                    right: u32_at(b, 32),
-                    left: u32_at(b, 44),
-                    iline_merge: u16_at(b, 82) as usize,
-                    empty_page: b[84] & 0x4 != 0,
-                    mergetype: b[85],
+                    right: x.pgno_right,
+                    left: x.pgno_left,
+                    iline_merge: x.iline_merge as usize,
+                    empty_page: x.flags.has(MergeFlags::EMPTY_PAGE),
+                    mergetype: x.merge_type,
                 };
                 self.macros.entry(pp.procid).or_default().merges.push(m);
             }
-            // Anything else that moves lines: not followed (keys after
-            // this come from the records only).
-            27 | 62 | 28 | 63 => {
-                let mut pg = vec![pp.pgno];
-                for o in [32usize, 36, 44] {
-                    if b.len() >= o + 4 {
-                        pg.push(u32_at(b, o));
-                    }
-                }
-                for p in pg {
+            // A split without a new page (a parent-only split): not
+            // followed (keys after this come from the records only).
+            Record::Split(x) => {
+                for p in [pp.pgno, x.pgno_right] {
                     self.pages.insert(key(p), None);
                 }
             }
-            // PageMove (LRPAGEMOVE ~1098, pgnoDest @32): the lines go with
-            // the page.
-            65 if b.len() >= 36 => {
+            // PageMove (LRPAGEMOVE ~1098): the lines go with the page.
+            Record::PageMove(x) => {
                 let lines = self.pages.remove(&key(pp.pgno)).flatten();
-                self.pages.insert(key(u32_at(b, 32)), lines);
+                self.pages.insert(key(x.pgno_dest), lines);
             }
             // Scrub rewrites deleted nodes in place; Convert changes only
             // the root's space header: the lines stay.
@@ -820,7 +810,7 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             procid: pp.procid,
             trx: pp.trx_begin0,
             level: pp.level,
-            system_task: pp.flags & 0x20 != 0,
+            system_task: PageFlags(pp.flags).has(PageFlags::SYSTEM_TASK),
             dbid: pp.dbid,
             database: self.paths.get(&pp.dbid).cloned(),
             pgno: pp.pgno,
@@ -930,11 +920,11 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         };
         let ok = match op {
             RowOp::Insert { key, data } if i <= lines.len() => {
-                lines.insert(i, Line::new(key, data));
+                lines.insert(i, Line::new(&key.to_vec(), data));
                 true
             }
             RowOp::FlagInsert { key, data, .. } if i < lines.len() => {
-                lines[i] = Line::new(key, data);
+                lines[i] = Line::new(&key.to_vec(), data);
                 true
             }
             RowOp::Replace { .. } if i < lines.len() => match &c.after {
@@ -1228,27 +1218,41 @@ mod tests {
         }
     }
 
+    fn op(r: &LogRecord) -> Option<RowOp<'_>> {
+        row_op(&r.decode().ok()?)
+    }
+
+    fn whole(k: &[u8]) -> Key<'_> {
+        Key {
+            prefix: &[],
+            suffix: k,
+        }
+    }
+
     #[test]
     fn insert_key_is_prefix_then_suffix() {
         // cbSuffix 2, cbPrefix 1, cbData 3.
         let r = rec(29, &[2, 0, 1, 0, 3, 0, 0xA, 0xB, 0xC, 1, 2, 3]);
         assert_eq!(
-            row_op(&r),
+            op(&r),
             Some(RowOp::Insert {
-                key: &[0xA, 0xB, 0xC],
+                key: Key {
+                    prefix: &[0xA],
+                    suffix: &[0xB, 0xC]
+                },
                 data: &[1, 2, 3]
             })
         );
         // Declared lengths past the record: not decoded.
         let r = rec(29, &[9, 0, 0, 0, 3, 0, 1]);
-        assert_eq!(row_op(&r), None);
+        assert_eq!(op(&r), None);
     }
 
     #[test]
     fn replace_delta_and_deletes() {
         let r = rec(34, &[0x02, 0x80, 0, 0, 0, 0, 7, 8]);
         assert_eq!(
-            row_op(&r),
+            op(&r),
             Some(RowOp::Replace {
                 data: &[7, 8],
                 diff: true,
@@ -1259,16 +1263,16 @@ mod tests {
         tail.extend_from_slice(&(-5i32).to_le_bytes());
         tail.extend_from_slice(&[4, 0, 0x42]);
         assert_eq!(
-            row_op(&rec(37, &tail)),
+            op(&rec(37, &tail)),
             Some(RowOp::Delta {
-                key: &[0x42],
+                key: whole(&[0x42]),
                 delta: -5,
                 offset: 4,
                 wide: false
             })
         );
-        assert_eq!(row_op(&rec(35, &[])), Some(RowOp::Delete));
-        assert_eq!(row_op(&rec(32, &[])), Some(RowOp::FlagDelete));
+        assert_eq!(op(&rec(35, &[])), Some(RowOp::Delete));
+        assert_eq!(op(&rec(32, &[])), Some(RowOp::FlagDelete));
         let mut d = vec![0u8; 8];
         assert!(add_delta(&mut d, 4, -1, false));
         assert_eq!(&d[4..], &(-1i32).to_le_bytes());
