@@ -419,33 +419,42 @@ impl PageImage {
     fn replay_layout(&self, lay: &Layout, items: &[(Vec<u8>, u8)]) -> Placer {
         let hs = header_size(self.page_size);
         let mut pl = Placer::new(lay.raw.clone(), hs, items.len(), lay.ib_mic_free);
-        // Which original slot each item keeps (one claim per slot).
-        let mut claimed = std::collections::HashSet::new();
-        let mut slot_of: Vec<Option<Slot>> = vec![Some(lay.ext)];
-        claimed.insert(lay.ext.itag);
+        // Which original slot each item keeps (one claim per slot; a flag
+        // per tag number, the tags of one page being few).
+        let originals = original_lines(&lay.raw, lay.token);
+        let most = self
+            .lines
+            .iter()
+            .filter_map(|l| l.slot.map(|s| s.itag))
+            .chain(originals.iter().map(|(s, _)| s.itag))
+            .chain([lay.ext.itag])
+            .max()
+            .unwrap_or(0);
+        let mut claimed = vec![false; most + 1];
+        let mut claim = |itag: usize| !std::mem::replace(&mut claimed[itag], true);
+        let mut slot_of: Vec<Option<Slot>> = Vec::with_capacity(items.len());
+        slot_of.push(Some(lay.ext));
+        claim(lay.ext.itag);
         for l in &self.lines {
             let s = l
                 .slot
-                .filter(|s| s.token == lay.token && s.itag != 0 && claimed.insert(s.itag));
+                .filter(|s| s.token == lay.token && s.itag != 0 && claim(s.itag));
             slot_of.push(s);
         }
         // Content-identical lines rebuilt without their slot keep it too.
-        let originals = original_lines(&lay.raw, lay.token);
         for (i, (bytes, _)) in items.iter().enumerate().skip(1) {
             if slot_of[i].is_none() {
                 let hit = originals
                     .iter()
-                    .find(|(s, b)| !claimed.contains(&s.itag) && b == bytes);
+                    .find(|(s, b)| !claimed[s.itag] && *b == &bytes[..]);
                 if let Some((s, _)) = hit {
-                    claimed.insert(s.itag);
+                    claimed[s.itag] = true;
                     slot_of[i] = Some(*s);
                 }
             }
         }
-        let mut gone: Vec<&(Slot, Vec<u8>)> = originals
-            .iter()
-            .filter(|(s, _)| !claimed.contains(&s.itag))
-            .collect();
+        let mut gone: Vec<&(Slot, &[u8])> =
+            originals.iter().filter(|(s, _)| !claimed[s.itag]).collect();
         gone.sort_by_key(|g| std::cmp::Reverse(g.0.itag));
         for (s, _) in gone {
             pl.release(s.ib, s.cb);
@@ -533,7 +542,7 @@ fn buffer_class(cb: usize) -> usize {
 }
 
 /// Every line (tag ≥ 1) of a page as read: slot and bytes.
-fn original_lines(raw: &[u8], token: u64) -> Vec<(Slot, Vec<u8>)> {
+fn original_lines(raw: &[u8], token: u64) -> Vec<(Slot, &[u8])> {
     let Ok(h) = parse_page_header(raw) else {
         return Vec::new();
     };
@@ -547,7 +556,7 @@ fn original_lines(raw: &[u8], token: u64) -> Vec<(Slot, Vec<u8>)> {
                 ib: t.ib as usize,
                 cb: t.cb as usize,
             };
-            Some((slot, line(raw, &t).to_vec()))
+            Some((slot, line(raw, &t)))
         })
         .collect()
 }
