@@ -284,6 +284,24 @@ mod tests {
         assert_eq!(b.bytes.len(), LOG_HEADER_SIZE);
     }
 
+    /// A recycled buffer longer than the file: the file's bytes, cut to its
+    /// length (nothing of the old contents left), or to the header alone.
+    #[test]
+    fn recycled_buffer_is_cut_to_what_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("edb.log");
+        let log = fixture7::clean_log();
+        std::fs::write(&p, &log).unwrap();
+        let old = vec![0xAA; 3 * log.len()];
+        let b = read_log_bytes_into(&mut Input::open(&p).unwrap(), old).unwrap();
+        assert_eq!(b.bytes, log);
+        let mut h = log.clone();
+        h[100] ^= 1;
+        std::fs::write(&p, &h).unwrap();
+        let b = read_log_bytes_into(&mut Input::open(&p).unwrap(), b.bytes).unwrap();
+        assert_eq!(b.bytes, h[..LOG_HEADER_SIZE]);
+    }
+
     #[test]
     fn damaged_header_is_an_error() {
         let mut f = fixture7::clean_log();
