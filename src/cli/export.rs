@@ -184,15 +184,65 @@ fn to_files(
             )));
         }
     }
-    for (t, target) in tables.iter().zip(&targets) {
-        let tmp = target.with_extension(format!("{ext}.tmp-{}", std::process::id()));
-        // A new file only: never through a symlink or over another file.
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| Error::io(&tmp, e))?;
-        let mut w = std::io::BufWriter::new(file);
+    // Tables are written on two threads (one file each); damage is named
+    // in table order once all are done.
+    let results = in_parallel(tables.len(), |i| {
+        write_table_file(args, db, &tables[i], &targets[i], ext)
+    });
+    for (t, r) in tables.iter().zip(results) {
+        damage.table(&t.name, &r?);
+    }
+    Ok(())
+}
+
+/// Runs `job(0..n)` on at most two threads; the results in index order.
+fn in_parallel<T: Send>(n: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let slots: std::sync::Mutex<Vec<Option<T>>> =
+        std::sync::Mutex::new((0..n).map(|_| None).collect());
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= n {
+            break;
+        }
+        let r = job(i);
+        if let Ok(mut v) = slots.lock() {
+            v[i] = Some(r);
+        }
+    };
+    std::thread::scope(|sc| {
+        if n > 1 {
+            sc.spawn(work);
+        }
+        work();
+    });
+    slots
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Writes one table into `target` through a new temporary file renamed
+/// into place once complete and synced.
+fn write_table_file(
+    args: &ExportArgs,
+    db: &Database,
+    t: &TableSchema,
+    target: &Path,
+    ext: &str,
+) -> Result<TableExport, Error> {
+    let tmp = target.with_extension(format!("{ext}.tmp-{}", std::process::id()));
+    // A new file only: never through a symlink or over another file.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| Error::io(&tmp, e))?;
+    let mut w = std::io::BufWriter::new(file);
+    let done = (|| {
         if args.format == Format::Csv {
             let mut h = csv_header(t);
             if args.deleted {
@@ -200,26 +250,23 @@ fn to_files(
             }
             w.write_all(h.as_bytes()).map_err(|e| Error::io(&tmp, e))?;
         }
-        let ex = write_table(db, t, None, (args.format, args.deleted), &mut w, &tmp);
-        let done = ex.and_then(|ex| {
-            let f = w
-                .into_inner()
-                .map_err(|e| Error::io(&tmp, e.into_error()))?;
-            f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        let ex = write_table(db, t, None, (args.format, args.deleted), &mut w, &tmp)?;
+        let f = w
+            .into_inner()
+            .map_err(|e| Error::io(&tmp, e.into_error()))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        Ok(ex)
+    })();
+    match done {
+        Ok(ex) => {
+            std::fs::rename(&tmp, target).map_err(|e| Error::io(target, e))?;
             Ok(ex)
-        });
-        match done {
-            Ok(ex) => {
-                std::fs::rename(&tmp, target).map_err(|e| Error::io(target, e))?;
-                damage.table(&t.name, &ex);
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
         }
     }
-    Ok(())
 }
 
 /// A CSV line (header or row) with `cells` appended before its line end.

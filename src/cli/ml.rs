@@ -15,7 +15,7 @@ use clap::Args;
 use super::{write_json, Ctx, ModeResult};
 use crate::error::{Error, Jet};
 use crate::log::naming::{bases_in, is_base_name, parse_log_file_name};
-use crate::log::set::{check_file, check_set_streamed, stats};
+use crate::log::set::{check_file, check_set_streamed_without_bytes, stats};
 use crate::parse::checkpoint::{read_checkpoint_pair, CHECKPOINT_COPY_SIZE};
 use crate::parse::primitives::Lgpos;
 use crate::render;
@@ -174,7 +174,7 @@ fn verify_set(
             .map_err(io_err)?;
     }
     let mut doc = SetReportBuilder::default();
-    let v = check_set_streamed(dir, base, range, |step| {
+    let v = check_set_streamed_without_bytes(dir, base, range, |step| {
         if let crate::log::set::SetStep::File(f, _) = &step {
             let len = std::fs::metadata(&f.path).map_or(0, |m| m.len());
             done.fetch_add(len, std::sync::atomic::Ordering::Relaxed);

@@ -374,6 +374,21 @@ pub struct RecordStream {
     /// 7.x: bytes between the end of an LRCHECKSUM range and the next
     /// LRCHECKSUM that the latter does not cover (skipped by the reader).
     pub skipped_bytes: u64,
+    /// Records are read without their bytes (`data` left empty, except for
+    /// reassembled fragments): for a verification that only counts them.
+    without_bytes: bool,
+}
+
+impl RecordStream {
+    /// The bytes a record keeps: a copy of `b`, or nothing when the stream
+    /// is read without record bytes.
+    fn keep(&self, b: &[u8]) -> Vec<u8> {
+        if self.without_bytes {
+            Vec::new()
+        } else {
+            b.to_vec()
+        }
+    }
 }
 
 /// Reads every record of a log file. Unknown or unsized record types, a
@@ -386,7 +401,32 @@ pub fn read_stream(
     cb_sec: u16,
     layout: Layout<'_>,
 ) -> (RecordStream, Option<FormatError>) {
-    let mut out = RecordStream::default();
+    read_stream_as(file, generation, cb_sec, layout, false)
+}
+
+/// [`read_stream`] where the records keep no bytes (`data` empty but for
+/// reassembled fragments): the walk of a verification that only counts and
+/// places records (`/ml` of a sequence), without a copy of every record.
+pub fn read_stream_without_bytes(
+    file: &[u8],
+    generation: i32,
+    cb_sec: u16,
+    layout: Layout<'_>,
+) -> (RecordStream, Option<FormatError>) {
+    read_stream_as(file, generation, cb_sec, layout, true)
+}
+
+fn read_stream_as(
+    file: &[u8],
+    generation: i32,
+    cb_sec: u16,
+    layout: Layout<'_>,
+    without_bytes: bool,
+) -> (RecordStream, Option<FormatError>) {
+    let mut out = RecordStream {
+        without_bytes,
+        ..RecordStream::default()
+    };
     let r = match layout {
         Layout::Segments {
             first,
@@ -574,8 +614,8 @@ fn begin_fragment(
 /// A whole record at `p` of a segment.
 fn plain_record(
     seg: &[u8],
-    p: usize,
-    lgpos: Lgpos,
+    (p, lgpos): (usize, Lgpos),
+    out: &RecordStream,
     err: &dyn Fn(usize, String) -> FormatError,
 ) -> Result<LogRecord, FormatError> {
     let t = seg[p];
@@ -605,11 +645,11 @@ fn plain_record(
         size,
         disk_bytes: size,
         fragments: 0,
-        data: seg[p..p + size as usize].to_vec(),
+        data: out.keep(&seg[p..p + size as usize]),
     })
 }
 
-fn nop_run(b: &[u8], lgpos: Lgpos) -> LogRecord {
+fn nop_run(b: &[u8], lgpos: Lgpos, out: &RecordStream) -> LogRecord {
     let run = b.iter().take_while(|&&x| x == NOP).count();
     LogRecord {
         lgpos,
@@ -617,7 +657,7 @@ fn nop_run(b: &[u8], lgpos: Lgpos) -> LogRecord {
         size: run as u32,
         disk_bytes: run as u32,
         fragments: 0,
-        data: vec![0],
+        data: out.keep(&[0]),
     }
 }
 
@@ -679,7 +719,7 @@ fn read_segments(
             let lgpos = restarted.take().unwrap_or(next_pos);
             match t {
                 NOP => {
-                    let r = nop_run(&seg[p..], here);
+                    let r = nop_run(&seg[p..], here, out);
                     p += r.size as usize;
                     out.records.push(r);
                 }
@@ -691,7 +731,7 @@ fn read_segments(
                     return Err(err(p, "Fragment record without FragmentBegin".into()));
                 }
                 _ => {
-                    let r = plain_record(seg, p, lgpos, &err)?;
+                    let r = plain_record(seg, (p, lgpos), out, &err)?;
                     p += r.size as usize;
                     out.records.push(r);
                     next_pos = after(isec, p);
@@ -794,7 +834,7 @@ fn read_contiguous(
         }
         let t = file[p];
         if t == NOP {
-            let r = nop_run(&file[p..lim], here);
+            let r = nop_run(&file[p..lim], here, out);
             p += r.size as usize;
             out.records.push(r);
             continue;
@@ -805,13 +845,14 @@ fn read_contiguous(
         }
         match size {
             Some(size) if size > 0 && p + size as usize <= lim => {
+                let data = out.keep(&file[p..p + size as usize]);
                 out.records.push(LogRecord {
                     lgpos: here,
                     lrtyp: t,
                     size,
                     disk_bytes: size,
                     fragments: 0,
-                    data: file[p..p + size as usize].to_vec(),
+                    data,
                 });
                 p += size as usize;
             }

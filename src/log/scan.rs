@@ -101,14 +101,15 @@ pub fn read_log_bytes(input: &mut Input) -> Result<LogBytes, Error> {
 /// kept and, where its length already covers this file, not cleared again
 /// (every byte kept is overwritten by the read).
 pub fn read_log_bytes_into(input: &mut Input, mut bytes: Vec<u8>) -> Result<LogBytes, Error> {
-    read_span(input, &mut bytes, 0, LOG_HEADER_SIZE as u64)?;
-    if let Ok(h) = read_log_header(&bytes) {
+    let mut len = read_span(input, &mut bytes, 0, LOG_HEADER_SIZE as u64)?;
+    if let Ok(h) = read_log_header(&bytes[..len]) {
         let want = h.header.expected_file_size();
-        let have = bytes.len() as u64;
-        if want > have {
-            read_span(input, &mut bytes, have, want - have)?;
+        if want > len as u64 {
+            len = read_span(input, &mut bytes, len as u64, want - len as u64)?;
         }
     }
+    // Cut only now: a buffer already long enough is never zeroed again.
+    bytes.truncate(len);
     Ok(LogBytes {
         bytes,
         file_size: input.len,
@@ -116,22 +117,20 @@ pub fn read_log_bytes_into(input: &mut Input, mut bytes: Vec<u8>) -> Result<LogB
 }
 
 /// Reads up to `n` bytes at `off` (fewer at the end of the file) into
-/// `bytes[off..]`, which is cut or grown to end there. Evidence hashing sees
-/// the read as [`Input::read_at`] reports it.
-fn read_span(input: &mut Input, bytes: &mut Vec<u8>, off: u64, n: u64) -> Result<(), Error> {
+/// `bytes[off..]`, growing it when it is shorter; returns where the read
+/// ends. Evidence hashing sees the read as [`Input::read_at`] reports it.
+fn read_span(input: &mut Input, bytes: &mut Vec<u8>, off: u64, n: u64) -> Result<usize, Error> {
     use std::io::{Read, Seek, SeekFrom};
     let avail = input.len.saturating_sub(off).min(n) as usize;
     let (start, end) = (off as usize, off as usize + avail);
     if bytes.len() < end {
         bytes.resize(end, 0);
-    } else {
-        bytes.truncate(end);
     }
     let io = |e| Error::io(&input.path, e);
     input.file.seek(SeekFrom::Start(off)).map_err(io)?;
     input.file.read_exact(&mut bytes[start..end]).map_err(io)?;
     crate::file::hash_tap::feed(&input.path, off, &bytes[start..end]);
-    Ok(())
+    Ok(end)
 }
 
 /// Scans a whole log file held in memory (see [`scan_log_sized`]).
@@ -283,6 +282,24 @@ mod tests {
         f.set_len(big).unwrap();
         let b = read_log_bytes(&mut Input::open(&p).unwrap()).unwrap();
         assert_eq!(b.bytes.len(), LOG_HEADER_SIZE);
+    }
+
+    /// A recycled buffer longer than the file: the file's bytes, cut to its
+    /// length (nothing of the old contents left), or to the header alone.
+    #[test]
+    fn recycled_buffer_is_cut_to_what_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("edb.log");
+        let log = fixture7::clean_log();
+        std::fs::write(&p, &log).unwrap();
+        let old = vec![0xAA; 3 * log.len()];
+        let b = read_log_bytes_into(&mut Input::open(&p).unwrap(), old).unwrap();
+        assert_eq!(b.bytes, log);
+        let mut h = log.clone();
+        h[100] ^= 1;
+        std::fs::write(&p, &h).unwrap();
+        let b = read_log_bytes_into(&mut Input::open(&p).unwrap(), b.bytes).unwrap();
+        assert_eq!(b.bytes, h[..LOG_HEADER_SIZE]);
     }
 
     #[test]

@@ -33,6 +33,16 @@ fn hex(b: &[u8]) -> String {
 fn push_str_lit(s: &mut String, t: &str) {
     s.push('"');
     let b = t.as_bytes();
+    // Most names and values need no escape: one branch-free pass over the
+    // bytes (which the compiler vectorises) decides, then one copy.
+    let plain = b
+        .iter()
+        .fold(true, |ok, &c| ok & (c >= 0x20) & (c != b'"') & (c != b'\\'));
+    if plain {
+        s.push_str(t);
+        s.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, &c) in b.iter().enumerate() {
         if c >= 0x20 && c != b'"' && c != b'\\' {
