@@ -196,7 +196,7 @@ fn to_files(
         if args.format == Format::Csv {
             let mut h = csv_header(t);
             if args.deleted {
-                h = with_found_cells(h, "found,confidence,pgno,itag");
+                h = with_found_cells(h, "found,confidence,pgno,itag,offset");
             }
             w.write_all(h.as_bytes()).map_err(|e| Error::io(&tmp, e))?;
         }
@@ -230,17 +230,27 @@ fn with_found_cells(line: String, cells: &str) -> String {
 }
 
 /// A record line with where a deleted record was found: JSON fields
-/// `found`, `confidence`, `pgno`, `itag`, or the same CSV cells.
-fn with_found(line: String, format: Format, f: &Found, pgno: u32, itag: usize) -> String {
+/// `found`, `confidence`, `pgno`, `itag` (0 for a carved record) and, for a
+/// record carved from slack, `offset` (its byte offset in the page); or the
+/// same CSV cells (`offset` empty for a node).
+fn with_found(line: String, format: Format, f: &Found, at: (u32, usize, Option<usize>)) -> String {
+    let (pgno, itag, offset) = at;
     match format {
         Format::Csv => {
-            with_found_cells(line, &format!("{},{},{pgno},{itag}", f.place, f.confidence))
+            let off = offset.map(|o| o.to_string()).unwrap_or_default();
+            with_found_cells(
+                line,
+                &format!("{},{},{pgno},{itag},{off}", f.place, f.confidence),
+            )
         }
         Format::Jsonl => {
             let body = line.trim_end().trim_end_matches('}');
             let sep = if body.ends_with('{') { "" } else { "," };
+            let off = offset
+                .map(|o| format!(",\"offset\":{o}"))
+                .unwrap_or_default();
             format!(
-                "{body}{sep}\"found\":\"{}\",\"confidence\":\"{}\",\"pgno\":{pgno},\"itag\":{itag}}}\n",
+                "{body}{sep}\"found\":\"{}\",\"confidence\":\"{}\",\"pgno\":{pgno},\"itag\":{itag}{off}}}\n",
                 f.place, f.confidence
             )
         }
@@ -267,7 +277,7 @@ fn write_table(
             Format::Csv => csv_row(t, &row.values),
         };
         if let Some(f) = &row.found {
-            line = with_found(line, format, f, row.pgno, row.itag);
+            line = with_found(line, format, f, (row.pgno, row.itag, row.offset));
         }
         if let Err(e) = out.write_all(line.as_bytes()) {
             failed = Some(e);
@@ -283,6 +293,8 @@ fn write_table(
 #[derive(Default)]
 struct Damage {
     pages: u64,
+    /// Pages named (unusable ones), for the summary line.
+    bad_pages: std::collections::BTreeSet<u32>,
     records: u64,
     values: u64,
     undecoded: u64,
@@ -292,6 +304,7 @@ struct Damage {
 impl Damage {
     fn page(&mut self, table: &str, pgno: u32, what: &str) {
         self.pages += 1;
+        self.bad_pages.insert(pgno);
         eprintln!("eseutil-rs: export: {table}: page {pgno}: {what}");
     }
     fn record(&mut self, table: &str, pgno: u32, what: &str) {
@@ -339,8 +352,14 @@ impl Damage {
     /// Prints the summary line; the exit status.
     fn summary(&self, tables: usize) -> u8 {
         let bad = self.pages + self.records + self.values > 0;
+        let named = if self.bad_pages.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = self.bad_pages.iter().map(u32::to_string).collect();
+            format!(" (pages not used: {})", list.join(", "))
+        };
         eprintln!(
-            "eseutil-rs: export: {tables} tables, {} records; {} page problems, {} unreadable records, {} unreadable values, {} values left compressed",
+            "eseutil-rs: export: {tables} tables, {} records; {} page problems{named}, {} unreadable records, {} unreadable values, {} values left compressed",
             self.exported, self.pages, self.records, self.values, self.undecoded
         );
         if bad {
@@ -361,12 +380,17 @@ mod tests {
             confidence: "high",
         };
         assert_eq!(
-            with_found("{\"table\":\"T\",\"a\":1}\n".into(), Format::Jsonl, &f, 7, 3),
+            with_found(
+                "{\"table\":\"T\",\"a\":1}\n".into(),
+                Format::Jsonl,
+                &f,
+                (7, 3, None)
+            ),
             "{\"table\":\"T\",\"a\":1,\"found\":\"flag-deleted\",\"confidence\":\"high\",\"pgno\":7,\"itag\":3}\n"
         );
         assert_eq!(
-            with_found("1,x\r\n".into(), Format::Csv, &f, 7, 3),
-            "1,x,flag-deleted,high,7,3\r\n"
+            with_found("1,x\r\n".into(), Format::Csv, &f, (7, 3, None)),
+            "1,x,flag-deleted,high,7,3,\r\n"
         );
     }
 

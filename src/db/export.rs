@@ -169,6 +169,8 @@ pub struct Row {
     pub values: Vec<Value>,
     /// Where a record that is not live was found (`export --deleted`).
     pub found: Option<Found>,
+    /// Byte offset in the page of a record carved from slack.
+    pub offset: Option<usize>,
 }
 
 /// Where a deleted record was found and how sure its decoding is.
@@ -211,6 +213,8 @@ pub struct TableExport {
     pub deleted_records: u64,
     /// Pages in free space whose records were exported (`--deleted`).
     pub freed_pages: Vec<u32>,
+    /// Records carved from page slack (`--deleted`; see [`super::slack`]).
+    pub slack_records: u64,
 }
 
 /// Walks the table's primary tree and hands every live record, decoded,
@@ -244,6 +248,11 @@ pub fn export_table_of(
         }
     });
     if deleted {
+        for &pgno in &w.pages {
+            if let Some(page) = leaf_of(db, schema, pgno) {
+                export_slack(schema, &lv, &page, "slack", &mut ex, visit);
+            }
+        }
         let reached: std::collections::HashSet<u32> = w.pages.iter().copied().collect();
         for page in freed_leaves(db, schema, &reached) {
             ex.freed_pages.push(page.pgno);
@@ -252,6 +261,7 @@ pub fn export_table_of(
                     export_node(schema, large, &lv, &page, &node, &mut ex, visit);
                 }
             }
+            export_slack(schema, &lv, &page, "free-page", &mut ex, visit);
         }
     }
     if !w.problems.is_empty() {
@@ -272,6 +282,55 @@ pub fn export_table_of(
     }
     ex.walk = w;
     ex
+}
+
+/// Page `pgno` when it is a leaf of the table's primary tree (read again:
+/// the walk keeps page numbers only, so memory stays one page).
+fn leaf_of(db: &Database, schema: &TableSchema, pgno: u32) -> Option<Page> {
+    use crate::parse::page::{FLAG_INDEX, FLAG_LONG_VALUE, FLAG_SPACE_TREE};
+    let page = Page::new(pgno, db.read_page(pgno).ok()?).ok()?;
+    let h = &page.hdr;
+    let other = FLAG_SPACE_TREE | FLAG_INDEX | FLAG_LONG_VALUE;
+    (h.objid == schema.objid && h.flags & FLAG_LEAF != 0 && h.flags & other == 0).then_some(page)
+}
+
+/// Exports the records carved from the page's slack ([`super::slack`]):
+/// confidence `medium` when the tagged area splits and every value
+/// decodes, `low` otherwise (the header checks alone passed).
+fn export_slack(
+    schema: &TableSchema,
+    lv: &LvTree<'_>,
+    page: &Page,
+    place: &'static str,
+    ex: &mut TableExport,
+    visit: &mut dyn FnMut(&Row),
+) {
+    let large = is_large(page.bytes.len());
+    for region in super::slack::slack_regions(page) {
+        for c in super::slack::carve(&page.bytes, region, schema) {
+            let Ok(values) = decode_record(&page.bytes[c.offset..c.end], large, schema, lv) else {
+                continue;
+            };
+            let mut errors = 0;
+            values
+                .iter()
+                .for_each(|v| count_value(v, &mut errors, &mut 0));
+            let clean = errors == 0 && c.tagged_ok;
+            ex.records += 1;
+            ex.deleted_records += 1;
+            ex.slack_records += 1;
+            visit(&Row {
+                pgno: page.pgno,
+                itag: 0,
+                values,
+                found: Some(Found {
+                    place,
+                    confidence: if clean { "medium" } else { "low" },
+                }),
+                offset: Some(c.offset),
+            });
+        }
+    }
 }
 
 /// Value problems named one by one per table (the rest only counted).
@@ -328,6 +387,7 @@ fn export_node(
                 itag: node.itag,
                 values,
                 found,
+                offset: None,
             });
         }
         Err(e) => ex.bad_records.push((page.pgno, node.itag, e.detail)),
