@@ -478,3 +478,59 @@ fn real_torn_pages_are_named() {
     assert_eq!(sru.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&sru.stdout).lines().count(), 683);
 }
+
+/// Item 6 of issue 12: a Dirty Shutdown database's export is labelled:
+/// `raw` (the file as it is, with a warning that the logs may hold newer
+/// records) or, with `--logs`, `recovered` (replayed to the end of the logs
+/// into a scratch copy); the inputs are only read.
+#[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
+fn dirty_database_views_are_labelled() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let dir = corpus.join("datasharing-dirty");
+    let db = dir.join("DSTokenDB2.dat");
+    let hashes = || -> Vec<String> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v.iter().map(|p| common::sha256_file(p)).collect()
+    };
+    let before = hashes();
+    let export = |extra: &[&str]| {
+        Command::new(BIN)
+            .arg("export")
+            .arg(&db)
+            .arg("--system")
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let logs = dir.to_str().unwrap();
+    for (extra, view) in [
+        (&[][..], "raw"),
+        (&["--logs", logs, "--base", "DSS"][..], "recovered"),
+    ] {
+        let out = export(extra);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(stderr.contains(&format!("view {view}: ")), "{stderr}");
+        assert_eq!(
+            stderr.contains("logs may hold newer records"),
+            view == "raw"
+        );
+        let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(!lines.is_empty());
+        assert!(lines.iter().all(|l| l["view"] == view));
+    }
+    assert_eq!(before, hashes());
+}

@@ -44,9 +44,12 @@ pub fn check_not_past(db: &Database, at: Lgpos) -> Result<(), Error> {
 }
 
 /// Replays the logs `base` in `logs` onto a copy of `db` (found by the
-/// file name the logs use: the database must keep it) up to `at`.
-pub fn replay(db: &Database, logs: &Path, base: &str, at: Lgpos) -> Result<Scratch, Error> {
-    check_not_past(db, at)?;
+/// file name the logs use: the database must keep it) up to `at`, or to
+/// the end of the logs (`None`: the recovered view of a dirty database).
+pub fn replay(db: &Database, logs: &Path, base: &str, at: Option<Lgpos>) -> Result<Scratch, Error> {
+    if let Some(at) = at {
+        check_not_past(db, at)?;
+    }
     let dir = std::env::temp_dir().join(format!("eseutil-rs-as-of-{}", std::process::id()));
     std::fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
     let mut scratch = Scratch {
@@ -64,7 +67,7 @@ pub fn replay(db: &Database, logs: &Path, base: &str, at: Lgpos) -> Result<Scrat
         db_dir,
         output: dir.join("out"),
         ignore_checkpoint: true,
-        stop_at: Some(at),
+        stop_at: at,
         ..Default::default()
     };
     let rep = crate::recovery::recover(&opts)?;
@@ -82,7 +85,7 @@ pub fn replay(db: &Database, logs: &Path, base: &str, at: Lgpos) -> Result<Scrat
         (_, e, _) => Err(Error::Usage(format!(
             "replaying {} up to {} failed: {}",
             logs.display(),
-            at.eseutil_text(),
+            at.map_or_else(|| "their end".into(), |a| a.eseutil_text()),
             e.as_ref()
                 .map(|e| e.to_string())
                 .or(rep.not_recovered.first().cloned())

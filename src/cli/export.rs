@@ -55,16 +55,17 @@ pub struct ExportArgs {
     /// value could not be read), plus its page and tag.
     #[arg(long)]
     pub deleted: bool,
-    /// With --as-of: the folder of the database's logs (only read).
-    #[arg(long, value_name = "DIR", requires = "as_of")]
+    /// The folder of the database's logs (only read): replayed onto a
+    /// scratch copy, to their end (the `recovered` view) or to --as-of.
+    #[arg(long, value_name = "DIR")]
     pub logs: Option<PathBuf>,
     /// The tables as they were at this log position: the logs replayed onto
     /// a scratch copy up to it, open transactions undone (lgpos as
     /// `(0xGEN,SEC,OFF)`); a database already past it is refused.
     #[arg(long, value_name = "LGPOS", requires = "logs", value_parser = super::timeline::parse_lgpos)]
     pub as_of: Option<crate::parse::primitives::Lgpos>,
-    /// With --as-of: the log base name (default `edb`).
-    #[arg(long, value_name = "NAME", default_value = "edb", requires = "as_of")]
+    /// With --logs: the log base name (default `edb`).
+    #[arg(long, value_name = "NAME", default_value = "edb", requires = "logs")]
     pub base: String,
 }
 
@@ -119,16 +120,22 @@ fn run(args: &ExportArgs) -> Result<u8, Error> {
         return Err(Error::Usage("--format csv needs --output DIR".into()));
     }
     let mut db = super::mm::open(&args.db)?;
-    let _scratch = match (&args.logs, args.as_of) {
-        (Some(logs), Some(at)) => {
+    let (view, _scratch) = match (&args.logs, args.as_of) {
+        (Some(logs), at) => {
             let s = super::as_of::replay(&db, logs, &args.base, at)?;
             db = Database::open(&s.db, None)?;
-            Some(s)
+            (
+                Some(if at.is_some() { "as-of" } else { "recovered" }),
+                Some(s),
+            )
         }
-        _ => None,
+        (None, _) => (raw_view(&db), None),
     };
     let cat = read_catalog(&db, CATALOG_ROOT, Default::default());
-    let mut damage = Damage::default();
+    let mut damage = Damage {
+        view,
+        ..Damage::default()
+    };
     for p in &cat.walk.problems {
         damage.page("MSysObjects", p.pgno, &p.detail);
     }
@@ -146,7 +153,7 @@ fn run(args: &ExportArgs) -> Result<u8, Error> {
                     &db,
                     t,
                     Some(&t.name),
-                    (Format::Jsonl, args.deleted),
+                    (Format::Jsonl, args.deleted, view),
                     &mut out,
                     Path::new("<stdout>"),
                 )?;
@@ -200,7 +207,14 @@ fn to_files(
             }
             w.write_all(h.as_bytes()).map_err(|e| Error::io(&tmp, e))?;
         }
-        let ex = write_table(db, t, None, (args.format, args.deleted), &mut w, &tmp);
+        let ex = write_table(
+            db,
+            t,
+            None,
+            (args.format, args.deleted, damage.view),
+            &mut w,
+            &tmp,
+        );
         let done = ex.and_then(|ex| {
             let f = w
                 .into_inner()
@@ -257,13 +271,35 @@ fn with_found(line: String, format: Format, f: &Found, at: (u32, usize, Option<u
     }
 }
 
-/// Streams one table's records into `out` (`deleted`: its flag-deleted
-/// records instead of the live ones).
+/// `Some("raw")`, with a warning on stderr, when the database is not in
+/// Clean Shutdown: the file as it is, while its logs may hold newer records.
+fn raw_view(db: &Database) -> Option<&'static str> {
+    let state = db.header().db_state;
+    if state == crate::parse::db_header::STATE_CLEAN_SHUTDOWN {
+        return None;
+    }
+    eprintln!(
+        "eseutil-rs: export: {} is in {} state: exporting the raw view (the file as it is); its logs may hold newer records (give them with --logs DIR for the recovered view)",
+        db.path().display(),
+        crate::parse::db_header::db_state_name(state)
+    );
+    Some("raw")
+}
+
+/// A JSON line with `"view"` added (a dirty or replayed database).
+fn with_view(line: String, view: &str) -> String {
+    let body = line.trim_end().trim_end_matches('}');
+    let sep = if body.ends_with('{') { "" } else { "," };
+    format!("{body}{sep}\"view\":\"{view}\"}}\n")
+}
+
+/// Streams one table's records into `out` (`deleted`: its deleted records
+/// instead of the live ones; `view`: labels each JSON line).
 fn write_table(
     db: &Database,
     t: &TableSchema,
     table_field: Option<&str>,
-    (format, deleted): (Format, bool),
+    (format, deleted, view): (Format, bool, Option<&str>),
     out: &mut dyn Write,
     dest: &Path,
 ) -> Result<TableExport, Error> {
@@ -279,6 +315,9 @@ fn write_table(
         if let Some(f) = &row.found {
             line = with_found(line, format, f, (row.pgno, row.itag, row.offset));
         }
+        if let (Format::Jsonl, Some(v)) = (format, view) {
+            line = with_view(line, v);
+        }
         if let Err(e) = out.write_all(line.as_bytes()) {
             failed = Some(e);
         }
@@ -292,6 +331,8 @@ fn write_table(
 /// Damage met, named on stderr as it is found.
 #[derive(Default)]
 struct Damage {
+    /// The view exported (`raw`, `recovered`, `as-of`), when labelled.
+    view: Option<&'static str>,
     pages: u64,
     /// Pages named (unusable ones), for the summary line.
     bad_pages: std::collections::BTreeSet<u32>,
@@ -358,8 +399,9 @@ impl Damage {
             let list: Vec<String> = self.bad_pages.iter().map(u32::to_string).collect();
             format!(" (pages not used: {})", list.join(", "))
         };
+        let view = self.view.map(|v| format!("view {v}: ")).unwrap_or_default();
         eprintln!(
-            "eseutil-rs: export: {tables} tables, {} records; {} page problems{named}, {} unreadable records, {} unreadable values, {} values left compressed",
+            "eseutil-rs: export: {view}{tables} tables, {} records; {} page problems{named}, {} unreadable records, {} unreadable values, {} values left compressed",
             self.exported, self.pages, self.records, self.values, self.undecoded
         );
         if bad {
