@@ -534,3 +534,41 @@ fn dirty_database_views_are_labelled() {
     }
     assert_eq!(before, hashes());
 }
+
+/// `--as-of TIME`: the first log position whose log time (generation
+/// creation or 8.x segment time) is after it; stderr names it and whether
+/// the log times are UTC. In `datasharing-dirty` the first later time after
+/// 03:46:31 is segment 4 of generation 2 (07:55:54.943 UTC).
+#[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
+fn as_of_time_maps_to_the_first_later_log_position() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let dir = corpus.join("datasharing-dirty");
+    let out = Command::new(BIN)
+        .arg("export")
+        .arg(dir.join("DSTokenDB2.dat"))
+        .args([
+            "--system",
+            "--base",
+            "DSS",
+            "--as-of",
+            "2020-04-12T03:46:31",
+        ])
+        .arg("--logs")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("replaying up to (0x2,4,0)"), "{stderr}");
+    assert!(
+        stderr.contains("2020-04-12T07:55:54.943Z; the log says UTC"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("view as-of: "), "{stderr}");
+}

@@ -61,9 +61,10 @@ pub struct ExportArgs {
     pub logs: Option<PathBuf>,
     /// The tables as they were at this log position: the logs replayed onto
     /// a scratch copy up to it, open transactions undone (lgpos as
-    /// `(0xGEN,SEC,OFF)`); a database already past it is refused.
-    #[arg(long, value_name = "LGPOS", requires = "logs", value_parser = super::timeline::parse_lgpos)]
-    pub as_of: Option<crate::parse::primitives::Lgpos>,
+    /// `(0xGEN,SEC,OFF)`, or an ISO-8601 time: the first position whose log
+    /// time is after it); a database already past it is refused.
+    #[arg(long, value_name = "LGPOS|TIME", requires = "logs", value_parser = super::as_of::parse_as_of)]
+    pub as_of: Option<super::as_of::AsOf>,
     /// With --logs: the log base name (default `edb`).
     #[arg(long, value_name = "NAME", default_value = "edb", requires = "logs")]
     pub base: String,
@@ -122,6 +123,10 @@ fn run(args: &ExportArgs) -> Result<u8, Error> {
     let mut db = super::mm::open(&args.db)?;
     let (view, _scratch) = match (&args.logs, args.as_of) {
         (Some(logs), at) => {
+            let at = match at {
+                Some(a) => Some(super::as_of::resolve(a, logs, &args.base)?),
+                None => None,
+            };
             let s = super::as_of::replay(&db, logs, &args.base, at)?;
             db = Database::open(&s.db, None)?;
             (
