@@ -50,9 +50,9 @@ pub struct ExportArgs {
     #[arg(long)]
     pub force: bool,
     /// Export the deleted records instead of the live ones: records
-    /// flag-deleted but not yet cleaned up, each with `found`
-    /// ("flag-deleted") and `confidence` ("high", or "medium" when some
-    /// value could not be read), plus its page and tag.
+    /// flag-deleted but not yet cleaned up, on freed leaf pages, and carved
+    /// from page slack, each with `found` ("flag-deleted", "free-page",
+    /// "slack"), `confidence`, its page and tag (and byte offset if carved).
     #[arg(long)]
     pub deleted: bool,
     /// The folder of the database's logs (only read): replayed onto a
