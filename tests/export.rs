@@ -572,3 +572,41 @@ fn as_of_time_maps_to_the_first_later_log_position() {
     );
     assert!(stderr.contains("view as-of: "), "{stderr}");
 }
+
+/// No database: `secedit-logs-b` holds its database's creation, so
+/// `export --logs` rebuilds it from the logs alone into a scratch folder:
+/// 16 records at the end of the logs, 118 as of 17:34:24 (the first later
+/// log time is segment 0x35 of generation 1, at 17:34:28.703 UTC).
+#[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
+fn export_from_the_logs_alone() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let logs = corpus.join("secedit-logs-b");
+    let export = |extra: &[&str]| {
+        Command::new(BIN)
+            .arg("export")
+            .arg("--logs")
+            .arg(&logs)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    for (extra, view, count) in [
+        (&[][..], "recovered", 16),
+        (&["--as-of", "2024-06-26T17:34:24"][..], "as-of", 118),
+    ] {
+        let out = export(extra);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains(&format!("view {view}: 7 tables, {count} records")),
+            "{stderr}"
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), count);
+    }
+}

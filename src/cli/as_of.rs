@@ -46,8 +46,15 @@ pub fn check_not_past(db: &Database, at: Lgpos) -> Result<(), Error> {
 /// Replays the logs `base` in `logs` onto a copy of `db` (found by the
 /// file name the logs use: the database must keep it) up to `at`, or to
 /// the end of the logs (`None`: the recovered view of a dirty database).
-pub fn replay(db: &Database, logs: &Path, base: &str, at: Option<Lgpos>) -> Result<Scratch, Error> {
-    if let Some(at) = at {
+/// With no `db`, the database is rebuilt from the logs alone (they must
+/// hold its creation: CreateDB in the first generation).
+pub fn replay(
+    db: Option<&Database>,
+    logs: &Path,
+    base: &str,
+    at: Option<Lgpos>,
+) -> Result<Scratch, Error> {
+    if let (Some(db), Some(at)) = (db, at) {
         check_not_past(db, at)?;
     }
     let dir = std::env::temp_dir().join(format!("eseutil-rs-as-of-{}", std::process::id()));
@@ -56,10 +63,15 @@ pub fn replay(db: &Database, logs: &Path, base: &str, at: Option<Lgpos>) -> Resu
         dir: dir.clone(),
         db: PathBuf::new(),
     };
-    let db_dir = db
-        .path()
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    // No database: a folder that does not exist, so recovery finds no
+    // input copy and creates the database as the logs do.
+    let db_dir = match db {
+        Some(db) => db
+            .path()
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        None => dir.join("no-database"),
+    };
     let opts = crate::recovery::Options {
         base: base.to_string(),
         log_dir: logs.to_path_buf(),
@@ -71,7 +83,7 @@ pub fn replay(db: &Database, logs: &Path, base: &str, at: Option<Lgpos>) -> Resu
         ..Default::default()
     };
     let rep = crate::recovery::recover(&opts)?;
-    let name = db.path().file_name().map(|n| n.to_os_string());
+    let name = db.and_then(|d| d.path().file_name().map(|n| n.to_os_string()));
     let out = rep
         .databases
         .iter()

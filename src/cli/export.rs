@@ -31,9 +31,13 @@ pub enum Format {
 /// Arguments of `export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The database (opened read-only) and page-size override.
-    #[command(flatten)]
-    pub db: DbArgs,
+    /// The database (opened read-only); none with --logs when the logs hold
+    /// its creation: it is rebuilt from them into a scratch folder.
+    #[arg(value_name = "DB", required_unless_present = "logs")]
+    pub file: Option<PathBuf>,
+    /// Force a page size instead of detecting it.
+    #[arg(long)]
+    pub page_size: Option<usize>,
     /// Export only this table (repeatable; system tables may be named).
     #[arg(long = "table", value_name = "T")]
     pub tables: Vec<String>,
@@ -120,21 +124,26 @@ fn run(args: &ExportArgs) -> Result<u8, Error> {
     if args.format == Format::Csv && args.output.is_none() {
         return Err(Error::Usage("--format csv needs --output DIR".into()));
     }
-    let mut db = super::mm::open(&args.db)?;
-    let (view, _scratch) = match (&args.logs, args.as_of) {
-        (Some(logs), at) => {
+    let input = match &args.file {
+        Some(file) => Some(super::mm::open(&DbArgs {
+            file: file.clone(),
+            page_size: args.page_size,
+        })?),
+        None => None,
+    };
+    let (view, _scratch, db) = match (&args.logs, args.as_of, input) {
+        (Some(logs), at, input) => {
             let at = match at {
                 Some(a) => Some(super::as_of::resolve(a, logs, &args.base)?),
                 None => None,
             };
-            let s = super::as_of::replay(&db, logs, &args.base, at)?;
-            db = Database::open(&s.db, None)?;
-            (
-                Some(if at.is_some() { "as-of" } else { "recovered" }),
-                Some(s),
-            )
+            let s = super::as_of::replay(input.as_ref(), logs, &args.base, at)?;
+            let db = Database::open(&s.db, None)?;
+            let view = if at.is_some() { "as-of" } else { "recovered" };
+            (Some(view), Some(s), db)
         }
-        (None, _) => (raw_view(&db), None),
+        (None, _, Some(db)) => (raw_view(&db), None, db),
+        (None, _, None) => return Err(Error::Usage("a database or --logs DIR is needed".into())),
     };
     let cat = read_catalog(&db, CATALOG_ROOT, Default::default());
     let mut damage = Damage {
