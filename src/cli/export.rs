@@ -272,7 +272,8 @@ fn with_found(line: String, format: Format, f: &Found, at: (u32, usize, Option<u
             )
         }
         Format::Jsonl => {
-            let body = line.trim_end().trim_end_matches('}');
+            let body = line.trim_end();
+            let body = body.strip_suffix('}').unwrap_or(body);
             let sep = if body.ends_with('{') { "" } else { "," };
             let off = offset
                 .map(|o| format!(",\"offset\":{o}"))
@@ -302,7 +303,8 @@ fn raw_view(db: &Database) -> Option<&'static str> {
 
 /// A JSON line with `"view"` added (a dirty or replayed database).
 fn with_view(line: String, view: &str) -> String {
-    let body = line.trim_end().trim_end_matches('}');
+    let body = line.trim_end();
+    let body = body.strip_suffix('}').unwrap_or(body);
     let sep = if body.ends_with('{') { "" } else { "," };
     format!("{body}{sep}\"view\":\"{view}\"}}\n")
 }
@@ -447,6 +449,14 @@ mod tests {
         assert_eq!(
             with_found("1,x\r\n".into(), Format::Csv, &f, (7, 3, None)),
             "1,x,flag-deleted,high,7,3,\r\n"
+        );
+    }
+
+    #[test]
+    fn view_after_a_trailing_object() {
+        assert_eq!(
+            super::with_view("{\"a\":{\"raw\":1}}\n".into(), "raw"),
+            "{\"a\":{\"raw\":1},\"view\":\"raw\"}\n"
         );
     }
 
