@@ -388,6 +388,12 @@ impl Damage {
                     .join(", ")
             );
         }
+        if ex.slack_live_copies > 0 {
+            eprintln!(
+                "eseutil-rs: export: {name}: {} records in page slack left out: copies of live records",
+                ex.slack_live_copies
+            );
+        }
         for (pgno, column, what) in &ex.value_error_samples {
             eprintln!("eseutil-rs: export: {name}: page {pgno}: column {column}: {what}");
         }

@@ -20,6 +20,8 @@ pub struct Carved {
     /// One past its last byte (the next candidate or the region's end;
     /// the end of its variable data when the table has no tagged column).
     pub end: usize,
+    /// Start of its tagged area (end of its fixed and variable data).
+    pub tagged_at: usize,
     /// Whether its tagged area (if any) splits cleanly.
     pub tagged_ok: bool,
 }
@@ -125,6 +127,7 @@ pub fn carve(bytes: &[u8], (start, end): (usize, usize), schema: &TableSchema) -
         out.push(Carved {
             offset: s,
             end: if tagged_ok { stop } else { tagged_at },
+            tagged_at,
             tagged_ok,
         });
     }
