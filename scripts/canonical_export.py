@@ -85,6 +85,8 @@ def dump(binary, path, digests_only):
         rec = json.loads(line)  # key order kept: "table", then the columns
         table = rec.pop("table")
         ty = types[table]
+        if "view" not in ty:
+            rec.pop("view", None)  # a dirty database's label, not a column
         vals = [canon(v, ty[k]) for k, v in rec.items()]
         tables[table]["records"].append(json.dumps(vals, separators=(",", ":"), ensure_ascii=True))
     for t in tables.values():

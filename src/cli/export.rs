@@ -31,9 +31,13 @@ pub enum Format {
 /// Arguments of `export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The database (opened read-only) and page-size override.
-    #[command(flatten)]
-    pub db: DbArgs,
+    /// The database (opened read-only); none with --logs when the logs hold
+    /// its creation: it is rebuilt from them into a scratch folder.
+    #[arg(value_name = "DB", required_unless_present = "logs")]
+    pub file: Option<PathBuf>,
+    /// Force a page size instead of detecting it.
+    #[arg(long)]
+    pub page_size: Option<usize>,
     /// Export only this table (repeatable; system tables may be named).
     #[arg(long = "table", value_name = "T")]
     pub tables: Vec<String>,
@@ -50,21 +54,23 @@ pub struct ExportArgs {
     #[arg(long)]
     pub force: bool,
     /// Export the deleted records instead of the live ones: records
-    /// flag-deleted but not yet cleaned up, each with `found`
-    /// ("flag-deleted") and `confidence` ("high", or "medium" when some
-    /// value could not be read), plus its page and tag.
+    /// flag-deleted but not yet cleaned up, on freed leaf pages, and carved
+    /// from page slack, each with `found` ("flag-deleted", "free-page",
+    /// "slack"), `confidence`, its page and tag (and byte offset if carved).
     #[arg(long)]
     pub deleted: bool,
-    /// With --as-of: the folder of the database's logs (only read).
-    #[arg(long, value_name = "DIR", requires = "as_of")]
+    /// The folder of the database's logs (only read): replayed onto a
+    /// scratch copy, to their end (the `recovered` view) or to --as-of.
+    #[arg(long, value_name = "DIR")]
     pub logs: Option<PathBuf>,
     /// The tables as they were at this log position: the logs replayed onto
     /// a scratch copy up to it, open transactions undone (lgpos as
-    /// `(0xGEN,SEC,OFF)`); a database already past it is refused.
-    #[arg(long, value_name = "LGPOS", requires = "logs", value_parser = super::timeline::parse_lgpos)]
-    pub as_of: Option<crate::parse::primitives::Lgpos>,
-    /// With --as-of: the log base name (default `edb`).
-    #[arg(long, value_name = "NAME", default_value = "edb", requires = "as_of")]
+    /// `(0xGEN,SEC,OFF)`, or an ISO-8601 time: the first position whose log
+    /// time is after it); a database already past it is refused.
+    #[arg(long, value_name = "LGPOS|TIME", requires = "logs", value_parser = super::as_of::parse_as_of)]
+    pub as_of: Option<super::as_of::AsOf>,
+    /// With --logs: the log base name (default `edb`).
+    #[arg(long, value_name = "NAME", default_value = "edb", requires = "logs")]
     pub base: String,
 }
 
@@ -118,17 +124,32 @@ fn run(args: &ExportArgs) -> Result<u8, Error> {
     if args.format == Format::Csv && args.output.is_none() {
         return Err(Error::Usage("--format csv needs --output DIR".into()));
     }
-    let mut db = super::mm::open(&args.db)?;
-    let _scratch = match (&args.logs, args.as_of) {
-        (Some(logs), Some(at)) => {
-            let s = super::as_of::replay(&db, logs, &args.base, at)?;
-            db = Database::open(&s.db, None)?;
-            Some(s)
+    let input = match &args.file {
+        Some(file) => Some(super::mm::open(&DbArgs {
+            file: file.clone(),
+            page_size: args.page_size,
+        })?),
+        None => None,
+    };
+    let (view, _scratch, db) = match (&args.logs, args.as_of, input) {
+        (Some(logs), at, input) => {
+            let at = match at {
+                Some(a) => Some(super::as_of::resolve(a, logs, &args.base)?),
+                None => None,
+            };
+            let s = super::as_of::replay(input.as_ref(), logs, &args.base, at)?;
+            let db = Database::open(&s.db, None)?;
+            let view = if at.is_some() { "as-of" } else { "recovered" };
+            (Some(view), Some(s), db)
         }
-        _ => None,
+        (None, _, Some(db)) => (raw_view(&db), None, db),
+        (None, _, None) => return Err(Error::Usage("a database or --logs DIR is needed".into())),
     };
     let cat = read_catalog(&db, CATALOG_ROOT, Default::default());
-    let mut damage = Damage::default();
+    let mut damage = Damage {
+        view,
+        ..Damage::default()
+    };
     for p in &cat.walk.problems {
         damage.page("MSysObjects", p.pgno, &p.detail);
     }
@@ -146,7 +167,7 @@ fn run(args: &ExportArgs) -> Result<u8, Error> {
                     &db,
                     t,
                     Some(&t.name),
-                    (Format::Jsonl, args.deleted),
+                    (Format::Jsonl, args.deleted, view),
                     &mut out,
                     Path::new("<stdout>"),
                 )?;
@@ -187,7 +208,7 @@ fn to_files(
     // Tables are written on two threads (one file each); damage is named
     // in table order once all are done.
     let results = in_parallel(tables.len(), |i| {
-        write_table_file(args, db, &tables[i], &targets[i], ext)
+        write_table_file(args, db, &tables[i], &targets[i], (ext, damage.view))
     });
     for (t, r) in tables.iter().zip(results) {
         damage.table(&t.name, &r?);
@@ -232,7 +253,7 @@ fn write_table_file(
     db: &Database,
     t: &TableSchema,
     target: &Path,
-    ext: &str,
+    (ext, view): (&str, Option<&str>),
 ) -> Result<TableExport, Error> {
     let tmp = target.with_extension(format!("{ext}.tmp-{}", std::process::id()));
     // A new file only: never through a symlink or over another file.
@@ -246,11 +267,11 @@ fn write_table_file(
         if args.format == Format::Csv {
             let mut h = csv_header(t);
             if args.deleted {
-                h = with_found_cells(h, "found,confidence,pgno,itag");
+                h = with_found_cells(h, "found,confidence,pgno,itag,offset");
             }
             w.write_all(h.as_bytes()).map_err(|e| Error::io(&tmp, e))?;
         }
-        let ex = write_table(db, t, None, (args.format, args.deleted), &mut w, &tmp)?;
+        let ex = write_table(db, t, None, (args.format, args.deleted, view), &mut w, &tmp)?;
         let f = w
             .into_inner()
             .map_err(|e| Error::io(&tmp, e.into_error()))?;
@@ -277,30 +298,64 @@ fn with_found_cells(line: String, cells: &str) -> String {
 }
 
 /// A record line with where a deleted record was found: JSON fields
-/// `found`, `confidence`, `pgno`, `itag`, or the same CSV cells.
-fn with_found(line: String, format: Format, f: &Found, pgno: u32, itag: usize) -> String {
+/// `found`, `confidence`, `pgno`, `itag` (0 for a carved record) and, for a
+/// record carved from slack, `offset` (its byte offset in the page); or the
+/// same CSV cells (`offset` empty for a node).
+fn with_found(line: String, format: Format, f: &Found, at: (u32, usize, Option<usize>)) -> String {
+    let (pgno, itag, offset) = at;
     match format {
         Format::Csv => {
-            with_found_cells(line, &format!("{},{},{pgno},{itag}", f.place, f.confidence))
+            let off = offset.map(|o| o.to_string()).unwrap_or_default();
+            with_found_cells(
+                line,
+                &format!("{},{},{pgno},{itag},{off}", f.place, f.confidence),
+            )
         }
         Format::Jsonl => {
-            let body = line.trim_end().trim_end_matches('}');
+            let body = line.trim_end();
+            let body = body.strip_suffix('}').unwrap_or(body);
             let sep = if body.ends_with('{') { "" } else { "," };
+            let off = offset
+                .map(|o| format!(",\"offset\":{o}"))
+                .unwrap_or_default();
             format!(
-                "{body}{sep}\"found\":\"{}\",\"confidence\":\"{}\",\"pgno\":{pgno},\"itag\":{itag}}}\n",
+                "{body}{sep}\"found\":\"{}\",\"confidence\":\"{}\",\"pgno\":{pgno},\"itag\":{itag}{off}}}\n",
                 f.place, f.confidence
             )
         }
     }
 }
 
-/// Streams one table's records into `out` (`deleted`: its flag-deleted
-/// records instead of the live ones).
+/// `Some("raw")`, with a warning on stderr, when the database is not in
+/// Clean Shutdown: the file as it is, while its logs may hold newer records.
+fn raw_view(db: &Database) -> Option<&'static str> {
+    let state = db.header().db_state;
+    if state == crate::parse::db_header::STATE_CLEAN_SHUTDOWN {
+        return None;
+    }
+    eprintln!(
+        "eseutil-rs: export: {} is in {} state: exporting the raw view (the file as it is); its logs may hold newer records (give them with --logs DIR for the recovered view)",
+        db.path().display(),
+        crate::parse::db_header::db_state_name(state)
+    );
+    Some("raw")
+}
+
+/// A JSON line with `"view"` added (a dirty or replayed database).
+fn with_view(line: String, view: &str) -> String {
+    let body = line.trim_end();
+    let body = body.strip_suffix('}').unwrap_or(body);
+    let sep = if body.ends_with('{') { "" } else { "," };
+    format!("{body}{sep}\"view\":\"{view}\"}}\n")
+}
+
+/// Streams one table's records into `out` (`deleted`: its deleted records
+/// instead of the live ones; `view`: labels each JSON line).
 fn write_table(
     db: &Database,
     t: &TableSchema,
     table_field: Option<&str>,
-    (format, deleted): (Format, bool),
+    (format, deleted, view): (Format, bool, Option<&str>),
     out: &mut dyn Write,
     dest: &Path,
 ) -> Result<TableExport, Error> {
@@ -314,7 +369,10 @@ fn write_table(
             Format::Csv => csv_row(t, &row.values),
         };
         if let Some(f) = &row.found {
-            line = with_found(line, format, f, row.pgno, row.itag);
+            line = with_found(line, format, f, (row.pgno, row.itag, row.offset));
+        }
+        if let (Format::Jsonl, Some(v)) = (format, view) {
+            line = with_view(line, v);
         }
         if let Err(e) = out.write_all(line.as_bytes()) {
             failed = Some(e);
@@ -329,7 +387,11 @@ fn write_table(
 /// Damage met, named on stderr as it is found.
 #[derive(Default)]
 struct Damage {
+    /// The view exported (`raw`, `recovered`, `as-of`), when labelled.
+    view: Option<&'static str>,
     pages: u64,
+    /// Pages named (unusable ones), for the summary line.
+    bad_pages: std::collections::BTreeSet<u32>,
     records: u64,
     values: u64,
     undecoded: u64,
@@ -339,6 +401,7 @@ struct Damage {
 impl Damage {
     fn page(&mut self, table: &str, pgno: u32, what: &str) {
         self.pages += 1;
+        self.bad_pages.insert(pgno);
         eprintln!("eseutil-rs: export: {table}: page {pgno}: {what}");
     }
     fn record(&mut self, table: &str, pgno: u32, what: &str) {
@@ -365,6 +428,12 @@ impl Damage {
                     .join(", ")
             );
         }
+        if ex.slack_live_copies > 0 {
+            eprintln!(
+                "eseutil-rs: export: {name}: {} records in page slack left out: copies of live records",
+                ex.slack_live_copies
+            );
+        }
         for (pgno, column, what) in &ex.value_error_samples {
             eprintln!("eseutil-rs: export: {name}: page {pgno}: column {column}: {what}");
         }
@@ -386,8 +455,15 @@ impl Damage {
     /// Prints the summary line; the exit status.
     fn summary(&self, tables: usize) -> u8 {
         let bad = self.pages + self.records + self.values > 0;
+        let named = if self.bad_pages.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = self.bad_pages.iter().map(u32::to_string).collect();
+            format!(" (pages not used: {})", list.join(", "))
+        };
+        let view = self.view.map(|v| format!("view {v}: ")).unwrap_or_default();
         eprintln!(
-            "eseutil-rs: export: {tables} tables, {} records; {} page problems, {} unreadable records, {} unreadable values, {} values left compressed",
+            "eseutil-rs: export: {view}{tables} tables, {} records; {} page problems{named}, {} unreadable records, {} unreadable values, {} values left compressed",
             self.exported, self.pages, self.records, self.values, self.undecoded
         );
         if bad {
@@ -408,12 +484,25 @@ mod tests {
             confidence: "high",
         };
         assert_eq!(
-            with_found("{\"table\":\"T\",\"a\":1}\n".into(), Format::Jsonl, &f, 7, 3),
+            with_found(
+                "{\"table\":\"T\",\"a\":1}\n".into(),
+                Format::Jsonl,
+                &f,
+                (7, 3, None)
+            ),
             "{\"table\":\"T\",\"a\":1,\"found\":\"flag-deleted\",\"confidence\":\"high\",\"pgno\":7,\"itag\":3}\n"
         );
         assert_eq!(
-            with_found("1,x\r\n".into(), Format::Csv, &f, 7, 3),
-            "1,x,flag-deleted,high,7,3\r\n"
+            with_found("1,x\r\n".into(), Format::Csv, &f, (7, 3, None)),
+            "1,x,flag-deleted,high,7,3,\r\n"
+        );
+    }
+
+    #[test]
+    fn view_after_a_trailing_object() {
+        assert_eq!(
+            super::with_view("{\"a\":{\"raw\":1}}\n".into(), "raw"),
+            "{\"a\":{\"raw\":1},\"view\":\"raw\"}\n"
         );
     }
 

@@ -169,6 +169,8 @@ pub struct Row {
     pub values: Vec<Value>,
     /// Where a record that is not live was found (`export --deleted`).
     pub found: Option<Found>,
+    /// Byte offset in the page of a record carved from slack.
+    pub offset: Option<usize>,
 }
 
 /// Where a deleted record was found and how sure its decoding is.
@@ -211,6 +213,11 @@ pub struct TableExport {
     pub deleted_records: u64,
     /// Pages in free space whose records were exported (`--deleted`).
     pub freed_pages: Vec<u32>,
+    /// Records carved from page slack (`--deleted`; see [`super::slack`]).
+    pub slack_records: u64,
+    /// Slack records left out: copies of a live record (same fixed and
+    /// variable data), left behind when a page was reorganized or split.
+    pub slack_live_copies: u64,
 }
 
 /// Walks the table's primary tree and hands every live record, decoded,
@@ -238,12 +245,20 @@ pub fn export_table_of(
         objid: Some(schema.objid),
         max_dbtime: 0,
     };
+    let mut live = std::collections::HashSet::new();
     let w = walk(db, schema.pgno_fdp, opts, &mut |page, node| {
         if node.is_deleted() == deleted {
             export_node(schema, large, &lv, page, node, &mut ex, visit);
+        } else if deleted {
+            live.insert(head_hash(node.data, large));
         }
     });
     if deleted {
+        for &pgno in &w.pages {
+            if let Some(page) = leaf_of(db, schema, pgno) {
+                export_slack((schema, &lv, &live), &page, "slack", &mut ex, visit);
+            }
+        }
         let reached: std::collections::HashSet<u32> = w.pages.iter().copied().collect();
         for page in freed_leaves(db, schema, &reached) {
             ex.freed_pages.push(page.pgno);
@@ -252,6 +267,7 @@ pub fn export_table_of(
                     export_node(schema, large, &lv, &page, &node, &mut ex, visit);
                 }
             }
+            export_slack((schema, &lv, &live), &page, "free-page", &mut ex, visit);
         }
     }
     if !w.problems.is_empty() {
@@ -272,6 +288,71 @@ pub fn export_table_of(
     }
     ex.walk = w;
     ex
+}
+
+/// A hash of a record's fixed and variable data (its tagged area left out:
+/// a carved record's end is uncertain); 0 for bytes that do not parse.
+fn head_hash(data: &[u8], large: bool) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let end = super::record::Record::parse(data, large).map_or(0, |r| r.tagged_start());
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data[..end.min(data.len())].hash(&mut h);
+    h.finish()
+}
+
+/// Page `pgno` when it is a leaf of the table's primary tree (read again:
+/// the walk keeps page numbers only, so memory stays one page).
+fn leaf_of(db: &Database, schema: &TableSchema, pgno: u32) -> Option<Page> {
+    use crate::parse::page::{FLAG_INDEX, FLAG_LONG_VALUE, FLAG_SPACE_TREE};
+    let page = Page::new(pgno, db.read_page(pgno).ok()?).ok()?;
+    let h = &page.hdr;
+    let other = FLAG_SPACE_TREE | FLAG_INDEX | FLAG_LONG_VALUE;
+    (h.objid == schema.objid && h.flags & FLAG_LEAF != 0 && h.flags & other == 0).then_some(page)
+}
+
+/// Exports the records carved from the page's slack ([`super::slack`]):
+/// confidence `medium` when the tagged area splits and every value
+/// decodes, `low` otherwise (the header checks alone passed).
+/// `live`: [`head_hash`] of every live record, whose slack copies are
+/// left out.
+fn export_slack(
+    (schema, lv, live): (&TableSchema, &LvTree<'_>, &std::collections::HashSet<u64>),
+    page: &Page,
+    place: &'static str,
+    ex: &mut TableExport,
+    visit: &mut dyn FnMut(&Row),
+) {
+    let large = is_large(page.bytes.len());
+    for region in super::slack::slack_regions(page) {
+        for c in super::slack::carve(&page.bytes, region, schema) {
+            let head = &page.bytes[c.offset..c.tagged_at];
+            if live.contains(&head_hash(head, large)) {
+                ex.slack_live_copies += 1;
+                continue;
+            }
+            let Ok(values) = decode_record(&page.bytes[c.offset..c.end], large, schema, lv) else {
+                continue;
+            };
+            let mut errors = 0;
+            values
+                .iter()
+                .for_each(|v| count_value(v, &mut errors, &mut 0));
+            let clean = errors == 0 && c.tagged_ok;
+            ex.records += 1;
+            ex.deleted_records += 1;
+            ex.slack_records += 1;
+            visit(&Row {
+                pgno: page.pgno,
+                itag: 0,
+                values,
+                found: Some(Found {
+                    place,
+                    confidence: if clean { "medium" } else { "low" },
+                }),
+                offset: Some(c.offset),
+            });
+        }
+    }
 }
 
 /// Value problems named one by one per table (the rest only counted).
@@ -328,6 +409,7 @@ fn export_node(
                 itag: node.itag,
                 values,
                 found,
+                offset: None,
             });
         }
         Err(e) => ex.bad_records.push((page.pgno, node.itag, e.detail)),

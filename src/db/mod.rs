@@ -19,6 +19,7 @@ pub mod export;
 pub mod page;
 pub mod record;
 pub mod record_values;
+pub mod slack;
 pub mod space;
 pub mod spacecat;
 

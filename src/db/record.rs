@@ -213,6 +213,11 @@ impl<'a> Record<'a> {
         self.var(fid).map_or(Slot::Absent, Slot::Value)
     }
 
+    /// Offset of the tagged area (the end of the variable data).
+    pub fn tagged_start(&self) -> usize {
+        self.tagged
+    }
+
     /// The TAGFLD array with each value's header byte decoded
     /// (`inc/tagfld.hxx`: on small pages ib carries 0x2000 fNull, 0x4000
     /// fExtendedInfo and 0x8000 fDerived; on large pages 0x8000 fDerived,

@@ -16,4 +16,5 @@ pub mod segments;
 pub mod set;
 #[cfg(any(test, feature = "test-support"))]
 pub mod synth;
+pub mod time_lgpos;
 pub mod typed;
