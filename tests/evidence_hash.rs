@@ -48,6 +48,13 @@ fn default_hashes_while_reading_and_checks_metadata_after() {
     assert_eq!(v["input_check"]["hash"], "while_read");
     assert_eq!(v["input_check"]["after"], "size_mtime_inode");
     assert!(!inputs(&v).is_empty());
+    // The streamed logs are inputs too, hashed from the bytes the reader read.
+    assert!(
+        inputs(&v)
+            .iter()
+            .any(|i| i["path"].as_str().is_some_and(|p| p.ends_with("edb.log"))),
+        "{v}"
+    );
     for i in inputs(&v) {
         let p = PathBuf::from(i["path"].as_str().unwrap());
         assert_eq!(i["sha256_before"], common::sha256_file(&p), "{i}");

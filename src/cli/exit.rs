@@ -47,6 +47,21 @@ pub fn is_closed_pipe(e: &Error) -> bool {
         if source.kind() == std::io::ErrorKind::BrokenPipe && path.as_os_str() == "<stdout>")
 }
 
+/// The exit of a mode that owns standard output (no banner, no closing
+/// line): the mode's status, 0 when the reader of stdout went away, else
+/// the error on stderr and its status.
+pub fn finish_owning_stdout(result: Result<u8, Error>) -> ExitCode {
+    let code = match result {
+        Ok(code) => code,
+        Err(e) if is_closed_pipe(&e) => OK,
+        Err(e) => {
+            eprintln!("eseutil-rs: {e}");
+            code_for_error(&e)
+        }
+    };
+    exit(code)
+}
+
 /// Converts to a process exit code.
 pub fn exit(code: u8) -> ExitCode {
     ExitCode::from(code)

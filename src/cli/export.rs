@@ -76,15 +76,7 @@ pub struct ExportArgs {
 
 /// Runs `export` (it owns standard output: no banner, no closing line).
 pub fn main(args: &ExportArgs, _common: &Common) -> std::process::ExitCode {
-    let code = match run(args) {
-        Ok(code) => code,
-        Err(e) if exit::is_closed_pipe(&e) => exit::OK,
-        Err(e) => {
-            eprintln!("eseutil-rs: {e}");
-            exit::code_for_error(&e)
-        }
-    };
-    exit::exit(code)
+    exit::finish_owning_stdout(run(args))
 }
 
 /// A file name for a table: bytes outside `[A-Za-z0-9 _.-]`, and a leading

@@ -72,15 +72,7 @@ pub fn parse_lgpos(s: &str) -> Result<Lgpos, String> {
 
 /// Runs `timeline` (it owns standard output: no banner, no closing line).
 pub fn main(args: &TimelineArgs, _common: &Common) -> std::process::ExitCode {
-    let code = match run(args) {
-        Ok(code) => code,
-        Err(e) if exit::is_closed_pipe(&e) => exit::OK,
-        Err(e) => {
-            eprintln!("eseutil-rs: {e}");
-            exit::code_for_error(&e)
-        }
-    };
-    exit::exit(code)
+    exit::finish_owning_stdout(run(args))
 }
 
 fn base_of(args: &TimelineArgs) -> Result<String, Error> {

@@ -924,21 +924,6 @@ pub struct PagePrefix {
     pub objid_fdp: Option<u32>,
 }
 
-/// Decodes the LRPAGE_/LRNODE_ prefix of a page record (only the prefix:
-/// the rest of the record need not be there).
-pub fn page_prefix(b: &[u8]) -> Option<PagePrefix> {
-    if !is_page_record(*b.first()?) {
-        return None;
-    }
-    let p = PageRef::read(b).ok()?;
-    let node = if is_node_record(b[0]) {
-        NodeRef::read(b).ok()
-    } else {
-        None
-    };
-    Some(PagePrefix::new(&p, node.as_ref()))
-}
-
 impl PagePrefix {
     /// The prefix of a decoded page record.
     pub fn new(p: &PageRef, node: Option<&NodeRef>) -> PagePrefix {

@@ -1208,6 +1208,31 @@ fn detach_database(rd: &mut Redo, r: &LogRecord, l: &LogIn, dbid: u8) -> Result<
     Ok(())
 }
 
+/// Opens the database the record names from /d when one there carries
+/// its signature (redone into a working copy, or in place); it is attached
+/// from this record's position on (later re-attachments are checked
+/// against it, see `attach`). `false`: no such database.
+fn attach_existing(
+    rd: &mut Redo,
+    r: &LogRecord,
+    opts: &Options,
+    dbid: u8,
+    path: &str,
+    sign_db: &[u8],
+) -> Result<bool, Error> {
+    let source = db_source(opts, path);
+    let target = opts.output.join(file_name_of(path));
+    let same = |x: &[u8]| x == sign_db;
+    let found = existing_db(&source, &same, dbid, path, &target, opts, &mut rd.inputs)
+        .map_err(|x| redo::redo_store_err(r, x))?;
+    let Some(mut db) = found else {
+        return Ok(false);
+    };
+    put_lgpos(&mut db.header, 80, r.lgpos);
+    rd.dbs.insert(dbid, db);
+    Ok(true)
+}
+
 /// CreateDB (ErrLGRIRedoCreateDB): a database already known to this replay,
 /// an existing file with the logged signature in /d (redone into a copy;
 /// the dbtime rule skips what it holds), or a new file with a new header.
@@ -1224,25 +1249,10 @@ fn create_database(
     if let attach::Known::Handled = attach::create_known(rd, r, c, &path)? {
         return Ok(true);
     }
-    let target = opts.output.join(file_name_of(&path));
-    let existing = db_source(opts, &path);
-    if let Some(mut db) = existing_db(
-        &existing,
-        &|x: &[u8]| x == &c.sign_db.0[..],
-        dbid,
-        &path,
-        &target,
-        opts,
-        &mut rd.inputs,
-    )
-    .map_err(|x| redo::redo_store_err(r, x))?
-    {
-        // Attached here from now on (later re-attachments are checked
-        // against this position, see `attach`).
-        put_lgpos(&mut db.header, 80, r.lgpos);
-        rd.dbs.insert(dbid, db);
+    if attach_existing(rd, r, opts, dbid, &path, &c.sign_db.0)? {
         return Ok(true);
     }
+    let target = opts.output.join(file_name_of(&path));
     let kind = create_db::create_kind(c.version, &l.header);
     if let create_db::CreateKind::Refused(why) = kind {
         return Err(redo::redo_err(Jet::INVALID_CREATE_DB_VERSION, r, why));
@@ -1287,23 +1297,10 @@ fn attach_database(
     if let attach::Known::Handled = attach::attach_known(rd, r, a, &l.header, &path)? {
         return Ok(());
     }
-    let f = db_source(opts, &path);
-    let target = opts.output.join(file_name_of(&path));
-    if let Some(mut db) = existing_db(
-        &f,
-        &|x: &[u8]| x == &a.sign_db.0[..],
-        dbid,
-        &path,
-        &target,
-        opts,
-        &mut rd.inputs,
-    )
-    .map_err(|x| redo::redo_store_err(r, x))?
-    {
-        put_lgpos(&mut db.header, 80, r.lgpos);
-        rd.dbs.insert(dbid, db);
+    if attach_existing(rd, r, opts, dbid, &path, &a.sign_db.0)? {
         return Ok(());
     }
+    let f = db_source(opts, &path);
     if opts.ignore_missing {
         rd.skipped_dbids.insert(dbid);
         rd.notes.push(format!(
