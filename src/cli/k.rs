@@ -6,15 +6,18 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{error_json, write_json, Ctx, ModeResult};
+use super::json_stream::JsonArrayDoc;
+use super::{error_json, Ctx, ModeResult};
 use crate::checksum_scan::{fix_ecc, scan_database, PageResult, ScanObserver, ScanOptions};
 use crate::error::{Error, FormatError, Jet};
 use crate::file::{identify, FileKind, Input, PROBE_SIZE};
-use crate::log::scan::{read_log_bytes, scan_log_sized, LogBytes};
+use crate::log::set::{scan_files_streamed, ScannedLog};
 use crate::parse::checkpoint::CHECKPOINT_COPY_SIZE;
 use crate::parse::log_header::{parse_log_header_fields, LOG_HEADER_SIZE};
 use crate::render;
-use crate::report::checksum_scan::{CkptReport, DbReport, KFile, KReport, LogIntegrity, LogReport};
+use crate::report::checksum_scan::{
+    CkptReport, DbReport, KFile, KHead, KTail, LogIntegrity, LogReport,
+};
 
 /// Arguments of `/k`.
 #[derive(Debug, Args)]
@@ -121,11 +124,25 @@ impl ScanObserver for CliObserver {
     }
 }
 
-/// Expands folders into their files (sorted, not recursive).
+/// Expands folders into their files (sorted, not recursive) and a base
+/// name (`DIR/edb`, no such file) into its logs in generation order, the
+/// current log last.
 fn expand(files: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>, Error> {
     let mut out = Vec::new();
     for f in files {
-        if f.is_dir() {
+        if let Some((dir, base)) = base_name(f) {
+            let (logs, _) = crate::log::naming::list_logs(&dir, &base)?;
+            if logs.is_empty() {
+                return Err(Error::io(
+                    f,
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no log files of this base name",
+                    ),
+                ));
+            }
+            out.extend(logs.into_iter().map(|l| (l.path, false)));
+        } else if f.is_dir() {
             let mut v: Vec<PathBuf> = std::fs::read_dir(f)
                 .map_err(|e| Error::io(f, e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -140,11 +157,23 @@ fn expand(files: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>, Error> {
     Ok(out)
 }
 
+/// `DIR/edb`: a path that is no file or folder and whose name is a log
+/// base name, in an existing folder.
+fn base_name(f: &Path) -> Option<(PathBuf, String)> {
+    let name = f.file_name()?.to_str()?;
+    let dir = f
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    (!f.exists() && crate::log::naming::is_base_name(name) && dir.is_dir())
+        .then(|| (dir, name.to_string()))
+}
+
 fn check_fix_args(args: &KArgs, n: usize) -> Result<(), Error> {
     if !args.fix_ecc {
         return Ok(());
     }
-    if n != 1 || args.files[0].is_dir() {
+    if n != 1 || args.files[0].is_dir() || base_name(&args.files[0]).is_some() {
         return Err(Error::Usage(
             "--fix-ecc works on exactly one database file".into(),
         ));
@@ -268,20 +297,27 @@ fn check_patch_file(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result
     })
 }
 
-fn check_log(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result<Checked, Error> {
-    let shown = input.path.display().to_string();
-    let LogBytes {
-        mut bytes,
+/// The report of one log file read and scanned by the read-ahead pipeline
+/// ([`scan_files_streamed`]).
+fn check_log(
+    ctx: &Ctx,
+    path: &Path,
+    log: ScannedLog<'_>,
+    out: &mut dyn Write,
+) -> Result<Checked, Error> {
+    let shown = path.display().to_string();
+    let ScannedLog {
+        bytes,
         file_size,
-    } = read_log_bytes(input)?;
-    let h = parse_log_header_fields(&bytes).map_err(|e| Error::corrupt(&input.path, e))?;
-    let head = bytes[..LOG_HEADER_SIZE].to_vec();
-    let scan = scan_log_sized(&mut bytes, file_size);
-    let mut integrity = LogIntegrity::new(&head, &h, scan.as_ref());
+        scan,
+    } = log;
+    let h = parse_log_header_fields(bytes).map_err(|e| Error::corrupt(path, e))?;
+    let head = &bytes[..LOG_HEADER_SIZE];
+    let mut integrity = LogIntegrity::new(head, &h, scan.as_ref());
     // Records a restart abandoned are reported, not counted as damage.
     if let Ok(s) = &scan {
         if s.error.is_none() {
-            integrity.torn_records = crate::log::set::walk_records(&bytes, s).torn;
+            integrity.torn_records = crate::log::set::walk_records(bytes, s).torn;
         }
     }
     let failed = integrity.failed();
@@ -291,6 +327,7 @@ fn check_log(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result<Checke
         }
         out.write_all(render::checksum_scan::log(&shown, &integrity).as_bytes())
             .map_err(io_err)?;
+        let _ = out.flush();
     }
     let error = match &scan {
         Ok(s) => s.error.as_ref(),
@@ -307,6 +344,22 @@ fn check_log(ctx: &Ctx, input: &mut Input, out: &mut dyn Write) -> Result<Checke
             failed,
         }),
         damage,
+    })
+}
+
+/// Checks a run of log files one generation at a time through the
+/// read-ahead pipeline of the log modes: each file is reported (text, or
+/// its JSON array item) as it completes; memory is that of a few files
+/// whatever the number of logs.
+fn check_logs(
+    ctx: &Ctx,
+    paths: &[&Path],
+    tally: &mut Tally,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    scan_files_streamed(paths, |path, log| {
+        let checked = log.and_then(|l| check_log(ctx, path, l, &mut *out));
+        tally.add(path, checked, &mut *out)
     })
 }
 
@@ -338,7 +391,15 @@ fn check_one(
         }
         FileKind::Checkpoint => check_checkpoint(ctx, &mut input, out),
         FileKind::Patch => check_patch_file(ctx, &mut input, out),
-        FileKind::Log => check_log(ctx, &mut input, out),
+        FileKind::Log => {
+            drop(input);
+            let mut one = None;
+            scan_files_streamed(&[path], |p, log| {
+                one = Some(log.and_then(|l| check_log(ctx, p, l, &mut *out)));
+                Ok(())
+            })?;
+            one.unwrap_or_else(|| Err(Error::io(path, std::io::Error::other("log not read"))))
+        }
         FileKind::TempDatabase => {
             if !ctx.common.json {
                 writeln!(
@@ -369,7 +430,115 @@ fn check_one(
     }
 }
 
-/// Runs `/k`.
+/// How many of `files`, from the first, are log files (by their header):
+/// a run that goes through the read-ahead pipeline together.
+fn leading_logs(files: &[(PathBuf, bool)]) -> usize {
+    files
+        .iter()
+        .take_while(|(p, _)| {
+            let probe = Input::open(p).and_then(|mut i| i.read_at(0, PROBE_SIZE));
+            probe.is_ok_and(|b| identify(&b) == FileKind::Log)
+        })
+        .count()
+}
+
+/// What `/k` has found so far; under `--json` each file's entry is written
+/// as it completes (one document, its `files` array streamed).
+struct Tally {
+    single: bool,
+    json: bool,
+    doc: Option<JsonArrayDoc>,
+    first_jet: Option<Jet>,
+    damaged_files: usize,
+    errors: usize,
+}
+
+impl Tally {
+    /// Counts one file's outcome and writes its JSON entry. With a single
+    /// input its error is the run's.
+    fn add(
+        &mut self,
+        path: &Path,
+        r: Result<Checked, Error>,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let entry = match r {
+            Ok(c) => {
+                if let Some(j) = c.damage {
+                    self.damaged_files += 1;
+                    self.first_jet.get_or_insert(j);
+                }
+                c.entry
+            }
+            Err(e) if self.single => return Err(e),
+            Err(e) => {
+                self.errors += 1;
+                eprintln!("eseutil-rs: {e}");
+                self.first_jet
+                    .get_or_insert(e.jet().unwrap_or(Jet::DISK_IO));
+                KFile::Error {
+                    file: path.display().to_string(),
+                    error: error_json(&e),
+                }
+            }
+        };
+        if self.json {
+            self.begun(out)?.item(out, &entry)?;
+        }
+        Ok(())
+    }
+
+    /// The document, its head written on first use.
+    fn begun(&mut self, out: &mut dyn Write) -> Result<&mut JsonArrayDoc, Error> {
+        if self.doc.is_none() {
+            let head = KHead {
+                tool: "eseutil-rs",
+                version: env!("CARGO_PKG_VERSION"),
+                mode: "k",
+            };
+            self.doc = Some(JsonArrayDoc::begin(out, &head, "files")?);
+        }
+        Ok(self.doc.as_mut().expect("begun above"))
+    }
+
+    /// Closes the document; the run's verdict.
+    fn finish(mut self, out: &mut dyn Write) -> ModeResult {
+        let bad = self.damaged_files + self.errors > 0;
+        if self.json {
+            let tail = KTail {
+                damaged: bad,
+                exit_status: if bad {
+                    super::exit::DAMAGE
+                } else {
+                    super::exit::OK
+                },
+            };
+            self.begun(out)?;
+            if let Some(doc) = self.doc.take() {
+                doc.end(out, &tail)?;
+            }
+        }
+        if !bad {
+            return Ok(super::exit::OK);
+        }
+        let mut what = Vec::new();
+        if self.damaged_files > 0 {
+            what.push(format!(
+                "{} file(s) failed checksum verification",
+                self.damaged_files
+            ));
+        }
+        if self.errors > 0 {
+            what.push(format!("{} file(s) could not be checked", self.errors));
+        }
+        Err(Error::Damage {
+            jet: self.first_jet.unwrap_or(Jet::READ_VERIFY_FAILURE),
+            detail: what.join(", "),
+        })
+    }
+}
+
+/// Runs `/k`: files in order, each run of log files streamed.
 pub fn run(args: &KArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
     check_fix_args(args, args.files.len())?;
     let files = expand(&args.files)?;
@@ -377,63 +546,34 @@ pub fn run(args: &KArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         out.write_all(render::checksum_scan::BANNER.as_bytes())
             .map_err(io_err)?;
     }
-    let single = files.len() == 1;
-    let mut entries = Vec::new();
-    let mut first_jet: Option<Jet> = None;
-    let mut damaged_files = 0usize;
-    let mut errors = 0usize;
-    for (path, explicit) in &files {
-        match check_one(args, ctx, path, *explicit, out) {
-            Ok(c) => {
-                if let Some(j) = c.damage {
-                    damaged_files += 1;
-                    first_jet.get_or_insert(j);
-                }
-                entries.push(c.entry);
-            }
-            Err(e) if single => return Err(e),
-            Err(e) => {
-                errors += 1;
-                eprintln!("eseutil-rs: {e}");
-                entries.push(KFile::Error {
-                    file: path.display().to_string(),
-                    error: error_json(&e),
-                });
-                first_jet.get_or_insert(e.jet().unwrap_or(Jet::DISK_IO));
-            }
-        }
-    }
-    let bad = damaged_files + errors > 0;
-    if ctx.common.json {
-        let doc = KReport {
-            tool: "eseutil-rs",
-            version: env!("CARGO_PKG_VERSION"),
-            mode: "k",
-            files: entries,
-            damaged: bad,
-            exit_status: if bad {
-                super::exit::DAMAGE
-            } else {
-                super::exit::OK
-            },
+    let mut tally = Tally {
+        single: files.len() == 1,
+        json: ctx.common.json,
+        doc: None,
+        first_jet: None,
+        damaged_files: 0,
+        errors: 0,
+    };
+    let mut i = 0;
+    while i < files.len() {
+        let logs = if files.len() > 1 {
+            leading_logs(&files[i..])
+        } else {
+            0
         };
-        write_json(out, &doc)?;
-    }
-    if bad {
-        let jet = first_jet.unwrap_or(Jet::READ_VERIFY_FAILURE);
-        let mut what = Vec::new();
-        if damaged_files > 0 {
-            what.push(format!(
-                "{damaged_files} file(s) failed checksum verification"
-            ));
+        if logs > 0 {
+            let paths: Vec<&Path> = files[i..i + logs]
+                .iter()
+                .map(|(p, _)| p.as_path())
+                .collect();
+            check_logs(ctx, &paths, &mut tally, out)?;
+            i += logs;
+            continue;
         }
-        if errors > 0 {
-            what.push(format!("{errors} file(s) could not be checked"));
-        }
-        return Err(Error::Damage {
-            jet,
-            detail: what.join(", "),
-        });
+        let (path, explicit) = &files[i];
+        let r = check_one(args, ctx, path, *explicit, out);
+        tally.add(path, r, out)?;
+        i += 1;
     }
-    Ok(super::exit::OK)
+    tally.finish(out)
 }

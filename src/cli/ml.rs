@@ -12,14 +12,17 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::json_stream::JsonArrayDoc;
 use super::{write_json, Ctx, ModeResult};
 use crate::error::{Error, Jet};
 use crate::log::naming::{bases_in, is_base_name, parse_log_file_name};
-use crate::log::set::{check_file, check_set_streamed_without_bytes, stats};
+use crate::log::set::{check_file, check_set_streamed_without_bytes, stats, SetStep};
 use crate::parse::checkpoint::{read_checkpoint_pair, CHECKPOINT_COPY_SIZE};
 use crate::parse::primitives::Lgpos;
 use crate::render;
-use crate::report::log_dump::{IntegrityReport, MlFileReport, RecordLine, SetReportBuilder};
+use crate::report::log_dump::{
+    IntegrityReport, MlFileReport, MlSetHead, MlSetTail, RecordLine, SetFileReport,
+};
 
 /// Arguments of `/ml`.
 #[derive(Debug, Args)]
@@ -157,8 +160,8 @@ pub fn run(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
 }
 
 /// Verifies one sequence a generation at a time: text is written per file
-/// as it completes; the JSON document is gathered from small per-file
-/// summaries. Returns the exit status and the first JET error of the set.
+/// as it completes, and so is each file's item of the JSON document's
+/// `files` array. Returns the exit status and the first JET error of the set.
 fn verify_set(
     dir: &Path,
     base: &str,
@@ -173,15 +176,31 @@ fn verify_set(
         out.write_all(render::log_dump::set_head(base, range).as_bytes())
             .map_err(io_err)?;
     }
-    let mut doc = SetReportBuilder::default();
+    let mut doc: Option<JsonArrayDoc> = None;
+    let mut missing = Vec::new();
     let v = check_set_streamed_without_bytes(dir, base, range, |step| {
         if let crate::log::set::SetStep::File(f, _) = &step {
             let len = std::fs::metadata(&f.path).map_or(0, |m| m.len());
             done.fetch_add(len, std::sync::atomic::Ordering::Relaxed);
         }
         if json {
-            doc.add(&step);
-            return Ok(());
+            return match &step {
+                SetStep::File(f, issues) => {
+                    let d = match doc.as_mut() {
+                        Some(d) => d,
+                        None => doc.insert(JsonArrayDoc::begin(
+                            &mut *out,
+                            &set_head(dir, base, range),
+                            "files",
+                        )?),
+                    };
+                    d.item(&mut *out, &SetFileReport::new(f, issues))
+                }
+                SetStep::Missing(i) => {
+                    missing.push(i.clone());
+                    Ok(())
+                }
+            };
         }
         let text = render::log_dump::set_step(&step, ctx.color);
         match bar {
@@ -189,23 +208,61 @@ fn verify_set(
             None => out.write_all(text.as_bytes()),
         }
         .map_err(io_err)
-    })?;
-    let this = if v.ok {
-        super::exit::OK
-    } else {
-        super::exit::DAMAGE
-    };
-    if json {
-        write_json(
-            out,
-            &doc.finish(base, dir, range, v.ok, v.backup_sets.clone(), this),
-        )?;
-    } else {
+    });
+    if !json {
+        let v = v?;
         let mut tail = render::log_dump::set_backups(&v.backup_sets);
         tail.push_str(&render::log_dump::set_tail(v.ok, ctx.color));
         out.write_all(tail.as_bytes()).map_err(io_err)?;
+        return Ok((set_code(v.ok), v.first_error));
     }
+    let (v, error) = match (v, doc.is_some()) {
+        (Ok(v), _) => (v, None),
+        (Err(e), false) => return Err(e),
+        // Files already written: the document is closed with the error.
+        (Err(e), true) => {
+            eprintln!("eseutil-rs: {e}");
+            let code = super::exit::code_for_error(&e);
+            let v = crate::log::set::SetVerdict {
+                first_error: Some(e.jet().unwrap_or(Jet::DISK_IO)),
+                ..Default::default()
+            };
+            (v, Some((super::error_json(&e), code)))
+        }
+    };
+    let this = error.as_ref().map_or(set_code(v.ok), |(_, c)| *c);
+    let tail = MlSetTail {
+        missing,
+        ok: v.ok,
+        backup_sets: v.backup_sets.clone(),
+        error: error.map(|(e, _)| e),
+        exit_status: this,
+    };
+    match doc {
+        Some(d) => d,
+        None => JsonArrayDoc::begin(out, &set_head(dir, base, range), "files")?,
+    }
+    .end(out, &tail)?;
     Ok((this, v.first_error))
+}
+
+fn set_code(ok: bool) -> u8 {
+    if ok {
+        super::exit::OK
+    } else {
+        super::exit::DAMAGE
+    }
+}
+
+fn set_head(dir: &Path, base: &str, range: Option<(u32, u32)>) -> MlSetHead {
+    MlSetHead {
+        tool: "eseutil-rs",
+        version: env!("CARGO_PKG_VERSION"),
+        mode: "ml",
+        base: base.to_string(),
+        dir: dir.display().to_string(),
+        range,
+    }
 }
 
 fn single(args: &MlArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {

@@ -16,6 +16,7 @@ pub mod export;
 pub mod g;
 pub mod gen;
 pub mod interrupt;
+pub mod json_stream;
 pub mod k;
 pub mod mh;
 pub mod mk;
@@ -463,6 +464,14 @@ pub fn error_json(e: &Error) -> serde_json::Value {
     })
 }
 
+/// `--hash`: the inputs read so far, as the documents list them.
+fn input_hashes() -> Vec<serde_json::Value> {
+    crate::file::hash_tap::finish()
+        .into_iter()
+        .map(|(p, h)| serde_json::json!({ "path": p, "sha256": h }))
+        .collect()
+}
+
 /// Writes a serializable report as pretty JSON followed by a newline.
 pub fn write_json<T: serde::Serialize>(out: &mut dyn Write, v: &T) -> Result<(), Error> {
     /// Every document starts with the layout's version.
@@ -478,10 +487,7 @@ pub fn write_json<T: serde::Serialize>(out: &mut dyn Write, v: &T) -> Result<(),
     let doc = Versioned {
         schema_version: SCHEMA_VERSION,
         doc: v,
-        input_hashes: crate::file::hash_tap::finish()
-            .into_iter()
-            .map(|(p, h)| serde_json::json!({ "path": p, "sha256": h }))
-            .collect(),
+        input_hashes: input_hashes(),
     };
     let s = serde_json::to_string_pretty(&doc).map_err(|e| Error::Usage(e.to_string()))?;
     writeln!(out, "{s}").map_err(|e| Error::io(PathBuf::from("<stdout>"), e))

@@ -166,6 +166,7 @@ pub fn check_file(path: &Path) -> Result<LogFileCheck, Error> {
 /// its records not yet walked.
 struct ScannedFile {
     bytes: Vec<u8>,
+    file_size: u64,
     scan: Result<LogScan, FormatError>,
 }
 
@@ -177,7 +178,11 @@ fn read_and_scan(path: &Path, buf: Vec<u8>) -> Result<ScannedFile, Error> {
         file_size,
     } = read_log_bytes_into(&mut Input::open(path)?, buf)?;
     let scan = scan_log_sized(&mut bytes, file_size);
-    Ok(ScannedFile { bytes, scan })
+    Ok(ScannedFile {
+        bytes,
+        file_size,
+        scan,
+    })
 }
 
 /// Walks the records of a scanned file (without their bytes when
@@ -544,6 +549,54 @@ fn read_ahead<'s>(sc: &'s std::thread::Scope<'s, '_>, paths: &'s [&'s Path]) -> 
         }
     });
     ReadAhead { files, spent }
+}
+
+/// One log file of [`scan_files_streamed`]: the bytes read (at most its
+/// legitimate size), the file's size and the integrity scan of the bytes.
+pub struct ScannedLog<'a> {
+    /// The bytes read (segment corrections applied by the scan).
+    pub bytes: &'a [u8],
+    /// The file's size on disk.
+    pub file_size: u64,
+    /// The segment or LRCHECKSUM scan (`Err`: the header did not verify).
+    pub scan: Result<LogScan, FormatError>,
+}
+
+/// Reads and scans the log files `paths` in order through the read-ahead
+/// pipeline of a sequence check ([`read_ahead`]: a worker thread at most
+/// one file ahead, read buffers recycled) and hands each to `each` as it
+/// completes, with its bytes or the I/O error that stopped its read. Memory
+/// is that of about three files, whatever the number of paths (`/k` on a
+/// folder or a base name).
+pub fn scan_files_streamed(
+    paths: &[&Path],
+    mut each: impl FnMut(&Path, Result<ScannedLog<'_>, Error>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    std::thread::scope(|sc| -> Result<(), Error> {
+        let ahead = read_ahead(sc, paths);
+        for path in paths {
+            let f = match ahead.files.recv() {
+                Ok(f) => f,
+                Err(_) => Err(Error::io(
+                    path,
+                    std::io::Error::other("log reader thread stopped"),
+                )),
+            };
+            match f {
+                Ok(f) => {
+                    let log = ScannedLog {
+                        bytes: &f.bytes,
+                        file_size: f.file_size,
+                        scan: f.scan,
+                    };
+                    each(path, Ok(log))?;
+                    let _ = ahead.spent.try_send(f.bytes);
+                }
+                Err(e) => each(path, Err(e))?,
+            }
+        }
+        Ok(())
+    })
 }
 
 /// The files a sequence verification reads, in order: generations within

@@ -473,17 +473,21 @@ pub enum KFile {
     },
 }
 
-/// The `/k --json` document.
+/// The fields of the `/k --json` document before its `files` array, which
+/// is written entry by entry as each file completes.
 #[derive(Debug, Clone, Serialize)]
-pub struct KReport {
+pub struct KHead {
     /// Always "eseutil-rs".
     pub tool: &'static str,
     /// Program version.
     pub version: &'static str,
     /// Always "k".
     pub mode: &'static str,
-    /// One entry per file checked.
-    pub files: Vec<KFile>,
+}
+
+/// The fields of the `/k --json` document after its `files` array.
+#[derive(Debug, Clone, Serialize)]
+pub struct KTail {
     /// Whether any file is damaged.
     pub damaged: bool,
     /// The process exit status.

@@ -1,15 +1,13 @@
 //! JSON view of `/ml` (log dump and verification). Schema summary in
 //! `docs/notes/log.md`; the facts come from the library modules under `log`.
 
-use std::path::Path;
-
 use serde::Serialize;
 
 use crate::error::FormatError;
 use crate::log::naming::LogFileName;
 use crate::log::record::{record_info, LogRecord, RecordInfo, TornRecord};
 use crate::log::scan::FormatScan;
-use crate::log::set::{LogFileCheck, RecordStats, SetIssue, SetStep};
+use crate::log::set::{LogFileCheck, RecordStats, SetIssue};
 use crate::parse::log_header::LogHeader;
 use crate::parse::primitives::Lgpos;
 
@@ -132,9 +130,10 @@ pub struct SetFileReport {
     pub issues: Vec<SetIssue>,
 }
 
-/// The `/ml BASE --json` document.
+/// The fields of the `/ml BASE --json` document before its `files` array,
+/// which is written file by file as the sequence is verified.
 #[derive(Debug, Clone, Serialize)]
-pub struct MlSetReport {
+pub struct MlSetHead {
     /// Always "eseutil-rs".
     pub tool: &'static str,
     /// Program version.
@@ -147,8 +146,11 @@ pub struct MlSetReport {
     pub dir: String,
     /// Generation range.
     pub range: Option<(u32, u32)>,
-    /// Files in order.
-    pub files: Vec<SetFileReport>,
+}
+
+/// The fields of the `/ml BASE --json` document after its `files` array.
+#[derive(Debug, Clone, Serialize)]
+pub struct MlSetTail {
     /// Gaps and a missing current log.
     pub missing: Vec<SetIssue>,
     /// Whether the sequence is complete and undamaged.
@@ -156,6 +158,9 @@ pub struct MlSetReport {
     /// Restored backup set(s) found in the folder (no current log by design).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub backup_sets: Vec<crate::log::backup_set::BackupSet>,
+    /// An error that stopped the verification after files were listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<serde_json::Value>,
     /// Process exit status.
     pub exit_status: u8,
 }
@@ -169,49 +174,6 @@ impl SetFileReport {
             generation: f.scan.as_ref().map(|s| s.header.generation),
             integrity: IntegrityReport::new(f, false),
             issues: issues.to_vec(),
-        }
-    }
-}
-
-/// The `/ml BASE --json` document gathered step by step while a sequence is
-/// verified: small per-file summaries, no records.
-#[derive(Debug, Clone, Default)]
-pub struct SetReportBuilder {
-    files: Vec<SetFileReport>,
-    missing: Vec<SetIssue>,
-}
-
-impl SetReportBuilder {
-    /// Adds one step.
-    pub fn add(&mut self, s: &SetStep) {
-        match s {
-            SetStep::File(f, issues) => self.files.push(SetFileReport::new(f, issues)),
-            SetStep::Missing(i) => self.missing.push(i.clone()),
-        }
-    }
-
-    /// The document.
-    pub fn finish(
-        self,
-        base: &str,
-        dir: &Path,
-        range: Option<(u32, u32)>,
-        ok: bool,
-        backup_sets: Vec<crate::log::backup_set::BackupSet>,
-        exit_status: u8,
-    ) -> MlSetReport {
-        MlSetReport {
-            tool: "eseutil-rs",
-            version: env!("CARGO_PKG_VERSION"),
-            mode: "ml",
-            base: base.to_string(),
-            dir: dir.display().to_string(),
-            range,
-            files: self.files,
-            missing: self.missing,
-            ok,
-            backup_sets,
-            exit_status,
         }
     }
 }

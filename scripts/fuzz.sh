@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Fuzzing without cargo-fuzz: builds the fuzz/ targets with a nightly
+# toolchain and the instrumentation flags cargo-fuzz passes (libFuzzer
+# coverage counters, compare tracing, AddressSanitizer, debug assertions and
+# overflow checks), then runs each target for SECONDS.
+#
+# Usage: scripts/fuzz.sh [TARGET|all] [SECONDS] [EXTRA_SEED_DIR...]
+#   TARGET   one of fuzz/Cargo.toml's [[bin]] names, or `all` (default)
+#   SECONDS  time per target (default 60)
+#   EXTRA_SEED_DIR  read-only seed folders handed to libFuzzer after the
+#            target's own corpus, e.g. ../shared/corpus/secedit-logs-b (never
+#            copied into the repo)
+# Env: FUZZ_BUILD_ONLY=1 (build, do not run), FUZZ_JOBS (cargo -j, default 1),
+#      FUZZ_RSS_MB (libFuzzer -rss_limit_mb, default 2048),
+#      FUZZ_TIMEOUT (libFuzzer -timeout per input in s, default 10).
+#
+# Seeds: fuzz/corpus/<target>/ (git-ignored) is filled from what this
+# project's own code makes: testdata/synth/ and a small workload made by
+# `examples/make_workload` (database, checkpoint, logs). libFuzzer adds the
+# inputs it finds there. A crash lands in fuzz/artifacts/<target>/;
+# reproduce it with `fuzz/target/x86_64-unknown-linux-gnu/release/<target>
+# fuzz/artifacts/<target>/<file>`.
+#
+# Needs: `rustup toolchain install nightly` and a C++ compiler (libfuzzer-sys
+# builds libFuzzer from its own sources).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+target_arg=${1:-all}
+secs=${2:-60}
+shift $(( $# > 2 ? 2 : $# )) || true
+extra=("$@")
+triple=$(rustc +nightly -vV | sed -n 's/^host: //p')
+
+# The flags `cargo fuzz build` passes (cargo-fuzz src/project.rs, default
+# sanitizer address, coverage level 4, debug assertions on).
+export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+-Cllvm-args=-sanitizer-coverage-trace-compares -Zsanitizer=address -Cdebug-assertions \
+-Coverflow-checks -Cforce-frame-pointers"
+# Rustdoc and build scripts stay uninstrumented: --target keeps RUSTFLAGS to
+# the fuzzed binaries, as cargo-fuzz does.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_odr_violation=0:detect_leaks=0}
+
+targets=()
+if [ "$target_arg" = all ]; then
+  mapfile -t targets < <(sed -n 's/^name = "\(.*\)"/\1/p' fuzz/Cargo.toml | grep -v '^eseutil-rs-fuzz$')
+else
+  targets=("$target_arg")
+fi
+
+bins=()
+for t in "${targets[@]}"; do bins+=(--bin "$t"); done
+cargo +nightly build --manifest-path fuzz/Cargo.toml --release --target "$triple" \
+  -j "${FUZZ_JOBS:-1}" "${bins[@]}"
+[ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && exit 0
+
+# Seeds from our own generators.
+seeds=fuzz/target/seeds
+if [ ! -f "$seeds/done" ]; then
+  rm -rf "$seeds"; mkdir -p "$seeds"
+  cargo build --release --quiet --features test-support --example make_workload
+  target/release/examples/make_workload "$seeds/w" --db-mib 2 --log-mib 3 --page-size 8192 --seed 7 >/dev/null
+  touch "$seeds/done"
+fi
+logs=$(find "$seeds/w/logs" -name '*.log' | sort | head -3)
+dbs="testdata/synth/clean-4k.edb testdata/synth/dirty-16k.edb $(find "$seeds/w/start" -type f | head -1)"
+chks="testdata/synth/edb.chk $seeds/w/logs/edb.chk"
+
+# seed TARGET NAME: writes stdin as one seed of TARGET.
+seed() { cat > "fuzz/corpus/$1/$2"; }
+# page_of FILE SIZE PGNO: the bytes of database page PGNO (two header pages first).
+page_of() { dd if="$1" bs="$2" skip=$(($3 + 1)) count=1 status=none; }
+page_size_of() { case "$1" in *4k*) echo 4096;; *16k*) echo 16384;; *) echo 8192;; esac; }
+
+make_seeds() {
+  local t=$1 i=0 f ps
+  mkdir -p "fuzz/corpus/$t"
+  case "$t" in
+    db_header) for f in $dbs; do head -c 65536 "$f" | seed "$t" "$(basename "$f")"; done ;;
+    checkpoint) for f in $chks; do seed "$t" "$(basename "$(dirname "$f")").chk" < "$f"; done ;;
+    log_header) for f in $logs; do head -c 8192 "$f" | seed "$t" "$(basename "$f")"; done ;;
+    log_file) for f in $logs; do head -c 262144 "$f" | seed "$t" "$(basename "$f")"; done ;;
+    log_records) for f in $logs; do tail -c +4097 "$f" | head -c 65536 | seed "$t" "$(basename "$f")"; done ;;
+    redo) for f in $logs; do tail -c +4097 "$f" | head -c 4096 | seed "$t" "$(basename "$f")"; done ;;
+    page | node | record_values)
+      for f in $dbs; do
+        ps=$(page_size_of "$f")
+        for pg in 1 2 3 4 5 8 10; do
+          i=$((i + 1))
+          case "$t" in
+            page) { printf "\\x0$(( ps == 4096 ? 1 : ps == 8192 ? 2 : 3 ))"; page_of "$f" "$ps" "$pg"; } | seed "$t" "p$i" ;;
+            node) page_of "$f" "$ps" "$pg" | tail -c +81 | head -c 200 | seed "$t" "n$i" ;;
+            record_values) page_of "$f" "$ps" "$pg" | tail -c +81 | head -c 400 | seed "$t" "r$i" ;;
+          esac
+        done
+      done ;;
+    page_checksum) for f in $dbs; do { printf '\x05\0\0\0'; dd if="$f" bs=4096 skip=6 count=8 status=none; } | seed "$t" "$(basename "$f")"; done ;;
+    restore_env) printf '%s' '<DATABASE_RESTORE_ENVIRONMENT><LOG_BASE_NAME>E01</LOG_BASE_NAME><EDB_FILENAME_ORIGINAL>C:\x\a.edb</EDB_FILENAME_ORIGINAL></DATABASE_RESTORE_ENVIRONMENT>' | seed "$t" seed1 ;;
+    compat_argv) printf '/mh\0x.edb\0/v' | seed "$t" seed1; printf '/r\0edb\0/lC:\\logs\0/i' | seed "$t" seed2 ;;
+    plan_folder) set -- $logs
+      { head -c 8192 testdata/synth/clean-4k.edb; printf '\xfe'; cat "$seeds/w/logs/edb.chk"; printf '\xfe'; head -c 65536 "$1"; } | seed "$t" seed1 ;;
+    decompress) printf '\x18\x10\x00\x00\x00\x00\x00abcdefgh' | seed "$t" xpress; printf '\x0f\xc1\x60\x30\x18' | seed "$t" sevenbit ;;
+    *) for f in $dbs $chks $logs; do head -c 16384 "$f" | seed "$t" "$(basename "$f")"; done ;;
+  esac
+}
+
+bin_dir=fuzz/target/$triple/release
+mkdir -p fuzz/artifacts
+for t in "${targets[@]}"; do
+  make_seeds "$t"
+  mkdir -p "fuzz/artifacts/$t"
+  echo "== $t: ${secs}s"
+  rc=0
+  "$bin_dir/$t" -max_total_time="$secs" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
+    -timeout="${FUZZ_TIMEOUT:-10}" -print_final_stats=1 \
+    -artifact_prefix="$root/fuzz/artifacts/$t/" "fuzz/corpus/$t" "${extra[@]}" \
+    > "fuzz/target/$t.log" 2>&1 || rc=$?
+  grep -E "^Done|stat::number_of_executed_units|ERROR|panicked|SUMMARY|Test unit written" \
+    "fuzz/target/$t.log" || true
+  echo "exit $rc"
+done
