@@ -837,35 +837,14 @@ pub fn fix_ecc(scan: &DbScan, output: Option<&Path>) -> Result<FixReport> {
                     out.display()
                 )));
             }
-            let dir = match out.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            let name = out
-                .file_name()
-                .ok_or_else(|| Error::Usage(format!("--output {} names no file", out.display())))?;
-            let tmp = dir.join(format!(
-                ".{}.eseutil-rs-{}.tmp",
-                name.to_string_lossy(),
-                std::process::id()
-            ));
-            let result = (|| -> Result<()> {
-                let mut src = File::open(&scan.path).map_err(|e| Error::io(&scan.path, e))?;
-                let mut f = std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .open(&tmp)
-                    .map_err(|e| Error::io(&tmp, e))?;
-                std::io::copy(&mut src, &mut f).map_err(|e| Error::io(&tmp, e))?;
-                fix_all(&mut f, &mut report, &tmp)?;
-                drop(f);
-                std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))
-            })();
-            if result.is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
-            result?;
+            // The caller decided the target may be replaced (an earlier
+            // corrected copy of the same database, or --force).
+            let mut f = crate::file::AtomicFile::create(out)?;
+            let tmp = f.tmp_path().to_path_buf();
+            let mut src = File::open(&scan.path).map_err(|e| Error::io(&scan.path, e))?;
+            std::io::copy(&mut src, f.file()).map_err(|e| Error::io(&tmp, e))?;
+            fix_all(f.file(), &mut report, &tmp)?;
+            f.commit()?;
         }
     }
     Ok(report)

@@ -1,6 +1,7 @@
 //! Read-only file access and identification of ESE file kinds.
 //!
-//! Every input is opened read-only; nothing in this module can write. Files
+//! Every input is opened read-only; outputs are written only through
+//! [`AtomicFile`] (a temporary file renamed into place). Files
 //! are identified by their header (file-type field at offset 667, magic and
 //! checksums), never by their name: a recycled log generation can sit under
 //! a `tmp` name and a database can have any extension.
@@ -10,6 +11,9 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+
+mod atomic;
+pub use atomic::AtomicFile;
 
 use crate::checksum::{legacy_header_checksum, stored_header_checksum};
 use crate::error::{Error, Result};

@@ -328,7 +328,7 @@ fn log_csv_rows_equal_json_records() {
         .unwrap()
         .file_name()
         .to_string_lossy()
-        .contains(".tmp-")));
+        .ends_with(".tmp")));
 }
 
 #[test]

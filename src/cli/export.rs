@@ -200,7 +200,7 @@ fn to_files(
     // Tables are written on two threads (one file each); damage is named
     // in table order once all are done.
     let results = in_parallel(tables.len(), |i| {
-        write_table_file(args, db, &tables[i], &targets[i], (ext, damage.view))
+        write_table_file(args, db, &tables[i], &targets[i], damage.view)
     });
     for (t, r) in tables.iter().zip(results) {
         damage.table(&t.name, &r?);
@@ -245,41 +245,25 @@ fn write_table_file(
     db: &Database,
     t: &TableSchema,
     target: &Path,
-    (ext, view): (&str, Option<&str>),
+    view: Option<&str>,
 ) -> Result<TableExport, Error> {
-    let tmp = target.with_extension(format!("{ext}.tmp-{}", std::process::id()));
-    // A new file only: never through a symlink or over another file.
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(|e| Error::io(&tmp, e))?;
-    let mut w = std::io::BufWriter::new(file);
-    let done = (|| {
-        if args.format == Format::Csv {
-            let mut h = csv_header(t);
-            if args.deleted {
-                h = with_found_cells(h, "found,confidence,pgno,itag,offset");
-            }
-            w.write_all(h.as_bytes()).map_err(|e| Error::io(&tmp, e))?;
+    // A new temporary file only: never through a symlink or over another
+    // file; the target was checked by the caller (`--force`).
+    let mut file = crate::file::AtomicFile::create(target)?;
+    let tmp = file.tmp_path().to_path_buf();
+    let mut w = std::io::BufWriter::new(file.file());
+    if args.format == Format::Csv {
+        let mut h = csv_header(t);
+        if args.deleted {
+            h = with_found_cells(h, "found,confidence,pgno,itag,offset");
         }
-        let ex = write_table(db, t, None, (args.format, args.deleted, view), &mut w, &tmp)?;
-        let f = w
-            .into_inner()
-            .map_err(|e| Error::io(&tmp, e.into_error()))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        Ok(ex)
-    })();
-    match done {
-        Ok(ex) => {
-            std::fs::rename(&tmp, target).map_err(|e| Error::io(target, e))?;
-            Ok(ex)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
+        w.write_all(h.as_bytes()).map_err(|e| Error::io(&tmp, e))?;
     }
+    let ex = write_table(db, t, None, (args.format, args.deleted, view), &mut w, &tmp)?;
+    w.flush().map_err(|e| Error::io(&tmp, e))?;
+    drop(w);
+    file.commit()?;
+    Ok(ex)
 }
 
 /// A CSV line (header or row) with `cells` appended before its line end.

@@ -468,57 +468,35 @@ fn write_csv(
     ctx: &Ctx,
     out: &mut dyn Write,
 ) -> ModeResult {
-    if !force && std::fs::symlink_metadata(csv).is_ok() {
-        return Err(Error::Usage(format!(
-            "{} exists: not replaced; use --force to replace it or choose another file",
-            csv.display()
-        )));
-    }
+    let mut file = crate::file::AtomicFile::create_new(csv, force, "another file")?;
     let inputs = csv_inputs(t, range)?;
     let (lo, hi) = range.unwrap_or((1, u32::MAX));
     let mut rows = 0u64;
     let mut code = super::exit::OK;
-    let tmp = csv.with_file_name(format!(
-        ".{}.tmp-{}",
-        csv.file_name().and_then(|n| n.to_str()).unwrap_or("csv"),
-        std::process::id()
-    ));
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
+    let tmp = file.tmp_path().to_path_buf();
+    let mut w = std::io::BufWriter::new(file.file());
+    w.write_all(render::dump::ML_CSV_HEADER.as_bytes())
         .map_err(|e| Error::io(&tmp, e))?;
-    let mut w = std::io::BufWriter::new(file);
-    let result = (|| -> Result<(), Error> {
-        w.write_all(render::dump::ML_CSV_HEADER.as_bytes())
-            .map_err(|e| Error::io(&tmp, e))?;
-        for p in &inputs {
-            let c = check_file(p)?;
-            if c.damaged() {
-                code = super::exit::DAMAGE;
-                ctx.terminated
-                    .set(Some(c.error().map_or(Jet::LOG_FILE_CORRUPT, |e| e.jet)));
-            }
-            for r in c.walk.iter().flat_map(|w| &w.records) {
-                let g = r.lgpos.generation as u32;
-                if g < lo || g > hi {
-                    continue;
-                }
-                w.write_all(render::dump::ml_csv_row(&RecordLine::new(r)).as_bytes())
-                    .map_err(|e| Error::io(&tmp, e))?;
-                rows += 1;
-            }
+    for p in &inputs {
+        let c = check_file(p)?;
+        if c.damaged() {
+            code = super::exit::DAMAGE;
+            ctx.terminated
+                .set(Some(c.error().map_or(Jet::LOG_FILE_CORRUPT, |e| e.jet)));
         }
-        let f = w
-            .into_inner()
-            .map_err(|e| Error::io(&tmp, e.into_error()))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
+        for r in c.walk.iter().flat_map(|w| &w.records) {
+            let g = r.lgpos.generation as u32;
+            if g < lo || g > hi {
+                continue;
+            }
+            w.write_all(render::dump::ml_csv_row(&RecordLine::new(r)).as_bytes())
+                .map_err(|e| Error::io(&tmp, e))?;
+            rows += 1;
+        }
     }
-    std::fs::rename(&tmp, csv).map_err(|e| Error::io(csv, e))?;
+    w.flush().map_err(|e| Error::io(&tmp, e))?;
+    drop(w);
+    file.commit()?;
     if ctx.common.json {
         let doc = serde_json::json!({
             "tool": "eseutil-rs", "version": env!("CARGO_PKG_VERSION"), "mode": "ml",
