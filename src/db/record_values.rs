@@ -9,7 +9,7 @@
 //! `jet.h` (JET_coltyp numbers). No I/O here: long values come through
 //! the [`LongValues`] trait.
 
-use super::catalog::{ColumnInfo, TableInfo};
+use super::catalog::{ColumnInfo, TableInfo, COLUMNID_TEMPLATE, FIELD_TEMPLATE_ESE98};
 use super::compression::{decompress, Undecoded};
 use super::record::{
     Record, Slot, TaggedField, TAGFLD_COMPRESSED, TAGFLD_ENCRYPTED, TAGFLD_MULTI_VALUES,
@@ -80,7 +80,9 @@ pub enum LvError {
 /// A column prepared for decoding.
 #[derive(Debug, Clone)]
 pub struct ColumnSchema {
-    /// Column id.
+    /// Column id; bit 31 ([`COLUMNID_TEMPLATE`]) set on a template table's
+    /// tagged column whose entries carry the `fDerived` bit in a derived
+    /// table's records.
     pub id: u32,
     /// Name.
     pub name: String,
@@ -129,7 +131,8 @@ impl TableSchema {
     /// own columns carry RecordOffset 4 throughout: the engine takes that
     /// schema from `_cat.cxx`, not from the records).
     pub fn from_table(t: &TableInfo) -> TableSchema {
-        let fixed: Vec<&ColumnInfo> = t.columns.iter().filter(|c| c.id < 128).collect();
+        let fid = |c: &ColumnInfo| c.id & !COLUMNID_TEMPLATE;
+        let fixed: Vec<&ColumnInfo> = t.columns.iter().filter(|c| fid(c) < 128).collect();
         let use_catalog = fixed.iter().all(|c| c.record_offset.is_some())
             && fixed
                 .windows(2)
@@ -139,7 +142,7 @@ impl TableSchema {
             .columns
             .iter()
             .map(|c: &ColumnInfo| {
-                let fixed = (c.id < 128).then(|| {
+                let fixed = (fid(c) < 128).then(|| {
                     let size = fixed_size(c.coltyp, c.max_length);
                     let off = match c.record_offset {
                         Some(o) if use_catalog => o as usize,
@@ -148,8 +151,13 @@ impl TableSchema {
                     next = off + size;
                     (off, size)
                 });
+                // Template columns: only ESE98 tagged ones are marked in
+                // the records (fixed and variable ids do not overlap).
+                let derived_tag = c.id & COLUMNID_TEMPLATE != 0
+                    && fid(c) >= 256
+                    && c.flags & FIELD_TEMPLATE_ESE98 != 0;
                 ColumnSchema {
-                    id: c.id,
+                    id: if derived_tag { c.id } else { fid(c) },
                     name: c.name.clone(),
                     coltyp: c.coltyp,
                     codepage: c.codepage,
@@ -177,9 +185,9 @@ pub fn decode_record(
 ) -> Result<Vec<Value>, crate::error::FormatError> {
     let rec = Record::parse(raw, large)?;
     let mut tagged = rec.tagged_fields()?;
-    // Derived (template) entries belong to the template's columns.
-    tagged.retain(|f| !f.derived);
-    tagged.sort_by_key(|f| f.fid);
+    // Entries with fDerived belong to the template's columns (a derived
+    // table's own tagged ids may equal them).
+    tagged.sort_by_key(|f| (f.derived, f.fid));
     Ok(schema
         .columns
         .iter()
@@ -193,12 +201,14 @@ fn decode_column(
     c: &ColumnSchema,
     lv: &dyn LongValues,
 ) -> Value {
+    let fid = c.id & !COLUMNID_TEMPLATE;
     let slot = if let Some((off, size)) = c.fixed {
-        rec.fixed_at(c.id as u8, off, size)
-    } else if c.id < 256 {
-        rec.var_slot(c.id as u8)
+        rec.fixed_at(fid as u8, off, size)
+    } else if fid < 256 {
+        rec.var_slot(fid as u8)
     } else {
-        match tagged.binary_search_by_key(&c.id, |f| f.fid as u32) {
+        let key = (c.id & COLUMNID_TEMPLATE != 0, fid);
+        match tagged.binary_search_by_key(&key, |f| (f.derived, f.fid as u32)) {
             Ok(i) if tagged[i].null => Slot::Null,
             Ok(i) => return decode_tagged(&tagged[i], c, lv),
             Err(_) => Slot::Absent,
