@@ -520,6 +520,60 @@ mod tests {
         assert_eq!(v[5], Value::UInt(7));
     }
 
+    /// A value compressed with a scheme that has no decoder here (XPRESS9,
+    /// XPRESS10, LZ4, scrub: compression.cxx `COMPRESS_*` 4–7), intrinsic
+    /// or in a separated long value, comes back as its stored bytes with
+    /// the scheme named, never as decoded bytes.
+    #[test]
+    fn undecodable_schemes_keep_their_bytes() {
+        struct Xpress9Lv;
+        impl LongValues for Xpress9Lv {
+            fn fetch(&self, _: &[u8]) -> Result<Vec<u8>, LvError> {
+                let raw = vec![5 << 3, 1, 2, 3, 4, 9];
+                let u = decompress(&raw, 100).unwrap_err();
+                Err(LvError::Undecoded(u, raw))
+            }
+        }
+        for (id, scheme) in [(4u8, "scrub"), (5, "xpress9"), (6, "xpress10"), (7, "lz4")] {
+            let stored = vec![id << 3, 8, 0, 0x11, 0x22, 0x33];
+            // Tagged 256: fCompressed (0x02) then the stored value; tagged
+            // 257: fSeparated (0x04) then a LID whose chunk is XPRESS9.
+            let mut first = vec![0x02];
+            first.extend_from_slice(&stored);
+            let second = [0x04, 1, 0, 0, 0];
+            let mut r = vec![0u8, 127, 4, 0];
+            r.extend_from_slice(&256u16.to_le_bytes());
+            r.extend_from_slice(&(8u16 | 0x4000).to_le_bytes());
+            r.extend_from_slice(&257u16.to_le_bytes());
+            r.extend_from_slice(&((8 + first.len()) as u16 | 0x4000).to_le_bytes());
+            r.extend_from_slice(&first);
+            r.extend_from_slice(&second);
+            let schema = TableSchema {
+                name: "t".into(),
+                objid: 9,
+                pgno_fdp: 9,
+                long_values: None,
+                columns: vec![col(256, 12, None, None), col(257, 11, None, None)],
+            };
+            let v = decode_record(&r, false, &schema, &Xpress9Lv).unwrap();
+            assert_eq!(
+                v[0],
+                Value::Undecoded {
+                    scheme: scheme.into(),
+                    raw: stored
+                },
+                "scheme {id}"
+            );
+            assert_eq!(
+                v[1],
+                Value::Undecoded {
+                    scheme: "xpress9".into(),
+                    raw: vec![5 << 3, 1, 2, 3, 4, 9]
+                }
+            );
+        }
+    }
+
     #[test]
     fn dates_text_guid() {
         assert_eq!(ole_date_iso(0.0).unwrap(), "1899-12-30T00:00:00.000");
