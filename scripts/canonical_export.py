@@ -58,6 +58,17 @@ def canon(v, coltyp):
     return "r:" + str(v)
 
 
+# Fields export adds to a line; a column of such a name comes as
+# "column.NAME" (docs/canonical-records.md, "Added fields").
+ADDED_FIELDS = ("view", "found", "confidence", "pgno", "itag", "offset")
+
+
+def column_name(key):
+    if key.startswith("column.") and key[len("column."):] in ADDED_FIELDS + ("table",):
+        return key[len("column."):]
+    return key
+
+
 def sha(s):
     return hashlib.sha256(s.encode("utf-8")).hexdigest()
 
@@ -85,9 +96,9 @@ def dump(binary, path, digests_only):
         rec = json.loads(line)  # key order kept: "table", then the columns
         table = rec.pop("table")
         ty = types[table]
-        if "view" not in ty:
-            rec.pop("view", None)  # a dirty database's label, not a column
-        vals = [canon(v, ty[k]) for k, v in rec.items()]
+        for k in ADDED_FIELDS:
+            rec.pop(k, None)  # export's own fields, not columns
+        vals = [canon(v, ty[column_name(k)]) for k, v in rec.items()]
         tables[table]["records"].append(json.dumps(vals, separators=(",", ":"), ensure_ascii=True))
     for t in tables.values():
         lines = sorted(t["records"])

@@ -72,34 +72,16 @@ const SEVEN_BIT: &str = "we are right: a 7-bit value holds (cb - 2) * 8 + (heade
     of 7-bit characters; dissect.esedb decodes every 7 bits of the padding too and appends one \
     more (zero) character. Text columns hide it (the peer strips NULs); binary columns show it.";
 
-fn is_database(p: &Path) -> bool {
-    use std::io::Read;
-    let mut b = [0u8; 8];
-    std::fs::File::open(p)
-        .and_then(|mut f| f.read_exact(&mut b))
-        .is_ok()
-        && u32::from_le_bytes([b[4], b[5], b[6], b[7]]) == 0x89AB_CDEF
-        && u32::from_le_bytes([b[0], b[1], b[2], b[3]]) != 0
-}
-
-fn databases(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            databases(&p, out);
-        } else {
-            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-            let db_ext =
-                ["edb", "dat", "mdb", "db", "sdb"].contains(&ext.to_ascii_lowercase().as_str());
-            if db_ext && is_database(&p) {
-                out.push(p);
-            }
+/// Every database of the corpus: the files facts.jsonl says are databases
+/// (names without an extension included: RavenDB's `Data`, Windows Mail's
+/// `WindowsMail.MSMessageStore`, catroot's `catdb`).
+fn databases(corpus: &Path, out: &mut Vec<PathBuf>) {
+    for f in common::facts(corpus) {
+        if f["facts"]["filetype_name"] == "Database" {
+            out.push(corpus.join(f["file"].as_str().expect("facts: file")));
         }
     }
+    out.sort();
 }
 
 fn refs(v: &[std::ffi::OsString]) -> Vec<&std::ffi::OsStr> {

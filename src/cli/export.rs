@@ -112,6 +112,22 @@ fn select(args: &ExportArgs, all: Vec<TableSchema>) -> Result<Vec<TableSchema>, 
     Ok(out)
 }
 
+/// Names on stderr each column written as `column.NAME` because its name
+/// is that of a field export adds (`render::export::field_name`).
+fn note_renamed_columns(tables: &[TableSchema]) {
+    for t in tables {
+        for c in &t.columns {
+            let key = crate::render::export::field_name(&c.name);
+            if key != c.name.as_str() {
+                eprintln!(
+                    "eseutil-rs: export: table {}: column {} is written as \"{key}\" (\"{}\" is a field export adds)",
+                    t.name, c.name, c.name
+                );
+            }
+        }
+    }
+}
+
 fn run(args: &ExportArgs) -> Result<u8, Error> {
     if args.format == Format::Csv && args.output.is_none() {
         return Err(Error::Usage("--format csv needs --output DIR".into()));
@@ -150,6 +166,7 @@ fn run(args: &ExportArgs) -> Result<u8, Error> {
     }
     let all: Vec<TableSchema> = cat.tables().iter().map(TableSchema::from_table).collect();
     let tables = select(args, all)?;
+    note_renamed_columns(&tables);
     match &args.output {
         None => {
             let stdout = std::io::stdout();

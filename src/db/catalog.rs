@@ -36,6 +36,15 @@ pub const DB_OBJID: u32 = 1;
 /// Sizes of the catalog's fixed columns 1 … 13.
 pub const FIXED_SIZES: [usize; 13] = [4, 2, 4, 4, 4, 4, 4, 1, 2, 4, 2, 4, 8];
 
+/// `fCOLUMNIDTemplate` (`inc/daedef.hxx` ~716): the column id of a template
+/// table's column as a derived table sees it.
+pub const COLUMNID_TEMPLATE: u32 = 0x8000_0000;
+/// `ffieldTemplateColumnESE98` (`inc/tdb.hxx` ~183), in a column's catalog
+/// Flags: the records of derived tables store this template column's tagged
+/// entries with the `fDerived` bit (`inc/rec.hxx`
+/// `FRECUseDerivedBitForTemplateColumnInDerivedTable`).
+pub const FIELD_TEMPLATE_ESE98: u32 = 0x0100;
+
 /// `fidbPrimary`: the index is the table's primary index (`inc/idb.hxx` ~12).
 pub const FIDB_PRIMARY: u32 = 0x0020;
 /// `fIDXSEGDescending`: flag byte of a 4-byte key segment (`inc/daedef.hxx` ~711).
@@ -398,6 +407,9 @@ impl Catalog {
         }
         for t in &mut out {
             t.columns.sort_by_key(|c| c.id);
+        }
+        inherit_template_columns(&mut out);
+        for t in &mut out {
             let cols = t.columns.clone();
             for ix in &mut t.indexes {
                 ix.key_names = ix
@@ -413,5 +425,37 @@ impl Catalog {
             }
         }
         out
+    }
+}
+
+/// A derived table (catalog TemplateTable set, `JET_bitTableCreateTemplateTable`
+/// on the template) stores the template's columns in its records without
+/// listing them in its own catalog entries (`ese/fileopen.cxx`: its own
+/// fixed and variable ids start after the template's last ones): they come
+/// first in its column list, their ids carrying [`COLUMNID_TEMPLATE`] as the
+/// engine's column ids do. A template not found by name leaves the table as
+/// it is.
+fn inherit_template_columns(tables: &mut [TableInfo]) {
+    for i in 0..tables.len() {
+        let Some(name) = &tables[i].template else {
+            continue;
+        };
+        let Some(template) = tables
+            .iter()
+            .find(|t| t.objid != tables[i].objid && t.name.eq_ignore_ascii_case(name))
+        else {
+            continue;
+        };
+        let mut columns: Vec<ColumnInfo> = template
+            .columns
+            .iter()
+            .filter(|c| c.id & COLUMNID_TEMPLATE == 0)
+            .map(|c| ColumnInfo {
+                id: c.id | COLUMNID_TEMPLATE,
+                ..c.clone()
+            })
+            .collect();
+        columns.append(&mut tables[i].columns);
+        tables[i].columns = columns;
     }
 }

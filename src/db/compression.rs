@@ -194,6 +194,29 @@ mod tests {
         assert_eq!(decompress(&buf, 100).unwrap(), b"a\0b\0");
     }
 
+    /// Schemes without a decoder here (`COMPRESS_*`, compression.cxx: 4
+    /// scrub, 5 XPRESS9, 6 XPRESS10, 7 LZ4, 8–31 unassigned) and 0: each
+    /// is named, never decoded into bytes.
+    #[test]
+    fn every_undecodable_scheme_is_named() {
+        let names = [
+            (0u8, "none"),
+            (4, "scrub"),
+            (5, "xpress9"),
+            (6, "xpress10"),
+            (7, "lz4"),
+            (8, "scheme-8"),
+            (31, "scheme-31"),
+        ];
+        for (id, name) in names {
+            // Header byte, then bytes an Xpress header would read as a size.
+            let buf = [id << 3, 4, 0, 0xAA, 0xBB, 0xCC, 0xDD];
+            let e = decompress(&buf, 1 << 16).unwrap_err();
+            assert_eq!(e.scheme, name, "scheme {id}");
+        }
+        assert_eq!(decompress(&[], 10).unwrap_err().scheme, "none");
+    }
+
     #[test]
     fn lz77_spec_example() {
         // MS-XCA §3.1 example: "abcdefghijklmnopqrstuvwxyz" is all literals.

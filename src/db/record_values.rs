@@ -9,7 +9,7 @@
 //! `jet.h` (JET_coltyp numbers). No I/O here: long values come through
 //! the [`LongValues`] trait.
 
-use super::catalog::{ColumnInfo, TableInfo};
+use super::catalog::{ColumnInfo, TableInfo, COLUMNID_TEMPLATE, FIELD_TEMPLATE_ESE98};
 use super::compression::{decompress, Undecoded};
 use super::record::{
     Record, Slot, TaggedField, TAGFLD_COMPRESSED, TAGFLD_ENCRYPTED, TAGFLD_MULTI_VALUES,
@@ -80,7 +80,9 @@ pub enum LvError {
 /// A column prepared for decoding.
 #[derive(Debug, Clone)]
 pub struct ColumnSchema {
-    /// Column id.
+    /// Column id; bit 31 ([`COLUMNID_TEMPLATE`]) set on a template table's
+    /// tagged column whose entries carry the `fDerived` bit in a derived
+    /// table's records.
     pub id: u32,
     /// Name.
     pub name: String,
@@ -129,7 +131,8 @@ impl TableSchema {
     /// own columns carry RecordOffset 4 throughout: the engine takes that
     /// schema from `_cat.cxx`, not from the records).
     pub fn from_table(t: &TableInfo) -> TableSchema {
-        let fixed: Vec<&ColumnInfo> = t.columns.iter().filter(|c| c.id < 128).collect();
+        let fid = |c: &ColumnInfo| c.id & !COLUMNID_TEMPLATE;
+        let fixed: Vec<&ColumnInfo> = t.columns.iter().filter(|c| fid(c) < 128).collect();
         let use_catalog = fixed.iter().all(|c| c.record_offset.is_some())
             && fixed
                 .windows(2)
@@ -139,7 +142,7 @@ impl TableSchema {
             .columns
             .iter()
             .map(|c: &ColumnInfo| {
-                let fixed = (c.id < 128).then(|| {
+                let fixed = (fid(c) < 128).then(|| {
                     let size = fixed_size(c.coltyp, c.max_length);
                     let off = match c.record_offset {
                         Some(o) if use_catalog => o as usize,
@@ -148,8 +151,13 @@ impl TableSchema {
                     next = off + size;
                     (off, size)
                 });
+                // Template columns: only ESE98 tagged ones are marked in
+                // the records (fixed and variable ids do not overlap).
+                let derived_tag = c.id & COLUMNID_TEMPLATE != 0
+                    && fid(c) >= 256
+                    && c.flags & FIELD_TEMPLATE_ESE98 != 0;
                 ColumnSchema {
-                    id: c.id,
+                    id: if derived_tag { c.id } else { fid(c) },
                     name: c.name.clone(),
                     coltyp: c.coltyp,
                     codepage: c.codepage,
@@ -177,9 +185,9 @@ pub fn decode_record(
 ) -> Result<Vec<Value>, crate::error::FormatError> {
     let rec = Record::parse(raw, large)?;
     let mut tagged = rec.tagged_fields()?;
-    // Derived (template) entries belong to the template's columns.
-    tagged.retain(|f| !f.derived);
-    tagged.sort_by_key(|f| f.fid);
+    // Entries with fDerived belong to the template's columns (a derived
+    // table's own tagged ids may equal them).
+    tagged.sort_by_key(|f| (f.derived, f.fid));
     Ok(schema
         .columns
         .iter()
@@ -193,12 +201,14 @@ fn decode_column(
     c: &ColumnSchema,
     lv: &dyn LongValues,
 ) -> Value {
+    let fid = c.id & !COLUMNID_TEMPLATE;
     let slot = if let Some((off, size)) = c.fixed {
-        rec.fixed_at(c.id as u8, off, size)
-    } else if c.id < 256 {
-        rec.var_slot(c.id as u8)
+        rec.fixed_at(fid as u8, off, size)
+    } else if fid < 256 {
+        rec.var_slot(fid as u8)
     } else {
-        match tagged.binary_search_by_key(&c.id, |f| f.fid as u32) {
+        let key = (c.id & COLUMNID_TEMPLATE != 0, fid);
+        match tagged.binary_search_by_key(&key, |f| (f.derived, f.fid as u32)) {
             Ok(i) if tagged[i].null => Slot::Null,
             Ok(i) => return decode_tagged(&tagged[i], c, lv),
             Err(_) => Slot::Absent,
@@ -508,6 +518,60 @@ mod tests {
         assert_eq!(v[3], Value::Text("ab".into()));
         assert!(matches!(v[4], Value::Error(_)));
         assert_eq!(v[5], Value::UInt(7));
+    }
+
+    /// A value compressed with a scheme that has no decoder here (XPRESS9,
+    /// XPRESS10, LZ4, scrub: compression.cxx `COMPRESS_*` 4–7), intrinsic
+    /// or in a separated long value, comes back as its stored bytes with
+    /// the scheme named, never as decoded bytes.
+    #[test]
+    fn undecodable_schemes_keep_their_bytes() {
+        struct Xpress9Lv;
+        impl LongValues for Xpress9Lv {
+            fn fetch(&self, _: &[u8]) -> Result<Vec<u8>, LvError> {
+                let raw = vec![5 << 3, 1, 2, 3, 4, 9];
+                let u = decompress(&raw, 100).unwrap_err();
+                Err(LvError::Undecoded(u, raw))
+            }
+        }
+        for (id, scheme) in [(4u8, "scrub"), (5, "xpress9"), (6, "xpress10"), (7, "lz4")] {
+            let stored = vec![id << 3, 8, 0, 0x11, 0x22, 0x33];
+            // Tagged 256: fCompressed (0x02) then the stored value; tagged
+            // 257: fSeparated (0x04) then a LID whose chunk is XPRESS9.
+            let mut first = vec![0x02];
+            first.extend_from_slice(&stored);
+            let second = [0x04, 1, 0, 0, 0];
+            let mut r = vec![0u8, 127, 4, 0];
+            r.extend_from_slice(&256u16.to_le_bytes());
+            r.extend_from_slice(&(8u16 | 0x4000).to_le_bytes());
+            r.extend_from_slice(&257u16.to_le_bytes());
+            r.extend_from_slice(&((8 + first.len()) as u16 | 0x4000).to_le_bytes());
+            r.extend_from_slice(&first);
+            r.extend_from_slice(&second);
+            let schema = TableSchema {
+                name: "t".into(),
+                objid: 9,
+                pgno_fdp: 9,
+                long_values: None,
+                columns: vec![col(256, 12, None, None), col(257, 11, None, None)],
+            };
+            let v = decode_record(&r, false, &schema, &Xpress9Lv).unwrap();
+            assert_eq!(
+                v[0],
+                Value::Undecoded {
+                    scheme: scheme.into(),
+                    raw: stored
+                },
+                "scheme {id}"
+            );
+            assert_eq!(
+                v[1],
+                Value::Undecoded {
+                    scheme: "xpress9".into(),
+                    raw: vec![5 << 3, 1, 2, 3, 4, 9]
+                }
+            );
+        }
     }
 
     #[test]

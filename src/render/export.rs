@@ -6,6 +6,16 @@
 //! GUID canonical form; multi-valued an array; an undecodable compressed
 //! value `{"scheme": …, "raw_hex": …}`; an unreadable value
 //! `{"error": …}`.
+//!
+//! Export adds fields of its own to a record: `table` (on standard
+//! output), `view` (a dirty or replayed database) and, for deleted
+//! records, `found`, `confidence`, `pgno`, `itag`, `offset` ([`ADDED_FIELDS`]).
+//! A column bearing one of those names is written as `column.NAME` (see
+//! [`field_name`]): ESE refuses `.` in a column name (`ese/util.cxx`
+//! `ErrUTILICheckName`, `rgbValidName`), so that key can belong to no other
+//! column and never meets an added field.
+
+use std::borrow::Cow;
 
 use serde_json::{json, Value as J};
 
@@ -126,8 +136,33 @@ pub fn value_json(v: &Value) -> J {
     }
 }
 
+/// Names of the fields export adds to a record line (JSON keys, CSV
+/// header cells), reserved: a column of that name is renamed.
+pub const ADDED_FIELDS: [&str; 7] = [
+    "table",
+    "view",
+    "found",
+    "confidence",
+    "pgno",
+    "itag",
+    "offset",
+];
+
+/// Prefix of a column whose name is one of [`ADDED_FIELDS`].
+pub const RENAMED_PREFIX: &str = "column.";
+
+/// The key (JSON) or header cell (CSV) of a column: its name, or
+/// `column.NAME` when the name is one of [`ADDED_FIELDS`].
+pub fn field_name(name: &str) -> Cow<'_, str> {
+    if ADDED_FIELDS.contains(&name) {
+        Cow::Owned(format!("{RENAMED_PREFIX}{name}"))
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
 /// One JSON Lines record: `"table"` first when given, then every column
-/// by name in column-id order.
+/// by [`field_name`] in column order.
 pub fn jsonl_line(table: Option<&str>, schema: &TableSchema, values: &[Value]) -> String {
     let mut s = String::with_capacity(256);
     s.push('{');
@@ -139,7 +174,7 @@ pub fn jsonl_line(table: Option<&str>, schema: &TableSchema, values: &[Value]) -
         if i > 0 || table.is_some() {
             s.push(',');
         }
-        push_str_lit(&mut s, &c.name);
+        push_str_lit(&mut s, &field_name(&c.name));
         s.push(':');
         push_value(&mut s, v);
     }
@@ -160,14 +195,15 @@ fn is_datetime(c: &ColumnSchema) -> bool {
     c.coltyp == 8
 }
 
-/// CSV header: column names; a DateTime column is followed by
-/// `<name>.raw`.
+/// CSV header: column names ([`field_name`]); a DateTime column is
+/// followed by `<name>.raw`.
 pub fn csv_header(schema: &TableSchema) -> String {
     let mut cells = Vec::new();
     for c in &schema.columns {
-        cells.push(csv_field(&c.name));
+        let name = field_name(&c.name);
+        cells.push(csv_field(&name));
         if is_datetime(c) {
-            cells.push(csv_field(&format!("{}.raw", c.name)));
+            cells.push(csv_field(&format!("{name}.raw")));
         }
     }
     cells.join(",") + "\r\n"
@@ -226,6 +262,42 @@ mod tests {
             let parsed: J = serde_json::from_str(&s).unwrap();
             assert_eq!(parsed, value_json(v), "{s}");
         }
+    }
+
+    /// A column named like a field export adds is renamed `column.NAME`
+    /// in JSON and CSV; other names are kept.
+    #[test]
+    fn added_field_names_never_collide() {
+        let col = |id: u32, name: &str| ColumnSchema {
+            id,
+            name: name.into(),
+            coltyp: 4,
+            codepage: 0,
+            fixed: None,
+            default: None,
+        };
+        let mut columns: Vec<ColumnSchema> = ADDED_FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, n)| col(256 + i as u32, n))
+            .collect();
+        columns.push(col(300, "Table"));
+        let schema = TableSchema {
+            name: "t".into(),
+            objid: 9,
+            pgno_fdp: 9,
+            long_values: None,
+            columns,
+        };
+        let values: Vec<Value> = (0..8).map(Value::Int).collect();
+        let line: J = serde_json::from_str(&jsonl_line(Some("t"), &schema, &values)).unwrap();
+        assert_eq!(line["table"], "t");
+        for (i, n) in ADDED_FIELDS.iter().enumerate() {
+            assert_eq!(line[format!("column.{n}")], i as i64, "{line}");
+        }
+        assert_eq!(line["Table"], 7);
+        assert_eq!(line.as_object().unwrap().len(), 9);
+        assert!(csv_header(&schema).starts_with("column.table,column.view,column.found,"));
     }
 
     #[test]
