@@ -12,7 +12,7 @@ use super::{exit, Common};
 use crate::error::Error;
 use crate::parse::primitives::Lgpos;
 use crate::render::timeline::{jsonl_line, timesketch_line};
-use crate::report::timeline::{timeline, TimelineOptions, TimelineSummary};
+use crate::report::timeline::{timeline, Order, TimelineOptions, TimelineSummary};
 
 /// Output format of `timeline`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,6 +47,24 @@ pub struct TimelineArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
+    /// Order of the lines: `log` (lgpos order; a change is written once
+    /// its transaction, and every earlier change's, has ended) or `commit`
+    /// (each transaction's changes together when it ends).
+    #[arg(long, value_enum, default_value_t = OrderArg::Log)]
+    pub order: OrderArg,
+    /// MiB of changes held while their transactions are open; past it the
+    /// oldest is written with the outcome `undecided`.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub max_buffer: usize,
+}
+
+/// Output order of `timeline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OrderArg {
+    /// Log order (lgpos).
+    Log,
+    /// Transactions in the order they end.
+    Commit,
 }
 
 /// Parses `(0x1,2A,3F)`, `0x1,2A,3F` or `1,2A,3F` (hexadecimal fields, as
@@ -106,6 +124,11 @@ fn run(args: &TimelineArgs) -> Result<u8, Error> {
     let opts = TimelineOptions {
         from: args.from,
         to: args.to,
+        order: match args.order {
+            OrderArg::Log => Order::Log,
+            OrderArg::Commit => Order::Commit,
+        },
+        max_buffer: args.max_buffer.saturating_mul(1 << 20),
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -147,6 +170,27 @@ fn summary(s: &TimelineSummary) -> u8 {
         s.space_ops,
         s.catalog_rows_from_logs
     );
+    eprintln!(
+        "eseutil-rs: timeline: before images: {} known, {} not known; UndoInfo: {} completed a change, {} alone; separated long values: {}",
+        s.before_known,
+        s.before_unknown,
+        s.undo_info_used,
+        s.undo_info_alone,
+        counts(&s.long_values)
+    );
+    if s.undecided > 0 {
+        eprintln!(
+            "eseutil-rs: timeline: {} changes were written before their transaction ended (outcome `undecided`): more than --max-buffer MiB waited; raise it or use --order commit",
+            s.undecided
+        );
+    }
+    if s.pages_dropped > 0 {
+        eprintln!(
+            "eseutil-rs: timeline: {} pages stopped being followed (at most {} are): some before images are not known",
+            s.pages_dropped,
+            crate::report::timeline::MAX_TRACKED_PAGES
+        );
+    }
     if s.problems.is_empty() {
         exit::OK
     } else {

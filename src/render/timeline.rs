@@ -5,10 +5,27 @@
 use serde_json::{json, Map, Value as J};
 
 use super::export::value_json;
+use crate::db::record_values::Value;
 use crate::report::timeline::{Change, Image, Tree};
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A column value; a separated long value not read is `{"lid", "unresolved"}`.
+fn column_json(v: &Value, i: &Image) -> J {
+    match v {
+        Value::Error(e) => i
+            .long_values
+            .iter()
+            .find(|r| r.error_text().as_deref() == Some(e.as_str()))
+            .map_or_else(
+                || value_json(v),
+                |r| json!({ "lid": r.lid, "unresolved": r.unresolved }),
+            ),
+        Value::Multi(vs) => J::Array(vs.iter().map(|x| column_json(x, i)).collect()),
+        _ => value_json(v),
+    }
 }
 
 fn image(i: &Image) -> J {
@@ -16,12 +33,23 @@ fn image(i: &Image) -> J {
     m.insert("source".into(), json!(i.source));
     match &i.values {
         Some(v) => {
-            let cols: Map<String, J> = v.iter().map(|(n, v)| (n.clone(), value_json(v))).collect();
+            let cols: Map<String, J> = v
+                .iter()
+                .map(|(n, v)| (n.clone(), column_json(v, i)))
+                .collect();
             m.insert("columns".into(), J::Object(cols));
         }
         None => {
             m.insert("raw_hex".into(), json!(hex(&i.raw)));
         }
+    }
+    let read: Vec<J> = i
+        .long_values
+        .iter()
+        .filter_map(|r| r.source.map(|s| json!({ "lid": r.lid, "source": s })))
+        .collect();
+    if !read.is_empty() {
+        m.insert("long_values".into(), J::Array(read));
     }
     if let Some(n) = &i.note {
         m.insert("note".into(), json!(n));
@@ -74,6 +102,10 @@ pub fn change_fields(c: &Change) -> Map<String, J> {
     put("level", json!(c.level));
     put("system_task", json!(c.system_task));
     put("lrtyp", json!(c.lrtyp));
+    put("rceid", json!(c.rceid));
+    if let Some(u) = c.undoes {
+        put("undoes", json!(u.eseutil_text()));
+    }
     put("objid", json!(c.objid));
     put("pgno", json!(c.pgno));
     put("iline", json!(c.iline));
@@ -88,6 +120,9 @@ pub fn change_fields(c: &Change) -> Map<String, J> {
         put("key_columns", J::Object(kc));
     }
     put("before", c.before.as_ref().map_or(J::Null, image));
+    if let Some(why) = &c.before_unknown {
+        put("before_unknown", json!(why));
+    }
     put("after", c.after.as_ref().map_or(J::Null, image));
     if let Some((d, off)) = c.delta {
         put("delta", json!({ "value": d, "offset": off }));

@@ -29,24 +29,66 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use crate::db::catalog::{decode_entry, Catalog, CatalogEntry, TableInfo};
+use crate::db::export::LvTree;
 use crate::db::page::Page;
-use crate::db::record_values::{decode_record, LongValues, LvError, TableSchema, Value};
+use crate::db::record_values::{decode_record, TableSchema, Value};
 use crate::db::Database;
 use crate::error::Error;
 use crate::log::record::{Key, LogRecord, MacroOp, MergeFlags, PageFlags, PagePrefix, Record};
 use crate::log::set::{check_set_streamed, SetStep};
 use crate::parse::primitives::{Lgpos, LogTime};
 
+mod lv;
+use lv::{ImageLongValues, LvChunks};
+
 /// Object id of the catalog tree (`objidFDPMSO`).
 pub const CATALOG_OBJID: u32 = 2;
 
+/// Default bound of the changes held while their transactions are open
+/// ([`TimelineOptions::max_buffer`]).
+pub const DEFAULT_MAX_BUFFER: usize = 256 << 20;
+
+/// Bound of the long-value chunks kept from the logs (bytes).
+pub const MAX_LV_BYTES: usize = 64 << 20;
+
+/// Bound of the pages whose lines are followed.
+pub const MAX_TRACKED_PAGES: usize = 65_536;
+
+/// In which order changes are handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Log order (lgpos): a change waits until its transaction and every
+    /// earlier change's transaction has ended.
+    #[default]
+    Log,
+    /// Transaction order: a transaction's changes (in log order) when it
+    /// ends; only open transactions are held.
+    Commit,
+}
+
 /// What the timeline is asked for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TimelineOptions {
     /// First position handed out (inclusive).
     pub from: Option<Lgpos>,
     /// Last position handed out (inclusive).
     pub to: Option<Lgpos>,
+    /// Output order.
+    pub order: Order,
+    /// Bytes of changes held waiting for an outcome; past it the oldest is
+    /// handed out with the outcome `undecided`.
+    pub max_buffer: usize,
+}
+
+impl Default for TimelineOptions {
+    fn default() -> Self {
+        TimelineOptions {
+            from: None,
+            to: None,
+            order: Order::Log,
+            max_buffer: DEFAULT_MAX_BUFFER,
+        }
+    }
 }
 
 /// How the transaction of a change ended.
@@ -60,6 +102,9 @@ pub enum Outcome {
     UndoneAtRestart,
     /// Still open at the end of the logs read.
     OpenAtEnd,
+    /// Handed out while its transaction was open, because more changes
+    /// waited than [`TimelineOptions::max_buffer`] allows.
+    Undecided,
 }
 
 impl Outcome {
@@ -70,6 +115,7 @@ impl Outcome {
             Outcome::RolledBack => "rolled-back",
             Outcome::UndoneAtRestart => "undone-at-restart",
             Outcome::OpenAtEnd => "open-at-end",
+            Outcome::Undecided => "undecided",
         }
     }
 }
@@ -96,10 +142,35 @@ pub struct Image {
     pub values: Option<Vec<(String, Value)>>,
     /// Where the image comes from: `record` (logged whole), `page`
     /// (the tracked page line), `page+diff` (tracked line with the logged
-    /// diff applied), `diff` (the logged diff only: partial).
+    /// diff applied), `undo-info` (the before-image an UndoInfo record
+    /// logs), `undo-info+diff`, `diff` (the logged diff only: partial).
     pub source: &'static str,
     /// Why it is partial or was not decoded.
     pub note: Option<String>,
+    /// Separated long values of the decoded columns: where each was read
+    /// from, or why not.
+    pub long_values: Vec<LvRef>,
+}
+
+/// A separated long value met while decoding an image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LvRef {
+    /// The LID as the engine keys it (big-endian), hex.
+    pub lid: String,
+    /// `logs` (chunks the logs wrote) or `database` (the database's LV
+    /// tree, as the file is now); `None` when not read.
+    pub source: Option<&'static str>,
+    /// Why it was not read; the column's value is then the error text
+    /// this holds ([`LvRef::error_text`]).
+    pub unresolved: Option<String>,
+}
+
+impl LvRef {
+    /// The text the column's value carries when the value is not read.
+    pub fn error_text(&self) -> Option<String> {
+        let why = self.unresolved.as_ref()?;
+        Some(format!("separated long value {}: {why}", self.lid))
+    }
 }
 
 /// One row change.
@@ -148,6 +219,15 @@ pub struct Change {
     pub key_columns: Vec<(String, Value)>,
     /// Before image.
     pub before: Option<Image>,
+    /// Why the before image is not known, for an operation that has one.
+    pub before_unknown: Option<String>,
+    /// Version-store id (LRNODE_ rceid) linking Undo and UndoInfo records
+    /// to the operation.
+    pub rceid: Option<u32>,
+    /// For an Undo: the position of the change it undoes.
+    pub undoes: Option<Lgpos>,
+    /// ReplaceD in the DIFFHDR2 format (to apply a later before image).
+    pub diff2: bool,
     /// After image.
     pub after: Option<Image>,
     /// Delta: (value added, offset in the record).
@@ -183,6 +263,24 @@ pub struct TimelineSummary {
     pub problems: Vec<String>,
     /// Remarks that are not damage (a database no log names, …).
     pub notes: Vec<String>,
+    /// UndoInfo records whose before-image completed a change.
+    pub undo_info_used: u64,
+    /// UndoInfo records whose operation is not in the logs read (handed
+    /// out as `undo-info` changes).
+    pub undo_info_alone: u64,
+    /// Changes with a before image (of those that have one).
+    pub before_known: u64,
+    /// Changes whose before image is not known.
+    pub before_unknown: u64,
+    /// Separated long values read (from the logs, from the database) and
+    /// not read.
+    pub long_values: BTreeMap<&'static str, u64>,
+    /// Changes handed out before their transaction ended (buffer bound).
+    pub undecided: u64,
+    /// Greatest bytes of changes held at once.
+    pub buffer_peak: usize,
+    /// Pages dropped from line tracking (page bound).
+    pub pages_dropped: u64,
 }
 
 /// The fields of a row-changing record, taken from its typed
@@ -229,10 +327,12 @@ pub enum RowOp<'a> {
     FlagDelete,
     /// Delete (35).
     Delete,
-    /// Undo (39): bookmark key.
+    /// Undo (39): bookmark key, the operation undone.
     Undo {
         /// Bookmark key.
         key: Key<'a>,
+        /// The operation undone (ver.hxx OPER).
+        oper: u16,
     },
 }
 
@@ -274,23 +374,90 @@ pub fn row_op<'a>(rec: &Record<'a>) -> Option<RowOp<'a>> {
         },
         Record::FlagDelete { .. } => RowOp::FlagDelete,
         Record::Delete { .. } => RowOp::Delete,
-        Record::Undo { bookmark, .. } => RowOp::Undo { key: bookmark.key },
+        Record::Undo { bookmark, oper, .. } => RowOp::Undo {
+            key: bookmark.key,
+            oper,
+        },
         _ => return None,
     })
 }
 
-/// No long values from the logs: a separated value is named, not read.
-struct NoLongValues;
+/// `operInsert`, `operReplace`, `operFlagDelete` (ver.hxx ~346): the
+/// operation an Undo or UndoInfo names.
+const OPER_INSERT: u16 = 1;
+const OPER_REPLACE: u16 = 2;
+const OPER_FLAG_DELETE: u16 = 3;
 
-impl LongValues for NoLongValues {
-    fn fetch(&self, lid: &[u8]) -> Result<Vec<u8>, LvError> {
-        Err(LvError::Missing(format!(
-            "separated long value (LID {}) is not read by the timeline",
-            lid.iter()
-                .rev()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        )))
+/// An image of `raw` from `source`, not decoded yet.
+fn image(raw: &[u8], source: &'static str) -> Image {
+    Image {
+        raw: raw.to_vec(),
+        values: None,
+        source,
+        note: None,
+        long_values: Vec::new(),
+    }
+}
+
+/// The after image of a ReplaceD: the diff applied to the before image
+/// (`ErrLGGetAfterImage`, logdiff.cxx), or the diff alone when the before
+/// image is not known.
+fn after_diff(r: &LogRecord, before: Option<&Image>, diff: &[u8], diff2: bool) -> Image {
+    let applied = before
+        .filter(|b| b.source != "diff")
+        .map(|b| crate::recovery::redo::apply_diff(r, &b.raw, diff, diff2));
+    match applied {
+        Some(Ok(new)) => image(&new, "page+diff"),
+        Some(Err(e)) => Image {
+            note: Some(format!(
+                "the differences do not apply to the before image: {e}"
+            )),
+            ..image(diff, "diff")
+        },
+        None => Image {
+            note: Some(
+                "the record holds only the differences; the line they apply to is not known".into(),
+            ),
+            ..image(diff, "diff")
+        },
+    }
+}
+
+/// What an Undo does to the line (the physical undo, `undo::apply` in
+/// src/recovery/undo.rs restates ver.cxx `VERUndo*`).
+#[derive(Debug, Clone, PartialEq)]
+enum Restore {
+    /// An insert undone: the node is flag-deleted.
+    FlagDelete,
+    /// A flag-delete undone.
+    ResetDelete,
+    /// A replace undone: the old data back.
+    Data(Vec<u8>),
+    /// A flag-insert-and-replace-data undone.
+    FlagDeleteAndData(Vec<u8>),
+    /// A delta undone: (value, offset, 64-bit).
+    Delta(i64, u16, bool),
+    /// Not known: the line stops being followed.
+    Unknown,
+}
+
+impl Restore {
+    /// Applies the undo to a line; false when it cannot.
+    fn apply(&self, l: &mut Line) -> bool {
+        match self {
+            Restore::FlagDelete => l.deleted = true,
+            Restore::ResetDelete => l.deleted = false,
+            Restore::Data(d) => l.data = d.clone(),
+            Restore::FlagDeleteAndData(d) => {
+                l.deleted = true;
+                l.data = d.clone();
+            }
+            Restore::Delta(d, off, wide) => {
+                return add_delta(&mut l.data, *off as usize, *d, *wide)
+            }
+            Restore::Unknown => return false,
+        }
+        true
     }
 }
 
@@ -431,10 +598,156 @@ struct Macro {
     oper: Option<Line>,
 }
 
-/// An open transaction's change waiting for its outcome.
-struct Pending {
+/// A change of an open transaction: where it waits, its level and rceid.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    seq: u64,
     level: u8,
-    change: Change,
+    rceid: Option<u32>,
+}
+
+/// A change in the waiting queue, with its outcome once known.
+struct Slot {
+    change: Option<Change>,
+    outcome: Option<Outcome>,
+    bytes: usize,
+}
+
+/// Changes waiting for their outcome (log order: also the decided ones
+/// behind an undecided one), bounded by the bytes they hold.
+#[derive(Default)]
+struct Waiting {
+    order: Order,
+    queue: std::collections::VecDeque<Slot>,
+    /// Sequence number of `queue[0]`.
+    base: u64,
+    held: usize,
+    open: HashMap<u16, Vec<Open>>,
+    /// Decided changes to hand out now (commit order).
+    out: Vec<Change>,
+}
+
+/// Approximate heap bytes of a change.
+fn change_bytes(c: &Change) -> usize {
+    let im = |i: &Option<Image>| i.as_ref().map_or(0, |i| i.raw.len() + 64);
+    256 + c.key.as_ref().map_or(0, Vec::len) + im(&c.before) + im(&c.after)
+}
+
+impl Waiting {
+    /// Queues a change; `decided` when its outcome is known already.
+    fn push(&mut self, c: Change, decided: Option<Outcome>) {
+        let seq = self.base + self.queue.len() as u64;
+        if decided.is_none() {
+            let o = Open {
+                seq,
+                level: c.level,
+                rceid: c.rceid,
+            };
+            self.open.entry(c.procid).or_default().push(o);
+        }
+        let bytes = change_bytes(&c);
+        self.held += bytes;
+        self.queue.push_back(Slot {
+            change: Some(c),
+            outcome: None,
+            bytes,
+        });
+        if let Some(o) = decided {
+            self.settle(seq, o);
+        }
+    }
+
+    fn get_mut(&mut self, seq: u64) -> Option<&mut Change> {
+        let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
+        self.queue.get_mut(i)?.change.as_mut()
+    }
+
+    /// The outcome of the change `seq` is known.
+    fn settle(&mut self, seq: u64, outcome: Outcome) {
+        let Some(i) = seq.checked_sub(self.base).map(|i| i as usize) else {
+            return;
+        };
+        let Some(slot) = self.queue.get_mut(i).filter(|s| s.change.is_some()) else {
+            return;
+        };
+        slot.outcome = Some(outcome);
+        if self.order == Order::Commit {
+            if let Some(mut c) = slot.change.take() {
+                self.held -= slot.bytes;
+                c.outcome = outcome;
+                self.out.push(c);
+            }
+        }
+    }
+
+    /// Settles the open changes of `procid` that `pick` selects.
+    fn settle_open(&mut self, procid: u16, outcome: Outcome, pick: impl Fn(&Open) -> bool) {
+        let Some(v) = self.open.get_mut(&procid) else {
+            return;
+        };
+        let (done, kept): (Vec<Open>, Vec<Open>) = std::mem::take(v).into_iter().partition(pick);
+        *v = kept;
+        for o in done {
+            self.settle(o.seq, outcome);
+        }
+    }
+
+    /// Settles every open change (in log order).
+    fn settle_all(&mut self, outcome: Outcome) {
+        let mut all: Vec<Open> = self.open.drain().flat_map(|(_, v)| v).collect();
+        all.sort_by_key(|o| o.seq);
+        for o in all {
+            self.settle(o.seq, outcome);
+        }
+    }
+
+    /// The changes that can be handed out now, in order; past `cap` bytes
+    /// the oldest waiting change goes out `undecided`.
+    fn ready(&mut self, cap: usize) -> Vec<Change> {
+        let mut out = std::mem::take(&mut self.out);
+        loop {
+            while let Some(front) = self.queue.front() {
+                if front.change.is_some() && front.outcome.is_none() {
+                    break;
+                }
+                let slot = self.queue.pop_front().unwrap_or(Slot {
+                    change: None,
+                    outcome: None,
+                    bytes: 0,
+                });
+                self.base += 1;
+                if let (Some(mut c), Some(o)) = (slot.change, slot.outcome) {
+                    self.held -= slot.bytes;
+                    c.outcome = o;
+                    out.push(c);
+                }
+            }
+            if self.held <= cap {
+                return out;
+            }
+            let Some(slot) = self.queue.front_mut() else {
+                return out;
+            };
+            slot.outcome = Some(Outcome::Undecided);
+            if let Some(c) = slot.change.as_mut() {
+                c.notes.push(format!(
+                    "handed out before its transaction ended: the changes waiting for an outcome passed {cap} bytes (--max-buffer)"
+                ));
+            }
+        }
+    }
+
+    /// The newest open change of `procid` with `rceid`.
+    fn by_rceid(&mut self, procid: u16, rceid: u32) -> Option<&mut Change> {
+        let seq = self
+            .open
+            .get(&procid)?
+            .iter()
+            .rev()
+            .find(|o| o.rceid == Some(rceid))?
+            .seq;
+        self.get_mut(seq)
+    }
 }
 
 /// The state carried from record to record.
@@ -446,8 +759,10 @@ struct State<'d, F> {
     paths: HashMap<u8, String>,
     catalogs: HashMap<u8, DbCatalog>,
     pages: HashMap<(u8, u32), Lines>,
+    page_order: std::collections::VecDeque<(u8, u32)>,
     levels: HashMap<u16, u32>,
-    pending: HashMap<u16, Vec<Pending>>,
+    waiting: Waiting,
+    lvs: LvChunks,
     macros: HashMap<u16, Macro>,
     time: (Option<LogTime>, Vec<LogTime>),
     emit: F,
@@ -478,6 +793,7 @@ pub fn timeline(
         }
         None => Vec::new(),
     };
+    let order = opts.order;
     let mut st = State {
         opts,
         large: db.is_some_and(|d| crate::parse::page::is_large(d.page_size)),
@@ -486,8 +802,13 @@ pub fn timeline(
         paths: HashMap::new(),
         catalogs: HashMap::new(),
         pages: HashMap::new(),
+        page_order: Default::default(),
         levels: HashMap::new(),
-        pending: HashMap::new(),
+        waiting: Waiting {
+            order,
+            ..Waiting::default()
+        },
+        lvs: LvChunks::default(),
         macros: HashMap::new(),
         time: (None, Vec::new()),
         emit,
@@ -610,44 +931,38 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
 
     fn commit(&mut self, procid: u16, to: u32) -> Result<(), Error> {
         self.levels.insert(procid, to);
-        let Some(v) = self.pending.get_mut(&procid) else {
-            return Ok(());
-        };
         if to > 0 {
-            for p in v.iter_mut().filter(|p| p.level as u32 > to) {
-                p.level = to as u8;
+            // Committed into the outer level: its fate is the outer one's.
+            for o in self.waiting.open.get_mut(&procid).into_iter().flatten() {
+                o.level = o.level.min(to as u8);
             }
             return Ok(());
         }
-        let done = std::mem::take(v);
-        self.hand_out(done, Outcome::Committed)
+        self.waiting
+            .settle_open(procid, Outcome::Committed, |_| true);
+        self.hand_out()
     }
 
     fn rollback(&mut self, procid: u16, levels: u32) -> Result<(), Error> {
         let l = self.levels.entry(procid).or_default();
         *l = l.saturating_sub(levels);
         let to = *l;
-        let Some(v) = self.pending.get_mut(&procid) else {
-            return Ok(());
-        };
-        let (undone, kept): (Vec<Pending>, Vec<Pending>) = std::mem::take(v)
-            .into_iter()
-            .partition(|p| p.level as u32 > to);
-        *v = kept;
-        self.hand_out(undone, Outcome::RolledBack)
+        self.waiting
+            .settle_open(procid, Outcome::RolledBack, |o| o.level as u32 > to);
+        self.hand_out()
     }
 
     fn end_all(&mut self, outcome: Outcome) -> Result<(), Error> {
-        let mut all: Vec<Pending> = self.pending.drain().flat_map(|(_, v)| v).collect();
-        all.sort_by_key(|p| p.change.lgpos);
         self.levels.clear();
-        self.hand_out(all, outcome)
+        self.waiting.settle_all(outcome);
+        self.hand_out()
     }
 
-    fn hand_out(&mut self, v: Vec<Pending>, outcome: Outcome) -> Result<(), Error> {
-        for p in v {
-            let mut c = p.change;
-            c.outcome = outcome;
+    /// Hands out what the waiting queue releases.
+    fn hand_out(&mut self) -> Result<(), Error> {
+        self.sum.buffer_peak = self.sum.buffer_peak.max(self.waiting.held);
+        let ready = self.waiting.ready(self.opts.max_buffer);
+        for c in ready {
             self.emit_change(c)?;
         }
         Ok(())
@@ -663,6 +978,9 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         }
         self.name(&mut c);
         self.sum.changes += 1;
+        self.sum.undecided += (c.outcome == Outcome::Undecided) as u64;
+        self.sum.before_known += c.before.is_some() as u64;
+        self.sum.before_unknown += c.before_unknown.is_some() as u64;
         *self.sum.outcomes.entry(c.outcome.name()).or_default() += 1;
         *self.sum.ops.entry(c.op).or_default() += 1;
         self.sum.unknown_keys += c.key.is_none() as u64;
@@ -678,6 +996,15 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         };
         let pp = PagePrefix::new(page, rec.node());
         self.structure(rec, &pp);
+        if let Record::UndoInfo {
+            bookmark,
+            oper,
+            data,
+            ..
+        } = *rec
+        {
+            return self.undo_info(r, &pp, bookmark.key, oper, data);
+        }
         let Some(op) = row_op(rec) else {
             return Ok(());
         };
@@ -685,7 +1012,8 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             self.sum.space_ops += 1;
             return Ok(());
         }
-        let c = self.change(r, &pp, op);
+        let mut c = self.change(r, &pp, op_name(&op));
+        self.images(r, &pp, op, &mut c);
         if let (true, Some(e)) = (
             c.objid == CATALOG_OBJID && matches!(op, RowOp::Insert { .. }),
             c.after.as_ref(),
@@ -695,17 +1023,12 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
                 self.catalogs.entry(pp.dbid).or_default().add(entry);
             }
         }
-        let procid = pp.procid;
-        if pp.level == 0 || matches!(op, RowOp::Undo { .. }) {
-            let mut c = c;
-            c.outcome = Outcome::Committed;
-            return self.emit_change(c);
-        }
-        self.pending.entry(procid).or_default().push(Pending {
-            level: pp.level,
-            change: c,
-        });
-        Ok(())
+        self.learn_long_value(&c);
+        // Level 0 is not versioned; an Undo is the rollback itself.
+        let decided =
+            (pp.level == 0 || matches!(op, RowOp::Undo { .. })).then_some(Outcome::Committed);
+        self.waiting.push(c, decided);
+        self.hand_out()
     }
 
     /// Page tracking for records that create, empty, split or move pages.
@@ -716,7 +1039,7 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             Record::CreateMultipleExtentFdp { .. }
             | Record::CreateSingleExtentFdp { .. }
             | Record::EmptyTree { .. } => {
-                self.pages.insert(key(pp.pgno), Some(Vec::new()));
+                self.set_page(key(pp.pgno), Some(Vec::new()));
             }
             Record::Split(x) if x.pgno_new != 0 => {
                 let s = Split {
@@ -748,13 +1071,13 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             // followed (keys after this come from the records only).
             Record::Split(x) => {
                 for p in [pp.pgno, x.pgno_right] {
-                    self.pages.insert(key(p), None);
+                    self.set_page(key(p), None);
                 }
             }
             // PageMove (LRPAGEMOVE ~1098): the lines go with the page.
             Record::PageMove(x) => {
                 let lines = self.pages.remove(&key(pp.pgno)).flatten();
-                self.pages.insert(key(x.pgno_dest), lines);
+                self.set_page(key(x.pgno_dest), lines);
             }
             // Scrub rewrites deleted nodes in place; Convert changes only
             // the root's space header: the lines stay.
@@ -769,10 +1092,53 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         let known = matches!(self.pages.get(&k), Some(Some(_)));
         if !known {
             if let Some(lines) = self.db_lines(pp) {
-                self.pages.insert(k, Some(lines));
+                self.set_page(k, Some(lines));
             }
         }
         self.pages.get_mut(&k)?.as_mut()
+    }
+
+    /// Records what is known of a page's lines; past
+    /// [`MAX_TRACKED_PAGES`] the page followed longest is dropped.
+    fn set_page(&mut self, k: (u8, u32), lines: Lines) {
+        if self.pages.insert(k, lines).is_some() {
+            return;
+        }
+        self.page_order.push_back(k);
+        while self.pages.len() > MAX_TRACKED_PAGES {
+            let Some(old) = self.page_order.pop_front() else {
+                break;
+            };
+            if self.pages.remove(&old).is_some() {
+                self.sum.pages_dropped += 1;
+            }
+        }
+    }
+
+    /// Why the line a record names is not known.
+    fn line_unknown(&self, pp: &PagePrefix) -> String {
+        let (i, pg) = (pp.iline, pp.pgno);
+        let mut why = match self.pages.get(&(pp.dbid, pg)) {
+            Some(Some(l)) => format!("line {i} is past the {} lines known on page {pg}", l.len()),
+            Some(None) => format!(
+                "page {pg} stopped being followed at an earlier record the timeline could not apply (a split, merge or change of an unknown line)"
+            ),
+            None => match self.db {
+                Some((_, Some(id))) if id == pp.dbid => format!(
+                    "the database's page {pg} is not at the record's dbtime before ({:#x}) and the logs read did not create it",
+                    pp.dbtime_before
+                ),
+                _ => format!(
+                    "no database of this dbid was given (--database) and the logs read did not create page {pg}"
+                ),
+            },
+        };
+        if self.sum.pages_dropped > 0 {
+            why.push_str(&format!(
+                " (or it was dropped: at most {MAX_TRACKED_PAGES} pages are followed)"
+            ));
+        }
+        why
     }
 
     fn db_lines(&self, pp: &PagePrefix) -> Option<Vec<Line>> {
@@ -799,14 +1165,14 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         )
     }
 
-    fn change(&mut self, r: &LogRecord, pp: &PagePrefix, op: RowOp<'_>) -> Change {
+    fn change(&mut self, r: &LogRecord, pp: &PagePrefix, op: &'static str) -> Change {
         let (time, time_source) = self.time_of(r.lgpos);
-        let mut c = Change {
+        Change {
             lgpos: r.lgpos,
             time,
             time_source,
             lrtyp: crate::log::record::lrtyp_name(r.lrtyp),
-            op: op_name(&op),
+            op,
             procid: pp.procid,
             trx: pp.trx_begin0,
             level: pp.level,
@@ -822,58 +1188,45 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             key_source: None,
             key_columns: Vec::new(),
             before: None,
+            before_unknown: None,
+            rceid: pp.rceid,
+            undoes: None,
+            diff2: false,
             after: None,
             delta: None,
             outcome: Outcome::OpenAtEnd,
             notes: Vec::new(),
-        };
-        self.images(r, pp, op, &mut c);
-        c
+        }
     }
 
     /// Key, before and after images from the record and the tracked line;
     /// the tracked page is updated.
     fn images(&mut self, r: &LogRecord, pp: &PagePrefix, op: RowOp<'_>, c: &mut Change) {
         let i = pp.iline as usize;
-        let image = |raw: &[u8], source| Image {
-            raw: raw.to_vec(),
-            values: None,
-            source,
-            note: None,
-        };
         let line = self.lines(pp).and_then(|l| l.get(i).cloned());
         if let Some(l) = &line {
             c.key = Some(l.key.clone());
             c.key_source = Some("page");
         }
+        let before = line.as_ref().map(|l| image(&l.data, "page"));
+        let mut restore = Restore::Unknown;
         match op {
             RowOp::Insert { key, data } | RowOp::FlagInsert { key, data, .. } => {
                 c.key = Some(key.to_vec());
                 c.key_source = Some("record");
                 if matches!(op, RowOp::FlagInsert { .. }) {
-                    c.before = line.as_ref().map(|l| image(&l.data, "page"));
+                    c.before = before;
                 }
                 c.after = Some(image(data, "record"));
             }
             RowOp::Replace { data, diff, diff2 } => {
-                c.before = line.as_ref().map(|l| image(&l.data, "page"));
+                c.diff2 = diff2;
                 c.after = Some(if !diff {
                     image(data, "record")
                 } else {
-                    match line
-                        .as_ref()
-                        .map(|l| crate::recovery::redo::apply_diff(r, &l.data, data, diff2))
-                    {
-                        Some(Ok(new)) => image(&new, "page+diff"),
-                        _ => Image {
-                            note: Some(
-                                "the record holds only the differences; the line they apply to is not known"
-                                    .into(),
-                            ),
-                            ..image(data, "diff")
-                        },
-                    }
+                    after_diff(r, before.as_ref(), data, diff2)
                 });
+                c.before = before;
             }
             RowOp::Delta {
                 key, delta, offset, ..
@@ -881,15 +1234,22 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
                 c.key = Some(key.to_vec());
                 c.key_source = Some("record");
                 c.delta = Some((delta, offset));
-                c.before = line.as_ref().map(|l| image(&l.data, "page"));
+                c.before = before;
             }
-            RowOp::FlagDelete | RowOp::Delete => {
-                c.before = line.as_ref().map(|l| image(&l.data, "page"));
-            }
-            RowOp::Undo { key } => {
+            RowOp::FlagDelete | RowOp::Delete => c.before = before,
+            RowOp::Undo { key, oper } => {
                 c.key = Some(key.to_vec());
                 c.key_source = Some("record");
+                restore = self.restore_of(pp, oper, c);
+                c.after = line
+                    .clone()
+                    .and_then(|mut l| restore.apply(&mut l).then(|| image(&l.data, "page")));
+                c.before = before;
             }
+        }
+        let has_before = !matches!(op, RowOp::Insert { .. } | RowOp::FlagInsert { .. });
+        if c.before.is_none() && has_before {
+            c.before_unknown = Some(self.line_unknown(pp));
         }
         if c.key.is_none() {
             c.notes.push(format!(
@@ -897,11 +1257,102 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
                 pp.pgno
             ));
         }
-        self.track(pp, op, c);
+        self.track(pp, op, c, &restore);
+    }
+
+    /// What an Undo puts back: from the change it undoes (same session and
+    /// rceid, still open), else from the operation the Undo names (ver.hxx
+    /// ~346: operInsert 1, operFlagDelete 3; a replace or delta cannot be
+    /// undone without its change).
+    fn restore_of(&mut self, pp: &PagePrefix, oper: u16, c: &mut Change) -> Restore {
+        let undone = pp.rceid.and_then(|id| self.waiting.by_rceid(pp.procid, id));
+        let Some(u) = undone else {
+            c.notes.push(
+                "the change this undoes is not among the open changes of the logs read".into(),
+            );
+            return match oper {
+                OPER_INSERT => Restore::FlagDelete,
+                OPER_FLAG_DELETE => Restore::ResetDelete,
+                _ => Restore::Unknown,
+            };
+        };
+        c.undoes = Some(u.lgpos);
+        let old = u
+            .before
+            .as_ref()
+            .filter(|b| b.source != "diff")
+            .map(|b| b.raw.clone());
+        match (u.op, old) {
+            ("insert" | "flag-insert", _) => Restore::FlagDelete,
+            ("flag-insert-replace-data", Some(old)) => Restore::FlagDeleteAndData(old),
+            ("replace" | "replace-diff", Some(old)) => Restore::Data(old),
+            ("flag-delete", _) => Restore::ResetDelete,
+            ("delta" | "delta64", _) => u.delta.map_or(Restore::Unknown, |(d, off)| {
+                Restore::Delta(d.wrapping_neg(), off, u.op == "delta64")
+            }),
+            _ => Restore::Unknown,
+        }
+    }
+
+    /// UndoInfo (LRUNDOINFO, logapi.cxx `ErrLGIUndoInfo`; logredo.cxx
+    /// ~3140): logged when a page holding an uncommitted replace or
+    /// flag-delete is flushed; it carries the operation's rceid, the row's
+    /// bookmark and, for a replace, the before-image. It completes the
+    /// open change with that rceid; alone, it is handed out as an
+    /// `undo-info` change.
+    fn undo_info(
+        &mut self,
+        r: &LogRecord,
+        pp: &PagePrefix,
+        key: Key<'_>,
+        oper: u16,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        let before = (oper == OPER_REPLACE).then(|| image(data, "undo-info"));
+        let found = pp.rceid.and_then(|id| self.waiting.by_rceid(pp.procid, id));
+        let Some(c) = found else {
+            self.sum.undo_info_alone += 1;
+            let mut c = self.change(r, pp, "undo-info");
+            c.key = Some(key.to_vec());
+            c.key_source = Some("undo-info");
+            c.before = before;
+            c.notes.push(
+                "the operation this UndoInfo belongs to is not among the open changes of the logs read"
+                    .into(),
+            );
+            self.waiting.push(c, None);
+            return self.hand_out();
+        };
+        self.sum.undo_info_used += 1;
+        if c.key.is_none() {
+            c.key = Some(key.to_vec());
+            c.key_source = Some("undo-info");
+        }
+        let Some(b) = before else {
+            return Ok(());
+        };
+        match &c.before {
+            Some(old) if old.raw != b.raw => c.notes.push(format!(
+                "the UndoInfo at {} logs another before-image than the tracked page line; the UndoInfo's is shown",
+                r.lgpos.eseutil_text()
+            )),
+            _ => {}
+        }
+        if c.after.as_ref().is_some_and(|a| a.source == "diff") {
+            let diff = c.after.as_ref().map(|a| a.raw.clone()).unwrap_or_default();
+            let mut a = after_diff(r, Some(&b), &diff, c.diff2);
+            if a.source == "page+diff" {
+                a.source = "undo-info+diff";
+            }
+            c.after = Some(a);
+        }
+        c.before = Some(b);
+        c.before_unknown = None;
+        Ok(())
     }
 
     /// Applies a row change to the tracked page.
-    fn track(&mut self, pp: &PagePrefix, op: RowOp<'_>, c: &Change) {
+    fn track(&mut self, pp: &PagePrefix, op: RowOp<'_>, c: &Change, restore: &Restore) {
         let i = pp.iline as usize;
         if let Some(m) = self
             .macros
@@ -944,7 +1395,7 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
                 lines[i].deleted = true;
                 true
             }
-            RowOp::Undo { .. } => i < lines.len(),
+            RowOp::Undo { .. } if i < lines.len() => restore.apply(&mut lines[i]),
             RowOp::Delete if i < lines.len() => {
                 lines.remove(i);
                 true
@@ -952,7 +1403,7 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             _ => false,
         };
         if !ok {
-            self.pages.insert((pp.dbid, pp.pgno), None);
+            self.set_page((pp.dbid, pp.pgno), None);
         }
     }
 
@@ -973,8 +1424,8 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
                 Some((_, moved)) => (None, Some(moved)),
                 None => (None, None),
             };
-            self.pages.insert((s.dbid, s.pgno), old);
-            self.pages.insert((s.dbid, s.pgno_new), new);
+            self.set_page((s.dbid, s.pgno), old);
+            self.set_page((s.dbid, s.pgno_new), new);
         }
     }
 
@@ -991,9 +1442,9 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         let dest_pg = if right { m.right } else { m.left };
         let moves = matches!(m.mergetype, 2 | 3 | 5 | 6) && dest_pg != 0;
         let Some(mut src) = src else {
-            self.pages.insert(k(m.pgno), None);
+            self.set_page(k(m.pgno), None);
             if moves {
-                self.pages.insert(k(dest_pg), None);
+                self.set_page(k(dest_pg), None);
             }
             return;
         };
@@ -1028,7 +1479,7 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         if m.empty_page {
             src.clear();
         }
-        self.pages.insert(k(m.pgno), Some(src));
+        self.set_page(k(m.pgno), Some(src));
     }
 
     fn split_lines(&self, s: &Split, oper: Option<&Line>) -> Option<LinePair> {
@@ -1049,6 +1500,27 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         Some((lines, moved))
     }
 
+    /// Keeps the node a change writes to an LV tree (its after image).
+    fn learn_long_value(&mut self, c: &Change) {
+        if matches!(c.op, "flag-delete" | "delete" | "undo") {
+            return;
+        }
+        let (Some(key), Some(after)) = (&c.key, &c.after) else {
+            return;
+        };
+        let Some(cat) = self.catalogs.get_mut(&c.dbid) else {
+            return;
+        };
+        cat.refresh();
+        let lv_tree = cat
+            .trees
+            .get(&c.objid)
+            .is_some_and(|o| o.tree == Tree::LongValues);
+        if lv_tree && after.source != "diff" {
+            self.lvs.learn(c.dbid, c.objid, key, &after.raw);
+        }
+    }
+
     /// Table name, tree, decoded images and key columns.
     fn name(&mut self, c: &mut Change) {
         let Some(cat) = self.catalogs.get_mut(&c.dbid) else {
@@ -1066,11 +1538,22 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
         if c.tree != Tree::Primary {
             return;
         }
+        let db = match self.db {
+            Some((d, Some(id))) if id == c.dbid => Some(d),
+            _ => None,
+        };
         for im in [c.before.as_mut(), c.after.as_mut()].into_iter().flatten() {
             if im.source == "diff" {
                 continue;
             }
-            match decode_record(&im.raw, self.large, schema, &NoLongValues) {
+            let lvs = ImageLongValues {
+                logs: info
+                    .long_values
+                    .map(|(objid, _)| (&self.lvs, c.dbid, objid)),
+                db: db.map(|d| LvTree::new(d, info.long_values.map(|(_, pgno)| pgno))),
+                met: Default::default(),
+            };
+            match decode_record(&im.raw, self.large, schema, &lvs) {
                 Ok(v) => {
                     im.values = Some(
                         schema
@@ -1082,6 +1565,11 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
                     )
                 }
                 Err(e) => im.note = Some(format!("not decoded as a record: {}", e.detail)),
+            }
+            im.long_values = lvs.met.into_inner();
+            for r in &im.long_values {
+                let k = r.source.unwrap_or("unresolved");
+                *self.sum.long_values.entry(k).or_default() += 1;
             }
         }
         let row = c
