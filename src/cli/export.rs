@@ -17,7 +17,7 @@ use crate::db::export::{export_table_of, Found, TableExport};
 use crate::db::record_values::TableSchema;
 use crate::db::Database;
 use crate::error::Error;
-use crate::render::export::{csv_header, csv_row, jsonl_line};
+use crate::render::export::{csv_header, csv_row, jsonl_line_keyed, JsonKeys};
 
 /// Output format of `export`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -353,12 +353,13 @@ fn write_table(
     dest: &Path,
 ) -> Result<TableExport, Error> {
     let mut failed: Option<std::io::Error> = None;
+    let keys = JsonKeys::of(t);
     let ex = export_table_of(db, t, deleted, &mut |row| {
         if failed.is_some() {
             return;
         }
         let mut line = match format {
-            Format::Jsonl => jsonl_line(table_field, t, &row.values),
+            Format::Jsonl => jsonl_line_keyed(table_field, &keys, &row.values),
             Format::Csv => csv_row(t, &row.values),
         };
         if let Some(f) = &row.found {

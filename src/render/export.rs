@@ -161,21 +161,48 @@ pub fn field_name(name: &str) -> Cow<'_, str> {
     }
 }
 
+/// The JSON keys of a table's columns, each escaped once (`"NAME":`, by
+/// [`field_name`]): a table with tens of thousands of columns writes them
+/// for every record.
+pub struct JsonKeys(Vec<String>);
+
+impl JsonKeys {
+    /// The keys of `schema`'s columns in column order.
+    pub fn of(schema: &TableSchema) -> JsonKeys {
+        JsonKeys(
+            schema
+                .columns
+                .iter()
+                .map(|c| {
+                    let mut k = String::new();
+                    push_str_lit(&mut k, &field_name(&c.name));
+                    k.push(':');
+                    k
+                })
+                .collect(),
+        )
+    }
+}
+
 /// One JSON Lines record: `"table"` first when given, then every column
 /// by [`field_name`] in column order.
 pub fn jsonl_line(table: Option<&str>, schema: &TableSchema, values: &[Value]) -> String {
+    jsonl_line_keyed(table, &JsonKeys::of(schema), values)
+}
+
+/// [`jsonl_line`] with the keys escaped beforehand.
+pub fn jsonl_line_keyed(table: Option<&str>, keys: &JsonKeys, values: &[Value]) -> String {
     let mut s = String::with_capacity(256);
     s.push('{');
     if let Some(t) = table {
         s.push_str("\"table\":");
         push_str_lit(&mut s, t);
     }
-    for (i, (c, v)) in schema.columns.iter().zip(values).enumerate() {
+    for (i, (k, v)) in keys.0.iter().zip(values).enumerate() {
         if i > 0 || table.is_some() {
             s.push(',');
         }
-        push_str_lit(&mut s, &field_name(&c.name));
-        s.push(':');
+        s.push_str(k);
         push_value(&mut s, v);
     }
     s.push_str("}\n");
