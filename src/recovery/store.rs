@@ -37,7 +37,7 @@ use serde::Serialize;
 
 use super::evidence::{FileFacts, ReadEvidence, Sha};
 use crate::checksum::{seal_header, seal_page};
-use crate::error::{Error, Result};
+use crate::error::{Error, FormatError, Jet, Result};
 use crate::parse::page::is_large;
 
 /// A database file being rebuilt.
@@ -150,15 +150,17 @@ impl Cache {
         self.lru.insert(tick, pgno);
     }
 
-    /// The cached bytes of `pgno`, now most recently used.
-    fn get(&mut self, pgno: u32) -> Option<Vec<u8>> {
+    /// Makes `pgno` the most recently used page; false when not cached.
+    fn touch(&mut self, pgno: u32) -> bool {
         self.tick += 1;
         let tick = self.tick;
-        let c = self.pages.get_mut(&pgno)?;
+        let Some(c) = self.pages.get_mut(&pgno) else {
+            return false;
+        };
         self.lru.remove(&c.tick);
         self.lru.insert(tick, pgno);
         c.tick = tick;
-        Some(c.bytes.clone())
+        true
     }
 
     fn remove(&mut self, pgno: u32) -> Option<Cached> {
@@ -348,15 +350,17 @@ impl PageStore {
         Ok(())
     }
 
-    /// Reads page `pgno` (zeros beyond the end of the database).
-    pub fn read_page(&self, pgno: u32) -> Result<Vec<u8>> {
+    /// Brings page `pgno` into the cache as the most recently used page
+    /// (a read: a hit, or a miss read from the file); false for page 0 and
+    /// beyond the end of the database, which read as zeros.
+    fn load(&self, pgno: u32) -> Result<bool> {
         let mut c = self.cache.borrow_mut();
         if pgno == 0 || pgno > c.len {
-            return Ok(vec![0u8; self.page_size]);
+            return Ok(false);
         }
-        if let Some(b) = c.get(pgno) {
+        if c.touch(pgno) {
             c.stats.hits += 1;
-            return Ok(b);
+            return Ok(true);
         }
         c.stats.misses += 1;
         let mut b = vec![0u8; self.page_size];
@@ -365,26 +369,65 @@ impl PageStore {
                 .read_exact_at(&mut b, self.offset(pgno))
                 .map_err(|e| Error::io(&self.tmp, e))?;
         }
-        c.put(pgno, b.clone(), State::Clean);
+        c.put(pgno, b, State::Clean);
         self.evict(&mut c)?;
-        Ok(b)
+        Ok(true)
+    }
+
+    /// Reads page `pgno` (zeros beyond the end of the database).
+    pub fn read_page(&self, pgno: u32) -> Result<Vec<u8>> {
+        if !self.load(pgno)? {
+            return Ok(vec![0u8; self.page_size]);
+        }
+        let c = self.cache.borrow();
+        Ok(c.pages.get(&pgno).map_or_else(
+            || vec![0u8; self.page_size],
+            |e| e.bytes.clone(),
+        ))
+    }
+
+    /// The cached bytes of page `pgno` to change in place, read as
+    /// [`PageStore::read_page`] reads it (`None` where that gives zeros:
+    /// page 0, beyond the end). Changes count once
+    /// [`PageStore::mark_written`] is called.
+    pub fn page_mut(&mut self, pgno: u32) -> Result<Option<&mut [u8]>> {
+        if !self.load(pgno)? {
+            return Ok(None);
+        }
+        let c = self.cache.get_mut();
+        Ok(c.pages.get_mut(&pgno).map(|e| &mut e.bytes[..]))
     }
 
     /// Writes page `pgno` (sealed when it leaves the cache), growing the
     /// database when needed.
-    pub fn write_page(&mut self, pgno: u32, mut b: Vec<u8>) -> Result<()> {
+    pub fn write_page(&mut self, pgno: u32, b: Vec<u8>) -> Result<()> {
         debug_assert_eq!(b.len(), self.page_size);
-        if is_large(self.page_size) {
-            b[64..68].copy_from_slice(&pgno.to_le_bytes());
-        }
+        self.cache.get_mut().put(pgno, b, State::Clean);
+        self.mark_written(pgno)
+    }
+
+    /// Records the cached page `pgno` as written (changed through
+    /// [`PageStore::page_mut`] or just put there): its pgno stamped on
+    /// 16/32 KiB pages (PGHDR2), the write counted and put in the ledger,
+    /// the page dirty and most recently used.
+    pub fn mark_written(&mut self, pgno: u32) -> Result<()> {
+        let large = is_large(self.page_size);
         let lost = LOSE_WRITES_FROM
             .with(|c| c.get())
             .is_some_and(|n| self.writes >= n);
-        self.writes += 1;
-        self.ledger.insert(pgno, crate::parse::u64_at(&b, 8));
         let c = self.cache.get_mut();
+        let Some(e) = c.pages.get_mut(&pgno) else {
+            let e = FormatError::new(self.offset(pgno), Jet::DATABASE_CORRUPTED, "page not cached");
+            return Err(Error::corrupt(&self.tmp, e));
+        };
+        if large {
+            e.bytes[64..68].copy_from_slice(&pgno.to_le_bytes());
+        }
+        e.state = if lost { State::Lost } else { State::Dirty };
+        self.ledger.insert(pgno, crate::parse::u64_at(&e.bytes, 8));
+        self.writes += 1;
         c.len = c.len.max(pgno);
-        c.put(pgno, b, if lost { State::Lost } else { State::Dirty });
+        c.touch(pgno);
         let mut c = self.cache.borrow_mut();
         self.evict(&mut c)
     }
