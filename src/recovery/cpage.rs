@@ -521,7 +521,8 @@ mod tests {
     use crate::parse::page::{FLAG_LEAF, FLAG_PARENT_OF_LEAF, NODE_DELETED, NODE_VERSIONED};
     use crate::parse::primitives::Lgpos;
     use crate::recovery::page::PageImage;
-    use crate::recovery::redo::{node_op, node_op_in_place};
+    use crate::recovery::redo::{node_op, node_op_in_place, undo_in_place};
+    use crate::recovery::undo::UndoOp;
 
     const PGNO: u32 = 5;
 
@@ -802,6 +803,71 @@ mod tests {
         true
     }
 
+    /// A random physical undo (line, inverse) for page `p`.
+    fn random_undo(rng: &mut Rng, p: &PageImage) -> (usize, UndoOp) {
+        let n = p.lines.len();
+        let iline = if rng.one_in(30) { n } else { rng.below(n) };
+        let old = p.lines.get(iline).map_or(0, |l| l.data.len());
+        let len = if rng.one_in(3) { old } else { 1 + rng.below(100) };
+        let op = match rng.below(5) {
+            0 => UndoOp::FlagDelete,
+            1 => UndoOp::ResetDelete,
+            2 => UndoOp::Data(rng.bytes(len)),
+            3 => UndoOp::FlagDeleteAndData(rng.bytes(len)),
+            _ => UndoOp::Delta {
+                offset: rng.below(old + 2),
+                delta: rng.next() as i64 >> 40,
+                width: if rng.one_in(2) { 4 } else { 8 },
+            },
+        };
+        (iline, op)
+    }
+
+    /// [`reference`], or the reference of a physical undo when one is given.
+    fn reference_any(
+        b: &[u8],
+        decoded: &Record,
+        undo: Option<&(usize, UndoOp)>,
+        dbtime: u64,
+    ) -> Option<Vec<u8>> {
+        let Some((iline, op)) = undo else {
+            return reference(b, decoded, dbtime);
+        };
+        let mut p = PageImage::parse(b).ok()?;
+        crate::recovery::undo::apply(&mut p, *iline, op).ok()?;
+        p.dbtime = dbtime;
+        p.flags &= !FLAG_SCRUBBED;
+        let mut out = p.to_bytes().ok()?;
+        if is_large(out.len()) {
+            out[64..68].copy_from_slice(&PGNO.to_le_bytes());
+        }
+        Some(out)
+    }
+
+    /// [`in_place`], or the in-place physical undo when one is given.
+    fn in_place_any(
+        b: &mut [u8],
+        decoded: &Record,
+        undo: Option<&(usize, UndoOp)>,
+        dbtime: u64,
+        scratch: &mut Vec<u8>,
+    ) -> bool {
+        let Some((iline, op)) = undo else {
+            return in_place(b, decoded, dbtime, scratch);
+        };
+        let Some(mut sh) = Shape::of(b) else {
+            return false;
+        };
+        if !undo_in_place(b, &mut sh, *iline, op, scratch) {
+            return false;
+        }
+        finish(b, &sh, dbtime);
+        if sh.large {
+            b[64..68].copy_from_slice(&PGNO.to_le_bytes());
+        }
+        true
+    }
+
     /// A random page built through `PageImage`, then aged.
     fn random_page(rng: &mut Rng) -> Vec<u8> {
         let ps = [4096, 8192, 16384, 32768][rng.below(4)];
@@ -949,10 +1015,11 @@ mod tests {
                 }
                 let (op, iline) = random_op(&mut rng, &img);
                 let d = record(&op, node_ref(iline, rng.one_in(2), dbtime));
-                let want = reference(&b, &d, dbtime);
-                let mut mine = b.clone();
-                if in_place(&mut mine, &d, dbtime, &mut scratch) {
-                    same(&b, &mine, want.as_deref(), &format!("case {case} step {step}: {op:?} at iline {iline}"));
+                let undo = rng.one_in(6).then(|| random_undo(&mut rng, &img));
+                let (want, mut mine) = (reference_any(&b, &d, undo.as_ref(), dbtime), b.clone());
+                if in_place_any(&mut mine, &d, undo.as_ref(), dbtime, &mut scratch) {
+                    let what = format!("case {case} step {step}: {op:?} at iline {iline}, {undo:?}");
+                    same(&b, &mine, want.as_deref(), &what);
                     done += 1;
                     per_size[b.len().trailing_zeros() as usize - 12] += 1;
                 } else {

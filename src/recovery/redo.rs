@@ -1081,93 +1081,117 @@ impl Redo {
         if let Record::Undo { .. } = decoded {
             return self.undo_record(record, node);
         }
-        let p = match self.node_record_in_place(record, decoded, node)? {
-            InPlace::Done(applied) => return Ok(applied),
-            InPlace::Checked(p) => p,
-            InPlace::Unchecked(b) => match self.check_bytes(
-                record,
-                page.pgno,
-                &b,
-                page.dbtime,
-                page.dbtime_before,
-            )? {
-                Check::Skip => {
-                    self.remember(record, decoded, None);
-                    return Ok(false);
+        let p = match self.check_cached(record, page)? {
+            Cached::Skip => {
+                self.remember(record, decoded, None);
+                return Ok(false);
+            }
+            Cached::Redo(sh) => {
+                let b = self.cached(record, page)?;
+                let rce = rce_of(record, decoded, Some(|i: usize| raw_node(b, &sh, i)));
+                if let Some((procid, rce)) = rce {
+                    self.rces.entry(procid).or_default().push(rce);
                 }
-                Check::Redo(p) => {
-                    self.remember(record, decoded, Some(&p));
-                    p
+                let edit = |b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>| {
+                    node_op_in_place(decoded, b, sh, scratch)
+                };
+                if self.edit_cached(record, page, sh, edit)? {
+                    return Ok(true);
                 }
-            },
+                self.cached_image(record, page)?
+            }
+            Cached::Unchecked(b) => {
+                let (after, before) = (page.dbtime, page.dbtime_before);
+                match self.check_bytes(record, page.pgno, &b, after, before)? {
+                    Check::Skip => {
+                        self.remember(record, decoded, None);
+                        return Ok(false);
+                    }
+                    Check::Redo(p) => {
+                        self.remember(record, decoded, Some(&p));
+                        p
+                    }
+                }
+            }
         };
         let p = node_op(record, decoded, p)?;
         self.write(record, page.dbid, page.pgno, p, page.dbtime)?;
         Ok(true)
     }
 
-    /// The node record done in place on the cached page ([`node_op_in_place`]):
-    /// the dbtime rule read from the header, the version-store entry from
-    /// the page's bytes, the operation, the header. Where the page or the
-    /// operation needs the [`PageImage`] path, says how far it got.
-    fn node_record_in_place(
-        &mut self,
-        record: &LogRecord,
-        decoded: &Record,
-        node: &NodeRef,
-    ) -> R<InPlace> {
-        let page = &node.page;
+    /// The dbtime rule on the page `page` names, read into the cache and
+    /// left there for an in-place change ([`super::cpage`]): the dbtime is
+    /// read from the header of a page [`Shape::of`] accepts; any other page
+    /// (blank, damaged, in a form only [`PageImage`] handles) is returned
+    /// as read, for [`Redo::check_bytes`].
+    fn check_cached(&mut self, record: &LogRecord, page: &PageRef) -> R<Cached> {
         self.note_dbtime(page.dbid, page.dbtime);
-        let db = self
-            .dbs
-            .get_mut(&page.dbid)
-            .ok_or_else(|| not_attached(record, page.dbid))?;
+        let db = self.db(record, page.dbid)?;
         let b = match db.store.page_mut(page.pgno) {
             Ok(Some(b)) => b,
-            Ok(None) => return Ok(InPlace::Unchecked(vec![0u8; db.store.page_size()])),
+            Ok(None) => return Ok(Cached::Unchecked(vec![0u8; db.store.page_size()])),
             Err(e) => return Err(store_err(record, e)),
         };
         let shape = Shape::of(b).filter(|_| !crate::db::classify::is_unwritten(b));
-        let Some(mut sh) = shape else {
-            return Ok(InPlace::Unchecked(b.to_vec()));
+        let Some(sh) = shape else {
+            return Ok(Cached::Unchecked(b.to_vec()));
         };
         let dbtime = u64_at(b, 8);
         if dbtime >= page.dbtime {
             self.stats.pages_already_applied += 1;
-            self.remember(record, decoded, None);
-            return Ok(InPlace::Done(false));
+            return Ok(Cached::Skip);
         }
         if dbtime != page.dbtime_before {
             return Err(self.mismatch(record, page.pgno, dbtime, page.dbtime_before, page.dbtime));
         }
-        let rce = rce_of(record, decoded, Some(|i: usize| raw_node(b, &sh, i)));
-        let done = node_op_in_place(decoded, b, &mut sh, &mut self.scratch);
-        let image = if done {
+        Ok(Cached::Redo(sh))
+    }
+
+    /// The bytes of the page [`Redo::check_cached`] just read (still cached).
+    fn cached(&mut self, record: &LogRecord, page: &PageRef) -> R<&mut [u8]> {
+        let db = self.db(record, page.dbid)?;
+        let pgno = page.pgno;
+        db.store.cached_mut(pgno).map_err(|e| store_err(record, e))
+    }
+
+    /// The page [`Redo::check_cached`] accepted, decoded for the
+    /// [`PageImage`] path.
+    fn cached_image(&mut self, record: &LogRecord, page: &PageRef) -> R<PageImage> {
+        let b = self.cached(record, page)?;
+        PageImage::parse(b).map_err(|e| {
+            err(
+                Jet::DATABASE_CORRUPTED,
+                record,
+                format!("page {}: {}", page.pgno, e.detail),
+            )
+        })
+    }
+
+    /// Changes the page [`Redo::check_cached`] accepted as `sh` in place
+    /// with `edit`, then writes its header (the record's dbtime) and counts
+    /// the write as [`Redo::write`] does. False when `edit` declined (the
+    /// page untouched: the caller takes the [`PageImage`] path).
+    fn edit_cached<F>(&mut self, record: &LogRecord, page: &PageRef, mut sh: Shape, edit: F) -> R<bool>
+    where
+        F: FnOnce(&mut [u8], &mut Shape, &mut Vec<u8>) -> bool,
+    {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let b = self.cached(record, page)?;
+        let done = edit(b, &mut sh, &mut scratch);
+        if done {
             cpage::finish(b, &sh, page.dbtime);
-            None
-        } else {
-            Some(PageImage::parse(b))
-        };
-        let objid = u32_at(b, 24);
-        if let Some((procid, rce)) = rce {
-            self.rces.entry(procid).or_default().push(rce);
         }
-        if let Some(p) = image {
-            let p = p.map_err(|e| {
-                err(
-                    Jet::DATABASE_CORRUPTED,
-                    record,
-                    format!("page {}: {}", page.pgno, e.detail),
-                )
-            })?;
-            return Ok(InPlace::Checked(p));
+        let objid = u32_at(b, 24);
+        self.scratch = scratch;
+        if !done {
+            return Ok(false);
         }
         let db = self.db(record, page.dbid)?;
         db.store
             .mark_written(page.pgno)
             .map_err(|e| store_err(record, e))?;
         self.written(page.dbid, page.pgno, page.dbtime, objid);
-        Ok(InPlace::Done(true))
+        Ok(true)
     }
 
     /// Creates the RCE of a versioned node operation (`p` = the page before
@@ -1239,18 +1263,37 @@ impl Redo {
             ));
         };
         let rce = list.remove(i);
-        let Check::Redo(mut p) = self.check_page(record, page)? else {
-            return Ok(false);
-        };
-        let op = rce.undo.ok_or_else(|| {
+        let unseen = || {
             err(
                 Jet::LOG_FILE_CORRUPT,
                 record,
                 "Undo of an operation whose before-state redo did not see",
             )
-        })?;
-        super::undo::apply(&mut p, page.iline as usize, &op)
-            .map_err(|e| err(e.jet, record, e.detail))?;
+        };
+        let iline = page.iline as usize;
+        let mut p = match self.check_cached(record, page)? {
+            Cached::Skip => return Ok(false),
+            Cached::Redo(sh) => {
+                let op = rce.undo.as_ref().ok_or_else(unseen)?;
+                let edit = |b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>| {
+                    undo_in_place(b, sh, iline, op, scratch)
+                };
+                if self.edit_cached(record, page, sh, edit)? {
+                    self.undo.operations_undone += 1;
+                    return Ok(true);
+                }
+                self.cached_image(record, page)?
+            }
+            Cached::Unchecked(b) => {
+                let (after, before) = (page.dbtime, page.dbtime_before);
+                match self.check_bytes(record, page.pgno, &b, after, before)? {
+                    Check::Skip => return Ok(false),
+                    Check::Redo(p) => p,
+                }
+            }
+        };
+        let op = rce.undo.ok_or_else(unseen)?;
+        super::undo::apply(&mut p, iline, &op).map_err(|e| err(e.jet, record, e.detail))?;
         self.write(record, page.dbid, page.pgno, p, page.dbtime)?;
         self.undo.operations_undone += 1;
         Ok(true)
@@ -1758,16 +1801,13 @@ fn raw_node(b: &[u8], sh: &Shape, i: usize) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((key, cpage::node_at(b, sh, i).data.to_vec()))
 }
 
-/// How far [`Redo::node_record_in_place`] got.
-enum InPlace {
-    /// Done: the page changed and written (true) or already carrying the
-    /// operation (false).
-    Done(bool),
-    /// The dbtime rule passed and the RCE made on a page whose operation
-    /// needs the [`PageImage`] path: the page as it was.
-    Checked(PageImage),
-    /// The page needs the [`PageImage`] path from the dbtime rule on: its
-    /// bytes as read.
+/// What [`Redo::check_cached`] found.
+enum Cached {
+    /// The page already carries the operation.
+    Skip,
+    /// To redo, in place: the page's shape.
+    Redo(Shape),
+    /// For the [`PageImage`] path from the dbtime rule on: the page as read.
     Unchecked(Vec<u8>),
 }
 
@@ -1846,6 +1886,45 @@ pub(crate) fn node_op_in_place(
         _ => return false,
     };
     cpage::replace(b, sh, iline + 1, scratch, flags)
+}
+
+/// [`super::undo::apply`] done in place on page bytes `b` (accepted as
+/// `sh`), with the same result byte for byte; `false`: not done, `b`
+/// untouched.
+pub(crate) fn undo_in_place(
+    b: &mut [u8],
+    sh: &mut Shape,
+    iline: usize,
+    op: &UndoOp,
+    scratch: &mut Vec<u8>,
+) -> bool {
+    if iline >= sh.lines() {
+        return false;
+    }
+    let n = cpage::node_at(b, sh, iline);
+    let kept = n.flags & !NODE_VERSIONED;
+    let deleted = (n.flags | NODE_DELETED) & !NODE_VERSIONED;
+    let (flags, data) = match op {
+        UndoOp::FlagDelete => (deleted, n.data),
+        UndoOp::ResetDelete => (n.flags & !(NODE_DELETED | NODE_VERSIONED), n.data),
+        UndoOp::Data(d) => (kept, &d[..]),
+        UndoOp::FlagDeleteAndData(d) => (deleted, &d[..]),
+        UndoOp::Delta { .. } => (kept, n.data),
+    };
+    scratch.clear();
+    let f = cpage::encode_node(scratch, sh.large(), flags, n.cb_prefix, n.suffix, data);
+    if let UndoOp::Delta {
+        offset,
+        delta,
+        width,
+    } = *op
+    {
+        let data_at = scratch.len() - data.len();
+        if super::undo::add_delta(&mut scratch[data_at..], offset, delta, width).is_err() {
+            return false;
+        }
+    }
+    cpage::replace(b, sh, iline + 1, scratch, f)
 }
 
 /// Applies a single-page node record to `p` (`ErrLGRIRedoNodeOperation`

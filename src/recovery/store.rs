@@ -398,6 +398,17 @@ impl PageStore {
         Ok(c.pages.get_mut(&pgno).map(|e| &mut e.bytes[..]))
     }
 
+    /// The cached bytes of page `pgno`, as they are (no read counted, no
+    /// change in the eviction order): for the page [`PageStore::page_mut`]
+    /// has just brought in.
+    pub fn cached_mut(&mut self, pgno: u32) -> Result<&mut [u8]> {
+        let offset = self.offset(pgno);
+        match self.cache.get_mut().pages.get_mut(&pgno) {
+            Some(e) => Ok(&mut e.bytes[..]),
+            None => Err(not_cached(&self.tmp, offset)),
+        }
+    }
+
     /// Writes page `pgno` (sealed when it leaves the cache), growing the
     /// database when needed.
     pub fn write_page(&mut self, pgno: u32, b: Vec<u8>) -> Result<()> {
@@ -417,8 +428,7 @@ impl PageStore {
             .is_some_and(|n| self.writes >= n);
         let c = self.cache.get_mut();
         let Some(e) = c.pages.get_mut(&pgno) else {
-            let e = FormatError::new(self.offset(pgno), Jet::DATABASE_CORRUPTED, "page not cached");
-            return Err(Error::corrupt(&self.tmp, e));
+            return Err(not_cached(&self.tmp, self.offset(pgno)));
         };
         if large {
             e.bytes[64..68].copy_from_slice(&pgno.to_le_bytes());
@@ -605,6 +615,13 @@ impl PageStore {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// A page expected in the cache is not there (a caller's mistake, reported
+/// rather than a panic).
+fn not_cached(path: &Path, offset: u64) -> Error {
+    let e = FormatError::new(offset, Jet::DATABASE_CORRUPTED, "page not in the cache");
+    Error::corrupt(path, e)
 }
 
 fn tmp_path(target: &Path) -> PathBuf {
