@@ -65,8 +65,12 @@ pub struct Shape {
     mic: usize,
     /// Bytes of every line, tag 0 included.
     cb_lines: usize,
-    /// Highest end (data-area offset) of any line.
+    /// An end (data-area offset) no line goes beyond (exact when read by
+    /// [`Shape::of`], an upper bound after changes).
     max_end: usize,
+    /// No two lines share a byte (checked by [`Shape::of`], kept by the
+    /// operations).
+    disjoint: bool,
 }
 
 /// A tag's line: data-area offset, size, node flags.
@@ -120,7 +124,7 @@ impl Shape {
             cb_lines += t.cb;
             max_end = max_end.max(t.ib + t.cb);
         }
-        (hs + cb_lines + 4 * ntags <= ps).then_some(Shape {
+        let mut sh = Shape {
             ps,
             hs,
             large,
@@ -128,6 +132,21 @@ impl Shape {
             mic: u16_at(b, 32) as usize,
             cb_lines,
             max_end,
+            disjoint: false,
+        };
+        sh.disjoint = lines_disjoint(b, &sh, None).is_some();
+        (hs + cb_lines + 4 * ntags <= ps).then_some(sh)
+    }
+
+    /// Whether this shape, kept across changes, still holds for `b`: what
+    /// [`Shape::of`] reads from it, `max_end` an upper bound (a check for
+    /// debug builds and tests).
+    pub fn describes(&self, b: &[u8]) -> bool {
+        Shape::of(b).is_some_and(|f| {
+            (f.ps, f.hs, f.large, f.ntags, f.mic, f.cb_lines)
+                == (self.ps, self.hs, self.large, self.ntags, self.mic, self.cb_lines)
+                && f.max_end <= self.max_end
+                && (f.disjoint || !self.disjoint)
         })
     }
 
@@ -271,6 +290,13 @@ pub fn key_into(b: &[u8], sh: &Shape, iline: usize, out: &mut Vec<u8>) {
     out.extend_from_slice(n.suffix);
 }
 
+/// Whether a node of these parts is written in the form [`Shape::of`]
+/// accepts (counts within 13 bits, some data: `parse_node` refuses a node
+/// without data), so that a page changed in place stays one it accepts.
+pub fn plain_node(cb_prefix: usize, suffix: usize, data: usize) -> bool {
+    cb_prefix <= KEY_COUNT_MASK as usize && suffix <= KEY_COUNT_MASK as usize && data > 0
+}
+
 /// Appends a node's bytes as `Line::encode` lays them out and returns the
 /// flags its tag carries.
 pub fn encode_node(
@@ -311,10 +337,32 @@ fn set_tag(b: &mut [u8], sh: &Shape, itag: usize, ib: usize, cb: usize, flags: u
 /// Whether no line but `skip` has a byte in `[lo, hi)` of the data area
 /// (a line of another tag there would be rewritten over the new bytes).
 fn clear_of_others(b: &[u8], sh: &Shape, skip: Option<usize>, lo: usize, hi: usize) -> bool {
+    // Disjoint lines, all below ibMicFree: only `skip`'s own bytes or the
+    // free space can be asked about.
+    if sh.disjoint && sh.max_end <= sh.mic && skip.is_some_and(|i| covers(b, sh, i, lo, hi)) {
+        return true;
+    }
+    if sh.max_end <= lo {
+        return true;
+    }
     (0..sh.ntags).all(|itag| {
         let t = tag_at(b, sh, itag);
         Some(itag) == skip || t.cb == 0 || t.ib + t.cb <= lo || t.ib >= hi
     })
+}
+
+/// Where tag 0's line ends (it alone may be empty, so outside the
+/// disjointness of the lines).
+fn ext_end(b: &[u8], sh: &Shape) -> usize {
+    let t = tag_at(b, sh, 0);
+    t.ib + t.cb
+}
+
+/// Whether `[lo, hi)` lies in tag `itag`'s line or from its start on
+/// beyond ibMicFree (a line that ends at ibMicFree growing in place).
+fn covers(b: &[u8], sh: &Shape, itag: usize, lo: usize, hi: usize) -> bool {
+    let t = tag_at(b, sh, itag);
+    lo >= t.ib && (hi <= t.ib + t.cb || t.ib + t.cb == sh.mic)
 }
 
 /// `FreeSpace_` + the write at `ibMicFree`: places `bytes` (for tag
@@ -350,6 +398,29 @@ fn place(
     Some(ib)
 }
 
+/// The lines but `skip` as (offset, tag, size) by offset (tag number
+/// among equals), when no two of them share a byte.
+fn lines_disjoint(b: &[u8], sh: &Shape, skip: Option<usize>) -> Option<Vec<(usize, usize, usize)>> {
+    let mut order: Vec<(usize, usize, usize)> = (0..sh.ntags)
+        .filter(|&i| Some(i) != skip)
+        .map(|i| {
+            let t = tag_at(b, sh, i);
+            (t.ib, i, t.cb)
+        })
+        .collect();
+    order.sort_unstable();
+    let mut end = 0;
+    for &(ib, _, cb) in &order {
+        if cb > 0 {
+            if ib < end {
+                return None;
+            }
+            end = ib + cb;
+        }
+    }
+    Some(order)
+}
+
 /// `ReorganizeData_`: every line but `skip`, by offset (tag number among
 /// equals), moved down from offset 0; checked first: the lines must not
 /// overlap and `need` bytes must then fit before the tag array of `ntags`
@@ -361,25 +432,8 @@ fn reorganize(
     ntags: usize,
     need: usize,
 ) -> Option<()> {
-    let mut order: Vec<(usize, usize, usize)> = (0..sh.ntags)
-        .filter(|&i| Some(i) != skip)
-        .map(|i| {
-            let t = tag_at(b, sh, i);
-            (t.ib, i, t.cb)
-        })
-        .collect();
-    order.sort_unstable();
-    let mut end = 0;
-    let mut total = 0;
-    for &(ib, _, cb) in &order {
-        if cb > 0 {
-            if ib < end {
-                return None;
-            }
-            end = ib + cb;
-        }
-        total += cb;
-    }
+    let order = lines_disjoint(b, sh, skip)?;
+    let total: usize = order.iter().map(|&(_, _, cb)| cb).sum();
     if (sh.ps - sh.hs).saturating_sub(total + 4 * ntags) < need {
         return None;
     }
@@ -394,6 +448,7 @@ fn reorganize(
     }
     sh.mic = dest;
     sh.max_end = dest;
+    sh.disjoint = true;
     Some(())
 }
 
@@ -445,7 +500,11 @@ pub fn replace(b: &mut [u8], sh: &mut Shape, itag: usize, bytes: &[u8], flags: u
             sh.mic = t.ib + n;
         }
         b[sh.hs + t.ib..sh.hs + t.ib + n].copy_from_slice(bytes);
-        sh.max_end = sh.max_end.max(t.ib + n);
+        sh.max_end = if sh.disjoint && t.ib + t.cb == sh.max_end {
+            (t.ib + n).max(ext_end(b, sh))
+        } else {
+            sh.max_end.max(t.ib + n)
+        };
         t.ib
     } else {
         match place(b, sh, Some(itag), bytes, sh.ntags) {
@@ -471,6 +530,11 @@ pub fn delete(b: &mut [u8], sh: &mut Shape, itag: usize) -> bool {
     if t.ib + t.cb == sh.mic {
         sh.mic = t.ib;
     }
+    if sh.disjoint && t.cb > 0 && t.ib + t.cb == sh.max_end {
+        // the other lines end at or before its start (tag 0 may be empty,
+        // anywhere)
+        sh.max_end = t.ib.max(ext_end(b, sh));
+    }
     let (lo, hi) = (sh.ps - 4 * sh.ntags, sh.ps - 4 * (itag + 1));
     b.copy_within(lo..hi, lo + 4);
     sh.ntags -= 1;
@@ -482,9 +546,11 @@ pub fn delete(b: &mut [u8], sh: &mut Shape, itag: usize) -> bool {
 /// checksum (and PGHDR2 checksums) zeroed, the new dbtime, fPageScrubbed
 /// cleared (`CPAGE::Dirty`), cbFree, ibMicFree (0 on a page left with
 /// nothing), itagState.
-pub fn finish(b: &mut [u8], sh: &Shape, dbtime: u64) {
-    let empty = sh.ntags == 1 && tag_at(b, sh, 0).cb == 0;
-    let mic = if empty { 0 } else { sh.mic };
+pub fn finish(b: &mut [u8], sh: &mut Shape, dbtime: u64) {
+    if sh.ntags == 1 && tag_at(b, sh, 0).cb == 0 {
+        sh.mic = 0;
+    }
+    let mic = sh.mic;
     b[0..8].fill(0);
     b[8..16].copy_from_slice(&dbtime.to_le_bytes());
     let cb_free = sh.ps - (sh.hs + sh.cb_lines + 4 * sh.ntags);
@@ -788,15 +854,26 @@ mod tests {
         Some(out)
     }
 
-    /// The same through the in-place path (`None`: declined).
-    fn in_place(b: &mut [u8], decoded: &Record, dbtime: u64, scratch: &mut Vec<u8>) -> bool {
-        let Some(mut sh) = Shape::of(b) else {
+    /// The same through the in-place path (`false`: declined), starting
+    /// from the shape kept from the last in-place operation, if any, as
+    /// redo does; `memo` is left with the shape after it.
+    fn in_place(
+        b: &mut [u8],
+        decoded: &Record,
+        dbtime: u64,
+        scratch: &mut Vec<u8>,
+        memo: &mut Option<Shape>,
+    ) -> bool {
+        let Some(mut sh) = memo.take().or_else(|| Shape::of(b)) else {
             return false;
         };
+        *memo = Some(sh);
         if !node_op_in_place(decoded, b, &mut sh, scratch) {
             return false;
         }
-        finish(b, &sh, dbtime);
+        finish(b, &mut sh, dbtime);
+        assert!(sh.describes(b), "{sh:?} vs {:?}", Shape::of(b));
+        *memo = Some(sh);
         if sh.large {
             b[64..68].copy_from_slice(&PGNO.to_le_bytes());
         }
@@ -851,17 +928,21 @@ mod tests {
         undo: Option<&(usize, UndoOp)>,
         dbtime: u64,
         scratch: &mut Vec<u8>,
+        memo: &mut Option<Shape>,
     ) -> bool {
         let Some((iline, op)) = undo else {
-            return in_place(b, decoded, dbtime, scratch);
+            return in_place(b, decoded, dbtime, scratch, memo);
         };
-        let Some(mut sh) = Shape::of(b) else {
+        let Some(mut sh) = memo.take().or_else(|| Shape::of(b)) else {
             return false;
         };
+        *memo = Some(sh);
         if !undo_in_place(b, &mut sh, *iline, op, scratch) {
             return false;
         }
-        finish(b, &sh, dbtime);
+        finish(b, &mut sh, dbtime);
+        assert!(sh.describes(b), "{sh:?} vs {:?}", Shape::of(b));
+        *memo = Some(sh);
         if sh.large {
             b[64..68].copy_from_slice(&PGNO.to_le_bytes());
         }
@@ -1005,6 +1086,7 @@ mod tests {
         for case in 0..400 {
             let mut b = random_page(&mut rng);
             let mut dbtime = 1000;
+            let mut memo = None;
             for step in 0..60 {
                 let Ok(img) = PageImage::parse(&b) else {
                     break;
@@ -1017,7 +1099,7 @@ mod tests {
                 let d = record(&op, node_ref(iline, rng.one_in(2), dbtime));
                 let undo = rng.one_in(6).then(|| random_undo(&mut rng, &img));
                 let (want, mut mine) = (reference_any(&b, &d, undo.as_ref(), dbtime), b.clone());
-                if in_place_any(&mut mine, &d, undo.as_ref(), dbtime, &mut scratch) {
+                if in_place_any(&mut mine, &d, undo.as_ref(), dbtime, &mut scratch, &mut memo) {
                     let what = format!("case {case} step {step}: {op:?} at iline {iline}, {undo:?}");
                     same(&b, &mine, want.as_deref(), &what);
                     done += 1;
@@ -1031,6 +1113,9 @@ mod tests {
                     }
                 }
                 if let Some(w) = want {
+                    if w != mine {
+                        memo = None; // written by the PageImage path
+                    }
                     b = w;
                     dbtime += 1;
                 }
@@ -1075,7 +1160,7 @@ mod tests {
             let d = record(&op, node_ref(iline, true, 2000));
             let want = reference(&b, &d, 2000);
             let mut mine = b.clone();
-            if in_place(&mut mine, &d, 2000, &mut scratch) {
+            if in_place(&mut mine, &d, 2000, &mut scratch, &mut None) {
                 accepted += 1;
                 same(&b, &mine, want.as_deref(), &format!("case {case}: {op:?} at {iline}"));
             } else {

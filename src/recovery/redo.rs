@@ -43,7 +43,7 @@ use serde::Serialize;
 use super::cpage::{self, Shape};
 use super::create_db::extent_line;
 use super::page::PageImage;
-use super::store::PageStore;
+use super::store::{PageMut, PageStore};
 use super::undo::{Rce, UndoOp, UndoStats};
 use crate::error::{Error, Jet};
 use crate::log::record::{lrtyp_name, LogRecord};
@@ -254,6 +254,17 @@ fn store_err(record: &LogRecord, source: Error) -> Error {
     Error::redo_from(record.lgpos, lrtyp_name(record.lrtyp), source)
 }
 
+/// Adds to the (seen, applied) counters of record type `name` (the name
+/// is copied only the first time).
+fn count_type(per_type: &mut BTreeMap<String, (u64, u64)>, name: &str, seen: u64, applied: u64) {
+    match per_type.get_mut(name) {
+        Some(c) => *c = (c.0 + seen, c.1 + applied),
+        None => {
+            per_type.insert(name.to_string(), (seen, applied));
+        }
+    }
+}
+
 /// A record for a database that is not attached.
 fn not_attached(r: &LogRecord, dbid: u8) -> Error {
     err(
@@ -457,7 +468,7 @@ impl Redo {
     pub fn record(&mut self, record: &LogRecord) -> R<bool> {
         self.stats.records += 1;
         let name = lrtyp_name(record.lrtyp);
-        self.stats.per_type.entry(name.to_string()).or_default().0 += 1;
+        count_type(&mut self.stats.per_type, name, 1, 0);
         deprecated(record)?;
         let decoded = decode(record)?;
         let applied = self.record_inner(record, &decoded)?;
@@ -470,7 +481,7 @@ impl Redo {
             }
         );
         if applied && !macro_commit {
-            self.stats.per_type.entry(name.to_string()).or_default().1 += 1;
+            count_type(&mut self.stats.per_type, name, 0, 1);
         }
         Ok(applied)
     }
@@ -1087,7 +1098,7 @@ impl Redo {
                 return Ok(false);
             }
             Cached::Redo(sh) => {
-                let b = self.cached(record, page)?;
+                let b = &*self.cached(record, page)?.bytes;
                 let rce = rce_of(record, decoded, Some(|i: usize| raw_node(b, &sh, i)));
                 if let Some((procid, rce)) = rce {
                     self.rces.entry(procid).or_default().push(rce);
@@ -1127,12 +1138,18 @@ impl Redo {
     fn check_cached(&mut self, record: &LogRecord, page: &PageRef) -> R<Cached> {
         self.note_dbtime(page.dbid, page.dbtime);
         let db = self.db(record, page.dbid)?;
-        let b = match db.store.page_mut(page.pgno) {
-            Ok(Some(b)) => b,
-            Ok(None) => return Ok(Cached::Unchecked(vec![0u8; db.store.page_size()])),
+        let ps = db.store.page_size();
+        let c = match db.store.page_mut(page.pgno) {
+            Ok(Some(c)) => c,
+            Ok(None) => return Ok(Cached::Unchecked(vec![0u8; ps])),
             Err(e) => return Err(store_err(record, e)),
         };
-        let shape = Shape::of(b).filter(|_| !crate::db::classify::is_unwritten(b));
+        let b = &*c.bytes;
+        if c.shape.is_none() {
+            *c.shape = Shape::of(b);
+        }
+        debug_assert!(c.shape.is_none_or(|sh| sh.describes(b)));
+        let shape = c.shape.filter(|_| !crate::db::classify::is_unwritten(b));
         let Some(sh) = shape else {
             return Ok(Cached::Unchecked(b.to_vec()));
         };
@@ -1148,7 +1165,7 @@ impl Redo {
     }
 
     /// The bytes of the page [`Redo::check_cached`] just read (still cached).
-    fn cached(&mut self, record: &LogRecord, page: &PageRef) -> R<&mut [u8]> {
+    fn cached(&mut self, record: &LogRecord, page: &PageRef) -> R<PageMut<'_>> {
         let db = self.db(record, page.dbid)?;
         let pgno = page.pgno;
         db.store.cached_mut(pgno).map_err(|e| store_err(record, e))
@@ -1157,7 +1174,7 @@ impl Redo {
     /// The page [`Redo::check_cached`] accepted, decoded for the
     /// [`PageImage`] path.
     fn cached_image(&mut self, record: &LogRecord, page: &PageRef) -> R<PageImage> {
-        let b = self.cached(record, page)?;
+        let b = self.cached(record, page)?.bytes;
         PageImage::parse(b).map_err(|e| {
             err(
                 Jet::DATABASE_CORRUPTED,
@@ -1176,12 +1193,13 @@ impl Redo {
         F: FnOnce(&mut [u8], &mut Shape, &mut Vec<u8>) -> bool,
     {
         let mut scratch = std::mem::take(&mut self.scratch);
-        let b = self.cached(record, page)?;
-        let done = edit(b, &mut sh, &mut scratch);
+        let c = self.cached(record, page)?;
+        let done = edit(c.bytes, &mut sh, &mut scratch);
         if done {
-            cpage::finish(b, &sh, page.dbtime);
+            cpage::finish(c.bytes, &mut sh, page.dbtime);
+            *c.shape = Some(sh);
         }
-        let objid = u32_at(b, 24);
+        let objid = u32_at(c.bytes, 24);
         self.scratch = scratch;
         if !done {
             return Ok(false);
@@ -1544,11 +1562,7 @@ impl Redo {
             .map(|record| Ok((record, decode(record)?)))
             .collect::<R<_>>()?;
         for record in recs {
-            self.stats
-                .per_type
-                .entry(lrtyp_name(record.lrtyp).to_string())
-                .or_default()
-                .1 += 1;
+            count_type(&mut self.stats.per_type, lrtyp_name(record.lrtyp), 0, 1);
         }
         if decoded
             .iter()
@@ -1837,6 +1851,9 @@ pub(crate) fn node_op_in_place(
             if iline > sh.lines() || cb > prefix.len() || prefix[..cb] != *key.prefix {
                 return false;
             }
+            if !cpage::plain_node(cb, key.suffix.len(), data.len()) {
+                return false;
+            }
             let f = cpage::encode_node(scratch, sh.large(), versioned, cb, key.suffix, data);
             return cpage::insert(b, sh, iline + 1, scratch, f);
         }
@@ -1885,7 +1902,17 @@ pub(crate) fn node_op_in_place(
         }
         _ => return false,
     };
-    cpage::replace(b, sh, iline + 1, scratch, flags)
+    replace_plain(b, sh, iline, scratch, flags)
+}
+
+/// Node `iline` becomes the node in `scratch` (tag flags `flags`) when that
+/// node is in the form [`Shape::of`] accepts; `false` otherwise.
+fn replace_plain(b: &mut [u8], sh: &mut Shape, iline: usize, scratch: &[u8], flags: u8) -> bool {
+    let n = cpage::node_at(b, sh, iline);
+    let key_part = usize::from(n.cb_prefix > 0) * 2 + 2 + n.suffix.len();
+    let data = scratch.len().saturating_sub(key_part);
+    cpage::plain_node(n.cb_prefix, n.suffix.len(), data)
+        && cpage::replace(b, sh, iline + 1, scratch, flags)
 }
 
 /// [`super::undo::apply`] done in place on page bytes `b` (accepted as
@@ -1924,7 +1951,7 @@ pub(crate) fn undo_in_place(
             return false;
         }
     }
-    cpage::replace(b, sh, iline + 1, scratch, f)
+    replace_plain(b, sh, iline, scratch, f)
 }
 
 /// Applies a single-page node record to `p` (`ErrLGRIRedoNodeOperation`

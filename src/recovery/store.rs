@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::cpage::Shape;
 use super::evidence::{FileFacts, ReadEvidence, Sha};
 use crate::checksum::{seal_header, seal_page};
 use crate::error::{Error, FormatError, Jet, Result};
@@ -107,8 +108,21 @@ enum State {
 #[derive(Debug)]
 struct Cached {
     bytes: Vec<u8>,
+    /// What [`super::cpage`] knows of the bytes (none until it looked, and
+    /// again after any write but its own).
+    shape: Option<Shape>,
     state: State,
     tick: u64,
+}
+
+/// A cached page lent for an in-place change ([`super::cpage`]).
+#[derive(Debug)]
+pub struct PageMut<'a> {
+    /// The page's bytes.
+    pub bytes: &'a mut [u8],
+    /// Their shape as last seen by [`super::cpage`]; whoever changes the
+    /// bytes sets it (to `None` when unknown).
+    pub shape: &'a mut Option<Shape>,
 }
 
 /// The bounded page cache and the file's length.
@@ -144,7 +158,13 @@ impl Cache {
     fn put(&mut self, pgno: u32, bytes: Vec<u8>, state: State) {
         self.tick += 1;
         let tick = self.tick;
-        if let Some(old) = self.pages.insert(pgno, Cached { bytes, state, tick }) {
+        let c = Cached {
+            bytes,
+            shape: None,
+            state,
+            tick,
+        };
+        if let Some(old) = self.pages.insert(pgno, c) {
             self.lru.remove(&old.tick);
         }
         self.lru.insert(tick, pgno);
@@ -390,21 +410,23 @@ impl PageStore {
     /// [`PageStore::read_page`] reads it (`None` where that gives zeros:
     /// page 0, beyond the end). Changes count once
     /// [`PageStore::mark_written`] is called.
-    pub fn page_mut(&mut self, pgno: u32) -> Result<Option<&mut [u8]>> {
+    pub fn page_mut(&mut self, pgno: u32) -> Result<Option<PageMut<'_>>> {
         if !self.load(pgno)? {
             return Ok(None);
         }
-        let c = self.cache.get_mut();
-        Ok(c.pages.get_mut(&pgno).map(|e| &mut e.bytes[..]))
+        self.cached_mut(pgno).map(Some)
     }
 
     /// The cached bytes of page `pgno`, as they are (no read counted, no
     /// change in the eviction order): for the page [`PageStore::page_mut`]
     /// has just brought in.
-    pub fn cached_mut(&mut self, pgno: u32) -> Result<&mut [u8]> {
+    pub fn cached_mut(&mut self, pgno: u32) -> Result<PageMut<'_>> {
         let offset = self.offset(pgno);
         match self.cache.get_mut().pages.get_mut(&pgno) {
-            Some(e) => Ok(&mut e.bytes[..]),
+            Some(e) => Ok(PageMut {
+                bytes: &mut e.bytes[..],
+                shape: &mut e.shape,
+            }),
             None => Err(not_cached(&self.tmp, offset)),
         }
     }
@@ -436,8 +458,11 @@ impl PageStore {
         e.state = if lost { State::Lost } else { State::Dirty };
         self.ledger.insert(pgno, crate::parse::u64_at(&e.bytes, 8));
         self.writes += 1;
+        let mru = e.tick == c.tick;
         c.len = c.len.max(pgno);
-        c.touch(pgno);
+        if !mru {
+            c.touch(pgno);
+        }
         let mut c = self.cache.borrow_mut();
         self.evict(&mut c)
     }
