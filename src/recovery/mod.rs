@@ -27,6 +27,7 @@
 //! ~766–850) and `SetDbstate` (`inc/daedef.hxx` ~3076–3245).
 
 mod attach;
+pub mod cpage;
 pub mod create_db;
 pub mod evidence;
 pub mod hard;

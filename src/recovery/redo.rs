@@ -40,9 +40,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use super::cpage::{self, Shape};
 use super::create_db::extent_line;
 use super::page::PageImage;
-use super::store::PageStore;
+use super::store::{PageMut, PageStore};
 use super::undo::{Rce, UndoOp, UndoStats};
 use crate::error::{Error, Jet};
 use crate::log::record::{lrtyp_name, LogRecord};
@@ -55,7 +56,7 @@ use crate::parse::page::{
     NODE_DELETED, NODE_VERSIONED, SPLIT_BUFFER_SIZE,
 };
 use crate::parse::primitives::Lgpos;
-use crate::parse::{u16_at, u64_at};
+use crate::parse::{u16_at, u32_at, u64_at};
 
 /// `dbtimeNil` / `dbtimeInvalid`: "no before-dbtime" (daedef.hxx).
 pub const DBTIME_NIL: u64 = u64::MAX;
@@ -238,6 +239,9 @@ pub struct Redo {
     pub discarded_redone: u64,
     /// The inputs read so far (logs, checkpoint, databases), for the report.
     pub inputs: super::evidence::Inputs,
+    /// Bytes of the node being built by an in-place operation (kept to
+    /// spare an allocation per record).
+    scratch: Vec<u8>,
 }
 
 fn err(jet: Jet, record: &LogRecord, detail: impl Into<String>) -> Error {
@@ -248,6 +252,26 @@ fn err(jet: Jet, record: &LogRecord, detail: impl Into<String>) -> Error {
 /// error stays one) at the record's position.
 fn store_err(record: &LogRecord, source: Error) -> Error {
     Error::redo_from(record.lgpos, lrtyp_name(record.lrtyp), source)
+}
+
+/// Adds to the (seen, applied) counters of record type `name` (the name
+/// is copied only the first time).
+fn count_type(per_type: &mut BTreeMap<String, (u64, u64)>, name: &str, seen: u64, applied: u64) {
+    match per_type.get_mut(name) {
+        Some(c) => *c = (c.0 + seen, c.1 + applied),
+        None => {
+            per_type.insert(name.to_string(), (seen, applied));
+        }
+    }
+}
+
+/// A record for a database that is not attached.
+fn not_attached(r: &LogRecord, dbid: u8) -> Error {
+    err(
+        Jet::ATTACHED_DATABASE_MISMATCH,
+        r,
+        format!("record for dbid {dbid}, which is not attached (no database to redo into)"),
+    )
 }
 
 fn corrupt(record: &LogRecord, d: impl Into<String>) -> Error {
@@ -272,13 +296,7 @@ pub(crate) enum Check {
 
 impl Redo {
     fn db(&mut self, r: &LogRecord, dbid: u8) -> R<&mut DbRun> {
-        self.dbs.get_mut(&dbid).ok_or_else(|| {
-            err(
-                Jet::ATTACHED_DATABASE_MISMATCH,
-                r,
-                format!("record for dbid {dbid}, which is not attached (no database to redo into)"),
-            )
-        })
+        self.dbs.get_mut(&dbid).ok_or_else(|| not_attached(r, dbid))
     }
 
     /// Reads a page and applies the recovery.md §3 rule. `before == DBTIME_NIL`
@@ -296,7 +314,22 @@ impl Redo {
         self.note_dbtime(dbid, after);
         let db = self.db(r, dbid)?;
         let b = db.store.read_page(pgno).map_err(|e| store_err(r, e))?;
-        if crate::db::classify::is_unwritten(&b) {
+        self.check_bytes(r, pgno, &b, after, before)
+    }
+
+    /// The recovery.md §3 rule on the bytes `b` of page `pgno`. The page
+    /// is decoded only when it is to be redone (a page [`Shape::of`]
+    /// accepts decodes without error; any other is decoded first, so that
+    /// a damaged page is reported whatever its dbtime).
+    fn check_bytes(
+        &mut self,
+        r: &LogRecord,
+        pgno: u32,
+        b: &[u8],
+        after: u64,
+        before: u64,
+    ) -> R<Check> {
+        if crate::db::classify::is_unwritten(b) {
             if before == DBTIME_NIL {
                 return Err(err(
                     Jet::PAGE_NOT_INITIALIZED,
@@ -317,40 +350,55 @@ impl Redo {
                 format!("page {pgno} is blank (never written) but the record expects dbtime 0x{before:x}"),
             ));
         }
-        let p = PageImage::parse(&b).map_err(|e| {
-            err(
-                Jet::DATABASE_CORRUPTED,
-                r,
-                format!("page {pgno}: {}", e.detail),
-            )
-        })?;
-        if p.dbtime >= after {
+        let parse = |b: &[u8]| {
+            PageImage::parse(b).map_err(|e| {
+                err(
+                    Jet::DATABASE_CORRUPTED,
+                    r,
+                    format!("page {pgno}: {}", e.detail),
+                )
+            })
+        };
+        let mut parsed = match Shape::of(b) {
+            Some(_) => None,
+            None => Some(parse(b)?),
+        };
+        let dbtime = u64_at(b, 8);
+        if dbtime >= after {
             self.stats.pages_already_applied += 1;
             return Ok(Check::Skip);
         }
-        if before != DBTIME_NIL && p.dbtime != before {
-            self.stats.mismatches.push(Mismatch {
-                lgpos: r.lgpos,
-                pgno,
-                page_dbtime: p.dbtime,
-                dbtime_before: before,
-                dbtime_after: after,
-            });
-            let jet = if p.dbtime < before {
-                Jet::DB_TIME_TOO_OLD
-            } else {
-                Jet::DB_TIME_TOO_NEW
-            };
-            return Err(err(
-                jet,
-                r,
-                format!(
-                    "page {pgno} has dbtime 0x{:x}, the record expects 0x{before:x} before and 0x{after:x} after",
-                    p.dbtime
-                ),
-            ));
+        if before != DBTIME_NIL && dbtime != before {
+            return Err(self.mismatch(r, pgno, dbtime, before, after));
         }
-        Ok(Check::Redo(p))
+        match parsed.take() {
+            Some(p) => Ok(Check::Redo(p)),
+            None => Ok(Check::Redo(parse(b)?)),
+        }
+    }
+
+    /// A page whose dbtime is not the record's dbtimeBefore (−566 / −567),
+    /// counted.
+    fn mismatch(&mut self, r: &LogRecord, pgno: u32, dbtime: u64, before: u64, after: u64) -> Error {
+        self.stats.mismatches.push(Mismatch {
+            lgpos: r.lgpos,
+            pgno,
+            page_dbtime: dbtime,
+            dbtime_before: before,
+            dbtime_after: after,
+        });
+        let jet = if dbtime < before {
+            Jet::DB_TIME_TOO_OLD
+        } else {
+            Jet::DB_TIME_TOO_NEW
+        };
+        err(
+            jet,
+            r,
+            format!(
+                "page {pgno} has dbtime 0x{dbtime:x}, the record expects 0x{before:x} before and 0x{after:x} after"
+            ),
+        )
     }
 
     /// For pages (re)formatted by the record: redo when page dbtime < after.
@@ -389,14 +437,21 @@ impl Redo {
         })?;
         let db = self.db(r, dbid)?;
         db.store.write_page(pgno, b).map_err(|e| store_err(r, e))?;
-        db.pages.insert(pgno);
-        db.store.redone += 1;
-        db.dbtime_max = db.dbtime_max.max(dbtime);
-        if p.objid != 0 && p.objid < 0x7FFF_FFFF {
-            db.objid_max = db.objid_max.max(p.objid);
+        self.written(dbid, pgno, dbtime, p.objid);
+        Ok(())
+    }
+
+    /// Counts a redone page write of page `pgno` (objid `objid`) at `dbtime`.
+    fn written(&mut self, dbid: u8, pgno: u32, dbtime: u64, objid: u32) {
+        if let Some(db) = self.dbs.get_mut(&dbid) {
+            db.pages.insert(pgno);
+            db.store.redone += 1;
+            db.dbtime_max = db.dbtime_max.max(dbtime);
+            if objid != 0 && objid < 0x7FFF_FFFF {
+                db.objid_max = db.objid_max.max(objid);
+            }
         }
         self.stats.pages_redone += 1;
-        Ok(())
     }
 
     fn note_dbtime(&mut self, dbid: u8, dbtime: u64) {
@@ -413,7 +468,7 @@ impl Redo {
     pub fn record(&mut self, record: &LogRecord) -> R<bool> {
         self.stats.records += 1;
         let name = lrtyp_name(record.lrtyp);
-        self.stats.per_type.entry(name.to_string()).or_default().0 += 1;
+        count_type(&mut self.stats.per_type, name, 1, 0);
         deprecated(record)?;
         let decoded = decode(record)?;
         let applied = self.record_inner(record, &decoded)?;
@@ -426,7 +481,7 @@ impl Redo {
             }
         );
         if applied && !macro_commit {
-            self.stats.per_type.entry(name.to_string()).or_default().1 += 1;
+            count_type(&mut self.stats.per_type, name, 0, 1);
         }
         Ok(applied)
     }
@@ -1037,72 +1092,135 @@ impl Redo {
         if let Record::Undo { .. } = decoded {
             return self.undo_record(record, node);
         }
-        let p = match self.check_page(record, page)? {
-            Check::Skip => {
+        let p = match self.check_cached(record, page)? {
+            Cached::Skip => {
                 self.remember(record, decoded, None);
                 return Ok(false);
             }
-            Check::Redo(p) => p,
+            Cached::Redo(sh) => {
+                let b = &*self.cached(record, page)?.bytes;
+                let rce = rce_of(record, decoded, Some(|i: usize| raw_node(b, &sh, i)));
+                if let Some((procid, rce)) = rce {
+                    self.rces.entry(procid).or_default().push(rce);
+                }
+                let edit = |b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>| {
+                    node_op_in_place(decoded, b, sh, scratch)
+                };
+                if self.edit_cached(record, page, sh, edit)? {
+                    return Ok(true);
+                }
+                self.cached_image(record, page)?
+            }
+            Cached::Unchecked(b) => {
+                let (after, before) = (page.dbtime, page.dbtime_before);
+                match self.check_bytes(record, page.pgno, &b, after, before)? {
+                    Check::Skip => {
+                        self.remember(record, decoded, None);
+                        return Ok(false);
+                    }
+                    Check::Redo(p) => {
+                        self.remember(record, decoded, Some(&p));
+                        p
+                    }
+                }
+            }
         };
-        self.remember(record, decoded, Some(&p));
         let p = node_op(record, decoded, p)?;
         self.write(record, page.dbid, page.pgno, p, page.dbtime)?;
+        Ok(true)
+    }
+
+    /// The dbtime rule on the page `page` names, read into the cache and
+    /// left there for an in-place change ([`super::cpage`]): the dbtime is
+    /// read from the header of a page [`Shape::of`] accepts; any other page
+    /// (blank, damaged, in a form only [`PageImage`] handles) is returned
+    /// as read, for [`Redo::check_bytes`].
+    fn check_cached(&mut self, record: &LogRecord, page: &PageRef) -> R<Cached> {
+        self.note_dbtime(page.dbid, page.dbtime);
+        let db = self.db(record, page.dbid)?;
+        let ps = db.store.page_size();
+        let c = match db.store.page_mut(page.pgno) {
+            Ok(Some(c)) => c,
+            Ok(None) => return Ok(Cached::Unchecked(vec![0u8; ps])),
+            Err(e) => return Err(store_err(record, e)),
+        };
+        let b = &*c.bytes;
+        if c.shape.is_none() {
+            *c.shape = Shape::of(b);
+        }
+        debug_assert!(c.shape.is_none_or(|sh| sh.describes(b)));
+        let shape = c.shape.filter(|_| !crate::db::classify::is_unwritten(b));
+        let Some(sh) = shape else {
+            return Ok(Cached::Unchecked(b.to_vec()));
+        };
+        let dbtime = u64_at(b, 8);
+        if dbtime >= page.dbtime {
+            self.stats.pages_already_applied += 1;
+            return Ok(Cached::Skip);
+        }
+        if dbtime != page.dbtime_before {
+            return Err(self.mismatch(record, page.pgno, dbtime, page.dbtime_before, page.dbtime));
+        }
+        Ok(Cached::Redo(sh))
+    }
+
+    /// The bytes of the page [`Redo::check_cached`] just read (still cached).
+    fn cached(&mut self, record: &LogRecord, page: &PageRef) -> R<PageMut<'_>> {
+        let db = self.db(record, page.dbid)?;
+        let pgno = page.pgno;
+        db.store.cached_mut(pgno).map_err(|e| store_err(record, e))
+    }
+
+    /// The page [`Redo::check_cached`] accepted, decoded for the
+    /// [`PageImage`] path.
+    fn cached_image(&mut self, record: &LogRecord, page: &PageRef) -> R<PageImage> {
+        let b = self.cached(record, page)?.bytes;
+        PageImage::parse(b).map_err(|e| {
+            err(
+                Jet::DATABASE_CORRUPTED,
+                record,
+                format!("page {}: {}", page.pgno, e.detail),
+            )
+        })
+    }
+
+    /// Changes the page [`Redo::check_cached`] accepted as `sh` in place
+    /// with `edit`, then writes its header (the record's dbtime) and counts
+    /// the write as [`Redo::write`] does. False when `edit` declined (the
+    /// page untouched: the caller takes the [`PageImage`] path).
+    fn edit_cached<F>(&mut self, record: &LogRecord, page: &PageRef, mut sh: Shape, edit: F) -> R<bool>
+    where
+        F: FnOnce(&mut [u8], &mut Shape, &mut Vec<u8>) -> bool,
+    {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let c = self.cached(record, page)?;
+        let done = edit(c.bytes, &mut sh, &mut scratch);
+        if done {
+            cpage::finish(c.bytes, &mut sh, page.dbtime);
+            *c.shape = Some(sh);
+        }
+        let objid = u32_at(c.bytes, 24);
+        self.scratch = scratch;
+        if !done {
+            return Ok(false);
+        }
+        let db = self.db(record, page.dbid)?;
+        db.store
+            .mark_written(page.pgno)
+            .map_err(|e| store_err(record, e))?;
+        self.written(page.dbid, page.pgno, page.dbtime, objid);
         Ok(true)
     }
 
     /// Creates the RCE of a versioned node operation (`p` = the page before
     /// the operation, when redo applies it).
     pub(crate) fn remember(&mut self, record: &LogRecord, decoded: &Record, p: Option<&PageImage>) {
-        let Some(node) = decoded.node() else { return };
-        let page = &node.page;
-        if !page.flags.versioned() || page.level.0 == 0 {
-            return;
-        }
-        let iline = page.iline as usize;
-        let on_page = |p: &PageImage| -> Option<(Vec<u8>, Vec<u8>)> {
-            (iline < p.lines.len()).then(|| (p.key(iline), p.lines[iline].data.clone()))
-        };
-        let logged = |key: &[u8], data: &[u8]| Some((key.to_vec(), data.to_vec()));
-        let (bookmark, undo) = match *decoded {
-            Record::Insert { key, data, .. } => {
-                (logged(&key.to_vec(), data), Some(UndoOp::FlagDelete))
-            }
-            Record::FlagInsert { key, data, .. } => (logged(key, data), Some(UndoOp::FlagDelete)),
-            Record::FlagInsertAndReplaceData { key, data, .. } => {
-                let old = p
-                    .and_then(on_page)
-                    .map(|(_, d)| UndoOp::FlagDeleteAndData(d));
-                (logged(key, data), old)
-            }
-            Record::FlagDelete { .. } => (p.and_then(on_page), p.map(|_| UndoOp::ResetDelete)),
-            Record::Replace(_) | Record::ReplaceD(_) => {
-                let n = p.and_then(on_page);
-                let u = n.as_ref().map(|(_, d)| UndoOp::Data(d.clone()));
-                (n, u)
-            }
-            Record::Delta(d) | Record::Delta64(d) => (
-                p.and_then(on_page),
-                p.map(|_| UndoOp::Delta {
-                    offset: d.offset as usize,
-                    delta: d.delta.wrapping_neg(),
-                    width: delta_width(d.width),
-                }),
-            ),
-            _ => return,
-        };
-        let unique = page.flags.unique();
-        let (key, data) = bookmark.unwrap_or_default();
-        self.rces.entry(page.procid).or_default().push(Rce {
-            lgpos: record.lgpos,
-            rceid: node.rceid,
-            level: u32::from(page.level.0),
-            dbid: page.dbid,
-            pgno_fdp: node.pgno_fdp,
-            unique,
-            key,
-            bm_data: if unique { Vec::new() } else { data },
-            undo,
+        let on_page = p.map(|p| {
+            move |i: usize| (i < p.lines.len()).then(|| (p.key(i), p.lines[i].data.clone()))
         });
+        if let Some((procid, rce)) = rce_of(record, decoded, on_page) {
+            self.rces.entry(procid).or_default().push(rce);
+        }
     }
 
     /// UndoInfo (logredo.cxx ~3140): the before-image of an operation whose
@@ -1163,18 +1281,37 @@ impl Redo {
             ));
         };
         let rce = list.remove(i);
-        let Check::Redo(mut p) = self.check_page(record, page)? else {
-            return Ok(false);
-        };
-        let op = rce.undo.ok_or_else(|| {
+        let unseen = || {
             err(
                 Jet::LOG_FILE_CORRUPT,
                 record,
                 "Undo of an operation whose before-state redo did not see",
             )
-        })?;
-        super::undo::apply(&mut p, page.iline as usize, &op)
-            .map_err(|e| err(e.jet, record, e.detail))?;
+        };
+        let iline = page.iline as usize;
+        let mut p = match self.check_cached(record, page)? {
+            Cached::Skip => return Ok(false),
+            Cached::Redo(sh) => {
+                let op = rce.undo.as_ref().ok_or_else(unseen)?;
+                let edit = |b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>| {
+                    undo_in_place(b, sh, iline, op, scratch)
+                };
+                if self.edit_cached(record, page, sh, edit)? {
+                    self.undo.operations_undone += 1;
+                    return Ok(true);
+                }
+                self.cached_image(record, page)?
+            }
+            Cached::Unchecked(b) => {
+                let (after, before) = (page.dbtime, page.dbtime_before);
+                match self.check_bytes(record, page.pgno, &b, after, before)? {
+                    Check::Skip => return Ok(false),
+                    Check::Redo(p) => p,
+                }
+            }
+        };
+        let op = rce.undo.ok_or_else(unseen)?;
+        super::undo::apply(&mut p, iline, &op).map_err(|e| err(e.jet, record, e.detail))?;
         self.write(record, page.dbid, page.pgno, p, page.dbtime)?;
         self.undo.operations_undone += 1;
         Ok(true)
@@ -1425,11 +1562,7 @@ impl Redo {
             .map(|record| Ok((record, decode(record)?)))
             .collect::<R<_>>()?;
         for record in recs {
-            self.stats
-                .per_type
-                .entry(lrtyp_name(record.lrtyp).to_string())
-                .or_default()
-                .1 += 1;
+            count_type(&mut self.stats.per_type, lrtyp_name(record.lrtyp), 0, 1);
         }
         if decoded
             .iter()
@@ -1617,6 +1750,210 @@ pub(crate) fn line_index(record: &LogRecord, p: &PageImage, iline: usize, insert
     Ok(())
 }
 
+/// The RCE of a versioned node operation, with its session: `on_page(i)`
+/// gives node `i`'s key and data on the page before the operation (none
+/// when redo does not apply it, or the node is not there).
+fn rce_of<F>(record: &LogRecord, decoded: &Record, on_page: Option<F>) -> Option<(u16, Rce)>
+where
+    F: Fn(usize) -> Option<(Vec<u8>, Vec<u8>)>,
+{
+    let node = decoded.node()?;
+    let page = &node.page;
+    if !page.flags.versioned() || page.level.0 == 0 {
+        return None;
+    }
+    let iline = page.iline as usize;
+    let seen = on_page.is_some();
+    let node_now = || on_page.as_ref().and_then(|f| f(iline));
+    let logged = |key: &[u8], data: &[u8]| Some((key.to_vec(), data.to_vec()));
+    let (bookmark, undo) = match *decoded {
+        Record::Insert { key, data, .. } => (logged(&key.to_vec(), data), Some(UndoOp::FlagDelete)),
+        Record::FlagInsert { key, data, .. } => (logged(key, data), Some(UndoOp::FlagDelete)),
+        Record::FlagInsertAndReplaceData { key, data, .. } => {
+            let old = node_now().map(|(_, d)| UndoOp::FlagDeleteAndData(d));
+            (logged(key, data), old)
+        }
+        Record::FlagDelete { .. } => (node_now(), seen.then_some(UndoOp::ResetDelete)),
+        Record::Replace(_) | Record::ReplaceD(_) => {
+            let n = node_now();
+            let u = n.as_ref().map(|(_, d)| UndoOp::Data(d.clone()));
+            (n, u)
+        }
+        Record::Delta(d) | Record::Delta64(d) => (
+            node_now(),
+            seen.then(|| UndoOp::Delta {
+                offset: d.offset as usize,
+                delta: d.delta.wrapping_neg(),
+                width: delta_width(d.width),
+            }),
+        ),
+        _ => return None,
+    };
+    let unique = page.flags.unique();
+    let (key, data) = bookmark.unwrap_or_default();
+    let rce = Rce {
+        lgpos: record.lgpos,
+        rceid: node.rceid,
+        level: u32::from(page.level.0),
+        dbid: page.dbid,
+        pgno_fdp: node.pgno_fdp,
+        unique,
+        key,
+        bm_data: if unique { Vec::new() } else { data },
+        undo,
+    };
+    Some((page.procid, rce))
+}
+
+/// Node `i`'s key and data on page bytes `b` (accepted as `sh`).
+fn raw_node(b: &[u8], sh: &Shape, i: usize) -> Option<(Vec<u8>, Vec<u8>)> {
+    if i >= sh.lines() {
+        return None;
+    }
+    let mut key = Vec::new();
+    cpage::key_into(b, sh, i, &mut key);
+    Some((key, cpage::node_at(b, sh, i).data.to_vec()))
+}
+
+/// What [`Redo::check_cached`] found.
+enum Cached {
+    /// The page already carries the operation.
+    Skip,
+    /// To redo, in place: the page's shape.
+    Redo(Shape),
+    /// For the [`PageImage`] path from the dbtime rule on: the page as read.
+    Unchecked(Vec<u8>),
+}
+
+/// [`node_op`] done in place on page bytes `b` (accepted as `sh`), with the
+/// same result byte for byte (see [`super::cpage`]). `false`: not done and
+/// `b` untouched, for [`node_op`] to do it or to say what is wrong.
+pub(crate) fn node_op_in_place(
+    decoded: &Record,
+    b: &mut [u8],
+    sh: &mut Shape,
+    scratch: &mut Vec<u8>,
+) -> bool {
+    let Some(node) = decoded.node() else {
+        return false;
+    };
+    let iline = node.page.iline as usize;
+    let versioned = if node.page.flags.versioned() {
+        NODE_VERSIONED
+    } else {
+        0
+    };
+    scratch.clear();
+    match *decoded {
+        Record::Insert { key, data, .. } => {
+            let prefix = cpage::prefix(b, sh);
+            let cb = key.prefix.len();
+            if iline > sh.lines() || cb > prefix.len() || prefix[..cb] != *key.prefix {
+                return false;
+            }
+            if !cpage::plain_node(cb, key.suffix.len(), data.len()) {
+                return false;
+            }
+            let f = cpage::encode_node(scratch, sh.large(), versioned, cb, key.suffix, data);
+            return cpage::insert(b, sh, iline + 1, scratch, f);
+        }
+        Record::SetExternalHeader { data, .. } => return cpage::replace(b, sh, 0, data, 0),
+        _ => {}
+    }
+    if iline >= sh.lines() {
+        return false;
+    }
+    if let Record::Delete { .. } = *decoded {
+        return cpage::delete(b, sh, iline + 1);
+    }
+    let n = cpage::node_at(b, sh, iline);
+    let encode = |scratch: &mut Vec<u8>, flags: u8, data: &[u8]| {
+        cpage::encode_node(scratch, sh.large(), flags, n.cb_prefix, n.suffix, data)
+    };
+    let flags = match *decoded {
+        Record::FlagInsert { .. } => encode(scratch, (n.flags & !NODE_DELETED) | versioned, n.data),
+        Record::FlagInsertAndReplaceData { data, .. } => {
+            encode(scratch, (n.flags & !NODE_DELETED) | versioned, data)
+        }
+        Record::FlagDelete { .. } => encode(scratch, n.flags | NODE_DELETED | versioned, n.data),
+        Record::Replace(ref x) if x.data.len() == usize::from(x.cb_new) => {
+            encode(scratch, n.flags | versioned, x.data)
+        }
+        Record::ReplaceD(ref x) => {
+            let f = encode(scratch, n.flags | versioned, &[]);
+            let key_part = scratch.len();
+            if apply_diff_into(scratch, n.data, x.data, x.diff2).is_err()
+                || scratch.len() - key_part != usize::from(x.cb_new)
+            {
+                return false;
+            }
+            f
+        }
+        Record::Delta(ref d) | Record::Delta64(ref d) => {
+            let f = encode(scratch, n.flags | versioned, n.data);
+            let data_at = scratch.len() - n.data.len();
+            let width = delta_width(d.width);
+            if super::undo::add_delta(&mut scratch[data_at..], d.offset as usize, d.delta, width)
+                .is_err()
+            {
+                return false;
+            }
+            f
+        }
+        _ => return false,
+    };
+    replace_plain(b, sh, iline, scratch, flags)
+}
+
+/// Node `iline` becomes the node in `scratch` (tag flags `flags`) when that
+/// node is in the form [`Shape::of`] accepts; `false` otherwise.
+fn replace_plain(b: &mut [u8], sh: &mut Shape, iline: usize, scratch: &[u8], flags: u8) -> bool {
+    let n = cpage::node_at(b, sh, iline);
+    let key_part = usize::from(n.cb_prefix > 0) * 2 + 2 + n.suffix.len();
+    let data = scratch.len().saturating_sub(key_part);
+    cpage::plain_node(n.cb_prefix, n.suffix.len(), data)
+        && cpage::replace(b, sh, iline + 1, scratch, flags)
+}
+
+/// [`super::undo::apply`] done in place on page bytes `b` (accepted as
+/// `sh`), with the same result byte for byte; `false`: not done, `b`
+/// untouched.
+pub(crate) fn undo_in_place(
+    b: &mut [u8],
+    sh: &mut Shape,
+    iline: usize,
+    op: &UndoOp,
+    scratch: &mut Vec<u8>,
+) -> bool {
+    if iline >= sh.lines() {
+        return false;
+    }
+    let n = cpage::node_at(b, sh, iline);
+    let kept = n.flags & !NODE_VERSIONED;
+    let deleted = (n.flags | NODE_DELETED) & !NODE_VERSIONED;
+    let (flags, data) = match op {
+        UndoOp::FlagDelete => (deleted, n.data),
+        UndoOp::ResetDelete => (n.flags & !(NODE_DELETED | NODE_VERSIONED), n.data),
+        UndoOp::Data(d) => (kept, &d[..]),
+        UndoOp::FlagDeleteAndData(d) => (deleted, &d[..]),
+        UndoOp::Delta { .. } => (kept, n.data),
+    };
+    scratch.clear();
+    let f = cpage::encode_node(scratch, sh.large(), flags, n.cb_prefix, n.suffix, data);
+    if let UndoOp::Delta {
+        offset,
+        delta,
+        width,
+    } = *op
+    {
+        let data_at = scratch.len() - data.len();
+        if super::undo::add_delta(&mut scratch[data_at..], offset, delta, width).is_err() {
+            return false;
+        }
+    }
+    replace_plain(b, sh, iline, scratch, f)
+}
+
 /// Applies a single-page node record to `p` (`ErrLGRIRedoNodeOperation`
 /// logredo.cxx ~3027–3800).
 pub(crate) fn node_op(record: &LogRecord, decoded: &Record, mut p: PageImage) -> R<PageImage> {
@@ -1750,24 +2087,30 @@ fn delta_width(w: DeltaWidth) -> usize {
 /// `ErrLGGetAfterImage` (logdiff.cxx ~1150): applies a ReplaceD diff list
 /// (decoded by [`crate::log::diff`]).
 pub fn apply_diff(record: &LogRecord, old: &[u8], diff: &[u8], diff2: bool) -> R<Vec<u8>> {
-    let bad = |d: &str| corrupt(record, format!("ReplaceD diff: {d}"));
-    let runs = crate::log::diff::runs(diff, diff2).map_err(bad)?;
     let mut new = Vec::with_capacity(old.len() + diff.len());
+    apply_diff_into(&mut new, old, diff, diff2)
+        .map_err(|d| corrupt(record, format!("ReplaceD diff: {d}")))?;
+    Ok(new)
+}
+
+/// [`apply_diff`] appending the after-image to `new`.
+fn apply_diff_into(new: &mut Vec<u8>, old: &[u8], diff: &[u8], diff2: bool) -> Result<(), &'static str> {
+    let runs = crate::log::diff::runs(diff, diff2)?;
     let mut copied = 0usize;
     for run in runs {
         if run.offset < copied || run.offset > old.len() {
-            return Err(bad("offset out of order"));
+            return Err("offset out of order");
         }
         new.extend_from_slice(&old[copied..run.offset]);
         let end = run.offset + run.old_len;
         if end > old.len() {
-            return Err(bad("runs past its end"));
+            return Err("runs past its end");
         }
         new.extend_from_slice(run.new_bytes);
         copied = end;
     }
     new.extend_from_slice(&old[copied..]);
-    Ok(new)
+    Ok(())
 }
 
 /// Makes the `err` helper available to sibling modules.

@@ -35,9 +35,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::cpage::Shape;
 use super::evidence::{FileFacts, ReadEvidence, Sha};
 use crate::checksum::{seal_header, seal_page};
-use crate::error::{Error, Result};
+use crate::error::{Error, FormatError, Jet, Result};
 use crate::parse::page::is_large;
 
 /// A database file being rebuilt.
@@ -107,8 +108,21 @@ enum State {
 #[derive(Debug)]
 struct Cached {
     bytes: Vec<u8>,
+    /// What [`super::cpage`] knows of the bytes (none until it looked, and
+    /// again after any write but its own).
+    shape: Option<Shape>,
     state: State,
     tick: u64,
+}
+
+/// A cached page lent for an in-place change ([`super::cpage`]).
+#[derive(Debug)]
+pub struct PageMut<'a> {
+    /// The page's bytes.
+    pub bytes: &'a mut [u8],
+    /// Their shape as last seen by [`super::cpage`]; whoever changes the
+    /// bytes sets it (to `None` when unknown).
+    pub shape: &'a mut Option<Shape>,
 }
 
 /// The bounded page cache and the file's length.
@@ -144,21 +158,29 @@ impl Cache {
     fn put(&mut self, pgno: u32, bytes: Vec<u8>, state: State) {
         self.tick += 1;
         let tick = self.tick;
-        if let Some(old) = self.pages.insert(pgno, Cached { bytes, state, tick }) {
+        let c = Cached {
+            bytes,
+            shape: None,
+            state,
+            tick,
+        };
+        if let Some(old) = self.pages.insert(pgno, c) {
             self.lru.remove(&old.tick);
         }
         self.lru.insert(tick, pgno);
     }
 
-    /// The cached bytes of `pgno`, now most recently used.
-    fn get(&mut self, pgno: u32) -> Option<Vec<u8>> {
+    /// Makes `pgno` the most recently used page; false when not cached.
+    fn touch(&mut self, pgno: u32) -> bool {
         self.tick += 1;
         let tick = self.tick;
-        let c = self.pages.get_mut(&pgno)?;
+        let Some(c) = self.pages.get_mut(&pgno) else {
+            return false;
+        };
         self.lru.remove(&c.tick);
         self.lru.insert(tick, pgno);
         c.tick = tick;
-        Some(c.bytes.clone())
+        true
     }
 
     fn remove(&mut self, pgno: u32) -> Option<Cached> {
@@ -348,15 +370,17 @@ impl PageStore {
         Ok(())
     }
 
-    /// Reads page `pgno` (zeros beyond the end of the database).
-    pub fn read_page(&self, pgno: u32) -> Result<Vec<u8>> {
+    /// Brings page `pgno` into the cache as the most recently used page
+    /// (a read: a hit, or a miss read from the file); false for page 0 and
+    /// beyond the end of the database, which read as zeros.
+    fn load(&self, pgno: u32) -> Result<bool> {
         let mut c = self.cache.borrow_mut();
         if pgno == 0 || pgno > c.len {
-            return Ok(vec![0u8; self.page_size]);
+            return Ok(false);
         }
-        if let Some(b) = c.get(pgno) {
+        if c.touch(pgno) {
             c.stats.hits += 1;
-            return Ok(b);
+            return Ok(true);
         }
         c.stats.misses += 1;
         let mut b = vec![0u8; self.page_size];
@@ -365,26 +389,80 @@ impl PageStore {
                 .read_exact_at(&mut b, self.offset(pgno))
                 .map_err(|e| Error::io(&self.tmp, e))?;
         }
-        c.put(pgno, b.clone(), State::Clean);
+        c.put(pgno, b, State::Clean);
         self.evict(&mut c)?;
-        Ok(b)
+        Ok(true)
+    }
+
+    /// Reads page `pgno` (zeros beyond the end of the database).
+    pub fn read_page(&self, pgno: u32) -> Result<Vec<u8>> {
+        if !self.load(pgno)? {
+            return Ok(vec![0u8; self.page_size]);
+        }
+        let c = self.cache.borrow();
+        Ok(c.pages.get(&pgno).map_or_else(
+            || vec![0u8; self.page_size],
+            |e| e.bytes.clone(),
+        ))
+    }
+
+    /// The cached bytes of page `pgno` to change in place, read as
+    /// [`PageStore::read_page`] reads it (`None` where that gives zeros:
+    /// page 0, beyond the end). Changes count once
+    /// [`PageStore::mark_written`] is called.
+    pub fn page_mut(&mut self, pgno: u32) -> Result<Option<PageMut<'_>>> {
+        if !self.load(pgno)? {
+            return Ok(None);
+        }
+        self.cached_mut(pgno).map(Some)
+    }
+
+    /// The cached bytes of page `pgno`, as they are (no read counted, no
+    /// change in the eviction order): for the page [`PageStore::page_mut`]
+    /// has just brought in.
+    pub fn cached_mut(&mut self, pgno: u32) -> Result<PageMut<'_>> {
+        let offset = self.offset(pgno);
+        match self.cache.get_mut().pages.get_mut(&pgno) {
+            Some(e) => Ok(PageMut {
+                bytes: &mut e.bytes[..],
+                shape: &mut e.shape,
+            }),
+            None => Err(not_cached(&self.tmp, offset)),
+        }
     }
 
     /// Writes page `pgno` (sealed when it leaves the cache), growing the
     /// database when needed.
-    pub fn write_page(&mut self, pgno: u32, mut b: Vec<u8>) -> Result<()> {
+    pub fn write_page(&mut self, pgno: u32, b: Vec<u8>) -> Result<()> {
         debug_assert_eq!(b.len(), self.page_size);
-        if is_large(self.page_size) {
-            b[64..68].copy_from_slice(&pgno.to_le_bytes());
-        }
+        self.cache.get_mut().put(pgno, b, State::Clean);
+        self.mark_written(pgno)
+    }
+
+    /// Records the cached page `pgno` as written (changed through
+    /// [`PageStore::page_mut`] or just put there): its pgno stamped on
+    /// 16/32 KiB pages (PGHDR2), the write counted and put in the ledger,
+    /// the page dirty and most recently used.
+    pub fn mark_written(&mut self, pgno: u32) -> Result<()> {
+        let large = is_large(self.page_size);
         let lost = LOSE_WRITES_FROM
             .with(|c| c.get())
             .is_some_and(|n| self.writes >= n);
-        self.writes += 1;
-        self.ledger.insert(pgno, crate::parse::u64_at(&b, 8));
         let c = self.cache.get_mut();
+        let Some(e) = c.pages.get_mut(&pgno) else {
+            return Err(not_cached(&self.tmp, self.offset(pgno)));
+        };
+        if large {
+            e.bytes[64..68].copy_from_slice(&pgno.to_le_bytes());
+        }
+        e.state = if lost { State::Lost } else { State::Dirty };
+        self.ledger.insert(pgno, crate::parse::u64_at(&e.bytes, 8));
+        self.writes += 1;
+        let mru = e.tick == c.tick;
         c.len = c.len.max(pgno);
-        c.put(pgno, b, if lost { State::Lost } else { State::Dirty });
+        if !mru {
+            c.touch(pgno);
+        }
         let mut c = self.cache.borrow_mut();
         self.evict(&mut c)
     }
@@ -562,6 +640,13 @@ impl PageStore {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// A page expected in the cache is not there (a caller's mistake, reported
+/// rather than a panic).
+fn not_cached(path: &Path, offset: u64) -> Error {
+    let e = FormatError::new(offset, Jet::DATABASE_CORRUPTED, "page not in the cache");
+    Error::corrupt(path, e)
 }
 
 fn tmp_path(target: &Path) -> PathBuf {
