@@ -55,12 +55,13 @@ use std::path::{Path, PathBuf};
 use eseutil::checksum::seal_page;
 use eseutil::log::synth::{begin0, commit0, Log8};
 use eseutil::parse::page::{
-    FLAG_INDEX, FLAG_LEAF, FLAG_PARENT_OF_LEAF, FLAG_ROOT, NODE_DELETED, NODE_VERSIONED,
+    FLAG_INDEX, FLAG_LEAF, FLAG_NEW_CHECKSUM, FLAG_PARENT_OF_LEAF, FLAG_REPAIR, FLAG_ROOT,
+    NODE_DELETED, NODE_VERSIONED,
 };
 use eseutil::recovery::create_db::{
     build_with, column_row, index_row, insert_row, key_long, table_row, Builder, LEGACY_DB_PAGES,
 };
-use eseutil::recovery::page::{Line, PageImage};
+use eseutil::recovery::page::{Line, PageImage, Slot, CB_PREFIX_OVERHEAD};
 use eseutil::recovery::undo::{self, UndoOp};
 use eseutil::synth::{db_header_page, logtime, DbSpec};
 
@@ -104,8 +105,19 @@ const PGNO_ROOT_AE: u32 = 3;
 // JET_coltyp Long and Text (jethdr.w).
 const LONG: u32 = 4;
 const TEXT: u32 = 10;
-/// Rows kept per table: the root leaf page never splits.
-const LIVE_ROWS: usize = 40;
+/// Rows kept per table at most: enough for the trees to split into several
+/// leaves (about six at 8 KiB).
+const LIVE_ROWS: usize = 300;
+/// Row ids are drawn from 1 ..= this: the key space stays bounded, so the
+/// trees (which split but never merge) stay within their extents.
+const ID_SPACE: u32 = 4 * LIVE_ROWS as u32;
+/// Bytes a page keeps free for the growth a rollback may bring back (the
+/// engine's cbUncommittedFree reservation, which the generator does not
+/// track): a node only goes onto a page that keeps this much free.
+const RESERVE: usize = 320;
+/// Extent sizes (pages) of the user tables and of the secondary index.
+const CPG_TABLE: u32 = 64;
+const CPG_INDEX_TREE: u32 = 24;
 
 /// One user table: its root page, objid, secondary index root and the ids
 /// of its live rows.
@@ -171,7 +183,7 @@ const COLUMNS: [(&str, u16, u32, bool); 4] = [
 
 fn user_tables(b: &mut Builder, tables: &mut Vec<Table>) {
     for (objid, name, with_index) in [(6u32, "Orders", true), (8, "Events", false)] {
-        let cpg = 16;
+        let cpg = CPG_TABLE;
         let pgno = b.allocate(PGNO_ROOT_AE, cpg);
         b.fdp(pgno, objid, cpg, 1, 0);
         insert_row(b, &table_row(objid, pgno, name, cpg));
@@ -180,8 +192,8 @@ fn user_tables(b: &mut Builder, tables: &mut Vec<Table>) {
         }
         insert_row(b, &index_row(objid, objid, "Id", pgno, 0x0001_0031, &[1]));
         let index = with_index.then(|| {
-            let ipg = b.allocate(pgno + 2, 3);
-            b.fdp(ipg, objid + 1, 3, pgno, FLAG_INDEX);
+            let ipg = b.allocate(pgno + 2, CPG_INDEX_TREE);
+            b.fdp(ipg, objid + 1, CPG_INDEX_TREE, pgno, FLAG_INDEX);
             insert_row(
                 b,
                 &index_row(objid, objid + 1, "Tag", ipg, 0x0001_0001, &[3]),
@@ -194,7 +206,7 @@ fn user_tables(b: &mut Builder, tables: &mut Vec<Table>) {
             index,
             live: Vec::new(),
         };
-        for id in 1..=LIVE_ROWS as u32 / 2 {
+        for id in (1..=40).map(|i| i * 29) {
             b.insert(
                 pgno,
                 key_long(id),
@@ -325,33 +337,54 @@ impl Op {
 }
 
 /// A version-store entry the generator keeps, as redo rebuilds it from
-/// the record: which node, how to undo it.
+/// the record: which node (found again by key from its tree's root, as
+/// recovery's undo seeks it), how to undo it.
 #[derive(Debug, Clone)]
 struct Rce {
     rceid: u32,
-    pgno: u32,
+    root: u32,
     objid: u32,
     key: Vec<u8>,
     undo: UndoOp,
 }
+
+/// A node of a tree: its root (FDP), objid and key.
+type NodeAt = (u32, u32, Vec<u8>);
 
 /// The engine: page bytes by pgno (the database as it is now), the
 /// database dbtime, the log, the open transaction's version store.
 struct Engine {
     ps: usize,
     pages: BTreeMap<u32, Vec<u8>>,
+    /// The pages decoded, for look-ups (dropped when a page is stored).
+    views: std::cell::RefCell<BTreeMap<u32, std::rc::Rc<PageImage>>>,
     dbtime: u64,
     log: LogWriter,
     trx: u32,
     in_trx: bool,
     rces: Vec<Rce>,
     /// Nodes flag-deleted by the open transaction (deleted after commit).
-    flag_deleted: Vec<(u32, u32, Vec<u8>)>,
+    flag_deleted: Vec<NodeAt>,
     summary: Summary,
 }
 
 /// `fLRPageVersioned | fLRPageUnique` (logapi.hxx ~369).
 const VERSIONED_UNIQUE: u8 = 0x1 | 0x4;
+/// `fLRPageUnique`.
+const UNIQUE: u8 = 0x4;
+/// `fLRPageSpace`: an operation on a space tree.
+const SPACE: u8 = 0x8;
+
+/// The fixed fields of an LRNODE_ record.
+struct NodeHead {
+    lrtyp: u8,
+    pgno: u32,
+    dbtimes: (u64, u64),
+    iline: usize,
+    flags: u8,
+    rceid: u32,
+    fdp: (u32, u32),
+}
 
 impl Engine {
     fn count(&mut self, kind: &'static str) {
@@ -360,34 +393,52 @@ impl Engine {
 
     /// LRNODE_ (44 bytes): lrtyp, procid, dbid, pgno, dbtime after and
     /// before, trxBegin0, level, iline, flags, rceid, pgnoFDP, objidFDP.
-    fn lrnode(
-        &self,
-        t: u8,
-        pgno: u32,
-        dbtimes: (u64, u64),
-        iline: usize,
-        rceid: u32,
-        objid: u32,
-    ) -> Vec<u8> {
+    fn lrnode(&self, h: &NodeHead) -> Vec<u8> {
         let mut r = vec![0u8; 44];
-        r[0] = t;
+        r[0] = h.lrtyp;
         r[1..3].copy_from_slice(&PROCID.to_le_bytes());
         r[3] = DBID;
-        r[4..8].copy_from_slice(&pgno.to_le_bytes());
-        r[8..16].copy_from_slice(&dbtimes.0.to_le_bytes());
-        r[16..24].copy_from_slice(&dbtimes.1.to_le_bytes());
+        r[4..8].copy_from_slice(&h.pgno.to_le_bytes());
+        r[8..16].copy_from_slice(&h.dbtimes.0.to_le_bytes());
+        r[16..24].copy_from_slice(&h.dbtimes.1.to_le_bytes());
         r[24..28].copy_from_slice(&self.trx.to_le_bytes());
         r[28] = self.in_trx as u8;
-        r[29..31].copy_from_slice(&(iline as u16).to_le_bytes());
-        r[31] = if self.in_trx { VERSIONED_UNIQUE } else { 0 };
-        r[32..36].copy_from_slice(&rceid.to_le_bytes());
-        r[36..40].copy_from_slice(&pgno.to_le_bytes());
-        r[40..44].copy_from_slice(&objid.to_le_bytes());
+        r[29..31].copy_from_slice(&(h.iline as u16).to_le_bytes());
+        r[31] = h.flags;
+        r[32..36].copy_from_slice(&h.rceid.to_le_bytes());
+        r[36..40].copy_from_slice(&h.fdp.0.to_le_bytes());
+        r[40..44].copy_from_slice(&h.fdp.1.to_le_bytes());
         r
     }
 
+    /// The record flags of a node operation on a user tree.
+    fn node_flags(&self) -> u8 {
+        if self.in_trx {
+            VERSIONED_UNIQUE
+        } else {
+            0
+        }
+    }
+
+    /// Page `pgno` decoded from its bytes, to change it (as redo reads a
+    /// page for each record): the decoded view when there is one.
     fn page(&self, pgno: u32) -> PageImage {
+        match self.views.borrow_mut().remove(&pgno) {
+            Some(v) => std::rc::Rc::try_unwrap(v).unwrap_or_else(|v| (*v).clone()),
+            None => self.parse(pgno),
+        }
+    }
+
+    fn parse(&self, pgno: u32) -> PageImage {
         PageImage::parse(&self.pages[&pgno]).expect("own page parses")
+    }
+
+    /// Page `pgno` decoded, to look at.
+    fn view(&self, pgno: u32) -> std::rc::Rc<PageImage> {
+        let mut v = self.views.borrow_mut();
+        v.entry(pgno)
+            .or_insert_with(|| std::rc::Rc::new(self.parse(pgno)))
+            .clone()
     }
 
     /// Serialises and seals `p` as redo's page store does.
@@ -397,38 +448,110 @@ impl Engine {
             b[64..68].copy_from_slice(&pgno.to_le_bytes());
         }
         seal_page(&mut b, pgno);
+        let view = PageImage::parse(&b).expect("own page parses");
         self.pages.insert(pgno, b);
+        self.views.get_mut().insert(pgno, std::rc::Rc::new(view));
     }
 
-    /// The position of `key` among the nodes of `pgno` (found, or where it
-    /// would be inserted).
-    fn find(&self, pgno: u32, key: &[u8]) -> Result<usize, usize> {
-        let p = self.page(pgno);
-        let keys: Vec<Vec<u8>> = (0..p.lines.len()).map(|i| p.key(i)).collect();
-        keys.binary_search_by(|k| k.as_slice().cmp(key))
+    /// The leaf of the tree `root` that holds (or would hold) `key`, as
+    /// recovery's undo seeks a bookmark (`undo::seek`: in a parent page,
+    /// the first separator greater than the key, an empty one last), and
+    /// the node's position there (found, or where it would be inserted).
+    fn seek(&self, root: u32, key: &[u8]) -> (u32, Result<usize, usize>) {
+        let mut pgno = root;
+        loop {
+            let p = self.view(pgno);
+            let n = p.lines.len();
+            if p.flags & FLAG_LEAF != 0 {
+                let at = bisect(n, |i| p.key(i).as_slice().cmp(key));
+                return (pgno, at);
+            }
+            let i = (0..n)
+                .find(|&i| {
+                    let k = p.key(i);
+                    k.is_empty() || k.as_slice() > key
+                })
+                .expect("a parent page ends with an empty separator");
+            let d = &p.lines[i].data;
+            pgno = u32::from_le_bytes(d[d.len() - 4..].try_into().expect("4 bytes"));
+        }
     }
 
-    /// Logs `op` on node `key` of the one-page tree `pgno` and applies it
-    /// as redo does (`node_op`: versioned inside a transaction, with the
-    /// version-store entry redo's `remember` makes).
-    fn node(&mut self, pgno: u32, objid: u32, key: &[u8], op: Op) -> std::io::Result<()> {
-        let iline = match (&op, self.find(pgno, key)) {
+    /// Whether `extra` more bytes fit on `p` with the reserve kept.
+    fn fits(&self, p: &PageImage, extra: usize) -> bool {
+        p.used() + extra + RESERVE <= self.ps
+    }
+
+    /// Logs `op` on node `key` of the tree `root` and applies it as redo
+    /// does (`node_op`: versioned inside a transaction, with the
+    /// version-store entry redo's `remember` makes). An insert that does
+    /// not fit its leaf splits it ([`Engine::split_insert`]).
+    fn node(&mut self, root: u32, objid: u32, key: &[u8], op: Op) -> std::io::Result<()> {
+        let (pgno, at) = self.seek(root, key);
+        let iline = match (&op, at) {
             (Op::Insert { .. }, Err(at)) | (_, Ok(at)) => at,
-            _ => panic!("node {key:?} of page {pgno}: wrong state for {op:?}"),
+            _ => panic!("node {key:?} of tree {root}: wrong state for {op:?}"),
         };
         let mut p = self.page(pgno);
+        if let Op::Insert { data, .. } = &op {
+            let cb = p.cb_common(key);
+            let l = p.make_line(key, cb, data, 0);
+            if !self.fits(&p, line_size(&l)) {
+                return self.split_insert(root, objid, key, data, pgno, iline);
+            }
+        }
         self.dbtime += 1;
         let (after, rceid) = (self.dbtime, self.dbtime as u32);
-        let mut r = self.lrnode(op.lrtyp(), pgno, (after, p.dbtime), iline, rceid, objid);
+        let head = NodeHead {
+            lrtyp: op.lrtyp(),
+            pgno,
+            dbtimes: (after, p.dbtime),
+            iline,
+            flags: self.node_flags(),
+            rceid,
+            fdp: (root, objid),
+        };
+        let mut r = self.lrnode(&head);
+        let undo = self.apply_op(&mut p, iline, &op, &mut r);
+        if self.in_trx {
+            if matches!(op, Op::FlagDelete) {
+                self.flag_deleted.push((root, objid, key.to_vec()));
+            }
+            self.remember(rceid, (root, objid, key.to_vec()), undo);
+        }
+        self.log.record(&r)?;
+        self.count(op.name());
+        p.dbtime = after;
+        self.store(pgno, &p);
+        Ok(())
+    }
+
+    fn remember(&mut self, rceid: u32, node: NodeAt, undo: UndoOp) {
+        let (root, objid, key) = node;
+        self.rces.push(Rce {
+            rceid,
+            root,
+            objid,
+            key,
+            undo,
+        });
+    }
+
+    /// Applies `op` to line `iline` of `p`, completing its record `r`;
+    /// returns how to undo it.
+    fn apply_op(&self, p: &mut PageImage, iline: usize, op: &Op, r: &mut Vec<u8>) -> UndoOp {
         let v = if self.in_trx { NODE_VERSIONED } else { 0 };
-        let undo = match &op {
+        match op {
             Op::Insert { key, data } => {
-                for n in [key.len(), 0, data.len()] {
+                // The key's bytes shared with the page prefix are logged
+                // as its prefix part (LRINSERT: cbSuffix @44, cbPrefix @46).
+                let cb = p.cb_common(key);
+                for n in [key.len() - cb, cb, data.len()] {
                     r.extend((n as u16).to_le_bytes());
                 }
                 r.extend_from_slice(key);
                 r.extend_from_slice(data);
-                let l = p.make_line(key, 0, data, v);
+                let l = p.make_line(key, cb, data, v);
                 p.lines.insert(iline, l);
                 UndoOp::FlagDelete
             }
@@ -464,24 +587,7 @@ impl Engine {
                 p.lines.remove(iline);
                 UndoOp::ResetDelete
             }
-        };
-        if self.in_trx {
-            if matches!(op, Op::FlagDelete) {
-                self.flag_deleted.push((pgno, objid, key.to_vec()));
-            }
-            self.rces.push(Rce {
-                rceid,
-                pgno,
-                objid,
-                key: key.to_vec(),
-                undo,
-            });
         }
-        self.log.record(&r)?;
-        self.count(op.name());
-        p.dbtime = after;
-        self.store(pgno, &p);
-        Ok(())
     }
 
     fn begin(&mut self) -> std::io::Result<()> {
@@ -503,9 +609,9 @@ impl Engine {
         self.cleanup(nodes)
     }
 
-    fn cleanup(&mut self, nodes: Vec<(u32, u32, Vec<u8>)>) -> std::io::Result<()> {
-        for (pgno, objid, key) in nodes {
-            self.node(pgno, objid, &key, Op::Delete)?;
+    fn cleanup(&mut self, nodes: Vec<NodeAt>) -> std::io::Result<()> {
+        for (root, objid, key) in nodes {
+            self.node(root, objid, &key, Op::Delete)?;
         }
         Ok(())
     }
@@ -513,16 +619,26 @@ impl Engine {
     /// Rollback as the engine logs it: one Undo record (lrtypUndo, the
     /// physical undo of one RCE, logapi.hxx `LRUNDO`: bookmark sizes @44
     /// @46, oper @48, level @50, bookmark @51) per operation, newest first,
-    /// then Rollback (levelRollback 1); the inserts undone are then
-    /// deleted by the cleanup.
+    /// on the page the node is on now, then Rollback (levelRollback 1);
+    /// the inserts undone are then deleted by the cleanup.
     fn rollback(&mut self) -> std::io::Result<()> {
         let mut undone_inserts = Vec::new();
         for rce in std::mem::take(&mut self.rces).into_iter().rev() {
-            let iline = self.find(rce.pgno, &rce.key).expect("node to undo");
-            let mut p = self.page(rce.pgno);
+            let (pgno, at) = self.seek(rce.root, &rce.key);
+            let iline = at.expect("node to undo");
+            let mut p = self.page(pgno);
             self.dbtime += 1;
             let after = self.dbtime;
-            let mut r = self.lrnode(39, rce.pgno, (after, p.dbtime), iline, rce.rceid, rce.objid);
+            let head = NodeHead {
+                lrtyp: 39,
+                pgno,
+                dbtimes: (after, p.dbtime),
+                iline,
+                flags: VERSIONED_UNIQUE,
+                rceid: rce.rceid,
+                fdp: (rce.root, rce.objid),
+            };
+            let mut r = self.lrnode(&head);
             r.extend((rce.key.len() as u16).to_le_bytes());
             r.extend(0u16.to_le_bytes());
             r.extend(0u16.to_le_bytes());
@@ -532,9 +648,9 @@ impl Engine {
             self.log.record(&r)?;
             self.count("Undo");
             p.dbtime = after;
-            self.store(rce.pgno, &p);
+            self.store(pgno, &p);
             if rce.undo == UndoOp::FlagDelete {
-                undone_inserts.push((rce.pgno, rce.objid, rce.key));
+                undone_inserts.push((rce.root, rce.objid, rce.key));
             }
         }
         let mut rb = vec![7u8];
@@ -549,17 +665,27 @@ impl Engine {
 
     /// What recovery does with the transaction left open by the crash
     /// (`undo_open_transactions`): each operation undone, newest first, on
-    /// the node found by key, at a fresh dbtime; nothing is logged.
+    /// the node found by key from its tree's root, at a fresh dbtime;
+    /// nothing is logged.
     fn undo_at_end(&mut self) {
         for rce in std::mem::take(&mut self.rces).into_iter().rev() {
-            let iline = self.find(rce.pgno, &rce.key).expect("node to undo");
-            let mut p = self.page(rce.pgno);
+            let (pgno, at) = self.seek(rce.root, &rce.key);
+            let iline = at.expect("node to undo");
+            let mut p = self.page(pgno);
             undo::apply(&mut p, iline, &rce.undo).expect("undo applies");
             self.dbtime += 1;
             p.dbtime = self.dbtime;
-            self.store(rce.pgno, &p);
+            self.store(pgno, &p);
             self.count("undone at the end");
         }
+    }
+
+    /// Whether `id` may be inserted now: not live, and no node of that
+    /// key left on its page (flag-deleted by the open transaction).
+    fn free_id(&self, t: &Table, id: u32) -> bool {
+        self.seek(t.pgno, &key_long(id)).1.is_err()
+            && t.index
+                .is_none_or(|(ipg, _)| self.seek(ipg, &key_long(tag_of(id))).1.is_err())
     }
 
     fn insert_row(&mut self, t: &mut Table, id: u32) -> std::io::Result<()> {
@@ -582,12 +708,18 @@ impl Engine {
         Ok(())
     }
 
+    /// A replace to a name of another length; a Delta instead when the
+    /// longer row would not fit its page.
     fn replace_row(&mut self, t: &Table, id: u32, version: u64) -> std::io::Result<()> {
         let key = key_long(id);
-        let at = self.find(t.pgno, &key).expect("live id");
-        let old = self.page(t.pgno).lines[at].data.clone();
+        let (pgno, at) = self.seek(t.pgno, &key);
+        let p = self.view(pgno);
+        let old = p.lines[at.expect("live id")].data.clone();
         let count = i32::from_le_bytes(old[8..12].try_into().expect("4 bytes"));
         let data = user_record(id, count, tag_of(id), &name_of(id, version));
+        if !self.fits(&p, data.len().saturating_sub(old.len())) {
+            return self.delta_row(t, id, 1);
+        }
         self.node(t.pgno, t.objid, &key, Op::Replace { data })
     }
 
@@ -607,6 +739,465 @@ impl Engine {
         }
         t.live.retain(|&x| x != id);
         Ok(())
+    }
+}
+
+/// Binary search over `n` ordered items compared by `cmp` (the position
+/// found, or where the item would go).
+fn bisect(n: usize, cmp: impl Fn(usize) -> std::cmp::Ordering) -> Result<usize, usize> {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match cmp(mid) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return Ok(mid),
+        }
+    }
+    Err(lo)
+}
+
+/// Bytes a line takes on its page, tag included (`CbNDNodeSizeTotal`).
+fn line_size(l: &Line) -> usize {
+    (if l.cb_prefix > 0 { 2 } else { 0 }) + 2 + l.suffix.len() + l.data.len() + 4
+}
+
+/// `dbtimeNil` (daedef.hxx): no before-dbtime.
+const DBTIME_NIL: u64 = u64::MAX;
+
+/// A line on its way through a split (`LINEINFO`'s KEYDATAFLAGS): full
+/// key, data, flags and where it sat (kept when the page keeps it).
+#[derive(Debug, Clone)]
+struct Kdf {
+    key: Vec<u8>,
+    data: Vec<u8>,
+    flags: u8,
+    slot: Option<Slot>,
+}
+
+/// The lines of `p` with the operation's new node at `iline`
+/// (`ErrLGIRedoSplitLineinfo`, logredo.cxx ~7709).
+fn split_lines(p: &PageImage, iline: usize, oper: Kdf) -> Vec<Kdf> {
+    let mut lines: Vec<Kdf> = (0..p.lines.len())
+        .map(|i| Kdf {
+            key: p.key(i),
+            data: p.lines[i].data.clone(),
+            flags: p.lines[i].flags,
+            slot: p.lines[i].slot,
+        })
+        .collect();
+    lines.insert(iline, oper);
+    lines
+}
+
+/// Lays `lines` out on `p` against the prefix `prefix` (a line uses it
+/// when it shares more than cbPrefixOverhead bytes with it).
+fn fill(p: &mut PageImage, lines: &[Kdf], prefix: &[u8]) {
+    p.lines = lines
+        .iter()
+        .map(|k| {
+            let n = eseutil::recovery::page::common(prefix, &k.key);
+            let cb = if n > CB_PREFIX_OVERHEAD { n } else { 0 };
+            let mut l = p.make_line(&k.key, cb, &k.data, k.flags);
+            l.slot = k.slot;
+            l
+        })
+        .collect();
+}
+
+/// The separator a leaf split gives the parent (`ErrBTIComputeSeparatorKey`,
+/// bt.cxx ~10583): the split key up to and including its first byte that
+/// differs from the previous key.
+fn separator(prev: &[u8], split: &[u8]) -> Vec<u8> {
+    let n = eseutil::recovery::page::common(prev, split);
+    split[..(n + 1).min(split.len())].to_vec()
+}
+
+/// One LRSPLITNEW of a split macro (logapi.hxx ~873–950,
+/// docs/format/log-records.md §3). A path page that does not split has
+/// `pgno_new` 0 and only `pgno`, `before`, `iline_oper` set.
+#[derive(Debug, Clone, Default)]
+struct SplitLog {
+    pgno: u32,
+    before: u64,
+    pgno_new: u32,
+    right: (u32, u64),
+    parent: (u32, u64),
+    fdp: (u32, u32),
+    /// SPLITTYPE (btsplit.hxx ~6): 0 vertical, 1 right, 2 append.
+    split_type: u8,
+    iline_oper: usize,
+    iline_split: usize,
+    clines: usize,
+    new_flags: u32,
+    split_flags: u32,
+    /// ilinePrefixSplit, ilinePrefixNew (−1: none).
+    prefix_lines: (i32, i32),
+    key_parent: Vec<u8>,
+    prefix_old: Vec<u8>,
+    prefix_new: Vec<u8>,
+}
+
+impl SplitLog {
+    /// The record (`ErrLGSplit`, logapi.cxx ~3461): LRPAGE_ at the macro's
+    /// dbtime with iline 0, the split fields, then key parent, old and
+    /// new split-page prefix; no page before-image.
+    fn record(&self, e: &Engine, dbtime: u64) -> Vec<u8> {
+        let mut r = vec![0u8; 110];
+        r[0] = 62;
+        r[1..3].copy_from_slice(&PROCID.to_le_bytes());
+        r[3] = DBID;
+        r[4..8].copy_from_slice(&self.pgno.to_le_bytes());
+        r[8..16].copy_from_slice(&dbtime.to_le_bytes());
+        r[16..24].copy_from_slice(&self.before.to_le_bytes());
+        r[24..28].copy_from_slice(&e.trx.to_le_bytes());
+        r[28] = e.in_trx as u8;
+        r[31] = UNIQUE;
+        r[32..36].copy_from_slice(&self.pgno_new.to_le_bytes());
+        r[36..40].copy_from_slice(&self.right.0.to_le_bytes());
+        r[40..48].copy_from_slice(&self.right.1.to_le_bytes());
+        r[48..52].copy_from_slice(&self.parent.0.to_le_bytes());
+        r[52..60].copy_from_slice(&self.parent.1.to_le_bytes());
+        r[60..64].copy_from_slice(&self.fdp.0.to_le_bytes());
+        r[64..68].copy_from_slice(&self.fdp.1.to_le_bytes());
+        r[68] = self.split_type;
+        // splitoperInsert (btsplit.hxx ~35) when the page splits.
+        r[69] = (self.pgno_new != 0) as u8;
+        r[70..72].copy_from_slice(&(self.iline_oper as u16).to_le_bytes());
+        r[72..74].copy_from_slice(&(self.iline_split as u16).to_le_bytes());
+        r[74..76].copy_from_slice(&(self.clines as u16).to_le_bytes());
+        r[76..80].copy_from_slice(&self.new_flags.to_le_bytes());
+        r[80..84].copy_from_slice(&self.split_flags.to_le_bytes());
+        r[88..92].copy_from_slice(&self.prefix_lines.0.to_le_bytes());
+        r[92..96].copy_from_slice(&self.prefix_lines.1.to_le_bytes());
+        r[96..98].copy_from_slice(&(self.prefix_old.len() as u16).to_le_bytes());
+        r[98..100].copy_from_slice(&(self.prefix_new.len() as u16).to_le_bytes());
+        r[100..102].copy_from_slice(&(self.key_parent.len() as u16).to_le_bytes());
+        r.extend_from_slice(&self.key_parent);
+        r.extend_from_slice(&self.prefix_old);
+        r.extend_from_slice(&self.prefix_new);
+        r
+    }
+
+    /// The pages the macro touched at this level (`ErrLGSplit`'s rgpgno).
+    fn pages(&self) -> impl Iterator<Item = u32> {
+        [self.pgno, self.pgno_new, self.right.0]
+            .into_iter()
+            .filter(|&p| p != 0)
+    }
+}
+
+/// LRMACROBEGIN / LRMACROEND (logapi.hxx ~1474, ~1485): lrtyp, procid,
+/// dbtime.
+fn macro_record(lrtyp: u8, dbtime: u64) -> Vec<u8> {
+    let mut r = vec![lrtyp];
+    r.extend(PROCID.to_le_bytes());
+    r.extend(dbtime.to_le_bytes());
+    r
+}
+
+impl Engine {
+    /// Takes the first free page of the tree's available extent: the AE
+    /// node's page count goes down by one (a Replace on the space tree,
+    /// unversioned, `fLRPageSpace`), the extent's last page (its key)
+    /// stays; pages are handed out from the front (`ErrSPGetPage`).
+    fn allocate(&mut self, root: u32, objid: u32) -> std::io::Result<u32> {
+        let ae = root + 2;
+        let mut p = self.page(ae);
+        let l = p
+            .lines
+            .first()
+            .ok_or_else(|| std::io::Error::other(format!("tree {root}: its extent is used up")))?;
+        let last = u32::from_be_bytes(l.suffix[..4].try_into().expect("4 bytes"));
+        let avail = u32::from_le_bytes(l.data[..4].try_into().expect("4 bytes"));
+        if avail == 0 {
+            return Err(std::io::Error::other(format!(
+                "tree {root}: its extent is used up"
+            )));
+        }
+        self.dbtime += 1;
+        let head = NodeHead {
+            lrtyp: 33,
+            pgno: ae,
+            dbtimes: (self.dbtime, p.dbtime),
+            iline: 0,
+            flags: SPACE,
+            rceid: 0,
+            fdp: (root, objid),
+        };
+        let mut r = self.lrnode(&head);
+        let data = (avail - 1).to_le_bytes();
+        for n in [4u16, 4, 4] {
+            r.extend(n.to_le_bytes());
+        }
+        r.extend(data);
+        self.log.record(&r)?;
+        self.count("Replace (space)");
+        p.lines[0].data = data.to_vec();
+        p.dbtime = self.dbtime;
+        self.store(ae, &p);
+        Ok(last + 1 - avail)
+    }
+
+    /// An insert that does not fit its leaf, as `ErrBTISplit` makes it:
+    /// a new page from the tree's space, then one macro (MacroBegin, the
+    /// Split2 records top-down, the Insert, MacroCommit + MacroInfo) at
+    /// one new dbtime. A root leaf splits vertically; another leaf splits
+    /// right, or appends when the key goes after the last node of the
+    /// last leaf (bt.cxx ~9335); its parent (the root) gets the separator.
+    /// The pages change as `recovery::split` redoes the macro.
+    fn split_insert(
+        &mut self,
+        root: u32,
+        objid: u32,
+        key: &[u8],
+        data: &[u8],
+        pgno: u32,
+        iline: usize,
+    ) -> std::io::Result<()> {
+        let pgno_new = self.allocate(root, objid)?;
+        self.dbtime += 1;
+        let dbtime = self.dbtime;
+        let v = if self.in_trx { NODE_VERSIONED } else { 0 };
+        let p = self.page(pgno);
+        let oper = Kdf {
+            key: key.to_vec(),
+            data: data.to_vec(),
+            flags: v,
+            slot: None,
+        };
+        let lines = split_lines(&p, iline, oper);
+        let path = if pgno == root {
+            vec![self.split_vertical((pgno, p), pgno_new, lines, iline, dbtime)]
+        } else {
+            self.split_horizontal(root, p, (pgno, pgno_new), lines, iline, dbtime)?
+        };
+        self.log.record(&macro_record(11, dbtime))?;
+        for s in &path {
+            let mut s = s.clone();
+            s.fdp = (root, objid);
+            self.log.record(&s.record(self, dbtime))?;
+            self.count("Split2");
+        }
+        // The operation (ErrLGInsert with the split page's csr): the key
+        // logged whole, at ilineOper, at the macro's dbtime.
+        let leaf = path.last().expect("a split path");
+        let head = NodeHead {
+            lrtyp: 29,
+            pgno,
+            dbtimes: (dbtime, leaf.before),
+            iline,
+            flags: self.node_flags(),
+            rceid: dbtime as u32,
+            fdp: (root, objid),
+        };
+        let mut r = self.lrnode(&head);
+        for n in [key.len(), 0, data.len()] {
+            r.extend((n as u16).to_le_bytes());
+        }
+        r.extend_from_slice(key);
+        r.extend_from_slice(data);
+        self.log.record(&r)?;
+        self.count("Insert");
+        if self.in_trx {
+            self.remember(
+                dbtime as u32,
+                (root, objid, key.to_vec()),
+                UndoOp::FlagDelete,
+            );
+        }
+        // MacroCommit, then LRMACROINFO (lrtypMacroInfo 67, LRIGNORED
+        // shape: cb, the pages) in the same write (ErrLGIMacroEnd,
+        // logapi.cxx ~4389).
+        let mut end = macro_record(12, dbtime);
+        let pages: Vec<u32> = path.iter().flat_map(SplitLog::pages).collect();
+        end.push(67);
+        end.extend((4 * pages.len() as u32).to_le_bytes());
+        for pg in pages {
+            end.extend(pg.to_le_bytes());
+        }
+        self.log.record(&end)?;
+        self.count("MacroCommit");
+        Ok(())
+    }
+
+    /// Vertical split of a root leaf (`BTISelectVerticalSplit`, bt.cxx
+    /// ~9431): every line and the new node go to the new page (flags of
+    /// the root without fPageRoot), the root keeps one node (empty key →
+    /// the new page) and becomes parent of leaf.
+    fn split_vertical(
+        &mut self,
+        (pgno, mut src): (u32, PageImage),
+        pgno_new: u32,
+        lines: Vec<Kdf>,
+        iline: usize,
+        dbtime: u64,
+    ) -> SplitLog {
+        let s = SplitLog {
+            pgno,
+            before: src.dbtime,
+            pgno_new,
+            right: (0, DBTIME_NIL),
+            parent: (0, DBTIME_NIL),
+            split_type: 0,
+            iline_oper: iline,
+            iline_split: 0,
+            clines: lines.len(),
+            new_flags: src.flags & !FLAG_ROOT,
+            split_flags: (src.flags | FLAG_PARENT_OF_LEAF) & !(FLAG_LEAF | FLAG_REPAIR),
+            prefix_lines: (-1, 0),
+            prefix_old: Vec::new(),
+            ..Default::default()
+        };
+        let mut newp = PageImage::new(self.ps, src.objid, s.new_flags, dbtime);
+        newp.ext = lines[0].key.clone();
+        let prefix = newp.ext.clone();
+        fill(&mut newp, &lines, &prefix);
+        src.flags = s.split_flags | (src.flags & FLAG_NEW_CHECKSUM);
+        src.lines = vec![src.make_line(&[], 0, &pgno_new.to_le_bytes(), 0)];
+        src.optimize_internal_fragmentation();
+        src.dbtime = dbtime;
+        newp.dbtime = dbtime;
+        self.store(s.pgno, &src);
+        self.store(pgno_new, &newp);
+        self.count("split (vertical)");
+        s
+    }
+}
+
+/// Where a right split cuts `lines` (`BTISelectRightSplit` balances the
+/// two pages): the first line at which half of the bytes are reached.
+fn balanced_split(lines: &[Kdf]) -> usize {
+    let sizes: Vec<usize> = lines
+        .iter()
+        .map(|k| k.key.len() + k.data.len() + 8)
+        .collect();
+    let total: usize = sizes.iter().sum();
+    let mut acc = 0;
+    for (i, s) in sizes.iter().enumerate() {
+        acc += s;
+        if 2 * acc >= total {
+            return (i + 1).clamp(1, lines.len() - 1);
+        }
+    }
+    lines.len() - 1
+}
+
+impl Engine {
+    /// Right or append split of leaf `pgno`, a child of the root
+    /// (`BTISelectRightSplit`, `BTISelectAppend` bt.cxx ~9493: the new
+    /// page holds the new node alone and takes its key as prefix). The
+    /// path is the root (no split: `BTIInsertPgnoNewAndSetPgnoSplit` puts
+    /// the separator → the split page before the node that now points to
+    /// the new page), then the leaf; the split page keeps the lines
+    /// before ilineSplit, prefixed by its first key (a right split), the
+    /// new page the others; siblings are linked (`BTISplitFixSiblings`).
+    fn split_horizontal(
+        &mut self,
+        root: u32,
+        mut src: PageImage,
+        (pgno, pgno_new): (u32, u32),
+        mut lines: Vec<Kdf>,
+        iline: usize,
+        dbtime: u64,
+    ) -> std::io::Result<Vec<SplitLog>> {
+        let mut parent = self.page(root);
+        if parent.flags & FLAG_PARENT_OF_LEAF == 0 {
+            return Err(std::io::Error::other(
+                "a split below a parent page that is not the root: not made",
+            ));
+        }
+        let append = src.next == 0 && iline + 1 == lines.len();
+        let iline_split = if append {
+            iline
+        } else {
+            balanced_split(&lines)
+        };
+        let key_parent = separator(&lines[iline_split - 1].key, &lines[iline_split].key);
+        let at = (0..parent.lines.len())
+            .find(|&j| {
+                let k = parent.key(j);
+                k.is_empty() || k > key_parent
+            })
+            .expect("a parent page ends with an empty separator");
+        let right = src.next;
+        let right_before = if right != 0 {
+            self.page(right).dbtime
+        } else {
+            DBTIME_NIL
+        };
+        let top = SplitLog {
+            pgno: root,
+            before: parent.dbtime,
+            iline_oper: at,
+            right: (0, DBTIME_NIL),
+            parent: (0, DBTIME_NIL),
+            ..Default::default()
+        };
+        let leaf = SplitLog {
+            pgno,
+            before: src.dbtime,
+            pgno_new,
+            right: (right, right_before),
+            parent: (root, parent.dbtime),
+            split_type: if append { 2 } else { 1 },
+            iline_oper: iline,
+            iline_split,
+            clines: lines.len(),
+            new_flags: src.flags,
+            split_flags: src.flags,
+            prefix_lines: if append { (-1, 0) } else { (0, 0) },
+            key_parent: key_parent.clone(),
+            prefix_old: src.prefix().to_vec(),
+            prefix_new: if append {
+                Vec::new()
+            } else {
+                lines[0].key.clone()
+            },
+            ..Default::default()
+        };
+        let cb = parent.cb_common(&key_parent);
+        let sep = parent.make_line(&key_parent, cb, &pgno.to_le_bytes(), 0);
+        if parent.used() + line_size(&sep) > self.ps {
+            return Err(std::io::Error::other(
+                "a split of the root's parent level: not made",
+            ));
+        }
+        parent.lines.insert(at, sep);
+        parent.lines[at + 1].data = pgno_new.to_le_bytes().to_vec();
+        parent.optimize_internal_fragmentation();
+        parent.dbtime = dbtime;
+        self.store(root, &parent);
+        let moved = lines.split_off(iline_split);
+        let mut newp = PageImage::new(self.ps, src.objid, leaf.new_flags, dbtime);
+        newp.ext = moved[0].key.clone();
+        let prefix = newp.ext.clone();
+        fill(&mut newp, &moved, &prefix);
+        let prefix = if append {
+            src.prefix().to_vec()
+        } else {
+            src.reset_prefix(leaf.prefix_new.clone());
+            leaf.prefix_new.clone()
+        };
+        fill(&mut src, &lines, &prefix);
+        (newp.prev, newp.next, src.next) = (pgno, right, pgno_new);
+        src.optimize_internal_fragmentation();
+        src.dbtime = dbtime;
+        newp.dbtime = dbtime;
+        self.store(pgno, &src);
+        self.store(pgno_new, &newp);
+        if right != 0 {
+            let mut r = self.page(right);
+            r.prev = pgno_new;
+            r.dbtime = dbtime;
+            self.store(right, &r);
+        }
+        self.count(if append {
+            "split (append)"
+        } else {
+            "split (right)"
+        });
+        Ok(vec![top, leaf])
     }
 }
 
@@ -924,6 +1515,7 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     let mut e = Engine {
         ps,
         pages,
+        views: Default::default(),
         dbtime: built.dbtime,
         log: LogWriter::new(&logs),
         trx: 0,
@@ -939,7 +1531,6 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     e.log.record(&attach_db(&header))?;
     let mut mix = Mix {
         rng: Rng(cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
-        next_id: 1000,
     };
     run_transactions(&mut e, &mut tables, &mut mix, |e| e.log.half_past(before))?;
     // The checkpoint: a new generation starts, everything before is
@@ -967,7 +1558,7 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     }
     run_transactions(&mut e, &mut tables, &mut mix, |e| e.log.half_past(gens))?;
     e.begin()?;
-    operations(&mut e, &mut tables, &mut mix.rng, &mut mix.next_id)?;
+    operations(&mut e, &mut tables, &mut mix.rng)?;
     e.count("open at the end");
     let generations = std::mem::replace(&mut e.log, LogWriter::new(&logs)).close()?;
     e.undo_at_end();
@@ -986,19 +1577,19 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
 }
 
 /// One transaction's operations (1 to 6, on random tables and rows).
-fn operations(
-    e: &mut Engine,
-    tables: &mut [Table],
-    rng: &mut Rng,
-    next_id: &mut u32,
-) -> std::io::Result<()> {
+fn operations(e: &mut Engine, tables: &mut [Table], rng: &mut Rng) -> std::io::Result<()> {
     for _ in 0..1 + rng.below(6) {
         let t = &mut tables[rng.below(tables.len() as u64) as usize];
         let pick = t.live[rng.below(t.live.len() as u64) as usize];
         match rng.below(10) {
             0..=2 if t.live.len() < LIVE_ROWS => {
-                *next_id += 1;
-                e.insert_row(t, *next_id)?;
+                // A free id of the key space (a few tries).
+                let id = (0..8)
+                    .map(|_| 1 + rng.below(ID_SPACE as u64) as u32)
+                    .find(|&id| !t.live.contains(&id) && e.free_id(t, id));
+                if let Some(id) = id {
+                    e.insert_row(t, id)?;
+                }
             }
             0..=2 => e.delete_row(t, pick)?,
             3..=5 => e.replace_row(t, pick, rng.next())?,
@@ -1010,10 +1601,9 @@ fn operations(
     Ok(())
 }
 
-/// The operation stream: its random source and the next row id.
+/// The operation stream: its random source.
 struct Mix {
     rng: Rng,
-    next_id: u32,
 }
 
 /// Transactions (one in eight rolled back) until `done` says stop.
@@ -1026,7 +1616,7 @@ fn run_transactions(
     while !done(e) {
         let live: Vec<Vec<u32>> = tables.iter().map(|t| t.live.clone()).collect();
         e.begin()?;
-        operations(e, tables, &mut mix.rng, &mut mix.next_id)?;
+        operations(e, tables, &mut mix.rng)?;
         if mix.rng.below(8) == 0 {
             e.rollback()?;
             for (t, l) in tables.iter_mut().zip(live) {

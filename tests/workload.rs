@@ -84,6 +84,14 @@ fn replay_of_the_workload_gives_the_expected_database() {
             s.ops
         );
     }
+    // the user trees grew past their root page: split macros replayed
+    for kind in ["split (vertical)", "split (right)", "MacroCommit"] {
+        assert!(
+            s.ops.get(kind).copied().unwrap_or(0) > 0,
+            "{kind}: {:?}",
+            s.ops
+        );
+    }
     let start = std::fs::read(out.join("start").join(DB_NAME)).unwrap();
     let recovered = recover(&out, &tmp.path().join("x"));
     assert_same_pages(&recovered, &out.join("expected").join(DB_NAME));
@@ -98,6 +106,22 @@ fn replay_of_the_workload_gives_the_expected_database() {
     let backup = out.join("backup");
     let restored = recover_from(&out, &backup, &backup, &tmp.path().join("y"));
     assert_same_pages(&restored, &out.join("expected").join(DB_NAME));
+}
+
+/// Seed 3 makes an append split (a new last key on a full last leaf) as
+/// well as vertical and right ones.
+#[test]
+fn an_append_split_replays_page_for_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("wl");
+    let s = make(&out, 2, 4, 3);
+    assert!(
+        s.ops.get("split (append)").copied().unwrap_or(0) > 0,
+        "{:?}",
+        s.ops
+    );
+    let recovered = recover(&out, &tmp.path().join("x"));
+    assert_same_pages(&recovered, &out.join("expected").join(DB_NAME));
 }
 
 #[test]
