@@ -55,11 +55,12 @@ use std::path::{Path, PathBuf};
 use eseutil::checksum::seal_page;
 use eseutil::log::synth::{begin0, commit0, Log8};
 use eseutil::parse::page::{
-    FLAG_INDEX, FLAG_LEAF, FLAG_NEW_CHECKSUM, FLAG_PARENT_OF_LEAF, FLAG_REPAIR, FLAG_ROOT,
-    NODE_DELETED, NODE_VERSIONED,
+    FLAG_EMPTY, FLAG_INDEX, FLAG_LEAF, FLAG_LONG_VALUE, FLAG_NEW_CHECKSUM, FLAG_PARENT_OF_LEAF,
+    FLAG_REPAIR, FLAG_ROOT, NODE_DELETED, NODE_VERSIONED,
 };
 use eseutil::recovery::create_db::{
-    build_with, column_row, index_row, insert_row, key_long, table_row, Builder, LEGACY_DB_PAGES,
+    build_with, column_row, index_row, insert_row, key_long, long_value_row, table_row, Builder,
+    LEGACY_DB_PAGES,
 };
 use eseutil::recovery::page::{Line, PageImage, Slot, CB_PREFIX_OVERHEAD};
 use eseutil::recovery::undo::{self, UndoOp};
@@ -93,6 +94,8 @@ pub struct Summary {
     pub ops: BTreeMap<&'static str, u64>,
     /// The database's file name (in start/ and expected/).
     pub db_name: String,
+    /// The rows of Docs after replay: Id and the size of its long value.
+    pub long_values: Vec<(u32, usize)>,
 }
 
 /// The database file name, in every folder.
@@ -365,6 +368,8 @@ struct Engine {
     rces: Vec<Rce>,
     /// Nodes flag-deleted by the open transaction (deleted after commit).
     flag_deleted: Vec<NodeAt>,
+    /// The table with long values.
+    docs: Docs,
     summary: Summary,
 }
 
@@ -478,8 +483,15 @@ impl Engine {
     }
 
     /// Whether `extra` more bytes fit on `p` with the reserve kept.
+    /// (Long-value chunks are replaced by chunks of the same size: their
+    /// pages keep no reserve.)
     fn fits(&self, p: &PageImage, extra: usize) -> bool {
-        p.used() + extra + RESERVE <= self.ps
+        let reserve = if p.flags & FLAG_LONG_VALUE != 0 {
+            0
+        } else {
+            RESERVE
+        };
+        p.used() + extra + reserve <= self.ps
     }
 
     /// Logs `op` on node `key` of the tree `root` and applies it as redo
@@ -492,12 +504,19 @@ impl Engine {
             (Op::Insert { .. }, Err(at)) | (_, Ok(at)) => at,
             _ => panic!("node {key:?} of tree {root}: wrong state for {op:?}"),
         };
+        if matches!(op, Op::Delete)
+            && pgno != root
+            && self.view(pgno).lines.len() == 1
+            && self.merge_empty((root, objid), pgno)?
+        {
+            return Ok(());
+        }
         let mut p = self.page(pgno);
         if let Op::Insert { data, .. } = &op {
             let cb = p.cb_common(key);
             let l = p.make_line(key, cb, data, 0);
             if !self.fits(&p, line_size(&l)) {
-                return self.split_insert(root, objid, key, data, pgno, iline);
+                return self.split_insert((root, objid), key, data, pgno, iline);
             }
         }
         self.dbtime += 1;
@@ -512,7 +531,7 @@ impl Engine {
             fdp: (root, objid),
         };
         let mut r = self.lrnode(&head);
-        let undo = self.apply_op(&mut p, iline, &op, &mut r);
+        let undo = self.apply_op(&mut p, iline, &op, &mut r, self.in_trx);
         if self.in_trx {
             if matches!(op, Op::FlagDelete) {
                 self.flag_deleted.push((root, objid, key.to_vec()));
@@ -539,8 +558,15 @@ impl Engine {
 
     /// Applies `op` to line `iline` of `p`, completing its record `r`;
     /// returns how to undo it.
-    fn apply_op(&self, p: &mut PageImage, iline: usize, op: &Op, r: &mut Vec<u8>) -> UndoOp {
-        let v = if self.in_trx { NODE_VERSIONED } else { 0 };
+    fn apply_op(
+        &self,
+        p: &mut PageImage,
+        iline: usize,
+        op: &Op,
+        r: &mut Vec<u8>,
+        versioned: bool,
+    ) -> UndoOp {
+        let v = if versioned { NODE_VERSIONED } else { 0 };
         match op {
             Op::Insert { key, data } => {
                 // The key's bytes shared with the page prefix are logged
@@ -606,7 +632,8 @@ impl Engine {
         self.in_trx = false;
         self.rces.clear();
         let nodes = std::mem::take(&mut self.flag_deleted);
-        self.cleanup(nodes)
+        self.cleanup(nodes)?;
+        self.delete_unreferenced()
     }
 
     fn cleanup(&mut self, nodes: Vec<NodeAt>) -> std::io::Result<()> {
@@ -660,6 +687,7 @@ impl Engine {
         self.count("Rollback");
         self.in_trx = false;
         self.flag_deleted.clear();
+        self.docs.unreferenced.clear();
         self.cleanup(undone_inserts)
     }
 
@@ -821,6 +849,8 @@ struct SplitLog {
     pgno: u32,
     before: u64,
     pgno_new: u32,
+    /// splitoperInsert (btsplit.hxx ~35), else splitoperNone.
+    oper: bool,
     right: (u32, u64),
     parent: (u32, u64),
     fdp: (u32, u32),
@@ -861,8 +891,7 @@ impl SplitLog {
         r[60..64].copy_from_slice(&self.fdp.0.to_le_bytes());
         r[64..68].copy_from_slice(&self.fdp.1.to_le_bytes());
         r[68] = self.split_type;
-        // splitoperInsert (btsplit.hxx ~35) when the page splits.
-        r[69] = (self.pgno_new != 0) as u8;
+        r[69] = self.oper as u8;
         r[70..72].copy_from_slice(&(self.iline_oper as u16).to_le_bytes());
         r[72..74].copy_from_slice(&(self.iline_split as u16).to_le_bytes());
         r[74..76].copy_from_slice(&(self.clines as u16).to_le_bytes());
@@ -902,41 +931,53 @@ impl Engine {
     /// unversioned, `fLRPageSpace`), the extent's last page (its key)
     /// stays; pages are handed out from the front (`ErrSPGetPage`).
     fn allocate(&mut self, root: u32, objid: u32) -> std::io::Result<u32> {
-        let ae = root + 2;
-        let mut p = self.page(ae);
-        let l = p
-            .lines
-            .first()
-            .ok_or_else(|| std::io::Error::other(format!("tree {root}: its extent is used up")))?;
-        let last = u32::from_be_bytes(l.suffix[..4].try_into().expect("4 bytes"));
+        let p = self.view(root + 2);
+        let used_up = || std::io::Error::other(format!("tree {root}: its extent is used up"));
+        let l = p.lines.first().ok_or_else(used_up)?;
+        let key = p.key(0);
+        let last = u32::from_be_bytes(key[..4].try_into().expect("4 bytes"));
         let avail = u32::from_le_bytes(l.data[..4].try_into().expect("4 bytes"));
         if avail == 0 {
-            return Err(std::io::Error::other(format!(
-                "tree {root}: its extent is used up"
-            )));
+            return Err(used_up());
         }
+        let op = if avail > 1 {
+            Op::Replace {
+                data: (avail - 1).to_le_bytes().to_vec(),
+            }
+        } else {
+            Op::Delete
+        };
+        self.space_node((root, objid), &key, op)?;
+        Ok(last + 1 - avail)
+    }
+
+    /// An operation on the available-extent tree of the tree `root` (its
+    /// root page root+2): unversioned, `fLRPageSpace`, outside the
+    /// version store.
+    fn space_node(&mut self, (root, objid): (u32, u32), key: &[u8], op: Op) -> std::io::Result<()> {
+        let (pgno, Ok(iline) | Err(iline)) = self.seek(root + 2, key);
+        let mut p = self.page(pgno);
         self.dbtime += 1;
         let head = NodeHead {
-            lrtyp: 33,
-            pgno: ae,
+            lrtyp: op.lrtyp(),
+            pgno,
             dbtimes: (self.dbtime, p.dbtime),
-            iline: 0,
+            iline,
             flags: SPACE,
             rceid: 0,
             fdp: (root, objid),
         };
         let mut r = self.lrnode(&head);
-        let data = (avail - 1).to_le_bytes();
-        for n in [4u16, 4, 4] {
-            r.extend(n.to_le_bytes());
-        }
-        r.extend(data);
+        self.apply_op(&mut p, iline, &op, &mut r, false);
         self.log.record(&r)?;
-        self.count("Replace (space)");
-        p.lines[0].data = data.to_vec();
+        self.count(match op {
+            Op::Insert { .. } => "Insert (space)",
+            Op::Delete => "Delete (space)",
+            _ => "Replace (space)",
+        });
         p.dbtime = self.dbtime;
-        self.store(ae, &p);
-        Ok(last + 1 - avail)
+        self.store(pgno, &p);
+        Ok(())
     }
 
     /// An insert that does not fit its leaf, as `ErrBTISplit` makes it:
@@ -948,8 +989,7 @@ impl Engine {
     /// The pages change as `recovery::split` redoes the macro.
     fn split_insert(
         &mut self,
-        root: u32,
-        objid: u32,
+        (root, objid): (u32, u32),
         key: &[u8],
         data: &[u8],
         pgno: u32,
@@ -967,80 +1007,110 @@ impl Engine {
             slot: None,
         };
         let lines = split_lines(&p, iline, oper);
-        let path = if pgno == root {
-            vec![self.split_vertical((pgno, p), pgno_new, lines, iline, dbtime)]
-        } else {
-            self.split_horizontal(root, p, (pgno, pgno_new), lines, iline, dbtime)?
-        };
+        if pgno == root {
+            let probe = self.new_page(&p, p.flags, &lines, dbtime);
+            if probe.used() > self.ps {
+                // BTISelectSplitWithOperNone: the root's lines move down
+                // alone; the insert is tried again on the new leaf.
+                let mut lines = lines;
+                lines.remove(iline);
+                let s = self.split_vertical((pgno, p), pgno_new, lines, None, dbtime);
+                self.log_split(&[s], (root, objid), dbtime, None)?;
+                let op = Op::Insert {
+                    key: key.to_vec(),
+                    data: data.to_vec(),
+                };
+                return self.node(root, objid, key, op);
+            }
+            let s = self.split_vertical((pgno, p), pgno_new, lines, Some(iline), dbtime);
+            return self.log_split(&[s], (root, objid), dbtime, Some((key, data)));
+        }
+        let path = self.split_horizontal(root, p, (pgno, pgno_new), lines, iline, dbtime)?;
+        self.log_split(&path, (root, objid), dbtime, Some((key, data)))
+    }
+
+    /// Logs a split macro: MacroBegin, the Split2 records top-down, the
+    /// operation (`ErrLGInsert` with the split page's csr: the key logged
+    /// whole, at ilineOper, at the macro's dbtime) when the split carries
+    /// it, then MacroCommit followed by LRMACROINFO (lrtypMacroInfo 67,
+    /// LRIGNORED shape: cb, the pages) in the same write (`ErrLGIMacroEnd`,
+    /// logapi.cxx ~4389).
+    fn log_split(
+        &mut self,
+        path: &[SplitLog],
+        (root, objid): (u32, u32),
+        dbtime: u64,
+        insert: Option<(&[u8], &[u8])>,
+    ) -> std::io::Result<()> {
         self.log.record(&macro_record(11, dbtime))?;
-        for s in &path {
+        for s in path {
             let mut s = s.clone();
             s.fdp = (root, objid);
             self.log.record(&s.record(self, dbtime))?;
             self.count("Split2");
         }
-        // The operation (ErrLGInsert with the split page's csr): the key
-        // logged whole, at ilineOper, at the macro's dbtime.
         let leaf = path.last().expect("a split path");
-        let head = NodeHead {
-            lrtyp: 29,
-            pgno,
-            dbtimes: (dbtime, leaf.before),
-            iline,
-            flags: self.node_flags(),
-            rceid: dbtime as u32,
-            fdp: (root, objid),
-        };
-        let mut r = self.lrnode(&head);
-        for n in [key.len(), 0, data.len()] {
-            r.extend((n as u16).to_le_bytes());
+        if let Some((key, data)) = insert {
+            let head = NodeHead {
+                lrtyp: 29,
+                pgno: leaf.pgno,
+                dbtimes: (dbtime, leaf.before),
+                iline: leaf.iline_oper,
+                flags: self.node_flags(),
+                rceid: dbtime as u32,
+                fdp: (root, objid),
+            };
+            let mut r = self.lrnode(&head);
+            for n in [key.len(), 0, data.len()] {
+                r.extend((n as u16).to_le_bytes());
+            }
+            r.extend_from_slice(key);
+            r.extend_from_slice(data);
+            self.log.record(&r)?;
+            self.count("Insert");
+            if self.in_trx {
+                let node = (root, objid, key.to_vec());
+                self.remember(dbtime as u32, node, UndoOp::FlagDelete);
+            }
         }
-        r.extend_from_slice(key);
-        r.extend_from_slice(data);
-        self.log.record(&r)?;
-        self.count("Insert");
-        if self.in_trx {
-            self.remember(
-                dbtime as u32,
-                (root, objid, key.to_vec()),
-                UndoOp::FlagDelete,
-            );
-        }
-        // MacroCommit, then LRMACROINFO (lrtypMacroInfo 67, LRIGNORED
-        // shape: cb, the pages) in the same write (ErrLGIMacroEnd,
-        // logapi.cxx ~4389).
-        let mut end = macro_record(12, dbtime);
-        let pages: Vec<u32> = path.iter().flat_map(SplitLog::pages).collect();
-        end.push(67);
-        end.extend((4 * pages.len() as u32).to_le_bytes());
-        for pg in pages {
-            end.extend(pg.to_le_bytes());
-        }
-        self.log.record(&end)?;
+        let pages = path.iter().flat_map(SplitLog::pages);
+        self.log.record(&macro_end(dbtime, pages))?;
         self.count("MacroCommit");
         Ok(())
     }
 
+    /// The new page of a split: `lines` under the prefix of the first
+    /// one's key (ilinePrefixNew 0).
+    fn new_page(&self, src: &PageImage, flags: u32, lines: &[Kdf], dbtime: u64) -> PageImage {
+        let mut newp = PageImage::new(self.ps, src.objid, flags, dbtime);
+        newp.ext = lines.first().map(|k| k.key.clone()).unwrap_or_default();
+        let prefix = newp.ext.clone();
+        fill(&mut newp, lines, &prefix);
+        newp
+    }
+
     /// Vertical split of a root leaf (`BTISelectVerticalSplit`, bt.cxx
-    /// ~9431): every line and the new node go to the new page (flags of
-    /// the root without fPageRoot), the root keeps one node (empty key →
-    /// the new page) and becomes parent of leaf.
+    /// ~9431): every line, and the new node at `iline` when there is one,
+    /// go to the new page (flags of the root without fPageRoot), the root
+    /// keeps one node (empty key → the new page) and becomes parent of
+    /// leaf.
     fn split_vertical(
         &mut self,
         (pgno, mut src): (u32, PageImage),
         pgno_new: u32,
         lines: Vec<Kdf>,
-        iline: usize,
+        iline: Option<usize>,
         dbtime: u64,
     ) -> SplitLog {
         let s = SplitLog {
             pgno,
             before: src.dbtime,
             pgno_new,
+            oper: iline.is_some(),
             right: (0, DBTIME_NIL),
             parent: (0, DBTIME_NIL),
             split_type: 0,
-            iline_oper: iline,
+            iline_oper: iline.unwrap_or(0),
             iline_split: 0,
             clines: lines.len(),
             new_flags: src.flags & !FLAG_ROOT,
@@ -1049,10 +1119,7 @@ impl Engine {
             prefix_old: Vec::new(),
             ..Default::default()
         };
-        let mut newp = PageImage::new(self.ps, src.objid, s.new_flags, dbtime);
-        newp.ext = lines[0].key.clone();
-        let prefix = newp.ext.clone();
-        fill(&mut newp, &lines, &prefix);
+        let mut newp = self.new_page(&src, s.new_flags, &lines, dbtime);
         src.flags = s.split_flags | (src.flags & FLAG_NEW_CHECKSUM);
         src.lines = vec![src.make_line(&[], 0, &pgno_new.to_le_bytes(), 0)];
         src.optimize_internal_fragmentation();
@@ -1138,6 +1205,7 @@ impl Engine {
             pgno,
             before: src.dbtime,
             pgno_new,
+            oper: true,
             right: (right, right_before),
             parent: (root, parent.dbtime),
             split_type: if append { 2 } else { 1 },
@@ -1169,10 +1237,7 @@ impl Engine {
         parent.dbtime = dbtime;
         self.store(root, &parent);
         let moved = lines.split_off(iline_split);
-        let mut newp = PageImage::new(self.ps, src.objid, leaf.new_flags, dbtime);
-        newp.ext = moved[0].key.clone();
-        let prefix = newp.ext.clone();
-        fill(&mut newp, &moved, &prefix);
+        let mut newp = self.new_page(&src, leaf.new_flags, &moved, dbtime);
         let prefix = if append {
             src.prefix().to_vec()
         } else {
@@ -1199,6 +1264,361 @@ impl Engine {
         });
         Ok(vec![top, leaf])
     }
+}
+
+/// The table `Docs` (Id, Body: a long binary column) and its LV tree: the
+/// long values of Body are all separated (over `cbLVIntrinsicMost`).
+const DOCS_OBJID: u32 = 11;
+const LV_OBJID: u32 = 12;
+const CPG_DOCS: u32 = 16;
+const CPG_LV: u32 = 72;
+/// JET_coltyp LongBinary (jethdr.w).
+const LONG_BINARY: u32 = 11;
+const DOCS_COLUMNS: [(&str, u16, u32, bool); 2] =
+    [("Id", 1, LONG, true), ("Body", 0x100, LONG_BINARY, false)];
+/// `cbLVIntrinsicMost` (rec.hxx ~610): a longer value is separated.
+const LV_INTRINSIC_MOST: usize = 1023;
+/// Rows kept in Docs at most, and at least before a delete.
+const DOCS_MAX: usize = 40;
+const DOCS_MIN: usize = 4;
+
+/// `JET_paramLVChunkSizeMost` for a page size (`InitVariablesWithPageSize`,
+/// jetapi.cxx ~6021: the page less `LVChunkOverheadCommon` (42) and the
+/// page header on 4 and 8 KiB pages; 4050 and 8150 on 16 and 32 KiB).
+fn lv_chunk_most(ps: usize) -> usize {
+    match ps {
+        16384 => 4050,
+        32768 => 8150,
+        _ => ps - (42 + 40),
+    }
+}
+
+/// A live row of Docs: id, LID, size of its long value.
+#[derive(Debug, Clone, Copy)]
+struct Doc {
+    id: u32,
+    lid: u32,
+    size: usize,
+}
+
+/// The Docs table: roots, live rows, the last LID and row id given.
+#[derive(Debug, Clone)]
+struct Docs {
+    pgno: u32,
+    lv: u32,
+    live: Vec<Doc>,
+    lid_last: u32,
+    id_last: u32,
+    /// Long values whose reference count the open transaction took to 0
+    /// (their nodes are deleted after commit).
+    unreferenced: Vec<Doc>,
+}
+
+/// Key of an LV root (`LVKEY32` without offset: the LID big-endian) or of
+/// a chunk (LID, then the chunk's byte offset, big-endian; lv.cxx).
+fn lv_key(lid: u32, offset: Option<usize>) -> Vec<u8> {
+    let mut k = lid.to_be_bytes().to_vec();
+    if let Some(o) = offset {
+        k.extend((o as u32).to_be_bytes());
+    }
+    k
+}
+
+/// Bytes of a long value (a pattern of its LID and version).
+fn lv_bytes(lid: u32, version: u64, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (lid.wrapping_mul(31) as u64 ^ version ^ (i * 13 + i / 251) as u64) as u8)
+        .collect()
+}
+
+/// A Docs record (`REC`): Id fixed, the null bitmap, no variable column,
+/// then the tagged area: TAGFLD (fid 0x100, ib 4) and the value: its
+/// header byte (fLongValue | fSeparated, tagfld.hxx) and the LID,
+/// little-endian. On 4 and 8 KiB pages ib carries fExtendedInfo (0x4000)
+/// to say the header byte is there; larger pages always have it.
+fn docs_record(ps: usize, id: u32, lid: u32) -> Vec<u8> {
+    let mut r = vec![1, 0x7F];
+    r.extend(9u16.to_le_bytes());
+    r.extend(id.to_le_bytes());
+    r.push(0xFE);
+    r.extend(0x100u16.to_le_bytes());
+    let ib: u16 = if ps > 8192 { 4 } else { 4 | 0x4000 };
+    r.extend(ib.to_le_bytes());
+    r.push(0x01 | 0x04);
+    r.extend(lid.to_le_bytes());
+    r
+}
+
+/// Catalog rows and FDPs of Docs and its LV tree (`ErrCATIAddTableLV`).
+fn docs_table(b: &mut Builder) -> Docs {
+    let pgno = b.allocate(PGNO_ROOT_AE, CPG_DOCS);
+    b.fdp(pgno, DOCS_OBJID, CPG_DOCS, 1, 0);
+    insert_row(b, &table_row(DOCS_OBJID, pgno, "Docs", CPG_DOCS));
+    for c in &DOCS_COLUMNS {
+        insert_row(b, &column_row(DOCS_OBJID, c));
+    }
+    insert_row(
+        b,
+        &index_row(DOCS_OBJID, DOCS_OBJID, "Id", pgno, 0x0001_0031, &[1]),
+    );
+    let lv = b.allocate(PGNO_ROOT_AE, CPG_LV);
+    b.fdp(lv, LV_OBJID, CPG_LV, pgno, FLAG_LONG_VALUE);
+    insert_row(b, &long_value_row(DOCS_OBJID, LV_OBJID, lv));
+    Docs {
+        pgno,
+        lv,
+        live: Vec::new(),
+        lid_last: 0,
+        id_last: 0,
+        unreferenced: Vec::new(),
+    }
+}
+
+impl Engine {
+    /// Pages left in the available extent of tree `root`.
+    fn pages_left(&self, root: u32) -> u32 {
+        let p = self.view(root + 2);
+        p.lines
+            .iter()
+            .map(|l| u32::from_le_bytes(l.data[..4].try_into().expect("4 bytes")))
+            .sum()
+    }
+
+    /// One operation on Docs: a new row with a new long value (its LVROOT
+    /// — reference count 1, size — and its chunks inserted in the LV tree
+    /// first, as `ErrRECSetLongField` separates it, then the record), a
+    /// chunk rewritten (Replace, same size), or a row deleted (FlagDelete,
+    /// and a Delta of −1 on the LVROOT's reference count, offset 0; the
+    /// long value's nodes are deleted after commit).
+    fn docs_op(&mut self, rng: &mut Rng) -> std::io::Result<()> {
+        let mut d = self.docs.clone();
+        let lv = (d.lv, LV_OBJID);
+        let chunk = lv_chunk_most(self.ps);
+        let n = d.live.len();
+        match rng.below(3) {
+            0 if n < DOCS_MAX && self.pages_left(d.lv) >= 4 => {
+                d.lid_last += 1;
+                d.id_last += 1;
+                let doc = Doc {
+                    id: d.id_last,
+                    lid: d.lid_last,
+                    size: LV_INTRINSIC_MOST + 1 + rng.below(3 * chunk as u64 / 2) as usize,
+                };
+                let mut root = 1u32.to_le_bytes().to_vec();
+                root.extend((doc.size as u32).to_le_bytes());
+                self.lv_insert(lv, lv_key(doc.lid, None), root)?;
+                let bytes = lv_bytes(doc.lid, 0, doc.size);
+                for (i, c) in bytes.chunks(chunk).enumerate() {
+                    self.lv_insert(lv, lv_key(doc.lid, Some(i * chunk)), c.to_vec())?;
+                }
+                let key = key_long(doc.id);
+                let data = docs_record(self.ps, doc.id, doc.lid);
+                self.node(d.pgno, DOCS_OBJID, &key.clone(), Op::Insert { key, data })?;
+                d.live.push(doc);
+                self.count("long value created");
+            }
+            1 if n > 0 => {
+                let doc = d.live[rng.below(n as u64) as usize];
+                let len = doc.size.min(chunk);
+                let data = lv_bytes(doc.lid, rng.next(), len);
+                self.node(lv.0, lv.1, &lv_key(doc.lid, Some(0)), Op::Replace { data })?;
+                self.count("long value replaced");
+            }
+            _ if n > DOCS_MIN => {
+                let i = rng.below(n as u64) as usize;
+                let doc = d.live.remove(i);
+                self.node(d.pgno, DOCS_OBJID, &key_long(doc.id), Op::FlagDelete)?;
+                let op = Op::Delta {
+                    delta: -1,
+                    offset: 0,
+                };
+                self.node(lv.0, lv.1, &lv_key(doc.lid, None), op)?;
+                d.unreferenced.push(doc);
+                self.count("long value dereferenced");
+            }
+            _ => {}
+        }
+        self.docs = d;
+        Ok(())
+    }
+
+    fn lv_insert(&mut self, lv: (u32, u32), key: Vec<u8>, data: Vec<u8>) -> std::io::Result<()> {
+        self.node(lv.0, lv.1, &key.clone(), Op::Insert { key, data })
+    }
+
+    /// After commit: the nodes of the long values no row refers to any
+    /// more are deleted (chunks, then the root), unversioned.
+    fn delete_unreferenced(&mut self) -> std::io::Result<()> {
+        let chunk = lv_chunk_most(self.ps);
+        for doc in std::mem::take(&mut self.docs.unreferenced) {
+            let lv = self.docs.lv;
+            for off in (0..doc.size).step_by(chunk) {
+                self.node(lv, LV_OBJID, &lv_key(doc.lid, Some(off)), Op::Delete)?;
+            }
+            self.node(lv, LV_OBJID, &lv_key(doc.lid, None), Op::Delete)?;
+            self.count("long value deleted");
+        }
+        Ok(())
+    }
+}
+
+/// `mergetypeEmptyPage` (btsplit.hxx ~16).
+const MERGE_EMPTY_PAGE: u8 = 1;
+/// LRMERGE_ flags (logapi.hxx ~954): the parent's node is deleted; the
+/// merged page becomes empty.
+const MERGE_DELETE_NODE: u8 = 0x2;
+const MERGE_EMPTY: u8 = 0x4;
+
+/// One LRMERGENEW of a merge macro (logapi.hxx ~954–1030,
+/// docs/format/log-records.md §3).
+#[derive(Debug, Clone, Default)]
+struct MergeLog {
+    pgno: u32,
+    before: u64,
+    iline: usize,
+    flags: u8,
+    merge_type: u8,
+    left: (u32, u64),
+    right: (u32, u64),
+    parent: (u32, u64),
+}
+
+impl MergeLog {
+    /// The record (`ErrLGMerge`, logapi.cxx ~3781): LRPAGE_ at the
+    /// macro's dbtime, the merge fields; no separator key, no image.
+    fn record(&self, e: &Engine, dbtime: u64, (root, objid): (u32, u32)) -> Vec<u8> {
+        let mut r = vec![0u8; 96];
+        r[0] = 63;
+        r[1..3].copy_from_slice(&PROCID.to_le_bytes());
+        r[3] = DBID;
+        r[4..8].copy_from_slice(&self.pgno.to_le_bytes());
+        r[8..16].copy_from_slice(&dbtime.to_le_bytes());
+        r[16..24].copy_from_slice(&self.before.to_le_bytes());
+        r[24..28].copy_from_slice(&e.trx.to_le_bytes());
+        r[28] = e.in_trx as u8;
+        r[29..31].copy_from_slice(&(self.iline as u16).to_le_bytes());
+        r[31] = UNIQUE;
+        r[32..36].copy_from_slice(&self.right.0.to_le_bytes());
+        r[36..44].copy_from_slice(&self.right.1.to_le_bytes());
+        r[44..48].copy_from_slice(&self.left.0.to_le_bytes());
+        r[48..56].copy_from_slice(&self.left.1.to_le_bytes());
+        r[56..60].copy_from_slice(&self.parent.0.to_le_bytes());
+        r[60..68].copy_from_slice(&self.parent.1.to_le_bytes());
+        r[68..72].copy_from_slice(&root.to_le_bytes());
+        r[72..76].copy_from_slice(&objid.to_le_bytes());
+        r[84] = self.flags;
+        r[85] = self.merge_type;
+        r
+    }
+}
+
+impl Engine {
+    /// The last node of a leaf below the root deleted by cleanup, as
+    /// `ErrBTIMultipageCleanup` does it: an empty-page merge macro
+    /// (MacroBegin, Merge2 of the root — its node → the page deleted —
+    /// then Merge2 of the page — mergetypeEmptyPage, siblings linked
+    /// past it — MacroCommit + MacroInfo), then the page back to the
+    /// tree's available extent (an AE node of one page, keyed by it).
+    /// `false` when the root keeps only this child (the page stays).
+    fn merge_empty(&mut self, (root, objid): (u32, u32), pgno: u32) -> std::io::Result<bool> {
+        let mut parent = self.page(root);
+        let Some(at) =
+            (0..parent.lines.len()).find(|&j| parent.lines[j].data == pgno.to_le_bytes())
+        else {
+            return Ok(false);
+        };
+        if parent.lines.len() < 2 || parent.flags & FLAG_PARENT_OF_LEAF == 0 {
+            return Ok(false);
+        }
+        let mut src = self.page(pgno);
+        let sibling = |e: &Engine, pg: u32| (pg != 0).then(|| e.page(pg));
+        let (mut left, mut right) = (sibling(self, src.prev), sibling(self, src.next));
+        let before = |p: &Option<PageImage>| p.as_ref().map_or(DBTIME_NIL, |p| p.dbtime);
+        let path = [
+            MergeLog {
+                pgno: root,
+                before: parent.dbtime,
+                iline: at,
+                flags: MERGE_DELETE_NODE,
+                parent: (0, DBTIME_NIL),
+                ..Default::default()
+            },
+            MergeLog {
+                pgno,
+                before: src.dbtime,
+                flags: MERGE_EMPTY,
+                merge_type: MERGE_EMPTY_PAGE,
+                left: (src.prev, before(&left)),
+                right: (src.next, before(&right)),
+                parent: (root, parent.dbtime),
+                ..Default::default()
+            },
+        ];
+        self.dbtime += 1;
+        let dbtime = self.dbtime;
+        self.log.record(&macro_record(11, dbtime))?;
+        for m in &path {
+            self.log.record(&m.record(self, dbtime, (root, objid)))?;
+            self.count("Merge2");
+        }
+        let pages = [root, pgno, src.prev, src.next];
+        self.log
+            .record(&macro_end(dbtime, pages.into_iter().filter(|&p| p != 0)))?;
+        self.count("MacroCommit");
+        // As `recovery::split::redo_merge`: the parent's node goes (a
+        // deleted last node gives its empty key to the one before), the
+        // page is emptied, its siblings point past it.
+        let null_last = parent.key(at).is_empty();
+        parent.lines.remove(at);
+        if null_last && at > 0 {
+            let d = parent.lines[at - 1].data.clone();
+            let l = parent.make_line(&[], 0, &d, 0);
+            parent.replace_line(at - 1, l);
+        }
+        if let Some(l) = &mut left {
+            l.next = src.next;
+        }
+        if let Some(r) = &mut right {
+            r.prev = src.prev;
+        }
+        src.ext.clear();
+        src.lines.clear();
+        src.flags |= FLAG_EMPTY;
+        let (prev, next) = (src.prev, src.next);
+        for (pg, p) in [
+            (root, Some(parent)),
+            (pgno, Some(src)),
+            (prev, left),
+            (next, right),
+        ] {
+            if let Some(mut p) = p {
+                p.optimize_internal_fragmentation();
+                p.dbtime = dbtime;
+                self.store(pg, &p);
+            }
+        }
+        self.count("merge (empty page)");
+        let op = Op::Insert {
+            key: pgno.to_be_bytes().to_vec(),
+            data: 1u32.to_le_bytes().to_vec(),
+        };
+        self.space_node((root, objid), &pgno.to_be_bytes(), op)?;
+        Ok(true)
+    }
+}
+
+/// MacroCommit followed by LRMACROINFO (lrtypMacroInfo 67, LRIGNORED
+/// shape: cb, the pages) in the same write (`ErrLGIMacroEnd`, logapi.cxx
+/// ~4389).
+fn macro_end(dbtime: u64, pages: impl Iterator<Item = u32>) -> Vec<u8> {
+    let pages: Vec<u32> = pages.collect();
+    let mut end = macro_record(12, dbtime);
+    end.push(67);
+    end.extend((4 * pages.len() as u32).to_le_bytes());
+    for pg in pages {
+        end.extend(pg.to_le_bytes());
+    }
+    end
 }
 
 /// The bulk-built table `Bulk` that gives the database its size: a
@@ -1477,14 +1897,17 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     let mut tables = Vec::new();
     let total = ((cfg.db_mib << 20) / ps as u64).saturating_sub(2);
     let mut bulk = Bulk::plan(ps, total.min(u32::MAX as u64 / 2) as u32);
+    let mut docs = None;
     let mut built = build_with(ps, |b| {
         user_tables(b, &mut tables);
+        docs = Some(docs_table(b));
         if let Some(k) = &bulk {
             k.catalog(b);
         }
     })
     .map_err(std::io::Error::other)?;
-    let mut objid_last = tables.iter().map(|t| t.objid + 1).max().unwrap_or(5);
+    let docs = docs.expect("Docs built");
+    let objid_last = LV_OBJID;
     let mut last_page = built.pgno_last;
     if let Some(k) = &mut bulk {
         let root = built.pages[&k.root].clone();
@@ -1495,7 +1918,6 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
         r.ext = root.ext;
         r.lines = lines;
         built.pages.insert(k.root, r);
-        objid_last = BULK_OBJID;
         last_page = k.root + 2;
     }
     let mut pages = BTreeMap::new();
@@ -1522,6 +1944,7 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
         in_trx: false,
         rces: Vec::new(),
         flag_deleted: Vec::new(),
+        docs,
         summary: Summary {
             db_name: DB_NAME.into(),
             ..Default::default()
@@ -1557,6 +1980,7 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
         backup(&mut e, &cfg.out, &header, layout, objid_last)?;
     }
     run_transactions(&mut e, &mut tables, &mut mix, |e| e.log.half_past(gens))?;
+    e.summary.long_values = e.docs.live.iter().map(|d| (d.id, d.size)).collect();
     e.begin()?;
     operations(&mut e, &mut tables, &mut mix.rng)?;
     e.count("open at the end");
@@ -1576,9 +2000,14 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     Ok(e.summary)
 }
 
-/// One transaction's operations (1 to 6, on random tables and rows).
+/// One transaction's operations (1 to 6, on random tables and rows; one
+/// in twelve on Docs and its long values).
 fn operations(e: &mut Engine, tables: &mut [Table], rng: &mut Rng) -> std::io::Result<()> {
     for _ in 0..1 + rng.below(6) {
+        if rng.below(12) == 0 {
+            e.docs_op(rng)?;
+            continue;
+        }
         let t = &mut tables[rng.below(tables.len() as u64) as usize];
         let pick = t.live[rng.below(t.live.len() as u64) as usize];
         match rng.below(10) {
@@ -1615,6 +2044,7 @@ fn run_transactions(
 ) -> std::io::Result<()> {
     while !done(e) {
         let live: Vec<Vec<u32>> = tables.iter().map(|t| t.live.clone()).collect();
+        let docs = e.docs.live.clone();
         e.begin()?;
         operations(e, tables, &mut mix.rng)?;
         if mix.rng.below(8) == 0 {
@@ -1622,6 +2052,7 @@ fn run_transactions(
             for (t, l) in tables.iter_mut().zip(live) {
                 t.live = l;
             }
+            e.docs.live = docs;
         } else {
             e.commit()?;
         }

@@ -515,6 +515,21 @@ pub fn column_row(objid: u32, c: &(&str, u16, u32, bool)) -> Row {
     }
 }
 
+/// `ErrCATIAddTableLV` row (cat.cxx ~2933): type 4, the LV tree's objid,
+/// name "LV" (`szLVRoot`), pgnoFDP, density `ulFILEDensityMost` (100),
+/// no flags, `cpgLVTree` (1) initial page.
+pub fn long_value_row(objid_table: u32, objid_lv: u32, pgno: u32) -> Row {
+    Row {
+        objid_table,
+        kind: 4,
+        id: objid_lv,
+        name: "LV".into(),
+        root: false,
+        fixed: vec![(4, le32(pgno)), (4, le32(100)), (4, le32(0)), (4, le32(1))],
+        var: vec![],
+    }
+}
+
 /// `ErrCATAddTableIndex` row: pgnoFDP, density, IDB flags, LCID 0x409,
 /// LCMapFlags (`dwLCMapFlagsDefault`), key segments (flags, fid).
 pub fn index_row(objid: u32, id: u32, name: &str, pgno: u32, flags: u32, fids: &[u16]) -> Row {
