@@ -1899,6 +1899,8 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     let mut bulk = Bulk::plan(ps, total.min(u32::MAX as u64 / 2) as u32);
     let mut docs = None;
     let mut built = build_with(ps, |b| {
+        // At 4 KiB the catalog spills over several leaves.
+        b.spill_over_leaves();
         user_tables(b, &mut tables);
         docs = Some(docs_table(b));
         if let Some(k) = &bulk {

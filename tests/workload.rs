@@ -15,11 +15,21 @@ use eseutil::db::compare::compare_candidates;
 use make_workload::{make_workload, Config, DB_NAME};
 
 fn make(out: &Path, db_mib: u64, log_mib: u64, seed: u64) -> make_workload::Summary {
+    make_sized(out, db_mib, log_mib, seed, 8192)
+}
+
+fn make_sized(
+    out: &Path,
+    db_mib: u64,
+    log_mib: u64,
+    seed: u64,
+    page_size: usize,
+) -> make_workload::Summary {
     make_workload(&Config {
         out: out.to_path_buf(),
         db_mib,
         log_mib,
-        page_size: 8192,
+        page_size,
         seed,
     })
     .expect("workload written")
@@ -182,6 +192,33 @@ fn long_values_replay_and_export_whole() {
     assert_eq!(got, want);
     assert!(want.values().all(|&n| n > 1023));
     assert!(want.values().any(|&n| n > 8110), "a value of two chunks");
+}
+
+/// 4 KiB pages: the start database's catalog spills over several leaves
+/// (it does not fit one page with the user tables); splits, merges, long
+/// values of several 4014-byte chunks, the backup — all replay page for
+/// page, and the result passes `/g`.
+#[test]
+fn four_kib_pages_replay_page_for_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("wl");
+    let s = make_sized(&out, 2, 2, 5, 4096);
+    for kind in ["split (right)", "merge (empty page)", "long value created"] {
+        assert!(
+            s.ops.get(kind).copied().unwrap_or(0) > 0,
+            "{kind}: {:?}",
+            s.ops
+        );
+    }
+    let expected = out.join("expected").join(DB_NAME);
+    assert_eq!(std::fs::metadata(&expected).unwrap().len(), 2 << 20);
+    let recovered = recover(&out, &tmp.path().join("x"));
+    assert_same_pages(&recovered, &expected);
+    let g = common::run(&["/g".as_ref(), recovered.as_os_str()]);
+    assert_eq!(g.code, 0, "/g:\n{}\n{}", g.stdout, g.stderr);
+    let backup = out.join("backup");
+    let restored = recover_from(&out, &backup, &backup, &tmp.path().join("y"));
+    assert_same_pages(&restored, &expected);
 }
 
 #[test]
