@@ -90,6 +90,8 @@ pub struct Summary {
     pub checkpoint_generation: u32,
     /// Generation the backup's checkpoint stands at.
     pub backup_generation: u32,
+    /// Generation the streaming backup holds (genLow = genHigh).
+    pub streaming_backup_generation: u32,
     /// Log records written, by kind.
     pub ops: BTreeMap<&'static str, u64>,
     /// The database's file name (in start/ and expected/).
@@ -246,6 +248,9 @@ struct LogWriter {
     prev: Option<([u8; 8], u64)>,
     /// Segments a generation holds (256 slots, the first is the header).
     last_sector: u16,
+    /// The attach list the headers of later generations carry (LGFILEHDR
+    /// rgbAttach @671: the databases attached when the file was created).
+    attach: Option<Vec<u8>>,
 }
 
 impl LogWriter {
@@ -256,6 +261,7 @@ impl LogWriter {
             gen: 1,
             prev: None,
             last_sector: 255,
+            attach: None,
         }
     }
 
@@ -285,6 +291,7 @@ impl LogWriter {
         let done = std::mem::replace(&mut self.cur, next);
         let create = time_at(self.gen as u64);
         let (bytes, acc) = done.finish(create, self.prev);
+        let bytes = with_attach_list(self.attach.as_deref(), self.gen, bytes);
         write_atomic(&self.dir.join(Self::file_name(self.gen)), &bytes)?;
         self.prev = Some((create, acc));
         self.gen += 1;
@@ -294,10 +301,23 @@ impl LogWriter {
     /// The current generation becomes `edb.log` (the crash: no Term).
     fn close(self) -> std::io::Result<i32> {
         let create = time_at(self.gen as u64);
+        let (attach, gen) = (self.attach.clone(), self.gen);
         let (bytes, _) = self.cur.finish(create, self.prev);
+        let bytes = with_attach_list(attach.as_deref(), gen, bytes);
         write_atomic(&self.dir.join("edb.log"), &bytes)?;
         Ok(self.gen)
     }
+}
+
+/// Log file `bytes` of generation `gen` with the attach list in its
+/// header (resealed); the first generation, created before AttachDB, has
+/// none.
+fn with_attach_list(attach: Option<&[u8]>, gen: i32, mut bytes: Vec<u8>) -> Vec<u8> {
+    if let Some(a) = attach.filter(|_| gen > 1) {
+        bytes[671..671 + a.len()].copy_from_slice(a);
+        eseutil::checksum::seal_header(&mut bytes[..4096]);
+    }
+    bytes
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -1954,6 +1974,7 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     };
     let (isec, ib) = e.log.cur.position();
     e.log.record(&attach_db(&header))?;
+    e.log.attach = Some(attach_entry(&header, e.dbtime, objid_last, (ib, isec, 1)));
     let mut mix = Mix {
         rng: Rng(cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
     };
@@ -1980,6 +2001,10 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
         })?;
         let layout = (last_page, bulk.as_ref());
         backup(&mut e, &cfg.out, &header, layout, objid_last)?;
+        run_transactions(&mut e, &mut tables, &mut mix, |e| {
+            e.log.half_past(backup_gen)
+        })?;
+        streaming_backup(&mut e, &cfg.out, &header, layout)?;
     }
     run_transactions(&mut e, &mut tables, &mut mix, |e| e.log.half_past(gens))?;
     e.summary.long_values = e.docs.live.iter().map(|d| (d.id, d.size)).collect();
@@ -2099,6 +2124,86 @@ fn backup(
     Ok(())
 }
 
+/// The restore.env of the streaming backup (the tagged text format of
+/// Exchange 2007 and later, `ErrLGBKILoadEnvironment`'s XML-like form).
+fn restore_env_text() -> String {
+    format!(
+        "<DATABASE_RESTORE_ENVIRONMENT>\r\n  <VERSION_STAMP>1.0</VERSION_STAMP>\r\n  \
+         <EDB_LOCATION_ORIGINAL>C:\\workload</EDB_LOCATION_ORIGINAL>\r\n  \
+         <EDB_FILENAME_ORIGINAL>{DB_NAME}</EDB_FILENAME_ORIGINAL>\r\n  \
+         <LOG_BASE_NAME>edb</LOG_BASE_NAME>\r\n  \
+         <LOG_PATH_ORIGINAL>C:\\workload</LOG_PATH_ORIGINAL>\r\n\
+         </DATABASE_RESTORE_ENVIRONMENT>\r\n"
+    )
+}
+
+/// The patch page of a streaming backup (PATCHHDR, docs/format and
+/// `parse::patch`; `BKIMakeDbTrailer`, backup.cxx): a zero-filled page
+/// with BKINFO at 40 (mark, time, genLow, genHigh), signDb at 64, signLog
+/// at 92, the log range at 120 (min required, max required, max
+/// committed), sealed with the header checksum.
+fn patch_page(ps: usize, header: &[u8], mark: [u8; 8], gens: (u32, u32)) -> Vec<u8> {
+    let mut p = vec![0u8; ps];
+    p[40..48].copy_from_slice(&mark);
+    p[48..56].copy_from_slice(&time_at(gens.1 as u64));
+    p[56..60].copy_from_slice(&gens.0.to_le_bytes());
+    p[60..64].copy_from_slice(&gens.1.to_le_bytes());
+    p[64..92].copy_from_slice(&header[24..52]);
+    p[92..120].copy_from_slice(&header[108..136]);
+    for (at, g) in [(120, gens.0), (124, gens.1), (128, gens.1)] {
+        p[at..at + 4].copy_from_slice(&g.to_le_bytes());
+    }
+    eseutil::checksum::seal_header(&mut p);
+    p
+}
+
+/// The mid-run backup as a streaming (online, `JetBackup`) backup leaves
+/// it, in `OUT/backup-streaming/`: the engine rolls the log; the database
+/// copy (the pages as they are now, Dirty Shutdown) carries bkinfoFullCur
+/// (header @184: mark = the start of the generation just closed, its
+/// time, genLow = genHigh = that generation, as the copy needs nothing
+/// older) and the required range; beside it `workload.pat` (the patch
+/// page and its shadow copy, as the Windows 7 engine wrote it, backup.cxx
+/// `ErrBKIPrepareLogFiles`/`BKIGetPatchName`), the generation and
+/// restore.env. `/cc OUT/backup-streaming /f OUT/logs` restores it and
+/// rolls it forward to the expected database.
+fn streaming_backup(
+    e: &mut Engine,
+    out: &Path,
+    start_header: &[u8],
+    layout: (u32, Option<&Bulk>),
+) -> std::io::Result<()> {
+    e.log.roll()?;
+    let gen = e.log.gen as u32 - 1;
+    let dir = out.join("backup-streaming");
+    std::fs::create_dir_all(&dir)?;
+    let mut h = start_header.to_vec();
+    let mark = {
+        let mut m = [0u8; 8];
+        m[2..4].copy_from_slice(&1u16.to_le_bytes());
+        m[4..8].copy_from_slice(&gen.to_le_bytes());
+        m
+    };
+    h[16..24].copy_from_slice(&e.dbtime.to_le_bytes());
+    h[184..192].copy_from_slice(&mark);
+    h[192..200].copy_from_slice(&time_at(gen as u64));
+    h[200..204].copy_from_slice(&gen.to_le_bytes());
+    h[204..208].copy_from_slice(&gen.to_le_bytes());
+    h[296..300].copy_from_slice(&gen.to_le_bytes());
+    h[300..304].copy_from_slice(&gen.to_le_bytes());
+    eseutil::checksum::seal_header(&mut h);
+    write_db(&dir.join(DB_NAME), &h, &e.pages, layout.0, layout.1)?;
+    let page = patch_page(e.ps, &h, mark, (gen, gen));
+    let mut pat = page.clone();
+    pat.extend_from_slice(&page);
+    write_atomic(&dir.join(DB_NAME.replace(".edb", ".pat")), &pat)?;
+    let name = LogWriter::file_name(gen as i32);
+    std::fs::copy(out.join("logs").join(&name), dir.join(&name))?;
+    write_atomic(&dir.join("restore.env"), restore_env_text().as_bytes())?;
+    e.summary.streaming_backup_generation = gen;
+    Ok(())
+}
+
 /// The checkpoint at the start of generation `gen` with the database in
 /// its attach list (ATTACHINFO, docs/format/logs.md §4: dbid, flags,
 /// cbNames, dbtime, objidLast, cpgMax, lgposAttach, lgposConsistent,
@@ -2111,6 +2216,18 @@ fn checkpoint_file(
     attach: (u16, u16, i32),
 ) -> Vec<u8> {
     let mut f = eseutil::synth::checkpoint(gen, 1);
+    let e = attach_entry(header, dbtime, objid_last, attach);
+    for copy in f.chunks_mut(4096) {
+        copy[679..679 + e.len()].copy_from_slice(&e);
+        eseutil::checksum::seal_header(copy);
+    }
+    f
+}
+
+/// One ATTACHINFO (docs/format/logs.md §4: dbid, flags, cbNames, dbtime,
+/// objidLast, cpgMax, lgposAttach, lgposConsistent, signDb, NUL-terminated
+/// name) followed by the 0 dbid that ends the list.
+fn attach_entry(header: &[u8], dbtime: u64, objid_last: u32, attach: (u16, u16, i32)) -> Vec<u8> {
     let mut e = vec![DBID, 0];
     e.extend((LOGGED_PATH.len() as u16 + 1).to_le_bytes());
     e.extend(dbtime.to_le_bytes());
@@ -2123,11 +2240,7 @@ fn checkpoint_file(
     e.extend_from_slice(&header[24..52]);
     e.extend_from_slice(LOGGED_PATH.as_bytes());
     e.extend([0, 0]);
-    for copy in f.chunks_mut(4096) {
-        copy[679..679 + e.len()].copy_from_slice(&e);
-        eseutil::checksum::seal_header(copy);
-    }
-    f
+    e
 }
 
 fn usage() -> ! {

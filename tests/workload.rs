@@ -59,6 +59,26 @@ fn recover_from(out: &Path, system: &Path, dbs: &Path, x: &Path) -> std::path::P
     x.join(DB_NAME)
 }
 
+/// `/cc OUT/backup-streaming /f OUT/logs --output X` → X/DB_NAME.
+fn restore_streaming(out: &Path, x: &Path) -> std::path::PathBuf {
+    let (dir, logs) = (out.join("backup-streaming"), out.join("logs"));
+    let run = common::run(&[
+        "/cc".as_ref(),
+        dir.as_os_str(),
+        "/f".as_ref(),
+        logs.as_os_str(),
+        "--output".as_ref(),
+        x.as_os_str(),
+    ]);
+    assert_eq!(run.code, 0, "/cc failed:\n{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("Patch file:") && run.stdout.contains("streaming backup"),
+        "{}",
+        run.stdout
+    );
+    x.join(DB_NAME)
+}
+
 fn assert_same_pages(recovered: &Path, expected: &Path) {
     let r = compare_candidates(&[recovered.to_path_buf()], expected);
     let c = r.result.unwrap_or_else(|| panic!("compare: {:?}", r.error));
@@ -196,7 +216,7 @@ fn long_values_replay_and_export_whole() {
 
 /// 4 KiB pages: the start database's catalog spills over several leaves
 /// (it does not fit one page with the user tables); splits, merges, long
-/// values of several 4014-byte chunks, the backup — all replay page for
+/// values of several 4014-byte chunks, both backups — all replay page for
 /// page, and the result passes `/g`.
 #[test]
 fn four_kib_pages_replay_page_for_page() {
@@ -219,6 +239,23 @@ fn four_kib_pages_replay_page_for_page() {
     let backup = out.join("backup");
     let restored = recover_from(&out, &backup, &backup, &tmp.path().join("y"));
     assert_same_pages(&restored, &expected);
+    let streamed = restore_streaming(&out, &tmp.path().join("z"));
+    assert_same_pages(&streamed, &expected);
+}
+
+/// The streaming backup (database copy with bkinfoFullCur, `.pat` patch
+/// file, its generation, restore.env) restored by `/cc` and rolled
+/// forward through the later logs gives the expected database.
+#[test]
+fn the_streaming_backup_restores_to_the_expected_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("wl");
+    let s = make(&out, 2, 3, 9);
+    assert_eq!(s.streaming_backup_generation, 3);
+    let pat = out.join("backup-streaming").join("workload.pat");
+    assert_eq!(std::fs::metadata(&pat).unwrap().len(), 2 * 8192);
+    let restored = restore_streaming(&out, &tmp.path().join("z"));
+    assert_same_pages(&restored, &out.join("expected").join(DB_NAME));
 }
 
 #[test]
