@@ -1,34 +1,42 @@
 //! Writes a recovery workload through the project's own page and record
 //! code: a database in Dirty Shutdown as a crash left it, the 8.x log set
 //! (1 MiB generations, base name `edb`) and checkpoint to replay into it,
-//! and the database that replay must produce.
+//! two backups taken half-way, and the database that replay must produce.
 //!
 //! `cargo run --release --example make_workload -- OUT --db-mib N --log-mib N
-//! [--page-size 8192] [--seed N]`
+//! [--page-size 8192] [--seed N]` (page sizes 4, 8, 16 and 32 KiB)
 //!
 //! Layout: `OUT/start/workload.edb` (the database as flushed at the
 //! checkpoint of `OUT/logs/edb.chk`, Dirty Shutdown), `OUT/logs/`
 //! (edb00001.log … edb.log and edb.chk: `--log-mib / 8` (at least one)
-//! generations before the checkpoint, `--log-mib` after it),
-//! `OUT/backup/` (a snapshot backup taken half-way: database copy,
-//! checkpoint, the logs since the start's checkpoint), `OUT/expected/workload.edb`
-//! (the database after replay), so that
-//! `eseutil-rs /r edb /l OUT/logs /s OUT/logs /d OUT/start --output X`
-//! reproduces `OUT/expected/` page for page, and so does
-//! `eseutil-rs /r edb /l OUT/logs /s OUT/backup /d OUT/backup --output Y`.
+//! generations before the checkpoint, `--log-mib` after it; every header
+//! after the first carries the attach list), `OUT/backup/` (a snapshot
+//! backup: database copy, checkpoint, the logs since the start's
+//! checkpoint), `OUT/backup-streaming/` (a streaming backup one generation
+//! later: database copy with bkinfoFullCur, `workload.pat` (patch page and
+//! shadow), its generation, restore.env), `OUT/expected/workload.edb` (the
+//! database after replay), so that each of
+//! `eseutil-rs /r edb /l OUT/logs /s OUT/logs /d OUT/start --output X`,
+//! `eseutil-rs /r edb /l OUT/logs /s OUT/backup /d OUT/backup --output Y` and
+//! `eseutil-rs /cc OUT/backup-streaming /f OUT/logs --output Z`
+//! reproduces `OUT/expected/` page for page (the backups need
+//! `--log-mib 2` or more).
 //!
 //! The generator is a tiny engine. The starting database is the implicit
-//! creation of `recovery::create_db` (catalog, space trees) plus two user
-//! tables, `Orders` (with a secondary index on `Tag`) and `Events`, and,
-//! when `--db-mib` asks for more than the creation's 256 pages, a
-//! bulk-built table `Bulk` filling a secondary extent to the requested size
-//! (a multi-level B-tree streamed to the file: memory does not grow with
-//! the database), all entered in the catalog with their columns and
-//! indexes. Every later change is made by building its log record
-//! (LRNODE_ layout, docs/format/log-records.md §1–§4) and applying the same
+//! creation of `recovery::create_db` (catalog, space trees; at 4 KiB the
+//! catalog spills over leaves below its root) plus the user tables
+//! `Orders` (with a secondary index on `Tag`), `Events`, `Docs` (Id and a
+//! long binary Body, with its LV tree) and, when `--db-mib` asks for more
+//! than the creation's 256 pages, a bulk-built table `Bulk` filling a
+//! secondary extent to the requested size (a multi-level B-tree streamed to
+//! the file: memory does not grow with the database), all entered in the
+//! catalog with their columns, indexes and LV tree. Every later change is
+//! made by building its log record (LRNODE_, LRSPLITNEW, LRMERGENEW and the
+//! macro records, docs/format/log-records.md §1–§4) and applying the same
 //! change to the generator's page bytes through `recovery::page::PageImage`
-//! (parse, change, serialise, seal) and `recovery::undo::apply`, as redo
-//! does; its pages are therefore the expected database.
+//! (parse, change, serialise, seal) and `recovery::undo::apply`, in the
+//! steps `recovery::split` takes to redo a split or merge; its pages are
+//! therefore the expected database.
 //!
 //! Operations: transactions (Begin0 … Commit0) of versioned inserts (row +
 //! index entry), replaces (same key, data of another length), deltas
@@ -37,16 +45,30 @@
 //! transaction in eight rolled back as the engine logs it (one Undo record
 //! per operation, newest first, then Rollback, then the cleanup of the
 //! undone inserts); a last transaction left open by the crash, which
-//! recovery undoes (the expected pages include that undo). The first
-//! generation opens with AttachDB; the checkpoint then advances to a later
-//! generation (the start database is written there, the database in the
-//! checkpoint's attach list); the last generation ends without Term (a
-//! crash).
+//! recovery undoes (the expected pages include that undo). Row ids come
+//! from a bounded key space (up to 300 live rows per table), so the trees
+//! grow past their root and stay within their extents: an insert that
+//! does not fit its leaf splits it in one macro (MacroBegin, Split2 records
+//! top-down, the Insert, MacroCommit + MacroInfo): vertical for a root
+//! leaf (without the operation when it would not fit the new page), right,
+//! or append at the end of the last leaf, with the new page taken from the
+//! tree's available extent (a logged space-tree Replace or Delete). A
+//! cleanup delete that would empty a leaf below the root is an empty-page
+//! merge instead (Merge2 of the parent and of the page), the page going
+//! back to the available extent (a space-tree Insert). Docs rows get
+//! separated long values of 1 KiB to 1.5 chunks (`JET_paramLVChunkSizeMost`
+//! for the page size): LVROOT and chunks inserted into the LV tree, then
+//! the record with the LID; chunks rewritten; a row delete takes the
+//! LVROOT reference count to 0 (Delta) and the long value's nodes go after
+//! commit. New long values stop when the LV tree's extent runs low (the
+//! key space of LIDs only grows). The first generation opens with
+//! AttachDB; the checkpoint then advances to a later generation (the start
+//! database is written there, the database in the checkpoint's attach
+//! list); the last generation ends without Term (a crash).
 //!
-//! Not made yet: long values, splits and merges (the user tables stay one
-//! root page each), pages flushed between checkpoints, a streaming backup
-//! (`.pat` file). Page sizes 8, 16 and 32 KiB (at 4 KiB the catalog of
-//! the implicit creation plus these tables needs more than one page).
+//! Not made yet: splits of a parent page (user trees stay two levels),
+//! merges other than empty-page ones, pages flushed between checkpoints,
+//! compressed LV chunks, long values of more than two chunks.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -2244,7 +2266,10 @@ fn attach_entry(header: &[u8], dbtime: u64, objid_last: u32, attach: (u16, u16, 
 }
 
 fn usage() -> ! {
-    eprintln!("usage: make_workload OUT --db-mib N --log-mib N [--page-size 8192] [--seed N]");
+    eprintln!(
+        "usage: make_workload OUT --db-mib N --log-mib N [--page-size 4096|8192|16384|32768] \
+         [--seed N]"
+    );
     std::process::exit(2)
 }
 
@@ -2268,7 +2293,9 @@ pub fn parse_args(a: &[String]) -> Option<Config> {
             _ => return None,
         }
     }
-    Some(cfg)
+    [4096, 8192, 16384, 32768]
+        .contains(&cfg.page_size)
+        .then_some(cfg)
 }
 
 #[allow(dead_code)]
