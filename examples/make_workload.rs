@@ -1,34 +1,42 @@
 //! Writes a recovery workload through the project's own page and record
 //! code: a database in Dirty Shutdown as a crash left it, the 8.x log set
 //! (1 MiB generations, base name `edb`) and checkpoint to replay into it,
-//! and the database that replay must produce.
+//! two backups taken half-way, and the database that replay must produce.
 //!
 //! `cargo run --release --example make_workload -- OUT --db-mib N --log-mib N
-//! [--page-size 8192] [--seed N]`
+//! [--page-size 8192] [--seed N]` (page sizes 4, 8, 16 and 32 KiB)
 //!
 //! Layout: `OUT/start/workload.edb` (the database as flushed at the
 //! checkpoint of `OUT/logs/edb.chk`, Dirty Shutdown), `OUT/logs/`
 //! (edb00001.log … edb.log and edb.chk: `--log-mib / 8` (at least one)
-//! generations before the checkpoint, `--log-mib` after it),
-//! `OUT/backup/` (a snapshot backup taken half-way: database copy,
-//! checkpoint, the logs since the start's checkpoint), `OUT/expected/workload.edb`
-//! (the database after replay), so that
-//! `eseutil-rs /r edb /l OUT/logs /s OUT/logs /d OUT/start --output X`
-//! reproduces `OUT/expected/` page for page, and so does
-//! `eseutil-rs /r edb /l OUT/logs /s OUT/backup /d OUT/backup --output Y`.
+//! generations before the checkpoint, `--log-mib` after it; every header
+//! after the first carries the attach list), `OUT/backup/` (a snapshot
+//! backup: database copy, checkpoint, the logs since the start's
+//! checkpoint), `OUT/backup-streaming/` (a streaming backup one generation
+//! later: database copy with bkinfoFullCur, `workload.pat` (patch page and
+//! shadow), its generation, restore.env), `OUT/expected/workload.edb` (the
+//! database after replay), so that each of
+//! `eseutil-rs /r edb /l OUT/logs /s OUT/logs /d OUT/start --output X`,
+//! `eseutil-rs /r edb /l OUT/logs /s OUT/backup /d OUT/backup --output Y` and
+//! `eseutil-rs /cc OUT/backup-streaming /f OUT/logs --output Z`
+//! reproduces `OUT/expected/` page for page (the backups need
+//! `--log-mib 2` or more).
 //!
 //! The generator is a tiny engine. The starting database is the implicit
-//! creation of `recovery::create_db` (catalog, space trees) plus two user
-//! tables, `Orders` (with a secondary index on `Tag`) and `Events`, and,
-//! when `--db-mib` asks for more than the creation's 256 pages, a
-//! bulk-built table `Bulk` filling a secondary extent to the requested size
-//! (a multi-level B-tree streamed to the file: memory does not grow with
-//! the database), all entered in the catalog with their columns and
-//! indexes. Every later change is made by building its log record
-//! (LRNODE_ layout, docs/format/log-records.md §1–§4) and applying the same
+//! creation of `recovery::create_db` (catalog, space trees; at 4 KiB the
+//! catalog spills over leaves below its root) plus the user tables
+//! `Orders` (with a secondary index on `Tag`), `Events`, `Docs` (Id and a
+//! long binary Body, with its LV tree) and, when `--db-mib` asks for more
+//! than the creation's 256 pages, a bulk-built table `Bulk` filling a
+//! secondary extent to the requested size (a multi-level B-tree streamed to
+//! the file: memory does not grow with the database), all entered in the
+//! catalog with their columns, indexes and LV tree. Every later change is
+//! made by building its log record (LRNODE_, LRSPLITNEW, LRMERGENEW and the
+//! macro records, docs/format/log-records.md §1–§4) and applying the same
 //! change to the generator's page bytes through `recovery::page::PageImage`
-//! (parse, change, serialise, seal) and `recovery::undo::apply`, as redo
-//! does; its pages are therefore the expected database.
+//! (parse, change, serialise, seal) and `recovery::undo::apply`, in the
+//! steps `recovery::split` takes to redo a split or merge; its pages are
+//! therefore the expected database.
 //!
 //! Operations: transactions (Begin0 … Commit0) of versioned inserts (row +
 //! index entry), replaces (same key, data of another length), deltas
@@ -37,16 +45,30 @@
 //! transaction in eight rolled back as the engine logs it (one Undo record
 //! per operation, newest first, then Rollback, then the cleanup of the
 //! undone inserts); a last transaction left open by the crash, which
-//! recovery undoes (the expected pages include that undo). The first
-//! generation opens with AttachDB; the checkpoint then advances to a later
-//! generation (the start database is written there, the database in the
-//! checkpoint's attach list); the last generation ends without Term (a
-//! crash).
+//! recovery undoes (the expected pages include that undo). Row ids come
+//! from a bounded key space (up to 300 live rows per table), so the trees
+//! grow past their root and stay within their extents: an insert that
+//! does not fit its leaf splits it in one macro (MacroBegin, Split2 records
+//! top-down, the Insert, MacroCommit + MacroInfo): vertical for a root
+//! leaf (without the operation when it would not fit the new page), right,
+//! or append at the end of the last leaf, with the new page taken from the
+//! tree's available extent (a logged space-tree Replace or Delete). A
+//! cleanup delete that would empty a leaf below the root is an empty-page
+//! merge instead (Merge2 of the parent and of the page), the page going
+//! back to the available extent (a space-tree Insert). Docs rows get
+//! separated long values of 1 KiB to 1.5 chunks (`JET_paramLVChunkSizeMost`
+//! for the page size): LVROOT and chunks inserted into the LV tree, then
+//! the record with the LID; chunks rewritten; a row delete takes the
+//! LVROOT reference count to 0 (Delta) and the long value's nodes go after
+//! commit. New long values stop when the LV tree's extent runs low (the
+//! key space of LIDs only grows). The first generation opens with
+//! AttachDB; the checkpoint then advances to a later generation (the start
+//! database is written there, the database in the checkpoint's attach
+//! list); the last generation ends without Term (a crash).
 //!
-//! Not made yet: long values, splits and merges (the user tables stay one
-//! root page each), pages flushed between checkpoints, a streaming backup
-//! (`.pat` file). Page sizes 8, 16 and 32 KiB (at 4 KiB the catalog of
-//! the implicit creation plus these tables needs more than one page).
+//! Not made yet: splits of a parent page (user trees stay two levels),
+//! merges other than empty-page ones, pages flushed between checkpoints,
+//! compressed LV chunks, long values of more than two chunks.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -55,12 +77,14 @@ use std::path::{Path, PathBuf};
 use eseutil::checksum::seal_page;
 use eseutil::log::synth::{begin0, commit0, Log8};
 use eseutil::parse::page::{
-    FLAG_INDEX, FLAG_LEAF, FLAG_PARENT_OF_LEAF, FLAG_ROOT, NODE_DELETED, NODE_VERSIONED,
+    FLAG_EMPTY, FLAG_INDEX, FLAG_LEAF, FLAG_LONG_VALUE, FLAG_NEW_CHECKSUM, FLAG_PARENT_OF_LEAF,
+    FLAG_REPAIR, FLAG_ROOT, NODE_DELETED, NODE_VERSIONED,
 };
 use eseutil::recovery::create_db::{
-    build_with, column_row, index_row, insert_row, key_long, table_row, Builder, LEGACY_DB_PAGES,
+    build_with, column_row, index_row, insert_row, key_long, long_value_row, table_row, Builder,
+    LEGACY_DB_PAGES,
 };
-use eseutil::recovery::page::{Line, PageImage};
+use eseutil::recovery::page::{Line, PageImage, Slot, CB_PREFIX_OVERHEAD};
 use eseutil::recovery::undo::{self, UndoOp};
 use eseutil::synth::{db_header_page, logtime, DbSpec};
 
@@ -88,10 +112,14 @@ pub struct Summary {
     pub checkpoint_generation: u32,
     /// Generation the backup's checkpoint stands at.
     pub backup_generation: u32,
+    /// Generation the streaming backup holds (genLow = genHigh).
+    pub streaming_backup_generation: u32,
     /// Log records written, by kind.
     pub ops: BTreeMap<&'static str, u64>,
     /// The database's file name (in start/ and expected/).
     pub db_name: String,
+    /// The rows of Docs after replay: Id and the size of its long value.
+    pub long_values: Vec<(u32, usize)>,
 }
 
 /// The database file name, in every folder.
@@ -104,8 +132,19 @@ const PGNO_ROOT_AE: u32 = 3;
 // JET_coltyp Long and Text (jethdr.w).
 const LONG: u32 = 4;
 const TEXT: u32 = 10;
-/// Rows kept per table: the root leaf page never splits.
-const LIVE_ROWS: usize = 40;
+/// Rows kept per table at most: enough for the trees to split into several
+/// leaves (about six at 8 KiB).
+const LIVE_ROWS: usize = 300;
+/// Row ids are drawn from 1 ..= this: the key space stays bounded, so the
+/// trees (which split but never merge) stay within their extents.
+const ID_SPACE: u32 = 4 * LIVE_ROWS as u32;
+/// Bytes a page keeps free for the growth a rollback may bring back (the
+/// engine's cbUncommittedFree reservation, which the generator does not
+/// track): a node only goes onto a page that keeps this much free.
+const RESERVE: usize = 320;
+/// Extent sizes (pages) of the user tables and of the secondary index.
+const CPG_TABLE: u32 = 64;
+const CPG_INDEX_TREE: u32 = 24;
 
 /// One user table: its root page, objid, secondary index root and the ids
 /// of its live rows.
@@ -171,7 +210,7 @@ const COLUMNS: [(&str, u16, u32, bool); 4] = [
 
 fn user_tables(b: &mut Builder, tables: &mut Vec<Table>) {
     for (objid, name, with_index) in [(6u32, "Orders", true), (8, "Events", false)] {
-        let cpg = 16;
+        let cpg = CPG_TABLE;
         let pgno = b.allocate(PGNO_ROOT_AE, cpg);
         b.fdp(pgno, objid, cpg, 1, 0);
         insert_row(b, &table_row(objid, pgno, name, cpg));
@@ -180,8 +219,8 @@ fn user_tables(b: &mut Builder, tables: &mut Vec<Table>) {
         }
         insert_row(b, &index_row(objid, objid, "Id", pgno, 0x0001_0031, &[1]));
         let index = with_index.then(|| {
-            let ipg = b.allocate(pgno + 2, 3);
-            b.fdp(ipg, objid + 1, 3, pgno, FLAG_INDEX);
+            let ipg = b.allocate(pgno + 2, CPG_INDEX_TREE);
+            b.fdp(ipg, objid + 1, CPG_INDEX_TREE, pgno, FLAG_INDEX);
             insert_row(
                 b,
                 &index_row(objid, objid + 1, "Tag", ipg, 0x0001_0001, &[3]),
@@ -194,7 +233,7 @@ fn user_tables(b: &mut Builder, tables: &mut Vec<Table>) {
             index,
             live: Vec::new(),
         };
-        for id in 1..=LIVE_ROWS as u32 / 2 {
+        for id in (1..=40).map(|i| i * 29) {
             b.insert(
                 pgno,
                 key_long(id),
@@ -231,6 +270,9 @@ struct LogWriter {
     prev: Option<([u8; 8], u64)>,
     /// Segments a generation holds (256 slots, the first is the header).
     last_sector: u16,
+    /// The attach list the headers of later generations carry (LGFILEHDR
+    /// rgbAttach @671: the databases attached when the file was created).
+    attach: Option<Vec<u8>>,
 }
 
 impl LogWriter {
@@ -241,6 +283,7 @@ impl LogWriter {
             gen: 1,
             prev: None,
             last_sector: 255,
+            attach: None,
         }
     }
 
@@ -270,6 +313,7 @@ impl LogWriter {
         let done = std::mem::replace(&mut self.cur, next);
         let create = time_at(self.gen as u64);
         let (bytes, acc) = done.finish(create, self.prev);
+        let bytes = with_attach_list(self.attach.as_deref(), self.gen, bytes);
         write_atomic(&self.dir.join(Self::file_name(self.gen)), &bytes)?;
         self.prev = Some((create, acc));
         self.gen += 1;
@@ -279,10 +323,23 @@ impl LogWriter {
     /// The current generation becomes `edb.log` (the crash: no Term).
     fn close(self) -> std::io::Result<i32> {
         let create = time_at(self.gen as u64);
+        let (attach, gen) = (self.attach.clone(), self.gen);
         let (bytes, _) = self.cur.finish(create, self.prev);
+        let bytes = with_attach_list(attach.as_deref(), gen, bytes);
         write_atomic(&self.dir.join("edb.log"), &bytes)?;
         Ok(self.gen)
     }
+}
+
+/// Log file `bytes` of generation `gen` with the attach list in its
+/// header (resealed); the first generation, created before AttachDB, has
+/// none.
+fn with_attach_list(attach: Option<&[u8]>, gen: i32, mut bytes: Vec<u8>) -> Vec<u8> {
+    if let Some(a) = attach.filter(|_| gen > 1) {
+        bytes[671..671 + a.len()].copy_from_slice(a);
+        eseutil::checksum::seal_header(&mut bytes[..4096]);
+    }
+    bytes
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -325,33 +382,56 @@ impl Op {
 }
 
 /// A version-store entry the generator keeps, as redo rebuilds it from
-/// the record: which node, how to undo it.
+/// the record: which node (found again by key from its tree's root, as
+/// recovery's undo seeks it), how to undo it.
 #[derive(Debug, Clone)]
 struct Rce {
     rceid: u32,
-    pgno: u32,
+    root: u32,
     objid: u32,
     key: Vec<u8>,
     undo: UndoOp,
 }
+
+/// A node of a tree: its root (FDP), objid and key.
+type NodeAt = (u32, u32, Vec<u8>);
 
 /// The engine: page bytes by pgno (the database as it is now), the
 /// database dbtime, the log, the open transaction's version store.
 struct Engine {
     ps: usize,
     pages: BTreeMap<u32, Vec<u8>>,
+    /// The pages decoded, for look-ups (dropped when a page is stored).
+    views: std::cell::RefCell<BTreeMap<u32, std::rc::Rc<PageImage>>>,
     dbtime: u64,
     log: LogWriter,
     trx: u32,
     in_trx: bool,
     rces: Vec<Rce>,
     /// Nodes flag-deleted by the open transaction (deleted after commit).
-    flag_deleted: Vec<(u32, u32, Vec<u8>)>,
+    flag_deleted: Vec<NodeAt>,
+    /// The table with long values.
+    docs: Docs,
     summary: Summary,
 }
 
 /// `fLRPageVersioned | fLRPageUnique` (logapi.hxx ~369).
 const VERSIONED_UNIQUE: u8 = 0x1 | 0x4;
+/// `fLRPageUnique`.
+const UNIQUE: u8 = 0x4;
+/// `fLRPageSpace`: an operation on a space tree.
+const SPACE: u8 = 0x8;
+
+/// The fixed fields of an LRNODE_ record.
+struct NodeHead {
+    lrtyp: u8,
+    pgno: u32,
+    dbtimes: (u64, u64),
+    iline: usize,
+    flags: u8,
+    rceid: u32,
+    fdp: (u32, u32),
+}
 
 impl Engine {
     fn count(&mut self, kind: &'static str) {
@@ -360,34 +440,52 @@ impl Engine {
 
     /// LRNODE_ (44 bytes): lrtyp, procid, dbid, pgno, dbtime after and
     /// before, trxBegin0, level, iline, flags, rceid, pgnoFDP, objidFDP.
-    fn lrnode(
-        &self,
-        t: u8,
-        pgno: u32,
-        dbtimes: (u64, u64),
-        iline: usize,
-        rceid: u32,
-        objid: u32,
-    ) -> Vec<u8> {
+    fn lrnode(&self, h: &NodeHead) -> Vec<u8> {
         let mut r = vec![0u8; 44];
-        r[0] = t;
+        r[0] = h.lrtyp;
         r[1..3].copy_from_slice(&PROCID.to_le_bytes());
         r[3] = DBID;
-        r[4..8].copy_from_slice(&pgno.to_le_bytes());
-        r[8..16].copy_from_slice(&dbtimes.0.to_le_bytes());
-        r[16..24].copy_from_slice(&dbtimes.1.to_le_bytes());
+        r[4..8].copy_from_slice(&h.pgno.to_le_bytes());
+        r[8..16].copy_from_slice(&h.dbtimes.0.to_le_bytes());
+        r[16..24].copy_from_slice(&h.dbtimes.1.to_le_bytes());
         r[24..28].copy_from_slice(&self.trx.to_le_bytes());
         r[28] = self.in_trx as u8;
-        r[29..31].copy_from_slice(&(iline as u16).to_le_bytes());
-        r[31] = if self.in_trx { VERSIONED_UNIQUE } else { 0 };
-        r[32..36].copy_from_slice(&rceid.to_le_bytes());
-        r[36..40].copy_from_slice(&pgno.to_le_bytes());
-        r[40..44].copy_from_slice(&objid.to_le_bytes());
+        r[29..31].copy_from_slice(&(h.iline as u16).to_le_bytes());
+        r[31] = h.flags;
+        r[32..36].copy_from_slice(&h.rceid.to_le_bytes());
+        r[36..40].copy_from_slice(&h.fdp.0.to_le_bytes());
+        r[40..44].copy_from_slice(&h.fdp.1.to_le_bytes());
         r
     }
 
+    /// The record flags of a node operation on a user tree.
+    fn node_flags(&self) -> u8 {
+        if self.in_trx {
+            VERSIONED_UNIQUE
+        } else {
+            0
+        }
+    }
+
+    /// Page `pgno` decoded from its bytes, to change it (as redo reads a
+    /// page for each record): the decoded view when there is one.
     fn page(&self, pgno: u32) -> PageImage {
+        match self.views.borrow_mut().remove(&pgno) {
+            Some(v) => std::rc::Rc::try_unwrap(v).unwrap_or_else(|v| (*v).clone()),
+            None => self.parse(pgno),
+        }
+    }
+
+    fn parse(&self, pgno: u32) -> PageImage {
         PageImage::parse(&self.pages[&pgno]).expect("own page parses")
+    }
+
+    /// Page `pgno` decoded, to look at.
+    fn view(&self, pgno: u32) -> std::rc::Rc<PageImage> {
+        let mut v = self.views.borrow_mut();
+        v.entry(pgno)
+            .or_insert_with(|| std::rc::Rc::new(self.parse(pgno)))
+            .clone()
     }
 
     /// Serialises and seals `p` as redo's page store does.
@@ -397,38 +495,131 @@ impl Engine {
             b[64..68].copy_from_slice(&pgno.to_le_bytes());
         }
         seal_page(&mut b, pgno);
+        let view = PageImage::parse(&b).expect("own page parses");
         self.pages.insert(pgno, b);
+        self.views.get_mut().insert(pgno, std::rc::Rc::new(view));
     }
 
-    /// The position of `key` among the nodes of `pgno` (found, or where it
-    /// would be inserted).
-    fn find(&self, pgno: u32, key: &[u8]) -> Result<usize, usize> {
-        let p = self.page(pgno);
-        let keys: Vec<Vec<u8>> = (0..p.lines.len()).map(|i| p.key(i)).collect();
-        keys.binary_search_by(|k| k.as_slice().cmp(key))
+    /// The leaf of the tree `root` that holds (or would hold) `key`, as
+    /// recovery's undo seeks a bookmark (`undo::seek`: in a parent page,
+    /// the first separator greater than the key, an empty one last), and
+    /// the node's position there (found, or where it would be inserted).
+    fn seek(&self, root: u32, key: &[u8]) -> (u32, Result<usize, usize>) {
+        let mut pgno = root;
+        loop {
+            let p = self.view(pgno);
+            let n = p.lines.len();
+            if p.flags & FLAG_LEAF != 0 {
+                let at = bisect(n, |i| p.key(i).as_slice().cmp(key));
+                return (pgno, at);
+            }
+            let i = (0..n)
+                .find(|&i| {
+                    let k = p.key(i);
+                    k.is_empty() || k.as_slice() > key
+                })
+                .expect("a parent page ends with an empty separator");
+            let d = &p.lines[i].data;
+            pgno = u32::from_le_bytes(d[d.len() - 4..].try_into().expect("4 bytes"));
+        }
     }
 
-    /// Logs `op` on node `key` of the one-page tree `pgno` and applies it
-    /// as redo does (`node_op`: versioned inside a transaction, with the
-    /// version-store entry redo's `remember` makes).
-    fn node(&mut self, pgno: u32, objid: u32, key: &[u8], op: Op) -> std::io::Result<()> {
-        let iline = match (&op, self.find(pgno, key)) {
-            (Op::Insert { .. }, Err(at)) | (_, Ok(at)) => at,
-            _ => panic!("node {key:?} of page {pgno}: wrong state for {op:?}"),
+    /// Whether `extra` more bytes fit on `p` with the reserve kept.
+    /// (Long-value chunks are replaced by chunks of the same size: their
+    /// pages keep no reserve.)
+    fn fits(&self, p: &PageImage, extra: usize) -> bool {
+        let reserve = if p.flags & FLAG_LONG_VALUE != 0 {
+            0
+        } else {
+            RESERVE
         };
+        p.used() + extra + reserve <= self.ps
+    }
+
+    /// Logs `op` on node `key` of the tree `root` and applies it as redo
+    /// does (`node_op`: versioned inside a transaction, with the
+    /// version-store entry redo's `remember` makes). An insert that does
+    /// not fit its leaf splits it ([`Engine::split_insert`]).
+    fn node(&mut self, root: u32, objid: u32, key: &[u8], op: Op) -> std::io::Result<()> {
+        let (pgno, at) = self.seek(root, key);
+        let iline = match (&op, at) {
+            (Op::Insert { .. }, Err(at)) | (_, Ok(at)) => at,
+            _ => panic!("node {key:?} of tree {root}: wrong state for {op:?}"),
+        };
+        if matches!(op, Op::Delete)
+            && pgno != root
+            && self.view(pgno).lines.len() == 1
+            && self.merge_empty((root, objid), pgno)?
+        {
+            return Ok(());
+        }
         let mut p = self.page(pgno);
+        if let Op::Insert { data, .. } = &op {
+            let cb = p.cb_common(key);
+            let l = p.make_line(key, cb, data, 0);
+            if !self.fits(&p, line_size(&l)) {
+                return self.split_insert((root, objid), key, data, pgno, iline);
+            }
+        }
         self.dbtime += 1;
         let (after, rceid) = (self.dbtime, self.dbtime as u32);
-        let mut r = self.lrnode(op.lrtyp(), pgno, (after, p.dbtime), iline, rceid, objid);
-        let v = if self.in_trx { NODE_VERSIONED } else { 0 };
-        let undo = match &op {
+        let head = NodeHead {
+            lrtyp: op.lrtyp(),
+            pgno,
+            dbtimes: (after, p.dbtime),
+            iline,
+            flags: self.node_flags(),
+            rceid,
+            fdp: (root, objid),
+        };
+        let mut r = self.lrnode(&head);
+        let undo = self.apply_op(&mut p, iline, &op, &mut r, self.in_trx);
+        if self.in_trx {
+            if matches!(op, Op::FlagDelete) {
+                self.flag_deleted.push((root, objid, key.to_vec()));
+            }
+            self.remember(rceid, (root, objid, key.to_vec()), undo);
+        }
+        self.log.record(&r)?;
+        self.count(op.name());
+        p.dbtime = after;
+        self.store(pgno, &p);
+        Ok(())
+    }
+
+    fn remember(&mut self, rceid: u32, node: NodeAt, undo: UndoOp) {
+        let (root, objid, key) = node;
+        self.rces.push(Rce {
+            rceid,
+            root,
+            objid,
+            key,
+            undo,
+        });
+    }
+
+    /// Applies `op` to line `iline` of `p`, completing its record `r`;
+    /// returns how to undo it.
+    fn apply_op(
+        &self,
+        p: &mut PageImage,
+        iline: usize,
+        op: &Op,
+        r: &mut Vec<u8>,
+        versioned: bool,
+    ) -> UndoOp {
+        let v = if versioned { NODE_VERSIONED } else { 0 };
+        match op {
             Op::Insert { key, data } => {
-                for n in [key.len(), 0, data.len()] {
+                // The key's bytes shared with the page prefix are logged
+                // as its prefix part (LRINSERT: cbSuffix @44, cbPrefix @46).
+                let cb = p.cb_common(key);
+                for n in [key.len() - cb, cb, data.len()] {
                     r.extend((n as u16).to_le_bytes());
                 }
                 r.extend_from_slice(key);
                 r.extend_from_slice(data);
-                let l = p.make_line(key, 0, data, v);
+                let l = p.make_line(key, cb, data, v);
                 p.lines.insert(iline, l);
                 UndoOp::FlagDelete
             }
@@ -464,24 +655,7 @@ impl Engine {
                 p.lines.remove(iline);
                 UndoOp::ResetDelete
             }
-        };
-        if self.in_trx {
-            if matches!(op, Op::FlagDelete) {
-                self.flag_deleted.push((pgno, objid, key.to_vec()));
-            }
-            self.rces.push(Rce {
-                rceid,
-                pgno,
-                objid,
-                key: key.to_vec(),
-                undo,
-            });
         }
-        self.log.record(&r)?;
-        self.count(op.name());
-        p.dbtime = after;
-        self.store(pgno, &p);
-        Ok(())
     }
 
     fn begin(&mut self) -> std::io::Result<()> {
@@ -500,12 +674,13 @@ impl Engine {
         self.in_trx = false;
         self.rces.clear();
         let nodes = std::mem::take(&mut self.flag_deleted);
-        self.cleanup(nodes)
+        self.cleanup(nodes)?;
+        self.delete_unreferenced()
     }
 
-    fn cleanup(&mut self, nodes: Vec<(u32, u32, Vec<u8>)>) -> std::io::Result<()> {
-        for (pgno, objid, key) in nodes {
-            self.node(pgno, objid, &key, Op::Delete)?;
+    fn cleanup(&mut self, nodes: Vec<NodeAt>) -> std::io::Result<()> {
+        for (root, objid, key) in nodes {
+            self.node(root, objid, &key, Op::Delete)?;
         }
         Ok(())
     }
@@ -513,16 +688,26 @@ impl Engine {
     /// Rollback as the engine logs it: one Undo record (lrtypUndo, the
     /// physical undo of one RCE, logapi.hxx `LRUNDO`: bookmark sizes @44
     /// @46, oper @48, level @50, bookmark @51) per operation, newest first,
-    /// then Rollback (levelRollback 1); the inserts undone are then
-    /// deleted by the cleanup.
+    /// on the page the node is on now, then Rollback (levelRollback 1);
+    /// the inserts undone are then deleted by the cleanup.
     fn rollback(&mut self) -> std::io::Result<()> {
         let mut undone_inserts = Vec::new();
         for rce in std::mem::take(&mut self.rces).into_iter().rev() {
-            let iline = self.find(rce.pgno, &rce.key).expect("node to undo");
-            let mut p = self.page(rce.pgno);
+            let (pgno, at) = self.seek(rce.root, &rce.key);
+            let iline = at.expect("node to undo");
+            let mut p = self.page(pgno);
             self.dbtime += 1;
             let after = self.dbtime;
-            let mut r = self.lrnode(39, rce.pgno, (after, p.dbtime), iline, rce.rceid, rce.objid);
+            let head = NodeHead {
+                lrtyp: 39,
+                pgno,
+                dbtimes: (after, p.dbtime),
+                iline,
+                flags: VERSIONED_UNIQUE,
+                rceid: rce.rceid,
+                fdp: (rce.root, rce.objid),
+            };
+            let mut r = self.lrnode(&head);
             r.extend((rce.key.len() as u16).to_le_bytes());
             r.extend(0u16.to_le_bytes());
             r.extend(0u16.to_le_bytes());
@@ -532,9 +717,9 @@ impl Engine {
             self.log.record(&r)?;
             self.count("Undo");
             p.dbtime = after;
-            self.store(rce.pgno, &p);
+            self.store(pgno, &p);
             if rce.undo == UndoOp::FlagDelete {
-                undone_inserts.push((rce.pgno, rce.objid, rce.key));
+                undone_inserts.push((rce.root, rce.objid, rce.key));
             }
         }
         let mut rb = vec![7u8];
@@ -544,22 +729,33 @@ impl Engine {
         self.count("Rollback");
         self.in_trx = false;
         self.flag_deleted.clear();
+        self.docs.unreferenced.clear();
         self.cleanup(undone_inserts)
     }
 
     /// What recovery does with the transaction left open by the crash
     /// (`undo_open_transactions`): each operation undone, newest first, on
-    /// the node found by key, at a fresh dbtime; nothing is logged.
+    /// the node found by key from its tree's root, at a fresh dbtime;
+    /// nothing is logged.
     fn undo_at_end(&mut self) {
         for rce in std::mem::take(&mut self.rces).into_iter().rev() {
-            let iline = self.find(rce.pgno, &rce.key).expect("node to undo");
-            let mut p = self.page(rce.pgno);
+            let (pgno, at) = self.seek(rce.root, &rce.key);
+            let iline = at.expect("node to undo");
+            let mut p = self.page(pgno);
             undo::apply(&mut p, iline, &rce.undo).expect("undo applies");
             self.dbtime += 1;
             p.dbtime = self.dbtime;
-            self.store(rce.pgno, &p);
+            self.store(pgno, &p);
             self.count("undone at the end");
         }
+    }
+
+    /// Whether `id` may be inserted now: not live, and no node of that
+    /// key left on its page (flag-deleted by the open transaction).
+    fn free_id(&self, t: &Table, id: u32) -> bool {
+        self.seek(t.pgno, &key_long(id)).1.is_err()
+            && t.index
+                .is_none_or(|(ipg, _)| self.seek(ipg, &key_long(tag_of(id))).1.is_err())
     }
 
     fn insert_row(&mut self, t: &mut Table, id: u32) -> std::io::Result<()> {
@@ -582,12 +778,18 @@ impl Engine {
         Ok(())
     }
 
+    /// A replace to a name of another length; a Delta instead when the
+    /// longer row would not fit its page.
     fn replace_row(&mut self, t: &Table, id: u32, version: u64) -> std::io::Result<()> {
         let key = key_long(id);
-        let at = self.find(t.pgno, &key).expect("live id");
-        let old = self.page(t.pgno).lines[at].data.clone();
+        let (pgno, at) = self.seek(t.pgno, &key);
+        let p = self.view(pgno);
+        let old = p.lines[at.expect("live id")].data.clone();
         let count = i32::from_le_bytes(old[8..12].try_into().expect("4 bytes"));
         let data = user_record(id, count, tag_of(id), &name_of(id, version));
+        if !self.fits(&p, data.len().saturating_sub(old.len())) {
+            return self.delta_row(t, id, 1);
+        }
         self.node(t.pgno, t.objid, &key, Op::Replace { data })
     }
 
@@ -608,6 +810,857 @@ impl Engine {
         t.live.retain(|&x| x != id);
         Ok(())
     }
+}
+
+/// Binary search over `n` ordered items compared by `cmp` (the position
+/// found, or where the item would go).
+fn bisect(n: usize, cmp: impl Fn(usize) -> std::cmp::Ordering) -> Result<usize, usize> {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match cmp(mid) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return Ok(mid),
+        }
+    }
+    Err(lo)
+}
+
+/// Bytes a line takes on its page, tag included (`CbNDNodeSizeTotal`).
+fn line_size(l: &Line) -> usize {
+    (if l.cb_prefix > 0 { 2 } else { 0 }) + 2 + l.suffix.len() + l.data.len() + 4
+}
+
+/// `dbtimeNil` (daedef.hxx): no before-dbtime.
+const DBTIME_NIL: u64 = u64::MAX;
+
+/// A line on its way through a split (`LINEINFO`'s KEYDATAFLAGS): full
+/// key, data, flags and where it sat (kept when the page keeps it).
+#[derive(Debug, Clone)]
+struct Kdf {
+    key: Vec<u8>,
+    data: Vec<u8>,
+    flags: u8,
+    slot: Option<Slot>,
+}
+
+/// The lines of `p` with the operation's new node at `iline`
+/// (`ErrLGIRedoSplitLineinfo`, logredo.cxx ~7709).
+fn split_lines(p: &PageImage, iline: usize, oper: Kdf) -> Vec<Kdf> {
+    let mut lines: Vec<Kdf> = (0..p.lines.len())
+        .map(|i| Kdf {
+            key: p.key(i),
+            data: p.lines[i].data.clone(),
+            flags: p.lines[i].flags,
+            slot: p.lines[i].slot,
+        })
+        .collect();
+    lines.insert(iline, oper);
+    lines
+}
+
+/// Lays `lines` out on `p` against the prefix `prefix` (a line uses it
+/// when it shares more than cbPrefixOverhead bytes with it).
+fn fill(p: &mut PageImage, lines: &[Kdf], prefix: &[u8]) {
+    p.lines = lines
+        .iter()
+        .map(|k| {
+            let n = eseutil::recovery::page::common(prefix, &k.key);
+            let cb = if n > CB_PREFIX_OVERHEAD { n } else { 0 };
+            let mut l = p.make_line(&k.key, cb, &k.data, k.flags);
+            l.slot = k.slot;
+            l
+        })
+        .collect();
+}
+
+/// The separator a leaf split gives the parent (`ErrBTIComputeSeparatorKey`,
+/// bt.cxx ~10583): the split key up to and including its first byte that
+/// differs from the previous key.
+fn separator(prev: &[u8], split: &[u8]) -> Vec<u8> {
+    let n = eseutil::recovery::page::common(prev, split);
+    split[..(n + 1).min(split.len())].to_vec()
+}
+
+/// One LRSPLITNEW of a split macro (logapi.hxx ~873–950,
+/// docs/format/log-records.md §3). A path page that does not split has
+/// `pgno_new` 0 and only `pgno`, `before`, `iline_oper` set.
+#[derive(Debug, Clone, Default)]
+struct SplitLog {
+    pgno: u32,
+    before: u64,
+    pgno_new: u32,
+    /// splitoperInsert (btsplit.hxx ~35), else splitoperNone.
+    oper: bool,
+    right: (u32, u64),
+    parent: (u32, u64),
+    fdp: (u32, u32),
+    /// SPLITTYPE (btsplit.hxx ~6): 0 vertical, 1 right, 2 append.
+    split_type: u8,
+    iline_oper: usize,
+    iline_split: usize,
+    clines: usize,
+    new_flags: u32,
+    split_flags: u32,
+    /// ilinePrefixSplit, ilinePrefixNew (−1: none).
+    prefix_lines: (i32, i32),
+    key_parent: Vec<u8>,
+    prefix_old: Vec<u8>,
+    prefix_new: Vec<u8>,
+}
+
+impl SplitLog {
+    /// The record (`ErrLGSplit`, logapi.cxx ~3461): LRPAGE_ at the macro's
+    /// dbtime with iline 0, the split fields, then key parent, old and
+    /// new split-page prefix; no page before-image.
+    fn record(&self, e: &Engine, dbtime: u64) -> Vec<u8> {
+        let mut r = vec![0u8; 110];
+        r[0] = 62;
+        r[1..3].copy_from_slice(&PROCID.to_le_bytes());
+        r[3] = DBID;
+        r[4..8].copy_from_slice(&self.pgno.to_le_bytes());
+        r[8..16].copy_from_slice(&dbtime.to_le_bytes());
+        r[16..24].copy_from_slice(&self.before.to_le_bytes());
+        r[24..28].copy_from_slice(&e.trx.to_le_bytes());
+        r[28] = e.in_trx as u8;
+        r[31] = UNIQUE;
+        r[32..36].copy_from_slice(&self.pgno_new.to_le_bytes());
+        r[36..40].copy_from_slice(&self.right.0.to_le_bytes());
+        r[40..48].copy_from_slice(&self.right.1.to_le_bytes());
+        r[48..52].copy_from_slice(&self.parent.0.to_le_bytes());
+        r[52..60].copy_from_slice(&self.parent.1.to_le_bytes());
+        r[60..64].copy_from_slice(&self.fdp.0.to_le_bytes());
+        r[64..68].copy_from_slice(&self.fdp.1.to_le_bytes());
+        r[68] = self.split_type;
+        r[69] = self.oper as u8;
+        r[70..72].copy_from_slice(&(self.iline_oper as u16).to_le_bytes());
+        r[72..74].copy_from_slice(&(self.iline_split as u16).to_le_bytes());
+        r[74..76].copy_from_slice(&(self.clines as u16).to_le_bytes());
+        r[76..80].copy_from_slice(&self.new_flags.to_le_bytes());
+        r[80..84].copy_from_slice(&self.split_flags.to_le_bytes());
+        r[88..92].copy_from_slice(&self.prefix_lines.0.to_le_bytes());
+        r[92..96].copy_from_slice(&self.prefix_lines.1.to_le_bytes());
+        r[96..98].copy_from_slice(&(self.prefix_old.len() as u16).to_le_bytes());
+        r[98..100].copy_from_slice(&(self.prefix_new.len() as u16).to_le_bytes());
+        r[100..102].copy_from_slice(&(self.key_parent.len() as u16).to_le_bytes());
+        r.extend_from_slice(&self.key_parent);
+        r.extend_from_slice(&self.prefix_old);
+        r.extend_from_slice(&self.prefix_new);
+        r
+    }
+
+    /// The pages the macro touched at this level (`ErrLGSplit`'s rgpgno).
+    fn pages(&self) -> impl Iterator<Item = u32> {
+        [self.pgno, self.pgno_new, self.right.0]
+            .into_iter()
+            .filter(|&p| p != 0)
+    }
+}
+
+/// LRMACROBEGIN / LRMACROEND (logapi.hxx ~1474, ~1485): lrtyp, procid,
+/// dbtime.
+fn macro_record(lrtyp: u8, dbtime: u64) -> Vec<u8> {
+    let mut r = vec![lrtyp];
+    r.extend(PROCID.to_le_bytes());
+    r.extend(dbtime.to_le_bytes());
+    r
+}
+
+impl Engine {
+    /// Takes the first free page of the tree's available extent: the AE
+    /// node's page count goes down by one (a Replace on the space tree,
+    /// unversioned, `fLRPageSpace`), the extent's last page (its key)
+    /// stays; pages are handed out from the front (`ErrSPGetPage`).
+    fn allocate(&mut self, root: u32, objid: u32) -> std::io::Result<u32> {
+        let p = self.view(root + 2);
+        let used_up = || std::io::Error::other(format!("tree {root}: its extent is used up"));
+        let l = p.lines.first().ok_or_else(used_up)?;
+        let key = p.key(0);
+        let last = u32::from_be_bytes(key[..4].try_into().expect("4 bytes"));
+        let avail = u32::from_le_bytes(l.data[..4].try_into().expect("4 bytes"));
+        if avail == 0 {
+            return Err(used_up());
+        }
+        let op = if avail > 1 {
+            Op::Replace {
+                data: (avail - 1).to_le_bytes().to_vec(),
+            }
+        } else {
+            Op::Delete
+        };
+        self.space_node((root, objid), &key, op)?;
+        Ok(last + 1 - avail)
+    }
+
+    /// An operation on the available-extent tree of the tree `root` (its
+    /// root page root+2): unversioned, `fLRPageSpace`, outside the
+    /// version store.
+    fn space_node(&mut self, (root, objid): (u32, u32), key: &[u8], op: Op) -> std::io::Result<()> {
+        let (pgno, Ok(iline) | Err(iline)) = self.seek(root + 2, key);
+        let mut p = self.page(pgno);
+        self.dbtime += 1;
+        let head = NodeHead {
+            lrtyp: op.lrtyp(),
+            pgno,
+            dbtimes: (self.dbtime, p.dbtime),
+            iline,
+            flags: SPACE,
+            rceid: 0,
+            fdp: (root, objid),
+        };
+        let mut r = self.lrnode(&head);
+        self.apply_op(&mut p, iline, &op, &mut r, false);
+        self.log.record(&r)?;
+        self.count(match op {
+            Op::Insert { .. } => "Insert (space)",
+            Op::Delete => "Delete (space)",
+            _ => "Replace (space)",
+        });
+        p.dbtime = self.dbtime;
+        self.store(pgno, &p);
+        Ok(())
+    }
+
+    /// An insert that does not fit its leaf, as `ErrBTISplit` makes it:
+    /// a new page from the tree's space, then one macro (MacroBegin, the
+    /// Split2 records top-down, the Insert, MacroCommit + MacroInfo) at
+    /// one new dbtime. A root leaf splits vertically; another leaf splits
+    /// right, or appends when the key goes after the last node of the
+    /// last leaf (bt.cxx ~9335); its parent (the root) gets the separator.
+    /// The pages change as `recovery::split` redoes the macro.
+    fn split_insert(
+        &mut self,
+        (root, objid): (u32, u32),
+        key: &[u8],
+        data: &[u8],
+        pgno: u32,
+        iline: usize,
+    ) -> std::io::Result<()> {
+        let pgno_new = self.allocate(root, objid)?;
+        self.dbtime += 1;
+        let dbtime = self.dbtime;
+        let v = if self.in_trx { NODE_VERSIONED } else { 0 };
+        let p = self.page(pgno);
+        let oper = Kdf {
+            key: key.to_vec(),
+            data: data.to_vec(),
+            flags: v,
+            slot: None,
+        };
+        let lines = split_lines(&p, iline, oper);
+        if pgno == root {
+            let probe = self.new_page(&p, p.flags, &lines, dbtime);
+            if probe.used() > self.ps {
+                // BTISelectSplitWithOperNone: the root's lines move down
+                // alone; the insert is tried again on the new leaf.
+                let mut lines = lines;
+                lines.remove(iline);
+                let s = self.split_vertical((pgno, p), pgno_new, lines, None, dbtime);
+                self.log_split(&[s], (root, objid), dbtime, None)?;
+                let op = Op::Insert {
+                    key: key.to_vec(),
+                    data: data.to_vec(),
+                };
+                return self.node(root, objid, key, op);
+            }
+            let s = self.split_vertical((pgno, p), pgno_new, lines, Some(iline), dbtime);
+            return self.log_split(&[s], (root, objid), dbtime, Some((key, data)));
+        }
+        let path = self.split_horizontal(root, p, (pgno, pgno_new), lines, iline, dbtime)?;
+        self.log_split(&path, (root, objid), dbtime, Some((key, data)))
+    }
+
+    /// Logs a split macro: MacroBegin, the Split2 records top-down, the
+    /// operation (`ErrLGInsert` with the split page's csr: the key logged
+    /// whole, at ilineOper, at the macro's dbtime) when the split carries
+    /// it, then MacroCommit followed by LRMACROINFO (lrtypMacroInfo 67,
+    /// LRIGNORED shape: cb, the pages) in the same write (`ErrLGIMacroEnd`,
+    /// logapi.cxx ~4389).
+    fn log_split(
+        &mut self,
+        path: &[SplitLog],
+        (root, objid): (u32, u32),
+        dbtime: u64,
+        insert: Option<(&[u8], &[u8])>,
+    ) -> std::io::Result<()> {
+        self.log.record(&macro_record(11, dbtime))?;
+        for s in path {
+            let mut s = s.clone();
+            s.fdp = (root, objid);
+            self.log.record(&s.record(self, dbtime))?;
+            self.count("Split2");
+        }
+        let leaf = path.last().expect("a split path");
+        if let Some((key, data)) = insert {
+            let head = NodeHead {
+                lrtyp: 29,
+                pgno: leaf.pgno,
+                dbtimes: (dbtime, leaf.before),
+                iline: leaf.iline_oper,
+                flags: self.node_flags(),
+                rceid: dbtime as u32,
+                fdp: (root, objid),
+            };
+            let mut r = self.lrnode(&head);
+            for n in [key.len(), 0, data.len()] {
+                r.extend((n as u16).to_le_bytes());
+            }
+            r.extend_from_slice(key);
+            r.extend_from_slice(data);
+            self.log.record(&r)?;
+            self.count("Insert");
+            if self.in_trx {
+                let node = (root, objid, key.to_vec());
+                self.remember(dbtime as u32, node, UndoOp::FlagDelete);
+            }
+        }
+        let pages = path.iter().flat_map(SplitLog::pages);
+        self.log.record(&macro_end(dbtime, pages))?;
+        self.count("MacroCommit");
+        Ok(())
+    }
+
+    /// The new page of a split: `lines` under the prefix of the first
+    /// one's key (ilinePrefixNew 0).
+    fn new_page(&self, src: &PageImage, flags: u32, lines: &[Kdf], dbtime: u64) -> PageImage {
+        let mut newp = PageImage::new(self.ps, src.objid, flags, dbtime);
+        newp.ext = lines.first().map(|k| k.key.clone()).unwrap_or_default();
+        let prefix = newp.ext.clone();
+        fill(&mut newp, lines, &prefix);
+        newp
+    }
+
+    /// Vertical split of a root leaf (`BTISelectVerticalSplit`, bt.cxx
+    /// ~9431): every line, and the new node at `iline` when there is one,
+    /// go to the new page (flags of the root without fPageRoot), the root
+    /// keeps one node (empty key → the new page) and becomes parent of
+    /// leaf.
+    fn split_vertical(
+        &mut self,
+        (pgno, mut src): (u32, PageImage),
+        pgno_new: u32,
+        lines: Vec<Kdf>,
+        iline: Option<usize>,
+        dbtime: u64,
+    ) -> SplitLog {
+        let s = SplitLog {
+            pgno,
+            before: src.dbtime,
+            pgno_new,
+            oper: iline.is_some(),
+            right: (0, DBTIME_NIL),
+            parent: (0, DBTIME_NIL),
+            split_type: 0,
+            iline_oper: iline.unwrap_or(0),
+            iline_split: 0,
+            clines: lines.len(),
+            new_flags: src.flags & !FLAG_ROOT,
+            split_flags: (src.flags | FLAG_PARENT_OF_LEAF) & !(FLAG_LEAF | FLAG_REPAIR),
+            prefix_lines: (-1, 0),
+            prefix_old: Vec::new(),
+            ..Default::default()
+        };
+        let mut newp = self.new_page(&src, s.new_flags, &lines, dbtime);
+        src.flags = s.split_flags | (src.flags & FLAG_NEW_CHECKSUM);
+        src.lines = vec![src.make_line(&[], 0, &pgno_new.to_le_bytes(), 0)];
+        src.optimize_internal_fragmentation();
+        src.dbtime = dbtime;
+        newp.dbtime = dbtime;
+        self.store(s.pgno, &src);
+        self.store(pgno_new, &newp);
+        self.count("split (vertical)");
+        s
+    }
+}
+
+/// Where a right split cuts `lines` (`BTISelectRightSplit` balances the
+/// two pages): the first line at which half of the bytes are reached.
+fn balanced_split(lines: &[Kdf]) -> usize {
+    let sizes: Vec<usize> = lines
+        .iter()
+        .map(|k| k.key.len() + k.data.len() + 8)
+        .collect();
+    let total: usize = sizes.iter().sum();
+    let mut acc = 0;
+    for (i, s) in sizes.iter().enumerate() {
+        acc += s;
+        if 2 * acc >= total {
+            return (i + 1).clamp(1, lines.len() - 1);
+        }
+    }
+    lines.len() - 1
+}
+
+impl Engine {
+    /// Right or append split of leaf `pgno`, a child of the root
+    /// (`BTISelectRightSplit`, `BTISelectAppend` bt.cxx ~9493: the new
+    /// page holds the new node alone and takes its key as prefix). The
+    /// path is the root (no split: `BTIInsertPgnoNewAndSetPgnoSplit` puts
+    /// the separator → the split page before the node that now points to
+    /// the new page), then the leaf; the split page keeps the lines
+    /// before ilineSplit, prefixed by its first key (a right split), the
+    /// new page the others; siblings are linked (`BTISplitFixSiblings`).
+    fn split_horizontal(
+        &mut self,
+        root: u32,
+        mut src: PageImage,
+        (pgno, pgno_new): (u32, u32),
+        mut lines: Vec<Kdf>,
+        iline: usize,
+        dbtime: u64,
+    ) -> std::io::Result<Vec<SplitLog>> {
+        let mut parent = self.page(root);
+        if parent.flags & FLAG_PARENT_OF_LEAF == 0 {
+            return Err(std::io::Error::other(
+                "a split below a parent page that is not the root: not made",
+            ));
+        }
+        let append = src.next == 0 && iline + 1 == lines.len();
+        let iline_split = if append {
+            iline
+        } else {
+            balanced_split(&lines)
+        };
+        let key_parent = separator(&lines[iline_split - 1].key, &lines[iline_split].key);
+        let at = (0..parent.lines.len())
+            .find(|&j| {
+                let k = parent.key(j);
+                k.is_empty() || k > key_parent
+            })
+            .expect("a parent page ends with an empty separator");
+        let right = src.next;
+        let right_before = if right != 0 {
+            self.page(right).dbtime
+        } else {
+            DBTIME_NIL
+        };
+        let top = SplitLog {
+            pgno: root,
+            before: parent.dbtime,
+            iline_oper: at,
+            right: (0, DBTIME_NIL),
+            parent: (0, DBTIME_NIL),
+            ..Default::default()
+        };
+        let leaf = SplitLog {
+            pgno,
+            before: src.dbtime,
+            pgno_new,
+            oper: true,
+            right: (right, right_before),
+            parent: (root, parent.dbtime),
+            split_type: if append { 2 } else { 1 },
+            iline_oper: iline,
+            iline_split,
+            clines: lines.len(),
+            new_flags: src.flags,
+            split_flags: src.flags,
+            prefix_lines: if append { (-1, 0) } else { (0, 0) },
+            key_parent: key_parent.clone(),
+            prefix_old: src.prefix().to_vec(),
+            prefix_new: if append {
+                Vec::new()
+            } else {
+                lines[0].key.clone()
+            },
+            ..Default::default()
+        };
+        let cb = parent.cb_common(&key_parent);
+        let sep = parent.make_line(&key_parent, cb, &pgno.to_le_bytes(), 0);
+        if parent.used() + line_size(&sep) > self.ps {
+            return Err(std::io::Error::other(
+                "a split of the root's parent level: not made",
+            ));
+        }
+        parent.lines.insert(at, sep);
+        parent.lines[at + 1].data = pgno_new.to_le_bytes().to_vec();
+        parent.optimize_internal_fragmentation();
+        parent.dbtime = dbtime;
+        self.store(root, &parent);
+        let moved = lines.split_off(iline_split);
+        let mut newp = self.new_page(&src, leaf.new_flags, &moved, dbtime);
+        let prefix = if append {
+            src.prefix().to_vec()
+        } else {
+            src.reset_prefix(leaf.prefix_new.clone());
+            leaf.prefix_new.clone()
+        };
+        fill(&mut src, &lines, &prefix);
+        (newp.prev, newp.next, src.next) = (pgno, right, pgno_new);
+        src.optimize_internal_fragmentation();
+        src.dbtime = dbtime;
+        newp.dbtime = dbtime;
+        self.store(pgno, &src);
+        self.store(pgno_new, &newp);
+        if right != 0 {
+            let mut r = self.page(right);
+            r.prev = pgno_new;
+            r.dbtime = dbtime;
+            self.store(right, &r);
+        }
+        self.count(if append {
+            "split (append)"
+        } else {
+            "split (right)"
+        });
+        Ok(vec![top, leaf])
+    }
+}
+
+/// The table `Docs` (Id, Body: a long binary column) and its LV tree: the
+/// long values of Body are all separated (over `cbLVIntrinsicMost`).
+const DOCS_OBJID: u32 = 11;
+const LV_OBJID: u32 = 12;
+const CPG_DOCS: u32 = 16;
+const CPG_LV: u32 = 72;
+/// JET_coltyp LongBinary (jethdr.w).
+const LONG_BINARY: u32 = 11;
+const DOCS_COLUMNS: [(&str, u16, u32, bool); 2] =
+    [("Id", 1, LONG, true), ("Body", 0x100, LONG_BINARY, false)];
+/// `cbLVIntrinsicMost` (rec.hxx ~610): a longer value is separated.
+const LV_INTRINSIC_MOST: usize = 1023;
+/// Rows kept in Docs at most, and at least before a delete.
+const DOCS_MAX: usize = 40;
+const DOCS_MIN: usize = 4;
+
+/// `JET_paramLVChunkSizeMost` for a page size (`InitVariablesWithPageSize`,
+/// jetapi.cxx ~6021: the page less `LVChunkOverheadCommon` (42) and the
+/// page header on 4 and 8 KiB pages; 4050 and 8150 on 16 and 32 KiB).
+fn lv_chunk_most(ps: usize) -> usize {
+    match ps {
+        16384 => 4050,
+        32768 => 8150,
+        _ => ps - (42 + 40),
+    }
+}
+
+/// A live row of Docs: id, LID, size of its long value.
+#[derive(Debug, Clone, Copy)]
+struct Doc {
+    id: u32,
+    lid: u32,
+    size: usize,
+}
+
+/// The Docs table: roots, live rows, the last LID and row id given.
+#[derive(Debug, Clone)]
+struct Docs {
+    pgno: u32,
+    lv: u32,
+    live: Vec<Doc>,
+    lid_last: u32,
+    id_last: u32,
+    /// Long values whose reference count the open transaction took to 0
+    /// (their nodes are deleted after commit).
+    unreferenced: Vec<Doc>,
+}
+
+/// Key of an LV root (`LVKEY32` without offset: the LID big-endian) or of
+/// a chunk (LID, then the chunk's byte offset, big-endian; lv.cxx).
+fn lv_key(lid: u32, offset: Option<usize>) -> Vec<u8> {
+    let mut k = lid.to_be_bytes().to_vec();
+    if let Some(o) = offset {
+        k.extend((o as u32).to_be_bytes());
+    }
+    k
+}
+
+/// Bytes of a long value (a pattern of its LID and version).
+fn lv_bytes(lid: u32, version: u64, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (lid.wrapping_mul(31) as u64 ^ version ^ (i * 13 + i / 251) as u64) as u8)
+        .collect()
+}
+
+/// A Docs record (`REC`): Id fixed, the null bitmap, no variable column,
+/// then the tagged area: TAGFLD (fid 0x100, ib 4) and the value: its
+/// header byte (fLongValue | fSeparated, tagfld.hxx) and the LID,
+/// little-endian. On 4 and 8 KiB pages ib carries fExtendedInfo (0x4000)
+/// to say the header byte is there; larger pages always have it.
+fn docs_record(ps: usize, id: u32, lid: u32) -> Vec<u8> {
+    let mut r = vec![1, 0x7F];
+    r.extend(9u16.to_le_bytes());
+    r.extend(id.to_le_bytes());
+    r.push(0xFE);
+    r.extend(0x100u16.to_le_bytes());
+    let ib: u16 = if ps > 8192 { 4 } else { 4 | 0x4000 };
+    r.extend(ib.to_le_bytes());
+    r.push(0x01 | 0x04);
+    r.extend(lid.to_le_bytes());
+    r
+}
+
+/// Catalog rows and FDPs of Docs and its LV tree (`ErrCATIAddTableLV`).
+fn docs_table(b: &mut Builder) -> Docs {
+    let pgno = b.allocate(PGNO_ROOT_AE, CPG_DOCS);
+    b.fdp(pgno, DOCS_OBJID, CPG_DOCS, 1, 0);
+    insert_row(b, &table_row(DOCS_OBJID, pgno, "Docs", CPG_DOCS));
+    for c in &DOCS_COLUMNS {
+        insert_row(b, &column_row(DOCS_OBJID, c));
+    }
+    insert_row(
+        b,
+        &index_row(DOCS_OBJID, DOCS_OBJID, "Id", pgno, 0x0001_0031, &[1]),
+    );
+    let lv = b.allocate(PGNO_ROOT_AE, CPG_LV);
+    b.fdp(lv, LV_OBJID, CPG_LV, pgno, FLAG_LONG_VALUE);
+    insert_row(b, &long_value_row(DOCS_OBJID, LV_OBJID, lv));
+    Docs {
+        pgno,
+        lv,
+        live: Vec::new(),
+        lid_last: 0,
+        id_last: 0,
+        unreferenced: Vec::new(),
+    }
+}
+
+impl Engine {
+    /// Pages left in the available extent of tree `root`.
+    fn pages_left(&self, root: u32) -> u32 {
+        let p = self.view(root + 2);
+        p.lines
+            .iter()
+            .map(|l| u32::from_le_bytes(l.data[..4].try_into().expect("4 bytes")))
+            .sum()
+    }
+
+    /// One operation on Docs: a new row with a new long value (its LVROOT
+    /// — reference count 1, size — and its chunks inserted in the LV tree
+    /// first, as `ErrRECSetLongField` separates it, then the record), a
+    /// chunk rewritten (Replace, same size), or a row deleted (FlagDelete,
+    /// and a Delta of −1 on the LVROOT's reference count, offset 0; the
+    /// long value's nodes are deleted after commit).
+    fn docs_op(&mut self, rng: &mut Rng) -> std::io::Result<()> {
+        let mut d = self.docs.clone();
+        let lv = (d.lv, LV_OBJID);
+        let chunk = lv_chunk_most(self.ps);
+        let n = d.live.len();
+        match rng.below(3) {
+            0 if n < DOCS_MAX && self.pages_left(d.lv) >= 4 => {
+                d.lid_last += 1;
+                d.id_last += 1;
+                let doc = Doc {
+                    id: d.id_last,
+                    lid: d.lid_last,
+                    size: LV_INTRINSIC_MOST + 1 + rng.below(3 * chunk as u64 / 2) as usize,
+                };
+                let mut root = 1u32.to_le_bytes().to_vec();
+                root.extend((doc.size as u32).to_le_bytes());
+                self.lv_insert(lv, lv_key(doc.lid, None), root)?;
+                let bytes = lv_bytes(doc.lid, 0, doc.size);
+                for (i, c) in bytes.chunks(chunk).enumerate() {
+                    self.lv_insert(lv, lv_key(doc.lid, Some(i * chunk)), c.to_vec())?;
+                }
+                let key = key_long(doc.id);
+                let data = docs_record(self.ps, doc.id, doc.lid);
+                self.node(d.pgno, DOCS_OBJID, &key.clone(), Op::Insert { key, data })?;
+                d.live.push(doc);
+                self.count("long value created");
+            }
+            1 if n > 0 => {
+                let doc = d.live[rng.below(n as u64) as usize];
+                let len = doc.size.min(chunk);
+                let data = lv_bytes(doc.lid, rng.next(), len);
+                self.node(lv.0, lv.1, &lv_key(doc.lid, Some(0)), Op::Replace { data })?;
+                self.count("long value replaced");
+            }
+            _ if n > DOCS_MIN => {
+                let i = rng.below(n as u64) as usize;
+                let doc = d.live.remove(i);
+                self.node(d.pgno, DOCS_OBJID, &key_long(doc.id), Op::FlagDelete)?;
+                let op = Op::Delta {
+                    delta: -1,
+                    offset: 0,
+                };
+                self.node(lv.0, lv.1, &lv_key(doc.lid, None), op)?;
+                d.unreferenced.push(doc);
+                self.count("long value dereferenced");
+            }
+            _ => {}
+        }
+        self.docs = d;
+        Ok(())
+    }
+
+    fn lv_insert(&mut self, lv: (u32, u32), key: Vec<u8>, data: Vec<u8>) -> std::io::Result<()> {
+        self.node(lv.0, lv.1, &key.clone(), Op::Insert { key, data })
+    }
+
+    /// After commit: the nodes of the long values no row refers to any
+    /// more are deleted (chunks, then the root), unversioned.
+    fn delete_unreferenced(&mut self) -> std::io::Result<()> {
+        let chunk = lv_chunk_most(self.ps);
+        for doc in std::mem::take(&mut self.docs.unreferenced) {
+            let lv = self.docs.lv;
+            for off in (0..doc.size).step_by(chunk) {
+                self.node(lv, LV_OBJID, &lv_key(doc.lid, Some(off)), Op::Delete)?;
+            }
+            self.node(lv, LV_OBJID, &lv_key(doc.lid, None), Op::Delete)?;
+            self.count("long value deleted");
+        }
+        Ok(())
+    }
+}
+
+/// `mergetypeEmptyPage` (btsplit.hxx ~16).
+const MERGE_EMPTY_PAGE: u8 = 1;
+/// LRMERGE_ flags (logapi.hxx ~954): the parent's node is deleted; the
+/// merged page becomes empty.
+const MERGE_DELETE_NODE: u8 = 0x2;
+const MERGE_EMPTY: u8 = 0x4;
+
+/// One LRMERGENEW of a merge macro (logapi.hxx ~954–1030,
+/// docs/format/log-records.md §3).
+#[derive(Debug, Clone, Default)]
+struct MergeLog {
+    pgno: u32,
+    before: u64,
+    iline: usize,
+    flags: u8,
+    merge_type: u8,
+    left: (u32, u64),
+    right: (u32, u64),
+    parent: (u32, u64),
+}
+
+impl MergeLog {
+    /// The record (`ErrLGMerge`, logapi.cxx ~3781): LRPAGE_ at the
+    /// macro's dbtime, the merge fields; no separator key, no image.
+    fn record(&self, e: &Engine, dbtime: u64, (root, objid): (u32, u32)) -> Vec<u8> {
+        let mut r = vec![0u8; 96];
+        r[0] = 63;
+        r[1..3].copy_from_slice(&PROCID.to_le_bytes());
+        r[3] = DBID;
+        r[4..8].copy_from_slice(&self.pgno.to_le_bytes());
+        r[8..16].copy_from_slice(&dbtime.to_le_bytes());
+        r[16..24].copy_from_slice(&self.before.to_le_bytes());
+        r[24..28].copy_from_slice(&e.trx.to_le_bytes());
+        r[28] = e.in_trx as u8;
+        r[29..31].copy_from_slice(&(self.iline as u16).to_le_bytes());
+        r[31] = UNIQUE;
+        r[32..36].copy_from_slice(&self.right.0.to_le_bytes());
+        r[36..44].copy_from_slice(&self.right.1.to_le_bytes());
+        r[44..48].copy_from_slice(&self.left.0.to_le_bytes());
+        r[48..56].copy_from_slice(&self.left.1.to_le_bytes());
+        r[56..60].copy_from_slice(&self.parent.0.to_le_bytes());
+        r[60..68].copy_from_slice(&self.parent.1.to_le_bytes());
+        r[68..72].copy_from_slice(&root.to_le_bytes());
+        r[72..76].copy_from_slice(&objid.to_le_bytes());
+        r[84] = self.flags;
+        r[85] = self.merge_type;
+        r
+    }
+}
+
+impl Engine {
+    /// The last node of a leaf below the root deleted by cleanup, as
+    /// `ErrBTIMultipageCleanup` does it: an empty-page merge macro
+    /// (MacroBegin, Merge2 of the root — its node → the page deleted —
+    /// then Merge2 of the page — mergetypeEmptyPage, siblings linked
+    /// past it — MacroCommit + MacroInfo), then the page back to the
+    /// tree's available extent (an AE node of one page, keyed by it).
+    /// `false` when the root keeps only this child (the page stays).
+    fn merge_empty(&mut self, (root, objid): (u32, u32), pgno: u32) -> std::io::Result<bool> {
+        let mut parent = self.page(root);
+        let Some(at) =
+            (0..parent.lines.len()).find(|&j| parent.lines[j].data == pgno.to_le_bytes())
+        else {
+            return Ok(false);
+        };
+        if parent.lines.len() < 2 || parent.flags & FLAG_PARENT_OF_LEAF == 0 {
+            return Ok(false);
+        }
+        let mut src = self.page(pgno);
+        let sibling = |e: &Engine, pg: u32| (pg != 0).then(|| e.page(pg));
+        let (mut left, mut right) = (sibling(self, src.prev), sibling(self, src.next));
+        let before = |p: &Option<PageImage>| p.as_ref().map_or(DBTIME_NIL, |p| p.dbtime);
+        let path = [
+            MergeLog {
+                pgno: root,
+                before: parent.dbtime,
+                iline: at,
+                flags: MERGE_DELETE_NODE,
+                parent: (0, DBTIME_NIL),
+                ..Default::default()
+            },
+            MergeLog {
+                pgno,
+                before: src.dbtime,
+                flags: MERGE_EMPTY,
+                merge_type: MERGE_EMPTY_PAGE,
+                left: (src.prev, before(&left)),
+                right: (src.next, before(&right)),
+                parent: (root, parent.dbtime),
+                ..Default::default()
+            },
+        ];
+        self.dbtime += 1;
+        let dbtime = self.dbtime;
+        self.log.record(&macro_record(11, dbtime))?;
+        for m in &path {
+            self.log.record(&m.record(self, dbtime, (root, objid)))?;
+            self.count("Merge2");
+        }
+        let pages = [root, pgno, src.prev, src.next];
+        self.log
+            .record(&macro_end(dbtime, pages.into_iter().filter(|&p| p != 0)))?;
+        self.count("MacroCommit");
+        // As `recovery::split::redo_merge`: the parent's node goes (a
+        // deleted last node gives its empty key to the one before), the
+        // page is emptied, its siblings point past it.
+        let null_last = parent.key(at).is_empty();
+        parent.lines.remove(at);
+        if null_last && at > 0 {
+            let d = parent.lines[at - 1].data.clone();
+            let l = parent.make_line(&[], 0, &d, 0);
+            parent.replace_line(at - 1, l);
+        }
+        if let Some(l) = &mut left {
+            l.next = src.next;
+        }
+        if let Some(r) = &mut right {
+            r.prev = src.prev;
+        }
+        src.ext.clear();
+        src.lines.clear();
+        src.flags |= FLAG_EMPTY;
+        let (prev, next) = (src.prev, src.next);
+        for (pg, p) in [
+            (root, Some(parent)),
+            (pgno, Some(src)),
+            (prev, left),
+            (next, right),
+        ] {
+            if let Some(mut p) = p {
+                p.optimize_internal_fragmentation();
+                p.dbtime = dbtime;
+                self.store(pg, &p);
+            }
+        }
+        self.count("merge (empty page)");
+        let op = Op::Insert {
+            key: pgno.to_be_bytes().to_vec(),
+            data: 1u32.to_le_bytes().to_vec(),
+        };
+        self.space_node((root, objid), &pgno.to_be_bytes(), op)?;
+        Ok(true)
+    }
+}
+
+/// MacroCommit followed by LRMACROINFO (lrtypMacroInfo 67, LRIGNORED
+/// shape: cb, the pages) in the same write (`ErrLGIMacroEnd`, logapi.cxx
+/// ~4389).
+fn macro_end(dbtime: u64, pages: impl Iterator<Item = u32>) -> Vec<u8> {
+    let pages: Vec<u32> = pages.collect();
+    let mut end = macro_record(12, dbtime);
+    end.push(67);
+    end.extend((4 * pages.len() as u32).to_le_bytes());
+    for pg in pages {
+        end.extend(pg.to_le_bytes());
+    }
+    end
 }
 
 /// The bulk-built table `Bulk` that gives the database its size: a
@@ -886,14 +1939,19 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     let mut tables = Vec::new();
     let total = ((cfg.db_mib << 20) / ps as u64).saturating_sub(2);
     let mut bulk = Bulk::plan(ps, total.min(u32::MAX as u64 / 2) as u32);
+    let mut docs = None;
     let mut built = build_with(ps, |b| {
+        // At 4 KiB the catalog spills over several leaves.
+        b.spill_over_leaves();
         user_tables(b, &mut tables);
+        docs = Some(docs_table(b));
         if let Some(k) = &bulk {
             k.catalog(b);
         }
     })
     .map_err(std::io::Error::other)?;
-    let mut objid_last = tables.iter().map(|t| t.objid + 1).max().unwrap_or(5);
+    let docs = docs.expect("Docs built");
+    let objid_last = LV_OBJID;
     let mut last_page = built.pgno_last;
     if let Some(k) = &mut bulk {
         let root = built.pages[&k.root].clone();
@@ -904,7 +1962,6 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
         r.ext = root.ext;
         r.lines = lines;
         built.pages.insert(k.root, r);
-        objid_last = BULK_OBJID;
         last_page = k.root + 2;
     }
     let mut pages = BTreeMap::new();
@@ -924,12 +1981,14 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     let mut e = Engine {
         ps,
         pages,
+        views: Default::default(),
         dbtime: built.dbtime,
         log: LogWriter::new(&logs),
         trx: 0,
         in_trx: false,
         rces: Vec::new(),
         flag_deleted: Vec::new(),
+        docs,
         summary: Summary {
             db_name: DB_NAME.into(),
             ..Default::default()
@@ -937,9 +1996,9 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     };
     let (isec, ib) = e.log.cur.position();
     e.log.record(&attach_db(&header))?;
+    e.log.attach = Some(attach_entry(&header, e.dbtime, objid_last, (ib, isec, 1)));
     let mut mix = Mix {
         rng: Rng(cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
-        next_id: 1000,
     };
     run_transactions(&mut e, &mut tables, &mut mix, |e| e.log.half_past(before))?;
     // The checkpoint: a new generation starts, everything before is
@@ -964,10 +2023,15 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
         })?;
         let layout = (last_page, bulk.as_ref());
         backup(&mut e, &cfg.out, &header, layout, objid_last)?;
+        run_transactions(&mut e, &mut tables, &mut mix, |e| {
+            e.log.half_past(backup_gen)
+        })?;
+        streaming_backup(&mut e, &cfg.out, &header, layout)?;
     }
     run_transactions(&mut e, &mut tables, &mut mix, |e| e.log.half_past(gens))?;
+    e.summary.long_values = e.docs.live.iter().map(|d| (d.id, d.size)).collect();
     e.begin()?;
-    operations(&mut e, &mut tables, &mut mix.rng, &mut mix.next_id)?;
+    operations(&mut e, &mut tables, &mut mix.rng)?;
     e.count("open at the end");
     let generations = std::mem::replace(&mut e.log, LogWriter::new(&logs)).close()?;
     e.undo_at_end();
@@ -985,20 +2049,25 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     Ok(e.summary)
 }
 
-/// One transaction's operations (1 to 6, on random tables and rows).
-fn operations(
-    e: &mut Engine,
-    tables: &mut [Table],
-    rng: &mut Rng,
-    next_id: &mut u32,
-) -> std::io::Result<()> {
+/// One transaction's operations (1 to 6, on random tables and rows; one
+/// in twelve on Docs and its long values).
+fn operations(e: &mut Engine, tables: &mut [Table], rng: &mut Rng) -> std::io::Result<()> {
     for _ in 0..1 + rng.below(6) {
+        if rng.below(12) == 0 {
+            e.docs_op(rng)?;
+            continue;
+        }
         let t = &mut tables[rng.below(tables.len() as u64) as usize];
         let pick = t.live[rng.below(t.live.len() as u64) as usize];
         match rng.below(10) {
             0..=2 if t.live.len() < LIVE_ROWS => {
-                *next_id += 1;
-                e.insert_row(t, *next_id)?;
+                // A free id of the key space (a few tries).
+                let id = (0..8)
+                    .map(|_| 1 + rng.below(ID_SPACE as u64) as u32)
+                    .find(|&id| !t.live.contains(&id) && e.free_id(t, id));
+                if let Some(id) = id {
+                    e.insert_row(t, id)?;
+                }
             }
             0..=2 => e.delete_row(t, pick)?,
             3..=5 => e.replace_row(t, pick, rng.next())?,
@@ -1010,10 +2079,9 @@ fn operations(
     Ok(())
 }
 
-/// The operation stream: its random source and the next row id.
+/// The operation stream: its random source.
 struct Mix {
     rng: Rng,
-    next_id: u32,
 }
 
 /// Transactions (one in eight rolled back) until `done` says stop.
@@ -1025,13 +2093,15 @@ fn run_transactions(
 ) -> std::io::Result<()> {
     while !done(e) {
         let live: Vec<Vec<u32>> = tables.iter().map(|t| t.live.clone()).collect();
+        let docs = e.docs.live.clone();
         e.begin()?;
-        operations(e, tables, &mut mix.rng, &mut mix.next_id)?;
+        operations(e, tables, &mut mix.rng)?;
         if mix.rng.below(8) == 0 {
             e.rollback()?;
             for (t, l) in tables.iter_mut().zip(live) {
                 t.live = l;
             }
+            e.docs.live = docs;
         } else {
             e.commit()?;
         }
@@ -1076,6 +2146,86 @@ fn backup(
     Ok(())
 }
 
+/// The restore.env of the streaming backup (the tagged text format of
+/// Exchange 2007 and later, `ErrLGBKILoadEnvironment`'s XML-like form).
+fn restore_env_text() -> String {
+    format!(
+        "<DATABASE_RESTORE_ENVIRONMENT>\r\n  <VERSION_STAMP>1.0</VERSION_STAMP>\r\n  \
+         <EDB_LOCATION_ORIGINAL>C:\\workload</EDB_LOCATION_ORIGINAL>\r\n  \
+         <EDB_FILENAME_ORIGINAL>{DB_NAME}</EDB_FILENAME_ORIGINAL>\r\n  \
+         <LOG_BASE_NAME>edb</LOG_BASE_NAME>\r\n  \
+         <LOG_PATH_ORIGINAL>C:\\workload</LOG_PATH_ORIGINAL>\r\n\
+         </DATABASE_RESTORE_ENVIRONMENT>\r\n"
+    )
+}
+
+/// The patch page of a streaming backup (PATCHHDR, docs/format and
+/// `parse::patch`; `BKIMakeDbTrailer`, backup.cxx): a zero-filled page
+/// with BKINFO at 40 (mark, time, genLow, genHigh), signDb at 64, signLog
+/// at 92, the log range at 120 (min required, max required, max
+/// committed), sealed with the header checksum.
+fn patch_page(ps: usize, header: &[u8], mark: [u8; 8], gens: (u32, u32)) -> Vec<u8> {
+    let mut p = vec![0u8; ps];
+    p[40..48].copy_from_slice(&mark);
+    p[48..56].copy_from_slice(&time_at(gens.1 as u64));
+    p[56..60].copy_from_slice(&gens.0.to_le_bytes());
+    p[60..64].copy_from_slice(&gens.1.to_le_bytes());
+    p[64..92].copy_from_slice(&header[24..52]);
+    p[92..120].copy_from_slice(&header[108..136]);
+    for (at, g) in [(120, gens.0), (124, gens.1), (128, gens.1)] {
+        p[at..at + 4].copy_from_slice(&g.to_le_bytes());
+    }
+    eseutil::checksum::seal_header(&mut p);
+    p
+}
+
+/// The mid-run backup as a streaming (online, `JetBackup`) backup leaves
+/// it, in `OUT/backup-streaming/`: the engine rolls the log; the database
+/// copy (the pages as they are now, Dirty Shutdown) carries bkinfoFullCur
+/// (header @184: mark = the start of the generation just closed, its
+/// time, genLow = genHigh = that generation, as the copy needs nothing
+/// older) and the required range; beside it `workload.pat` (the patch
+/// page and its shadow copy, as the Windows 7 engine wrote it, backup.cxx
+/// `ErrBKIPrepareLogFiles`/`BKIGetPatchName`), the generation and
+/// restore.env. `/cc OUT/backup-streaming /f OUT/logs` restores it and
+/// rolls it forward to the expected database.
+fn streaming_backup(
+    e: &mut Engine,
+    out: &Path,
+    start_header: &[u8],
+    layout: (u32, Option<&Bulk>),
+) -> std::io::Result<()> {
+    e.log.roll()?;
+    let gen = e.log.gen as u32 - 1;
+    let dir = out.join("backup-streaming");
+    std::fs::create_dir_all(&dir)?;
+    let mut h = start_header.to_vec();
+    let mark = {
+        let mut m = [0u8; 8];
+        m[2..4].copy_from_slice(&1u16.to_le_bytes());
+        m[4..8].copy_from_slice(&gen.to_le_bytes());
+        m
+    };
+    h[16..24].copy_from_slice(&e.dbtime.to_le_bytes());
+    h[184..192].copy_from_slice(&mark);
+    h[192..200].copy_from_slice(&time_at(gen as u64));
+    h[200..204].copy_from_slice(&gen.to_le_bytes());
+    h[204..208].copy_from_slice(&gen.to_le_bytes());
+    h[296..300].copy_from_slice(&gen.to_le_bytes());
+    h[300..304].copy_from_slice(&gen.to_le_bytes());
+    eseutil::checksum::seal_header(&mut h);
+    write_db(&dir.join(DB_NAME), &h, &e.pages, layout.0, layout.1)?;
+    let page = patch_page(e.ps, &h, mark, (gen, gen));
+    let mut pat = page.clone();
+    pat.extend_from_slice(&page);
+    write_atomic(&dir.join(DB_NAME.replace(".edb", ".pat")), &pat)?;
+    let name = LogWriter::file_name(gen as i32);
+    std::fs::copy(out.join("logs").join(&name), dir.join(&name))?;
+    write_atomic(&dir.join("restore.env"), restore_env_text().as_bytes())?;
+    e.summary.streaming_backup_generation = gen;
+    Ok(())
+}
+
 /// The checkpoint at the start of generation `gen` with the database in
 /// its attach list (ATTACHINFO, docs/format/logs.md §4: dbid, flags,
 /// cbNames, dbtime, objidLast, cpgMax, lgposAttach, lgposConsistent,
@@ -1088,6 +2238,18 @@ fn checkpoint_file(
     attach: (u16, u16, i32),
 ) -> Vec<u8> {
     let mut f = eseutil::synth::checkpoint(gen, 1);
+    let e = attach_entry(header, dbtime, objid_last, attach);
+    for copy in f.chunks_mut(4096) {
+        copy[679..679 + e.len()].copy_from_slice(&e);
+        eseutil::checksum::seal_header(copy);
+    }
+    f
+}
+
+/// One ATTACHINFO (docs/format/logs.md §4: dbid, flags, cbNames, dbtime,
+/// objidLast, cpgMax, lgposAttach, lgposConsistent, signDb, NUL-terminated
+/// name) followed by the 0 dbid that ends the list.
+fn attach_entry(header: &[u8], dbtime: u64, objid_last: u32, attach: (u16, u16, i32)) -> Vec<u8> {
     let mut e = vec![DBID, 0];
     e.extend((LOGGED_PATH.len() as u16 + 1).to_le_bytes());
     e.extend(dbtime.to_le_bytes());
@@ -1100,15 +2262,14 @@ fn checkpoint_file(
     e.extend_from_slice(&header[24..52]);
     e.extend_from_slice(LOGGED_PATH.as_bytes());
     e.extend([0, 0]);
-    for copy in f.chunks_mut(4096) {
-        copy[679..679 + e.len()].copy_from_slice(&e);
-        eseutil::checksum::seal_header(copy);
-    }
-    f
+    e
 }
 
 fn usage() -> ! {
-    eprintln!("usage: make_workload OUT --db-mib N --log-mib N [--page-size 8192] [--seed N]");
+    eprintln!(
+        "usage: make_workload OUT --db-mib N --log-mib N [--page-size 4096|8192|16384|32768] \
+         [--seed N]"
+    );
     std::process::exit(2)
 }
 
@@ -1132,7 +2293,9 @@ pub fn parse_args(a: &[String]) -> Option<Config> {
             _ => return None,
         }
     }
-    Some(cfg)
+    [4096, 8192, 16384, 32768]
+        .contains(&cfg.page_size)
+        .then_some(cfg)
 }
 
 #[allow(dead_code)]

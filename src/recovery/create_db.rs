@@ -149,6 +149,9 @@ pub struct Builder {
     pages: BTreeMap<u32, PageImage>,
     /// Sorted nodes per tree root (key → data), laid out at the end.
     trees: BTreeMap<u32, BTreeMap<Vec<u8>, Vec<u8>>>,
+    /// Lay a tree that does not fit its root over leaves below it
+    /// ([`Builder::spill_over_leaves`]) instead of refusing.
+    spill: bool,
 }
 
 impl Builder {
@@ -213,6 +216,87 @@ impl Builder {
         }
     }
 
+    /// For databases that are not the engine's implicit creation (the
+    /// workload generator's start database): a tree whose nodes do not fit
+    /// its root is laid out as a bulk load leaves it, over leaves in key
+    /// order below the root (which becomes their parent: separators =
+    /// first key of the next leaf, the last one empty).
+    pub fn spill_over_leaves(&mut self) {
+        self.spill = true;
+    }
+
+    /// [`Builder::spill_over_leaves`] for the tree `root`: leaves filled to
+    /// three quarters, taken from the tree's available extent, or from
+    /// its parent's as a secondary extent of the tree (entered in its OE
+    /// and AE).
+    fn spill_tree(&mut self, root: u32) -> Result<(), Error> {
+        let ps = self.ps;
+        let mut r = self.pages.remove(&root).expect("tree root built");
+        let mut leaves: Vec<PageImage> = Vec::new();
+        let leaf_flags = (r.flags & !FLAG_ROOT) | FLAG_LEAF;
+        for l in std::mem::take(&mut r.lines) {
+            let full = leaves
+                .last()
+                .is_none_or(|p| p.used() + l.suffix.len() + l.data.len() + 8 > ps * 3 / 4);
+            if full {
+                leaves.push(PageImage::new(ps, r.objid, leaf_flags, r.dbtime));
+            }
+            leaves.last_mut().expect("a leaf").lines.push(l);
+        }
+        let n = leaves.len() as u32;
+        let first = self.spill_extent(root, n)?;
+        let mut parent = Vec::new();
+        for (i, p) in leaves.iter_mut().enumerate() {
+            let pgno = first + i as u32;
+            p.prev = if i == 0 { 0 } else { pgno - 1 };
+            p.next = if i as u32 + 1 == n { 0 } else { pgno + 1 };
+            parent.push(Line {
+                flags: 0,
+                cb_prefix: 0,
+                suffix: Vec::new(),
+                data: pgno.to_le_bytes().to_vec(),
+                slot: None,
+            });
+        }
+        for i in 1..leaves.len() {
+            parent[i - 1].suffix = leaves[i].lines[0].suffix.clone();
+        }
+        r.flags = (r.flags & !FLAG_LEAF) | crate::parse::page::FLAG_PARENT_OF_LEAF;
+        r.lines = parent;
+        self.pages.insert(root, r);
+        for (i, p) in leaves.into_iter().enumerate() {
+            self.pages.insert(first + i as u32, p);
+        }
+        Ok(())
+    }
+
+    /// `cpg` pages for the tree `root`: from its own available extent when
+    /// it has them, else from its parent's (the tree's OE and AE then list
+    /// the extent, all of it in use).
+    fn spill_extent(&mut self, root: u32, cpg: u32) -> Result<u32, Error> {
+        let avail = |b: &Builder, ae: u32| {
+            b.pages[&ae].lines.first().map_or(0, |l| {
+                u32::from_le_bytes([l.data[0], l.data[1], l.data[2], l.data[3]])
+            })
+        };
+        if avail(self, root + 2) >= cpg {
+            return Ok(self.allocate(root + 2, cpg));
+        }
+        let sph = &self.pages[&root].ext;
+        let parent = u32::from_le_bytes([sph[4], sph[5], sph[6], sph[7]]);
+        if parent == 0 || avail(self, parent + 2) < cpg {
+            return Err(Error::Unsupported(format!(
+                "tree {root} needs {cpg} more pages than its space has"
+            )));
+        }
+        let first = self.allocate(parent + 2, cpg);
+        if let Some(oe) = self.pages.get_mut(&(root + 1)) {
+            oe.lines.push(extent_line(first + cpg - 1, cpg));
+            oe.lines.sort_by(|a, b| a.suffix.cmp(&b.suffix));
+        }
+        Ok(first)
+    }
+
     /// Lays out the inserted nodes (root pages: no prefix compression).
     fn finish(mut self) -> Result<BTreeMap<u32, PageImage>, Error> {
         for (root, nodes) in std::mem::take(&mut self.trees) {
@@ -226,7 +310,9 @@ impl Builder {
                     slot: None,
                 });
             }
-            if p.used() > self.ps {
+            if p.used() > self.ps && self.spill {
+                self.spill_tree(root)?;
+            } else if p.used() > self.ps {
                 return Err(Error::Unsupported(format!(
                     "the catalog rows of tree {root} need {} bytes, more than one {}-byte page: \
                      the engine split this tree during its unlogged creation, which is not \
@@ -265,6 +351,7 @@ pub fn build_with(page_size: usize, more: impl FnOnce(&mut Builder)) -> Result<I
         dbtime: 0,
         pages: BTreeMap::new(),
         trees: BTreeMap::new(),
+        spill: false,
     };
     // ErrDBInitDatabase: the database root, no parent.
     b.fdp(PGNO_ROOT, 1, LEGACY_DB_PAGES, 0, 0);
@@ -511,6 +598,21 @@ pub fn column_row(objid: u32, c: &(&str, u16, u32, bool)) -> Row {
         name: name.into(),
         root: false,
         fixed,
+        var: vec![],
+    }
+}
+
+/// `ErrCATIAddTableLV` row (cat.cxx ~2933): type 4, the LV tree's objid,
+/// name "LV" (`szLVRoot`), pgnoFDP, density `ulFILEDensityMost` (100),
+/// no flags, `cpgLVTree` (1) initial page.
+pub fn long_value_row(objid_table: u32, objid_lv: u32, pgno: u32) -> Row {
+    Row {
+        objid_table,
+        kind: 4,
+        id: objid_lv,
+        name: "LV".into(),
+        root: false,
+        fixed: vec![(4, le32(pgno)), (4, le32(100)), (4, le32(0)), (4, le32(1))],
         var: vec![],
     }
 }
