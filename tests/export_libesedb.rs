@@ -33,7 +33,7 @@ const KINDS: &[(&str, &str)] = &[
         "filetime-guess",
         "both hold the same bytes: the catalog types these columns LongLong or Binary, which \
          we print as such (integer, hex); esedbexport guesses FILETIMEs for known databases \
-         (WebCache, Windows Search, secedit) and prints dates",
+         (WebCache, SRUM, Windows Search, secedit) and prints dates",
     ),
     (
         "currency",
@@ -42,13 +42,13 @@ const KINDS: &[(&str, &str)] = &[
     ),
     (
         "float32",
-        "we are right: esedbexport prints every IEEESingle value as 0.000000 (equal to \
-         dissect.esedb on our side)",
+        "we are right: esedbexport prints these IEEESingle values as 0.000000 (ours are \
+         equal to dissect.esedb's)",
     ),
     (
         "long-value",
         "we are right: esedbexport leaves the cell empty when it cannot assemble a long value \
-         (compressed chunks, several chunks, default long values); ours has exactly the size in \
+         (here: compressed chunks, values of several chunks, long default values); ours has exactly the size in \
          LVROOT (ese/lv.cxx), as tests/export.rs checks against dissect.esedb",
     ),
     (
@@ -75,9 +75,9 @@ const KINDS: &[(&str, &str)] = &[
     ),
     (
         "multi-value",
-        "we are right: esedbexport skips multi-valued columns stored as two values \
-         (TAGFLD fTwoValues, inc/tagfld.hxx) or with separated instances, and concatenates \
-         the others",
+        "we are right: esedbexport leaves some multi-valued columns empty (stored as two \
+         values, TAGFLD fTwoValues in inc/tagfld.hxx, or with separated instances: its source \
+         marks both TODO) and concatenates the instances of others",
     ),
     (
         "default-value",
@@ -86,9 +86,10 @@ const KINDS: &[(&str, &str)] = &[
     ),
     (
         "rows",
-        "we are right: esedbexport stops a table at the first page it cannot read \
-         (webcache-dirty, torn page 202 of Container_4, its exit status 1); export reads \
-         every intact leaf page (tests/export.rs real_torn_pages_are_named)",
+        "we are right: esedbexport cannot count the records of a table whose tree holds a torn \
+         page and exports none of them (webcache-dirty: Container_4, torn page 426; it then \
+         stops, exit status 1); export reads every intact leaf page and names the torn one \
+         (tests/export.rs real_torn_pages_are_named)",
     ),
     (
         "other",
@@ -189,8 +190,8 @@ fn export_equals_libesedb_where_libesedb_is_right() {
         let d = &doc[&key];
         assert!(d.get("error").is_none(), "{key}: {}", d["error"]);
         n_files += 1;
-        // webcache-dirty: esedbexport stops at table 10 ("unable to export
-        // table"), the torn pages; the tables after it are not compared.
+        // webcache-dirty: esedbexport stops at table 10, Container_4 ("unable
+        // to export table": torn page 426); the tables after it are not compared.
         let missing = d["not_exported"].as_array().unwrap();
         assert!(
             missing.is_empty() || key.ends_with("webcache-dirty/WebCacheV01.dat"),
