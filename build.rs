@@ -5,7 +5,8 @@
 //! Under CI (`CI` set) both are taken as present: such tests then run and
 //! fail loudly if the corpus or the peer is missing (tests/common/mod.rs).
 //! Cargo does not see a Python package being installed: after
-//! `pip install dissect.esedb`, `touch build.rs` to have the peer tests run.
+//! `pip install dissect.esedb`, `touch build.rs` to have the peer tests run
+//! (and after `apt-get install libesedb-utils` for the libesedb ones).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,6 +14,7 @@ use std::process::Command;
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(corpus_present)");
     println!("cargo::rustc-check-cfg=cfg(peer_present)");
+    println!("cargo::rustc-check-cfg=cfg(libesedb_present)");
     // Set by cargo-fuzz: test-support code the fuzz targets use.
     println!("cargo::rustc-check-cfg=cfg(fuzzing)");
     println!("cargo::rerun-if-env-changed=ESEUTIL_CORPUS");
@@ -39,5 +41,13 @@ fn main() {
         .is_ok_and(|o| o.status.success());
     if ci || peer {
         println!("cargo::rustc-cfg=peer_present");
+    }
+    // libesedb's `esedbexport` (Debian libesedb-utils), the second peer.
+    let libesedb = Command::new("esedbexport")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ci || libesedb {
+        println!("cargo::rustc-cfg=libesedb_present");
     }
 }

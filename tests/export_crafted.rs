@@ -161,10 +161,11 @@ const DERIVED: u32 = 0x1000_0000; // JET_bitObjectTableDerived
 const ESE98: u32 = 0x0100; // ffieldTemplateColumnESE98
 
 /// The crafted database: catalog on page 4; `Tpl` (template, page 5),
-/// `Derived` (page 6, one record), `Clash` (page 7, one record).
+/// `Derived` (page 6, one record), `Clash` (page 7, one record), `Tpl97`
+/// (page 8) and `Derived97` (page 9, one record).
 fn crafted_db(dir: &Path) -> PathBuf {
     let spec = eseutil::synth::DbSpec::default();
-    let mut f = eseutil::synth::database(&spec, 8, 8);
+    let mut f = eseutil::synth::database(&spec, 10, 10);
     let catalog = vec![
         table(5, "Tpl", TEMPLATE, None),
         column(5, 1, 4, ESE98, 4, "Id"),
@@ -174,6 +175,13 @@ fn crafted_db(dir: &Path) -> PathBuf {
         column(6, 2, 3, 0, 8, "Count"),
         column(6, 129, 9, 0, 0, "Blob"),
         column(6, 256, 10, 0, 0, "Extra"),
+        // An ESE97 template (no ffieldTemplateColumnESE98): its tagged
+        // entries carry no fDerived bit, the derived table's own tagged
+        // ids start after the template's (ese/fileopen.cxx).
+        table(8, "Tpl97", TEMPLATE, None),
+        column(8, 256, 10, 0, 0, "Old"),
+        table(9, "Derived97", DERIVED, Some("Tpl97")),
+        column(9, 257, 10, 0, 0, "Own"),
         table(7, "Clash", 0, None),
         column(7, 1, 4, 0, 4, "table"),
         column(7, 128, 10, 0, 0, "view"),
@@ -195,8 +203,11 @@ fn crafted_db(dir: &Path) -> PathBuf {
             (258, false, b"o"),
         ],
     );
+    let derived97 = record(&[], &[], &[(256, false, b"old"), (257, false, b"own")]);
     let pages = [
         (4, 2, catalog),
+        (8, 8, vec![]),
+        (9, 9, vec![derived97]),
         (5, 5, vec![]),
         (6, 6, vec![derived]),
         (7, 7, vec![clash]),
@@ -261,6 +272,25 @@ fn derived_table_rows_carry_the_template_columns() {
         .map(|c| c["id"].as_u64().unwrap())
         .collect();
     assert_eq!(ids, [0x8000_0001, 0x8000_0080, 0x8000_0100, 2, 129, 256]);
+}
+
+/// An ESE97-format template: its tagged columns are matched without the
+/// fDerived bit.
+#[test]
+fn ese97_template_columns_carry_no_derived_bit() {
+    let d = tempfile::tempdir().unwrap();
+    let db = crafted_db(d.path());
+    let r = common::run(&[
+        "export".as_ref(),
+        db.as_os_str(),
+        "--table".as_ref(),
+        "Derived97".as_ref(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "{\"table\":\"Derived97\",\"Old\":\"old\",\"Own\":\"own\"}\n"
+    );
 }
 
 /// Item 3 (collisions): columns named like export's own fields are written

@@ -1,5 +1,5 @@
-//! Column-value decompression (7-bit, Xpress / MS-XCA Plain LZ77): never
-//! panics, never returns more than the bound it is given.
+//! Column-value decompression (7-bit, Xpress / MS-XCA Plain LZ77, LZ4):
+//! never panics, never returns more than the bound it is given.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -11,6 +11,9 @@ fuzz_target!(|data: &[u8]| {
     if data.len() > 2 {
         let size = u16::from_le_bytes([data[0], data[1]]) as usize;
         if let Ok(v) = eseutil::db::compression::plain_lz77(&data[2..], size) {
+            assert_eq!(v.len(), size);
+        }
+        if let Ok(v) = eseutil::db::compression::lz4_block(&data[2..], size) {
             assert_eq!(v.len(), size);
         }
     }

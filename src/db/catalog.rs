@@ -49,6 +49,9 @@ pub const FIELD_TEMPLATE_ESE98: u32 = 0x0100;
 pub const FIDB_PRIMARY: u32 = 0x0020;
 /// `fIDXSEGDescending`: flag byte of a 4-byte key segment (`inc/daedef.hxx` ~711).
 pub const IDXSEG_DESCENDING: u8 = 0x40;
+/// `fIDXSEGTemplateColumn`: the segment's column is a template table's
+/// (`inc/daedef.hxx` ~710).
+pub const IDXSEG_TEMPLATE: u8 = 0x80;
 
 /// Catalog object types (`sysobj*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -138,14 +141,20 @@ fn text(b: &[u8]) -> String {
 }
 
 /// Decodes the key segments of an index (`KeyFldIDs`): 4-byte `IDXSEG`s
-/// (flags byte, reserved byte, u16 fid; 0x40 = descending) when the index
-/// flags carry `fIDXExtendedColumns` (0x1 in the high half), else 2-byte
-/// signed fids, negative meaning descending (`IDXSEG_OLD`).
+/// (flags byte, reserved byte, u16 fid; 0x40 = descending, 0x80 = a
+/// template column, whose id then carries [`COLUMNID_TEMPLATE`]) when the
+/// index flags carry `fIDXExtendedColumns` (0x1 in the high half), else
+/// 2-byte signed fids, negative meaning descending (`IDXSEG_OLD`).
 pub fn key_segments(raw: &[u8], flags: u32) -> Vec<KeySegment> {
     if (flags >> 16) & 1 != 0 && raw.len() % 4 == 0 {
         raw.chunks_exact(4)
             .map(|c| KeySegment {
-                column_id: u16_at(c, 2) as u32,
+                column_id: u16_at(c, 2) as u32
+                    | if c[0] & IDXSEG_TEMPLATE != 0 {
+                        COLUMNID_TEMPLATE
+                    } else {
+                        0
+                    },
                 descending: c[0] & IDXSEG_DESCENDING != 0,
             })
             .collect()
@@ -412,12 +421,17 @@ impl Catalog {
         for t in &mut out {
             let cols = t.columns.clone();
             for ix in &mut t.indexes {
+                // A template table's own segments carry the template flag
+                // while its columns, listed alone, do not: then the id
+                // without the flag names the column.
+                let plain = |id: u32| id & !COLUMNID_TEMPLATE;
                 ix.key_names = ix
                     .key
                     .iter()
                     .map(|k| {
                         cols.iter()
                             .find(|c| c.id == k.column_id)
+                            .or_else(|| cols.iter().find(|c| plain(c.id) == plain(k.column_id)))
                             .map(|c| c.name.clone())
                             .unwrap_or_else(|| format!("#{}", k.column_id))
                     })
@@ -457,5 +471,25 @@ fn inherit_template_columns(tables: &mut [TableInfo]) {
             .collect();
         columns.append(&mut tables[i].columns);
         tables[i].columns = columns;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 4-byte IDXSEGs: descending and template flags; 2-byte ones: sign.
+    #[test]
+    fn key_segments_flags() {
+        let ext = 1 << 16; // fIDXExtendedColumns
+        let raw = [0x40, 0, 3, 0, 0x80, 0, 0, 1];
+        let segs = key_segments(&raw, ext);
+        assert_eq!(segs[0].column_id, 3);
+        assert!(segs[0].descending);
+        assert_eq!(segs[1].column_id, COLUMNID_TEMPLATE | 256);
+        assert!(!segs[1].descending);
+        let old = key_segments(&(-3i16).to_le_bytes(), 0);
+        assert_eq!(old[0].column_id, 3);
+        assert!(old[0].descending);
     }
 }

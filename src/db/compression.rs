@@ -7,8 +7,12 @@
 //! minus one (`ErrDecompress7BitAscii_`). An Xpress value follows its header
 //! byte with the uncompressed size (u16 LE) and then a stream in the
 //! "Plain LZ77" format of [MS-XCA] §2.3–2.4 (decoder written from the
-//! specification's pseudocode). The other schemes have no public decoder
-//! here: they come back as [`Undecoded`] with the scheme named.
+//! specification's pseudocode). An LZ4 value likewise follows its header
+//! byte with the uncompressed size (u16 LE, `Lz4Header`) and then one LZ4
+//! block (`ErrDecompressLz4_`; decoder written from the public LZ4 block
+//! format description). Scrub (4), XPRESS9 (5), XPRESS10 (6) and unknown
+//! numbers have no decoder here: they come back as [`Undecoded`] with the
+//! scheme named.
 //!
 //! Every decoder is bounded by the size the value declares and by `max_out`.
 
@@ -18,6 +22,8 @@ pub const SEVEN_BIT_ASCII: u8 = 1;
 pub const SEVEN_BIT_UNICODE: u8 = 2;
 /// Xpress (MS-XCA Plain LZ77).
 pub const XPRESS: u8 = 3;
+/// LZ4 (one LZ4 block).
+pub const LZ4: u8 = 7;
 
 /// A value whose compression could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,9 +64,9 @@ pub fn decompress(buf: &[u8], max_out: usize) -> Result<Vec<u8>, Undecoded> {
     let id = hdr >> 3;
     match id {
         SEVEN_BIT_ASCII | SEVEN_BIT_UNICODE => seven_bit(buf, id == SEVEN_BIT_UNICODE, max_out),
-        XPRESS => {
+        XPRESS | LZ4 => {
             if buf.len() < 3 {
-                return Err(undecoded(id, "Xpress header truncated"));
+                return Err(undecoded(id, "header truncated"));
             }
             let size = u16::from_le_bytes([buf[1], buf[2]]) as usize;
             if size > max_out {
@@ -69,7 +75,12 @@ pub fn decompress(buf: &[u8], max_out: usize) -> Result<Vec<u8>, Undecoded> {
                     format!("declares {size} bytes, over {max_out}"),
                 ));
             }
-            plain_lz77(&buf[3..], size).map_err(|e| undecoded(id, e))
+            let out = if id == XPRESS {
+                plain_lz77(&buf[3..], size)
+            } else {
+                lz4_block(&buf[3..], size)
+            };
+            out.map_err(|e| undecoded(id, e))
         }
         _ => Err(undecoded(id, "no decoder for this scheme")),
     }
@@ -180,6 +191,66 @@ pub fn plain_lz77(input: &[u8], size: usize) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// An LZ4 length: `nibble`, plus the bytes that follow while they are 255
+/// (LZ4 block format: "linear small-integer code").
+fn lz4_length(input: &[u8], pos: &mut usize, nibble: usize) -> Result<usize, String> {
+    let mut len = nibble;
+    if nibble == 15 {
+        loop {
+            let b = *input.get(*pos).ok_or("truncated length")?;
+            *pos += 1;
+            len = len.checked_add(b as usize).ok_or("length overflow")?;
+            if b != 255 {
+                break;
+            }
+        }
+    }
+    Ok(len)
+}
+
+/// One LZ4 block decoded into exactly `size` bytes: sequences of a token
+/// (literal length, match length − 4), the literals, a u16 LE offset back
+/// into the output and the match; the last sequence has literals only.
+pub fn lz4_block(input: &[u8], size: usize) -> Result<Vec<u8>, String> {
+    let mut out: Vec<u8> = Vec::with_capacity(size);
+    let mut pos = 0usize;
+    while pos < input.len() {
+        let token = input[pos] as usize;
+        pos += 1;
+        let lits = lz4_length(input, &mut pos, token >> 4)?;
+        let end = pos.checked_add(lits).ok_or("literal length overflow")?;
+        let src = input.get(pos..end).ok_or("literals past the input")?;
+        if out.len() + src.len() > size {
+            return Err(format!("more than the {size} bytes declared"));
+        }
+        out.extend_from_slice(src);
+        pos = end;
+        if pos == input.len() {
+            break; // the last sequence: literals only
+        }
+        let off = input.get(pos..pos + 2).ok_or("truncated offset")?;
+        let offset = u16::from_le_bytes([off[0], off[1]]) as usize;
+        pos += 2;
+        let len = lz4_length(input, &mut pos, token & 15)? + 4;
+        let start = out
+            .len()
+            .checked_sub(offset)
+            .filter(|_| offset > 0)
+            .ok_or("match offset outside the output")?;
+        if out.len() + len > size {
+            return Err(format!("more than the {size} bytes declared"));
+        }
+        for i in 0..len {
+            let b = out[start + i];
+            out.push(b);
+        }
+    }
+    if out.len() != size {
+        return Err(format!("block ended after {} of {size} bytes", out.len()));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,8 +266,9 @@ mod tests {
     }
 
     /// Schemes without a decoder here (`COMPRESS_*`, compression.cxx: 4
-    /// scrub, 5 XPRESS9, 6 XPRESS10, 7 LZ4, 8–31 unassigned) and 0: each
-    /// is named, never decoded into bytes.
+    /// scrub, 5 XPRESS9, 6 XPRESS10, 8–31 unassigned) and 0, and an LZ4
+    /// value whose block does not decode: each is named, never decoded
+    /// into bytes.
     #[test]
     fn every_undecodable_scheme_is_named() {
         let names = [
@@ -215,6 +287,25 @@ mod tests {
             assert_eq!(e.scheme, name, "scheme {id}");
         }
         assert_eq!(decompress(&[], 10).unwrap_err().scheme, "none");
+    }
+
+    /// LZ4 (scheme 7): header byte, u16 size, one block. "abcabcabcX": 3
+    /// literals, a match of 6 at offset 3, then the last literal.
+    #[test]
+    fn lz4_block_decodes() {
+        let block = [0x32, b'a', b'b', b'c', 3, 0, 0x10, b'X'];
+        assert_eq!(lz4_block(&block, 10).unwrap(), b"abcabcabcX");
+        let mut v = vec![LZ4 << 3, 10, 0];
+        v.extend_from_slice(&block);
+        assert_eq!(decompress(&v, 100).unwrap(), b"abcabcabcX");
+        assert!(lz4_block(&block, 9).is_err(), "more than declared");
+        assert!(lz4_block(&block, 11).is_err(), "fewer than declared");
+        assert!(lz4_block(&[0x32, b'a', b'b', b'c', 0, 0, 0x10, b'X'], 10).is_err());
+        assert!(lz4_block(&[0x32, b'a', b'b', b'c', 9, 0, 0x10, b'X'], 10).is_err());
+        // A long literal run: 15 + 255 + 2 = 272 bytes.
+        let mut long = vec![0xF0, 255, 2];
+        long.extend(std::iter::repeat_n(b'z', 272));
+        assert_eq!(lz4_block(&long, 272).unwrap().len(), 272);
     }
 
     #[test]

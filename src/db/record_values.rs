@@ -520,10 +520,11 @@ mod tests {
         assert_eq!(v[5], Value::UInt(7));
     }
 
-    /// A value compressed with a scheme that has no decoder here (XPRESS9,
-    /// XPRESS10, LZ4, scrub: compression.cxx `COMPRESS_*` 4–7), intrinsic
-    /// or in a separated long value, comes back as its stored bytes with
-    /// the scheme named, never as decoded bytes.
+    /// A value compressed with a scheme that has no decoder here (scrub,
+    /// XPRESS9, XPRESS10: compression.cxx `COMPRESS_*` 4–6) or whose LZ4
+    /// block (7) does not decode, intrinsic or in a separated long value,
+    /// comes back as its stored bytes with the scheme named, never as
+    /// decoded bytes.
     #[test]
     fn undecodable_schemes_keep_their_bytes() {
         struct Xpress9Lv;

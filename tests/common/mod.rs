@@ -49,6 +49,22 @@ pub fn peer_python() -> Option<String> {
     }
 }
 
+/// True when libesedb's `esedbexport` runs; false (and a note) otherwise,
+/// a panic under CI, where `.ci/run` installs it when it can.
+pub fn libesedb_present() -> bool {
+    let ok = Command::new("esedbexport")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok && in_ci() {
+        panic!("CI is set but esedbexport (libesedb-utils) does not run");
+    }
+    if !ok {
+        eprintln!("note: esedbexport (libesedb-utils) not found; libesedb comparison skipped");
+    }
+    ok
+}
+
 /// Every line of facts.jsonl.
 pub fn facts(corpus: &std::path::Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(corpus.join("facts.jsonl"))
