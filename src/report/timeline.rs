@@ -143,7 +143,8 @@ pub struct Image {
     /// Where the image comes from: `record` (logged whole), `page`
     /// (the tracked page line), `page+diff` (tracked line with the logged
     /// diff applied), `undo-info` (the before-image an UndoInfo record
-    /// logs), `undo-info+diff`, `diff` (the logged diff only: partial).
+    /// logs), `undo-info+diff`, `page+delta` (tracked line with the
+    /// logged delta added), `diff` (the logged diff only: partial).
     pub source: &'static str,
     /// Why it is partial or was not decoded.
     pub note: Option<String>,
@@ -1024,9 +1025,8 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             }
         }
         self.learn_long_value(&c);
-        // Level 0 is not versioned; an Undo is the rollback itself.
-        let decided =
-            (pp.level == 0 || matches!(op, RowOp::Undo { .. })).then_some(Outcome::Committed);
+        // Level 0 is not versioned; an Undo shares its transaction's end.
+        let decided = (pp.level == 0).then_some(Outcome::Committed);
         self.waiting.push(c, decided);
         self.hand_out()
     }
@@ -1231,9 +1231,18 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             RowOp::Delta {
                 key, delta, offset, ..
             } => {
-                c.key = Some(key.to_vec());
-                c.key_source = Some("record");
+                // An empty bookmark leaves the line's key (or none).
+                if !key.to_vec().is_empty() {
+                    c.key = Some(key.to_vec());
+                    c.key_source = Some("record");
+                }
                 c.delta = Some((delta, offset));
+                c.after = before.as_ref().and_then(|b| {
+                    let mut raw = b.raw.clone();
+                    let wide = matches!(op, RowOp::Delta { wide: true, .. });
+                    add_delta(&mut raw, offset as usize, delta, wide)
+                        .then(|| image(&raw, "page+delta"))
+                });
                 c.before = before;
             }
             RowOp::FlagDelete | RowOp::Delete => c.before = before,
