@@ -294,3 +294,139 @@ fn export_as_of_replays_an_older_copy() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("already past"), "{err}");
 }
+
+#[path = "../examples/make_workload.rs"]
+#[allow(dead_code)]
+mod make_workload;
+
+/// A workload (examples/make_workload.rs): its logs from generation 1, its
+/// start database (as flushed at the checkpoint).
+fn workload(out: &std::path::Path) -> make_workload::Summary {
+    make_workload::make_workload(&make_workload::Config {
+        out: out.to_path_buf(),
+        db_mib: 2,
+        log_mib: 1,
+        page_size: 8192,
+        seed: 7,
+    })
+    .expect("workload written")
+}
+
+fn lgpos(c: &Value) -> (i64, i64, i64) {
+    let p = &c["lgpos"];
+    (
+        p["gen"].as_i64().unwrap(),
+        p["isec"].as_i64().unwrap(),
+        p["ib"].as_i64().unwrap(),
+    )
+}
+
+#[test]
+fn workload_before_images_outcomes_and_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    workload(tmp.path());
+    let logs = tmp.path().join("logs");
+    let db = tmp.path().join("start").join(make_workload::DB_NAME);
+    let v = timeline(&[logs.to_str().unwrap(), "--database", db.to_str().unwrap()]);
+    assert!(v.len() > 1000, "{} changes", v.len());
+    // Log order, every outcome the workload makes.
+    assert!(v.windows(2).all(|w| lgpos(&w[0]) <= lgpos(&w[1])));
+    let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &v {
+        *outcomes.entry(c["outcome"].as_str().unwrap()).or_default() += 1;
+    }
+    for o in ["committed", "rolled-back", "open-at-end"] {
+        assert!(outcomes.get(o).is_some_and(|&n| n > 0), "{outcomes:?}");
+    }
+    // A before image, or the reason it is not known, for every operation
+    // that has one; the before image of a change is the row the previous
+    // change of that key left (once the pages are followed).
+    let mut last: BTreeMap<(u64, String), String> = BTreeMap::new();
+    let (mut checked, mut known) = (0, 0);
+    for c in &v {
+        let op = c["op"].as_str().unwrap();
+        let has_before = !matches!(op, "insert" | "flag-insert");
+        assert_eq!(
+            c["before"].is_null() && has_before,
+            c["before_unknown"].is_string(),
+            "{c}"
+        );
+        if c["tree"] != "primary" {
+            continue;
+        }
+        let objid = c["objid"].as_u64().unwrap();
+        if c["key"].is_null() {
+            // A change of a row not known: forget the tree's rows.
+            last.retain(|(o, _), _| *o != objid);
+            continue;
+        }
+        let k = (objid, c["key"].to_string());
+        let raw = |i: &Value| i["columns"].to_string();
+        if !c["before"].is_null() {
+            known += 1;
+            if let Some(prev) = last.get(&k) {
+                assert_eq!(prev, &raw(&c["before"]), "{c}");
+                checked += 1;
+            }
+        }
+        // A flag-delete leaves the row; otherwise what follows is the after
+        // image, or not known.
+        if !c["after"].is_null() {
+            last.insert(k, raw(&c["after"]));
+        } else if op != "flag-delete" {
+            last.remove(&k);
+        }
+    }
+    assert!(
+        known > 100 && checked > 100,
+        "{known} known, {checked} checked"
+    );
+    // Undo records name the change they undo, which is rolled back (or,
+    // for the transaction the crash left open, open at the end).
+    let undos: Vec<&Value> = v.iter().filter(|c| c["op"] == "undo").collect();
+    assert!(!undos.is_empty());
+    for u in &undos {
+        let at = u["undoes"].as_str().expect("undoes");
+        let undone = v
+            .iter()
+            .find(|c| c["lgpos"]["text"] == at)
+            .expect("the undone change is in the output");
+        assert_eq!(undone["outcome"], "rolled-back", "{undone}");
+        assert_eq!(undone["rceid"], u["rceid"]);
+    }
+}
+
+#[test]
+fn workload_commit_order_groups_transactions_and_a_small_buffer_stays_bounded() {
+    let tmp = tempfile::tempdir().unwrap();
+    workload(tmp.path());
+    let logs = tmp.path().join("logs");
+    let l = logs.to_str().unwrap();
+    let by_log = timeline(&[l]);
+    let by_commit = timeline(&[l, "--order", "commit"]);
+    assert_eq!(by_log.len(), by_commit.len());
+    // Same changes; in commit order a transaction's changes are together.
+    let mut a: Vec<String> = by_log.iter().map(|c| c.to_string()).collect();
+    let mut b: Vec<String> = by_commit.iter().map(|c| c.to_string()).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut prev = None;
+    for c in by_commit.iter().filter(|c| c["level"] != 0) {
+        let t = (c["procid"].as_u64(), c["trx"].as_u64());
+        if prev != Some(t) {
+            assert!(seen.insert(t), "transaction {t:?} split in commit order");
+            prev = Some(t);
+        }
+    }
+    // --max-buffer 0: every change waiting goes out at once, undecided,
+    // still in log order, with a message.
+    let r = common::run(&["timeline", l, "--max-buffer", "0"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("undecided"), "{}", r.stderr);
+    let small = lines(&r.stdout);
+    assert_eq!(small.len(), by_log.len());
+    assert!(small.windows(2).all(|w| lgpos(&w[0]) <= lgpos(&w[1])));
+    assert!(small.iter().any(|c| c["outcome"] == "undecided"));
+}

@@ -311,8 +311,9 @@ fn leaf_of(db: &Database, schema: &TableSchema, pgno: u32) -> Option<Page> {
 }
 
 /// Exports the records carved from the page's slack ([`super::slack`]):
-/// confidence `medium` when the tagged area splits and every value
-/// decodes, `low` otherwise (the header checks alone passed).
+/// confidence `medium` when the record's end is known (no tagged column)
+/// and every value decodes, `low` otherwise (the header checks alone
+/// passed, or its last tagged value may run past its own bytes).
 /// `live`: [`head_hash`] of every live record, whose slack copies are
 /// left out.
 fn export_slack(
@@ -337,7 +338,7 @@ fn export_slack(
             values
                 .iter()
                 .for_each(|v| count_value(v, &mut errors, &mut 0));
-            let clean = errors == 0 && c.tagged_ok;
+            let clean = errors == 0 && c.tagged_ok && c.end_certain;
             ex.records += 1;
             ex.deleted_records += 1;
             ex.slack_records += 1;

@@ -24,6 +24,12 @@ pub struct Carved {
     pub tagged_at: usize,
     /// Whether its tagged area (if any) splits cleanly.
     pub tagged_ok: bool,
+    /// Whether `end` is the record's own end: only when the table has no
+    /// tagged column. A tagged area runs to the end of the record and
+    /// its last value has no stored length (`TAGFLD`, tagfld.hxx), so a
+    /// carved record's last tagged value may take in bytes that are not
+    /// its own, and a tagged area that does not split may hide values.
+    pub end_certain: bool,
 }
 
 /// Byte ranges `[start, end)` of the page's data area that no tag in use
@@ -129,6 +135,7 @@ pub fn carve(bytes: &[u8], (start, end): (usize, usize), schema: &TableSchema) -
             end: if tagged_ok { stop } else { tagged_at },
             tagged_at,
             tagged_ok,
+            end_certain: !has_tagged,
         });
     }
     out
@@ -197,6 +204,46 @@ mod tests {
         assert_eq!(c.offset, 40 + 17 + 3);
         assert_eq!(&p.bytes[c.offset..c.end], &record(8, b"old")[..]);
         assert!(c.tagged_ok);
+    }
+
+    #[test]
+    fn a_tagged_table_leaves_the_end_uncertain_and_inside_the_region() {
+        let p = page();
+        let mut tagged = schema();
+        tagged.columns.push(ColumnSchema {
+            id: 256,
+            name: "t".into(),
+            coltyp: 11,
+            codepage: 1252,
+            fixed: None,
+            default: None,
+        });
+        let regions = slack_regions(&p);
+        // The region cut just after the record: its last byte is the end.
+        let cut = (regions[0].0, regions[0].0 + 3 + record(8, b"old").len());
+        for region in [regions[0], cut] {
+            let found = carve(&p.bytes, region, &tagged);
+            assert_eq!(found.len(), 1, "{found:?}");
+            let c = &found[0];
+            assert!(!c.end_certain);
+            assert!(c.offset >= region.0 && c.end <= region.1, "{c:?} {region:?}");
+            // Decoding reads only the carved bytes.
+            let large = crate::parse::page::is_large(p.bytes.len());
+            let _ = crate::db::record_values::decode_record(
+                &p.bytes[c.offset..c.end],
+                large,
+                &tagged,
+                &NoLv,
+            );
+        }
+        assert!(carve(&p.bytes, regions[0], &schema())[0].end_certain);
+    }
+
+    struct NoLv;
+    impl crate::db::record_values::LongValues for NoLv {
+        fn fetch(&self, _: &[u8]) -> Result<Vec<u8>, crate::db::record_values::LvError> {
+            Err(crate::db::record_values::LvError::Missing("none".into()))
+        }
     }
 
     #[test]

@@ -143,7 +143,8 @@ pub struct Image {
     /// Where the image comes from: `record` (logged whole), `page`
     /// (the tracked page line), `page+diff` (tracked line with the logged
     /// diff applied), `undo-info` (the before-image an UndoInfo record
-    /// logs), `undo-info+diff`, `diff` (the logged diff only: partial).
+    /// logs), `undo-info+diff`, `page+delta` (tracked line with the
+    /// logged delta added), `diff` (the logged diff only: partial).
     pub source: &'static str,
     /// Why it is partial or was not decoded.
     pub note: Option<String>,
@@ -793,27 +794,7 @@ pub fn timeline(
         }
         None => Vec::new(),
     };
-    let order = opts.order;
-    let mut st = State {
-        opts,
-        large: db.is_some_and(|d| crate::parse::page::is_large(d.page_size)),
-        db: db.map(|d| (d, None)),
-        db_catalog,
-        paths: HashMap::new(),
-        catalogs: HashMap::new(),
-        pages: HashMap::new(),
-        page_order: Default::default(),
-        levels: HashMap::new(),
-        waiting: Waiting {
-            order,
-            ..Waiting::default()
-        },
-        lvs: LvChunks::default(),
-        macros: HashMap::new(),
-        time: (None, Vec::new()),
-        emit,
-        sum: TimelineSummary::default(),
-    };
+    let mut st = State::new(opts, db, db_catalog, emit);
     let verdict = check_set_streamed(dir, base, None, |step| st.step(step))?;
     if !verdict.ok {
         st.sum.problems.push(format!(
@@ -831,7 +812,36 @@ pub fn timeline(
     Ok(st.sum)
 }
 
-impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
+impl<'d, F: FnMut(&Change) -> Result<(), Error>> State<'d, F> {
+    fn new(
+        opts: TimelineOptions,
+        db: Option<&'d Database>,
+        db_catalog: Vec<CatalogEntry>,
+        emit: F,
+    ) -> Self {
+        let order = opts.order;
+        State {
+            opts,
+            large: db.is_some_and(|d| crate::parse::page::is_large(d.page_size)),
+            db: db.map(|d| (d, None)),
+            db_catalog,
+            paths: HashMap::new(),
+            catalogs: HashMap::new(),
+            pages: HashMap::new(),
+            page_order: Default::default(),
+            levels: HashMap::new(),
+            waiting: Waiting {
+                order,
+                ..Waiting::default()
+            },
+            lvs: LvChunks::default(),
+            macros: HashMap::new(),
+            time: (None, Vec::new()),
+            emit,
+            sum: TimelineSummary::default(),
+        }
+    }
+
     fn step(&mut self, step: SetStep) -> Result<(), Error> {
         let SetStep::File(f, issues) = step else {
             if let SetStep::Missing(i) = step {
@@ -1024,9 +1034,8 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             }
         }
         self.learn_long_value(&c);
-        // Level 0 is not versioned; an Undo is the rollback itself.
-        let decided =
-            (pp.level == 0 || matches!(op, RowOp::Undo { .. })).then_some(Outcome::Committed);
+        // Level 0 is not versioned; an Undo shares its transaction's end.
+        let decided = (pp.level == 0).then_some(Outcome::Committed);
         self.waiting.push(c, decided);
         self.hand_out()
     }
@@ -1231,9 +1240,18 @@ impl<F: FnMut(&Change) -> Result<(), Error>> State<'_, F> {
             RowOp::Delta {
                 key, delta, offset, ..
             } => {
-                c.key = Some(key.to_vec());
-                c.key_source = Some("record");
+                // An empty bookmark leaves the line's key (or none).
+                if !key.to_vec().is_empty() {
+                    c.key = Some(key.to_vec());
+                    c.key_source = Some("record");
+                }
                 c.delta = Some((delta, offset));
+                c.after = before.as_ref().and_then(|b| {
+                    let mut raw = b.raw.clone();
+                    let wide = matches!(op, RowOp::Delta { wide: true, .. });
+                    add_delta(&mut raw, offset as usize, delta, wide)
+                        .then(|| image(&raw, "page+delta"))
+                });
                 c.before = before;
             }
             RowOp::FlagDelete | RowOp::Delete => c.before = before,
@@ -1715,6 +1733,155 @@ mod tests {
             prefix: &[],
             suffix: k,
         }
+    }
+
+    /// A node record (LRNODE_, 44 bytes): session `procid`, page 10 of
+    /// dbid 1, transaction 5 at `level`, line 0, `rceid`, objid 20.
+    fn node(t: u8, procid: u16, level: u8, rceid: u32, tail: &[u8]) -> Vec<u8> {
+        let mut r = vec![0u8; 44];
+        r[0] = t;
+        r[1..3].copy_from_slice(&procid.to_le_bytes());
+        r[3] = 1;
+        r[4..8].copy_from_slice(&10u32.to_le_bytes());
+        r[24..28].copy_from_slice(&5u32.to_le_bytes());
+        r[28] = level;
+        r[32..36].copy_from_slice(&rceid.to_le_bytes());
+        r[36..40].copy_from_slice(&10u32.to_le_bytes());
+        r[40..44].copy_from_slice(&20u32.to_le_bytes());
+        r.extend_from_slice(tail);
+        r
+    }
+
+    fn replace(procid: u16, rceid: u32, after: &[u8]) -> Vec<u8> {
+        let mut tail = (after.len() as u16).to_le_bytes().to_vec();
+        tail.extend([0, 0, 0, 0]);
+        tail.extend_from_slice(after);
+        node(33, procid, 1, rceid, &tail)
+    }
+
+    /// UndoInfo of a replace: bookmark `key`, before-image `before`.
+    fn undo_info(rceid: u32, key: &[u8], before: &[u8]) -> Vec<u8> {
+        let mut tail = vec![0u8; 12];
+        tail[0..2].copy_from_slice(&(key.len() as u16).to_le_bytes());
+        tail[4..6].copy_from_slice(&OPER_REPLACE.to_le_bytes());
+        tail[10..12].copy_from_slice(&(before.len() as u16).to_le_bytes());
+        tail.extend_from_slice(key);
+        tail.extend_from_slice(before);
+        node(36, 7, 1, rceid, &tail)
+    }
+
+    fn begin(procid: u16) -> Vec<u8> {
+        let mut r = vec![8, 0, 0, 0x10, 5, 0, 0, 0];
+        r[1..3].copy_from_slice(&procid.to_le_bytes());
+        r
+    }
+
+    fn end(t: u8, procid: u16) -> Vec<u8> {
+        let mut r = vec![t, 0, 0, 0, 5, 0, 0, 0];
+        r[1..3].copy_from_slice(&procid.to_le_bytes());
+        if t == 7 {
+            r.truncate(4);
+            r[3] = 1; // Rollback: one level.
+        }
+        r
+    }
+
+    /// The changes `records` give, in the order handed out.
+    fn run(records: &[Vec<u8>], order: Order, max_buffer: usize) -> (Vec<Change>, TimelineSummary) {
+        let mut out = Vec::new();
+        let opts = TimelineOptions {
+            order,
+            max_buffer,
+            ..Default::default()
+        };
+        let mut st = State::new(opts, None, Vec::new(), |c: &Change| {
+            out.push(c.clone());
+            Ok(())
+        });
+        for (k, b) in records.iter().enumerate() {
+            let mut r = rec(b[0], &[]);
+            r.data = b.clone();
+            r.size = b.len() as u32;
+            r.lgpos.offset = k as u16;
+            st.record(&r).unwrap();
+        }
+        st.end_all(Outcome::OpenAtEnd).unwrap();
+        let sum = std::mem::take(&mut st.sum);
+        drop(st);
+        (out, sum)
+    }
+
+    #[test]
+    fn undo_info_gives_the_before_image_and_key_of_its_change() {
+        let recs = [
+            begin(7),
+            replace(7, 100, b"AFTER"),
+            undo_info(100, b"K", b"BEFORE"),
+            end(9, 7),
+        ];
+        let (v, sum) = run(&recs, Order::Log, DEFAULT_MAX_BUFFER);
+        assert_eq!(v.len(), 1);
+        let b = v[0].before.as_ref().expect("before");
+        assert_eq!((b.raw.as_slice(), b.source), (&b"BEFORE"[..], "undo-info"));
+        assert_eq!(v[0].key.as_deref(), Some(&b"K"[..]));
+        assert_eq!(v[0].key_source, Some("undo-info"));
+        assert_eq!(
+            (v[0].before_unknown.as_ref(), v[0].outcome),
+            (None, Outcome::Committed)
+        );
+        assert_eq!((sum.undo_info_used, sum.undo_info_alone), (1, 0));
+        // Without its change: an `undo-info` change of its own.
+        let (v, sum) = run(&[undo_info(9, b"K", b"B")], Order::Log, DEFAULT_MAX_BUFFER);
+        assert_eq!((v.len(), v[0].op, sum.undo_info_alone), (1, "undo-info", 1));
+        assert_eq!(v[0].outcome, Outcome::OpenAtEnd);
+        // Without UndoInfo the reason is given.
+        let (v, _) = run(
+            &[begin(7), replace(7, 1, b"A"), end(9, 7)],
+            Order::Log,
+            1 << 20,
+        );
+        assert!(v[0].before.is_none());
+        assert!(v[0]
+            .before_unknown
+            .as_ref()
+            .unwrap()
+            .contains("no database"));
+    }
+
+    #[test]
+    fn rollback_undo_and_the_two_orders() {
+        // Session 7 opens and replaces; session 8 replaces at level 0 (no
+        // transaction); session 7 undoes and rolls back.
+        let mut undo = vec![1, 0, 0, 0, 2, 0, 1, b'K'];
+        undo[4..6].copy_from_slice(&OPER_REPLACE.to_le_bytes());
+        let recs = [
+            begin(7),
+            replace(7, 100, b"A"),
+            node(33, 8, 0, 0, &[1, 0, 0, 0, 0, 0, b'B']),
+            node(39, 7, 1, 100, &undo),
+            end(7, 7),
+        ];
+        let (v, _) = run(&recs, Order::Log, DEFAULT_MAX_BUFFER);
+        let seen: Vec<(&str, u16, Outcome)> =
+            v.iter().map(|c| (c.op, c.procid, c.outcome)).collect();
+        assert_eq!(
+            seen,
+            [
+                ("replace", 7, Outcome::RolledBack),
+                ("replace", 8, Outcome::Committed),
+                ("undo", 7, Outcome::RolledBack)
+            ]
+        );
+        assert_eq!(v[2].undoes, Some(v[0].lgpos));
+        // Commit order: session 8's change first (its outcome is known).
+        let (v, _) = run(&recs, Order::Commit, DEFAULT_MAX_BUFFER);
+        let procids: Vec<u16> = v.iter().map(|c| c.procid).collect();
+        assert_eq!(procids, [8, 7, 7]);
+        // No room: the open change goes out undecided, in log order.
+        let (v, sum) = run(&recs, Order::Log, 0);
+        assert_eq!(v[0].outcome, Outcome::Undecided);
+        assert_eq!(v.len(), 3);
+        assert!(sum.undecided >= 1);
     }
 
     #[test]

@@ -148,3 +148,64 @@ impl LongValues for ImageLongValues<'_> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(size: u32) -> Vec<u8> {
+        let mut r = 1u32.to_le_bytes().to_vec();
+        r.extend(size.to_le_bytes());
+        r
+    }
+
+    fn chunk_key(lid: u32, off: u32) -> Vec<u8> {
+        let mut k = lid.to_be_bytes().to_vec();
+        k.extend(off.to_be_bytes());
+        k
+    }
+
+    #[test]
+    fn chunks_the_logs_wrote_make_the_value_else_the_lid_is_named() {
+        let mut c = LvChunks::default();
+        c.learn(1, 30, &5u32.to_be_bytes(), &root(6));
+        c.learn(1, 30, &chunk_key(5, 0), b"abcd");
+        c.learn(1, 30, &chunk_key(5, 4), b"ef");
+        // A root without all its bytes.
+        c.learn(1, 30, &6u32.to_be_bytes(), &root(9));
+        c.learn(1, 30, &chunk_key(6, 3), b"xyz");
+        let lvs = ImageLongValues {
+            logs: Some((&c, 1, 30)),
+            db: None,
+            met: Default::default(),
+        };
+        // The record holds the LID little-endian.
+        assert_eq!(lvs.fetch(&5u32.to_le_bytes()).unwrap(), b"abcdef");
+        let e = lvs.fetch(&6u32.to_le_bytes());
+        let met = lvs.met.into_inner();
+        assert_eq!(met[0].source, Some("logs"));
+        assert_eq!((met[1].lid.as_str(), met[1].source), ("00000006", None));
+        let why = met[1].unresolved.as_deref().unwrap();
+        assert!(
+            why.contains("its bytes from 0") && why.contains("no database"),
+            "{why}"
+        );
+        match e {
+            Err(LvError::Missing(m)) => assert_eq!(Some(m), met[1].error_text()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn kept_bytes_are_bounded() {
+        let mut c = LvChunks::default();
+        let big = vec![0u8; MAX_LV_BYTES / 2];
+        c.learn(1, 30, b"a", &big);
+        c.learn(1, 30, b"b", &big);
+        assert_eq!(c.skipped, 1);
+        // Replacing a node kept counts only the difference.
+        c.learn(1, 30, b"a", b"small");
+        c.learn(1, 30, b"b", &big);
+        assert_eq!(c.skipped, 1);
+    }
+}
