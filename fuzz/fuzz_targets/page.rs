@@ -21,6 +21,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = p.space_sum();
     let _ = p.space_header();
     let _ = p.prefix();
+    for (a, b) in eseutil::db::slack::slack_regions(&p) {
+        assert!(a <= b && b <= size, "slack region {a}..{b} outside the page");
+    }
     let large = size > 8192;
     for i in 0..p.tag_count().min(4096) {
         if let Ok(n) = p.node(i.max(1)) {

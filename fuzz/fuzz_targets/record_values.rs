@@ -1,5 +1,6 @@
 //! Record decoding with every column type, fixed / variable / tagged, on
-//! small and large pages, long values refused: never panics.
+//! small and large pages, long values refused, and the slack carver over
+//! the same bytes: never panics.
 #![no_main]
 use eseutil::db::record_values::{
     decode_record, ColumnSchema, LongValues, LvError, TableSchema,
@@ -50,5 +51,9 @@ fuzz_target!(|data: &[u8]| {
     };
     for large in [false, true] {
         let _ = decode_record(data, large, &schema, &NoLv);
+    }
+    // Records carved from page slack with the same schema (export --deleted).
+    for c in eseutil::db::slack::carve(data, (0, data.len()), &schema) {
+        let _ = c;
     }
 });

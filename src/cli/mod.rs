@@ -489,6 +489,13 @@ pub fn write_json<T: serde::Serialize>(out: &mut dyn Write, v: &T) -> Result<(),
         doc: v,
         input_hashes: input_hashes(),
     };
-    let s = serde_json::to_string_pretty(&doc).map_err(|e| Error::Usage(e.to_string()))?;
-    writeln!(out, "{s}").map_err(|e| Error::io(PathBuf::from("<stdout>"), e))
+    // Serialised straight into a buffer of its own: a large document (a
+    // plan over thousands of logs) is never held whole as text.
+    let mut w = std::io::BufWriter::with_capacity(64 * 1024, out);
+    serde_json::to_writer_pretty(&mut w, &doc).map_err(|e| match e.io_error_kind() {
+        Some(k) => stdout_err(std::io::Error::from(k)),
+        None => Error::Usage(e.to_string()),
+    })?;
+    w.write_all(b"\n").map_err(stdout_err)?;
+    w.flush().map_err(stdout_err)
 }
