@@ -144,7 +144,14 @@ impl Shape {
     pub fn describes(&self, b: &[u8]) -> bool {
         Shape::of(b).is_some_and(|f| {
             (f.ps, f.hs, f.large, f.ntags, f.mic, f.cb_lines)
-                == (self.ps, self.hs, self.large, self.ntags, self.mic, self.cb_lines)
+                == (
+                    self.ps,
+                    self.hs,
+                    self.large,
+                    self.ntags,
+                    self.mic,
+                    self.cb_lines,
+                )
                 && f.max_end <= self.max_end
                 && (f.disjoint || !self.disjoint)
         })
@@ -177,7 +184,12 @@ impl Shape {
 fn tag_at(b: &[u8], sh: &Shape, itag: usize) -> TagLine {
     let off = sh.ps - 4 * (itag + 1);
     let (cb, ib_word) = (u16_at(b, off) as usize, u16_at(b, off + 2));
-    let ib = (ib_word & if sh.large { TAG_MASK_LARGE } else { TAG_MASK_SMALL }) as usize;
+    let ib = (ib_word
+        & if sh.large {
+            TAG_MASK_LARGE
+        } else {
+            TAG_MASK_SMALL
+        }) as usize;
     let flags = if !sh.large {
         (ib_word >> TAG_FLAGS_SHIFT) as u8
     } else if itag > 0 && cb >= 2 {
@@ -194,9 +206,12 @@ fn canonical_tag(b: &[u8], hs: usize, large: bool, itag: usize) -> Option<TagLin
     let ps = b.len();
     let off = ps - 4 * (itag + 1);
     let (raw_cb, raw_ib) = (u16_at(b, off), u16_at(b, off + 2));
-    let mask = if large { TAG_MASK_LARGE } else { TAG_MASK_SMALL };
-    if raw_cb & !mask != 0 || (large && raw_ib & !mask != 0) || (itag == 0 && raw_ib & !mask != 0)
-    {
+    let mask = if large {
+        TAG_MASK_LARGE
+    } else {
+        TAG_MASK_SMALL
+    };
+    if raw_cb & !mask != 0 || (large && raw_ib & !mask != 0) || (itag == 0 && raw_ib & !mask != 0) {
         return None;
     }
     let (ib, cb) = ((raw_ib & mask) as usize, raw_cb as usize);
@@ -781,7 +796,11 @@ mod tests {
                 1 + rng.below(60)
             }
         };
-        let old = p.lines.get(iline).map(|l| l.data.clone()).unwrap_or_default();
+        let old = p
+            .lines
+            .get(iline)
+            .map(|l| l.data.clone())
+            .unwrap_or_default();
         let op = match rng.below(20) {
             0..=4 => {
                 let pre = p.prefix().to_vec();
@@ -885,7 +904,11 @@ mod tests {
         let n = p.lines.len();
         let iline = if rng.one_in(30) { n } else { rng.below(n) };
         let old = p.lines.get(iline).map_or(0, |l| l.data.len());
-        let len = if rng.one_in(3) { old } else { 1 + rng.below(100) };
+        let len = if rng.one_in(3) {
+            old
+        } else {
+            1 + rng.below(100)
+        };
         let op = match rng.below(5) {
             0 => UndoOp::FlagDelete,
             1 => UndoOp::ResetDelete,
@@ -1099,8 +1122,16 @@ mod tests {
                 let d = record(&op, node_ref(iline, rng.one_in(2), dbtime));
                 let undo = rng.one_in(6).then(|| random_undo(&mut rng, &img));
                 let (want, mut mine) = (reference_any(&b, &d, undo.as_ref(), dbtime), b.clone());
-                if in_place_any(&mut mine, &d, undo.as_ref(), dbtime, &mut scratch, &mut memo) {
-                    let what = format!("case {case} step {step}: {op:?} at iline {iline}, {undo:?}");
+                if in_place_any(
+                    &mut mine,
+                    &d,
+                    undo.as_ref(),
+                    dbtime,
+                    &mut scratch,
+                    &mut memo,
+                ) {
+                    let what =
+                        format!("case {case} step {step}: {op:?} at iline {iline}, {undo:?}");
                     same(&b, &mine, want.as_deref(), &what);
                     done += 1;
                     per_size[b.len().trailing_zeros() as usize - 12] += 1;
@@ -1153,7 +1184,10 @@ mod tests {
                 b[at] ^= 1 << rng.below(8);
             }
             let Ok(img) = PageImage::parse(&b) else {
-                assert!(Shape::of(&b).is_none(), "case {case}: accepted an unparsable page");
+                assert!(
+                    Shape::of(&b).is_none(),
+                    "case {case}: accepted an unparsable page"
+                );
                 continue;
             };
             let (op, iline) = random_op(&mut rng, &img);
@@ -1162,7 +1196,12 @@ mod tests {
             let mut mine = b.clone();
             if in_place(&mut mine, &d, 2000, &mut scratch, &mut None) {
                 accepted += 1;
-                same(&b, &mine, want.as_deref(), &format!("case {case}: {op:?} at {iline}"));
+                same(
+                    &b,
+                    &mine,
+                    want.as_deref(),
+                    &format!("case {case}: {op:?} at {iline}"),
+                );
             } else {
                 assert_eq!(mine, b);
             }
