@@ -860,10 +860,12 @@ mod tests {
     }
 
     /// The reference: what redo does through `PageImage` (check's parse,
-    /// `node_op`, `write`'s header changes, the store's PGHDR2 pgno).
-    fn reference(b: &[u8], decoded: &Record, dbtime: u64) -> Option<Vec<u8>> {
-        let p = PageImage::parse(b).ok()?;
-        let mut p = node_op(&rec(), decoded, p).ok()?;
+    /// the change, `write`'s header changes, the store's PGHDR2 pgno).
+    fn reference_with<F>(b: &[u8], dbtime: u64, edit: F) -> Option<Vec<u8>>
+    where
+        F: FnOnce(PageImage) -> Option<PageImage>,
+    {
+        let mut p = edit(PageImage::parse(b).ok()?)?;
         p.dbtime = dbtime;
         p.flags &= !FLAG_SCRUBBED;
         let mut out = p.to_bytes().ok()?;
@@ -873,21 +875,29 @@ mod tests {
         Some(out)
     }
 
+    /// The reference of a node record (`node_op`).
+    fn reference(b: &[u8], decoded: &Record, dbtime: u64) -> Option<Vec<u8>> {
+        reference_with(b, dbtime, |p| node_op(&rec(), decoded, p).ok())
+    }
+
     /// The same through the in-place path (`false`: declined), starting
     /// from the shape kept from the last in-place operation, if any, as
     /// redo does; `memo` is left with the shape after it.
-    fn in_place(
+    fn in_place_with<F>(
         b: &mut [u8],
-        decoded: &Record,
         dbtime: u64,
         scratch: &mut Vec<u8>,
         memo: &mut Option<Shape>,
-    ) -> bool {
+        edit: F,
+    ) -> bool
+    where
+        F: FnOnce(&mut [u8], &mut Shape, &mut Vec<u8>) -> bool,
+    {
         let Some(mut sh) = memo.take().or_else(|| Shape::of(b)) else {
             return false;
         };
         *memo = Some(sh);
-        if !node_op_in_place(decoded, b, &mut sh, scratch) {
+        if !edit(b, &mut sh, scratch) {
             return false;
         }
         finish(b, &mut sh, dbtime);
@@ -897,6 +907,19 @@ mod tests {
             b[64..68].copy_from_slice(&PGNO.to_le_bytes());
         }
         true
+    }
+
+    /// A node record in place.
+    fn in_place(
+        b: &mut [u8],
+        decoded: &Record,
+        dbtime: u64,
+        scratch: &mut Vec<u8>,
+        memo: &mut Option<Shape>,
+    ) -> bool {
+        in_place_with(b, dbtime, scratch, memo, |b, sh, s| {
+            node_op_in_place(decoded, b, sh, s)
+        })
     }
 
     /// A random physical undo (line, inverse) for page `p`.
@@ -933,15 +956,10 @@ mod tests {
         let Some((iline, op)) = undo else {
             return reference(b, decoded, dbtime);
         };
-        let mut p = PageImage::parse(b).ok()?;
-        crate::recovery::undo::apply(&mut p, *iline, op).ok()?;
-        p.dbtime = dbtime;
-        p.flags &= !FLAG_SCRUBBED;
-        let mut out = p.to_bytes().ok()?;
-        if is_large(out.len()) {
-            out[64..68].copy_from_slice(&PGNO.to_le_bytes());
-        }
-        Some(out)
+        reference_with(b, dbtime, |mut p| {
+            crate::recovery::undo::apply(&mut p, *iline, op).ok()?;
+            Some(p)
+        })
     }
 
     /// [`in_place`], or the in-place physical undo when one is given.
@@ -956,20 +974,9 @@ mod tests {
         let Some((iline, op)) = undo else {
             return in_place(b, decoded, dbtime, scratch, memo);
         };
-        let Some(mut sh) = memo.take().or_else(|| Shape::of(b)) else {
-            return false;
-        };
-        *memo = Some(sh);
-        if !undo_in_place(b, &mut sh, *iline, op, scratch) {
-            return false;
-        }
-        finish(b, &mut sh, dbtime);
-        assert!(sh.describes(b), "{sh:?} vs {:?}", Shape::of(b));
-        *memo = Some(sh);
-        if sh.large {
-            b[64..68].copy_from_slice(&PGNO.to_le_bytes());
-        }
-        true
+        in_place_with(b, dbtime, scratch, memo, |b, sh, s| {
+            undo_in_place(b, sh, *iline, op, s)
+        })
     }
 
     /// A random page built through `PageImage`, then aged.
