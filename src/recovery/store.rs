@@ -15,7 +15,9 @@
 //! Pages go through a bounded write-back cache (least recently used out):
 //! a page is read from the file once, kept as bytes, sealed and written
 //! only when it is evicted, before a header write and at [`PageStore::sync`].
-//! Pages are kept as bytes, not decoded: [`super::page::PageImage`] replays
+//! Pages are kept as bytes, not decoded: the redo of node operations
+//! changes them in place ([`PageStore::page_mut`], [`super::cpage`], with
+//! the page's shape kept beside it), and [`super::page::PageImage`] replays
 //! the changes made since its page was read to place the bytes as the
 //! engine does, so an image kept across operations would place them
 //! differently. The page count is tracked here, not asked of the file.
