@@ -144,7 +144,14 @@ impl Shape {
     pub fn describes(&self, b: &[u8]) -> bool {
         Shape::of(b).is_some_and(|f| {
             (f.ps, f.hs, f.large, f.ntags, f.mic, f.cb_lines)
-                == (self.ps, self.hs, self.large, self.ntags, self.mic, self.cb_lines)
+                == (
+                    self.ps,
+                    self.hs,
+                    self.large,
+                    self.ntags,
+                    self.mic,
+                    self.cb_lines,
+                )
                 && f.max_end <= self.max_end
                 && (f.disjoint || !self.disjoint)
         })
@@ -177,7 +184,12 @@ impl Shape {
 fn tag_at(b: &[u8], sh: &Shape, itag: usize) -> TagLine {
     let off = sh.ps - 4 * (itag + 1);
     let (cb, ib_word) = (u16_at(b, off) as usize, u16_at(b, off + 2));
-    let ib = (ib_word & if sh.large { TAG_MASK_LARGE } else { TAG_MASK_SMALL }) as usize;
+    let ib = (ib_word
+        & if sh.large {
+            TAG_MASK_LARGE
+        } else {
+            TAG_MASK_SMALL
+        }) as usize;
     let flags = if !sh.large {
         (ib_word >> TAG_FLAGS_SHIFT) as u8
     } else if itag > 0 && cb >= 2 {
@@ -194,9 +206,12 @@ fn canonical_tag(b: &[u8], hs: usize, large: bool, itag: usize) -> Option<TagLin
     let ps = b.len();
     let off = ps - 4 * (itag + 1);
     let (raw_cb, raw_ib) = (u16_at(b, off), u16_at(b, off + 2));
-    let mask = if large { TAG_MASK_LARGE } else { TAG_MASK_SMALL };
-    if raw_cb & !mask != 0 || (large && raw_ib & !mask != 0) || (itag == 0 && raw_ib & !mask != 0)
-    {
+    let mask = if large {
+        TAG_MASK_LARGE
+    } else {
+        TAG_MASK_SMALL
+    };
+    if raw_cb & !mask != 0 || (large && raw_ib & !mask != 0) || (itag == 0 && raw_ib & !mask != 0) {
         return None;
     }
     let (ib, cb) = ((raw_ib & mask) as usize, raw_cb as usize);
@@ -781,7 +796,11 @@ mod tests {
                 1 + rng.below(60)
             }
         };
-        let old = p.lines.get(iline).map(|l| l.data.clone()).unwrap_or_default();
+        let old = p
+            .lines
+            .get(iline)
+            .map(|l| l.data.clone())
+            .unwrap_or_default();
         let op = match rng.below(20) {
             0..=4 => {
                 let pre = p.prefix().to_vec();
@@ -841,10 +860,12 @@ mod tests {
     }
 
     /// The reference: what redo does through `PageImage` (check's parse,
-    /// `node_op`, `write`'s header changes, the store's PGHDR2 pgno).
-    fn reference(b: &[u8], decoded: &Record, dbtime: u64) -> Option<Vec<u8>> {
-        let p = PageImage::parse(b).ok()?;
-        let mut p = node_op(&rec(), decoded, p).ok()?;
+    /// the change, `write`'s header changes, the store's PGHDR2 pgno).
+    fn reference_with<F>(b: &[u8], dbtime: u64, edit: F) -> Option<Vec<u8>>
+    where
+        F: FnOnce(PageImage) -> Option<PageImage>,
+    {
+        let mut p = edit(PageImage::parse(b).ok()?)?;
         p.dbtime = dbtime;
         p.flags &= !FLAG_SCRUBBED;
         let mut out = p.to_bytes().ok()?;
@@ -854,21 +875,29 @@ mod tests {
         Some(out)
     }
 
+    /// The reference of a node record (`node_op`).
+    fn reference(b: &[u8], decoded: &Record, dbtime: u64) -> Option<Vec<u8>> {
+        reference_with(b, dbtime, |p| node_op(&rec(), decoded, p).ok())
+    }
+
     /// The same through the in-place path (`false`: declined), starting
     /// from the shape kept from the last in-place operation, if any, as
     /// redo does; `memo` is left with the shape after it.
-    fn in_place(
+    fn in_place_with<F>(
         b: &mut [u8],
-        decoded: &Record,
         dbtime: u64,
         scratch: &mut Vec<u8>,
         memo: &mut Option<Shape>,
-    ) -> bool {
+        edit: F,
+    ) -> bool
+    where
+        F: FnOnce(&mut [u8], &mut Shape, &mut Vec<u8>) -> bool,
+    {
         let Some(mut sh) = memo.take().or_else(|| Shape::of(b)) else {
             return false;
         };
         *memo = Some(sh);
-        if !node_op_in_place(decoded, b, &mut sh, scratch) {
+        if !edit(b, &mut sh, scratch) {
             return false;
         }
         finish(b, &mut sh, dbtime);
@@ -880,12 +909,29 @@ mod tests {
         true
     }
 
+    /// A node record in place.
+    fn in_place(
+        b: &mut [u8],
+        decoded: &Record,
+        dbtime: u64,
+        scratch: &mut Vec<u8>,
+        memo: &mut Option<Shape>,
+    ) -> bool {
+        in_place_with(b, dbtime, scratch, memo, |b, sh, s| {
+            node_op_in_place(decoded, b, sh, s)
+        })
+    }
+
     /// A random physical undo (line, inverse) for page `p`.
     fn random_undo(rng: &mut Rng, p: &PageImage) -> (usize, UndoOp) {
         let n = p.lines.len();
         let iline = if rng.one_in(30) { n } else { rng.below(n) };
         let old = p.lines.get(iline).map_or(0, |l| l.data.len());
-        let len = if rng.one_in(3) { old } else { 1 + rng.below(100) };
+        let len = if rng.one_in(3) {
+            old
+        } else {
+            1 + rng.below(100)
+        };
         let op = match rng.below(5) {
             0 => UndoOp::FlagDelete,
             1 => UndoOp::ResetDelete,
@@ -910,15 +956,10 @@ mod tests {
         let Some((iline, op)) = undo else {
             return reference(b, decoded, dbtime);
         };
-        let mut p = PageImage::parse(b).ok()?;
-        crate::recovery::undo::apply(&mut p, *iline, op).ok()?;
-        p.dbtime = dbtime;
-        p.flags &= !FLAG_SCRUBBED;
-        let mut out = p.to_bytes().ok()?;
-        if is_large(out.len()) {
-            out[64..68].copy_from_slice(&PGNO.to_le_bytes());
-        }
-        Some(out)
+        reference_with(b, dbtime, |mut p| {
+            crate::recovery::undo::apply(&mut p, *iline, op).ok()?;
+            Some(p)
+        })
     }
 
     /// [`in_place`], or the in-place physical undo when one is given.
@@ -933,20 +974,9 @@ mod tests {
         let Some((iline, op)) = undo else {
             return in_place(b, decoded, dbtime, scratch, memo);
         };
-        let Some(mut sh) = memo.take().or_else(|| Shape::of(b)) else {
-            return false;
-        };
-        *memo = Some(sh);
-        if !undo_in_place(b, &mut sh, *iline, op, scratch) {
-            return false;
-        }
-        finish(b, &mut sh, dbtime);
-        assert!(sh.describes(b), "{sh:?} vs {:?}", Shape::of(b));
-        *memo = Some(sh);
-        if sh.large {
-            b[64..68].copy_from_slice(&PGNO.to_le_bytes());
-        }
-        true
+        in_place_with(b, dbtime, scratch, memo, |b, sh, s| {
+            undo_in_place(b, sh, *iline, op, s)
+        })
     }
 
     /// A random page built through `PageImage`, then aged.
@@ -1099,8 +1129,16 @@ mod tests {
                 let d = record(&op, node_ref(iline, rng.one_in(2), dbtime));
                 let undo = rng.one_in(6).then(|| random_undo(&mut rng, &img));
                 let (want, mut mine) = (reference_any(&b, &d, undo.as_ref(), dbtime), b.clone());
-                if in_place_any(&mut mine, &d, undo.as_ref(), dbtime, &mut scratch, &mut memo) {
-                    let what = format!("case {case} step {step}: {op:?} at iline {iline}, {undo:?}");
+                if in_place_any(
+                    &mut mine,
+                    &d,
+                    undo.as_ref(),
+                    dbtime,
+                    &mut scratch,
+                    &mut memo,
+                ) {
+                    let what =
+                        format!("case {case} step {step}: {op:?} at iline {iline}, {undo:?}");
                     same(&b, &mine, want.as_deref(), &what);
                     done += 1;
                     per_size[b.len().trailing_zeros() as usize - 12] += 1;
@@ -1153,7 +1191,10 @@ mod tests {
                 b[at] ^= 1 << rng.below(8);
             }
             let Ok(img) = PageImage::parse(&b) else {
-                assert!(Shape::of(&b).is_none(), "case {case}: accepted an unparsable page");
+                assert!(
+                    Shape::of(&b).is_none(),
+                    "case {case}: accepted an unparsable page"
+                );
                 continue;
             };
             let (op, iline) = random_op(&mut rng, &img);
@@ -1162,7 +1203,12 @@ mod tests {
             let mut mine = b.clone();
             if in_place(&mut mine, &d, 2000, &mut scratch, &mut None) {
                 accepted += 1;
-                same(&b, &mine, want.as_deref(), &format!("case {case}: {op:?} at {iline}"));
+                same(
+                    &b,
+                    &mine,
+                    want.as_deref(),
+                    &format!("case {case}: {op:?} at {iline}"),
+                );
             } else {
                 assert_eq!(mine, b);
             }

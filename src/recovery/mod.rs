@@ -1080,6 +1080,11 @@ fn database_record(
     page_size: usize,
     opts: &Options,
 ) -> Result<bool, Error> {
+    // Page and transaction records are never database-level: not decoded
+    // twice.
+    if crate::log::record::is_page_record(r.lrtyp) || matches!(r.lrtyp, 5..=13) {
+        return Ok(false);
+    }
     let rec = match r.decode() {
         Ok(rec) => rec,
         Err(x) if matches!(r.lrtyp, 14..=16 | 68 | 72 | 78 | 81 | 92 | 94 | 99) => {

@@ -43,7 +43,7 @@ use serde::Serialize;
 use super::cpage::{self, Shape};
 use super::create_db::extent_line;
 use super::page::PageImage;
-use super::store::{PageMut, PageStore};
+use super::store::{IntMap, PageMut, PageStore};
 use super::undo::{Rce, UndoOp, UndoStats};
 use crate::error::{Error, Jet};
 use crate::log::record::{lrtyp_name, LogRecord};
@@ -220,9 +220,9 @@ pub struct Redo {
     /// Counters.
     pub stats: RedoStats,
     /// Open macros: procid → (dbtime, stored records).
-    macros: HashMap<u16, (u64, Vec<LogRecord>)>,
+    macros: IntMap<u16, (u64, Vec<LogRecord>)>,
     /// Transaction level per session.
-    levels: HashMap<u16, u32>,
+    levels: IntMap<u16, u32>,
     /// Databases skipped with `/i`: their page records are not redone.
     pub skipped_dbids: BTreeSet<u8>,
     /// Things the report must say were not recovered.
@@ -379,7 +379,14 @@ impl Redo {
 
     /// A page whose dbtime is not the record's dbtimeBefore (−566 / −567),
     /// counted.
-    fn mismatch(&mut self, r: &LogRecord, pgno: u32, dbtime: u64, before: u64, after: u64) -> Error {
+    fn mismatch(
+        &mut self,
+        r: &LogRecord,
+        pgno: u32,
+        dbtime: u64,
+        before: u64,
+        after: u64,
+    ) -> Error {
         self.stats.mismatches.push(Mismatch {
             lgpos: r.lgpos,
             pgno,
@@ -1188,7 +1195,13 @@ impl Redo {
     /// with `edit`, then writes its header (the record's dbtime) and counts
     /// the write as [`Redo::write`] does. False when `edit` declined (the
     /// page untouched: the caller takes the [`PageImage`] path).
-    fn edit_cached<F>(&mut self, record: &LogRecord, page: &PageRef, mut sh: Shape, edit: F) -> R<bool>
+    fn edit_cached<F>(
+        &mut self,
+        record: &LogRecord,
+        page: &PageRef,
+        mut sh: Shape,
+        edit: F,
+    ) -> R<bool>
     where
         F: FnOnce(&mut [u8], &mut Shape, &mut Vec<u8>) -> bool,
     {
@@ -2094,7 +2107,12 @@ pub fn apply_diff(record: &LogRecord, old: &[u8], diff: &[u8], diff2: bool) -> R
 }
 
 /// [`apply_diff`] appending the after-image to `new`.
-fn apply_diff_into(new: &mut Vec<u8>, old: &[u8], diff: &[u8], diff2: bool) -> Result<(), &'static str> {
+fn apply_diff_into(
+    new: &mut Vec<u8>,
+    old: &[u8],
+    diff: &[u8],
+    diff2: bool,
+) -> Result<(), &'static str> {
     let runs = crate::log::diff::runs(diff, diff2)?;
     let mut copied = 0usize;
     for run in runs {

@@ -15,7 +15,9 @@
 //! Pages go through a bounded write-back cache (least recently used out):
 //! a page is read from the file once, kept as bytes, sealed and written
 //! only when it is evicted, before a header write and at [`PageStore::sync`].
-//! Pages are kept as bytes, not decoded: [`super::page::PageImage`] replays
+//! Pages are kept as bytes, not decoded: the redo of node operations
+//! changes them in place ([`PageStore::page_mut`], [`super::cpage`], with
+//! the page's shape kept beside it), and [`super::page::PageImage`] replays
 //! the changes made since its page was read to place the bytes as the
 //! engine does, so an image kept across operations would place them
 //! differently. The page count is tracked here, not asked of the file.
@@ -125,10 +127,42 @@ pub struct PageMut<'a> {
     pub shape: &'a mut Option<Shape>,
 }
 
+/// A hasher for the small integer keys of redo's maps (page numbers,
+/// session ids): a multiply-xorshift mix (splitmix64's finaliser) instead
+/// of SipHash, a lookup being made several times per redone record.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IntHasher(u64);
+
+impl std::hash::Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        let mut z = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.0 = self.0.rotate_left(8) ^ u64::from(n);
+    }
+    fn write_u16(&mut self, n: u16) {
+        self.0 = self.0.rotate_left(16) ^ u64::from(n);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = self.0.rotate_left(32) ^ u64::from(n);
+    }
+}
+
+/// A map keyed by small integers, hashed with [`IntHasher`].
+pub type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
+
 /// The bounded page cache and the file's length.
 #[derive(Debug)]
 struct Cache {
-    pages: HashMap<u32, Cached>,
+    pages: IntMap<u32, Cached>,
     /// Least recently used first: tick → pgno.
     lru: BTreeMap<u64, u32>,
     tick: u64,
@@ -142,7 +176,7 @@ struct Cache {
 impl Cache {
     fn new(capacity: usize, file_len: u32) -> Cache {
         Cache {
-            pages: HashMap::new(),
+            pages: IntMap::default(),
             lru: BTreeMap::new(),
             tick: 0,
             len: file_len,
@@ -400,10 +434,9 @@ impl PageStore {
             return Ok(vec![0u8; self.page_size]);
         }
         let c = self.cache.borrow();
-        Ok(c.pages.get(&pgno).map_or_else(
-            || vec![0u8; self.page_size],
-            |e| e.bytes.clone(),
-        ))
+        Ok(c.pages
+            .get(&pgno)
+            .map_or_else(|| vec![0u8; self.page_size], |e| e.bytes.clone()))
     }
 
     /// The cached bytes of page `pgno` to change in place, read as
