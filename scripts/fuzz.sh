@@ -13,7 +13,9 @@
 # Env: FUZZ_BUILD_ONLY=1 (build, do not run), FUZZ_NO_BUILD=1 (run the
 #      binaries built before), FUZZ_JOBS (cargo -j, default 1),
 #      FUZZ_RSS_MB (libFuzzer -rss_limit_mb, default 2048),
-#      FUZZ_TIMEOUT (libFuzzer -timeout per input in s, default 10).
+#      FUZZ_TIMEOUT (libFuzzer -timeout per input in s, default 10),
+#      FUZZ_MAX_LEN (libFuzzer -max_len; default 65536 for log_records, whose
+#      1 MiB seeds would otherwise run at ~10 inputs a second, else libFuzzer's).
 #
 # Seeds: fuzz/corpus/<target>/ (git-ignored) is filled from what this
 # project's own code makes: testdata/synth/ and a small workload made by
@@ -115,7 +117,9 @@ for t in "${targets[@]}"; do
   mkdir -p "fuzz/artifacts/$t"
   echo "== $t: ${secs}s"
   rc=0
-  "$bin_dir/$t" -max_total_time="$secs" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
+  max_len=${FUZZ_MAX_LEN:-}
+  [ -n "$max_len" ] || case "$t" in log_records) max_len=65536 ;; esac
+  "$bin_dir/$t" ${max_len:+-max_len="$max_len"} -max_total_time="$secs" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
     -timeout="${FUZZ_TIMEOUT:-10}" -print_final_stats=1 \
     -artifact_prefix="$root/fuzz/artifacts/$t/" "fuzz/corpus/$t" "${extra[@]}" \
     > "fuzz/target/$t.log" 2>&1 || rc=$?
