@@ -10,9 +10,12 @@
 #   EXTRA_SEED_DIR  read-only seed folders handed to libFuzzer after the
 #            target's own corpus, e.g. ../shared/corpus/secedit-logs-b (never
 #            copied into the repo)
-# Env: FUZZ_BUILD_ONLY=1 (build, do not run), FUZZ_JOBS (cargo -j, default 1),
+# Env: FUZZ_BUILD_ONLY=1 (build, do not run), FUZZ_NO_BUILD=1 (run the
+#      binaries built before), FUZZ_JOBS (cargo -j, default 1),
 #      FUZZ_RSS_MB (libFuzzer -rss_limit_mb, default 2048),
-#      FUZZ_TIMEOUT (libFuzzer -timeout per input in s, default 10).
+#      FUZZ_TIMEOUT (libFuzzer -timeout per input in s, default 10),
+#      FUZZ_MAX_LEN (libFuzzer -max_len; default 65536 for log_records, whose
+#      1 MiB seeds would otherwise run at ~10 inputs a second, else libFuzzer's).
 #
 # Seeds: fuzz/corpus/<target>/ (git-ignored) is filled from what this
 # project's own code makes: testdata/synth/ and a small workload made by
@@ -51,15 +54,17 @@ fi
 
 bins=()
 for t in "${targets[@]}"; do bins+=(--bin "$t"); done
-cargo +nightly build --manifest-path fuzz/Cargo.toml --release --target "$triple" \
-  -j "${FUZZ_JOBS:-1}" "${bins[@]}"
+[ "${FUZZ_NO_BUILD:-0}" = 1 ] ||
+  cargo +nightly build --manifest-path fuzz/Cargo.toml --release --target "$triple" \
+    -j "${FUZZ_JOBS:-1}" "${bins[@]}"
 [ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && exit 0
 
 # Seeds from our own generators.
 seeds=fuzz/target/seeds
 if [ ! -f "$seeds/done" ]; then
   rm -rf "$seeds"; mkdir -p "$seeds"
-  cargo build --release --quiet --features test-support --example make_workload
+  [ -x target/release/examples/make_workload ] && [ "${FUZZ_NO_BUILD:-0}" = 1 ] ||
+    cargo build --release --quiet --features test-support --example make_workload
   target/release/examples/make_workload "$seeds/w" --db-mib 2 --log-mib 3 --page-size 8192 --seed 7 >/dev/null
   touch "$seeds/done"
 fi
@@ -69,39 +74,39 @@ chks="testdata/synth/edb.chk $seeds/w/logs/edb.chk"
 
 # seed TARGET NAME: writes stdin as one seed of TARGET.
 seed() { cat > "fuzz/corpus/$1/$2"; }
-# page_of FILE SIZE PGNO: the bytes of database page PGNO (two header pages first).
-page_of() { dd if="$1" bs="$2" skip=$(($3 + 1)) count=1 status=none; }
+# slice FILE OFFSET LENGTH: those bytes of FILE (no pipe cut short: pipefail).
+slice() { dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=65536 status=none; }
 page_size_of() { case "$1" in *4k*) echo 4096;; *16k*) echo 16384;; *) echo 8192;; esac; }
 
 make_seeds() {
   local t=$1 i=0 f ps
   mkdir -p "fuzz/corpus/$t"
   case "$t" in
-    db_header) for f in $dbs; do head -c 65536 "$f" | seed "$t" "$(basename "$f")"; done ;;
+    db_header) for f in $dbs; do slice "$f" 0 65536 | seed "$t" "$(basename "$f")"; done ;;
     checkpoint) for f in $chks; do seed "$t" "$(basename "$(dirname "$f")").chk" < "$f"; done ;;
-    log_header) for f in $logs; do head -c 8192 "$f" | seed "$t" "$(basename "$f")"; done ;;
-    log_file) for f in $logs; do head -c 262144 "$f" | seed "$t" "$(basename "$f")"; done ;;
-    log_records) for f in $logs; do tail -c +4097 "$f" | head -c 65536 | seed "$t" "$(basename "$f")"; done ;;
-    redo) for f in $logs; do tail -c +4097 "$f" | head -c 4096 | seed "$t" "$(basename "$f")"; done ;;
+    log_header) for f in $logs; do slice "$f" 0 8192 | seed "$t" "$(basename "$f")"; done ;;
+    log_file) for f in $logs; do slice "$f" 0 262144 | seed "$t" "$(basename "$f")"; done ;;
+    log_records) for f in $logs; do slice "$f" 4096 65536 | seed "$t" "$(basename "$f")"; done ;;
+    redo) for f in $logs; do slice "$f" 4096 4096 | seed "$t" "$(basename "$f")"; done ;;
     page | node | record_values)
       for f in $dbs; do
         ps=$(page_size_of "$f")
         for pg in 1 2 3 4 5 8 10; do
           i=$((i + 1))
           case "$t" in
-            page) { printf "\\x0$(( ps == 4096 ? 1 : ps == 8192 ? 2 : 3 ))"; page_of "$f" "$ps" "$pg"; } | seed "$t" "p$i" ;;
-            node) page_of "$f" "$ps" "$pg" | tail -c +81 | head -c 200 | seed "$t" "n$i" ;;
-            record_values) page_of "$f" "$ps" "$pg" | tail -c +81 | head -c 400 | seed "$t" "r$i" ;;
+            page) { printf "\\x0$(( ps == 4096 ? 1 : ps == 8192 ? 2 : 3 ))"; slice "$f" $(((pg + 1) * ps)) "$ps"; } | seed "$t" "p$i" ;;
+            node) slice "$f" $(((pg + 1) * ps + 80)) 200 | seed "$t" "n$i" ;;
+            record_values) slice "$f" $(((pg + 1) * ps + 80)) 400 | seed "$t" "r$i" ;;
           esac
         done
       done ;;
-    page_checksum) for f in $dbs; do { printf '\x05\0\0\0'; dd if="$f" bs=4096 skip=6 count=8 status=none; } | seed "$t" "$(basename "$f")"; done ;;
+    page_checksum) for f in $dbs; do { printf '\x05\0\0\0'; slice "$f" 24576 32768; } | seed "$t" "$(basename "$f")"; done ;;
     restore_env) printf '%s' '<DATABASE_RESTORE_ENVIRONMENT><LOG_BASE_NAME>E01</LOG_BASE_NAME><EDB_FILENAME_ORIGINAL>C:\x\a.edb</EDB_FILENAME_ORIGINAL></DATABASE_RESTORE_ENVIRONMENT>' | seed "$t" seed1 ;;
     compat_argv) printf '/mh\0x.edb\0/v' | seed "$t" seed1; printf '/r\0edb\0/lC:\\logs\0/i' | seed "$t" seed2 ;;
     plan_folder) set -- $logs
-      { head -c 8192 testdata/synth/clean-4k.edb; printf '\xfe'; cat "$seeds/w/logs/edb.chk"; printf '\xfe'; head -c 65536 "$1"; } | seed "$t" seed1 ;;
+      { slice testdata/synth/clean-4k.edb 0 8192; printf '\xfe'; cat "$seeds/w/logs/edb.chk"; printf '\xfe'; slice "$1" 0 65536; } | seed "$t" seed1 ;;
     decompress) printf '\x18\x10\x00\x00\x00\x00\x00abcdefgh' | seed "$t" xpress; printf '\x0f\xc1\x60\x30\x18' | seed "$t" sevenbit ;;
-    *) for f in $dbs $chks $logs; do head -c 16384 "$f" | seed "$t" "$(basename "$f")"; done ;;
+    *) for f in $dbs $chks $logs; do slice "$f" 0 16384 | seed "$t" "$(basename "$f")"; done ;;
   esac
 }
 
@@ -112,7 +117,9 @@ for t in "${targets[@]}"; do
   mkdir -p "fuzz/artifacts/$t"
   echo "== $t: ${secs}s"
   rc=0
-  "$bin_dir/$t" -max_total_time="$secs" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
+  max_len=${FUZZ_MAX_LEN:-}
+  [ -n "$max_len" ] || case "$t" in log_records) max_len=65536 ;; esac
+  "$bin_dir/$t" ${max_len:+-max_len="$max_len"} -max_total_time="$secs" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
     -timeout="${FUZZ_TIMEOUT:-10}" -print_final_stats=1 \
     -artifact_prefix="$root/fuzz/artifacts/$t/" "fuzz/corpus/$t" "${extra[@]}" \
     > "fuzz/target/$t.log" 2>&1 || rc=$?

@@ -22,8 +22,8 @@ use crate::report::checksum_scan::{
 /// Arguments of `/k`.
 #[derive(Debug, Args)]
 pub struct KArgs {
-    /// Databases, checkpoints, log files, or folders (every file in a
-    /// folder is identified and checked).
+    /// Databases, checkpoints, log files, folders (every file in a folder
+    /// is identified and checked) or log base names (`DIR/edb`: its logs).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Check only this page (eseutil /p; -1 and 0 are the header pages).

@@ -563,7 +563,7 @@ pub struct ScannedLog<'a> {
 }
 
 /// Reads and scans the log files `paths` in order through the read-ahead
-/// pipeline of a sequence check ([`read_ahead`]: a worker thread at most
+/// pipeline of a sequence check (a worker thread at most
 /// one file ahead, read buffers recycled) and hands each to `each` as it
 /// completes, with its bytes or the I/O error that stopped its read. Memory
 /// is that of about three files, whatever the number of paths (`/k` on a
