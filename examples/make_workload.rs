@@ -4,7 +4,8 @@
 //! two backups taken half-way, and the database that replay must produce.
 //!
 //! `cargo run --release --example make_workload -- OUT --db-mib N --log-mib N
-//! [--page-size 8192] [--seed N]` (page sizes 4, 8, 16 and 32 KiB)
+//! [--page-size 8192] [--seed N] [--without-backups]` (page sizes 4, 8, 16
+//! and 32 KiB)
 //!
 //! Layout: `OUT/start/workload.edb` (the database as flushed at the
 //! checkpoint of `OUT/logs/edb.chk`, Dirty Shutdown), `OUT/logs/`
@@ -20,7 +21,7 @@
 //! `eseutil-rs /r edb /l OUT/logs /s OUT/backup /d OUT/backup --output Y` and
 //! `eseutil-rs /cc OUT/backup-streaming /f OUT/logs --output Z`
 //! reproduces `OUT/expected/` page for page (the backups need
-//! `--log-mib 2` or more).
+//! `--log-mib 2` or more; `--without-backups` leaves them out).
 //!
 //! The generator is a tiny engine. The starting database is the implicit
 //! creation of `recovery::create_db` (catalog, space trees; at 4 KiB the
@@ -1951,8 +1952,15 @@ fn write_expected(
 
 /// Makes the workload (see the module doc).
 pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
+    make_workload_with(cfg, true)
+}
+
+/// [`make_workload`], without the two backups when `backups` is false
+/// (`--without-backups`: two database copies fewer where only replay is
+/// wanted).
+pub fn make_workload_with(cfg: &Config, backups: bool) -> std::io::Result<Summary> {
     let ps = cfg.page_size;
-    for d in ["start", "logs", "expected", "backup"] {
+    for d in ["start", "logs", "expected"] {
         std::fs::create_dir_all(cfg.out.join(d))?;
     }
     let mut tables = Vec::new();
@@ -2035,7 +2043,7 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     write_atomic(&logs.join("edb.chk"), &chk)?;
     // The backup half-way (when there are two generations or more to
     // share: it starts one of its own).
-    if cfg.log_mib >= 2 {
+    if cfg.log_mib >= 2 && backups {
         let backup_gen = before + 1 + (cfg.log_mib / 2) as i32;
         run_transactions(&mut e, &mut tables, &mut mix, |e| {
             e.log.half_past(backup_gen - 1)
@@ -2287,7 +2295,7 @@ fn attach_entry(header: &[u8], dbtime: u64, objid_last: u32, attach: (u16, u16, 
 fn usage() -> ! {
     eprintln!(
         "usage: make_workload OUT --db-mib N --log-mib N [--page-size 4096|8192|16384|32768] \
-         [--seed N]"
+         [--seed N] [--without-backups]"
     );
     std::process::exit(2)
 }
@@ -2319,9 +2327,11 @@ pub fn parse_args(a: &[String]) -> Option<Config> {
 
 #[allow(dead_code)]
 fn main() {
-    let a: Vec<String> = std::env::args().skip(1).collect();
+    let mut a: Vec<String> = std::env::args().skip(1).collect();
+    let n = a.len();
+    a.retain(|x| x != "--without-backups");
     let Some(cfg) = parse_args(&a) else { usage() };
-    match make_workload(&cfg) {
+    match make_workload_with(&cfg, a.len() == n) {
         Ok(s) => println!(
             "{}: {} generations, operations {:?}",
             cfg.out.display(),
