@@ -4,7 +4,8 @@
 //! two backups taken half-way, and the database that replay must produce.
 //!
 //! `cargo run --release --example make_workload -- OUT --db-mib N --log-mib N
-//! [--page-size 8192] [--seed N]` (page sizes 4, 8, 16 and 32 KiB)
+//! [--page-size 8192] [--seed N] [--without-backups]` (page sizes 4, 8, 16
+//! and 32 KiB)
 //!
 //! Layout: `OUT/start/workload.edb` (the database as flushed at the
 //! checkpoint of `OUT/logs/edb.chk`, Dirty Shutdown), `OUT/logs/`
@@ -20,7 +21,7 @@
 //! `eseutil-rs /r edb /l OUT/logs /s OUT/backup /d OUT/backup --output Y` and
 //! `eseutil-rs /cc OUT/backup-streaming /f OUT/logs --output Z`
 //! reproduces `OUT/expected/` page for page (the backups need
-//! `--log-mib 2` or more).
+//! `--log-mib 2` or more; `--without-backups` leaves them out).
 //!
 //! The generator is a tiny engine. The starting database is the implicit
 //! creation of `recovery::create_db` (catalog, space trees; at 4 KiB the
@@ -58,8 +59,10 @@
 //! back to the available extent (a space-tree Insert). Docs rows get
 //! separated long values of 1 KiB to 1.5 chunks (`JET_paramLVChunkSizeMost`
 //! for the page size): LVROOT and chunks inserted into the LV tree, then
-//! the record with the LID; chunks rewritten; a row delete takes the
-//! LVROOT reference count to 0 (Delta) and the long value's nodes go after
+//! the record with the LID; a row's value replaced by a new long value
+//! (new LID, the record replaced: `ErrRECIReplace` rewrites the record
+//! whenever a column was set); a row delete or replace takes the old
+//! LVROOT's reference count to 0 (Delta) and that value's nodes go after
 //! commit. New long values stop when the LV tree's extent runs low (the
 //! key space of LIDs only grows). The first generation opens with
 //! AttachDB; the checkpoint then advances to a later generation (the start
@@ -1426,61 +1429,78 @@ impl Engine {
             .sum()
     }
 
-    /// One operation on Docs: a new row with a new long value (its LVROOT
-    /// — reference count 1, size — and its chunks inserted in the LV tree
-    /// first, as `ErrRECSetLongField` separates it, then the record), a
-    /// chunk rewritten (Replace, same size), or a row deleted (FlagDelete,
-    /// and a Delta of −1 on the LVROOT's reference count, offset 0; the
-    /// long value's nodes are deleted after commit).
+    /// One operation on Docs: a new row with a new long value (inserted in
+    /// the LV tree first, then the record), a row's value replaced by a new
+    /// long value (new LID: the record replaced, the old value
+    /// dereferenced), or a row deleted (FlagDelete, the value
+    /// dereferenced).
     fn docs_op(&mut self, rng: &mut Rng) -> std::io::Result<()> {
         let mut d = self.docs.clone();
-        let lv = (d.lv, LV_OBJID);
-        let chunk = lv_chunk_most(self.ps);
         let n = d.live.len();
         match rng.below(3) {
             0 if n < DOCS_MAX && self.pages_left(d.lv) >= 4 => {
-                d.lid_last += 1;
                 d.id_last += 1;
-                let doc = Doc {
-                    id: d.id_last,
-                    lid: d.lid_last,
-                    size: LV_INTRINSIC_MOST + 1 + rng.below(3 * chunk as u64 / 2) as usize,
-                };
-                let mut root = 1u32.to_le_bytes().to_vec();
-                root.extend((doc.size as u32).to_le_bytes());
-                self.lv_insert(lv, lv_key(doc.lid, None), root)?;
-                let bytes = lv_bytes(doc.lid, 0, doc.size);
-                for (i, c) in bytes.chunks(chunk).enumerate() {
-                    self.lv_insert(lv, lv_key(doc.lid, Some(i * chunk)), c.to_vec())?;
-                }
+                let id = d.id_last;
+                let doc = self.new_long_value(&mut d, id, rng)?;
                 let key = key_long(doc.id);
                 let data = docs_record(self.ps, doc.id, doc.lid);
                 self.node(d.pgno, DOCS_OBJID, &key.clone(), Op::Insert { key, data })?;
                 d.live.push(doc);
                 self.count("long value created");
             }
-            1 if n > 0 => {
-                let doc = d.live[rng.below(n as u64) as usize];
-                let len = doc.size.min(chunk);
-                let data = lv_bytes(doc.lid, rng.next(), len);
-                self.node(lv.0, lv.1, &lv_key(doc.lid, Some(0)), Op::Replace { data })?;
+            1 if n > 0 && self.pages_left(d.lv) >= 4 => {
+                let i = rng.below(n as u64) as usize;
+                let old = d.live[i];
+                let doc = self.new_long_value(&mut d, old.id, rng)?;
+                let data = docs_record(self.ps, doc.id, doc.lid);
+                self.node(d.pgno, DOCS_OBJID, &key_long(doc.id), Op::Replace { data })?;
+                self.dereference(&mut d, old)?;
+                d.live[i] = doc;
                 self.count("long value replaced");
             }
             _ if n > DOCS_MIN => {
                 let i = rng.below(n as u64) as usize;
                 let doc = d.live.remove(i);
                 self.node(d.pgno, DOCS_OBJID, &key_long(doc.id), Op::FlagDelete)?;
-                let op = Op::Delta {
-                    delta: -1,
-                    offset: 0,
-                };
-                self.node(lv.0, lv.1, &lv_key(doc.lid, None), op)?;
-                d.unreferenced.push(doc);
-                self.count("long value dereferenced");
+                self.dereference(&mut d, doc)?;
             }
             _ => {}
         }
         self.docs = d;
+        Ok(())
+    }
+
+    /// A new long value for row `id` (its LVROOT — reference count 1,
+    /// size — then its chunks, as `ErrRECSetLongField` separates it).
+    fn new_long_value(&mut self, d: &mut Docs, id: u32, rng: &mut Rng) -> std::io::Result<Doc> {
+        let chunk = lv_chunk_most(self.ps);
+        let lv = (d.lv, LV_OBJID);
+        d.lid_last += 1;
+        let doc = Doc {
+            id,
+            lid: d.lid_last,
+            size: LV_INTRINSIC_MOST + 1 + rng.below(3 * chunk as u64 / 2) as usize,
+        };
+        let mut root = 1u32.to_le_bytes().to_vec();
+        root.extend((doc.size as u32).to_le_bytes());
+        self.lv_insert(lv, lv_key(doc.lid, None), root)?;
+        let bytes = lv_bytes(doc.lid, rng.next(), doc.size);
+        for (i, c) in bytes.chunks(chunk).enumerate() {
+            self.lv_insert(lv, lv_key(doc.lid, Some(i * chunk)), c.to_vec())?;
+        }
+        Ok(doc)
+    }
+
+    /// The row no longer refers to `doc`'s long value: a Delta of −1 on its
+    /// LVROOT's reference count (offset 0); its nodes go after commit.
+    fn dereference(&mut self, d: &mut Docs, doc: Doc) -> std::io::Result<()> {
+        let op = Op::Delta {
+            delta: -1,
+            offset: 0,
+        };
+        self.node(d.lv, LV_OBJID, &lv_key(doc.lid, None), op)?;
+        d.unreferenced.push(doc);
+        self.count("long value dereferenced");
         Ok(())
     }
 
@@ -1932,8 +1952,15 @@ fn write_expected(
 
 /// Makes the workload (see the module doc).
 pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
+    make_workload_with(cfg, true)
+}
+
+/// [`make_workload`], without the two backups when `backups` is false
+/// (`--without-backups`: two database copies fewer where only replay is
+/// wanted).
+pub fn make_workload_with(cfg: &Config, backups: bool) -> std::io::Result<Summary> {
     let ps = cfg.page_size;
-    for d in ["start", "logs", "expected", "backup"] {
+    for d in ["start", "logs", "expected"] {
         std::fs::create_dir_all(cfg.out.join(d))?;
     }
     let mut tables = Vec::new();
@@ -2016,7 +2043,7 @@ pub fn make_workload(cfg: &Config) -> std::io::Result<Summary> {
     write_atomic(&logs.join("edb.chk"), &chk)?;
     // The backup half-way (when there are two generations or more to
     // share: it starts one of its own).
-    if cfg.log_mib >= 2 {
+    if cfg.log_mib >= 2 && backups {
         let backup_gen = before + 1 + (cfg.log_mib / 2) as i32;
         run_transactions(&mut e, &mut tables, &mut mix, |e| {
             e.log.half_past(backup_gen - 1)
@@ -2268,7 +2295,7 @@ fn attach_entry(header: &[u8], dbtime: u64, objid_last: u32, attach: (u16, u16, 
 fn usage() -> ! {
     eprintln!(
         "usage: make_workload OUT --db-mib N --log-mib N [--page-size 4096|8192|16384|32768] \
-         [--seed N]"
+         [--seed N] [--without-backups]"
     );
     std::process::exit(2)
 }
@@ -2300,9 +2327,11 @@ pub fn parse_args(a: &[String]) -> Option<Config> {
 
 #[allow(dead_code)]
 fn main() {
-    let a: Vec<String> = std::env::args().skip(1).collect();
+    let mut a: Vec<String> = std::env::args().skip(1).collect();
+    let n = a.len();
+    a.retain(|x| x != "--without-backups");
     let Some(cfg) = parse_args(&a) else { usage() };
-    match make_workload(&cfg) {
+    match make_workload_with(&cfg, a.len() == n) {
         Ok(s) => println!(
             "{}: {} generations, operations {:?}",
             cfg.out.display(),

@@ -55,7 +55,7 @@ mib() { awk -v k="$1" 'BEGIN{printf "%.0f", k/1024}'; }
 row() { # N
   local n=$1 set=$WORK/set-$n
   rm -rf "$set"
-  "$MAKE" "$set" --db-mib "$DB_MIB" --log-mib "$n" --seed "$n" >/dev/null
+  "$MAKE" "$set" --db-mib "$DB_MIB" --log-mib "$n" --seed "$n" --without-backups >/dev/null
   local logs=$set/logs db=$set/start/workload.edb m
   local bytes; bytes=$(cat "$logs"/*.log | wc -c)
   cat "$logs"/* "$db" >/dev/null   # warm the cache
@@ -83,7 +83,7 @@ if [ $goal = 1 ]; then
   gdb=${GOAL_DB_MIB:-4096} glog=${GOAL_LOG_MIB:-1024}
   set=$WORK/goal
   rm -rf "$set"
-  m=$(measure "$MAKE" "$set" --db-mib "$gdb" --log-mib "$glog"); read -r t_make k_make <<<"$m"
+  m=$(measure "$MAKE" "$set" --db-mib "$gdb" --log-mib "$glog" --without-backups); read -r t_make k_make <<<"$m"
   logs=$set/logs db=$set/start/workload.edb
   cat "$logs"/* "$db" >/dev/null
   m=$(measure sh -c "cat \"$logs\"/* \"$db\" >/dev/null"); read -r t_cat _ <<<"$m"
