@@ -212,6 +212,38 @@ fn real_deleted_nodes_and_torn_pages() {
     assert!(r.stdout.contains("-1018"), "{}", r.stdout);
 }
 
+/// `/mn /t<table>` (eseutil.cxx `FEDBUTLParseDump`, esedump.cxx
+/// `ErrESEDUMPTables`): only the table's trees; the name is matched
+/// case-insensitively; `/t` alone lists nothing; an unknown table fails.
+#[test]
+#[cfg_attr(not(corpus_present), ignore = "needs ../shared/corpus")]
+fn nodes_of_one_table() {
+    let Some(c) = corpus() else { return };
+    let basic = c.join("dissect-esedb/basic.edb");
+    let b = basic.to_str().unwrap();
+    let sum = |args: &[&str]| -> Value {
+        let r = run(args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str(r.stdout.lines().last().unwrap()).unwrap()
+    };
+    let one = sum(&["nodes", b, "--table", "basic", "--json"]);
+    assert_eq!(
+        (one["nodes"].as_u64(), one["pages_with_nodes"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let r = run(&["/mn", b, "/tBASIC"]);
+    assert!(
+        r.stdout.contains("[31:1]") && !r.stdout.contains("[4:"),
+        "{}",
+        r.stdout
+    );
+    // MSysObjects: its tree and its two secondary indexes (pages 4, 7, 10).
+    let cat = sum(&["nodes", b, "--table=MSysObjects", "--json"]);
+    assert!(cat["nodes"].as_u64().unwrap() >= 87 * 2, "{cat}");
+    assert_eq!(sum(&["nodes", b, "--table", "--json"])["nodes"], 0);
+    assert_eq!(run(&["/mn", b, "/tnope"]).code, 2);
+}
+
 #[test]
 #[cfg_attr(not(corpus_present), ignore = "needs ../shared/corpus")]
 fn space_category_of_a_range() {

@@ -260,7 +260,10 @@ mod tests {
             assert_eq!(found.len(), 1, "{found:?}");
             let c = &found[0];
             assert!(!c.end_certain);
-            assert!(c.offset >= region.0 && c.end <= region.1, "{c:?} {region:?}");
+            assert!(
+                c.offset >= region.0 && c.end <= region.1,
+                "{c:?} {region:?}"
+            );
             // Decoding reads only the carved bytes.
             let large = crate::parse::page::is_large(p.bytes.len());
             let _ = crate::db::record_values::decode_record(
