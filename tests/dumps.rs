@@ -186,12 +186,18 @@ fn bad_page_numbers_and_order() {
     assert_eq!(run(&["space-category", db, "x"]).code, 2);
 }
 
+/// The corpus folder and `dissect-esedb/basic.edb` in it.
+fn basic_edb() -> Option<(PathBuf, String)> {
+    let c = corpus()?;
+    let b = c.join("dissect-esedb/basic.edb").to_str()?.to_string();
+    Some((c, b))
+}
+
 #[test]
 #[cfg_attr(not(corpus_present), ignore = "needs ../shared/corpus")]
 fn real_deleted_nodes_and_torn_pages() {
-    let Some(c) = corpus() else { return };
-    let basic = c.join("dissect-esedb/basic.edb");
-    let b = basic.to_str().unwrap();
+    let Some((c, b)) = basic_edb() else { return };
+    let b = b.as_str();
     let r = run(&["/mn", b, "/a"]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("[26:1] deleted "), "{}", r.stdout);
@@ -218,9 +224,8 @@ fn real_deleted_nodes_and_torn_pages() {
 #[test]
 #[cfg_attr(not(corpus_present), ignore = "needs ../shared/corpus")]
 fn nodes_of_one_table() {
-    let Some(c) = corpus() else { return };
-    let basic = c.join("dissect-esedb/basic.edb");
-    let b = basic.to_str().unwrap();
+    let Some((_, b)) = basic_edb() else { return };
+    let b = b.as_str();
     let sum = |args: &[&str]| -> Value {
         let r = run(args);
         assert_eq!(r.code, 0, "{}", r.stderr);

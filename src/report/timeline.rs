@@ -4,10 +4,13 @@
 //!
 //! The logs are read one generation at a time
 //! ([`crate::log::set::check_set_streamed`]); what is kept between
-//! generations: the catalog, the open transactions' changes (a change is
-//! handed out when its transaction ends) and the lines of the pages the
-//! logs touched (keys of Replace/Delete records, which log only a line
-//! number).
+//! generations: the catalog, the changes waiting for their outcome (log
+//! order: a change goes out once it and every earlier change are decided;
+//! commit order: a transaction's changes when it ends), bounded by
+//! [`TimelineOptions::max_buffer`], the lines of the pages the logs touched
+//! (keys of Replace/Delete records, which log only a line number; before
+//! images), bounded by [`MAX_TRACKED_PAGES`], and the long-value nodes the
+//! logs wrote, bounded by [`MAX_LV_BYTES`].
 //!
 //! Facts (ESE source):
 //! * record layouts: `inc/logapi.hxx` LRPAGE_ ~377, LRNODE_ ~426, LRINSERT
@@ -771,8 +774,8 @@ struct State<'d, F> {
 }
 
 /// Reads the logs `base` in `dir` and hands every row change to `emit`
-/// once its transaction's outcome is known (so lines come in the order
-/// transactions end, each transaction's changes in log order). `db`, when
+/// once its outcome is known, in the order [`TimelineOptions::order`]
+/// says. `db`, when
 /// given, supplies the catalog and the page contents the logs start from
 /// (a page is used when its dbtime equals the first record's dbtime
 /// before).
