@@ -62,7 +62,7 @@ pub struct NodesArgs {
     #[arg(long)]
     pub all: bool,
     /// Only the pages of this table's trees: its records, indexes and long
-    /// values (eseutil /t<table>; an empty name lists nothing, as eseutil).
+    /// values (eseutil `/t<table>`; an empty name lists nothing, as eseutil).
     #[arg(long, value_name = "TABLE", num_args = 0..=1, default_missing_value = "")]
     pub table: Option<String>,
     /// Force a page size instead of detecting it.
