@@ -806,6 +806,12 @@ pub fn timeline(
         ));
     }
     st.end_all(Outcome::OpenAtEnd)?;
+    if st.lvs.skipped > 0 {
+        st.sum.notes.push(format!(
+            "{} long-value nodes the logs wrote were not kept (at most {MAX_LV_BYTES} bytes are): their values come from the database or stay unresolved",
+            st.lvs.skipped
+        ));
+    }
     if let Some((d, None)) = st.db {
         st.sum.notes.push(format!(
             "{}: no CreateDB, AttachDB or log header names a database of this file name; its catalog and pages were not used",
