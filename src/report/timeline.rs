@@ -1274,7 +1274,9 @@ impl<'d, F: FnMut(&Change) -> Result<(), Error>> State<'d, F> {
                 c.before = before;
             }
         }
-        let has_before = !matches!(op, RowOp::Insert { .. } | RowOp::FlagInsert { .. });
+        // A flag-insert re-inserts over a flag-deleted node: that is its
+        // before image.
+        let has_before = !matches!(op, RowOp::Insert { .. });
         if c.before.is_none() && has_before {
             c.before_unknown = Some(self.line_unknown(pp));
         }
@@ -1342,6 +1344,11 @@ impl<'d, F: FnMut(&Change) -> Result<(), Error>> State<'d, F> {
             let mut c = self.change(r, pp, "undo-info");
             c.key = Some(key.to_vec());
             c.key_source = Some("undo-info");
+            if before.is_none() {
+                c.before_unknown = Some(format!(
+                    "an UndoInfo of operation {oper} (ver.hxx OPER; 2 is a replace) logs no before-image"
+                ));
+            }
             c.before = before;
             c.notes.push(
                 "the operation this UndoInfo belongs to is not among the open changes of the logs read"
