@@ -186,12 +186,18 @@ fn bad_page_numbers_and_order() {
     assert_eq!(run(&["space-category", db, "x"]).code, 2);
 }
 
+/// The corpus folder and `dissect-esedb/basic.edb` in it.
+fn basic_edb() -> Option<(PathBuf, String)> {
+    let c = corpus()?;
+    let b = c.join("dissect-esedb/basic.edb").to_str()?.to_string();
+    Some((c, b))
+}
+
 #[test]
 #[cfg_attr(not(corpus_present), ignore = "needs ../shared/corpus")]
 fn real_deleted_nodes_and_torn_pages() {
-    let Some(c) = corpus() else { return };
-    let basic = c.join("dissect-esedb/basic.edb");
-    let b = basic.to_str().unwrap();
+    let Some((c, b)) = basic_edb() else { return };
+    let b = b.as_str();
     let r = run(&["/mn", b, "/a"]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("[26:1] deleted "), "{}", r.stdout);
@@ -210,6 +216,37 @@ fn real_deleted_nodes_and_torn_pages() {
     assert!(kind == "bad_checksum" || kind == "foreign", "{kind}");
     let r = run(&["/m", sru.to_str().unwrap(), "/p150"]);
     assert!(r.stdout.contains("-1018"), "{}", r.stdout);
+}
+
+/// `/mn /t<table>` (eseutil.cxx `FEDBUTLParseDump`, esedump.cxx
+/// `ErrESEDUMPTables`): only the table's trees; the name is matched
+/// case-insensitively; `/t` alone lists nothing; an unknown table fails.
+#[test]
+#[cfg_attr(not(corpus_present), ignore = "needs ../shared/corpus")]
+fn nodes_of_one_table() {
+    let Some((_, b)) = basic_edb() else { return };
+    let b = b.as_str();
+    let sum = |args: &[&str]| -> Value {
+        let r = run(args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str(r.stdout.lines().last().unwrap()).unwrap()
+    };
+    let one = sum(&["nodes", b, "--table", "basic", "--json"]);
+    assert_eq!(
+        (one["nodes"].as_u64(), one["pages_with_nodes"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let r = run(&["/mn", b, "/tBASIC"]);
+    assert!(
+        r.stdout.contains("[31:1]") && !r.stdout.contains("[4:"),
+        "{}",
+        r.stdout
+    );
+    // MSysObjects: its tree and its two secondary indexes (pages 4, 7, 10).
+    let cat = sum(&["nodes", b, "--table=MSysObjects", "--json"]);
+    assert!(cat["nodes"].as_u64().unwrap() >= 87 * 2, "{cat}");
+    assert_eq!(sum(&["nodes", b, "--table", "--json"])["nodes"], 0);
+    assert_eq!(run(&["/mn", b, "/tnope"]).code, 2);
 }
 
 #[test]

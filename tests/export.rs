@@ -427,8 +427,12 @@ fn deleted_carves_slack_records() {
         .collect();
     let slack: Vec<&Value> = rows.iter().filter(|r| r["found"] == "slack").collect();
     assert_eq!(slack.len(), 74);
+    // `medium` when the record's end is known (the next carved node's
+    // header ends it), `low` when its last tagged value may run on.
+    let medium = slack.iter().filter(|r| r["confidence"] == "medium").count();
+    assert_eq!((medium, slack.len() - medium), (46, 28));
     for r in slack {
-        assert_eq!(r["confidence"], "medium");
+        assert!(r["confidence"] == "medium" || r["confidence"] == "low");
         assert!(r["pgno"].as_u64().unwrap() > 0 && r["offset"].as_u64().is_some());
     }
 }

@@ -345,7 +345,7 @@ fn workload_before_images_outcomes_and_order() {
     let (mut checked, mut known) = (0, 0);
     for c in &v {
         let op = c["op"].as_str().unwrap();
-        let has_before = !matches!(op, "insert" | "flag-insert");
+        let has_before = op != "insert";
         assert_eq!(
             c["before"].is_null() && has_before,
             c["before_unknown"].is_string(),
@@ -429,4 +429,52 @@ fn workload_commit_order_groups_transactions_and_a_small_buffer_stays_bounded() 
     assert_eq!(small.len(), by_log.len());
     assert!(small.windows(2).all(|w| lgpos(&w[0]) <= lgpos(&w[1])));
     assert!(small.iter().any(|c| c["outcome"] == "undecided"));
+}
+
+/// Real UndoInfo records (SRUM and Windows Update logs, no database): each
+/// completes the open change with its rceid (key, and for a replace the
+/// before-image) or is an `undo-info` change of its own; every operation
+/// without a before image says why; transactions spanning generations keep
+/// their changes and end committed.
+#[test]
+#[cfg_attr(not(corpus_present), ignore = "needs ../shared/corpus")]
+fn undo_info_and_transactions_across_generations_on_real_logs() {
+    let Some(c) = common::corpus() else {
+        return;
+    };
+    for (set, base, used, alone, spanning) in [
+        ("srum-logs", "SRU", 477, 56, 1),
+        ("wu-datastore-logs", "edb", 43, 8, 44),
+    ] {
+        let dir = c.join(set);
+        let r = common::run(&["timeline", dir.to_str().unwrap(), "--base", base]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let want = format!("UndoInfo: {used} completed a change, {alone} alone");
+        assert!(r.stderr.contains(&want), "{set}: {}", r.stderr);
+        let v = lines(&r.stdout);
+        assert_eq!(v.iter().filter(|c| c["op"] == "undo-info").count(), alone);
+        assert!(v.iter().any(|c| c["key_source"] == "undo-info"));
+        let mut gens: BTreeMap<(u64, u64), Vec<&Value>> = BTreeMap::new();
+        for c in &v {
+            let op = c["op"].as_str().unwrap();
+            if c["before"].is_null() && op != "insert" {
+                assert!(c["before_unknown"].is_string(), "{c}");
+            }
+            if c["level"] != 0 {
+                let t = (c["procid"].as_u64().unwrap(), c["trx"].as_u64().unwrap());
+                gens.entry(t).or_default().push(c);
+            }
+        }
+        let across: Vec<_> = gens
+            .values()
+            .filter(|cs| {
+                cs.iter()
+                    .any(|c| c["lgpos"]["gen"] != cs[0]["lgpos"]["gen"])
+            })
+            .collect();
+        assert_eq!(across.len(), spanning, "{set}");
+        for cs in across {
+            assert!(cs.iter().all(|c| c["outcome"] == "committed"));
+        }
+    }
 }

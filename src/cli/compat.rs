@@ -58,8 +58,9 @@ const PAGE_SWITCHES: &[Switch] = &[
     sw("k", Val::Required, "--key"),
     sw("d", Val::Required, "--data"),
 ];
-/// `/mn [/a]`.
-const NODES_SWITCHES: &[Switch] = &[sw("a", Val::Flag, "--all")];
+/// `/mn [/a] [/t<table>]` (eseutil.cxx `FEDBUTLParseDump`: `/t` takes
+/// the rest of its argument as the table name).
+const NODES_SWITCHES: &[Switch] = &[sw("a", Val::Flag, "--all"), sw("t", Val::Glued, "--table")];
 /// `/mc [/pRANGE] [/f]` (/f: full categorization, which is always done).
 const SPACE_CATEGORY_SWITCHES: &[Switch] = &[
     sw("p", Val::Required, "--range"),
@@ -499,6 +500,11 @@ mod tests {
         );
         assert_eq!(t(&["/mn", "x.edb", "/a"]), ["nodes", "x.edb", "--all"]);
         assert_eq!(t(&["/mn", "x.edb"]), ["nodes", "x.edb"]);
+        assert_eq!(
+            t(&["/mn", "x.edb", "/tMSysObjects", "/a"]),
+            ["nodes", "x.edb", "--table=MSysObjects", "--all"]
+        );
+        assert_eq!(t(&["/mn", "x.edb", "/t"]), ["nodes", "x.edb", "--table"]);
         assert_eq!(t(&["/mn", "x.edb", "/p3"]), ["page", "x.edb", "--page=3"]);
         assert_eq!(
             t(&["/mc", "x.edb", "/p5:max", "/f"]),

@@ -61,9 +61,32 @@ pub struct NodesArgs {
     /// Also list flag-deleted nodes and the nodes of freed pages (eseutil /a).
     #[arg(long)]
     pub all: bool,
+    /// Only the pages of this table's trees: its records, indexes and long
+    /// values (eseutil `/t<table>`; an empty name lists nothing, as eseutil).
+    #[arg(long, value_name = "TABLE", num_args = 0..=1, default_missing_value = "")]
+    pub table: Option<String>,
     /// Force a page size instead of detecting it.
     #[arg(long)]
     pub page_size: Option<usize>,
+}
+
+/// The object ids of the trees of table `name` (case-insensitive, as the
+/// catalog's name index: esedump.cxx `ErrESEDUMPTables` seeks it there).
+fn table_trees(db: &Database, name: &str) -> Result<std::collections::HashSet<u32>, Error> {
+    if name.is_empty() {
+        return Ok(Default::default());
+    }
+    let cat =
+        crate::db::catalog::read_catalog(db, crate::db::catalog::CATALOG_ROOT, Default::default());
+    let t = cat
+        .tables()
+        .into_iter()
+        .find(|t| t.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| Error::Usage(format!("table {name} not found")))?;
+    let mut set: std::collections::HashSet<u32> = t.indexes.iter().map(|i| i.objid).collect();
+    set.insert(t.objid);
+    set.extend(t.long_values.map(|(objid, _)| objid));
+    Ok(set)
 }
 
 /// Arguments of `space-category`.
@@ -289,6 +312,10 @@ pub fn run_nodes(args: &NodesArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult
         .map_err(io_err)?;
     }
     let db = open(&db_args(&args.file, args.page_size))?;
+    let only = match &args.table {
+        Some(name) => Some(table_trees(&db, name)?),
+        None => None,
+    };
     let mut out = std::io::BufWriter::new(out);
     let mut sum = NodesSummary {
         schema_version: super::SCHEMA_VERSION,
@@ -301,6 +328,7 @@ pub fn run_nodes(args: &NodesArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult
         unreadable_pages: Vec::new(),
         bad_nodes: 0,
         all: args.all,
+        table: args.table.clone(),
     };
     for pgno in 1..=db.page_count {
         let bytes = db.read_page(pgno)?;
@@ -317,6 +345,9 @@ pub fn run_nodes(args: &NodesArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult
             continue;
         };
         if page.hdr.is_empty() && !args.all {
+            continue;
+        }
+        if only.as_ref().is_some_and(|o| !o.contains(&page.hdr.objid)) {
             continue;
         }
         write_page_nodes(&page, args.all, ctx.common.json, &mut sum, &mut out)?;

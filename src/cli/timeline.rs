@@ -178,18 +178,21 @@ fn summary(s: &TimelineSummary) -> u8 {
         s.undo_info_alone,
         counts(&s.long_values)
     );
-    if s.undecided > 0 {
-        eprintln!(
-            "eseutil-rs: timeline: {} changes were written before their transaction ended (outcome `undecided`): more than --max-buffer MiB waited; raise it or use --order commit",
-            s.undecided
-        );
-    }
-    if s.pages_dropped > 0 {
-        eprintln!(
-            "eseutil-rs: timeline: {} pages stopped being followed (at most {} are): some before images are not known",
+    let warnings = [
+        (
+            s.undecided,
+            "changes were written before their transaction ended (outcome `undecided`): more than --max-buffer MiB waited; raise it or use --order commit".to_string(),
+        ),
+        (
             s.pages_dropped,
-            crate::report::timeline::MAX_TRACKED_PAGES
-        );
+            format!(
+                "pages stopped being followed (at most {} are): some before images are not known",
+                crate::report::timeline::MAX_TRACKED_PAGES
+            ),
+        ),
+    ];
+    for (n, what) in warnings.iter().filter(|w| w.0 > 0) {
+        eprintln!("eseutil-rs: timeline: {n} {what}");
     }
     if s.problems.is_empty() {
         exit::OK

@@ -9,7 +9,7 @@
 use super::page::Page;
 use super::record::{Record, VAR_OFFSET_MASK};
 use super::record_values::TableSchema;
-use crate::parse::page::{header_size, read_tag};
+use crate::parse::page::{header_size, read_tag, KEY_COUNT_MASK};
 use crate::parse::u16_at;
 
 /// A record candidate found in slack.
@@ -24,11 +24,13 @@ pub struct Carved {
     pub tagged_at: usize,
     /// Whether its tagged area (if any) splits cleanly.
     pub tagged_ok: bool,
-    /// Whether `end` is the record's own end: only when the table has no
-    /// tagged column. A tagged area runs to the end of the record and
-    /// its last value has no stored length (`TAGFLD`, tagfld.hxx), so a
-    /// carved record's last tagged value may take in bytes that are not
-    /// its own, and a tagged area that does not split may hide values.
+    /// Whether `end` is the record's own end: when the table has no
+    /// tagged column, or when the next carved record's node header (its
+    /// key-suffix count, on a page without a key prefix) ends it. Else a
+    /// tagged area runs to the end of the record and its last value has
+    /// no stored length (`TAGFLD`, tagfld.hxx): a carved record's last
+    /// tagged value may take in bytes that are not its own, and a tagged
+    /// area that does not split may hide values.
     pub end_certain: bool,
 }
 
@@ -123,22 +125,54 @@ pub fn carve(bytes: &[u8], (start, end): (usize, usize), schema: &TableSchema) -
             None => o += 1,
         }
     }
+    let splits = |s: usize, stop: usize| {
+        Record::parse(&bytes[s..stop], large)
+            .and_then(|r| r.tagged_fields().map(|_| ()))
+            .is_ok()
+    };
+    // Without a page prefix (tag 0 empty) no node carries a prefix count,
+    // so the key-suffix count is the node's first field.
+    let no_prefix = crate::parse::page::parse_page_header(bytes)
+        .ok()
+        .and_then(|h| read_tag(bytes, 0, h.itag_mic_free as usize).ok())
+        .is_some_and(|t| t.cb == 0);
     let mut out = Vec::with_capacity(found.len());
     for (i, &(s, tagged_at)) in found.iter().enumerate() {
-        let limit = found.get(i + 1).map_or(end, |n| n.0);
-        let stop = if has_tagged { limit } else { tagged_at };
-        let tagged_ok = Record::parse(&bytes[s..stop], large)
-            .and_then(|r| r.tagged_fields().map(|_| ()))
-            .is_ok();
+        let next = found.get(i + 1).map(|n| n.0);
+        let by_next = next
+            .filter(|_| has_tagged && no_prefix)
+            .and_then(|n| next_node_start(bytes, tagged_at, n))
+            .filter(|&e| splits(s, e));
+        let stop = match (has_tagged, by_next) {
+            (false, _) => tagged_at,
+            (true, Some(e)) => e,
+            (true, None) => next.unwrap_or(end),
+        };
+        let tagged_ok = splits(s, stop);
         out.push(Carved {
             offset: s,
             end: if tagged_ok { stop } else { tagged_at },
             tagged_at,
             tagged_ok,
-            end_certain: !has_tagged,
+            end_certain: !has_tagged || by_next.is_some(),
         });
     }
     out
+}
+
+/// Where the node holding the record carved at `next` starts, when the
+/// bytes before it end with a key-suffix count equal to the key length
+/// between them (node.cxx `NDILineToKeydataflags`: cbSuffix u16, then the
+/// suffix, then the data; the caller makes sure no prefix count comes
+/// first); `None` when no length from 1 to 255 fits, or two do.
+fn next_node_start(bytes: &[u8], from: usize, next: usize) -> Option<usize> {
+    let fits = |k: usize| {
+        let at = next.checked_sub(k + 2).filter(|&a| a >= from)?;
+        (usize::from(u16_at(bytes, at) & KEY_COUNT_MASK) == k).then_some(at)
+    };
+    let mut hits = (1..=255).filter_map(fits);
+    let first = hits.next()?;
+    hits.next().is_none().then_some(first)
 }
 
 #[cfg(test)]
@@ -226,7 +260,10 @@ mod tests {
             assert_eq!(found.len(), 1, "{found:?}");
             let c = &found[0];
             assert!(!c.end_certain);
-            assert!(c.offset >= region.0 && c.end <= region.1, "{c:?} {region:?}");
+            assert!(
+                c.offset >= region.0 && c.end <= region.1,
+                "{c:?} {region:?}"
+            );
             // Decoding reads only the carved bytes.
             let large = crate::parse::page::is_large(p.bytes.len());
             let _ = crate::db::record_values::decode_record(

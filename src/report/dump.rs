@@ -90,6 +90,8 @@ pub struct NodesSummary {
     pub bad_nodes: u64,
     /// Whether flag-deleted nodes and freed pages were included.
     pub all: bool,
+    /// The table whose trees were listed (`--table`, eseutil /t).
+    pub table: Option<String>,
 }
 
 /// `space-category DB [RANGE]`.

@@ -4,10 +4,13 @@
 //!
 //! The logs are read one generation at a time
 //! ([`crate::log::set::check_set_streamed`]); what is kept between
-//! generations: the catalog, the open transactions' changes (a change is
-//! handed out when its transaction ends) and the lines of the pages the
-//! logs touched (keys of Replace/Delete records, which log only a line
-//! number).
+//! generations: the catalog, the changes waiting for their outcome (log
+//! order: a change goes out once it and every earlier change are decided;
+//! commit order: a transaction's changes when it ends), bounded by
+//! [`TimelineOptions::max_buffer`], the lines of the pages the logs touched
+//! (keys of Replace/Delete records, which log only a line number; before
+//! images), bounded by [`MAX_TRACKED_PAGES`], and the long-value nodes the
+//! logs wrote, bounded by [`MAX_LV_BYTES`].
 //!
 //! Facts (ESE source):
 //! * record layouts: `inc/logapi.hxx` LRPAGE_ ~377, LRNODE_ ~426, LRINSERT
@@ -771,8 +774,8 @@ struct State<'d, F> {
 }
 
 /// Reads the logs `base` in `dir` and hands every row change to `emit`
-/// once its transaction's outcome is known (so lines come in the order
-/// transactions end, each transaction's changes in log order). `db`, when
+/// once its outcome is known, in the order [`TimelineOptions::order`]
+/// says. `db`, when
 /// given, supplies the catalog and the page contents the logs start from
 /// (a page is used when its dbtime equals the first record's dbtime
 /// before).
@@ -803,6 +806,12 @@ pub fn timeline(
         ));
     }
     st.end_all(Outcome::OpenAtEnd)?;
+    if st.lvs.skipped > 0 {
+        st.sum.notes.push(format!(
+            "{} long-value nodes the logs wrote were not kept (at most {MAX_LV_BYTES} bytes are): their values come from the database or stay unresolved",
+            st.lvs.skipped
+        ));
+    }
     if let Some((d, None)) = st.db {
         st.sum.notes.push(format!(
             "{}: no CreateDB, AttachDB or log header names a database of this file name; its catalog and pages were not used",
@@ -1265,7 +1274,9 @@ impl<'d, F: FnMut(&Change) -> Result<(), Error>> State<'d, F> {
                 c.before = before;
             }
         }
-        let has_before = !matches!(op, RowOp::Insert { .. } | RowOp::FlagInsert { .. });
+        // A flag-insert re-inserts over a flag-deleted node: that is its
+        // before image.
+        let has_before = !matches!(op, RowOp::Insert { .. });
         if c.before.is_none() && has_before {
             c.before_unknown = Some(self.line_unknown(pp));
         }
@@ -1333,6 +1344,11 @@ impl<'d, F: FnMut(&Change) -> Result<(), Error>> State<'d, F> {
             let mut c = self.change(r, pp, "undo-info");
             c.key = Some(key.to_vec());
             c.key_source = Some("undo-info");
+            if before.is_none() {
+                c.before_unknown = Some(format!(
+                    "an UndoInfo of operation {oper} (ver.hxx OPER; 2 is a replace) logs no before-image"
+                ));
+            }
             c.before = before;
             c.notes.push(
                 "the operation this UndoInfo belongs to is not among the open changes of the logs read"

@@ -117,31 +117,24 @@ impl LongValues for ImageLongValues<'_> {
             None => Err(LvError::Missing("the table has no LV tree known".into())),
         };
         let out = match from_logs {
-            Err(LvError::Missing(why_logs)) => {
-                let (source, x) = match self.db.as_ref().map(|t| t.fetch(lid)) {
-                    Some(Err(LvError::Missing(why_db))) => {
-                        (None, format!("logs: {why_logs}; database: {why_db}"))
-                    }
-                    None => (
-                        None,
-                        format!("logs: {why_logs}; no database of this dbid given"),
-                    ),
-                    Some(x) => (Some(x), String::new()),
-                };
-                match source {
-                    Some(x) => {
-                        r.source = Some("database");
-                        x
-                    }
-                    None => {
-                        r.unresolved = Some(x);
-                        Err(LvError::Missing(r.error_text().unwrap_or_default()))
-                    }
+            Err(LvError::Missing(why_logs)) => match self.db.as_ref().map(|t| t.fetch(lid)) {
+                Some(Err(LvError::Missing(why_db))) => {
+                    r.unresolved = Some(format!("logs: {why_logs}; database: {why_db}"));
+                    Err(LvError::Missing(r.error_text().unwrap_or_default()))
                 }
-            }
-            x => {
+                None => {
+                    r.unresolved =
+                        Some(format!("logs: {why_logs}; no database of this dbid given"));
+                    Err(LvError::Missing(r.error_text().unwrap_or_default()))
+                }
+                Some(from_db) => {
+                    r.source = Some("database");
+                    from_db
+                }
+            },
+            from_logs => {
                 r.source = Some("logs");
-                x
+                from_logs
             }
         };
         self.met.borrow_mut().push(r);
