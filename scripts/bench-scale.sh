@@ -12,7 +12,8 @@
 # Usage: scripts/bench-scale.sh [--goal] [N ...]      (default N: 10 100 1000 5000)
 # Env:   DB_MIB (default 8), GOAL_DB_MIB (4096), GOAL_LOG_MIB (1024),
 #        BENCH_DIR (work folder, default a mktemp -d; needs ~N MiB per set, twice),
-#        CARGO_TARGET_DIR.
+#        CARGO_TARGET_DIR, KEEP_SETS=1 (reuse a set already in BENCH_DIR, keep it
+#        afterwards: make the sets once, time several binaries).
 # A ratio is cat's time over the command's time: 1.0 = as fast as cat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,8 +55,10 @@ mib() { awk -v k="$1" 'BEGIN{printf "%.0f", k/1024}'; }
 
 row() { # N
   local n=$1 set=$WORK/set-$n
-  rm -rf "$set"
-  "$MAKE" "$set" --db-mib "$DB_MIB" --log-mib "$n" --seed "$n" --without-backups >/dev/null
+  if [ "${KEEP_SETS:-0}" != 1 ] || [ ! -f "$set/expected/workload.edb" ]; then
+    rm -rf "$set"
+    "$MAKE" "$set" --db-mib "$DB_MIB" --log-mib "$n" --seed "$n" --without-backups >/dev/null
+  fi
   local logs=$set/logs db=$set/start/workload.edb m
   local bytes; bytes=$(cat "$logs"/*.log | wc -c)
   cat "$logs"/* "$db" >/dev/null   # warm the cache
@@ -70,7 +73,8 @@ row() { # N
     "$t_ml" "$(ratio "$t_cat" "$t_ml")" "$(mib "$k_ml")" \
     "$t_plan" "$(ratio "$t_cat" "$t_plan")" "$(mib "$k_plan")" \
     "$t_r" "$(ratio "$t_catr" "$t_r")" "$(mib "$k_r")"
-  rm -rf "$set" "$WORK/out"
+  rm -rf "$WORK/out"
+  [ "${KEEP_SETS:-0}" = 1 ] || rm -rf "$set"
 }
 
 if [ ${#sizes[@]} -gt 0 ]; then
@@ -81,9 +85,11 @@ fi
 
 if [ $goal = 1 ]; then
   gdb=${GOAL_DB_MIB:-4096} glog=${GOAL_LOG_MIB:-1024}
-  set=$WORK/goal
-  rm -rf "$set"
-  m=$(measure "$MAKE" "$set" --db-mib "$gdb" --log-mib "$glog" --without-backups); read -r t_make k_make <<<"$m"
+  set=$WORK/goal t_make=- k_make=-
+  if [ "${KEEP_SETS:-0}" != 1 ] || [ ! -f "$set/expected/workload.edb" ]; then
+    rm -rf "$set"
+    m=$(measure "$MAKE" "$set" --db-mib "$gdb" --log-mib "$glog" --without-backups); read -r t_make k_make <<<"$m"
+  fi
   logs=$set/logs db=$set/start/workload.edb
   cat "$logs"/* "$db" >/dev/null
   m=$(measure sh -c "cat \"$logs\"/* \"$db\" >/dev/null"); read -r t_cat _ <<<"$m"
@@ -104,7 +110,8 @@ if [ $goal = 1 ]; then
   printf '| cat | %.2f | 1.00 | - |\n' "$t_cat"
   printf '| /r | %.2f | %s | %s |\n' "$t_r" "$(ratio "$t_cat" "$t_r")" "$(mib "$k_r")"
   printf '| /r --in-place | %.2f | %s | %s |\n' "$t_ip" "$(ratio "$t_cat" "$t_ip")" "$(mib "$k_ip")"
-  rm -rf "$set" "$WORK/out" "$WORK/inplace"
+  rm -rf "$WORK/out" "$WORK/inplace"
+  [ "${KEEP_SETS:-0}" = 1 ] || rm -rf "$set"
 fi
 echo
 echo "machine: $(uname -m) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ //'); commit $(git rev-parse --short HEAD); $(date -u +%Y-%m-%d)"
