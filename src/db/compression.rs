@@ -16,12 +16,16 @@
 //!
 //! Every decoder is bounded by the size the value declares and by `max_out`.
 
+use super::xpress9;
+
 /// Scheme numbers (`COMPRESS_*`, compression.cxx).
 pub const SEVEN_BIT_ASCII: u8 = 1;
 /// 7-bit Unicode.
 pub const SEVEN_BIT_UNICODE: u8 = 2;
 /// Xpress (MS-XCA Plain LZ77).
 pub const XPRESS: u8 = 3;
+/// XPRESS9 (`_xpress9/`, decoded in [`super::xpress9`]).
+pub const XPRESS9: u8 = 5;
 /// LZ4 (one LZ4 block).
 pub const LZ4: u8 = 7;
 
@@ -82,8 +86,22 @@ pub fn decompress(buf: &[u8], max_out: usize) -> Result<Vec<u8>, Undecoded> {
             };
             out.map_err(|e| undecoded(id, e))
         }
+        XPRESS9 => xpress9_value(buf, max_out).map_err(|e| undecoded(id, e)),
         _ => Err(undecoded(id, "no decoder for this scheme")),
     }
+}
+
+/// XPRESS9: header byte, CRC-32C of the uncompressed value (u32 LE,
+/// `Xpress9Header`), then the stream; the value is good only when its
+/// checksum matches (`ErrDecompressXpress9_`).
+fn xpress9_value(buf: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
+    let hdr = buf.get(..5).ok_or("header truncated")?;
+    let crc = u32::from_le_bytes([hdr[1], hdr[2], hdr[3], hdr[4]]);
+    let out = xpress9::decompress(&buf[5..], max_out)?;
+    if xpress9::crc32c(&out) != crc {
+        return Err("checksum of the decoded value does not match".into());
+    }
+    Ok(out)
 }
 
 /// 7-bit packing: values of 7 bits, least significant bit first, after the
