@@ -648,3 +648,140 @@ impl BitWriter {
         self.bytes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// "abcabcabc" as [`encode_simple`] writes it: three literals, then a
+    /// match of 6 at offset 3 (short symbol 256 + (1 << 4) + 3, then the
+    /// offset's one low bit).
+    const ABC3: &str = concat!(
+        "2ad7864e", // magic
+        "09000000", // 9 bytes
+        "2b010000", // 299 bits: 256 header + 6 tables + 3 × 9 + 9 + 1
+        "06000000", // flags: 6 table bits, window 2^16, no MTF, minimum 3
+        "00000000", // reserved
+        "ed5e0000", // session signature
+        "00000000", // block 0
+        "36d63beb", // CRC-32C of the 28 bytes above
+        "0043468c2307"
+    );
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn crc32c_check_value() {
+        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+    }
+
+    #[test]
+    fn crafted_block_with_a_match() {
+        let stream = hex(ABC3);
+        assert_eq!(encode_simple(b"abcabcabc", true), stream);
+        assert_eq!(decompress(&stream, 100).unwrap(), b"abcabcabc");
+        assert!(decompress(&stream, 8).is_err(), "over max_out");
+    }
+
+    #[test]
+    fn literals_only() {
+        for data in [&b"a"[..], b"hello, world", &[0u8, 255, 128, 1]] {
+            let s = encode_simple(data, false);
+            assert_eq!(decompress(&s, data.len()).unwrap(), data);
+        }
+    }
+
+    #[test]
+    fn matches_short_long_and_extra_bits() {
+        let mut data = b"The quick brown fox. ".repeat(3);
+        data.extend(std::iter::repeat_n(b'z', 300)); // long length, extra bits
+        data.extend((0..=255u8).collect::<Vec<_>>());
+        data.extend(std::iter::repeat_n(b'q', 20)); // long length, no extra
+        data.extend_from_slice(b"The quick brown fox. ");
+        let s = encode_simple(&data, true);
+        assert!(s.len() < data.len());
+        assert_eq!(decompress(&s, data.len()).unwrap(), data);
+    }
+
+    #[test]
+    fn two_blocks_share_history() {
+        let a = encode_simple(b"abcdefgh", false);
+        // A second block of the session: index 1, a match into block 0.
+        let mut w = BitWriter::default();
+        w.put(0, 3);
+        w.put(0, 3);
+        put_short(&mut w, 256 + (3 << 4) + 5); // length 8, offset 8 = 2^3
+        w.put(0, 3);
+        let mut b = Vec::new();
+        let bits = (HEADER_LEN * 8 + w.bits) as u32;
+        for v in [MAGIC, 8, bits, 6, 0, 0x5EED, 1] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        let crc = crc32c(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        b.extend_from_slice(&w.finish());
+        let mut s = a.clone();
+        s.extend_from_slice(&b);
+        assert_eq!(decompress(&s, 16).unwrap(), b"abcdefghabcdefgh");
+        assert!(decompress(&s, 15).is_err());
+        // The same block alone has no history to copy from.
+        assert!(decompress(&b, 16).is_err());
+    }
+
+    #[test]
+    fn header_checks() {
+        let good = hex(ABC3);
+        for (at, why) in [(0, "magic"), (16, "reserved"), (28, "crc"), (24, "index")] {
+            let mut s = good.clone();
+            s[at] ^= 1;
+            assert!(decompress(&s, 100).is_err(), "{why}");
+        }
+        assert!(decompress(&[], 100).is_err());
+    }
+
+    #[test]
+    fn truncated_and_flipped_streams_never_panic() {
+        let data = b"abracadabra, abracadabra, abracadabra!".repeat(4);
+        let s = encode_simple(&data, true);
+        for len in 0..s.len() {
+            assert!(decompress(&s[..len], 1000).is_err(), "truncated to {len}");
+        }
+        for bit in 0..s.len() * 8 {
+            let mut m = s.clone();
+            m[bit / 8] ^= 1 << (bit % 8);
+            if let Ok(v) = decompress(&m, 200) {
+                assert!(v.len() <= 200);
+            }
+        }
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for n in 0..2000usize {
+            let mut g = hex(ABC3);
+            g.truncate(32);
+            for _ in 0..n % 97 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                g.push(x as u8);
+            }
+            // A valid header over random bits: sizes and tables vary.
+            g[4..8].copy_from_slice(&((n as u32) % 300).to_le_bytes());
+            let bits = (g.len() * 8) as u32;
+            g[8..12].copy_from_slice(&bits.to_le_bytes());
+            g[12..16].copy_from_slice(&((x as u32) & 0x000F_00FF).to_le_bytes());
+            let crc = crc32c(&g[..28]);
+            g[28..32].copy_from_slice(&crc.to_le_bytes());
+            if let Ok(v) = decompress(&g, 300) {
+                assert!(v.len() <= 300);
+            }
+        }
+    }
+}
