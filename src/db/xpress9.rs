@@ -575,7 +575,15 @@ pub fn encode_simple(data: &[u8], with_matches: bool) -> Vec<u8> {
     }
     let total_bits = (HEADER_LEN * 8 + w.bits) as u32;
     let mut out = Vec::new();
-    for v in [MAGIC, data.len() as u32, total_bits, table_bits as u32, 0, 0x5EED, 0] {
+    for v in [
+        MAGIC,
+        data.len() as u32,
+        total_bits,
+        table_bits as u32,
+        0,
+        0x5EED,
+        0,
+    ] {
         out.extend_from_slice(&v.to_le_bytes());
     }
     let crc = crc32c(&out);
