@@ -725,20 +725,51 @@ mod tests {
         w.put(0, 3);
         put_short(&mut w, 256 + (3 << 4) + 5); // length 8, offset 8 = 2^3
         w.put(0, 3);
-        let mut b = Vec::new();
-        let bits = (HEADER_LEN * 8 + w.bits) as u32;
-        for v in [MAGIC, 8, bits, 6, 0, 0x5EED, 1] {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-        let crc = crc32c(&b);
-        b.extend_from_slice(&crc.to_le_bytes());
-        b.extend_from_slice(&w.finish());
+        let b = block(8, 6, 1, w);
         let mut s = a.clone();
         s.extend_from_slice(&b);
         assert_eq!(decompress(&s, 16).unwrap(), b"abcdefghabcdefgh");
         assert!(decompress(&s, 15).is_err());
         // The same block alone has no history to copy from.
         assert!(decompress(&b, 16).is_err());
+    }
+
+    /// A block header before `w`'s bits (signature 0x5EED).
+    fn block(orig: u32, flags: u32, index: u32, w: BitWriter) -> Vec<u8> {
+        let bits = (HEADER_LEN * 8 + w.bits) as u32;
+        let mut b = Vec::new();
+        for v in [MAGIC, orig, bits, flags, 0, 0x5EED, index] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        let crc = crc32c(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        b.extend_from_slice(&w.finish());
+        b
+    }
+
+    /// Two MTF entries (flags bits 16–17 = 1), MTF minimum 2: the state
+    /// holds offsets 1 and 2; after a literal slot k is entry k, after a
+    /// match entry k + 1; the entry used and every pointer go to the front.
+    #[test]
+    fn mtf_matches() {
+        let mut w = BitWriter::default();
+        w.put(0, 1); // last item was not a match
+        w.put(0, 5); // entry 0: msb 0 → offset 1
+        w.put(1, 5); // entry 1: msb 1 …
+        w.put(0, 1); // … + 0 → offset 2
+        w.put(0, 3);
+        w.put(0, 3);
+        let table_bits = w.bits as u32;
+        put_short(&mut w, b'a' as usize);
+        put_short(&mut w, b'b' as usize);
+        put_short(&mut w, 256 + (1 << 4)); // entry 1 (offset 2), length 2: "ab"
+        put_short(&mut w, b'c' as usize);
+        put_short(&mut w, 256); // after a literal: entry 0 (offset 2): "bc"
+        put_short(&mut w, 256 + 1); // after a match: entry 1 (offset 1), 3: "ccc"
+        put_short(&mut w, 256 + ((3 + 2) << 4)); // pointer, msb 3 …
+        w.put(0, 3); // … offset 8, length 3: "abc"
+        let s = block(13, table_bits | (1 << 16), 0, w);
+        assert_eq!(decompress(&s, 13).unwrap(), b"ababcbccccabc");
     }
 
     #[test]
