@@ -1,4 +1,5 @@
-//! Column-value decompression (7-bit, Xpress / MS-XCA Plain LZ77, LZ4):
+//! Column-value decompression (7-bit, Xpress / MS-XCA Plain LZ77, XPRESS9,
+//! LZ4):
 //! never panics, never returns more than the bound it is given.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -15,6 +16,15 @@ fuzz_target!(|data: &[u8]| {
         }
         if let Ok(v) = eseutil::db::compression::lz4_block(&data[2..], size) {
             assert_eq!(v.len(), size);
+        }
+        // XPRESS9 (scheme 5), the stream alone and as an ESE value.
+        if let Ok(v) = eseutil::db::xpress9::decompress(&data[2..], size) {
+            assert!(v.len() <= size);
+        }
+        let mut value = vec![5 << 3];
+        value.extend_from_slice(&data[2..]);
+        if let Ok(v) = eseutil::db::compression::decompress(&value, size) {
+            assert!(v.len() <= size);
         }
     }
 });

@@ -10,11 +10,16 @@
 //! specification's pseudocode). An LZ4 value likewise follows its header
 //! byte with the uncompressed size (u16 LE, `Lz4Header`) and then one LZ4
 //! block (`ErrDecompressLz4_`; decoder written from the public LZ4 block
-//! format description). Scrub (4), XPRESS9 (5), XPRESS10 (6) and unknown
-//! numbers have no decoder here: they come back as [`Undecoded`] with the
-//! scheme named.
+//! format description). An XPRESS9 value follows its header byte with the
+//! CRC-32C of the uncompressed value (u32 LE, `Xpress9Header`) and then an
+//! XPRESS9 stream ([`super::xpress9`]); it counts as decoded only when the
+//! checksum matches (`ErrDecompressXpress9_`). Scrub (4), XPRESS10 (6) and
+//! unknown numbers have no decoder here: they come back as [`Undecoded`]
+//! with the scheme named.
 //!
 //! Every decoder is bounded by the size the value declares and by `max_out`.
+
+use super::xpress9;
 
 /// Scheme numbers (`COMPRESS_*`, compression.cxx).
 pub const SEVEN_BIT_ASCII: u8 = 1;
@@ -22,6 +27,8 @@ pub const SEVEN_BIT_ASCII: u8 = 1;
 pub const SEVEN_BIT_UNICODE: u8 = 2;
 /// Xpress (MS-XCA Plain LZ77).
 pub const XPRESS: u8 = 3;
+/// XPRESS9 (`_xpress9/`, decoded in [`super::xpress9`]).
+pub const XPRESS9: u8 = 5;
 /// LZ4 (one LZ4 block).
 pub const LZ4: u8 = 7;
 
@@ -82,8 +89,22 @@ pub fn decompress(buf: &[u8], max_out: usize) -> Result<Vec<u8>, Undecoded> {
             };
             out.map_err(|e| undecoded(id, e))
         }
+        XPRESS9 => xpress9_value(buf, max_out).map_err(|e| undecoded(id, e)),
         _ => Err(undecoded(id, "no decoder for this scheme")),
     }
+}
+
+/// XPRESS9: header byte, CRC-32C of the uncompressed value (u32 LE,
+/// `Xpress9Header`), then the stream; the value is good only when its
+/// checksum matches (`ErrDecompressXpress9_`).
+fn xpress9_value(buf: &[u8], max_out: usize) -> Result<Vec<u8>, String> {
+    let hdr = buf.get(..5).ok_or("header truncated")?;
+    let crc = u32::from_le_bytes([hdr[1], hdr[2], hdr[3], hdr[4]]);
+    let out = xpress9::decompress(&buf[5..], max_out)?;
+    if xpress9::crc32c(&out) != crc {
+        return Err("checksum of the decoded value does not match".into());
+    }
+    Ok(out)
 }
 
 /// 7-bit packing: values of 7 bits, least significant bit first, after the
@@ -266,8 +287,8 @@ mod tests {
     }
 
     /// Schemes without a decoder here (`COMPRESS_*`, compression.cxx: 4
-    /// scrub, 5 XPRESS9, 6 XPRESS10, 8–31 unassigned) and 0, and an LZ4
-    /// value whose block does not decode: each is named, never decoded
+    /// scrub, 6 XPRESS10, 8–31 unassigned) and 0, and an XPRESS9 or LZ4
+    /// value whose stream does not decode: each is named, never decoded
     /// into bytes.
     #[test]
     fn every_undecodable_scheme_is_named() {
@@ -306,6 +327,23 @@ mod tests {
         let mut long = vec![0xF0, 255, 2];
         long.extend(std::iter::repeat_n(b'z', 272));
         assert_eq!(lz4_block(&long, 272).unwrap().len(), 272);
+    }
+
+    /// XPRESS9 (scheme 5): header byte, CRC-32C of the value, stream. A
+    /// checksum that does not match leaves the value undecoded.
+    #[test]
+    fn xpress9_value_decodes_and_is_checked() {
+        let data = b"abcabcabc abcabcabc";
+        let mut v = vec![XPRESS9 << 3];
+        v.extend_from_slice(&xpress9::crc32c(data).to_le_bytes());
+        v.extend_from_slice(&xpress9::encode_simple(data, true));
+        assert_eq!(decompress(&v, 100).unwrap(), data);
+        assert_eq!(decompress(&v, 10).unwrap_err().scheme, "xpress9");
+        v[1] ^= 1;
+        let e = decompress(&v, 100).unwrap_err();
+        assert_eq!(e.scheme, "xpress9");
+        assert!(e.reason.contains("checksum"), "{}", e.reason);
+        assert_eq!(decompress(&v[..4], 100).unwrap_err().scheme, "xpress9");
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod record_values;
 pub mod slack;
 pub mod space;
 pub mod spacecat;
+pub mod xpress9;
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};

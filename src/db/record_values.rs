@@ -521,10 +521,10 @@ mod tests {
     }
 
     /// A value compressed with a scheme that has no decoder here (scrub,
-    /// XPRESS9, XPRESS10: compression.cxx `COMPRESS_*` 4–6) or whose LZ4
-    /// block (7) does not decode, intrinsic or in a separated long value,
-    /// comes back as its stored bytes with the scheme named, never as
-    /// decoded bytes.
+    /// XPRESS10: compression.cxx `COMPRESS_*` 4, 6) or whose XPRESS9 stream
+    /// (5) or LZ4 block (7) does not decode, intrinsic or in a separated
+    /// long value, comes back as its stored bytes with the scheme named,
+    /// never as decoded bytes.
     #[test]
     fn undecodable_schemes_keep_their_bytes() {
         struct Xpress9Lv;
@@ -573,6 +573,35 @@ mod tests {
                 }
             );
         }
+    }
+
+    /// An intrinsic XPRESS9 value (scheme 5) whose stream and checksum are
+    /// good comes back decoded.
+    #[test]
+    fn xpress9_value_decodes() {
+        let data = b"xpress9 xpress9 xpress9";
+        let mut stored = vec![0x02, 5 << 3];
+        stored.extend_from_slice(&crate::db::xpress9::crc32c(data).to_le_bytes());
+        stored.extend_from_slice(&crate::db::xpress9::encode_simple(data, true));
+        let mut r = vec![0u8, 127, 4, 0];
+        r.extend_from_slice(&256u16.to_le_bytes());
+        r.extend_from_slice(&(4u16 | 0x4000).to_le_bytes());
+        r.extend_from_slice(&stored);
+        let schema = TableSchema {
+            name: "t".into(),
+            objid: 9,
+            pgno_fdp: 9,
+            long_values: None,
+            columns: vec![col(256, 11, None, None)],
+        };
+        struct NoLv;
+        impl LongValues for NoLv {
+            fn fetch(&self, _: &[u8]) -> Result<Vec<u8>, LvError> {
+                unreachable!("no separated value here")
+            }
+        }
+        let v = decode_record(&r, false, &schema, &NoLv).unwrap();
+        assert_eq!(v[0], Value::Binary(data.to_vec()));
     }
 
     #[test]
