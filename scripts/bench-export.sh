@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Full export of one database: `eseutil-rs export --system` against the peer
-# dissect.esedb reading every value of every record, in the same run, hot cache.
+# Full export of one database: `eseutil-rs export --system` against the peers
+# dissect.esedb (reading every value of every record) and PyPI ese-parser
+# (`export_all`, when installed), in the same run, hot cache.
 #
 # Usage: scripts/bench-export.sh [DB]   (default: $ESEUTIL_CORPUS or
 #        ../shared/corpus, dissect-esedb/large.edb)
@@ -41,10 +42,27 @@ with open(sys.argv[1], "rb") as fh:
                     pass
 '
 ours=$(best "$BIN" export "$DB" --system)
+outdir=$(mktemp -d); trap 'rm -rf "$outdir"' EXIT
+ours_files=$(best sh -c "rm -rf '$outdir/o'; '$BIN' export '$DB' --system --output '$outdir/o'")
 peer=$(best python3 -c "$PEER" "$DB")
+# PyPI ese-parser (Rust, the fastest peer the issue measured): its own JSONL export.
+EP='
+import sys, shutil
+from ese_parser import EseDatabase
+shutil.rmtree(sys.argv[2], ignore_errors=True)
+EseDatabase(sys.argv[1]).export_all(sys.argv[2])
+'
+if python3 -c 'import ese_parser' 2>/dev/null; then
+  ep=$(best python3 -c "$EP" "$DB" "$outdir/ep")
+else
+  ep=-
+fi
 rss=$( { /usr/bin/time -v "$BIN" export "$DB" --system > /dev/null; } 2>&1 | awk -F: '/Maximum resident/ {print $2+0}')
 records=$("$BIN" export "$DB" --system 2>/dev/null | wc -l)
 echo "file: $DB ($records records)"
 echo "eseutil-rs export: ${ours} s (peak RSS ${rss} KiB)"
+echo "eseutil-rs export --output DIR: ${ours_files} s"
 echo "dissect.esedb full read: ${peer} s"
+echo "ese-parser export_all: ${ep} s"
+[ "$ep" = - ] || echo "ratio to ese-parser (files both): $(echo "$ep / $ours_files" | bc -l | xargs printf '%.1f')x"
 echo "ratio: $(echo "$peer / $ours" | bc -l | xargs printf '%.1f')x"
