@@ -64,7 +64,7 @@ seeds=fuzz/target/seeds
 if [ ! -f "$seeds/done" ]; then
   rm -rf "$seeds"; mkdir -p "$seeds"
   [ -x target/release/examples/make_workload ] && [ "${FUZZ_NO_BUILD:-0}" = 1 ] ||
-    cargo build --release --quiet --features test-support --example make_workload
+    env -u RUSTFLAGS cargo build --release --quiet --features test-support --example make_workload
   target/release/examples/make_workload "$seeds/w" --db-mib 2 --log-mib 3 --page-size 8192 --seed 7 >/dev/null
   touch "$seeds/done"
 fi
