@@ -445,16 +445,14 @@ impl Engine {
     /// before, trxBegin0, level, iline, flags, rceid, pgnoFDP, objidFDP.
     fn lrnode(&self, h: &NodeHead) -> Vec<u8> {
         let mut r = vec![0u8; 44];
-        r[0] = h.lrtyp;
-        r[1..3].copy_from_slice(&PROCID.to_le_bytes());
-        r[3] = DBID;
-        r[4..8].copy_from_slice(&h.pgno.to_le_bytes());
-        r[8..16].copy_from_slice(&h.dbtimes.0.to_le_bytes());
-        r[16..24].copy_from_slice(&h.dbtimes.1.to_le_bytes());
-        r[24..28].copy_from_slice(&self.trx.to_le_bytes());
-        r[28] = self.in_trx as u8;
-        r[29..31].copy_from_slice(&(h.iline as u16).to_le_bytes());
-        r[31] = h.flags;
+        put_page_head(
+            &mut r,
+            (h.lrtyp, h.pgno),
+            h.dbtimes,
+            (self.trx, self.in_trx),
+            h.iline,
+            h.flags,
+        );
         r[32..36].copy_from_slice(&h.rceid.to_le_bytes());
         r[36..40].copy_from_slice(&h.fdp.0.to_le_bytes());
         r[40..44].copy_from_slice(&h.fdp.1.to_le_bytes());
@@ -913,21 +911,43 @@ struct SplitLog {
     prefix_new: Vec<u8>,
 }
 
+/// The LRPAGE_ head every page record starts with (32 bytes, logapi.hxx):
+/// lrtyp, procid, dbid, pgno, dbtime after and before, trxBegin0, level,
+/// iline, flags.
+fn put_page_head(
+    r: &mut [u8],
+    (lrtyp, pgno): (u8, u32),
+    (after, before): (u64, u64),
+    (trx, in_trx): (u32, bool),
+    iline: usize,
+    flags: u8,
+) {
+    r[0] = lrtyp;
+    r[1..3].copy_from_slice(&PROCID.to_le_bytes());
+    r[3] = DBID;
+    r[4..8].copy_from_slice(&pgno.to_le_bytes());
+    r[8..16].copy_from_slice(&after.to_le_bytes());
+    r[16..24].copy_from_slice(&before.to_le_bytes());
+    r[24..28].copy_from_slice(&trx.to_le_bytes());
+    r[28] = in_trx as u8;
+    r[29..31].copy_from_slice(&(iline as u16).to_le_bytes());
+    r[31] = flags;
+}
+
 impl SplitLog {
     /// The record (`ErrLGSplit`, logapi.cxx ~3461): LRPAGE_ at the macro's
     /// dbtime with iline 0, the split fields, then key parent, old and
     /// new split-page prefix; no page before-image.
     fn record(&self, e: &Engine, dbtime: u64) -> Vec<u8> {
         let mut r = vec![0u8; 110];
-        r[0] = 62;
-        r[1..3].copy_from_slice(&PROCID.to_le_bytes());
-        r[3] = DBID;
-        r[4..8].copy_from_slice(&self.pgno.to_le_bytes());
-        r[8..16].copy_from_slice(&dbtime.to_le_bytes());
-        r[16..24].copy_from_slice(&self.before.to_le_bytes());
-        r[24..28].copy_from_slice(&e.trx.to_le_bytes());
-        r[28] = e.in_trx as u8;
-        r[31] = UNIQUE;
+        put_page_head(
+            &mut r,
+            (62, self.pgno),
+            (dbtime, self.before),
+            (e.trx, e.in_trx),
+            0,
+            UNIQUE,
+        );
         r[32..36].copy_from_slice(&self.pgno_new.to_le_bytes());
         r[36..40].copy_from_slice(&self.right.0.to_le_bytes());
         r[40..48].copy_from_slice(&self.right.1.to_le_bytes());
@@ -1550,16 +1570,14 @@ impl MergeLog {
     /// macro's dbtime, the merge fields; no separator key, no image.
     fn record(&self, e: &Engine, dbtime: u64, (root, objid): (u32, u32)) -> Vec<u8> {
         let mut r = vec![0u8; 96];
-        r[0] = 63;
-        r[1..3].copy_from_slice(&PROCID.to_le_bytes());
-        r[3] = DBID;
-        r[4..8].copy_from_slice(&self.pgno.to_le_bytes());
-        r[8..16].copy_from_slice(&dbtime.to_le_bytes());
-        r[16..24].copy_from_slice(&self.before.to_le_bytes());
-        r[24..28].copy_from_slice(&e.trx.to_le_bytes());
-        r[28] = e.in_trx as u8;
-        r[29..31].copy_from_slice(&(self.iline as u16).to_le_bytes());
-        r[31] = UNIQUE;
+        put_page_head(
+            &mut r,
+            (63, self.pgno),
+            (dbtime, self.before),
+            (e.trx, e.in_trx),
+            self.iline,
+            UNIQUE,
+        );
         r[32..36].copy_from_slice(&self.right.0.to_le_bytes());
         r[36..44].copy_from_slice(&self.right.1.to_le_bytes());
         r[44..48].copy_from_slice(&self.left.0.to_le_bytes());
