@@ -17,7 +17,7 @@ use crate::db::export::{export_table_of, Found, TableExport};
 use crate::db::record_values::TableSchema;
 use crate::db::Database;
 use crate::error::Error;
-use crate::render::export::{csv_header, csv_row, jsonl_line_keyed, JsonKeys};
+use crate::render::export::{csv_header, csv_row, jsonl_line, JsonKeys};
 
 /// Output format of `export`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -359,7 +359,7 @@ fn write_table(
             return;
         }
         let mut line = match format {
-            Format::Jsonl => jsonl_line_keyed(table_field, &keys, &row.values),
+            Format::Jsonl => jsonl_line(table_field, &keys, &row.values),
             Format::Csv => csv_row(t, &row.values),
         };
         if let Some(f) = &row.found {

@@ -185,13 +185,8 @@ impl JsonKeys {
 }
 
 /// One JSON Lines record: `"table"` first when given, then every column
-/// by [`field_name`] in column order.
-pub fn jsonl_line(table: Option<&str>, schema: &TableSchema, values: &[Value]) -> String {
-    jsonl_line_keyed(table, &JsonKeys::of(schema), values)
-}
-
-/// [`jsonl_line`] with the keys escaped beforehand.
-pub fn jsonl_line_keyed(table: Option<&str>, keys: &JsonKeys, values: &[Value]) -> String {
+/// by its key ([`JsonKeys`]) in column order.
+pub fn jsonl_line(table: Option<&str>, keys: &JsonKeys, values: &[Value]) -> String {
     let mut s = String::with_capacity(256);
     s.push('{');
     if let Some(t) = table {
@@ -317,7 +312,8 @@ mod tests {
             columns,
         };
         let values: Vec<Value> = (0..8).map(Value::Int).collect();
-        let line: J = serde_json::from_str(&jsonl_line(Some("t"), &schema, &values)).unwrap();
+        let line: J =
+            serde_json::from_str(&jsonl_line(Some("t"), &JsonKeys::of(&schema), &values)).unwrap();
         assert_eq!(line["table"], "t");
         for (i, n) in ADDED_FIELDS.iter().enumerate() {
             assert_eq!(line[format!("column.{n}")], i as i64, "{line}");
