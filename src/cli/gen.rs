@@ -58,9 +58,10 @@ fn write_page(dir: &Path, cmd: clap::Command) -> Result<PathBuf, Error> {
         .render(&mut buf)
         .map_err(|e| Error::io(dir, e))?;
     let path = dir.join(format!("{name}.1"));
-    let tmp = dir.join(format!(".{name}.1.tmp"));
-    std::fs::write(&tmp, &buf).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    // A page this command wrote before is replaced (generated output).
+    let mut out = crate::file::AtomicFile::create(&path)?;
+    std::io::Write::write_all(out.file(), &buf).map_err(|e| Error::io(out.tmp_path(), e))?;
+    out.commit()?;
     Ok(path)
 }
 
