@@ -77,8 +77,9 @@ pub struct RArgs {
 /// Page cache and evidence options of `/r` and `/cc`.
 #[derive(Debug, Args)]
 pub struct RecoveryIoArgs {
-    /// Page cache of each database being recovered, in MiB (default 64;
-    /// pages are written back when evicted and at the end).
+    /// Page cache of the run in MiB, shared evenly by the databases attached
+    /// at the time (default 64; pages are written back when evicted and at
+    /// the end).
     #[arg(long = "cache-mib", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub cache_mib: Option<u32>,
     /// Do not hash the inputs (the report says so); the after-run check of

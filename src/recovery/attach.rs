@@ -67,7 +67,7 @@ pub(crate) fn end_all_sessions(rd: &mut Redo, r: &LogRecord, logtime: &[u8]) -> 
         db.attached = false;
         let h = db.header.clone();
         db.store.write_header(h).map_err(|x| redo_store_err(r, x))?;
-        rd.detached.push(db);
+        rd.retire_db(db).map_err(|x| redo_store_err(r, x))?;
     }
     rd.skipped_dbids.clear();
     Ok(())
@@ -124,7 +124,7 @@ fn find_detached(
 
 /// Attaches the detached database `i` again as `dbid` at `r`
 /// (`DBISetHeaderAfterAttach`: Dirty Shutdown, lgposAttach, dbid).
-fn reopen(rd: &mut Redo, i: usize, dbid: u8, r: &LogRecord, logtime: &[u8]) {
+fn reopen(rd: &mut Redo, i: usize, dbid: u8, r: &LogRecord, logtime: &[u8]) -> Result<(), Error> {
     let mut db = rd.detached.remove(i);
     db.dbid = dbid;
     db.attached = true;
@@ -133,7 +133,7 @@ fn reopen(rd: &mut Redo, i: usize, dbid: u8, r: &LogRecord, logtime: &[u8]) {
     put_lgpos(h, 80, r.lgpos);
     h[72..80].copy_from_slice(logtime);
     h[104..108].copy_from_slice(&(dbid as u32).to_le_bytes());
-    rd.dbs.insert(dbid, db);
+    rd.put_db(dbid, db).map_err(|x| redo_store_err(r, x))
 }
 
 fn defer(rd: &mut Redo, r: &LogRecord, dbid: u8, path: &str, why: &str) -> Known {
@@ -247,7 +247,7 @@ pub(crate) fn attach_known(
                 format!("{path}: an attachment was skipped in this file"),
             ));
         }
-        reopen(rd, i, dbid, r, &log_header[16..24]);
+        reopen(rd, i, dbid, r, &log_header[16..24])?;
         return Ok(Known::Handled);
     }
     if consistent > logged && consistent > r.lgpos {
@@ -284,6 +284,34 @@ mod tests {
             pages: Default::default(),
             created: true,
         }
+    }
+
+    /// `--cache-mib` is the run's budget: shared evenly by the databases
+    /// open, a detached database keeps one page, its share goes back.
+    #[test]
+    fn cache_budget_is_shared_by_the_databases_open() {
+        let d = tempfile::tempdir().unwrap();
+        let mut rd = Redo::default();
+        rd.cache_budget = 12 * 4096;
+        rd.put_db(1, run_of(d.path(), "a.edb", 0)).unwrap();
+        assert_eq!(rd.dbs[&1].store.cache_stats().capacity, 12);
+        rd.put_db(2, run_of(d.path(), "b.edb", 0)).unwrap();
+        rd.put_db(3, run_of(d.path(), "c.edb", 0)).unwrap();
+        let caps: Vec<usize> = rd
+            .dbs
+            .values()
+            .map(|db| db.store.cache_stats().capacity)
+            .collect();
+        assert_eq!(caps, [4, 4, 4]);
+        let gone = rd.dbs.remove(&2).unwrap();
+        rd.retire_db(gone).unwrap();
+        assert_eq!(rd.detached[0].store.cache_stats().capacity, 1);
+        let caps: Vec<usize> = rd
+            .dbs
+            .values()
+            .map(|db| db.store.cache_stats().capacity)
+            .collect();
+        assert_eq!(caps, [6, 6]);
     }
 
     /// "N operations redone, 0 pages written" cannot pass: the redone count

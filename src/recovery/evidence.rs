@@ -14,16 +14,17 @@ use std::thread::JoinHandle;
 
 use serde::Serialize;
 
-/// Default page cache of each database being recovered, MiB. With the
-/// bounded log pipeline this keeps a whole `/r` run under 256 MiB even with
-/// a few databases attached at once.
+/// Default page cache of a recovery run, MiB, shared by the databases
+/// attached ([`super::redo::Redo::put_db`]). With the bounded log pipeline
+/// this keeps a whole `/r` run under 256 MiB however many are attached.
 pub const DEFAULT_CACHE_MIB: usize = 64;
 
 /// How recovery reads its inputs and writes its outputs.
 #[derive(Debug, Clone, Default)]
 pub struct IoOptions {
-    /// `--cache-mib`: page cache of each database being recovered, MiB
-    /// (`None`: [`DEFAULT_CACHE_MIB`]; at least one page is always kept).
+    /// `--cache-mib`: page cache of the run, MiB, shared evenly by the
+    /// databases open (`None`: [`DEFAULT_CACHE_MIB`]; each keeps at least
+    /// one page).
     pub cache_mib: Option<usize>,
     /// `--no-hash`: no input is hashed.
     pub no_hash: bool,

@@ -448,6 +448,7 @@ pub(crate) fn recover_logs(
         ))
     })?;
     let mut rd = Redo::default();
+    rd.cache_budget = opts.io.cache_bytes();
     for p in &extra_inputs {
         rd.inputs.add_file(p, opts.io.hash());
     }
@@ -555,7 +556,7 @@ fn attach_initial(opts: &Options, rd: &mut Redo, start: &RedoStart) -> Result<Ve
         };
         match existing_db(&f, &same, a.dbid, &a.path, &target, opts, &mut rd.inputs)? {
             Some(db) => {
-                rd.dbs.insert(a.dbid, db);
+                rd.put_db(a.dbid, db)?;
             }
             None if opts.ignore_missing => {
                 rd.skipped_dbids.insert(a.dbid);
@@ -1210,8 +1211,7 @@ fn detach_database(rd: &mut Redo, r: &LogRecord, l: &LogIn, dbid: u8) -> Result<
     db.store
         .write_header(h)
         .map_err(|x| redo::redo_store_err(r, x))?;
-    rd.detached.push(db);
-    Ok(())
+    rd.retire_db(db).map_err(|x| redo::redo_store_err(r, x))
 }
 
 /// Opens the database the record names from /d when one there carries
@@ -1235,7 +1235,8 @@ fn attach_existing(
         return Ok(false);
     };
     put_lgpos(&mut db.header, 80, r.lgpos);
-    rd.dbs.insert(dbid, db);
+    rd.put_db(dbid, db)
+        .map_err(|x| redo::redo_store_err(r, x))?;
     Ok(true)
 }
 
@@ -1284,7 +1285,8 @@ fn create_database(
     if kind == create_db::CreateKind::Implicit {
         create_db::apply(&mut db, page_size, r)?;
     }
-    rd.dbs.insert(dbid, db);
+    rd.put_db(dbid, db)
+        .map_err(|x| redo::redo_store_err(r, x))?;
     Ok(true)
 }
 

@@ -242,6 +242,9 @@ pub struct Redo {
     /// Bytes of the node being built by an in-place operation (kept to
     /// spare an allocation per record).
     scratch: Vec<u8>,
+    /// The page-cache budget of the whole run (`--cache-mib`), shared by
+    /// the databases open ([`Redo::put_db`]); 0 leaves each store's own.
+    pub cache_budget: usize,
 }
 
 fn err(jet: Jet, record: &LogRecord, detail: impl Into<String>) -> Error {
@@ -295,6 +298,37 @@ pub(crate) enum Check {
 }
 
 impl Redo {
+    /// Puts database `dbid` in the replay (attached, created or attached
+    /// again) and shares the page-cache budget anew.
+    pub(crate) fn put_db(&mut self, dbid: u8, db: DbRun) -> crate::error::Result<()> {
+        self.dbs.insert(dbid, db);
+        self.share_cache()
+    }
+
+    /// Moves database `db` to the detached ones: its pages are written back
+    /// and its share of the cache goes to the databases still open.
+    pub(crate) fn retire_db(&mut self, db: DbRun) -> crate::error::Result<()> {
+        self.detached.push(db);
+        self.share_cache()
+    }
+
+    /// The budget in equal shares to the open databases (ESE attaches at
+    /// most 7, `dbidMax`); a detached database keeps a single page, so the
+    /// run's cache never exceeds the budget however many attach in turn.
+    fn share_cache(&mut self) -> crate::error::Result<()> {
+        if self.cache_budget == 0 {
+            return Ok(());
+        }
+        let each = self.cache_budget / self.dbs.len().max(1);
+        for db in self.dbs.values_mut() {
+            db.store.set_cache_bytes(each)?;
+        }
+        for db in &mut self.detached {
+            db.store.set_cache_bytes(0)?;
+        }
+        Ok(())
+    }
+
     fn db(&mut self, r: &LogRecord, dbid: u8) -> R<&mut DbRun> {
         self.dbs.get_mut(&dbid).ok_or_else(|| not_attached(r, dbid))
     }

@@ -355,6 +355,15 @@ impl PageStore {
         self
     }
 
+    /// Changes the cache capacity to `bytes` (at least one page is kept),
+    /// writing back at once the least recently used pages beyond it.
+    pub fn set_cache_bytes(&mut self, bytes: usize) -> Result<()> {
+        let c = self.cache.get_mut();
+        c.stats.capacity = (bytes / self.page_size).max(1);
+        let mut c = self.cache.borrow_mut();
+        self.evict(&mut c)
+    }
+
     /// Page size.
     pub fn page_size(&self) -> usize {
         self.page_size
