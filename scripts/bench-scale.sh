@@ -13,7 +13,9 @@
 # Env:   DB_MIB (default 8), GOAL_DB_MIB (4096), GOAL_LOG_MIB (1024),
 #        BENCH_DIR (work folder, default a mktemp -d; needs ~N MiB per set, twice),
 #        CARGO_TARGET_DIR, KEEP_SETS=1 (reuse a set already in BENCH_DIR, keep it
-#        afterwards: make the sets once, time several binaries).
+#        afterwards: make the sets once, time several binaries),
+#        OTHER_BIN=path (the goal run also times this binary, e.g. an older
+#        build, alternating with ours: a before/after in the same run).
 # A ratio is cat's time over the command's time: 1.0 = as fast as cat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ sizes=()
 for a in "$@"; do
   case $a in
     --goal) goal=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) sizes+=("$a") ;;
   esac
 done
@@ -77,6 +79,28 @@ row() { # N
   [ "${KEEP_SETS:-0}" = 1 ] || rm -rf "$set"
 }
 
+# goal_rows BIN LABEL: /r into a working copy, then --in-place; each output
+# compared with the expected database page for page (a difference stops).
+goal_rows() {
+  local bin=$1 label=$2 m t k
+  rm -rf "$WORK/out"
+  m=$(measure "$bin" /r edb /l "$logs" /s "$logs" /d "$set/start" --output "$WORK/out"); read -r t k <<<"$m"
+  same_pages "$WORK/out/workload.edb"
+  printf '| /r%s | %.2f | %s | %s |\n' "$label" "$t" "$(ratio "$t_cat" "$t")" "$(mib "$k")"
+  # eseutil's own /r works on the database in place: the same replay with
+  # --in-place on a copy made beforehand (the restore), not timed.
+  rm -rf "$WORK/out" "$WORK/inplace"; mkdir -p "$WORK/inplace"
+  cp "$db" "$WORK/inplace/"; cat "$WORK/inplace/workload.edb" >/dev/null
+  m=$(measure "$bin" /r edb /l "$logs" /s "$logs" /d "$WORK/inplace" --in-place); read -r t k <<<"$m"
+  same_pages "$WORK/inplace/workload.edb"
+  printf '| /r --in-place%s | %.2f | %s | %s |\n' "$label" "$t" "$(ratio "$t_cat" "$t")" "$(mib "$k")"
+}
+same_pages() {
+  if "$TARGET/release/examples/compare_pages" "$1" "$set/expected/workload.edb" 2>/dev/null | grep -E '^ *[1-9][0-9]* different$'; then
+    echo "$1 differs from the expected database" >&2; exit 1
+  fi
+}
+
 if [ ${#sizes[@]} -gt 0 ]; then
   echo "| logs | MiB | cat s | /ml s (× cat) | /ml peak MiB | plan s (× cat) | plan peak MiB | /r s (× cat of logs + db) | /r peak MiB |"
   echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -93,23 +117,13 @@ if [ $goal = 1 ]; then
   logs=$set/logs db=$set/start/workload.edb
   cat "$logs"/* "$db" >/dev/null
   m=$(measure sh -c "cat \"$logs\"/* \"$db\" >/dev/null"); read -r t_cat _ <<<"$m"
-  rm -rf "$WORK/out"
-  m=$(measure "$BIN" /r edb /l "$logs" /s "$logs" /d "$set/start" --output "$WORK/out"); read -r t_r k_r <<<"$m"
-  "$TARGET/release/examples/compare_pages" "$WORK/out/workload.edb" "$set/expected/workload.edb" 2>/dev/null \
-    | grep -E ' different$' || true
-  # eseutil's own /r works on the database in place: the same replay with
-  # --in-place on a copy made beforehand (the restore), not timed.
-  mkdir -p "$WORK/inplace"; cp "$db" "$WORK/inplace/"; cat "$WORK/inplace/workload.edb" >/dev/null
-  m=$(measure "$BIN" /r edb /l "$logs" /s "$logs" /d "$WORK/inplace" --in-place); read -r t_ip k_ip <<<"$m"
-  "$TARGET/release/examples/compare_pages" "$WORK/inplace/workload.edb" "$set/expected/workload.edb" 2>/dev/null \
-    | grep -E ' different$' || true
   echo
   echo "/r goal run: ${glog} MiB of logs into a ${gdb} MiB database (made in ${t_make} s, ${k_make} KiB peak)"
   echo "| run | s | × cat of logs + db | peak MiB |"
   echo "|---|---:|---:|---:|"
   printf '| cat | %.2f | 1.00 | - |\n' "$t_cat"
-  printf '| /r | %.2f | %s | %s |\n' "$t_r" "$(ratio "$t_cat" "$t_r")" "$(mib "$k_r")"
-  printf '| /r --in-place | %.2f | %s | %s |\n' "$t_ip" "$(ratio "$t_cat" "$t_ip")" "$(mib "$k_ip")"
+  goal_rows "$BIN" ""
+  [ -z "${OTHER_BIN:-}" ] || goal_rows "$OTHER_BIN" " ($(basename "$OTHER_BIN"))"
   rm -rf "$WORK/out" "$WORK/inplace"
   [ "${KEEP_SETS:-0}" = 1 ] || rm -rf "$set"
 fi
