@@ -48,6 +48,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Jet};
+use crate::log::naming::{FoundLog, LogNameKind};
 use crate::log::record::{AttachDb, CreateDb, LogRecord, Record};
 use crate::parse::primitives::Lgpos;
 use crate::parse::{u16_at, u32_at, u64_at};
@@ -262,9 +263,7 @@ fn log_stream(opts: &Options) -> Result<LogStream, Error> {
             std::io::Error::new(std::io::ErrorKind::NotFound, "no log files of this base"),
         ));
     }
-    let has_current = logs
-        .iter()
-        .any(|f| f.name.kind == crate::log::naming::LogNameKind::Current);
+    let has_current = logs.iter().any(|f| f.name.kind == LogNameKind::Current);
     if !has_current && !opts.lossy {
         let p = opts.log_dir.join(format!("{}.log", opts.base));
         return Err(Error::corrupt(
@@ -279,7 +278,7 @@ fn log_stream(opts: &Options) -> Result<LogStream, Error> {
             ),
         ));
     }
-    let sources = logs
+    let sources = from_checkpoint(opts, logs)
         .into_iter()
         .map(|f| LogSource {
             path: f.path,
@@ -293,6 +292,48 @@ fn log_stream(opts: &Options) -> Result<LogStream, Error> {
         sources,
         Box::new(move |prev, l| check_follows(&base, prev, l)),
     ))
+}
+
+/// The logs from the checkpoint's generation on. ESE opens the checkpoint's
+/// generation first and never reads the older ones (`ErrLGSoftStart`,
+/// logredo.cxx ~15140–15230; circular logging deletes them), so the logs
+/// kept since the last full backup cost nothing. All are kept when the
+/// checkpoint is not used or its generation is not among the files (the
+/// replay then says what is missing).
+fn from_checkpoint(opts: &Options, logs: Vec<FoundLog>) -> Vec<FoundLog> {
+    let chk = opts.system_dir.join(format!("{}.chk", opts.base));
+    let Some(gen) = (!opts.ignore_checkpoint)
+        .then(|| checkpoint_generation(&chk))
+        .flatten()
+    else {
+        return logs;
+    };
+    let present = logs.iter().any(|f| match f.name.kind {
+        LogNameKind::Generation(g) => g == gen,
+        LogNameKind::Current => current_generation(&f.path) == Some(gen),
+        _ => false,
+    });
+    if !present {
+        return logs;
+    }
+    logs.into_iter()
+        .filter(|f| !matches!(f.name.kind, LogNameKind::Generation(g) if g < gen))
+        .collect()
+}
+
+/// The generation of the checkpoint `chk` (`None`: absent or unreadable).
+fn checkpoint_generation(chk: &Path) -> Option<u32> {
+    let size = 2 * crate::parse::checkpoint::CHECKPOINT_COPY_SIZE;
+    let bytes = crate::file::read_prefix(chk, size).ok()?;
+    let pair = crate::parse::checkpoint::read_checkpoint_pair(&bytes).ok()?;
+    u32::try_from(pair.checkpoint().lgpos_checkpoint.generation).ok()
+}
+
+/// The generation a current log's header names.
+fn current_generation(log: &Path) -> Option<u32> {
+    let bytes = crate::file::read_prefix(log, 4096).ok()?;
+    let h = crate::parse::log_header::parse_log_header_fields(&bytes).ok()?;
+    u32::try_from(h.generation).ok()
 }
 
 /// A generation must follow the previous one (`JET_errMissingLogFile`).
