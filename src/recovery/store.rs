@@ -352,8 +352,7 @@ impl PageStore {
         } else {
             (Sha::None, None)
         };
-        let copier =
-            overlap::Copier::start(src, input, &file, &tmp, page_size, slot, gate_closed)?;
+        let copier = overlap::Copier::start(src, input, &file, &tmp, page_size, slot, gate_closed)?;
         let mut store = PageStore::new(file, tmp, target, page_size, Origin::Copy)?;
         store.background = Some(Background::Copy(copier));
         let ev = ReadEvidence {
@@ -1053,8 +1052,8 @@ mod tests {
     /// A copy on a file system without reflink (else the copier is not
     /// used): `None` where the temporary folder clones.
     fn gated_copy(src: &Path, d: &Path, hash: bool) -> Option<(PageStore, ReadEvidence)> {
-        let (s, ev) = PageStore::working_copy_gated(src, &d.join("out.edb"), 4096, hash, true)
-            .unwrap();
+        let (s, ev) =
+            PageStore::working_copy_gated(src, &d.join("out.edb"), 4096, hash, true).unwrap();
         (s.origin() == Origin::Copy).then_some((s, ev))
     }
 
@@ -1134,18 +1133,23 @@ mod tests {
             return;
         };
         // The input shrinks under the copier: its read fails.
-        File::options()
-            .write(true)
-            .open(&src)
-            .unwrap()
-            .set_len(300 * 4096)
-            .unwrap();
+        let shrink = || {
+            let f = File::options().write(true).open(&src).unwrap();
+            f.set_len(300 * 4096).unwrap();
+        };
+        shrink();
         bg(&s).allow(None);
         let e = s.settle().unwrap_err();
         assert!(e.to_string().contains("in.edb"), "{e}");
         assert!(s.sync().is_err(), "and again at the sync");
         assert!(ev.sha.wait().unwrap().starts_with("unreadable"));
         s.discard();
+        // Without a hash (the kernel copies) too.
+        input_db(d.path(), 600, 0);
+        let (s, _) = gated_copy(&src, d.path(), false).unwrap();
+        shrink();
+        bg(&s).allow(None);
+        assert!(s.settle().is_err());
     }
 
     #[test]

@@ -75,9 +75,15 @@ pub(super) enum Background {
 impl Background {
     /// Reads `buf.len()` bytes at `off` as the working file holds them
     /// once the worker is done.
-    pub(super) fn read_at(&self, work: &File, work_path: &Path, buf: &mut [u8], off: u64) -> Result<()> {
+    pub(super) fn read_at(
+        &self,
+        work: &File,
+        work_path: &Path,
+        buf: &mut [u8],
+        off: u64,
+    ) -> Result<()> {
         if let Background::Copy(c) = self {
-            if c.from_input(off, buf.len() as u64) {
+            if c.reads_input(off, buf.len() as u64) {
                 return read_or_zeros(&c.input, buf, off).map_err(|e| Error::io(&c.input_path, e));
             }
         }
@@ -86,7 +92,13 @@ impl Background {
     }
 
     /// Called before the store writes `len` bytes at `off`.
-    pub(super) fn before_write(&self, work: &File, work_path: &Path, off: u64, len: u64) -> Result<()> {
+    pub(super) fn before_write(
+        &self,
+        work: &File,
+        work_path: &Path,
+        off: u64,
+        len: u64,
+    ) -> Result<()> {
         match self {
             Background::Copy(c) => {
                 c.mark_written(off, len);
@@ -113,9 +125,9 @@ impl Background {
         };
         let mut w = lock(worker);
         let r = match std::mem::replace(&mut *w, Worker::Joined) {
-            Worker::Running(h) => h.join().unwrap_or_else(|_| {
-                Err(Error::io(path, std::io::Error::other("worker panicked")))
-            }),
+            Worker::Running(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(Error::io(path, std::io::Error::other("worker panicked")))),
             Worker::Joined => Ok(()),
             Worker::Failed => Err(Error::io(
                 path,
@@ -329,7 +341,10 @@ impl Copier {
         slot: Option<Arc<HashSlot>>,
         gate_closed: bool,
     ) -> Result<Copier> {
-        let size = input.metadata().map_err(|e| Error::io(input_path, e))?.len();
+        let size = input
+            .metadata()
+            .map_err(|e| Error::io(input_path, e))?
+            .len();
         let pages = size.div_ceil(page_size as u64);
         let shared = Arc::new(CopyShared {
             lock: Mutex::new(()),
@@ -363,7 +378,7 @@ impl Copier {
 
     /// Whether `len` bytes at `off` are read from the input: neither
     /// copied nor written by the store, and below `end`.
-    fn from_input(&self, off: u64, len: u64) -> bool {
+    fn reads_input(&self, off: u64, len: u64) -> bool {
         let sh = &self.shared;
         off.saturating_add(len) > sh.done.load(Ordering::Acquire)
             && off < sh.end.load(Ordering::Relaxed)
@@ -396,7 +411,8 @@ impl Copier {
 }
 
 /// The copier's loop: read a chunk, hash it, write it minus the pages the
-/// store wrote. A read or write error stops it and is its result.
+/// store wrote (without a hash, the kernel copies: `copy_file_range`). A
+/// read or write error stops it and is its result.
 fn copy_run(
     sh: &CopyShared,
     from: &File,
@@ -406,7 +422,8 @@ fn copy_run(
 ) -> Result<()> {
     let deliver = Deliver(slot);
     let mut hash = deliver.0.as_ref().map(|_| sha2::Sha256::new());
-    let mut buf = vec![0u8; chunk_len(to.page_size)];
+    let chunk = chunk_len(to.page_size);
+    let mut buf = vec![0u8; if hash.is_some() { chunk } else { 0 }];
     let mut pos = 0u64;
     let mut n_chunk = 0u64;
     while pos < to.size {
@@ -416,14 +433,18 @@ fn copy_run(
         if stop == ABORT || (stop == NO_WRITES && !wanted) {
             return Ok(());
         }
-        let n = (buf.len() as u64).min(to.size - pos) as usize;
-        from.read_exact_at(&mut buf[..n], pos)
-            .map_err(|e| Error::io(from_path, e))?;
-        if let Some(h) = hash.as_mut() {
-            h.update(&buf[..n]);
-        }
+        let n = (chunk as u64).min(to.size - pos) as usize;
+        let piece = match hash.as_mut() {
+            Some(h) => {
+                from.read_exact_at(&mut buf[..n], pos)
+                    .map_err(|e| Error::io(from_path, e))?;
+                h.update(&buf[..n]);
+                Piece::Read(&buf[..n])
+            }
+            None => Piece::Kernel(from, n),
+        };
         if stop == RUN {
-            write_chunk(sh, to, &buf[..n], pos).map_err(|e| Error::io(&to.path, e))?;
+            write_chunk(sh, to, piece, pos).map_err(|e| Error::io(&to.path, e))?;
         }
         pos += n as u64;
         n_chunk += 1;
@@ -438,15 +459,68 @@ fn copy_run(
     Ok(())
 }
 
+/// A chunk to write: the bytes read (and hashed), or `n` bytes the kernel
+/// copies from the input.
+enum Piece<'a> {
+    Read(&'a [u8]),
+    Kernel(&'a File, usize),
+}
+
+impl Piece<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Piece::Read(b) => b.len(),
+            Piece::Kernel(_, n) => *n,
+        }
+    }
+
+    /// Writes bytes `a..b` of the chunk at `pos + a`.
+    fn write(&self, to: &File, pos: u64, a: usize, b: usize) -> std::io::Result<()> {
+        match self {
+            Piece::Read(buf) => to.write_all_at(&buf[a..b], pos + a as u64),
+            Piece::Kernel(from, _) => kernel_copy(from, to, pos + a as u64, b - a),
+        }
+    }
+}
+
+/// Copies `len` bytes at `off` from `from` to the same offset of `to` in
+/// the kernel (`copy_file_range`), by a read and a write where it cannot.
+fn kernel_copy(from: &File, to: &File, off: u64, len: usize) -> std::io::Result<()> {
+    use rustix::io::Errno;
+    let (mut done, mut off_in, mut off_out) = (0usize, off, off);
+    while done < len {
+        match rustix::fs::copy_file_range(
+            from,
+            Some(&mut off_in),
+            to,
+            Some(&mut off_out),
+            len - done,
+        ) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => done += n,
+            Err(Errno::INTR) => {}
+            Err(Errno::XDEV | Errno::NOSYS | Errno::OPNOTSUPP | Errno::INVAL) => {
+                let mut b = vec![0u8; len - done];
+                let at = off + done as u64;
+                from.read_exact_at(&mut b, at)?;
+                return to.write_all_at(&b, at);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
 /// Writes the chunk read at `pos`, below `end`, minus the pages the store
 /// wrote; all under the lock the store takes to mark a page.
-fn write_chunk(sh: &CopyShared, to: &CopyTo, buf: &[u8], pos: u64) -> std::io::Result<()> {
+fn write_chunk(sh: &CopyShared, to: &CopyTo, piece: Piece<'_>, pos: u64) -> std::io::Result<()> {
     let _g = lock(&sh.lock);
     if sh.stop.load(Ordering::Acquire) != RUN {
         return Ok(());
     }
     let ps = to.page_size as u64;
-    let limit = (pos + buf.len() as u64).min(sh.end.load(Ordering::Relaxed));
+    let chunk_end = pos + piece.len() as u64;
+    let limit = chunk_end.min(sh.end.load(Ordering::Relaxed));
     let mut p = pos;
     while p < limit {
         if sh.is_written(p / ps) {
@@ -458,11 +532,10 @@ fn write_chunk(sh: &CopyShared, to: &CopyTo, buf: &[u8], pos: u64) -> std::io::R
             q = (q / ps + 1) * ps;
         }
         let q = q.min(limit);
-        let (a, b) = ((p - pos) as usize, (q - pos) as usize);
-        to.file.write_all_at(&buf[a..b], p)?;
+        piece.write(&to.file, pos, (p - pos) as usize, (q - pos) as usize)?;
         p = q;
     }
-    sh.done.store(pos + buf.len() as u64, Ordering::Release);
+    sh.done.store(chunk_end, Ordering::Release);
     Ok(())
 }
 
