@@ -5,15 +5,21 @@
 //! while redo runs (created empty for a database that enters by CreateDB,
 //! or a copy of the input database: a reflink clone where the file system
 //! supports `FICLONE`, else a byte copy made on a worker thread while redo
-//! runs, hashing the input in the same pass; see [`overlap`]).
+//! runs, hashing the input in the same pass: `store/overlap.rs`).
 //! [`PageStore::commit`] renames it atomically to `OUT/<name>` after
-//! [`PageStore::settle`] and [`PageStore::sync`]. An interrupted run leaves only the `.recovering`
-//! file, which the next run overwrites: the scheme is restartable, not
-//! resumable. With `--in-place` ([`PageStore::in_place`]) the database file
-//! itself is the working file: its header says Dirty Shutdown until the end,
-//! so an interrupted run is run again like ESE's own recovery; it is hashed
-//! on a worker thread while redo writes it, the original bytes of the
-//! pages redo writes first kept for the hasher ([`overlap`]).
+//! [`PageStore::settle`] and [`PageStore::sync`]. An interrupted run leaves
+//! only the `.recovering` file, which the next run overwrites: the scheme
+//! is restartable, not resumable. With `--in-place` ([`PageStore::in_place`])
+//! the database file itself is the working file: its header says Dirty
+//! Shutdown until the end, so an interrupted run is run again like ESE's
+//! own recovery; it is hashed on a worker thread while redo writes it, the
+//! original bytes of the pages written ahead of the hasher kept for it.
+//!
+//! While the copy (or hash) runs, every read and write of the file goes
+//! through it: a page neither copied nor written yet is read from the
+//! input, a page written ahead of the copier is marked so that the copy
+//! leaves it alone, a truncation stops the copy at the new end (in place:
+//! waits for the hasher). `store/overlap.rs` says why this is race-free.
 //!
 //! Pages go through a bounded write-back cache (least recently used out):
 //! a page is read from the file once, kept as bytes, sealed and written
@@ -63,8 +69,8 @@ pub struct PageStore {
     in_place: bool,
     /// How the working file was made.
     origin: Origin,
-    /// The copy or the hash still running beside redo (see [`overlap`]):
-    /// every read and write of the file goes through it.
+    /// The copy or the hash running beside redo (`overlap.rs`): every
+    /// read and write of the file goes through it.
     background: Option<Background>,
     cache: RefCell<Cache>,
     /// Pages written (data pages, counting rewrites once per write).
@@ -310,7 +316,7 @@ impl PageStore {
 
     /// The working copy of `input` (only read) for `target`: a reflink
     /// clone when the file system supports it, else a copy made on a
-    /// worker thread while redo runs ([`overlap`]). With `hash`, the input
+    /// worker thread while redo runs (`overlap.rs`). With `hash`, the input
     /// is hashed in the copy pass, or after a clone on a worker thread.
     /// Returns what the input was.
     pub fn working_copy(
@@ -406,7 +412,7 @@ impl PageStore {
         Ok((store, ReadEvidence { facts, sha }))
     }
 
-    /// Waits for the copy or hash running beside redo ([`overlap`]); a copy
+    /// Waits for the copy or hash running beside redo (`overlap.rs`); a copy
     /// that failed is an error (of the input, or of the working file).
     /// Called before anything reads the whole working file; [`Self::sync`]
     /// and [`Self::commit`] call it too.
