@@ -265,64 +265,6 @@ pub fn sha256_of_read(path: &Path, bytes: &[u8], file_size: u64) -> Result<Strin
     }
 }
 
-/// Copies `src` (from its current position to its end) to `dst` and, with
-/// `hash`, returns the sha256 of the bytes copied: one read pass, hashed on
-/// a worker thread while the next piece is read and written (two 1 MiB
-/// buffers in flight at most). Without `hash` the kernel copies
-/// (`copy_file_range`, through [`std::io::copy`]).
-pub fn copy_hashing(
-    src: &mut File,
-    src_path: &Path,
-    dst: &mut File,
-    dst_path: &Path,
-    hash: bool,
-) -> Result<Option<String>> {
-    use std::io::Write;
-    use std::sync::mpsc::sync_channel;
-    if !hash {
-        std::io::copy(src, dst).map_err(|e| Error::io(dst_path, e))?;
-        return Ok(None);
-    }
-    let (to_hash, pieces) = sync_channel::<Vec<u8>>(1);
-    let (give_back, free) = sync_channel::<Vec<u8>>(2);
-    let worker = std::thread::spawn(move || {
-        use sha2::Digest;
-        let mut h = sha2::Sha256::new();
-        for piece in pieces {
-            h.update(&piece);
-            // The copier may have stopped (error): nothing to give back to.
-            let _ = give_back.send(piece);
-        }
-        sha256_hex(h)
-    });
-    let mut spare = vec![vec![0u8; 1 << 20], vec![0u8; 1 << 20]];
-    let copied = (|| -> Result<()> {
-        loop {
-            let mut buf = match spare.pop() {
-                Some(b) => b,
-                None => free.recv().map_err(|_| {
-                    Error::io(src_path, std::io::Error::other("hash worker stopped"))
-                })?,
-            };
-            buf.resize(1 << 20, 0);
-            let n = src.read(&mut buf).map_err(|e| Error::io(src_path, e))?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.truncate(n);
-            dst.write_all(&buf).map_err(|e| Error::io(dst_path, e))?;
-            to_hash
-                .send(buf)
-                .map_err(|_| Error::io(src_path, std::io::Error::other("hash worker stopped")))?;
-        }
-    })();
-    drop(to_hash);
-    let digest = worker
-        .join()
-        .map_err(|_| Error::io(src_path, std::io::Error::other("hash worker panicked")))?;
-    copied.map(|()| Some(digest))
-}
-
 /// The error for a file of another kind than the mode reads: says what the
 /// file is (identified by its header) and which mode reads it (`-1812
 /// JET_errFileInvalidType`, exit status 4).

@@ -1,15 +1,18 @@
 //! Evidence of the inputs of a recovery (`/r`, `/cc`): what each input was
 //! when it was read, and the check made after the run that it still is.
 //!
-//! No input is read twice by default: the database is hashed while it is
-//! copied into its working file (or, when the working copy is a reflink
-//! clone, on a worker thread while redo runs), every log while it is read
-//! for redo. After the run each input's size, modification time and inode
+//! No input is read twice by default: the database is hashed on a worker
+//! thread while redo runs, in the pass that copies it into its working
+//! file (after a reflink clone, by a plain read; with `--in-place`, ahead
+//! of redo's writes, see [`super::store`]), every log while it is read for
+//! redo. After the run each input's size, modification time and inode
 //! are compared with those taken when it was opened; `--verify-inputs`
 //! re-reads and re-hashes them instead, `--no-hash` takes no hash at all.
 //! The report states which check was made ([`InputCheck`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use serde::Serialize;
@@ -152,6 +155,9 @@ pub enum Sha {
     Done(String),
     /// Hashed on a worker thread (the input of a reflink clone).
     Pending(JoinHandle<String>),
+    /// Hashed by a worker a [`super::store::PageStore`] owns and joins
+    /// (the copy of its input, or the hash of a database replayed in place).
+    Later(LaterSha),
     /// `--no-hash`.
     None,
 }
@@ -168,15 +174,72 @@ impl Sha {
         Sha::Done(sha256_text(path))
     }
 
-    fn wait(self) -> Option<String> {
+    /// A hash a worker will deliver into the returned slot.
+    pub(crate) fn later() -> (Sha, Arc<HashSlot>) {
+        let slot = Arc::new(HashSlot::default());
+        (Sha::Later(LaterSha(Arc::clone(&slot))), slot)
+    }
+
+    pub(crate) fn wait(self) -> Option<String> {
         match self {
             Sha::Done(s) => Some(s),
             Sha::Pending(h) => Some(
                 h.join()
                     .unwrap_or_else(|_| "unreadable: hash worker failed".into()),
             ),
+            Sha::Later(l) => Some(l.wait()),
             Sha::None => None,
         }
+    }
+}
+
+/// Where a worker delivers the hash it takes; the worker puts something
+/// there whatever happens (`unreadable: …` when it stopped).
+#[derive(Debug, Default)]
+pub struct HashSlot {
+    value: Mutex<Option<String>>,
+    ready: Condvar,
+    /// The waiting end ([`LaterSha`]) was dropped: nobody reads the hash.
+    unwanted: AtomicBool,
+}
+
+impl HashSlot {
+    /// Delivers the hash (only the first delivery counts).
+    pub(crate) fn put(&self, text: String) {
+        let mut v = self.value.lock().unwrap_or_else(|e| e.into_inner());
+        if v.is_none() {
+            *v = Some(text);
+        }
+        self.ready.notify_all();
+    }
+
+    /// Whether anyone still waits for the hash.
+    pub(crate) fn wanted(&self) -> bool {
+        !self.unwanted.load(Ordering::Acquire)
+    }
+}
+
+/// The waiting end of a [`HashSlot`]; dropping it tells the worker that
+/// nobody reads the hash any more.
+#[derive(Debug)]
+pub struct LaterSha(Arc<HashSlot>);
+
+impl LaterSha {
+    /// Waits until the worker delivered the hash.
+    pub fn wait(&self) -> String {
+        let mut v = self.0.value.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(t) = v.as_ref() {
+                return t.clone();
+            }
+            v = self.0.ready.wait(v).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+impl Drop for LaterSha {
+    fn drop(&mut self) {
+        self.0.unwanted.store(true, Ordering::Release);
     }
 }
 

@@ -503,6 +503,8 @@ pub(crate) fn recover_logs(
     // After an error nothing is left of the run: no working copy, and no
     // output folder it created (`remove_dir` leaves a folder with files).
     let failed = |rd: &mut Redo, e: Error| {
+        // No report: the hashes still being taken are not waited for.
+        rd.inputs = Default::default();
         discard_outputs(rd);
         if created {
             let _ = std::fs::remove_dir(&opts.output);
@@ -520,6 +522,10 @@ pub(crate) fn recover_logs(
         Err(e) => return failed(&mut rd, e),
     };
     drop(logs);
+    // The copies made beside redo are complete before anything checks them.
+    if let Err(e) = settle_outputs(&rd) {
+        return failed(&mut rd, e);
+    }
     run.expected.add_checkpoint(&chk);
     let verification = finish_run(opts, &mut rd, &mut run, &start, &mut not_recovered);
     let error = run.error.take();
@@ -711,6 +717,16 @@ fn replay_generation(
         }
     }
     false
+}
+
+/// Waits for the copy (or hash) each working file makes beside redo
+/// ([`PageStore::settle`]); a copy that failed fails the run, as it did
+/// when the copy was made before redo.
+fn settle_outputs(rd: &Redo) -> Result<(), Error> {
+    for db in rd.dbs.values().chain(rd.detached.iter()) {
+        db.store.settle()?;
+    }
+    Ok(())
 }
 
 /// Drops every working copy (nothing of the run is committed).

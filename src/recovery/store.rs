@@ -4,13 +4,22 @@
 //! Scheme: every database being recovered lives in `OUT/<name>.recovering`
 //! while redo runs (created empty for a database that enters by CreateDB,
 //! or a copy of the input database: a reflink clone where the file system
-//! supports `FICLONE`, else a byte copy that hashes the input in the same
-//! pass). [`PageStore::commit`] renames it atomically to `OUT/<name>` after
-//! [`PageStore::sync`]. An interrupted run leaves only the `.recovering`
-//! file, which the next run overwrites: the scheme is restartable, not
-//! resumable. With `--in-place` ([`PageStore::in_place`]) the database file
-//! itself is the working file: its header says Dirty Shutdown until the end,
-//! so an interrupted run is run again like ESE's own recovery.
+//! supports `FICLONE`, else a byte copy made on a worker thread while redo
+//! runs, hashing the input in the same pass: `store/overlap.rs`).
+//! [`PageStore::commit`] renames it atomically to `OUT/<name>` after
+//! [`PageStore::settle`] and [`PageStore::sync`]. An interrupted run leaves
+//! only the `.recovering` file, which the next run overwrites: the scheme
+//! is restartable, not resumable. With `--in-place` ([`PageStore::in_place`])
+//! the database file itself is the working file: its header says Dirty
+//! Shutdown until the end, so an interrupted run is run again like ESE's
+//! own recovery; it is hashed on a worker thread while redo writes it, the
+//! original bytes of the pages written ahead of the hasher kept for it.
+//!
+//! While the copy (or hash) runs, every read and write of the file goes
+//! through it: a page neither copied nor written yet is read from the
+//! input, a page written ahead of the copier is marked so that the copy
+//! leaves it alone, a truncation stops the copy at the new end (in place:
+//! waits for the hasher). `store/overlap.rs` says why this is race-free.
 //!
 //! Pages go through a bounded write-back cache (least recently used out):
 //! a page is read from the file once, kept as bytes, sealed and written
@@ -43,6 +52,9 @@ use crate::checksum::{seal_header, seal_page};
 use crate::error::{Error, FormatError, Jet, Result};
 use crate::parse::page::is_large;
 
+mod overlap;
+use overlap::Background;
+
 /// A database file being rebuilt.
 #[derive(Debug)]
 pub struct PageStore {
@@ -57,6 +69,9 @@ pub struct PageStore {
     in_place: bool,
     /// How the working file was made.
     origin: Origin,
+    /// The copy or the hash running beside redo (`overlap.rs`): every
+    /// read and write of the file goes through it.
+    background: Option<Background>,
     cache: RefCell<Cache>,
     /// Pages written (data pages, counting rewrites once per write).
     pub writes: u64,
@@ -275,6 +290,7 @@ impl PageStore {
             page_size,
             in_place: origin == Origin::InPlace,
             origin,
+            background: None,
             cache: RefCell::new(Cache::new(
                 super::evidence::DEFAULT_CACHE_MIB * (1 << 20) / page_size,
                 pages,
@@ -299,29 +315,52 @@ impl PageStore {
     }
 
     /// The working copy of `input` (only read) for `target`: a reflink
-    /// clone when the file system supports it, else a copy. With `hash`,
-    /// the input is hashed in the copy pass, or after a clone on a worker
-    /// thread that runs while redo does. Returns what the input was.
+    /// clone when the file system supports it, else a copy made on a
+    /// worker thread while redo runs (`overlap.rs`). With `hash`, the input
+    /// is hashed in the copy pass, or after a clone on a worker thread.
+    /// Returns what the input was.
     pub fn working_copy(
         input: &Path,
         target: &Path,
         page_size: usize,
         hash: bool,
     ) -> Result<(PageStore, ReadEvidence)> {
+        PageStore::working_copy_gated(input, target, page_size, hash, false)
+    }
+
+    /// [`PageStore::working_copy`], the copier held before its first chunk
+    /// when `gate_closed` (tests).
+    fn working_copy_gated(
+        input: &Path,
+        target: &Path,
+        page_size: usize,
+        hash: bool,
+        gate_closed: bool,
+    ) -> Result<(PageStore, ReadEvidence)> {
         let tmp = tmp_path(target);
-        let mut src = crate::file::open_read_only(input)?;
-        let facts = FileFacts::of(&src.metadata().map_err(|e| Error::io(input, e))?);
-        let mut file = open_new(&tmp)?;
-        let (origin, sha) = if reflink(&src, &file) {
-            (
-                Origin::Reflink,
-                if hash { Sha::spawn(input) } else { Sha::None },
-            )
+        let src = crate::file::open_read_only(input)?;
+        let meta = src.metadata().map_err(|e| Error::io(input, e))?;
+        let facts = FileFacts::of(&meta);
+        let file = open_new(&tmp)?;
+        if reflink(&src, &file) {
+            let sha = if hash { Sha::spawn(input) } else { Sha::None };
+            let store = PageStore::new(file, tmp, target, page_size, Origin::Reflink)?;
+            let ev = ReadEvidence {
+                facts: Some(facts),
+                sha,
+            };
+            return Ok((store, ev));
+        }
+        file.set_len(meta.len()).map_err(|e| Error::io(&tmp, e))?;
+        let (sha, slot) = if hash {
+            let (sha, slot) = Sha::later();
+            (sha, Some(slot))
         } else {
-            let digest = crate::file::copy_hashing(&mut src, input, &mut file, &tmp, hash)?;
-            (Origin::Copy, digest.map(Sha::Done).unwrap_or(Sha::None))
+            (Sha::None, None)
         };
-        let store = PageStore::new(file, tmp, target, page_size, origin)?;
+        let copier = overlap::Copier::start(src, input, &file, &tmp, page_size, slot, gate_closed)?;
+        let mut store = PageStore::new(file, tmp, target, page_size, Origin::Copy)?;
+        store.background = Some(Background::Copy(copier));
         let ev = ReadEvidence {
             facts: Some(facts),
             sha,
@@ -332,21 +371,56 @@ impl PageStore {
     /// The database `path` itself as the working file (`--in-place`): no
     /// copy; [`PageStore::commit`] renames nothing and
     /// [`PageStore::discard`] removes nothing. With `hash` the file is
-    /// hashed first (one read: it is about to change).
+    /// hashed on a worker thread while redo runs, the original bytes of
+    /// the pages written before the hasher read them kept for it.
     pub fn in_place(
         path: &Path,
         page_size: usize,
         hash: bool,
     ) -> Result<(PageStore, ReadEvidence)> {
+        PageStore::in_place_gated(path, page_size, hash, false)
+    }
+
+    /// [`PageStore::in_place`], the hasher held before its first chunk
+    /// when `gate_closed` (tests).
+    fn in_place_gated(
+        path: &Path,
+        page_size: usize,
+        hash: bool,
+        gate_closed: bool,
+    ) -> Result<(PageStore, ReadEvidence)> {
         let facts = FileFacts::now(path);
-        let sha = if hash { Sha::now(path) } else { Sha::None };
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .open(path)
             .map_err(|e| Error::io(path, e))?;
-        let store = PageStore::new(file, path.to_path_buf(), path, page_size, Origin::InPlace)?;
+        let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let mut store = PageStore::new(file, path.to_path_buf(), path, page_size, Origin::InPlace)?;
+        let sha = if hash {
+            let (sha, slot) = Sha::later();
+            match overlap::Hasher::start(path, size, page_size, slot, gate_closed) {
+                Ok(h) => {
+                    store.background = Some(Background::Hash(h));
+                    sha
+                }
+                Err(e) => Sha::Done(format!("unreadable: {e}")),
+            }
+        } else {
+            Sha::None
+        };
         Ok((store, ReadEvidence { facts, sha }))
+    }
+
+    /// Waits for the copy or hash running beside redo (`overlap.rs`); a copy
+    /// that failed is an error (of the input, or of the working file).
+    /// Called before anything reads the whole working file; [`Self::sync`]
+    /// and [`Self::commit`] call it too.
+    pub fn settle(&self) -> Result<()> {
+        match &self.background {
+            Some(b) => b.join(),
+            None => Ok(()),
+        }
     }
 
     /// Sets the cache capacity (bytes; at least one page is kept).
@@ -405,6 +479,9 @@ impl PageStore {
         c.len = c.len.min(pgno_last);
         if c.file_len > pgno_last {
             let len = (pgno_last as u64 + 2) * self.page_size as u64;
+            if let Some(b) = &self.background {
+                b.before_truncate(len);
+            }
             self.file
                 .set_len(len)
                 .map_err(|e| Error::io(&self.tmp, e))?;
@@ -428,9 +505,7 @@ impl PageStore {
         c.stats.misses += 1;
         let mut b = vec![0u8; self.page_size];
         if pgno <= c.file_len {
-            self.file
-                .read_exact_at(&mut b, self.offset(pgno))
-                .map_err(|e| Error::io(&self.tmp, e))?;
+            self.read_at(&mut b, self.offset(pgno))?;
         }
         c.put(pgno, b, State::Clean);
         self.evict(&mut c)?;
@@ -523,6 +598,27 @@ impl PageStore {
         (pgno as u64 + 1) * self.page_size as u64
     }
 
+    /// Reads the file at `off` as it is once the copy is done.
+    fn read_at(&self, buf: &mut [u8], off: u64) -> Result<()> {
+        match &self.background {
+            Some(b) => b.read_at(&self.file, &self.tmp, buf, off),
+            None => self
+                .file
+                .read_exact_at(buf, off)
+                .map_err(|e| Error::io(&self.tmp, e)),
+        }
+    }
+
+    /// Writes `buf` at `off`, the copy or hash running beside told first.
+    fn write_at(&self, buf: &[u8], off: u64) -> Result<()> {
+        if let Some(b) = &self.background {
+            b.before_write(&self.file, &self.tmp, off, buf.len() as u64)?;
+        }
+        self.file
+            .write_all_at(buf, off)
+            .map_err(|e| Error::io(&self.tmp, e))
+    }
+
     /// Evicts least recently used pages beyond the capacity, writing the
     /// dirty ones.
     fn evict(&self, c: &mut Cache) -> Result<()> {
@@ -546,9 +642,7 @@ impl PageStore {
             State::Dirty => seal_page(&mut b, pgno),
             State::Zeroed => {}
         }
-        self.file
-            .write_all_at(&b, self.offset(pgno))
-            .map_err(|e| Error::io(&self.tmp, e))?;
+        self.write_at(&b, self.offset(pgno))?;
         c.stats.write_backs += 1;
         c.file_len = c.file_len.max(pgno);
         Ok(())
@@ -619,9 +713,7 @@ impl PageStore {
     /// Reads the primary header page.
     pub fn read_header(&self) -> Result<Vec<u8>> {
         let mut b = vec![0u8; self.page_size];
-        self.file
-            .read_exact_at(&mut b, 0)
-            .map_err(|e| Error::io(&self.tmp, e))?;
+        self.read_at(&mut b, 0)?;
         Ok(b)
     }
 
@@ -634,9 +726,7 @@ impl PageStore {
         h.resize(self.page_size, 0);
         seal_header(&mut h);
         for copy in 0..2u64 {
-            self.file
-                .write_all_at(&h, copy * self.page_size as u64)
-                .map_err(|e| Error::io(&self.tmp, e))?;
+            self.write_at(&h, copy * self.page_size as u64)?;
         }
         Ok(())
     }
@@ -657,8 +747,10 @@ impl PageStore {
     }
 
     /// Writes every cached page back and flushes the working file
-    /// (`fsync`), before any output is renamed.
+    /// (`fsync`), before any output is renamed; the copy running beside
+    /// redo is waited for first ([`Self::settle`]).
     pub fn sync(&self) -> Result<()> {
+        self.settle()?;
         self.flush(false)?;
         self.file.sync_all().map_err(|e| Error::io(&self.tmp, e))
     }
@@ -667,6 +759,7 @@ impl PageStore {
     /// place); the caller has [`PageStore::sync`]ed it (every output is
     /// flushed before any rename).
     pub fn commit(self) -> Result<PathBuf> {
+        self.settle()?;
         drop(self.file);
         if !self.in_place {
             std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io(&self.target, e))?;
@@ -676,7 +769,12 @@ impl PageStore {
 
     /// Drops the working file (recovery failed); a database replayed in
     /// place is kept (its header says Dirty Shutdown: run recovery again).
-    pub fn discard(self) {
+    /// The copy running beside redo stops (a hash the report still waits
+    /// for is finished first).
+    pub fn discard(mut self) {
+        if let Some(b) = self.background.take() {
+            b.stop();
+        }
         drop(self.file);
         if !self.in_place {
             let _ = std::fs::remove_file(&self.tmp);
@@ -914,7 +1012,7 @@ mod tests {
         let ino = std::fs::metadata(&t).unwrap().ino();
         let (mut s, ev) = PageStore::in_place(&t, 4096, true).unwrap();
         assert_eq!(s.origin(), Origin::InPlace);
-        assert!(matches!(ev.sha, Sha::Done(_)));
+        assert!(matches!(ev.sha, Sha::Later(_)));
         s.write_page(2, page(4096, 2)).unwrap();
         s.sync().unwrap();
         assert_eq!(s.commit().unwrap(), t);
@@ -935,16 +1033,240 @@ mod tests {
         let (s, ev) = PageStore::working_copy(&src, &d.path().join("out.edb"), 4096, true).unwrap();
         assert!(matches!(s.origin(), Origin::Copy | Origin::Reflink));
         let want = crate::file::sha256_file(&src).unwrap();
-        match ev.sha {
-            Sha::Done(h) => assert_eq!(h, want),
-            Sha::Pending(j) => assert_eq!(j.join().unwrap(), want),
-            Sha::None => panic!("not hashed"),
-        }
+        s.settle().unwrap();
+        assert_eq!(ev.sha.wait().unwrap(), want);
         assert_eq!(std::fs::read(s.tmp_path()).unwrap(), bytes);
         assert_eq!(ev.facts.unwrap().size, bytes.len() as u64);
         assert_eq!(s.page_count().unwrap(), ((bytes.len() / 4096) - 2) as u32);
         let (_, ev) = PageStore::working_copy(&src, &d.path().join("o2.edb"), 4096, false).unwrap();
         assert!(matches!(ev.sha, Sha::None));
+    }
+
+    /// An input of `pages` 4 KiB pages (headers included) and `tail` more
+    /// bytes, each page different.
+    fn input_db(d: &Path, pages: usize, tail: usize) -> (PathBuf, Vec<u8>) {
+        let p = d.join("in.edb");
+        let bytes: Vec<u8> = (0..pages * 4096 + tail)
+            .map(|i| ((i / 4096) as u8) ^ (i % 251) as u8)
+            .collect();
+        std::fs::write(&p, &bytes).unwrap();
+        (p, bytes)
+    }
+
+    /// Page `pgno` of `bytes` (a whole database file).
+    fn page_of(bytes: &[u8], pgno: u32) -> &[u8] {
+        let off = (pgno as usize + 1) * 4096;
+        &bytes[off..off + 4096]
+    }
+
+    fn sha256(b: &[u8]) -> String {
+        use sha2::Digest;
+        crate::file::sha256_hex(sha2::Sha256::new_with_prefix(b))
+    }
+
+    /// A copy on a file system without reflink (else the copier is not
+    /// used): `None` where the temporary folder clones.
+    fn gated_copy(src: &Path, d: &Path, hash: bool) -> Option<(PageStore, ReadEvidence)> {
+        let (s, ev) =
+            PageStore::working_copy_gated(src, &d.join("out.edb"), 4096, hash, true).unwrap();
+        (s.origin() == Origin::Copy).then_some((s, ev))
+    }
+
+    fn bg(s: &PageStore) -> &Background {
+        s.background.as_ref().unwrap()
+    }
+
+    #[test]
+    fn the_copy_never_overwrites_a_page_written_ahead_of_it() {
+        let d = tempfile::tempdir().unwrap();
+        let (src, bytes) = input_db(d.path(), 600, 100);
+        let Some((s, ev)) = gated_copy(&src, d.path(), true) else {
+            return;
+        };
+        let mut s = s.with_cache_bytes(0);
+        // Nothing copied yet: a read is served by the input.
+        assert_eq!(s.read_page(300).unwrap(), page_of(&bytes, 300));
+        assert_eq!(s.read_header().unwrap(), &bytes[..4096]);
+        // Written ahead of the copier (evicted: in the file), read back.
+        s.write_page(400, page(4096, 9)).unwrap();
+        s.write_page(401, page(4096, 10)).unwrap();
+        assert_eq!(u64_at(&s.read_page(400).unwrap(), 8), 9);
+        // One chunk (256 pages) copied: read from the working file.
+        bg(&s).allow(Some(1));
+        bg(&s).wait_done(1 << 20);
+        assert_eq!(file_page(&s, 10), page_of(&bytes, 10));
+        assert!(file_page(&s, 300).iter().all(|&b| b == 0));
+        assert_eq!(s.read_page(10).unwrap(), page_of(&bytes, 10));
+        bg(&s).allow(None);
+        s.sync().unwrap();
+        let out = std::fs::read(s.tmp_path()).unwrap();
+        assert_eq!(out.len(), bytes.len());
+        for pg in [400, 401] {
+            assert!(crate::checksum::verify_page(page_of(&out, pg), pg).is_good());
+        }
+        let mut want = bytes.clone();
+        want[401 * 4096..403 * 4096].copy_from_slice(&out[401 * 4096..403 * 4096]);
+        assert_eq!(out, want, "everything else copied, the tail too");
+        assert_eq!(ev.sha.wait().unwrap(), sha256(&bytes));
+    }
+
+    fn u64_at(b: &[u8], off: usize) -> u64 {
+        crate::parse::u64_at(b, off)
+    }
+
+    #[test]
+    fn truncation_and_extension_while_the_copy_runs() {
+        let d = tempfile::tempdir().unwrap();
+        let (src, bytes) = input_db(d.path(), 600, 100);
+        let Some((mut s, ev)) = gated_copy(&src, d.path(), true) else {
+            return;
+        };
+        bg(&s).allow(Some(1));
+        s.truncate_to(100).unwrap();
+        s.extend_to(120).unwrap();
+        s.write_page(110, page(4096, 5)).unwrap();
+        assert!(s.read_page(105).unwrap().iter().all(|&b| b == 0));
+        assert_eq!(s.read_page(50).unwrap(), page_of(&bytes, 50));
+        bg(&s).allow(None);
+        s.sync().unwrap();
+        let out = std::fs::read(s.tmp_path()).unwrap();
+        assert_eq!(out.len(), 122 * 4096);
+        assert_eq!(out[..102 * 4096], bytes[..102 * 4096]);
+        for pg in (101..=120).filter(|&p| p != 110) {
+            assert!(page_of(&out, pg).iter().all(|&b| b == 0), "{pg}");
+        }
+        assert_eq!(u64_at(page_of(&out, 110), 8), 5);
+        // The hash is of the whole input, the truncated part too.
+        assert_eq!(ev.sha.wait().unwrap(), sha256(&bytes));
+    }
+
+    #[test]
+    fn a_failed_copy_is_the_runs_error() {
+        let d = tempfile::tempdir().unwrap();
+        let (src, _) = input_db(d.path(), 600, 0);
+        let Some((s, ev)) = gated_copy(&src, d.path(), true) else {
+            return;
+        };
+        // The input shrinks under the copier: its read fails.
+        let shrink = || {
+            let f = File::options().write(true).open(&src).unwrap();
+            f.set_len(300 * 4096).unwrap();
+        };
+        shrink();
+        bg(&s).allow(None);
+        let e = s.settle().unwrap_err();
+        assert!(e.to_string().contains("in.edb"), "{e}");
+        assert!(s.sync().is_err(), "and again at the sync");
+        assert!(ev.sha.wait().unwrap().starts_with("unreadable"));
+        s.discard();
+        // Without a hash (the kernel copies) too.
+        input_db(d.path(), 600, 0);
+        let (s, _) = gated_copy(&src, d.path(), false).unwrap();
+        shrink();
+        bg(&s).allow(None);
+        assert!(s.settle().is_err());
+    }
+
+    #[test]
+    fn a_discarded_copy_stops_and_a_wanted_hash_is_finished() {
+        let d = tempfile::tempdir().unwrap();
+        let (src, bytes) = input_db(d.path(), 600, 0);
+        let Some((s, ev)) = gated_copy(&src, d.path(), true) else {
+            return;
+        };
+        let tmp = s.tmp_path().to_path_buf();
+        s.discard();
+        assert!(!tmp.exists());
+        assert_eq!(ev.sha.wait().unwrap(), sha256(&bytes));
+        // Not wanted (or not hashing): stopped at once, never waits.
+        let (s, ev) = gated_copy(&src, d.path(), true).unwrap();
+        drop(ev);
+        s.discard();
+        let (s, _) = gated_copy(&src, d.path(), false).unwrap();
+        drop(s);
+    }
+
+    #[test]
+    fn a_copy_without_hash_runs_beside_redo_too() {
+        let d = tempfile::tempdir().unwrap();
+        let (src, bytes) = input_db(d.path(), 600, 0);
+        let Some((mut s, ev)) = gated_copy(&src, d.path(), false) else {
+            return;
+        };
+        assert!(matches!(ev.sha, Sha::None));
+        s.write_page(500, page(4096, 3)).unwrap();
+        bg(&s).allow(None);
+        s.sync().unwrap();
+        let out = std::fs::read(s.tmp_path()).unwrap();
+        assert_eq!(out[..501 * 4096], bytes[..501 * 4096]);
+        assert_eq!(u64_at(page_of(&out, 500), 8), 3);
+        assert_eq!(out[502 * 4096..], bytes[502 * 4096..]);
+        s.commit().unwrap();
+    }
+
+    #[test]
+    fn in_place_hash_is_of_the_file_before_redo_wrote_it() {
+        let d = tempfile::tempdir().unwrap();
+        let (db, bytes) = input_db(d.path(), 600, 0);
+        let (s, ev) = PageStore::in_place_gated(&db, 4096, true, true).unwrap();
+        let mut s = s.with_cache_bytes(0);
+        s.write_header(vec![7u8; 4096]).unwrap();
+        for pg in [3, 300, 301, 598] {
+            s.write_page(pg, page(4096, pg as u64)).unwrap();
+            s.write_page(pg, page(4096, 1000 + pg as u64)).unwrap();
+        }
+        bg(&s).allow(Some(1));
+        s.write_page(10, page(4096, 1)).unwrap();
+        bg(&s).allow(None);
+        s.sync().unwrap();
+        s.settle().unwrap();
+        assert_eq!(ev.sha.wait().unwrap(), sha256(&bytes));
+        let now = std::fs::read(&db).unwrap();
+        assert_eq!(u64_at(page_of(&now, 300), 8), 1300);
+        assert_ne!(now[..4096], bytes[..4096]);
+    }
+
+    #[test]
+    fn in_place_writes_wait_when_the_originals_kept_are_full() {
+        let d = tempfile::tempdir().unwrap();
+        let (db, bytes) = input_db(d.path(), 600, 0);
+        let (mut s, ev) = PageStore::in_place_gated(&db, 4096, true, true).unwrap();
+        if let Some(Background::Hash(h)) = s.background.as_mut() {
+            h.set_max_kept(2 * 4096);
+        }
+        let mut s = s.with_cache_bytes(0);
+        let open = bg(&s).gate_opener();
+        let t = std::time::Instant::now();
+        let opener = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            open();
+        });
+        // Page 1 waits in the cache; 2 and 3 keep two originals; the write of
+        // 4 waits for the hasher.
+        for pg in 2..=6 {
+            s.write_page(pg, page(4096, pg as u64)).unwrap();
+        }
+        assert!(t.elapsed() >= std::time::Duration::from_millis(90));
+        opener.join().unwrap();
+        s.sync().unwrap();
+        assert_eq!(ev.sha.wait().unwrap(), sha256(&bytes));
+    }
+
+    #[test]
+    fn in_place_truncation_waits_for_the_hasher() {
+        let d = tempfile::tempdir().unwrap();
+        let (db, bytes) = input_db(d.path(), 600, 0);
+        let (mut s, ev) = PageStore::in_place_gated(&db, 4096, true, true).unwrap();
+        let open = bg(&s).gate_opener();
+        let opener = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            open();
+        });
+        s.truncate_to(10).unwrap();
+        opener.join().unwrap();
+        assert_eq!(std::fs::metadata(&db).unwrap().len(), 12 * 4096);
+        assert_eq!(ev.sha.wait().unwrap(), sha256(&bytes));
+        s.discard();
     }
 
     #[test]
