@@ -581,6 +581,36 @@ pub fn finish(b: &mut [u8], sh: &mut Shape, dbtime: u64) {
     }
 }
 
+/// `NDEmptyPage` (inc/node.hxx ~608) on the bytes, as `PageImage` writes
+/// a page whose lines and tag 0 it cleared: the lines deleted last first,
+/// tag 0 emptied where it is (the caller sets fPageEmpty).
+pub fn empty(b: &mut [u8], sh: &mut Shape) -> bool {
+    for itag in (1..sh.ntags).rev() {
+        delete(b, sh, itag);
+    }
+    replace(b, sh, 0, &[], 0)
+}
+
+/// `CPAGE::OptimizeInternalFragmentation` (cpage.cxx ~5696) as
+/// `PageImage::to_bytes` applies it to a page marked for it: the data area
+/// compacted (`ReorganizeData_`) when the compacted page fits a smaller
+/// buffer size class. `false`: lines overlap, page untouched.
+pub fn optimize_internal_fragmentation(b: &mut [u8], sh: &mut Shape) -> bool {
+    use super::page::{buffer_class, round2};
+    let mic = if sh.ntags == 1 && tag_at(b, sh, 0).cb == 0 {
+        0
+    } else {
+        sh.mic
+    };
+    let tags = 4 * sh.ntags;
+    let now = round2(sh.hs + mic + tags);
+    let packed = round2(sh.hs + sh.cb_lines + tags);
+    if now == packed || buffer_class(packed) >= buffer_class(now) {
+        return true;
+    }
+    reorganize(b, sh, None, sh.ntags, 0).is_some()
+}
+
 /// Tag `itag`'s line bytes.
 pub fn line_at<'a>(b: &'a [u8], sh: &Shape, itag: usize) -> &'a [u8] {
     let t = tag_at(b, sh, itag);

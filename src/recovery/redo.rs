@@ -242,6 +242,9 @@ pub struct Redo {
     /// Bytes of the node being built by an in-place operation (kept to
     /// spare an allocation per record).
     scratch: Vec<u8>,
+    /// A page's bytes before a multi-step in-place change
+    /// ([`Redo::edit_at`]), to put back when a step declines.
+    backup: Vec<u8>,
 }
 
 fn err(jet: Jet, record: &LogRecord, detail: impl Into<String>) -> Error {
@@ -292,6 +295,17 @@ fn need(record: &LogRecord, n: usize) -> R<()> {
 pub(crate) enum Check {
     Redo(PageImage),
     Skip,
+}
+
+/// Outcome of the dbtime check for one page, read into the cache
+/// ([`Redo::check_in_cache`]).
+pub(crate) enum Checked {
+    /// The page already carries the operation.
+    Skip,
+    /// To redo in place: the page is cached and [`Shape::of`] accepts it.
+    InPlace,
+    /// To redo through [`PageImage`] (a page the in-place path declines).
+    Image(PageImage),
 }
 
 impl Redo {
@@ -412,11 +426,11 @@ impl Redo {
     pub(crate) fn check_new(&mut self, r: &LogRecord, dbid: u8, pgno: u32, after: u64) -> R<bool> {
         self.note_dbtime(dbid, after);
         let db = self.db(r, dbid)?;
-        let b = db.store.read_page(pgno).map_err(|e| store_err(r, e))?;
-        if crate::db::classify::is_unwritten(&b) {
+        let c = db.store.page_mut(pgno).map_err(|e| store_err(r, e))?;
+        let Some(c) = c.filter(|c| !crate::db::classify::is_unwritten(c.bytes)) else {
             return Ok(true);
-        }
-        let dbtime = u64_at(&b, 8);
+        };
+        let dbtime = u64_at(c.bytes, 8);
         if dbtime >= after {
             self.stats.pages_already_applied += 1;
             return Ok(false);
@@ -1143,10 +1157,24 @@ impl Redo {
     /// (blank, damaged, in a form only [`PageImage`] handles) is returned
     /// as read, for [`Redo::check_bytes`].
     fn check_cached(&mut self, record: &LogRecord, page: &PageRef) -> R<Cached> {
-        self.note_dbtime(page.dbid, page.dbtime);
-        let db = self.db(record, page.dbid)?;
+        let (after, before) = (page.dbtime, page.dbtime_before);
+        self.check_cached_at(record, page.dbid, page.pgno, after, before)
+    }
+
+    /// [`Redo::check_cached`] for page `pgno` of `dbid` (`before ==
+    /// DBTIME_NIL`: only the after test, as [`Redo::check`]).
+    fn check_cached_at(
+        &mut self,
+        record: &LogRecord,
+        dbid: u8,
+        pgno: u32,
+        after: u64,
+        before: u64,
+    ) -> R<Cached> {
+        self.note_dbtime(dbid, after);
+        let db = self.db(record, dbid)?;
         let ps = db.store.page_size();
-        let c = match db.store.page_mut(page.pgno) {
+        let c = match db.store.page_mut(pgno) {
             Ok(Some(c)) => c,
             Ok(None) => return Ok(Cached::Unchecked(vec![0u8; ps])),
             Err(e) => return Err(store_err(record, e)),
@@ -1161,14 +1189,128 @@ impl Redo {
             return Ok(Cached::Unchecked(b.to_vec()));
         };
         let dbtime = u64_at(b, 8);
-        if dbtime >= page.dbtime {
+        if dbtime >= after {
             self.stats.pages_already_applied += 1;
             return Ok(Cached::Skip);
         }
-        if dbtime != page.dbtime_before {
-            return Err(self.mismatch(record, page.pgno, dbtime, page.dbtime_before, page.dbtime));
+        if before != DBTIME_NIL && dbtime != before {
+            return Err(self.mismatch(record, pgno, dbtime, before, after));
         }
         Ok(Cached::Redo(sh))
+    }
+
+    /// [`Redo::check`] without copying or decoding a page the in-place
+    /// path takes: the same rule, the same errors.
+    pub(crate) fn check_in_cache(
+        &mut self,
+        r: &LogRecord,
+        dbid: u8,
+        pgno: u32,
+        after: u64,
+        before: u64,
+    ) -> R<Checked> {
+        Ok(match self.check_cached_at(r, dbid, pgno, after, before)? {
+            Cached::Skip => Checked::Skip,
+            Cached::Redo(_) => Checked::InPlace,
+            Cached::Unchecked(b) => match self.check_bytes(r, pgno, &b, after, before)? {
+                Check::Skip => Checked::Skip,
+                Check::Redo(p) => Checked::Image(p),
+            },
+        })
+    }
+
+    /// The page [`Redo::check_in_cache`] found to redo, decoded for the
+    /// [`PageImage`] path (`None`: to skip).
+    pub(crate) fn image_of(
+        &mut self,
+        r: &LogRecord,
+        dbid: u8,
+        pgno: u32,
+        c: Checked,
+    ) -> R<Option<PageImage>> {
+        match c {
+            Checked::Skip => Ok(None),
+            Checked::Image(p) => Ok(Some(p)),
+            Checked::InPlace => {
+                let b = self.page_at(r, dbid, pgno)?.bytes;
+                let p = PageImage::parse(b).map_err(|e| {
+                    err(
+                        Jet::DATABASE_CORRUPTED,
+                        r,
+                        format!("page {pgno}: {}", e.detail),
+                    )
+                })?;
+                Ok(Some(p))
+            }
+        }
+    }
+
+    /// The cached bytes of page `pgno` (read again when they were evicted
+    /// since their check: a cache smaller than a split or merge path), with
+    /// their shape.
+    pub(crate) fn page_at(&mut self, r: &LogRecord, dbid: u8, pgno: u32) -> R<PageMut<'_>> {
+        let store = &mut self.db(r, dbid)?.store;
+        if store.cached_mut(pgno).is_err() {
+            store.page_mut(pgno).map_err(|e| store_err(r, e))?;
+        }
+        let c = store.cached_mut(pgno).map_err(|e| store_err(r, e))?;
+        if c.shape.is_none() {
+            *c.shape = Shape::of(c.bytes);
+        }
+        Ok(c)
+    }
+
+    /// Changes page `pgno`, checked [`Checked::InPlace`], with `edit` (which
+    /// may take several steps), then (when `shrink`)
+    /// `CPAGE::OptimizeInternalFragmentation` as [`PageImage`] applies it,
+    /// then writes its header and counts the write as [`Redo::write`]
+    /// does. False when a step declined: the page is put back as it was,
+    /// for the [`PageImage`] path.
+    pub(crate) fn edit_at<F>(
+        &mut self,
+        r: &LogRecord,
+        dbid: u8,
+        pgno: u32,
+        dbtime: u64,
+        shrink: bool,
+        edit: F,
+    ) -> R<bool>
+    where
+        F: FnOnce(&mut [u8], &mut Shape, &mut Vec<u8>) -> bool,
+    {
+        let (mut scratch, mut backup) = (
+            std::mem::take(&mut self.scratch),
+            std::mem::take(&mut self.backup),
+        );
+        let c = self.page_at(r, dbid, pgno)?;
+        let b = c.bytes;
+        let mut done = false;
+        if let Some(mut sh) = *c.shape {
+            backup.clear();
+            backup.extend_from_slice(b);
+            done = edit(b, &mut sh, &mut scratch)
+                && (!shrink || cpage::optimize_internal_fragmentation(b, &mut sh));
+            if done {
+                cpage::finish(b, &mut sh, dbtime);
+                *c.shape = Some(sh);
+            } else {
+                b.copy_from_slice(&backup);
+            }
+        }
+        let objid = u32_at(b, 24);
+        (self.scratch, self.backup) = (scratch, backup);
+        if done {
+            self.mark_redone(r, dbid, pgno, dbtime, objid)?;
+        }
+        Ok(done)
+    }
+
+    /// Counts an in-place change of page `pgno` as a write.
+    fn mark_redone(&mut self, r: &LogRecord, dbid: u8, pgno: u32, dbtime: u64, objid: u32) -> R<()> {
+        let db = self.db(r, dbid)?;
+        db.store.mark_written(pgno).map_err(|e| store_err(r, e))?;
+        self.written(dbid, pgno, dbtime, objid);
+        Ok(())
     }
 
     /// The bytes of the page [`Redo::check_cached`] just read (still cached).
@@ -1217,11 +1359,7 @@ impl Redo {
         if !done {
             return Ok(false);
         }
-        let db = self.db(record, page.dbid)?;
-        db.store
-            .mark_written(page.pgno)
-            .map_err(|e| store_err(record, e))?;
-        self.written(page.dbid, page.pgno, page.dbtime, objid);
+        self.mark_redone(record, page.dbid, page.pgno, page.dbtime, objid)?;
         Ok(true)
     }
 
