@@ -623,7 +623,7 @@ pub fn line_at<'a>(b: &'a [u8], sh: &Shape, itag: usize) -> &'a [u8] {
 /// every one the in-place result must equal the `PageImage` path byte for
 /// byte, and a declined operation must leave the page untouched.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::log::record::LogRecord;
     use crate::log::typed::{
@@ -638,25 +638,25 @@ mod tests {
     const PGNO: u32 = 5;
 
     /// xorshift64.
-    struct Rng(u64);
+    pub(crate) struct Rng(pub(crate) u64);
     impl Rng {
-        fn next(&mut self) -> u64 {
+        pub(crate) fn next(&mut self) -> u64 {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
             self.0
         }
-        fn below(&mut self, n: usize) -> usize {
+        pub(crate) fn below(&mut self, n: usize) -> usize {
             if n == 0 {
                 0
             } else {
                 (self.next() % n as u64) as usize
             }
         }
-        fn one_in(&mut self, n: usize) -> bool {
+        pub(crate) fn one_in(&mut self, n: usize) -> bool {
             self.below(n) == 0
         }
-        fn bytes(&mut self, n: usize) -> Vec<u8> {
+        pub(crate) fn bytes(&mut self, n: usize) -> Vec<u8> {
             // a small alphabet, so that keys share prefixes
             (0..n).map(|_| b'a' + (self.next() % 4) as u8).collect()
         }
@@ -680,7 +680,7 @@ mod tests {
         SetExt(Vec<u8>),
     }
 
-    fn rec() -> LogRecord {
+    pub(crate) fn rec() -> LogRecord {
         LogRecord {
             lgpos: Lgpos::default(),
             lrtyp: 33,
@@ -891,7 +891,7 @@ mod tests {
 
     /// The reference: what redo does through `PageImage` (check's parse,
     /// the change, `write`'s header changes, the store's PGHDR2 pgno).
-    fn reference_with<F>(b: &[u8], dbtime: u64, edit: F) -> Option<Vec<u8>>
+    pub(crate) fn reference_with<F>(b: &[u8], dbtime: u64, edit: F) -> Option<Vec<u8>>
     where
         F: FnOnce(PageImage) -> Option<PageImage>,
     {
@@ -913,7 +913,7 @@ mod tests {
     /// The same through the in-place path (`false`: declined), starting
     /// from the shape kept from the last in-place operation, if any, as
     /// redo does; `memo` is left with the shape after it.
-    fn in_place_with<F>(
+    pub(crate) fn in_place_with<F>(
         b: &mut [u8],
         dbtime: u64,
         scratch: &mut Vec<u8>,
@@ -1010,7 +1010,7 @@ mod tests {
     }
 
     /// A random page built through `PageImage`, then aged.
-    fn random_page(rng: &mut Rng) -> Vec<u8> {
+    pub(crate) fn random_page(rng: &mut Rng) -> Vec<u8> {
         let ps = [4096, 8192, 16384, 32768][rng.below(4)];
         let root = rng.one_in(4);
         let space = root && rng.one_in(2);
@@ -1121,7 +1121,7 @@ mod tests {
     }
 
     /// Asserts the in-place result equals the reference, saying where not.
-    fn same(before: &[u8], mine: &[u8], want: Option<&[u8]>, what: &str) {
+    pub(crate) fn same(before: &[u8], mine: &[u8], want: Option<&[u8]>, what: &str) {
         let Some(want) = want else {
             panic!("{what}: done in place, refused by PageImage");
         };

@@ -1306,7 +1306,14 @@ impl Redo {
     }
 
     /// Counts an in-place change of page `pgno` as a write.
-    fn mark_redone(&mut self, r: &LogRecord, dbid: u8, pgno: u32, dbtime: u64, objid: u32) -> R<()> {
+    fn mark_redone(
+        &mut self,
+        r: &LogRecord,
+        dbid: u8,
+        pgno: u32,
+        dbtime: u64,
+        objid: u32,
+    ) -> R<()> {
         let db = self.db(r, dbid)?;
         db.store.mark_written(pgno).map_err(|e| store_err(r, e))?;
         self.written(dbid, pgno, dbtime, objid);

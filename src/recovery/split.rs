@@ -26,9 +26,7 @@ use super::redo::{empty_page, redo_err, Checked, Redo};
 use crate::error::Jet;
 use crate::log::record::LogRecord;
 use crate::log::typed::{BeforeImage, Merge, MergeFlags, Record, Split};
-use crate::parse::page::{
-    FLAG_EMPTY, FLAG_LEAF, FLAG_NEW_CHECKSUM, NODE_DELETED, NODE_VERSIONED,
-};
+use crate::parse::page::{FLAG_EMPTY, FLAG_LEAF, FLAG_NEW_CHECKSUM, NODE_DELETED, NODE_VERSIONED};
 use crate::parse::{u16_at, u32_at};
 
 type R<T> = crate::error::Result<T>;
@@ -529,6 +527,13 @@ fn insert_separator(redo: &mut Redo, s: &SplitRec, child: Option<&SplitRec>, dbt
     let Some(mut p) = redo.image_of(s.record, s.dbid, s.pgno, checked)? else {
         return Ok(());
     };
+    separator_image(&mut p, s, c)?;
+    shrink_page(redo, s.dbid, &mut p);
+    redo.write(s.record, s.dbid, s.pgno, p, dbtime)
+}
+
+/// [`insert_separator`]'s change through [`PageImage`].
+fn separator_image(p: &mut PageImage, s: &SplitRec, c: &SplitRec) -> R<()> {
     let at = (0..p.lines.len())
         .find(|&j| {
             let k = p.key(j);
@@ -545,8 +550,7 @@ fn insert_separator(redo: &mut Redo, s: &SplitRec, child: Option<&SplitRec>, dbt
     let line = p.make_line(c.key_parent, cb, &c.pgno.to_le_bytes(), 0);
     p.lines.insert(at, line);
     p.lines[at + 1].data = c.pgno_new.to_le_bytes().to_vec();
-    shrink_page(redo, s.dbid, &mut p);
-    redo.write(s.record, s.dbid, s.pgno, p, dbtime)
+    Ok(())
 }
 
 /// [`insert_separator`] on the bytes of the parent page, as its
@@ -567,14 +571,28 @@ fn separator_in_place(b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>, c: &S
     let next = cpage::node_at(b, sh, at);
     let (cb, suffix) = (next.cb_prefix, next.suffix.len());
     scratch.clear();
-    let f = cpage::encode_node(scratch, sh.large(), next.flags, cb, next.suffix, &c.pgno_new.to_le_bytes());
+    let f = cpage::encode_node(
+        scratch,
+        sh.large(),
+        next.flags,
+        cb,
+        next.suffix,
+        &c.pgno_new.to_le_bytes(),
+    );
     if !cpage::plain_node(cb, suffix, 4) || !cpage::replace(b, sh, at + 1, scratch, f) {
         return false;
     }
     let cb = cb_prefix(cpage::prefix(b, sh), c.key_parent);
     let key = c.key_parent;
     scratch.clear();
-    let f = cpage::encode_node(scratch, sh.large(), 0, cb, &key[cb..], &c.pgno.to_le_bytes());
+    let f = cpage::encode_node(
+        scratch,
+        sh.large(),
+        0,
+        cb,
+        &key[cb..],
+        &c.pgno.to_le_bytes(),
+    );
     cpage::plain_node(cb, key.len() - cb, 4) && cpage::insert(b, sh, at + 1, scratch, f)
 }
 
@@ -740,16 +758,20 @@ fn append_in_place(
     dbtime: u64,
 ) -> R<bool> {
     let has_image = s.before_image.is_some_and(|i| !i.bytes.is_empty());
-    if s.split_type != SplitType::Append || has_image || oper.is_some_and(|_| s.iline_oper < s.iline_split) {
+    if s.split_type != SplitType::Append
+        || has_image
+        || oper.is_some_and(|_| s.iline_oper < s.iline_split)
+    {
         return Ok(false);
     }
     let (record, leaf) = (s.record, s.new_flags & FLAG_LEAF != 0);
     let (originals, objid) = {
         let c = redo.page_at(record, s.dbid, s.pgno)?;
         match *c.shape {
-            Some(sh) if kept_as_filled(c.bytes, &sh, s.iline_split) => {
-                (moving_lines(c.bytes, &sh, s.iline_split), u32_at(c.bytes, 24))
-            }
+            Some(sh) if kept_as_filled(c.bytes, &sh, s.iline_split) => (
+                moving_lines(c.bytes, &sh, s.iline_split),
+                u32_at(c.bytes, 24),
+            ),
             _ => return Ok(false),
         }
     };
@@ -776,16 +798,7 @@ fn append_in_place(
         }
     }
     let shrink = shrinks(redo, s.dbid);
-    let edit = |b: &mut [u8], sh: &mut Shape, _: &mut Vec<u8>| {
-        for itag in (s.iline_split + 1..sh.lines() + 1).rev() {
-            cpage::delete(b, sh, itag);
-        }
-        if leaf {
-            b[HDR_UNC_FREE..HDR_UNC_FREE + 2].copy_from_slice(&s.unc_src.to_le_bytes());
-            set_u32(b, HDR_NEXT, s.pgno_new);
-        }
-        true
-    };
+    let edit = |b: &mut [u8], sh: &mut Shape, _: &mut Vec<u8>| append_source(b, sh, s);
     if !redo.edit_at(record, s.dbid, s.pgno, dbtime, shrink, edit)? {
         return Ok(false);
     }
@@ -796,6 +809,20 @@ fn append_in_place(
         right_sibling(redo, s, dbtime)?;
     }
     Ok(true)
+}
+
+/// The split page of [`append_in_place`] on its bytes: the lines from
+/// ilineSplit on deleted, last first; on a leaf cbUncommittedFree and
+/// pgnoNext set.
+fn append_source(b: &mut [u8], sh: &mut Shape, s: &SplitRec) -> bool {
+    for itag in (s.iline_split + 1..sh.lines() + 1).rev() {
+        cpage::delete(b, sh, itag);
+    }
+    if s.new_flags & FLAG_LEAF != 0 {
+        b[HDR_UNC_FREE..HDR_UNC_FREE + 2].copy_from_slice(&s.unc_src.to_le_bytes());
+        set_u32(b, HDR_NEXT, s.pgno_new);
+    }
+    true
 }
 
 /// Whether the lines before `iline_split` are each encoded against the
@@ -1124,9 +1151,16 @@ fn merge_parent(redo: &mut Redo, m: &MergeRec, leaf: &MergeRec, dbtime: u64) -> 
     let Some(mut p) = redo.image_of(m.record, m.dbid, m.pgno, checked)? else {
         return Ok(());
     };
+    parent_image(&mut p, m, leaf.merge_type)?;
+    shrink_page(redo, m.dbid, &mut p);
+    redo.write(m.record, m.dbid, m.pgno, p, dbtime)
+}
+
+/// [`merge_parent`]'s change through [`PageImage`].
+fn parent_image(p: &mut PageImage, m: &MergeRec, leaf_type: u8) -> R<()> {
     let delete_node = m.flags.has(MergeFlags::DELETE_NODE);
     let key_change = m.flags.has(MergeFlags::KEY_CHANGE);
-    if leaf.merge_type == MERGE_FULL_LEFT && delete_node && key_change {
+    if leaf_type == MERGE_FULL_LEFT && delete_node && key_change {
         return Err(redo_err(
             Jet::LOG_FILE_CORRUPT,
             m.record,
@@ -1149,7 +1183,7 @@ fn merge_parent(redo: &mut Redo, m: &MergeRec, leaf: &MergeRec, dbtime: u64) -> 
             p.replace_line(j, line);
         }
     } else if key_change {
-        let j = if leaf.merge_type == MERGE_PARTIAL_LEFT {
+        let j = if leaf_type == MERGE_PARTIAL_LEFT {
             m.iline.wrapping_sub(1)
         } else {
             m.iline
@@ -1167,10 +1201,9 @@ fn merge_parent(redo: &mut Redo, m: &MergeRec, leaf: &MergeRec, dbtime: u64) -> 
         p.replace_line(j, line);
     }
     if m.flags.has(MergeFlags::EMPTY_PAGE) {
-        empty_page(&mut p);
+        empty_page(p);
     }
-    shrink_page(redo, m.dbid, &mut p);
-    redo.write(m.record, m.dbid, m.pgno, p, dbtime)
+    Ok(())
 }
 
 /// [`merge_parent`] on the bytes of the page, as its [`PageImage`] path
@@ -1225,7 +1258,8 @@ fn parent_in_place(
         let (key, len) = (m.key_sep, n.data.len());
         scratch.clear();
         let f = cpage::encode_node(scratch, sh.large(), 0, cb, &key[cb..], n.data);
-        return cpage::plain_node(cb, key.len() - cb, len) && cpage::replace(b, sh, j + 1, scratch, f);
+        return cpage::plain_node(cb, key.len() - cb, len)
+            && cpage::replace(b, sh, j + 1, scratch, f);
     }
     true
 }
@@ -1458,6 +1492,213 @@ mod tests {
         );
         assert!(crate::db::compression::plain_lz77(&b, 301).is_err());
         assert!(crate::db::compression::plain_lz77(&b[..6], 300).is_err());
+    }
+
+    use crate::recovery::cpage::tests::{
+        in_place_with, random_page, rec, reference_with, same, Rng,
+    };
+
+    fn split_for(record: &LogRecord) -> SplitRec<'_> {
+        SplitRec {
+            record,
+            dbid: 1,
+            pgno: 5,
+            before: 1,
+            pgno_new: 0,
+            pgno_right: 0,
+            right_before: 0,
+            objid: 7,
+            split_type: SplitType::Append,
+            has_oper: false,
+            iline_oper: 0,
+            iline_split: 0,
+            clines: 0,
+            new_flags: 0,
+            split_flags: 0,
+            unc_src: 0,
+            unc_dest: 0,
+            iline_prefix_new: -1,
+            key_parent: &[],
+            prefix_split_new: &[],
+            before_image: None,
+        }
+    }
+
+    fn merge_for<'a>(
+        record: &'a LogRecord,
+        iline: usize,
+        flags: u8,
+        key_sep: &'a [u8],
+    ) -> MergeRec<'a> {
+        MergeRec {
+            record,
+            dbid: 1,
+            pgno: 5,
+            before: 1,
+            iline,
+            pgno_right: 0,
+            right_before: 0,
+            pgno_left: 0,
+            left_before: 0,
+            unc_dest: 0,
+            iline_merge: 0,
+            flags: MergeFlags(flags),
+            merge_type: MERGE_EMPTY_PAGE,
+            key_sep,
+            before_image: None,
+        }
+    }
+
+    /// A key near the page's keys (one of them, cut or extended), or random.
+    fn key_near(rng: &mut Rng, p: &PageImage) -> Vec<u8> {
+        if p.lines.is_empty() || rng.one_in(4) {
+            let n = rng.below(12);
+            return rng.bytes(n);
+        }
+        let mut k = p.key(rng.below(p.lines.len()));
+        k.truncate(rng.below(k.len() + 1));
+        let n = rng.below(6);
+        k.extend(rng.bytes(n));
+        k
+    }
+
+    /// One random split or merge edit of page `b` (`kind` 0–3): the
+    /// [`PageImage`] result and whether the in-place edit was done on `mine`.
+    fn random_edit(
+        rng: &mut Rng,
+        kind: usize,
+        b: &[u8],
+        mine: &mut [u8],
+    ) -> (Option<Vec<u8>>, bool) {
+        let record = rec();
+        let p = PageImage::parse(b).unwrap();
+        let n = p.lines.len();
+        let shrink = rng.one_in(2);
+        let key = key_near(rng, &p);
+        let mut scratch = Vec::new();
+        let opt =
+            |b: &mut [u8], sh: &mut Shape| !shrink || cpage::optimize_internal_fragmentation(b, sh);
+        let ref_opt = |mut p: PageImage| {
+            if shrink {
+                p.optimize_internal_fragmentation();
+            }
+            Some(p)
+        };
+        let mut s = split_for(&record);
+        let mut edit = |f: &mut dyn FnMut(&mut [u8], &mut Shape, &mut Vec<u8>) -> bool| {
+            in_place_with(mine, 2000, &mut scratch, &mut None, |b, sh, sc| {
+                f(b, sh, sc) && opt(b, sh)
+            })
+        };
+        match kind {
+            0 => {
+                let flags = rng.below(8) as u8;
+                let lt = [0, 1, 2, 3, 5, 6][rng.below(6)];
+                let m = merge_for(&record, rng.below(n + 1), flags, &key);
+                let want = reference_with(b, 2000, |mut p| {
+                    parent_image(&mut p, &m, lt).ok()?;
+                    ref_opt(p)
+                });
+                (
+                    want,
+                    edit(&mut |b, sh, sc| parent_in_place(b, sh, sc, &m, lt)),
+                )
+            }
+            1 => {
+                let mut c = split_for(&record);
+                (c.key_parent, c.pgno, c.pgno_new) = (&key, 0x1234_5678, 0x0A0B_0C0D);
+                let want = reference_with(b, 2000, |mut p| {
+                    separator_image(&mut p, &s, &c).ok()?;
+                    ref_opt(p)
+                });
+                (
+                    want,
+                    edit(&mut |b, sh, sc| separator_in_place(b, sh, sc, &c)),
+                )
+            }
+            2 => {
+                (s.iline_split, s.clines) = (rng.below(n + 1), n);
+                (s.unc_src, s.pgno_new) = (rng.below(300) as u16, 99);
+                s.new_flags = if rng.one_in(3) { 0 } else { FLAG_LEAF };
+                let want = reference_with(b, 2000, |mut p| {
+                    let mut lines = split_line_info(&s, kdfs(&p), None).ok()?;
+                    lines.truncate(s.iline_split);
+                    split_source_page(&s, &mut p, &lines);
+                    if s.new_flags & FLAG_LEAF != 0 {
+                        (p.cb_unc_free, p.next) = (s.unc_src, s.pgno_new);
+                    }
+                    ref_opt(p)
+                });
+                let done = edit(&mut |b, sh, _| {
+                    kept_as_filled(b, sh, s.iline_split) && append_source(b, sh, &s)
+                });
+                (want, done)
+            }
+            _ => {
+                let empty = rng.one_in(2);
+                let want = reference_with(b, 2000, |mut p| {
+                    if empty {
+                        empty_page(&mut p);
+                    }
+                    p.prev = 42;
+                    ref_opt(p)
+                });
+                let done = edit(&mut |b, sh, _| {
+                    if empty {
+                        add_flags(b, FLAG_EMPTY);
+                    }
+                    set_u32(b, HDR_PREV, 42);
+                    !empty || cpage::empty(b, sh)
+                });
+                (want, done)
+            }
+        }
+    }
+
+    /// The differential property test of the in-place split and merge
+    /// edits: on random aged pages of every size, each edit done in place
+    /// equals the [`PageImage`] path byte for byte (compaction by
+    /// `OptimizeInternalFragmentation` included).
+    #[test]
+    fn in_place_split_and_merge_edits_equal_the_page_image_path() {
+        let mut rng = Rng(0x5EED_5B11_7A11_0001);
+        let (mut done, mut declined, mut refused) = ([0u32; 4], [0u32; 4], 0u32);
+        let mut compacted = 0;
+        for case in 0..6000 {
+            let b = random_page(&mut rng);
+            if PageImage::parse(&b).is_err() {
+                continue;
+            }
+            let kind = case % 4;
+            let mut mine = b.clone();
+            let (want, ok) = random_edit(&mut rng, kind, &b, &mut mine);
+            if ok {
+                same(
+                    &b,
+                    &mine,
+                    want.as_deref(),
+                    &format!("case {case} kind {kind}"),
+                );
+                done[kind] += 1;
+                // data area compacted (ibMicFree = Σ line sizes) where it was not
+                let packed = |x: &[u8]| {
+                    let n = (u16_at(x, 34) & 0xFFF) as usize;
+                    let sum: usize = (0..n)
+                        .map(|i| u16_at(x, x.len() - 4 * (i + 1)) as usize)
+                        .sum();
+                    sum == u16_at(x, 32) as usize
+                };
+                compacted += usize::from(packed(&mine) && !packed(&b));
+            } else if want.is_some() {
+                declined[kind] += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        eprintln!("{done:?} in place by kind, {declined:?} declined, {refused} refused by both, {compacted} compacted");
+        assert!(done.iter().all(|&n| n > 600), "{done:?}");
+        assert!(declined.iter().sum::<u32>() * 4 < done.iter().sum::<u32>());
+        assert!(compacted > 100, "{compacted}");
     }
 
     #[test]
