@@ -1771,6 +1771,22 @@ impl Redo {
     /// is before the split.
     fn remember_split_operation(&mut self, record: &LogRecord, decoded: &Record) {
         let Some(page) = decoded.page() else { return };
+        // Read from the cached bytes when cpage takes the page (the nodes
+        // read the same, see `same_nodes` in cpage's tests).
+        let db = self.dbs.get_mut(&page.dbid);
+        if let Some(Ok(Some(c))) = db.map(|db| db.store.page_mut(page.pgno)) {
+            if c.shape.is_none() {
+                *c.shape = Shape::of(c.bytes);
+            }
+            if let Some(sh) = *c.shape {
+                let b = &*c.bytes;
+                let rce = rce_of(record, decoded, Some(|i: usize| raw_node(b, &sh, i)));
+                if let Some((procid, rce)) = rce {
+                    self.rces.entry(procid).or_default().push(rce);
+                }
+                return;
+            }
+        }
         let image = self
             .dbs
             .get(&page.dbid)
