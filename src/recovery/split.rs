@@ -1549,6 +1549,9 @@ mod tests {
         }
     }
 
+    /// An in-place edit of page bytes.
+    type Edit<'e> = dyn FnMut(&mut [u8], &mut Shape, &mut Vec<u8>) -> bool + 'e;
+
     /// A key near the page's keys (one of them, cut or extended), or random.
     fn key_near(rng: &mut Rng, p: &PageImage) -> Vec<u8> {
         if p.lines.is_empty() || rng.one_in(4) {
@@ -1585,7 +1588,7 @@ mod tests {
             Some(p)
         };
         let mut s = split_for(&record);
-        let mut edit = |f: &mut dyn FnMut(&mut [u8], &mut Shape, &mut Vec<u8>) -> bool| {
+        let mut edit = |f: &mut Edit| {
             in_place_with(mine, 2000, &mut scratch, &mut None, |b, sh, sc| {
                 f(b, sh, sc) && opt(b, sh)
             })
