@@ -560,11 +560,7 @@ fn separator_image(p: &mut PageImage, s: &SplitRec, c: &SplitRec) -> R<()> {
 /// `false`: declined.
 fn separator_in_place(b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>, c: &SplitRec) -> bool {
     let n = sh.lines();
-    let at = (0..n).find(|&j| {
-        scratch.clear();
-        cpage::key_into(b, sh, j, scratch);
-        scratch.is_empty() || scratch.as_slice() > c.key_parent
-    });
+    let at = (0..n).find(|&j| empty_or_after(b, sh, j, c.key_parent));
     let Some(at) = at else {
         return false;
     };
@@ -1204,6 +1200,23 @@ fn parent_image(p: &mut PageImage, m: &MergeRec, leaf_type: u8) -> R<()> {
         empty_page(p);
     }
     Ok(())
+}
+
+/// Whether node `j`'s key (the prefix bytes it uses, then its suffix) is
+/// empty or sorts after `key`, read without copying.
+fn empty_or_after(b: &[u8], sh: &Shape, j: usize, key: &[u8]) -> bool {
+    let n = cpage::node_at(b, sh, j);
+    let p = cpage::prefix(b, sh);
+    let head = &p[..n.cb_prefix.min(p.len())];
+    if head.is_empty() && n.suffix.is_empty() {
+        return true;
+    }
+    let k = head.len().min(key.len());
+    match head[..k].cmp(&key[..k]) {
+        std::cmp::Ordering::Equal if head.len() <= key.len() => n.suffix > &key[head.len()..],
+        std::cmp::Ordering::Equal => true,
+        o => o == std::cmp::Ordering::Greater,
+    }
 }
 
 /// [`merge_parent`] on the bytes of the page, as its [`PageImage`] path
