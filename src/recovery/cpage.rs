@@ -162,6 +162,11 @@ impl Shape {
         self.ntags - 1
     }
 
+    /// Whether no two lines share a byte (then compaction cannot decline).
+    pub fn disjoint(&self) -> bool {
+        self.disjoint
+    }
+
     /// Whether the page uses the large format (flags inside the nodes).
     pub fn large(&self) -> bool {
         self.large
@@ -583,7 +588,8 @@ pub fn finish(b: &mut [u8], sh: &mut Shape, dbtime: u64) {
 
 /// `NDEmptyPage` (inc/node.hxx ~608) on the bytes, as `PageImage` writes
 /// a page whose lines and tag 0 it cleared: the lines deleted last first,
-/// tag 0 emptied where it is (the caller sets fPageEmpty).
+/// tag 0 emptied where it is (the caller sets fPageEmpty). Never declines
+/// (tag 0 alone shrinking in place).
 pub fn empty(b: &mut [u8], sh: &mut Shape) -> bool {
     for itag in (1..sh.ntags).rev() {
         delete(b, sh, itag);

@@ -297,6 +297,18 @@ pub(crate) enum Check {
     Skip,
 }
 
+/// How [`Redo::edit_at`] changes a page.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EditMode {
+    /// `CPAGE::OptimizeInternalFragmentation` after the change (a page
+    /// whose lines may overlap is then declined).
+    pub shrink: bool,
+    /// The change takes steps of which a later one may decline: the page
+    /// is kept to be put back. Otherwise the edit leaves the page untouched
+    /// when it declines.
+    pub steps: bool,
+}
+
 /// Outcome of the dbtime check for one page, read into the cache
 /// ([`Redo::check_in_cache`]).
 pub(crate) enum Checked {
@@ -1260,19 +1272,18 @@ impl Redo {
         Ok(c)
     }
 
-    /// Changes page `pgno`, checked [`Checked::InPlace`], with `edit` (which
-    /// may take several steps), then (when `shrink`)
-    /// `CPAGE::OptimizeInternalFragmentation` as [`PageImage`] applies it,
-    /// then writes its header and counts the write as [`Redo::write`]
-    /// does. False when a step declined: the page is put back as it was,
-    /// for the [`PageImage`] path.
+    /// Changes page `pgno`, checked [`Checked::InPlace`], with `edit`, then
+    /// (`mode.shrink`) `CPAGE::OptimizeInternalFragmentation` as
+    /// [`PageImage`] applies it, then writes its header and counts the
+    /// write as [`Redo::write`] does. False when declined: the page is as
+    /// it was, for the [`PageImage`] path.
     pub(crate) fn edit_at<F>(
         &mut self,
         r: &LogRecord,
         dbid: u8,
         pgno: u32,
         dbtime: u64,
-        shrink: bool,
+        mode: EditMode,
         edit: F,
     ) -> R<bool>
     where
@@ -1285,15 +1296,19 @@ impl Redo {
         let c = self.page_at(r, dbid, pgno)?;
         let b = c.bytes;
         let mut done = false;
-        if let Some(mut sh) = *c.shape {
-            backup.clear();
-            backup.extend_from_slice(b);
+        // Lines that may overlap could make the compaction decline after
+        // the edit (`disjoint` holds once true).
+        if let Some(mut sh) = c.shape.filter(|sh| !mode.shrink || sh.disjoint()) {
+            if mode.steps {
+                backup.clear();
+                backup.extend_from_slice(b);
+            }
             done = edit(b, &mut sh, &mut scratch)
-                && (!shrink || cpage::optimize_internal_fragmentation(b, &mut sh));
+                && (!mode.shrink || cpage::optimize_internal_fragmentation(b, &mut sh));
             if done {
                 cpage::finish(b, &mut sh, dbtime);
                 *c.shape = Some(sh);
-            } else {
+            } else if mode.steps {
                 b.copy_from_slice(&backup);
             }
         }

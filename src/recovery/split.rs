@@ -22,7 +22,7 @@
 
 use super::cpage::{self, Shape};
 use super::page::{common, PageImage, CB_PREFIX_OVERHEAD};
-use super::redo::{empty_page, redo_err, Checked, Redo};
+use super::redo::{empty_page, redo_err, Checked, EditMode, Redo};
 use crate::error::Jet;
 use crate::log::record::LogRecord;
 use crate::log::typed::{BeforeImage, Merge, MergeFlags, Record, Split};
@@ -196,6 +196,14 @@ fn set_u32(b: &mut [u8], at: usize, v: u32) {
     b[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }
 
+/// `NDEmptyPage` on the bytes (see [`cpage::empty`]) with fPageEmpty set.
+fn emptied(b: &mut [u8], sh: &mut Shape) -> bool {
+    cpage::empty(b, sh) && {
+        add_flags(b, FLAG_EMPTY);
+        true
+    }
+}
+
 /// Sets page flags `flags` in the header.
 fn add_flags(b: &mut [u8], flags: u32) {
     let f = u32_at(b, HDR_FLAGS) | flags;
@@ -237,7 +245,11 @@ fn set_sibling(
             }
             true
         };
-        if redo.edit_at(record, dbid, pgno, dbtime, shrink, edit)? {
+        let mode = EditMode {
+            shrink,
+            steps: false,
+        };
+        if redo.edit_at(record, dbid, pgno, dbtime, mode, edit)? {
             return Ok(());
         }
     }
@@ -520,7 +532,11 @@ fn insert_separator(redo: &mut Redo, s: &SplitRec, child: Option<&SplitRec>, dbt
         let edit = |b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>| {
             separator_in_place(b, sh, scratch, c)
         };
-        if redo.edit_at(s.record, s.dbid, s.pgno, dbtime, shrink, edit)? {
+        let mode = EditMode {
+            shrink,
+            steps: true,
+        };
+        if redo.edit_at(s.record, s.dbid, s.pgno, dbtime, mode, edit)? {
             return Ok(());
         }
     }
@@ -795,7 +811,11 @@ fn append_in_place(
     }
     let shrink = shrinks(redo, s.dbid);
     let edit = |b: &mut [u8], sh: &mut Shape, _: &mut Vec<u8>| append_source(b, sh, s);
-    if !redo.edit_at(record, s.dbid, s.pgno, dbtime, shrink, edit)? {
+    let mode = EditMode {
+        shrink,
+        steps: false,
+    };
+    if !redo.edit_at(record, s.dbid, s.pgno, dbtime, mode, edit)? {
         return Ok(false);
     }
     if redo_new {
@@ -1140,7 +1160,10 @@ fn merge_parent(redo: &mut Redo, m: &MergeRec, leaf: &MergeRec, dbtime: u64) -> 
         let edit = |b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>| {
             parent_in_place(b, sh, scratch, m, leaf.merge_type)
         };
-        if redo.edit_at(m.record, m.dbid, m.pgno, dbtime, shrink, edit)? {
+        // A deletion may be followed by a Replace_ that declines.
+        let steps = m.flags.has(MergeFlags::DELETE_NODE) && !m.flags.has(MergeFlags::EMPTY_PAGE);
+        let mode = EditMode { shrink, steps };
+        if redo.edit_at(m.record, m.dbid, m.pgno, dbtime, mode, edit)? {
             return Ok(());
         }
     }
@@ -1249,8 +1272,7 @@ fn parent_in_place(
     if empty {
         // The PageImage path drops every line: the edits before leave no
         // trace on the page.
-        add_flags(b, FLAG_EMPTY);
-        return cpage::empty(b, sh);
+        return emptied(b, sh);
     }
     if delete_node {
         let n = cpage::node_at(b, sh, j);
@@ -1312,13 +1334,12 @@ fn emptied_page(redo: &mut Redo, m: &MergeRec, src: Checked, dbtime: u64) -> R<(
     let shrink = shrinks(redo, m.dbid);
     let empty = m.flags.has(MergeFlags::EMPTY_PAGE);
     if let Checked::InPlace = src {
-        let edit = |b: &mut [u8], sh: &mut Shape, _: &mut Vec<u8>| {
-            if empty {
-                add_flags(b, FLAG_EMPTY);
-            }
-            !empty || cpage::empty(b, sh)
+        let edit = |b: &mut [u8], sh: &mut Shape, _: &mut Vec<u8>| !empty || emptied(b, sh);
+        let mode = EditMode {
+            shrink,
+            steps: false,
         };
-        if redo.edit_at(m.record, m.dbid, m.pgno, dbtime, shrink, edit)? {
+        if redo.edit_at(m.record, m.dbid, m.pgno, dbtime, mode, edit)? {
             return Ok(());
         }
     }
@@ -1660,11 +1681,8 @@ mod tests {
                     ref_opt(p)
                 });
                 let done = edit(&mut |b, sh, _| {
-                    if empty {
-                        add_flags(b, FLAG_EMPTY);
-                    }
                     set_u32(b, HDR_PREV, 42);
-                    !empty || cpage::empty(b, sh)
+                    !empty || emptied(b, sh)
                 });
                 (want, done)
             }
