@@ -1,12 +1,14 @@
 //! Node operations done in place on the bytes of one page, as the engine's
 //! CPAGE does them (`ese/cpage.cxx`: `Insert_`, `Replace_`, `Delete_`,
 //! `FreeSpace_`, `ReorganizeData_`), for the redo of single-page node
-//! records: no decoding of the page into lines, no re-layout.
+//! records and of the simpler page changes of splits and merges
+//! (`super::split`): no decoding of the page into lines, no re-layout.
 //!
 //! The result is byte for byte what [`super::page::PageImage`] writes for
 //! the same operation (parse, change, `to_bytes`): that type stays the
-//! reference, used for everything else (splits, merges, moves, scrub, new
-//! pages) and for every page this module declines. A page is taken only
+//! reference, used for everything else (node moves of splits and merges,
+//! page moves, scrub, new pages) and for every page this module declines.
+//! A page is taken only
 //! when [`Shape::of`] finds it in the form `PageImage` would write it back
 //! unchanged: every tag and node in its canonical encoding, every line in
 //! the data area, the content fitting the page. An operation is done only
