@@ -1,12 +1,14 @@
 //! Node operations done in place on the bytes of one page, as the engine's
 //! CPAGE does them (`ese/cpage.cxx`: `Insert_`, `Replace_`, `Delete_`,
 //! `FreeSpace_`, `ReorganizeData_`), for the redo of single-page node
-//! records: no decoding of the page into lines, no re-layout.
+//! records and of the simpler page changes of splits and merges
+//! (`super::split`): no decoding of the page into lines, no re-layout.
 //!
 //! The result is byte for byte what [`super::page::PageImage`] writes for
 //! the same operation (parse, change, `to_bytes`): that type stays the
-//! reference, used for everything else (splits, merges, moves, scrub, new
-//! pages) and for every page this module declines. A page is taken only
+//! reference, used for everything else (node moves of splits and merges,
+//! page moves, scrub, new pages) and for every page this module declines.
+//! A page is taken only
 //! when [`Shape::of`] finds it in the form `PageImage` would write it back
 //! unchanged: every tag and node in its canonical encoding, every line in
 //! the data area, the content fitting the page. An operation is done only
@@ -160,6 +162,11 @@ impl Shape {
     /// Nodes on the page (tags after tag 0).
     pub fn lines(&self) -> usize {
         self.ntags - 1
+    }
+
+    /// Whether no two lines share a byte (then compaction cannot decline).
+    pub fn disjoint(&self) -> bool {
+        self.disjoint
     }
 
     /// Whether the page uses the large format (flags inside the nodes).
@@ -581,6 +588,37 @@ pub fn finish(b: &mut [u8], sh: &mut Shape, dbtime: u64) {
     }
 }
 
+/// `NDEmptyPage` (inc/node.hxx ~608) on the bytes, as `PageImage` writes
+/// a page whose lines and tag 0 it cleared: the lines deleted last first,
+/// tag 0 emptied where it is (the caller sets fPageEmpty). Never declines
+/// (tag 0 alone shrinking in place).
+pub fn empty(b: &mut [u8], sh: &mut Shape) -> bool {
+    for itag in (1..sh.ntags).rev() {
+        delete(b, sh, itag);
+    }
+    replace(b, sh, 0, &[], 0)
+}
+
+/// `CPAGE::OptimizeInternalFragmentation` (cpage.cxx ~5696) as
+/// `PageImage::to_bytes` applies it to a page marked for it: the data area
+/// compacted (`ReorganizeData_`) when the compacted page fits a smaller
+/// buffer size class. `false`: lines overlap, page untouched.
+pub fn optimize_internal_fragmentation(b: &mut [u8], sh: &mut Shape) -> bool {
+    use super::page::{buffer_class, round2};
+    let mic = if sh.ntags == 1 && tag_at(b, sh, 0).cb == 0 {
+        0
+    } else {
+        sh.mic
+    };
+    let tags = 4 * sh.ntags;
+    let now = round2(sh.hs + mic + tags);
+    let packed = round2(sh.hs + sh.cb_lines + tags);
+    if now == packed || buffer_class(packed) >= buffer_class(now) {
+        return true;
+    }
+    reorganize(b, sh, None, sh.ntags, 0).is_some()
+}
+
 /// Tag `itag`'s line bytes.
 pub fn line_at<'a>(b: &'a [u8], sh: &Shape, itag: usize) -> &'a [u8] {
     let t = tag_at(b, sh, itag);
@@ -593,7 +631,7 @@ pub fn line_at<'a>(b: &'a [u8], sh: &Shape, itag: usize) -> &'a [u8] {
 /// every one the in-place result must equal the `PageImage` path byte for
 /// byte, and a declined operation must leave the page untouched.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::log::record::LogRecord;
     use crate::log::typed::{
@@ -608,25 +646,25 @@ mod tests {
     const PGNO: u32 = 5;
 
     /// xorshift64.
-    struct Rng(u64);
+    pub(crate) struct Rng(pub(crate) u64);
     impl Rng {
-        fn next(&mut self) -> u64 {
+        pub(crate) fn next(&mut self) -> u64 {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
             self.0
         }
-        fn below(&mut self, n: usize) -> usize {
+        pub(crate) fn below(&mut self, n: usize) -> usize {
             if n == 0 {
                 0
             } else {
                 (self.next() % n as u64) as usize
             }
         }
-        fn one_in(&mut self, n: usize) -> bool {
+        pub(crate) fn one_in(&mut self, n: usize) -> bool {
             self.below(n) == 0
         }
-        fn bytes(&mut self, n: usize) -> Vec<u8> {
+        pub(crate) fn bytes(&mut self, n: usize) -> Vec<u8> {
             // a small alphabet, so that keys share prefixes
             (0..n).map(|_| b'a' + (self.next() % 4) as u8).collect()
         }
@@ -650,7 +688,7 @@ mod tests {
         SetExt(Vec<u8>),
     }
 
-    fn rec() -> LogRecord {
+    pub(crate) fn rec() -> LogRecord {
         LogRecord {
             lgpos: Lgpos::default(),
             lrtyp: 33,
@@ -861,7 +899,7 @@ mod tests {
 
     /// The reference: what redo does through `PageImage` (check's parse,
     /// the change, `write`'s header changes, the store's PGHDR2 pgno).
-    fn reference_with<F>(b: &[u8], dbtime: u64, edit: F) -> Option<Vec<u8>>
+    pub(crate) fn reference_with<F>(b: &[u8], dbtime: u64, edit: F) -> Option<Vec<u8>>
     where
         F: FnOnce(PageImage) -> Option<PageImage>,
     {
@@ -883,7 +921,7 @@ mod tests {
     /// The same through the in-place path (`false`: declined), starting
     /// from the shape kept from the last in-place operation, if any, as
     /// redo does; `memo` is left with the shape after it.
-    fn in_place_with<F>(
+    pub(crate) fn in_place_with<F>(
         b: &mut [u8],
         dbtime: u64,
         scratch: &mut Vec<u8>,
@@ -980,7 +1018,7 @@ mod tests {
     }
 
     /// A random page built through `PageImage`, then aged.
-    fn random_page(rng: &mut Rng) -> Vec<u8> {
+    pub(crate) fn random_page(rng: &mut Rng) -> Vec<u8> {
         let ps = [4096, 8192, 16384, 32768][rng.below(4)];
         let root = rng.one_in(4);
         let space = root && rng.one_in(2);
@@ -1091,7 +1129,7 @@ mod tests {
     }
 
     /// Asserts the in-place result equals the reference, saying where not.
-    fn same(before: &[u8], mine: &[u8], want: Option<&[u8]>, what: &str) {
+    pub(crate) fn same(before: &[u8], mine: &[u8], want: Option<&[u8]>, what: &str) {
         let Some(want) = want else {
             panic!("{what}: done in place, refused by PageImage");
         };

@@ -530,14 +530,14 @@ impl PageImage {
     }
 }
 
-fn round2(n: usize) -> usize {
+pub(crate) fn round2(n: usize) -> usize {
     n + (n & 1)
 }
 
 /// `CbBFGetBufferSize` (bf.cxx ~2498): the buffer size class holding `cb`
 /// bytes — 4 KiB at least, then steps of 4 KiB up to 32 KiB
 /// (`g_rgcbPageSize`).
-fn buffer_class(cb: usize) -> usize {
+pub(crate) fn buffer_class(cb: usize) -> usize {
     cb.div_ceil(4096).max(1) * 4096
 }
 

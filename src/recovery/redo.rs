@@ -245,6 +245,9 @@ pub struct Redo {
     /// The page-cache budget of the whole run (`--cache-mib`), shared by
     /// the databases open ([`Redo::put_db`]); 0 leaves each store's own.
     pub cache_budget: usize,
+    /// A page's bytes before a multi-step in-place change
+    /// ([`Redo::edit_at`]), to put back when a step declines.
+    backup: Vec<u8>,
 }
 
 fn err(jet: Jet, record: &LogRecord, detail: impl Into<String>) -> Error {
@@ -295,6 +298,29 @@ fn need(record: &LogRecord, n: usize) -> R<()> {
 pub(crate) enum Check {
     Redo(PageImage),
     Skip,
+}
+
+/// How [`Redo::edit_at`] changes a page.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EditMode {
+    /// `CPAGE::OptimizeInternalFragmentation` after the change (a page
+    /// whose lines may overlap is then declined).
+    pub shrink: bool,
+    /// The change takes steps of which a later one may decline: the page
+    /// is kept to be put back. Otherwise the edit leaves the page untouched
+    /// when it declines.
+    pub steps: bool,
+}
+
+/// Outcome of the dbtime check for one page, read into the cache
+/// ([`Redo::check_in_cache`]).
+pub(crate) enum Checked {
+    /// The page already carries the operation.
+    Skip,
+    /// To redo in place: the page is cached and [`Shape::of`] accepts it.
+    InPlace,
+    /// To redo through [`PageImage`] (a page the in-place path declines).
+    Image(PageImage),
 }
 
 impl Redo {
@@ -446,11 +472,11 @@ impl Redo {
     pub(crate) fn check_new(&mut self, r: &LogRecord, dbid: u8, pgno: u32, after: u64) -> R<bool> {
         self.note_dbtime(dbid, after);
         let db = self.db(r, dbid)?;
-        let b = db.store.read_page(pgno).map_err(|e| store_err(r, e))?;
-        if crate::db::classify::is_unwritten(&b) {
+        let c = db.store.page_mut(pgno).map_err(|e| store_err(r, e))?;
+        let Some(c) = c.filter(|c| !crate::db::classify::is_unwritten(c.bytes)) else {
             return Ok(true);
-        }
-        let dbtime = u64_at(&b, 8);
+        };
+        let dbtime = u64_at(c.bytes, 8);
         if dbtime >= after {
             self.stats.pages_already_applied += 1;
             return Ok(false);
@@ -1177,10 +1203,24 @@ impl Redo {
     /// (blank, damaged, in a form only [`PageImage`] handles) is returned
     /// as read, for [`Redo::check_bytes`].
     fn check_cached(&mut self, record: &LogRecord, page: &PageRef) -> R<Cached> {
-        self.note_dbtime(page.dbid, page.dbtime);
-        let db = self.db(record, page.dbid)?;
+        let (after, before) = (page.dbtime, page.dbtime_before);
+        self.check_cached_at(record, page.dbid, page.pgno, after, before)
+    }
+
+    /// [`Redo::check_cached`] for page `pgno` of `dbid` (`before ==
+    /// DBTIME_NIL`: only the after test, as [`Redo::check`]).
+    fn check_cached_at(
+        &mut self,
+        record: &LogRecord,
+        dbid: u8,
+        pgno: u32,
+        after: u64,
+        before: u64,
+    ) -> R<Cached> {
+        self.note_dbtime(dbid, after);
+        let db = self.db(record, dbid)?;
         let ps = db.store.page_size();
-        let c = match db.store.page_mut(page.pgno) {
+        let c = match db.store.page_mut(pgno) {
             Ok(Some(c)) => c,
             Ok(None) => return Ok(Cached::Unchecked(vec![0u8; ps])),
             Err(e) => return Err(store_err(record, e)),
@@ -1195,14 +1235,138 @@ impl Redo {
             return Ok(Cached::Unchecked(b.to_vec()));
         };
         let dbtime = u64_at(b, 8);
-        if dbtime >= page.dbtime {
+        if dbtime >= after {
             self.stats.pages_already_applied += 1;
             return Ok(Cached::Skip);
         }
-        if dbtime != page.dbtime_before {
-            return Err(self.mismatch(record, page.pgno, dbtime, page.dbtime_before, page.dbtime));
+        if before != DBTIME_NIL && dbtime != before {
+            return Err(self.mismatch(record, pgno, dbtime, before, after));
         }
         Ok(Cached::Redo(sh))
+    }
+
+    /// [`Redo::check`] without copying or decoding a page the in-place
+    /// path takes: the same rule, the same errors.
+    pub(crate) fn check_in_cache(
+        &mut self,
+        r: &LogRecord,
+        dbid: u8,
+        pgno: u32,
+        after: u64,
+        before: u64,
+    ) -> R<Checked> {
+        Ok(match self.check_cached_at(r, dbid, pgno, after, before)? {
+            Cached::Skip => Checked::Skip,
+            Cached::Redo(_) => Checked::InPlace,
+            Cached::Unchecked(b) => match self.check_bytes(r, pgno, &b, after, before)? {
+                Check::Skip => Checked::Skip,
+                Check::Redo(p) => Checked::Image(p),
+            },
+        })
+    }
+
+    /// The page [`Redo::check_in_cache`] found to redo, decoded for the
+    /// [`PageImage`] path (`None`: to skip).
+    pub(crate) fn image_of(
+        &mut self,
+        r: &LogRecord,
+        dbid: u8,
+        pgno: u32,
+        c: Checked,
+    ) -> R<Option<PageImage>> {
+        match c {
+            Checked::Skip => Ok(None),
+            Checked::Image(p) => Ok(Some(p)),
+            Checked::InPlace => {
+                let b = self.page_at(r, dbid, pgno)?.bytes;
+                let p = PageImage::parse(b).map_err(|e| {
+                    err(
+                        Jet::DATABASE_CORRUPTED,
+                        r,
+                        format!("page {pgno}: {}", e.detail),
+                    )
+                })?;
+                Ok(Some(p))
+            }
+        }
+    }
+
+    /// The cached bytes of page `pgno` (read again when they were evicted
+    /// since their check: a cache smaller than a split or merge path), with
+    /// their shape.
+    pub(crate) fn page_at(&mut self, r: &LogRecord, dbid: u8, pgno: u32) -> R<PageMut<'_>> {
+        let store = &mut self.db(r, dbid)?.store;
+        if store.cached_mut(pgno).is_err() {
+            store.page_mut(pgno).map_err(|e| store_err(r, e))?;
+        }
+        let c = store.cached_mut(pgno).map_err(|e| store_err(r, e))?;
+        if c.shape.is_none() {
+            *c.shape = Shape::of(c.bytes);
+        }
+        Ok(c)
+    }
+
+    /// Changes page `pgno`, checked [`Checked::InPlace`], with `edit`, then
+    /// (`mode.shrink`) `CPAGE::OptimizeInternalFragmentation` as
+    /// [`PageImage`] applies it, then writes its header and counts the
+    /// write as [`Redo::write`] does. False when declined: the page is as
+    /// it was, for the [`PageImage`] path.
+    pub(crate) fn edit_at<F>(
+        &mut self,
+        r: &LogRecord,
+        dbid: u8,
+        pgno: u32,
+        dbtime: u64,
+        mode: EditMode,
+        edit: F,
+    ) -> R<bool>
+    where
+        F: FnOnce(&mut [u8], &mut Shape, &mut Vec<u8>) -> bool,
+    {
+        let (mut scratch, mut backup) = (
+            std::mem::take(&mut self.scratch),
+            std::mem::take(&mut self.backup),
+        );
+        let c = self.page_at(r, dbid, pgno)?;
+        let b = c.bytes;
+        let mut done = false;
+        // Lines that may overlap could make the compaction decline after
+        // the edit (`disjoint` holds once true).
+        if let Some(mut sh) = c.shape.filter(|sh| !mode.shrink || sh.disjoint()) {
+            if mode.steps {
+                backup.clear();
+                backup.extend_from_slice(b);
+            }
+            done = edit(b, &mut sh, &mut scratch)
+                && (!mode.shrink || cpage::optimize_internal_fragmentation(b, &mut sh));
+            if done {
+                cpage::finish(b, &mut sh, dbtime);
+                *c.shape = Some(sh);
+            } else if mode.steps {
+                b.copy_from_slice(&backup);
+            }
+        }
+        let objid = u32_at(b, 24);
+        (self.scratch, self.backup) = (scratch, backup);
+        if done {
+            self.mark_redone(r, dbid, pgno, dbtime, objid)?;
+        }
+        Ok(done)
+    }
+
+    /// Counts an in-place change of page `pgno` as a write.
+    fn mark_redone(
+        &mut self,
+        r: &LogRecord,
+        dbid: u8,
+        pgno: u32,
+        dbtime: u64,
+        objid: u32,
+    ) -> R<()> {
+        let db = self.db(r, dbid)?;
+        db.store.mark_written(pgno).map_err(|e| store_err(r, e))?;
+        self.written(dbid, pgno, dbtime, objid);
+        Ok(())
     }
 
     /// The bytes of the page [`Redo::check_cached`] just read (still cached).
@@ -1251,11 +1415,7 @@ impl Redo {
         if !done {
             return Ok(false);
         }
-        let db = self.db(record, page.dbid)?;
-        db.store
-            .mark_written(page.pgno)
-            .map_err(|e| store_err(record, e))?;
-        self.written(page.dbid, page.pgno, page.dbtime, objid);
+        self.mark_redone(record, page.dbid, page.pgno, page.dbtime, objid)?;
         Ok(true)
     }
 
@@ -1660,6 +1820,22 @@ impl Redo {
     /// is before the split.
     fn remember_split_operation(&mut self, record: &LogRecord, decoded: &Record) {
         let Some(page) = decoded.page() else { return };
+        // Read from the cached bytes when cpage takes the page (the nodes
+        // read the same, see `same_nodes` in cpage's tests).
+        let db = self.dbs.get_mut(&page.dbid);
+        if let Some(Ok(Some(c))) = db.map(|db| db.store.page_mut(page.pgno)) {
+            if c.shape.is_none() {
+                *c.shape = Shape::of(c.bytes);
+            }
+            if let Some(sh) = *c.shape {
+                let b = &*c.bytes;
+                let rce = rce_of(record, decoded, Some(|i: usize| raw_node(b, &sh, i)));
+                if let Some((procid, rce)) = rce {
+                    self.rces.entry(procid).or_default().push(rce);
+                }
+                return;
+            }
+        }
         let image = self
             .dbs
             .get(&page.dbid)
