@@ -47,9 +47,10 @@ use crate::parse::u64_at;
 /// its shadow (`cpgDBReserved`, `inc/io.hxx`).
 pub const HEADER_PAGES: u64 = 2;
 
-/// Default size of one read (256 KiB: small enough that a chunk is still
-/// in the L2 cache when its pages are verified; see BENCHMARKS.md).
-pub const DEFAULT_CHUNK: usize = 256 << 10;
+/// Default size of one read (128 KiB, `cat`'s buffer size: a chunk is
+/// still in the L2 cache when its pages are verified; 256 KiB and more were
+/// measurably slower on the 2-core AMD VM, see BENCHMARKS.md).
+pub const DEFAULT_CHUNK: usize = 128 << 10;
 
 /// Default cap on the worker threads (one per core up to this).
 pub const MAX_DEFAULT_WORKERS: usize = 4;
