@@ -49,7 +49,7 @@ pub struct KArgs {
     /// Reading and verifying threads (default: one per core, at most 4).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Bytes per read (default 128 KiB).
+    /// Bytes per read (default 1 MiB).
     #[arg(long, hide = true)]
     pub chunk_size: Option<usize>,
     /// eseutil /t (temporary database name): accepted and ignored, no
