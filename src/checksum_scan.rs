@@ -462,8 +462,8 @@ fn ms(d: Duration) -> u64 {
 /// (the calling one included) each read the next
 /// [`ScanOptions::chunk_size`] piece with a positioned read into their own
 /// buffer and verify its pages while they are in cache; results are merged
-/// in file order. Memory: one chunk buffer per worker (256 KiB with the
-/// default 128 KiB chunks on 2 cores) plus the results of at most
+/// in file order. Memory: one chunk buffer per worker (2 MiB with the
+/// default 1 MiB chunks on 2 cores) plus the results of at most
 /// `4 × workers` chunks waiting for the merge.
 pub fn scan_database(
     path: &Path,
