@@ -28,8 +28,8 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
 use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Condvar, Mutex, PoisonError};
@@ -591,7 +591,11 @@ fn scan_all_pages(
     let n = total.div_ceil(chunk as u64) as usize;
     // `--hash` sees the bytes as they are read, in order: one thread then.
     let hashing = crate::file::hash_tap::enabled();
-    let workers = if hashing { 1 } else { worker_count(opts.workers) };
+    let workers = if hashing {
+        1
+    } else {
+        worker_count(opts.workers)
+    };
     // Advisory (larger read-ahead on a cold cache); a failure changes nothing.
     let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::Sequential);
     let read_and_verify = |idx: usize, buf: &mut Vec<u8>| -> Result<ChunkResult> {
@@ -639,7 +643,13 @@ fn scan_all_pages(
             false
         }
     };
-    run_in_order(n, workers, WINDOW_PER_WORKER * workers, read_and_verify, merge);
+    run_in_order(
+        n,
+        workers,
+        WINDOW_PER_WORKER * workers,
+        read_and_verify,
+        merge,
+    );
     if let Some(e) = failure {
         return Err(e);
     }
@@ -781,7 +791,9 @@ impl<T, M: FnMut(T) -> bool> Merger<'_, T, M> {
     fn merge_ready(&mut self) {
         let before = self.merged;
         while self.ok {
-            let Some(t) = self.pending.remove(&self.merged) else { break };
+            let Some(t) = self.pending.remove(&self.merged) else {
+                break;
+            };
             self.merged += 1;
             if !(self.merge)(t) {
                 self.ok = false;
@@ -1358,7 +1370,10 @@ mod tests {
             std::io::ErrorKind::UnexpectedEof.into(),
         );
         let t = e.to_string();
-        assert!(t.contains("x.edb") && t.contains("offset 131072 (0x20000)"), "{t}");
+        assert!(
+            t.contains("x.edb") && t.contains("offset 131072 (0x20000)"),
+            "{t}"
+        );
         assert!(t.contains("ended early"), "{t}");
     }
 }
