@@ -756,11 +756,25 @@ impl Gate {
     }
 }
 
+/// Stops the gate when a thread unwinds, so that no other thread waits
+/// forever for a chunk that will never come (a panic stays a panic, not a
+/// hang).
+struct StopOnPanic<'g>(&'g Gate);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
+    }
+}
+
 /// A spawned worker: claims, waits for the window, works, sends.
 fn work_chunks<T, W>(gate: &Gate, work: &W, tx: Sender<(usize, T)>)
 where
     W: Fn(usize, &mut Vec<u8>) -> T,
 {
+    let _guard = StopOnPanic(gate);
     let mut buf = Vec::new();
     while let Some(idx) = gate.claim() {
         if !gate.enter(idx) || tx.send((idx, work(idx, &mut buf))).is_err() {
@@ -855,6 +869,7 @@ where
             s.spawn(move || work_chunks(gate, work, tx));
         }
         drop(tx);
+        let _guard = StopOnPanic(&gate);
         let mut m = Merger {
             gate: &gate,
             rx,
@@ -1375,5 +1390,21 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("ended early"), "{t}");
+    }
+
+    #[test]
+    fn a_panicking_worker_does_not_hang_the_others() {
+        // Chunk 3 panics; the others must not wait for it forever.
+        let work = |idx: usize, _: &mut Vec<u8>| {
+            if idx == 3 {
+                panic!("worker failure on purpose");
+            }
+            std::thread::sleep(Duration::from_millis(1));
+            idx
+        };
+        for workers in [1, 2, 4] {
+            let r = std::panic::catch_unwind(|| run_in_order(1000, workers, 2, work, |_| true));
+            assert!(r.is_err(), "{workers} workers: the panic propagates");
+        }
     }
 }
