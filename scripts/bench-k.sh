@@ -4,7 +4,8 @@
 # Usage: scripts/bench-k.sh [SIZE_MIB] [PAGE_SIZES...]
 #   SIZE_MIB    database size (default 1024 = 1 GiB)
 #   PAGE_SIZES  any of 4096 8192 16384 32768 (default: all four)
-# Env: BENCH_DIR (default: a temp dir), RUNS (default 3), FORMAT (ecc|xor, default ecc)
+# Env: BENCH_DIR (default: a temp dir), RUNS (default 3), FORMAT (ecc|xor, default ecc),
+#      OLD_BIN (another eseutil-rs binary, e.g. main's, timed in the same run: one more row)
 #
 # Builds the release binary and the `gen-db` example, writes one synthetic
 # database per page size with valid checksums, warms the page cache, then
@@ -40,18 +41,22 @@ best() { # best wall time of RUNS runs of "$@"
 echo "machine: $(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "size: ${SIZE} MiB, format: $FORMAT, best of $RUNS"
-printf '%-8s %10s %10s %12s %12s %8s %10s\n' page cat_s k_s cat_MiB/s k_MiB/s ratio peakRSS_MB
+printf '%-8s %-4s %10s %10s %12s %12s %8s %10s\n' page bin cat_s k_s cat_MiB/s k_MiB/s ratio peakRSS_MB
 for ps in "${SIZES[@]}"; do
   f="$DIR/bench-$ps.edb"
   [ -f "$f" ] || "$GEN" "$f" "$SIZE" "$ps" "$FORMAT"
   cat "$f" >/dev/null # warm the cache
   "$BIN" k "$f" --no-logo >/dev/null 2>&1 || { echo "verification of $f failed" >&2; exit 1; }
   tc=$(best sh -c "cat '$f' > /dev/null")
-  tk=$(best "$BIN" k "$f" --no-logo)
-  rss=$(/usr/bin/time -v "$BIN" k "$f" --no-logo 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}')
   mb=$(du -m "$f" | cut -f1)
-  printf '%-8s %10.3f %10.3f %12.0f %12.0f %8.2f %10.1f\n' "$ps" "$tc" "$tk" \
-    "$(echo "$mb / $tc" | bc -l)" "$(echo "$mb / $tk" | bc -l)" "$(echo "$tc / $tk" | bc -l)" \
-    "$(echo "$rss / 1024" | bc -l)"
+  for which in new ${OLD_BIN:+old}; do
+    b=$BIN
+    [ "$which" = old ] && b=$OLD_BIN
+    tk=$(best "$b" k "$f" --no-logo)
+    rss=$(/usr/bin/time -v "$b" k "$f" --no-logo 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}')
+    printf '%-8s %-4s %10.3f %10.3f %12.0f %12.0f %8.2f %10.1f\n' "$ps" "$which" "$tc" "$tk" \
+      "$(echo "$mb / $tc" | bc -l)" "$(echo "$mb / $tk" | bc -l)" "$(echo "$tc / $tk" | bc -l)" \
+      "$(echo "$rss / 1024" | bc -l)"
+  done
   [ -n "${KEEP:-}" ] || rm -f "$f"
 done

@@ -28,42 +28,38 @@ pub const NEW_CHECKSUM_FLAG_BIT: u32 = 36 * 8 + 13;
 ///
 /// This is the fast kernel: it never branches per row. It relies on the
 /// identity *bit j of p = parity of the XOR of every row whose index has bit
-/// j set*, so only XORs are needed while streaming: 32 lane accumulators
-/// (one u64 = two rows each) give the XOR of rows by `index mod 64`, and one
-/// fold per 256-byte chunk gives the chunk XOR for the high index bits.
+/// j set*, so only XORs are needed while streaming: 16 lane accumulators
+/// (one u64 = two rows each; the compiler keeps them in 8 SSE2 registers)
+/// give the XOR of rows by `index mod 32`. For the high index bits only
+/// the parity of each 128-byte chunk counts: bits 5 and up of p are the XOR
+/// of the indexes of the chunks with odd parity.
 /// Blocks shorter than 256 bytes use [`ecc_block_checksum_reference`].
 pub fn ecc_block_checksum(block: &[u8], pgno: u32, header_block: bool) -> u64 {
-    const CHUNK: usize = 256; // 64 rows, 32 u64 lanes
+    const CHUNK: usize = 128; // 32 rows, 16 u64 lanes
     let rows = block.len() / 4;
     debug_assert!(rows.is_power_of_two());
-    if block.len() < CHUNK {
+    if block.len() < 2 * CHUNK {
         return ecc_block_checksum_reference(block, pgno, header_block);
     }
-    let mut lanes = [0u64; 32];
-    // XOR of the rows of each chunk, folded to one u32 (<= 32 chunks).
-    let mut hi_acc = [0u32; 5]; // index bits 6..=10 (8 KiB = 2048 rows)
+    let mut lanes = [0u64; 16];
+    let mut p_high = 0u32; // XOR of the indexes of the odd-parity chunks
     for (c, chunk) in block.chunks_exact(CHUNK).enumerate() {
-        let mut w = [0u64; 32];
+        let mut w = [0u64; 16];
         for (d, s) in w.iter_mut().zip(chunk.chunks_exact(8)) {
             *d = u64::from_le_bytes(s.try_into().unwrap());
         }
         if c == 0 && header_block {
             w[0] = 0;
         }
-        let mut fold = 0u64;
         for (l, x) in lanes.iter_mut().zip(w.iter()) {
             *l ^= *x;
-            fold ^= *x;
         }
-        let fold32 = (fold as u32) ^ ((fold >> 32) as u32);
-        for (j, acc) in hi_acc.iter_mut().enumerate() {
-            // Branch-free: mask is all ones when bit j of the chunk index is set.
-            *acc ^= fold32 & ((c >> j) as u32 & 1).wrapping_neg();
-        }
+        let fold = w.iter().fold(0u64, |a, x| a ^ x);
+        p_high ^= (c as u32) & parity64(fold).wrapping_neg();
     }
-    // Row accumulators by index mod 64: row 2i is the low half of lane i.
+    // Row accumulators by index mod 32: row 2i is the low half of lane i.
     let mut col = 0u32;
-    let mut lo_acc = [0u32; 6];
+    let mut lo_acc = [0u32; 5];
     for (i, &l) in lanes.iter().enumerate() {
         for (h, row) in [(l as u32), ((l >> 32) as u32)].into_iter().enumerate() {
             let r = 2 * i + h;
@@ -73,11 +69,25 @@ pub fn ecc_block_checksum(block: &[u8], pgno: u32, header_block: bool) -> u64 {
             }
         }
     }
-    let mut p = 0u32;
-    for (j, acc) in lo_acc.iter().chain(hi_acc.iter()).enumerate() {
+    let mut p = p_high << 5;
+    for (j, acc) in lo_acc.iter().enumerate() {
         p |= (acc.count_ones() & 1) << j;
     }
     finish_ecc(col, p, rows as u32, pgno)
+}
+
+/// 1 when `x` has an odd number of set bits. By folding: `count_ones` is a
+/// slow bit-twiddling sequence without the `popcnt` instruction, which the
+/// x86-64 baseline lacks.
+#[inline(always)]
+fn parity64(x: u64) -> u32 {
+    let mut x = x ^ (x >> 32);
+    x ^= x >> 16;
+    x ^= x >> 8;
+    x ^= x >> 4;
+    x ^= x >> 2;
+    x ^= x >> 1;
+    x as u32 & 1
 }
 
 /// Assembles the 64-bit checksum from the column parities (`col`, the XOR

@@ -28,9 +28,11 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -45,9 +47,13 @@ use crate::parse::u64_at;
 /// its shadow (`cpgDBReserved`, `inc/io.hxx`).
 pub const HEADER_PAGES: u64 = 2;
 
-/// Default size of one sequential read (2 MiB: measured best on a 2-core VM,
-/// see BENCHMARKS.md).
-pub const DEFAULT_CHUNK: usize = 2 << 20;
+/// Default size of one read (1 MiB: with page-aligned buffers, 1–2 MiB
+/// reads cost the least CPU time on the 2-core AMD VM, ~25 % less than
+/// 128 KiB reads; see BENCHMARKS.md).
+pub const DEFAULT_CHUNK: usize = 1 << 20;
+
+/// Default cap on the worker threads (one per core up to this).
+pub const MAX_DEFAULT_WORKERS: usize = 4;
 
 /// Default cap on the damaged pages kept in memory for the report.
 pub const DEFAULT_MAX_DAMAGED: usize = 100_000;
@@ -234,7 +240,8 @@ pub struct ScanOptions {
     pub page: Option<i64>,
     /// Bytes per sequential read (rounded down to whole pages).
     pub chunk_size: usize,
-    /// Verifying threads (0 = one per core, at most 8).
+    /// Reading and verifying threads (0 = one per core, at most
+    /// [`MAX_DEFAULT_WORKERS`]).
     pub workers: usize,
     /// Whether every data page must carry the ECC flag (`None`: yes for
     /// 16/32 KiB pages, which are always written in the ECC format).
@@ -423,31 +430,22 @@ fn page_size_of(input: &mut Input, opt: Option<usize>) -> Result<(usize, &'stati
     Ok((pair.page_size, "header"))
 }
 
-struct Job {
-    seq: usize,
-    first_phys: u64,
+/// What one chunk gave: its length, how long its read took, its counters
+/// and its damaged pages (file order).
+struct ChunkResult {
     len: usize,
-    buf: Vec<u8>,
-}
-
-struct Done {
-    seq: usize,
-    len: usize,
-    buf: Vec<u8>,
+    read_ms: u64,
     counts: Counts,
     damaged: Vec<PageResult>,
 }
 
-fn verify_chunk(
-    job: &Job,
-    ps: usize,
-    last_phys: u64,
-    expect_ecc: bool,
-) -> (Counts, Vec<PageResult>) {
+/// Verifies the whole pages of `bytes`, the first being physical page
+/// `first_phys`.
+fn verify_pages(bytes: &[u8], first_phys: u64, geo: Geometry) -> (Counts, Vec<PageResult>) {
     let mut counts = Counts::default();
     let mut damaged = Vec::new();
-    for (i, page) in job.buf[..job.len].chunks_exact(ps).enumerate() {
-        let r = classify_page(page, job.first_phys + i as u64, last_phys, expect_ecc);
+    for (i, page) in bytes.chunks_exact(geo.ps).enumerate() {
+        let r = classify_page(page, first_phys + i as u64, geo.last_phys, geo.expect_ecc);
         counts.add(&r, page);
         if !matches!(r.verdict, Verdict::Ok | Verdict::Uninitialized) {
             damaged.push(r);
@@ -460,15 +458,13 @@ fn ms(d: Duration) -> u64 {
     d.as_millis() as u64
 }
 
-/// Scans a database file. The file is opened read-only and read
-/// sequentially in [`ScanOptions::chunk_size`] pieces by one reader thread;
-/// `workers` threads verify chunks; at most `workers + 2` chunks are in
-/// memory at any time (20 MiB with the default 2 MiB chunks and 8 workers).
-///
-/// (A design where every worker reads and verifies its own chunk with
-/// positioned reads was measured slower on the 2-core benchmark machine:
-/// concurrent reads of one file do not scale there, while one reader
-/// overlapping with verifiers does.)
+/// Scans a database file. The file is opened read-only; `workers` threads
+/// (the calling one included) each read the next
+/// [`ScanOptions::chunk_size`] piece with a positioned read into their own
+/// buffer and verify its pages while they are in cache; results are merged
+/// in file order. Memory: one chunk buffer per worker (2 MiB with the
+/// default 1 MiB chunks on 2 cores) plus the results of at most
+/// `4 × workers` chunks waiting for the merge.
 pub fn scan_database(
     path: &Path,
     opts: &ScanOptions,
@@ -496,10 +492,7 @@ pub fn scan_database(
     if let Some(n) = opts.page {
         scan_one_page(&mut input, n, geo, opts, &mut scan, obs)?;
     } else {
-        let mut file = input.file;
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| Error::io(path, e))?;
-        scan.io = scan_all_pages(file, path, geo, opts, &mut scan, obs)?;
+        scan.io = scan_all_pages(input.file, path, geo, opts, &mut scan, obs)?;
     }
     scan.io.seconds = start.elapsed().as_secs_f64();
     Ok(scan)
@@ -564,113 +557,101 @@ fn scan_one_page(
     Ok(())
 }
 
-/// The whole file: one reader thread, `workers` verifier threads, results
-/// merged in file order on the calling thread. Returns the reader's I/O
-/// statistics.
+/// How far (in chunks) a worker may run ahead of the oldest chunk not yet
+/// merged, per worker: bounds the results waiting for the in-order merge.
+const WINDOW_PER_WORKER: usize = 4;
+
+/// Worker count: the option, else one per core, at most [`MAX_DEFAULT_WORKERS`].
+fn worker_count(opt: usize) -> usize {
+    if opt > 0 {
+        return opt;
+    }
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, MAX_DEFAULT_WORKERS)
+}
+
+/// The whole file: `workers` threads (the calling thread one of them) each
+/// claim the next chunk, read it with a positioned read into their own
+/// buffer and verify its pages while they are still in cache; results are
+/// merged in file order on the calling thread ([`run_in_order`]). Returns
+/// the summed I/O statistics.
 fn scan_all_pages(
-    mut file: File,
+    file: File,
     path: &Path,
     geo: Geometry,
     opts: &ScanOptions,
     scan: &mut DbScan,
     obs: &mut dyn ScanObserver,
 ) -> Result<IoStats> {
-    let workers = if opts.workers == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .clamp(1, 8)
-    } else {
-        opts.workers
-    };
     let ps = geo.ps;
     let chunk = (opts.chunk_size / ps).max(1) * ps;
     let total = geo.last_phys * ps as u64;
-
-    let (free_tx, free_rx) = channel::<Vec<u8>>();
-    for _ in 0..workers + 2 {
-        let _ = free_tx.send(vec![0u8; chunk]);
-    }
-    let (work_tx, work_rx) = sync_channel::<Job>(workers + 2);
-    let work_rx = Mutex::new(work_rx);
-    let (done_tx, done_rx) = channel::<Done>();
-
-    std::thread::scope(|s| -> Result<IoStats> {
-        let reader =
-            s.spawn(move || read_chunks(&mut file, path, total, chunk, ps, free_rx, work_tx));
-        for _ in 0..workers {
-            let done_tx = done_tx.clone();
-            let work_rx = &work_rx;
-            s.spawn(move || verify_chunks(work_rx, done_tx, geo));
+    let n = total.div_ceil(chunk as u64) as usize;
+    // `--hash` sees the bytes as they are read, in order: one thread then.
+    let hashing = crate::file::hash_tap::enabled();
+    let workers = if hashing {
+        1
+    } else {
+        worker_count(opts.workers)
+    };
+    // Advisory (larger read-ahead on a cold cache); a failure changes nothing.
+    let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::Sequential);
+    let read_and_verify = |idx: usize, buf: &mut Vec<u8>| -> Result<ChunkResult> {
+        let off = idx as u64 * chunk as u64;
+        let len = (total - off).min(chunk as u64) as usize;
+        let buf = page_aligned(buf, len);
+        let t = Instant::now();
+        file.read_exact_at(buf, off)
+            .map_err(|e| read_error(path, off, len, e))?;
+        let read_ms = ms(t.elapsed());
+        if hashing {
+            crate::file::hash_tap::feed(path, off, buf); // --hash, same pass
         }
-        drop(done_tx);
-        let mut pending: BTreeMap<usize, Done> = BTreeMap::new();
-        let mut next = 0usize;
-        let mut done_bytes = 0u64;
-        for d in done_rx.iter() {
-            pending.insert(d.seq, d);
-            while let Some(d) = pending.remove(&next) {
-                scan.counts.merge(&d.counts);
-                for r in d.damaged {
-                    scan.keep(r, opts.max_damaged, obs);
-                }
-                done_bytes += d.len as u64;
-                obs.progress(done_bytes, total);
-                let _ = free_tx.send(d.buf);
-                next += 1;
-            }
-        }
-        drop(free_tx);
-        reader.join().unwrap_or_else(|_| {
-            Err(Error::io(
-                path,
-                std::io::Error::other("reader thread panicked"),
-            ))
+        let (counts, damaged) = verify_pages(buf, off / ps as u64 + 1, geo);
+        Ok(ChunkResult {
+            len,
+            read_ms,
+            counts,
+            damaged,
         })
-    })
-}
-
-/// The reader thread: reads the first `total` bytes in `chunk`-byte pieces
-/// into the free buffers and sends them as jobs, in order.
-fn read_chunks(
-    file: &mut File,
-    path: &Path,
-    total: u64,
-    chunk: usize,
-    ps: usize,
-    free_rx: Receiver<Vec<u8>>,
-    work_tx: SyncSender<Job>,
-) -> Result<IoStats> {
+    };
     let mut io = IoStats {
         read_ms_min: u64::MAX,
         ..Default::default()
     };
-    let mut off = 0u64;
-    let mut seq = 0usize;
-    while off < total {
-        let Ok(mut buf) = free_rx.recv() else { break };
-        let len = (total - off).min(chunk as u64) as usize;
-        let t = Instant::now();
-        file.read_exact(&mut buf[..len])
-            .map_err(|e| Error::io(path, e))?;
-        crate::file::hash_tap::feed(path, off, &buf[..len]); // --hash, same pass
-        let d = ms(t.elapsed());
-        io.reads += 1;
-        io.bytes_read += len as u64;
-        io.read_ms_total += d;
-        io.read_ms_max = io.read_ms_max.max(d);
-        io.read_ms_min = io.read_ms_min.min(d);
-        let job = Job {
-            seq,
-            first_phys: off / ps as u64 + 1,
-            len,
-            buf,
-        };
-        if work_tx.send(job).is_err() {
-            break;
+    let mut failure = None;
+    let mut done = 0u64;
+    let merge = |r: Result<ChunkResult>| match r {
+        Ok(c) => {
+            io.reads += 1;
+            io.bytes_read += c.len as u64;
+            io.read_ms_total += c.read_ms;
+            io.read_ms_max = io.read_ms_max.max(c.read_ms);
+            io.read_ms_min = io.read_ms_min.min(c.read_ms);
+            scan.counts.merge(&c.counts);
+            for r in c.damaged {
+                scan.keep(r, opts.max_damaged, obs);
+            }
+            done += c.len as u64;
+            obs.progress(done, total);
+            true
         }
-        off += len as u64;
-        seq += 1;
+        Err(e) => {
+            failure = Some(e);
+            false
+        }
+    };
+    run_in_order(
+        n,
+        workers,
+        WINDOW_PER_WORKER * workers,
+        read_and_verify,
+        merge,
+    );
+    if let Some(e) = failure {
+        return Err(e);
     }
     if io.reads == 0 {
         io.read_ms_min = 0;
@@ -678,26 +659,248 @@ fn read_chunks(
     Ok(io)
 }
 
-/// A verifier thread: verifies jobs until the reader is done.
-fn verify_chunks(work_rx: &Mutex<Receiver<Job>>, done_tx: Sender<Done>, geo: Geometry) {
-    loop {
-        let job = {
-            let rx = work_rx.lock().unwrap_or_else(|p| p.into_inner());
-            rx.recv()
-        };
-        let Ok(job) = job else { break };
-        let (counts, damaged) = verify_chunk(&job, geo.ps, geo.last_phys, geo.expect_ecc);
-        let done = Done {
-            seq: job.seq,
-            len: job.len,
-            buf: job.buf,
-            counts,
-            damaged,
-        };
-        if done_tx.send(done).is_err() {
+/// `len` bytes of `buf` starting at a 4 KiB boundary (grown on first use).
+/// The kernel copies page-cache pages much faster into a page-aligned
+/// buffer: a large `Vec` from the allocator starts 16 bytes into a page,
+/// which made every copied cache line straddle two (measured: ~1.7× the
+/// system time of `cat` for the same reads).
+fn page_aligned(buf: &mut Vec<u8>, len: usize) -> &mut [u8] {
+    const ALIGN: usize = 4096;
+    if buf.len() < len + ALIGN {
+        buf.resize(len + ALIGN, 0);
+    }
+    let start = buf.as_ptr().align_offset(ALIGN).min(ALIGN);
+    &mut buf[start..start + len]
+}
+
+/// A failed read of `len` bytes at `off`, naming the file and the offset.
+fn read_error(path: &Path, off: u64, len: usize, e: std::io::Error) -> Error {
+    let what = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        "the file ended early (truncated during the scan?)".to_string()
+    } else {
+        e.to_string()
+    };
+    let msg = format!("reading {len} bytes at offset {off} (0x{off:X}): {what}");
+    Error::io(path, std::io::Error::new(e.kind(), msg))
+}
+
+/// Hands out chunk indexes in order and holds a worker back while its
+/// chunk is `window` or more chunks ahead of the oldest unmerged one.
+struct Gate {
+    next: AtomicUsize,
+    n: usize,
+    window: usize,
+    state: Mutex<GateState>,
+    moved: Condvar,
+}
+
+struct GateState {
+    /// Chunks merged so far (= index of the oldest unmerged chunk).
+    merged: usize,
+    /// Workers blocked in [`Gate::enter`].
+    waiters: usize,
+    /// The merge gave up (an error): nothing more is started.
+    stop: bool,
+}
+
+impl Gate {
+    fn new(n: usize, window: usize) -> Self {
+        Gate {
+            next: AtomicUsize::new(0),
+            n,
+            window: window.max(1),
+            state: Mutex::new(GateState {
+                merged: 0,
+                waiters: 0,
+                stop: false,
+            }),
+            moved: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next chunk index, or `None` when every chunk is claimed.
+    fn claim(&self) -> Option<usize> {
+        let idx = self.next.fetch_add(1, Ordering::Relaxed);
+        (idx < self.n).then_some(idx)
+    }
+
+    /// Blocks until chunk `idx` is inside the window; false once stopped.
+    fn enter(&self, idx: usize) -> bool {
+        let mut st = self.lock();
+        while !st.stop && idx >= st.merged + self.window {
+            st.waiters += 1;
+            st = self.moved.wait(st).unwrap_or_else(PoisonError::into_inner);
+            st.waiters -= 1;
+        }
+        !st.stop
+    }
+
+    /// Records that `merged` chunks are merged, waking held-back workers.
+    fn advance(&self, merged: usize) {
+        let mut st = self.lock();
+        st.merged = merged;
+        let wake = st.waiters > 0;
+        drop(st);
+        if wake {
+            self.moved.notify_all();
+        }
+    }
+
+    fn stop(&self) {
+        self.lock().stop = true;
+        self.moved.notify_all();
+    }
+}
+
+/// Stops the gate when a thread unwinds, so that no other thread waits
+/// forever for a chunk that will never come (a panic stays a panic, not a
+/// hang).
+struct StopOnPanic<'g>(&'g Gate);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
+    }
+}
+
+/// A spawned worker: claims, waits for the window, works, sends.
+fn work_chunks<T, W>(gate: &Gate, work: &W, tx: Sender<(usize, T)>)
+where
+    W: Fn(usize, &mut Vec<u8>) -> T,
+{
+    let _guard = StopOnPanic(gate);
+    let mut buf = Vec::new();
+    while let Some(idx) = gate.claim() {
+        if !gate.enter(idx) || tx.send((idx, work(idx, &mut buf))).is_err() {
             break;
         }
     }
+}
+
+/// The calling thread's side of [`run_in_order`]: results that arrived
+/// early wait in `pending` until every chunk before them is merged.
+struct Merger<'g, T, M> {
+    gate: &'g Gate,
+    rx: Receiver<(usize, T)>,
+    pending: BTreeMap<usize, T>,
+    merged: usize,
+    merge: M,
+    ok: bool,
+    peak_pending: usize,
+}
+
+impl<T, M: FnMut(T) -> bool> Merger<'_, T, M> {
+    fn accept(&mut self, idx: usize, t: T) {
+        self.pending.insert(idx, t);
+        self.peak_pending = self.peak_pending.max(self.pending.len());
+    }
+
+    /// Merges every result whose predecessors are all merged.
+    fn merge_ready(&mut self) {
+        let before = self.merged;
+        while self.ok {
+            let Some(t) = self.pending.remove(&self.merged) else {
+                break;
+            };
+            self.merged += 1;
+            if !(self.merge)(t) {
+                self.ok = false;
+                self.gate.stop();
+            }
+        }
+        if self.merged != before {
+            self.gate.advance(self.merged);
+        }
+    }
+
+    /// Takes whatever the workers have sent, without blocking.
+    fn poll(&mut self) {
+        while let Ok((idx, t)) = self.rx.try_recv() {
+            self.accept(idx, t);
+        }
+        self.merge_ready();
+    }
+
+    /// Blocks for one result; false when every worker is gone.
+    fn wait_one(&mut self) -> bool {
+        match self.rx.recv() {
+            Ok((idx, t)) => {
+                self.accept(idx, t);
+                self.merge_ready();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// What [`run_in_order`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RunSummary {
+    /// Chunks merged (all `n` unless the merge gave up).
+    merged: usize,
+    /// Most results ever waiting for their predecessors (≤ the window).
+    peak_pending: usize,
+}
+
+/// Runs `work(idx, buffer)` for every chunk index `0..n` on `workers`
+/// threads, the calling thread being one of them (each thread owns one
+/// buffer), and hands each result to `merge` on the calling thread in index
+/// order; `merge` returns false to stop (nothing more is started). A chunk
+/// is started only while it is less than `window` chunks ahead of the
+/// oldest unmerged one, so at most `window` results are ever held.
+fn run_in_order<T, W, M>(n: usize, workers: usize, window: usize, work: W, merge: M) -> RunSummary
+where
+    T: Send,
+    W: Fn(usize, &mut Vec<u8>) -> T + Sync,
+    M: FnMut(T) -> bool,
+{
+    let gate = Gate::new(n, window);
+    let (tx, rx) = channel::<(usize, T)>();
+    std::thread::scope(|s| {
+        for _ in 1..workers.max(1) {
+            let (gate, work, tx) = (&gate, &work, tx.clone());
+            s.spawn(move || work_chunks(gate, work, tx));
+        }
+        drop(tx);
+        let _guard = StopOnPanic(&gate);
+        let mut m = Merger {
+            gate: &gate,
+            rx,
+            pending: BTreeMap::new(),
+            merged: 0,
+            merge,
+            ok: true,
+            peak_pending: 0,
+        };
+        let mut buf = Vec::new();
+        'claims: while let Some(idx) = gate.claim() {
+            // This thread never blocks on the gate: it merges instead.
+            while m.ok && idx >= m.merged + gate.window {
+                if !m.wait_one() {
+                    break 'claims;
+                }
+            }
+            if !m.ok {
+                break;
+            }
+            let t = work(idx, &mut buf);
+            m.accept(idx, t);
+            m.poll();
+        }
+        while m.ok && m.merged < n && m.wait_one() {}
+        gate.stop(); // releases held-back workers after an early stop
+        RunSummary {
+            merged: m.merged,
+            peak_pending: m.peak_pending,
+        }
+    })
 }
 
 /// One bit changed by `--fix-ecc`.
@@ -1010,5 +1213,198 @@ mod tests {
         let fixed = std::fs::read(&out).unwrap();
         assert_eq!(fixed[5 * ps + 1000], f[5 * ps + 1000] ^ 0x10);
         assert!(fix_ecc(&s, Some(&path)).is_err());
+    }
+
+    /// Records what the scan reported, in the order it reported it.
+    #[derive(Default)]
+    struct Recorder {
+        damaged: Vec<i64>,
+        progress: Vec<u64>,
+    }
+
+    impl ScanObserver for Recorder {
+        fn progress(&mut self, done: u64, _total: u64) {
+            self.progress.push(done);
+        }
+        fn damaged(&mut self, r: &PageResult) {
+            self.damaged.push(r.page);
+        }
+    }
+
+    /// 8 KiB ECC pages, 4 pages per chunk: damage on the first and last
+    /// page of chunks (correctable, bad, moved, foreign) and in the short
+    /// last chunk.
+    fn damaged_at_chunk_boundaries(ps: usize) -> (Vec<u8>, usize) {
+        let mut f = db(ps, 62); // 64 physical pages: 16 chunks of 4
+        let phys = |n: usize| (n - 1) * ps; // file offset of physical page n
+        for n in [5, 8, 11] {
+            // pgno 3, 6, 9: blank in `db`, written here
+            let pgno = n as u32 - 2;
+            f[phys(n)..phys(n + 1)].copy_from_slice(&data_page(ps, pgno, pgno as u64 * 10));
+        }
+        f[phys(5) + 777] ^= 0x04; // first page of chunk 1: correctable
+        f[phys(8) + 100] ^= 1; // last page of chunk 1: bad (two flips)
+        f[phys(8) + 300] ^= 1;
+        f[phys(9) + 5000] ^= 0x80; // first page of chunk 2: correctable
+        let moved = f[phys(11)..phys(12)].to_vec(); // pgno 9, valid
+        f[phys(12)..phys(13)].copy_from_slice(&moved); // last of chunk 2: moved
+        for b in &mut f[phys(13) + 8..phys(14)] {
+            *b = 0x41; // first page of chunk 3: foreign data
+        }
+        f[phys(64) + 40] ^= 0x01; // the last page of the file: correctable
+        let chunk = 4 * ps;
+        (f, chunk)
+    }
+
+    #[test]
+    fn parallel_scan_reports_exactly_what_one_thread_does() {
+        let ps = 8192;
+        let (f, chunk) = damaged_at_chunk_boundaries(ps);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.edb");
+        std::fs::write(&path, &f).unwrap();
+        // The reference: every page classified in order, no threads.
+        let last = (f.len() / ps) as u64;
+        let mut want = Counts::default();
+        let mut want_damaged = Vec::new();
+        for (i, page) in f.chunks_exact(ps).enumerate() {
+            let r = classify_page(page, i as u64 + 1, last, false);
+            want.add(&r, page);
+            if !matches!(r.verdict, Verdict::Ok | Verdict::Uninitialized) {
+                want_damaged.push(r);
+            }
+        }
+        let pages: Vec<i64> = want_damaged.iter().map(|r| r.page).collect();
+        assert_eq!(pages, [3, 6, 7, 10, 11, 62], "the crafted damage");
+        let kinds: Vec<&str> = want_damaged
+            .iter()
+            .map(|r| match r.verdict {
+                Verdict::Correctable { .. } => "fix",
+                Verdict::Bad { .. } => "bad",
+                Verdict::WrongPageNumber { actual_pgno: 9 } => "moved",
+                Verdict::NotEsePage { .. } => "foreign",
+                _ => "?",
+            })
+            .collect();
+        assert_eq!(kinds, ["fix", "bad", "fix", "moved", "foreign", "fix"]);
+        for workers in [1, 2, 3, 4, 7] {
+            for chunk in [ps, 3 * ps, chunk, 5 * ps, 64 * ps, 1 << 20] {
+                let opts = ScanOptions {
+                    page_size: Some(ps),
+                    chunk_size: chunk,
+                    workers,
+                    ..Default::default()
+                };
+                let mut rec = Recorder::default();
+                let s = scan_database(&path, &opts, &mut rec).unwrap();
+                let at = format!("{workers} workers, {chunk}-byte chunks");
+                assert_eq!(s.counts, want, "{at}");
+                assert_eq!(s.damaged, want_damaged, "{at}");
+                assert_eq!(rec.damaged, pages, "{at}: observer order");
+                assert!(rec.progress.windows(2).all(|w| w[0] < w[1]), "{at}");
+                assert_eq!(rec.progress.last(), Some(&(f.len() as u64)), "{at}");
+                assert_eq!(s.io.bytes_read, f.len() as u64, "{at}");
+                assert_eq!(s.io.reads, f.len().div_ceil(chunk) as u64, "{at}");
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_cap_keeps_the_first_pages_in_file_order() {
+        let ps = 8192;
+        let (f, chunk) = damaged_at_chunk_boundaries(ps);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.edb");
+        std::fs::write(&path, &f).unwrap();
+        let opts = ScanOptions {
+            page_size: Some(ps),
+            chunk_size: chunk,
+            workers: 4,
+            max_damaged: 3,
+            ..Default::default()
+        };
+        let s = scan_database(&path, &opts, &mut Quiet).unwrap();
+        let pages: Vec<i64> = s.damaged.iter().map(|r| r.page).collect();
+        assert_eq!(pages, [3, 6, 7]);
+        assert_eq!(s.damaged_omitted, 3);
+    }
+
+    #[test]
+    fn in_order_merge_holds_back_workers_far_ahead() {
+        use std::sync::atomic::AtomicUsize;
+        let n = 300;
+        let window = 5;
+        let merged = AtomicUsize::new(0);
+        let furthest_ahead = AtomicUsize::new(0);
+        let work = |idx: usize, buf: &mut Vec<u8>| {
+            buf.resize(16, idx as u8);
+            // Chunk 0 (and every 50th) is slow: the others race ahead.
+            if idx % 50 == 0 {
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            let ahead = idx - merged.load(Ordering::SeqCst);
+            furthest_ahead.fetch_max(ahead, Ordering::SeqCst);
+            idx
+        };
+        let mut order = Vec::new();
+        let merge = |idx: usize| {
+            order.push(idx);
+            merged.store(idx + 1, Ordering::SeqCst);
+            true
+        };
+        let sum = run_in_order(n, 4, window, work, merge);
+        assert_eq!(order, (0..n).collect::<Vec<_>>());
+        assert_eq!(sum.merged, n);
+        assert!(sum.peak_pending <= window, "{sum:?}");
+        assert!(furthest_ahead.load(Ordering::SeqCst) < window);
+    }
+
+    #[test]
+    fn in_order_merge_stops_starting_work_after_a_failure() {
+        use std::sync::atomic::AtomicUsize;
+        let started = AtomicUsize::new(0);
+        let work = |idx: usize, _: &mut Vec<u8>| {
+            started.fetch_add(1, Ordering::SeqCst);
+            idx
+        };
+        let sum = run_in_order(10_000, 3, 4, work, |idx| idx != 7);
+        assert_eq!(sum.merged, 8, "chunk 7 failed: nothing after it merged");
+        // Nothing is started 4 or more chunks past the failed one.
+        assert!(started.load(Ordering::SeqCst) <= 8 + 4, "{sum:?}");
+        // Nothing at all to do, and one thread.
+        assert_eq!(run_in_order(0, 4, 4, work, |_| true).merged, 0);
+        assert_eq!(run_in_order(9, 1, 1, work, |_| true).merged, 9);
+    }
+
+    #[test]
+    fn read_errors_name_the_offset() {
+        let e = read_error(
+            Path::new("x.edb"),
+            0x20000,
+            8192,
+            std::io::ErrorKind::UnexpectedEof.into(),
+        );
+        let t = e.to_string();
+        assert!(
+            t.contains("x.edb") && t.contains("offset 131072 (0x20000)"),
+            "{t}"
+        );
+        assert!(t.contains("ended early"), "{t}");
+    }
+
+    #[test]
+    fn a_panicking_worker_does_not_hang_the_others() {
+        // Chunk 3 panics; the others must not wait for it forever.
+        let work = |idx: usize, _: &mut Vec<u8>| {
+            if idx == 3 {
+                panic!("worker failure on purpose");
+            }
+            std::thread::sleep(Duration::from_millis(1));
+            idx
+        };
+        for workers in [1, 2, 4] {
+            let r = std::panic::catch_unwind(|| run_in_order(1000, workers, 2, work, |_| true));
+            assert!(r.is_err(), "{workers} workers: the panic propagates");
+        }
     }
 }

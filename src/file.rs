@@ -308,6 +308,12 @@ pub mod hash_tap {
         }
     }
 
+    /// Whether [`enable`] was called (readers that could read out of order
+    /// then read in order, so that no byte has to be read twice).
+    pub(crate) fn enabled() -> bool {
+        TAPS.lock().map(|t| t.is_some()).unwrap_or(false)
+    }
+
     /// Feeds a read of `buf` at `off` (ignored unless it continues the
     /// bytes hashed so far).
     pub(crate) fn feed(path: &Path, off: u64, buf: &[u8]) {

@@ -46,10 +46,10 @@ pub struct KArgs {
     /// Let --fix-ecc modify the input file itself (must be writable).
     #[arg(long, requires = "fix_ecc", conflicts_with = "output")]
     pub in_place: bool,
-    /// Verifying threads (default: one per core, at most 8).
+    /// Reading and verifying threads (default: one per core, at most 4).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Bytes per read (default 2 MiB).
+    /// Bytes per read (default 1 MiB).
     #[arg(long, hide = true)]
     pub chunk_size: Option<usize>,
     /// eseutil /t (temporary database name): accepted and ignored, no
