@@ -18,7 +18,7 @@ use std::thread::JoinHandle;
 use serde::Serialize;
 
 /// Default page cache of a recovery run, MiB, shared by the databases
-/// attached ([`super::redo::Redo::put_db`]). With the bounded log pipeline
+/// attached (`Redo::put_db`). With the bounded log pipeline
 /// this keeps a whole `/r` run under 256 MiB however many are attached.
 pub const DEFAULT_CACHE_MIB: usize = 64;
 

@@ -243,7 +243,7 @@ pub struct Redo {
     /// spare an allocation per record).
     scratch: Vec<u8>,
     /// The page-cache budget of the whole run (`--cache-mib`), shared by
-    /// the databases open ([`Redo::put_db`]); 0 leaves each store's own.
+    /// the databases open (`Redo::put_db`); 0 leaves each store's own.
     pub cache_budget: usize,
     /// A page's bytes before a multi-step in-place change
     /// ([`Redo::edit_at`]), to put back when a step declines.
