@@ -601,7 +601,7 @@ fn scan_all_pages(
     let read_and_verify = |idx: usize, buf: &mut Vec<u8>| -> Result<ChunkResult> {
         let off = idx as u64 * chunk as u64;
         let len = (total - off).min(chunk as u64) as usize;
-        let buf = page_aligned(buf, len);
+        let buf = crate::file::page_aligned(buf, len);
         let t = Instant::now();
         file.read_exact_at(buf, off)
             .map_err(|e| read_error(path, off, len, e))?;
@@ -657,20 +657,6 @@ fn scan_all_pages(
         io.read_ms_min = 0;
     }
     Ok(io)
-}
-
-/// `len` bytes of `buf` starting at a 4 KiB boundary (grown on first use).
-/// The kernel copies page-cache pages much faster into a page-aligned
-/// buffer: a large `Vec` from the allocator starts 16 bytes into a page,
-/// which made every copied cache line straddle two (measured: ~1.7× the
-/// system time of `cat` for the same reads).
-fn page_aligned(buf: &mut Vec<u8>, len: usize) -> &mut [u8] {
-    const ALIGN: usize = 4096;
-    if buf.len() < len + ALIGN {
-        buf.resize(len + ALIGN, 0);
-    }
-    let start = buf.as_ptr().align_offset(ALIGN).min(ALIGN);
-    &mut buf[start..start + len]
 }
 
 /// A failed read of `len` bytes at `off`, naming the file and the offset.

@@ -423,7 +423,8 @@ fn copy_run(
     let deliver = Deliver(slot);
     let mut hash = deliver.0.as_ref().map(|_| sha2::Sha256::new());
     let chunk = chunk_len(to.page_size);
-    let mut buf = vec![0u8; if hash.is_some() { chunk } else { 0 }];
+    let mut storage = Vec::new();
+    let buf = crate::file::page_aligned(&mut storage, if hash.is_some() { chunk } else { 0 });
     let mut pos = 0u64;
     let mut n_chunk = 0u64;
     while pos < to.size {
@@ -659,7 +660,8 @@ impl Hasher {
 fn hash_run(sh: &HashShared, f: &File, path: &Path, size: u64, chunk: usize, slot: Arc<HashSlot>) {
     let deliver = Deliver(Some(slot));
     let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; chunk];
+    let mut storage = Vec::new();
+    let buf = crate::file::page_aligned(&mut storage, chunk);
     let mut pos = 0u64;
     let mut n_chunk = 0u64;
     let text = loop {
