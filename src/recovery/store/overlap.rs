@@ -37,6 +37,7 @@ use std::thread::JoinHandle;
 
 use sha2::Digest;
 
+use super::census::PassCensus;
 use crate::error::{Error, Result};
 use crate::recovery::evidence::HashSlot;
 
@@ -106,6 +107,17 @@ impl Background {
             }
             Background::Hash(h) => h.keep_original(work, work_path, off, len),
         }
+    }
+
+    /// What the worker's pass saw of every page of the input (`census.rs`),
+    /// once it read them all and (a copy) wrote them all; taken once, after
+    /// [`Self::join`].
+    pub(super) fn take_census(&self) -> Option<PassCensus> {
+        let census = match self {
+            Background::Copy(c) => &c.shared.census,
+            Background::Hash(h) => &h.shared.census,
+        };
+        lock(census).take()
     }
 
     /// Called before the store cuts the file to `len` bytes.
@@ -311,6 +323,8 @@ struct CopyShared {
     done: AtomicU64,
     stop: AtomicU8,
     gate: Gate,
+    /// The pass's census, put there when the copy is whole.
+    census: Mutex<Option<PassCensus>>,
 }
 
 impl CopyShared {
@@ -353,6 +367,7 @@ impl Copier {
             done: AtomicU64::new(0),
             stop: AtomicU8::new(RUN),
             gate: Gate::closed(gate_closed),
+            census: Mutex::new(None),
         });
         let to = CopyTo {
             file: work.try_clone().map_err(|e| Error::io(work_path, e))?,
@@ -410,9 +425,10 @@ impl Copier {
     }
 }
 
-/// The copier's loop: read a chunk, hash it, write it minus the pages the
-/// store wrote (without a hash, the kernel copies: `copy_file_range`). A
-/// read or write error stops it and is its result.
+/// The copier's loop: read a chunk, hash it, classify its pages (the
+/// census), write it minus the pages the store wrote (without a hash, the
+/// kernel copies: `copy_file_range`, and there is no census). A read or
+/// write error stops it and is its result.
 fn copy_run(
     sh: &CopyShared,
     from: &File,
@@ -422,6 +438,7 @@ fn copy_run(
 ) -> Result<()> {
     let deliver = Deliver(slot);
     let mut hash = deliver.0.as_ref().map(|_| sha2::Sha256::new());
+    let mut census = hash.as_ref().map(|_| PassCensus::new(to.size, to.page_size));
     let chunk = chunk_len(to.page_size);
     let mut buf = vec![0u8; if hash.is_some() { chunk } else { 0 }];
     let mut pos = 0u64;
@@ -439,6 +456,9 @@ fn copy_run(
                 from.read_exact_at(&mut buf[..n], pos)
                     .map_err(|e| Error::io(from_path, e))?;
                 h.update(&buf[..n]);
+                if let Some(c) = census.as_mut() {
+                    c.see(&buf[..n], pos);
+                }
                 Piece::Read(&buf[..n])
             }
             None => Piece::Kernel(from, n),
@@ -452,6 +472,7 @@ fn copy_run(
     let _g = lock(&sh.lock);
     if sh.stop.load(Ordering::Acquire) == RUN {
         sh.done.store(u64::MAX, Ordering::Release);
+        *lock(&sh.census) = census;
     }
     if let (Some(s), Some(h)) = (&deliver.0, hash) {
         s.put(crate::file::sha256_hex(h));
@@ -569,6 +590,8 @@ struct HashShared {
     done: AtomicU64,
     stop: AtomicU8,
     gate: Gate,
+    /// The pass's census, put there when the hash is whole.
+    census: Mutex<Option<PassCensus>>,
 }
 
 impl Hasher {
@@ -587,13 +610,13 @@ impl Hasher {
             done: AtomicU64::new(0),
             stop: AtomicU8::new(RUN),
             gate: Gate::closed(gate_closed),
+            census: Mutex::new(None),
         });
         let (sh, p, s) = (Arc::clone(&shared), path.to_path_buf(), Arc::clone(&slot));
-        let chunk = chunk_len(page_size);
         let worker = std::thread::Builder::new()
             .name("hash".into())
             .spawn(move || {
-                hash_run(&sh, &file, &p, size, chunk, s);
+                hash_run(&sh, &file, &p, size, page_size, s);
                 Ok(())
             })
             .map_err(|e| Error::io(path, e))?;
@@ -655,10 +678,21 @@ impl Hasher {
 }
 
 /// The hasher's loop: read a chunk, put back the originals of the pages
-/// the store wrote in it, hash it. Read errors give `unreadable: …`.
-fn hash_run(sh: &HashShared, f: &File, path: &Path, size: u64, chunk: usize, slot: Arc<HashSlot>) {
+/// the store wrote in it, hash it and classify its pages (the census; a
+/// page put back is one the store wrote: the verification reads it back
+/// and ignores its class). Read errors give `unreadable: …`.
+fn hash_run(
+    sh: &HashShared,
+    f: &File,
+    path: &Path,
+    size: u64,
+    page_size: usize,
+    slot: Arc<HashSlot>,
+) {
     let deliver = Deliver(Some(slot));
     let mut h = sha2::Sha256::new();
+    let mut census = PassCensus::new(size, page_size);
+    let chunk = chunk_len(page_size);
     let mut buf = vec![0u8; chunk];
     let mut pos = 0u64;
     let mut n_chunk = 0u64;
@@ -693,12 +727,16 @@ fn hash_run(sh: &HashShared, f: &File, path: &Path, size: u64, chunk: usize, slo
         }
         sh.moved.notify_all();
         h.update(&buf[..n]);
+        census.see(&buf[..n], pos);
         pos = end;
         n_chunk += 1;
     };
     {
         let _o = lock(&sh.originals);
         sh.done.store(u64::MAX, Ordering::Release);
+        if pos >= size {
+            *lock(&sh.census) = Some(census);
+        }
     }
     sh.moved.notify_all();
     if let (Some(t), Some(s)) = (text, &deliver.0) {
