@@ -361,8 +361,8 @@ impl Counts {
 /// correctable data page, above 0; a shrunk page's dbtime is a marker, not
 /// a time.
 pub fn dbtime_candidate(r: &PageResult, page: &[u8]) -> Option<u64> {
-    let counted = r.role == PageRole::Data
-        && matches!(r.verdict, Verdict::Ok | Verdict::Correctable { .. });
+    let counted =
+        r.role == PageRole::Data && matches!(r.verdict, Verdict::Ok | Verdict::Correctable { .. });
     let dbtime = u64_at(page, 8);
     (counted && dbtime != crate::db::classify::DBTIME_SHRUNK && dbtime > 0).then_some(dbtime)
 }

@@ -411,7 +411,11 @@ fn damage_in_the_input_counts_only_where_redo_left_the_page() {
         &mut eseutil::checksum_scan::Quiet,
     )
     .unwrap();
-    assert_eq!(before.counts.eseutil_bad(), 2, "both pages bad in the input");
+    assert_eq!(
+        before.counts.eseutil_bad(),
+        2,
+        "both pages bad in the input"
+    );
     let (code, v, db) = replay_json(&out, &dir, true, &[]);
     assert_eq!(code, 5, "{v:#}");
     assert_eq!(v["error"]["jet"]["code"], -1018, "{v:#}");

@@ -354,7 +354,9 @@ fn check_db(db: &super::redo::DbRun, enforce_structure: bool) -> (DbCheck, Vec<(
     let file = db.store.tmp_path().to_path_buf();
     // The pass beside redo, and the tally of the pages read back for it.
     let pass = db.store.take_census();
-    let mut tally = pass.as_ref().and_then(|p| final_tally(&file, p.page_size()));
+    let mut tally = pass
+        .as_ref()
+        .and_then(|p| final_tally(&file, p.page_size()));
     let (read_back, missing, objids) = read_back(db, tally.as_mut());
     if !missing.is_empty() {
         fails.push((
@@ -371,8 +373,7 @@ fn check_db(db: &super::redo::DbRun, enforce_structure: bool) -> (DbCheck, Vec<(
         Some((p, t)) => checksum_from_pass(db, &p, t).transpose(),
         None => None,
     };
-    let (checksum, highest, highest_pgno) = match checksum.unwrap_or_else(|| checksum_scan(&file))
-    {
+    let (checksum, highest, highest_pgno) = match checksum.unwrap_or_else(|| checksum_scan(&file)) {
         Ok(x) => x,
         Err(e) => {
             fails.push((Jet::READ_VERIFY_FAILURE, format!("/k could not run: {e}")));

@@ -174,7 +174,12 @@ impl PassCensus {
     /// `None` when the top list cannot tell (it is full and none of its
     /// pages is counted: the best counted page may have been left out).
     fn best(&self, counted: impl Fn(u32) -> bool) -> Option<Option<Rank>> {
-        let best = self.top.iter().map(|r| r.0).filter(|r| counted(r.1 .0)).max();
+        let best = self
+            .top
+            .iter()
+            .map(|r| r.0)
+            .filter(|r| counted(r.1 .0))
+            .max();
         if best.is_none() && self.top.len() >= TOP {
             return None;
         }
@@ -388,9 +393,7 @@ mod tests {
         for &p in &ch.written {
             t.page(p, &page_at(out, p));
         }
-        census
-            .fold(ch, t, |p| Ok(page_at(out, p)))
-            .unwrap()
+        census.fold(ch, t, |p| Ok(page_at(out, p))).unwrap()
     }
 
     fn same(f: &Folded, s: &Counts) {
@@ -447,7 +450,11 @@ mod tests {
         };
         // Page 7 damaged in the input (7 % 17 == 7) rewritten: not bad any more.
         for pg in [7u32, 30, 250] {
-            put(&mut out, pg as u64 + 2, &data_page(PS, pg, 5000 + pg as u64, false));
+            put(
+                &mut out,
+                pg as u64 + 2,
+                &data_page(PS, pg, 5000 + pg as u64, false),
+            );
             ch.written.insert(pg as u64 + 2);
         }
         // A good page zeroed.
@@ -473,7 +480,11 @@ mod tests {
             ..Default::default()
         };
         for pg in [305u32, 310] {
-            put(&mut out, pg as u64 + 2, &data_page(PS, pg, 9000 + pg as u64, false));
+            put(
+                &mut out,
+                pg as u64 + 2,
+                &data_page(PS, pg, 9000 + pg as u64, false),
+            );
             ch.written.insert(pg as u64 + 2);
         }
         let f = fold(&c, &out, &ch).unwrap();

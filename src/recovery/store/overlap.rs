@@ -438,7 +438,9 @@ fn copy_run(
 ) -> Result<()> {
     let deliver = Deliver(slot);
     let mut hash = deliver.0.as_ref().map(|_| sha2::Sha256::new());
-    let mut census = hash.as_ref().map(|_| PassCensus::new(to.size, to.page_size));
+    let mut census = hash
+        .as_ref()
+        .map(|_| PassCensus::new(to.size, to.page_size));
     let chunk = chunk_len(to.page_size);
     let mut buf = vec![0u8; if hash.is_some() { chunk } else { 0 }];
     let mut pos = 0u64;
