@@ -325,7 +325,8 @@ impl PageStore {
     /// The working copy of `input` (only read) for `target`: a reflink
     /// clone when the file system supports it, else a copy made on a
     /// worker thread while redo runs (`overlap.rs`). With `hash`, the input
-    /// is hashed in the copy pass, or after a clone on a worker thread.
+    /// is hashed in the copy pass, or after a clone by a worker thread the
+    /// store owns.
     /// Returns what the input was.
     pub fn working_copy(
         input: &Path,
@@ -351,8 +352,22 @@ impl PageStore {
         let facts = FileFacts::of(&meta);
         let file = open_new(&tmp)?;
         if reflink(&src, &file) {
-            let sha = if hash { Sha::spawn(input) } else { Sha::None };
-            let store = PageStore::new(file, tmp, target, page_size, Origin::Reflink)?;
+            let mut store = PageStore::new(file, tmp, target, page_size, Origin::Reflink)?;
+            // The input is hashed (and its pages classified, `census.rs`)
+            // beside redo; the store never writes it.
+            let sha = if hash {
+                let (sha, slot) = Sha::later();
+                match overlap::Hasher::start(input, meta.len(), page_size, slot, gate_closed, true)
+                {
+                    Ok(h) => {
+                        store.background = Some(Background::Hash(h));
+                        sha
+                    }
+                    Err(e) => Sha::Done(format!("unreadable: {e}")),
+                }
+            } else {
+                Sha::None
+            };
             let ev = ReadEvidence {
                 facts: Some(facts),
                 sha,
@@ -407,7 +422,7 @@ impl PageStore {
         let mut store = PageStore::new(file, path.to_path_buf(), path, page_size, Origin::InPlace)?;
         let sha = if hash {
             let (sha, slot) = Sha::later();
-            match overlap::Hasher::start(path, size, page_size, slot, gate_closed) {
+            match overlap::Hasher::start(path, size, page_size, slot, gate_closed, false) {
                 Ok(h) => {
                     store.background = Some(Background::Hash(h));
                     sha
@@ -1477,6 +1492,41 @@ mod tests {
         assert_eq!(k.eseutil_bad(), 0);
         assert_eq!(k.uninitialized, 1 + 19);
         assert_eq!((k.highest_dbtime, k.highest_dbtime_pgno), (8000, 520));
+        s.discard();
+    }
+
+    /// The hasher of a reflink clone's input: the store's writes and cuts
+    /// (of the clone) neither keep originals nor wait for it, and its
+    /// census gives the full scan of the clone.
+    #[test]
+    fn the_hash_of_a_clones_input_never_holds_redo_back() {
+        let d = tempfile::tempdir().unwrap();
+        let db = synth_db(d.path(), 600, &[40, 500], 33);
+        let clone = d.path().join("clone.edb");
+        std::fs::copy(&db, &clone).unwrap();
+        let size = std::fs::metadata(&db).unwrap().len();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&clone)
+            .unwrap();
+        let mut s = PageStore::new(file, clone.clone(), &clone, 4096, Origin::Reflink)
+            .unwrap()
+            .with_cache_bytes(0);
+        let (sha, slot) = Sha::later();
+        let h = overlap::Hasher::start(&db, size, 4096, slot, true, true).unwrap();
+        s.background = Some(Background::Hash(h));
+        // The gate is closed: an in-place hasher would hold both.
+        s.write_page(40, redone(40, 7000)).unwrap();
+        s.truncate_to(450).unwrap();
+        s.write_header(crate::checksum_scan::synth::header(4096))
+            .unwrap();
+        bg(&s).allow(None);
+        s.settle().unwrap();
+        assert_eq!(sha.wait().unwrap(), crate::file::sha256_file(&db).unwrap());
+        let k = census_k(&s).expect("the hasher read every page");
+        same_k(&k, &full_k(&clone));
+        assert_eq!(k.eseutil_bad(), 0);
         s.discard();
     }
 

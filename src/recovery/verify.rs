@@ -18,7 +18,7 @@
 //!    [`super::redo::BeforeImageCheck`]);
 //! 4. **checksums**: the `/k` scan ([`crate::checksum_scan::scan_database`]) of the
 //!    working file finds no failed page. Where the worker beside redo
-//!    (the copier, or the hasher of `--in-place`) classified every page of
+//!    (the copier, or the hasher of the input) classified every page of
 //!    the input as it read it (`store/census.rs`), only the pages the run
 //!    changed (written, zeroed, grown or cut, the headers and the last
 //!    page) are read back and the others counted from that pass: the same
@@ -175,8 +175,8 @@ pub struct ChecksumCheck {
     pub passed: bool,
     /// How the pages were looked at: "full scan" (the file read again),
     /// "copy pass" or "hash pass" (the pages the run did not change
-    /// counted from the classes the copier or the in-place hasher gave
-    /// them as it read them, the others read back).
+    /// counted from the classes the copier, or the hasher of the input,
+    /// gave them as it read them, the others read back).
     pub method: &'static str,
     /// Pages counted from the copy or hash pass (0 for a full scan).
     pub pages_from_pass: u64,
@@ -480,8 +480,8 @@ fn checksum_from_pass(
     let c = &folded.counts;
     let mut check = checksum_check(c, true);
     check.method = match db.store.origin() {
-        super::store::Origin::InPlace => "hash pass",
-        _ => "copy pass",
+        super::store::Origin::Copy => "copy pass",
+        _ => "hash pass",
     };
     check.pages_from_pass = folded.from_pass;
     check.pages_read = folded.read_back;

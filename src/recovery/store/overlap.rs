@@ -1,7 +1,9 @@
 //! Work a [`super::PageStore`] does on a worker thread while redo runs:
 //! the copy of the input database into the working file, hashing what it
-//! reads ([`Copier`]), or the hash of a database replayed in place
-//! ([`Hasher`]). Redo never waits for either to finish; the store routes
+//! reads ([`Copier`]), or the hash of a database replayed in place or of
+//! the input of a reflink clone ([`Hasher`]); either classifies every page
+//! it reads as `/k` does, for the verification (`census.rs`). Redo never
+//! waits for either to finish; the store routes
 //! its reads and writes so that the result and the hash are what a copy
 //! (or a hash) made before redo would give:
 //!
@@ -562,7 +564,8 @@ fn write_chunk(sh: &CopyShared, to: &CopyTo, piece: Piece<'_>, pos: u64) -> std:
     Ok(())
 }
 
-/// The hash of a database replayed in place.
+/// The hash of a database replayed in place, or of the input of a
+/// reflink clone (`of_input`).
 #[derive(Debug)]
 pub(super) struct Hasher {
     shared: Arc<HashShared>,
@@ -573,6 +576,9 @@ pub(super) struct Hasher {
     slot: Arc<HashSlot>,
     /// At most this many bytes of originals kept ([`ORIGINALS_MAX`]).
     max_kept: usize,
+    /// The file hashed is the input of a reflink clone, which the store
+    /// never writes: no original to keep, no truncation to wait for.
+    of_input: bool,
 }
 
 #[derive(Debug, Default)]
@@ -597,13 +603,15 @@ struct HashShared {
 }
 
 impl Hasher {
-    /// Starts hashing `path` (its first `size` bytes) into `slot`.
+    /// Starts hashing `path` (its first `size` bytes) into `slot`; `of_input`:
+    /// `path` is not the working file (the input of a reflink clone).
     pub(super) fn start(
         path: &Path,
         size: u64,
         page_size: usize,
         slot: Arc<HashSlot>,
         gate_closed: bool,
+        of_input: bool,
     ) -> Result<Hasher> {
         let file = crate::file::open_read_only(path)?;
         let shared = Arc::new(HashShared {
@@ -629,6 +637,7 @@ impl Hasher {
             size,
             slot,
             max_kept: ORIGINALS_MAX,
+            of_input,
         })
     }
 
@@ -643,7 +652,7 @@ impl Hasher {
     fn keep_original(&self, work: &File, work_path: &Path, off: u64, len: u64) -> Result<()> {
         let sh = &self.shared;
         let end = off.saturating_add(len).min(self.size);
-        if off >= end || end <= sh.done.load(Ordering::Acquire) {
+        if self.of_input || off >= end || end <= sh.done.load(Ordering::Acquire) {
             return Ok(());
         }
         let want = (end - off) as usize;
@@ -668,7 +677,7 @@ impl Hasher {
     /// Before the store cuts the file to `len` bytes: waits until the
     /// hasher has read what the cut removes.
     fn wait_until_done(&self, len: u64) {
-        if len >= self.size {
+        if self.of_input || len >= self.size {
             return;
         }
         let sh = &self.shared;
