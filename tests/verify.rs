@@ -255,11 +255,15 @@ mod make_workload;
 
 /// A workload of the generator (no corpus): OUT/start, OUT/logs, OUT/expected.
 fn workload(out: &Path) {
+    workload_sized(out, 8192);
+}
+
+fn workload_sized(out: &Path, page_size: usize) {
     make_workload::make_workload(&make_workload::Config {
         out: out.to_path_buf(),
         db_mib: 2,
         log_mib: 1,
-        page_size: 8192,
+        page_size,
         seed: 4,
     })
     .expect("workload written");
@@ -370,6 +374,20 @@ fn checksum_check_from_the_pass_beside_redo_equals_a_full_scan() {
         "{}",
         t.stdout
     );
+}
+
+/// The other page sizes (ECC pages at 16 and 32 KiB): the same from the
+/// in-place hash pass.
+#[test]
+fn checksum_check_from_the_pass_at_every_page_size() {
+    for ps in [4096, 16384, 32768] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("w");
+        workload_sized(&out, ps);
+        let (code, v, db) = replay_json(&out, &start_copy(&out, "in-place"), true, &[]);
+        assert_eq!(code, 0, "{ps}: {v:#}");
+        assert_k_is_the_full_scan(&v, &db, "hash pass");
+    }
 }
 
 /// Physical page `phys` of a database file's bytes.

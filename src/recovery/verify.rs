@@ -373,6 +373,9 @@ fn check_db(db: &super::redo::DbRun, enforce_structure: bool) -> (DbCheck, Vec<(
         Some((p, t)) => checksum_from_pass(db, &p, t).transpose(),
         None => None,
     };
+    if cfg!(debug_assertions) {
+        same_as_full_scan(checksum.as_ref(), &file);
+    }
     let (checksum, highest, highest_pgno) = match checksum.unwrap_or_else(|| checksum_scan(&file)) {
         Ok(x) => x,
         Err(e) => {
@@ -501,6 +504,24 @@ fn checksum_check(c: &crate::checksum_scan::Counts, ran: bool) -> ChecksumCheck 
         pages_from_pass: 0,
         pages_read: c.pages_seen,
     }
+}
+
+/// Debug builds (every test run): `/k` made from the pass is what the full
+/// scan of the file gives.
+fn same_as_full_scan(
+    from_pass: Option<&crate::error::Result<(ChecksumCheck, u64, u32)>>,
+    file: &std::path::Path,
+) {
+    let (Some(Ok((c, t, pg))), Ok((s, st, spg))) = (from_pass, checksum_scan(file)) else {
+        return;
+    };
+    let key = |c: &ChecksumCheck| (c.pages_seen, c.ok, c.uninitialized, c.bad, c.passed);
+    assert_eq!(
+        (key(c), *t, *pg),
+        (key(&s), st, spg),
+        "/k from the pass differs from the full scan of {}",
+        file.display()
+    );
 }
 
 /// The `/k` scan: (result, highest page dbtime, its page).
