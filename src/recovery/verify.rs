@@ -435,28 +435,33 @@ fn read_back(
 ) -> (usize, Vec<u32>, BTreeSet<u32>) {
     let (mut ok, mut missing, mut objids) = (0usize, Vec::new(), BTreeSet::new());
     for (&pg, &dbtime) in db.store.ledger() {
-        let good = db.store.read_page(pg).ok().filter(|b| {
-            let tallied = tally
-                .as_deref_mut()
-                .filter(|t| t.holds_data_page(pg))
-                .map(|t| t.page(pg as u64 + HEADER_PAGES, b))
-                .filter(|r| r.role == PageRole::Data);
-            let sum_good = match tallied {
-                // The same verdict as `verify_page` on a data page.
-                Some(r) => matches!(r.verdict, Verdict::Ok | Verdict::Uninitialized),
-                None => crate::checksum::verify_page(b, pg).is_good(),
-            };
-            u64_at(b, 8) == dbtime && sum_good
-        });
-        match good {
-            Some(b) => {
-                ok += 1;
-                objids.insert(u32_at(&b, 24));
-            }
-            None => missing.push(pg),
+        let Ok(b) = db.store.read_page(pg) else {
+            missing.push(pg);
+            continue;
+        };
+        let sum_good = checksum_good(&b, pg, tally.as_deref_mut());
+        if u64_at(&b, 8) == dbtime && sum_good {
+            ok += 1;
+            objids.insert(u32_at(&b, 24));
+        } else {
+            missing.push(pg);
         }
     }
     (ok, missing, objids)
+}
+
+/// Whether data page `pg` read back verifies (or is blank), classified
+/// into `tally` when there is one (one checksum for both).
+fn checksum_good(b: &[u8], pg: u32, tally: Option<&mut Tally>) -> bool {
+    let tallied = tally
+        .filter(|t| t.holds_data_page(pg))
+        .map(|t| t.page(pg as u64 + HEADER_PAGES, b))
+        .filter(|r| r.role == PageRole::Data);
+    match tallied {
+        // `classify_page`'s verdict on a data page is `verify_page`'s.
+        Some(r) => matches!(r.verdict, Verdict::Ok | Verdict::Uninitialized),
+        None => crate::checksum::verify_page(b, pg).is_good(),
+    }
 }
 
 /// The tally of the pages read back from the final working file, when
@@ -491,8 +496,9 @@ fn checksum_from_pass(
     Ok(Some((check, c.highest_dbtime, c.highest_dbtime_pgno)))
 }
 
-/// The check of `/k`'s counters (as [`crate::checksum_scan::DbScan::failed`]
-/// judges them), made by a full scan that read every page (when `ran`).
+/// The check of `/k`'s counters `c`, failed as
+/// [`crate::checksum_scan::DbScan::failed`] judges; `ran` false: `/k`
+/// could not run (failed).
 fn checksum_check(c: &crate::checksum_scan::Counts, ran: bool) -> ChecksumCheck {
     ChecksumCheck {
         pages_seen: c.pages_seen,
