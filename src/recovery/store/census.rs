@@ -6,8 +6,9 @@
 //! Each page read is classified by [`crate::checksum_scan::classify_page`]
 //! (the function the `/k` scan uses) and kept as 2 bits, its class; for
 //! the "highest page dbtime" fact, the [`TOP`] best (dbtime, pgno) of the
-//! verified data pages are kept. Memory: 2 bits per page (6 MiB for 200 GB
-//! of 8 KiB pages) plus [`TOP`] entries, nothing else per page.
+//! verified data pages and the best of each [`GROUP`] pages are kept.
+//! Memory: 2 bits per page plus 16 bytes per group (9 MiB for 200 GB of
+//! 8 KiB pages) plus [`TOP`] entries.
 //!
 //! At verification ([`PassCensus::fold`]) the pages whose bytes may differ
 //! from what the pass read (headers, pages written or zeroed, pages beyond
@@ -15,9 +16,12 @@
 //! whose trailer test depends on the file's length) are read back from the
 //! final file and classified there; every other page is counted from its
 //! class. The sum equals what [`crate::checksum_scan::scan_database`] gives
-//! on the final file; where the top list cannot tell the highest dbtime
-//! (every entry kept is a page read back), `fold` gives `None` and the
-//! caller scans the whole file.
+//! on the final file. Where the top list cannot tell the highest dbtime
+//! (every entry kept is a page read back), the groups can: in the order of
+//! their best page, a group whose best page is counted from the census
+//! ends the search, one whose best page was read back has its other pages
+//! read again, until no group left can beat what was found. Where the
+//! census is not whole, `fold` gives `None` and the caller scans the file.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
@@ -31,6 +35,9 @@ use crate::db::classify::expect_ecc_for;
 /// writes are mostly those of the highest dbtimes in the input (all 83 of
 /// the 100-log bench set rank first); the list must outnumber them.
 pub(crate) const TOP: usize = 16384;
+
+/// Pages per group (1 MiB of 8 KiB pages).
+pub(crate) const GROUP: u64 = 128;
 
 /// A page's class, 2 bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +86,9 @@ pub(crate) struct PassCensus {
     top: BinaryHeap<Reverse<Rank>>,
     /// [`TOP`] (smaller in tests).
     top_max: usize,
+    /// The best (dbtime, pgno) of each [`GROUP`] physical pages (dbtime 0:
+    /// none).
+    groups: Vec<(u64, u32)>,
     /// Pages came out of order: the census is unusable.
     broken: bool,
 }
@@ -95,6 +105,7 @@ impl PassCensus {
             classes: vec![0; last_phys.div_ceil(32) as usize],
             top: BinaryHeap::new(),
             top_max: TOP,
+            groups: vec![(0, 0); last_phys.div_ceil(GROUP) as usize],
             broken: false,
         }
     }
@@ -118,6 +129,10 @@ impl PassCensus {
             self.set(phys, Class::of(&r.verdict));
             if let Some(t) = dbtime_candidate(&r, page) {
                 self.offer(rank(t, r.page as u32));
+                let g = &mut self.groups[((phys - 1) / GROUP) as usize];
+                if rank(t, r.page as u32) > rank(g.0, g.1) {
+                    *g = (t, r.page as u32);
+                }
             }
             self.next_phys += 1;
         }
@@ -191,11 +206,50 @@ impl PassCensus {
         Some(best)
     }
 
+    /// The best rank of a page `counted` says is counted from the census,
+    /// found through the groups (physical pages up to `top`), pages of a
+    /// group whose best page is not counted read again with `read`.
+    fn best_by_groups(
+        &self,
+        counted: impl Fn(u32) -> bool,
+        top: u64,
+        read: &mut impl FnMut(u64) -> crate::error::Result<Vec<u8>>,
+    ) -> crate::error::Result<Option<Rank>> {
+        let mut order: Vec<Rank> = (self.groups.iter())
+            .filter(|g| g.0 > 0)
+            .map(|g| rank(g.0, g.1))
+            .collect();
+        order.sort_unstable_by(|a, b| b.cmp(a));
+        let mut best: Option<Rank> = None;
+        for g in order {
+            if best.is_some_and(|b| b > g) {
+                break;
+            }
+            if counted(g.1 .0) {
+                return Ok(best.max(Some(g)));
+            }
+            let first = (g.1 .0 as u64 + HEADER_PAGES - 1) / GROUP * GROUP + 1;
+            for phys in first.max(HEADER_PAGES + 1)..=(first + GROUP - 1).min(top) {
+                let pgno = (phys - HEADER_PAGES) as u32;
+                let c = self.class(phys);
+                if !counted(pgno) || (c != Class::Ok as u64 && c != Class::Correctable as u64) {
+                    continue;
+                }
+                let b = read(phys)?;
+                let r = classify_page(&b, phys, self.last_phys, self.expect_ecc);
+                if let Some(t) = dbtime_candidate(&r, &b) {
+                    best = best.max(Some(rank(t, pgno)));
+                }
+            }
+        }
+        Ok(best)
+    }
+
     /// The `/k` of the final file: the pages of `changes` read back with
     /// `read` (a physical page's bytes in the final file) into `tally`,
     /// every other page counted from the census. `None` when the census
-    /// cannot give the result (not whole, another page size, the highest
-    /// dbtime unknown): scan the file instead.
+    /// cannot give the result (not whole, another page size): scan the
+    /// file instead.
     pub(crate) fn fold(
         &self,
         changes: &Changes,
@@ -228,8 +282,9 @@ impl PassCensus {
             let p = pgno as u64 + HEADER_PAGES;
             (HEADER_PAGES + 1..=top).contains(&p) && !not_counted.contains(&p)
         };
-        let Some(best) = self.best(counted) else {
-            return Ok(None);
+        let best = match self.best(&counted) {
+            Some(best) => best,
+            None => self.best_by_groups(&counted, top, &mut read)?,
         };
         let mut n = if top > HEADER_PAGES {
             self.count(HEADER_PAGES + 1, top)
@@ -518,13 +573,14 @@ mod tests {
     }
 
     #[test]
-    fn equal_dbtimes_keep_the_first_page_and_the_top_list_falls_back() {
+    fn equal_dbtimes_keep_the_first_page_and_the_groups_answer_past_the_top_list() {
         let mut b = header(PS);
         b.extend(header(PS));
         const TOP_MAX: usize = 50;
-        let n = TOP_MAX as u32 + 10;
+        let n = 400u32;
         for pg in 1..=n {
-            b.extend(data_page(PS, pg, 7, false));
+            // Page 390 newer than the others.
+            b.extend(data_page(PS, pg, if pg == 390 { 8 } else { 7 }, false));
         }
         let c = census_top(&b, 16, TOP_MAX);
         let ch = Changes {
@@ -533,25 +589,38 @@ mod tests {
         };
         let f = fold(&c, &b, &ch).unwrap();
         same(&f, &scan(&b));
-        assert_eq!(f.counts.highest_dbtime_pgno, 1);
-        // Every page of the top list rewritten with an older dbtime: the
-        // best page left is unknown.
+        assert_eq!(f.counts.highest_dbtime_pgno, 390);
+        // Every page of the top list (390, then 1 to 49) and more, across
+        // the first groups, rewritten with an older dbtime: the groups
+        // give the best page left, 201.
+        let rewrite = |written: &BTreeSet<u64>| {
+            let mut out = b.clone();
+            for &p in written {
+                put(&mut out, p, &data_page(PS, (p - 2) as u32, 5, false));
+            }
+            out
+        };
         let mut ch = ch;
-        let mut out = b.clone();
-        for pg in 1..=TOP_MAX as u32 {
-            put(&mut out, pg as u64 + 2, &data_page(PS, pg, 5, false));
-            ch.written.insert(pg as u64 + 2);
-        }
-        assert!(fold(&c, &out, &ch).is_none());
+        ch.written = (3..=202).chain([392]).collect();
+        let out = rewrite(&ch.written);
+        let f = fold(&c, &out, &ch).unwrap();
+        same(&f, &scan(&out));
+        assert_eq!(f.counts.highest_dbtime_pgno, 201);
         // One page of the list left as it was: it is the answer.
-        let mut out = b.clone();
         ch.written.remove(&20);
-        for &p in &ch.written {
-            put(&mut out, p, &data_page(PS, (p - 2) as u32, 5, false));
-        }
+        let out = rewrite(&ch.written);
         let f = fold(&c, &out, &ch).unwrap();
         same(&f, &scan(&out));
         assert_eq!(f.counts.highest_dbtime_pgno, 18);
+        // No page left verified: none.
+        ch.written = (3..=402).collect();
+        let mut out = b.clone();
+        for &p in &ch.written {
+            put(&mut out, p, &vec![0u8; PS]);
+        }
+        let f = fold(&c, &out, &ch).unwrap();
+        same(&f, &scan(&out));
+        assert_eq!(f.counts.highest_dbtime, 0);
     }
 
     #[test]
