@@ -282,9 +282,9 @@ impl PassCensus {
             let p = pgno as u64 + HEADER_PAGES;
             (HEADER_PAGES + 1..=top).contains(&p) && !not_counted.contains(&p)
         };
-        let best = match self.best(&counted) {
+        let best = match self.best(counted) {
             Some(best) => best,
-            None => self.best_by_groups(&counted, top, &mut read)?,
+            None => self.best_by_groups(counted, top, &mut read)?,
         };
         let mut n = if top > HEADER_PAGES {
             self.count(HEADER_PAGES + 1, top)
