@@ -311,7 +311,10 @@ impl Counts {
         self.bad + self.wrong_page_numbers + self.not_ese_pages
     }
 
-    fn add(&mut self, r: &PageResult, page: &[u8]) {
+    /// Counts one page: `r` is [`classify_page`]'s result for `page`,
+    /// pages added in file order (the first page of the highest dbtime
+    /// is kept).
+    pub fn add(&mut self, r: &PageResult, page: &[u8]) {
         self.pages_seen += 1;
         match r.verdict {
             Verdict::Ok if r.role == PageRole::Trailer => self.trailer += 1,
@@ -327,12 +330,8 @@ impl Counts {
             Verdict::WrongPageNumber { .. } => self.wrong_page_numbers += 1,
             Verdict::NotEsePage { .. } => self.not_ese_pages += 1,
         }
-        if r.role == PageRole::Data
-            && matches!(r.verdict, Verdict::Ok | Verdict::Correctable { .. })
-        {
-            let dbtime = u64_at(page, 8);
-            // A shrunk page's dbtime is a marker, not a time.
-            if dbtime != crate::db::classify::DBTIME_SHRUNK && dbtime > self.highest_dbtime {
+        if let Some(dbtime) = dbtime_candidate(r, page) {
+            if dbtime > self.highest_dbtime {
                 self.highest_dbtime = dbtime;
                 self.highest_dbtime_pgno = r.page as u32;
             }
@@ -355,6 +354,17 @@ impl Counts {
             self.highest_dbtime_pgno = o.highest_dbtime_pgno;
         }
     }
+}
+
+/// The dbtime a page offers for [`Counts::highest_dbtime`] (`r` is
+/// [`classify_page`]'s result for `page`): that of a verified or
+/// correctable data page, above 0; a shrunk page's dbtime is a marker, not
+/// a time.
+pub fn dbtime_candidate(r: &PageResult, page: &[u8]) -> Option<u64> {
+    let counted =
+        r.role == PageRole::Data && matches!(r.verdict, Verdict::Ok | Verdict::Correctable { .. });
+    let dbtime = u64_at(page, 8);
+    (counted && dbtime != crate::db::classify::DBTIME_SHRUNK && dbtime > 0).then_some(dbtime)
 }
 
 /// I/O statistics (eseutil prints them after the counters).

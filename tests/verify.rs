@@ -248,3 +248,204 @@ fn touched_trees_check_agrees_with_the_whole_database_check() {
     let some = eseutil::db::check::check_trees(&db, &two);
     assert_eq!(some.trees.len(), 2, "{:?}", some.trees);
 }
+
+#[path = "../examples/make_workload.rs"]
+#[allow(dead_code)]
+mod make_workload;
+
+/// A workload of the generator (no corpus): OUT/start, OUT/logs, OUT/expected.
+fn workload(out: &Path) {
+    workload_sized(out, 8192);
+}
+
+fn workload_sized(out: &Path, page_size: usize) {
+    make_workload::make_workload(&make_workload::Config {
+        out: out.to_path_buf(),
+        db_mib: 2,
+        log_mib: 1,
+        page_size,
+        seed: 4,
+    })
+    .expect("workload written");
+}
+
+/// `/r edb` of OUT/logs into the database of `dir` (a copy of the start
+/// database, perhaps damaged): in place, or into `dir/out`; `extra`
+/// switches. (exit status, JSON report, the database verified).
+fn replay_json(out: &Path, dir: &Path, in_place: bool, extra: &[&str]) -> (i32, Value, PathBuf) {
+    let logs = out.join("logs");
+    let target = dir.join("out");
+    let mut a: Vec<&std::ffi::OsStr> = vec![
+        "/r".as_ref(),
+        "edb".as_ref(),
+        "/l".as_ref(),
+        logs.as_os_str(),
+        "/s".as_ref(),
+        logs.as_os_str(),
+        "/d".as_ref(),
+        dir.as_os_str(),
+    ];
+    if in_place {
+        a.push("--in-place".as_ref());
+    } else {
+        a.extend(["--output".as_ref(), target.as_os_str()]);
+    }
+    a.extend(extra.iter().map(std::ffi::OsStr::new));
+    let (code, v, _) = r_json(&a);
+    let db = if in_place { dir } else { &target }.join(make_workload::DB_NAME);
+    let db = if db.exists() {
+        db
+    } else {
+        target.join(format!("{}.recovering", make_workload::DB_NAME))
+    };
+    (code, v, db)
+}
+
+/// A copy of the start database in a folder of its own.
+fn start_copy(out: &Path, name: &str) -> PathBuf {
+    let dir = out.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = make_workload::DB_NAME;
+    std::fs::copy(out.join("start").join(db), dir.join(db)).unwrap();
+    dir
+}
+
+/// The verification's `/k` of database 0 against a full scan of `db`.
+fn assert_k_is_the_full_scan(v: &Value, db: &Path, method: &str) {
+    let d = &v["verification"]["databases"][0];
+    let k = &d["checksum"];
+    let s = eseutil::checksum_scan::scan_database(
+        db,
+        &Default::default(),
+        &mut eseutil::checksum_scan::Quiet,
+    )
+    .unwrap();
+    let c = &s.counts;
+    assert_eq!(k["method"], method, "{d:#}");
+    assert_eq!(k["pages_seen"], c.pages_seen, "{d:#}");
+    assert_eq!(k["ok"], c.ok);
+    assert_eq!(k["uninitialized"], c.uninitialized);
+    assert_eq!(k["bad"], c.eseutil_bad());
+    assert_eq!(k["passed"], !s.failed());
+    assert_eq!(d["highest_page_dbtime"], c.highest_dbtime);
+    assert_eq!(d["highest_page_dbtime_pgno"], c.highest_dbtime_pgno);
+    let (from, read) = (k["pages_from_pass"].as_u64(), k["pages_read"].as_u64());
+    if method == "full scan" {
+        assert_eq!((from, read), (Some(0), Some(c.pages_seen)));
+    } else {
+        assert_eq!(from.unwrap() + read.unwrap(), c.pages_seen);
+        assert!(from.unwrap() > read.unwrap(), "{d:#}");
+    }
+}
+
+/// The verification's `/k` made from the copy pass, from the in-place
+/// hash pass, and by a full scan (no hash) all equal a full scan of the
+/// replayed database; the text report says which it was.
+#[test]
+fn checksum_check_from_the_pass_beside_redo_equals_a_full_scan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("w");
+    workload(&out);
+    let (code, v, db) = replay_json(&out, &start_copy(&out, "copy"), false, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_k_is_the_full_scan(&v, &db, "copy pass");
+    let (code, v, db) = replay_json(&out, &start_copy(&out, "in-place"), true, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_k_is_the_full_scan(&v, &db, "hash pass");
+    let (code, v, db) = replay_json(&out, &start_copy(&out, "no-hash"), true, &["--no-hash"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_k_is_the_full_scan(&v, &db, "full scan");
+    let dir = start_copy(&out, "text");
+    let logs = out.join("logs");
+    let t = common::run(&[
+        "/r".as_ref(),
+        "edb".as_ref(),
+        "/l".as_ref(),
+        logs.as_os_str(),
+        "/s".as_ref(),
+        logs.as_os_str(),
+        "/d".as_ref(),
+        dir.as_os_str(),
+        "--in-place".as_ref(),
+    ]);
+    assert_eq!(t.code, 0, "{}", t.stderr);
+    assert!(
+        t.stdout.contains("from the hash pass, ") && t.stdout.contains(" read back), 0 bad;"),
+        "{}",
+        t.stdout
+    );
+}
+
+/// The other page sizes (ECC pages at 16 and 32 KiB): the same from the
+/// in-place hash pass.
+#[test]
+fn checksum_check_from_the_pass_at_every_page_size() {
+    for ps in [4096, 16384, 32768] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("w");
+        workload_sized(&out, ps);
+        let (code, v, db) = replay_json(&out, &start_copy(&out, "in-place"), true, &[]);
+        assert_eq!(code, 0, "{ps}: {v:#}");
+        assert_k_is_the_full_scan(&v, &db, "hash pass");
+    }
+}
+
+/// Physical page `phys` of a database file's bytes.
+fn phys_page(b: &[u8], ps: usize, phys: usize) -> &[u8] {
+    &b[(phys - 1) * ps..phys * ps]
+}
+
+/// A page blank in the input and never written is reported bad when
+/// damaged; one damaged in the input but rewritten by redo is not.
+#[test]
+fn damage_in_the_input_counts_only_where_redo_left_the_page() {
+    const PS: usize = 8192;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("w");
+    workload(&out);
+    let start = std::fs::read(out.join("start").join(make_workload::DB_NAME)).unwrap();
+    let expected = std::fs::read(out.join("expected").join(make_workload::DB_NAME)).unwrap();
+    let blank = |b: &[u8], p| phys_page(b, PS, p).iter().all(|&x| x == 0);
+    let pages = start.len().min(expected.len()) / PS;
+    // Blank before and after the replay: never written.
+    let untouched = (3..pages)
+        .find(|&p| blank(&start, p) && blank(&expected, p))
+        .expect("a page the replay leaves blank");
+    // Blank before, written by the replay (a page it formats: its old
+    // bytes are never read as a page).
+    let rewritten = (3..pages)
+        .find(|&p| blank(&start, p) && !blank(&expected, p))
+        .expect("a page the replay formats");
+    let dir = start_copy(&out, "damaged");
+    let db = dir.join(make_workload::DB_NAME);
+    let mut b = std::fs::read(&db).unwrap();
+    for p in [untouched, rewritten] {
+        b[(p - 1) * PS + 1000] = 0x5A;
+    }
+    std::fs::write(&db, &b).unwrap();
+    let before = eseutil::checksum_scan::scan_database(
+        &db,
+        &Default::default(),
+        &mut eseutil::checksum_scan::Quiet,
+    )
+    .unwrap();
+    assert_eq!(
+        before.counts.eseutil_bad(),
+        2,
+        "both pages bad in the input"
+    );
+    let (code, v, db) = replay_json(&out, &dir, true, &[]);
+    assert_eq!(code, 5, "{v:#}");
+    assert_eq!(v["error"]["jet"]["code"], -1018, "{v:#}");
+    let k = &v["verification"]["databases"][0]["checksum"];
+    assert_eq!(k["bad"], 1, "{k:#}");
+    assert_eq!(k["passed"], false);
+    assert_k_is_the_full_scan(&v, &db, "hash pass");
+    // The same through the copy pass.
+    let dir2 = start_copy(&out, "damaged-copy");
+    std::fs::write(dir2.join(make_workload::DB_NAME), &b).unwrap();
+    let (code, v, db) = replay_json(&out, &dir2, false, &[]);
+    assert_eq!(code, 5, "{v:#}");
+    assert_eq!(v["verification"]["databases"][0]["checksum"]["bad"], 1);
+    assert_k_is_the_full_scan(&v, &db, "copy pass");
+}

@@ -153,7 +153,7 @@ impl FileFacts {
 pub enum Sha {
     /// Lower-case hex (or `unreadable: …`).
     Done(String),
-    /// Hashed on a worker thread (the input of a reflink clone).
+    /// Hashed on a worker thread ([`Sha::spawn`]).
     Pending(JoinHandle<String>),
     /// Hashed by a worker a [`super::store::PageStore`] owns and joins
     /// (the copy of its input, or the hash of a database replayed in place).

@@ -39,7 +39,7 @@
 //! (`ErrUtilWriteShadowedHeaderInternal`, `ese/_osu/fileu.cxx` ~789–870).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -52,6 +52,7 @@ use crate::checksum::{seal_header, seal_page};
 use crate::error::{Error, FormatError, Jet, Result};
 use crate::parse::page::is_large;
 
+pub(crate) mod census;
 mod overlap;
 use overlap::Background;
 
@@ -61,6 +62,11 @@ pub struct PageStore {
     /// Every data page written, with the dbtime of its last write; zeroed
     /// or truncated pages leave it. Read back by [`super::verify`].
     ledger: BTreeMap<u32, u64>,
+    /// Pages zeroed ([`PageStore::zero_page`]); truncated pages leave it.
+    zeroed: BTreeSet<u32>,
+    /// The fewest data pages the file had since the store was made (a
+    /// truncation lowers it): every page above was cut, grown or written.
+    low_water: u32,
     file: File,
     tmp: PathBuf,
     target: PathBuf,
@@ -284,6 +290,8 @@ impl PageStore {
         let pages = (len / page_size as u64).saturating_sub(2) as u32;
         Ok(PageStore {
             ledger: BTreeMap::new(),
+            zeroed: BTreeSet::new(),
+            low_water: pages,
             file,
             tmp,
             target: target.to_path_buf(),
@@ -317,7 +325,8 @@ impl PageStore {
     /// The working copy of `input` (only read) for `target`: a reflink
     /// clone when the file system supports it, else a copy made on a
     /// worker thread while redo runs (`overlap.rs`). With `hash`, the input
-    /// is hashed in the copy pass, or after a clone on a worker thread.
+    /// is hashed in the copy pass, or after a clone by a worker thread the
+    /// store owns.
     /// Returns what the input was.
     pub fn working_copy(
         input: &Path,
@@ -343,8 +352,22 @@ impl PageStore {
         let facts = FileFacts::of(&meta);
         let file = open_new(&tmp)?;
         if reflink(&src, &file) {
-            let sha = if hash { Sha::spawn(input) } else { Sha::None };
-            let store = PageStore::new(file, tmp, target, page_size, Origin::Reflink)?;
+            let mut store = PageStore::new(file, tmp, target, page_size, Origin::Reflink)?;
+            // The input is hashed (and its pages classified, `census.rs`)
+            // beside redo; the store never writes it.
+            let sha = if hash {
+                let (sha, slot) = Sha::later();
+                match overlap::Hasher::start(input, meta.len(), page_size, slot, gate_closed, true)
+                {
+                    Ok(h) => {
+                        store.background = Some(Background::Hash(h));
+                        sha
+                    }
+                    Err(e) => Sha::Done(format!("unreadable: {e}")),
+                }
+            } else {
+                Sha::None
+            };
             let ev = ReadEvidence {
                 facts: Some(facts),
                 sha,
@@ -399,7 +422,7 @@ impl PageStore {
         let mut store = PageStore::new(file, path.to_path_buf(), path, page_size, Origin::InPlace)?;
         let sha = if hash {
             let (sha, slot) = Sha::later();
-            match overlap::Hasher::start(path, size, page_size, slot, gate_closed) {
+            match overlap::Hasher::start(path, size, page_size, slot, gate_closed, false) {
                 Ok(h) => {
                     store.background = Some(Background::Hash(h));
                     sha
@@ -471,6 +494,8 @@ impl PageStore {
     /// beyond it are dropped unwritten.
     pub fn truncate_to(&mut self, pgno_last: u32) -> Result<()> {
         self.ledger.retain(|&p, _| p <= pgno_last);
+        self.zeroed.retain(|&p| p <= pgno_last);
+        self.low_water = self.low_water.min(pgno_last);
         let c = self.cache.get_mut();
         let gone: Vec<u32> = c.pages.keys().copied().filter(|&p| p > pgno_last).collect();
         for p in gone {
@@ -587,6 +612,7 @@ impl PageStore {
     /// Writes an all-zero (uninitialized) page, as a trim leaves it.
     pub fn zero_page(&mut self, pgno: u32) -> Result<()> {
         self.ledger.remove(&pgno);
+        self.zeroed.insert(pgno);
         let c = self.cache.get_mut();
         c.len = c.len.max(pgno);
         c.put(pgno, vec![0u8; self.page_size], State::Zeroed);
@@ -734,6 +760,53 @@ impl PageStore {
     /// Pages written, each with the dbtime of its last write.
     pub fn ledger(&self) -> &BTreeMap<u32, u64> {
         &self.ledger
+    }
+
+    /// Pages zeroed and still in the file (a page written again since is
+    /// in the ledger too).
+    pub fn zeroed(&self) -> &BTreeSet<u32> {
+        &self.zeroed
+    }
+
+    /// The fewest data pages the file had since the store was made.
+    pub fn low_water(&self) -> u32 {
+        self.low_water
+    }
+
+    /// What the copy or hash beside redo saw of every page of the input
+    /// (`store/census.rs`), when it read them all; taken once, after
+    /// [`Self::settle`].
+    pub(crate) fn take_census(&self) -> Option<census::PassCensus> {
+        self.background.as_ref().and_then(Background::take_census)
+    }
+
+    /// `/k` of the working file (settled, header written) from the pass
+    /// beside redo ([`census::PassCensus::fold`]): the ledger's pages are in
+    /// `tally` already (the verification read them back), the other pages
+    /// the run changed are read here. `None`: scan the whole file.
+    pub(crate) fn fold_census(
+        &self,
+        pass: &census::PassCensus,
+        tally: census::Tally,
+    ) -> Result<Option<census::Folded>> {
+        let phys = |pg: &u32| *pg as u64 + crate::checksum_scan::HEADER_PAGES;
+        let changes = census::Changes {
+            written: (self.ledger.keys())
+                .filter(|&&pg| tally.holds_data_page(pg))
+                .map(phys)
+                .collect(),
+            zeroed: self.zeroed.iter().map(phys).collect(),
+            low_water_phys: phys(&self.low_water),
+        };
+        let f = crate::file::open_read_only(&self.tmp)?;
+        let ps = pass.page_size();
+        let read = |p: u64| {
+            let mut b = vec![0u8; ps];
+            f.read_exact_at(&mut b, (p - 1) * ps as u64)
+                .map_err(|e| Error::io(&self.tmp, e))?;
+            Ok(b)
+        };
+        pass.fold(&changes, tally, read)
     }
 
     /// Working file path.
@@ -1301,5 +1374,180 @@ mod tests {
         tr[100] ^= 1;
         put_last(&mut s, &tr);
         assert!(!s.zero_trailer_page().unwrap());
+    }
+
+    /// A database of `n` 4 KiB data pages (dbtime 10 + pgno, every third
+    /// one in the ECC format) whose pages `bad` fail their checksum and
+    /// page `blank` is all zero.
+    fn synth_db(d: &Path, n: u32, bad: &[u32], blank: u32) -> PathBuf {
+        use crate::checksum_scan::synth::{data_page, header};
+        let mut b = header(4096);
+        b.extend(header(4096));
+        for pg in 1..=n {
+            let mut p = data_page(4096, pg, 10 + pg as u64, pg % 3 == 0);
+            if bad.contains(&pg) {
+                p[1000] ^= 0x33;
+            }
+            if pg == blank {
+                p.fill(0);
+            }
+            b.extend(p);
+        }
+        let p = d.join("db.edb");
+        std::fs::write(&p, b).unwrap();
+        p
+    }
+
+    /// A redone page.
+    fn redone(pgno: u32, dbtime: u64) -> Vec<u8> {
+        crate::checksum_scan::synth::data_page(4096, pgno, dbtime, false)
+    }
+
+    /// `/k` of the settled store's working file from its pass, as the
+    /// verification makes it (ledger pages read back first).
+    fn census_k(s: &PageStore) -> Option<crate::checksum_scan::Counts> {
+        let pass = s.take_census()?;
+        let len = std::fs::metadata(s.tmp_path()).unwrap().len();
+        let mut t = census::Tally::new(len, 4096);
+        for &pg in s.ledger().keys() {
+            if t.holds_data_page(pg) {
+                t.page(pg as u64 + 2, &s.read_page(pg).unwrap());
+            }
+        }
+        s.fold_census(&pass, t).unwrap().map(|f| f.counts)
+    }
+
+    /// The full `/k` scan of a file.
+    fn full_k(p: &Path) -> crate::checksum_scan::Counts {
+        use crate::checksum_scan::{scan_database, Quiet, ScanOptions};
+        scan_database(p, &ScanOptions::default(), &mut Quiet)
+            .unwrap()
+            .counts
+    }
+
+    fn same_k(a: &crate::checksum_scan::Counts, b: &crate::checksum_scan::Counts) {
+        let key = |c: &crate::checksum_scan::Counts| {
+            (
+                c.pages_seen,
+                c.ok,
+                c.uninitialized,
+                c.correctable,
+                c.eseutil_bad(),
+                c.highest_dbtime,
+                c.highest_dbtime_pgno,
+            )
+        };
+        assert_eq!(key(a), key(b));
+    }
+
+    #[test]
+    fn in_place_census_gives_the_full_scan_kept_originals_ignored() {
+        let d = tempfile::tempdir().unwrap();
+        let db = synth_db(d.path(), 700, &[40, 450, 600], 33);
+        let (s, _ev) = PageStore::in_place_gated(&db, 4096, true, true).unwrap();
+        let mut s = s.with_cache_bytes(0);
+        // Ahead of the hasher (originals kept): page 450, bad in the
+        // input, rewritten; a zeroed page; the header.
+        s.write_page(450, redone(450, 5000)).unwrap();
+        s.write_page(300, redone(300, 4000)).unwrap();
+        s.zero_page(301).unwrap();
+        bg(&s).allow(Some(1));
+        bg(&s).wait_done(1 << 20);
+        // Behind it.
+        s.write_page(5, redone(5, 4500)).unwrap();
+        bg(&s).allow(None);
+        s.write_header(crate::checksum_scan::synth::header(4096))
+            .unwrap();
+        s.settle().unwrap();
+        let k = census_k(&s).expect("the hasher read every page");
+        same_k(&k, &full_k(&db));
+        // 40 and 600 were never written: bad; 450 was: not.
+        assert_eq!(k.eseutil_bad(), 2);
+        assert_eq!((k.highest_dbtime, k.highest_dbtime_pgno), (5000, 450));
+        // Taken once.
+        assert!(s.take_census().is_none());
+        s.discard();
+    }
+
+    #[test]
+    fn copy_census_gives_the_full_scan_after_a_cut_and_growth() {
+        let d = tempfile::tempdir().unwrap();
+        let db = synth_db(d.path(), 700, &[40, 650], 33);
+        let Some((s, _ev)) = gated_copy(&db, d.path(), true) else {
+            return;
+        };
+        let mut s = s.with_cache_bytes(0);
+        s.write_page(600, redone(600, 9000)).unwrap();
+        bg(&s).allow(Some(1));
+        s.truncate_to(500).unwrap();
+        s.write_page(520, redone(520, 8000)).unwrap();
+        s.write_page(40, redone(40, 100)).unwrap();
+        bg(&s).allow(None);
+        s.write_header(crate::checksum_scan::synth::header(4096))
+            .unwrap();
+        s.settle().unwrap();
+        let k = census_k(&s).expect("the copier read every page");
+        same_k(&k, &full_k(s.tmp_path()));
+        // 650 cut, 40 rewritten, 501..519 blank.
+        assert_eq!(k.eseutil_bad(), 0);
+        assert_eq!(k.uninitialized, 1 + 19);
+        assert_eq!((k.highest_dbtime, k.highest_dbtime_pgno), (8000, 520));
+        s.discard();
+    }
+
+    /// The hasher of a reflink clone's input: the store's writes and cuts
+    /// (of the clone) neither keep originals nor wait for it, and its
+    /// census gives the full scan of the clone.
+    #[test]
+    fn the_hash_of_a_clones_input_never_holds_redo_back() {
+        let d = tempfile::tempdir().unwrap();
+        let db = synth_db(d.path(), 600, &[40, 500], 33);
+        let clone = d.path().join("clone.edb");
+        std::fs::copy(&db, &clone).unwrap();
+        let size = std::fs::metadata(&db).unwrap().len();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&clone)
+            .unwrap();
+        let mut s = PageStore::new(file, clone.clone(), &clone, 4096, Origin::Reflink)
+            .unwrap()
+            .with_cache_bytes(0);
+        let (sha, slot) = Sha::later();
+        let h = overlap::Hasher::start(&db, size, 4096, slot, true, true).unwrap();
+        s.background = Some(Background::Hash(h));
+        // The gate is closed: an in-place hasher would hold both.
+        s.write_page(40, redone(40, 7000)).unwrap();
+        s.truncate_to(450).unwrap();
+        s.write_header(crate::checksum_scan::synth::header(4096))
+            .unwrap();
+        bg(&s).allow(None);
+        s.settle().unwrap();
+        assert_eq!(sha.wait().unwrap(), crate::file::sha256_file(&db).unwrap());
+        let k = census_k(&s).expect("the hasher read every page");
+        same_k(&k, &full_k(&clone));
+        assert_eq!(k.eseutil_bad(), 0);
+        s.discard();
+    }
+
+    #[test]
+    fn no_census_without_a_pass_that_read_every_page() {
+        let d = tempfile::tempdir().unwrap();
+        let db = synth_db(d.path(), 300, &[], 0);
+        // In place without a hash: no worker.
+        let (s, _) = PageStore::in_place(&db, 4096, false).unwrap();
+        assert!(s.take_census().is_none());
+        s.discard();
+        // A copy without a hash: the kernel copies, nothing is read.
+        if let Some((s, _)) = gated_copy(&db, d.path(), false) {
+            bg(&s).allow(None);
+            s.settle().unwrap();
+            assert!(s.take_census().is_none());
+            s.discard();
+        }
+        // A hash not at the end yet (held before its first chunk).
+        let (s, _ev) = PageStore::in_place_gated(&db, 4096, true, true).unwrap();
+        assert!(s.take_census().is_none());
+        s.discard();
     }
 }

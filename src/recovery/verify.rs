@@ -17,7 +17,12 @@
 //!    the redone pages without a difference (the counters of
 //!    [`super::redo::BeforeImageCheck`]);
 //! 4. **checksums**: the `/k` scan ([`crate::checksum_scan::scan_database`]) of the
-//!    working file finds no failed page;
+//!    working file finds no failed page. Where the worker beside redo
+//!    (the copier, or the hasher of the input) classified every page of
+//!    the input as it read it (`store/census.rs`), only the pages the run
+//!    changed (written, zeroed, grown or cut, the headers and the last
+//!    page) are read back and the others counted from that pass: the same
+//!    result without reading the file a second time;
 //! 5. **structure**: the `/g` check ([`crate::db::check`]) finds no
 //!    violation — the whole database up to [`WHOLE_DATABASE_LIMIT`] pages,
 //!    above it every tree whose pages the replay wrote;
@@ -41,6 +46,8 @@ use serde::Serialize;
 
 use super::get_lgpos;
 use super::redo::{Redo, DBTIME_SHRUNK};
+use super::store::census::{PassCensus, Tally};
+use crate::checksum_scan::{PageRole, Verdict, HEADER_PAGES};
 use crate::error::{Error, Jet};
 use crate::log::record::{AttachDb, CreateDb, LogRecord, Record};
 use crate::parse::attach_info::AttachInfo;
@@ -166,6 +173,15 @@ pub struct ChecksumCheck {
     pub bad: u64,
     /// No failed page.
     pub passed: bool,
+    /// How the pages were looked at: "full scan" (the file read again),
+    /// "copy pass" or "hash pass" (the pages the run did not change
+    /// counted from the classes the copier, or the hasher of the input,
+    /// gave them as it read them, the others read back).
+    pub method: &'static str,
+    /// Pages counted from the copy or hash pass (0 for a full scan).
+    pub pages_from_pass: u64,
+    /// Pages read from the working file for this check.
+    pub pages_read: u64,
 }
 
 /// Check 5.
@@ -336,7 +352,12 @@ fn record_db(v: &mut Verification, c: (DbCheck, Vec<(Jet, String)>)) {
 fn check_db(db: &super::redo::DbRun, enforce_structure: bool) -> (DbCheck, Vec<(Jet, String)>) {
     let mut fails = Vec::new();
     let file = db.store.tmp_path().to_path_buf();
-    let (read_back, missing, objids) = read_back(db);
+    // The pass beside redo, and the tally of the pages read back for it.
+    let pass = db.store.take_census();
+    let mut tally = pass
+        .as_ref()
+        .and_then(|p| final_tally(&file, p.page_size()));
+    let (read_back, missing, objids) = read_back(db, tally.as_mut());
     if !missing.is_empty() {
         fails.push((
             Jet::RECOVERY_VERIFY_FAILURE,
@@ -348,22 +369,19 @@ fn check_db(db: &super::redo::DbRun, enforce_structure: bool) -> (DbCheck, Vec<(
         ));
     }
     let header_dbtime = u64_at(&db.header, 16);
-    let checksum = checksum_scan(&file);
-    let (checksum, highest, highest_pgno) = match checksum {
+    let checksum = match pass.zip(tally) {
+        Some((p, t)) => checksum_from_pass(db, &p, t).transpose(),
+        None => None,
+    };
+    if cfg!(debug_assertions) {
+        same_as_full_scan(checksum.as_ref(), &file);
+    }
+    let (checksum, highest, highest_pgno) = match checksum.unwrap_or_else(|| checksum_scan(&file)) {
         Ok(x) => x,
         Err(e) => {
             fails.push((Jet::READ_VERIFY_FAILURE, format!("/k could not run: {e}")));
-            (
-                ChecksumCheck {
-                    pages_seen: 0,
-                    ok: 0,
-                    uninitialized: 0,
-                    bad: 0,
-                    passed: false,
-                },
-                0,
-                0,
-            )
+            let c = checksum_check(&crate::checksum_scan::Counts::default(), false);
+            (c, 0, 0)
         }
     };
     if !checksum.passed {
@@ -409,23 +427,107 @@ fn check_db(db: &super::redo::DbRun, enforce_structure: bool) -> (DbCheck, Vec<(
 }
 
 /// Reads back every page of the store's ledger: (pages as written, pages
-/// not, objids of the pages written).
-fn read_back(db: &super::redo::DbRun) -> (usize, Vec<u32>, BTreeSet<u32>) {
+/// not, objids of the pages written). With a `tally` (`/k` from the pass
+/// beside redo) each page read is classified into it as well.
+fn read_back(
+    db: &super::redo::DbRun,
+    mut tally: Option<&mut Tally>,
+) -> (usize, Vec<u32>, BTreeSet<u32>) {
     let (mut ok, mut missing, mut objids) = (0usize, Vec::new(), BTreeSet::new());
     for (&pg, &dbtime) in db.store.ledger() {
-        let good =
-            db.store.read_page(pg).ok().filter(|b| {
-                u64_at(b, 8) == dbtime && crate::checksum::verify_page(b, pg).is_good()
-            });
-        match good {
-            Some(b) => {
-                ok += 1;
-                objids.insert(u32_at(&b, 24));
-            }
-            None => missing.push(pg),
+        let Ok(b) = db.store.read_page(pg) else {
+            missing.push(pg);
+            continue;
+        };
+        let sum_good = checksum_good(&b, pg, tally.as_deref_mut());
+        if u64_at(&b, 8) == dbtime && sum_good {
+            ok += 1;
+            objids.insert(u32_at(&b, 24));
+        } else {
+            missing.push(pg);
         }
     }
     (ok, missing, objids)
+}
+
+/// Whether data page `pg` read back verifies (or is blank), classified
+/// into `tally` when there is one (one checksum for both).
+fn checksum_good(b: &[u8], pg: u32, tally: Option<&mut Tally>) -> bool {
+    let tallied = tally
+        .filter(|t| t.holds_data_page(pg))
+        .map(|t| t.page(pg as u64 + HEADER_PAGES, b))
+        .filter(|r| r.role == PageRole::Data);
+    match tallied {
+        // `classify_page`'s verdict on a data page is `verify_page`'s.
+        Some(r) => matches!(r.verdict, Verdict::Ok | Verdict::Uninitialized),
+        None => crate::checksum::verify_page(b, pg).is_good(),
+    }
+}
+
+/// The tally of the pages read back from the final working file, when
+/// its header gives the page size of the pass (else the full scan runs,
+/// and says what is wrong).
+fn final_tally(file: &std::path::Path, page_size: usize) -> Option<Tally> {
+    let mut input = crate::file::Input::open(file).ok()?;
+    let probe = input.probe().ok()?;
+    let pair = crate::parse::db_header::read_header_pair(&probe).ok()?;
+    (pair.page_size == page_size).then(|| Tally::new(input.len, page_size))
+}
+
+/// `/k` from the pass beside redo ([`PassCensus::fold`]): the ledger's
+/// pages already in `tally`, the other pages the run changed read back
+/// here. `None` when the pass cannot tell: the full scan runs.
+fn checksum_from_pass(
+    db: &super::redo::DbRun,
+    pass: &PassCensus,
+    tally: Tally,
+) -> crate::error::Result<Option<(ChecksumCheck, u64, u32)>> {
+    let Some(folded) = db.store.fold_census(pass, tally)? else {
+        return Ok(None);
+    };
+    let c = &folded.counts;
+    let mut check = checksum_check(c, true);
+    check.method = match db.store.origin() {
+        super::store::Origin::Copy => "copy pass",
+        _ => "hash pass",
+    };
+    check.pages_from_pass = folded.from_pass;
+    check.pages_read = folded.read_back;
+    Ok(Some((check, c.highest_dbtime, c.highest_dbtime_pgno)))
+}
+
+/// The check of `/k`'s counters `c`, failed as
+/// [`crate::checksum_scan::DbScan::failed`] judges; `ran` false: `/k`
+/// could not run (failed).
+fn checksum_check(c: &crate::checksum_scan::Counts, ran: bool) -> ChecksumCheck {
+    ChecksumCheck {
+        pages_seen: c.pages_seen,
+        ok: c.ok,
+        uninitialized: c.uninitialized,
+        bad: c.eseutil_bad(),
+        passed: ran && c.eseutil_bad() == 0 && c.pages_seen > 0,
+        method: "full scan",
+        pages_from_pass: 0,
+        pages_read: c.pages_seen,
+    }
+}
+
+/// Debug builds (every test run): `/k` made from the pass is what the full
+/// scan of the file gives.
+fn same_as_full_scan(
+    from_pass: Option<&crate::error::Result<(ChecksumCheck, u64, u32)>>,
+    file: &std::path::Path,
+) {
+    let (Some(Ok((c, t, pg))), Ok((s, st, spg))) = (from_pass, checksum_scan(file)) else {
+        return;
+    };
+    let key = |c: &ChecksumCheck| (c.pages_seen, c.ok, c.uninitialized, c.bad, c.passed);
+    assert_eq!(
+        (key(c), *t, *pg),
+        (key(&s), st, spg),
+        "/k from the pass differs from the full scan of {}",
+        file.display()
+    );
 }
 
 /// The `/k` scan: (result, highest page dbtime, its page).
@@ -436,17 +538,9 @@ fn checksum_scan(file: &std::path::Path) -> crate::error::Result<(ChecksumCheck,
     };
     let s = crate::checksum_scan::scan_database(file, &opts, &mut crate::checksum_scan::Quiet)?;
     let c = &s.counts;
-    Ok((
-        ChecksumCheck {
-            pages_seen: c.pages_seen,
-            ok: c.ok,
-            uninitialized: c.uninitialized,
-            bad: c.eseutil_bad(),
-            passed: !s.failed(),
-        },
-        c.highest_dbtime,
-        c.highest_dbtime_pgno,
-    ))
+    let check = checksum_check(c, true);
+    debug_assert_eq!(check.passed, !s.failed());
+    Ok((check, c.highest_dbtime, c.highest_dbtime_pgno))
 }
 
 /// Pages whose dbtime is above `bound` (shrunk pages excepted).

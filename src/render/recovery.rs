@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use crate::recovery::verify::Verification;
+use crate::recovery::verify::{ChecksumCheck, Verification};
 use crate::recovery::Report;
 use crate::report::recovery::{HardRecovery, SoftRecovery};
 
@@ -212,6 +212,17 @@ pub fn run(r: &Report) -> String {
     s
 }
 
+/// How `/k` was made: "full scan", or "N from the copy pass, M read back".
+fn k_method(c: &ChecksumCheck) -> String {
+    if c.method == "full scan" {
+        return c.method.to_string();
+    }
+    format!(
+        "{} from the {}, {} read back",
+        c.pages_from_pass, c.method, c.pages_read
+    )
+}
+
 fn verdict(ok: bool) -> &'static str {
     if ok {
         "ok"
@@ -260,7 +271,7 @@ fn verification(v: &Verification) -> String {
     for d in &v.databases {
         let _ = writeln!(
             s,
-            "  {}: {}/{} written pages read back; header dbtime 0x{:x}, highest page dbtime 0x{:x} (page {}); /k {} pages, {} bad; /g ({}) {} trees, {} violations: {}",
+            "  {}: {}/{} written pages read back; header dbtime 0x{:x}, highest page dbtime 0x{:x} (page {}); /k {} pages ({}), {} bad; /g ({}) {} trees, {} violations: {}",
             d.logged_path,
             d.pages_read_back,
             d.pages_written,
@@ -268,6 +279,7 @@ fn verification(v: &Verification) -> String {
             d.highest_page_dbtime,
             d.highest_page_dbtime_pgno,
             d.checksum.pages_seen,
+            k_method(&d.checksum),
             d.checksum.bad,
             d.structure.scope,
             d.structure.trees_checked,

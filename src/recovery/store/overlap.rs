@@ -1,7 +1,9 @@
 //! Work a [`super::PageStore`] does on a worker thread while redo runs:
 //! the copy of the input database into the working file, hashing what it
-//! reads ([`Copier`]), or the hash of a database replayed in place
-//! ([`Hasher`]). Redo never waits for either to finish; the store routes
+//! reads ([`Copier`]), or the hash of a database replayed in place or of
+//! the input of a reflink clone ([`Hasher`]); either classifies every page
+//! it reads as `/k` does, for the verification (`census.rs`). Redo never
+//! waits for either to finish; the store routes
 //! its reads and writes so that the result and the hash are what a copy
 //! (or a hash) made before redo would give:
 //!
@@ -37,6 +39,7 @@ use std::thread::JoinHandle;
 
 use sha2::Digest;
 
+use super::census::PassCensus;
 use crate::error::{Error, Result};
 use crate::recovery::evidence::HashSlot;
 
@@ -106,6 +109,17 @@ impl Background {
             }
             Background::Hash(h) => h.keep_original(work, work_path, off, len),
         }
+    }
+
+    /// What the worker's pass saw of every page of the input (`census.rs`),
+    /// once it read them all and (a copy) wrote them all; taken once, after
+    /// [`Self::join`].
+    pub(super) fn take_census(&self) -> Option<PassCensus> {
+        let census = match self {
+            Background::Copy(c) => &c.shared.census,
+            Background::Hash(h) => &h.shared.census,
+        };
+        lock(census).take()
     }
 
     /// Called before the store cuts the file to `len` bytes.
@@ -311,6 +325,8 @@ struct CopyShared {
     done: AtomicU64,
     stop: AtomicU8,
     gate: Gate,
+    /// The pass's census, put there when the copy is whole.
+    census: Mutex<Option<PassCensus>>,
 }
 
 impl CopyShared {
@@ -353,6 +369,7 @@ impl Copier {
             done: AtomicU64::new(0),
             stop: AtomicU8::new(RUN),
             gate: Gate::closed(gate_closed),
+            census: Mutex::new(None),
         });
         let to = CopyTo {
             file: work.try_clone().map_err(|e| Error::io(work_path, e))?,
@@ -410,9 +427,10 @@ impl Copier {
     }
 }
 
-/// The copier's loop: read a chunk, hash it, write it minus the pages the
-/// store wrote (without a hash, the kernel copies: `copy_file_range`). A
-/// read or write error stops it and is its result.
+/// The copier's loop: read a chunk, hash it, classify its pages (the
+/// census), write it minus the pages the store wrote (without a hash, the
+/// kernel copies: `copy_file_range`, and there is no census). A read or
+/// write error stops it and is its result.
 fn copy_run(
     sh: &CopyShared,
     from: &File,
@@ -422,6 +440,9 @@ fn copy_run(
 ) -> Result<()> {
     let deliver = Deliver(slot);
     let mut hash = deliver.0.as_ref().map(|_| sha2::Sha256::new());
+    let mut census = hash
+        .as_ref()
+        .map(|_| PassCensus::new(to.size, to.page_size));
     let chunk = chunk_len(to.page_size);
     let mut storage = Vec::new();
     let buf = crate::file::page_aligned(&mut storage, if hash.is_some() { chunk } else { 0 });
@@ -440,6 +461,9 @@ fn copy_run(
                 from.read_exact_at(&mut buf[..n], pos)
                     .map_err(|e| Error::io(from_path, e))?;
                 h.update(&buf[..n]);
+                if let Some(c) = census.as_mut() {
+                    c.see(&buf[..n], pos);
+                }
                 Piece::Read(&buf[..n])
             }
             None => Piece::Kernel(from, n),
@@ -453,6 +477,7 @@ fn copy_run(
     let _g = lock(&sh.lock);
     if sh.stop.load(Ordering::Acquire) == RUN {
         sh.done.store(u64::MAX, Ordering::Release);
+        *lock(&sh.census) = census;
     }
     if let (Some(s), Some(h)) = (&deliver.0, hash) {
         s.put(crate::file::sha256_hex(h));
@@ -540,7 +565,8 @@ fn write_chunk(sh: &CopyShared, to: &CopyTo, piece: Piece<'_>, pos: u64) -> std:
     Ok(())
 }
 
-/// The hash of a database replayed in place.
+/// The hash of a database replayed in place, or of the input of a
+/// reflink clone (`of_input`).
 #[derive(Debug)]
 pub(super) struct Hasher {
     shared: Arc<HashShared>,
@@ -551,6 +577,9 @@ pub(super) struct Hasher {
     slot: Arc<HashSlot>,
     /// At most this many bytes of originals kept ([`ORIGINALS_MAX`]).
     max_kept: usize,
+    /// The file hashed is the input of a reflink clone, which the store
+    /// never writes: no original to keep, no truncation to wait for.
+    of_input: bool,
 }
 
 #[derive(Debug, Default)]
@@ -570,16 +599,20 @@ struct HashShared {
     done: AtomicU64,
     stop: AtomicU8,
     gate: Gate,
+    /// The pass's census, put there when the hash is whole.
+    census: Mutex<Option<PassCensus>>,
 }
 
 impl Hasher {
-    /// Starts hashing `path` (its first `size` bytes) into `slot`.
+    /// Starts hashing `path` (its first `size` bytes) into `slot`; `of_input`:
+    /// `path` is not the working file (the input of a reflink clone).
     pub(super) fn start(
         path: &Path,
         size: u64,
         page_size: usize,
         slot: Arc<HashSlot>,
         gate_closed: bool,
+        of_input: bool,
     ) -> Result<Hasher> {
         let file = crate::file::open_read_only(path)?;
         let shared = Arc::new(HashShared {
@@ -588,13 +621,13 @@ impl Hasher {
             done: AtomicU64::new(0),
             stop: AtomicU8::new(RUN),
             gate: Gate::closed(gate_closed),
+            census: Mutex::new(None),
         });
         let (sh, p, s) = (Arc::clone(&shared), path.to_path_buf(), Arc::clone(&slot));
-        let chunk = chunk_len(page_size);
         let worker = std::thread::Builder::new()
             .name("hash".into())
             .spawn(move || {
-                hash_run(&sh, &file, &p, size, chunk, s);
+                hash_run(&sh, &file, &p, size, page_size, s);
                 Ok(())
             })
             .map_err(|e| Error::io(path, e))?;
@@ -605,6 +638,7 @@ impl Hasher {
             size,
             slot,
             max_kept: ORIGINALS_MAX,
+            of_input,
         })
     }
 
@@ -619,7 +653,7 @@ impl Hasher {
     fn keep_original(&self, work: &File, work_path: &Path, off: u64, len: u64) -> Result<()> {
         let sh = &self.shared;
         let end = off.saturating_add(len).min(self.size);
-        if off >= end || end <= sh.done.load(Ordering::Acquire) {
+        if self.of_input || off >= end || end <= sh.done.load(Ordering::Acquire) {
             return Ok(());
         }
         let want = (end - off) as usize;
@@ -644,7 +678,7 @@ impl Hasher {
     /// Before the store cuts the file to `len` bytes: waits until the
     /// hasher has read what the cut removes.
     fn wait_until_done(&self, len: u64) {
-        if len >= self.size {
+        if self.of_input || len >= self.size {
             return;
         }
         let sh = &self.shared;
@@ -656,10 +690,21 @@ impl Hasher {
 }
 
 /// The hasher's loop: read a chunk, put back the originals of the pages
-/// the store wrote in it, hash it. Read errors give `unreadable: …`.
-fn hash_run(sh: &HashShared, f: &File, path: &Path, size: u64, chunk: usize, slot: Arc<HashSlot>) {
+/// the store wrote in it, hash it and classify its pages (the census; a
+/// page put back is one the store wrote: the verification reads it back
+/// and ignores its class). Read errors give `unreadable: …`.
+fn hash_run(
+    sh: &HashShared,
+    f: &File,
+    path: &Path,
+    size: u64,
+    page_size: usize,
+    slot: Arc<HashSlot>,
+) {
     let deliver = Deliver(Some(slot));
     let mut h = sha2::Sha256::new();
+    let mut census = PassCensus::new(size, page_size);
+    let chunk = chunk_len(page_size);
     let mut storage = Vec::new();
     let buf = crate::file::page_aligned(&mut storage, chunk);
     let mut pos = 0u64;
@@ -695,12 +740,16 @@ fn hash_run(sh: &HashShared, f: &File, path: &Path, size: u64, chunk: usize, slo
         }
         sh.moved.notify_all();
         h.update(&buf[..n]);
+        census.see(&buf[..n], pos);
         pos = end;
         n_chunk += 1;
     };
     {
         let _o = lock(&sh.originals);
         sh.done.store(u64::MAX, Ordering::Release);
+        if pos >= size {
+            *lock(&sh.census) = Some(census);
+        }
     }
     sh.moved.notify_all();
     if let (Some(t), Some(s)) = (text, &deliver.0) {
