@@ -141,7 +141,7 @@ pub struct RedoStats {
     /// dbtime mismatches (recovery stops at the first one).
     pub mismatches: Vec<Mismatch>,
     /// Records per type name: (seen, applied to at least one page).
-    pub per_type: BTreeMap<String, (u64, u64)>,
+    pub per_type: TypeCounts,
     /// Macros committed / aborted.
     pub macros_committed: u64,
     /// Macros aborted.
@@ -260,14 +260,44 @@ fn store_err(record: &LogRecord, source: Error) -> Error {
     Error::redo_from(record.lgpos, lrtyp_name(record.lrtyp), source)
 }
 
-/// Adds to the (seen, applied) counters of record type `name` (the name
-/// is copied only the first time).
-fn count_type(per_type: &mut BTreeMap<String, (u64, u64)>, name: &str, seen: u64, applied: u64) {
-    match per_type.get_mut(name) {
-        Some(c) => *c = (c.0 + seen, c.1 + applied),
-        None => {
-            per_type.insert(name.to_string(), (seen, applied));
+/// Records per type: (seen, applied to at least one page), counted by
+/// lrtyp (two per record, so no lookup by name) and named when read.
+#[derive(Debug, Clone, Default)]
+pub struct TypeCounts(Vec<(u64, u64)>);
+
+impl TypeCounts {
+    /// Adds to the (seen, applied) counters of record type `lrtyp`.
+    pub fn add(&mut self, lrtyp: u8, seen: u64, applied: u64) {
+        if self.0.is_empty() {
+            self.0 = vec![(0, 0); 256];
         }
+        let c = &mut self.0[usize::from(lrtyp)];
+        *c = (c.0 + seen, c.1 + applied);
+    }
+
+    /// The counters by type name ([`lrtyp_name`]; types of one name
+    /// summed), types never counted left out.
+    pub fn by_name(&self) -> BTreeMap<&'static str, (u64, u64)> {
+        let mut m = BTreeMap::new();
+        for (t, &(seen, applied)) in self.0.iter().enumerate() {
+            if seen != 0 || applied != 0 {
+                let c: &mut (u64, u64) = m.entry(lrtyp_name(t as u8)).or_default();
+                *c = (c.0 + seen, c.1 + applied);
+            }
+        }
+        m
+    }
+
+    /// The counters of type name `name`, when counted.
+    pub fn get(&self, name: &str) -> Option<(u64, u64)> {
+        self.by_name().get(name).copied()
+    }
+}
+
+/// As a map from type name to `[seen, applied]`.
+impl Serialize for TypeCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.by_name().serialize(s)
     }
 }
 
@@ -534,8 +564,7 @@ impl Redo {
     /// here; its redo matches on the typed variant.
     pub fn record(&mut self, record: &LogRecord) -> R<bool> {
         self.stats.records += 1;
-        let name = lrtyp_name(record.lrtyp);
-        count_type(&mut self.stats.per_type, name, 1, 0);
+        self.stats.per_type.add(record.lrtyp, 1, 0);
         deprecated(record)?;
         let decoded = decode(record)?;
         let applied = self.record_inner(record, &decoded)?;
@@ -548,7 +577,7 @@ impl Redo {
             }
         );
         if applied && !macro_commit {
-            count_type(&mut self.stats.per_type, name, 0, 1);
+            self.stats.per_type.add(record.lrtyp, 0, 1);
         }
         Ok(applied)
     }
@@ -1769,7 +1798,7 @@ impl Redo {
             .map(|record| Ok((record, decode(record)?)))
             .collect::<R<_>>()?;
         for record in recs {
-            count_type(&mut self.stats.per_type, lrtyp_name(record.lrtyp), 0, 1);
+            self.stats.per_type.add(record.lrtyp, 0, 1);
         }
         if decoded
             .iter()

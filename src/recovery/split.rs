@@ -550,18 +550,17 @@ fn insert_separator(redo: &mut Redo, s: &SplitRec, child: Option<&SplitRec>, dbt
 
 /// [`insert_separator`]'s change through [`PageImage`].
 fn separator_image(p: &mut PageImage, s: &SplitRec, c: &SplitRec) -> R<()> {
-    let at = (0..p.lines.len())
-        .find(|&j| {
-            let k = p.key(j);
-            k.is_empty() || k.as_slice() > c.key_parent
-        })
-        .ok_or_else(|| {
-            redo_err(
-                Jet::DATABASE_CORRUPTED,
-                s.record,
-                format!("no place for the separator on page {}", s.pgno),
-            )
-        })?;
+    let at = first_after(p.lines.len(), |j| {
+        let k = p.key(j);
+        k.is_empty() || k.as_slice() > c.key_parent
+    })
+    .ok_or_else(|| {
+        redo_err(
+            Jet::DATABASE_CORRUPTED,
+            s.record,
+            format!("no place for the separator on page {}", s.pgno),
+        )
+    })?;
     let cb = p.cb_common(c.key_parent);
     let line = p.make_line(c.key_parent, cb, &c.pgno.to_le_bytes(), 0);
     p.lines.insert(at, line);
@@ -575,8 +574,7 @@ fn separator_image(p: &mut PageImage, s: &SplitRec, c: &SplitRec) -> R<()> {
 /// page (`Replace_`), then the separator goes before it (`Insert_`).
 /// `false`: declined.
 fn separator_in_place(b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>, c: &SplitRec) -> bool {
-    let n = sh.lines();
-    let at = (0..n).find(|&j| empty_or_after(b, sh, j, c.key_parent));
+    let at = first_after(sh.lines(), |j| empty_or_after(b, sh, j, c.key_parent));
     let Some(at) = at else {
         return false;
     };
@@ -1225,6 +1223,24 @@ fn parent_image(p: &mut PageImage, m: &MergeRec, leaf_type: u8) -> R<()> {
     Ok(())
 }
 
+/// The first of nodes `0..n` for which `after` holds, by binary search
+/// (as `NDSeek` looks up a page's sorted keys): on a sorted page, whose
+/// keys are ascending and whose only empty key is its last (every page
+/// the engine writes), the node a scan in order finds. Both paths of
+/// [`insert_separator`] search with it, so that they agree on any page.
+fn first_after(n: usize, after: impl Fn(usize) -> bool) -> Option<usize> {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if after(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    (lo < n).then_some(lo)
+}
+
 /// Whether node `j`'s key (the prefix bytes it uses, then its suffix) is
 /// empty or sorts after `key`, read without copying.
 fn empty_or_after(b: &[u8], sh: &Shape, j: usize, key: &[u8]) -> bool {
@@ -1733,6 +1749,50 @@ mod tests {
         assert!(done.iter().all(|&n| n > 600), "{done:?}");
         assert!(declined.iter().sum::<u32>() * 4 < done.iter().sum::<u32>());
         assert!(compacted > 100, "{compacted}");
+    }
+
+    /// On sorted parent pages (ascending keys, equal ones, prefix
+    /// compression, a last node with the empty key) the binary search of
+    /// the separator's place finds what a scan in order finds.
+    #[test]
+    fn the_separator_search_equals_a_scan_on_sorted_pages() {
+        let mut rng = Rng(0x5EED_0000_5EA2_C401);
+        for case in 0..2000 {
+            let mut p = PageImage::new(8192, 7, crate::parse::page::FLAG_PARENT_OF_LEAF, 10);
+            let n = rng.below(12);
+            p.ext = rng.bytes(n);
+            let mut keys: Vec<Vec<u8>> = (0..rng.below(40))
+                .map(|_| {
+                    let mut k = p.ext[..rng.below(p.ext.len() + 1)].to_vec();
+                    let n = rng.below(6);
+                    k.extend(rng.bytes(n));
+                    k
+                })
+                .filter(|k| !k.is_empty())
+                .collect();
+            keys.sort();
+            if rng.one_in(2) {
+                keys.push(Vec::new());
+            }
+            for k in &keys {
+                let cb = if rng.one_in(3) { 0 } else { p.cb_common(k) };
+                p.lines.push(p.make_line(k, cb, &[1, 2, 3, 4], 0));
+            }
+            let b = p.to_bytes().unwrap();
+            let sh = Shape::of(&b).expect("a plain page");
+            let mut key = keys
+                .get(rng.below(keys.len() + 1))
+                .cloned()
+                .unwrap_or_default();
+            key.truncate(rng.below(key.len() + 1));
+            let n = rng.below(3);
+            key.extend(rng.bytes(n));
+            let scan = (0..sh.lines()).find(|&j| empty_or_after(&b, &sh, j, &key));
+            let search = first_after(sh.lines(), |j| empty_or_after(&b, &sh, j, &key));
+            assert_eq!(search, scan, "case {case}: {keys:?} {key:?}");
+            let scan = (0..keys.len()).find(|&j| keys[j].is_empty() || keys[j] > key);
+            assert_eq!(search, scan, "case {case}: {keys:?} {key:?}");
+        }
     }
 
     #[test]

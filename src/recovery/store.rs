@@ -39,7 +39,7 @@
 //! (`ErrUtilWriteShadowedHeaderInternal`, `ese/_osu/fileu.cxx` ~789–870).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -178,8 +178,11 @@ pub type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
 #[derive(Debug)]
 struct Cache {
     pages: IntMap<u32, Cached>,
-    /// Least recently used first: tick → pgno.
-    lru: BTreeMap<u64, u32>,
+    /// Least recently used first: (tick, pgno) of every touch. An entry
+    /// whose tick is no longer its page's is stale: eviction skips it, and
+    /// the queue drops them when it outgrows the cache (O(1) amortised per
+    /// touch, the eviction order of an exact LRU list).
+    lru: VecDeque<(u64, u32)>,
     tick: u64,
     /// Data pages the database holds (what [`PageStore::page_count`] says).
     len: u32,
@@ -192,7 +195,7 @@ impl Cache {
     fn new(capacity: usize, file_len: u32) -> Cache {
         Cache {
             pages: IntMap::default(),
-            lru: BTreeMap::new(),
+            lru: VecDeque::new(),
             tick: 0,
             len: file_len,
             file_len,
@@ -213,29 +216,47 @@ impl Cache {
             state,
             tick,
         };
-        if let Some(old) = self.pages.insert(pgno, c) {
-            self.lru.remove(&old.tick);
-        }
-        self.lru.insert(tick, pgno);
+        self.pages.insert(pgno, c);
+        self.queue(tick, pgno);
     }
 
     /// Makes `pgno` the most recently used page; false when not cached.
     fn touch(&mut self, pgno: u32) -> bool {
-        self.tick += 1;
-        let tick = self.tick;
         let Some(c) = self.pages.get_mut(&pgno) else {
             return false;
         };
-        self.lru.remove(&c.tick);
-        self.lru.insert(tick, pgno);
-        c.tick = tick;
+        // The most recently used page stays where it is.
+        if c.tick != self.tick {
+            self.tick += 1;
+            c.tick = self.tick;
+            self.queue(self.tick, pgno);
+        }
         true
     }
 
+    /// Queues a touch of `pgno` at `tick`; drops the stale entries once
+    /// they outnumber the live ones.
+    fn queue(&mut self, tick: u64, pgno: u32) {
+        self.lru.push_back((tick, pgno));
+        if self.lru.len() > 2 * self.pages.len() + 64 {
+            let pages = &self.pages;
+            self.lru
+                .retain(|&(t, p)| pages.get(&p).is_some_and(|c| c.tick == t));
+        }
+    }
+
+    /// Removes the least recently used page.
+    fn pop_lru(&mut self) -> Option<(u32, Cached)> {
+        while let Some((tick, pgno)) = self.lru.pop_front() {
+            if self.pages.get(&pgno).is_some_and(|c| c.tick == tick) {
+                return self.pages.remove(&pgno).map(|c| (pgno, c));
+            }
+        }
+        None
+    }
+
     fn remove(&mut self, pgno: u32) -> Option<Cached> {
-        let c = self.pages.remove(&pgno)?;
-        self.lru.remove(&c.tick);
-        Some(c)
+        self.pages.remove(&pgno)
     }
 }
 
@@ -623,13 +644,11 @@ impl PageStore {
     /// dirty ones.
     fn evict(&self, c: &mut Cache) -> Result<()> {
         while c.pages.len() > c.stats.capacity {
-            let Some((_, pgno)) = c.lru.pop_first() else {
+            let Some((pgno, e)) = c.pop_lru() else {
                 break;
             };
-            if let Some(e) = c.pages.remove(&pgno) {
-                c.stats.evictions += 1;
-                self.write_back(c, pgno, e.bytes, e.state)?;
-            }
+            c.stats.evictions += 1;
+            self.write_back(c, pgno, e.bytes, e.state)?;
         }
         Ok(())
     }
@@ -974,6 +993,46 @@ mod tests {
             3
         );
         assert!(crate::checksum::verify_page(&file_page(&s, 2), 2).is_good());
+    }
+
+    /// The queue of touches with stale entries evicts as an exact LRU list
+    /// would, through its compactions, and stays bounded.
+    #[test]
+    fn eviction_follows_an_exact_lru_list() {
+        let mut c = Cache::new(4, 0);
+        // Least recently used first.
+        let mut model: Vec<u32> = Vec::new();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let pgno = (x % 9) as u32 + 1;
+            let cached = model.contains(&pgno);
+            match x >> 60 {
+                0 => {
+                    assert_eq!(c.remove(pgno).is_some(), cached);
+                    model.retain(|&p| p != pgno);
+                }
+                1..=4 => {
+                    c.put(pgno, Vec::new(), State::Clean);
+                    model.retain(|&p| p != pgno);
+                    model.push(pgno);
+                }
+                _ => {
+                    assert_eq!(c.touch(pgno), cached);
+                    if cached {
+                        model.retain(|&p| p != pgno);
+                        model.push(pgno);
+                    }
+                }
+            }
+            while c.pages.len() > c.stats.capacity {
+                let (p, _) = c.pop_lru().expect("a page to evict");
+                assert_eq!(p, model.remove(0));
+            }
+            assert!(c.lru.len() <= 2 * c.pages.len() + 65);
+        }
     }
 
     #[test]
