@@ -43,7 +43,7 @@ use serde::Serialize;
 use super::cpage::{self, Shape};
 use super::create_db::extent_line;
 use super::page::PageImage;
-use super::store::{IntMap, PageMut, PageStore};
+use super::store::{IntMap, IntSet, PageMut, PageStore};
 use super::undo::{Rce, UndoOp, UndoStats};
 use crate::error::{Error, Jet};
 use crate::log::record::{lrtyp_name, LogRecord};
@@ -205,7 +205,7 @@ pub struct DbRun {
     /// Highest objid seen.
     pub objid_max: u32,
     /// Pages written (distinct).
-    pub pages: BTreeSet<u32>,
+    pub pages: IntSet<u32>,
     /// Whether the database entered by CreateDB in this pass.
     pub created: bool,
 }
@@ -566,8 +566,11 @@ impl Redo {
         self.stats.records += 1;
         self.stats.per_type.add(record.lrtyp, 1, 0);
         deprecated(record)?;
-        let decoded = decode(record)?;
-        let applied = self.record_inner(record, &decoded)?;
+        // Matched where it was decoded: a record is not moved out of its
+        // result (a copy of the whole enum per record).
+        let result = record.decode();
+        let decoded = result.as_ref().map_err(|e| corrupt(record, e.text()))?;
+        let applied = self.record_inner(record, decoded)?;
         // A committed macro counts its own records (`macro_commit`).
         let macro_commit = matches!(
             decoded,

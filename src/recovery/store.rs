@@ -174,6 +174,9 @@ impl std::hash::Hasher for IntHasher {
 /// A map keyed by small integers, hashed with [`IntHasher`].
 pub type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
 
+/// A set of small integers, hashed with [`IntHasher`].
+pub type IntSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<IntHasher>>;
+
 /// The bounded page cache and the file's length.
 #[derive(Debug)]
 struct Cache {
