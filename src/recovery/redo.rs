@@ -36,7 +36,7 @@
 //! records), or stops recovery with "unsupported record type" and its
 //! LGPOS. Nothing is skipped silently.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -228,7 +228,7 @@ pub struct Redo {
     /// Things the report must say were not recovered.
     pub notes: Vec<String>,
     /// Version-store entries per session (see [`super::undo`]).
-    pub rces: HashMap<u16, Vec<Rce>>,
+    pub rces: IntMap<u16, Vec<Rce>>,
     /// Undo counters.
     pub undo: UndoStats,
     /// The last ShutDownMark met (`m_lgposRedoShutDownMarkGlobal`): the

@@ -39,7 +39,7 @@
 //! (`ErrUtilWriteShadowedHeaderInternal`, `ese/_osu/fileu.cxx` ~789–870).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -129,7 +129,6 @@ struct Cached {
     /// again after any write but its own).
     shape: Option<Shape>,
     state: State,
-    tick: u64,
 }
 
 /// A cached page lent for an in-place change ([`super::cpage`]).
@@ -180,13 +179,15 @@ pub type IntSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<
 /// The bounded page cache and the file's length.
 #[derive(Debug)]
 struct Cache {
-    pages: IntMap<u32, Cached>,
-    /// Least recently used first: (tick, pgno) of every touch. An entry
-    /// whose tick is no longer its page's is stale: eviction skips it, and
-    /// the queue drops them when it outgrows the cache (O(1) amortised per
-    /// touch, the eviction order of an exact LRU list).
-    lru: VecDeque<(u64, u32)>,
-    tick: u64,
+    /// Page → its slot in `slots`.
+    index: IntMap<u32, u32>,
+    /// The cached pages, linked from the least recently used (`head`) to
+    /// the most recently used (`tail`): a touch is O(1). Slots of pages
+    /// gone are reused (`free`).
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    head: u32,
+    tail: u32,
     /// Data pages the database holds (what [`PageStore::page_count`] says).
     len: u32,
     /// Data pages the file holds now (becomes `len` at the next flush).
@@ -194,12 +195,28 @@ struct Cache {
     stats: CacheStats,
 }
 
+/// A cached page in the recency list of [`Cache`].
+#[derive(Debug)]
+struct Slot {
+    pgno: u32,
+    page: Cached,
+    /// Slots of the less and the more recently used neighbours (`NIL`:
+    /// none).
+    prev: u32,
+    next: u32,
+}
+
+/// No slot.
+const NIL: u32 = u32::MAX;
+
 impl Cache {
     fn new(capacity: usize, file_len: u32) -> Cache {
         Cache {
-            pages: IntMap::default(),
-            lru: VecDeque::new(),
-            tick: 0,
+            index: IntMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            head: NIL,
+            tail: NIL,
             len: file_len,
             file_len,
             stats: CacheStats {
@@ -209,57 +226,131 @@ impl Cache {
         }
     }
 
+    /// Pages cached.
+    fn pages(&self) -> usize {
+        self.index.len()
+    }
+
+    fn get(&self, pgno: u32) -> Option<&Cached> {
+        let &i = self.index.get(&pgno)?;
+        Some(&self.slots[i as usize].page)
+    }
+
+    fn get_mut(&mut self, pgno: u32) -> Option<&mut Cached> {
+        let &i = self.index.get(&pgno)?;
+        Some(&mut self.slots[i as usize].page)
+    }
+
+    /// The cached pages, in no order.
+    fn iter(&self) -> impl Iterator<Item = (u32, &Cached)> {
+        self.index
+            .iter()
+            .map(|(&pgno, &i)| (pgno, &self.slots[i as usize].page))
+    }
+
     /// Stores `bytes` for `pgno`, most recently used.
     fn put(&mut self, pgno: u32, bytes: Vec<u8>, state: State) {
-        self.tick += 1;
-        let tick = self.tick;
-        let c = Cached {
+        let page = Cached {
             bytes,
             shape: None,
             state,
-            tick,
         };
-        self.pages.insert(pgno, c);
-        self.queue(tick, pgno);
+        if let Some(&i) = self.index.get(&pgno) {
+            self.slots[i as usize].page = page;
+            self.to_tail(i);
+            return;
+        }
+        let slot = Slot {
+            pgno,
+            page,
+            prev: NIL,
+            next: NIL,
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = slot;
+                i
+            }
+            None => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.index.insert(pgno, i);
+        self.link_tail(i);
     }
 
     /// Makes `pgno` the most recently used page; false when not cached.
     fn touch(&mut self, pgno: u32) -> bool {
-        let Some(c) = self.pages.get_mut(&pgno) else {
-            return false;
-        };
-        // The most recently used page stays where it is.
-        if c.tick != self.tick {
-            self.tick += 1;
-            c.tick = self.tick;
-            self.queue(self.tick, pgno);
-        }
-        true
-    }
-
-    /// Queues a touch of `pgno` at `tick`; drops the stale entries once
-    /// they outnumber the live ones.
-    fn queue(&mut self, tick: u64, pgno: u32) {
-        self.lru.push_back((tick, pgno));
-        if self.lru.len() > 2 * self.pages.len() + 64 {
-            let pages = &self.pages;
-            self.lru
-                .retain(|&(t, p)| pages.get(&p).is_some_and(|c| c.tick == t));
+        match self.index.get(&pgno) {
+            Some(&i) => {
+                self.to_tail(i);
+                true
+            }
+            None => false,
         }
     }
 
     /// Removes the least recently used page.
     fn pop_lru(&mut self) -> Option<(u32, Cached)> {
-        while let Some((tick, pgno)) = self.lru.pop_front() {
-            if self.pages.get(&pgno).is_some_and(|c| c.tick == tick) {
-                return self.pages.remove(&pgno).map(|c| (pgno, c));
-            }
-        }
-        None
+        let pgno = self.slots.get(self.head as usize)?.pgno;
+        self.remove(pgno).map(|c| (pgno, c))
     }
 
     fn remove(&mut self, pgno: u32) -> Option<Cached> {
-        self.pages.remove(&pgno)
+        let i = self.index.remove(&pgno)?;
+        self.unlink(i);
+        self.free.push(i);
+        let empty = Cached {
+            bytes: Vec::new(),
+            shape: None,
+            state: State::Clean,
+        };
+        Some(std::mem::replace(&mut self.slots[i as usize].page, empty))
+    }
+
+    /// Empties the cache.
+    fn clear(&mut self) {
+        self.index.clear();
+        self.slots.clear();
+        self.free.clear();
+        (self.head, self.tail) = (NIL, NIL);
+    }
+
+    /// Moves slot `i` (linked) to the most recently used end.
+    fn to_tail(&mut self, i: u32) {
+        if self.tail != i {
+            self.unlink(i);
+            self.link_tail(i);
+        }
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (prev, next) = {
+            let s = &self.slots[i as usize];
+            (s.prev, s.next)
+        };
+        match prev {
+            NIL => self.head = next,
+            p => self.slots[p as usize].next = next,
+        }
+        match next {
+            NIL => self.tail = prev,
+            n => self.slots[n as usize].prev = prev,
+        }
+    }
+
+    fn link_tail(&mut self, i: u32) {
+        let tail = self.tail;
+        {
+            let s = &mut self.slots[i as usize];
+            (s.prev, s.next) = (tail, NIL);
+        }
+        match tail {
+            NIL => self.head = i,
+            t => self.slots[t as usize].next = i,
+        }
+        self.tail = i;
     }
 }
 
@@ -496,7 +587,7 @@ impl PageStore {
     pub fn truncate_to(&mut self, pgno_last: u32) -> Result<()> {
         self.ledger.retain(|&p, _| p <= pgno_last);
         let c = self.cache.get_mut();
-        let gone: Vec<u32> = c.pages.keys().copied().filter(|&p| p > pgno_last).collect();
+        let gone: Vec<u32> = c.iter().map(|(p, _)| p).filter(|&p| p > pgno_last).collect();
         for p in gone {
             c.remove(p);
         }
@@ -542,8 +633,7 @@ impl PageStore {
             return Ok(vec![0u8; self.page_size]);
         }
         let c = self.cache.borrow();
-        Ok(c.pages
-            .get(&pgno)
+        Ok(c.get(pgno)
             .map_or_else(|| vec![0u8; self.page_size], |e| e.bytes.clone()))
     }
 
@@ -563,7 +653,7 @@ impl PageStore {
     /// has just brought in.
     pub fn cached_mut(&mut self, pgno: u32) -> Result<PageMut<'_>> {
         let offset = self.offset(pgno);
-        match self.cache.get_mut().pages.get_mut(&pgno) {
+        match self.cache.get_mut().get_mut(pgno) {
             Some(e) => Ok(PageMut {
                 bytes: &mut e.bytes[..],
                 shape: &mut e.shape,
@@ -590,7 +680,7 @@ impl PageStore {
             .with(|c| c.get())
             .is_some_and(|n| self.writes >= n);
         let c = self.cache.get_mut();
-        let Some(e) = c.pages.get_mut(&pgno) else {
+        let Some(e) = c.get_mut(pgno) else {
             return Err(not_cached(&self.tmp, self.offset(pgno)));
         };
         if large {
@@ -599,11 +689,8 @@ impl PageStore {
         e.state = if lost { State::Lost } else { State::Dirty };
         self.ledger.insert(pgno, crate::parse::u64_at(&e.bytes, 8));
         self.writes += 1;
-        let mru = e.tick == c.tick;
         c.len = c.len.max(pgno);
-        if !mru {
-            c.touch(pgno);
-        }
+        c.touch(pgno);
         let mut c = self.cache.borrow_mut();
         self.evict(&mut c)
     }
@@ -646,7 +733,7 @@ impl PageStore {
     /// Evicts least recently used pages beyond the capacity, writing the
     /// dirty ones.
     fn evict(&self, c: &mut Cache) -> Result<()> {
-        while c.pages.len() > c.stats.capacity {
+        while c.pages() > c.stats.capacity {
             let Some((pgno, e)) = c.pop_lru() else {
                 break;
             };
@@ -683,10 +770,9 @@ impl PageStore {
             c.file_len = c.len;
         }
         let mut dirty: Vec<u32> = c
-            .pages
             .iter()
             .filter(|(_, e)| e.state != State::Clean)
-            .map(|(&p, _)| p)
+            .map(|(p, _)| p)
             .collect();
         dirty.sort_unstable();
         for p in dirty {
@@ -698,8 +784,7 @@ impl PageStore {
             }
         }
         if empty {
-            c.pages.clear();
-            c.lru.clear();
+            c.clear();
         }
         Ok(())
     }
@@ -998,8 +1083,7 @@ mod tests {
         assert!(crate::checksum::verify_page(&file_page(&s, 2), 2).is_good());
     }
 
-    /// The queue of touches with stale entries evicts as an exact LRU list
-    /// would, through its compactions, and stays bounded.
+    /// The cache evicts as an exact LRU list would, reusing its slots.
     #[test]
     fn eviction_follows_an_exact_lru_list() {
         let mut c = Cache::new(4, 0);
@@ -1030,11 +1114,11 @@ mod tests {
                     }
                 }
             }
-            while c.pages.len() > c.stats.capacity {
+            while c.pages() > c.stats.capacity {
                 let (p, _) = c.pop_lru().expect("a page to evict");
                 assert_eq!(p, model.remove(0));
             }
-            assert!(c.lru.len() <= 2 * c.pages.len() + 65);
+            assert!(c.slots.len() <= c.stats.capacity + 1);
         }
     }
 
