@@ -210,6 +210,18 @@ pub struct DbRun {
     pub created: bool,
 }
 
+impl DbRun {
+    /// Counts a redone write of page `pgno` (objid `objid`) at `dbtime`.
+    fn count_write(&mut self, pgno: u32, dbtime: u64, objid: u32) {
+        self.pages.insert(pgno);
+        self.store.redone += 1;
+        self.dbtime_max = self.dbtime_max.max(dbtime);
+        if objid != 0 && objid < 0x7FFF_FFFF {
+            self.objid_max = self.objid_max.max(objid);
+        }
+    }
+}
+
 /// Mutable state of a redo pass.
 #[derive(Debug, Default)]
 pub struct Redo {
@@ -541,12 +553,7 @@ impl Redo {
     /// Counts a redone page write of page `pgno` (objid `objid`) at `dbtime`.
     fn written(&mut self, dbid: u8, pgno: u32, dbtime: u64, objid: u32) {
         if let Some(db) = self.dbs.get_mut(&dbid) {
-            db.pages.insert(pgno);
-            db.store.redone += 1;
-            db.dbtime_max = db.dbtime_max.max(dbtime);
-            if objid != 0 && objid < 0x7FFF_FFFF {
-                db.objid_max = db.objid_max.max(objid);
-            }
+            db.count_write(pgno, dbtime, objid);
         }
         self.stats.pages_redone += 1;
     }
@@ -1197,15 +1204,23 @@ impl Redo {
                 return Ok(false);
             }
             Cached::Redo(sh) => {
-                let b = &*self.cached(record, page)?.bytes;
-                let rce = rce_of(record, decoded, Some(|i: usize| raw_node(b, &sh, i)));
+                // The version-store entry from the page before the edit,
+                // read where the edit reads it.
+                let mut rce = None;
+                let edit = |b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>| {
+                    let before = &*b;
+                    rce = rce_of(
+                        record,
+                        decoded,
+                        Some(|i, data| raw_node(before, sh, i, data)),
+                    );
+                    node_op_in_place(decoded, b, sh, scratch)
+                };
+                let done = self.edit_cached(record, page, sh, edit);
                 if let Some((procid, rce)) = rce {
                     self.rces.entry(procid).or_default().push(rce);
                 }
-                let edit = |b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>| {
-                    node_op_in_place(decoded, b, sh, scratch)
-                };
-                if self.edit_cached(record, page, sh, edit)? {
+                if done? {
                     return Ok(true);
                 }
                 self.cached_image(record, page)?
@@ -1249,8 +1264,12 @@ impl Redo {
         after: u64,
         before: u64,
     ) -> R<Cached> {
-        self.note_dbtime(dbid, after);
+        // `note_dbtime` through the one lookup (nothing to note for a
+        // database not attached: that is the error).
         let db = self.db(record, dbid)?;
+        if after != DBTIME_NIL {
+            db.dbtime_max = db.dbtime_max.max(after);
+        }
         let ps = db.store.page_size();
         let c = match db.store.page_mut(pgno) {
             Ok(Some(c)) => c,
@@ -1397,7 +1416,8 @@ impl Redo {
     ) -> R<()> {
         let db = self.db(r, dbid)?;
         db.store.mark_written(pgno).map_err(|e| store_err(r, e))?;
-        self.written(dbid, pgno, dbtime, objid);
+        db.count_write(pgno, dbtime, objid);
+        self.stats.pages_redone += 1;
         Ok(())
     }
 
@@ -1455,7 +1475,10 @@ impl Redo {
     /// the operation, when redo applies it).
     pub(crate) fn remember(&mut self, record: &LogRecord, decoded: &Record, p: Option<&PageImage>) {
         let on_page = p.map(|p| {
-            move |i: usize| (i < p.lines.len()).then(|| (p.key(i), p.lines[i].data.clone()))
+            move |i: usize, data: bool| {
+                let data = |l: &super::page::Line| if data { l.data.clone() } else { Vec::new() };
+                (i < p.lines.len()).then(|| (p.key(i), data(&p.lines[i])))
+            }
         });
         if let Some((procid, rce)) = rce_of(record, decoded, on_page) {
             self.rces.entry(procid).or_default().push(rce);
@@ -1861,7 +1884,7 @@ impl Redo {
             }
             if let Some(sh) = *c.shape {
                 let b = &*c.bytes;
-                let rce = rce_of(record, decoded, Some(|i: usize| raw_node(b, &sh, i)));
+                let rce = rce_of(record, decoded, Some(|i, data| raw_node(b, &sh, i, data)));
                 if let Some((procid, rce)) = rce {
                     self.rces.entry(procid).or_default().push(rce);
                 }
@@ -2010,7 +2033,7 @@ pub(crate) fn line_index(record: &LogRecord, p: &PageImage, iline: usize, insert
 /// when redo does not apply it, or the node is not there).
 fn rce_of<F>(record: &LogRecord, decoded: &Record, on_page: Option<F>) -> Option<(u16, Rce)>
 where
-    F: Fn(usize) -> Option<(Vec<u8>, Vec<u8>)>,
+    F: Fn(usize, bool) -> Option<(Vec<u8>, Vec<u8>)>,
 {
     let node = decoded.node()?;
     let page = &node.page;
@@ -2019,23 +2042,31 @@ where
     }
     let iline = page.iline as usize;
     let seen = on_page.is_some();
-    let node_now = || on_page.as_ref().and_then(|f| f(iline));
-    let logged = |key: &[u8], data: &[u8]| Some((key.to_vec(), data.to_vec()));
+    // A bookmark of a unique index holds no data: none is copied then.
+    let unique = page.flags.unique();
+    let node_now = |data: bool| on_page.as_ref().and_then(|f| f(iline, data));
+    let logged =
+        |key: Vec<u8>, data: &[u8]| Some((key, if unique { Vec::new() } else { data.to_vec() }));
     let (bookmark, undo) = match *decoded {
-        Record::Insert { key, data, .. } => (logged(&key.to_vec(), data), Some(UndoOp::FlagDelete)),
-        Record::FlagInsert { key, data, .. } => (logged(key, data), Some(UndoOp::FlagDelete)),
+        Record::Insert { key, data, .. } => (logged(key.to_vec(), data), Some(UndoOp::FlagDelete)),
+        Record::FlagInsert { key, data, .. } => {
+            (logged(key.to_vec(), data), Some(UndoOp::FlagDelete))
+        }
         Record::FlagInsertAndReplaceData { key, data, .. } => {
-            let old = node_now().map(|(_, d)| UndoOp::FlagDeleteAndData(d));
-            (logged(key, data), old)
+            let old = node_now(true).map(|(_, d)| UndoOp::FlagDeleteAndData(d));
+            (logged(key.to_vec(), data), old)
         }
-        Record::FlagDelete { .. } => (node_now(), seen.then_some(UndoOp::ResetDelete)),
-        Record::Replace(_) | Record::ReplaceD(_) => {
-            let n = node_now();
-            let u = n.as_ref().map(|(_, d)| UndoOp::Data(d.clone()));
-            (n, u)
-        }
+        Record::FlagDelete { .. } => (node_now(!unique), seen.then_some(UndoOp::ResetDelete)),
+        // The before-data moves to the undo.
+        Record::Replace(_) | Record::ReplaceD(_) => match node_now(true) {
+            Some((k, d)) => {
+                let bm_data = if unique { Vec::new() } else { d.clone() };
+                (Some((k, bm_data)), Some(UndoOp::Data(d)))
+            }
+            None => (None, None),
+        },
         Record::Delta(d) | Record::Delta64(d) => (
-            node_now(),
+            node_now(!unique),
             seen.then(|| UndoOp::Delta {
                 offset: d.offset as usize,
                 delta: d.delta.wrapping_neg(),
@@ -2044,7 +2075,6 @@ where
         ),
         _ => return None,
     };
-    let unique = page.flags.unique();
     let (key, data) = bookmark.unwrap_or_default();
     let rce = Rce {
         lgpos: record.lgpos,
@@ -2060,14 +2090,19 @@ where
     Some((page.procid, rce))
 }
 
-/// Node `i`'s key and data on page bytes `b` (accepted as `sh`).
-fn raw_node(b: &[u8], sh: &Shape, i: usize) -> Option<(Vec<u8>, Vec<u8>)> {
+/// Node `i`'s key and (`data`: else none) data on page bytes `b`
+/// (accepted as `sh`).
+fn raw_node(b: &[u8], sh: &Shape, i: usize, data: bool) -> Option<(Vec<u8>, Vec<u8>)> {
     if i >= sh.lines() {
         return None;
     }
-    let mut key = Vec::new();
-    cpage::key_into(b, sh, i, &mut key);
-    Some((key, cpage::node_at(b, sh, i).data.to_vec()))
+    let n = cpage::node_at(b, sh, i);
+    let p = cpage::prefix(b, sh);
+    let head = &p[..n.cb_prefix.min(p.len())];
+    let mut key = Vec::with_capacity(head.len() + n.suffix.len());
+    key.extend_from_slice(head);
+    key.extend_from_slice(n.suffix);
+    Some((key, if data { n.data.to_vec() } else { Vec::new() }))
 }
 
 /// What [`Redo::check_cached`] found.

@@ -231,9 +231,9 @@ impl Cache {
         self.index.len()
     }
 
-    fn get(&self, pgno: u32) -> Option<&Cached> {
-        let &i = self.index.get(&pgno)?;
-        Some(&self.slots[i as usize].page)
+    /// The slot of page `pgno`.
+    fn slot_of(&self, pgno: u32) -> Option<u32> {
+        self.index.get(&pgno).copied()
     }
 
     fn get_mut(&mut self, pgno: u32) -> Option<&mut Cached> {
@@ -278,17 +278,6 @@ impl Cache {
         };
         self.index.insert(pgno, i);
         self.link_tail(i);
-    }
-
-    /// Makes `pgno` the most recently used page; false when not cached.
-    fn touch(&mut self, pgno: u32) -> bool {
-        match self.index.get(&pgno) {
-            Some(&i) => {
-                self.to_tail(i);
-                true
-            }
-            None => false,
-        }
     }
 
     /// Removes the least recently used page.
@@ -587,7 +576,11 @@ impl PageStore {
     pub fn truncate_to(&mut self, pgno_last: u32) -> Result<()> {
         self.ledger.retain(|&p, _| p <= pgno_last);
         let c = self.cache.get_mut();
-        let gone: Vec<u32> = c.iter().map(|(p, _)| p).filter(|&p| p > pgno_last).collect();
+        let gone: Vec<u32> = c
+            .iter()
+            .map(|(p, _)| p)
+            .filter(|&p| p > pgno_last)
+            .collect();
         for p in gone {
             c.remove(p);
         }
@@ -606,16 +599,18 @@ impl PageStore {
     }
 
     /// Brings page `pgno` into the cache as the most recently used page
-    /// (a read: a hit, or a miss read from the file); false for page 0 and
-    /// beyond the end of the database, which read as zeros.
-    fn load(&self, pgno: u32) -> Result<bool> {
+    /// (a read: a hit, or a miss read from the file) and returns its slot;
+    /// `None` for page 0 and beyond the end of the database, which read as
+    /// zeros.
+    fn load(&self, pgno: u32) -> Result<Option<u32>> {
         let mut c = self.cache.borrow_mut();
         if pgno == 0 || pgno > c.len {
-            return Ok(false);
+            return Ok(None);
         }
-        if c.touch(pgno) {
+        if let Some(i) = c.slot_of(pgno) {
+            c.to_tail(i);
             c.stats.hits += 1;
-            return Ok(true);
+            return Ok(Some(i));
         }
         c.stats.misses += 1;
         let mut b = vec![0u8; self.page_size];
@@ -623,18 +618,18 @@ impl PageStore {
             self.read_at(&mut b, self.offset(pgno))?;
         }
         c.put(pgno, b, State::Clean);
+        // The page just put is the most recently used: eviction (down to
+        // at least one page) leaves it, and its slot, in place.
         self.evict(&mut c)?;
-        Ok(true)
+        Ok(c.slot_of(pgno))
     }
 
     /// Reads page `pgno` (zeros beyond the end of the database).
     pub fn read_page(&self, pgno: u32) -> Result<Vec<u8>> {
-        if !self.load(pgno)? {
+        let Some(i) = self.load(pgno)? else {
             return Ok(vec![0u8; self.page_size]);
-        }
-        let c = self.cache.borrow();
-        Ok(c.get(pgno)
-            .map_or_else(|| vec![0u8; self.page_size], |e| e.bytes.clone()))
+        };
+        Ok(self.cache.borrow().slots[i as usize].page.bytes.clone())
     }
 
     /// The cached bytes of page `pgno` to change in place, read as
@@ -642,10 +637,14 @@ impl PageStore {
     /// page 0, beyond the end). Changes count once
     /// [`PageStore::mark_written`] is called.
     pub fn page_mut(&mut self, pgno: u32) -> Result<Option<PageMut<'_>>> {
-        if !self.load(pgno)? {
+        let Some(i) = self.load(pgno)? else {
             return Ok(None);
-        }
-        self.cached_mut(pgno).map(Some)
+        };
+        let e = &mut self.cache.get_mut().slots[i as usize].page;
+        Ok(Some(PageMut {
+            bytes: &mut e.bytes[..],
+            shape: &mut e.shape,
+        }))
     }
 
     /// The cached bytes of page `pgno`, as they are (no read counted, no
@@ -680,9 +679,10 @@ impl PageStore {
             .with(|c| c.get())
             .is_some_and(|n| self.writes >= n);
         let c = self.cache.get_mut();
-        let Some(e) = c.get_mut(pgno) else {
+        let Some(i) = c.slot_of(pgno) else {
             return Err(not_cached(&self.tmp, self.offset(pgno)));
         };
+        let e = &mut c.slots[i as usize].page;
         if large {
             e.bytes[64..68].copy_from_slice(&pgno.to_le_bytes());
         }
@@ -690,7 +690,7 @@ impl PageStore {
         self.ledger.insert(pgno, crate::parse::u64_at(&e.bytes, 8));
         self.writes += 1;
         c.len = c.len.max(pgno);
-        c.touch(pgno);
+        c.to_tail(i);
         let mut c = self.cache.borrow_mut();
         self.evict(&mut c)
     }
@@ -1107,8 +1107,10 @@ mod tests {
                     model.push(pgno);
                 }
                 _ => {
-                    assert_eq!(c.touch(pgno), cached);
-                    if cached {
+                    let slot = c.slot_of(pgno);
+                    assert_eq!(slot.is_some(), cached);
+                    if let Some(i) = slot {
+                        c.to_tail(i);
                         model.retain(|&p| p != pgno);
                         model.push(pgno);
                     }
