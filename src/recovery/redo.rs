@@ -279,6 +279,7 @@ pub struct TypeCounts(Vec<(u64, u64)>);
 
 impl TypeCounts {
     /// Adds to the (seen, applied) counters of record type `lrtyp`.
+    #[inline]
     pub fn add(&mut self, lrtyp: u8, seen: u64, applied: u64) {
         if self.0.is_empty() {
             self.0 = vec![(0, 0); 256];
@@ -1455,19 +1456,28 @@ impl Redo {
     where
         F: FnOnce(&mut [u8], &mut Shape, &mut Vec<u8>) -> bool,
     {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let c = self.cached(record, page)?;
-        let done = edit(c.bytes, &mut sh, &mut scratch);
-        if done {
-            cpage::finish(c.bytes, &mut sh, page.dbtime);
-            *c.shape = Some(sh);
-        }
-        let objid = u32_at(c.bytes, 24);
-        self.scratch = scratch;
+        // One lookup of the database for the edit and the count
+        // (`Redo::cached`, `Redo::mark_redone`).
+        let (pgno, dbtime) = (page.pgno, page.dbtime);
+        let Some(db) = self.dbs.get_mut(&page.dbid) else {
+            return Err(not_attached(record, page.dbid));
+        };
+        let c = db
+            .store
+            .cached_mut(pgno)
+            .map_err(|e| store_err(record, e))?;
+        let done = edit(c.bytes, &mut sh, &mut self.scratch);
         if !done {
             return Ok(false);
         }
-        self.mark_redone(record, page.dbid, page.pgno, page.dbtime, objid)?;
+        cpage::finish(c.bytes, &mut sh, dbtime);
+        *c.shape = Some(sh);
+        let objid = u32_at(c.bytes, 24);
+        db.store
+            .mark_written(pgno)
+            .map_err(|e| store_err(record, e))?;
+        db.count_write(pgno, dbtime, objid);
+        self.stats.pages_redone += 1;
         Ok(true)
     }
 

@@ -677,7 +677,7 @@ fn split_one(
         let img = before_image(&image, ps);
         compare_before_image(redo, record, s.pgno, img, &src);
     }
-    let mut lines = split_line_info(s, kdfs(&src), oper.as_ref())?;
+    let mut lines = split_line_info(s, kdfs(&src), 0, oper.as_ref())?;
     let moved = lines.split_off(s.iline_split);
     let mut newp = split_new_page(redo, s, src.objid, &moved, dbtime)?;
     split_source_page(s, &mut src, &lines);
@@ -775,18 +775,19 @@ fn append_in_place(
         return Ok(false);
     }
     let (record, leaf) = (s.record, s.new_flags & FLAG_LEAF != 0);
-    let (originals, objid) = {
+    // The lines that move: from ilineSplit on (the operation among them).
+    let (from, tail, objid) = {
         let c = redo.page_at(record, s.dbid, s.pgno)?;
         match *c.shape {
-            Some(sh) if kept_as_filled(c.bytes, &sh, s.iline_split) => (
-                moving_lines(c.bytes, &sh, s.iline_split),
-                u32_at(c.bytes, 24),
-            ),
+            Some(sh) if kept_as_filled(c.bytes, &sh, s.iline_split) => {
+                let from = s.iline_split.min(sh.lines());
+                (from, moving_lines(c.bytes, &sh, from), u32_at(c.bytes, 24))
+            }
             _ => return Ok(false),
         }
     };
-    let mut lines = split_line_info(s, originals, oper)?;
-    let moved = lines.split_off(s.iline_split);
+    let mut moved = split_line_info(s, tail, from, oper)?;
+    let moved = moved.split_off(s.iline_split - from);
     let mut newp = split_new_page(redo, s, objid, &moved, dbtime)?;
     if let Some(c) = child.filter(|_| !leaf && s.has_oper) {
         // ilineOper + 1 ≥ ilineSplit: on the new page.
@@ -857,20 +858,16 @@ fn kept_as_filled(b: &[u8], sh: &Shape, iline_split: usize) -> bool {
     })
 }
 
-/// The page's lines for [`split_line_info`]: those from `from` on read
-/// whole, those before (which stay on the page) as placeholders.
+/// The page's lines from `from` on, read whole, for [`split_line_info`].
 fn moving_lines(b: &[u8], sh: &Shape, from: usize) -> Vec<Kdf> {
-    (0..sh.lines())
+    (from..sh.lines())
         .map(|j| {
             let n = cpage::node_at(b, sh, j);
-            let (mut key, mut data) = (Vec::new(), Vec::new());
-            if j >= from {
-                cpage::key_into(b, sh, j, &mut key);
-                data = n.data.to_vec();
-            }
+            let mut key = Vec::new();
+            cpage::key_into(b, sh, j, &mut key);
             Kdf {
                 key,
-                data,
+                data: n.data.to_vec(),
                 flags: n.flags,
                 slot: None,
             }
@@ -934,12 +931,19 @@ fn append_new_page(redo: &mut Redo, s: &SplitRec, oper: Option<&Oper>, dbtime: u
 }
 
 /// Line info (`ErrLGIRedoSplitLineinfo` ~7709): the page's lines with the
-/// operation at ilineOper; as many as the record says.
-fn split_line_info(s: &SplitRec, mut lines: Vec<Kdf>, oper: Option<&Oper>) -> R<Vec<Kdf>> {
+/// operation at ilineOper; as many as the record says. `lines` are the
+/// page's lines from `from` on (`from` ≤ ilineOper when there is an
+/// operation), and so is the result.
+fn split_line_info(
+    s: &SplitRec,
+    mut lines: Vec<Kdf>,
+    from: usize,
+    oper: Option<&Oper>,
+) -> R<Vec<Kdf>> {
     let record = s.record;
     let leaf = s.new_flags & FLAG_LEAF != 0;
     if let Some(o) = oper {
-        let n = lines.len() + usize::from(o.kind == OperKind::Insert);
+        let n = from + lines.len() + usize::from(o.kind == OperKind::Insert);
         if s.iline_oper >= n {
             return Err(redo_err(
                 Jet::DATABASE_CORRUPTED,
@@ -947,10 +951,17 @@ fn split_line_info(s: &SplitRec, mut lines: Vec<Kdf>, oper: Option<&Oper>) -> R<
                 format!("ilineOper {} beyond {} lines", s.iline_oper, n),
             ));
         }
+        let at = s.iline_oper.checked_sub(from).ok_or_else(|| {
+            redo_err(
+                Jet::DATABASE_CORRUPTED,
+                record,
+                "ilineOper before the lines read",
+            )
+        })?;
         let flags = oper_flags(o, leaf);
         match o.kind {
             OperKind::Insert => lines.insert(
-                s.iline_oper,
+                at,
                 Kdf {
                     key: o.key.clone(),
                     data: o.data.clone(),
@@ -961,32 +972,31 @@ fn split_line_info(s: &SplitRec, mut lines: Vec<Kdf>, oper: Option<&Oper>) -> R<
             // The operation's node is deleted and inserted again
             // (BTISplitMoveNodes): it loses its place.
             OperKind::Replace => {
-                let line = &mut lines[s.iline_oper];
+                let line = &mut lines[at];
                 line.data = o.data.clone();
                 line.flags |= flags;
                 line.slot = None;
             }
             OperKind::FlagInsertAndReplaceData => {
-                let line = &mut lines[s.iline_oper];
+                let line = &mut lines[at];
                 line.data = o.data.clone();
                 line.flags = (line.flags & !NODE_DELETED) | flags;
                 line.slot = None;
             }
         }
     }
-    if lines.len() != s.clines {
+    let total = from + lines.len();
+    if total != s.clines {
         return Err(redo_err(
             Jet::DATABASE_CORRUPTED,
             record,
             format!(
                 "split of page {}: {} lines with the operation, the record says {}",
-                s.pgno,
-                lines.len(),
-                s.clines
+                s.pgno, total, s.clines
             ),
         ));
     }
-    if s.iline_split > lines.len() {
+    if s.iline_split > total {
         return Err(redo_err(
             Jet::DATABASE_CORRUPTED,
             record,
@@ -1674,7 +1684,7 @@ mod tests {
                 (s.unc_src, s.pgno_new) = (rng.below(300) as u16, 99);
                 s.new_flags = if rng.one_in(3) { 0 } else { FLAG_LEAF };
                 let want = reference_with(b, 2000, |mut p| {
-                    let mut lines = split_line_info(&s, kdfs(&p), None).ok()?;
+                    let mut lines = split_line_info(&s, kdfs(&p), 0, None).ok()?;
                     lines.truncate(s.iline_split);
                     split_source_page(&s, &mut p, &lines);
                     if s.new_flags & FLAG_LEAF != 0 {

@@ -188,6 +188,9 @@ struct Cache {
     free: Vec<u32>,
     head: u32,
     tail: u32,
+    /// The page last looked up and its slot (a node operation looks its
+    /// page up three times).
+    last: Option<(u32, u32)>,
     /// Data pages the database holds (what [`PageStore::page_count`] says).
     len: u32,
     /// Data pages the file holds now (becomes `len` at the next flush).
@@ -217,6 +220,7 @@ impl Cache {
             free: Vec::new(),
             head: NIL,
             tail: NIL,
+            last: None,
             len: file_len,
             file_len,
             stats: CacheStats {
@@ -232,12 +236,19 @@ impl Cache {
     }
 
     /// The slot of page `pgno`.
-    fn slot_of(&self, pgno: u32) -> Option<u32> {
-        self.index.get(&pgno).copied()
+    fn slot_of(&mut self, pgno: u32) -> Option<u32> {
+        match self.last {
+            Some((p, i)) if p == pgno => Some(i),
+            _ => {
+                let i = *self.index.get(&pgno)?;
+                self.last = Some((pgno, i));
+                Some(i)
+            }
+        }
     }
 
     fn get_mut(&mut self, pgno: u32) -> Option<&mut Cached> {
-        let &i = self.index.get(&pgno)?;
+        let i = self.slot_of(pgno)?;
         Some(&mut self.slots[i as usize].page)
     }
 
@@ -288,6 +299,9 @@ impl Cache {
 
     fn remove(&mut self, pgno: u32) -> Option<Cached> {
         let i = self.index.remove(&pgno)?;
+        if self.last.is_some_and(|(p, _)| p == pgno) {
+            self.last = None;
+        }
         self.unlink(i);
         self.free.push(i);
         let empty = Cached {
@@ -303,7 +317,7 @@ impl Cache {
         self.index.clear();
         self.slots.clear();
         self.free.clear();
-        (self.head, self.tail) = (NIL, NIL);
+        (self.head, self.tail, self.last) = (NIL, NIL, None);
     }
 
     /// Moves slot `i` (linked) to the most recently used end.
@@ -1121,6 +1135,10 @@ mod tests {
                 assert_eq!(p, model.remove(0));
             }
             assert!(c.slots.len() <= c.stats.capacity + 1);
+            // The page looked up last is never one gone.
+            let p = (x >> 8) as u32 % 9 + 1;
+            let found = c.slot_of(p).map(|i| c.slots[i as usize].pgno);
+            assert_eq!(found, model.contains(&p).then_some(p));
         }
     }
 
