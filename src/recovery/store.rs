@@ -268,7 +268,7 @@ impl Cache {
         };
         if let Some(&i) = self.index.get(&pgno) {
             self.slots[i as usize].page = page;
-            self.to_tail(i);
+            self.make_most_recent(i);
             return;
         }
         let slot = Slot {
@@ -321,7 +321,7 @@ impl Cache {
     }
 
     /// Moves slot `i` (linked) to the most recently used end.
-    fn to_tail(&mut self, i: u32) {
+    fn make_most_recent(&mut self, i: u32) {
         if self.tail != i {
             self.unlink(i);
             self.link_tail(i);
@@ -622,7 +622,7 @@ impl PageStore {
             return Ok(None);
         }
         if let Some(i) = c.slot_of(pgno) {
-            c.to_tail(i);
+            c.make_most_recent(i);
             c.stats.hits += 1;
             return Ok(Some(i));
         }
@@ -704,7 +704,7 @@ impl PageStore {
         self.ledger.insert(pgno, crate::parse::u64_at(&e.bytes, 8));
         self.writes += 1;
         c.len = c.len.max(pgno);
-        c.to_tail(i);
+        c.make_most_recent(i);
         let mut c = self.cache.borrow_mut();
         self.evict(&mut c)
     }
@@ -1124,7 +1124,7 @@ mod tests {
                     let slot = c.slot_of(pgno);
                     assert_eq!(slot.is_some(), cached);
                     if let Some(i) = slot {
-                        c.to_tail(i);
+                        c.make_most_recent(i);
                         model.retain(|&p| p != pgno);
                         model.push(pgno);
                     }
