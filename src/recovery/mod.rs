@@ -1011,18 +1011,7 @@ pub(crate) fn apply_record(
     database_record(rd, r, l, page_size, opts).and_then(|done| {
         if done {
             rd.stats.records += 1;
-            *rd.stats
-                .per_type
-                .entry(crate::log::record::lrtyp_name(r.lrtyp).to_string())
-                .or_default() = {
-                let e = rd
-                    .stats
-                    .per_type
-                    .get(crate::log::record::lrtyp_name(r.lrtyp))
-                    .copied()
-                    .unwrap_or_default();
-                (e.0 + 1, e.1 + 1)
-            };
+            rd.stats.per_type.add(r.lrtyp, 1, 1);
             Ok(true)
         } else {
             rd.record(r)

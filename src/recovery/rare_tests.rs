@@ -165,8 +165,8 @@ fn ext_restore_and_extent_freed_leave_the_database_alone() {
     short[0] = 101;
     let e = fx.apply(&rec(101, short, 0x103)).unwrap_err();
     assert_eq!(e.jet(), Some(Jet::LOG_FILE_CORRUPT));
-    assert_eq!(fx.rd.stats.per_type["ExtRest"].0, 1);
-    assert_eq!(fx.rd.stats.per_type["ExtFreed2"], (2, 0));
+    assert_eq!(fx.rd.stats.per_type.get("ExtRest").unwrap().0, 1);
+    assert_eq!(fx.rd.stats.per_type.get("ExtFreed2").unwrap(), (2, 0));
 }
 
 #[test]

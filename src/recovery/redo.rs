@@ -36,14 +36,14 @@
 //! records), or stops recovery with "unsupported record type" and its
 //! LGPOS. Nothing is skipped silently.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use super::cpage::{self, Shape};
 use super::create_db::extent_line;
 use super::page::PageImage;
-use super::store::{IntMap, PageMut, PageStore};
+use super::store::{IntMap, IntSet, PageMut, PageStore};
 use super::undo::{Rce, UndoOp, UndoStats};
 use crate::error::{Error, Jet};
 use crate::log::record::{lrtyp_name, LogRecord};
@@ -141,7 +141,7 @@ pub struct RedoStats {
     /// dbtime mismatches (recovery stops at the first one).
     pub mismatches: Vec<Mismatch>,
     /// Records per type name: (seen, applied to at least one page).
-    pub per_type: BTreeMap<String, (u64, u64)>,
+    pub per_type: TypeCounts,
     /// Macros committed / aborted.
     pub macros_committed: u64,
     /// Macros aborted.
@@ -205,9 +205,21 @@ pub struct DbRun {
     /// Highest objid seen.
     pub objid_max: u32,
     /// Pages written (distinct).
-    pub pages: BTreeSet<u32>,
+    pub pages: IntSet<u32>,
     /// Whether the database entered by CreateDB in this pass.
     pub created: bool,
+}
+
+impl DbRun {
+    /// Counts a redone write of page `pgno` (objid `objid`) at `dbtime`.
+    fn count_write(&mut self, pgno: u32, dbtime: u64, objid: u32) {
+        self.pages.insert(pgno);
+        self.store.redone += 1;
+        self.dbtime_max = self.dbtime_max.max(dbtime);
+        if objid != 0 && objid < 0x7FFF_FFFF {
+            self.objid_max = self.objid_max.max(objid);
+        }
+    }
 }
 
 /// Mutable state of a redo pass.
@@ -228,7 +240,7 @@ pub struct Redo {
     /// Things the report must say were not recovered.
     pub notes: Vec<String>,
     /// Version-store entries per session (see [`super::undo`]).
-    pub rces: HashMap<u16, Vec<Rce>>,
+    pub rces: IntMap<u16, Vec<Rce>>,
     /// Undo counters.
     pub undo: UndoStats,
     /// The last ShutDownMark met (`m_lgposRedoShutDownMarkGlobal`): the
@@ -260,14 +272,45 @@ fn store_err(record: &LogRecord, source: Error) -> Error {
     Error::redo_from(record.lgpos, lrtyp_name(record.lrtyp), source)
 }
 
-/// Adds to the (seen, applied) counters of record type `name` (the name
-/// is copied only the first time).
-fn count_type(per_type: &mut BTreeMap<String, (u64, u64)>, name: &str, seen: u64, applied: u64) {
-    match per_type.get_mut(name) {
-        Some(c) => *c = (c.0 + seen, c.1 + applied),
-        None => {
-            per_type.insert(name.to_string(), (seen, applied));
+/// Records per type: (seen, applied to at least one page), counted by
+/// lrtyp (two per record, so no lookup by name) and named when read.
+#[derive(Debug, Clone, Default)]
+pub struct TypeCounts(Vec<(u64, u64)>);
+
+impl TypeCounts {
+    /// Adds to the (seen, applied) counters of record type `lrtyp`.
+    #[inline]
+    pub fn add(&mut self, lrtyp: u8, seen: u64, applied: u64) {
+        if self.0.is_empty() {
+            self.0 = vec![(0, 0); 256];
         }
+        let c = &mut self.0[usize::from(lrtyp)];
+        *c = (c.0 + seen, c.1 + applied);
+    }
+
+    /// The counters by type name ([`lrtyp_name`]; types of one name
+    /// summed), types never counted left out.
+    pub fn by_name(&self) -> BTreeMap<&'static str, (u64, u64)> {
+        let mut m = BTreeMap::new();
+        for (t, &(seen, applied)) in self.0.iter().enumerate() {
+            if seen != 0 || applied != 0 {
+                let c: &mut (u64, u64) = m.entry(lrtyp_name(t as u8)).or_default();
+                *c = (c.0 + seen, c.1 + applied);
+            }
+        }
+        m
+    }
+
+    /// The counters of type name `name`, when counted.
+    pub fn get(&self, name: &str) -> Option<(u64, u64)> {
+        self.by_name().get(name).copied()
+    }
+}
+
+/// As a map from type name to `[seen, applied]`.
+impl Serialize for TypeCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.by_name().serialize(s)
     }
 }
 
@@ -511,12 +554,7 @@ impl Redo {
     /// Counts a redone page write of page `pgno` (objid `objid`) at `dbtime`.
     fn written(&mut self, dbid: u8, pgno: u32, dbtime: u64, objid: u32) {
         if let Some(db) = self.dbs.get_mut(&dbid) {
-            db.pages.insert(pgno);
-            db.store.redone += 1;
-            db.dbtime_max = db.dbtime_max.max(dbtime);
-            if objid != 0 && objid < 0x7FFF_FFFF {
-                db.objid_max = db.objid_max.max(objid);
-            }
+            db.count_write(pgno, dbtime, objid);
         }
         self.stats.pages_redone += 1;
     }
@@ -534,11 +572,13 @@ impl Redo {
     /// here; its redo matches on the typed variant.
     pub fn record(&mut self, record: &LogRecord) -> R<bool> {
         self.stats.records += 1;
-        let name = lrtyp_name(record.lrtyp);
-        count_type(&mut self.stats.per_type, name, 1, 0);
+        self.stats.per_type.add(record.lrtyp, 1, 0);
         deprecated(record)?;
-        let decoded = decode(record)?;
-        let applied = self.record_inner(record, &decoded)?;
+        // Matched where it was decoded: a record is not moved out of its
+        // result (a copy of the whole enum per record).
+        let result = record.decode();
+        let decoded = result.as_ref().map_err(|e| corrupt(record, e.text()))?;
+        let applied = self.record_inner(record, decoded)?;
         // A committed macro counts its own records (`macro_commit`).
         let macro_commit = matches!(
             decoded,
@@ -548,7 +588,7 @@ impl Redo {
             }
         );
         if applied && !macro_commit {
-            count_type(&mut self.stats.per_type, name, 0, 1);
+            self.stats.per_type.add(record.lrtyp, 0, 1);
         }
         Ok(applied)
     }
@@ -1165,15 +1205,23 @@ impl Redo {
                 return Ok(false);
             }
             Cached::Redo(sh) => {
-                let b = &*self.cached(record, page)?.bytes;
-                let rce = rce_of(record, decoded, Some(|i: usize| raw_node(b, &sh, i)));
+                // The version-store entry from the page before the edit,
+                // read where the edit reads it.
+                let mut rce = None;
+                let edit = |b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>| {
+                    let before = &*b;
+                    rce = rce_of(
+                        record,
+                        decoded,
+                        Some(|i, data| raw_node(before, sh, i, data)),
+                    );
+                    node_op_in_place(decoded, b, sh, scratch)
+                };
+                let done = self.edit_cached(record, page, sh, edit);
                 if let Some((procid, rce)) = rce {
                     self.rces.entry(procid).or_default().push(rce);
                 }
-                let edit = |b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>| {
-                    node_op_in_place(decoded, b, sh, scratch)
-                };
-                if self.edit_cached(record, page, sh, edit)? {
+                if done? {
                     return Ok(true);
                 }
                 self.cached_image(record, page)?
@@ -1217,8 +1265,12 @@ impl Redo {
         after: u64,
         before: u64,
     ) -> R<Cached> {
-        self.note_dbtime(dbid, after);
+        // `note_dbtime` through the one lookup (nothing to note for a
+        // database not attached: that is the error).
         let db = self.db(record, dbid)?;
+        if after != DBTIME_NIL {
+            db.dbtime_max = db.dbtime_max.max(after);
+        }
         let ps = db.store.page_size();
         let c = match db.store.page_mut(pgno) {
             Ok(Some(c)) => c,
@@ -1365,7 +1417,8 @@ impl Redo {
     ) -> R<()> {
         let db = self.db(r, dbid)?;
         db.store.mark_written(pgno).map_err(|e| store_err(r, e))?;
-        self.written(dbid, pgno, dbtime, objid);
+        db.count_write(pgno, dbtime, objid);
+        self.stats.pages_redone += 1;
         Ok(())
     }
 
@@ -1403,19 +1456,28 @@ impl Redo {
     where
         F: FnOnce(&mut [u8], &mut Shape, &mut Vec<u8>) -> bool,
     {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let c = self.cached(record, page)?;
-        let done = edit(c.bytes, &mut sh, &mut scratch);
-        if done {
-            cpage::finish(c.bytes, &mut sh, page.dbtime);
-            *c.shape = Some(sh);
-        }
-        let objid = u32_at(c.bytes, 24);
-        self.scratch = scratch;
+        // One lookup of the database for the edit and the count
+        // (`Redo::cached`, `Redo::mark_redone`).
+        let (pgno, dbtime) = (page.pgno, page.dbtime);
+        let Some(db) = self.dbs.get_mut(&page.dbid) else {
+            return Err(not_attached(record, page.dbid));
+        };
+        let c = db
+            .store
+            .cached_mut(pgno)
+            .map_err(|e| store_err(record, e))?;
+        let done = edit(c.bytes, &mut sh, &mut self.scratch);
         if !done {
             return Ok(false);
         }
-        self.mark_redone(record, page.dbid, page.pgno, page.dbtime, objid)?;
+        cpage::finish(c.bytes, &mut sh, dbtime);
+        *c.shape = Some(sh);
+        let objid = u32_at(c.bytes, 24);
+        db.store
+            .mark_written(pgno)
+            .map_err(|e| store_err(record, e))?;
+        db.count_write(pgno, dbtime, objid);
+        self.stats.pages_redone += 1;
         Ok(true)
     }
 
@@ -1423,7 +1485,10 @@ impl Redo {
     /// the operation, when redo applies it).
     pub(crate) fn remember(&mut self, record: &LogRecord, decoded: &Record, p: Option<&PageImage>) {
         let on_page = p.map(|p| {
-            move |i: usize| (i < p.lines.len()).then(|| (p.key(i), p.lines[i].data.clone()))
+            move |i: usize, data: bool| {
+                let data = |l: &super::page::Line| if data { l.data.clone() } else { Vec::new() };
+                (i < p.lines.len()).then(|| (p.key(i), data(&p.lines[i])))
+            }
         });
         if let Some((procid, rce)) = rce_of(record, decoded, on_page) {
             self.rces.entry(procid).or_default().push(rce);
@@ -1769,7 +1834,7 @@ impl Redo {
             .map(|record| Ok((record, decode(record)?)))
             .collect::<R<_>>()?;
         for record in recs {
-            count_type(&mut self.stats.per_type, lrtyp_name(record.lrtyp), 0, 1);
+            self.stats.per_type.add(record.lrtyp, 0, 1);
         }
         if decoded
             .iter()
@@ -1829,7 +1894,7 @@ impl Redo {
             }
             if let Some(sh) = *c.shape {
                 let b = &*c.bytes;
-                let rce = rce_of(record, decoded, Some(|i: usize| raw_node(b, &sh, i)));
+                let rce = rce_of(record, decoded, Some(|i, data| raw_node(b, &sh, i, data)));
                 if let Some((procid, rce)) = rce {
                     self.rces.entry(procid).or_default().push(rce);
                 }
@@ -1978,7 +2043,7 @@ pub(crate) fn line_index(record: &LogRecord, p: &PageImage, iline: usize, insert
 /// when redo does not apply it, or the node is not there).
 fn rce_of<F>(record: &LogRecord, decoded: &Record, on_page: Option<F>) -> Option<(u16, Rce)>
 where
-    F: Fn(usize) -> Option<(Vec<u8>, Vec<u8>)>,
+    F: Fn(usize, bool) -> Option<(Vec<u8>, Vec<u8>)>,
 {
     let node = decoded.node()?;
     let page = &node.page;
@@ -1987,23 +2052,31 @@ where
     }
     let iline = page.iline as usize;
     let seen = on_page.is_some();
-    let node_now = || on_page.as_ref().and_then(|f| f(iline));
-    let logged = |key: &[u8], data: &[u8]| Some((key.to_vec(), data.to_vec()));
+    // A bookmark of a unique index holds no data: none is copied then.
+    let unique = page.flags.unique();
+    let node_now = |data: bool| on_page.as_ref().and_then(|f| f(iline, data));
+    let logged =
+        |key: Vec<u8>, data: &[u8]| Some((key, if unique { Vec::new() } else { data.to_vec() }));
     let (bookmark, undo) = match *decoded {
-        Record::Insert { key, data, .. } => (logged(&key.to_vec(), data), Some(UndoOp::FlagDelete)),
-        Record::FlagInsert { key, data, .. } => (logged(key, data), Some(UndoOp::FlagDelete)),
+        Record::Insert { key, data, .. } => (logged(key.to_vec(), data), Some(UndoOp::FlagDelete)),
+        Record::FlagInsert { key, data, .. } => {
+            (logged(key.to_vec(), data), Some(UndoOp::FlagDelete))
+        }
         Record::FlagInsertAndReplaceData { key, data, .. } => {
-            let old = node_now().map(|(_, d)| UndoOp::FlagDeleteAndData(d));
-            (logged(key, data), old)
+            let old = node_now(true).map(|(_, d)| UndoOp::FlagDeleteAndData(d));
+            (logged(key.to_vec(), data), old)
         }
-        Record::FlagDelete { .. } => (node_now(), seen.then_some(UndoOp::ResetDelete)),
-        Record::Replace(_) | Record::ReplaceD(_) => {
-            let n = node_now();
-            let u = n.as_ref().map(|(_, d)| UndoOp::Data(d.clone()));
-            (n, u)
-        }
+        Record::FlagDelete { .. } => (node_now(!unique), seen.then_some(UndoOp::ResetDelete)),
+        // The before-data moves to the undo.
+        Record::Replace(_) | Record::ReplaceD(_) => match node_now(true) {
+            Some((k, d)) => {
+                let bm_data = if unique { Vec::new() } else { d.clone() };
+                (Some((k, bm_data)), Some(UndoOp::Data(d)))
+            }
+            None => (None, None),
+        },
         Record::Delta(d) | Record::Delta64(d) => (
-            node_now(),
+            node_now(!unique),
             seen.then(|| UndoOp::Delta {
                 offset: d.offset as usize,
                 delta: d.delta.wrapping_neg(),
@@ -2012,7 +2085,6 @@ where
         ),
         _ => return None,
     };
-    let unique = page.flags.unique();
     let (key, data) = bookmark.unwrap_or_default();
     let rce = Rce {
         lgpos: record.lgpos,
@@ -2028,14 +2100,19 @@ where
     Some((page.procid, rce))
 }
 
-/// Node `i`'s key and data on page bytes `b` (accepted as `sh`).
-fn raw_node(b: &[u8], sh: &Shape, i: usize) -> Option<(Vec<u8>, Vec<u8>)> {
+/// Node `i`'s key and (`data`: else none) data on page bytes `b`
+/// (accepted as `sh`).
+fn raw_node(b: &[u8], sh: &Shape, i: usize, data: bool) -> Option<(Vec<u8>, Vec<u8>)> {
     if i >= sh.lines() {
         return None;
     }
-    let mut key = Vec::new();
-    cpage::key_into(b, sh, i, &mut key);
-    Some((key, cpage::node_at(b, sh, i).data.to_vec()))
+    let n = cpage::node_at(b, sh, i);
+    let p = cpage::prefix(b, sh);
+    let head = &p[..n.cb_prefix.min(p.len())];
+    let mut key = Vec::with_capacity(head.len() + n.suffix.len());
+    key.extend_from_slice(head);
+    key.extend_from_slice(n.suffix);
+    Some((key, if data { n.data.to_vec() } else { Vec::new() }))
 }
 
 /// What [`Redo::check_cached`] found.

@@ -550,18 +550,17 @@ fn insert_separator(redo: &mut Redo, s: &SplitRec, child: Option<&SplitRec>, dbt
 
 /// [`insert_separator`]'s change through [`PageImage`].
 fn separator_image(p: &mut PageImage, s: &SplitRec, c: &SplitRec) -> R<()> {
-    let at = (0..p.lines.len())
-        .find(|&j| {
-            let k = p.key(j);
-            k.is_empty() || k.as_slice() > c.key_parent
-        })
-        .ok_or_else(|| {
-            redo_err(
-                Jet::DATABASE_CORRUPTED,
-                s.record,
-                format!("no place for the separator on page {}", s.pgno),
-            )
-        })?;
+    let at = first_after(p.lines.len(), |j| {
+        let k = p.key(j);
+        k.is_empty() || k.as_slice() > c.key_parent
+    })
+    .ok_or_else(|| {
+        redo_err(
+            Jet::DATABASE_CORRUPTED,
+            s.record,
+            format!("no place for the separator on page {}", s.pgno),
+        )
+    })?;
     let cb = p.cb_common(c.key_parent);
     let line = p.make_line(c.key_parent, cb, &c.pgno.to_le_bytes(), 0);
     p.lines.insert(at, line);
@@ -575,8 +574,7 @@ fn separator_image(p: &mut PageImage, s: &SplitRec, c: &SplitRec) -> R<()> {
 /// page (`Replace_`), then the separator goes before it (`Insert_`).
 /// `false`: declined.
 fn separator_in_place(b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>, c: &SplitRec) -> bool {
-    let n = sh.lines();
-    let at = (0..n).find(|&j| empty_or_after(b, sh, j, c.key_parent));
+    let at = first_after(sh.lines(), |j| empty_or_after(b, sh, j, c.key_parent));
     let Some(at) = at else {
         return false;
     };
@@ -679,7 +677,7 @@ fn split_one(
         let img = before_image(&image, ps);
         compare_before_image(redo, record, s.pgno, img, &src);
     }
-    let mut lines = split_line_info(s, kdfs(&src), oper.as_ref())?;
+    let mut lines = split_line_info(s, kdfs(&src), 0, oper.as_ref())?;
     let moved = lines.split_off(s.iline_split);
     let mut newp = split_new_page(redo, s, src.objid, &moved, dbtime)?;
     split_source_page(s, &mut src, &lines);
@@ -777,18 +775,19 @@ fn append_in_place(
         return Ok(false);
     }
     let (record, leaf) = (s.record, s.new_flags & FLAG_LEAF != 0);
-    let (originals, objid) = {
+    // The lines that move: from ilineSplit on (the operation among them).
+    let (from, tail, objid) = {
         let c = redo.page_at(record, s.dbid, s.pgno)?;
         match *c.shape {
-            Some(sh) if kept_as_filled(c.bytes, &sh, s.iline_split) => (
-                moving_lines(c.bytes, &sh, s.iline_split),
-                u32_at(c.bytes, 24),
-            ),
+            Some(sh) if kept_as_filled(c.bytes, &sh, s.iline_split) => {
+                let from = s.iline_split.min(sh.lines());
+                (from, moving_lines(c.bytes, &sh, from), u32_at(c.bytes, 24))
+            }
             _ => return Ok(false),
         }
     };
-    let mut lines = split_line_info(s, originals, oper)?;
-    let moved = lines.split_off(s.iline_split);
+    let mut moved = split_line_info(s, tail, from, oper)?;
+    let moved = moved.split_off(s.iline_split - from);
     let mut newp = split_new_page(redo, s, objid, &moved, dbtime)?;
     if let Some(c) = child.filter(|_| !leaf && s.has_oper) {
         // ilineOper + 1 ≥ ilineSplit: on the new page.
@@ -859,20 +858,16 @@ fn kept_as_filled(b: &[u8], sh: &Shape, iline_split: usize) -> bool {
     })
 }
 
-/// The page's lines for [`split_line_info`]: those from `from` on read
-/// whole, those before (which stay on the page) as placeholders.
+/// The page's lines from `from` on, read whole, for [`split_line_info`].
 fn moving_lines(b: &[u8], sh: &Shape, from: usize) -> Vec<Kdf> {
-    (0..sh.lines())
+    (from..sh.lines())
         .map(|j| {
             let n = cpage::node_at(b, sh, j);
-            let (mut key, mut data) = (Vec::new(), Vec::new());
-            if j >= from {
-                cpage::key_into(b, sh, j, &mut key);
-                data = n.data.to_vec();
-            }
+            let mut key = Vec::new();
+            cpage::key_into(b, sh, j, &mut key);
             Kdf {
                 key,
-                data,
+                data: n.data.to_vec(),
                 flags: n.flags,
                 slot: None,
             }
@@ -936,12 +931,19 @@ fn append_new_page(redo: &mut Redo, s: &SplitRec, oper: Option<&Oper>, dbtime: u
 }
 
 /// Line info (`ErrLGIRedoSplitLineinfo` ~7709): the page's lines with the
-/// operation at ilineOper; as many as the record says.
-fn split_line_info(s: &SplitRec, mut lines: Vec<Kdf>, oper: Option<&Oper>) -> R<Vec<Kdf>> {
+/// operation at ilineOper; as many as the record says. `lines` are the
+/// page's lines from `from` on (`from` ≤ ilineOper when there is an
+/// operation), and so is the result.
+fn split_line_info(
+    s: &SplitRec,
+    mut lines: Vec<Kdf>,
+    from: usize,
+    oper: Option<&Oper>,
+) -> R<Vec<Kdf>> {
     let record = s.record;
     let leaf = s.new_flags & FLAG_LEAF != 0;
     if let Some(o) = oper {
-        let n = lines.len() + usize::from(o.kind == OperKind::Insert);
+        let n = from + lines.len() + usize::from(o.kind == OperKind::Insert);
         if s.iline_oper >= n {
             return Err(redo_err(
                 Jet::DATABASE_CORRUPTED,
@@ -949,10 +951,17 @@ fn split_line_info(s: &SplitRec, mut lines: Vec<Kdf>, oper: Option<&Oper>) -> R<
                 format!("ilineOper {} beyond {} lines", s.iline_oper, n),
             ));
         }
+        let at = s.iline_oper.checked_sub(from).ok_or_else(|| {
+            redo_err(
+                Jet::DATABASE_CORRUPTED,
+                record,
+                "ilineOper before the lines read",
+            )
+        })?;
         let flags = oper_flags(o, leaf);
         match o.kind {
             OperKind::Insert => lines.insert(
-                s.iline_oper,
+                at,
                 Kdf {
                     key: o.key.clone(),
                     data: o.data.clone(),
@@ -963,32 +972,31 @@ fn split_line_info(s: &SplitRec, mut lines: Vec<Kdf>, oper: Option<&Oper>) -> R<
             // The operation's node is deleted and inserted again
             // (BTISplitMoveNodes): it loses its place.
             OperKind::Replace => {
-                let line = &mut lines[s.iline_oper];
+                let line = &mut lines[at];
                 line.data = o.data.clone();
                 line.flags |= flags;
                 line.slot = None;
             }
             OperKind::FlagInsertAndReplaceData => {
-                let line = &mut lines[s.iline_oper];
+                let line = &mut lines[at];
                 line.data = o.data.clone();
                 line.flags = (line.flags & !NODE_DELETED) | flags;
                 line.slot = None;
             }
         }
     }
-    if lines.len() != s.clines {
+    let total = from + lines.len();
+    if total != s.clines {
         return Err(redo_err(
             Jet::DATABASE_CORRUPTED,
             record,
             format!(
                 "split of page {}: {} lines with the operation, the record says {}",
-                s.pgno,
-                lines.len(),
-                s.clines
+                s.pgno, total, s.clines
             ),
         ));
     }
-    if s.iline_split > lines.len() {
+    if s.iline_split > total {
         return Err(redo_err(
             Jet::DATABASE_CORRUPTED,
             record,
@@ -1223,6 +1231,24 @@ fn parent_image(p: &mut PageImage, m: &MergeRec, leaf_type: u8) -> R<()> {
         empty_page(p);
     }
     Ok(())
+}
+
+/// The first of nodes `0..n` for which `after` holds, by binary search
+/// (as `NDSeek` looks up a page's sorted keys): on a sorted page, whose
+/// keys are ascending and whose only empty key is its last (every page
+/// the engine writes), the node a scan in order finds. Both paths of
+/// [`insert_separator`] search with it, so that they agree on any page.
+fn first_after(n: usize, after: impl Fn(usize) -> bool) -> Option<usize> {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if after(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    (lo < n).then_some(lo)
 }
 
 /// Whether node `j`'s key (the prefix bytes it uses, then its suffix) is
@@ -1658,7 +1684,7 @@ mod tests {
                 (s.unc_src, s.pgno_new) = (rng.below(300) as u16, 99);
                 s.new_flags = if rng.one_in(3) { 0 } else { FLAG_LEAF };
                 let want = reference_with(b, 2000, |mut p| {
-                    let mut lines = split_line_info(&s, kdfs(&p), None).ok()?;
+                    let mut lines = split_line_info(&s, kdfs(&p), 0, None).ok()?;
                     lines.truncate(s.iline_split);
                     split_source_page(&s, &mut p, &lines);
                     if s.new_flags & FLAG_LEAF != 0 {
@@ -1733,6 +1759,50 @@ mod tests {
         assert!(done.iter().all(|&n| n > 600), "{done:?}");
         assert!(declined.iter().sum::<u32>() * 4 < done.iter().sum::<u32>());
         assert!(compacted > 100, "{compacted}");
+    }
+
+    /// On sorted parent pages (ascending keys, equal ones, prefix
+    /// compression, a last node with the empty key) the binary search of
+    /// the separator's place finds what a scan in order finds.
+    #[test]
+    fn the_separator_search_equals_a_scan_on_sorted_pages() {
+        let mut rng = Rng(0x5EED_0000_5EA2_C401);
+        for case in 0..2000 {
+            let mut p = PageImage::new(8192, 7, crate::parse::page::FLAG_PARENT_OF_LEAF, 10);
+            let n = rng.below(12);
+            p.ext = rng.bytes(n);
+            let mut keys: Vec<Vec<u8>> = (0..rng.below(40))
+                .map(|_| {
+                    let mut k = p.ext[..rng.below(p.ext.len() + 1)].to_vec();
+                    let n = rng.below(6);
+                    k.extend(rng.bytes(n));
+                    k
+                })
+                .filter(|k| !k.is_empty())
+                .collect();
+            keys.sort();
+            if rng.one_in(2) {
+                keys.push(Vec::new());
+            }
+            for k in &keys {
+                let cb = if rng.one_in(3) { 0 } else { p.cb_common(k) };
+                p.lines.push(p.make_line(k, cb, &[1, 2, 3, 4], 0));
+            }
+            let b = p.to_bytes().unwrap();
+            let sh = Shape::of(&b).expect("a plain page");
+            let mut key = keys
+                .get(rng.below(keys.len() + 1))
+                .cloned()
+                .unwrap_or_default();
+            key.truncate(rng.below(key.len() + 1));
+            let n = rng.below(3);
+            key.extend(rng.bytes(n));
+            let scan = (0..sh.lines()).find(|&j| empty_or_after(&b, &sh, j, &key));
+            let search = first_after(sh.lines(), |j| empty_or_after(&b, &sh, j, &key));
+            assert_eq!(search, scan, "case {case}: {keys:?} {key:?}");
+            let scan = (0..keys.len()).find(|&j| keys[j].is_empty() || keys[j] > key);
+            assert_eq!(search, scan, "case {case}: {keys:?} {key:?}");
+        }
     }
 
     #[test]

@@ -135,7 +135,6 @@ struct Cached {
     /// again after any write but its own).
     shape: Option<Shape>,
     state: State,
-    tick: u64,
 }
 
 /// A cached page lent for an in-place change ([`super::cpage`]).
@@ -180,13 +179,24 @@ impl std::hash::Hasher for IntHasher {
 /// A map keyed by small integers, hashed with [`IntHasher`].
 pub type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
 
+/// A set of small integers, hashed with [`IntHasher`].
+pub type IntSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<IntHasher>>;
+
 /// The bounded page cache and the file's length.
 #[derive(Debug)]
 struct Cache {
-    pages: IntMap<u32, Cached>,
-    /// Least recently used first: tick → pgno.
-    lru: BTreeMap<u64, u32>,
-    tick: u64,
+    /// Page → its slot in `slots`.
+    index: IntMap<u32, u32>,
+    /// The cached pages, linked from the least recently used (`head`) to
+    /// the most recently used (`tail`): a touch is O(1). Slots of pages
+    /// gone are reused (`free`).
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    head: u32,
+    tail: u32,
+    /// The page last looked up and its slot (a node operation looks its
+    /// page up three times).
+    last: Option<(u32, u32)>,
     /// Data pages the database holds (what [`PageStore::page_count`] says).
     len: u32,
     /// Data pages the file holds now (becomes `len` at the next flush).
@@ -194,12 +204,29 @@ struct Cache {
     stats: CacheStats,
 }
 
+/// A cached page in the recency list of [`Cache`].
+#[derive(Debug)]
+struct Slot {
+    pgno: u32,
+    page: Cached,
+    /// Slots of the less and the more recently used neighbours (`NIL`:
+    /// none).
+    prev: u32,
+    next: u32,
+}
+
+/// No slot.
+const NIL: u32 = u32::MAX;
+
 impl Cache {
     fn new(capacity: usize, file_len: u32) -> Cache {
         Cache {
-            pages: IntMap::default(),
-            lru: BTreeMap::new(),
-            tick: 0,
+            index: IntMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            last: None,
             len: file_len,
             file_len,
             stats: CacheStats {
@@ -209,39 +236,130 @@ impl Cache {
         }
     }
 
+    /// Pages cached.
+    fn pages(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The slot of page `pgno`.
+    fn slot_of(&mut self, pgno: u32) -> Option<u32> {
+        match self.last {
+            Some((p, i)) if p == pgno => Some(i),
+            _ => {
+                let i = *self.index.get(&pgno)?;
+                self.last = Some((pgno, i));
+                Some(i)
+            }
+        }
+    }
+
+    fn get_mut(&mut self, pgno: u32) -> Option<&mut Cached> {
+        let i = self.slot_of(pgno)?;
+        Some(&mut self.slots[i as usize].page)
+    }
+
+    /// The cached pages, in no order.
+    fn iter(&self) -> impl Iterator<Item = (u32, &Cached)> {
+        self.index
+            .iter()
+            .map(|(&pgno, &i)| (pgno, &self.slots[i as usize].page))
+    }
+
     /// Stores `bytes` for `pgno`, most recently used.
     fn put(&mut self, pgno: u32, bytes: Vec<u8>, state: State) {
-        self.tick += 1;
-        let tick = self.tick;
-        let c = Cached {
+        let page = Cached {
             bytes,
             shape: None,
             state,
-            tick,
         };
-        if let Some(old) = self.pages.insert(pgno, c) {
-            self.lru.remove(&old.tick);
+        if let Some(&i) = self.index.get(&pgno) {
+            self.slots[i as usize].page = page;
+            self.make_most_recent(i);
+            return;
         }
-        self.lru.insert(tick, pgno);
+        let slot = Slot {
+            pgno,
+            page,
+            prev: NIL,
+            next: NIL,
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = slot;
+                i
+            }
+            None => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.index.insert(pgno, i);
+        self.link_tail(i);
     }
 
-    /// Makes `pgno` the most recently used page; false when not cached.
-    fn touch(&mut self, pgno: u32) -> bool {
-        self.tick += 1;
-        let tick = self.tick;
-        let Some(c) = self.pages.get_mut(&pgno) else {
-            return false;
-        };
-        self.lru.remove(&c.tick);
-        self.lru.insert(tick, pgno);
-        c.tick = tick;
-        true
+    /// Removes the least recently used page.
+    fn pop_lru(&mut self) -> Option<(u32, Cached)> {
+        let pgno = self.slots.get(self.head as usize)?.pgno;
+        self.remove(pgno).map(|c| (pgno, c))
     }
 
     fn remove(&mut self, pgno: u32) -> Option<Cached> {
-        let c = self.pages.remove(&pgno)?;
-        self.lru.remove(&c.tick);
-        Some(c)
+        let i = self.index.remove(&pgno)?;
+        if self.last.is_some_and(|(p, _)| p == pgno) {
+            self.last = None;
+        }
+        self.unlink(i);
+        self.free.push(i);
+        let empty = Cached {
+            bytes: Vec::new(),
+            shape: None,
+            state: State::Clean,
+        };
+        Some(std::mem::replace(&mut self.slots[i as usize].page, empty))
+    }
+
+    /// Empties the cache.
+    fn clear(&mut self) {
+        self.index.clear();
+        self.slots.clear();
+        self.free.clear();
+        (self.head, self.tail, self.last) = (NIL, NIL, None);
+    }
+
+    /// Moves slot `i` (linked) to the most recently used end.
+    fn make_most_recent(&mut self, i: u32) {
+        if self.tail != i {
+            self.unlink(i);
+            self.link_tail(i);
+        }
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (prev, next) = {
+            let s = &self.slots[i as usize];
+            (s.prev, s.next)
+        };
+        match prev {
+            NIL => self.head = next,
+            p => self.slots[p as usize].next = next,
+        }
+        match next {
+            NIL => self.tail = prev,
+            n => self.slots[n as usize].prev = prev,
+        }
+    }
+
+    fn link_tail(&mut self, i: u32) {
+        let tail = self.tail;
+        {
+            let s = &mut self.slots[i as usize];
+            (s.prev, s.next) = (tail, NIL);
+        }
+        match tail {
+            NIL => self.head = i,
+            t => self.slots[t as usize].next = i,
+        }
+        self.tail = i;
     }
 }
 
@@ -497,7 +615,11 @@ impl PageStore {
         self.zeroed.retain(|&p| p <= pgno_last);
         self.low_water = self.low_water.min(pgno_last);
         let c = self.cache.get_mut();
-        let gone: Vec<u32> = c.pages.keys().copied().filter(|&p| p > pgno_last).collect();
+        let gone: Vec<u32> = c
+            .iter()
+            .map(|(p, _)| p)
+            .filter(|&p| p > pgno_last)
+            .collect();
         for p in gone {
             c.remove(p);
         }
@@ -516,16 +638,18 @@ impl PageStore {
     }
 
     /// Brings page `pgno` into the cache as the most recently used page
-    /// (a read: a hit, or a miss read from the file); false for page 0 and
-    /// beyond the end of the database, which read as zeros.
-    fn load(&self, pgno: u32) -> Result<bool> {
+    /// (a read: a hit, or a miss read from the file) and returns its slot;
+    /// `None` for page 0 and beyond the end of the database, which read as
+    /// zeros.
+    fn load(&self, pgno: u32) -> Result<Option<u32>> {
         let mut c = self.cache.borrow_mut();
         if pgno == 0 || pgno > c.len {
-            return Ok(false);
+            return Ok(None);
         }
-        if c.touch(pgno) {
+        if let Some(i) = c.slot_of(pgno) {
+            c.make_most_recent(i);
             c.stats.hits += 1;
-            return Ok(true);
+            return Ok(Some(i));
         }
         c.stats.misses += 1;
         let mut b = vec![0u8; self.page_size];
@@ -533,19 +657,18 @@ impl PageStore {
             self.read_at(&mut b, self.offset(pgno))?;
         }
         c.put(pgno, b, State::Clean);
+        // The page just put is the most recently used: eviction (down to
+        // at least one page) leaves it, and its slot, in place.
         self.evict(&mut c)?;
-        Ok(true)
+        Ok(c.slot_of(pgno))
     }
 
     /// Reads page `pgno` (zeros beyond the end of the database).
     pub fn read_page(&self, pgno: u32) -> Result<Vec<u8>> {
-        if !self.load(pgno)? {
+        let Some(i) = self.load(pgno)? else {
             return Ok(vec![0u8; self.page_size]);
-        }
-        let c = self.cache.borrow();
-        Ok(c.pages
-            .get(&pgno)
-            .map_or_else(|| vec![0u8; self.page_size], |e| e.bytes.clone()))
+        };
+        Ok(self.cache.borrow().slots[i as usize].page.bytes.clone())
     }
 
     /// The cached bytes of page `pgno` to change in place, read as
@@ -553,10 +676,14 @@ impl PageStore {
     /// page 0, beyond the end). Changes count once
     /// [`PageStore::mark_written`] is called.
     pub fn page_mut(&mut self, pgno: u32) -> Result<Option<PageMut<'_>>> {
-        if !self.load(pgno)? {
+        let Some(i) = self.load(pgno)? else {
             return Ok(None);
-        }
-        self.cached_mut(pgno).map(Some)
+        };
+        let e = &mut self.cache.get_mut().slots[i as usize].page;
+        Ok(Some(PageMut {
+            bytes: &mut e.bytes[..],
+            shape: &mut e.shape,
+        }))
     }
 
     /// The cached bytes of page `pgno`, as they are (no read counted, no
@@ -564,7 +691,7 @@ impl PageStore {
     /// has just brought in.
     pub fn cached_mut(&mut self, pgno: u32) -> Result<PageMut<'_>> {
         let offset = self.offset(pgno);
-        match self.cache.get_mut().pages.get_mut(&pgno) {
+        match self.cache.get_mut().get_mut(pgno) {
             Some(e) => Ok(PageMut {
                 bytes: &mut e.bytes[..],
                 shape: &mut e.shape,
@@ -591,20 +718,18 @@ impl PageStore {
             .with(|c| c.get())
             .is_some_and(|n| self.writes >= n);
         let c = self.cache.get_mut();
-        let Some(e) = c.pages.get_mut(&pgno) else {
+        let Some(i) = c.slot_of(pgno) else {
             return Err(not_cached(&self.tmp, self.offset(pgno)));
         };
+        let e = &mut c.slots[i as usize].page;
         if large {
             e.bytes[64..68].copy_from_slice(&pgno.to_le_bytes());
         }
         e.state = if lost { State::Lost } else { State::Dirty };
         self.ledger.insert(pgno, crate::parse::u64_at(&e.bytes, 8));
         self.writes += 1;
-        let mru = e.tick == c.tick;
         c.len = c.len.max(pgno);
-        if !mru {
-            c.touch(pgno);
-        }
+        c.make_most_recent(i);
         let mut c = self.cache.borrow_mut();
         self.evict(&mut c)
     }
@@ -648,14 +773,12 @@ impl PageStore {
     /// Evicts least recently used pages beyond the capacity, writing the
     /// dirty ones.
     fn evict(&self, c: &mut Cache) -> Result<()> {
-        while c.pages.len() > c.stats.capacity {
-            let Some((_, pgno)) = c.lru.pop_first() else {
+        while c.pages() > c.stats.capacity {
+            let Some((pgno, e)) = c.pop_lru() else {
                 break;
             };
-            if let Some(e) = c.pages.remove(&pgno) {
-                c.stats.evictions += 1;
-                self.write_back(c, pgno, e.bytes, e.state)?;
-            }
+            c.stats.evictions += 1;
+            self.write_back(c, pgno, e.bytes, e.state)?;
         }
         Ok(())
     }
@@ -687,10 +810,9 @@ impl PageStore {
             c.file_len = c.len;
         }
         let mut dirty: Vec<u32> = c
-            .pages
             .iter()
             .filter(|(_, e)| e.state != State::Clean)
-            .map(|(&p, _)| p)
+            .map(|(p, _)| p)
             .collect();
         dirty.sort_unstable();
         for p in dirty {
@@ -702,8 +824,7 @@ impl PageStore {
             }
         }
         if empty {
-            c.pages.clear();
-            c.lru.clear();
+            c.clear();
         }
         Ok(())
     }
@@ -1047,6 +1168,51 @@ mod tests {
             3
         );
         assert!(crate::checksum::verify_page(&file_page(&s, 2), 2).is_good());
+    }
+
+    /// The cache evicts as an exact LRU list would, reusing its slots.
+    #[test]
+    fn eviction_follows_an_exact_lru_list() {
+        let mut c = Cache::new(4, 0);
+        // Least recently used first.
+        let mut model: Vec<u32> = Vec::new();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let pgno = (x % 9) as u32 + 1;
+            let cached = model.contains(&pgno);
+            match x >> 60 {
+                0 => {
+                    assert_eq!(c.remove(pgno).is_some(), cached);
+                    model.retain(|&p| p != pgno);
+                }
+                1..=4 => {
+                    c.put(pgno, Vec::new(), State::Clean);
+                    model.retain(|&p| p != pgno);
+                    model.push(pgno);
+                }
+                _ => {
+                    let slot = c.slot_of(pgno);
+                    assert_eq!(slot.is_some(), cached);
+                    if let Some(i) = slot {
+                        c.make_most_recent(i);
+                        model.retain(|&p| p != pgno);
+                        model.push(pgno);
+                    }
+                }
+            }
+            while c.pages() > c.stats.capacity {
+                let (p, _) = c.pop_lru().expect("a page to evict");
+                assert_eq!(p, model.remove(0));
+            }
+            assert!(c.slots.len() <= c.stats.capacity + 1);
+            // The page looked up last is never one gone.
+            let p = (x >> 8) as u32 % 9 + 1;
+            let found = c.slot_of(p).map(|i| c.slots[i as usize].pgno);
+            assert_eq!(found, model.contains(&p).then_some(p));
+        }
     }
 
     #[test]
