@@ -237,7 +237,9 @@ pub(crate) fn read_log(path: &Path, hash: bool) -> Result<LogIn, Error> {
     if let Some(e) = scan.error.clone() {
         return Err(Error::corrupt(path, e));
     }
-    let walk = crate::log::set::walk_records(&bytes, &scan);
+    // The records point into the bytes read (one buffer per generation).
+    let bytes = std::sync::Arc::new(bytes);
+    let walk = crate::log::set::walk_records_shared(&bytes, &scan);
     if let Some(e) = walk.error {
         return Err(Error::corrupt(path, e));
     }
@@ -702,7 +704,8 @@ fn replay_generation(
 ) -> bool {
     for r in &l.records {
         if matches!(r.lrtyp, 2 | 14 | 15 | 16 | 18 | 50 | 52) {
-            run.history.push(r.clone());
+            // Kept to the end: its bytes, not its generation's buffer.
+            run.history.push(r.detached());
         }
         if start.is_some_and(|s| r.lgpos < s) {
             continue;

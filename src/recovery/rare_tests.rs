@@ -123,7 +123,7 @@ fn rec(lrtyp: u8, data: Vec<u8>, sector: u16) -> LogRecord {
         size: data.len() as u32,
         disk_bytes: data.len() as u32,
         fragments: 0,
-        data,
+        data: data.into(),
     }
 }
 

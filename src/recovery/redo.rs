@@ -2653,7 +2653,7 @@ pub mod fuzz {
                 size: bytes.len() as u32,
                 disk_bytes: bytes.len() as u32,
                 fragments: 0,
-                data: bytes,
+                data: bytes.into(),
             };
             let _ = record.decode();
             if redo.record(&record).is_ok() {
@@ -2699,7 +2699,7 @@ mod tests {
             size: 0,
             disk_bytes: 0,
             fragments: 0,
-            data: vec![],
+            data: vec![].into(),
         }
     }
 
