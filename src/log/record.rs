@@ -470,6 +470,10 @@ pub fn read_stream_shared(
     read_stream_as(file, generation, cb_sec, layout, Some(file.clone()))
 }
 
+/// Bytes of log data per record expected when room is made for the
+/// records of a file (records of the workload logs average ~175 bytes).
+const EXPECTED_RECORD_BYTES: usize = 128;
+
 /// Where the log data of `layout` ends in the file: records lie before it.
 fn data_end(file: &[u8], layout: &Layout<'_>) -> usize {
     let end = match *layout {
@@ -486,8 +490,14 @@ fn read_stream_as(
     layout: Layout<'_>,
     shared: Option<Arc<Vec<u8>>>,
 ) -> (RecordStream, Option<FormatError>) {
+    // Room for the records at an average of 128 bytes (the vector is not
+    // grown, and copied, a dozen times per file).
+    let expected = data_end(file, &layout) / EXPECTED_RECORD_BYTES;
     let mut out = Sink {
-        out: RecordStream::default(),
+        out: RecordStream {
+            records: Vec::with_capacity(expected),
+            ..RecordStream::default()
+        },
         file: shared,
         arena: Vec::new(),
         in_arena: Vec::new(),

@@ -10,25 +10,26 @@ use std::sync::Arc;
 
 /// A record's bytes: `len` bytes at `start` of a shared buffer (none for
 /// empty bytes). Dereferences to the bytes; compares and prints as them.
+/// 16 bytes: offsets are `u32` (a log file is at most 65535 · 4096 bytes).
 #[derive(Clone, Default)]
 pub struct RecordBytes {
     buf: Option<Arc<Vec<u8>>>,
-    start: usize,
-    len: usize,
+    start: u32,
+    len: u32,
 }
 
 impl RecordBytes {
     /// `len` bytes at `start` of `buf`; empty when the range is not inside
-    /// the buffer.
+    /// the buffer, or lies beyond 4 GiB.
     pub fn shared(buf: &Arc<Vec<u8>>, start: usize, len: usize) -> RecordBytes {
         let inside = start.checked_add(len).is_some_and(|end| end <= buf.len());
-        match inside && len > 0 {
-            true => RecordBytes {
+        match (inside && len > 0, u32::try_from(start), u32::try_from(len)) {
+            (true, Ok(start), Ok(len)) => RecordBytes {
                 buf: Some(buf.clone()),
                 start,
                 len,
             },
-            false => RecordBytes::default(),
+            _ => RecordBytes::default(),
         }
     }
 
@@ -41,7 +42,7 @@ impl RecordBytes {
     /// its generation, which would otherwise keep the whole buffer alive.
     pub fn detached(&self) -> RecordBytes {
         match &self.buf {
-            Some(b) if b.len() != self.len => RecordBytes::from(self.to_vec()),
+            Some(b) if b.len() != self.len as usize => RecordBytes::from(self.to_vec()),
             _ => self.clone(),
         }
     }
@@ -49,16 +50,19 @@ impl RecordBytes {
     /// Points the bytes at `buf` (same range): a record placed in a buffer
     /// that was still growing when the record was made.
     pub(crate) fn rebase(&mut self, buf: &Arc<Vec<u8>>) {
-        *self = RecordBytes::shared(buf, self.start, self.len);
+        *self = RecordBytes::shared(buf, self.start as usize, self.len as usize);
     }
 
     /// The range of a record placed in a buffer not shared yet
     /// ([`RecordBytes::rebase`]); reads as empty until then.
     pub(crate) fn pending(start: usize, len: usize) -> RecordBytes {
-        RecordBytes {
-            buf: None,
-            start,
-            len,
+        match (u32::try_from(start), u32::try_from(len)) {
+            (Ok(start), Ok(len)) => RecordBytes {
+                buf: None,
+                start,
+                len,
+            },
+            _ => RecordBytes::default(),
         }
     }
 }
@@ -68,7 +72,10 @@ impl Deref for RecordBytes {
 
     fn deref(&self) -> &[u8] {
         match &self.buf {
-            Some(b) => b.get(self.start..self.start + self.len).unwrap_or(&[]),
+            Some(b) => {
+                let start = self.start as usize;
+                b.get(start..start + self.len as usize).unwrap_or(&[])
+            }
             None => &[],
         }
     }
@@ -156,5 +163,11 @@ mod tests {
         assert!(p.is_empty());
         p.rebase(&Arc::new(vec![1, 2, 3]));
         assert_eq!(&*p, &[2, 3]);
+    }
+
+    #[test]
+    fn a_record_is_small() {
+        assert_eq!(std::mem::size_of::<RecordBytes>(), 16);
+        assert_eq!(std::mem::size_of::<super::super::record::LogRecord>(), 40);
     }
 }
