@@ -392,13 +392,14 @@ pub struct RecordStream {
 
 /// A stream being read: the records point into `file` (the bytes of the
 /// log file; none when they are read without bytes), reassembled records
-/// into `arena`, shared once the stream is read ([`Sink::finish`]).
+/// into the chunks of `arena`, shared once the stream is read
+/// ([`Sink::finish`]).
 struct Sink {
     out: RecordStream,
     file: Option<Arc<Vec<u8>>>,
-    arena: Vec<u8>,
-    /// Indexes of the records whose bytes are in `arena`.
-    in_arena: Vec<usize>,
+    arena: Arena,
+    /// The records whose bytes are in `arena`: (record index, chunk).
+    in_arena: Vec<(usize, usize)>,
 }
 
 impl Sink {
@@ -411,21 +412,59 @@ impl Sink {
         }
     }
 
-    /// Adds a record reassembled in `arena`.
+    /// Adds a record reassembled in the last chunk of `arena`.
     fn push_reassembled(&mut self, r: LogRecord) {
-        self.in_arena.push(self.out.records.len());
+        let chunk = self.arena.chunks.len() - 1;
+        self.in_arena.push((self.out.records.len(), chunk));
         self.out.records.push(r);
     }
 
-    /// The stream, the reassembled records pointed at the shared arena.
+    /// The stream, the reassembled records pointed at the shared chunks.
     fn finish(mut self) -> RecordStream {
-        if !self.in_arena.is_empty() {
-            let arena = Arc::new(self.arena);
-            for &i in &self.in_arena {
-                self.out.records[i].data.rebase(&arena);
-            }
+        let chunks: Vec<Arc<Vec<u8>>> = self.arena.chunks.into_iter().map(Arc::new).collect();
+        for &(i, c) in &self.in_arena {
+            self.out.records[i].data.rebase(&chunks[c]);
         }
         self.out
+    }
+}
+
+/// The buffers reassembled records are copied into: chunks of at least
+/// [`Arena::CHUNK`] bytes made with room for the next record, which never
+/// spans two (a chunk grows, and is copied, only for a record longer than
+/// [`Arena::MOST_AHEAD`]).
+#[derive(Default)]
+struct Arena {
+    chunks: Vec<Vec<u8>>,
+}
+
+impl Arena {
+    /// Smallest chunk.
+    const CHUNK: usize = 64 << 10;
+    /// Most room made ahead for one record (a FragmentBegin's total is
+    /// not trusted beyond it: the record's bytes grow the chunk instead).
+    const MOST_AHEAD: usize = 1 << 20;
+
+    /// The chunk for a record of `total` bytes, with room for it.
+    fn room(&mut self, total: usize) -> &mut Vec<u8> {
+        let total = total.min(Self::MOST_AHEAD);
+        if self
+            .chunks
+            .last()
+            .is_none_or(|c| c.capacity() - c.len() < total)
+        {
+            self.chunks.push(Vec::with_capacity(total.max(Self::CHUNK)));
+        }
+        self.last()
+    }
+
+    /// The chunk of the record being reassembled.
+    fn last(&mut self) -> &mut Vec<u8> {
+        if self.chunks.is_empty() {
+            self.chunks.push(Vec::new());
+        }
+        let n = self.chunks.len() - 1;
+        &mut self.chunks[n]
     }
 }
 
@@ -499,7 +538,7 @@ fn read_stream_as(
             ..RecordStream::default()
         },
         file: shared,
-        arena: Vec::new(),
+        arena: Arena::default(),
         in_arena: Vec::new(),
     };
     let r = match layout {
@@ -570,8 +609,8 @@ const RECOVERY_UNDO: u8 = 17;
 const UNDO_INFO: u8 = 36;
 const RECOVERY_UNDO2: u8 = 51;
 
-/// A fragmented record being reassembled at `at` of the stream's arena
-/// (the last bytes there).
+/// A fragmented record being reassembled at `at` of the last chunk of the
+/// stream's arena (the last bytes there).
 struct Partial {
     start: Lgpos,
     total: u32,
@@ -667,7 +706,7 @@ fn continue_fragment(
 fn begin_fragment(
     seg: &[u8],
     (p, start): (usize, Lgpos),
-    arena: &mut Vec<u8>,
+    arena: &mut Arena,
     err: &dyn Fn(usize, String) -> FormatError,
 ) -> Result<Partial, FormatError> {
     if SEGMENT_SIZE - p < 7 {
@@ -684,6 +723,7 @@ fn begin_fragment(
             "FragmentBegin does not end its segment".into(),
         ));
     }
+    let arena = arena.room(total as usize);
     let at = arena.len();
     arena.extend_from_slice(&seg[p + 7..p + 7 + cb]);
     Ok(Partial {
@@ -785,7 +825,7 @@ fn read_segments(
             let t = seg[p];
             if let Some(part) = frag.take() {
                 if t == FRAGMENT && p == SEGMENT_HEADER_SIZE {
-                    let (n, r) = continue_fragment(seg, p, (part, &mut out.arena), &err)?;
+                    let (n, r) = continue_fragment(seg, p, (part, out.arena.last()), &err)?;
                     p += n;
                     match r {
                         Ok(rec) => {
@@ -799,7 +839,7 @@ fn read_segments(
                 let Some(restart) = restart_at(seg, p, here, &part) else {
                     return Err(err(p, format!("expected a Fragment record continuing the record of {}, found type {t}", part.start.eseutil_text())));
                 };
-                let torn = part.torn(Some(restart), &mut out.arena);
+                let torn = part.torn(Some(restart), out.arena.last());
                 out.out.torn.push(torn);
                 restarted = Some(restart);
             }
@@ -838,7 +878,7 @@ fn read_segments(
                 "fragmented record is incomplete at the end of the log data".into(),
             ));
         }
-        let torn = part.torn(None, &mut out.arena);
+        let torn = part.torn(None, out.arena.last());
         out.out.torn.push(torn);
     }
     Ok(())
