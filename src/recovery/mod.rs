@@ -691,6 +691,7 @@ fn replay(
         if run.error.is_some() {
             break;
         }
+        rd.end_generation();
         logs.give_back(l);
     }
     if let Some((_, mut torn)) = pending {

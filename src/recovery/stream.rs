@@ -329,6 +329,24 @@ mod tests {
         assert_eq!(gens, (1..=12).collect::<Vec<_>>());
     }
 
+    /// The buffer of a generation given back is read into again by a later
+    /// one.
+    #[test]
+    fn buffers_given_back_are_reused() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = LogStream::start(chain(d.path(), 1, 8), Box::new(|_, _| Ok(())));
+        let first = s.next_log().unwrap().unwrap();
+        let at = first.file.as_ptr();
+        s.give_back(first);
+        let mut reused = false;
+        while let Some(l) = s.next_log() {
+            let l = l.unwrap();
+            reused |= l.file.as_ptr() == at;
+            s.give_back(l);
+        }
+        assert!(reused);
+    }
+
     /// A boundary check that fails ends the stream with its error, after the
     /// generations before it.
     #[test]
