@@ -202,7 +202,8 @@ fn read_and_scan(path: &Path, buf: Vec<u8>) -> Result<ScannedFile, Error> {
 }
 
 /// Walks the records of a scanned file (without their bytes when
-/// `without_bytes`); gives the buffer back for the next file.
+/// `without_bytes`); gives the buffer back for the next file (empty when
+/// the records keep it).
 fn walk_file(path: &Path, f: ScannedFile, without_bytes: bool) -> (LogFileCheck, Vec<u8>) {
     let name = path
         .file_name()
@@ -215,18 +216,21 @@ fn walk_file(path: &Path, f: ScannedFile, without_bytes: bool) -> (LogFileCheck,
         header_error: None,
         walk: None,
     };
+    let mut buf = f.bytes;
     match f.scan {
+        Ok(s) if without_bytes => {
+            c.walk = Some(walk_records_as(&buf, &s, RecordSource::None));
+            c.scan = Some(s);
+        }
         Ok(s) => {
-            let source = match without_bytes {
-                true => RecordSource::None,
-                false => RecordSource::Copy,
-            };
-            c.walk = Some(walk_records_as(&f.bytes, &s, source));
+            // The records point into the bytes read: the buffer is theirs.
+            let shared = Arc::new(std::mem::take(&mut buf));
+            c.walk = Some(walk_records_shared(&shared, &s));
             c.scan = Some(s);
         }
         Err(e) => c.header_error = Some(e),
     }
-    (c, f.bytes)
+    (c, buf)
 }
 
 /// One problem found by the sequence checks. Serialised as `{jet, message}`
