@@ -498,8 +498,8 @@ pub fn read_stream_without_bytes(
 }
 
 /// [`read_stream`] of a file already in a shared buffer: the records point
-/// into it (no copy; only reassembled records are copied, into one buffer
-/// for the file). The buffer lives as long as one of its records.
+/// into it (no copy; only reassembled records are copied, into chunks of
+/// at least 64 KiB). The buffer lives as long as one of its records.
 pub fn read_stream_shared(
     file: &Arc<Vec<u8>>,
     generation: i32,
