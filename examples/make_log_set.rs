@@ -46,7 +46,7 @@ fn database_records(src: &[u8]) -> Vec<(usize, Vec<u8>)> {
         let window = src.get(from..(seg + SEGMENT_SIZE).min(src.len()));
         let found = window.and_then(|w| w.windows(r.data.len()).position(|x| x == &r.data[..]));
         if let Some(i) = found {
-            out.push((from + i, r.data));
+            out.push((from + i, r.data.to_vec()));
         }
     }
     out

@@ -4,8 +4,13 @@
 //! decoded, described (`/ml` fields) and rendered (`/ml /v` line). Never
 //! panics; a record the reader yields always decodes unless its type
 //! declares its own length (the ignorable types, lrtyp 67–75 and 82–91).
+//! Reading from a shared buffer yields the same records as from a slice.
 #![no_main]
-use eseutil::log::record::{info_of, read_records, record_info, record_size, Layout, Record};
+use std::sync::Arc;
+
+use eseutil::log::record::{
+    info_of, read_records, read_stream_shared, record_info, record_size, Layout, Record,
+};
 use eseutil::render::log_dump::{lr_to_sz_tail, record_line};
 use libfuzzer_sys::fuzz_target;
 
@@ -39,6 +44,8 @@ fuzz_target!(|data: &[u8]| {
             Ok(r) => r,
             Err((r, _)) => r,
         };
+        let shared = Arc::new(file.clone());
+        assert_eq!(read_stream_shared(&shared, 1, 512, layout).0.records, recs);
         for r in &recs {
             let rec = r.decode();
             if let Err(e) = &rec {

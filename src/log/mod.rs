@@ -11,6 +11,7 @@ pub(crate) mod fixture7;
 pub mod lrck;
 pub mod naming;
 pub mod record;
+pub mod record_bytes;
 pub mod scan;
 pub mod segments;
 pub mod set;

@@ -12,7 +12,10 @@
 
 use serde::Serialize;
 
+use std::sync::Arc;
+
 use super::lrck::LrChecksum;
+pub use super::record_bytes::RecordBytes;
 use super::segments::{SEGMENT_HEADER_SIZE, SEGMENT_SIZE};
 pub use super::typed::{
     AttachDb, BeforeImage, Bookmark, CreateDb, DecodeError, Delta, DeltaWidth, DetachDb, EmptyPage,
@@ -240,10 +243,21 @@ pub struct LogRecord {
     /// Number of fragments (0 = not fragmented).
     pub fragments: u16,
     /// The record bytes (reassembled); a NOP run holds a single zero byte.
-    pub data: Vec<u8>,
+    /// A range of a buffer shared by the records of the generation
+    /// ([`RecordBytes`]).
+    pub data: RecordBytes,
 }
 
 impl LogRecord {
+    /// The record with bytes of its own: for a record kept beyond its
+    /// generation ([`RecordBytes::detached`]).
+    pub fn detached(&self) -> LogRecord {
+        LogRecord {
+            data: self.data.detached(),
+            ..self.clone()
+        }
+    }
+
     /// The record's fields ([`Record::decode`]): the one place record bytes
     /// are read.
     pub fn decode(&self) -> Result<Record<'_>, DecodeError> {
@@ -374,20 +388,83 @@ pub struct RecordStream {
     /// 7.x: bytes between the end of an LRCHECKSUM range and the next
     /// LRCHECKSUM that the latter does not cover (skipped by the reader).
     pub skipped_bytes: u64,
-    /// Records are read without their bytes (`data` left empty, except for
-    /// reassembled fragments): for a verification that only counts them.
-    without_bytes: bool,
 }
 
-impl RecordStream {
-    /// The bytes a record keeps: a copy of `b`, or nothing when the stream
-    /// is read without record bytes.
-    fn keep(&self, b: &[u8]) -> Vec<u8> {
-        if self.without_bytes {
-            Vec::new()
-        } else {
-            b.to_vec()
+/// A stream being read: the records point into `file` (the bytes of the
+/// log file; none when they are read without bytes), reassembled records
+/// into the chunks of `arena`, shared once the stream is read
+/// ([`Sink::finish`]).
+struct Sink {
+    out: RecordStream,
+    file: Option<Arc<Vec<u8>>>,
+    arena: Arena,
+    /// The records whose bytes are in `arena`: (record index, chunk).
+    in_arena: Vec<(usize, usize)>,
+}
+
+impl Sink {
+    /// The bytes of the record at `at` of the file, `len` long (nothing
+    /// when the stream is read without record bytes).
+    fn keep(&self, at: usize, len: usize) -> RecordBytes {
+        match &self.file {
+            Some(f) => RecordBytes::shared(f, at, len),
+            None => RecordBytes::default(),
         }
+    }
+
+    /// Adds a record reassembled in the last chunk of `arena`.
+    fn push_reassembled(&mut self, r: LogRecord) {
+        let chunk = self.arena.chunks.len() - 1;
+        self.in_arena.push((self.out.records.len(), chunk));
+        self.out.records.push(r);
+    }
+
+    /// The stream, the reassembled records pointed at the shared chunks.
+    fn finish(mut self) -> RecordStream {
+        let chunks: Vec<Arc<Vec<u8>>> = self.arena.chunks.into_iter().map(Arc::new).collect();
+        for &(i, c) in &self.in_arena {
+            self.out.records[i].data.rebase(&chunks[c]);
+        }
+        self.out
+    }
+}
+
+/// The buffers reassembled records are copied into: chunks of at least
+/// [`Arena::CHUNK`] bytes made with room for the next record, which never
+/// spans two (a chunk grows, and is copied, only for a record longer than
+/// [`Arena::MOST_AHEAD`]).
+#[derive(Default)]
+struct Arena {
+    chunks: Vec<Vec<u8>>,
+}
+
+impl Arena {
+    /// Smallest chunk.
+    const CHUNK: usize = 64 << 10;
+    /// Most room made ahead for one record (a FragmentBegin's total is
+    /// not trusted beyond it: the record's bytes grow the chunk instead).
+    const MOST_AHEAD: usize = 1 << 20;
+
+    /// The chunk for a record of `total` bytes, with room for it.
+    fn room(&mut self, total: usize) -> &mut Vec<u8> {
+        let total = total.min(Self::MOST_AHEAD);
+        if self
+            .chunks
+            .last()
+            .is_none_or(|c| c.capacity() - c.len() < total)
+        {
+            self.chunks.push(Vec::with_capacity(total.max(Self::CHUNK)));
+        }
+        self.last()
+    }
+
+    /// The chunk of the record being reassembled.
+    fn last(&mut self) -> &mut Vec<u8> {
+        if self.chunks.is_empty() {
+            self.chunks.push(Vec::new());
+        }
+        let n = self.chunks.len() - 1;
+        &mut self.chunks[n]
     }
 }
 
@@ -395,13 +472,17 @@ impl RecordStream {
 /// record that overruns its segment or the end of data, and broken fragment
 /// chains are errors naming the LGPOS (-501); records a restart abandoned are
 /// listed in [`RecordStream::torn`]; nothing else is skipped.
+///
+/// The records share one copy of the file's log data
+/// ([`read_stream_shared`] reads a file already shared without a copy).
 pub fn read_stream(
     file: &[u8],
     generation: i32,
     cb_sec: u16,
     layout: Layout<'_>,
 ) -> (RecordStream, Option<FormatError>) {
-    read_stream_as(file, generation, cb_sec, layout, false)
+    let copy = Arc::new(file[..data_end(file, &layout)].to_vec());
+    read_stream_as(file, generation, cb_sec, layout, Some(copy))
 }
 
 /// [`read_stream`] where the records keep no bytes (`data` empty but for
@@ -413,7 +494,32 @@ pub fn read_stream_without_bytes(
     cb_sec: u16,
     layout: Layout<'_>,
 ) -> (RecordStream, Option<FormatError>) {
-    read_stream_as(file, generation, cb_sec, layout, true)
+    read_stream_as(file, generation, cb_sec, layout, None)
+}
+
+/// [`read_stream`] of a file already in a shared buffer: the records point
+/// into it (no copy; only reassembled records are copied, into chunks of
+/// at least 64 KiB). The buffer lives as long as one of its records.
+pub fn read_stream_shared(
+    file: &Arc<Vec<u8>>,
+    generation: i32,
+    cb_sec: u16,
+    layout: Layout<'_>,
+) -> (RecordStream, Option<FormatError>) {
+    read_stream_as(file, generation, cb_sec, layout, Some(file.clone()))
+}
+
+/// Bytes of log data per record expected when room is made for the
+/// records of a file (records of the workload logs average ~175 bytes).
+const EXPECTED_RECORD_BYTES: usize = 128;
+
+/// Where the log data of `layout` ends in the file: records lie before it.
+fn data_end(file: &[u8], layout: &Layout<'_>) -> usize {
+    let end = match *layout {
+        Layout::Segments { last, .. } => last.map_or(0, |l| (l as usize + 1) * SEGMENT_SIZE),
+        Layout::Contiguous { end, .. } => usize::try_from(end).unwrap_or(usize::MAX),
+    };
+    end.min(file.len())
 }
 
 fn read_stream_as(
@@ -421,11 +527,19 @@ fn read_stream_as(
     generation: i32,
     cb_sec: u16,
     layout: Layout<'_>,
-    without_bytes: bool,
+    shared: Option<Arc<Vec<u8>>>,
 ) -> (RecordStream, Option<FormatError>) {
-    let mut out = RecordStream {
-        without_bytes,
-        ..RecordStream::default()
+    // Room for the records at an average of 128 bytes (the vector is not
+    // grown, and copied, a dozen times per file).
+    let expected = data_end(file, &layout) / EXPECTED_RECORD_BYTES;
+    let mut out = Sink {
+        out: RecordStream {
+            records: Vec::with_capacity(expected),
+            ..RecordStream::default()
+        },
+        file: shared,
+        arena: Arena::default(),
+        in_arena: Vec::new(),
     };
     let r = match layout {
         Layout::Segments {
@@ -448,7 +562,7 @@ fn read_stream_as(
             read_contiguous(file, generation, start as usize, &range, &mut out)
         }
     };
-    (out, r.err())
+    (out.finish(), r.err())
 }
 
 /// [`read_stream`] without the torn records.
@@ -495,22 +609,26 @@ const RECOVERY_UNDO: u8 = 17;
 const UNDO_INFO: u8 = 36;
 const RECOVERY_UNDO2: u8 = 51;
 
-/// A fragmented record being reassembled.
+/// A fragmented record being reassembled at `at` of the last chunk of the
+/// stream's arena (the last bytes there).
 struct Partial {
     start: Lgpos,
     total: u32,
-    data: Vec<u8>,
+    at: usize,
     disk: u32,
     count: u16,
 }
 
 impl Partial {
-    fn torn(&self, restart: Option<Lgpos>) -> TornRecord {
+    /// The record abandoned: its bytes leave the arena.
+    fn torn(&self, restart: Option<Lgpos>, arena: &mut Vec<u8>) -> TornRecord {
+        let lrtyp = arena.get(self.at).copied();
+        arena.truncate(self.at);
         TornRecord {
             lgpos: self.start,
             bytes: self.disk,
             restart_lgpos: restart,
-            lrtyp: self.data.first().copied(),
+            lrtyp,
         }
     }
 }
@@ -531,31 +649,34 @@ fn restart_at(seg: &[u8], p: usize, here: Lgpos, open: &Partial) -> Option<Lgpos
     }
 }
 
-/// Adds a Fragment at `p` to `part`; returns the bytes it took and the
-/// reassembled record once complete.
+/// Adds a Fragment at `p` to `part` (in `arena`); returns the bytes it took
+/// and the reassembled record once complete (its bytes at `part.at` of the
+/// arena, [`RecordBytes::pending`]).
 fn continue_fragment(
     seg: &[u8],
     p: usize,
-    mut part: Partial,
+    (mut part, arena): (Partial, &mut Vec<u8>),
     err: &dyn Fn(usize, String) -> FormatError,
 ) -> Result<(usize, Result<LogRecord, Partial>), FormatError> {
     if seg.len() - p < 3 {
         return Err(err(p, "truncated Fragment record".into()));
     }
     let cb = u16_at(seg, p + 1) as usize;
-    if p + 3 + cb > SEGMENT_SIZE || part.data.len() + cb > part.total as usize {
+    let have = arena.len() - part.at;
+    if p + 3 + cb > SEGMENT_SIZE || have + cb > part.total as usize {
         return Err(err(
             p,
             "Fragment record overruns its segment or the record".into(),
         ));
     }
-    part.data.extend_from_slice(&seg[p + 3..p + 3 + cb]);
+    arena.extend_from_slice(&seg[p + 3..p + 3 + cb]);
     part.disk += 3 + cb as u32;
     part.count += 1;
-    if part.data.len() < part.total as usize {
+    if have + cb < part.total as usize {
         return Ok((3 + cb, Err(part)));
     }
-    let size = record_size(&part.data);
+    let data = &arena[part.at..];
+    let size = record_size(data);
     if size != Some(part.total) {
         return Err(pos_err(
             part.start.generation,
@@ -563,7 +684,7 @@ fn continue_fragment(
             base_of(part.start),
             format!(
                 "reassembled record of type {} has size {size:?}, fragments add up to {}",
-                part.data[0], part.total
+                data[0], part.total
             ),
         ));
     }
@@ -571,21 +692,21 @@ fn continue_fragment(
         3 + cb,
         Ok(LogRecord {
             lgpos: part.start,
-            lrtyp: part.data[0],
+            lrtyp: data[0],
             size: part.total,
             disk_bytes: part.disk,
             fragments: part.count,
-            data: part.data,
+            data: RecordBytes::pending(part.at, data.len()),
         }),
     ))
 }
 
 /// Starts a fragmented record with the FragmentBegin at `p` (which must end
-/// its segment).
+/// its segment), its bytes at the end of `arena`.
 fn begin_fragment(
     seg: &[u8],
-    p: usize,
-    start: Lgpos,
+    (p, start): (usize, Lgpos),
+    arena: &mut Arena,
     err: &dyn Fn(usize, String) -> FormatError,
 ) -> Result<Partial, FormatError> {
     if SEGMENT_SIZE - p < 7 {
@@ -602,20 +723,23 @@ fn begin_fragment(
             "FragmentBegin does not end its segment".into(),
         ));
     }
+    let arena = arena.room(total as usize);
+    let at = arena.len();
+    arena.extend_from_slice(&seg[p + 7..p + 7 + cb]);
     Ok(Partial {
         start,
         total,
-        data: seg[p + 7..p + 7 + cb].to_vec(),
+        at,
         disk: 7 + cb as u32,
         count: 1,
     })
 }
 
-/// A whole record at `p` of a segment.
+/// A whole record at `p` of a segment (at `base` of the file).
 fn plain_record(
-    seg: &[u8],
+    (seg, base): (&[u8], usize),
     (p, lgpos): (usize, Lgpos),
-    out: &RecordStream,
+    out: &Sink,
     err: &dyn Fn(usize, String) -> FormatError,
 ) -> Result<LogRecord, FormatError> {
     let t = seg[p];
@@ -645,11 +769,13 @@ fn plain_record(
         size,
         disk_bytes: size,
         fragments: 0,
-        data: out.keep(&seg[p..p + size as usize]),
+        data: out.keep(base + p, size as usize),
     })
 }
 
-fn nop_run(b: &[u8], lgpos: Lgpos, out: &RecordStream) -> LogRecord {
+/// The run of NOPs starting `b` (at `at` of the file): its data is the
+/// first zero byte.
+fn nop_run(b: &[u8], at: usize, lgpos: Lgpos, out: &Sink) -> LogRecord {
     let run = b.iter().take_while(|&&x| x == NOP).count();
     LogRecord {
         lgpos,
@@ -657,7 +783,7 @@ fn nop_run(b: &[u8], lgpos: Lgpos, out: &RecordStream) -> LogRecord {
         size: run as u32,
         disk_bytes: run as u32,
         fragments: 0,
-        data: out.keep(&[0]),
+        data: out.keep(at, 1),
     }
 }
 
@@ -667,7 +793,7 @@ fn read_segments(
     first: u16,
     last: Option<u16>,
     clean_end: bool,
-    out: &mut RecordStream,
+    out: &mut Sink,
 ) -> Result<(), FormatError> {
     let Some(last) = last else { return Ok(()) };
     let mut frag: Option<Partial> = None;
@@ -699,11 +825,11 @@ fn read_segments(
             let t = seg[p];
             if let Some(part) = frag.take() {
                 if t == FRAGMENT && p == SEGMENT_HEADER_SIZE {
-                    let (n, r) = continue_fragment(seg, p, part, &err)?;
+                    let (n, r) = continue_fragment(seg, p, (part, out.arena.last()), &err)?;
                     p += n;
                     match r {
                         Ok(rec) => {
-                            out.records.push(rec);
+                            out.push_reassembled(rec);
                             next_pos = after(isec, p);
                         }
                         Err(part) => frag = Some(part),
@@ -713,27 +839,28 @@ fn read_segments(
                 let Some(restart) = restart_at(seg, p, here, &part) else {
                     return Err(err(p, format!("expected a Fragment record continuing the record of {}, found type {t}", part.start.eseutil_text())));
                 };
-                out.torn.push(part.torn(Some(restart)));
+                let torn = part.torn(Some(restart), out.arena.last());
+                out.out.torn.push(torn);
                 restarted = Some(restart);
             }
             let lgpos = restarted.take().unwrap_or(next_pos);
             match t {
                 NOP => {
-                    let r = nop_run(&seg[p..], here, out);
+                    let r = nop_run(&seg[p..], base + p, here, out);
                     p += r.size as usize;
-                    out.records.push(r);
+                    out.out.records.push(r);
                 }
                 FRAGMENT_BEGIN => {
-                    frag = Some(begin_fragment(seg, p, lgpos, &err)?);
+                    frag = Some(begin_fragment(seg, (p, lgpos), &mut out.arena, &err)?);
                     p = SEGMENT_SIZE;
                 }
                 FRAGMENT => {
                     return Err(err(p, "Fragment record without FragmentBegin".into()));
                 }
                 _ => {
-                    let r = plain_record(seg, (p, lgpos), out, &err)?;
+                    let r = plain_record((seg, base), (p, lgpos), out, &err)?;
                     p += r.size as usize;
-                    out.records.push(r);
+                    out.out.records.push(r);
                     next_pos = after(isec, p);
                 }
             }
@@ -751,7 +878,8 @@ fn read_segments(
                 "fragmented record is incomplete at the end of the log data".into(),
             ));
         }
-        out.torn.push(part.torn(None));
+        let torn = part.torn(None, out.arena.last());
+        out.out.torn.push(torn);
     }
     Ok(())
 }
@@ -811,7 +939,7 @@ fn read_contiguous(
     gen: i32,
     start: usize,
     rg: &Ranges<'_>,
-    out: &mut RecordStream,
+    out: &mut Sink,
 ) -> Result<(), FormatError> {
     let cb_sec = rg.cb_sec as u16;
     let mut p = start;
@@ -828,15 +956,15 @@ fn read_contiguous(
             if n <= p || n >= rg.end {
                 break;
             }
-            out.skipped_bytes += (n - p) as u64;
+            out.out.skipped_bytes += (n - p) as u64;
             p = n;
             continue;
         }
         let t = file[p];
         if t == NOP {
-            let r = nop_run(&file[p..lim], here, out);
+            let r = nop_run(&file[p..lim], p, here, out);
             p += r.size as usize;
-            out.records.push(r);
+            out.out.records.push(r);
             continue;
         }
         let size = record_size(&file[p..lim]);
@@ -845,8 +973,8 @@ fn read_contiguous(
         }
         match size {
             Some(size) if size > 0 && p + size as usize <= lim => {
-                let data = out.keep(&file[p..p + size as usize]);
-                out.records.push(LogRecord {
+                let data = out.keep(p, size as usize);
+                out.out.records.push(LogRecord {
                     lgpos: here,
                     lrtyp: t,
                     size,
@@ -872,7 +1000,7 @@ fn read_contiguous(
                 };
                 let restart =
                     (resume < rg.end).then(|| super::scan::lgpos_of(gen, cb_sec, resume as u64));
-                out.torn.push(TornRecord {
+                out.out.torn.push(TornRecord {
                     lgpos: here,
                     bytes: (resume - p) as u32,
                     restart_lgpos: restart,
@@ -1274,7 +1402,7 @@ mod tests {
             size: data.len() as u32,
             disk_bytes: data.len() as u32,
             fragments: 0,
-            data,
+            data: data.into(),
         }
     }
 
@@ -1444,6 +1572,49 @@ mod tests {
         assert_eq!(ins.data, r116);
         let total: u32 = recs.iter().map(|r| r.disk_bytes).sum();
         assert_eq!(total, 2 * (4096 - 40));
+        // Read from a shared buffer: the same records; the whole ones point
+        // into the buffer, the reassembled one into a buffer of its own.
+        let shared = Arc::new(f.clone());
+        let layout = Layout::Segments {
+            first: 1,
+            last: Some(2),
+            clean_end: true,
+        };
+        let (s, e) = read_stream_shared(&shared, 1, 4096, layout);
+        assert!(e.is_none());
+        assert_eq!(s.records, recs);
+        assert_eq!(Arc::strong_count(&shared), 1 + 4);
+        drop(s);
+        assert_eq!(Arc::strong_count(&shared), 1);
+        // Without bytes: only the reassembled record keeps its bytes.
+        let (s, _) = read_stream_without_bytes(&f, 1, 4096, layout);
+        let kept: Vec<usize> = s.records.iter().map(|r| r.data.len()).collect();
+        assert_eq!(kept, [0, 0, 116, 0, 0]);
+        assert_eq!(s.records[2].data, r116);
+    }
+
+    /// A record torn at the end of the data leaves no bytes behind; the
+    /// records before it keep theirs.
+    #[test]
+    fn torn_fragment_at_the_end_keeps_no_bytes() {
+        let mut seg1 = unhex(real(8));
+        seg1.resize(4056 - 7 - 20, 0);
+        let mut fb = unhex("4c740000001400");
+        fb.extend_from_slice(&[29; 20]);
+        seg1.extend_from_slice(&fb);
+        let f = Arc::new(segs(&[&seg1]));
+        let layout = Layout::Segments {
+            first: 1,
+            last: Some(1),
+            clean_end: true,
+        };
+        let (s, e) = read_stream_shared(&f, 1, 4096, layout);
+        assert!(e.is_none(), "{e:?}");
+        let kinds: Vec<u8> = s.records.iter().map(|r| r.lrtyp).collect();
+        assert_eq!(kinds, [8, 0]);
+        assert_eq!(s.records[0].data, unhex(real(8)));
+        assert_eq!(s.records[1].data, [0u8].to_vec());
+        assert_eq!((s.torn.len(), s.torn[0].lrtyp), (1, Some(29)));
     }
 
     #[test]

@@ -9,14 +9,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::lrck::LrckOutcome;
 use super::naming::{parse_log_file_name, FoundLog, LogExt, LogFileName, LogNameKind};
 use super::record::{
-    info_of, link_torn_to_next, read_stream, read_stream_without_bytes, Layout, LogRecord, Record,
-    TornRecord,
+    info_of, link_torn_to_next, read_stream, read_stream_shared, read_stream_without_bytes, Layout,
+    LogRecord, Record, TornRecord,
 };
 use super::scan::{read_log_bytes_into, scan_log_sized, FormatScan, LogBytes, LogScan};
 use super::segments::SegmentOutcome;
@@ -55,14 +56,30 @@ impl RecordWalk {
     }
 }
 
-/// Walks the records of a scanned file.
+/// Walks the records of a scanned file (the records share a copy of its
+/// log data, [`read_stream`]).
 pub fn walk_records(file: &[u8], scan: &LogScan) -> RecordWalk {
-    walk_records_as(file, scan, false)
+    walk_records_as(file, scan, RecordSource::Copy)
 }
 
-/// [`walk_records`], the records without their bytes when `without_bytes`
-/// ([`read_stream_without_bytes`]).
-fn walk_records_as(file: &[u8], scan: &LogScan, without_bytes: bool) -> RecordWalk {
+/// [`walk_records`] of a file already in a shared buffer: the records
+/// point into it ([`read_stream_shared`]).
+pub fn walk_records_shared(file: &Arc<Vec<u8>>, scan: &LogScan) -> RecordWalk {
+    walk_records_as(file, scan, RecordSource::Shared(file))
+}
+
+/// Where the walked records' bytes come from.
+#[derive(Clone, Copy)]
+enum RecordSource<'a> {
+    /// A copy of the file's log data.
+    Copy,
+    /// The file's shared buffer.
+    Shared(&'a Arc<Vec<u8>>),
+    /// Nowhere: the records carry no bytes ([`read_stream_without_bytes`]).
+    None,
+}
+
+fn walk_records_as(file: &[u8], scan: &LogScan, source: RecordSource<'_>) -> RecordWalk {
     let h = &scan.header;
     let (layout, start, seg_hdr) = match &scan.scan {
         FormatScan::Segments(s) => {
@@ -94,12 +111,11 @@ fn walk_records_as(file: &[u8], scan: &LogScan, without_bytes: bool) -> RecordWa
         }
     };
     let end = scan.offset_of(scan.end);
-    let read = if without_bytes {
-        read_stream_without_bytes
-    } else {
-        read_stream
+    let (stream, error) = match source {
+        RecordSource::Copy => read_stream(file, h.generation, h.cb_sec, layout),
+        RecordSource::Shared(f) => read_stream_shared(f, h.generation, h.cb_sec, layout),
+        RecordSource::None => read_stream_without_bytes(file, h.generation, h.cb_sec, layout),
     };
-    let (stream, error) = read(file, h.generation, h.cb_sec, layout);
     let segment_times = match layout {
         Layout::Segments { last: Some(l), .. } => (0..=l as usize)
             .map_while(|i| file.get(i * SEGMENT_SIZE..i * SEGMENT_SIZE + SEGMENT_HEADER_SIZE))
@@ -186,7 +202,8 @@ fn read_and_scan(path: &Path, buf: Vec<u8>) -> Result<ScannedFile, Error> {
 }
 
 /// Walks the records of a scanned file (without their bytes when
-/// `without_bytes`); gives the buffer back for the next file.
+/// `without_bytes`); gives the buffer back for the next file (empty when
+/// the records keep it).
 fn walk_file(path: &Path, f: ScannedFile, without_bytes: bool) -> (LogFileCheck, Vec<u8>) {
     let name = path
         .file_name()
@@ -199,14 +216,21 @@ fn walk_file(path: &Path, f: ScannedFile, without_bytes: bool) -> (LogFileCheck,
         header_error: None,
         walk: None,
     };
+    let mut buf = f.bytes;
     match f.scan {
+        Ok(s) if without_bytes => {
+            c.walk = Some(walk_records_as(&buf, &s, RecordSource::None));
+            c.scan = Some(s);
+        }
         Ok(s) => {
-            c.walk = Some(walk_records_as(&f.bytes, &s, without_bytes));
+            // The records point into the bytes read: the buffer is theirs.
+            let shared = Arc::new(std::mem::take(&mut buf));
+            c.walk = Some(walk_records_shared(&shared, &s));
             c.scan = Some(s);
         }
         Err(e) => c.header_error = Some(e),
     }
-    (c, f.bytes)
+    (c, buf)
 }
 
 /// One problem found by the sequence checks. Serialised as `{jet, message}`
@@ -926,7 +950,7 @@ mod tests {
         let mut f = fixture7::clean_log();
         let s = crate::log::scan::scan_log(&mut f).unwrap();
         let full = walk_records(&f, &s);
-        let mut bare = walk_records_as(&f, &s, true);
+        let mut bare = walk_records_as(&f, &s, RecordSource::None);
         assert!(!full.records.is_empty());
         assert!(bare.records.iter().all(|r| r.data.is_empty()));
         for (b, r) in bare.records.iter_mut().zip(&full.records) {

@@ -695,7 +695,7 @@ pub(crate) mod tests {
             size: 0,
             disk_bytes: 0,
             fragments: 0,
-            data: vec![],
+            data: vec![].into(),
         }
     }
 

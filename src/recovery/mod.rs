@@ -204,6 +204,9 @@ pub(crate) struct LogIn {
     pub(crate) generation: u32,
     pub(crate) header: Vec<u8>,
     records: Vec<LogRecord>,
+    /// The bytes read, which the records point into (given back to the
+    /// reader once the records are dropped, [`LogStream::give_back`]).
+    file: std::sync::Arc<Vec<u8>>,
     end: Lgpos,
     torn: Vec<crate::log::record::TornRecord>,
     /// Size of the file (progress).
@@ -214,15 +217,17 @@ pub(crate) struct LogIn {
 
 /// Reads and scans one log file for redo (header, records, end); with
 /// `hash`, hashes it from the bytes read (only bytes beyond the log's
-/// size, if any, are read for the hash).
-pub(crate) fn read_log(path: &Path, hash: bool) -> Result<LogIn, Error> {
+/// size, if any, are read for the hash). The bytes are read into `buf`
+/// (the buffer of an earlier generation, or empty;
+/// [`crate::log::scan::read_log_bytes_into`]).
+pub(crate) fn read_log(path: &Path, hash: bool, buf: Vec<u8>) -> Result<LogIn, Error> {
     let mut input = crate::file::Input::open(path)?;
     let facts = input
         .file
         .metadata()
         .ok()
         .map(|m| evidence::FileFacts::of(&m));
-    let lb = crate::log::scan::read_log_bytes(&mut input)?;
+    let lb = crate::log::scan::read_log_bytes_into(&mut input, buf)?;
     let sha = if hash {
         evidence::Sha::Done(
             crate::file::sha256_of_read(path, &lb.bytes, lb.file_size)
@@ -237,7 +242,9 @@ pub(crate) fn read_log(path: &Path, hash: bool) -> Result<LogIn, Error> {
     if let Some(e) = scan.error.clone() {
         return Err(Error::corrupt(path, e));
     }
-    let walk = crate::log::set::walk_records(&bytes, &scan);
+    // The records point into the bytes read (one buffer per generation).
+    let bytes = std::sync::Arc::new(bytes);
+    let walk = crate::log::set::walk_records_shared(&bytes, &scan);
     if let Some(e) = walk.error {
         return Err(Error::corrupt(path, e));
     }
@@ -246,6 +253,7 @@ pub(crate) fn read_log(path: &Path, hash: bool) -> Result<LogIn, Error> {
         generation: scan.header.generation as u32,
         header: bytes[..4096.min(bytes.len())].to_vec(),
         records: walk.records,
+        file: bytes,
         end: scan.end,
         torn: walk.torn,
         bytes: lb.file_size,
@@ -683,6 +691,8 @@ fn replay(
         if run.error.is_some() {
             break;
         }
+        rd.end_generation();
+        logs.give_back(l);
     }
     if let Some((_, mut torn)) = pending {
         run.torn.append(&mut torn);
@@ -702,7 +712,8 @@ fn replay_generation(
 ) -> bool {
     for r in &l.records {
         if matches!(r.lrtyp, 2 | 14 | 15 | 16 | 18 | 50 | 52) {
-            run.history.push(r.clone());
+            // Kept to the end: its bytes, not its generation's buffer.
+            run.history.push(r.detached());
         }
         if start.is_some_and(|s| r.lgpos < s) {
             continue;

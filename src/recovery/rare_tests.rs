@@ -82,7 +82,7 @@ fn fixture() -> Option<Fx> {
     };
     let mut rd = Redo::default();
     rd.dbs.insert(DBID, db);
-    let l = read_log(&logs.join("edb.log"), false).unwrap();
+    let l = read_log(&logs.join("edb.log"), false, Vec::new()).unwrap();
     let opts = Options { output: w, ..opts };
     Some(Fx {
         _tmp: tmp,
@@ -123,7 +123,7 @@ fn rec(lrtyp: u8, data: Vec<u8>, sector: u16) -> LogRecord {
         size: data.len() as u32,
         disk_bytes: data.len() as u32,
         fragments: 0,
-        data,
+        data: data.into(),
     }
 }
 

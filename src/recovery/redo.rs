@@ -746,6 +746,18 @@ impl Redo {
         Ok(true)
     }
 
+    /// The end of a generation's records: the records of the macros still
+    /// open get bytes of their own, so that they do not keep the
+    /// generation's buffer (whatever the number of generations a macro
+    /// spans).
+    pub fn end_generation(&mut self) {
+        for (_, recs) in self.macros.values_mut() {
+            for r in recs.iter_mut() {
+                *r = r.detached();
+            }
+        }
+    }
+
     /// Whether `dbid` was skipped with `/i` (its page records are counted,
     /// not redone).
     fn skips(&mut self, dbid: u8) -> bool {
@@ -2730,7 +2742,7 @@ pub mod fuzz {
                 size: bytes.len() as u32,
                 disk_bytes: bytes.len() as u32,
                 fragments: 0,
-                data: bytes,
+                data: bytes.into(),
             };
             let _ = record.decode();
             if redo.record(&record).is_ok() {
@@ -2776,8 +2788,25 @@ mod tests {
             size: 0,
             disk_bytes: 0,
             fragments: 0,
-            data: vec![],
+            data: vec![].into(),
         }
+    }
+
+    /// A macro open at the end of a generation keeps its records' bytes,
+    /// not the generation's buffer.
+    #[test]
+    fn open_macro_records_leave_their_generation_buffer() {
+        let buf = std::sync::Arc::new(vec![7u8; 64]);
+        let mut rd = Redo::default();
+        let r = LogRecord {
+            data: crate::log::record::RecordBytes::shared(&buf, 8, 16),
+            ..rec()
+        };
+        rd.macros.insert(5, (9, vec![r]));
+        assert_eq!(std::sync::Arc::strong_count(&buf), 2);
+        rd.end_generation();
+        assert_eq!(std::sync::Arc::strong_count(&buf), 1);
+        assert_eq!(&*rd.macros[&5].1[0].data, &[7u8; 16][..]);
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! opened by `ErrLGRedoFill`, `ese/_log/logread.cxx`).
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use super::{read_log, LogIn};
@@ -53,6 +54,8 @@ pub(crate) struct LogStream {
     /// Their total size in bytes (progress).
     pub total_bytes: u64,
     rx: Option<Receiver<Result<LogIn, Error>>>,
+    /// The buffers of generations replayed, back to the reader.
+    spent: SyncSender<Vec<u8>>,
     reader: Option<JoinHandle<()>>,
     /// The reader thread could not be started.
     start_error: Option<Error>,
@@ -67,12 +70,14 @@ impl LogStream {
             .map(|m| m.len())
             .sum();
         let (tx, rx) = sync_channel(AHEAD);
+        let (spent, spent_rx) = sync_channel::<Vec<u8>>(AHEAD);
         let reader = std::thread::Builder::new()
             .name("log-reader".into())
             .spawn(move || {
                 let mut prev: Option<Prev> = None;
                 for s in &sources {
-                    let next = read_source(s).and_then(|l| {
+                    let buf = spent_rx.try_recv().unwrap_or_default();
+                    let next = read_source_into(s, buf).and_then(|l| {
                         if let Some(p) = &prev {
                             check(p, &l)?;
                         }
@@ -98,6 +103,7 @@ impl LogStream {
         LogStream {
             total_bytes,
             rx: Some(rx),
+            spent,
             reader,
             start_error,
         }
@@ -110,6 +116,17 @@ impl LogStream {
             return Some(Err(e));
         }
         self.rx.as_ref()?.recv().ok()
+    }
+
+    /// A generation replayed: its buffer goes back to the reader for a
+    /// later one (when none of its records is kept), so that the buffers
+    /// of the generations in flight are reused rather than allocated anew.
+    pub(crate) fn give_back(&self, l: LogIn) {
+        let LogIn { records, file, .. } = l;
+        drop(records);
+        if let Ok(buf) = Arc::try_unwrap(file) {
+            let _ = self.spent.try_send(buf); // full: dropped
+        }
     }
 }
 
@@ -125,7 +142,12 @@ impl Drop for LogStream {
 
 /// Reads one source, with hard recovery's damage code and file-name check.
 pub(crate) fn read_source(s: &LogSource) -> Result<LogIn, Error> {
-    let l = read_log(&s.path, s.hash).map_err(|e| match (e, s.damage) {
+    read_source_into(s, Vec::new())
+}
+
+/// [`read_source`] into the buffer of an earlier generation.
+fn read_source_into(s: &LogSource, buf: Vec<u8>) -> Result<LogIn, Error> {
+    let l = read_log(&s.path, s.hash, buf).map_err(|e| match (e, s.damage) {
         (Error::Format { path, err: fe, .. }, Some(jet)) => Error::corrupt(
             &path,
             FormatError::new(0, jet, format!("{} ({})", fe.detail, fe.jet)),
@@ -305,6 +327,24 @@ mod tests {
             .map(|l| l.unwrap().generation)
             .collect();
         assert_eq!(gens, (1..=12).collect::<Vec<_>>());
+    }
+
+    /// The buffer of a generation given back is read into again by a later
+    /// one.
+    #[test]
+    fn buffers_given_back_are_reused() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = LogStream::start(chain(d.path(), 1, 8), Box::new(|_, _| Ok(())));
+        let first = s.next_log().unwrap().unwrap();
+        let at = first.file.as_ptr();
+        s.give_back(first);
+        let mut reused = false;
+        while let Some(l) = s.next_log() {
+            let l = l.unwrap();
+            reused |= l.file.as_ptr() == at;
+            s.give_back(l);
+        }
+        assert!(reused);
     }
 
     /// A boundary check that fails ends the stream with its error, after the

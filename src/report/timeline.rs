@@ -1736,7 +1736,7 @@ mod tests {
             size: data.len() as u32,
             disk_bytes: data.len() as u32,
             fragments: 0,
-            data,
+            data: data.into(),
         }
     }
 
@@ -1816,7 +1816,7 @@ mod tests {
         });
         for (k, b) in records.iter().enumerate() {
             let mut r = rec(b[0], &[]);
-            r.data = b.clone();
+            r.data = b.clone().into();
             r.size = b.len() as u32;
             r.lgpos.offset = k as u16;
             st.record(&r).unwrap();
