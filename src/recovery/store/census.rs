@@ -1,5 +1,6 @@
 //! What the worker's pass over the input database (the copier, or the
-//! hasher of a database replayed in place: `overlap.rs`) saw of each page,
+//! hasher of a database replayed in place or of a reflink clone's input:
+//! `overlap.rs`) saw of each page,
 //! in `/k`'s terms, so that the verification (`super::super::verify`) reads
 //! back only the pages that changed instead of scanning the file again.
 //!
