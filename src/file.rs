@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 mod atomic;
+mod sha_feed;
 pub use atomic::AtomicFile;
+pub use sha_feed::{Chunk, ShaFeed};
 
 use crate::checksum::{legacy_header_checksum, stored_header_checksum};
 use crate::error::{Error, Result};

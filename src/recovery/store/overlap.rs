@@ -702,16 +702,15 @@ fn hash_run(
     slot: Arc<HashSlot>,
 ) {
     let deliver = Deliver(Some(slot));
-    let mut h = sha2::Sha256::new();
     let mut census = PassCensus::new(size, page_size);
     let chunk = chunk_len(page_size);
-    let mut storage = Vec::new();
-    let buf = crate::file::page_aligned(&mut storage, chunk);
+    // The hash on a thread of its own: this one reads and classifies.
+    let mut feed = crate::file::ShaFeed::start(chunk);
     let mut pos = 0u64;
     let mut n_chunk = 0u64;
     let text = loop {
         if pos >= size {
-            break Some(crate::file::sha256_hex(h));
+            break Some(None);
         }
         sh.gate.pass(n_chunk, &sh.stop);
         let stop = sh.stop.load(Ordering::Acquire);
@@ -720,8 +719,10 @@ fn hash_run(
             break None;
         }
         let n = (chunk as u64).min(size - pos) as usize;
-        if let Err(e) = f.read_exact_at(&mut buf[..n], pos) {
-            break Some(format!("unreadable: {}", Error::io(path, e)));
+        let mut c = feed.take();
+        let buf = c.fill(n);
+        if let Err(e) = f.read_exact_at(buf, pos) {
+            break Some(Some(format!("unreadable: {}", Error::io(path, e))));
         }
         let end = pos + n as u64;
         {
@@ -739,11 +740,18 @@ fn hash_run(
             sh.done.store(end, Ordering::Release);
         }
         sh.moved.notify_all();
-        h.update(&buf[..n]);
-        census.see(&buf[..n], pos);
+        census.see(buf, pos);
+        feed.hash(c);
         pos = end;
         n_chunk += 1;
     };
+    // Some(None): every byte was handed to the hash; Some(Some(t)): `t`
+    // instead of the hash; None: stopped.
+    let text = text.map(|t| {
+        let digest = feed.finish();
+        t.or(digest)
+            .unwrap_or_else(|| "unreadable: the hashing thread failed".into())
+    });
     {
         let _o = lock(&sh.originals);
         sh.done.store(u64::MAX, Ordering::Release);
