@@ -13,7 +13,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
 
 use serde::Serialize;
 
@@ -148,13 +147,11 @@ impl FileFacts {
     }
 }
 
-/// An input's sha256: taken, being taken on a worker thread, or not taken.
+/// An input's sha256: taken, being taken by a worker, or not taken.
 #[derive(Debug)]
 pub enum Sha {
     /// Lower-case hex (or `unreadable: …`).
     Done(String),
-    /// Hashed on a worker thread ([`Sha::spawn`]).
-    Pending(JoinHandle<String>),
     /// Hashed by a worker a [`super::store::PageStore`] owns and joins
     /// (the copy of its input, or the hash of a database replayed in place).
     Later(LaterSha),
@@ -163,12 +160,6 @@ pub enum Sha {
 }
 
 impl Sha {
-    /// Hashes `path` on a worker thread.
-    pub fn spawn(path: &Path) -> Sha {
-        let p = path.to_path_buf();
-        Sha::Pending(std::thread::spawn(move || sha256_text(&p)))
-    }
-
     /// Hashes `path` now.
     pub fn now(path: &Path) -> Sha {
         Sha::Done(sha256_text(path))
@@ -183,10 +174,6 @@ impl Sha {
     pub(crate) fn wait(self) -> Option<String> {
         match self {
             Sha::Done(s) => Some(s),
-            Sha::Pending(h) => Some(
-                h.join()
-                    .unwrap_or_else(|_| "unreadable: hash worker failed".into()),
-            ),
             Sha::Later(l) => Some(l.wait()),
             Sha::None => None,
         }
