@@ -426,13 +426,16 @@ fn cb_prefix(prefix: &[u8], key: &[u8]) -> usize {
     }
 }
 
-fn fill(p: &mut PageImage, lines: &[Kdf], prefix_key: Option<&[u8]>) {
-    let prefix = prefix_key.map(<[u8]>::to_vec).unwrap_or_default();
+/// The page's lines become `lines`, each encoded against `prefix_key`
+/// (their data moved, not copied).
+fn fill(p: &mut PageImage, lines: Vec<Kdf>, prefix_key: Option<&[u8]>) {
+    let prefix = prefix_key.unwrap_or_default();
     p.lines = lines
-        .iter()
+        .into_iter()
         .map(|k| {
-            let cb = cb_prefix(&prefix, &k.key);
-            let mut l = p.make_line(&k.key, cb, &k.data, k.flags);
+            let cb = cb_prefix(prefix, &k.key);
+            let mut l = p.make_line(&k.key, cb, &[], k.flags);
+            l.data = k.data;
             l.slot = k.slot;
             l
         })
@@ -704,8 +707,8 @@ fn split_one(
     }
     let mut lines = split_line_info(s, kdfs(&src), 0, oper)?;
     let moved = lines.split_off(s.iline_split);
-    let mut newp = split_new_page(redo, s, src.objid, &moved, dbtime)?;
-    split_source_page(s, &mut src, &lines);
+    let mut newp = split_new_page(redo, s, src.objid, moved, dbtime)?;
+    split_source_page(s, &mut src, lines);
     if leaf {
         newp.cb_unc_free = s.unc_dest;
         src.cb_unc_free = s.unc_src;
@@ -813,7 +816,7 @@ fn append_in_place(
     };
     let mut moved = split_line_info(s, tail, from, oper)?;
     let moved = moved.split_off(s.iline_split - from);
-    let mut newp = split_new_page(redo, s, objid, &moved, dbtime)?;
+    let mut newp = split_new_page(redo, s, objid, moved, dbtime)?;
     if let Some(c) = child.filter(|_| !leaf && s.has_oper) {
         // ilineOper + 1 ≥ ilineSplit: on the new page.
         let line = newp.lines.get_mut(s.iline_oper + 1 - s.iline_split);
@@ -945,7 +948,7 @@ fn append_new_page(redo: &mut Redo, s: &SplitRec, oper: Option<Oper>, dbtime: u6
         if let Some(p) = &prefix {
             newp.ext = p.clone();
         }
-        fill(&mut newp, &[k], prefix.as_deref());
+        fill(&mut newp, vec![k], prefix.as_deref());
     }
     if leaf {
         newp.prev = s.pgno;
@@ -1038,7 +1041,7 @@ fn split_new_page(
     redo: &mut Redo,
     s: &SplitRec,
     objid: u32,
-    moved: &[Kdf],
+    moved: Vec<Kdf>,
     dbtime: u64,
 ) -> R<PageImage> {
     let ps = redo.page_size(s.record, s.dbid)?;
@@ -1055,10 +1058,10 @@ fn split_new_page(
     } else {
         None
     };
-    if let Some(pk) = &prefix_new {
-        newp.ext = pk.clone();
-    }
     fill(&mut newp, moved, prefix_new.as_deref());
+    if let Some(pk) = prefix_new {
+        newp.ext = pk;
+    }
     Ok(newp)
 }
 
@@ -1066,7 +1069,7 @@ fn split_new_page(
 /// vertical split leaves the root one node (empty key, data pgnoNew);
 /// otherwise the lines left, re-expressed against the new prefix (append
 /// splits keep the page's prefix).
-fn split_source_page(s: &SplitRec, src: &mut PageImage, lines: &[Kdf]) {
+fn split_source_page(s: &SplitRec, src: &mut PageImage, lines: Vec<Kdf>) {
     match s.split_type {
         SplitType::Vertical => {
             src.flags = s.split_flags | (src.flags & FLAG_NEW_CHECKSUM);
@@ -1713,7 +1716,7 @@ mod tests {
                 let want = reference_with(b, 2000, |mut p| {
                     let mut lines = split_line_info(&s, kdfs(&p), 0, None).ok()?;
                     lines.truncate(s.iline_split);
-                    split_source_page(&s, &mut p, &lines);
+                    split_source_page(&s, &mut p, lines);
                     if s.new_flags & FLAG_LEAF != 0 {
                         (p.cb_unc_free, p.next) = (s.unc_src, s.pgno_new);
                     }
