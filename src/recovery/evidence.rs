@@ -10,6 +10,7 @@
 //! re-reads and re-hashes them instead, `--no-hash` takes no hash at all.
 //! The report states which check was made ([`InputCheck`]).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -247,6 +248,9 @@ pub struct ReadEvidence {
 #[derive(Debug, Default)]
 pub struct Inputs {
     items: Vec<(PathBuf, ReadEvidence, bool)>,
+    /// The paths of `items`: one look-up per input, not a scan (a run may
+    /// read thousands of logs).
+    seen: HashSet<PathBuf>,
 }
 
 impl Inputs {
@@ -268,7 +272,8 @@ impl Inputs {
     }
 
     fn push(&mut self, path: &Path, ev: ReadEvidence, in_place: bool) {
-        if !self.items.iter().any(|(p, _, _)| p == path) {
+        if !self.seen.contains(path) {
+            self.seen.insert(path.to_path_buf());
             self.items.push((path.to_path_buf(), ev, in_place));
         }
     }

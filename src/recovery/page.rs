@@ -76,13 +76,20 @@ impl Line {
 
     /// The line's bytes and tag flags as the page stores them.
     fn encode(&self, large: bool) -> (Vec<u8>, u8) {
+        let mut b = Vec::with_capacity(self.size());
+        let flags = self.encode_into(&mut b, large);
+        (b, flags)
+    }
+
+    /// [`Line::encode`] appended to `b`; returns the tag flags.
+    fn encode_into(&self, b: &mut Vec<u8>, large: bool) -> u8 {
         let flags = self.flags
             | if self.cb_prefix > 0 {
                 NODE_COMPRESSED
             } else {
                 0
             };
-        let mut b = Vec::with_capacity(self.size());
+        let start = b.len();
         if self.cb_prefix > 0 {
             b.extend_from_slice(&(self.cb_prefix as u16).to_le_bytes());
         }
@@ -90,10 +97,10 @@ impl Line {
         b.extend_from_slice(&self.suffix);
         b.extend_from_slice(&self.data);
         if large {
-            let w = u16::from_le_bytes([b[0], b[1]]) | ((flags as u16) << 13);
-            b[0..2].copy_from_slice(&w.to_le_bytes());
+            let w = u16::from_le_bytes([b[start], b[start + 1]]) | ((flags as u16) << 13);
+            b[start..start + 2].copy_from_slice(&w.to_le_bytes());
         }
-        (b, flags)
+        flags
     }
 }
 
@@ -377,39 +384,71 @@ impl PageImage {
                 "page content needs {used} bytes, more than the page size {ps}"
             )));
         }
-        let items: Vec<(Vec<u8>, u8)> = std::iter::once((self.ext.clone(), 0))
-            .chain(self.lines.iter().map(|l| l.encode(large)))
-            .collect();
-        let compact = || {
-            let mut pl = Placer::new(vec![0u8; ps], hs, items.len(), 0);
-            for (i, (bytes, _)) in items.iter().enumerate() {
-                pl.place(i, bytes);
+        let (mut pl, flags) = match &self.layout {
+            Some(lay) if lay.raw.len() == ps => {
+                let items: Vec<(Vec<u8>, u8)> = std::iter::once((self.ext.clone(), 0))
+                    .chain(self.lines.iter().map(|l| l.encode(large)))
+                    .collect();
+                let pl = self.replay_layout(lay, &items);
+                if pl.fits(&items) {
+                    (pl, items.iter().map(|(_, f)| *f).collect())
+                } else {
+                    // A layout the engine could not have produced (damaged
+                    // input, or sizes no CPAGE sequence reaches): written
+                    // compacted.
+                    self.compact(hs, large)
+                }
             }
-            pl
+            _ => self.compact(hs, large),
         };
-        let mut pl = match &self.layout {
-            Some(lay) if lay.raw.len() == ps => self.replay_layout(lay, &items),
-            _ => compact(),
-        };
-        if !pl.fits(&items) {
-            // A layout the engine could not have produced (damaged input,
-            // or sizes no CPAGE sequence reaches): written compacted.
-            pl = compact();
-        }
         if self.lines.is_empty() && self.ext.is_empty() {
             // CPAGE::Delete_: an empty page restarts at offset 0.
             pl.mic = 0;
         }
         if self.optimize {
-            let tags = 4 * items.len();
+            let tags = 4 * flags.len();
             let now = round2(hs + pl.mic + tags);
             let packed = round2(used);
             if now != packed && buffer_class(packed) < buffer_class(now) {
                 pl.reorganize();
             }
         }
-        self.write_header_and_tags(&mut pl, &items)?;
+        self.write_header_and_tags(&mut pl, &flags)?;
         Ok(pl.buf)
+    }
+
+    /// The compacted layout, written directly: every item in order from
+    /// offset 0 of the data area, zeros up to the end (what
+    /// [`Placer::place`] gives on an empty page, without a buffer per line
+    /// and without zeroing the bytes the lines fill). Fits: the caller
+    /// checked [`PageImage::used`]. With the tag flags of each item.
+    fn compact(&self, hs: usize, large: bool) -> (Placer, Vec<u8>) {
+        let ps = self.page_size;
+        let ntags = self.lines.len() + 1;
+        let mut buf = Vec::with_capacity(ps);
+        buf.resize(hs, 0);
+        let mut pos = Vec::with_capacity(ntags);
+        let mut flags = Vec::with_capacity(ntags);
+        buf.extend_from_slice(&self.ext);
+        pos.push(Some((0, self.ext.len())));
+        flags.push(0);
+        for l in &self.lines {
+            let ib = buf.len() - hs;
+            flags.push(l.encode_into(&mut buf, large));
+            pos.push(Some((ib, buf.len() - hs - ib)));
+        }
+        let mic = buf.len() - hs;
+        let overflow = buf.len() + 4 * ntags > ps;
+        buf.resize(ps, 0);
+        let pl = Placer {
+            buf,
+            hs,
+            ntags,
+            mic,
+            pos: if overflow { vec![None; ntags] } else { pos },
+            overflow,
+        };
+        (pl, flags)
     }
 
     /// Redoes the changes since the page was read, in the order the engine
@@ -487,11 +526,7 @@ impl PageImage {
         pl
     }
 
-    fn write_header_and_tags(
-        &self,
-        pl: &mut Placer,
-        items: &[(Vec<u8>, u8)],
-    ) -> Result<(), FormatError> {
+    fn write_header_and_tags(&self, pl: &mut Placer, flags: &[u8]) -> Result<(), FormatError> {
         let ps = self.page_size;
         let large = is_large(ps);
         let b = &mut pl.buf;
@@ -504,7 +539,7 @@ impl PageImage {
         b[28..30].copy_from_slice(&cb_free.to_le_bytes());
         b[30..32].copy_from_slice(&self.cb_unc_free.to_le_bytes());
         b[32..34].copy_from_slice(&(pl.mic as u16).to_le_bytes());
-        let ntags = items.len();
+        let ntags = flags.len();
         let itag_state = (ntags as u16 & 0x0FFF) | ((self.reserved_tags as u16 & 7) << 12);
         b[34..36].copy_from_slice(&itag_state.to_le_bytes());
         b[36..40].copy_from_slice(&self.flags.to_le_bytes());
@@ -512,11 +547,10 @@ impl PageImage {
             // PGHDR2 checksums and pgno are filled in by the store.
             b[40..68].fill(0);
         }
-        for (itag, (bytes, flags)) in items.iter().enumerate() {
-            let (ib, cb) = pl.pos[itag].unwrap_or((0, 0));
-            if cb != bytes.len() {
+        for (itag, flags) in flags.iter().enumerate() {
+            let Some((ib, cb)) = pl.pos[itag] else {
                 return Err(corrupt(format!("tag {itag} was not placed")));
-            }
+            };
             let off = ps - 4 * (itag + 1);
             let ibw = if large {
                 ib as u16

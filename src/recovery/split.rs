@@ -25,7 +25,7 @@ use super::page::{common, PageImage, CB_PREFIX_OVERHEAD};
 use super::redo::{empty_page, redo_err, Checked, EditMode, Redo};
 use crate::error::Jet;
 use crate::log::record::LogRecord;
-use crate::log::typed::{BeforeImage, Merge, MergeFlags, Record, Split};
+use crate::log::typed::{BeforeImage, Key, Merge, MergeFlags, Record, Split};
 use crate::parse::page::{FLAG_EMPTY, FLAG_LEAF, FLAG_NEW_CHECKSUM, NODE_DELETED, NODE_VERSIONED};
 use crate::parse::{u16_at, u32_at};
 
@@ -426,13 +426,16 @@ fn cb_prefix(prefix: &[u8], key: &[u8]) -> usize {
     }
 }
 
-fn fill(p: &mut PageImage, lines: &[Kdf], prefix_key: Option<&[u8]>) {
-    let prefix = prefix_key.map(<[u8]>::to_vec).unwrap_or_default();
+/// The page's lines become `lines`, each encoded against `prefix_key`
+/// (their data moved, not copied).
+fn fill(p: &mut PageImage, lines: Vec<Kdf>, prefix_key: Option<&[u8]>) {
+    let prefix = prefix_key.unwrap_or_default();
     p.lines = lines
-        .iter()
+        .into_iter()
         .map(|k| {
-            let cb = cb_prefix(&prefix, &k.key);
-            let mut l = p.make_line(&k.key, cb, &k.data, k.flags);
+            let cb = cb_prefix(prefix, &k.key);
+            let mut l = p.make_line(&k.key, cb, &[], k.flags);
+            l.data = k.data;
             l.slot = k.slot;
             l
         })
@@ -452,22 +455,44 @@ enum OperKind {
     FlagInsertAndReplaceData,
 }
 
-/// The operation of a split (the macro's node record).
-#[derive(Debug, Clone)]
-struct Oper {
-    key: Vec<u8>,
-    data: Vec<u8>,
+/// The operation of a split (the macro's node record), borrowed from the
+/// decoded record (or, above the leaf, from the child's split record).
+#[derive(Debug, Clone, Copy)]
+struct Oper<'a> {
+    key: Key<'a>,
+    data: OperData<'a>,
     versioned: bool,
     kind: OperKind,
 }
 
-fn oper_of(record: &LogRecord, decoded: &Record) -> R<Oper> {
+/// The data of an [`Oper`]: the logged node's, or a separator's page
+/// number (little-endian).
+#[derive(Debug, Clone, Copy)]
+enum OperData<'a> {
+    Logged(&'a [u8]),
+    Pgno([u8; 4]),
+}
+
+impl Oper<'_> {
+    fn data(&self) -> &[u8] {
+        match &self.data {
+            OperData::Logged(d) => d,
+            OperData::Pgno(p) => p,
+        }
+    }
+}
+
+fn oper_of<'a>(record: &LogRecord, decoded: &Record<'a>) -> R<Oper<'a>> {
     let versioned = decoded.node().is_some_and(|n| n.page.flags.versioned());
     let (key, data, kind) = match *decoded {
-        Record::Insert { key, data, .. } => (key.to_vec(), data, OperKind::Insert),
-        Record::Replace(ref x) => (Vec::new(), x.data, OperKind::Replace),
+        Record::Insert { key, data, .. } => (key, data, OperKind::Insert),
+        Record::Replace(ref x) => (Key::default(), x.data, OperKind::Replace),
         Record::FlagInsertAndReplaceData { key, data, .. } => {
-            (key.to_vec(), data, OperKind::FlagInsertAndReplaceData)
+            let key = Key {
+                prefix: &[],
+                suffix: key,
+            };
+            (key, data, OperKind::FlagInsertAndReplaceData)
         }
         _ => {
             return Err(redo_err(
@@ -482,7 +507,7 @@ fn oper_of(record: &LogRecord, decoded: &Record) -> R<Oper> {
     };
     Ok(Oper {
         key,
-        data: data.to_vec(),
+        data: OperData::Logged(data),
         versioned,
         kind,
     })
@@ -510,7 +535,7 @@ pub(crate) fn redo_split(
             insert_separator(redo, s, child, dbtime)?;
             continue;
         }
-        let oper = split_operation(s, child, leaf_op.as_ref())?;
+        let oper = split_operation(s, child, leaf_op)?;
         split_one(redo, s, oper, child, dbtime)?;
     }
     Ok(())
@@ -608,16 +633,16 @@ fn separator_in_place(b: &mut [u8], sh: &mut Shape, scratch: &mut Vec<u8>, c: &S
 
 /// The operation of one split level: the macro's record at the leaf, the
 /// child's separator above it.
-fn split_operation(
+fn split_operation<'a>(
     s: &SplitRec,
-    child: Option<&SplitRec>,
-    leaf_op: Option<&Oper>,
-) -> R<Option<Oper>> {
+    child: Option<&'a SplitRec>,
+    leaf_op: Option<Oper<'a>>,
+) -> R<Option<Oper<'a>>> {
     if !s.has_oper {
         return Ok(None);
     }
     if s.new_flags & FLAG_LEAF != 0 {
-        let op = leaf_op.cloned().ok_or_else(|| {
+        let op = leaf_op.ok_or_else(|| {
             redo_err(
                 Jet::LOG_FILE_CORRUPT,
                 s.record,
@@ -634,8 +659,11 @@ fn split_operation(
         )
     })?;
     Ok(Some(Oper {
-        key: c.key_parent.to_vec(),
-        data: c.pgno.to_le_bytes().to_vec(),
+        key: Key {
+            prefix: &[],
+            suffix: c.key_parent,
+        },
+        data: OperData::Pgno(c.pgno.to_le_bytes()),
         versioned: false,
         kind: OperKind::Insert,
     }))
@@ -661,11 +689,11 @@ fn split_one(
 ) -> R<()> {
     let record = s.record;
     let leaf = s.new_flags & FLAG_LEAF != 0;
-    let Some((src, redo_new)) = split_source(redo, s, oper.as_ref(), dbtime)? else {
+    let Some((src, redo_new)) = split_source(redo, s, oper, dbtime)? else {
         return Ok(());
     };
     if let Checked::InPlace = src {
-        if append_in_place(redo, s, oper.as_ref(), child, redo_new, dbtime)? {
+        if append_in_place(redo, s, oper, child, redo_new, dbtime)? {
             return Ok(());
         }
     }
@@ -677,10 +705,10 @@ fn split_one(
         let img = before_image(&image, ps);
         compare_before_image(redo, record, s.pgno, img, &src);
     }
-    let mut lines = split_line_info(s, kdfs(&src), 0, oper.as_ref())?;
+    let mut lines = split_line_info(s, kdfs(&src), 0, oper)?;
     let moved = lines.split_off(s.iline_split);
-    let mut newp = split_new_page(redo, s, src.objid, &moved, dbtime)?;
-    split_source_page(s, &mut src, &lines);
+    let mut newp = split_new_page(redo, s, src.objid, moved, dbtime)?;
+    split_source_page(s, &mut src, lines);
     if leaf {
         newp.cb_unc_free = s.unc_dest;
         src.cb_unc_free = s.unc_src;
@@ -714,7 +742,7 @@ fn split_one(
 fn split_source(
     redo: &mut Redo,
     s: &SplitRec,
-    oper: Option<&Oper>,
+    oper: Option<Oper>,
     dbtime: u64,
 ) -> R<Option<(Checked, bool)>> {
     let record = s.record;
@@ -762,7 +790,7 @@ fn split_source(
 fn append_in_place(
     redo: &mut Redo,
     s: &SplitRec,
-    oper: Option<&Oper>,
+    oper: Option<Oper>,
     child: Option<&SplitRec>,
     redo_new: bool,
     dbtime: u64,
@@ -788,7 +816,7 @@ fn append_in_place(
     };
     let mut moved = split_line_info(s, tail, from, oper)?;
     let moved = moved.split_off(s.iline_split - from);
-    let mut newp = split_new_page(redo, s, objid, &moved, dbtime)?;
+    let mut newp = split_new_page(redo, s, objid, moved, dbtime)?;
     if let Some(c) = child.filter(|_| !leaf && s.has_oper) {
         // ilineOper + 1 ≥ ilineSplit: on the new page.
         let line = newp.lines.get_mut(s.iline_oper + 1 - s.iline_split);
@@ -905,22 +933,22 @@ fn restart_image(
 /// Append split, split page already written, new page not
 /// (ErrLGIRedoSplitLineinfo ~7728): the new page holds only the
 /// operation's node.
-fn append_new_page(redo: &mut Redo, s: &SplitRec, oper: Option<&Oper>, dbtime: u64) -> R<()> {
+fn append_new_page(redo: &mut Redo, s: &SplitRec, oper: Option<Oper>, dbtime: u64) -> R<()> {
     let leaf = s.new_flags & FLAG_LEAF != 0;
     let ps = redo.page_size(s.record, s.dbid)?;
     let mut newp = PageImage::new(ps, s.objid, s.new_flags, dbtime);
     if let Some(o) = oper.filter(|o| o.kind == OperKind::Insert) {
         let k = Kdf {
-            key: o.key.clone(),
-            data: o.data.clone(),
-            flags: oper_flags(o, leaf),
+            key: o.key.to_vec(),
+            data: o.data().to_vec(),
+            flags: oper_flags(&o, leaf),
             slot: None,
         };
-        let prefix = (s.iline_prefix_new >= 0).then(|| o.key.clone());
+        let prefix = (s.iline_prefix_new >= 0).then(|| o.key.to_vec());
         if let Some(p) = &prefix {
             newp.ext = p.clone();
         }
-        fill(&mut newp, &[k], prefix.as_deref());
+        fill(&mut newp, vec![k], prefix.as_deref());
     }
     if leaf {
         newp.prev = s.pgno;
@@ -938,7 +966,7 @@ fn split_line_info(
     s: &SplitRec,
     mut lines: Vec<Kdf>,
     from: usize,
-    oper: Option<&Oper>,
+    oper: Option<Oper>,
 ) -> R<Vec<Kdf>> {
     let record = s.record;
     let leaf = s.new_flags & FLAG_LEAF != 0;
@@ -958,13 +986,13 @@ fn split_line_info(
                 "ilineOper before the lines read",
             )
         })?;
-        let flags = oper_flags(o, leaf);
+        let flags = oper_flags(&o, leaf);
         match o.kind {
             OperKind::Insert => lines.insert(
                 at,
                 Kdf {
-                    key: o.key.clone(),
-                    data: o.data.clone(),
+                    key: o.key.to_vec(),
+                    data: o.data().to_vec(),
                     flags,
                     slot: None,
                 },
@@ -973,13 +1001,15 @@ fn split_line_info(
             // (BTISplitMoveNodes): it loses its place.
             OperKind::Replace => {
                 let line = &mut lines[at];
-                line.data = o.data.clone();
+                line.data.clear();
+                line.data.extend_from_slice(o.data());
                 line.flags |= flags;
                 line.slot = None;
             }
             OperKind::FlagInsertAndReplaceData => {
                 let line = &mut lines[at];
-                line.data = o.data.clone();
+                line.data.clear();
+                line.data.extend_from_slice(o.data());
                 line.flags = (line.flags & !NODE_DELETED) | flags;
                 line.slot = None;
             }
@@ -1011,7 +1041,7 @@ fn split_new_page(
     redo: &mut Redo,
     s: &SplitRec,
     objid: u32,
-    moved: &[Kdf],
+    moved: Vec<Kdf>,
     dbtime: u64,
 ) -> R<PageImage> {
     let ps = redo.page_size(s.record, s.dbid)?;
@@ -1028,10 +1058,10 @@ fn split_new_page(
     } else {
         None
     };
-    if let Some(pk) = &prefix_new {
-        newp.ext = pk.clone();
-    }
     fill(&mut newp, moved, prefix_new.as_deref());
+    if let Some(pk) = prefix_new {
+        newp.ext = pk;
+    }
     Ok(newp)
 }
 
@@ -1039,7 +1069,7 @@ fn split_new_page(
 /// vertical split leaves the root one node (empty key, data pgnoNew);
 /// otherwise the lines left, re-expressed against the new prefix (append
 /// splits keep the page's prefix).
-fn split_source_page(s: &SplitRec, src: &mut PageImage, lines: &[Kdf]) {
+fn split_source_page(s: &SplitRec, src: &mut PageImage, lines: Vec<Kdf>) {
     match s.split_type {
         SplitType::Vertical => {
             src.flags = s.split_flags | (src.flags & FLAG_NEW_CHECKSUM);
@@ -1686,7 +1716,7 @@ mod tests {
                 let want = reference_with(b, 2000, |mut p| {
                     let mut lines = split_line_info(&s, kdfs(&p), 0, None).ok()?;
                     lines.truncate(s.iline_split);
-                    split_source_page(&s, &mut p, &lines);
+                    split_source_page(&s, &mut p, lines);
                     if s.new_flags & FLAG_LEAF != 0 {
                         (p.cb_unc_free, p.next) = (s.unc_src, s.pgno_new);
                     }

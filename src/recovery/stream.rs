@@ -220,13 +220,17 @@ impl ExpectedOutputs {
 
     /// Adds a CreateDB / AttachDB / DetachDB record (others, and records
     /// that do not decode, are ignored).
+    /// Inlined: it runs for every record read, and only these three types
+    /// (lrtypCreateDB, lrtypAttachDB, lrtypDetachDB, logapi.hxx) go further.
+    #[inline]
     pub fn add_record(&mut self, r: &LogRecord) {
-        use crate::log::record::Record;
-        // lrtypCreateDB, lrtypAttachDB, lrtypDetachDB (logapi.hxx): the
-        // others are not decoded (this runs for every record replayed).
-        if !matches!(r.lrtyp, 14..=16) {
-            return;
+        if matches!(r.lrtyp, 14..=16) {
+            self.add_database_record(r);
         }
+    }
+
+    fn add_database_record(&mut self, r: &LogRecord) {
+        use crate::log::record::Record;
         match r.decode() {
             Ok(Record::DetachDb(d)) => self.add(&d.path.text(), None),
             Ok(rec) => {
