@@ -18,7 +18,7 @@ use sha2::Digest;
 const BUFFERS: usize = 3;
 
 /// A chunk buffer: `len` bytes at a 4 KiB boundary of `storage`
-/// ([`super::page_aligned`]).
+/// (as `file::page_aligned` places them).
 #[derive(Debug)]
 pub struct Chunk {
     storage: Vec<u8>,
