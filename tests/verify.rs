@@ -275,16 +275,7 @@ fn workload_sized(out: &Path, page_size: usize) {
 fn replay_json(out: &Path, dir: &Path, in_place: bool, extra: &[&str]) -> (i32, Value, PathBuf) {
     let logs = out.join("logs");
     let target = dir.join("out");
-    let mut a: Vec<&std::ffi::OsStr> = vec![
-        "/r".as_ref(),
-        "edb".as_ref(),
-        "/l".as_ref(),
-        logs.as_os_str(),
-        "/s".as_ref(),
-        logs.as_os_str(),
-        "/d".as_ref(),
-        dir.as_os_str(),
-    ];
+    let mut a = replay_args(&logs, dir);
     if in_place {
         a.push("--in-place".as_ref());
     } else {
@@ -299,6 +290,20 @@ fn replay_json(out: &Path, dir: &Path, in_place: bool, extra: &[&str]) -> (i32, 
         target.join(format!("{}.recovering", make_workload::DB_NAME))
     };
     (code, v, db)
+}
+
+/// `/r edb /l LOGS /s LOGS /d DIR`.
+fn replay_args<'a>(logs: &'a Path, dir: &'a Path) -> Vec<&'a std::ffi::OsStr> {
+    vec![
+        "/r".as_ref(),
+        "edb".as_ref(),
+        "/l".as_ref(),
+        logs.as_os_str(),
+        "/s".as_ref(),
+        logs.as_os_str(),
+        "/d".as_ref(),
+        dir.as_os_str(),
+    ]
 }
 
 /// A copy of the start database in a folder of its own.
@@ -357,17 +362,9 @@ fn checksum_check_from_the_pass_beside_redo_equals_a_full_scan() {
     assert_k_is_the_full_scan(&v, &db, "full scan");
     let dir = start_copy(&out, "text");
     let logs = out.join("logs");
-    let t = common::run(&[
-        "/r".as_ref(),
-        "edb".as_ref(),
-        "/l".as_ref(),
-        logs.as_os_str(),
-        "/s".as_ref(),
-        logs.as_os_str(),
-        "/d".as_ref(),
-        dir.as_os_str(),
-        "--in-place".as_ref(),
-    ]);
+    let mut a = replay_args(&logs, &dir);
+    a.push("--in-place".as_ref());
+    let t = common::run(&a);
     assert_eq!(t.code, 0, "{}", t.stderr);
     assert!(
         t.stdout.contains("from the hash pass, ") && t.stdout.contains(" read back), 0 bad;"),

@@ -473,19 +473,7 @@ impl PageStore {
             let mut store = PageStore::new(file, tmp, target, page_size, Origin::Reflink)?;
             // The input is hashed (and its pages classified, `census.rs`)
             // beside redo; the store never writes it.
-            let sha = if hash {
-                let (sha, slot) = Sha::later();
-                match overlap::Hasher::start(input, meta.len(), page_size, slot, gate_closed, true)
-                {
-                    Ok(h) => {
-                        store.background = Some(Background::Hash(h));
-                        sha
-                    }
-                    Err(e) => Sha::Done(format!("unreadable: {e}")),
-                }
-            } else {
-                Sha::None
-            };
+            let sha = store.hash_beside_redo(hash, input, meta.len(), gate_closed, true);
             let ev = ReadEvidence {
                 facts: Some(facts),
                 sha,
@@ -538,19 +526,33 @@ impl PageStore {
             .map_err(|e| Error::io(path, e))?;
         let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let mut store = PageStore::new(file, path.to_path_buf(), path, page_size, Origin::InPlace)?;
-        let sha = if hash {
-            let (sha, slot) = Sha::later();
-            match overlap::Hasher::start(path, size, page_size, slot, gate_closed, false) {
-                Ok(h) => {
-                    store.background = Some(Background::Hash(h));
-                    sha
-                }
-                Err(e) => Sha::Done(format!("unreadable: {e}")),
-            }
-        } else {
-            Sha::None
-        };
+        let sha = store.hash_beside_redo(hash, path, size, gate_closed, false);
         Ok((store, ReadEvidence { facts, sha }))
+    }
+
+    /// With `hash`, starts the hasher of `path` (its first `size` bytes)
+    /// as the store's worker and returns where its hash will be; the
+    /// input of a reflink clone is `clone_input` (never written).
+    fn hash_beside_redo(
+        &mut self,
+        hash: bool,
+        path: &Path,
+        size: u64,
+        gate_closed: bool,
+        clone_input: bool,
+    ) -> Sha {
+        if !hash {
+            return Sha::None;
+        }
+        let (sha, slot) = Sha::later();
+        let ps = self.page_size;
+        match overlap::Hasher::start(path, size, ps, slot, gate_closed, clone_input) {
+            Ok(h) => {
+                self.background = Some(Background::Hash(h));
+                sha
+            }
+            Err(e) => Sha::Done(format!("unreadable: {e}")),
+        }
     }
 
     /// Waits for the copy or hash running beside redo (`overlap.rs`); a copy
