@@ -13,9 +13,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 mod atomic;
-mod sha_feed;
+mod digest;
+mod hash_feed;
 pub use atomic::AtomicFile;
-pub use sha_feed::{Chunk, ShaFeed};
+pub use digest::{hash_file, hash_of_read, HashAlgorithm, Hasher};
+pub use hash_feed::{Chunk, HashFeed};
 
 use crate::checksum::{legacy_header_checksum, stored_header_checksum};
 use crate::error::{Error, Result};
@@ -236,51 +238,6 @@ pub(crate) fn page_aligned(buf: &mut Vec<u8>, len: usize) -> &mut [u8] {
     &mut buf[start..start + len]
 }
 
-/// sha256 of a file, lower-case hex, streamed in 1 MiB pieces so that memory
-/// stays bounded whatever the file size.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    use sha2::Digest;
-    let mut f = open_read_only(path)?;
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(sha256_hex(h))
-}
-
-/// Lower-case hex of a finished sha256.
-pub fn sha256_hex(h: sha2::Sha256) -> String {
-    use sha2::Digest;
-    h.finalize().iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// The sha256 of a file of `file_size` bytes whose first bytes, `bytes`,
-/// were read already: only what was not read is read (usually nothing).
-pub fn sha256_of_read(path: &Path, bytes: &[u8], file_size: u64) -> Result<String> {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    h.update(bytes);
-    if file_size <= bytes.len() as u64 {
-        return Ok(sha256_hex(h));
-    }
-    let mut f = open_read_only(path)?;
-    f.seek(SeekFrom::Start(bytes.len() as u64))
-        .map_err(|e| Error::io(path, e))?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            return Ok(sha256_hex(h));
-        }
-        h.update(&buf[..n]);
-    }
-}
-
 /// The error for a file of another kind than the mode reads: says what the
 /// file is (identified by its header) and which mode reads it (`-1812
 /// JET_errFileInvalidType`, exit status 4).
@@ -299,7 +256,7 @@ pub fn wrong_kind(path: &Path, kind: FileKind, wanted: &str) -> Error {
     )
 }
 
-/// `--hash`: the sha256 of every input, fed by the reads the modes make
+/// `--hash`: the hash of every input, fed by the reads the modes make
 /// anyway (same pass: a file read from its start in order is hashed as it is
 /// read); [`hash_tap::finish`] reads only what no mode read.
 pub mod hash_tap {
@@ -307,20 +264,29 @@ pub mod hash_tap {
     use std::path::{Path, PathBuf};
     use std::sync::Mutex;
 
-    use sha2::Digest;
+    use super::{HashAlgorithm, Hasher};
 
     struct Tap {
         path: PathBuf,
         pos: u64,
-        hasher: sha2::Sha256,
+        hasher: Hasher,
     }
 
-    static TAPS: Mutex<Option<Vec<Tap>>> = Mutex::new(None);
+    struct Taps {
+        algorithm: HashAlgorithm,
+        files: Vec<Tap>,
+    }
 
-    /// Starts hashing every file read through [`super::Input`].
-    pub fn enable() {
+    static TAPS: Mutex<Option<Taps>> = Mutex::new(None);
+
+    /// Starts hashing, with `algorithm`, every file read through
+    /// [`super::Input`].
+    pub fn enable(algorithm: HashAlgorithm) {
         if let Ok(mut t) = TAPS.lock() {
-            t.get_or_insert_with(Vec::new);
+            t.get_or_insert_with(|| Taps {
+                algorithm,
+                files: Vec::new(),
+            });
         }
     }
 
@@ -335,18 +301,18 @@ pub mod hash_tap {
     pub(crate) fn feed(path: &Path, off: u64, buf: &[u8]) {
         let Ok(mut guard) = TAPS.lock() else { return };
         let Some(taps) = guard.as_mut() else { return };
-        let i = match taps.iter().position(|t| t.path == path) {
+        let i = match taps.files.iter().position(|t| t.path == path) {
             Some(i) => i,
             None => {
-                taps.push(Tap {
+                taps.files.push(Tap {
                     path: path.to_path_buf(),
                     pos: 0,
-                    hasher: sha2::Sha256::new(),
+                    hasher: taps.algorithm.start(),
                 });
-                taps.len() - 1
+                taps.files.len() - 1
             }
         };
-        let t = &mut taps[i];
+        let t = &mut taps.files[i];
         if off <= t.pos && off + buf.len() as u64 > t.pos {
             let skip = (t.pos - off) as usize;
             t.hasher.update(&buf[skip..]);
@@ -355,12 +321,12 @@ pub mod hash_tap {
     }
 
     /// Completes and returns the hashes of the files read since the last
-    /// call (path, lower-case hex sha256), reading whatever part of each
+    /// call (path, algorithm, lower-case hex), reading whatever part of each
     /// file no mode read (1 MiB at a time).
-    pub fn finish() -> Vec<(PathBuf, String)> {
-        let taps = match TAPS.lock() {
+    pub fn finish() -> Vec<(PathBuf, HashAlgorithm, String)> {
+        let (algorithm, taps) = match TAPS.lock() {
             Ok(mut g) => match g.as_mut() {
-                Some(v) => std::mem::take(v),
+                Some(v) => (v.algorithm, std::mem::take(&mut v.files)),
                 None => return Vec::new(),
             },
             Err(_) => return Vec::new(),
@@ -379,10 +345,10 @@ pub mod hash_tap {
                 }
             });
             let hex = match rest {
-                Ok(()) => super::sha256_hex(t.hasher),
+                Ok(()) => t.hasher.hex(),
                 Err(e) => format!("unreadable: {e}"),
             };
-            out.push((t.path, hex));
+            out.push((t.path, algorithm, hex));
         }
         out
     }

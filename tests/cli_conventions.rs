@@ -490,7 +490,7 @@ fn every_json_document_has_a_schema_version_and_help_groups_global_options() {
     ];
     for r in docs {
         let v: serde_json::Value = serde_json::from_str(&r.stdout).expect(&r.stdout);
-        assert_eq!(v["schema_version"], 1, "{v:#}");
+        assert_eq!(v["schema_version"], 2, "{v:#}");
     }
     let r = run(&["mh", "--help"]);
     let global = r.stdout.find("Global options:").expect("heading");
@@ -554,8 +554,23 @@ fn hash_adds_the_sha256_of_each_input() {
             .iter()
             .find(|e| e["path"] == f.display().to_string())
             .unwrap_or_else(|| panic!("{mode}: {v:#}"));
-        assert_eq!(mine["sha256"], common::sha256_file(f), "{mode}");
+        assert_eq!(mine["algorithm"], "blake3", "{mode}");
+        assert_eq!(mine["hash"], common::blake3_file(f), "{mode}");
         let r = run(&[mode.as_ref(), f.as_os_str(), "--hash".as_ref()]);
+        assert!(
+            r.stdout
+                .contains(&format!("blake3 (--hash): {}", common::blake3_file(f))),
+            "{mode}: {}",
+            r.stdout
+        );
+        // SHA-256 on request, as sha256sum prints it.
+        let r = run(&[
+            mode.as_ref(),
+            f.as_os_str(),
+            "--hash".as_ref(),
+            "--hash-algorithm".as_ref(),
+            "sha256".as_ref(),
+        ]);
         assert!(
             r.stdout
                 .contains(&format!("sha256 (--hash): {}", common::sha256_file(f))),

@@ -47,6 +47,7 @@ fn default_hashes_while_reading_and_checks_metadata_after() {
     let v = json(&run);
     assert_eq!(v["input_check"]["hash"], "while_read");
     assert_eq!(v["input_check"]["after"], "size_mtime_inode");
+    assert_eq!(v["input_check"]["algorithm"], "blake3");
     assert!(!inputs(&v).is_empty());
     // The streamed logs are inputs too, hashed from the bytes the reader read.
     assert!(
@@ -57,8 +58,8 @@ fn default_hashes_while_reading_and_checks_metadata_after() {
     );
     for i in inputs(&v) {
         let p = PathBuf::from(i["path"].as_str().unwrap());
-        assert_eq!(i["sha256_before"], common::sha256_file(&p), "{i}");
-        assert!(i["sha256_after"].is_null(), "{i}");
+        assert_eq!(i["hash_before"], common::blake3_file(&p), "{i}");
+        assert!(i["hash_after"].is_null(), "{i}");
         assert_eq!(i["unchanged"], true, "{i}");
         assert_eq!(i["facts_before"], i["facts_after"], "{i}");
         assert_eq!(
@@ -70,7 +71,7 @@ fn default_hashes_while_reading_and_checks_metadata_after() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout.contains(
-            "Inputs (sha256 taken while read; checked after the run by size, mtime and inode"
+            "Inputs (blake3 taken while read; checked after the run by size, mtime and inode"
         ),
         "{}",
         run.stdout
@@ -91,7 +92,7 @@ fn no_hash_takes_no_hash_and_says_so() {
     let v = json(&run);
     assert_eq!(v["input_check"]["hash"], "not_hashed");
     for i in inputs(&v) {
-        assert!(i["sha256_before"].is_null(), "{i}");
+        assert!(i["hash_before"].is_null(), "{i}");
         assert_eq!(i["unchanged"], true, "{i}");
     }
     let run = r(&logs, &t.path().join("b"), &["--no-hash"]);
@@ -125,19 +126,47 @@ fn verify_inputs_rehashes_after_the_run() {
     let run = r(&logs, &t.path().join("a"), &["--json", "--verify-inputs"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v = json(&run);
-    assert_eq!(v["input_check"]["after"], "sha256_reread");
+    assert_eq!(v["input_check"]["after"], "hash_reread");
     for i in inputs(&v) {
-        assert!(i["sha256_after"].is_string(), "{i}");
-        assert_eq!(i["sha256_before"], i["sha256_after"], "{i}");
+        assert!(i["hash_after"].is_string(), "{i}");
+        assert_eq!(i["hash_before"], i["hash_after"], "{i}");
         assert_eq!(i["unchanged"], true, "{i}");
     }
-    let run = r(&logs, &t.path().join("b"), &["--verify-inputs"]);
+    let run = r(
+        &logs,
+        &t.path().join("b"),
+        &["--verify-inputs", "--hash-algorithm", "sha256"],
+    );
     assert!(
         run.stdout
             .contains("sha256 taken while read = sha256 re-read after the run (--verify-inputs)"),
         "{}",
         run.stdout
     );
+}
+
+/// `--hash-algorithm sha256`: every input's SHA-256, as sha256sum gives it.
+#[test]
+#[cfg_attr(
+    not(corpus_present),
+    ignore = "needs the corpus: ../shared/corpus or ESEUTIL_CORPUS"
+)]
+fn sha256_on_request() {
+    let Some(logs) = logs_b() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let run = r(
+        &logs,
+        &t.path().join("a"),
+        &["--json", "--hash-algorithm", "sha256"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = json(&run);
+    assert_eq!(v["input_check"]["algorithm"], "sha256");
+    assert!(!inputs(&v).is_empty());
+    for i in inputs(&v) {
+        let p = PathBuf::from(i["path"].as_str().unwrap());
+        assert_eq!(i["hash_before"], common::sha256_file(&p), "{i}");
+    }
 }
 
 /// The whole replay through a cache of one page (every read and write
@@ -222,7 +251,7 @@ fn the_database_is_hashed_in_the_copy_pass() {
         .iter()
         .find(|i| i["path"] == db.display().to_string())
         .expect("the database is an input");
-    assert_eq!(i["sha256_before"], common::sha256_file(&db));
+    assert_eq!(i["hash_before"], common::blake3_file(&db));
     assert_eq!(i["unchanged"], true);
     assert_eq!(i["written_in_place"], false);
     assert_eq!(std::fs::read(out.join("secedit.sdb")).unwrap(), want);

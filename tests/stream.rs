@@ -224,7 +224,7 @@ fn k_on_a_folder_and_a_base_name_streams_each_log() {
         "{names:?}"
     );
     assert_eq!(v["damaged"], false, "{v:#}");
-    assert_eq!(v["schema_version"], 1, "{v:#}");
+    assert_eq!(v["schema_version"], 2, "{v:#}");
     // A flipped byte in the middle generation's data: that file fails.
     let mid = t.path().join("edb00006.log");
     let mut b = std::fs::read(&mid).unwrap();

@@ -89,7 +89,7 @@ pub fn run(args: &CcArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
         output: args.output.clone(),
         refuse_replacing: !args.force,
         progress: None,
-        io: args.io.options(false),
+        io: args.io.options(false, ctx.common.hash_algorithm),
     };
     // restore.env is read once: its base name serves the checks below.
     let inputs = restore_inputs(&o);

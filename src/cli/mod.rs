@@ -37,6 +37,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 
 use crate::error::Error;
+use crate::file::HashAlgorithm;
 use crate::render::color::{use_color, ColorWhen};
 
 /// Options every mode shares (listed apart in `--help`).
@@ -56,10 +57,25 @@ pub struct Common {
     /// More detail (eseutil /v).
     #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub verbose: bool,
-    /// Add the sha256 of every input file to the JSON (and the text), for
+    /// Add the hash of every input file to the JSON (and the text), for
     /// chain of custody; off by default so checks keep their speed.
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub hash: bool,
+    /// The hash taken of inputs (by --hash, and by /r and /cc as evidence):
+    /// blake3 (as b3sum prints it) or sha256 (as sha256sum prints it).
+    #[arg(long = "hash-algorithm", value_name = "ALGO", value_enum, default_value_t = HashAlgorithm::Blake3, global = true, help_heading = GLOBAL)]
+    pub hash_algorithm: HashAlgorithm,
+}
+
+/// The names `--hash-algorithm` takes.
+impl clap::ValueEnum for HashAlgorithm {
+    fn value_variants<'a>() -> &'a [Self] {
+        &HashAlgorithm::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
 }
 
 /// The `--help` heading of the options every mode shares.
@@ -67,7 +83,7 @@ const GLOBAL: &str = "Global options";
 
 /// The version of the JSON documents' layout (`schema_version` in every
 /// document): raised when a field changes meaning or is removed.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// eseutil-rs: ESEUTIL-compatible tools for ESE databases, logs and checkpoints.
 ///
@@ -214,7 +230,7 @@ fn run(cli: Cli) -> ExitCode {
         _ => {}
     }
     if cli.common.hash {
-        crate::file::hash_tap::enable();
+        crate::file::hash_tap::enable(cli.common.hash_algorithm);
     }
     let color = !cli.common.json && use_color(cli.common.color);
     let ctx = Ctx {
@@ -258,8 +274,8 @@ fn run(cli: Cli) -> ExitCode {
 /// error message on stderr; returns the exit status.
 pub fn finish(ctx: &Ctx, out: &mut dyn Write, result: ModeResult) -> u8 {
     if !ctx.common.json {
-        for (p, h) in crate::file::hash_tap::finish() {
-            let _ = writeln!(out, "sha256 (--hash): {h}  {}", p.display());
+        for (p, a, h) in crate::file::hash_tap::finish() {
+            let _ = writeln!(out, "{} (--hash): {h}  {}", a.name(), p.display());
         }
     }
     match result {
@@ -468,7 +484,7 @@ pub fn error_json(e: &Error) -> serde_json::Value {
 fn input_hashes() -> Vec<serde_json::Value> {
     crate::file::hash_tap::finish()
         .into_iter()
-        .map(|(p, h)| serde_json::json!({ "path": p, "sha256": h }))
+        .map(|(p, a, h)| serde_json::json!({ "path": p, "algorithm": a, "hash": h }))
         .collect()
 }
 

@@ -86,7 +86,7 @@ pub struct RecoveryIoArgs {
     /// size, mtime and inode is still made.
     #[arg(long = "no-hash", conflicts_with = "verify_inputs")]
     pub no_hash: bool,
-    /// After the run, read every input again and compare its sha256 with
+    /// After the run, read every input again and compare its hash with
     /// the one taken while it was read (default: size, mtime and inode).
     #[arg(long = "verify-inputs")]
     pub verify_inputs: bool,
@@ -94,10 +94,15 @@ pub struct RecoveryIoArgs {
 
 impl RecoveryIoArgs {
     /// The recovery's I/O options.
-    pub(crate) fn options(&self, in_place: bool) -> crate::recovery::evidence::IoOptions {
+    pub(crate) fn options(
+        &self,
+        in_place: bool,
+        hash_algorithm: crate::file::HashAlgorithm,
+    ) -> crate::recovery::evidence::IoOptions {
         crate::recovery::evidence::IoOptions {
             cache_mib: self.cache_mib.map(|n| n as usize),
             no_hash: self.no_hash,
+            hash_algorithm,
             verify_inputs: self.verify_inputs,
             in_place,
         }
@@ -178,7 +183,7 @@ fn not_a_base_name(arg: &Path) -> Option<String> {
 
 /// The recovery options of a `/r` command line, checked: a base name, and
 /// an output folder other than the database folder.
-fn options(args: &RArgs) -> Result<Options, Error> {
+fn options(args: &RArgs, hash: crate::file::HashAlgorithm) -> Result<Options, Error> {
     if args.new_location.is_some() {
         return Err(Error::Usage(
             "/n (new database locations) is not supported".into(),
@@ -213,7 +218,7 @@ fn options(args: &RArgs) -> Result<Options, Error> {
         lossy: args.allow_loss,
         stop_at: None,
         skip_undo: false,
-        io: args.io.options(args.in_place),
+        io: args.io.options(args.in_place, hash),
         ..Default::default()
     };
     if let (Ok(a), Ok(b)) = (
@@ -232,7 +237,7 @@ fn options(args: &RArgs) -> Result<Options, Error> {
 
 /// Runs `/r`.
 pub fn run(args: &RArgs, ctx: &Ctx, out: &mut dyn Write) -> ModeResult {
-    let opts = options(args)?;
+    let opts = options(args, ctx.common.hash_algorithm)?;
     let (base, log_dir) = (opts.base.clone(), opts.log_dir.clone());
     if args.in_place {
         preflight_in_place(&opts)?;

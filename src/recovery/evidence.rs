@@ -17,6 +17,8 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use serde::Serialize;
 
+use crate::file::HashAlgorithm;
+
 /// Default page cache of a recovery run, MiB, shared by the databases
 /// attached (`Redo::put_db`). With the bounded log pipeline
 /// this keeps a whole `/r` run under 256 MiB however many are attached.
@@ -31,6 +33,8 @@ pub struct IoOptions {
     pub cache_mib: Option<usize>,
     /// `--no-hash`: no input is hashed.
     pub no_hash: bool,
+    /// `--hash-algorithm`: the hash taken of every input.
+    pub hash_algorithm: HashAlgorithm,
     /// `--verify-inputs`: every input is read and hashed again after the run.
     pub verify_inputs: bool,
     /// `--in-place`: existing databases are replayed in the database folder
@@ -46,9 +50,9 @@ impl IoOptions {
             .saturating_mul(1 << 20)
     }
 
-    /// Whether inputs are hashed while they are read.
-    pub fn hash(&self) -> bool {
-        !self.no_hash
+    /// The hash taken of inputs while they are read (`None`: `--no-hash`).
+    pub fn hash(&self) -> Option<HashAlgorithm> {
+        (!self.no_hash).then_some(self.hash_algorithm)
     }
 
     /// The check these options make.
@@ -60,10 +64,11 @@ impl IoOptions {
                 HashWhen::WhileRead
             },
             after: if self.verify_inputs && !self.no_hash {
-                AfterCheck::Sha256Reread
+                AfterCheck::HashReread
             } else {
                 AfterCheck::SizeMtimeInode
             },
+            algorithm: self.hash(),
         }
     }
 }
@@ -72,7 +77,7 @@ impl IoOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HashWhen {
-    /// sha256 of the bytes read for the run, as they were read.
+    /// The hash of the bytes read for the run, as they were read.
     WhileRead,
     /// `--no-hash`: no hash was taken.
     NotHashed,
@@ -84,8 +89,8 @@ pub enum HashWhen {
 pub enum AfterCheck {
     /// Size, modification time and inode compared with those at opening.
     SizeMtimeInode,
-    /// `--verify-inputs`: read again, sha256 compared (and the metadata).
-    Sha256Reread,
+    /// `--verify-inputs`: read again, hash compared (and the metadata).
+    HashReread,
 }
 
 /// Which check of the inputs was made (stated by the report).
@@ -95,20 +100,23 @@ pub struct InputCheck {
     pub hash: HashWhen,
     /// How they were checked after the run.
     pub after: AfterCheck,
+    /// The hash taken (`None`: not hashed).
+    pub algorithm: Option<HashAlgorithm>,
 }
 
 impl InputCheck {
     /// One line for the text report.
-    pub fn describe(&self) -> &'static str {
+    pub fn describe(&self) -> String {
+        let name = self.algorithm.map_or("hash", HashAlgorithm::name);
         match (self.hash, self.after) {
             (HashWhen::NotHashed, _) => {
-                "not hashed (--no-hash); checked after the run by size, mtime and inode"
+                "not hashed (--no-hash); checked after the run by size, mtime and inode".into()
             }
-            (HashWhen::WhileRead, AfterCheck::SizeMtimeInode) => {
-                "sha256 taken while read; checked after the run by size, mtime and inode (--verify-inputs re-hashes)"
-            }
-            (HashWhen::WhileRead, AfterCheck::Sha256Reread) => {
-                "sha256 taken while read = sha256 re-read after the run (--verify-inputs)"
+            (HashWhen::WhileRead, AfterCheck::SizeMtimeInode) => format!(
+                "{name} taken while read; checked after the run by size, mtime and inode (--verify-inputs re-hashes)"
+            ),
+            (HashWhen::WhileRead, AfterCheck::HashReread) => {
+                format!("{name} taken while read = {name} re-read after the run (--verify-inputs)")
             }
         }
     }
@@ -148,50 +156,62 @@ impl FileFacts {
     }
 }
 
-/// An input's sha256: taken, being taken by a worker, or not taken.
+/// An input's hash: taken, being taken by a worker, or not taken.
 #[derive(Debug)]
-pub enum Sha {
+pub enum InputHash {
     /// Lower-case hex (or `unreadable: …`).
     Done(String),
     /// Hashed by a worker a [`super::store::PageStore`] owns and joins
     /// (the copy of its input, or the hash of a database replayed in place).
-    Later(LaterSha),
+    Later(LaterHash),
     /// `--no-hash`.
     None,
 }
 
-impl Sha {
+impl InputHash {
     /// Hashes `path` now.
-    pub fn now(path: &Path) -> Sha {
-        Sha::Done(sha256_text(path))
+    pub fn now(path: &Path, algorithm: HashAlgorithm) -> InputHash {
+        InputHash::Done(hash_text(path, algorithm))
     }
 
-    /// A hash a worker will deliver into the returned slot.
-    pub(crate) fn later() -> (Sha, Arc<HashSlot>) {
-        let slot = Arc::new(HashSlot::default());
-        (Sha::Later(LaterSha(Arc::clone(&slot))), slot)
+    /// A hash with `algorithm` a worker will deliver into the returned slot.
+    pub(crate) fn later(algorithm: HashAlgorithm) -> (InputHash, Arc<HashSlot>) {
+        let slot = Arc::new(HashSlot {
+            algorithm,
+            value: Mutex::new(None),
+            ready: Condvar::new(),
+            unwanted: AtomicBool::new(false),
+        });
+        (InputHash::Later(LaterHash(Arc::clone(&slot))), slot)
     }
 
     pub(crate) fn wait(self) -> Option<String> {
         match self {
-            Sha::Done(s) => Some(s),
-            Sha::Later(l) => Some(l.wait()),
-            Sha::None => None,
+            InputHash::Done(s) => Some(s),
+            InputHash::Later(l) => Some(l.wait()),
+            InputHash::None => None,
         }
     }
 }
 
 /// Where a worker delivers the hash it takes; the worker puts something
 /// there whatever happens (`unreadable: …` when it stopped).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct HashSlot {
+    /// The hash to take.
+    algorithm: HashAlgorithm,
     value: Mutex<Option<String>>,
     ready: Condvar,
-    /// The waiting end ([`LaterSha`]) was dropped: nobody reads the hash.
+    /// The waiting end ([`LaterHash`]) was dropped: nobody reads the hash.
     unwanted: AtomicBool,
 }
 
 impl HashSlot {
+    /// The hash to take.
+    pub(crate) fn algorithm(&self) -> HashAlgorithm {
+        self.algorithm
+    }
+
     /// Delivers the hash (only the first delivery counts).
     pub(crate) fn put(&self, text: String) {
         let mut v = self.value.lock().unwrap_or_else(|e| e.into_inner());
@@ -210,9 +230,9 @@ impl HashSlot {
 /// The waiting end of a [`HashSlot`]; dropping it tells the worker that
 /// nobody reads the hash any more.
 #[derive(Debug)]
-pub struct LaterSha(Arc<HashSlot>);
+pub struct LaterHash(Arc<HashSlot>);
 
-impl LaterSha {
+impl LaterHash {
     /// Waits until the worker delivered the hash.
     pub fn wait(&self) -> String {
         let mut v = self.0.value.lock().unwrap_or_else(|e| e.into_inner());
@@ -225,14 +245,14 @@ impl LaterSha {
     }
 }
 
-impl Drop for LaterSha {
+impl Drop for LaterHash {
     fn drop(&mut self) {
         self.0.unwanted.store(true, Ordering::Release);
     }
 }
 
-fn sha256_text(path: &Path) -> String {
-    crate::file::sha256_file(path).unwrap_or_else(|e| format!("unreadable: {e}"))
+fn hash_text(path: &Path, algorithm: HashAlgorithm) -> String {
+    crate::file::hash_file(path, algorithm).unwrap_or_else(|e| format!("unreadable: {e}"))
 }
 
 /// What an input was when it was read.
@@ -241,7 +261,7 @@ pub struct ReadEvidence {
     /// Its facts when opened (`None`: could not be read).
     pub facts: Option<FileFacts>,
     /// Its hash.
-    pub sha: Sha,
+    pub hash: InputHash,
 }
 
 /// The inputs of one run, collected as they are opened (first read wins).
@@ -265,10 +285,10 @@ impl Inputs {
     }
 
     /// Adds a small input read whole here (checkpoint, restore.env).
-    pub fn add_file(&mut self, path: &Path, hash: bool) {
+    pub fn add_file(&mut self, path: &Path, hash: Option<HashAlgorithm>) {
         let facts = FileFacts::now(path);
-        let sha = if hash { Sha::now(path) } else { Sha::None };
-        self.push(path, ReadEvidence { facts, sha }, false);
+        let hash = hash.map_or(InputHash::None, |a| InputHash::now(path, a));
+        self.push(path, ReadEvidence { facts, hash }, false);
     }
 
     fn push(&mut self, path: &Path, ev: ReadEvidence, in_place: bool) {
@@ -284,17 +304,19 @@ impl Inputs {
         self.items
             .into_iter()
             .map(|(path, ev, in_place)| {
-                let before = ev.sha.wait();
+                let before = ev.hash.wait();
                 let after = FileFacts::now(&path);
-                let sha256_after = (check.after == AfterCheck::Sha256Reread && before.is_some())
-                    .then(|| sha256_text(&path));
+                let hash_after = match (check.after, check.algorithm, &before) {
+                    (AfterCheck::HashReread, Some(a), Some(_)) => Some(hash_text(&path, a)),
+                    _ => None,
+                };
                 let same_facts = ev.facts.is_some() && ev.facts == after;
-                let same_hash = sha256_after.is_none() || sha256_after == before;
+                let same_hash = hash_after.is_none() || hash_after == before;
                 InputFile {
                     unchanged: same_facts && same_hash,
                     path,
-                    sha256_before: before,
-                    sha256_after,
+                    hash_before: before,
+                    hash_after,
                     facts_before: ev.facts,
                     facts_after: after,
                     written_in_place: in_place,
@@ -309,10 +331,11 @@ impl Inputs {
 pub struct InputFile {
     /// Path.
     pub path: PathBuf,
-    /// sha256 of the bytes read for the run (absent with `--no-hash`).
-    pub sha256_before: Option<String>,
-    /// sha256 read again after the run (`--verify-inputs` only).
-    pub sha256_after: Option<String>,
+    /// The hash of the bytes read for the run (null with `--no-hash`),
+    /// taken with the report's `input_check.algorithm`.
+    pub hash_before: Option<String>,
+    /// The hash read again after the run (`--verify-inputs` only).
+    pub hash_after: Option<String>,
     /// Size, mtime and inode when opened.
     pub facts_before: Option<FileFacts>,
     /// Size, mtime and inode after the run.
@@ -338,9 +361,9 @@ mod tests {
         ins.add_file(&f, io.hash());
         let out = ins.finish(io.check());
         assert_eq!(out.len(), 1);
-        assert!(out[0].unchanged && out[0].sha256_after.is_none());
+        assert!(out[0].unchanged && out[0].hash_after.is_none());
         let mut ins = Inputs::default();
-        ins.add_file(&f, true);
+        ins.add_file(&f, Some(HashAlgorithm::Sha256));
         std::fs::write(&f, b"two!").unwrap();
         assert!(!ins.finish(io.check())[0].unchanged);
         let io = IoOptions {
@@ -351,7 +374,7 @@ mod tests {
         ins.add_file(&f, io.hash());
         let out = ins.finish(io.check());
         assert!(out[0].unchanged);
-        assert_eq!(out[0].sha256_after, out[0].sha256_before);
+        assert_eq!(out[0].hash_after, out[0].hash_before);
         let io = IoOptions {
             no_hash: true,
             ..Default::default()
@@ -359,6 +382,6 @@ mod tests {
         let mut ins = Inputs::default();
         ins.add_file(&f, io.hash());
         let out = ins.finish(io.check());
-        assert!(out[0].unchanged && out[0].sha256_before.is_none());
+        assert!(out[0].unchanged && out[0].hash_before.is_none());
     }
 }

@@ -166,7 +166,7 @@ fn read_hard(path: &Path, restored: bool) -> Result<LogIn, Error> {
         path: path.to_path_buf(),
         damage: Some(damage_code(restored)),
         name_generation: None,
-        hash: false,
+        hash: None,
     };
     super::stream::read_source(&source)
 }
@@ -333,7 +333,7 @@ fn restored_sources(log_dir: &Path, base: &str) -> Result<Vec<LogSource>, Error>
             path,
             damage: Some(damage_code(true)),
             name_generation: Some(g),
-            hash: true,
+            hash: None, // set from the options by the caller
         })
         .collect())
 }
@@ -522,7 +522,7 @@ fn play_forward_sources(pf: &Path, base: &str, gen_high: u32) -> Result<Vec<LogS
         path,
         damage: Some(damage_code(false)),
         name_generation: None,
-        hash: true,
+        hash: None, // set from the options by the caller
     };
     let mut out = Vec::new();
     for (g, p) in next {

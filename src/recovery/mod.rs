@@ -220,7 +220,11 @@ pub(crate) struct LogIn {
 /// size, if any, are read for the hash). The bytes are read into `buf`
 /// (the buffer of an earlier generation, or empty;
 /// [`crate::log::scan::read_log_bytes_into`]).
-pub(crate) fn read_log(path: &Path, hash: bool, buf: Vec<u8>) -> Result<LogIn, Error> {
+pub(crate) fn read_log(
+    path: &Path,
+    hash: Option<crate::file::HashAlgorithm>,
+    buf: Vec<u8>,
+) -> Result<LogIn, Error> {
     let mut input = crate::file::Input::open(path)?;
     let facts = input
         .file
@@ -228,13 +232,12 @@ pub(crate) fn read_log(path: &Path, hash: bool, buf: Vec<u8>) -> Result<LogIn, E
         .ok()
         .map(|m| evidence::FileFacts::of(&m));
     let lb = crate::log::scan::read_log_bytes_into(&mut input, buf)?;
-    let sha = if hash {
-        evidence::Sha::Done(
-            crate::file::sha256_of_read(path, &lb.bytes, lb.file_size)
+    let hash = match hash {
+        Some(a) => evidence::InputHash::Done(
+            crate::file::hash_of_read(path, a, &lb.bytes, lb.file_size)
                 .unwrap_or_else(|e| format!("unreadable: {e}")),
-        )
-    } else {
-        evidence::Sha::None
+        ),
+        None => evidence::InputHash::None,
     };
     let mut bytes = lb.bytes;
     let scan = crate::log::scan::scan_log_sized(&mut bytes, lb.file_size)
@@ -257,7 +260,7 @@ pub(crate) fn read_log(path: &Path, hash: bool, buf: Vec<u8>) -> Result<LogIn, E
         end: scan.end,
         torn: walk.torn,
         bytes: lb.file_size,
-        evidence: Some(evidence::ReadEvidence { facts, sha }),
+        evidence: Some(evidence::ReadEvidence { facts, hash }),
     })
 }
 

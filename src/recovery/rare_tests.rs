@@ -82,7 +82,7 @@ fn fixture() -> Option<Fx> {
     };
     let mut rd = Redo::default();
     rd.dbs.insert(DBID, db);
-    let l = read_log(&logs.join("edb.log"), false, Vec::new()).unwrap();
+    let l = read_log(&logs.join("edb.log"), None, Vec::new()).unwrap();
     let opts = Options { output: w, ..opts };
     Some(Fx {
         _tmp: tmp,

@@ -47,9 +47,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::cpage::Shape;
-use super::evidence::{FileFacts, ReadEvidence, Sha};
+use super::evidence::{FileFacts, InputHash, ReadEvidence};
 use crate::checksum::{seal_header, seal_page};
 use crate::error::{Error, FormatError, Jet, Result};
+use crate::file::HashAlgorithm;
 use crate::parse::page::is_large;
 
 pub(crate) mod census;
@@ -437,7 +438,7 @@ impl PageStore {
 
     /// Copies `input` (only read) to the working file for `target`.
     pub fn copy_of(input: &Path, target: &Path, page_size: usize) -> Result<PageStore> {
-        Ok(PageStore::working_copy(input, target, page_size, false)?.0)
+        Ok(PageStore::working_copy(input, target, page_size, None)?.0)
     }
 
     /// The working copy of `input` (only read) for `target`: a reflink
@@ -450,7 +451,7 @@ impl PageStore {
         input: &Path,
         target: &Path,
         page_size: usize,
-        hash: bool,
+        hash: Option<HashAlgorithm>,
     ) -> Result<(PageStore, ReadEvidence)> {
         PageStore::working_copy_gated(input, target, page_size, hash, false)
     }
@@ -461,7 +462,7 @@ impl PageStore {
         input: &Path,
         target: &Path,
         page_size: usize,
-        hash: bool,
+        hash: Option<HashAlgorithm>,
         gate_closed: bool,
     ) -> Result<(PageStore, ReadEvidence)> {
         let tmp = tmp_path(target);
@@ -473,26 +474,27 @@ impl PageStore {
             let mut store = PageStore::new(file, tmp, target, page_size, Origin::Reflink)?;
             // The input is hashed (and its pages classified, `census.rs`)
             // beside redo; the store never writes it.
-            let sha = store.hash_beside_redo(hash, input, meta.len(), gate_closed, true);
+            let hash = store.hash_beside_redo(hash, input, meta.len(), gate_closed, true);
             let ev = ReadEvidence {
                 facts: Some(facts),
-                sha,
+                hash,
             };
             return Ok((store, ev));
         }
         file.set_len(meta.len()).map_err(|e| Error::io(&tmp, e))?;
-        let (sha, slot) = if hash {
-            let (sha, slot) = Sha::later();
-            (sha, Some(slot))
-        } else {
-            (Sha::None, None)
+        let (hash, slot) = match hash {
+            Some(a) => {
+                let (hash, slot) = InputHash::later(a);
+                (hash, Some(slot))
+            }
+            None => (InputHash::None, None),
         };
         let copier = overlap::Copier::start(src, input, &file, &tmp, page_size, slot, gate_closed)?;
         let mut store = PageStore::new(file, tmp, target, page_size, Origin::Copy)?;
         store.background = Some(Background::Copy(copier));
         let ev = ReadEvidence {
             facts: Some(facts),
-            sha,
+            hash,
         };
         Ok((store, ev))
     }
@@ -505,7 +507,7 @@ impl PageStore {
     pub fn in_place(
         path: &Path,
         page_size: usize,
-        hash: bool,
+        hash: Option<HashAlgorithm>,
     ) -> Result<(PageStore, ReadEvidence)> {
         PageStore::in_place_gated(path, page_size, hash, false)
     }
@@ -515,7 +517,7 @@ impl PageStore {
     fn in_place_gated(
         path: &Path,
         page_size: usize,
-        hash: bool,
+        hash: Option<HashAlgorithm>,
         gate_closed: bool,
     ) -> Result<(PageStore, ReadEvidence)> {
         let facts = FileFacts::now(path);
@@ -526,8 +528,8 @@ impl PageStore {
             .map_err(|e| Error::io(path, e))?;
         let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let mut store = PageStore::new(file, path.to_path_buf(), path, page_size, Origin::InPlace)?;
-        let sha = store.hash_beside_redo(hash, path, size, gate_closed, false);
-        Ok((store, ReadEvidence { facts, sha }))
+        let hash = store.hash_beside_redo(hash, path, size, gate_closed, false);
+        Ok((store, ReadEvidence { facts, hash }))
     }
 
     /// With `hash`, starts the hasher of `path` (its first `size` bytes)
@@ -535,23 +537,23 @@ impl PageStore {
     /// input of a reflink clone is `clone_input` (never written).
     fn hash_beside_redo(
         &mut self,
-        hash: bool,
+        hash: Option<HashAlgorithm>,
         path: &Path,
         size: u64,
         gate_closed: bool,
         clone_input: bool,
-    ) -> Sha {
-        if !hash {
-            return Sha::None;
-        }
-        let (sha, slot) = Sha::later();
+    ) -> InputHash {
+        let Some(algorithm) = hash else {
+            return InputHash::None;
+        };
+        let (input_hash, slot) = InputHash::later(algorithm);
         let ps = self.page_size;
         match overlap::Hasher::start(path, size, ps, slot, gate_closed, clone_input) {
             Ok(h) => {
                 self.background = Some(Background::Hash(h));
-                sha
+                input_hash
             }
-            Err(e) => Sha::Done(format!("unreadable: {e}")),
+            Err(e) => InputHash::Done(format!("unreadable: {e}")),
         }
     }
 
@@ -1251,13 +1253,13 @@ mod tests {
         s.commit().unwrap();
         use std::os::unix::fs::MetadataExt;
         let ino = std::fs::metadata(&t).unwrap().ino();
-        let (mut s, ev) = PageStore::in_place(&t, 4096, true).unwrap();
+        let (mut s, ev) = PageStore::in_place(&t, 4096, HASH).unwrap();
         assert_eq!(s.origin(), Origin::InPlace);
-        assert!(matches!(ev.sha, Sha::Later(_)));
+        assert!(matches!(ev.hash, InputHash::Later(_)));
         s.write_page(2, page(4096, 2)).unwrap();
         s.sync().unwrap();
         assert_eq!(s.commit().unwrap(), t);
-        let (s, _) = PageStore::in_place(&t, 4096, false).unwrap();
+        let (s, _) = PageStore::in_place(&t, 4096, None).unwrap();
         assert_eq!(s.page_count().unwrap(), 2);
         s.discard();
         assert_eq!(std::fs::metadata(&t).unwrap().ino(), ino);
@@ -1271,16 +1273,16 @@ mod tests {
         let src = d.path().join("in.edb");
         let bytes: Vec<u8> = (0..(3 << 20) + 4096).map(|i| (i % 251) as u8).collect();
         std::fs::write(&src, &bytes).unwrap();
-        let (s, ev) = PageStore::working_copy(&src, &d.path().join("out.edb"), 4096, true).unwrap();
+        let (s, ev) = PageStore::working_copy(&src, &d.path().join("out.edb"), 4096, HASH).unwrap();
         assert!(matches!(s.origin(), Origin::Copy | Origin::Reflink));
-        let want = crate::file::sha256_file(&src).unwrap();
+        let want = crate::file::hash_file(&src, HashAlgorithm::Blake3).unwrap();
         s.settle().unwrap();
-        assert_eq!(ev.sha.wait().unwrap(), want);
+        assert_eq!(ev.hash.wait().unwrap(), want);
         assert_eq!(std::fs::read(s.tmp_path()).unwrap(), bytes);
         assert_eq!(ev.facts.unwrap().size, bytes.len() as u64);
         assert_eq!(s.page_count().unwrap(), ((bytes.len() / 4096) - 2) as u32);
-        let (_, ev) = PageStore::working_copy(&src, &d.path().join("o2.edb"), 4096, false).unwrap();
-        assert!(matches!(ev.sha, Sha::None));
+        let (_, ev) = PageStore::working_copy(&src, &d.path().join("o2.edb"), 4096, None).unwrap();
+        assert!(matches!(ev.hash, InputHash::None));
     }
 
     /// An input of `pages` 4 KiB pages (headers included) and `tail` more
@@ -1300,14 +1302,20 @@ mod tests {
         &bytes[off..off + 4096]
     }
 
-    fn sha256(b: &[u8]) -> String {
-        use sha2::Digest;
-        crate::file::sha256_hex(sha2::Sha256::new_with_prefix(b))
+    /// The hash the tests take.
+    const HASH: Option<HashAlgorithm> = Some(HashAlgorithm::Blake3);
+
+    fn digest(b: &[u8]) -> String {
+        HashAlgorithm::Blake3.of(b)
     }
 
     /// A copy on a file system without reflink (else the copier is not
     /// used): `None` where the temporary folder clones.
-    fn gated_copy(src: &Path, d: &Path, hash: bool) -> Option<(PageStore, ReadEvidence)> {
+    fn gated_copy(
+        src: &Path,
+        d: &Path,
+        hash: Option<HashAlgorithm>,
+    ) -> Option<(PageStore, ReadEvidence)> {
         let (s, ev) =
             PageStore::working_copy_gated(src, &d.join("out.edb"), 4096, hash, true).unwrap();
         (s.origin() == Origin::Copy).then_some((s, ev))
@@ -1321,7 +1329,7 @@ mod tests {
     fn the_copy_never_overwrites_a_page_written_ahead_of_it() {
         let d = tempfile::tempdir().unwrap();
         let (src, bytes) = input_db(d.path(), 600, 100);
-        let Some((s, ev)) = gated_copy(&src, d.path(), true) else {
+        let Some((s, ev)) = gated_copy(&src, d.path(), HASH) else {
             return;
         };
         let mut s = s.with_cache_bytes(0);
@@ -1348,7 +1356,7 @@ mod tests {
         let mut want = bytes.clone();
         want[401 * 4096..403 * 4096].copy_from_slice(&out[401 * 4096..403 * 4096]);
         assert_eq!(out, want, "everything else copied, the tail too");
-        assert_eq!(ev.sha.wait().unwrap(), sha256(&bytes));
+        assert_eq!(ev.hash.wait().unwrap(), digest(&bytes));
     }
 
     fn u64_at(b: &[u8], off: usize) -> u64 {
@@ -1359,7 +1367,7 @@ mod tests {
     fn truncation_and_extension_while_the_copy_runs() {
         let d = tempfile::tempdir().unwrap();
         let (src, bytes) = input_db(d.path(), 600, 100);
-        let Some((mut s, ev)) = gated_copy(&src, d.path(), true) else {
+        let Some((mut s, ev)) = gated_copy(&src, d.path(), HASH) else {
             return;
         };
         bg(&s).allow(Some(1));
@@ -1378,14 +1386,14 @@ mod tests {
         }
         assert_eq!(u64_at(page_of(&out, 110), 8), 5);
         // The hash is of the whole input, the truncated part too.
-        assert_eq!(ev.sha.wait().unwrap(), sha256(&bytes));
+        assert_eq!(ev.hash.wait().unwrap(), digest(&bytes));
     }
 
     #[test]
     fn a_failed_copy_is_the_runs_error() {
         let d = tempfile::tempdir().unwrap();
         let (src, _) = input_db(d.path(), 600, 0);
-        let Some((s, ev)) = gated_copy(&src, d.path(), true) else {
+        let Some((s, ev)) = gated_copy(&src, d.path(), HASH) else {
             return;
         };
         // The input shrinks under the copier: its read fails.
@@ -1398,11 +1406,11 @@ mod tests {
         let e = s.settle().unwrap_err();
         assert!(e.to_string().contains("in.edb"), "{e}");
         assert!(s.sync().is_err(), "and again at the sync");
-        assert!(ev.sha.wait().unwrap().starts_with("unreadable"));
+        assert!(ev.hash.wait().unwrap().starts_with("unreadable"));
         s.discard();
         // Without a hash (the kernel copies) too.
         input_db(d.path(), 600, 0);
-        let (s, _) = gated_copy(&src, d.path(), false).unwrap();
+        let (s, _) = gated_copy(&src, d.path(), None).unwrap();
         shrink();
         bg(&s).allow(None);
         assert!(s.settle().is_err());
@@ -1412,18 +1420,18 @@ mod tests {
     fn a_discarded_copy_stops_and_a_wanted_hash_is_finished() {
         let d = tempfile::tempdir().unwrap();
         let (src, bytes) = input_db(d.path(), 600, 0);
-        let Some((s, ev)) = gated_copy(&src, d.path(), true) else {
+        let Some((s, ev)) = gated_copy(&src, d.path(), HASH) else {
             return;
         };
         let tmp = s.tmp_path().to_path_buf();
         s.discard();
         assert!(!tmp.exists());
-        assert_eq!(ev.sha.wait().unwrap(), sha256(&bytes));
+        assert_eq!(ev.hash.wait().unwrap(), digest(&bytes));
         // Not wanted (or not hashing): stopped at once, never waits.
-        let (s, ev) = gated_copy(&src, d.path(), true).unwrap();
+        let (s, ev) = gated_copy(&src, d.path(), HASH).unwrap();
         drop(ev);
         s.discard();
-        let (s, _) = gated_copy(&src, d.path(), false).unwrap();
+        let (s, _) = gated_copy(&src, d.path(), None).unwrap();
         drop(s);
     }
 
@@ -1431,10 +1439,10 @@ mod tests {
     fn a_copy_without_hash_runs_beside_redo_too() {
         let d = tempfile::tempdir().unwrap();
         let (src, bytes) = input_db(d.path(), 600, 0);
-        let Some((mut s, ev)) = gated_copy(&src, d.path(), false) else {
+        let Some((mut s, ev)) = gated_copy(&src, d.path(), None) else {
             return;
         };
-        assert!(matches!(ev.sha, Sha::None));
+        assert!(matches!(ev.hash, InputHash::None));
         s.write_page(500, page(4096, 3)).unwrap();
         bg(&s).allow(None);
         s.sync().unwrap();
@@ -1449,7 +1457,7 @@ mod tests {
     fn in_place_hash_is_of_the_file_before_redo_wrote_it() {
         let d = tempfile::tempdir().unwrap();
         let (db, bytes) = input_db(d.path(), 600, 0);
-        let (s, ev) = PageStore::in_place_gated(&db, 4096, true, true).unwrap();
+        let (s, ev) = PageStore::in_place_gated(&db, 4096, HASH, true).unwrap();
         let mut s = s.with_cache_bytes(0);
         s.write_header(vec![7u8; 4096]).unwrap();
         for pg in [3, 300, 301, 598] {
@@ -1461,7 +1469,7 @@ mod tests {
         bg(&s).allow(None);
         s.sync().unwrap();
         s.settle().unwrap();
-        assert_eq!(ev.sha.wait().unwrap(), sha256(&bytes));
+        assert_eq!(ev.hash.wait().unwrap(), digest(&bytes));
         let now = std::fs::read(&db).unwrap();
         assert_eq!(u64_at(page_of(&now, 300), 8), 1300);
         assert_ne!(now[..4096], bytes[..4096]);
@@ -1471,7 +1479,7 @@ mod tests {
     fn in_place_writes_wait_when_the_originals_kept_are_full() {
         let d = tempfile::tempdir().unwrap();
         let (db, bytes) = input_db(d.path(), 600, 0);
-        let (mut s, ev) = PageStore::in_place_gated(&db, 4096, true, true).unwrap();
+        let (mut s, ev) = PageStore::in_place_gated(&db, 4096, HASH, true).unwrap();
         if let Some(Background::Hash(h)) = s.background.as_mut() {
             h.set_max_kept(2 * 4096);
         }
@@ -1490,14 +1498,14 @@ mod tests {
         assert!(t.elapsed() >= std::time::Duration::from_millis(90));
         opener.join().unwrap();
         s.sync().unwrap();
-        assert_eq!(ev.sha.wait().unwrap(), sha256(&bytes));
+        assert_eq!(ev.hash.wait().unwrap(), digest(&bytes));
     }
 
     #[test]
     fn in_place_truncation_waits_for_the_hasher() {
         let d = tempfile::tempdir().unwrap();
         let (db, bytes) = input_db(d.path(), 600, 0);
-        let (mut s, ev) = PageStore::in_place_gated(&db, 4096, true, true).unwrap();
+        let (mut s, ev) = PageStore::in_place_gated(&db, 4096, HASH, true).unwrap();
         let open = bg(&s).gate_opener();
         let opener = std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -1506,7 +1514,7 @@ mod tests {
         s.truncate_to(10).unwrap();
         opener.join().unwrap();
         assert_eq!(std::fs::metadata(&db).unwrap().len(), 12 * 4096);
-        assert_eq!(ev.sha.wait().unwrap(), sha256(&bytes));
+        assert_eq!(ev.hash.wait().unwrap(), digest(&bytes));
         s.discard();
     }
 
@@ -1612,7 +1620,7 @@ mod tests {
     fn in_place_census_gives_the_full_scan_kept_originals_ignored() {
         let d = tempfile::tempdir().unwrap();
         let db = synth_db(d.path(), 700, &[40, 450, 600], 33);
-        let (s, _ev) = PageStore::in_place_gated(&db, 4096, true, true).unwrap();
+        let (s, _ev) = PageStore::in_place_gated(&db, 4096, HASH, true).unwrap();
         let mut s = s.with_cache_bytes(0);
         // Ahead of the hasher (originals kept): page 450, bad in the
         // input, rewritten; a zeroed page; the header.
@@ -1641,7 +1649,7 @@ mod tests {
     fn copy_census_gives_the_full_scan_after_a_cut_and_growth() {
         let d = tempfile::tempdir().unwrap();
         let db = synth_db(d.path(), 700, &[40, 650], 33);
-        let Some((s, _ev)) = gated_copy(&db, d.path(), true) else {
+        let Some((s, _ev)) = gated_copy(&db, d.path(), HASH) else {
             return;
         };
         let mut s = s.with_cache_bytes(0);
@@ -1681,7 +1689,7 @@ mod tests {
         let mut s = PageStore::new(file, clone.clone(), &clone, 4096, Origin::Reflink)
             .unwrap()
             .with_cache_bytes(0);
-        let (sha, slot) = Sha::later();
+        let (sha, slot) = InputHash::later(HashAlgorithm::Blake3);
         let h = overlap::Hasher::start(&db, size, 4096, slot, true, true).unwrap();
         s.background = Some(Background::Hash(h));
         // The gate is closed: an in-place hasher would hold both.
@@ -1691,7 +1699,10 @@ mod tests {
             .unwrap();
         bg(&s).allow(None);
         s.settle().unwrap();
-        assert_eq!(sha.wait().unwrap(), crate::file::sha256_file(&db).unwrap());
+        assert_eq!(
+            sha.wait().unwrap(),
+            crate::file::hash_file(&db, HashAlgorithm::Blake3).unwrap()
+        );
         let k = census_k(&s).expect("the hasher read every page");
         same_k(&k, &full_k(&clone));
         assert_eq!(k.eseutil_bad(), 0);
@@ -1703,18 +1714,18 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let db = synth_db(d.path(), 300, &[], 0);
         // In place without a hash: no worker.
-        let (s, _) = PageStore::in_place(&db, 4096, false).unwrap();
+        let (s, _) = PageStore::in_place(&db, 4096, None).unwrap();
         assert!(s.take_census().is_none());
         s.discard();
         // A copy without a hash: the kernel copies, nothing is read.
-        if let Some((s, _)) = gated_copy(&db, d.path(), false) {
+        if let Some((s, _)) = gated_copy(&db, d.path(), None) {
             bg(&s).allow(None);
             s.settle().unwrap();
             assert!(s.take_census().is_none());
             s.discard();
         }
         // A hash not at the end yet (held before its first chunk).
-        let (s, _ev) = PageStore::in_place_gated(&db, 4096, true, true).unwrap();
+        let (s, _ev) = PageStore::in_place_gated(&db, 4096, HASH, true).unwrap();
         assert!(s.take_census().is_none());
         s.discard();
     }

@@ -33,8 +33,9 @@ pub(crate) struct LogSource {
     /// The generation the file name says, checked against the header
     /// (hard recovery: `JET_errLogGenerationMismatch` when they differ).
     pub name_generation: Option<u32>,
-    /// Hash the file from the bytes read (evidence, `--no-hash` off).
-    pub hash: bool,
+    /// Hash the file from the bytes read with this (evidence; `None`:
+    /// `--no-hash`).
+    pub hash: Option<crate::file::HashAlgorithm>,
 }
 
 /// What is kept of the previous generation to check the next one against.
@@ -301,7 +302,7 @@ mod tests {
                     path,
                     damage: None,
                     name_generation: Some(g as u32),
-                    hash: false,
+                    hash: None,
                 }
             })
             .collect()

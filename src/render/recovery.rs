@@ -194,8 +194,8 @@ pub fn run(r: &Report) -> String {
                 (false, true) => "unchanged",
                 (false, false) => "CHANGED",
             };
-            let sha = i.sha256_before.as_deref().unwrap_or("(not hashed)");
-            let _ = writeln!(s, "  {sha} {same} {}", i.path.display());
+            let hash = i.hash_before.as_deref().unwrap_or("(not hashed)");
+            let _ = writeln!(s, "  {hash} {same} {}", i.path.display());
         }
     }
     if let Some(v) = &r.verification {

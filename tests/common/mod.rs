@@ -130,6 +130,13 @@ pub fn sha256_file(p: &std::path::Path) -> String {
     d.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// BLAKE3 of a file, lower-case hex (the default `--hash-algorithm`),
+/// from the reference crate rather than the project's wrapper.
+pub fn blake3_file(p: &std::path::Path) -> String {
+    let b = std::fs::read(p).expect("read file");
+    blake3::hash(&b).to_hex().to_string()
+}
+
 /// Runs `eseutil-rs` with `args`: the exit status and stdout as JSON
 /// (a panic naming the output when it is not JSON).
 pub fn run_json<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, serde_json::Value) {

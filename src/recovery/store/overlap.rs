@@ -37,8 +37,6 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use sha2::Digest;
-
 use super::census::PassCensus;
 use crate::error::{Error, Result};
 use crate::recovery::evidence::HashSlot;
@@ -439,7 +437,7 @@ fn copy_run(
     slot: Option<Arc<HashSlot>>,
 ) -> Result<()> {
     let deliver = Deliver(slot);
-    let mut hash = deliver.0.as_ref().map(|_| sha2::Sha256::new());
+    let mut hash = deliver.0.as_ref().map(|s| s.algorithm().start());
     let mut census = hash
         .as_ref()
         .map(|_| PassCensus::new(to.size, to.page_size));
@@ -480,7 +478,7 @@ fn copy_run(
         *lock(&sh.census) = census;
     }
     if let (Some(s), Some(h)) = (&deliver.0, hash) {
-        s.put(crate::file::sha256_hex(h));
+        s.put(h.hex());
     }
     Ok(())
 }
@@ -701,11 +699,11 @@ fn hash_run(
     page_size: usize,
     slot: Arc<HashSlot>,
 ) {
-    let deliver = Deliver(Some(slot));
-    let mut census = PassCensus::new(size, page_size);
     let chunk = chunk_len(page_size);
     // The hash on a thread of its own: this one reads and classifies.
-    let mut feed = crate::file::ShaFeed::start(chunk);
+    let mut feed = crate::file::HashFeed::start(slot.algorithm(), chunk);
+    let deliver = Deliver(Some(slot));
+    let mut census = PassCensus::new(size, page_size);
     let mut pos = 0u64;
     let mut n_chunk = 0u64;
     let text = loop {
