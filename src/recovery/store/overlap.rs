@@ -699,6 +699,10 @@ fn hash_run(
     page_size: usize,
     slot: Arc<HashSlot>,
 ) {
+    // Redo, not this pass, decides when the run ends on a busy machine: the
+    // pass (and the hashing thread it starts, which inherits this) gives
+    // way to redo when they share a core, and catches up after.
+    crate::file::lower_thread_priority();
     let chunk = chunk_len(page_size);
     // The hash on a thread of its own: this one reads and classifies.
     let mut feed = crate::file::HashFeed::start(slot.algorithm(), chunk);
