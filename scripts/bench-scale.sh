@@ -17,7 +17,9 @@
 #        afterwards: make the sets once, time several binaries),
 #        OTHER_BIN=path (the goal run also times this binary, e.g. an older
 #        build, alternating with ours: a before/after in the same run),
-#        GOAL_REPEAT=N (the goal rows N times, alternating).
+#        GOAL_REPEAT=N (the goal rows N times, alternating),
+#        GOAL_MODES (default "output in-place"; also in-place-sha256: the
+#        in-place run with --hash-algorithm sha256, not run for OTHER_BIN).
 # A ratio is cat's time over the command's time: 1.0 = as fast as cat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +28,7 @@ sizes=()
 for a in "$@"; do
   case $a in
     --goal) goal=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) sizes+=("$a") ;;
   esac
 done
@@ -57,17 +59,23 @@ measure() {
 ratio() { awk -v c="$1" -v t="$2" 'BEGIN{ if (t > 0) printf "%.3f", c/t; else printf "-" }'; }
 mib() { awk -v k="$1" 'BEGIN{printf "%.0f", k/1024}'; }
 
-# read_by_r LOGDIR: the files /r reads there (checkpoint, and the logs from
-# the checkpoint's generation on: older ones are not read), for cat.
+# read_by_r LOGDIR [DB]: writes $WORK/.inputs, one path a line: the files
+# /r reads there (checkpoint, and the logs from the checkpoint's generation
+# on: older ones are not read), then DB; `cat_list` cats them (through
+# xargs: 5,000 names are too long for one argument).
 read_by_r() {
   local g f n
   g=$("$BIN" /mk "$1/edb.chk" --json | grep -A1 '"lgpos_checkpoint"' | grep -o '[0-9]\+' | head -1)
-  printf '"%s" ' "$1/edb.chk"
-  for f in "$1"/edb*.log; do
-    n=$(basename "$f" .log); n=${n#edb}
-    if [ -z "$n" ] || [ $((16#$n)) -ge "$g" ]; then printf '"%s" ' "$f"; fi
-  done
+  {
+    echo "$1/edb.chk"
+    for f in "$1"/edb*.log; do
+      n=$(basename "$f" .log); n=${n#edb}
+      if [ -z "$n" ] || [ $((16#$n)) -ge "$g" ]; then echo "$f"; fi
+    done
+    [ -z "${2:-}" ] || echo "$2"
+  } >"$WORK/.inputs"
 }
+cat_list() { xargs -d '\n' -a "$WORK/.inputs" cat; }
 
 row() { # N
   local n=$1 set=$WORK/set-$n
@@ -81,7 +89,8 @@ row() { # N
   m=$(measure sh -c "cat \"$logs\"/*.log >/dev/null"); read -r t_cat _ <<<"$m"
   m=$(measure "$BIN" /ml "$logs/edb"); read -r t_ml k_ml <<<"$m"
   m=$(measure "$BIN" plan "$logs" "$db"); read -r t_plan k_plan <<<"$m"
-  m=$(measure sh -c "cat $(read_by_r "$logs") \"$db\" >/dev/null"); read -r t_catr _ <<<"$m"
+  read_by_r "$logs" "$db"
+  m=$(measure xargs -d '\n' -a "$WORK/.inputs" cat); read -r t_catr _ <<<"$m"
   rm -rf "$WORK/out"
   m=$(measure "$BIN" /r edb /l "$logs" /s "$logs" /d "$set/start" --output "$WORK/out"); read -r t_r k_r <<<"$m"
   printf '| %s | %s | %.3f | %.3f (%s×) | %s | %.3f (%s×) | %s | %.3f (%s×) | %s |\n' \
@@ -99,20 +108,33 @@ row() { # N
 # after a sync and a warming pass: on a VM that reclaims page cache (DAMON)
 # or still writes back the previous run, a single cat at the start drifts.
 goal_rows() {
-  local bin=$1 label=$2 m t k tc
-  rm -rf "$WORK/out"
-  tc=$(cat_inputs "$set/start")
-  m=$(measure "$bin" /r edb /l "$logs" /s "$logs" /d "$set/start" --output "$WORK/out"); read -r t k <<<"$m"
-  same_pages "$WORK/out/workload.edb"
-  goal_row "/r$label" "$t" "$tc" "$k"
-  # eseutil's own /r works on the database in place: the same replay with
-  # --in-place on a copy made beforehand (the restore), not timed.
-  rm -rf "$WORK/out" "$WORK/inplace"; mkdir -p "$WORK/inplace"
-  cp "$db" "$WORK/inplace/"
-  tc=$(cat_inputs "$WORK/inplace")
-  m=$(measure "$bin" /r edb /l "$logs" /s "$logs" /d "$WORK/inplace" --in-place); read -r t k <<<"$m"
-  same_pages "$WORK/inplace/workload.edb"
-  goal_row "/r --in-place$label" "$t" "$tc" "$k"
+  local bin=$1 label=$2 m t k tc mode
+  for mode in ${GOAL_MODES:-output in-place}; do
+    case $mode in
+      output)
+        rm -rf "$WORK/out"
+        tc=$(cat_inputs "$set/start")
+        m=$(measure "$bin" /r edb /l "$logs" /s "$logs" /d "$set/start" --output "$WORK/out"); read -r t k <<<"$m"
+        same_pages "$WORK/out/workload.edb"
+        goal_row "/r$label" "$t" "$tc" "$k"
+        rm -rf "$WORK/out" ;;
+      in-place-sha256)
+        [ -z "$label" ] || continue   # OTHER_BIN may not know --hash-algorithm
+        ;&
+      in-place)
+        # eseutil's own /r works on the database in place: the same replay
+        # with --in-place on a copy made beforehand (the restore), not timed.
+        local extra=()
+        [ "$mode" = in-place ] || extra=(--hash-algorithm sha256)
+        rm -rf "$WORK/inplace"; mkdir -p "$WORK/inplace"
+        cp "$db" "$WORK/inplace/"
+        tc=$(cat_inputs "$WORK/inplace")
+        m=$(measure "$bin" /r edb /l "$logs" /s "$logs" /d "$WORK/inplace" --in-place "${extra[@]}"); read -r t k <<<"$m"
+        same_pages "$WORK/inplace/workload.edb"
+        goal_row "/r --in-place ${extra[*]}$label" "$t" "$tc" "$k" ;;
+      *) echo "GOAL_MODES: unknown mode $mode" >&2; exit 2 ;;
+    esac
+  done
 }
 goal_row() { # NAME SECONDS CAT_SECONDS KIB
   printf '| %s | %.2f | %.2f | %s | %s |\n' "$1" "$2" "$3" "$(ratio "$3" "$2")" "$(mib "$4")"
@@ -120,11 +142,11 @@ goal_row() { # NAME SECONDS CAT_SECONDS KIB
 # cat_inputs DBDIR: seconds of cat of what /r reads (the logs from the
 # checkpoint on and DBDIR's database), after a sync and a warming pass.
 cat_inputs() {
-  local files m
-  files="$(read_by_r "$logs") \"$1/workload.edb\""
+  local m
+  read_by_r "$logs" "$1/workload.edb"
   sync
-  sh -c "cat $files >/dev/null"
-  m=$(measure sh -c "cat $files >/dev/null"); echo "${m%% *}"
+  cat_list >/dev/null
+  m=$(measure xargs -d '\n' -a "$WORK/.inputs" cat); echo "${m%% *}"
 }
 same_pages() {
   if "$TARGET/release/examples/compare_pages" "$1" "$set/expected/workload.edb" 2>/dev/null | grep -E '^ *[1-9][0-9]* different$'; then
