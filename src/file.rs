@@ -238,17 +238,6 @@ pub(crate) fn page_aligned(buf: &mut Vec<u8>, len: usize) -> &mut [u8] {
     &mut buf[start..start + len]
 }
 
-/// Lowers the calling thread's scheduling priority by 10 nice steps (at
-/// most to 19): for background work whose result is only awaited at the end
-/// of a run. Threads it starts afterwards inherit the lower priority
-/// (Linux sets nice per thread). Best effort: a refusal changes nothing.
-pub fn lower_thread_priority() {
-    let tid = rustix::thread::gettid();
-    if let Ok(nice) = rustix::process::getpriority_process(Some(tid)) {
-        let _ = rustix::process::setpriority_process(Some(tid), (nice + 10).min(19));
-    }
-}
-
 /// The error for a file of another kind than the mode reads: says what the
 /// file is (identified by its header) and which mode reads it (`-1812
 /// JET_errFileInvalidType`, exit status 4).

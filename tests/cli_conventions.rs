@@ -530,9 +530,10 @@ fn readme_quick_start_runs_on_a_fresh_clone() {
     assert!(readme.contains("ESEUTIL_CORPUS"));
 }
 
-/// Point 7: `--hash` adds each input's sha256 (JSON and text).
+/// Point 7: `--hash` adds each input's hash (JSON and text): BLAKE3 by
+/// default, SHA-256 with `--hash-algorithm sha256`.
 #[test]
-fn hash_adds_the_sha256_of_each_input() {
+fn hash_adds_the_hash_of_each_input() {
     let (_d, db, chk, log) = kinds();
     for (mode, f) in [
         ("mh", &db),
@@ -564,13 +565,28 @@ fn hash_adds_the_sha256_of_each_input() {
             r.stdout
         );
         // SHA-256 on request, as sha256sum prints it.
-        let r = run(&[
-            mode.as_ref(),
-            f.as_os_str(),
-            "--hash".as_ref(),
-            "--hash-algorithm".as_ref(),
-            "sha256".as_ref(),
-        ]);
+        let sha = |json: bool| {
+            let mut a = vec![
+                mode.as_ref(),
+                f.as_os_str(),
+                "--hash".as_ref(),
+                "--hash-algorithm".as_ref(),
+                "sha256".as_ref(),
+            ];
+            if json {
+                a.push("--json".as_ref());
+            }
+            run(&a)
+        };
+        let v: serde_json::Value = serde_json::from_str(&sha(true).stdout).expect("JSON");
+        let mine = v["input_hashes"]
+            .as_array()
+            .and_then(|h| h.iter().find(|e| e["path"] == f.display().to_string()))
+            .unwrap_or_else(|| panic!("{mode}: {v:#}"))
+            .clone();
+        assert_eq!(mine["algorithm"], "sha256", "{mode}");
+        assert_eq!(mine["hash"], common::sha256_file(f), "{mode}");
+        let r = sha(false);
         assert!(
             r.stdout
                 .contains(&format!("sha256 (--hash): {}", common::sha256_file(f))),

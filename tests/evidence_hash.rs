@@ -271,12 +271,16 @@ fn in_place_replays_into_the_file_itself() {
     let db = work.join("secedit.sdb");
     let ino = std::fs::metadata(&db).unwrap().ino();
     let log_hash = common::sha256_file(&work.join("edb.log"));
+    let db_hash = common::sha256_file(&db);
+    // SHA-256 here (the copy-pass test above takes the default BLAKE3).
     let run = common::run(&[
         "/r".as_ref(),
         work.join("edb").as_os_str(),
         "--ignore-checkpoint".as_ref(),
         "--in-place".as_ref(),
         "--json".as_ref(),
+        "--hash-algorithm".as_ref(),
+        "sha256".as_ref(),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v = json(&run);
@@ -290,6 +294,9 @@ fn in_place_replays_into_the_file_itself() {
         .find(|i| i["path"] == db.display().to_string())
         .expect("the database is an input");
     assert_eq!(i["written_in_place"], true);
+    // The hash is of the database as it was before redo wrote it.
+    assert_eq!(i["hash_before"], db_hash);
+    assert_eq!(v["input_check"]["algorithm"], "sha256");
     // No working copy, no temporary folder.
     let mut names: Vec<String> = std::fs::read_dir(&work)
         .unwrap()

@@ -80,6 +80,11 @@ pub fn replay(
         output: dir.join("out"),
         ignore_checkpoint: true,
         stop_at: at,
+        // A scratch replay, deleted afterwards: no evidence hashes wanted.
+        io: crate::recovery::evidence::IoOptions {
+            no_hash: true,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let rep = crate::recovery::recover(&opts)?;

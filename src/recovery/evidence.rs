@@ -363,7 +363,7 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert!(out[0].unchanged && out[0].hash_after.is_none());
         let mut ins = Inputs::default();
-        ins.add_file(&f, Some(HashAlgorithm::Sha256));
+        ins.add_file(&f, io.hash());
         std::fs::write(&f, b"two!").unwrap();
         assert!(!ins.finish(io.check())[0].unchanged);
         let io = IoOptions {

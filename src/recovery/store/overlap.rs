@@ -699,15 +699,6 @@ fn hash_run(
     page_size: usize,
     slot: Arc<HashSlot>,
 ) {
-    // With BLAKE3, redo, not this pass, decides when the run ends on a busy
-    // machine: the pass (and the hashing thread it starts, which inherits
-    // this) gives way to redo when they share a core, and catches up after
-    // (goal set, 2 cores: 1.8-2.0 s instead of 2.0-2.6 s). A SHA-256 of the
-    // database takes about as long as redo and would then finish alone
-    // after it (3.3-3.8 s became 4.0-4.4 s): it keeps its priority.
-    if slot.algorithm() == crate::file::HashAlgorithm::Blake3 {
-        crate::file::lower_thread_priority();
-    }
     let chunk = chunk_len(page_size);
     // The hash on a thread of its own: this one reads and classifies.
     let mut feed = crate::file::HashFeed::start(slot.algorithm(), chunk);
