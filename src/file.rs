@@ -260,7 +260,6 @@ pub fn wrong_kind(path: &Path, kind: FileKind, wanted: &str) -> Error {
 /// anyway (same pass: a file read from its start in order is hashed as it is
 /// read); [`hash_tap::finish`] reads only what no mode read.
 pub mod hash_tap {
-    use std::io::{Read, Seek, SeekFrom};
     use std::path::{Path, PathBuf};
     use std::sync::Mutex;
 
@@ -333,18 +332,7 @@ pub mod hash_tap {
         };
         let mut out = Vec::new();
         for mut t in taps {
-            let rest = std::fs::File::open(&t.path).and_then(|mut f| {
-                f.seek(SeekFrom::Start(t.pos))?;
-                let mut buf = vec![0u8; 1 << 20];
-                loop {
-                    let n = f.read(&mut buf)?;
-                    if n == 0 {
-                        return Ok(());
-                    }
-                    t.hasher.update(&buf[..n]);
-                }
-            });
-            let hex = match rest {
+            let hex = match t.hasher.update_from_file(&t.path, t.pos) {
                 Ok(()) => t.hasher.hex(),
                 Err(e) => format!("unreadable: {e}"),
             };

@@ -83,9 +83,14 @@ impl Hasher {
         }
     }
 
-    /// Adds the rest of `f` from where it stands, 1 MiB at a time, so that
-    /// memory stays bounded whatever the file size.
-    fn update_from(&mut self, path: &Path, mut f: std::fs::File) -> Result<()> {
+    /// Adds the bytes of the file at `path` from `offset` to its end, 1 MiB
+    /// at a time, so that memory stays bounded whatever the file size.
+    pub(crate) fn update_from_file(&mut self, path: &Path, offset: u64) -> Result<()> {
+        let mut f = super::open_read_only(path)?;
+        if offset > 0 {
+            f.seek(SeekFrom::Start(offset))
+                .map_err(|e| Error::io(path, e))?;
+        }
         let mut buf = vec![0u8; 1 << 20];
         loop {
             let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
@@ -99,9 +104,8 @@ impl Hasher {
 
 /// The hash of a file, lower-case hex.
 pub fn hash_file(path: &Path, algorithm: HashAlgorithm) -> Result<String> {
-    let f = super::open_read_only(path)?;
     let mut h = algorithm.start();
-    h.update_from(path, f)?;
+    h.update_from_file(path, 0)?;
     Ok(h.hex())
 }
 
@@ -116,10 +120,7 @@ pub fn hash_of_read(
     let mut h = algorithm.start();
     h.update(bytes);
     if file_size > bytes.len() as u64 {
-        let mut f = super::open_read_only(path)?;
-        f.seek(SeekFrom::Start(bytes.len() as u64))
-            .map_err(|e| Error::io(path, e))?;
-        h.update_from(path, f)?;
+        h.update_from_file(path, bytes.len() as u64)?;
     }
     Ok(h.hex())
 }
